@@ -1,0 +1,33 @@
+//! `keyward validate`: parse and validate policies, report every problem with its position.
+
+use super::Outcome;
+use crate::input;
+use keyward_policy::{LineIndex, PolicyKind, parse_and_validate};
+
+/// Validate each file as a policy of `kind`.
+pub fn run(kind: PolicyKind, files: &[String]) -> Outcome {
+    let mut outcome = Outcome::Success;
+    for path in files {
+        let input = match input::read(path) {
+            Ok(input) => input,
+            Err(message) => {
+                eprintln!("{message}");
+                outcome = Outcome::Error;
+                continue;
+            }
+        };
+        match parse_and_validate(&input.text, kind) {
+            Ok(_) => println!("{}: OK", input.name),
+            Err(diags) => {
+                let index = LineIndex::new(&input.text);
+                for error in diags.errors() {
+                    println!("{}", error.render(&input.name, &index));
+                }
+                if outcome == Outcome::Success {
+                    outcome = Outcome::Failure;
+                }
+            }
+        }
+    }
+    outcome
+}

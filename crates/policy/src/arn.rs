@@ -1,0 +1,168 @@
+//! ARNs and ARN patterns, compared segment by segment.
+//!
+//! `arn:partition:service:region:account:resource` splits on its first five colons; the
+//! resource part may hold more colons and slashes. A pattern's wildcards stay inside their
+//! segment (`*` in the region never swallows the account), except that in the resource part
+//! `*` crosses `/` and `:`. Comparison is case-sensitive.
+
+use crate::wildcard::{Case, Wildcard, WildcardError};
+
+/// A parsed ARN, borrowed from its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Arn<'a> {
+    /// Partition, e.g. `aws`.
+    pub partition: &'a str,
+    /// Service, e.g. `kms`.
+    pub service: &'a str,
+    /// Region, possibly empty.
+    pub region: &'a str,
+    /// Account ID, possibly empty.
+    pub account: &'a str,
+    /// Resource, e.g. `key/1234abcd-...`.
+    pub resource: &'a str,
+}
+
+impl<'a> Arn<'a> {
+    /// Split `text` into its six parts; `None` when it is not `arn:` plus five more parts.
+    pub fn parse(text: &'a str) -> Option<Self> {
+        let mut parts = text.splitn(6, ':');
+        match (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) {
+            (
+                Some("arn"),
+                Some(partition),
+                Some(service),
+                Some(region),
+                Some(account),
+                Some(resource),
+            ) => Some(Self {
+                partition,
+                service,
+                region,
+                account,
+                resource,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The five parts after `arn:`, in order.
+    pub const fn segments(&self) -> [&'a str; 5] {
+        [
+            self.partition,
+            self.service,
+            self.region,
+            self.account,
+            self.resource,
+        ]
+    }
+}
+
+/// A compiled ARN pattern: five wildcard segments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArnPattern {
+    segments: [Wildcard; 5],
+}
+
+/// Why an ARN pattern was not compiled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArnPatternError {
+    /// Not six colon-separated parts starting with `arn`.
+    #[error("an ARN has six parts: arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE")]
+    NotAnArn,
+    /// A segment's pattern did not compile.
+    #[error(transparent)]
+    Wildcard(#[from] WildcardError),
+}
+
+impl ArnPattern {
+    /// Compile `pattern` (which must be an ARN, possibly with wildcards).
+    pub fn new(pattern: &str) -> Result<Self, ArnPatternError> {
+        let arn = Arn::parse(pattern).ok_or(ArnPatternError::NotAnArn)?;
+        let [p, s, r, a, res] = arn.segments();
+        Ok(Self {
+            segments: [
+                Wildcard::new(p, Case::Sensitive)?,
+                Wildcard::new(s, Case::Sensitive)?,
+                Wildcard::new(r, Case::Sensitive)?,
+                Wildcard::new(a, Case::Sensitive)?,
+                Wildcard::new(res, Case::Sensitive)?,
+            ],
+        })
+    }
+
+    /// Whether `arn` matches every segment.
+    pub fn matches(&self, arn: &Arn<'_>) -> bool {
+        self.segments
+            .iter()
+            .zip(arn.segments())
+            .all(|(pattern, text)| pattern.is_match(text))
+    }
+
+    /// Whether the text `arn` is an ARN that matches.
+    pub fn matches_text(&self, arn: &str) -> bool {
+        Arn::parse(arn).is_some_and(|a| self.matches(&a))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(pattern: &str, arn: &str) -> bool {
+        ArnPattern::new(pattern)
+            .map(|p| p.matches_text(arn))
+            .unwrap_or(false)
+    }
+
+    #[test]
+    fn wildcards_stay_inside_their_segment() {
+        let value = "arn:aws:someservice:us-east-2:999999999999:store/abc:111122223333:finance/document.txt";
+        assert!(!m("arn:aws:someservice:*:111122223333:finance/*", value));
+        assert!(m("arn:aws:someservice:*:999999999999:store/*", value));
+    }
+
+    #[test]
+    fn the_resource_part_keeps_colons_and_slashes() {
+        let key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        assert!(m("arn:aws:kms:*:111122223333:key/*", key));
+        assert!(m("arn:aws:kms:us-east-?:111122223333:*", key));
+        assert!(!m("arn:aws:kms:*:111122223333:alias/*", key));
+        assert!(!m(
+            "arn:aws:kms:*:111122223333:key/*",
+            "arn:aws:kms:us-east-1:111122223333"
+        ));
+        assert_eq!(
+            Arn::parse("arn:aws:s3:::bucket/a:b").map(|a| a.resource),
+            Some("bucket/a:b")
+        );
+    }
+
+    #[test]
+    fn comparison_is_case_sensitive() {
+        assert!(!m(
+            "arn:aws:kms:*:111122223333:KEY/*",
+            "arn:aws:kms:us-east-1:111122223333:key/x"
+        ));
+        assert!(!m(
+            "arn:AWS:kms:*:*:*",
+            "arn:aws:kms:us-east-1:111122223333:key/x"
+        ));
+    }
+
+    #[test]
+    fn a_pattern_must_be_an_arn() {
+        assert_eq!(ArnPattern::new("key/*"), Err(ArnPatternError::NotAnArn));
+        assert_eq!(
+            ArnPattern::new("arn:aws:kms"),
+            Err(ArnPatternError::NotAnArn)
+        );
+        assert!(ArnPattern::new("arn:aws:s3:::b").is_ok());
+    }
+}

@@ -1,0 +1,320 @@
+//! The catalog: one source of truth for every KMS action and condition key.
+//!
+//! Transcribed from the Service Authorization Reference and the KMS API model
+//! (`shared/reference/kms-authorization.md` §2–3). Tests pin its contents.
+
+mod actions;
+mod keys;
+
+use std::fmt;
+
+/// Access level of an action (Service Authorization Reference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccessLevel {
+    /// Describe*/Get*.
+    Read,
+    /// List*.
+    List,
+    /// Most operations.
+    Write,
+    /// TagResource, UntagResource.
+    Tagging,
+    /// CreateGrant, PutKeyPolicy, RetireGrant, RevokeGrant.
+    PermissionsManagement,
+}
+
+/// What an action's resource is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResourceScope {
+    /// A KMS key: authorized by its key policy (and IAM when delegated) and grants.
+    Key,
+    /// An alias and its key(s): the alias by IAM, the key by its key policy.
+    AliasAndKey,
+    /// No resource (`"Resource": "*"` in IAM): decided by identity policies alone.
+    NoResource,
+}
+
+/// Whether an action can be used on a key in another account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CrossAccount {
+    /// Allowed cross-account when both sides allow.
+    Yes,
+    /// Permissions for other accounts have no effect.
+    No,
+    /// Only principals of the caller's own account (ListRetirableGrants).
+    OwnAccountOnly,
+    /// The action has no account-owned resource (GenerateRandom).
+    NotApplicable,
+    /// Internal to AWS; no public API.
+    Internal,
+}
+
+/// Where the Allow for an action must live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AllowPlacement {
+    /// The key policy, or an identity policy when the key policy delegates to the account.
+    KeyPolicy,
+    /// Both: the key policy for the key (as above) and an identity policy for the alias or
+    /// the other Region.
+    KeyPolicyAndIam,
+    /// Identity policies only (no key resource).
+    IamOnly,
+    /// Authorized by the grant itself (retiring principal or grantee); policies have no effect.
+    GrantOnly,
+    /// Only AWS uses it.
+    InternalOnly,
+}
+
+/// One KMS action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KmsAction {
+    /// The operation name without the `kms:` prefix, e.g. `Decrypt`.
+    pub name: &'static str,
+    /// Access level.
+    pub access_level: AccessLevel,
+    /// What the action acts on.
+    pub resource: ResourceScope,
+    /// Condition keys the action sets, besides the resource keys of `key`.
+    pub condition_keys: &'static [&'static str],
+    /// Whether it works cross-account.
+    pub cross_account: CrossAccount,
+    /// Where its Allow must live.
+    pub allow_in: AllowPlacement,
+    /// Whether a grant can allow it.
+    pub grantable: bool,
+}
+
+/// The index of an action in [`actions()`]; small and `Copy`, for bitsets and tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ActionId(u8);
+
+impl ActionId {
+    /// The position in [`actions()`].
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    /// The catalog entry.
+    #[allow(clippy::indexing_slicing)] // ids are only made from indices below ACTIONS.len()
+    pub fn info(self) -> &'static KmsAction {
+        &actions::ACTIONS[self.index()]
+    }
+
+    /// Every action id, in catalog order.
+    pub fn all() -> impl Iterator<Item = ActionId> {
+        (0..actions::ACTIONS.len()).map(|i| ActionId(i as u8))
+    }
+}
+
+impl ActionId {
+    /// The qualified name, `kms:Decrypt`.
+    pub fn qualified_name(self) -> &'static str {
+        static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        NAMES
+            .get_or_init(|| {
+                actions::ACTIONS
+                    .iter()
+                    .map(|a| format!("kms:{}", a.name))
+                    .collect()
+            })
+            .get(self.index())
+            .map_or("kms:", String::as_str)
+    }
+}
+
+impl fmt::Display for ActionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.qualified_name())
+    }
+}
+
+/// A set of KMS actions, one bit each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ActionSet(u64);
+
+// Every action must fit in the bitset.
+const _: () = assert!(actions::ACTIONS.len() <= 64);
+
+impl ActionSet {
+    /// No actions.
+    pub const EMPTY: Self = Self(0);
+
+    /// Every KMS action.
+    pub fn all() -> Self {
+        ActionId::all().fold(Self::EMPTY, |s, a| s.with(a))
+    }
+
+    /// This set plus `action`.
+    #[must_use]
+    pub const fn with(self, action: ActionId) -> Self {
+        Self(self.0 | (1u64 << action.0))
+    }
+
+    /// Whether `action` is in the set.
+    pub const fn contains(self, action: ActionId) -> bool {
+        self.0 & (1u64 << action.0) != 0
+    }
+
+    /// The union of two sets.
+    #[must_use]
+    pub const fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// The actions not in this set.
+    #[must_use]
+    pub fn complement(self) -> Self {
+        Self(!self.0 & Self::all().0)
+    }
+
+    /// Whether the set is empty.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The number of actions.
+    pub const fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    /// The actions, in catalog order.
+    pub fn iter(self) -> impl Iterator<Item = ActionId> {
+        ActionId::all().filter(move |a| self.contains(*a))
+    }
+}
+
+/// Every KMS action, sorted by name.
+pub fn actions() -> &'static [KmsAction] {
+    actions::ACTIONS
+}
+
+/// Look up an action by its operation name (`Decrypt`), case-insensitively.
+pub fn action_by_name(name: &str) -> Option<ActionId> {
+    actions::ACTIONS
+        .iter()
+        .position(|a| a.name.eq_ignore_ascii_case(name))
+        .map(|i| ActionId(i as u8))
+}
+
+/// Look up a full action (`kms:Decrypt`), prefix and name case-insensitively.
+pub fn kms_action(full_name: &str) -> Option<ActionId> {
+    let (service, name) = full_name.split_once(':')?;
+    if !service.eq_ignore_ascii_case("kms") {
+        return None;
+    }
+    action_by_name(name)
+}
+
+/// The type of a condition key's value (Service Authorization Reference types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyType {
+    /// A string.
+    String,
+    /// A number.
+    Numeric,
+    /// A date-time (also epoch seconds).
+    Date,
+    /// `true` / `false`.
+    Bool,
+    /// An ARN.
+    Arn,
+    /// An IP address.
+    IpAddress,
+    /// A set of strings: multivalued, needs `ForAnyValue`/`ForAllValues`.
+    ArrayOfString,
+}
+
+impl KeyType {
+    /// Whether a value of this type is a set of values.
+    pub const fn is_multivalued(self) -> bool {
+        matches!(self, Self::ArrayOfString)
+    }
+}
+
+/// Where a condition key may be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyPlacement {
+    /// Key policies and identity policies.
+    Anywhere,
+    /// Identity policies only; KMS rejects it in a key policy.
+    IdentityPolicyOnly,
+}
+
+/// One condition key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConditionKeyInfo {
+    /// The name as documented; `${...}` marks a template part (`aws:ResourceTag/${TagKey}`).
+    pub name: &'static str,
+    /// The value type.
+    pub value_type: KeyType,
+    /// Where it may be used.
+    pub allowed_in: KeyPlacement,
+}
+
+impl ConditionKeyInfo {
+    /// Whether the value is a set (`ArrayOfString`).
+    pub const fn is_multivalued(&self) -> bool {
+        self.value_type.is_multivalued()
+    }
+
+    /// For a template key, the fixed prefix before `${...}`.
+    pub fn template_prefix(&self) -> Option<&'static str> {
+        self.name.find("${").and_then(|i| self.name.get(..i))
+    }
+
+    /// Whether `key` (as written in a policy) is this key. Names compare case-insensitively;
+    /// a template matches its prefix followed by any non-empty text.
+    pub fn matches(&self, key: &str) -> bool {
+        match self.template_prefix() {
+            Some(prefix) => extends_ignoring_case(key, prefix),
+            None => key.eq_ignore_ascii_case(self.name),
+        }
+    }
+}
+
+/// Every `kms:` condition key.
+pub fn kms_condition_keys() -> &'static [ConditionKeyInfo] {
+    keys::KMS_KEYS
+}
+
+/// The `aws:` global condition keys.
+pub fn global_condition_keys() -> &'static [ConditionKeyInfo] {
+    keys::GLOBAL_KEYS
+}
+
+/// Look up a condition key as written in a policy (`kms:EncryptionContext:Dept`,
+/// `AWS:SourceIP`), case-insensitively.
+pub fn condition_key(key: &str) -> Option<&'static ConditionKeyInfo> {
+    keys::KMS_KEYS
+        .iter()
+        .chain(keys::GLOBAL_KEYS)
+        .find(|info| info.matches(key))
+}
+
+/// Whether KMS refuses `key` in a key policy (`aws:ResourceTag/*`, `kms:ResourceAliases`, ...).
+pub fn forbidden_in_key_policy(key: &str) -> bool {
+    keys::FORBIDDEN_IN_KEY_POLICY.iter().any(|forbidden| {
+        if forbidden.ends_with('/') {
+            extends_ignoring_case(key, forbidden)
+        } else {
+            key.eq_ignore_ascii_case(forbidden)
+        }
+    })
+}
+
+/// Whether `key` is `prefix` (compared without ASCII case) followed by at least one character:
+/// how a templated key such as `kms:EncryptionContext:${k}` matches what a policy writes.
+pub fn extends_ignoring_case(key: &str, prefix: &str) -> bool {
+    key.len() > prefix.len()
+        && key
+            .get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+}
+
+/// The resource condition keys of the `key` resource type, set for every key-scoped action.
+pub fn key_resource_condition_keys() -> &'static [&'static str] {
+    keys::KEY_RESOURCE_KEYS
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,306 @@
+//! Errors of the parser and the validator: one named kind per problem, each with its span.
+//!
+//! Every error has a stable kebab-case [`code`](PolicyError::code) that tools and the fixture
+//! corpus match on, and a message that says what to change.
+
+use crate::source::{LineIndex, Position, Span};
+use std::fmt;
+
+/// What is wrong with a policy, with the context needed to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyErrorKind {
+    /// The input is larger than the parser accepts at all.
+    #[error("the input is {size} bytes; Keyward reads policies of at most {limit} bytes")]
+    InputTooLarge { size: usize, limit: usize },
+    /// The text is not valid JSON.
+    #[error("invalid JSON: {detail}")]
+    InvalidJson { detail: String },
+    /// An object names the same key twice (serde_json would silently keep the last).
+    #[error(
+        "duplicate key \"{key}\" (first at {first}); a policy object may name each key once: remove or merge one of them"
+    )]
+    DuplicateKey { key: String, first: Position },
+    /// A key that is not part of the policy grammar at this place.
+    #[error("unknown element \"{name}\" in {context}{}", suggestion_suffix(.suggestion.as_deref()))]
+    UnknownElement {
+        name: String,
+        context: &'static str,
+        suggestion: Option<&'static str>,
+    },
+    /// An element has the wrong JSON type.
+    #[error("{element} must be {expected}, found {found}")]
+    WrongType {
+        element: String,
+        expected: &'static str,
+        found: &'static str,
+    },
+    /// A required element is absent.
+    #[error("{context} is missing the required element \"{element}\"{}", required_because(.reason))]
+    MissingElement {
+        element: &'static str,
+        context: &'static str,
+        reason: &'static str,
+    },
+    /// An element is present but holds no values.
+    #[error("{element} is empty; give at least one value")]
+    EmptyElement { element: String },
+    /// Two mutually exclusive elements appear in one statement.
+    #[error("a statement may have \"{first}\" or \"{second}\", not both; remove one")]
+    ConflictingElements {
+        first: &'static str,
+        second: &'static str,
+    },
+    /// `Version` is not one of the two policy-language versions.
+    #[error(
+        "Version \"{value}\" is not a policy language version; use \"2012-10-17\" (or \"2008-10-17\")"
+    )]
+    InvalidVersion { value: String },
+    /// `Effect` is not `Allow` or `Deny`.
+    #[error("Effect \"{value}\" is not valid; use \"Allow\" or \"Deny\"{}", suggestion_suffix(.suggestion.as_deref()))]
+    InvalidEffect {
+        value: String,
+        suggestion: Option<&'static str>,
+    },
+    /// A `Sid` has characters the policy kind does not allow.
+    #[error("Sid \"{value}\" may contain only ASCII letters and digits in an identity policy")]
+    InvalidSid { value: String },
+    /// Two statements of an identity policy share a `Sid`.
+    #[error(
+        "Sid \"{value}\" is used by more than one statement; statement IDs in a policy must be unique"
+    )]
+    DuplicateSid { value: String },
+    /// `Principal`/`NotPrincipal` in a policy kind that forbids it.
+    #[error(
+        "\"{element}\" is not allowed in an identity policy: the principal is the identity the policy is attached to"
+    )]
+    PrincipalNotAllowed { element: &'static str },
+    /// A principal map key other than `AWS`, `Service`, `Federated`, `CanonicalUser`.
+    #[error("unknown principal type \"{name}\"; use \"AWS\", \"Service\", \"Federated\" or \"CanonicalUser\"{}", suggestion_suffix(.suggestion.as_deref()))]
+    UnknownPrincipalType {
+        name: String,
+        suggestion: Option<&'static str>,
+    },
+    /// A principal value that is not a valid principal of its type.
+    #[error("invalid {principal_type} principal \"{value}\": {reason}")]
+    InvalidPrincipal {
+        principal_type: &'static str,
+        value: String,
+        reason: String,
+    },
+    /// A wildcard used for part of a principal (only a lone `*` is allowed).
+    #[error(
+        "principal \"{value}\" uses a wildcard for part of a name; AWS does not match principals by pattern: use \"*\" with a condition such as aws:PrincipalArn"
+    )]
+    PrincipalPartialWildcard { value: String },
+    /// An action that is not `*` or `service:Action`.
+    #[error("action \"{value}\" is not valid: {reason}")]
+    InvalidAction { value: String, reason: &'static str },
+    /// A resource that is not `*` or an ARN.
+    #[error("resource \"{value}\" is not valid: {reason}")]
+    InvalidResource { value: String, reason: &'static str },
+    /// A condition operator that does not exist.
+    #[error("unknown condition operator \"{name}\"{}", suggestion_suffix(.suggestion.as_deref()))]
+    UnknownConditionOperator {
+        name: String,
+        suggestion: Option<String>,
+    },
+    /// A condition key that is not of the form `prefix:name`.
+    #[error("condition key \"{key}\" is not valid: {reason}")]
+    InvalidConditionKey { key: String, reason: &'static str },
+    /// A key policy over the KMS size quota.
+    #[error(
+        "the key policy is {size} bytes; AWS KMS accepts key policies of at most {limit} bytes (not adjustable)"
+    )]
+    PolicyTooLarge { size: usize, limit: usize },
+    /// A character outside what KMS accepts in a key policy.
+    #[error(
+        "character {ch:?} (U+{code:04X}) is not allowed in a key policy; KMS accepts printable ASCII, Latin-1 (up to U+00FF), tab, line feed and carriage return"
+    )]
+    InvalidCharacter { ch: char, code: u32 },
+    /// A condition key that AWS KMS refuses in key policies.
+    #[error(
+        "condition key \"{key}\" is not permitted in a key policy (KMS rejects it with MalformedPolicyDocumentException); use it in an IAM policy"
+    )]
+    ConditionKeyNotPermitted { key: String },
+    /// A pattern that could not be compiled for matching.
+    #[error("pattern \"{pattern}\" cannot be used for matching: {reason}")]
+    InvalidPattern { pattern: String, reason: String },
+    /// `ForAllValues` on a single-valued key that KMS rejects as overly permissive.
+    #[error(
+        "ForAllValues with the single-valued key \"{key}\" matches requests without it or with unspecified values (KMS: OverlyPermissiveCondition); remove ForAllValues"
+    )]
+    OverlyPermissiveCondition { key: String },
+}
+
+fn suggestion_suffix(suggestion: Option<&str>) -> String {
+    suggestion
+        .map(|s| format!("; did you mean \"{s}\"?"))
+        .unwrap_or_default()
+}
+
+fn required_because(reason: &str) -> String {
+    if reason.is_empty() {
+        String::new()
+    } else {
+        format!(" ({reason})")
+    }
+}
+
+impl PolicyErrorKind {
+    /// The stable kebab-case code of this kind of error.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::InputTooLarge { .. } => "input-too-large",
+            Self::InvalidJson { .. } => "invalid-json",
+            Self::DuplicateKey { .. } => "duplicate-key",
+            Self::UnknownElement { .. } => "unknown-element",
+            Self::WrongType { .. } => "wrong-type",
+            Self::MissingElement { .. } => "missing-element",
+            Self::EmptyElement { .. } => "empty-element",
+            Self::ConflictingElements { .. } => "conflicting-elements",
+            Self::InvalidVersion { .. } => "invalid-version",
+            Self::InvalidEffect { .. } => "invalid-effect",
+            Self::InvalidSid { .. } => "invalid-sid",
+            Self::DuplicateSid { .. } => "duplicate-sid",
+            Self::PrincipalNotAllowed { .. } => "principal-not-allowed",
+            Self::UnknownPrincipalType { .. } => "unknown-principal-type",
+            Self::InvalidPrincipal { .. } => "invalid-principal",
+            Self::PrincipalPartialWildcard { .. } => "principal-partial-wildcard",
+            Self::InvalidAction { .. } => "invalid-action",
+            Self::InvalidResource { .. } => "invalid-resource",
+            Self::UnknownConditionOperator { .. } => "unknown-condition-operator",
+            Self::InvalidConditionKey { .. } => "invalid-condition-key",
+            Self::PolicyTooLarge { .. } => "policy-too-large",
+            Self::InvalidCharacter { .. } => "invalid-character",
+            Self::ConditionKeyNotPermitted { .. } => "condition-key-not-permitted",
+            Self::OverlyPermissiveCondition { .. } => "overly-permissive-condition",
+            Self::InvalidPattern { .. } => "invalid-pattern",
+        }
+    }
+}
+
+/// Every error code, in a stable order (used by documentation and tests).
+pub const ERROR_CODES: &[&str] = &[
+    "input-too-large",
+    "invalid-json",
+    "duplicate-key",
+    "unknown-element",
+    "wrong-type",
+    "missing-element",
+    "empty-element",
+    "conflicting-elements",
+    "invalid-version",
+    "invalid-effect",
+    "invalid-sid",
+    "duplicate-sid",
+    "principal-not-allowed",
+    "unknown-principal-type",
+    "invalid-principal",
+    "principal-partial-wildcard",
+    "invalid-action",
+    "invalid-resource",
+    "unknown-condition-operator",
+    "invalid-condition-key",
+    "policy-too-large",
+    "invalid-character",
+    "condition-key-not-permitted",
+    "overly-permissive-condition",
+    "invalid-pattern",
+];
+
+/// One problem in a policy, at a place in its text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}")]
+pub struct PolicyError {
+    /// What is wrong.
+    pub kind: PolicyErrorKind,
+    /// Where: the element or value at fault.
+    pub span: Span,
+}
+
+impl PolicyError {
+    /// An error of `kind` at `span`.
+    pub const fn new(kind: PolicyErrorKind, span: Span) -> Self {
+        Self { kind, span }
+    }
+
+    /// The stable kebab-case code.
+    pub const fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+
+    /// Render as `NAME:LINE:COL: error[CODE]: message`.
+    pub fn render(&self, name: &str, index: &LineIndex<'_>) -> String {
+        let at = index.start(self.span);
+        format!("{name}:{at}: error[{}]: {}", self.code(), self.kind)
+    }
+}
+
+/// All the problems found in one policy, in source order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Diagnostics {
+    errors: Vec<PolicyError>,
+}
+
+impl Diagnostics {
+    /// No problems yet.
+    pub const fn new() -> Self {
+        Self { errors: Vec::new() }
+    }
+
+    /// Record a problem.
+    pub fn push(&mut self, kind: PolicyErrorKind, span: Span) {
+        self.errors.push(PolicyError::new(kind, span));
+    }
+
+    /// Whether no problem was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// The number of problems.
+    pub fn len(&self) -> usize {
+        self.errors.len()
+    }
+
+    /// The problems, sorted by position.
+    pub fn errors(&self) -> &[PolicyError] {
+        &self.errors
+    }
+
+    /// Sort by position (then code) so output is stable.
+    pub(crate) fn sort(&mut self) {
+        self.errors
+            .sort_by(|a, b| (a.span, a.code()).cmp(&(b.span, b.code())));
+    }
+}
+
+impl IntoIterator for Diagnostics {
+    type Item = PolicyError;
+    type IntoIter = std::vec::IntoIter<PolicyError>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.errors.into_iter()
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(
+                f,
+                "{}..{}: error[{}]: {}",
+                e.span.start,
+                e.span.end,
+                e.code(),
+                e.kind
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostics {}

@@ -1,0 +1,705 @@
+//! JSON text to [`PolicyDocument`], keeping the span of every element and value.
+//!
+//! Two passes over the text: serde_json checks that it is strict RFC 8259 JSON (without
+//! building anything, and with its nesting limit of 128), then jsonc-parser, in strict mode,
+//! builds the syntax tree with byte ranges that this module walks into the typed model. The
+//! walk reports every shape problem it can find, not just the first.
+
+use crate::error::{Diagnostics, PolicyErrorKind};
+use crate::model::{
+    ActionClause, ConditionBlock, ConditionKeyEntry, ConditionOperatorEntry, ConditionValue,
+    Effect, PolicyDocument, PrincipalClause, PrincipalEntry, PrincipalType, PrincipalValue,
+    ResourceClause, ScalarKind, Spanned, Statement, Version,
+};
+use crate::operator::ConditionOperator;
+use crate::source::{LineIndex, Span};
+use crate::suggest::did_you_mean;
+use jsonc_parser::ast::{Object, ObjectProp, Value};
+use jsonc_parser::common::Range;
+use std::cell::OnceCell;
+use std::collections::HashMap;
+
+/// The largest input the parser reads at all, whatever the policy kind (1 MiB). Key policies
+/// are further limited to the KMS quota by validation.
+pub const MAX_INPUT_BYTES: usize = 1024 * 1024;
+
+const DOCUMENT_ELEMENTS: [&str; 3] = ["Version", "Id", "Statement"];
+const STATEMENT_ELEMENTS: [&str; 9] = [
+    "Sid",
+    "Effect",
+    "Principal",
+    "NotPrincipal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
+];
+
+/// Parse a policy document. On failure, every problem found, in source order.
+///
+/// This checks the shape of the document (JSON types, known elements, no duplicate keys,
+/// required elements present). What the values mean, and the rules of a policy kind, are
+/// checked by [`validate`](crate::validate::validate).
+pub fn parse_policy(text: &str) -> Result<PolicyDocument, Diagnostics> {
+    let mut parser = Parser {
+        text,
+        lines: OnceCell::new(),
+        diags: Diagnostics::new(),
+    };
+    let document = parser.document();
+    match document {
+        Some(document) if parser.diags.is_empty() => Ok(document),
+        _ => {
+            let mut diags = parser.diags;
+            diags.sort();
+            Err(diags)
+        }
+    }
+}
+
+struct Parser<'t> {
+    text: &'t str,
+    lines: OnceCell<LineIndex<'t>>,
+    diags: Diagnostics,
+}
+
+fn span(range: Range) -> Span {
+    Span::new(range.start, range.end)
+}
+
+fn json_type(value: &Value<'_>) -> &'static str {
+    match value {
+        Value::StringLit(_) => "a string",
+        Value::NumberLit(_) => "a number",
+        Value::BooleanLit(_) => "a boolean",
+        Value::Object(_) => "an object",
+        Value::Array(_) => "an array",
+        Value::NullKeyword(_) => "null",
+    }
+}
+
+fn value_span(value: &Value<'_>) -> Span {
+    match value {
+        Value::StringLit(v) => span(v.range),
+        Value::NumberLit(v) => span(v.range),
+        Value::BooleanLit(v) => span(v.range),
+        Value::Object(v) => span(v.range),
+        Value::Array(v) => span(v.range),
+        Value::NullKeyword(v) => span(v.range),
+    }
+}
+
+fn name_span(prop: &ObjectProp<'_>) -> Span {
+    match &prop.name {
+        jsonc_parser::ast::ObjectPropName::String(s) => span(s.range),
+        jsonc_parser::ast::ObjectPropName::Word(w) => span(w.range),
+    }
+}
+
+impl<'t> Parser<'t> {
+    fn lines(&self) -> &LineIndex<'t> {
+        self.lines.get_or_init(|| LineIndex::new(self.text))
+    }
+
+    fn error(&mut self, kind: PolicyErrorKind, at: Span) {
+        self.diags.push(kind, at);
+    }
+
+    fn document(&mut self) -> Option<PolicyDocument> {
+        if self.text.len() > MAX_INPUT_BYTES {
+            self.error(
+                PolicyErrorKind::InputTooLarge {
+                    size: self.text.len(),
+                    limit: MAX_INPUT_BYTES,
+                },
+                Span::new(0, 0),
+            );
+            return None;
+        }
+        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(self.text) {
+            let at = self.offset_of(e.line(), e.column());
+            let detail = strip_serde_position(&e.to_string());
+            self.error(PolicyErrorKind::InvalidJson { detail }, Span::new(at, at));
+            return None;
+        }
+        let options = jsonc_parser::ParseOptions {
+            allow_comments: false,
+            allow_loose_object_property_names: false,
+            allow_trailing_commas: false,
+            allow_missing_commas: false,
+            allow_single_quoted_strings: false,
+            allow_hexadecimal_numbers: false,
+            allow_unary_plus_numbers: false,
+            allow_bare_decimal_point_numbers: false,
+            allow_non_finite_numbers: false,
+            allow_extended_string_escapes: false,
+        };
+        let parsed = match jsonc_parser::parse_to_ast(self.text, &Default::default(), &options) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                let detail = e.kind().to_string();
+                self.error(PolicyErrorKind::InvalidJson { detail }, span(e.range()));
+                return None;
+            }
+        };
+        let Some(root) = parsed.value else {
+            self.error(
+                PolicyErrorKind::InvalidJson {
+                    detail: "the text holds no JSON value".to_owned(),
+                },
+                Span::new(0, self.text.len()),
+            );
+            return None;
+        };
+        let Value::Object(root) = &root else {
+            self.wrong_type("the policy", "a JSON object", &root);
+            return None;
+        };
+        self.policy(root)
+    }
+
+    /// Byte offset of serde_json's 1-based line and column (column counts bytes).
+    fn offset_of(&self, line: usize, column: usize) -> usize {
+        let mut offset = 0;
+        for (i, l) in self.text.split_inclusive('\n').enumerate() {
+            if i + 1 == line {
+                let mut at = offset + column.saturating_sub(1).min(l.len());
+                while at > 0 && !self.text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                return at;
+            }
+            offset += l.len();
+        }
+        self.text.len()
+    }
+
+    fn wrong_type(&mut self, element: &str, expected: &'static str, found: &Value<'_>) {
+        self.error(
+            PolicyErrorKind::WrongType {
+                element: element.to_owned(),
+                expected,
+                found: json_type(found),
+            },
+            value_span(found),
+        );
+    }
+
+    /// The members of `object`, first occurrence of each name only; later duplicates are
+    /// reported.
+    fn members<'o, 'a>(&mut self, object: &'o Object<'a>) -> Vec<&'o ObjectProp<'a>> {
+        let mut unique: Vec<&'o ObjectProp<'a>> = Vec::with_capacity(object.properties.len());
+        let mut index: HashMap<&'o str, Span> = HashMap::new();
+        let use_index = object.properties.len() > 16;
+        for prop in &object.properties {
+            let name = prop.name.as_str();
+            let first = if use_index {
+                index.get(name).copied()
+            } else {
+                unique
+                    .iter()
+                    .find(|p| p.name.as_str() == name)
+                    .map(|p| name_span(p))
+            };
+            match first {
+                Some(first) => {
+                    let first = self.lines().start(first);
+                    self.error(
+                        PolicyErrorKind::DuplicateKey {
+                            key: name.to_owned(),
+                            first,
+                        },
+                        name_span(prop),
+                    );
+                }
+                None => {
+                    if use_index {
+                        index.insert(name, name_span(prop));
+                    }
+                    unique.push(prop);
+                }
+            }
+        }
+        unique
+    }
+
+    fn unknown(&mut self, prop: &ObjectProp<'_>, context: &'static str, known: &[&'static str]) {
+        let name = prop.name.as_str();
+        self.error(
+            PolicyErrorKind::UnknownElement {
+                name: name.to_owned(),
+                context,
+                suggestion: did_you_mean(name, known.iter().copied()),
+            },
+            name_span(prop),
+        );
+    }
+
+    fn policy(&mut self, root: &Object<'_>) -> Option<PolicyDocument> {
+        let mut version = None;
+        let mut id = None;
+        let mut statements = None;
+        for prop in self.members(root) {
+            match prop.name.as_str() {
+                "Version" => version = self.version(&prop.value),
+                "Id" => id = self.string("Id", &prop.value),
+                "Statement" => statements = self.statements(&prop.value),
+                _ => self.unknown(prop, "the policy", &DOCUMENT_ELEMENTS),
+            }
+        }
+        if statements.is_none()
+            && root
+                .properties
+                .iter()
+                .all(|p| p.name.as_str() != "Statement")
+        {
+            self.error(
+                PolicyErrorKind::MissingElement {
+                    element: "Statement",
+                    context: "the policy",
+                    reason: "",
+                },
+                span(root.range),
+            );
+        }
+        Some(PolicyDocument {
+            version,
+            id,
+            statements: statements?,
+        })
+    }
+
+    fn string(&mut self, element: &str, value: &Value<'_>) -> Option<Spanned<String>> {
+        match value {
+            Value::StringLit(s) => Some(Spanned::new(s.value.clone().into_owned(), span(s.range))),
+            other => {
+                self.wrong_type(element, "a string", other);
+                None
+            }
+        }
+    }
+
+    fn version(&mut self, value: &Value<'_>) -> Option<Spanned<Version>> {
+        let text = self.string("Version", value)?;
+        match Version::parse(&text.value) {
+            Some(v) => Some(Spanned::new(v, text.span)),
+            None => {
+                self.error(
+                    PolicyErrorKind::InvalidVersion { value: text.value },
+                    text.span,
+                );
+                None
+            }
+        }
+    }
+
+    fn statements(&mut self, value: &Value<'_>) -> Option<Vec<Spanned<Statement>>> {
+        match value {
+            Value::Object(object) => Some(vec![self.statement(object)?]),
+            Value::Array(array) => {
+                if array.elements.is_empty() {
+                    self.error(
+                        PolicyErrorKind::EmptyElement {
+                            element: "Statement".to_owned(),
+                        },
+                        span(array.range),
+                    );
+                    return None;
+                }
+                let mut out = Vec::with_capacity(array.elements.len());
+                let mut ok = true;
+                for element in &array.elements {
+                    match element {
+                        Value::Object(object) => match self.statement(object) {
+                            Some(s) => out.push(s),
+                            None => ok = false,
+                        },
+                        other => {
+                            self.wrong_type("each statement", "an object", other);
+                            ok = false;
+                        }
+                    }
+                }
+                ok.then_some(out)
+            }
+            other => {
+                self.wrong_type("Statement", "an object or an array of objects", other);
+                None
+            }
+        }
+    }
+
+    fn statement(&mut self, object: &Object<'_>) -> Option<Spanned<Statement>> {
+        let errors_before = self.diags.len();
+        let mut sid = None;
+        let mut effect = None;
+        let mut principal: Option<Spanned<PrincipalClause>> = None;
+        let mut action: Option<Spanned<ActionClause>> = None;
+        let mut resource: Option<Spanned<ResourceClause>> = None;
+        let mut condition = None;
+        let mut seen_principal: Option<&'static str> = None;
+        let mut seen_action: Option<&'static str> = None;
+        let mut seen_resource: Option<&'static str> = None;
+        for prop in self.members(object) {
+            let member = span(prop.range);
+            match prop.name.as_str() {
+                "Sid" => sid = self.string("Sid", &prop.value),
+                "Effect" => effect = self.effect(&prop.value),
+                name @ ("Principal" | "NotPrincipal") => {
+                    let element = if name == "Principal" {
+                        "Principal"
+                    } else {
+                        "NotPrincipal"
+                    };
+                    if self.conflict(
+                        &mut seen_principal,
+                        element,
+                        "Principal",
+                        "NotPrincipal",
+                        prop,
+                    ) {
+                        continue;
+                    }
+                    principal = self.principal(element, &prop.value).map(|value| {
+                        Spanned::new(
+                            PrincipalClause {
+                                negated: element == "NotPrincipal",
+                                value,
+                            },
+                            member,
+                        )
+                    });
+                }
+                name @ ("Action" | "NotAction") => {
+                    let element = if name == "Action" {
+                        "Action"
+                    } else {
+                        "NotAction"
+                    };
+                    if self.conflict(&mut seen_action, element, "Action", "NotAction", prop) {
+                        continue;
+                    }
+                    action = self.string_list(element, &prop.value).map(|patterns| {
+                        Spanned::new(
+                            ActionClause {
+                                negated: element == "NotAction",
+                                patterns,
+                            },
+                            member,
+                        )
+                    });
+                }
+                name @ ("Resource" | "NotResource") => {
+                    let element = if name == "Resource" {
+                        "Resource"
+                    } else {
+                        "NotResource"
+                    };
+                    if self.conflict(&mut seen_resource, element, "Resource", "NotResource", prop) {
+                        continue;
+                    }
+                    resource = self.string_list(element, &prop.value).map(|patterns| {
+                        Spanned::new(
+                            ResourceClause {
+                                negated: element == "NotResource",
+                                patterns,
+                            },
+                            member,
+                        )
+                    });
+                }
+                "Condition" => {
+                    condition = self.condition(&prop.value).map(|c| Spanned::new(c, member));
+                }
+                _ => self.unknown(prop, "a statement", &STATEMENT_ELEMENTS),
+            }
+        }
+        let at = span(object.range);
+        if seen_effect_missing(object) {
+            self.missing("Effect", at, "");
+        }
+        if seen_action.is_none() {
+            self.missing("Action", at, "or NotAction");
+        }
+        if seen_resource.is_none() {
+            self.missing(
+                "Resource",
+                at,
+                "or NotResource; in a key policy use \"Resource\": \"*\", which means this key",
+            );
+        }
+        if self.diags.len() != errors_before {
+            return None;
+        }
+        Some(Spanned::new(
+            Statement {
+                sid,
+                effect: effect?,
+                principal,
+                action: action?,
+                resource: resource?,
+                condition,
+            },
+            at,
+        ))
+    }
+
+    /// Record `element` as seen for its pair; report and return `true` if its twin was seen.
+    fn conflict(
+        &mut self,
+        seen: &mut Option<&'static str>,
+        element: &'static str,
+        first: &'static str,
+        second: &'static str,
+        prop: &ObjectProp<'_>,
+    ) -> bool {
+        if seen.is_some() {
+            self.error(
+                PolicyErrorKind::ConflictingElements { first, second },
+                name_span(prop),
+            );
+            return true;
+        }
+        *seen = Some(element);
+        false
+    }
+
+    fn missing(&mut self, element: &'static str, at: Span, reason: &'static str) {
+        self.error(
+            PolicyErrorKind::MissingElement {
+                element,
+                context: "a statement",
+                reason,
+            },
+            at,
+        );
+    }
+
+    fn effect(&mut self, value: &Value<'_>) -> Option<Spanned<Effect>> {
+        let text = self.string("Effect", value)?;
+        match text.value.as_str() {
+            "Allow" => Some(Spanned::new(Effect::Allow, text.span)),
+            "Deny" => Some(Spanned::new(Effect::Deny, text.span)),
+            other => {
+                let suggestion = did_you_mean(other, ["Allow", "Deny"]);
+                self.error(
+                    PolicyErrorKind::InvalidEffect {
+                        value: text.value.clone(),
+                        suggestion,
+                    },
+                    text.span,
+                );
+                None
+            }
+        }
+    }
+
+    /// A string, or a non-empty array of strings.
+    fn string_list(&mut self, element: &str, value: &Value<'_>) -> Option<Vec<Spanned<String>>> {
+        match value {
+            Value::StringLit(s) => Some(vec![Spanned::new(
+                s.value.clone().into_owned(),
+                span(s.range),
+            )]),
+            Value::Array(array) => {
+                if array.elements.is_empty() {
+                    self.error(
+                        PolicyErrorKind::EmptyElement {
+                            element: element.to_owned(),
+                        },
+                        span(array.range),
+                    );
+                    return None;
+                }
+                let mut out = Vec::with_capacity(array.elements.len());
+                let mut ok = true;
+                for item in &array.elements {
+                    match item {
+                        Value::StringLit(s) => {
+                            out.push(Spanned::new(s.value.clone().into_owned(), span(s.range)));
+                        }
+                        other => {
+                            self.wrong_type(&format!("each value of {element}"), "a string", other);
+                            ok = false;
+                        }
+                    }
+                }
+                ok.then_some(out)
+            }
+            other => {
+                self.wrong_type(element, "a string or an array of strings", other);
+                None
+            }
+        }
+    }
+
+    fn principal(&mut self, element: &'static str, value: &Value<'_>) -> Option<PrincipalValue> {
+        match value {
+            Value::StringLit(s) if s.value == "*" => Some(PrincipalValue::Everyone),
+            Value::Object(object) => {
+                if object.properties.is_empty() {
+                    self.error(
+                        PolicyErrorKind::EmptyElement {
+                            element: element.to_owned(),
+                        },
+                        span(object.range),
+                    );
+                    return None;
+                }
+                let mut entries = Vec::with_capacity(object.properties.len());
+                let mut ok = true;
+                for prop in self.members(object) {
+                    let name = prop.name.as_str();
+                    let Some(principal_type) = PrincipalType::parse(name) else {
+                        let suggestion =
+                            did_you_mean(name, PrincipalType::ALL.iter().map(|t| t.as_str()));
+                        self.error(
+                            PolicyErrorKind::UnknownPrincipalType {
+                                name: name.to_owned(),
+                                suggestion,
+                            },
+                            name_span(prop),
+                        );
+                        ok = false;
+                        continue;
+                    };
+                    let label = format!("{element}.{name}");
+                    match self.string_list(&label, &prop.value) {
+                        Some(values) => entries.push(PrincipalEntry {
+                            principal_type: Spanned::new(principal_type, name_span(prop)),
+                            values,
+                        }),
+                        None => ok = false,
+                    }
+                }
+                ok.then_some(PrincipalValue::Map(entries))
+            }
+            other => {
+                self.wrong_type(
+                    element,
+                    "\"*\" or an object such as {\"AWS\": \"...\"}",
+                    other,
+                );
+                None
+            }
+        }
+    }
+
+    fn condition(&mut self, value: &Value<'_>) -> Option<ConditionBlock> {
+        let Value::Object(object) = value else {
+            self.wrong_type("Condition", "an object of operators", value);
+            return None;
+        };
+        let mut operators = Vec::with_capacity(object.properties.len());
+        let mut ok = true;
+        for prop in self.members(object) {
+            let name = prop.name.as_str();
+            let operator = match ConditionOperator::parse(name) {
+                Ok(op) => Spanned::new(op, name_span(prop)),
+                Err(unknown) => {
+                    self.error(
+                        PolicyErrorKind::UnknownConditionOperator {
+                            name: name.to_owned(),
+                            suggestion: unknown.suggestion,
+                        },
+                        name_span(prop),
+                    );
+                    ok = false;
+                    continue;
+                }
+            };
+            let Value::Object(keys_object) = &prop.value else {
+                self.wrong_type(
+                    &format!("the body of {name}"),
+                    "an object of condition keys",
+                    &prop.value,
+                );
+                ok = false;
+                continue;
+            };
+            if keys_object.properties.is_empty() {
+                self.error(
+                    PolicyErrorKind::EmptyElement {
+                        element: name.to_owned(),
+                    },
+                    span(keys_object.range),
+                );
+                ok = false;
+                continue;
+            }
+            let mut keys = Vec::with_capacity(keys_object.properties.len());
+            for key_prop in self.members(keys_object) {
+                let key = Spanned::new(key_prop.name.as_str().to_owned(), name_span(key_prop));
+                match self.condition_values(&key.value, &key_prop.value) {
+                    Some(values) => keys.push(ConditionKeyEntry { key, values }),
+                    None => ok = false,
+                }
+            }
+            operators.push(ConditionOperatorEntry { operator, keys });
+        }
+        ok.then_some(ConditionBlock { operators })
+    }
+
+    fn condition_values(
+        &mut self,
+        key: &str,
+        value: &Value<'_>,
+    ) -> Option<Vec<Spanned<ConditionValue>>> {
+        match value {
+            Value::Array(array) => {
+                if array.elements.is_empty() {
+                    self.error(
+                        PolicyErrorKind::EmptyElement {
+                            element: format!("the values of condition key \"{key}\""),
+                        },
+                        span(array.range),
+                    );
+                    return None;
+                }
+                let mut out = Vec::with_capacity(array.elements.len());
+                let mut ok = true;
+                for item in &array.elements {
+                    match self.scalar(key, item) {
+                        Some(v) => out.push(v),
+                        None => ok = false,
+                    }
+                }
+                ok.then_some(out)
+            }
+            other => Some(vec![self.scalar(key, other)?]),
+        }
+    }
+
+    fn scalar(&mut self, key: &str, value: &Value<'_>) -> Option<Spanned<ConditionValue>> {
+        let (text, kind, at) = match value {
+            Value::StringLit(s) => (s.value.clone().into_owned(), ScalarKind::String, s.range),
+            Value::NumberLit(n) => (n.value.to_owned(), ScalarKind::Number, n.range),
+            Value::BooleanLit(b) => (b.value.to_string(), ScalarKind::Bool, b.range),
+            other => {
+                self.wrong_type(
+                    &format!("a value of condition key \"{key}\""),
+                    "a string, number or boolean",
+                    other,
+                );
+                return None;
+            }
+        };
+        Some(Spanned::new(ConditionValue { text, kind }, span(at)))
+    }
+}
+
+fn seen_effect_missing(object: &Object<'_>) -> bool {
+    object
+        .properties
+        .iter()
+        .all(|p| p.name.as_str() != "Effect")
+}
+
+/// serde_json appends " at line L column C"; positions are reported separately.
+fn strip_serde_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message.get(..i).unwrap_or(message).to_owned(),
+        None => message.to_owned(),
+    }
+}
