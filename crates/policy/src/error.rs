@@ -13,6 +13,9 @@ pub enum PolicyErrorKind {
     /// The input is larger than the parser accepts at all.
     #[error("the input is {size} bytes; Keyward reads policies of at most {limit} bytes")]
     InputTooLarge { size: usize, limit: usize },
+    /// Objects and arrays nested deeper than the parser accepts.
+    #[error("objects and arrays are nested more than {limit} deep; no policy needs more than 7 levels")]
+    NestingTooDeep { limit: usize },
     /// The text is not valid JSON.
     #[error("invalid JSON: {detail}")]
     InvalidJson { detail: String },
@@ -152,6 +155,7 @@ impl PolicyErrorKind {
     pub const fn code(&self) -> &'static str {
         match self {
             Self::InputTooLarge { .. } => "input-too-large",
+            Self::NestingTooDeep { .. } => "nesting-too-deep",
             Self::InvalidJson { .. } => "invalid-json",
             Self::DuplicateKey { .. } => "duplicate-key",
             Self::UnknownElement { .. } => "unknown-element",
@@ -183,6 +187,7 @@ impl PolicyErrorKind {
 /// Every error code, in a stable order (used by documentation and tests).
 pub const ERROR_CODES: &[&str] = &[
     "input-too-large",
+    "nesting-too-deep",
     "invalid-json",
     "duplicate-key",
     "unknown-element",

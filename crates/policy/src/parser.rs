@@ -23,6 +23,10 @@ use std::collections::HashMap;
 /// are further limited to the KMS quota by validation.
 pub const MAX_INPUT_BYTES: usize = 1024 * 1024;
 
+/// The deepest nesting of objects and arrays the parser accepts. The policy grammar needs 7
+/// levels (policy, Statement list, statement, Condition, operator, key, value list).
+pub const MAX_NESTING_DEPTH: usize = 32;
+
 const DOCUMENT_ELEMENTS: [&str; 3] = ["Version", "Id", "Statement"];
 const STATEMENT_ELEMENTS: [&str; 9] = [
     "Sid",
@@ -121,6 +125,15 @@ impl<'t> Parser<'t> {
             let at = self.offset_of(e.line(), e.column());
             let detail = strip_serde_position(&e.to_string());
             self.error(PolicyErrorKind::InvalidJson { detail }, Span::new(at, at));
+            return None;
+        }
+        if let Some(at) = first_too_deep(self.text, MAX_NESTING_DEPTH) {
+            self.error(
+                PolicyErrorKind::NestingTooDeep {
+                    limit: MAX_NESTING_DEPTH,
+                },
+                Span::new(at, at + 1),
+            );
             return None;
         }
         let options = jsonc_parser::ParseOptions {
@@ -687,6 +700,36 @@ impl<'t> Parser<'t> {
         };
         Some(Spanned::new(ConditionValue { text, kind }, span(at)))
     }
+}
+
+/// The offset of the first bracket nested deeper than `limit` in valid JSON `text`, if any.
+fn first_too_deep(text: &str, limit: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, b) in text.bytes().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return Some(i);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 fn seen_effect_missing(object: &Object<'_>) -> bool {
