@@ -21,8 +21,11 @@ pub struct CompiledPolicy {
     kind: PolicyKind,
     variables_enabled: bool,
     statements: Vec<CompiledStatement>,
-    /// For each KMS action (by [`ActionId`]), the statements whose action clause matches it.
-    by_action: Vec<Vec<usize>>,
+    /// For each KMS action (by [`ActionId`]), the range of `action_index` listing the statements
+    /// whose action clause matches it.
+    action_ranges: Vec<(u32, u32)>,
+    /// Statement indices, grouped by action (see `action_ranges`).
+    action_index: Vec<u32>,
 }
 
 /// One compiled statement.
@@ -45,27 +48,58 @@ pub struct CompiledStatement {
 }
 
 /// A compiled `Action` or `NotAction`.
+///
+/// What the patterns match among KMS actions is a bitset over the catalog. Patterns that
+/// start with `kms:` can match nothing else, so only the others (`*`, `s3:Get*`, `k*`) are kept
+/// as patterns, for actions of other services. An action named `kms:X` that is not in the
+/// catalog is no KMS operation and matches no statement.
 #[derive(Debug, Clone)]
 pub struct ActionMatcher {
     negated: bool,
-    patterns: Vec<Wildcard>,
+    /// The patterns that may match actions of other services.
+    other_services: Vec<Wildcard>,
     /// The KMS actions the patterns match (before `NotAction` negation).
     kms: ActionSet,
 }
 
+/// `text` without a leading `kms:` (in any case).
+fn strip_kms_prefix(text: &str) -> Option<&str> {
+    text.get(..4)
+        .filter(|p| p.eq_ignore_ascii_case("kms:"))
+        .and_then(|_| text.get(4..))
+}
+
 impl ActionMatcher {
     fn new(negated: bool, patterns: &[Spanned<String>]) -> Result<Self, (String, String, Span)> {
-        let mut compiled = Vec::with_capacity(patterns.len());
+        let mut other_services = Vec::new();
         let mut kms = ActionSet::EMPTY;
         for p in patterns {
+            // The common shapes, `kms:Name` and `kms:Prefix*`, straight from the catalog.
+            if let Some(name) = strip_kms_prefix(&p.value) {
+                let (literal, trailing_star) = match name.strip_suffix('*') {
+                    Some(head) => (head, true),
+                    None => (name, false),
+                };
+                if !crate::wildcard::has_wildcard(literal) {
+                    kms = kms.union(if trailing_star {
+                        catalog::actions_with_name_prefix(literal)
+                    } else {
+                        catalog::action_by_name(literal)
+                            .map_or(ActionSet::EMPTY, |id| ActionSet::EMPTY.with(id))
+                    });
+                    continue;
+                }
+            }
             let w = Wildcard::new(&p.value, Case::Insensitive)
                 .map_err(|e| (p.value.clone(), e.reason, p.span))?;
             kms = kms.union(kms_actions_matching(&w));
-            compiled.push(w);
+            if strip_kms_prefix(&p.value).is_none() {
+                other_services.push(w);
+            }
         }
         Ok(Self {
             negated,
-            patterns: compiled,
+            other_services,
             kms,
         })
     }
@@ -93,7 +127,8 @@ impl ActionMatcher {
     pub fn matches(&self, action: &str) -> bool {
         match catalog::kms_action(action) {
             Some(id) => self.matches_kms(id),
-            None => self.patterns.iter().any(|p| p.is_match(action)) != self.negated,
+            None if strip_kms_prefix(action).is_some() => false,
+            None => self.other_services.iter().any(|p| p.is_match(action)) != self.negated,
         }
     }
 }
@@ -106,6 +141,22 @@ fn kms_actions_matching(pattern: &Wildcard) -> ActionSet {
     if !crate::wildcard::has_wildcard(pattern.as_str()) {
         return catalog::kms_action(pattern.as_str())
             .map_or(ActionSet::EMPTY, |id| ActionSet::EMPTY.with(id));
+    }
+    if let Some(prefix) = pattern.literal_prefix() {
+        // `kms:Name*` selects a run of the catalog; a shorter prefix of `kms:` (`k*`, `kms*`)
+        // selects all of it, anything else none.
+        return match prefix.get(..4) {
+            Some(service) if service.eq_ignore_ascii_case("kms:") => {
+                catalog::actions_with_name_prefix(prefix.get(4..).unwrap_or(""))
+            }
+            _ if "kms:"
+                .get(..prefix.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(prefix)) =>
+            {
+                ActionSet::all()
+            }
+            _ => ActionSet::EMPTY,
+        };
     }
     ActionId::all()
         .filter(|id| pattern.is_match(id.qualified_name()))
@@ -283,20 +334,24 @@ impl CompiledPolicy {
         if !diags.is_empty() {
             return Err(diags);
         }
-        let by_action = ActionId::all()
-            .map(|id| {
+        let mut action_ranges = Vec::with_capacity(catalog::actions().len());
+        let mut action_index = Vec::new();
+        for id in ActionId::all() {
+            let start = action_index.len() as u32;
+            action_index.extend(
                 statements
                     .iter()
-                    .filter(|s: &&CompiledStatement| s.actions.matches_kms(id))
-                    .map(|s| s.index)
-                    .collect()
-            })
-            .collect();
+                    .filter(|s| s.actions.matches_kms(id))
+                    .map(|s| s.index as u32),
+            );
+            action_ranges.push((start, action_index.len() as u32));
+        }
         Ok(Self {
             kind,
             variables_enabled,
             statements,
-            by_action,
+            action_ranges,
+            action_index,
         })
     }
 
@@ -318,12 +373,16 @@ impl CompiledPolicy {
     /// The statements whose action clause matches the KMS action `action`, in order. No
     /// allocation: a precomputed index.
     pub fn statements_for(&self, action: ActionId) -> impl Iterator<Item = &CompiledStatement> {
-        self.by_action
+        let (start, end) = self
+            .action_ranges
             .get(action.index())
-            .map(Vec::as_slice)
+            .copied()
+            .unwrap_or((0, 0));
+        self.action_index
+            .get(start as usize..end as usize)
             .unwrap_or(&[])
             .iter()
-            .filter_map(|&i| self.statements.get(i))
+            .filter_map(|&i| self.statements.get(i as usize))
     }
 }
 
@@ -352,4 +411,103 @@ fn compile_statement(
         )?,
         span,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{ActionId, kms_action};
+
+    /// The fast paths (exact, `prefix*`, `*`) must select exactly what matching every catalog
+    /// name against the pattern selects.
+    #[test]
+    fn action_patterns_select_the_same_actions_by_every_path() {
+        let patterns = [
+            "*",
+            "kms:*",
+            "KMS:*",
+            "k*",
+            "kms*",
+            "km*",
+            "s3:*",
+            "kms:Create*",
+            "kms:create*",
+            "kms:Get*",
+            "kms:GenerateDataKey*",
+            "kms:GenerateDataKeyPair*",
+            "kms:ReEncrypt*",
+            "kms:Z*",
+            "kms:Decrypt",
+            "kms:decrypt",
+            "kms:De*pt",
+            "kms:?ecrypt",
+            "*Key",
+            "kms:List*",
+            "kms:Decrypt*",
+            "kms:Encrypt",
+            "kms:",
+            "kms:UntagResource*",
+            "s*",
+            "",
+        ];
+        for text in patterns {
+            let pattern = Wildcard::new(text, Case::Insensitive).unwrap();
+            let by_scan = ActionId::all()
+                .filter(|id| pattern.is_match(id.qualified_name()))
+                .fold(ActionSet::EMPTY, ActionSet::with);
+            assert_eq!(kms_actions_matching(&pattern), by_scan, "{text}");
+        }
+        assert_eq!(
+            kms_actions_matching(&Wildcard::new("kms:Create*", Case::Insensitive).unwrap()).len(),
+            4
+        );
+        assert!(kms_action("kms:CreateKey").is_some());
+        for text in patterns {
+            let one = [Spanned::new(text.to_owned(), Span::default())];
+            let by_clause = ActionMatcher::new(false, &one).unwrap().kms_actions();
+            let pattern = Wildcard::new(text, Case::Insensitive).unwrap();
+            assert_eq!(by_clause, kms_actions_matching(&pattern), "{text}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod action_matcher_tests {
+    use super::*;
+
+    fn clause(negated: bool, patterns: &[&str]) -> ActionMatcher {
+        let patterns: Vec<_> = patterns
+            .iter()
+            .map(|p| Spanned::new((*p).to_owned(), Span::default()))
+            .collect();
+        ActionMatcher::new(negated, &patterns).unwrap()
+    }
+
+    #[test]
+    fn other_services_are_matched_by_their_patterns() {
+        let c = clause(false, &["kms:Decrypt", "s3:Get*", "*:List*"]);
+        assert!(c.matches("kms:decrypt"));
+        assert!(c.matches("S3:GetObject"));
+        assert!(c.matches("iam:ListRoles"));
+        assert!(
+            c.matches("kms:ListKeys"),
+            "*:List* reaches KMS through the catalog"
+        );
+        assert!(!c.matches("s3:PutObject"));
+        let not = clause(true, &["s3:*"]);
+        assert!(not.matches("kms:Decrypt") && not.matches("ec2:RunInstances"));
+        assert!(!not.matches("s3:GetObject"));
+    }
+
+    #[test]
+    fn an_unknown_kms_action_matches_no_statement() {
+        // Fail closed: `kms:X` that is not in the catalog is no KMS operation.
+        for patterns in [&["kms:*"][..], &["*"], &["kms:Frobnicate"]] {
+            assert!(
+                !clause(false, patterns).matches("kms:Frobnicate"),
+                "{patterns:?}"
+            );
+        }
+        assert!(!clause(true, &["kms:Decrypt"]).matches("kms:Frobnicate"));
+    }
 }

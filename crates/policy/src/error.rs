@@ -14,7 +14,9 @@ pub enum PolicyErrorKind {
     #[error("the input is {size} bytes; Keyward reads policies of at most {limit} bytes")]
     InputTooLarge { size: usize, limit: usize },
     /// Objects and arrays nested deeper than the parser accepts.
-    #[error("objects and arrays are nested more than {limit} deep; no policy needs more than 7 levels")]
+    #[error(
+        "objects and arrays are nested more than {limit} deep; no policy needs more than 7 levels"
+    )]
     NestingTooDeep { limit: usize },
     /// The text is not valid JSON.
     #[error("invalid JSON: {detail}")]
@@ -242,6 +244,10 @@ impl PolicyError {
     }
 }
 
+/// At most this many problems are recorded for one document; past it, the rest are dropped so
+/// hostile input cannot make reporting quadratic.
+pub const MAX_ERRORS: usize = 100;
+
 /// All the problems found in one policy, in source order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Diagnostics {
@@ -254,9 +260,16 @@ impl Diagnostics {
         Self { errors: Vec::new() }
     }
 
-    /// Record a problem.
+    /// Record a problem (up to [`MAX_ERRORS`]).
     pub fn push(&mut self, kind: PolicyErrorKind, span: Span) {
-        self.errors.push(PolicyError::new(kind, span));
+        if self.errors.len() < MAX_ERRORS {
+            self.errors.push(PolicyError::new(kind, span));
+        }
+    }
+
+    /// Whether the limit of recorded problems is reached.
+    pub fn is_full(&self) -> bool {
+        self.errors.len() >= MAX_ERRORS
     }
 
     /// Whether no problem was recorded.

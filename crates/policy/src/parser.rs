@@ -121,19 +121,20 @@ impl<'t> Parser<'t> {
             );
             return None;
         }
-        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(self.text) {
+        if let Err(e) = check_strict_json(self.text) {
             let at = self.offset_of(e.line(), e.column());
-            let detail = strip_serde_position(&e.to_string());
-            self.error(PolicyErrorKind::InvalidJson { detail }, Span::new(at, at));
-            return None;
-        }
-        if let Some(at) = first_too_deep(self.text, MAX_NESTING_DEPTH) {
-            self.error(
-                PolicyErrorKind::NestingTooDeep {
-                    limit: MAX_NESTING_DEPTH,
-                },
-                Span::new(at, at + 1),
-            );
+            if e.is_data() {
+                // The only data error the depth-counting visitor raises.
+                self.error(
+                    PolicyErrorKind::NestingTooDeep {
+                        limit: MAX_NESTING_DEPTH,
+                    },
+                    Span::new(at, at + 1),
+                );
+            } else {
+                let detail = strip_serde_position(&e.to_string());
+                self.error(PolicyErrorKind::InvalidJson { detail }, Span::new(at, at));
+            }
             return None;
         }
         let options = jsonc_parser::ParseOptions {
@@ -200,41 +201,61 @@ impl<'t> Parser<'t> {
     }
 
     /// The members of `object`, first occurrence of each name only; later duplicates are
-    /// reported.
-    fn members<'o, 'a>(&mut self, object: &'o Object<'a>) -> Vec<&'o ObjectProp<'a>> {
-        let mut unique: Vec<&'o ObjectProp<'a>> = Vec::with_capacity(object.properties.len());
-        let mut index: HashMap<&'o str, Span> = HashMap::new();
-        let use_index = object.properties.len() > 16;
-        for prop in &object.properties {
-            let name = prop.name.as_str();
-            let first = if use_index {
-                index.get(name).copied()
-            } else {
-                unique
-                    .iter()
-                    .find(|p| p.name.as_str() == name)
-                    .map(|p| name_span(p))
-            };
-            match first {
-                Some(first) => {
-                    let first = self.lines().start(first);
-                    self.error(
+    /// reported. Allocates nothing unless the object has duplicates or many members.
+    fn members<'o, 'a>(
+        &mut self,
+        object: &'o Object<'a>,
+    ) -> impl Iterator<Item = &'o ObjectProp<'a>> + use<'o, 'a> {
+        let duplicates = self.duplicates(object);
+        object
+            .properties
+            .iter()
+            .enumerate()
+            // `duplicates` is in increasing order.
+            .filter(move |(i, _)| duplicates.binary_search(i).is_err())
+            .map(|(_, prop)| prop)
+    }
+
+    /// Indices of members whose name an earlier member already has; each is reported.
+    fn duplicates(&mut self, object: &Object<'_>) -> Vec<usize> {
+        let props = &object.properties;
+        let mut found = Vec::new();
+        let mut record =
+            |this: &mut Self, i: usize, first: &ObjectProp<'_>, prop: &ObjectProp<'_>| {
+                found.push(i);
+                if !this.diags.is_full() {
+                    let first = this.lines().start(name_span(first));
+                    this.error(
                         PolicyErrorKind::DuplicateKey {
-                            key: name.to_owned(),
+                            key: prop.name.as_str().to_owned(),
                             first,
                         },
                         name_span(prop),
                     );
                 }
-                None => {
-                    if use_index {
-                        index.insert(name, name_span(prop));
+            };
+        if props.len() <= 16 {
+            for (i, prop) in props.iter().enumerate() {
+                let earlier = props.get(..i).unwrap_or(&[]);
+                if let Some(first) = earlier
+                    .iter()
+                    .find(|p| p.name.as_str() == prop.name.as_str())
+                {
+                    record(self, i, first, prop);
+                }
+            }
+        } else {
+            let mut seen: HashMap<&str, usize> = HashMap::with_capacity(props.len());
+            for (i, prop) in props.iter().enumerate() {
+                match seen.get(prop.name.as_str()).and_then(|&j| props.get(j)) {
+                    Some(first) => record(self, i, first, prop),
+                    None => {
+                        seen.insert(prop.name.as_str(), i);
                     }
-                    unique.push(prop);
                 }
             }
         }
-        unique
+        found
     }
 
     fn unknown(&mut self, prop: &ObjectProp<'_>, context: &'static str, known: &[&'static str]) {
@@ -510,6 +531,15 @@ impl<'t> Parser<'t> {
 
     /// A string, or a non-empty array of strings.
     fn string_list(&mut self, element: &str, value: &Value<'_>) -> Option<Vec<Spanned<String>>> {
+        self.string_list_labelled(value, || element.to_owned())
+    }
+
+    /// As [`string_list`](Self::string_list), naming the element only if there is an error.
+    fn string_list_labelled(
+        &mut self,
+        value: &Value<'_>,
+        element: impl Fn() -> String,
+    ) -> Option<Vec<Spanned<String>>> {
         match value {
             Value::StringLit(s) => Some(vec![Spanned::new(
                 s.value.clone().into_owned(),
@@ -518,9 +548,7 @@ impl<'t> Parser<'t> {
             Value::Array(array) => {
                 if array.elements.is_empty() {
                     self.error(
-                        PolicyErrorKind::EmptyElement {
-                            element: element.to_owned(),
-                        },
+                        PolicyErrorKind::EmptyElement { element: element() },
                         span(array.range),
                     );
                     return None;
@@ -533,7 +561,11 @@ impl<'t> Parser<'t> {
                             out.push(Spanned::new(s.value.clone().into_owned(), span(s.range)));
                         }
                         other => {
-                            self.wrong_type(&format!("each value of {element}"), "a string", other);
+                            self.wrong_type(
+                                &format!("each value of {}", element()),
+                                "a string",
+                                other,
+                            );
                             ok = false;
                         }
                     }
@@ -541,7 +573,7 @@ impl<'t> Parser<'t> {
                 ok.then_some(out)
             }
             other => {
-                self.wrong_type(element, "a string or an array of strings", other);
+                self.wrong_type(&element(), "a string or an array of strings", other);
                 None
             }
         }
@@ -577,8 +609,7 @@ impl<'t> Parser<'t> {
                         ok = false;
                         continue;
                     };
-                    let label = format!("{element}.{name}");
-                    match self.string_list(&label, &prop.value) {
+                    match self.string_list_labelled(&prop.value, || format!("{element}.{name}")) {
                         Some(values) => entries.push(PrincipalEntry {
                             principal_type: Spanned::new(principal_type, name_span(prop)),
                             values,
@@ -702,34 +733,76 @@ impl<'t> Parser<'t> {
     }
 }
 
-/// The offset of the first bracket nested deeper than `limit` in valid JSON `text`, if any.
-fn first_too_deep(text: &str, limit: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (i, b) in text.bytes().enumerate() {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > limit {
-                    return Some(i);
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
+/// Check that `text` is one strict RFC 8259 JSON value nested at most [`MAX_NESTING_DEPTH`]
+/// deep, in one pass of serde_json and without building anything.
+fn check_strict_json(text: &str) -> Result<(), serde_json::Error> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(text);
+    DepthLimit(0).deserialize(&mut de)?;
+    de.end()
+}
+
+/// A serde visitor that accepts any JSON value and fails once objects and arrays nest deeper
+/// than [`MAX_NESTING_DEPTH`].
+#[derive(Clone, Copy)]
+struct DepthLimit(usize);
+
+impl DepthLimit {
+    fn enter<E: serde::de::Error>(self) -> Result<Self, E> {
+        if self.0 >= MAX_NESTING_DEPTH {
+            Err(E::custom("nesting too deep"))
+        } else {
+            Ok(Self(self.0 + 1))
         }
     }
-    None
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for DepthLimit {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for DepthLimit {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let inner = self.enter()?;
+        while seq.next_element_seed(inner)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let inner = self.enter()?;
+        while map.next_key::<serde::de::IgnoredAny>()?.is_some() {
+            map.next_value_seed(inner)?;
+        }
+        Ok(())
+    }
 }
 
 fn seen_effect_missing(object: &Object<'_>) -> bool {

@@ -53,19 +53,30 @@ pub struct LineIndex<'a> {
     text: &'a str,
     /// Byte offset at which each line starts; always starts with 0.
     line_starts: Vec<usize>,
+    /// Whether each line is ASCII, so its columns are byte offsets (O(1)).
+    ascii_lines: Vec<bool>,
 }
 
 impl<'a> LineIndex<'a> {
     /// Index the line starts of `text` (`\n` ends a line; `\r\n` counts once).
     pub fn new(text: &'a str) -> Self {
         let mut line_starts = vec![0];
-        line_starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|&(_, b)| b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
-        Self { text, line_starts }
+        let mut ascii_lines = Vec::new();
+        let mut ascii = true;
+        for (i, b) in text.bytes().enumerate() {
+            ascii &= b.is_ascii();
+            if b == b'\n' {
+                line_starts.push(i + 1);
+                ascii_lines.push(ascii);
+                ascii = true;
+            }
+        }
+        ascii_lines.push(ascii);
+        Self {
+            text,
+            line_starts,
+            ascii_lines,
+        }
     }
 
     /// The position of byte `offset`. Offsets past the end map to the end of the text; an
@@ -78,14 +89,22 @@ impl<'a> LineIndex<'a> {
             .and_then(|i| self.line_starts.get(i))
             .copied()
             .unwrap_or(0);
-        let column = self
-            .text
-            .get(line_start..)
-            .unwrap_or("")
-            .char_indices()
-            .take_while(|&(i, _)| line_start + i < offset)
-            .count()
-            + 1;
+        let ascii = line
+            .checked_sub(1)
+            .and_then(|i| self.ascii_lines.get(i))
+            .copied()
+            .unwrap_or(false);
+        let column = if ascii {
+            offset.saturating_sub(line_start) + 1
+        } else {
+            self.text
+                .get(line_start..)
+                .unwrap_or("")
+                .char_indices()
+                .take_while(|&(i, _)| line_start + i < offset)
+                .count()
+                + 1
+        };
         Position {
             line: line.max(1),
             column,

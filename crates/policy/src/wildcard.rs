@@ -26,10 +26,10 @@ pub enum Case {
 enum Shape {
     /// `*`: matches everything.
     Any,
-    /// No wildcard.
-    Exact(Box<str>),
-    /// `text*` with no other wildcard.
-    Prefix(Box<str>),
+    /// No wildcard: the source is the text.
+    Exact,
+    /// `text*` with no other wildcard: the source minus its last byte is the text.
+    Prefix,
     /// An ASCII pattern with wildcards: globset for ASCII text, characters otherwise.
     Glob(GlobMatcher),
     /// A non-ASCII pattern with wildcards or folded case: compared by characters.
@@ -74,7 +74,7 @@ pub struct WildcardError {
 
 /// Whether `text` contains a wildcard character.
 pub fn has_wildcard(text: &str) -> bool {
-    text.contains(['*', '?'])
+    text.bytes().any(|b| b == b'*' || b == b'?')
 }
 
 impl Wildcard {
@@ -83,12 +83,12 @@ impl Wildcard {
         let shape = if pattern == "*" {
             Shape::Any
         } else if !has_wildcard(pattern) && (case == Case::Sensitive || pattern.is_ascii()) {
-            Shape::Exact(pattern.into())
-        } else if let Some(prefix) = pattern
+            Shape::Exact
+        } else if pattern
             .strip_suffix('*')
-            .filter(|p| !has_wildcard(p) && (case == Case::Sensitive || p.is_ascii()))
+            .is_some_and(|p| !has_wildcard(p) && (case == Case::Sensitive || p.is_ascii()))
         {
-            Shape::Prefix(prefix.into())
+            Shape::Prefix
         } else if pattern.is_ascii() {
             Shape::Glob(compile_glob(pattern, case)?)
         } else {
@@ -106,6 +106,14 @@ impl Wildcard {
         &self.source
     }
 
+    /// For a pattern that is literal text followed by one `*` (`kms:Get*`), that text.
+    pub fn literal_prefix(&self) -> Option<&str> {
+        match &self.shape {
+            Shape::Prefix => self.source.get(..self.source.len().saturating_sub(1)),
+            _ => None,
+        }
+    }
+
     /// Whether the pattern is the lone `*`.
     pub fn matches_everything(&self) -> bool {
         matches!(self.shape, Shape::Any)
@@ -115,16 +123,21 @@ impl Wildcard {
     pub fn is_match(&self, text: &str) -> bool {
         match &self.shape {
             Shape::Any => true,
-            Shape::Exact(exact) => match self.case {
-                Case::Sensitive => text == &**exact,
-                Case::Insensitive => text.eq_ignore_ascii_case(exact),
+            Shape::Exact => match self.case {
+                Case::Sensitive => text == &*self.source,
+                Case::Insensitive => text.eq_ignore_ascii_case(&self.source),
             },
-            Shape::Prefix(prefix) => text
-                .get(..prefix.len())
-                .is_some_and(|head| match self.case {
-                    Case::Sensitive => head == &**prefix,
-                    Case::Insensitive => head.eq_ignore_ascii_case(prefix),
-                }),
+            Shape::Prefix => {
+                let prefix = self
+                    .source
+                    .get(..self.source.len().saturating_sub(1))
+                    .unwrap_or("");
+                text.get(..prefix.len())
+                    .is_some_and(|head| match self.case {
+                        Case::Sensitive => head == prefix,
+                        Case::Insensitive => head.eq_ignore_ascii_case(prefix),
+                    })
+            }
             Shape::Glob(glob) if text.is_ascii() => glob.is_match(text),
             Shape::Glob(_) | Shape::Chars => match_chars(&self.source, text, self.case),
         }

@@ -1,8 +1,15 @@
 //! The policy corpus in `fixtures/policies/`: every valid policy validates, compiles and
 //! round-trips through the printer; every invalid one reports exactly its expected errors.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
-use keyward_policy::{CompiledPolicy, LineIndex, PolicyKind, parse_and_validate, parse_policy, print_policy};
+use keyward_policy::{
+    CompiledPolicy, LineIndex, PolicyKind, parse_and_validate, parse_policy, print_policy,
+};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -40,8 +47,12 @@ fn check_valid(kind: PolicyKind, dir: &str) -> usize {
                 let printed = print_policy(&document);
                 match parse_policy(&printed) {
                     Ok(reparsed) if reparsed == document => {}
-                    Ok(_) => failures.push(format!("{name}: printing changed the document:\n{printed}")),
-                    Err(e) => failures.push(format!("{name}: printed form does not parse: {e}\n{printed}")),
+                    Ok(_) => {
+                        failures.push(format!("{name}: printing changed the document:\n{printed}"))
+                    }
+                    Err(e) => failures.push(format!(
+                        "{name}: printed form does not parse: {e}\n{printed}"
+                    )),
                 }
                 if print_policy(&parse_policy(&printed).unwrap()) != printed {
                     failures.push(format!("{name}: the canonical form is not stable"));
@@ -49,7 +60,11 @@ fn check_valid(kind: PolicyKind, dir: &str) -> usize {
             }
         }
     }
-    assert!(failures.is_empty(), "valid {dir} policies failed:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "valid {dir} policies failed:\n{}",
+        failures.join("\n")
+    );
     files.len()
 }
 
@@ -120,12 +135,22 @@ fn invalid_policies_report_exactly_their_expected_errors() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} case(s) differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     // Every error the corpus can exercise is exercised (input-too-large and invalid-pattern are
     // covered by unit tests: the first needs a 1 MiB file, the second cannot be written).
     let untested: Vec<_> = keyward_policy::error::ERROR_CODES
         .iter()
-        .filter(|c| !codes_seen.contains(**c) && !["input-too-large", "invalid-pattern"].contains(c))
+        .filter(|c| {
+            !codes_seen.contains(**c) && !["input-too-large", "invalid-pattern"].contains(c)
+        })
         .collect();
-    assert!(untested.is_empty(), "no invalid fixture exercises {untested:?}");
+    assert!(
+        untested.is_empty(),
+        "no invalid fixture exercises {untested:?}"
+    );
 }

@@ -188,12 +188,64 @@ pub fn actions() -> &'static [KmsAction] {
     actions::ACTIONS
 }
 
-/// Look up an action by its operation name (`Decrypt`), case-insensitively.
+/// The longest operation name, in bytes; longer text is no action.
+const MAX_NAME: usize = 48;
+
+/// Action names lower-cased and sorted, for binary search. Catalog names are distinct ignoring
+/// case, so every case-insensitive prefix selects a contiguous run.
+fn by_folded_name() -> &'static [(Box<[u8]>, ActionId)] {
+    static ORDER: std::sync::OnceLock<Vec<(Box<[u8]>, ActionId)>> = std::sync::OnceLock::new();
+    ORDER.get_or_init(|| {
+        let mut names: Vec<_> = ActionId::all()
+            .map(|id| {
+                (
+                    id.info()
+                        .name
+                        .to_ascii_lowercase()
+                        .into_bytes()
+                        .into_boxed_slice(),
+                    id,
+                )
+            })
+            .collect();
+        names.sort();
+        names
+    })
+}
+
+/// `text` lower-cased into `buffer`, when it fits.
+fn fold<'b>(text: &str, buffer: &'b mut [u8; MAX_NAME]) -> Option<&'b [u8]> {
+    let folded = buffer.get_mut(..text.len())?;
+    folded.copy_from_slice(text.as_bytes());
+    folded.make_ascii_lowercase();
+    Some(folded)
+}
+
+/// Look up an action by its operation name (`Decrypt`), case-insensitively. A binary search
+/// over folded names; no allocation.
 pub fn action_by_name(name: &str) -> Option<ActionId> {
-    actions::ACTIONS
+    let mut buffer = [0u8; MAX_NAME];
+    let folded = fold(name, &mut buffer)?;
+    let order = by_folded_name();
+    let i = order.binary_search_by(|(n, _)| (**n).cmp(folded)).ok()?;
+    order.get(i).map(|(_, id)| *id)
+}
+
+/// The actions whose operation names start with `prefix`, ignoring ASCII case (the
+/// `kms:Prefix*` pattern). Two binary searches.
+pub fn actions_with_name_prefix(prefix: &str) -> ActionSet {
+    let mut buffer = [0u8; MAX_NAME];
+    let Some(folded) = fold(prefix, &mut buffer) else {
+        return ActionSet::EMPTY;
+    };
+    let order = by_folded_name();
+    let start = order.partition_point(|(n, _)| n.get(..folded.len()).unwrap_or(n) < folded);
+    let end = order.partition_point(|(n, _)| n.get(..folded.len()).unwrap_or(n) <= folded);
+    order
+        .get(start..end)
+        .unwrap_or(&[])
         .iter()
-        .position(|a| a.name.eq_ignore_ascii_case(name))
-        .map(|i| ActionId(i as u8))
+        .fold(ActionSet::EMPTY, |set, (_, id)| set.with(*id))
 }
 
 /// Look up a full action (`kms:Decrypt`), prefix and name case-insensitively.

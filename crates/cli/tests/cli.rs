@@ -1,0 +1,207 @@
+//! The `keyward` binary as a user runs it: output formats and exit statuses.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/policies")
+}
+
+fn keyward(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(args)
+        .current_dir(fixtures())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+#[test]
+fn validate_prints_ok_per_valid_file_and_exits_0() {
+    let o = keyward(
+        &[
+            "validate",
+            "valid/key/default-programmatic.json",
+            "valid/key/cloudtrail.json",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "valid/key/default-programmatic.json: OK\nvalid/key/cloudtrail.json: OK\n"
+    );
+}
+
+#[test]
+fn validate_prints_file_line_column_code_message_and_exits_1() {
+    let o = keyward(
+        &[
+            "validate",
+            "valid/key/default-programmatic.json",
+            "invalid/effect-lowercase.json",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stdout(&o),
+        "valid/key/default-programmatic.json: OK\n\
+         invalid/effect-lowercase.json:12:17: error[invalid-effect]: Effect \"allow\" is not valid; use \"Allow\" or \"Deny\"; did you mean \"Allow\"?\n"
+    );
+}
+
+#[test]
+fn validate_kind_changes_the_rules() {
+    let path = "invalid/identity-principal.json";
+    assert_eq!(
+        keyward(&["validate", "--kind", "key", path], None)
+            .status
+            .code(),
+        Some(0)
+    );
+    let o = keyward(&["validate", "--kind", "identity", path], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains(":6:7: error[principal-not-allowed]"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn validate_reads_standard_input_for_dash() {
+    let o = keyward(
+        &["validate", "-"],
+        Some("{\"Statement\": {\"Effect\": \"Allow\"}}"),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("<stdin>:1:15: error[missing-element]"),
+        "{out}"
+    );
+    let ok = keyward(
+        &["validate", "-"],
+        Some(&std::fs::read_to_string(fixtures().join("valid/key/aws-managed-ebs.json")).unwrap()),
+    );
+    assert_eq!(
+        (ok.status.code(), stdout(&ok).as_str()),
+        (Some(0), "<stdin>: OK\n")
+    );
+}
+
+#[test]
+fn io_errors_exit_2_and_name_the_file() {
+    let o = keyward(
+        &[
+            "validate",
+            "does/not/exist.json",
+            "valid/key/default-programmatic.json",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cannot read does/not/exist.json"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).contains("default-programmatic.json: OK"),
+        "the other files are still checked"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(keyward(&["validate"], None).status.code(), Some(2));
+    assert_eq!(
+        keyward(&["validate", "--kind", "bucket", "x.json"], None)
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(keyward(&["frobnicate"], None).status.code(), Some(2));
+    assert_eq!(keyward(&["--help"], None).status.code(), Some(0));
+}
+
+#[test]
+fn non_utf8_input_is_an_io_error_with_the_offset() {
+    let dir = std::env::temp_dir().join(format!("keyward-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("latin1.json");
+    std::fs::write(&path, b"{\"Sid\": \"caf\xe9\"}").unwrap();
+    let o = keyward(&["validate", path.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not UTF-8 text (invalid byte at offset 12)"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn fmt_prints_the_canonical_form_and_check_detects_drift() {
+    let o = keyward(
+        &["fmt", "valid/key/single-statement-object-no-version.json"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let canonical = stdout(&o);
+    assert_eq!(
+        canonical,
+        "{\n  \"Statement\": [\n    {\n      \"Effect\": \"Allow\",\n      \"Principal\": {\n        \"AWS\": \"arn:aws:iam::111122223333:root\"\n      },\n      \"Action\": \"kms:*\",\n      \"Resource\": \"*\"\n    }\n  ]\n}\n"
+    );
+    let again = keyward(&["fmt", "-"], Some(&canonical));
+    assert_eq!(stdout(&again), canonical, "formatting is idempotent");
+    assert_eq!(
+        keyward(&["fmt", "--check", "-"], Some(&canonical))
+            .status
+            .code(),
+        Some(0)
+    );
+    let drift = keyward(
+        &[
+            "fmt",
+            "--check",
+            "valid/key/single-statement-object-no-version.json",
+        ],
+        None,
+    );
+    assert_eq!(drift.status.code(), Some(1));
+    assert!(stdout(&drift).contains("not in canonical form"));
+}
+
+#[test]
+fn fmt_reports_parse_errors_with_positions() {
+    let o = keyward(&["fmt", "invalid/duplicate-effect.json"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("invalid/duplicate-effect.json:16:7: error[duplicate-key]"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -1,0 +1,31 @@
+//! Parse, validate, compile and print arbitrary input as both policy kinds; nothing may panic,
+//! every error must point inside the input, and a valid document must survive printing.
+#![no_main]
+
+use keyward_policy::{LineIndex, PolicyKind, compile_policy, parse_and_validate, parse_policy, print_policy};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    for kind in [PolicyKind::KeyPolicy, PolicyKind::IdentityPolicy] {
+        match parse_and_validate(text, kind) {
+            Ok(_) => {
+                let _ = compile_policy(text, kind);
+            }
+            Err(diags) => {
+                let index = LineIndex::new(text);
+                for e in diags.errors() {
+                    assert!(e.span.start <= e.span.end && e.span.end <= text.len());
+                    let _ = e.render("fuzz", &index);
+                }
+            }
+        }
+    }
+    if let Ok(document) = parse_policy(text) {
+        let printed = print_policy(&document);
+        let reparsed = parse_policy(&printed).expect("the printed form parses");
+        assert!(reparsed == document, "printing changed the document");
+    }
+});
