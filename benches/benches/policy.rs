@@ -52,18 +52,7 @@ fn reference_2kb(c: &mut Criterion) {
     group.bench_function("baseline/serde_json-value", |b| {
         b.iter(|| serde_json::from_str::<serde_json::Value>(black_box(&text)).unwrap())
     });
-    let strict = jsonc_parser::ParseOptions {
-        allow_comments: false,
-        allow_loose_object_property_names: false,
-        allow_trailing_commas: false,
-        allow_missing_commas: false,
-        allow_single_quoted_strings: false,
-        allow_hexadecimal_numbers: false,
-        allow_unary_plus_numbers: false,
-        allow_bare_decimal_point_numbers: false,
-        allow_non_finite_numbers: false,
-        allow_extended_string_escapes: false,
-    };
+    let strict = keyward_policy::parser::strict_json();
     group.bench_function("baseline/jsonc-ast", |b| {
         b.iter(|| {
             jsonc_parser::parse_to_ast(black_box(&text), &Default::default(), &strict).unwrap()

@@ -75,6 +75,9 @@ pub enum PolicyErrorKind {
         "Sid \"{value}\" is used by more than one statement; statement IDs in a policy must be unique"
     )]
     DuplicateSid { value: String },
+    /// `Id` in an identity policy.
+    #[error("\"Id\" is allowed in resource-based policies but not in identity policies; remove it")]
+    IdNotAllowed,
     /// `Principal`/`NotPrincipal` in a policy kind that forbids it.
     #[error(
         "\"{element}\" is not allowed in an identity policy: the principal is the identity the policy is attached to"
@@ -169,6 +172,7 @@ impl PolicyErrorKind {
             Self::InvalidEffect { .. } => "invalid-effect",
             Self::InvalidSid { .. } => "invalid-sid",
             Self::DuplicateSid { .. } => "duplicate-sid",
+            Self::IdNotAllowed => "id-not-allowed",
             Self::PrincipalNotAllowed { .. } => "principal-not-allowed",
             Self::UnknownPrincipalType { .. } => "unknown-principal-type",
             Self::InvalidPrincipal { .. } => "invalid-principal",
@@ -201,6 +205,7 @@ pub const ERROR_CODES: &[&str] = &[
     "invalid-effect",
     "invalid-sid",
     "duplicate-sid",
+    "id-not-allowed",
     "principal-not-allowed",
     "unknown-principal-type",
     "invalid-principal",

@@ -336,6 +336,8 @@ mod tests {
         }
     }
 
+    /// IAM refuses a lowercase operator: "MalformedPolicyDocument: Invalid Condition type :
+    /// stringEquals" (seen in ministryofjustice/modernisation-platform-environments#8893).
     #[test]
     fn operator_names_are_case_sensitive_with_a_suggestion() {
         let err = ConditionOperator::parse("stringequals").unwrap_err();

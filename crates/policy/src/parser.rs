@@ -137,26 +137,15 @@ impl<'t> Parser<'t> {
             }
             return None;
         }
-        let options = jsonc_parser::ParseOptions {
-            allow_comments: false,
-            allow_loose_object_property_names: false,
-            allow_trailing_commas: false,
-            allow_missing_commas: false,
-            allow_single_quoted_strings: false,
-            allow_hexadecimal_numbers: false,
-            allow_unary_plus_numbers: false,
-            allow_bare_decimal_point_numbers: false,
-            allow_non_finite_numbers: false,
-            allow_extended_string_escapes: false,
-        };
-        let parsed = match jsonc_parser::parse_to_ast(self.text, &Default::default(), &options) {
-            Ok(parsed) => parsed,
-            Err(e) => {
-                let detail = e.kind().to_string();
-                self.error(PolicyErrorKind::InvalidJson { detail }, span(e.range()));
-                return None;
-            }
-        };
+        let parsed =
+            match jsonc_parser::parse_to_ast(self.text, &Default::default(), &strict_json()) {
+                Ok(parsed) => parsed,
+                Err(e) => {
+                    let detail = e.kind().to_string();
+                    self.error(PolicyErrorKind::InvalidJson { detail }, span(e.range()));
+                    return None;
+                }
+            };
         let Some(root) = parsed.value else {
             self.error(
                 PolicyErrorKind::InvalidJson {
@@ -730,6 +719,22 @@ impl<'t> Parser<'t> {
             }
         };
         Some(Spanned::new(ConditionValue { text, kind }, span(at)))
+    }
+}
+
+/// jsonc-parser with every extension to JSON turned off.
+pub fn strict_json() -> jsonc_parser::ParseOptions {
+    jsonc_parser::ParseOptions {
+        allow_comments: false,
+        allow_loose_object_property_names: false,
+        allow_trailing_commas: false,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: false,
+        allow_hexadecimal_numbers: false,
+        allow_unary_plus_numbers: false,
+        allow_bare_decimal_point_numbers: false,
+        allow_non_finite_numbers: false,
+        allow_extended_string_escapes: false,
     }
 }
 

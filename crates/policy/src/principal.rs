@@ -4,6 +4,7 @@
 //! both name the *account* (and delegate to its IAM policies); as a caller, the `root` ARN is
 //! the account's root user.
 
+use crate::arn::Arn;
 use crate::model::PrincipalType;
 use std::fmt;
 
@@ -150,15 +151,14 @@ fn is_unique_id(text: &str) -> bool {
 
 /// The six parts of an IAM or STS ARN: partition, service, account, resource.
 fn split_identity_arn(text: &str) -> Result<(&str, &str, &str, &str), PrincipalError> {
-    let mut parts = text.splitn(6, ':');
-    let (Some("arn"), Some(partition), Some(service), Some(region), Some(account), Some(resource)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let Some(Arn {
+        partition,
+        service,
+        region,
+        account,
+        resource,
+    }) = Arn::parse(text)
+    else {
         return Err(invalid(
             "an ARN has six parts: arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE",
         ));

@@ -25,6 +25,11 @@ pub fn validate(document: &PolicyDocument, text: &str, kind: PolicyKind) -> Diag
     if kind == PolicyKind::KeyPolicy {
         key_policy_text(text, &mut diags);
     }
+    if kind == PolicyKind::IdentityPolicy
+        && let Some(id) = &document.id
+    {
+        diags.push(PolicyErrorKind::IdNotAllowed, id.span);
+    }
     let mut sids: HashMap<&str, Span> = HashMap::new();
     for statement in &document.statements {
         statement_rules(&statement.value, statement.span, kind, &mut diags);
