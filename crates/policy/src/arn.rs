@@ -25,31 +25,32 @@ pub struct Arn<'a> {
 impl<'a> Arn<'a> {
     /// Split `text` into its six parts; `None` when it is not `arn:` plus five more parts.
     pub fn parse(text: &'a str) -> Option<Self> {
-        let mut parts = text.splitn(6, ':');
-        match (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) {
-            (
-                Some("arn"),
-                Some(partition),
-                Some(service),
-                Some(region),
-                Some(account),
-                Some(resource),
-            ) => Some(Self {
-                partition,
-                service,
-                region,
-                account,
-                resource,
-            }),
-            _ => None,
+        let rest = text.strip_prefix("arn:")?;
+        // The first four colons after `arn:`, in one pass over the bytes.
+        let mut colons = [0usize; 4];
+        let mut found = 0;
+        for (i, b) in rest.bytes().enumerate() {
+            if b == b':' {
+                if let Some(slot) = colons.get_mut(found) {
+                    *slot = i;
+                }
+                found += 1;
+                if found == colons.len() {
+                    break;
+                }
+            }
         }
+        if found < colons.len() {
+            return None;
+        }
+        let [a, b, c, d] = colons;
+        Some(Self {
+            partition: rest.get(..a)?,
+            service: rest.get(a + 1..b)?,
+            region: rest.get(b + 1..c)?,
+            account: rest.get(c + 1..d)?,
+            resource: rest.get(d + 1..)?,
+        })
     }
 
     /// The five parts after `arn:`, in order.
@@ -142,6 +143,47 @@ mod tests {
             Arn::parse("arn:aws:s3:::bucket/a:b").map(|a| a.resource),
             Some("bucket/a:b")
         );
+    }
+
+    #[test]
+    fn parsing_splits_on_the_first_five_colons_only() {
+        let arn = Arn::parse("arn:aws:logs:us-east-1:111122223333:log-group:/app:*");
+        assert_eq!(
+            arn,
+            Some(Arn {
+                partition: "aws",
+                service: "logs",
+                region: "us-east-1",
+                account: "111122223333",
+                resource: "log-group:/app:*",
+            })
+        );
+        assert_eq!(
+            Arn::parse("arn:::::").map(|a| a.segments()),
+            Some(["", "", "", "", ""])
+        );
+        for not_an_arn in [
+            "",
+            "arn",
+            "arn:",
+            "arn:aws:kms:us-east-1",
+            "arn:aws:kms:r:a",
+            "ARN:aws:kms:r:a:k",
+        ] {
+            assert_eq!(Arn::parse(not_an_arn), None, "{not_an_arn}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_agrees_with_splitn(text in "(arn:)?[a-z:/*]{0,24}") {
+            let mut parts = text.splitn(6, ':');
+            let expected = match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
+                (Some("arn"), Some(p), Some(s), Some(r), Some(a), Some(res)) => Some([p, s, r, a, res]),
+                _ => None,
+            };
+            proptest::prop_assert_eq!(Arn::parse(&text).map(|a| a.segments()), expected);
+        }
     }
 
     #[test]

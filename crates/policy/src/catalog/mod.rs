@@ -213,6 +213,17 @@ fn by_folded_name() -> &'static [(Box<[u8]>, ActionId)] {
     })
 }
 
+/// Lexicographic order of two short byte strings, compared inline (a `memcmp` call costs more
+/// than the comparison for names this short).
+fn compare_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
 /// `text` lower-cased into `buffer`, when it fits.
 fn fold<'b>(text: &str, buffer: &'b mut [u8; MAX_NAME]) -> Option<&'b [u8]> {
     let folded = buffer.get_mut(..text.len())?;
@@ -227,7 +238,9 @@ pub fn action_by_name(name: &str) -> Option<ActionId> {
     let mut buffer = [0u8; MAX_NAME];
     let folded = fold(name, &mut buffer)?;
     let order = by_folded_name();
-    let i = order.binary_search_by(|(n, _)| (**n).cmp(folded)).ok()?;
+    let i = order
+        .binary_search_by(|(n, _)| compare_bytes(n, folded))
+        .ok()?;
     order.get(i).map(|(_, id)| *id)
 }
 
@@ -239,8 +252,9 @@ pub fn actions_with_name_prefix(prefix: &str) -> ActionSet {
         return ActionSet::EMPTY;
     };
     let order = by_folded_name();
-    let start = order.partition_point(|(n, _)| n.get(..folded.len()).unwrap_or(n) < folded);
-    let end = order.partition_point(|(n, _)| n.get(..folded.len()).unwrap_or(n) <= folded);
+    let head = |n: &[u8]| compare_bytes(n.get(..folded.len()).unwrap_or(n), folded);
+    let start = order.partition_point(|(n, _)| head(n).is_lt());
+    let end = order.partition_point(|(n, _)| head(n).is_le());
     order
         .get(start..end)
         .unwrap_or(&[])
