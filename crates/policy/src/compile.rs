@@ -74,26 +74,17 @@ impl ActionMatcher {
         let mut other_services = Vec::new();
         let mut kms = ActionSet::EMPTY;
         for p in patterns {
-            // The common shapes, `kms:Name` and `kms:Prefix*`, straight from the catalog.
-            if let Some(name) = strip_kms_prefix(&p.value) {
-                let (literal, trailing_star) = match name.strip_suffix('*') {
-                    Some(head) => (head, true),
-                    None => (name, false),
-                };
-                if !crate::wildcard::has_wildcard(literal) {
-                    kms = kms.union(if trailing_star {
-                        catalog::actions_with_name_prefix(literal)
-                    } else {
-                        catalog::action_by_name(literal)
-                            .map_or(ActionSet::EMPTY, |id| ActionSet::EMPTY.with(id))
-                    });
-                    continue;
-                }
+            let kms_only = strip_kms_prefix(&p.value).is_some();
+            // Most patterns (`kms:Decrypt`, `kms:Get*`) are answered by the catalog alone and,
+            // naming only KMS, need no compiled pattern at all.
+            if kms_only && let Some(set) = kms_actions_by_shape(&p.value) {
+                kms = kms.union(set);
+                continue;
             }
             let w = Wildcard::new(&p.value, Case::Insensitive)
                 .map_err(|e| (p.value.clone(), e.reason, p.span))?;
             kms = kms.union(kms_actions_matching(&w));
-            if strip_kms_prefix(&p.value).is_none() {
+            if !kms_only {
                 other_services.push(w);
             }
         }
@@ -135,32 +126,43 @@ impl ActionMatcher {
 
 /// The KMS actions a compiled action pattern matches.
 fn kms_actions_matching(pattern: &Wildcard) -> ActionSet {
-    if pattern.matches_everything() {
-        return ActionSet::all();
+    kms_actions_by_shape(pattern.as_str()).unwrap_or_else(|| {
+        ActionId::all()
+            .filter(|id| pattern.is_match(id.qualified_name()))
+            .fold(ActionSet::EMPTY, ActionSet::with)
+    })
+}
+
+/// The KMS actions `pattern` matches, straight from the catalog, for the shapes it can answer
+/// without matching every name: `*`, a literal name, and literal text followed by one `*`.
+fn kms_actions_by_shape(pattern: &str) -> Option<ActionSet> {
+    if pattern == "*" {
+        return Some(ActionSet::all());
     }
-    if !crate::wildcard::has_wildcard(pattern.as_str()) {
-        return catalog::kms_action(pattern.as_str())
-            .map_or(ActionSet::EMPTY, |id| ActionSet::EMPTY.with(id));
+    let (literal, trailing_star) = match pattern.strip_suffix('*') {
+        Some(head) => (head, true),
+        None => (pattern, false),
+    };
+    if crate::wildcard::has_wildcard(literal) {
+        return None;
     }
-    if let Some(prefix) = pattern.literal_prefix() {
-        // `kms:Name*` selects a run of the catalog; a shorter prefix of `kms:` (`k*`, `kms*`)
-        // selects all of it, anything else none.
-        return match prefix.get(..4) {
-            Some(service) if service.eq_ignore_ascii_case("kms:") => {
-                catalog::actions_with_name_prefix(prefix.get(4..).unwrap_or(""))
-            }
-            _ if "kms:"
-                .get(..prefix.len())
-                .is_some_and(|p| p.eq_ignore_ascii_case(prefix)) =>
-            {
-                ActionSet::all()
-            }
-            _ => ActionSet::EMPTY,
-        };
+    if !trailing_star {
+        return Some(
+            catalog::kms_action(literal).map_or(ActionSet::EMPTY, |id| ActionSet::EMPTY.with(id)),
+        );
     }
-    ActionId::all()
-        .filter(|id| pattern.is_match(id.qualified_name()))
-        .fold(ActionSet::EMPTY, ActionSet::with)
+    // `kms:Name*` selects a run of the catalog; a shorter prefix of `kms:` (`k*`, `kms*`)
+    // selects all of it; anything else none.
+    Some(match strip_kms_prefix(literal) {
+        Some(name) => catalog::actions_with_name_prefix(name),
+        None if "kms:"
+            .get(..literal.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(literal)) =>
+        {
+            ActionSet::all()
+        }
+        None => ActionSet::EMPTY,
+    })
 }
 
 /// A compiled resource pattern.

@@ -1,9 +1,10 @@
 //! JSON text to [`PolicyDocument`], keeping the span of every element and value.
 //!
-//! Two passes over the text: serde_json checks that it is strict RFC 8259 JSON (without
-//! building anything, and with its nesting limit of 128), then jsonc-parser, in strict mode,
-//! builds the syntax tree with byte ranges that this module walks into the typed model. The
-//! walk reports every shape problem it can find, not just the first.
+//! Two passes over the text: serde_json checks that it is strict RFC 8259 JSON nested at most
+//! [`MAX_NESTING_DEPTH`] deep (building nothing), then jsonc-parser, in strict mode, builds the
+//! syntax tree with byte ranges that this module walks into the typed model. The first pass is
+//! not redundant: jsonc-parser's strict mode still accepts raw control characters in strings.
+//! The walk reports every shape problem it can find, not just the first.
 
 use crate::error::{Diagnostics, PolicyErrorKind};
 use crate::model::{
@@ -129,7 +130,7 @@ impl<'t> Parser<'t> {
                     PolicyErrorKind::NestingTooDeep {
                         limit: MAX_NESTING_DEPTH,
                     },
-                    Span::new(at, at + 1),
+                    Span::new(at, (at + 1).min(self.text.len())),
                 );
             } else {
                 let detail = strip_serde_position(&e.to_string());
@@ -271,12 +272,7 @@ impl<'t> Parser<'t> {
                 _ => self.unknown(prop, "the policy", &DOCUMENT_ELEMENTS),
             }
         }
-        if statements.is_none()
-            && root
-                .properties
-                .iter()
-                .all(|p| p.name.as_str() != "Statement")
-        {
+        if statements.is_none() && !has_member(root, "Statement") {
             self.error(
                 PolicyErrorKind::MissingElement {
                     element: "Statement",
@@ -361,76 +357,41 @@ impl<'t> Parser<'t> {
         let mut action: Option<Spanned<ActionClause>> = None;
         let mut resource: Option<Spanned<ResourceClause>> = None;
         let mut condition = None;
-        let mut seen_principal: Option<&'static str> = None;
-        let mut seen_action: Option<&'static str> = None;
-        let mut seen_resource: Option<&'static str> = None;
+        let mut seen_principal = false;
+        let mut seen_action = false;
+        let mut seen_resource = false;
         for prop in self.members(object) {
             let member = span(prop.range);
             match prop.name.as_str() {
                 "Sid" => sid = self.string("Sid", &prop.value),
                 "Effect" => effect = self.effect(&prop.value),
                 name @ ("Principal" | "NotPrincipal") => {
-                    let element = if name == "Principal" {
-                        "Principal"
-                    } else {
-                        "NotPrincipal"
-                    };
-                    if self.conflict(
-                        &mut seen_principal,
-                        element,
-                        "Principal",
-                        "NotPrincipal",
-                        prop,
-                    ) {
+                    let negated = name == "NotPrincipal";
+                    if self.conflict(&mut seen_principal, ("Principal", "NotPrincipal"), prop) {
                         continue;
                     }
-                    principal = self.principal(element, &prop.value).map(|value| {
-                        Spanned::new(
-                            PrincipalClause {
-                                negated: element == "NotPrincipal",
-                                value,
-                            },
-                            member,
-                        )
-                    });
+                    let element = if negated { "NotPrincipal" } else { "Principal" };
+                    principal = self
+                        .principal(element, &prop.value)
+                        .map(|value| Spanned::new(PrincipalClause { negated, value }, member));
                 }
                 name @ ("Action" | "NotAction") => {
-                    let element = if name == "Action" {
-                        "Action"
-                    } else {
-                        "NotAction"
-                    };
-                    if self.conflict(&mut seen_action, element, "Action", "NotAction", prop) {
+                    let negated = name == "NotAction";
+                    if self.conflict(&mut seen_action, ("Action", "NotAction"), prop) {
                         continue;
                     }
-                    action = self.string_list(element, &prop.value).map(|patterns| {
-                        Spanned::new(
-                            ActionClause {
-                                negated: element == "NotAction",
-                                patterns,
-                            },
-                            member,
-                        )
-                    });
+                    action = self
+                        .string_list(name, &prop.value)
+                        .map(|patterns| Spanned::new(ActionClause { negated, patterns }, member));
                 }
                 name @ ("Resource" | "NotResource") => {
-                    let element = if name == "Resource" {
-                        "Resource"
-                    } else {
-                        "NotResource"
-                    };
-                    if self.conflict(&mut seen_resource, element, "Resource", "NotResource", prop) {
+                    let negated = name == "NotResource";
+                    if self.conflict(&mut seen_resource, ("Resource", "NotResource"), prop) {
                         continue;
                     }
-                    resource = self.string_list(element, &prop.value).map(|patterns| {
-                        Spanned::new(
-                            ResourceClause {
-                                negated: element == "NotResource",
-                                patterns,
-                            },
-                            member,
-                        )
-                    });
+                    resource = self
+                        .string_list(name, &prop.value)
+                        .map(|patterns| Spanned::new(ResourceClause { negated, patterns }, member));
                 }
                 "Condition" => {
                     condition = self.condition(&prop.value).map(|c| Spanned::new(c, member));
@@ -439,13 +400,13 @@ impl<'t> Parser<'t> {
             }
         }
         let at = span(object.range);
-        if seen_effect_missing(object) {
+        if !has_member(object, "Effect") {
             self.missing("Effect", at, "");
         }
-        if seen_action.is_none() {
+        if !seen_action {
             self.missing("Action", at, "or NotAction");
         }
-        if seen_resource.is_none() {
+        if !seen_resource {
             self.missing(
                 "Resource",
                 at,
@@ -468,24 +429,21 @@ impl<'t> Parser<'t> {
         ))
     }
 
-    /// Record `element` as seen for its pair; report and return `true` if its twin was seen.
+    /// Record that one of the exclusive `pair` was seen; report and return `true` if one was
+    /// seen already.
     fn conflict(
         &mut self,
-        seen: &mut Option<&'static str>,
-        element: &'static str,
-        first: &'static str,
-        second: &'static str,
+        seen: &mut bool,
+        (first, second): (&'static str, &'static str),
         prop: &ObjectProp<'_>,
     ) -> bool {
-        if seen.is_some() {
+        if *seen {
             self.error(
                 PolicyErrorKind::ConflictingElements { first, second },
                 name_span(prop),
             );
-            return true;
         }
-        *seen = Some(element);
-        false
+        std::mem::replace(seen, true)
     }
 
     fn missing(&mut self, element: &'static str, at: Span, reason: &'static str) {
@@ -810,11 +768,9 @@ impl<'de> serde::de::Visitor<'de> for DepthLimit {
     }
 }
 
-fn seen_effect_missing(object: &Object<'_>) -> bool {
-    object
-        .properties
-        .iter()
-        .all(|p| p.name.as_str() != "Effect")
+/// Whether `object` has a member named `name` (duplicates included).
+fn has_member(object: &Object<'_>, name: &str) -> bool {
+    object.properties.iter().any(|p| p.name.as_str() == name)
 }
 
 /// serde_json appends " at line L column C"; positions are reported separately.

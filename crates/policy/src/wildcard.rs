@@ -106,14 +106,6 @@ impl Wildcard {
         &self.source
     }
 
-    /// For a pattern that is literal text followed by one `*` (`kms:Get*`), that text.
-    pub fn literal_prefix(&self) -> Option<&str> {
-        match &self.shape {
-            Shape::Prefix => self.source.get(..self.source.len().saturating_sub(1)),
-            _ => None,
-        }
-    }
-
     /// Whether the pattern is the lone `*`.
     pub fn matches_everything(&self) -> bool {
         matches!(self.shape, Shape::Any)
