@@ -113,6 +113,13 @@ pub enum PolicyErrorKind {
         name: String,
         suggestion: Option<String>,
     },
+    /// A condition value that cannot be read as its operator requires.
+    #[error("{operator} cannot use \"{value}\": {reason}")]
+    InvalidConditionValue {
+        operator: String,
+        value: String,
+        reason: String,
+    },
     /// A condition key that is not of the form `prefix:name`.
     #[error("condition key \"{key}\" is not valid: {reason}")]
     InvalidConditionKey { key: String, reason: &'static str },
@@ -181,6 +188,7 @@ impl PolicyErrorKind {
             Self::InvalidResource { .. } => "invalid-resource",
             Self::UnknownConditionOperator { .. } => "unknown-condition-operator",
             Self::InvalidConditionKey { .. } => "invalid-condition-key",
+            Self::InvalidConditionValue { .. } => "invalid-condition-value",
             Self::PolicyTooLarge { .. } => "policy-too-large",
             Self::InvalidCharacter { .. } => "invalid-character",
             Self::ConditionKeyNotPermitted { .. } => "condition-key-not-permitted",
@@ -214,6 +222,7 @@ pub const ERROR_CODES: &[&str] = &[
     "invalid-resource",
     "unknown-condition-operator",
     "invalid-condition-key",
+    "invalid-condition-value",
     "policy-too-large",
     "invalid-character",
     "condition-key-not-permitted",

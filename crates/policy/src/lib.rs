@@ -51,7 +51,7 @@ pub mod wildcard;
 pub use compile::CompiledPolicy;
 pub use error::{Diagnostics, PolicyError, PolicyErrorKind};
 pub use model::{Effect, PolicyDocument, PolicyKind, Spanned, Statement, Version};
-pub use parser::parse_policy;
+pub use parser::{parse_condition_block, parse_policy};
 pub use print::print_policy;
 pub use source::{LineIndex, Position, Span};
 pub use validate::validate;

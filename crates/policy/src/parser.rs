@@ -47,20 +47,19 @@ const STATEMENT_ELEMENTS: [&str; 9] = [
 /// required elements present). What the values mean, and the rules of a policy kind, are
 /// checked by [`validate`](crate::validate::validate).
 pub fn parse_policy(text: &str) -> Result<PolicyDocument, Diagnostics> {
-    let mut parser = Parser {
-        text,
-        lines: OnceCell::new(),
-        diags: Diagnostics::new(),
-    };
-    let document = parser.document();
-    match document {
-        Some(document) if parser.diags.is_empty() => Ok(document),
-        _ => {
-            let mut diags = parser.diags;
-            diags.sort();
-            Err(diags)
-        }
-    }
+    Parser::run(text, |parser, tree| {
+        let Value::Object(root) = tree else {
+            parser.wrong_type("the policy", "a JSON object", tree);
+            return None;
+        };
+        parser.policy(root)
+    })
+}
+
+/// Parse a `Condition` block on its own (`{"StringEquals": {"kms:ViaService": "..."}}`), with
+/// spans into `text`: for tools and tests that work on conditions alone.
+pub fn parse_condition_block(text: &str) -> Result<ConditionBlock, Diagnostics> {
+    Parser::run(text, |parser, tree| parser.condition(tree))
 }
 
 struct Parser<'t> {
@@ -111,7 +110,32 @@ impl<'t> Parser<'t> {
         self.diags.push(kind, at);
     }
 
-    fn document(&mut self) -> Option<PolicyDocument> {
+    /// Check `text`, build its syntax tree, and hand it to `walk`; every problem either
+    /// reports is returned, sorted.
+    fn run<T>(
+        text: &'t str,
+        walk: impl FnOnce(&mut Self, &Value<'t>) -> Option<T>,
+    ) -> Result<T, Diagnostics> {
+        let mut parser = Self {
+            text,
+            lines: OnceCell::new(),
+            diags: Diagnostics::new(),
+        };
+        let result = parser
+            .syntax_tree()
+            .and_then(|tree| walk(&mut parser, &tree));
+        match result {
+            Some(result) if parser.diags.is_empty() => Ok(result),
+            _ => {
+                let mut diags = parser.diags;
+                diags.sort();
+                Err(diags)
+            }
+        }
+    }
+
+    /// The strict-JSON syntax tree of the text, or `None` with the problem reported.
+    fn syntax_tree(&mut self) -> Option<Value<'t>> {
         if self.text.len() > MAX_INPUT_BYTES {
             self.error(
                 PolicyErrorKind::InputTooLarge {
@@ -147,7 +171,7 @@ impl<'t> Parser<'t> {
                     return None;
                 }
             };
-        let Some(root) = parsed.value else {
+        let Some(tree) = parsed.value else {
             self.error(
                 PolicyErrorKind::InvalidJson {
                     detail: "the text holds no JSON value".to_owned(),
@@ -156,11 +180,7 @@ impl<'t> Parser<'t> {
             );
             return None;
         };
-        let Value::Object(root) = &root else {
-            self.wrong_type("the policy", "a JSON object", &root);
-            return None;
-        };
-        self.policy(root)
+        Some(tree)
     }
 
     /// Byte offset of serde_json's 1-based line and column (column counts bytes).

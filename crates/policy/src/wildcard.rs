@@ -141,26 +141,67 @@ fn chars_equal(a: char, b: char, case: Case) -> bool {
     a == b || (case == Case::Insensitive && a.to_lowercase().eq(b.to_lowercase()))
 }
 
-/// Match `text` against `pattern` character by character: the greedy algorithm that remembers
-/// only the last `*`, O(len(pattern) x len(text)) at worst, no allocation, no recursion.
+/// One element of a wildcard pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PatternChar {
+    /// A character that must match itself (a `*` or `?` here is literal).
+    Literal(char),
+    /// `*`: any run of characters, possibly empty.
+    AnyRun,
+    /// `?`: exactly one character.
+    AnyOne,
+}
+
+/// A pattern the matcher can walk: text where `*` and `?` are wildcards, or a token slice
+/// (which can hold literal `*` and `?`, as substituted policy variables need).
+pub trait PatternSource {
+    /// The element at position `at` and the position after it, or `None` at the end.
+    fn element(&self, at: usize) -> Option<(PatternChar, usize)>;
+}
+
+impl PatternSource for str {
+    fn element(&self, at: usize) -> Option<(PatternChar, usize)> {
+        let c = self.get(at..)?.chars().next()?;
+        let element = match c {
+            '*' => PatternChar::AnyRun,
+            '?' => PatternChar::AnyOne,
+            c => PatternChar::Literal(c),
+        };
+        Some((element, at + c.len_utf8()))
+    }
+}
+
+impl PatternSource for [PatternChar] {
+    fn element(&self, at: usize) -> Option<(PatternChar, usize)> {
+        self.get(at).map(|&e| (e, at + 1))
+    }
+}
+
+/// Match `text` against `pattern` character by character.
 pub fn match_chars(pattern: &str, text: &str, case: Case) -> bool {
+    match_pattern(pattern, text, case)
+}
+
+/// The wildcard matcher: the greedy algorithm that remembers only the last `*`,
+/// O(len(pattern) x len(text)) at worst, no allocation, no recursion.
+pub fn match_pattern<P: PatternSource + ?Sized>(pattern: &P, text: &str, case: Case) -> bool {
     let (mut p, mut t) = (0usize, 0usize);
     // After the last `*` seen: where the pattern resumes, and where the text resumes next time.
     let mut resume: Option<(usize, usize)> = None;
     while let Some(tc) = text.get(t..).and_then(|rest| rest.chars().next()) {
-        match pattern.get(p..).and_then(|rest| rest.chars().next()) {
-            Some('*') => {
-                p += 1;
+        match pattern.element(p) {
+            Some((PatternChar::AnyRun, next)) => {
+                p = next;
                 resume = Some((p, t));
                 continue;
             }
-            Some('?') => {
-                p += 1;
+            Some((PatternChar::AnyOne, next)) => {
+                p = next;
                 t += tc.len_utf8();
                 continue;
             }
-            Some(pc) if chars_equal(pc, tc, case) => {
-                p += pc.len_utf8();
+            Some((PatternChar::Literal(pc), next)) if chars_equal(pc, tc, case) => {
+                p = next;
                 t += tc.len_utf8();
                 continue;
             }
@@ -178,9 +219,13 @@ pub fn match_chars(pattern: &str, text: &str, case: Case) -> bool {
         p = star_p;
         t = star_t + swallowed;
     }
-    pattern
-        .get(p..)
-        .is_some_and(|rest| rest.chars().all(|c| c == '*'))
+    while let Some((element, next)) = pattern.element(p) {
+        if element != PatternChar::AnyRun {
+            return false;
+        }
+        p = next;
+    }
+    true
 }
 
 /// Translate to globset syntax: escape its metacharacters, fold runs of `*` (globset gives `**`
@@ -297,6 +342,17 @@ mod tests {
             let compiled = Wildcard::new(&pattern, case).map(|w| w.is_match(&text));
             proptest::prop_assert_eq!(compiled, Ok(match_chars(&pattern, &text, case)));
         }
+    }
+
+    #[test]
+    fn token_patterns_can_hold_literal_wildcards() {
+        use PatternChar::*;
+        let literal_star = [Literal('a'), Literal('*'), AnyRun];
+        assert!(match_pattern(&literal_star[..], "a*bc", Case::Sensitive));
+        assert!(!match_pattern(&literal_star[..], "abc", Case::Sensitive));
+        let one = [AnyOne, Literal('?')];
+        assert!(match_pattern(&one[..], "é?", Case::Sensitive));
+        assert!(!match_pattern(&one[..], "éx", Case::Sensitive));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 
 use super::Outcome;
 use crate::input;
-use keyward_policy::{LineIndex, PolicyKind, parse_and_validate};
+use keyward_conditions::check_policy;
+use keyward_policy::{LineIndex, PolicyKind};
 
 /// Validate each file as a policy of `kind`.
 pub fn run(kind: PolicyKind, files: &[String]) -> Outcome {
@@ -16,7 +17,7 @@ pub fn run(kind: PolicyKind, files: &[String]) -> Outcome {
                 continue;
             }
         };
-        match parse_and_validate(&input.text, kind) {
+        match check_policy(&input.text, kind) {
             Ok(_) => println!("{}: OK", input.name),
             Err(diags) => {
                 let index = LineIndex::new(&input.text);

@@ -1,5 +1,6 @@
-//! The policy corpus in `fixtures/policies/`: every valid policy validates, compiles and
-//! round-trips through the printer; every invalid one reports exactly its expected errors.
+//! The policy corpus in `fixtures/policies/`, through every check `keyward validate` runs
+//! ([`check_policy`]): every valid policy passes, compiles and round-trips through the printer;
+//! every invalid one reports exactly its expected errors.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -7,9 +8,8 @@
     clippy::indexing_slicing
 )]
 
-use keyward_policy::{
-    CompiledPolicy, LineIndex, PolicyKind, parse_and_validate, parse_policy, print_policy,
-};
+use keyward_conditions::check_policy;
+use keyward_policy::{CompiledPolicy, LineIndex, PolicyKind, parse_policy, print_policy};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -33,7 +33,7 @@ fn check_valid(kind: PolicyKind, dir: &str) -> usize {
     for path in &files {
         let text = fs::read_to_string(path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy();
-        match parse_and_validate(&text, kind) {
+        match check_policy(&text, kind).map(|checked| checked.document) {
             Err(diags) => {
                 let index = LineIndex::new(&text);
                 for e in diags.errors() {
@@ -115,7 +115,7 @@ fn invalid_policies_report_exactly_their_expected_errors() {
         let expected = read_expected(&path.with_extension("expected"));
         let text = fs::read_to_string(path).unwrap();
         let index = LineIndex::new(&text);
-        let actual: Vec<String> = match parse_and_validate(&text, expected.kind) {
+        let actual: Vec<String> = match check_policy(&text, expected.kind) {
             Ok(_) => vec!["(valid)".to_owned()],
             Err(diags) => diags
                 .errors()

@@ -1,0 +1,272 @@
+//! The request context: the condition keys a request carries, typed once when it is built.
+//!
+//! Key names compare case-insensitively (they are stored folded to ASCII lowercase, and the
+//! compiled conditions look them up the same way). A value is single or multivalued; each
+//! scalar is read once as a number, an instant, an address, a boolean and base64 where it can
+//! be, so evaluation never parses.
+
+use crate::value;
+use chrono::{DateTime, Utc};
+use keyward_policy::catalog;
+use rust_decimal::Decimal;
+use std::net::IpAddr;
+
+/// One request value and its typed readings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scalar {
+    text: Box<str>,
+    number: Option<Decimal>,
+    instant: Option<DateTime<Utc>>,
+    address: Option<IpAddr>,
+    boolean: Option<bool>,
+    binary: Option<Box<[u8]>>,
+}
+
+impl Scalar {
+    /// Read `text` every way a condition operator may need.
+    pub fn new(text: &str) -> Self {
+        Self {
+            number: value::parse_number(text),
+            instant: value::parse_instant(text),
+            address: value::parse_address(text),
+            boolean: value::parse_bool(text),
+            binary: value::parse_binary(text).map(Vec::into_boxed_slice),
+            text: text.into(),
+        }
+    }
+
+    /// The value as text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// As a number, when it is one.
+    pub fn number(&self) -> Option<Decimal> {
+        self.number
+    }
+
+    /// As an instant, when it is one.
+    pub fn instant(&self) -> Option<DateTime<Utc>> {
+        self.instant
+    }
+
+    /// As an IP address, when it is one.
+    pub fn address(&self) -> Option<IpAddr> {
+        self.address
+    }
+
+    /// As a boolean, when it is one.
+    pub fn boolean(&self) -> Option<bool> {
+        self.boolean
+    }
+
+    /// As base64-decoded bytes, when it is base64.
+    pub fn binary(&self) -> Option<&[u8]> {
+        self.binary.as_deref()
+    }
+}
+
+/// A context value: one scalar, or a set of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContextValue {
+    /// A single-valued key.
+    Single(Scalar),
+    /// A multivalued key (`kms:EncryptionContextKeys`, `aws:TagKeys`, ...), possibly empty.
+    Multi(Box<[Scalar]>),
+}
+
+impl ContextValue {
+    /// A single value.
+    pub fn single(text: &str) -> Self {
+        Self::Single(Scalar::new(text))
+    }
+
+    /// A set of values.
+    pub fn multi<'t>(texts: impl IntoIterator<Item = &'t str>) -> Self {
+        Self::Multi(texts.into_iter().map(Scalar::new).collect())
+    }
+
+    /// The scalars: one for a single value, all of a set.
+    pub fn scalars(&self) -> &[Scalar] {
+        match self {
+            Self::Single(s) => std::slice::from_ref(s),
+            Self::Multi(values) => values,
+        }
+    }
+
+    /// Whether this is a set (whatever its size).
+    pub fn is_multi(&self) -> bool {
+        matches!(self, Self::Multi(_))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    folded: Box<str>,
+    key: Box<str>,
+    value: ContextValue,
+}
+
+/// The condition keys of one request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestContext {
+    /// Sorted by folded key.
+    entries: Vec<Entry>,
+}
+
+impl RequestContext {
+    /// An empty context: every key is missing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Set `key` to `value`, replacing a value whose key differs only in case. A single value
+    /// for a key the catalog types as multivalued becomes a set of one.
+    pub fn insert(&mut self, key: &str, value: ContextValue) {
+        let value = match (value, catalog::condition_key(key)) {
+            (ContextValue::Single(s), Some(info)) if info.is_multivalued() => {
+                ContextValue::Multi(Box::new([s]))
+            }
+            (value, _) => value,
+        };
+        let folded: Box<str> = key.to_ascii_lowercase().into();
+        let entry = Entry {
+            folded,
+            key: key.into(),
+            value,
+        };
+        match self
+            .entries
+            .binary_search_by(|e| e.folded.cmp(&entry.folded))
+        {
+            Ok(i) => {
+                if let Some(slot) = self.entries.get_mut(i) {
+                    *slot = entry;
+                }
+            }
+            Err(i) => self.entries.insert(i, entry),
+        }
+    }
+
+    /// Set a single-valued key.
+    pub fn insert_single(&mut self, key: &str, text: &str) {
+        self.insert(key, ContextValue::single(text));
+    }
+
+    /// Set a multivalued key.
+    pub fn insert_multi<'t>(&mut self, key: &str, texts: impl IntoIterator<Item = &'t str>) {
+        self.insert(key, ContextValue::multi(texts));
+    }
+
+    /// Set the keys a KMS encryption context implies: `kms:EncryptionContext:<k>` for each pair
+    /// and the set `kms:EncryptionContextKeys`. An empty context sets nothing (the keys are then
+    /// missing, as in AWS).
+    pub fn insert_encryption_context<'p>(
+        &mut self,
+        pairs: impl IntoIterator<Item = (&'p str, &'p str)>,
+    ) {
+        let mut keys = Vec::new();
+        for (k, v) in pairs {
+            self.insert_single(&format!("kms:EncryptionContext:{k}"), v);
+            keys.push(k);
+        }
+        if !keys.is_empty() {
+            self.insert_multi("kms:EncryptionContextKeys", keys);
+        }
+    }
+
+    /// Whether `key` is set (any case).
+    pub fn contains(&self, key: &str) -> bool {
+        self.get(&key.to_ascii_lowercase()).is_some()
+    }
+
+    /// The value of the key whose ASCII-lowercase form is `folded`. No allocation.
+    pub fn get(&self, folded: &str) -> Option<&ContextValue> {
+        self.entries
+            .binary_search_by(|e| (*e.folded).cmp(folded))
+            .ok()
+            .and_then(|i| self.entries.get(i))
+            .map(|e| &e.value)
+    }
+
+    /// The keys as given and their values, sorted by folded key.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
+        self.entries.iter().map(|e| (&*e.key, &e.value))
+    }
+
+    /// The number of keys set.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no key is set.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_found_whatever_their_case() {
+        let mut ctx = RequestContext::new();
+        ctx.insert_single("aws:SourceIP", "203.0.113.7");
+        assert!(ctx.contains("AWS:sourceip"));
+        assert_eq!(
+            ctx.get("aws:sourceip").map(|v| v.scalars()[0].text()),
+            Some("203.0.113.7")
+        );
+        ctx.insert_single("AWS:SOURCEIP", "198.51.100.1");
+        assert_eq!(
+            ctx.len(),
+            1,
+            "a key differing only in case replaces the first"
+        );
+    }
+
+    #[test]
+    fn the_catalog_makes_multivalued_keys_sets() {
+        let mut ctx = RequestContext::new();
+        ctx.insert_single("kms:ResourceAliases", "alias/app");
+        ctx.insert_single("kms:ViaService", "s3.us-east-1.amazonaws.com");
+        assert!(
+            ctx.get("kms:resourcealiases")
+                .is_some_and(ContextValue::is_multi)
+        );
+        assert!(ctx.get("kms:viaservice").is_some_and(|v| !v.is_multi()));
+    }
+
+    #[test]
+    fn an_encryption_context_sets_pairs_and_the_key_set() {
+        let mut ctx = RequestContext::new();
+        ctx.insert_encryption_context([("Dept", "Finance"), ("app", "payroll")]);
+        assert_eq!(
+            ctx.get("kms:encryptioncontext:dept")
+                .map(|v| v.scalars()[0].text()),
+            Some("Finance")
+        );
+        let keys: Vec<_> = ctx
+            .get("kms:encryptioncontextkeys")
+            .map(|v| v.scalars().iter().map(Scalar::text).collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["Dept", "app"]);
+        let mut empty = RequestContext::new();
+        empty.insert_encryption_context([]);
+        assert!(empty.is_empty());
+    }
+
+    #[test]
+    fn scalars_are_typed_once() {
+        let s = Scalar::new("2026-11-23T10:00:00Z");
+        assert!(s.instant().is_some() && s.number().is_none());
+        let n = Scalar::new("1700000000");
+        assert!(n.instant().is_some() && n.number().is_some());
+        assert_eq!(
+            Scalar::new("10.1.2.3").address().map(|a| a.is_ipv4()),
+            Some(true)
+        );
+        assert_eq!(Scalar::new("True").boolean(), Some(true));
+    }
+}

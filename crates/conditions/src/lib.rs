@@ -1,0 +1,66 @@
+//! IAM condition evaluation, exactly as AWS does it, with explanations.
+//!
+//! * [`RequestContext`] holds a request's condition keys, each value typed once.
+//! * [`CompiledCondition`] is a `Condition` block compiled once: patterns, CIDRs, dates,
+//!   numbers and ARNs parsed, policy variables split into templates. A value its operator
+//!   cannot read is reported with its position.
+//! * [`CompiledCondition::evaluate`] answers without allocating;
+//!   [`CompiledCondition::explain`] says, per operator and key, what was expected and what the
+//!   request had.
+//!
+//! ```
+//! use keyward_conditions::{CompiledCondition, RequestContext};
+//! use keyward_policy::{PolicyKind, parse_and_validate};
+//!
+//! let policy = parse_and_validate(r#"{
+//!   "Version": "2012-10-17",
+//!   "Statement": {
+//!     "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+//!     "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+//!   }
+//! }"#, PolicyKind::KeyPolicy)?;
+//! let block = policy.statements[0].condition.as_ref().ok_or("a condition")?;
+//! let condition = CompiledCondition::new(&block.value, policy.variables_enabled())?;
+//!
+//! let mut request = RequestContext::new();
+//! request.insert_single("kms:ViaService", "ec2.us-east-1.amazonaws.com");
+//! assert!(!condition.evaluate(&request));
+//! let why = condition.first_failure(&request).ok_or("a failing test")?;
+//! assert_eq!(
+//!     why.to_string(),
+//!     "StringEquals kms:ViaService: expected `s3.us-east-1.amazonaws.com`, request has `ec2.us-east-1.amazonaws.com` (fails)"
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod condition;
+pub mod context;
+pub mod explain;
+pub mod value;
+pub mod variables;
+
+pub use condition::{CompiledCondition, KeyTest, compile_conditions};
+
+use keyward_policy::{Diagnostics, PolicyDocument, PolicyKind};
+
+/// A policy that passed every check, with its conditions compiled (by statement index).
+#[derive(Debug, Clone)]
+pub struct CheckedPolicy {
+    /// The document.
+    pub document: PolicyDocument,
+    /// The compiled `Condition` of each statement, `None` where there is none.
+    pub conditions: Vec<Option<CompiledCondition>>,
+}
+
+/// Every check there is for `text` as a policy of `kind`: the grammar, the kind's rules, and
+/// each condition value read as its operator requires. What `keyward validate` runs.
+pub fn check_policy(text: &str, kind: PolicyKind) -> Result<CheckedPolicy, Diagnostics> {
+    let document = keyward_policy::parse_and_validate(text, kind)?;
+    let conditions = compile_conditions(&document)?;
+    Ok(CheckedPolicy {
+        document,
+        conditions,
+    })
+}
+pub use context::{ContextValue, RequestContext, Scalar};
+pub use explain::{Actual, KeyOutcome};
