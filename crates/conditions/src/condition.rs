@@ -11,7 +11,7 @@
 //! * a single-valued operator on a multivalued key is false;
 //! * `Null: true` holds when the key is missing, `Null: false` when it is present.
 
-use crate::context::{ContextValue, RequestContext, Scalar};
+use crate::context::{ContextKey, ContextValue, RequestContext, Scalar};
 use crate::value;
 use crate::variables::Template;
 use chrono::{DateTime, Utc};
@@ -36,7 +36,7 @@ pub struct KeyTest {
     pub(crate) operator: ConditionOperator,
     pub(crate) operator_span: Span,
     pub(crate) key: Box<str>,
-    pub(crate) folded: Box<str>,
+    pub(crate) name: ContextKey,
     pub(crate) key_span: Span,
     pub(crate) values: Values,
     /// The values as written, for explanations.
@@ -288,7 +288,7 @@ impl KeyTest {
             operator,
             operator_span,
             key: entry.key.value.as_str().into(),
-            folded: entry.key.value.to_ascii_lowercase().into(),
+            name: ContextKey::new(&entry.key.value),
             key_span: entry.key.span,
             values,
             written: entry
@@ -326,7 +326,7 @@ impl KeyTest {
 
     /// Whether the test holds in `context`.
     pub fn holds(&self, context: &RequestContext) -> bool {
-        let found = context.get(&self.folded);
+        let found = context.lookup(&self.name);
         let op = self.operator;
         if let Values::Null(expected) = &self.values {
             let present = found.is_some_and(|v| !v.scalars().is_empty());

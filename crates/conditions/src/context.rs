@@ -100,9 +100,34 @@ impl ContextValue {
     }
 }
 
+/// A condition key name prepared for lookup: folded to ASCII lowercase (key names compare
+/// without case) and hashed, once, when a policy is compiled or a context built.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContextKey {
+    hash: u64,
+    folded: Box<str>,
+}
+
+impl ContextKey {
+    /// Prepare `name` (any case).
+    pub fn new(name: &str) -> Self {
+        let folded: Box<str> = name.to_ascii_lowercase().into();
+        // FNV-1a: short keys, no allocation, stable across runs.
+        let hash = folded.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        Self { hash, folded }
+    }
+
+    /// The name folded to ASCII lowercase.
+    pub fn folded(&self) -> &str {
+        &self.folded
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry {
-    folded: Box<str>,
+    name: ContextKey,
     key: Box<str>,
     value: ContextValue,
 }
@@ -110,7 +135,7 @@ struct Entry {
 /// The condition keys of one request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestContext {
-    /// Sorted by folded key.
+    /// Sorted by name (hash, then folded text).
     entries: Vec<Entry>,
 }
 
@@ -129,16 +154,12 @@ impl RequestContext {
             }
             (value, _) => value,
         };
-        let folded: Box<str> = key.to_ascii_lowercase().into();
         let entry = Entry {
-            folded,
+            name: ContextKey::new(key),
             key: key.into(),
             value,
         };
-        match self
-            .entries
-            .binary_search_by(|e| e.folded.cmp(&entry.folded))
-        {
+        match self.entries.binary_search_by(|e| e.name.cmp(&entry.name)) {
             Ok(i) => {
                 if let Some(slot) = self.entries.get_mut(i) {
                     *slot = entry;
@@ -177,19 +198,28 @@ impl RequestContext {
 
     /// Whether `key` is set (any case).
     pub fn contains(&self, key: &str) -> bool {
-        self.get(&key.to_ascii_lowercase()).is_some()
+        self.get(key).is_some()
     }
 
-    /// The value of the key whose ASCII-lowercase form is `folded`. No allocation.
-    pub fn get(&self, folded: &str) -> Option<&ContextValue> {
+    /// The value of `key` (any case). Prepares the key each time: prefer [`lookup`](Self::lookup)
+    /// with a [`ContextKey`] made once.
+    pub fn get(&self, key: &str) -> Option<&ContextValue> {
+        self.lookup(&ContextKey::new(key))
+    }
+
+    /// The value of a prepared key: a binary search on hashes, then one string comparison. No
+    /// allocation.
+    pub fn lookup(&self, key: &ContextKey) -> Option<&ContextValue> {
+        let start = self.entries.partition_point(|e| e.name.hash < key.hash);
         self.entries
-            .binary_search_by(|e| (*e.folded).cmp(folded))
-            .ok()
-            .and_then(|i| self.entries.get(i))
+            .get(start..)?
+            .iter()
+            .take_while(|e| e.name.hash == key.hash)
+            .find(|e| e.name.folded == key.folded)
             .map(|e| &e.value)
     }
 
-    /// The keys as given and their values, sorted by folded key.
+    /// The keys as given and their values, in an unspecified but stable order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
         self.entries.iter().map(|e| (&*e.key, &e.value))
     }

@@ -101,7 +101,7 @@ impl CompiledCondition {
 impl KeyTest {
     /// This test's outcome in `context`.
     pub fn explain(&self, context: &RequestContext) -> KeyOutcome {
-        let actual = match context.get(&self.folded) {
+        let actual = match context.lookup(&self.name) {
             None => Actual::Missing,
             Some(crate::ContextValue::Single(s)) => Actual::Single(s.text().to_owned()),
             Some(crate::ContextValue::Multi(values)) => {
@@ -141,11 +141,9 @@ fn describe_template(template: &Template, context: &RequestContext) -> String {
                 .filter_map(|p| match p {
                     Part::Variable {
                         key,
-                        folded,
+                        name,
                         default: None,
-                    } if crate::variables::variable_value(context, folded).is_none() => {
-                        Some(&**key)
-                    }
+                    } if crate::variables::variable_value(context, name).is_none() => Some(&**key),
                     _ => None,
                 })
                 .collect();

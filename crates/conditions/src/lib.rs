@@ -62,5 +62,5 @@ pub fn check_policy(text: &str, kind: PolicyKind) -> Result<CheckedPolicy, Diagn
         conditions,
     })
 }
-pub use context::{ContextValue, RequestContext, Scalar};
+pub use context::{ContextKey, ContextValue, RequestContext, Scalar};
 pub use explain::{Actual, KeyOutcome};

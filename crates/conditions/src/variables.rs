@@ -7,7 +7,7 @@
 //! a template with a valueless variable matches nothing, so positive operators fail and negated
 //! ones succeed.
 
-use crate::context::{ContextValue, RequestContext};
+use crate::context::{ContextKey, ContextValue, RequestContext};
 use keyward_policy::wildcard::{Case, PatternChar};
 
 /// One piece of a template.
@@ -25,8 +25,8 @@ pub enum Part {
     Variable {
         /// The key as written.
         key: Box<str>,
-        /// The key folded to ASCII lowercase, for lookup.
-        folded: Box<str>,
+        /// The key prepared for lookup.
+        name: ContextKey,
         /// The default, when given.
         default: Option<Box<str>>,
     },
@@ -115,7 +115,7 @@ impl Template {
             && !key.chars().any(char::is_whitespace);
         valid.then(|| Part::Variable {
             key: key.into(),
-            folded: key.to_ascii_lowercase().into(),
+            name: ContextKey::new(key),
             default,
         })
     }
@@ -177,15 +177,15 @@ impl Template {
 fn piece<'a>(part: &'a Part, context: &'a RequestContext) -> Option<&'a str> {
     match part {
         Part::Text { text, .. } => Some(text),
-        Part::Variable {
-            folded, default, ..
-        } => variable_value(context, folded).or(default.as_deref()),
+        Part::Variable { name, default, .. } => {
+            variable_value(context, name).or(default.as_deref())
+        }
     }
 }
 
 /// The value of a variable: the key's single value. A missing or multivalued key has none.
-pub fn variable_value<'c>(context: &'c RequestContext, folded: &str) -> Option<&'c str> {
-    match context.get(folded)? {
+pub fn variable_value<'c>(context: &'c RequestContext, name: &ContextKey) -> Option<&'c str> {
+    match context.lookup(name)? {
         ContextValue::Single(s) => Some(s.text()),
         ContextValue::Multi(_) => None,
     }

@@ -1,7 +1,12 @@
 //! The condition corpus in `fixtures/conditions/`: every case's block, evaluated against its
 //! context, gives its expected result. A failure names the file and case and shows the
 //! explanation of every test in the block.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use keyward_conditions::{CompiledCondition, RequestContext};
 use keyward_policy::parse_condition_block;
@@ -42,8 +47,12 @@ fn every_condition_case_gives_its_expected_result() {
     let mut failures = Vec::new();
     for path in &files {
         let file = path.file_name().unwrap().to_string_lossy().into_owned();
-        let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap_or_else(|e| panic!("{file}: {e}"));
-        for case in doc["cases"].as_array().unwrap_or_else(|| panic!("{file}: no cases")) {
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap())
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        for case in doc["cases"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{file}: no cases"))
+        {
             total += 1;
             let name = case["name"].as_str().unwrap_or("(unnamed)");
             let variables = match case.get("version").and_then(Value::as_str) {
@@ -62,19 +71,35 @@ fn every_condition_case_gives_its_expected_result() {
             let condition = match CompiledCondition::new(&block, variables) {
                 Ok(c) => c,
                 Err(e) => {
-                    failures.push(format!("{file}: {name}: the condition does not compile: {e}"));
+                    failures.push(format!(
+                        "{file}: {name}: the condition does not compile: {e}"
+                    ));
                     continue;
                 }
             };
             let ctx = context(&case["context"]);
-            let expected = case["expected"].as_bool().unwrap_or_else(|| panic!("{file}: {name}: expected is a boolean"));
+            let expected = case["expected"]
+                .as_bool()
+                .unwrap_or_else(|| panic!("{file}: {name}: expected is a boolean"));
             let actual = condition.evaluate(&ctx);
             if actual != expected {
-                let why: Vec<String> = condition.explain(&ctx).iter().map(|o| format!("    {o}")).collect();
-                failures.push(format!("{file}: {name}: expected {expected}, got {actual}\n{}", why.join("\n")));
+                let why: Vec<String> = condition
+                    .explain(&ctx)
+                    .iter()
+                    .map(|o| format!("    {o}"))
+                    .collect();
+                failures.push(format!(
+                    "{file}: {name}: expected {expected}, got {actual}\n{}",
+                    why.join("\n")
+                ));
             }
         }
     }
     assert!(total >= 150, "only {total} condition cases");
-    assert!(failures.is_empty(), "{} of {total} cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {total} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
