@@ -105,8 +105,8 @@ impl CompiledCondition {
         }
     }
 
-    /// Whether every test holds in `context`. No allocation unless a `...Like` or ARN value
-    /// holds policy variables.
+    /// Whether every test holds in `context`. No allocation, except to resolve policy variables
+    /// in `StringLike`, ARN and `Bool` values (a `StringEquals` variable is compared in place).
     pub fn evaluate(&self, context: &RequestContext) -> bool {
         self.tests.iter().all(|t| t.holds(context))
     }
@@ -147,23 +147,6 @@ pub fn compile_conditions(
     }
 }
 
-fn invalid(
-    diags: &mut Diagnostics,
-    operator: ConditionOperator,
-    value: &str,
-    reason: &str,
-    at: Span,
-) {
-    diags.push(
-        PolicyErrorKind::InvalidConditionValue {
-            operator: operator.to_string(),
-            value: value.to_owned(),
-            reason: reason.to_owned(),
-        },
-        at,
-    );
-}
-
 /// Compile each value with `read`, reporting the ones it refuses.
 fn each<T>(
     entry: &ConditionKeyEntry,
@@ -178,7 +161,14 @@ fn each<T>(
         .filter_map(|v| {
             let read = read(&v.value.text);
             if read.is_none() {
-                invalid(diags, operator, &v.value.text, reason, v.span);
+                diags.push(
+                    PolicyErrorKind::InvalidConditionValue {
+                        operator: operator.to_string(),
+                        value: v.value.text.clone(),
+                        reason: reason.to_owned(),
+                    },
+                    v.span,
+                );
             }
             read
         })

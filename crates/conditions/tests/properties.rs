@@ -1,5 +1,10 @@
 //! Properties of condition evaluation over generated conditions and contexts.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use keyward_conditions::{CompiledCondition, RequestContext};
 use keyward_policy::catalog;
@@ -10,21 +15,60 @@ use serde_json::json;
 
 /// Positive operators with a negated twin, a key, and generators of policy and request values
 /// that sometimes match.
-fn twin_case() -> impl Strategy<Value = (&'static str, &'static str, &'static str, Vec<String>, String)> {
+fn twin_case() -> impl Strategy<
+    Value = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Vec<String>,
+        String,
+    ),
+> {
     let string = (vec("[ab]{1,3}", 1..4), "[abAB]{1,3}");
     let like = (vec("[ab*?]{1,4}", 1..4), "[ab]{0,4}");
-    let number = (vec("-?[0-9]{1,2}(\\.[05])?", 1..4), "-?[0-9]{1,2}(\\.[05])?");
-    let date = (vec("2026-0[1-3]-0[1-3](T0[0-2]:00:00Z)?", 1..3), "2026-0[1-3]-0[1-3]T0[0-2]:00:00Z");
-    let ip = (vec("10\\.0\\.[0-3]\\.0/(24|30|32)", 1..3), "10\\.0\\.[0-3]\\.[0-3]");
-    let arn = (vec("arn:aws:iam::11112222333[3-4]:role/[ab*]{1,2}", 1..3), "arn:aws:iam::11112222333[3-4]:role/[ab]{1,2}");
+    let number = (
+        vec("-?[0-9]{1,2}(\\.[05])?", 1..4),
+        "-?[0-9]{1,2}(\\.[05])?",
+    );
+    let date = (
+        vec("2026-0[1-3]-0[1-3](T0[0-2]:00:00Z)?", 1..3),
+        "2026-0[1-3]-0[1-3]T0[0-2]:00:00Z",
+    );
+    let ip = (
+        vec("10\\.0\\.[0-3]\\.0/(24|30|32)", 1..3),
+        "10\\.0\\.[0-3]\\.[0-3]",
+    );
+    let arn = (
+        vec("arn:aws:iam::11112222333[3-4]:role/[ab*]{1,2}", 1..3),
+        "arn:aws:iam::11112222333[3-4]:role/[ab]{1,2}",
+    );
     prop_oneof![
-        string.clone().prop_map(|(p, r)| ("StringEquals", "StringNotEquals", "aws:ResourceTag/team", p, r)),
-        string.prop_map(|(p, r)| ("StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "aws:ResourceTag/team", p, r)),
+        string.clone().prop_map(|(p, r)| (
+            "StringEquals",
+            "StringNotEquals",
+            "aws:ResourceTag/team",
+            p,
+            r
+        )),
+        string.prop_map(|(p, r)| (
+            "StringEqualsIgnoreCase",
+            "StringNotEqualsIgnoreCase",
+            "aws:ResourceTag/team",
+            p,
+            r
+        )),
         like.prop_map(|(p, r)| ("StringLike", "StringNotLike", "kms:RequestAlias", p, r)),
-        number.prop_map(|(p, r)| ("NumericEquals", "NumericNotEquals", "aws:MultiFactorAuthAge", p, r)),
+        number.prop_map(|(p, r)| (
+            "NumericEquals",
+            "NumericNotEquals",
+            "aws:MultiFactorAuthAge",
+            p,
+            r
+        )),
         date.prop_map(|(p, r)| ("DateEquals", "DateNotEquals", "aws:CurrentTime", p, r)),
         ip.prop_map(|(p, r)| ("IpAddress", "NotIpAddress", "aws:SourceIp", p, r)),
-        arn.clone().prop_map(|(p, r)| ("ArnLike", "ArnNotLike", "aws:PrincipalArn", p, r)),
+        arn.clone()
+            .prop_map(|(p, r)| ("ArnLike", "ArnNotLike", "aws:PrincipalArn", p, r)),
         arn.prop_map(|(p, r)| ("ArnEquals", "ArnNotEquals", "aws:PrincipalArn", p, r)),
     ]
 }
@@ -43,12 +87,17 @@ const EVERY_OPERATOR: [(&str, &str, &str); 14] = [
     ("BinaryEquals", "aws:UserAgent", "QmluYXJ5"),
     ("NotIpAddress", "aws:SourceIp", "10.0.0.0/8"),
     ("ArnNotLike", "aws:PrincipalArn", "arn:aws:iam::*:role/x"),
-    ("ArnEquals", "aws:PrincipalArn", "arn:aws:iam::111122223333:role/x"),
+    (
+        "ArnEquals",
+        "aws:PrincipalArn",
+        "arn:aws:iam::111122223333:role/x",
+    ),
 ];
 
 fn compile(condition: &serde_json::Value) -> CompiledCondition {
     let text = condition.to_string();
-    CompiledCondition::new(&parse_condition_block(&text).unwrap(), true).unwrap_or_else(|e| panic!("{text}: {e}"))
+    CompiledCondition::new(&parse_condition_block(&text).unwrap(), true)
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
 }
 
 fn single(key: &str, value: &str) -> RequestContext {
@@ -146,7 +195,10 @@ proptest! {
 
 #[test]
 fn every_multivalued_catalog_key_is_a_set_even_when_given_one_value() {
-    for info in catalog::kms_condition_keys().iter().chain(catalog::global_condition_keys()) {
+    for info in catalog::kms_condition_keys()
+        .iter()
+        .chain(catalog::global_condition_keys())
+    {
         if info.template_prefix().is_some() {
             continue;
         }
