@@ -26,6 +26,21 @@ enum Command {
         #[arg(required = true)]
         files: Vec<String>,
     },
+    /// Decide whether a request is allowed, and why (the request format of
+    /// shared/spec/request-format.md). Exit 0 allowed, 1 denied, 2 the request could not be
+    /// evaluated.
+    Authorize {
+        /// The request file; `-` (the default) reads standard input.
+        #[arg(default_value = "-")]
+        file: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// JSON Lines: one request per line in, one JSON result per line out (with the input's
+        /// line number). Exit 0 when every line was evaluated, 2 when some could not be.
+        #[arg(long)]
+        batch: bool,
+    },
     /// Print a policy in canonical form (stable element order and layout).
     Fmt {
         /// Do not print; exit 1 if the file is not already in canonical form.
@@ -34,6 +49,15 @@ enum Command {
         /// The policy file; `-` reads standard input.
         file: String,
     },
+}
+
+/// Output formats of `authorize`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// The decision on the first line, the explanation under it.
+    Text,
+    /// The contract's JSON object.
+    Json,
 }
 
 /// Policy kinds, as the command line names them.
@@ -69,6 +93,11 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Validate { kind, files } => commands::validate::run(kind.into(), &files),
         Command::Fmt { check, file } => commands::fmt::run(&file, check),
+        Command::Authorize {
+            file,
+            format,
+            batch,
+        } => commands::authorize::run(&file, format == Format::Json, batch),
     };
     ExitCode::from(outcome as u8)
 }

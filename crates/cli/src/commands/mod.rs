@@ -1,5 +1,6 @@
 //! One module per subcommand. Each returns an [`Outcome`], the process exit status.
 
+pub mod authorize;
 pub mod fmt;
 pub mod validate;
 

@@ -1,0 +1,347 @@
+//! Decisions in words: the explanation a person reads, the AccessDeniedException message AWS
+//! would send (reference §5.1), and the contract's JSON form.
+
+use crate::engine::{Decision, Failure, FindingsView, Reason, Source, TraceEntry, Verdict};
+use crate::request::{PolicySource, Request};
+use keyward_conditions::Actual;
+use keyward_policy::Effect;
+use keyward_policy::catalog::{CrossAccount, ResourceScope};
+use serde_json::{Map, Value, json};
+
+/// `statement 'Sid' (#1) of the key policy`, `statement #0 of identity policy 2`, `grant g-1`.
+fn describe(source: &Source, statement: Option<usize>, sid: Option<&str>) -> String {
+    match source {
+        Source::Grant(id) => format!("grant {id}"),
+        Source::Policy(policy) => {
+            let which = match policy {
+                PolicySource::KeyPolicy => "the key policy".to_owned(),
+                PolicySource::IdentityPolicy(i) => format!("identity policy {i}"),
+            };
+            let n = statement.unwrap_or(0);
+            match sid {
+                Some(sid) => format!("statement '{sid}' (#{n}) of {which}"),
+                None => format!("statement #{n} of {which}"),
+            }
+        }
+    }
+}
+
+fn describe_reason(r: &Reason) -> String {
+    describe(&r.source, r.statement, r.sid.as_deref())
+}
+
+fn list(reasons: &[Reason]) -> String {
+    reasons
+        .iter()
+        .map(describe_reason)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Near misses: allowing statements and grants that covered everything but a condition or a
+/// grant constraint, in words.
+fn near_misses(trace: &[TraceEntry]) -> Vec<String> {
+    trace
+        .iter()
+        .filter(|t| t.effect == Effect::Allow)
+        .filter_map(|t| {
+            let what = describe(&t.source, t.statement, t.sid.as_deref());
+            match &t.failure {
+                Some(Failure::Condition(outcome)) => {
+                    Some(format!("{what} matched except its condition {outcome}"))
+                }
+                Some(Failure::Grant(why)) => {
+                    Some(format!("{what} names this principal, but {why}"))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+pub(crate) fn decision(
+    verdict: Verdict,
+    f: &FindingsView<'_>,
+    trace: Vec<TraceEntry>,
+    request: &Request,
+) -> Decision {
+    let action = request.action;
+    let who = &request.principal;
+    let account = &request.principal_account;
+    let key_account = request.resource_account.as_deref().unwrap_or(account);
+    let key_scoped = action.info().resource != ResourceScope::NoResource;
+    let cross = key_scoped && !request.same_account();
+    let message = |tail: String| {
+        Some(format!(
+            "User: {who} is not authorized to perform: {action} on resource: {} {tail}",
+            request.resource
+        ))
+    };
+    let (reasons, mut explanation, message) = match verdict {
+        Verdict::ExplicitDeny => {
+            let in_key_policy = f
+                .denies
+                .iter()
+                .any(|r| r.source == Source::Policy(PolicySource::KeyPolicy));
+            let kind = if in_key_policy {
+                "a resource-based policy"
+            } else {
+                "an identity-based policy"
+            };
+            (
+                f.denies.to_vec(),
+                format!(
+                    "Denied explicitly: {} denies {action} for {who}. An explicit deny overrides every allow and every grant.",
+                    list(f.denies)
+                ),
+                message(format!("with an explicit deny in {kind}")),
+            )
+        }
+        Verdict::Allow => {
+            let (reasons, text) = if !key_scoped {
+                (
+                    f.identity_allows.to_vec(),
+                    format!(
+                        "Allowed: {} allows {action} for {who}; {action} has no key resource, so identity policies alone decide.",
+                        list(f.identity_allows)
+                    ),
+                )
+            } else if !f.key_direct.is_empty() {
+                let mut r = f.key_direct.to_vec();
+                let mut text = format!("Allowed: {} allows {action} for {who}", list(f.key_direct));
+                if cross {
+                    r.extend_from_slice(f.identity_allows);
+                    text.push_str(&format!(
+                        ", and across accounts {} allows it in account {account}",
+                        identity_or_root(f)
+                    ));
+                }
+                (r, text + ".")
+            } else if !f.key_account.is_empty()
+                && (!f.identity_allows.is_empty() || is_root(request))
+            {
+                let mut r = f.key_account.to_vec();
+                r.extend_from_slice(f.identity_allows);
+                (
+                    r,
+                    format!(
+                        "Allowed: {} delegates {action} to account {account}, and {} allows it.",
+                        list(f.key_account),
+                        identity_or_root(f)
+                    ),
+                )
+            } else if !f.grants_direct.is_empty() {
+                (
+                    f.grants_direct.to_vec(),
+                    format!(
+                        "Allowed: {} gives {action} to {who}; grants allow without a key-policy or IAM statement.",
+                        list(f.grants_direct)
+                    ),
+                )
+            } else {
+                let mut r = f.grants_account.to_vec();
+                r.extend_from_slice(f.identity_allows);
+                (
+                    r,
+                    format!(
+                        "Allowed: {} gives {action} to account {account}, and {} allows it.",
+                        list(f.grants_account),
+                        identity_or_root(f)
+                    ),
+                )
+            };
+            (reasons, text, None)
+        }
+        Verdict::ImplicitDeny => {
+            let key_side = !f.key_direct.is_empty() || !f.key_account.is_empty();
+            let (text, policy_kind) = if !key_scoped {
+                (
+                    format!(
+                        "Denied: no identity policy allows {action}. It has no key resource, so only identity policies decide."
+                    ),
+                    "identity-based",
+                )
+            } else if cross && key_side && action.info().cross_account != CrossAccount::Yes {
+                (
+                    format!(
+                        "Denied: {action} cannot be used across accounts (the caller is in account {account}, the key in account {key_account}); permissions for it in another account have no effect."
+                    ),
+                    "resource-based",
+                )
+            } else if cross && key_side {
+                (
+                    format!(
+                        "Denied: the key policy allows {action} ({}), but the caller is in account {account} and the key in account {key_account}: across accounts an identity policy in account {account} must allow it too, and none does.",
+                        list(if f.key_direct.is_empty() {
+                            f.key_account
+                        } else {
+                            f.key_direct
+                        })
+                    ),
+                    "identity-based",
+                )
+            } else if !f.key_account.is_empty() {
+                (
+                    format!(
+                        "Denied: {} delegates {action} to account {account}, but no identity policy allows it.",
+                        list(f.key_account)
+                    ),
+                    "identity-based",
+                )
+            } else {
+                (
+                    format!(
+                        "Denied: the key policy does not allow {who} to perform {action} and does not delegate it to account {account}, so identity policies are not consulted; no grant gives it either."
+                    ),
+                    "resource-based",
+                )
+            };
+            let mut text = text;
+            for miss in near_misses(&trace) {
+                text.push_str(&format!(" Note: {miss}."));
+            }
+            (
+                Vec::new(),
+                text,
+                message(format!(
+                    "because no {policy_kind} policy allows the {action} action"
+                )),
+            )
+        }
+    };
+    if matches!(verdict, Verdict::Allow) && explanation.is_empty() {
+        explanation = format!("Allowed {action}.");
+    }
+    Decision {
+        verdict,
+        reasons,
+        trace,
+        explanation,
+        message,
+    }
+}
+
+fn is_root(request: &Request) -> bool {
+    matches!(
+        request.caller(),
+        Some(keyward_policy::principal::Principal::Root { .. })
+    )
+}
+
+fn identity_or_root(f: &FindingsView<'_>) -> String {
+    if f.identity_allows.is_empty() {
+        "the account's root user (whom IAM policies do not restrict)".to_owned()
+    } else {
+        list(f.identity_allows)
+    }
+}
+
+fn source_json(source: &Source) -> Value {
+    Value::String(source.to_string())
+}
+
+impl Decision {
+    /// The contract's JSON object: `decision`, `reasons`, `explanation`, `trace`, and for a
+    /// denial the AWS-style `message`.
+    pub fn to_json(&self) -> Value {
+        let reasons: Vec<Value> = self
+            .reasons
+            .iter()
+            .map(|r| {
+                let mut o = Map::new();
+                o.insert("effect".into(), json!(r.effect.as_str()));
+                o.insert("source".into(), source_json(&r.source));
+                if let Some(n) = r.statement {
+                    o.insert("statement".into(), json!(n));
+                }
+                if let Some(sid) = &r.sid {
+                    o.insert("sid".into(), json!(sid));
+                }
+                Value::Object(o)
+            })
+            .collect();
+        let trace: Vec<Value> = self.trace.iter().map(trace_json).collect();
+        let mut o = Map::new();
+        o.insert("decision".into(), json!(self.verdict.as_str()));
+        o.insert("reasons".into(), Value::Array(reasons));
+        o.insert("explanation".into(), json!(self.explanation));
+        o.insert("trace".into(), Value::Array(trace));
+        if let Some(m) = &self.message {
+            o.insert("message".into(), json!(m));
+        }
+        Value::Object(o)
+    }
+
+    /// The text form: the decision on the first line, the explanation under it.
+    pub fn to_text(&self) -> String {
+        let head = match self.verdict {
+            Verdict::Allow => "ALLOW",
+            Verdict::ExplicitDeny => "EXPLICIT DENY",
+            Verdict::ImplicitDeny => "IMPLICIT DENY",
+        };
+        let mut out = format!("{head}\n{}\n", self.explanation);
+        if let Some(m) = &self.message {
+            out.push_str(&format!("AccessDeniedException: {m}\n"));
+        }
+        out
+    }
+}
+
+fn actual_json(actual: &Actual) -> Value {
+    match actual {
+        Actual::Missing => json!("missing"),
+        Actual::Single(v) => json!(v),
+        Actual::Multi(values) => json!(values),
+    }
+}
+
+fn trace_json(t: &TraceEntry) -> Value {
+    let mut o = Map::new();
+    o.insert("source".into(), source_json(&t.source));
+    if let Some(n) = t.statement {
+        o.insert("statement".into(), json!(n));
+    }
+    if let Some(sid) = &t.sid {
+        o.insert(
+            if t.statement.is_some() { "sid" } else { "name" }.into(),
+            json!(sid),
+        );
+    }
+    o.insert("effect".into(), json!(t.effect.as_str()));
+    o.insert("matched".into(), json!(t.failure.is_none()));
+    if t.delegates {
+        o.insert("delegates".into(), json!(true));
+    }
+    match &t.failure {
+        None => {}
+        Some(Failure::Action) => {
+            o.insert("failed".into(), json!("action"));
+        }
+        Some(Failure::Resource) => {
+            o.insert("failed".into(), json!("resource"));
+        }
+        Some(Failure::Principal) => {
+            o.insert("failed".into(), json!("principal"));
+        }
+        Some(Failure::Grantee) => {
+            o.insert("failed".into(), json!("grantee"));
+        }
+        Some(Failure::Grant(why)) => {
+            o.insert("failed".into(), json!("grant"));
+            o.insert("detail".into(), json!(why));
+        }
+        Some(Failure::Condition(outcome)) => {
+            o.insert("failed".into(), json!("condition"));
+            o.insert(
+                "condition".into(),
+                json!({
+                    "operator": outcome.operator.to_string(),
+                    "key": outcome.key,
+                    "expected": outcome.expected,
+                    "actual": actual_json(&outcome.actual),
+                }),
+            );
+        }
+    }
+    Value::Object(o)
+}

@@ -1,0 +1,477 @@
+//! The authorization request of `keyward authorize` (`shared/spec/request-format.md`): parsed,
+//! checked, and turned into the pieces a decision needs, with the derived context keys.
+
+use keyward_conditions::{ContextValue, RequestContext};
+use keyward_grants::{Grant, GrantConstraint};
+use keyward_policy::catalog::{self, ActionId, ResourceScope};
+use keyward_policy::principal::Principal;
+use keyward_policy::{Diagnostics, Span};
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Which policy of a request a problem or a reason is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicySource {
+    /// `key_policy`.
+    KeyPolicy,
+    /// `identity_policies[i]`.
+    IdentityPolicy(usize),
+}
+
+impl fmt::Display for PolicySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::KeyPolicy => f.write_str("key_policy"),
+            Self::IdentityPolicy(i) => write!(f, "identity_policy:{i}"),
+        }
+    }
+}
+
+/// A request that cannot be evaluated (exit status 2).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RequestError {
+    /// Not JSON, an unknown field, a missing field, or a field of the wrong type.
+    #[error("{message}")]
+    Format {
+        /// What is wrong (serde_json's words, naming the field).
+        message: String,
+        /// 1-based line in the request text.
+        line: usize,
+        /// 1-based column in the request text.
+        column: usize,
+    },
+    /// A policy of the request is invalid.
+    #[error("{policy} is not a valid policy")]
+    Policy {
+        /// Which policy.
+        policy: PolicySource,
+        /// Its problems, with spans into `text`.
+        errors: Diagnostics,
+        /// The policy's text.
+        text: String,
+        /// Where `text` starts in the request text, when it is written there verbatim (an
+        /// object); `None` when it was a JSON string holding the document.
+        offset: Option<usize>,
+    },
+    /// A field's value is not acceptable.
+    #[error("{field}: {message}")]
+    Field {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRequest<'a> {
+    principal: String,
+    principal_account: Option<String>,
+    principal_role_arn: Option<String>,
+    action: String,
+    resource: Option<String>,
+    resource_account: Option<String>,
+    #[serde(borrow)]
+    key_policy: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    identity_policies: Vec<&'a RawValue>,
+    #[serde(default)]
+    grants: Vec<RawGrant>,
+    #[serde(default)]
+    grant_tokens: Vec<String>,
+    #[serde(default)]
+    key: RawKey,
+    #[serde(default)]
+    encryption_context: BTreeMap<String, String>,
+    #[serde(default)]
+    context: serde_json::Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGrant {
+    grant_id: String,
+    grantee_principal: String,
+    operations: Vec<String>,
+    #[serde(default)]
+    constraints: Option<RawConstraints>,
+    retiring_principal: Option<String>,
+    name: Option<String>,
+    issuing_account: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConstraints {
+    encryption_context_subset: Option<BTreeMap<String, String>>,
+    encryption_context_equals: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawKey {
+    spec: String,
+    usage: String,
+    origin: String,
+    multi_region: bool,
+    aliases: Vec<String>,
+    tags: BTreeMap<String, String>,
+}
+
+impl Default for RawKey {
+    fn default() -> Self {
+        Self {
+            spec: "SYMMETRIC_DEFAULT".into(),
+            usage: "ENCRYPT_DECRYPT".into(),
+            origin: "AWS_KMS".into(),
+            multi_region: false,
+            aliases: Vec::new(),
+            tags: BTreeMap::new(),
+        }
+    }
+}
+
+/// A policy as the request wrote it: its text and where that text is in the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyText {
+    /// The policy document's text.
+    pub text: String,
+    /// Its offset in the request text, when written there as an object.
+    pub offset: Option<usize>,
+}
+
+/// A checked request.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The caller's ARN (or service principal).
+    pub principal: String,
+    /// The caller's account.
+    pub principal_account: String,
+    /// For an assumed-role session, the role's ARN.
+    pub principal_role_arn: Option<String>,
+    /// The action.
+    pub action: ActionId,
+    /// The resource ARN (`*` for actions without one).
+    pub resource: String,
+    /// The key's account, when the action has a resource.
+    pub resource_account: Option<String>,
+    /// The key policy, for key-scoped actions.
+    pub key_policy: Option<PolicyText>,
+    /// The caller's identity policies.
+    pub identity_policies: Vec<PolicyText>,
+    /// The grants on the key.
+    pub grants: Vec<Grant>,
+    /// Grant tokens sent with the request.
+    pub grant_tokens: Vec<String>,
+    /// The encryption context, in key order.
+    pub encryption_context: Vec<(String, String)>,
+    /// The request context, derived keys included.
+    pub context: RequestContext,
+}
+
+fn field(field: &'static str, message: impl Into<String>) -> RequestError {
+    RequestError::Field {
+        field,
+        message: message.into(),
+    }
+}
+
+/// A policy given as an object (verbatim text) or as a JSON string holding the document.
+fn policy_text(raw: &RawValue, request_text: &str) -> Result<PolicyText, RequestError> {
+    let text = raw.get();
+    if text.starts_with('"') {
+        let inner: String =
+            serde_json::from_str(text).map_err(|e| field("key_policy", e.to_string()))?;
+        return Ok(PolicyText {
+            text: inner,
+            offset: None,
+        });
+    }
+    // The raw value borrows from the request text: its offset is the distance between them.
+    let offset = (text.as_ptr() as usize).checked_sub(request_text.as_ptr() as usize);
+    Ok(PolicyText {
+        text: text.to_owned(),
+        offset: offset.filter(|o| *o <= request_text.len()),
+    })
+}
+
+impl Request {
+    /// Parse and check a request.
+    pub fn parse(text: &str) -> Result<Self, RequestError> {
+        let raw: RawRequest<'_> = serde_json::from_str(text).map_err(|e| RequestError::Format {
+            message: strip_position(&e.to_string()),
+            line: e.line(),
+            column: e.column(),
+        })?;
+        let caller = Principal::parse_caller(&raw.principal)
+            .map_err(|e| field("principal", e.to_string()))?;
+        let principal_account = match (raw.principal_account, caller.account()) {
+            (Some(a), _) => a,
+            (None, Some(a)) => a.to_owned(),
+            (None, None) => {
+                return Err(field(
+                    "principal_account",
+                    "needed: it cannot be derived from a service principal",
+                ));
+            }
+        };
+        let principal_role_arn = raw.principal_role_arn.or_else(|| match caller {
+            Principal::AssumedRole {
+                partition,
+                account,
+                role,
+                ..
+            } => Some(format!("arn:{partition}:iam::{account}:role/{role}")),
+            _ => None,
+        });
+        let action = catalog::kms_action(&raw.action).ok_or_else(|| {
+            field(
+                "action",
+                format!(
+                    "\"{}\" is not a KMS action (kms:Operation, such as kms:Decrypt)",
+                    raw.action
+                ),
+            )
+        })?;
+        let key_scoped = action.info().resource != ResourceScope::NoResource;
+        let resource = match raw.resource {
+            Some(r) => r,
+            None if !key_scoped => "*".to_owned(),
+            None => {
+                return Err(field(
+                    "resource",
+                    format!("{action} acts on a key: give the key ARN"),
+                ));
+            }
+        };
+        let resource_account = match raw.resource_account {
+            Some(a) => Some(a),
+            None => keyward_policy::arn::Arn::parse(&resource)
+                .map(|a| a.account.to_owned())
+                .filter(|a| !a.is_empty()),
+        };
+        if key_scoped && resource_account.is_none() {
+            return Err(field(
+                "resource_account",
+                "needed: the resource is not an ARN with an account",
+            ));
+        }
+        let key_policy = match raw.key_policy {
+            Some(p) => Some(policy_text(p, text)?),
+            None if key_scoped => {
+                return Err(field(
+                    "key_policy",
+                    format!("{action} acts on a key: give its key policy"),
+                ));
+            }
+            None => None,
+        };
+        let identity_policies = raw
+            .identity_policies
+            .iter()
+            .map(|p| policy_text(p, text))
+            .collect::<Result<Vec<_>, _>>()?;
+        let grants = raw
+            .grants
+            .into_iter()
+            .map(grant)
+            .collect::<Result<Vec<_>, _>>()?;
+        if raw.grant_tokens.len() > 10 {
+            return Err(field(
+                "grant_tokens",
+                "at most 10 grant tokens may be sent with a request",
+            ));
+        }
+        let encryption_context: Vec<(String, String)> =
+            raw.encryption_context.into_iter().collect();
+        let mut request = Self {
+            principal: raw.principal,
+            principal_account,
+            principal_role_arn,
+            action,
+            resource,
+            resource_account,
+            key_policy,
+            identity_policies,
+            grants,
+            grant_tokens: raw.grant_tokens,
+            encryption_context,
+            context: RequestContext::new(),
+        };
+        request.context = request.derive_context(&raw.key, key_scoped, raw.context)?;
+        Ok(request)
+    }
+
+    /// The context: derived keys first, then `context` verbatim (it overrides). Nothing else is
+    /// invented: no `aws:CurrentTime` unless given.
+    fn derive_context(
+        &self,
+        key: &RawKey,
+        key_scoped: bool,
+        given: serde_json::Map<String, Value>,
+    ) -> Result<RequestContext, RequestError> {
+        let mut ctx = RequestContext::new();
+        let principal_arn = self
+            .principal_role_arn
+            .as_deref()
+            .unwrap_or(&self.principal);
+        ctx.insert_single("aws:PrincipalArn", principal_arn);
+        ctx.insert_single("aws:PrincipalAccount", &self.principal_account);
+        ctx.insert_single("kms:CallerAccount", &self.principal_account);
+        if key_scoped {
+            for name in ["kms:KeySpec", "kms:CustomerMasterKeySpec"] {
+                ctx.insert_single(name, &key.spec);
+            }
+            for name in ["kms:KeyUsage", "kms:CustomerMasterKeyUsage"] {
+                ctx.insert_single(name, &key.usage);
+            }
+            ctx.insert_single("kms:KeyOrigin", &key.origin);
+            ctx.insert_single(
+                "kms:MultiRegion",
+                if key.multi_region { "true" } else { "false" },
+            );
+            ctx.insert_multi(
+                "kms:ResourceAliases",
+                key.aliases.iter().map(String::as_str),
+            );
+            for (k, v) in &key.tags {
+                ctx.insert_single(&format!("aws:ResourceTag/{k}"), v);
+            }
+        }
+        ctx.insert_encryption_context(
+            self.encryption_context
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        for (name, value) in given {
+            let text = |v: &Value| match v {
+                Value::String(s) => Ok(s.clone()),
+                Value::Number(_) | Value::Bool(_) => Ok(v.to_string()),
+                _ => Err(field(
+                    "context",
+                    format!(
+                        "\"{name}\": a value is a string, a number, a boolean or an array of those"
+                    ),
+                )),
+            };
+            let value = match &value {
+                Value::Array(items) => {
+                    let texts = items.iter().map(text).collect::<Result<Vec<_>, _>>()?;
+                    ContextValue::multi(texts.iter().map(String::as_str))
+                }
+                other => ContextValue::single(&text(other)?),
+            };
+            ctx.insert(&name, value);
+        }
+        Ok(ctx)
+    }
+
+    /// The caller parsed (it was checked when the request was).
+    pub fn caller(&self) -> Option<Principal<'_>> {
+        Principal::parse_caller(&self.principal).ok()
+    }
+
+    /// Whether the caller and the key are in the same account.
+    pub fn same_account(&self) -> bool {
+        self.resource_account
+            .as_deref()
+            .is_none_or(|a| a == self.principal_account)
+    }
+}
+
+fn grant(raw: RawGrant) -> Result<Grant, RequestError> {
+    let operations = keyward_grants::parse_operations(raw.operations.iter().map(String::as_str))
+        .map_err(|e| field("grants", format!("grant \"{}\": {e}", raw.grant_id)))?;
+    let to_pairs = |m: BTreeMap<String, String>| m.into_iter().collect::<Vec<_>>();
+    let constraint = match raw.constraints {
+        None => None,
+        Some(RawConstraints {
+            encryption_context_subset: Some(_),
+            encryption_context_equals: Some(_),
+        }) => {
+            return Err(field(
+                "grants",
+                format!(
+                    "grant \"{}\": {}",
+                    raw.grant_id,
+                    keyward_grants::GrantError::TwoConstraints
+                ),
+            ));
+        }
+        Some(RawConstraints {
+            encryption_context_subset: Some(s),
+            ..
+        }) if !s.is_empty() => Some(GrantConstraint::EncryptionContextSubset(to_pairs(s))),
+        Some(RawConstraints {
+            encryption_context_equals: Some(e),
+            ..
+        }) if !e.is_empty() => Some(GrantConstraint::EncryptionContextEquals(to_pairs(e))),
+        Some(_) => None,
+    };
+    Ok(Grant {
+        id: raw.grant_id,
+        name: raw.name,
+        grantee: raw.grantee_principal,
+        retiring_principal: raw.retiring_principal,
+        issuing_account: raw.issuing_account,
+        operations,
+        constraint,
+    })
+}
+
+/// serde_json appends " at line L column C"; the position is reported separately.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message.get(..i).unwrap_or(message).to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+impl RequestError {
+    /// Render as `NAME:LINE:COL: error: message` lines, positions in the request text `text`
+    /// (which starts on line `first_line` of the file: 1 for a request file, the line number for
+    /// a line of a batch) where they apply.
+    pub fn render(&self, name: &str, text: &str, first_line: usize) -> Vec<String> {
+        let shift = first_line.saturating_sub(1);
+        match self {
+            Self::Format {
+                message,
+                line,
+                column,
+            } => {
+                vec![format!(
+                    "{name}:{}:{column}: error: {message}",
+                    line + shift
+                )]
+            }
+            Self::Field { .. } => vec![format!("{name}: error: {self}")],
+            Self::Policy {
+                policy: source,
+                errors,
+                text: policy,
+                offset,
+            } => {
+                let file = keyward_policy::LineIndex::new(text);
+                let own = keyward_policy::LineIndex::new(policy);
+                errors
+                    .errors()
+                    .iter()
+                    .map(|e| match offset {
+                        Some(base) => {
+                            let at = file.position(base + e.span.start);
+                            format!("{name}:{}:{}: error[{}]: {source}: {}", at.line + shift, at.column, e.code(), e.kind)
+                        }
+                        None => {
+                            let at = own.start(Span::new(e.span.start, e.span.end));
+                            format!("{name}: error[{}]: {source} (line {} column {} of the policy string): {}", e.code(), at.line, at.column, e.kind)
+                        }
+                    })
+                    .collect()
+            }
+        }
+    }
+}
