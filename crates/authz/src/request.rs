@@ -202,10 +202,19 @@ fn policy_text(raw: &RawValue, request_text: &str) -> Result<PolicyText, Request
 impl Request {
     /// Parse and check a request.
     pub fn parse(text: &str) -> Result<Self, RequestError> {
-        let raw: RawRequest<'_> = serde_json::from_str(text).map_err(|e| RequestError::Format {
-            message: strip_position(&e.to_string()),
-            line: e.line(),
-            column: e.column(),
+        let raw: RawRequest<'_> = serde_json::from_str(text).map_err(|e| {
+            let message = strip_position(&e.to_string());
+            // serde_json stops after an unknown key's closing quote; point at its opening one.
+            let column = if message.starts_with("unknown field") {
+                key_start(text, e.line(), e.column()).unwrap_or(e.column())
+            } else {
+                e.column()
+            };
+            RequestError::Format {
+                message,
+                line: e.line(),
+                column,
+            }
         })?;
         let caller = Principal::parse_caller(&raw.principal)
             .map_err(|e| field("principal", e.to_string()))?;
@@ -421,6 +430,13 @@ fn grant(raw: RawGrant) -> Result<Grant, RequestError> {
         operations,
         constraint,
     })
+}
+
+/// The 1-based column of the opening quote of the key whose closing quote is at `column`.
+fn key_start(text: &str, line: usize, column: usize) -> Option<usize> {
+    let line_text = text.lines().nth(line.checked_sub(1)?)?;
+    let before = line_text.get(..column.checked_sub(1)?)?;
+    before.rfind('"').map(|i| i + 1)
 }
 
 /// serde_json appends " at line L column C"; the position is reported separately.
