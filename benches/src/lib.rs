@@ -27,3 +27,95 @@ pub fn matching_request() -> RequestContext {
     ctx.insert_single("aws:PrincipalArn", "arn:aws:iam::444455556666:role/App");
     ctx
 }
+
+/// The three requests of the `decision` benchmark, in the contract's format.
+pub mod decision {
+    use serde_json::{Value, json};
+
+    const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+    fn root_statement() -> Value {
+        json!({"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+               "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"})
+    }
+
+    /// (a) The programmatic default key policy with one identity policy: delegation.
+    pub fn default_policy() -> String {
+        json!({
+            "principal": "arn:aws:iam::111122223333:user/bob",
+            "action": "kms:Decrypt",
+            "resource": KEY,
+            "key_policy": {"Version": "2012-10-17", "Statement": [root_statement()]},
+            "identity_policies": [{"Version": "2012-10-17", "Statement": [
+                {"Sid": "UseKeys", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:Encrypt"],
+                 "Resource": "arn:aws:kms:*:111122223333:key/*"}]}]
+        })
+        .to_string()
+    }
+
+    /// (b) A console-style policy of four statements with conditions, a session caller.
+    pub fn console_policy() -> String {
+        json!({
+            "principal": "arn:aws:sts::111122223333:assumed-role/PaymentsApp/i-0abc",
+            "action": "kms:Decrypt",
+            "resource": KEY,
+            "key_policy": {"Version": "2012-10-17", "Statement": [
+                root_statement(),
+                {"Sid": "Allow access for Key Administrators", "Effect": "Allow",
+                 "Principal": {"AWS": "arn:aws:iam::111122223333:role/KMSKeyAdmin"},
+                 "Action": ["kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
+                            "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:ScheduleKeyDeletion"],
+                 "Resource": "*"},
+                {"Sid": "Allow use of the key", "Effect": "Allow",
+                 "Principal": {"AWS": "arn:aws:iam::111122223333:role/PaymentsApp"},
+                 "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                 "Resource": "*",
+                 "Condition": {"StringEquals": {"kms:EncryptionContext:service": "payments",
+                                                "kms:ViaService": "dynamodb.eu-west-1.amazonaws.com"}}},
+                {"Sid": "Deny outside the organization", "Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*",
+                 "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}}
+            ]},
+            "encryption_context": {"service": "payments", "tenant": "t-42"},
+            "context": {"kms:ViaService": "dynamodb.eu-west-1.amazonaws.com", "aws:PrincipalOrgID": "o-a1b2c3d4e5",
+                        "aws:SourceIp": "203.0.113.7"}
+        })
+        .to_string()
+    }
+
+    /// (c) A 30-statement key policy, 3 identity policies and 1,000 grants on the key; the
+    /// caller is allowed by one of the grants.
+    pub fn large_policy() -> String {
+        let mut statements = vec![root_statement()];
+        for i in 0..28 {
+            statements.push(json!({"Sid": format!("Team{i}"), "Effect": "Allow",
+                "Principal": {"AWS": format!("arn:aws:iam::111122223333:role/team-{i}")},
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+                "Condition": {"StringEquals": {"kms:EncryptionContext:team": format!("team-{i}")}}}));
+        }
+        statements.push(json!({"Sid": "DenyBypass", "Effect": "Deny", "Principal": "*", "Action": "kms:PutKeyPolicy",
+            "Resource": "*", "Condition": {"Bool": {"kms:BypassPolicyLockoutSafetyCheck": "true"}}}));
+        let identity: Vec<Value> = (0..3)
+            .map(|i| json!({"Version": "2012-10-17", "Statement": [
+                {"Sid": format!("S{i}"), "Effect": "Allow", "Action": format!("s3:Get{i}*"), "Resource": "*"},
+                {"Sid": format!("D{i}"), "Effect": "Deny", "Action": "kms:ScheduleKeyDeletion", "Resource": "*"}]}))
+            .collect();
+        let grants: Vec<Value> = (0..1000)
+            .map(|i| {
+                json!({"grant_id": format!("g-{i}"),
+                "grantee_principal": format!("arn:aws:iam::111122223333:role/worker-{}", i % 500),
+                "operations": ["Decrypt", "GenerateDataKey"],
+                "constraints": {"encryption_context_subset": {"job": format!("job-{i}")}}})
+            })
+            .collect();
+        json!({
+            "principal": "arn:aws:sts::111122223333:assumed-role/worker-7/job-507",
+            "action": "kms:Decrypt",
+            "resource": KEY,
+            "key_policy": {"Version": "2012-10-17", "Statement": statements},
+            "identity_policies": identity,
+            "grants": grants,
+            "encryption_context": {"job": "job-507"}
+        })
+        .to_string()
+    }
+}

@@ -18,8 +18,10 @@ use keyward_conditions::{CompiledCondition, KeyOutcome, compile_conditions};
 use keyward_grants::{Grant, GranteeMatch};
 use keyward_policy::catalog::{CrossAccount, ResourceScope};
 use keyward_policy::compile::{CompiledStatement, PrincipalSet};
+use keyward_policy::model::PrincipalType;
 use keyward_policy::principal::Principal;
 use keyward_policy::{CompiledPolicy, Effect, PolicyKind, parse_and_validate};
+use std::collections::HashMap;
 
 /// A policy compiled for decisions, with its conditions.
 #[derive(Debug, Clone)]
@@ -199,17 +201,100 @@ pub struct Authorizer {
     key_policy: Option<PreparedPolicy>,
     identity: Vec<PreparedPolicy>,
     grants: Vec<Grant>,
+    grant_index: GrantIndex,
 }
 
-/// What the sources said, gathered in one pass.
-#[derive(Default)]
+/// The ways a request can be decided, each gathering statements or grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Path {
+    Deny,
+    KeyDirect,
+    KeyAccount,
+    IdentityAllow,
+    GrantDirect,
+    GrantAccount,
+}
+
+/// What the sources said, gathered in one pass: how many statements or grants took each path,
+/// and which (only when the decision is to be explained, so the fast path allocates nothing).
 struct Findings {
-    denies: Vec<Reason>,
-    key_direct: Vec<Reason>,
-    key_account: Vec<Reason>,
-    identity_allows: Vec<Reason>,
-    grants_direct: Vec<Reason>,
-    grants_account: Vec<Reason>,
+    counts: [u32; 6],
+    reasons: Option<[Vec<Reason>; 6]>,
+}
+
+impl Findings {
+    fn new(explain: bool) -> Self {
+        Self {
+            counts: [0; 6],
+            reasons: explain.then(Default::default),
+        }
+    }
+
+    fn record(&mut self, path: Path, reason: impl FnOnce() -> Reason) {
+        if let Some(count) = self.counts.get_mut(path as usize) {
+            *count += 1;
+        }
+        if let Some(list) = self.reasons.as_mut().and_then(|r| r.get_mut(path as usize)) {
+            list.push(reason());
+        }
+    }
+
+    fn any(&self, path: Path) -> bool {
+        self.counts.get(path as usize).is_some_and(|&c| c > 0)
+    }
+
+    fn reasons(&self, path: Path) -> &[Reason] {
+        self.reasons
+            .as_ref()
+            .and_then(|r| r.get(path as usize))
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Grants by who they name, so a decision looks at the caller's grants only.
+#[derive(Debug, Clone, Default)]
+struct GrantIndex {
+    /// Grants whose grantee is a user, role, session or federated user ARN.
+    by_grantee: HashMap<String, Vec<usize>>,
+    /// Grants whose grantee is an account (bare ID or `:root` ARN), by account ID.
+    by_account: HashMap<String, Vec<usize>>,
+}
+
+impl GrantIndex {
+    fn new(grants: &[Grant]) -> Self {
+        let mut index = Self::default();
+        for (i, grant) in grants.iter().enumerate() {
+            match Principal::parse_in_policy(PrincipalType::Aws, &grant.grantee) {
+                Ok(p) if p.is_account_principal() => {
+                    let account = p.account().unwrap_or_default().to_owned();
+                    index.by_account.entry(account).or_default().push(i);
+                }
+                _ => index
+                    .by_grantee
+                    .entry(grant.grantee.clone())
+                    .or_default()
+                    .push(i),
+            }
+        }
+        index
+    }
+
+    /// The grants that name the caller, its role, or its account.
+    fn candidates<'a>(&'a self, request: &'a Request) -> impl Iterator<Item = usize> + 'a {
+        let named = |key: Option<&str>| {
+            key.and_then(|k| self.by_grantee.get(k))
+                .map_or(&[][..], Vec::as_slice)
+        };
+        named(Some(&request.principal))
+            .iter()
+            .chain(named(request.principal_role_arn.as_deref()))
+            .chain(
+                self.by_account
+                    .get(&request.principal_account)
+                    .map_or(&[][..], Vec::as_slice),
+            )
+            .copied()
+    }
 }
 
 impl Authorizer {
@@ -227,10 +312,12 @@ impl Authorizer {
             .enumerate()
             .map(|(i, p)| PreparedPolicy::new(PolicySource::IdentityPolicy(i), p))
             .collect::<Result<Vec<_>, _>>()?;
+        let grant_index = GrantIndex::new(&grants);
         Ok(Self {
             key_policy,
             identity,
             grants,
+            grant_index,
         })
     }
 
@@ -254,11 +341,11 @@ impl Authorizer {
         let mut trace = Vec::new();
         let findings = self.find(request, Some(&mut trace));
         let verdict = verdict_of(&findings, request);
-        crate::explain::decision(verdict, &findings_view(&findings), trace, request)
+        crate::explain::decision(verdict, &FindingsView::of(&findings), trace, request)
     }
 
     fn find(&self, request: &Request, mut trace: Option<&mut Vec<TraceEntry>>) -> Findings {
-        let mut found = Findings::default();
+        let mut found = Findings::new(trace.is_some());
         let caller = request.caller();
         if let Some(policy) = &self.key_policy {
             let cover = |s: &CompiledStatement| {
@@ -271,10 +358,13 @@ impl Authorizer {
                 request,
                 trace.as_deref_mut(),
                 cover,
-                |s, cover, reason| match (s.effect, cover) {
-                    (Effect::Deny, _) => found.denies.push(reason),
-                    (Effect::Allow, Coverage::Direct) => found.key_direct.push(reason),
-                    (Effect::Allow, _) => found.key_account.push(reason),
+                |s, cover, reason| {
+                    let path = match (s.effect, cover) {
+                        (Effect::Deny, _) => Path::Deny,
+                        (Effect::Allow, Coverage::Direct) => Path::KeyDirect,
+                        (Effect::Allow, _) => Path::KeyAccount,
+                    };
+                    found.record(path, reason);
                 },
             );
         }
@@ -285,15 +375,18 @@ impl Authorizer {
                 request,
                 trace.as_deref_mut(),
                 |_| Coverage::Direct,
-                |s, _, reason| match s.effect {
-                    Effect::Deny => found.denies.push(reason),
-                    Effect::Allow => found.identity_allows.push(reason),
+                |s, _, reason| {
+                    let path = if s.effect == Effect::Deny {
+                        Path::Deny
+                    } else {
+                        Path::IdentityAllow
+                    };
+                    found.record(path, reason);
                 },
             );
         }
         let role = request.principal_role_arn.as_deref();
-        for grant in &self.grants {
-            let source = Source::Grant(grant.id.clone());
+        let mut check = |grant: &Grant, trace: Option<&mut Vec<TraceEntry>>| {
             let matched = grant.grantee_match(&request.principal, role, &request.principal_account);
             let failure = match matched {
                 GranteeMatch::Other => Some(Failure::Grantee),
@@ -302,26 +395,42 @@ impl Authorizer {
                     .map(Failure::Grant),
             };
             if failure.is_none() {
-                let reason = Reason {
+                let path = if matched == GranteeMatch::Caller {
+                    Path::GrantDirect
+                } else {
+                    Path::GrantAccount
+                };
+                found.record(path, || Reason {
                     effect: Effect::Allow,
-                    source: source.clone(),
+                    source: Source::Grant(grant.id.clone()),
                     statement: None,
                     sid: None,
-                };
-                match matched {
-                    GranteeMatch::Caller => found.grants_direct.push(reason),
-                    _ => found.grants_account.push(reason),
-                }
+                });
             }
-            if let Some(trace) = trace.as_deref_mut() {
+            if let Some(trace) = trace {
                 trace.push(TraceEntry {
-                    source,
+                    source: Source::Grant(grant.id.clone()),
                     statement: None,
                     sid: grant.name.clone(),
                     effect: Effect::Allow,
                     delegates: failure.is_none() && matched == GranteeMatch::Account,
                     failure,
                 });
+            }
+        };
+        match trace {
+            // Explaining: every grant, so the trace says why the others do not apply.
+            Some(trace) => {
+                for grant in &self.grants {
+                    check(grant, Some(&mut *trace));
+                }
+            }
+            None => {
+                for i in self.grant_index.candidates(request) {
+                    if let Some(grant) = self.grants.get(i) {
+                        check(grant, None);
+                    }
+                }
             }
         }
         found
@@ -345,7 +454,7 @@ fn for_each_statement(
     request: &Request,
     trace: Option<&mut Vec<TraceEntry>>,
     cover: impl Fn(&CompiledStatement) -> Coverage,
-    mut record: impl FnMut(&CompiledStatement, Coverage, Reason),
+    mut record: impl FnMut(&CompiledStatement, Coverage, &dyn Fn() -> Reason),
 ) {
     let source = Source::Policy(policy.source);
     let condition = |s: &CompiledStatement| policy.conditions.get(s.index).and_then(Option::as_ref);
@@ -366,13 +475,13 @@ fn for_each_statement(
         {
             return (Some(Miss::Condition(i)), covered);
         }
-        let reason = Reason {
+        let reason = || Reason {
             effect: s.effect,
             source: source.clone(),
             statement: Some(s.index),
             sid: s.sid.clone(),
         };
-        record(s, covered, reason);
+        record(s, covered, &reason);
         (None, covered)
     };
     match trace {
@@ -419,41 +528,36 @@ pub(crate) struct FindingsView<'a> {
     pub grants_account: &'a [Reason],
 }
 
-fn findings_view(f: &Findings) -> FindingsView<'_> {
-    FindingsView {
-        denies: &f.denies,
-        key_direct: &f.key_direct,
-        key_account: &f.key_account,
-        identity_allows: &f.identity_allows,
-        grants_direct: &f.grants_direct,
-        grants_account: &f.grants_account,
+impl<'a> FindingsView<'a> {
+    fn of(f: &'a Findings) -> Self {
+        Self {
+            denies: f.reasons(Path::Deny),
+            key_direct: f.reasons(Path::KeyDirect),
+            key_account: f.reasons(Path::KeyAccount),
+            identity_allows: f.reasons(Path::IdentityAllow),
+            grants_direct: f.reasons(Path::GrantDirect),
+            grants_account: f.reasons(Path::GrantAccount),
+        }
     }
-}
-
-/// Whether the caller's own account allows through IAM: an identity-policy Allow, or the
-/// caller is its account's root user (which IAM policies cannot restrict in its own account).
-fn identity_allows(f: &Findings, request: &Request) -> bool {
-    !f.identity_allows.is_empty() || matches!(request.caller(), Some(Principal::Root { .. }))
 }
 
 fn verdict_of(f: &Findings, request: &Request) -> Verdict {
-    if !f.denies.is_empty() {
+    if f.any(Path::Deny) {
         return Verdict::ExplicitDeny;
     }
     let info = request.action.info();
-    let iam = identity_allows(f, request);
+    // The caller's own account allows through IAM: an identity-policy Allow, or the caller is
+    // its account's root user (whom IAM policies do not restrict in its own account).
+    let iam =
+        f.any(Path::IdentityAllow) || matches!(request.caller(), Some(Principal::Root { .. }));
+    let grants = f.any(Path::GrantDirect) || (f.any(Path::GrantAccount) && iam);
     let allowed = if info.resource == ResourceScope::NoResource {
-        !f.identity_allows.is_empty()
+        f.any(Path::IdentityAllow)
     } else if request.same_account() {
-        !f.key_direct.is_empty()
-            || (!f.key_account.is_empty() && iam)
-            || !f.grants_direct.is_empty()
-            || (!f.grants_account.is_empty() && iam)
+        f.any(Path::KeyDirect) || (f.any(Path::KeyAccount) && iam) || grants
     } else {
-        let key_side = !f.key_direct.is_empty() || !f.key_account.is_empty();
-        (key_side && iam && info.cross_account == CrossAccount::Yes)
-            || !f.grants_direct.is_empty()
-            || (!f.grants_account.is_empty() && iam)
+        let key_side = f.any(Path::KeyDirect) || f.any(Path::KeyAccount);
+        (key_side && iam && info.cross_account == CrossAccount::Yes) || grants
     };
     if allowed {
         Verdict::Allow

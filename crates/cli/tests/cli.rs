@@ -236,19 +236,32 @@ fn authorize_exits_0_for_allow_1_for_deny_2_for_errors() {
     let implicit = authorize(&["delegation-without-identity-allow.json"], None);
     assert_eq!(implicit.status.code(), Some(1));
     assert!(stdout(&implicit).starts_with("IMPLICIT DENY\n"));
-    assert!(stdout(&implicit).contains("because no identity-based policy allows the kms:Decrypt action"));
+    assert!(
+        stdout(&implicit)
+            .contains("because no identity-based policy allows the kms:Decrypt action")
+    );
     let explicit = authorize(&["deny-in-key-policy-beats-direct-allow.json"], None);
     assert_eq!(explicit.status.code(), Some(1));
     assert!(stdout(&explicit).starts_with("EXPLICIT DENY\n"));
     let error = authorize(&["error-unknown-field.json"], None);
     assert_eq!(error.status.code(), Some(2));
-    assert!(stderr(&error).contains("error-unknown-field.json:4:3: error: unknown field `resouce`"), "{}", stderr(&error));
-    assert_eq!(authorize(&["does-not-exist.json"], None).status.code(), Some(2));
+    assert!(
+        stderr(&error).contains("error-unknown-field.json:4:3: error: unknown field `resouce`"),
+        "{}",
+        stderr(&error)
+    );
+    assert_eq!(
+        authorize(&["does-not-exist.json"], None).status.code(),
+        Some(2)
+    );
 }
 
 #[test]
 fn authorize_json_follows_the_contract() {
-    let o = authorize(&["--format", "json", "delegation-with-identity-allow.json"], None);
+    let o = authorize(
+        &["--format", "json", "delegation-with-identity-allow.json"],
+        None,
+    );
     assert_eq!(o.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["decision"], "Allow");
@@ -259,29 +272,50 @@ fn authorize_json_follows_the_contract() {
             {"effect": "Allow", "source": "identity_policy:0", "statement": 0, "sid": "UseKeys"}
         ])
     );
-    assert!(v["explanation"].as_str().unwrap().contains("delegates kms:Decrypt to account 111122223333"));
+    assert!(
+        v["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("delegates kms:Decrypt to account 111122223333")
+    );
     assert_eq!(v["trace"][0]["matched"], true);
-    let miss = authorize(&["--format", "json", "encryption-context-condition-missing.json"], None);
+    let miss = authorize(
+        &[
+            "--format",
+            "json",
+            "encryption-context-condition-missing.json",
+        ],
+        None,
+    );
     let v: serde_json::Value = serde_json::from_str(&stdout(&miss)).unwrap();
     assert_eq!(v["decision"], "ImplicitDeny");
     assert_eq!(v["reasons"], serde_json::json!([]));
     assert_eq!(v["trace"][0]["failed"], "condition");
-    assert_eq!(v["trace"][0]["condition"]["key"], "kms:EncryptionContext:dept");
+    assert_eq!(
+        v["trace"][0]["condition"]["key"],
+        "kms:EncryptionContext:dept"
+    );
     assert_eq!(v["trace"][0]["condition"]["actual"], "missing");
 }
 
 #[test]
 fn authorize_reads_standard_input_and_points_into_embedded_policies() {
-    let request = std::fs::read_to_string(requests().join("error-invalid-key-policy.json")).unwrap();
+    let request =
+        std::fs::read_to_string(requests().join("error-invalid-key-policy.json")).unwrap();
     let o = authorize(&["-"], Some(&request));
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("<stdin>:8:19: error[invalid-effect]: key_policy:"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("<stdin>:8:19: error[invalid-effect]: key_policy:"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn authorize_batch_answers_each_line_with_its_number() {
     let line = |name: &str| {
-        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(requests().join(name)).unwrap()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(requests().join(name)).unwrap()).unwrap();
         v.to_string()
     };
     let input = format!(
@@ -292,12 +326,28 @@ fn authorize_batch_answers_each_line_with_its_number() {
     );
     let o = authorize(&["--batch", "-"], Some(&input));
     assert_eq!(o.status.code(), Some(2), "a line could not be evaluated");
-    let results: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let results: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(results.len(), 3);
-    assert_eq!((results[0]["line"].as_u64(), results[0]["decision"].as_str()), (Some(1), Some("Allow")));
-    assert_eq!((results[1]["line"].as_u64(), results[1]["decision"].as_str()), (Some(3), Some("ImplicitDeny")));
+    assert_eq!(
+        (results[0]["line"].as_u64(), results[0]["decision"].as_str()),
+        (Some(1), Some("Allow"))
+    );
+    assert_eq!(
+        (results[1]["line"].as_u64(), results[1]["decision"].as_str()),
+        (Some(3), Some("ImplicitDeny"))
+    );
     assert_eq!(results[2]["line"].as_u64(), Some(4));
-    assert!(results[2]["error"].as_str().unwrap().contains("<stdin>:4:"), "{}", results[2]);
-    let ok = authorize(&["--batch", "-"], Some(&format!("{}\n", line("direct-role.json"))));
+    assert!(
+        results[2]["error"].as_str().unwrap().contains("<stdin>:4:"),
+        "{}",
+        results[2]
+    );
+    let ok = authorize(
+        &["--batch", "-"],
+        Some(&format!("{}\n", line("direct-role.json"))),
+    );
     assert_eq!(ok.status.code(), Some(0));
 }

@@ -23,14 +23,24 @@ pub struct Scalar {
 }
 
 impl Scalar {
-    /// Read `text` every way a condition operator may need.
+    /// Read `text` every way a condition operator may need. Readings that cannot succeed
+    /// (judged by the first character and the length) are not attempted.
     pub fn new(text: &str) -> Self {
+        let trimmed = text.trim_start();
+        let first = trimmed.bytes().next().unwrap_or(b' ');
+        let numeric = first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.');
         Self {
-            number: value::parse_number(text),
-            instant: value::parse_instant(text),
-            address: value::parse_address(text),
+            number: numeric.then(|| value::parse_number(text)).flatten(),
+            instant: (first.is_ascii_digit() || first == b'-')
+                .then(|| value::parse_instant(text))
+                .flatten(),
+            address: (first.is_ascii_hexdigit() || first == b':')
+                .then(|| value::parse_address(text))
+                .flatten(),
             boolean: value::parse_bool(text),
-            binary: value::parse_binary(text).map(Vec::into_boxed_slice),
+            binary: (!text.contains([':', '.', '-', ' ']))
+                .then(|| value::parse_binary(text).map(Vec::into_boxed_slice))
+                .flatten(),
             text: text.into(),
         }
     }
@@ -298,5 +308,19 @@ mod tests {
             Some(true)
         );
         assert_eq!(Scalar::new("True").boolean(), Some(true));
+        assert_eq!(
+            Scalar::new("-86400").instant().map(|d| d.timestamp()),
+            Some(-86_400),
+            "epoch seconds before 1970"
+        );
+        assert_eq!(Scalar::new("QmluYXJ5").binary(), Some(&b"Binary"[..]));
+        assert_eq!(
+            Scalar::new(" 42").number().map(|n| n.to_string()),
+            Some("42".to_owned())
+        );
+        assert_eq!(
+            Scalar::new("::1").address().map(|a| a.is_ipv6()),
+            Some(true)
+        );
     }
 }

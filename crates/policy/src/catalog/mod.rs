@@ -348,13 +348,51 @@ pub fn global_condition_keys() -> &'static [ConditionKeyInfo] {
     keys::GLOBAL_KEYS
 }
 
+/// Condition keys by folded name, and the template keys by folded prefix.
+struct KeyIndex {
+    exact: std::collections::HashMap<String, &'static ConditionKeyInfo>,
+    templates: Vec<(String, &'static ConditionKeyInfo)>,
+}
+
+fn key_index() -> &'static KeyIndex {
+    static INDEX: std::sync::OnceLock<KeyIndex> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut index = KeyIndex {
+            exact: std::collections::HashMap::new(),
+            templates: Vec::new(),
+        };
+        for info in keys::KMS_KEYS.iter().chain(keys::GLOBAL_KEYS) {
+            match info.template_prefix() {
+                Some(prefix) => index.templates.push((prefix.to_ascii_lowercase(), info)),
+                None => {
+                    index.exact.insert(info.name.to_ascii_lowercase(), info);
+                }
+            }
+        }
+        index
+    })
+}
+
 /// Look up a condition key as written in a policy (`kms:EncryptionContext:Dept`,
-/// `AWS:SourceIP`), case-insensitively.
+/// `AWS:SourceIP`), case-insensitively: one hash lookup, then the few template prefixes.
 pub fn condition_key(key: &str) -> Option<&'static ConditionKeyInfo> {
-    keys::KMS_KEYS
+    let index = key_index();
+    let mut buffer = [0u8; 96];
+    if let Some(folded) = buffer.get_mut(..key.len()) {
+        folded.copy_from_slice(key.as_bytes());
+        folded.make_ascii_lowercase();
+        if let Some(info) = std::str::from_utf8(folded)
+            .ok()
+            .and_then(|k| index.exact.get(k))
+        {
+            return Some(info);
+        }
+    }
+    index
+        .templates
         .iter()
-        .chain(keys::GLOBAL_KEYS)
-        .find(|info| info.matches(key))
+        .find(|(prefix, _)| extends_ignoring_case(key, prefix))
+        .map(|(_, info)| *info)
 }
 
 /// Whether KMS refuses `key` in a key policy (`aws:ResourceTag/*`, `kms:ResourceAliases`, ...).

@@ -195,6 +195,41 @@ fn condition_keys_are_found_case_insensitively_with_templates() {
 }
 
 #[test]
+fn the_index_finds_what_a_scan_of_the_catalog_finds() {
+    let probes = [
+        "kms:EncryptionContext:Dept",
+        "KMS:ENCRYPTIONCONTEXTKEYS",
+        "kms:EncryptionContext:",
+        "aws:PrincipalTag/team",
+        "aws:principaltag/",
+        "aws:SourceIp",
+        "aws:sourceip ",
+        "kms:RecipientAttestation:PCR0",
+        "x",
+        "",
+        "aws:userid",
+        "kms:EncryptionContext:aws:cloudtrail:arn",
+        "kms:ViaServic",
+    ];
+    for probe in probes {
+        let scanned = kms_condition_keys()
+            .iter()
+            .chain(global_condition_keys())
+            .find(|k| k.matches(probe));
+        assert_eq!(
+            condition_key(probe).map(|k| k.name),
+            scanned.map(|k| k.name),
+            "{probe}"
+        );
+    }
+    let long = format!("kms:EncryptionContext:{}", "x".repeat(200));
+    assert_eq!(
+        condition_key(&long).map(|k| k.name),
+        Some("kms:EncryptionContext:${EncryptionContextKey}")
+    );
+}
+
+#[test]
 fn every_key_an_action_names_is_in_the_key_catalog() {
     for a in actions() {
         for key in a.condition_keys.iter().chain(key_resource_condition_keys()) {

@@ -1,0 +1,42 @@
+//! Group `decision`: authorization decisions on a prepared `Authorizer`, fast path (`verdict`)
+//! and explained (`decide`). Targets (issue 4): (a) and (b) under 500 ns, (c) under 5 us.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use keyward_authz::{Authorizer, Request, Verdict};
+use keyward_benches::decision;
+use std::hint::black_box;
+
+fn decisions(c: &mut Criterion) {
+    let mut group = c.benchmark_group("decision");
+    for (name, text) in [
+        ("a-default-policy", decision::default_policy()),
+        ("b-console-4-statements", decision::console_policy()),
+        (
+            "c-30-statements-3-identity-1000-grants",
+            decision::large_policy(),
+        ),
+    ] {
+        let request = Request::parse(&text).unwrap();
+        let authorizer = Authorizer::for_request(&request).unwrap();
+        assert_eq!(authorizer.verdict(&request), Verdict::Allow, "{name}");
+        assert_eq!(
+            authorizer.decide(&request).verdict,
+            Verdict::Allow,
+            "{name}"
+        );
+        group.bench_function(format!("verdict/{name}"), |b| {
+            b.iter(|| black_box(&authorizer).verdict(black_box(&request)))
+        });
+        group.bench_function(format!("decide/{name}"), |b| {
+            b.iter(|| black_box(&authorizer).decide(black_box(&request)))
+        });
+        group.bench_function(format!("parse-request/{name}"), |b| {
+            b.iter(|| Request::parse(black_box(&text)).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, decisions);
+criterion_main!(benches);
