@@ -14,9 +14,12 @@
 //!    suffices across accounts.
 
 use crate::request::{PolicySource, PolicyText, Request, RequestError};
-use keyward_conditions::{CompiledCondition, KeyOutcome, compile_conditions};
+use keyward_conditions::variables::Template;
+use keyward_conditions::{CompiledCondition, KeyOutcome, RequestContext, compile_conditions};
 use keyward_grants::{Grant, GranteeMatch};
+use keyward_policy::arn::Arn;
 use keyward_policy::catalog::{CrossAccount, ResourceScope};
+use keyward_policy::compile::ResourcePattern;
 use keyward_policy::compile::{CompiledStatement, PrincipalSet};
 use keyward_policy::model::PrincipalType;
 use keyward_policy::principal::Principal;
@@ -29,6 +32,8 @@ pub struct PreparedPolicy {
     source: PolicySource,
     compiled: CompiledPolicy,
     conditions: Vec<Option<CompiledCondition>>,
+    /// Resource patterns with policy variables, by statement index, in pattern order.
+    resource_templates: Vec<Vec<Option<Template>>>,
 }
 
 impl PreparedPolicy {
@@ -47,11 +52,54 @@ impl PreparedPolicy {
         let document = parse_and_validate(&policy.text, kind).map_err(fail)?;
         let conditions = compile_conditions(&document).map_err(fail)?;
         let compiled = CompiledPolicy::new(&document, kind).map_err(fail)?;
+        let resource_templates = compiled
+            .statements()
+            .iter()
+            .map(|s| {
+                s.resources
+                    .patterns()
+                    .iter()
+                    .map(|p| match p {
+                        ResourcePattern::Templated(text) => Template::parse(text),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect();
         Ok(Self {
             source,
             compiled,
             conditions,
+            resource_templates,
         })
+    }
+
+    /// Whether statement `s`'s `Resource`/`NotResource` covers `resource`, policy variables
+    /// resolved against `context` (a variable with no value matches no resource).
+    fn covers_resource(
+        &self,
+        s: &CompiledStatement,
+        resource: &str,
+        context: &RequestContext,
+    ) -> bool {
+        let arn = Arn::parse(resource);
+        let templates = self.resource_templates.get(s.index);
+        let any = s
+            .resources
+            .patterns()
+            .iter()
+            .enumerate()
+            .any(|(i, p)| match p {
+                ResourcePattern::Any => true,
+                ResourcePattern::Arn(pattern) => arn.as_ref().is_some_and(|a| pattern.matches(a)),
+                ResourcePattern::Templated(_) => arn.as_ref().is_some_and(|a| {
+                    templates
+                        .and_then(|t| t.get(i))
+                        .and_then(Option::as_ref)
+                        .is_some_and(|t| t.matches_arn(a, context))
+                }),
+            });
+        any != s.resources.is_negated()
     }
 }
 
@@ -213,19 +261,20 @@ enum Path {
     IdentityAllow,
     GrantDirect,
     GrantAccount,
+    AliasAllow,
 }
 
 /// What the sources said, gathered in one pass: how many statements or grants took each path,
 /// and which (only when the decision is to be explained, so the fast path allocates nothing).
 struct Findings {
-    counts: [u32; 6],
-    reasons: Option<[Vec<Reason>; 6]>,
+    counts: [u32; 7],
+    reasons: Option<[Vec<Reason>; 7]>,
 }
 
 impl Findings {
     fn new(explain: bool) -> Self {
         Self {
-            counts: [0; 6],
+            counts: [0; 7],
             reasons: explain.then(Default::default),
         }
     }
@@ -347,6 +396,8 @@ impl Authorizer {
     fn find(&self, request: &Request, mut trace: Option<&mut Vec<TraceEntry>>) -> Findings {
         let mut found = Findings::new(trace.is_some());
         let caller = request.caller();
+        // The key the action is authorized on: the resource, or an alias's target key.
+        let key_resource = request.target_key.as_deref().unwrap_or(&request.resource);
         if let Some(policy) = &self.key_policy {
             let cover = |s: &CompiledStatement| {
                 s.principals
@@ -356,6 +407,7 @@ impl Authorizer {
             for_each_statement(
                 policy,
                 request,
+                key_resource,
                 trace.as_deref_mut(),
                 cover,
                 |s, cover, reason| {
@@ -373,6 +425,7 @@ impl Authorizer {
             for_each_statement(
                 policy,
                 request,
+                key_resource,
                 trace.as_deref_mut(),
                 |_| Coverage::Direct,
                 |s, _, reason| {
@@ -384,6 +437,24 @@ impl Authorizer {
                     found.record(path, reason);
                 },
             );
+            // An alias operation also needs the identity policy to allow it on the alias.
+            if request.target_key.is_some() {
+                for_each_statement(
+                    policy,
+                    request,
+                    &request.resource,
+                    trace.as_deref_mut(),
+                    |_| Coverage::Direct,
+                    |s, _, reason| {
+                        let path = if s.effect == Effect::Deny {
+                            Path::Deny
+                        } else {
+                            Path::AliasAllow
+                        };
+                        found.record(path, reason);
+                    },
+                );
+            }
         }
         let role = request.principal_role_arn.as_deref();
         let mut check = |grant: &Grant, trace: Option<&mut Vec<TraceEntry>>| {
@@ -452,6 +523,7 @@ enum Miss {
 fn for_each_statement(
     policy: &PreparedPolicy,
     request: &Request,
+    resource: &str,
     trace: Option<&mut Vec<TraceEntry>>,
     cover: impl Fn(&CompiledStatement) -> Coverage,
     mut record: impl FnMut(&CompiledStatement, Coverage, &dyn Fn() -> Reason),
@@ -463,7 +535,7 @@ fn for_each_statement(
         if !s.actions.matches_kms(request.action) {
             return (Some(Miss::Action), Coverage::None);
         }
-        if !s.resources.matches(&request.resource) {
+        if !policy.covers_resource(s, resource, &request.context) {
             return (Some(Miss::Resource), Coverage::None);
         }
         let covered = cover(s);
@@ -526,6 +598,7 @@ pub(crate) struct FindingsView<'a> {
     pub identity_allows: &'a [Reason],
     pub grants_direct: &'a [Reason],
     pub grants_account: &'a [Reason],
+    pub alias_allows: &'a [Reason],
 }
 
 impl<'a> FindingsView<'a> {
@@ -537,6 +610,7 @@ impl<'a> FindingsView<'a> {
             identity_allows: f.reasons(Path::IdentityAllow),
             grants_direct: f.reasons(Path::GrantDirect),
             grants_account: f.reasons(Path::GrantAccount),
+            alias_allows: f.reasons(Path::AliasAllow),
         }
     }
 }
@@ -553,6 +627,12 @@ fn verdict_of(f: &Findings, request: &Request) -> Verdict {
     let grants = f.any(Path::GrantDirect) || (f.any(Path::GrantAccount) && iam);
     let allowed = if info.resource == ResourceScope::NoResource {
         f.any(Path::IdentityAllow)
+    } else if info.resource == ResourceScope::AliasAndKey {
+        // The alias by IAM, the key by its key policy (directly or delegated); same account only.
+        let root = matches!(request.caller(), Some(Principal::Root { .. }));
+        request.same_account()
+            && (f.any(Path::AliasAllow) || root)
+            && (f.any(Path::KeyDirect) || (f.any(Path::KeyAccount) && iam))
     } else if request.same_account() {
         f.any(Path::KeyDirect) || (f.any(Path::KeyAccount) && iam) || grants
     } else {

@@ -98,7 +98,31 @@ pub(crate) fn decision(
             )
         }
         Verdict::Allow => {
-            let (reasons, text) = if !key_scoped {
+            let alias_operation = request.target_key.is_some();
+            let (reasons, text) = if alias_operation {
+                let key_side = if f.key_direct.is_empty() {
+                    [f.key_account, f.identity_allows].concat()
+                } else {
+                    f.key_direct.to_vec()
+                };
+                let mut r = key_side.clone();
+                r.extend_from_slice(f.alias_allows);
+                let alias_side = if f.alias_allows.is_empty() {
+                    identity_or_root(f)
+                } else {
+                    list(f.alias_allows)
+                };
+                (
+                    r,
+                    format!(
+                        "Allowed: {} allows {action} on the alias {}, and {} allows it on the key {}.",
+                        alias_side,
+                        request.resource,
+                        list(&key_side),
+                        request.target_key.as_deref().unwrap_or_default()
+                    ),
+                )
+            } else if !key_scoped {
                 (
                     f.identity_allows.to_vec(),
                     format!(
@@ -154,7 +178,17 @@ pub(crate) fn decision(
         }
         Verdict::ImplicitDeny => {
             let key_side = !f.key_direct.is_empty() || !f.key_account.is_empty();
-            let (text, policy_kind) = if !key_scoped {
+            let alias_operation = request.target_key.is_some();
+            let alias_allowed = !f.alias_allows.is_empty() || is_root(request);
+            let (text, policy_kind) = if alias_operation && !alias_allowed {
+                (
+                    format!(
+                        "Denied: {action} needs an identity policy allowing it on the alias {}, and none does.",
+                        request.resource
+                    ),
+                    "identity-based",
+                )
+            } else if !key_scoped {
                 (
                     format!(
                         "Denied: no identity policy allows {action}. It has no key resource, so only identity policies decide."
@@ -212,6 +246,16 @@ pub(crate) fn decision(
     if matches!(verdict, Verdict::Allow) && explanation.is_empty() {
         explanation = format!("Allowed {action}.");
     }
+    // A statement can decide on more than one side (an IAM statement covering both an alias and
+    // its key): name it once.
+    let mut reasons = reasons;
+    let mut seen: Vec<(Source, Option<usize>)> = Vec::with_capacity(reasons.len());
+    reasons.retain(|r| {
+        let id = (r.source.clone(), r.statement);
+        let fresh = !seen.contains(&id);
+        seen.push(id);
+        fresh
+    });
     Decision {
         verdict,
         reasons,

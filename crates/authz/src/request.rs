@@ -75,6 +75,7 @@ struct RawRequest<'a> {
     action: String,
     resource: Option<String>,
     resource_account: Option<String>,
+    target_key: Option<String>,
     #[serde(borrow)]
     key_policy: Option<&'a RawValue>,
     #[serde(borrow, default)]
@@ -159,6 +160,9 @@ pub struct Request {
     pub resource: String,
     /// The key's account, when the action has a resource.
     pub resource_account: Option<String>,
+    /// For alias operations (`resource` is the alias ARN): the ARN of the key the alias points
+    /// to, on which the key policy (and delegated IAM policies) must also allow the action.
+    pub target_key: Option<String>,
     /// The key policy, for key-scoped actions.
     pub key_policy: Option<PolicyText>,
     /// The caller's identity policies.
@@ -269,6 +273,36 @@ impl Request {
                 "needed: the resource is not an ARN with an account",
             ));
         }
+        let alias_operation = action.info().resource == ResourceScope::AliasAndKey;
+        let target_key = match raw.target_key {
+            Some(key) if alias_operation => Some(key),
+            Some(_) => {
+                return Err(field(
+                    "target_key",
+                    format!("only alias operations name a target key; {action} acts on `resource`"),
+                ));
+            }
+            None if alias_operation => {
+                return Err(field(
+                    "target_key",
+                    format!(
+                        "{action} needs permission on the alias and on its key: give the key's ARN"
+                    ),
+                ));
+            }
+            None => None,
+        };
+        if alias_operation
+            && !keyward_policy::arn::Arn::parse(&resource)
+                .is_some_and(|a| a.resource.starts_with("alias/"))
+        {
+            return Err(field(
+                "resource",
+                format!(
+                    "{action} acts on an alias: give the alias ARN (arn:aws:kms:REGION:ACCOUNT:alias/NAME)"
+                ),
+            ));
+        }
         let key_policy = match raw.key_policy {
             Some(p) => Some(policy_text(p, text)?),
             None if key_scoped => {
@@ -304,6 +338,7 @@ impl Request {
             action,
             resource,
             resource_account,
+            target_key,
             key_policy,
             identity_policies,
             grants,

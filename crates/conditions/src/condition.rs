@@ -19,7 +19,7 @@ use ipnet::IpNet;
 use keyward_policy::arn::{Arn, ArnPattern};
 use keyward_policy::model::{ConditionBlock, ConditionKeyEntry, PolicyDocument};
 use keyward_policy::operator::{ConditionOperator, OperatorFamily, OperatorKind, SetQualifier};
-use keyward_policy::wildcard::{Case, PatternChar, Wildcard, match_pattern};
+use keyward_policy::wildcard::{Case, Wildcard, match_pattern};
 use keyward_policy::{Diagnostics, PolicyErrorKind, Span};
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
@@ -381,9 +381,7 @@ impl KeyTest {
                 };
                 values.iter().any(|v| match v {
                     ArnValue::Plain(pattern) => pattern.matches(&arn),
-                    ArnValue::Template(t) => t
-                        .pattern(context)
-                        .is_some_and(|p| arn_tokens_match(&p, &arn)),
+                    ArnValue::Template(t) => t.matches_arn(&arn, context),
                 })
             }
             // Null is decided in `holds`, before any value is compared.
@@ -450,23 +448,4 @@ pub fn equal_ignoring_case(a: &str, b: &str) -> bool {
             _ => return false,
         }
     }
-}
-
-/// An ARN pattern with substituted variables against an ARN: the pattern is split on its first
-/// five literal colons and each segment matched as [`ArnPattern`] does.
-fn arn_tokens_match(pattern: &[PatternChar], arn: &Arn<'_>) -> bool {
-    let mut segments = pattern.splitn(6, |t| *t == PatternChar::Literal(':'));
-    let head = segments.next().unwrap_or(&[]);
-    let is_arn = head
-        == [
-            PatternChar::Literal('a'),
-            PatternChar::Literal('r'),
-            PatternChar::Literal('n'),
-        ];
-    is_arn
-        && arn.segments().iter().all(|text| {
-            segments
-                .next()
-                .is_some_and(|p| match_pattern(p, text, Case::Sensitive))
-        })
 }

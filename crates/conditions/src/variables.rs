@@ -8,7 +8,7 @@
 //! ones succeed.
 
 use crate::context::{ContextKey, ContextValue, RequestContext};
-use keyward_policy::wildcard::{Case, PatternChar};
+use keyward_policy::wildcard::{Case, PatternChar, match_pattern};
 
 /// One piece of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +149,33 @@ impl Template {
             out.push_str(piece(part, context)?);
         }
         Some(out)
+    }
+
+    /// Whether `arn` matches the resolved template as an ARN pattern: split on its first five
+    /// literal colons, each segment matched as [`keyward_policy::arn::ArnPattern`] does.
+    /// `false` when a variable has no value.
+    pub fn matches_arn(
+        &self,
+        arn: &keyward_policy::arn::Arn<'_>,
+        context: &RequestContext,
+    ) -> bool {
+        let Some(pattern) = self.pattern(context) else {
+            return false;
+        };
+        let mut segments = pattern.splitn(6, |t| *t == PatternChar::Literal(':'));
+        let head = segments.next().unwrap_or(&[]);
+        let is_arn = head
+            == [
+                PatternChar::Literal('a'),
+                PatternChar::Literal('r'),
+                PatternChar::Literal('n'),
+            ];
+        is_arn
+            && arn.segments().iter().all(|text| {
+                segments
+                    .next()
+                    .is_some_and(|p| match_pattern(p, text, Case::Sensitive))
+            })
     }
 
     /// The resolved template as a wildcard pattern in which only the policy's own `*` and `?`
