@@ -396,6 +396,7 @@ impl Authorizer {
     fn find(&self, request: &Request, mut trace: Option<&mut Vec<TraceEntry>>) -> Findings {
         let mut found = Findings::new(trace.is_some());
         let caller = request.caller();
+        let is_service = matches!(caller, Some(Principal::Service { .. }));
         // The key the action is authorized on: the resource, or an alias's target key.
         let key_resource = request.target_key.as_deref().unwrap_or(&request.resource);
         if let Some(policy) = &self.key_policy {
@@ -414,6 +415,9 @@ impl Authorizer {
                     let path = match (s.effect, cover) {
                         (Effect::Deny, _) => Path::Deny,
                         (Effect::Allow, Coverage::Direct) => Path::KeyDirect,
+                        // A service principal is no identity of the account: the account
+                        // principal does not delegate to it (fail closed; AWS is silent).
+                        (Effect::Allow, _) if is_service => return,
                         (Effect::Allow, _) => Path::KeyAccount,
                     };
                     found.record(path, reason);
