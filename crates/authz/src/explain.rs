@@ -77,7 +77,7 @@ pub(crate) fn decision(
             request.resource
         ))
     };
-    let (reasons, mut explanation, message) = match verdict {
+    let (reasons, explanation, message) = match verdict {
         Verdict::ExplicitDeny => {
             let in_key_policy = f
                 .denies
@@ -243,9 +243,6 @@ pub(crate) fn decision(
             )
         }
     };
-    if matches!(verdict, Verdict::Allow) && explanation.is_empty() {
-        explanation = format!("Allowed {action}.");
-    }
     // A statement can decide on more than one side (an IAM statement covering both an alias and
     // its key): name it once.
     let mut reasons = reasons;
