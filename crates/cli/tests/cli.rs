@@ -15,9 +15,14 @@ fn fixtures() -> PathBuf {
 }
 
 fn keyward(args: &[&str], stdin: Option<&str>) -> Output {
+    run_in(&fixtures(), args, stdin)
+}
+
+/// Run `keyward` with `args` in `dir`, feeding it `stdin`.
+fn run_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
         .args(args)
-        .current_dir(fixtures())
+        .current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -213,18 +218,7 @@ fn requests() -> PathBuf {
 fn authorize(args: &[&str], stdin: Option<&str>) -> Output {
     let mut full = vec!["authorize"];
     full.extend_from_slice(args);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
-        .args(&full)
-        .current_dir(requests())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
-    drop(input);
-    child.wait_with_output().unwrap()
+    run_in(&requests(), &full, stdin)
 }
 
 #[test]
