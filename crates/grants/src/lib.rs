@@ -7,6 +7,8 @@
 //! or `EncryptionContextSubset` (keys compared without case, values with case, §4.4).
 //! Grants only allow; they never deny.
 
+pub mod store;
+
 use keyward_policy::catalog::{self, ActionId, ActionSet};
 use keyward_policy::principal::Principal;
 use std::fmt;

@@ -1,0 +1,97 @@
+//! No escalation: a grant created under a parent grant never allows what the parent would not.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use keyward_grants::store::{CreateGrant, Created, GrantStore, KeyKind};
+use keyward_grants::{Grant, GrantConstraint, parse_operations};
+use keyward_policy::catalog::kms_action;
+use proptest::collection::{btree_map, vec};
+use proptest::prelude::*;
+use proptest::sample::{select, subsequence};
+
+const OPS: [&str; 6] = [
+    "Decrypt",
+    "Encrypt",
+    "GenerateDataKey",
+    "DescribeKey",
+    "CreateGrant",
+    "RetireGrant",
+];
+
+fn context() -> impl Strategy<Value = Vec<(String, String)>> {
+    btree_map(
+        select(vec!["dept", "Dept", "app", "team"]),
+        select(vec!["finance", "Finance", "x"]),
+        0..4,
+    )
+    .prop_map(|m| {
+        m.into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    })
+}
+
+fn constraint()
+-> impl Strategy<Value = (Option<Vec<(String, String)>>, Option<Vec<(String, String)>>)> {
+    prop_oneof![
+        Just((None, None)),
+        context().prop_map(|c| (Some(c), None)),
+        context().prop_map(|c| (None, Some(c))),
+    ]
+}
+
+fn request() -> impl Strategy<Value = CreateGrant> {
+    (subsequence(OPS.to_vec(), 1..=OPS.len()), constraint()).prop_map(|(ops, (equals, subset))| {
+        CreateGrant {
+            grantee_principal: "arn:aws:iam::111122223333:role/App".into(),
+            operations: ops.into_iter().map(str::to_owned).collect(),
+            encryption_context_equals: equals,
+            encryption_context_subset: subset,
+            ..CreateGrant::default()
+        }
+    })
+}
+
+fn as_parent(r: &CreateGrant) -> Grant {
+    let pairs = |p: &Option<Vec<(String, String)>>| p.clone().filter(|p| !p.is_empty());
+    Grant {
+        id: "parent".into(),
+        name: None,
+        grantee: r.grantee_principal.clone(),
+        retiring_principal: None,
+        issuing_account: None,
+        operations: parse_operations(r.operations.iter().map(String::as_str)).unwrap(),
+        constraint: pairs(&r.encryption_context_equals)
+            .map(GrantConstraint::EncryptionContextEquals)
+            .or_else(|| {
+                pairs(&r.encryption_context_subset).map(GrantConstraint::EncryptionContextSubset)
+            }),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_child_grant_never_allows_what_its_parent_would_not(
+        parent in request(),
+        child in request(),
+        probes in vec((select(OPS.to_vec()), context()), 1..12),
+    ) {
+        let parent = as_parent(&parent);
+        let mut store = GrantStore::new(KeyKind::SymmetricEncryption, "111122223333");
+        if let Ok(Created::New(i)) = store.create_under(&parent, &child) {
+            let child = &store.grants()[i];
+            for (op, ctx) in &probes {
+                let action = kms_action(&format!("kms:{op}")).unwrap();
+                if child.refusal(action, ctx).is_none() {
+                    prop_assert!(parent.refusal(action, ctx).is_none(), "child {:?} allows {} with {:?}, parent {:?} does not", child, op, ctx, parent);
+                }
+            }
+        }
+    }
+}
