@@ -13,6 +13,9 @@ use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
 
+/// Encryption-context pairs.
+type Pairs = Vec<(String, String)>;
+
 const OPS: [&str; 6] = [
     "Decrypt",
     "Encrypt",
@@ -22,7 +25,7 @@ const OPS: [&str; 6] = [
     "RetireGrant",
 ];
 
-fn context() -> impl Strategy<Value = Vec<(String, String)>> {
+fn context() -> impl Strategy<Value = Pairs> {
     btree_map(
         select(vec!["dept", "Dept", "app", "team"]),
         select(vec!["finance", "Finance", "x"]),
@@ -57,7 +60,7 @@ fn request() -> impl Strategy<Value = CreateGrant> {
 }
 
 fn as_parent(r: &CreateGrant) -> Grant {
-    let pairs = |p: &Option<Vec<(String, String)>>| p.clone().filter(|p| !p.is_empty());
+    let pairs = |p: &Option<Pairs>| p.clone().filter(|p| !p.is_empty());
     Grant {
         id: "parent".into(),
         name: None,
