@@ -38,8 +38,7 @@ fn context() -> impl Strategy<Value = Pairs> {
     })
 }
 
-fn constraint()
--> impl Strategy<Value = (Option<Vec<(String, String)>>, Option<Vec<(String, String)>>)> {
+fn constraint() -> impl Strategy<Value = (Option<Pairs>, Option<Pairs>)> {
     prop_oneof![
         Just((None, None)),
         context().prop_map(|c| (Some(c), None)),
