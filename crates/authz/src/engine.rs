@@ -16,15 +16,14 @@
 use crate::request::{PolicySource, PolicyText, Request, RequestError};
 use keyward_conditions::variables::Template;
 use keyward_conditions::{CompiledCondition, KeyOutcome, RequestContext, compile_conditions};
+use keyward_grants::resolver::{Caller as GrantCaller, GrantSet};
 use keyward_grants::{Grant, GranteeMatch};
 use keyward_policy::arn::Arn;
 use keyward_policy::catalog::{CrossAccount, ResourceScope};
 use keyward_policy::compile::ResourcePattern;
 use keyward_policy::compile::{CompiledStatement, PrincipalSet};
-use keyward_policy::model::PrincipalType;
 use keyward_policy::principal::Principal;
 use keyward_policy::{CompiledPolicy, Effect, PolicyKind, parse_and_validate};
-use std::collections::HashMap;
 
 /// A policy compiled for decisions, with its conditions.
 #[derive(Debug, Clone)]
@@ -248,8 +247,7 @@ fn coverage(set: &PrincipalSet, request: &Request, caller: Option<&Principal<'_>
 pub struct Authorizer {
     key_policy: Option<PreparedPolicy>,
     identity: Vec<PreparedPolicy>,
-    grants: Vec<Grant>,
-    grant_index: GrantIndex,
+    grants: GrantSet,
 }
 
 /// The ways a request can be decided, each gathering statements or grants.
@@ -300,52 +298,6 @@ impl Findings {
     }
 }
 
-/// Grants by who they name, so a decision looks at the caller's grants only.
-#[derive(Debug, Clone, Default)]
-struct GrantIndex {
-    /// Grants whose grantee is a user, role, session or federated user ARN.
-    by_grantee: HashMap<String, Vec<usize>>,
-    /// Grants whose grantee is an account (bare ID or `:root` ARN), by account ID.
-    by_account: HashMap<String, Vec<usize>>,
-}
-
-impl GrantIndex {
-    fn new(grants: &[Grant]) -> Self {
-        let mut index = Self::default();
-        for (i, grant) in grants.iter().enumerate() {
-            match Principal::parse_in_policy(PrincipalType::Aws, &grant.grantee) {
-                Ok(p) if p.is_account_principal() => {
-                    let account = p.account().unwrap_or_default().to_owned();
-                    index.by_account.entry(account).or_default().push(i);
-                }
-                _ => index
-                    .by_grantee
-                    .entry(grant.grantee.clone())
-                    .or_default()
-                    .push(i),
-            }
-        }
-        index
-    }
-
-    /// The grants that name the caller, its role, or its account.
-    fn candidates<'a>(&'a self, request: &'a Request) -> impl Iterator<Item = usize> + 'a {
-        let named = |key: Option<&str>| {
-            key.and_then(|k| self.by_grantee.get(k))
-                .map_or(&[][..], Vec::as_slice)
-        };
-        named(Some(&request.principal))
-            .iter()
-            .chain(named(request.principal_role_arn.as_deref()))
-            .chain(
-                self.by_account
-                    .get(&request.principal_account)
-                    .map_or(&[][..], Vec::as_slice),
-            )
-            .copied()
-    }
-}
-
 impl Authorizer {
     /// Compile the key policy, the identity policies and take the grants.
     pub fn new(
@@ -361,12 +313,10 @@ impl Authorizer {
             .enumerate()
             .map(|(i, p)| PreparedPolicy::new(PolicySource::IdentityPolicy(i), p))
             .collect::<Result<Vec<_>, _>>()?;
-        let grant_index = GrantIndex::new(&grants);
         Ok(Self {
             key_policy,
             identity,
-            grants,
-            grant_index,
+            grants: GrantSet::new(grants),
         })
     }
 
@@ -496,16 +446,42 @@ impl Authorizer {
         match trace {
             // Explaining: every grant, so the trace says why the others do not apply.
             Some(trace) => {
-                for grant in &self.grants {
+                for grant in self.grants.grants() {
                     check(grant, Some(&mut *trace));
                 }
             }
+            // Deciding: the grants indexed under the caller, its role or its account for this
+            // operation only.
             None => {
-                for i in self.grant_index.candidates(request) {
-                    if let Some(grant) = self.grants.get(i) {
-                        check(grant, None);
-                    }
-                }
+                let caller = GrantCaller {
+                    arn: &request.principal,
+                    role,
+                    account: &request.principal_account,
+                };
+                self.grants.for_each_applying(
+                    caller,
+                    request.action,
+                    &request.encryption_context,
+                    |a| {
+                        let path = if a.grantee == GranteeMatch::Caller {
+                            Path::GrantDirect
+                        } else {
+                            Path::GrantAccount
+                        };
+                        found.record(path, || Reason {
+                            effect: Effect::Allow,
+                            source: Source::Grant(
+                                self.grants
+                                    .grants()
+                                    .get(a.index)
+                                    .map(|g| g.id.clone())
+                                    .unwrap_or_default(),
+                            ),
+                            statement: None,
+                            sid: None,
+                        });
+                    },
+                );
             }
         }
         found

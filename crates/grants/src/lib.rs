@@ -7,6 +7,7 @@
 //! or `EncryptionContextSubset` (keys compared without case, values with case, §4.4).
 //! Grants only allow; they never deny.
 
+pub mod resolver;
 pub mod store;
 
 use keyward_policy::catalog::{self, ActionId, ActionSet};
