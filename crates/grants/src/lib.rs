@@ -240,6 +240,17 @@ impl Grant {
         )
     }
 
+    /// Whether the grant allows `action` with `encryption_context` for a caller it names. No
+    /// allocation (the resolver's path); [`refusal`](Self::refusal) says why not.
+    pub fn allows(&self, action: ActionId, encryption_context: &[(String, String)]) -> bool {
+        self.allows_operation(action)
+            && !(Self::constraint_applies_to(action)
+                && self
+                    .constraint
+                    .as_ref()
+                    .is_some_and(|c| c.unmet(encryption_context).is_some()))
+    }
+
     /// Why the grant does not allow `action` with `encryption_context` for a caller it names,
     /// or `None` when it does.
     pub fn refusal<'a>(

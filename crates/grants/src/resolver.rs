@@ -104,7 +104,7 @@ impl GrantSet {
         let mut visit = |indices: &[usize], grantee: GranteeMatch| {
             for &i in indices {
                 if let Some(grant) = self.grants.get(i)
-                    && grant.refusal(action, encryption_context).is_none()
+                    && grant.allows(action, encryption_context)
                 {
                     found(Applying { index: i, grantee });
                 }
@@ -156,3 +156,6 @@ impl GrantSet {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests;
