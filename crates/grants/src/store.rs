@@ -95,9 +95,9 @@ pub struct CreateGrant {
     pub name: Option<String>,
 }
 
-/// Why a grant was not created, with the KMS error it is.
+/// Why a grant operation failed, with the KMS error it is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CreateGrantError {
+pub enum GrantStoreError {
     /// A parameter breaks a constraint (`ValidationException`).
     #[error("{0}")]
     Validation(String),
@@ -107,17 +107,122 @@ pub enum CreateGrantError {
     /// Authority from a parent grant does not reach this far (`AccessDeniedException`).
     #[error("the parent grant cannot give this: {0}")]
     Escalation(String),
+    /// The caller may not retire the grant (`AccessDeniedException`).
+    #[error("{0}")]
+    AccessDenied(String),
+    /// A grant token that is malformed, forged, or names no current grant
+    /// (`InvalidGrantTokenException`).
+    #[error("The grant token is not valid")]
+    InvalidGrantToken,
+    /// A grant ID that is not a grant ID (`InvalidGrantIdException`).
+    #[error("Invalid grant ID: {0}")]
+    InvalidGrantId(String),
+    /// No grant has this ID (`NotFoundException`).
+    #[error("Grant ID {0} not found")]
+    NotFound(String),
+    /// A `Marker` this store did not give (`InvalidMarkerException`).
+    #[error("The marker is not valid")]
+    InvalidMarker,
 }
 
-impl CreateGrantError {
+impl GrantStoreError {
     /// The KMS error code.
     pub fn code(&self) -> &'static str {
         match self {
             Self::Validation(_) => "ValidationException",
             Self::LimitExceeded => "LimitExceededException",
-            Self::Escalation(_) => "AccessDeniedException",
+            Self::Escalation(_) | Self::AccessDenied(_) => "AccessDeniedException",
+            Self::InvalidGrantToken => "InvalidGrantTokenException",
+            Self::InvalidGrantId(_) => "InvalidGrantIdException",
+            Self::NotFound(_) => "NotFoundException",
+            Self::InvalidMarker => "InvalidMarkerException",
         }
     }
+}
+
+/// The secret that makes grant tokens tamper-evident (HMAC-SHA-256). Zeroized when dropped;
+/// never printed.
+pub struct TokenKey([u8; 32]);
+
+impl TokenKey {
+    /// A key from 32 secret bytes.
+    pub fn new(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+}
+
+impl Drop for TokenKey {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+impl Clone for TokenKey {
+    fn clone(&self) -> Self {
+        Self(self.0)
+    }
+}
+
+impl std::fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKey(..)")
+    }
+}
+
+/// The prefix of every grant token this store makes.
+const TOKEN_PREFIX: &str = "kwgt1.";
+
+/// At most this many grant tokens in one request.
+pub const MAX_GRANT_TOKENS: usize = 10;
+
+/// A grant as CreateGrant returns it: where it is, whether the call was a retry, and a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedGrant {
+    /// New or retry, with the grant's index in the store.
+    pub created: Created,
+    /// A new token for it (every call gets a new one; all resolve to the grant).
+    pub token: String,
+}
+
+/// How RetireGrant names its grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetireTarget<'a> {
+    /// By grant token.
+    Token(&'a str),
+    /// By grant ID (with the key, which is this store's).
+    GrantId(&'a str),
+}
+
+/// Who calls RetireGrant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retirer<'a> {
+    /// The caller's ARN.
+    pub arn: &'a str,
+    /// For an assumed-role session, its role's ARN.
+    pub role: Option<&'a str>,
+    /// The caller's account.
+    pub account: &'a str,
+    /// Whether the caller's identity policies allow `kms:RetireGrant` (how an account delegates
+    /// retiring to its users and roles).
+    pub identity_allows_retire: bool,
+}
+
+/// ListGrants filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ListFilter<'a> {
+    /// Only this grant.
+    pub grant_id: Option<&'a str>,
+    /// Only grants to this grantee.
+    pub grantee_principal: Option<&'a str>,
+}
+
+/// One page of ListGrants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantPage<'a> {
+    /// The grants on this page.
+    pub grants: Vec<&'a Grant>,
+    /// Where the next page starts, when there is one.
+    pub next_marker: Option<String>,
 }
 
 /// The outcome of a CreateGrant that succeeded.
@@ -136,14 +241,16 @@ pub struct GrantStore {
     issuing_account: String,
     grants: Vec<Grant>,
     next_id: u64,
+    token_key: TokenKey,
+    next_nonce: u64,
 }
 
-fn validation(message: impl Into<String>) -> CreateGrantError {
-    CreateGrantError::Validation(message.into())
+fn validation(message: impl Into<String>) -> GrantStoreError {
+    GrantStoreError::Validation(message.into())
 }
 
 /// `^[\w+=,.@:/-]+$`, 1–256 characters (the API's principal pattern).
-fn check_principal(field: &str, value: &str) -> Result<(), CreateGrantError> {
+fn check_principal(field: &str, value: &str) -> Result<(), GrantStoreError> {
     let valid = !value.is_empty()
         && value.len() <= 256
         && value
@@ -162,7 +269,7 @@ fn check_principal(field: &str, value: &str) -> Result<(), CreateGrantError> {
     }
 }
 
-fn check_constraint(pairs: &[(String, String)]) -> Result<(), CreateGrantError> {
+fn check_constraint(pairs: &[(String, String)]) -> Result<(), GrantStoreError> {
     if pairs.len() > MAX_CONSTRAINT_PAIRS {
         return Err(validation(format!(
             "An encryption context grant constraint has at most {MAX_CONSTRAINT_PAIRS} pairs; this one has {}",
@@ -253,14 +360,192 @@ fn same_constraint(a: Option<&GrantConstraint>, b: Option<&GrantConstraint>) -> 
 }
 
 impl GrantStore {
-    /// No grants yet, on a key of `key_kind` owned by `issuing_account`.
-    pub fn new(key_kind: KeyKind, issuing_account: &str) -> Self {
+    /// No grants yet, on a key of `key_kind` owned by `issuing_account`; tokens are signed
+    /// with `token_key`.
+    pub fn new(key_kind: KeyKind, issuing_account: &str, token_key: TokenKey) -> Self {
         Self {
             key_kind,
             issuing_account: issuing_account.to_owned(),
             grants: Vec::new(),
             next_id: 1,
+            token_key,
+            next_nonce: 1,
         }
+    }
+
+    fn tag(&self, payload: &[u8]) -> Vec<u8> {
+        use hmac::Mac;
+        match hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.token_key.0) {
+            Ok(mut mac) => {
+                mac.update(payload);
+                mac.finalize().into_bytes().to_vec()
+            }
+            // HMAC takes keys of any length; this cannot happen, and an empty tag verifies nothing.
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// A new token for the grant at `index`: its ID and a nonce, authenticated.
+    fn token_for(&mut self, index: usize) -> String {
+        use base64::Engine as _;
+        let id = self
+            .grants
+            .get(index)
+            .map(|g| g.id.clone())
+            .unwrap_or_default();
+        let mut payload = id.into_bytes();
+        payload.extend_from_slice(&self.next_nonce.to_be_bytes());
+        self.next_nonce += 1;
+        let tag = self.tag(&payload);
+        payload.extend_from_slice(&tag);
+        format!(
+            "{TOKEN_PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload)
+        )
+    }
+
+    /// The index of the grant a token names. A malformed or forged token, or one for a grant
+    /// that was retired or revoked, is `InvalidGrantTokenException`.
+    pub fn resolve_token(&self, token: &str) -> Result<usize, GrantStoreError> {
+        use base64::Engine as _;
+        use hmac::Mac;
+        let body = token
+            .strip_prefix(TOKEN_PREFIX)
+            .ok_or(GrantStoreError::InvalidGrantToken)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| GrantStoreError::InvalidGrantToken)?;
+        // 64 hex characters of ID, 8 bytes of nonce, 32 bytes of tag.
+        let (payload, tag) = bytes
+            .split_at_checked(72)
+            .ok_or(GrantStoreError::InvalidGrantToken)?;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.token_key.0)
+            .map_err(|_| GrantStoreError::InvalidGrantToken)?;
+        mac.update(payload);
+        mac.verify_slice(tag)
+            .map_err(|_| GrantStoreError::InvalidGrantToken)?;
+        let id = std::str::from_utf8(payload.get(..64).unwrap_or_default())
+            .map_err(|_| GrantStoreError::InvalidGrantToken)?;
+        self.grants
+            .iter()
+            .position(|g| g.id == id)
+            .ok_or(GrantStoreError::InvalidGrantToken)
+    }
+
+    /// Resolve the tokens sent with a request (at most ten).
+    pub fn resolve_tokens(&self, tokens: &[String]) -> Result<Vec<usize>, GrantStoreError> {
+        if tokens.len() > MAX_GRANT_TOKENS {
+            return Err(validation(format!(
+                "1 validation error detected: Value at 'grantTokens' failed to satisfy constraint: Member must have length less than or equal to {MAX_GRANT_TOKENS}"
+            )));
+        }
+        tokens.iter().map(|t| self.resolve_token(t)).collect()
+    }
+
+    fn index_of(&self, grant_id: &str) -> Result<usize, GrantStoreError> {
+        if grant_id.len() != 64 || !grant_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(GrantStoreError::InvalidGrantId(grant_id.to_owned()));
+        }
+        self.grants
+            .iter()
+            .position(|g| g.id == grant_id)
+            .ok_or_else(|| GrantStoreError::NotFound(grant_id.to_owned()))
+    }
+
+    /// RetireGrant (reference §4.6): the retiring principal, the grantee when the grant includes
+    /// `RetireGrant`, or the issuing account (its root user, or principals its IAM policies
+    /// allow) may retire; so may a retiring principal that is an account, the same way.
+    pub fn retire(
+        &mut self,
+        target: RetireTarget<'_>,
+        caller: Retirer<'_>,
+    ) -> Result<Grant, GrantStoreError> {
+        let index = match target {
+            RetireTarget::Token(token) => self.resolve_token(token)?,
+            RetireTarget::GrantId(id) => self.index_of(id)?,
+        };
+        let grant = self
+            .grants
+            .get(index)
+            .ok_or(GrantStoreError::InvalidGrantToken)?;
+        let names = |principal: &str| principal == caller.arn || caller.role == Some(principal);
+        let is_root =
+            Principal::parse_caller(caller.arn).is_ok_and(|p| matches!(p, Principal::Root { .. }));
+        let account_may =
+            |account: &str| account == caller.account && (is_root || caller.identity_allows_retire);
+        let retiring_account = grant
+            .retiring_principal
+            .as_deref()
+            .and_then(|p| Principal::parse_in_policy(PrincipalType::Aws, p).ok())
+            .filter(Principal::is_account_principal)
+            .and_then(|p| p.account());
+        let retire_op = action_by_name("RetireGrant");
+        let allowed = grant.retiring_principal.as_deref().is_some_and(names)
+            || (names(&grant.grantee) && retire_op.is_some_and(|op| grant.operations.contains(op)))
+            || grant.issuing_account.as_deref().is_some_and(account_may)
+            || retiring_account.is_some_and(account_may);
+        if !allowed {
+            return Err(GrantStoreError::AccessDenied(format!(
+                "User: {} is not authorized to perform: kms:RetireGrant because it is not the grant's retiring principal, a grantee the grant lets retire, or a principal of the account that created the grant",
+                caller.arn
+            )));
+        }
+        Ok(self.grants.remove(index))
+    }
+
+    /// RevokeGrant by grant ID. Who may revoke is decided by the key policy (`kms:RevokeGrant`),
+    /// not here.
+    pub fn revoke(&mut self, grant_id: &str) -> Result<Grant, GrantStoreError> {
+        let index = self.index_of(grant_id)?;
+        Ok(self.grants.remove(index))
+    }
+
+    /// ListGrants: grants in creation order, filtered, `limit` (1–100, default 50) at a time;
+    /// `marker` is the `next_marker` of the previous page.
+    pub fn list(
+        &self,
+        filter: ListFilter<'_>,
+        limit: Option<usize>,
+        marker: Option<&str>,
+    ) -> Result<GrantPage<'_>, GrantStoreError> {
+        let limit = limit.unwrap_or(50);
+        if !(1..=100).contains(&limit) {
+            return Err(validation(format!(
+                "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 100"
+            )));
+        }
+        let start = match marker {
+            None => 0,
+            Some(m) => {
+                let after = self
+                    .index_of(m)
+                    .map_err(|_| GrantStoreError::InvalidMarker)?;
+                after + 1
+            }
+        };
+        let mut matching = self
+            .grants
+            .iter()
+            .skip(start)
+            .filter(|g| filter.grant_id.is_none_or(|id| g.id == id))
+            .filter(|g| filter.grantee_principal.is_none_or(|p| g.grantee == p));
+        let grants: Vec<&Grant> = matching.by_ref().take(limit).collect();
+        let next_marker = match (matching.next(), grants.last()) {
+            (Some(_), Some(last)) => Some(last.id.clone()),
+            _ => None,
+        };
+        Ok(GrantPage {
+            grants,
+            next_marker,
+        })
+    }
+
+    /// ListRetirableGrants on this key: the grants whose retiring principal is `principal`.
+    pub fn retirable_by(&self, principal: &str) -> Vec<&Grant> {
+        self.grants
+            .iter()
+            .filter(|g| g.retiring_principal.as_deref() == Some(principal))
+            .collect()
     }
 
     /// The grants, in creation order.
@@ -269,7 +554,7 @@ impl GrantStore {
     }
 
     /// Check `request` and build the grant it asks for (without storing it).
-    fn build(&self, request: &CreateGrant) -> Result<Grant, CreateGrantError> {
+    fn build(&self, request: &CreateGrant) -> Result<Grant, GrantStoreError> {
         check_principal("granteePrincipal", &request.grantee_principal)?;
         if let Some(retiring) = &request.retiring_principal {
             check_principal("retiringPrincipal", retiring)?;
@@ -342,7 +627,7 @@ impl GrantStore {
     /// CreateGrant with authority from a key policy or IAM policy: any grant operation the key
     /// supports may be given. A request with the name and properties of an existing grant is a
     /// retry and returns that grant.
-    pub fn create(&mut self, request: &CreateGrant) -> Result<Created, CreateGrantError> {
+    pub fn create(&mut self, request: &CreateGrant) -> Result<CreatedGrant, GrantStoreError> {
         let grant = self.build(request)?;
         if grant.name.is_some()
             && let Some(i) = self.grants.iter().position(|g| {
@@ -353,15 +638,24 @@ impl GrantStore {
                     && same_constraint(g.constraint.as_ref(), grant.constraint.as_ref())
             })
         {
-            return Ok(Created::Retry(i));
+            let token = self.token_for(i);
+            return Ok(CreatedGrant {
+                created: Created::Retry(i),
+                token,
+            });
         }
         if self.grants.len() >= MAX_GRANTS_PER_KEY {
-            return Err(CreateGrantError::LimitExceeded);
+            return Err(GrantStoreError::LimitExceeded);
         }
         let id = format!("{:064x}", self.next_id);
         self.next_id += 1;
         self.grants.push(Grant { id, ..grant });
-        Ok(Created::New(self.grants.len() - 1))
+        let index = self.grants.len() - 1;
+        let token = self.token_for(index);
+        Ok(CreatedGrant {
+            created: Created::New(index),
+            token,
+        })
     }
 
     /// CreateGrant with authority from the grant `parent`: only a subset of its operations, with
@@ -370,7 +664,7 @@ impl GrantStore {
         &mut self,
         parent: &Grant,
         request: &CreateGrant,
-    ) -> Result<Created, CreateGrantError> {
+    ) -> Result<CreatedGrant, GrantStoreError> {
         let child = self.build(request)?;
         let beyond: Vec<_> = child
             .operations
@@ -379,13 +673,13 @@ impl GrantStore {
             .map(|op| op.info().name)
             .collect();
         if !beyond.is_empty() {
-            return Err(CreateGrantError::Escalation(format!(
+            return Err(GrantStoreError::Escalation(format!(
                 "operations {} are not among the parent grant's",
                 beyond.join(", ")
             )));
         }
         at_least_as_strict(parent.constraint.as_ref(), child.constraint.as_ref())
-            .map_err(CreateGrantError::Escalation)?;
+            .map_err(GrantStoreError::Escalation)?;
         self.create(request)
     }
 }

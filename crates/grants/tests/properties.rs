@@ -6,7 +6,7 @@
     clippy::indexing_slicing
 )]
 
-use keyward_grants::store::{CreateGrant, Created, GrantStore, KeyKind};
+use keyward_grants::store::{CreateGrant, Created, GrantStore, KeyKind, TokenKey};
 use keyward_grants::{Grant, GrantConstraint, parse_operations};
 use keyward_policy::catalog::kms_action;
 use proptest::collection::{btree_map, vec};
@@ -85,8 +85,8 @@ proptest! {
         probes in vec((select(OPS.to_vec()), context()), 1..12),
     ) {
         let parent = as_parent(&parent);
-        let mut store = GrantStore::new(KeyKind::SymmetricEncryption, "111122223333");
-        if let Ok(Created::New(i)) = store.create_under(&parent, &child) {
+        let mut store = GrantStore::new(KeyKind::SymmetricEncryption, "111122223333", TokenKey::new([1; 32]));
+        if let Ok(Created::New(i)) = store.create_under(&parent, &child).map(|c| c.created) {
             let child = &store.grants()[i];
             for (op, ctx) in &probes {
                 let action = kms_action(&format!("kms:{op}")).unwrap();

@@ -16,11 +16,15 @@ fn request(ops: &[&str]) -> CreateGrant {
     }
 }
 
-fn store() -> GrantStore {
-    GrantStore::new(KeyKind::SymmetricEncryption, "111122223333")
+fn key() -> TokenKey {
+    TokenKey::new([7; 32])
 }
 
-fn code(result: Result<Created, CreateGrantError>) -> &'static str {
+fn store() -> GrantStore {
+    GrantStore::new(KeyKind::SymmetricEncryption, "111122223333", key())
+}
+
+fn code(result: Result<CreatedGrant, GrantStoreError>) -> &'static str {
     result.map_or_else(|e| e.code(), |_| "ok")
 }
 
@@ -28,7 +32,8 @@ fn code(result: Result<Created, CreateGrantError>) -> &'static str {
 fn a_valid_grant_is_created_with_a_64_hex_id() {
     let mut s = store();
     assert_eq!(
-        s.create(&request(&["Decrypt", "RetireGrant"])),
+        s.create(&request(&["Decrypt", "RetireGrant"]))
+            .map(|c| c.created),
         Ok(Created::New(0))
     );
     let g = &s.grants()[0];
@@ -59,7 +64,7 @@ fn operations_must_suit_the_key() {
         "ValidationException",
         "no Sign on a symmetric key"
     );
-    let mut signing = GrantStore::new(KeyKind::Signing, "111122223333");
+    let mut signing = GrantStore::new(KeyKind::Signing, "111122223333", key());
     assert_eq!(
         code(signing.create(&request(&["GenerateDataKey"]))),
         "ValidationException",
@@ -69,7 +74,7 @@ fn operations_must_suit_the_key() {
         code(signing.create(&request(&["Sign", "Verify", "GetPublicKey", "DescribeKey"]))),
         "ok"
     );
-    let mut mac = GrantStore::new(KeyKind::Mac, "111122223333");
+    let mut mac = GrantStore::new(KeyKind::Mac, "111122223333", key());
     assert_eq!(
         code(mac.create(&request(&["Encrypt"]))),
         "ValidationException"
@@ -117,7 +122,7 @@ fn encryption_context_constraints_only_on_symmetric_encryption_keys() {
     let mut r = request(&["Sign"]);
     r.encryption_context_subset = Some(pairs(&[("a", "1")]));
     assert_eq!(
-        code(GrantStore::new(KeyKind::Signing, "111122223333").create(&r)),
+        code(GrantStore::new(KeyKind::Signing, "111122223333", key()).create(&r)),
         "ValidationException"
     );
 }
@@ -177,26 +182,26 @@ fn a_retry_with_the_same_name_and_properties_returns_the_same_grant() {
     let mut r = request(&["Decrypt", "Encrypt"]);
     r.name = Some("app".into());
     r.encryption_context_subset = Some(pairs(&[("Dept", "finance")]));
-    assert_eq!(s.create(&r), Ok(Created::New(0)));
+    assert_eq!(s.create(&r).map(|c| c.created), Ok(Created::New(0)));
     let mut retry = r.clone();
     retry.operations.reverse();
     retry.encryption_context_subset = Some(pairs(&[("dept", "finance")]));
     assert_eq!(
-        s.create(&retry),
+        s.create(&retry).map(|c| c.created),
         Ok(Created::Retry(0)),
         "same properties in another order and key case"
     );
     let mut other = r.clone();
     other.operations = vec!["Decrypt".into()];
     assert_eq!(
-        s.create(&other),
+        s.create(&other).map(|c| c.created),
         Ok(Created::New(1)),
         "the same name with other properties is a new grant"
     );
     let unnamed = request(&["Decrypt", "Encrypt"]);
-    assert_eq!(s.create(&unnamed), Ok(Created::New(2)));
+    assert_eq!(s.create(&unnamed).map(|c| c.created), Ok(Created::New(2)));
     assert_eq!(
-        s.create(&unnamed),
+        s.create(&unnamed).map(|c| c.created),
         Ok(Created::New(3)),
         "without a name every call creates a grant"
     );
@@ -209,9 +214,12 @@ fn a_key_holds_at_most_50000_grants() {
     for _ in 0..MAX_GRANTS_PER_KEY {
         assert!(s.create(&r).is_ok());
     }
-    assert_eq!(s.create(&r), Err(CreateGrantError::LimitExceeded));
     assert_eq!(
-        CreateGrantError::LimitExceeded.code(),
+        s.create(&r).map(|c| c.created),
+        Err(GrantStoreError::LimitExceeded)
+    );
+    assert_eq!(
+        GrantStoreError::LimitExceeded.code(),
         "LimitExceededException"
     );
 }
@@ -309,4 +317,305 @@ fn a_child_constraint_is_at_least_as_strict() {
         "AccessDeniedException",
         "Equals may not become Subset"
     );
+}
+
+#[test]
+fn tokens_resolve_to_their_grant_and_every_call_gets_a_new_one() {
+    let mut s = store();
+    let mut r = request(&["Decrypt"]);
+    r.name = Some("app".into());
+    let first = s.create(&r).unwrap();
+    let retry = s.create(&r).unwrap();
+    assert_ne!(first.token, retry.token);
+    assert_eq!(s.resolve_token(&first.token), Ok(0));
+    assert_eq!(
+        s.resolve_token(&retry.token),
+        Ok(0),
+        "all tokens of a grant are interchangeable"
+    );
+}
+
+#[test]
+fn a_tampered_or_foreign_token_is_invalid() {
+    let mut s = store();
+    let token = s.create(&request(&["Decrypt"])).unwrap().token;
+    let mut forged: Vec<char> = token.chars().collect();
+    for i in "kwgt1.".len()..forged.len() {
+        let original = forged[i];
+        forged[i] = if original == 'A' { 'B' } else { 'A' };
+        let text: String = forged.iter().collect();
+        assert_eq!(
+            s.resolve_token(&text),
+            Err(GrantStoreError::InvalidGrantToken),
+            "changed at {i}"
+        );
+        forged[i] = original;
+    }
+    for bad in [
+        "",
+        "kwgt1.",
+        "not-a-token",
+        &token[..token.len() - 4],
+        &format!("{token}AAAA"),
+    ] {
+        assert_eq!(
+            s.resolve_token(bad),
+            Err(GrantStoreError::InvalidGrantToken),
+            "{bad:?}"
+        );
+    }
+    let other = GrantStore::new(
+        KeyKind::SymmetricEncryption,
+        "111122223333",
+        TokenKey::new([8; 32]),
+    );
+    assert_eq!(
+        other.resolve_token(&token),
+        Err(GrantStoreError::InvalidGrantToken),
+        "another store's key"
+    );
+    assert_eq!(
+        GrantStoreError::InvalidGrantToken.code(),
+        "InvalidGrantTokenException"
+    );
+}
+
+#[test]
+fn at_most_ten_tokens_per_request() {
+    let mut s = store();
+    let token = s.create(&request(&["Decrypt"])).unwrap().token;
+    assert_eq!(
+        s.resolve_tokens(&vec![token.clone(); 10]).map(|v| v.len()),
+        Ok(10)
+    );
+    assert_eq!(
+        s.resolve_tokens(&vec![token; 11]).map_err(|e| e.code()),
+        Err("ValidationException")
+    );
+}
+
+fn retirer<'a>(arn: &'a str, role: Option<&'a str>, account: &'a str, iam: bool) -> Retirer<'a> {
+    Retirer {
+        arn,
+        role,
+        account,
+        identity_allows_retire: iam,
+    }
+}
+
+#[test]
+fn who_may_retire_a_grant() {
+    let admin = "arn:aws:iam::111122223333:role/Admin";
+    let mut r = request(&["Decrypt"]);
+    r.retiring_principal = Some(admin.into());
+    let id = |s: &GrantStore| s.grants()[0].id.clone();
+    // The retiring principal (or a session of it).
+    let mut s = store();
+    s.create(&r).unwrap();
+    let g = id(&s);
+    assert!(
+        s.retire(
+            RetireTarget::GrantId(&g),
+            retirer(
+                "arn:aws:sts::111122223333:assumed-role/Admin/x",
+                Some(admin),
+                "111122223333",
+                false
+            )
+        )
+        .is_ok()
+    );
+    // The grantee only when the grant includes RetireGrant.
+    let mut s = store();
+    s.create(&r).unwrap();
+    let g = id(&s);
+    let grantee = retirer(APP, None, "111122223333", false);
+    assert_eq!(
+        s.retire(RetireTarget::GrantId(&g), grantee)
+            .map(|_| ())
+            .map_err(|e| e.code()),
+        Err("AccessDeniedException")
+    );
+    let mut with_retire = r.clone();
+    with_retire.operations.push("RetireGrant".into());
+    let mut s = store();
+    s.create(&with_retire).unwrap();
+    let g = id(&s);
+    assert!(s.retire(RetireTarget::GrantId(&g), grantee).is_ok());
+    // The issuing account: its root user, or a principal its IAM policies allow.
+    let mut s = store();
+    s.create(&r).unwrap();
+    let g = id(&s);
+    assert!(
+        s.retire(
+            RetireTarget::GrantId(&g),
+            retirer(
+                "arn:aws:iam::111122223333:user/bob",
+                None,
+                "111122223333",
+                false
+            )
+        )
+        .is_err()
+    );
+    assert!(
+        s.retire(
+            RetireTarget::GrantId(&g),
+            retirer(
+                "arn:aws:iam::111122223333:user/bob",
+                None,
+                "111122223333",
+                true
+            )
+        )
+        .is_ok()
+    );
+    let mut s = store();
+    s.create(&r).unwrap();
+    let g = id(&s);
+    assert!(
+        s.retire(
+            RetireTarget::GrantId(&g),
+            retirer(
+                "arn:aws:iam::111122223333:root",
+                None,
+                "111122223333",
+                false
+            )
+        )
+        .is_ok()
+    );
+    // Nobody else.
+    let mut s = store();
+    s.create(&r).unwrap();
+    let g = id(&s);
+    assert!(
+        s.retire(
+            RetireTarget::GrantId(&g),
+            retirer(
+                "arn:aws:iam::444455556666:role/Admin",
+                None,
+                "444455556666",
+                true
+            )
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn retiring_by_token_and_the_token_then_names_nothing() {
+    let mut s = store();
+    let mut r = request(&["Decrypt", "RetireGrant"]);
+    r.name = Some("app".into());
+    let token = s.create(&r).unwrap().token;
+    let retired = s
+        .retire(
+            RetireTarget::Token(&token),
+            retirer(APP, None, "111122223333", false),
+        )
+        .unwrap();
+    assert_eq!(retired.name.as_deref(), Some("app"));
+    assert!(s.grants().is_empty());
+    assert_eq!(
+        s.resolve_token(&token),
+        Err(GrantStoreError::InvalidGrantToken)
+    );
+}
+
+#[test]
+fn revoking_and_grant_id_errors() {
+    let mut s = store();
+    s.create(&request(&["Decrypt"])).unwrap();
+    let id = s.grants()[0].id.clone();
+    assert_eq!(
+        s.revoke("nope").map(|_| ()).map_err(|e| e.code()),
+        Err("InvalidGrantIdException")
+    );
+    assert_eq!(
+        s.revoke(&"f".repeat(64)).map(|_| ()).map_err(|e| e.code()),
+        Err("NotFoundException")
+    );
+    assert!(s.revoke(&id).is_ok());
+    assert_eq!(
+        s.revoke(&id).map(|_| ()).map_err(|e| e.code()),
+        Err("NotFoundException")
+    );
+}
+
+#[test]
+fn listing_filters_and_pages() {
+    let mut s = store();
+    for i in 0..7 {
+        let mut r = request(&["Decrypt"]);
+        if i % 2 == 0 {
+            r.grantee_principal = "arn:aws:iam::111122223333:role/Other".into();
+            r.retiring_principal = Some("arn:aws:iam::111122223333:role/Admin".into());
+        }
+        s.create(&r).unwrap();
+    }
+    let first = s.list(ListFilter::default(), Some(3), None).unwrap();
+    assert_eq!(first.grants.len(), 3);
+    let second = s
+        .list(ListFilter::default(), Some(3), first.next_marker.as_deref())
+        .unwrap();
+    let third = s
+        .list(
+            ListFilter::default(),
+            Some(3),
+            second.next_marker.as_deref(),
+        )
+        .unwrap();
+    assert_eq!(
+        (second.grants.len(), third.grants.len(), third.next_marker),
+        (3, 1, None)
+    );
+    let all: Vec<_> = [first.grants, second.grants, third.grants]
+        .concat()
+        .iter()
+        .map(|g| g.id.clone())
+        .collect();
+    assert_eq!(
+        all,
+        s.grants().iter().map(|g| g.id.clone()).collect::<Vec<_>>()
+    );
+    let app = ListFilter {
+        grantee_principal: Some(APP),
+        ..ListFilter::default()
+    };
+    assert_eq!(s.list(app, None, None).unwrap().grants.len(), 3);
+    let one = ListFilter {
+        grant_id: Some(&s.grants()[4].id),
+        ..ListFilter::default()
+    };
+    assert_eq!(s.list(one, None, None).unwrap().grants.len(), 1);
+    assert_eq!(
+        s.list(ListFilter::default(), Some(0), None)
+            .map(|_| ())
+            .map_err(|e| e.code()),
+        Err("ValidationException")
+    );
+    assert_eq!(
+        s.list(ListFilter::default(), Some(101), None)
+            .map(|_| ())
+            .map_err(|e| e.code()),
+        Err("ValidationException")
+    );
+    assert_eq!(
+        s.list(ListFilter::default(), None, Some("bogus"))
+            .map(|_| ())
+            .map_err(|e| e.code()),
+        Err("InvalidMarkerException")
+    );
+    assert_eq!(
+        s.retirable_by("arn:aws:iam::111122223333:role/Admin").len(),
+        4
+    );
+}
+
+#[test]
+fn the_token_key_is_never_printed() {
+    let printed = format!("{:?}", store());
+    assert!(printed.contains("TokenKey(..)"));
+    assert!(!printed.contains("7, 7, 7"));
 }
