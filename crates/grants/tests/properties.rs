@@ -97,3 +97,37 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn retiring_a_grant_never_allows_anything_new(
+        requests in vec(request(), 1..6),
+        retire in 0usize..6,
+        probes in vec((select(OPS.to_vec()), context()), 1..12),
+    ) {
+        use keyward_grants::resolver::{Caller, GrantSet};
+        use keyward_grants::store::{RetireTarget, Retirer};
+        let mut store = GrantStore::new(KeyKind::SymmetricEncryption, "111122223333", TokenKey::new([1; 32]));
+        for r in &requests {
+            let _ = store.create(r);
+        }
+        prop_assume!(!store.grants().is_empty());
+        let before = GrantSet::new(store.grants().to_vec());
+        let id = store.grants()[retire % store.grants().len()].id.clone();
+        let root = Retirer { arn: "arn:aws:iam::111122223333:root", role: None, account: "111122223333", identity_allows_retire: false };
+        prop_assert!(store.retire(RetireTarget::GrantId(&id), root).is_ok());
+        let after = GrantSet::new(store.grants().to_vec());
+        let caller = Caller { arn: "arn:aws:iam::111122223333:role/App", role: None, account: "111122223333" };
+        for (op, ctx) in &probes {
+            let action = kms_action(&format!("kms:{op}")).unwrap();
+            let ids = |set: &GrantSet| -> Vec<String> {
+                set.applying(caller, action, ctx).iter().map(|a| set.grants()[a.index].id.clone()).collect()
+            };
+            let (b, a) = (ids(&before), ids(&after));
+            prop_assert!(a.iter().all(|id| b.contains(id)), "after retiring, {:?} applies but before only {:?}", a, b);
+            prop_assert!(!a.contains(&id), "the retired grant no longer applies");
+        }
+    }
+}
