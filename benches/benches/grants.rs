@@ -23,6 +23,8 @@ fn grants() -> Vec<Grant> {
                 grantee: format!("arn:aws:iam::111122223333:role/worker-{}", i % 5_000),
                 retiring_principal: None,
                 issuing_account: Some("111122223333".into()),
+                key: None,
+                created_at: None,
                 operations: parse_operations(ops.iter().copied()).unwrap(),
                 constraint: Some(GrantConstraint::EncryptionContextSubset(vec![(
                     "job".into(),

@@ -462,6 +462,8 @@ fn grant(raw: RawGrant) -> Result<Grant, RequestError> {
         grantee: raw.grantee_principal,
         retiring_principal: raw.retiring_principal,
         issuing_account: raw.issuing_account,
+        key: None,
+        created_at: None,
         operations,
         constraint,
     })

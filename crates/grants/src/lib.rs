@@ -130,6 +130,10 @@ pub struct Grant {
     pub retiring_principal: Option<String>,
     /// The account that created it.
     pub issuing_account: Option<String>,
+    /// The key it is on (its ARN), when known.
+    pub key: Option<String>,
+    /// When it was created (epoch seconds), when the creator gave the time.
+    pub created_at: Option<u64>,
     /// The operations it allows.
     pub operations: ActionSet,
     /// Its encryption-context constraint, if any (an empty map is no constraint).
@@ -295,6 +299,8 @@ mod tests {
             grantee: grantee.into(),
             retiring_principal: None,
             issuing_account: None,
+            key: None,
+            created_at: None,
             operations: parse_operations(ops.iter().copied()).unwrap(),
             constraint,
         }

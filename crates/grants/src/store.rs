@@ -243,6 +243,7 @@ pub struct GrantStore {
     next_id: u64,
     token_key: TokenKey,
     next_nonce: u64,
+    key_arn: Option<String>,
 }
 
 fn validation(message: impl Into<String>) -> GrantStoreError {
@@ -370,7 +371,31 @@ impl GrantStore {
             next_id: 1,
             token_key,
             next_nonce: 1,
+            key_arn: None,
         }
+    }
+
+    /// The same store, recording `key_arn` as the key of every grant it creates.
+    #[must_use]
+    pub fn with_key_arn(mut self, key_arn: &str) -> Self {
+        self.key_arn = Some(key_arn.to_owned());
+        self
+    }
+
+    /// CreateGrant at `now` (epoch seconds), recorded as the grant's creation time: see
+    /// [`create`](Self::create).
+    pub fn create_at(
+        &mut self,
+        request: &CreateGrant,
+        now: u64,
+    ) -> Result<CreatedGrant, GrantStoreError> {
+        let created = self.create(request)?;
+        if let Created::New(i) = created.created
+            && let Some(grant) = self.grants.get_mut(i)
+        {
+            grant.created_at = Some(now);
+        }
+        Ok(created)
     }
 
     fn tag(&self, payload: &[u8]) -> Vec<u8> {
@@ -619,6 +644,8 @@ impl GrantStore {
             grantee: request.grantee_principal.clone(),
             retiring_principal: request.retiring_principal.clone(),
             issuing_account: Some(self.issuing_account.clone()),
+            key: self.key_arn.clone(),
+            created_at: None,
             operations,
             constraint,
         })

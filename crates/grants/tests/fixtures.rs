@@ -54,6 +54,8 @@ fn grant(v: &Value, id: &str, grantee: &str) -> Grant {
         grantee: grantee.to_owned(),
         retiring_principal: None,
         issuing_account: None,
+        key: None,
+        created_at: None,
         operations: parse_operations(strings(&v["operations"]).iter().map(String::as_str)).unwrap(),
         constraint: pairs(&v["encryption_context_equals"])
             .map(GrantConstraint::EncryptionContextEquals)

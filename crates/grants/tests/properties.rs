@@ -66,6 +66,8 @@ fn as_parent(r: &CreateGrant) -> Grant {
         grantee: r.grantee_principal.clone(),
         retiring_principal: None,
         issuing_account: None,
+        key: None,
+        created_at: None,
         operations: parse_operations(r.operations.iter().map(String::as_str)).unwrap(),
         constraint: pairs(&r.encryption_context_equals)
             .map(GrantConstraint::EncryptionContextEquals)

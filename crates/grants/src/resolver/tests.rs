@@ -9,6 +9,8 @@ fn grant(id: &str, grantee: &str, ops: &[&str], constraint: Option<GrantConstrai
         grantee: grantee.into(),
         retiring_principal: None,
         issuing_account: None,
+        key: None,
+        created_at: None,
         operations: parse_operations(ops.iter().copied()).unwrap(),
         constraint,
     }

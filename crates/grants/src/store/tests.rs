@@ -231,6 +231,8 @@ fn parent(ops: &[&str], constraint: Option<GrantConstraint>) -> Grant {
         grantee: APP.into(),
         retiring_principal: None,
         issuing_account: None,
+        key: None,
+        created_at: None,
         operations: parse_operations(ops.iter().copied()).unwrap_or_default(),
         constraint,
     }
@@ -618,4 +620,21 @@ fn the_token_key_is_never_printed() {
     let printed = format!("{:?}", store());
     assert!(printed.contains("TokenKey(..)"));
     assert!(!printed.contains("7, 7, 7"));
+}
+
+#[test]
+fn a_grant_records_its_key_and_creation_time() {
+    let arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let mut s = store().with_key_arn(arn);
+    let mut r = request(&["Decrypt"]);
+    r.name = Some("app".into());
+    s.create_at(&r, 1_795_428_000).unwrap();
+    assert_eq!(s.grants()[0].key.as_deref(), Some(arn));
+    assert_eq!(s.grants()[0].created_at, Some(1_795_428_000));
+    s.create_at(&r, 1_795_429_000).unwrap();
+    assert_eq!(
+        s.grants()[0].created_at,
+        Some(1_795_428_000),
+        "a retry keeps the original creation time"
+    );
 }
