@@ -19,7 +19,7 @@ use keyward_conditions::{CompiledCondition, KeyOutcome, RequestContext, compile_
 use keyward_grants::resolver::{Caller as GrantCaller, GrantSet};
 use keyward_grants::{Grant, GranteeMatch};
 use keyward_policy::arn::Arn;
-use keyward_policy::catalog::{CrossAccount, ResourceScope};
+use keyward_policy::catalog::{AllowPlacement, CrossAccount, ResourceScope};
 use keyward_policy::compile::ResourcePattern;
 use keyward_policy::compile::{CompiledStatement, PrincipalSet};
 use keyward_policy::principal::Principal;
@@ -607,6 +607,12 @@ fn verdict_of(f: &Findings, request: &Request) -> Verdict {
     let grants = f.any(Path::GrantDirect) || (f.any(Path::GrantAccount) && iam);
     let allowed = if info.resource == ResourceScope::NoResource {
         f.any(Path::IdentityAllow)
+    } else if info.allow_in == AllowPlacement::GrantOnly {
+        // RetireGrant is authorized by the grant: `kms:RetireGrant` in a key policy has no
+        // effect. A grant giving the caller RetireGrant allows, and so does the key's own
+        // account (the account that created the grant) through its IAM policies or root user.
+        // Who the grant's retiring principal is needs the grant itself (GrantStore::retire).
+        grants || (request.same_account() && iam)
     } else if info.resource == ResourceScope::AliasAndKey {
         // The alias by IAM, the key by its key policy (directly or delegated); same account only.
         let root = matches!(request.caller(), Some(Principal::Root { .. }));

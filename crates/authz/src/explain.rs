@@ -99,7 +99,25 @@ pub(crate) fn decision(
         }
         Verdict::Allow => {
             let alias_operation = request.target_key.is_some();
-            let (reasons, text) = if alias_operation {
+            let retire =
+                action.info().allow_in == keyward_policy::catalog::AllowPlacement::GrantOnly;
+            let (reasons, text) = if retire && !f.grants_direct.is_empty() {
+                (
+                    f.grants_direct.to_vec(),
+                    format!(
+                        "Allowed: {} gives RetireGrant to {who}.",
+                        list(f.grants_direct)
+                    ),
+                )
+            } else if retire {
+                (
+                    f.identity_allows.to_vec(),
+                    format!(
+                        "Allowed: {action} by the account that created the grant: {} allows it (a key-policy statement for kms:RetireGrant has no effect).",
+                        identity_or_root(f)
+                    ),
+                )
+            } else if alias_operation {
                 let key_side = if f.key_direct.is_empty() {
                     [f.key_account, f.identity_allows].concat()
                 } else {
@@ -180,7 +198,16 @@ pub(crate) fn decision(
             let key_side = !f.key_direct.is_empty() || !f.key_account.is_empty();
             let alias_operation = request.target_key.is_some();
             let alias_allowed = !f.alias_allows.is_empty() || is_root(request);
-            let (text, policy_kind) = if alias_operation && !alias_allowed {
+            let retire =
+                action.info().allow_in == keyward_policy::catalog::AllowPlacement::GrantOnly;
+            let (text, policy_kind) = if retire {
+                (
+                    format!(
+                        "Denied: {action} is authorized by the grant, not the key policy: the caller needs a grant that gives it RetireGrant, or an identity policy of the account that created the grant (the key's account); neither applies. A grant's retiring principal may also retire it (checked against the grant itself)."
+                    ),
+                    "identity-based",
+                )
+            } else if alias_operation && !alias_allowed {
                 (
                     format!(
                         "Denied: {action} needs an identity policy allowing it on the alias {}, and none does.",
