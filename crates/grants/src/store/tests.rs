@@ -405,103 +405,75 @@ fn retirer<'a>(arn: &'a str, role: Option<&'a str>, account: &'a str, iam: bool)
     }
 }
 
+/// A store holding one grant made from `r`, and that grant's ID.
+fn holding(r: &CreateGrant) -> (GrantStore, String) {
+    let mut s = store();
+    s.create(r).unwrap();
+    let id = s.grants()[0].id.clone();
+    (s, id)
+}
+
 #[test]
 fn who_may_retire_a_grant() {
     let admin = "arn:aws:iam::111122223333:role/Admin";
     let mut r = request(&["Decrypt"]);
     r.retiring_principal = Some(admin.into());
-    let id = |s: &GrantStore| s.grants()[0].id.clone();
-    // The retiring principal (or a session of it).
-    let mut s = store();
-    s.create(&r).unwrap();
-    let g = id(&s);
-    assert!(
-        s.retire(
-            RetireTarget::GrantId(&g),
-            retirer(
-                "arn:aws:sts::111122223333:assumed-role/Admin/x",
-                Some(admin),
-                "111122223333",
-                false
-            )
-        )
-        .is_ok()
-    );
-    // The grantee only when the grant includes RetireGrant.
-    let mut s = store();
-    s.create(&r).unwrap();
-    let g = id(&s);
-    let grantee = retirer(APP, None, "111122223333", false);
-    assert_eq!(
-        s.retire(RetireTarget::GrantId(&g), grantee)
+    let outcome = |r: &CreateGrant, who: Retirer<'_>| {
+        let (mut s, id) = holding(r);
+        s.retire(RetireTarget::GrantId(&id), who)
             .map(|_| ())
-            .map_err(|e| e.code()),
-        Err("AccessDeniedException")
+            .map_err(|e| e.code())
+    };
+    let denied = Err("AccessDeniedException");
+    // The retiring principal (or a session of it).
+    let admin_session = retirer(
+        "arn:aws:sts::111122223333:assumed-role/Admin/x",
+        Some(admin),
+        "111122223333",
+        false,
     );
+    assert_eq!(outcome(&r, admin_session), Ok(()));
+    // The grantee only when the grant includes RetireGrant.
+    let grantee = retirer(APP, None, "111122223333", false);
+    assert_eq!(outcome(&r, grantee), denied);
     let mut with_retire = r.clone();
     with_retire.operations.push("RetireGrant".into());
-    let mut s = store();
-    s.create(&with_retire).unwrap();
-    let g = id(&s);
-    assert!(s.retire(RetireTarget::GrantId(&g), grantee).is_ok());
+    assert_eq!(outcome(&with_retire, grantee), Ok(()));
     // The issuing account: its root user, or a principal its IAM policies allow.
-    let mut s = store();
-    s.create(&r).unwrap();
-    let g = id(&s);
-    assert!(
-        s.retire(
-            RetireTarget::GrantId(&g),
-            retirer(
-                "arn:aws:iam::111122223333:user/bob",
-                None,
-                "111122223333",
-                false
-            )
+    let bob = |iam| {
+        retirer(
+            "arn:aws:iam::111122223333:user/bob",
+            None,
+            "111122223333",
+            iam,
         )
-        .is_err()
-    );
-    assert!(
-        s.retire(
-            RetireTarget::GrantId(&g),
-            retirer(
-                "arn:aws:iam::111122223333:user/bob",
-                None,
-                "111122223333",
-                true
-            )
-        )
-        .is_ok()
-    );
-    let mut s = store();
-    s.create(&r).unwrap();
-    let g = id(&s);
-    assert!(
-        s.retire(
-            RetireTarget::GrantId(&g),
+    };
+    assert_eq!(outcome(&r, bob(false)), denied);
+    assert_eq!(outcome(&r, bob(true)), Ok(()));
+    assert_eq!(
+        outcome(
+            &r,
             retirer(
                 "arn:aws:iam::111122223333:root",
                 None,
                 "111122223333",
                 false
             )
-        )
-        .is_ok()
+        ),
+        Ok(())
     );
     // Nobody else.
-    let mut s = store();
-    s.create(&r).unwrap();
-    let g = id(&s);
-    assert!(
-        s.retire(
-            RetireTarget::GrantId(&g),
+    assert_eq!(
+        outcome(
+            &r,
             retirer(
                 "arn:aws:iam::444455556666:role/Admin",
                 None,
                 "444455556666",
                 true
             )
-        )
-        .is_err()
+        ),
+        denied
     );
 }
 
