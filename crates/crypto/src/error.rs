@@ -1,0 +1,273 @@
+//! Errors of the crypto core, each carrying the KMS error code it maps to and, where AWS sends
+//! one, AWS's message (`shared/reference/kms-aws-behaviours.md`).
+
+use crate::spec::{KeySpec, KeyUsage, Operation};
+use thiserror::Error;
+
+/// An error from a cryptographic operation.
+///
+/// [`CryptoError::code`] is the KMS error code; [`CryptoError::message`] is the message KMS
+/// sends, `None` where AWS sends none (ciphertext, signature and MAC failures: an empty answer
+/// does not tell the caller which of key, ciphertext or context was wrong). `Display` is for
+/// people and logs and never contains secret material.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CryptoError {
+    /// A value outside an API enum.
+    #[error(
+        "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must satisfy enum value set: [{allowed}]"
+    )]
+    NotInEnum {
+        value: String,
+        field: &'static str,
+        allowed: String,
+    },
+    /// A byte string longer than the API allows.
+    #[error(
+        "1 validation error detected: Value at '{field}' failed to satisfy constraint: Member must have length less than or equal to {max}"
+    )]
+    TooLong { field: &'static str, max: usize },
+    /// A byte string shorter than the API allows.
+    #[error(
+        "1 validation error detected: Value at '{field}' failed to satisfy constraint: Member must have length greater than or equal to {min}"
+    )]
+    TooShort { field: &'static str, min: usize },
+    /// A number above the API's maximum.
+    #[error(
+        "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must have value less than or equal to {max}"
+    )]
+    ValueTooLarge {
+        field: &'static str,
+        value: u64,
+        max: u64,
+    },
+    /// A number below the API's minimum.
+    #[error(
+        "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must have value greater than or equal to {min}"
+    )]
+    ValueTooSmall {
+        field: &'static str,
+        value: u64,
+        min: u64,
+    },
+    /// CreateKey without KeyUsage for a spec other than SYMMETRIC_DEFAULT.
+    #[error(
+        "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys."
+    )]
+    UsageRequired,
+    /// CreateKey with a usage the spec does not allow.
+    #[error("KeyUsage {usage} is not compatible with KeySpec {spec}")]
+    UsageNotCompatible { usage: KeyUsage, spec: KeySpec },
+    /// An RSA plaintext over the per-spec limit.
+    #[error(
+        "Algorithm {algorithm} and key spec {spec} cannot encrypt data larger than {max} bytes."
+    )]
+    RsaPlaintextTooLarge {
+        algorithm: &'static str,
+        spec: KeySpec,
+        max: usize,
+    },
+    /// A `DIGEST` message whose length is not the algorithm's digest length.
+    #[error("Digest is invalid length for algorithm {algorithm}.")]
+    DigestLength { algorithm: &'static str },
+    /// A message type the algorithm cannot take (ED25519_SHA_512 signs `RAW` messages only).
+    #[error("MessageType {message_type} is not valid for algorithm {algorithm}.")]
+    MessageTypeNotValid {
+        message_type: &'static str,
+        algorithm: &'static str,
+    },
+    /// An encryption context given to an asymmetric key, which cannot bind one.
+    #[error("EncryptionContext is not supported for asymmetric KMS keys.")]
+    ContextNotSupported,
+    /// An asymmetric Decrypt or Encrypt without an encryption algorithm, or a required
+    /// parameter left out.
+    #[error("{0} is required.")]
+    Required(&'static str),
+    /// A peer public key that is not a DER SubjectPublicKeyInfo on the key's curve (AWS sends
+    /// no message).
+    #[error("the public key is not a DER SubjectPublicKeyInfo for the key's curve")]
+    InvalidPublicKey,
+    /// The key's usage does not allow the operation.
+    #[error("{key} key usage is {usage} which is not valid for {operation}.")]
+    WrongUsage {
+        key: String,
+        usage: KeyUsage,
+        operation: Operation,
+    },
+    /// The algorithm does not belong to the key's spec.
+    #[error("Algorithm {algorithm} is incompatible with key spec {spec}.")]
+    AlgorithmIncompatible {
+        algorithm: &'static str,
+        spec: KeySpec,
+    },
+    /// The ciphertext is not one this key made, was changed, or its encryption context
+    /// differs (AWS sends no message).
+    #[error("the ciphertext is invalid, was changed, or its encryption context differs")]
+    InvalidCiphertext,
+    /// The ciphertext was made by another key than the one named.
+    #[error("The key ID in the request does not identify a CMK that can perform this operation.")]
+    IncorrectKey,
+    /// Verify found the signature invalid (AWS sends no message).
+    #[error("the signature is not valid for this message and key")]
+    InvalidSignature,
+    /// VerifyMac found the MAC invalid (AWS sends no message).
+    #[error("the MAC is not valid for this message and key")]
+    InvalidMac,
+    /// The key has no key material (an EXTERNAL key before import or after its material was
+    /// deleted or expired); KMS reports the key as pending import.
+    #[error("{key} is pending import.")]
+    PendingImport { key: String },
+    /// A key spec this library cannot create or use.
+    #[error("KeySpec {0} is not supported by this implementation")]
+    UnsupportedKeySpec(KeySpec),
+    /// A valid KMS algorithm this library cannot perform.
+    #[error("{0} is not supported by this implementation")]
+    UnsupportedAlgorithm(&'static str),
+    /// An operation the key cannot perform for another reason than its usage (rotating an
+    /// asymmetric key, importing into a key of origin AWS_KMS, ...).
+    #[error("{0}")]
+    UnsupportedOperation(String),
+    /// The import token is not the one issued with the wrapping key.
+    #[error("the import token is not valid for this key and wrapping key")]
+    InvalidImportToken,
+    /// The import token (and its wrapping key) expired: they are valid for 24 hours.
+    #[error("the import token has expired; call GetParametersForImport again")]
+    ExpiredImportToken,
+    /// Reimported key material differs from the key's original material.
+    #[error("the key material differs from the material previously imported into this key")]
+    IncorrectKeyMaterial,
+    /// Imported key material of the wrong size or form for the key spec.
+    #[error("{0}")]
+    InvalidKeyMaterial(String),
+    /// The wrapping algorithm cannot carry this key material.
+    #[error("{0}")]
+    WrappingNotValid(String),
+    /// A failure inside the cryptographic library (randomness, key generation).
+    #[error("internal error in the cryptographic library during {0}")]
+    Internal(&'static str),
+}
+
+impl CryptoError {
+    /// The KMS error code (`__type` of the AWS JSON error body).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotInEnum { .. }
+            | Self::TooLong { .. }
+            | Self::TooShort { .. }
+            | Self::ValueTooLarge { .. }
+            | Self::ValueTooSmall { .. }
+            | Self::UsageRequired
+            | Self::UsageNotCompatible { .. }
+            | Self::RsaPlaintextTooLarge { .. }
+            | Self::DigestLength { .. }
+            | Self::MessageTypeNotValid { .. }
+            | Self::ContextNotSupported
+            | Self::Required(_)
+            | Self::InvalidPublicKey
+            | Self::InvalidKeyMaterial(_)
+            | Self::WrappingNotValid(_) => "ValidationException",
+            Self::WrongUsage { .. } | Self::AlgorithmIncompatible { .. } => {
+                "InvalidKeyUsageException"
+            }
+            Self::InvalidCiphertext => "InvalidCiphertextException",
+            Self::IncorrectKey => "IncorrectKeyException",
+            Self::InvalidSignature => "KMSInvalidSignatureException",
+            Self::InvalidMac => "KMSInvalidMacException",
+            Self::PendingImport { .. } => "KMSInvalidStateException",
+            Self::UnsupportedKeySpec(_)
+            | Self::UnsupportedAlgorithm(_)
+            | Self::UnsupportedOperation(_) => "UnsupportedOperationException",
+            Self::InvalidImportToken => "InvalidImportTokenException",
+            Self::ExpiredImportToken => "ExpiredImportTokenException",
+            Self::IncorrectKeyMaterial => "IncorrectKeyMaterialException",
+            Self::Internal(_) => "KMSInternalException",
+        }
+    }
+
+    /// The message KMS sends with the error; `None` where AWS sends no message.
+    pub fn message(&self) -> Option<String> {
+        match self {
+            Self::InvalidCiphertext
+            | Self::InvalidSignature
+            | Self::InvalidMac
+            | Self::InvalidPublicKey => None,
+            other => Some(other.to_string()),
+        }
+    }
+
+    pub(crate) fn not_in_enum<'a>(
+        value: &str,
+        field: &'static str,
+        allowed: impl Iterator<Item = &'a str>,
+    ) -> Self {
+        Self::NotInEnum {
+            value: value.to_owned(),
+            field,
+            allowed: allowed.collect::<Vec<_>>().join(", "),
+        }
+    }
+
+    /// Checks that `bytes` has 1..=`max` bytes, with KMS's validation messages.
+    pub(crate) fn check_length(field: &'static str, bytes: &[u8], max: usize) -> Result<(), Self> {
+        if bytes.is_empty() {
+            Err(Self::TooShort { field, min: 1 })
+        } else if bytes.len() > max {
+            Err(Self::TooLong { field, max })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_message_errors_send_no_message() {
+        for error in [
+            CryptoError::InvalidCiphertext,
+            CryptoError::InvalidSignature,
+            CryptoError::InvalidMac,
+            CryptoError::InvalidPublicKey,
+        ] {
+            assert_eq!(error.message(), None, "{error:?}");
+            assert!(!error.to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn messages_are_aws_text() {
+        let error = CryptoError::WrongUsage {
+            key: "arn:aws:kms:us-east-1:111122223333:key/k".into(),
+            usage: KeyUsage::SignVerify,
+            operation: Operation::Encrypt,
+        };
+        assert_eq!(error.code(), "InvalidKeyUsageException");
+        assert_eq!(
+            error.message().unwrap(),
+            "arn:aws:kms:us-east-1:111122223333:key/k key usage is SIGN_VERIFY which is not valid for Encrypt."
+        );
+        assert_eq!(
+            CryptoError::TooLong {
+                field: "plaintext",
+                max: 4096
+            }
+            .to_string(),
+            "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096"
+        );
+        assert_eq!(
+            CryptoError::ValueTooLarge {
+                field: "numberOfBytes",
+                value: 1025,
+                max: 1024
+            }
+            .to_string(),
+            "1 validation error detected: Value '1025' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to 1024"
+        );
+        assert_eq!(
+            CryptoError::IncorrectKey.message().unwrap(),
+            "The key ID in the request does not identify a CMK that can perform this operation."
+        );
+    }
+}
