@@ -506,6 +506,21 @@ impl AsymmetricMaterial {
         let PrivateKey::Ecdh(key) = &self.private else {
             return Err(CryptoError::Internal("key agreement"));
         };
+        // Only the canonical RFC 5480 form: a named curve (this key's) and an uncompressed
+        // point. Every such SubjectPublicKeyInfo of a curve has the same bytes before the
+        // point, so compare them with our own; explicit curve parameters, compressed points
+        // and other encodings are refused (fail closed; KMS documents DER SPKI only).
+        let ours = self.public.der();
+        let field_len = match self.public.spec {
+            KeySpec::EccNistP256 => 32,
+            KeySpec::EccNistP384 => 48,
+            _ => 66,
+        };
+        let point_len = 1 + 2 * field_len;
+        let prefix = ours.len().saturating_sub(point_len);
+        if peer_spki.len() != ours.len() || peer_spki.get(..prefix) != ours.get(..prefix) {
+            return Err(CryptoError::InvalidPublicKey);
+        }
         let peer = agreement::ParsedPublicKey::try_from(&agreement::UnparsedPublicKey::new(
             key.algorithm(),
             peer_spki,

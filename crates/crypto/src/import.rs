@@ -194,19 +194,25 @@ impl ImportParameters {
         if !is_key_wrap(self.algorithm) {
             return Ok(first);
         }
-        if first.len() != 32 || wrapped.len() < 16 {
-            return Err(CryptoError::InvalidCiphertext);
-        }
-        let kek = KeyEncryptionKey::new(&AES_256, first.expose())
-            .map_err(|_| CryptoError::InvalidCiphertext)?;
-        let mut material = Secret::new(vec![0; wrapped.len()]);
-        let len = kek
-            .unwrap_with_padding(wrapped, material.expose_mut())
-            .map_err(|_| CryptoError::InvalidCiphertext)?
-            .len();
-        material.expose_mut().truncate(len);
-        Ok(material)
+        aes_kwp_unwrap(&first, wrapped)
     }
+}
+
+/// AES Key Wrap with Padding (RFC 5649) under a 256-bit key; `InvalidCiphertextException` on
+/// any failure.
+pub(crate) fn aes_kwp_unwrap(kek: &Secret, wrapped: &[u8]) -> Result<Secret, CryptoError> {
+    if kek.len() != 32 || wrapped.len() < 16 {
+        return Err(CryptoError::InvalidCiphertext);
+    }
+    let kek = KeyEncryptionKey::new(&AES_256, kek.expose())
+        .map_err(|_| CryptoError::InvalidCiphertext)?;
+    let mut material = Secret::new(vec![0; wrapped.len()]);
+    let len = kek
+        .unwrap_with_padding(wrapped, material.expose_mut())
+        .map_err(|_| CryptoError::InvalidCiphertext)?
+        .len();
+    material.expose_mut().truncate(len);
+    Ok(material)
 }
 
 /// The expiry of imported material (`ExpirationModel` and `ValidTo`).

@@ -20,6 +20,8 @@ mod context;
 mod error;
 pub mod import;
 mod key;
+#[cfg(test)]
+mod known_answers;
 mod material;
 mod secret;
 pub mod spec;

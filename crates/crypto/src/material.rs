@@ -113,7 +113,41 @@ impl AesMaterial {
         self._bytes.expose()
     }
 
-    /// Seals `plaintext` into a new blob for `key_id` and `version`.
+    /// AES-256-GCM seal of `in_out` in place, the tag appended.
+    pub(crate) fn seal_raw(
+        &self,
+        nonce: [u8; NONCE_LEN],
+        aad: &[u8],
+        in_out: &mut Vec<u8>,
+    ) -> Result<(), CryptoError> {
+        self.key
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), in_out)
+            .map_err(|_| CryptoError::Internal("sealing"))
+    }
+
+    /// AES-256-GCM open of ciphertext-and-tag; `InvalidCiphertextException` on any failure.
+    pub(crate) fn open_raw(
+        &self,
+        nonce: [u8; NONCE_LEN],
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Secret, CryptoError> {
+        let mut plaintext = Secret::from_slice(sealed);
+        let len = self
+            .key
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad),
+                plaintext.expose_mut(),
+            )
+            .map_err(|_| CryptoError::InvalidCiphertext)?
+            .len();
+        plaintext.expose_mut().truncate(len);
+        Ok(plaintext)
+    }
+
+    /// Seals `plaintext` into a new blob for `key_id` and `version`
+    /// (see [`crate::blob`] for the format).
     pub(crate) fn seal(
         &self,
         key_id: &str,
@@ -122,27 +156,16 @@ impl AesMaterial {
         context: &crate::EncryptionContext,
     ) -> Result<Vec<u8>, CryptoError> {
         let mut out = blob::start_blob(key_id, version, plaintext.len())?;
-        let header_len = out.len();
         let mut nonce = [0u8; NONCE_LEN];
         aws_lc_rs::rand::fill(&mut nonce).map_err(|_| CryptoError::Internal("nonce"))?;
-        let mut aad = Vec::with_capacity(header_len + 4 + 64);
+        let mut aad = Vec::with_capacity(out.len() + 4 + 64);
         aad.extend_from_slice(&out);
         context.write_canonical(&mut aad);
         out.extend_from_slice(&nonce);
-        let body_start = out.len();
-        out.extend_from_slice(plaintext);
-        let body = out
-            .get_mut(body_start..)
-            .ok_or(CryptoError::Internal("sealing"))?;
-        let tag = self
-            .key
-            .seal_in_place_separate_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(aad.as_slice()),
-                body,
-            )
-            .map_err(|_| CryptoError::Internal("sealing"))?;
-        out.extend_from_slice(tag.as_ref());
+        let mut body = Vec::with_capacity(plaintext.len() + TAG_LEN);
+        body.extend_from_slice(plaintext);
+        self.seal_raw(nonce, &aad, &mut body)?;
+        out.extend_from_slice(&body);
         Ok(out)
     }
 
@@ -155,19 +178,7 @@ impl AesMaterial {
         let mut aad = Vec::with_capacity(header.header.len() + 4 + 64);
         aad.extend_from_slice(header.header);
         context.write_canonical(&mut aad);
-        let mut plaintext = Secret::from_slice(header.sealed);
-        let len = self
-            .key
-            .open_in_place(
-                Nonce::assume_unique_for_key(*header.nonce),
-                Aad::from(aad.as_slice()),
-                plaintext.expose_mut(),
-            )
-            .map_err(|_| CryptoError::InvalidCiphertext)?
-            .len();
-        plaintext.expose_mut().truncate(len);
-        debug_assert_eq!(len + TAG_LEN, header.sealed.len());
-        Ok(plaintext)
+        self.open_raw(*header.nonce, &aad, header.sealed)
     }
 }
 

@@ -839,6 +839,21 @@ fn ecdh_agrees_between_two_keys_and_refuses_bad_peers() {
         p256.derive_shared_secret(KeyAgreementAlgorithm::Ecdh, point),
         Err(CryptoError::InvalidPublicKey)
     );
+    // Fail closed on non-canonical SubjectPublicKeyInfo forms (rule: a named curve, an
+    // uncompressed point): a changed byte before the point is refused even where a lenient
+    // parser might accept it; Wycheproof's explicit-parameter keys are in wycheproof.rs.
+    let mut renamed = spki.to_vec();
+    renamed[20] ^= 0x01;
+    assert_eq!(
+        p256.derive_shared_secret(KeyAgreementAlgorithm::Ecdh, &renamed),
+        Err(CryptoError::InvalidPublicKey)
+    );
+    let mut longer = spki.to_vec();
+    longer.push(0);
+    assert_eq!(
+        p256.derive_shared_secret(KeyAgreementAlgorithm::Ecdh, &longer),
+        Err(CryptoError::InvalidPublicKey)
+    );
     assert_eq!(
         KeyAgreementAlgorithm::parse("INVALID")
             .unwrap_err()
