@@ -13,6 +13,25 @@
 //! - [`CryptoError`]: each error with its KMS code and AWS's message.
 //!
 //! Secrets ([`Secret`], key material) are zeroized when dropped and never shown by `Debug`.
+//!
+//! ```
+//! use keyward_crypto::*;
+//! # fn main() -> Result<(), CryptoError> {
+//! let key = CryptoKey::generate("1234abcd-12ab-34cd-56ef-1234567890ab",
+//!                               KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt)?;
+//! let context = EncryptionContext::new().with("tenant", "acme");
+//! let blob = key.encrypt(b"secret", &context, EncryptionAlgorithm::SymmetricDefault)?;
+//! assert_eq!(ciphertext_key_id(&blob)?, key.id());        // Decrypt needs no KeyId
+//! let plain = key.decrypt(&blob, &context, EncryptionAlgorithm::SymmetricDefault)?;
+//! assert_eq!(plain.expose(), b"secret");                    // `Secret`: zeroized on drop
+//!
+//! let signer = CryptoKey::generate("signer", KeySpec::EccNistP256, KeyUsage::SignVerify)?;
+//! let error = signer.encrypt(b"x", &context, EncryptionAlgorithm::SymmetricDefault).unwrap_err();
+//! assert_eq!(error.code(), "InvalidKeyUsageException");
+//! assert_eq!(error.to_string(), "signer key usage is SIGN_VERIFY which is not valid for Encrypt.");
+//! # Ok(())
+//! # }
+//! ```
 
 mod asymmetric;
 pub mod blob;

@@ -1,7 +1,7 @@
 //! Key material and its versions.
 
 use crate::asymmetric::AsymmetricMaterial;
-use crate::blob::{self, BlobHeader, NONCE_LEN, TAG_LEN};
+use crate::blob::{self, BlobHeader, NONCE_LEN};
 use crate::spec::{KeySpec, MacAlgorithm};
 use crate::{CryptoError, Secret};
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
@@ -113,7 +113,9 @@ impl AesMaterial {
         self._bytes.expose()
     }
 
-    /// AES-256-GCM seal of `in_out` in place, the tag appended.
+    /// AES-256-GCM seal of `in_out` in place, the tag appended (known-answer tests; `seal`
+    /// seals in place inside the blob).
+    #[cfg(test)]
     pub(crate) fn seal_raw(
         &self,
         nonce: [u8; NONCE_LEN],
@@ -147,7 +149,7 @@ impl AesMaterial {
     }
 
     /// Seals `plaintext` into a new blob for `key_id` and `version`
-    /// (see [`crate::blob`] for the format).
+    /// (see [`crate::blob`] for the format). One buffer, one copy of the plaintext.
     pub(crate) fn seal(
         &self,
         key_id: &str,
@@ -162,10 +164,20 @@ impl AesMaterial {
         aad.extend_from_slice(&out);
         context.write_canonical(&mut aad);
         out.extend_from_slice(&nonce);
-        let mut body = Vec::with_capacity(plaintext.len() + TAG_LEN);
-        body.extend_from_slice(plaintext);
-        self.seal_raw(nonce, &aad, &mut body)?;
-        out.extend_from_slice(&body);
+        let body_start = out.len();
+        out.extend_from_slice(plaintext);
+        let body = out
+            .get_mut(body_start..)
+            .ok_or(CryptoError::Internal("sealing"))?;
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad.as_slice()),
+                body,
+            )
+            .map_err(|_| CryptoError::Internal("sealing"))?;
+        out.extend_from_slice(tag.as_ref());
         Ok(out)
     }
 
