@@ -127,11 +127,7 @@ pub struct CryptoKey {
 
 impl CryptoKey {
     fn check_new(id: &str, spec: KeySpec, usage: KeyUsage) -> Result<(), CryptoError> {
-        if id.is_empty() || id.len() > MAX_KEY_ID_LEN {
-            return Err(CryptoError::UnsupportedOperation(format!(
-                "a key ID must be 1 to {MAX_KEY_ID_LEN} bytes"
-            )));
-        }
+        CryptoError::check_length("keyId", id.as_bytes(), MAX_KEY_ID_LEN)?;
         spec.check_supported()?;
         spec.check_usage(usage)
     }
@@ -218,7 +214,11 @@ impl CryptoKey {
 
     /// Whether the current material is present (false for an EXTERNAL key pending import).
     pub fn has_material(&self) -> bool {
-        self.materials().last().is_some_and(|info| info.present)
+        match &self.material {
+            Material::Symmetric(versions) => versions.last().is_some_and(|v| v.material.is_some()),
+            Material::Hmac(versions) => versions.last().is_some_and(|v| v.material.is_some()),
+            Material::Asymmetric(versions) => versions.last().is_some_and(|v| v.material.is_some()),
+        }
     }
 
     fn pending_import(&self) -> CryptoError {
