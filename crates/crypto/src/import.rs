@@ -138,7 +138,9 @@ impl ImportParameters {
             private,
             public_key,
             token,
-            valid_to: now + IMPORT_TOKEN_VALIDITY,
+            valid_to: now
+                .checked_add(IMPORT_TOKEN_VALIDITY)
+                .ok_or(CryptoError::Internal("import token expiry"))?,
         })
     }
 
@@ -249,7 +251,8 @@ impl CryptoKey {
         let expires_at = match expiry {
             MaterialExpiry::DoesNotExpire => None,
             MaterialExpiry::ExpiresAt(at) => {
-                if at <= now || at > now + MAX_MATERIAL_VALIDITY {
+                let latest = now.checked_add(MAX_MATERIAL_VALIDITY);
+                if at <= now || latest.is_none_or(|latest| at > latest) {
                     return Err(CryptoError::WrappingNotValid(
                         "ValidTo must be in the future and at most 365 days from now.".into(),
                     ));

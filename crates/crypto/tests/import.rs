@@ -524,3 +524,42 @@ fn hmac_and_asymmetric_material_import() {
         )
         .unwrap();
 }
+
+#[test]
+fn clocks_at_the_end_of_time_do_not_panic() {
+    let mut key = external_symmetric("k");
+    // The last second a SystemTime holds here (i64 seconds), less 100 days: the token's 24
+    // hours still fit, the 365-day ValidTo bound does not.
+    let end = SystemTime::UNIX_EPOCH + Duration::from_secs(i64::MAX as u64);
+    let late = end - 100 * DAY;
+    let parameters = ImportParameters::generate(
+        &key,
+        WrappingAlgorithm::RsaesOaepSha256,
+        WrappingKeySpec::Rsa2048,
+        late,
+    )
+    .unwrap();
+    let wrapped = wrap(&parameters, &[1; 32]);
+    assert!(
+        key.import_material(
+            &parameters,
+            parameters.import_token(),
+            &wrapped,
+            MaterialExpiry::ExpiresAt(late + 2 * DAY),
+            late,
+        )
+        .is_err()
+    );
+    assert_eq!(
+        ImportParameters::generate(
+            &key,
+            WrappingAlgorithm::RsaesOaepSha256,
+            WrappingKeySpec::Rsa2048,
+            end,
+        )
+        .unwrap_err()
+        .code(),
+        "KMSInternalException"
+    );
+    assert_eq!(key.delete_expired_material(end), 0);
+}
