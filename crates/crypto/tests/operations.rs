@@ -624,6 +624,24 @@ fn re_encrypt_moves_ciphertexts_between_keys_and_contexts() {
             .expose(),
         b"moving"
     );
+    // From an RSA key (its algorithm named) back to a symmetric key.
+    let back = rsa
+        .re_encrypt(
+            &to_rsa,
+            &none(),
+            EncryptionAlgorithm::RsaesOaepSha256,
+            &source,
+            &context(),
+            EncryptionAlgorithm::SymmetricDefault,
+        )
+        .unwrap();
+    assert_eq!(
+        source
+            .decrypt(&back, &context(), EncryptionAlgorithm::SymmetricDefault)
+            .unwrap()
+            .expose(),
+        b"moving"
+    );
     let sign = shared(KeySpec::EccNistP256, KeyUsage::SignVerify);
     let error = source
         .re_encrypt(
