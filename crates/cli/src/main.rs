@@ -41,6 +41,29 @@ enum Command {
         #[arg(long)]
         batch: bool,
     },
+    /// Lint policies: validation errors, KMS catalog checks, security checks decided by the
+    /// engine, hygiene. Exit 0 when no finding is at or above --min-severity, 1 when some is, 2
+    /// on usage or I/O errors.
+    Lint {
+        /// Policy files or directories (walked for *.json); `-` reads standard input.
+        #[arg(default_value = "-")]
+        targets: Vec<String>,
+        /// The kind of policy.
+        #[arg(long, value_enum, default_value_t = Kind::Key)]
+        kind: Kind,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = LintOutput::Text)]
+        format: LintOutput,
+        /// Report findings at or above this severity.
+        #[arg(long, value_enum, default_value_t = MinSeverity::Warning)]
+        min_severity: MinSeverity,
+        /// The key's account; by default the one account the policy delegates to.
+        #[arg(long)]
+        account: Option<String>,
+        /// An account whose access is expected (repeatable).
+        #[arg(long = "trusted-account")]
+        trusted_accounts: Vec<String>,
+    },
     /// Print a policy in canonical form (stable element order and layout).
     Fmt {
         /// Do not print; exit 1 if the file is not already in canonical form.
@@ -58,6 +81,26 @@ enum Format {
     Text,
     /// The contract's JSON object.
     Json,
+}
+
+/// Output formats of `lint`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LintOutput {
+    /// `file:line:col: severity[rule]: message`, with the source line and a caret.
+    Text,
+    /// One object per finding.
+    Json,
+    /// SARIF 2.1.0 for code scanning.
+    Sarif,
+}
+
+/// Severities, least first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MinSeverity {
+    Suggestion,
+    Warning,
+    Security,
+    Error,
 }
 
 /// Policy kinds, as the command line names them.
@@ -93,6 +136,32 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Validate { kind, files } => commands::validate::run(kind.into(), &files),
         Command::Fmt { check, file } => commands::fmt::run(&file, check),
+        Command::Lint {
+            targets,
+            kind,
+            format,
+            min_severity,
+            account,
+            trusted_accounts,
+        } => {
+            let options = keyward_lint::LintOptions {
+                kind: kind.into(),
+                account,
+                trusted_accounts,
+            };
+            let format = match format {
+                LintOutput::Text => commands::lint::LintFormat::Text,
+                LintOutput::Json => commands::lint::LintFormat::Json,
+                LintOutput::Sarif => commands::lint::LintFormat::Sarif,
+            };
+            let min = match min_severity {
+                MinSeverity::Suggestion => keyward_lint::Severity::Suggestion,
+                MinSeverity::Warning => keyward_lint::Severity::Warning,
+                MinSeverity::Security => keyward_lint::Severity::Security,
+                MinSeverity::Error => keyward_lint::Severity::Error,
+            };
+            commands::lint::run(&targets, &options, format, min)
+        }
         Command::Authorize {
             file,
             format,

@@ -44,7 +44,7 @@ pub mod parser;
 pub mod principal;
 pub mod print;
 pub mod source;
-mod suggest;
+pub mod suggest;
 pub mod validate;
 pub mod wildcard;
 

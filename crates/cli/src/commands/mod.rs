@@ -2,6 +2,7 @@
 
 pub mod authorize;
 pub mod fmt;
+pub mod lint;
 pub mod validate;
 
 /// How a command ended; the discriminant is the exit status.

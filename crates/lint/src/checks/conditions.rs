@@ -1,0 +1,305 @@
+//! Condition checks against the catalog: unknown keys, operator types, keys the statement's
+//! actions never set, set qualifiers, Null guards, policy variables, `kms:ViaService` values,
+//! and negated Deny conditions on keys some actions never set.
+
+use super::catalog::{action_sets_key, statement_actions};
+use crate::Raw;
+use keyward_policy::catalog::{self, ActionSet, KeyType};
+use keyward_policy::model::{ConditionKeyEntry, ConditionOperatorEntry, Statement};
+use keyward_policy::operator::{OperatorFamily, OperatorKind, SetQualifier};
+use keyward_policy::{Effect, PolicyDocument};
+
+fn prefix_is(key: &str, prefix: &str) -> bool {
+    key.get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+}
+
+fn family_fits(family: OperatorFamily, key_type: KeyType) -> bool {
+    match family {
+        OperatorFamily::Null => true,
+        OperatorFamily::String => matches!(
+            key_type,
+            KeyType::String | KeyType::ArrayOfString | KeyType::Arn
+        ),
+        OperatorFamily::Numeric => key_type == KeyType::Numeric,
+        OperatorFamily::Date => key_type == KeyType::Date,
+        OperatorFamily::Bool => key_type == KeyType::Bool,
+        OperatorFamily::IpAddress => key_type == KeyType::IpAddress,
+        OperatorFamily::Arn => key_type == KeyType::Arn,
+        OperatorFamily::Binary => false,
+    }
+}
+
+const fn type_name(key_type: KeyType) -> &'static str {
+    match key_type {
+        KeyType::String => "String",
+        KeyType::Numeric => "Numeric",
+        KeyType::Date => "Date",
+        KeyType::Bool => "Bool",
+        KeyType::Arn => "ARN",
+        KeyType::IpAddress => "IP address",
+        KeyType::ArrayOfString => "ArrayOfString",
+    }
+}
+
+fn list(actions: ActionSet, limit: usize) -> String {
+    let names: Vec<_> = actions.iter().map(|a| a.qualified_name()).collect();
+    let shown = names
+        .iter()
+        .take(limit)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > limit {
+        format!("{shown} and {} more", names.len() - limit)
+    } else {
+        shown
+    }
+}
+
+pub(crate) fn check(document: &PolicyDocument, statement: &Statement, out: &mut Vec<Raw>) {
+    let Some(condition) = &statement.condition else {
+        return;
+    };
+    let actions = statement_actions(statement);
+    let variables = document.variables_enabled();
+    for entry in &condition.value.operators {
+        for key in &entry.keys {
+            key_checks(statement, entry, key, actions, out);
+            if !variables && key.values.iter().any(|v| v.value.text.contains("${")) {
+                let at = key.values.iter().find(|v| v.value.text.contains("${"));
+                if let Some(value) = at {
+                    out.push(Raw::new(
+                        "policy-variable-without-version",
+                        value.span,
+                        format!(
+                            "`{}` is compared literally: policy variables need \"Version\": \"2012-10-17\"",
+                            value.value.text
+                        ),
+                    ));
+                }
+            }
+        }
+        if entry.operator.value.qualifier == Some(SetQualifier::ForAllValues)
+            && statement.effect.value == Effect::Allow
+        {
+            for key in &entry.keys {
+                let guarded = condition.value.operators.iter().any(|other| {
+                    other.operator.value.kind == OperatorKind::Null
+                        && other.keys.iter().any(|k| {
+                            k.key.value.eq_ignore_ascii_case(&key.key.value)
+                                && k.values.iter().all(|v| v.value.text == "false")
+                        })
+                });
+                if !guarded {
+                    out.push(Raw::new(
+                        "forallvalues-without-null-guard",
+                        key.key.span,
+                        format!(
+                            "ForAllValues on `{}` also holds when the request has no values for it; add \"Null\": {{\"{}\": \"false\"}}",
+                            key.key.value, key.key.value
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if !variables {
+        for resource in &statement.resource.value.patterns {
+            if resource.value.contains("${") {
+                out.push(Raw::new(
+                    "policy-variable-without-version",
+                    resource.span,
+                    format!(
+                        "`{}` is matched literally: policy variables need \"Version\": \"2012-10-17\"",
+                        resource.value
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+fn key_checks(
+    statement: &Statement,
+    entry: &ConditionOperatorEntry,
+    key: &ConditionKeyEntry,
+    actions: ActionSet,
+    out: &mut Vec<Raw>,
+) {
+    let name = key.key.value.as_str();
+    let operator = entry.operator.value;
+    let Some(info) = catalog::condition_key(name) else {
+        if prefix_is(name, "kms:") || prefix_is(name, "aws:") {
+            out.push(Raw::new(
+                "unknown-condition-key",
+                key.key.span,
+                format!(
+                    "`{name}` is not a condition key KMS sets; the condition tests a missing key"
+                ),
+            ));
+        } else if name.contains(':') {
+            out.push(Raw::new(
+                "unknown-condition-key",
+                key.key.span,
+                format!("`{name}` is not set in KMS requests; the condition tests a missing key"),
+            ));
+        }
+        return;
+    };
+    let family = operator.kind.family();
+    if !family_fits(family, info.value_type) {
+        out.push(Raw::new(
+            "operator-type-mismatch",
+            entry.operator.span,
+            format!(
+                "{} compares {:?} values but `{name}` is of type {}",
+                operator.kind.as_str(),
+                family,
+                type_name(info.value_type)
+            ),
+        ));
+    }
+    let multivalued = info.value_type.is_multivalued();
+    match (operator.qualifier, multivalued) {
+        (Some(qualifier), false) if family != OperatorFamily::Null => out.push(Raw::new(
+            "forallvalues-single-valued-key",
+            entry.operator.span,
+            format!(
+                "{}: on `{name}`, a single-valued key: use {} without the qualifier",
+                qualifier.as_str(),
+                operator.kind.as_str()
+            ),
+        )),
+        (None, true) if family != OperatorFamily::Null => out.push(Raw::new(
+            "set-operator-missing",
+            key.key.span,
+            format!(
+                "`{name}` has several values: say ForAnyValue:{} (some value) or ForAllValues:{} (every value)",
+                operator.kind.as_str(),
+                operator.kind.as_str()
+            ),
+        )),
+        _ => {}
+    }
+    if actions.is_empty() {
+        return;
+    }
+    let setting = actions.iter().fold(ActionSet::EMPTY, |set, action| {
+        if action_sets_key(action, name) {
+            set.with(action)
+        } else {
+            set
+        }
+    });
+    let missing = actions.iter().fold(ActionSet::EMPTY, |set, a| {
+        if setting.contains(a) {
+            set
+        } else {
+            set.with(a)
+        }
+    });
+    let negated_deny =
+        statement.effect.value == Effect::Deny && operator.kind.is_negated() && !operator.if_exists;
+    if negated_deny && !missing.is_empty() {
+        out.push(Raw::new(
+            "deny-negated-condition-on-missing-key",
+            entry.operator.span,
+            format!(
+                "{} on `{name}` holds when the key is missing, so this Deny applies unconditionally to {}, which never set it; use {}IfExists or leave those actions out",
+                operator.kind.as_str(),
+                list(missing, 4),
+                operator.kind.as_str()
+            ),
+        ));
+    } else if setting.is_empty() {
+        out.push(Raw::new(
+            "condition-key-not-for-action",
+            key.key.span,
+            format!(
+                "none of this statement's actions ({}) sets `{name}`",
+                list(actions, 4)
+            ),
+        ));
+    }
+    if name.eq_ignore_ascii_case("kms:ViaService") && family == OperatorFamily::String {
+        for value in &key.values {
+            if let Some(problem) = via_service_problem(&value.value.text, operator.kind) {
+                out.push(Raw::new(
+                    "malformed-via-service",
+                    value.span,
+                    format!("`{}` {problem}", value.value.text),
+                ));
+            }
+        }
+    }
+}
+
+/// What is wrong with a `kms:ViaService` value, if anything: `<service>.<region>.amazonaws.com`
+/// (or `.amazonaws.com.cn` in China).
+fn via_service_problem(value: &str, operator: OperatorKind) -> Option<String> {
+    let like = matches!(
+        operator,
+        OperatorKind::StringLike | OperatorKind::StringNotLike
+    );
+    if value.contains("${") {
+        return None;
+    }
+    if !like && (value.contains('*') || value.contains('?')) {
+        return Some(format!(
+            "has a wildcard, which {} compares literally: use StringLike",
+            operator.as_str()
+        ));
+    }
+    let host = value
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| value.strip_suffix(".amazonaws.com.cn"));
+    let Some(host) = host else {
+        return Some(
+            "is not a service endpoint: write <service>.<region>.amazonaws.com, e.g. s3.us-east-1.amazonaws.com".into(),
+        );
+    };
+    let parts: Vec<&str> = host.split('.').collect();
+    match parts.as_slice() {
+        [service, region] if !service.is_empty() && region_like(region, like) => None,
+        [_] => Some(
+            "has no Region: KMS sets <service>.<region>.amazonaws.com, e.g. s3.us-east-1.amazonaws.com".into(),
+        ),
+        _ => Some("is not <service>.<region>.amazonaws.com".into()),
+    }
+}
+
+fn region_like(region: &str, like: bool) -> bool {
+    if like && (region == "*" || region.contains('*')) {
+        return true;
+    }
+    let parts: Vec<&str> = region.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| !p.is_empty())
+        && parts
+            .last()
+            .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn via_service_values() {
+        let eq = OperatorKind::StringEquals;
+        assert_eq!(via_service_problem("s3.us-east-1.amazonaws.com", eq), None);
+        assert_eq!(
+            via_service_problem("ec2.cn-north-1.amazonaws.com.cn", eq),
+            None
+        );
+        assert!(via_service_problem("s3.amazonaws.com", eq).is_some());
+        assert!(via_service_problem("s3.*.amazonaws.com", eq).is_some());
+        assert_eq!(
+            via_service_problem("s3.*.amazonaws.com", OperatorKind::StringLike),
+            None
+        );
+        assert!(via_service_problem("s3", eq).is_some());
+        assert!(via_service_problem("s3.useast1.amazonaws.com", eq).is_some());
+    }
+}

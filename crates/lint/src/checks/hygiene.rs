@@ -1,0 +1,186 @@
+//! Hygiene and statement-shape security checks: resources, principals, wildcard grants of
+//! `kms:*`, CreateGrant without `kms:GrantIsForAWSResource`, root delegation, redundancy.
+
+use super::catalog::statement_actions;
+use crate::{LintOptions, Raw};
+use keyward_policy::catalog::{ActionSet, kms_action};
+use keyward_policy::model::{PrincipalType, PrincipalValue, Statement};
+use keyward_policy::operator::OperatorKind;
+use keyward_policy::principal::Principal;
+use keyward_policy::{Effect, PolicyDocument, PolicyKind};
+use std::collections::BTreeSet;
+
+/// The principals a statement names as `type=value` strings; `None` for everyone.
+fn principal_names(statement: &Statement) -> Option<BTreeSet<String>> {
+    let clause = statement.principal.as_ref()?;
+    match &clause.value.value {
+        PrincipalValue::Everyone => None,
+        PrincipalValue::Map(entries) => {
+            let mut names = BTreeSet::new();
+            for entry in entries {
+                for value in &entry.values {
+                    if entry.principal_type.value == PrincipalType::Aws && value.value == "*" {
+                        return None;
+                    }
+                    names.insert(format!(
+                        "{}={}",
+                        entry.principal_type.value.as_str(),
+                        value.value
+                    ));
+                }
+            }
+            Some(names)
+        }
+    }
+}
+
+/// Whether every principal the statement names is an account (bare ID or `:root`).
+pub(crate) fn only_accounts(statement: &Statement) -> bool {
+    let Some(clause) = &statement.principal else {
+        return false;
+    };
+    let PrincipalValue::Map(entries) = &clause.value.value else {
+        return false;
+    };
+    !entries.is_empty()
+        && entries.iter().all(|entry| {
+            entry.values.iter().all(|value| {
+                matches!(
+                    Principal::parse_in_policy(entry.principal_type.value, &value.value),
+                    Ok(Principal::Account { .. } | Principal::Root { .. })
+                )
+            })
+        })
+}
+
+fn has_grant_for_aws_resource(statement: &Statement) -> bool {
+    statement.condition.as_ref().is_some_and(|block| {
+        block.value.operators.iter().any(|entry| {
+            entry.operator.value.kind == OperatorKind::Bool
+                && entry.keys.iter().any(|key| {
+                    key.key
+                        .value
+                        .eq_ignore_ascii_case("kms:GrantIsForAWSResource")
+                        && key.values.iter().all(|v| v.value.text == "true")
+                })
+        })
+    })
+}
+
+pub(crate) fn statement(statement: &Statement, options: &LintOptions, out: &mut Vec<Raw>) {
+    let allow = statement.effect.value == Effect::Allow;
+    if options.kind == PolicyKind::KeyPolicy {
+        for resource in &statement.resource.value.patterns {
+            let text = resource.value.as_str();
+            if text.starts_with("arn:") && text.contains(":kms:") {
+                let what = if text.contains(":alias/") {
+                    "an alias ARN"
+                } else {
+                    "a key ARN"
+                };
+                out.push(Raw::new(
+                    "alias-or-key-arn-in-resource",
+                    resource.span,
+                    format!(
+                        "`{text}` is {what}: in a key policy write \"*\" (this key); an alias ARN never matches, and another key's ARN never applies"
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(principal) = &statement.principal
+        && allow
+        && principal.value.negated
+    {
+        out.push(Raw::new(
+            "notprincipal-with-allow",
+            principal.span,
+            "Allow with NotPrincipal allows every principal not listed, in every account; name the principals with Principal",
+        ));
+    }
+    if !allow || statement.principal.is_none() {
+        return;
+    }
+    let actions = statement_actions(statement);
+    let everything = actions == ActionSet::all();
+    if (everything || statement.action.value.negated) && !only_accounts(statement) {
+        let what = if statement.action.value.negated {
+            "NotAction"
+        } else {
+            "kms:*"
+        };
+        out.push(Raw::new(
+            "wildcard-actions-to-principal",
+            statement.action.span,
+            format!(
+                "{what} gives every KMS action, key deletion and policy changes included, to a principal other than the account; list the actions it needs"
+            ),
+        ));
+    }
+    if let Some(create_grant) = kms_action("kms:CreateGrant")
+        && actions.contains(create_grant)
+        && !only_accounts(statement)
+        && !has_grant_for_aws_resource(statement)
+    {
+        out.push(Raw::new(
+            "grant-without-aws-resource-condition",
+            statement.action.span,
+            "kms:CreateGrant is allowed without \"Bool\": {\"kms:GrantIsForAWSResource\": \"true\"}: the principal can grant key use to anyone, beyond what this policy shows",
+        ));
+    }
+}
+
+pub(crate) fn document(document: &PolicyDocument, options: &LintOptions, out: &mut Vec<Raw>) {
+    if options.kind != PolicyKind::KeyPolicy {
+        return;
+    }
+    let delegates = document.statements.iter().any(|s| {
+        s.value.effect.value == Effect::Allow
+            && only_accounts(&s.value)
+            && s.value.condition.is_none()
+    });
+    if !delegates && let Some(first) = document.statements.first() {
+        out.push(Raw::new(
+            "missing-root-delegation",
+            first.span,
+            "no statement allows the account principal (arn:aws:iam::<account>:root): IAM policies cannot give anyone use of this key; add the default statement if that is not intended",
+        ));
+    }
+    // Redundant Allow statements without conditions: principals and actions within another's.
+    let plain: Vec<_> = document
+        .statements
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.value.effect.value == Effect::Allow && s.value.condition.is_none())
+        .map(|(i, s)| (i, s, principal_names(&s.value), statement_actions(&s.value)))
+        .collect();
+    for (index, statement, principals, actions) in &plain {
+        let covering = plain
+            .iter()
+            .find(|(other, _, other_principals, other_actions)| {
+                if other == index || actions.union(*other_actions) != *other_actions {
+                    return false;
+                }
+                let principals_within = match (principals, other_principals) {
+                    (_, None) => true,
+                    (None, Some(_)) => false,
+                    (Some(mine), Some(theirs)) => mine.is_subset(theirs),
+                };
+                // Identical statements: only the later one is redundant.
+                let same = principals == other_principals && actions == other_actions;
+                principals_within && (!same || other < index)
+            });
+        if let Some((other, covering_statement, _, _)) = covering {
+            let name = covering_statement
+                .value
+                .sid
+                .as_ref()
+                .map_or_else(|| format!("#{other}"), |sid| format!("'{}'", sid.value));
+            out.push(Raw::new(
+                "redundant-statement",
+                statement.span,
+                format!("statement {name} already allows these principals every action here; remove this statement or merge it"),
+            ));
+        }
+    }
+}

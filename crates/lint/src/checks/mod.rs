@@ -1,0 +1,23 @@
+//! The checks. `statements` reads the document and the catalog; `semantic` asks the
+//! authorization engine.
+
+mod catalog;
+mod conditions;
+mod hygiene;
+mod semantic;
+
+use crate::{LintOptions, Raw};
+use keyward_policy::PolicyDocument;
+
+pub(crate) use semantic::semantic;
+
+/// Every check that needs only the document and the catalog. They run on invalid documents too:
+/// one wrong element never hides the findings of the others.
+pub(crate) fn statements(document: &PolicyDocument, options: &LintOptions, out: &mut Vec<Raw>) {
+    for statement in &document.statements {
+        catalog::actions(&statement.value, out);
+        conditions::check(document, &statement.value, out);
+        hygiene::statement(&statement.value, options, out);
+    }
+    hygiene::document(document, options, out);
+}

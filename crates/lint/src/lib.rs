@@ -1,0 +1,137 @@
+//! The key-policy linter: every validation error as a finding, checks of names and types
+//! against the KMS catalog, KMS-specific security checks decided by the authorization engine,
+//! and hygiene checks, each finding with its exact span, JSON pointer and Sid.
+//!
+//! ```
+//! use keyward_lint::{LintOptions, lint};
+//!
+//! let policy = r#"{"Version": "2012-10-17", "Statement": [{
+//!   "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}]}"#;
+//! let findings = lint(policy, &LintOptions::default());
+//! assert!(findings.iter().any(|f| f.rule == "public-access"));
+//! ```
+
+mod checks;
+mod finding;
+mod locate;
+pub mod output;
+pub mod rules;
+
+pub use finding::{Finding, Region, Severity};
+pub use rules::{RULES, Rule, rule_by_id};
+
+use keyward_policy::{PolicyDocument, PolicyKind, Span};
+
+/// What the linter needs to know beyond the policy.
+#[derive(Debug, Clone)]
+pub struct LintOptions {
+    /// Key policy (the default) or identity policy.
+    pub kind: PolicyKind,
+    /// The key's account (`--account`). When absent, the account the policy delegates to
+    /// (`kms:*` to `arn:aws:iam::<account>:root`) is assumed, if there is exactly one.
+    pub account: Option<String>,
+    /// Other accounts whose access is expected (`--trusted-account`).
+    pub trusted_accounts: Vec<String>,
+}
+
+impl Default for LintOptions {
+    fn default() -> Self {
+        Self {
+            kind: PolicyKind::KeyPolicy,
+            account: None,
+            trusted_accounts: Vec::new(),
+        }
+    }
+}
+
+/// The rule id for a validation error code.
+pub(crate) fn rule_for_code(code: &'static str) -> &'static str {
+    match code {
+        "unknown-condition-operator" => "unknown-operator",
+        "condition-key-not-permitted" => "key-policy-forbidden-condition-key",
+        other => other,
+    }
+}
+
+/// A finding before it is located: rule, message, span.
+#[derive(Debug, Clone)]
+pub(crate) struct Raw {
+    pub rule: &'static str,
+    pub message: String,
+    pub span: Span,
+}
+
+impl Raw {
+    pub(crate) fn new(rule: &'static str, span: Span, message: impl Into<String>) -> Self {
+        Self {
+            rule,
+            message: message.into(),
+            span,
+        }
+    }
+}
+
+/// Lints one policy text. Findings come in source order; each rule reports a span once.
+pub fn lint(text: &str, options: &LintOptions) -> Vec<Finding> {
+    let mut raw = Vec::new();
+    let document = match keyward_policy::parse_policy(text) {
+        Ok(document) => document,
+        Err(diagnostics) => {
+            raw.extend(
+                diagnostics
+                    .errors()
+                    .iter()
+                    .map(|e| Raw::new(rule_for_code(e.code()), e.span, e.kind.to_string())),
+            );
+            return locate(text, None, raw);
+        }
+    };
+    let validation = keyward_policy::validate(&document, text, options.kind);
+    let valid = validation.is_empty();
+    raw.extend(
+        validation
+            .errors()
+            .iter()
+            .map(|e| Raw::new(rule_for_code(e.code()), e.span, e.kind.to_string())),
+    );
+    if let Err(diagnostics) = keyward_conditions::compile_conditions(&document) {
+        raw.extend(
+            diagnostics
+                .errors()
+                .iter()
+                .map(|e| Raw::new(rule_for_code(e.code()), e.span, e.kind.to_string())),
+        );
+    }
+    checks::statements(&document, options, &mut raw);
+    if valid && options.kind == PolicyKind::KeyPolicy {
+        checks::semantic(&document, text, options, &mut raw);
+    }
+    locate(text, Some(&document), raw)
+}
+
+/// Orders, de-duplicates and locates findings.
+fn locate(text: &str, document: Option<&PolicyDocument>, mut raw: Vec<Raw>) -> Vec<Finding> {
+    raw.sort_by(|a, b| (a.span.start, a.span.end, a.rule).cmp(&(b.span.start, b.span.end, b.rule)));
+    raw.dedup_by(|a, b| a.rule == b.rule && a.span == b.span);
+    let pointers = locate::Pointers::new(text);
+    raw.into_iter()
+        .map(|raw| {
+            let severity = rule_by_id(raw.rule).map_or(Severity::Error, |rule| rule.severity);
+            let sid = document.and_then(|doc| {
+                doc.statements
+                    .iter()
+                    .find(|s| s.span.start <= raw.span.start && raw.span.end <= s.span.end)
+                    .and_then(|s| s.value.sid.as_ref())
+                    .map(|sid| sid.value.clone())
+            });
+            Finding {
+                rule: raw.rule,
+                severity,
+                pointer: pointers.pointer(raw.span),
+                message: raw.message,
+                span: raw.span,
+                sid,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,157 @@
+//! Output formats: compiler-style text, JSON, and SARIF 2.1.0 for code scanning.
+
+use crate::{Finding, RULES, Severity};
+use keyward_policy::LineIndex;
+use serde_json::{Value, json};
+
+/// The findings of one file.
+#[derive(Debug, Clone, Copy)]
+pub struct FileFindings<'a> {
+    /// The path as given (repo-relative in CI).
+    pub path: &'a str,
+    pub text: &'a str,
+    pub findings: &'a [Finding],
+}
+
+/// `file:line:col: severity[rule]: message`, the source line and a caret under the span.
+pub fn text(file: &FileFindings<'_>) -> String {
+    let index = LineIndex::new(file.text);
+    let mut out = String::new();
+    for finding in file.findings {
+        let region = finding.region(&index);
+        out.push_str(&format!(
+            "{}:{}:{}: {}[{}]: {}\n",
+            file.path,
+            region.start.line,
+            region.start.column,
+            finding.severity,
+            finding.rule,
+            finding.message
+        ));
+        let line = index.line_text(region.start.line);
+        let line = line.trim_end_matches(['\r', '\n']);
+        out.push_str(&format!("  {line}\n"));
+        let width = if region.end.line == region.start.line {
+            region.end.column.saturating_sub(region.start.column).max(1)
+        } else {
+            line.chars()
+                .count()
+                .saturating_sub(region.start.column.saturating_sub(1))
+                .max(1)
+        };
+        out.push_str(&format!(
+            "  {}{}\n",
+            " ".repeat(region.start.column.saturating_sub(1)),
+            "^".repeat(width)
+        ));
+    }
+    out
+}
+
+fn finding_json(path: &str, index: &LineIndex<'_>, finding: &Finding) -> Value {
+    let region = finding.region(index);
+    json!({
+        "file": path,
+        "rule": finding.rule,
+        "severity": finding.severity.as_str(),
+        "message": finding.message,
+        "line": region.start.line,
+        "column": region.start.column,
+        "end_line": region.end.line,
+        "end_column": region.end.column,
+        "pointer": finding.pointer,
+        "sid": finding.sid,
+    })
+}
+
+/// One JSON object per finding, in an array.
+pub fn json(files: &[FileFindings<'_>]) -> Value {
+    let mut all = Vec::new();
+    for file in files {
+        let index = LineIndex::new(file.text);
+        all.extend(
+            file.findings
+                .iter()
+                .map(|f| finding_json(file.path, &index, f)),
+        );
+    }
+    Value::Array(all)
+}
+
+const fn sarif_level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error | Severity::Security => "error",
+        Severity::Warning => "warning",
+        Severity::Suggestion => "note",
+    }
+}
+
+/// SARIF 2.1.0: one run, the whole rule catalogue, 1-based regions (end column exclusive).
+pub fn sarif(files: &[FileFindings<'_>]) -> Value {
+    let rules: Vec<Value> = RULES
+        .iter()
+        .map(|rule| {
+            let mut properties = json!({
+                "tags": if rule.security_severity.is_some() { vec!["security", "kms"] } else { vec!["kms"] },
+                "precision": "high",
+            });
+            if let (Some(score), Some(map)) = (rule.security_severity, properties.as_object_mut()) {
+                map.insert("security-severity".into(), json!(score));
+            }
+            json!({
+                "id": rule.id,
+                "name": rule.id,
+                "shortDescription": {"text": rule.summary},
+                "fullDescription": {"text": rule.summary},
+                "help": {"text": rule.help},
+                "defaultConfiguration": {"level": sarif_level(rule.severity)},
+                "properties": properties,
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for file in files {
+        let index = LineIndex::new(file.text);
+        for finding in file.findings {
+            let region = finding.region(&index);
+            let rule_index = RULES.iter().position(|r| r.id == finding.rule);
+            let mut result = json!({
+                "ruleId": finding.rule,
+                "level": sarif_level(finding.severity),
+                "message": {"text": finding.message},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": file.path},
+                        "region": {
+                            "startLine": region.start.line,
+                            "startColumn": region.start.column,
+                            "endLine": region.end.line,
+                            "endColumn": region.end.column,
+                        }
+                    },
+                    "logicalLocations": [{"fullyQualifiedName": finding.pointer, "kind": "element"}],
+                }],
+                "partialFingerprints": {
+                    "keyward/v1": format!("{}:{}:{}", finding.rule, finding.sid.as_deref().unwrap_or(""), finding.pointer),
+                },
+            });
+            if let (Some(index), Some(map)) = (rule_index, result.as_object_mut()) {
+                map.insert("ruleIndex".into(), json!(index));
+            }
+            results.push(result);
+        }
+    }
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "keyward",
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/keyward/keyward",
+                "rules": rules,
+            }},
+            "results": results,
+        }]
+    })
+}
