@@ -139,15 +139,17 @@ fn witness(
     document: &PolicyDocument,
     statement: Option<&Statement>,
     caller: &Caller,
-    org: &str,
+    org: Option<&str>,
     action: ActionId,
 ) -> RequestContext {
     let mut context = RequestContext::new();
     context.insert_single("aws:PrincipalArn", &caller.arn);
     context.insert_single("aws:PrincipalAccount", &caller.account);
     context.insert_single("kms:CallerAccount", &caller.account);
-    context.insert_single("aws:PrincipalOrgID", org);
-    context.insert_multi("aws:PrincipalOrgPaths", [format!("{org}/r-ab12/").as_str()]);
+    if let Some(org) = org {
+        context.insert_single("aws:PrincipalOrgID", org);
+        context.insert_multi("aws:PrincipalOrgPaths", [format!("{org}/r-ab12/").as_str()]);
+    }
     for (name, value) in [
         ("kms:KeySpec", "SYMMETRIC_DEFAULT"),
         ("kms:KeyUsage", "ENCRYPT_DECRYPT"),
@@ -251,7 +253,7 @@ impl Probe<'_> {
         &self,
         document: &PolicyDocument,
         caller: &Caller,
-        org: &str,
+        org: Option<&str>,
         actions: ActionSet,
     ) -> ActionSet {
         let mut allowed = ActionSet::EMPTY;
@@ -334,10 +336,11 @@ fn own_account(document: &PolicyDocument, options: &LintOptions) -> Option<Strin
     let mut delegated: Vec<String> = named_accounts(document)
         .into_iter()
         .filter(|(_, _, index)| {
-            document
-                .statements
-                .get(*index)
-                .is_some_and(|s| s.value.effect.value == Effect::Allow && only_accounts(&s.value))
+            document.statements.get(*index).is_some_and(|s| {
+                s.value.effect.value == Effect::Allow
+                    && only_accounts(&s.value)
+                    && statement_actions(&s.value) == ActionSet::all()
+            })
         })
         .map(|(account, _, _)| account)
         .collect();
@@ -438,11 +441,14 @@ fn public_access(
             .fold(ActionSet::EMPTY, ActionSet::with);
         let mut allowed = ActionSet::EMPTY;
         for action in actions.iter() {
-            if probe.allows(
-                &stranger,
-                action,
-                witness(document, Some(s), &stranger, STRANGER_ORG, action),
-            ) {
+            let orgs = [Some(STRANGER_ORG), None];
+            if orgs.into_iter().any(|org| {
+                probe.allows(
+                    &stranger,
+                    action,
+                    witness(document, Some(s), &stranger, org, action),
+                )
+            }) {
                 allowed = allowed.with(action);
             }
         }
@@ -498,7 +504,13 @@ fn cross_account(
                 probe.allows(
                     &caller,
                     *a,
-                    witness(document, Some(&statement.value), &caller, STRANGER_ORG, *a),
+                    witness(
+                        document,
+                        Some(&statement.value),
+                        &caller,
+                        Some(STRANGER_ORG),
+                        *a,
+                    ),
                 )
             })
             .fold(ActionSet::EMPTY, ActionSet::with);
@@ -538,7 +550,7 @@ fn cross_account(
                             probe.allows(
                                 &caller,
                                 *a,
-                                witness(document, Some(s), &caller, STRANGER_ORG, *a),
+                                witness(document, Some(s), &caller, Some(STRANGER_ORG), *a),
                             )
                         })
                         .fold(ActionSet::EMPTY, ActionSet::with);
@@ -602,8 +614,9 @@ fn lockout(document: &PolicyDocument, probe: &Probe<'_>, out: &mut Vec<Raw>) {
     }
     let only_put = ActionSet::EMPTY.with(put);
     let anyone = callers.iter().any(|caller| {
-        let org = "o-keywardowner0";
-        !probe.allowed(document, caller, org, only_put).is_empty()
+        [Some("o-keywardowner0"), None]
+            .into_iter()
+            .any(|org| !probe.allowed(document, caller, org, only_put).is_empty())
     });
     if anyone {
         return;

@@ -1,0 +1,93 @@
+//! Runs the lint corpus: every `fixtures/lint/*.json` beside its `.expected`, which lists the
+//! exact findings as `rule line:column`, one per line, in output order. Lines starting with `#`
+//! are comments or options: `# account: ID`, `# trusted: ID`, `# kind: identity`.
+//!
+//! `KEYWARD_BLESS=1 cargo test -p keyward-lint --test corpus` writes missing `.expected` files
+//! from the current output (review them before committing).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use keyward_lint::{LintOptions, lint};
+use keyward_policy::{LineIndex, PolicyKind};
+use std::path::Path;
+
+fn options(expected: &str) -> LintOptions {
+    let mut options = LintOptions::default();
+    for line in expected.lines() {
+        let Some(option) = line.strip_prefix('#') else {
+            continue;
+        };
+        let Some((name, value)) = option.split_once(':') else {
+            continue;
+        };
+        let value = value.trim().to_owned();
+        match name.trim() {
+            "account" => options.account = Some(value),
+            "trusted" => options.trusted_accounts.push(value),
+            "kind" if value == "identity" => options.kind = PolicyKind::IdentityPolicy,
+            _ => {}
+        }
+    }
+    options
+}
+
+fn findings(text: &str, options: &LintOptions) -> Vec<String> {
+    let index = LineIndex::new(text);
+    lint(text, options)
+        .iter()
+        .map(|f| {
+            let at = index.start(f.span);
+            format!("{} {}:{}", f.rule, at.line, at.column)
+        })
+        .collect()
+}
+
+#[test]
+fn lint_corpus() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/lint");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 50, "{} policies", paths.len());
+    let bless = std::env::var_os("KEYWARD_BLESS").is_some();
+    let mut failures = Vec::new();
+    for path in &paths {
+        let text = std::fs::read_to_string(path).unwrap();
+        let expected_path = path.with_extension("expected");
+        let expected_text = match std::fs::read_to_string(&expected_path) {
+            Ok(text) => text,
+            Err(_) if bless => {
+                let actual = findings(&text, &LintOptions::default());
+                let mut out = actual.join("\n");
+                out.push('\n');
+                std::fs::write(&expected_path, out.trim_start()).unwrap();
+                continue;
+            }
+            Err(e) => panic!("{}: {e}", expected_path.display()),
+        };
+        let expected: Vec<&str> = expected_text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .collect();
+        let actual = findings(&text, &options(&expected_text));
+        if actual != expected {
+            failures.push(format!(
+                "{}:\n  expected {expected:?}\n  actual   {actual:?}",
+                path.file_name().unwrap().to_string_lossy()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failing:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
