@@ -11,7 +11,7 @@
     clippy::indexing_slicing
 )]
 
-use keyward_lint::{LintOptions, lint};
+use keyward_lint::{LintOptions, RULES, lint};
 use keyward_policy::{LineIndex, PolicyKind};
 use std::path::Path;
 
@@ -55,7 +55,7 @@ fn lint_corpus() {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     paths.sort();
-    assert!(paths.len() >= 50, "{} policies", paths.len());
+    assert!(paths.len() >= 80, "{} policies", paths.len());
     let bless = std::env::var_os("KEYWARD_BLESS").is_some();
     let mut failures = Vec::new();
     for path in &paths {
@@ -90,4 +90,74 @@ fn lint_corpus() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Rules no fixture can show, each with the reason and the test that covers it instead.
+const WITHOUT_FIXTURES: &[(&str, &str)] = &[
+    (
+        "input-too-large",
+        "a fixture over 1 MiB does not belong in the repository; see input_over_one_mebibyte_is_one_finding",
+    ),
+    (
+        "invalid-pattern",
+        "every wildcard pattern compiles (globset patterns are escaped); kept for defence in depth",
+    ),
+];
+
+/// Every rule has a fixture named after it that triggers it (`RULE.json`, `RULE-*.json`) and
+/// one that must not (`RULE-clean*.json`).
+#[test]
+fn every_rule_has_a_triggering_and_a_clean_fixture() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/lint");
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".expected"))
+        .map(|n| n.trim_end_matches(".expected").to_owned())
+        .collect();
+    let reports = |name: &str, rule: &str| {
+        let expected = std::fs::read_to_string(dir.join(format!("{name}.expected"))).unwrap();
+        expected
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(rule))
+    };
+    let mut missing = Vec::new();
+    for rule in RULES {
+        if WITHOUT_FIXTURES.iter().any(|(id, _)| *id == rule.id) {
+            continue;
+        }
+        let named = |n: &&String| *n == rule.id || n.starts_with(&format!("{}-", rule.id));
+        let clean_prefix = format!("{}-clean", rule.id);
+        let triggers = names
+            .iter()
+            .filter(named)
+            .filter(|n| !n.starts_with(&clean_prefix))
+            .any(|n| reports(n, rule.id));
+        let clean: Vec<&String> = names
+            .iter()
+            .filter(|n| n.starts_with(&clean_prefix))
+            .collect();
+        if !triggers {
+            missing.push(format!("{}: no fixture named after it reports it", rule.id));
+        }
+        if clean.is_empty() {
+            missing.push(format!("{}: no {clean_prefix}*.json", rule.id));
+        }
+        for name in clean {
+            if reports(name, rule.id) {
+                missing.push(format!("{name}: a clean fixture reports {}", rule.id));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+#[test]
+fn input_over_one_mebibyte_is_one_finding() {
+    let mut text = String::from(r#"{"Version": "2012-10-17", "Statement": [], "Id": ""#);
+    text.push_str(&"a".repeat(1 << 20));
+    text.push_str("\"}");
+    let findings = lint(&text, &LintOptions::default());
+    let rules: Vec<&str> = findings.iter().map(|f| f.rule).collect();
+    assert_eq!(rules, ["input-too-large"]);
 }
