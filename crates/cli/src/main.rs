@@ -63,6 +63,13 @@ enum Command {
         /// An account whose access is expected (repeatable).
         #[arg(long = "trusted-account")]
         trusted_accounts: Vec<String>,
+        /// Suppressions file; by default `keyward-lint.toml` in the current directory or the
+        /// nearest parent that has one.
+        #[arg(long)]
+        config: Option<String>,
+        /// Ignore any `keyward-lint.toml`.
+        #[arg(long, conflicts_with = "config")]
+        no_config: bool,
     },
     /// Print a policy in canonical form (stable element order and layout).
     Fmt {
@@ -143,6 +150,8 @@ fn main() -> ExitCode {
             min_severity,
             account,
             trusted_accounts,
+            config,
+            no_config,
         } => {
             let options = keyward_lint::LintOptions {
                 kind: kind.into(),
@@ -160,7 +169,15 @@ fn main() -> ExitCode {
                 MinSeverity::Security => keyward_lint::Severity::Security,
                 MinSeverity::Error => keyward_lint::Severity::Error,
             };
-            commands::lint::run(&targets, &options, format, min)
+            let config = if no_config {
+                commands::lint::ConfigChoice::None
+            } else {
+                config.map_or(
+                    commands::lint::ConfigChoice::Discover,
+                    commands::lint::ConfigChoice::File,
+                )
+            };
+            commands::lint::run(&targets, &options, format, min, &config)
         }
         Command::Authorize {
             file,

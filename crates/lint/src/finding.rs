@@ -57,6 +57,8 @@ pub struct Finding {
     pub pointer: String,
     /// The `Sid` of the statement it is in, when there is one.
     pub sid: Option<String>,
+    /// The reason from `keyward-lint.toml` when a suppression silences it.
+    pub suppressed: Option<String>,
 }
 
 /// A finding's position: 1-based lines and columns (columns count characters); the end is

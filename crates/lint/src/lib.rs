@@ -16,9 +16,11 @@ mod finding;
 mod locate;
 pub mod output;
 pub mod rules;
+pub mod suppress;
 
 pub use finding::{Finding, Region, Severity};
 pub use rules::{RULES, Rule, rule_by_id};
+pub use suppress::{Suppression, SuppressionError, Suppressions};
 
 use keyward_policy::{PolicyDocument, PolicyKind, Span};
 
@@ -131,6 +133,7 @@ fn locate(text: &str, document: Option<&PolicyDocument>, mut raw: Vec<Raw>) -> V
                 message: raw.message,
                 span: raw.span,
                 sid,
+                suppressed: None,
             }
         })
         .collect()

@@ -14,10 +14,11 @@ pub struct FileFindings<'a> {
 }
 
 /// `file:line:col: severity[rule]: message`, the source line and a caret under the span.
+/// Suppressed findings are left out.
 pub fn text(file: &FileFindings<'_>) -> String {
     let index = LineIndex::new(file.text);
     let mut out = String::new();
-    for finding in file.findings {
+    for finding in file.findings.iter().filter(|f| f.suppressed.is_none()) {
         let region = finding.region(&index);
         out.push_str(&format!(
             "{}:{}:{}: {}[{}]: {}\n",
@@ -64,7 +65,7 @@ fn finding_json(path: &str, index: &LineIndex<'_>, finding: &Finding) -> Value {
     })
 }
 
-/// One JSON object per finding, in an array.
+/// One JSON object per finding, in an array. Suppressed findings are left out.
 pub fn json(files: &[FileFindings<'_>]) -> Value {
     let mut all = Vec::new();
     for file in files {
@@ -72,6 +73,7 @@ pub fn json(files: &[FileFindings<'_>]) -> Value {
         all.extend(
             file.findings
                 .iter()
+                .filter(|f| f.suppressed.is_none())
                 .map(|f| finding_json(file.path, &index, f)),
         );
     }
@@ -87,6 +89,8 @@ const fn sarif_level(severity: Severity) -> &'static str {
 }
 
 /// SARIF 2.1.0: one run, the whole rule catalogue, 1-based regions (end column exclusive).
+/// Suppressed findings are kept, with an external suppression carrying the reason, so code
+/// scanning records them as accepted rather than losing them.
 pub fn sarif(files: &[FileFindings<'_>]) -> Value {
     let rules: Vec<Value> = RULES
         .iter()
@@ -135,8 +139,16 @@ pub fn sarif(files: &[FileFindings<'_>]) -> Value {
                     "keyward/v1": format!("{}:{}:{}", finding.rule, finding.sid.as_deref().unwrap_or(""), finding.pointer),
                 },
             });
-            if let (Some(index), Some(map)) = (rule_index, result.as_object_mut()) {
-                map.insert("ruleIndex".into(), json!(index));
+            if let Some(map) = result.as_object_mut() {
+                if let Some(index) = rule_index {
+                    map.insert("ruleIndex".into(), json!(index));
+                }
+                if let Some(reason) = &finding.suppressed {
+                    map.insert(
+                        "suppressions".into(),
+                        json!([{"kind": "external", "status": "accepted", "justification": reason}]),
+                    );
+                }
             }
             results.push(result);
         }

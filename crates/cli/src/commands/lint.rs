@@ -3,8 +3,44 @@
 use super::Outcome;
 use crate::input;
 use keyward_lint::output::{self, FileFindings};
-use keyward_lint::{Finding, LintOptions, Severity, lint};
-use std::path::Path;
+use keyward_lint::{Finding, LintOptions, Severity, Suppressions, lint};
+use std::path::{Path, PathBuf};
+
+/// The name of the suppressions file looked for when `--config` is not given.
+pub const CONFIG_NAME: &str = "keyward-lint.toml";
+
+/// Where suppressions come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigChoice {
+    /// `keyward-lint.toml` in the current directory or the nearest parent that has one.
+    Discover,
+    /// `--config FILE`: must exist.
+    File(String),
+    /// `--no-config`.
+    None,
+}
+
+fn discover() -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .map(|dir| dir.join(CONFIG_NAME))
+        .find(|path| path.is_file())
+}
+
+fn load_suppressions(choice: &ConfigChoice) -> Result<Suppressions, String> {
+    let path = match choice {
+        ConfigChoice::None => return Ok(Suppressions::default()),
+        ConfigChoice::File(path) => PathBuf::from(path),
+        ConfigChoice::Discover => match discover() {
+            Some(path) => path,
+            None => return Ok(Suppressions::default()),
+        },
+    };
+    let shown = path.to_string_lossy().into_owned();
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("keyward: error: cannot read {shown}: {e}"))?;
+    Suppressions::parse(&text, &shown).map_err(|e| format!("{e}"))
+}
 
 /// How findings are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +76,16 @@ pub fn run(
     options: &LintOptions,
     format: LintFormat,
     min_severity: Severity,
+    config: &ConfigChoice,
 ) -> Outcome {
+    let suppressions = match load_suppressions(config) {
+        Ok(suppressions) => suppressions,
+        Err(message) => {
+            eprintln!("{message}");
+            return Outcome::Error;
+        }
+    };
+    let mut used = vec![false; suppressions.entries.len()];
     let mut outcome = Outcome::Success;
     let mut paths = Vec::new();
     for target in targets {
@@ -67,12 +112,22 @@ pub fn run(
     let results: Vec<Vec<Finding>> = inputs
         .iter()
         .map(|input| {
-            lint(&input.text, options)
-                .into_iter()
-                .filter(|f| f.severity >= min_severity)
-                .collect()
+            // Suppressions apply before the severity filter, so one is "used" whatever
+            // --min-severity hides.
+            let mut findings = lint(&input.text, options);
+            suppressions.apply(&input.name, &mut findings, &mut used);
+            findings.retain(|f| f.severity >= min_severity);
+            findings
         })
         .collect();
+    for (entry, used) in suppressions.entries.iter().zip(&used) {
+        if !used {
+            eprintln!(
+                "{}:{}:{}: warning: this suppression of {} matched no finding; remove it",
+                suppressions.path, entry.line, entry.column, entry.rule
+            );
+        }
+    }
     let files: Vec<FileFindings<'_>> = inputs
         .iter()
         .zip(&results)
@@ -91,7 +146,8 @@ pub fn run(
         LintFormat::Json => println!("{}", output::json(&files)),
         LintFormat::Sarif => println!("{:#}", output::sarif(&files)),
     }
-    if outcome == Outcome::Success && results.iter().any(|findings| !findings.is_empty()) {
+    let unsuppressed = |findings: &Vec<Finding>| findings.iter().any(|f| f.suppressed.is_none());
+    if outcome == Outcome::Success && results.iter().any(unsuppressed) {
         outcome = Outcome::Failure;
     }
     outcome

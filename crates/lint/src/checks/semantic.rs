@@ -406,7 +406,7 @@ pub(crate) fn semantic(
     if let Some(own) = &own {
         cross_account(document, &probe, own, options, key_actions, out);
     }
-    lockout(document, &probe, out);
+    lockout(document, &probe, own.is_none(), out);
     separation_of_duties(document, out);
 }
 
@@ -571,7 +571,12 @@ fn cross_account(
     }
 }
 
-fn lockout(document: &PolicyDocument, probe: &Probe<'_>, out: &mut Vec<Raw>) {
+fn lockout(
+    document: &PolicyDocument,
+    probe: &Probe<'_>,
+    account_assumed: bool,
+    out: &mut Vec<Raw>,
+) {
     let Some(put) = kms_action("kms:PutKeyPolicy") else {
         return;
     };
@@ -638,8 +643,13 @@ fn lockout(document: &PolicyDocument, probe: &Probe<'_>, out: &mut Vec<Raw>) {
         "lockout-risk",
         at,
         format!(
-            "{cause} nobody able to call kms:PutKeyPolicy (tried the account root, an administrator role of account {} and {} principals the policy names): the key could not be managed again without AWS Support",
+            "{cause} nobody able to call kms:PutKeyPolicy (tried the account root, an administrator role of account {}{} and {} principals the policy names): the key could not be managed again without AWS Support",
             probe.account,
+            if account_assumed {
+                ", assumed as the policy names no account (give --account)"
+            } else {
+                ""
+            },
             callers.len().saturating_sub(2)
         ),
     ));
