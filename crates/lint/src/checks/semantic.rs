@@ -281,6 +281,28 @@ impl Probe<'_> {
     }
 }
 
+/// The organization of the stranger and every organization ID the policy's conditions name.
+fn organizations_named(document: &PolicyDocument) -> Vec<String> {
+    let mut orgs = vec![STRANGER_ORG.to_owned()];
+    let blocks = document
+        .statements
+        .iter()
+        .filter_map(|s| s.value.condition.as_ref());
+    for block in blocks {
+        for key in block.value.operators.iter().flat_map(|e| e.keys.iter()) {
+            if key.key.value.eq_ignore_ascii_case("aws:PrincipalOrgID") {
+                for value in &key.values {
+                    let org = fill(&value.value.text);
+                    if !orgs.contains(&org) {
+                        orgs.push(org);
+                    }
+                }
+            }
+        }
+    }
+    orgs
+}
+
 fn key_actions() -> ActionSet {
     ActionId::all()
         .filter(|a| {
@@ -303,7 +325,10 @@ fn list(actions: ActionSet) -> String {
 }
 
 /// The accounts a document's principals name.
-fn named_accounts(document: &PolicyDocument) -> Vec<(String, Span, usize)> {
+/// The AWS principals the policy names that belong to an account: a caller standing for each
+/// (the identity itself, or a role of the account for an account principal), where it is
+/// named, and the statement's index.
+fn named_accounts(document: &PolicyDocument) -> Vec<(Caller, Span, usize)> {
     let mut out = Vec::new();
     for (index, statement) in document.statements.iter().enumerate() {
         let Some(clause) = &statement.value.principal else {
@@ -320,7 +345,15 @@ fn named_accounts(document: &PolicyDocument) -> Vec<(String, Span, usize)> {
                 if let Ok(principal) = Principal::parse_in_policy(PrincipalType::Aws, &value.value)
                     && let Some(account) = principal.account()
                 {
-                    out.push((account.to_owned(), value.span, index));
+                    let caller = if principal.is_account_principal() {
+                        Caller::role(account, "keyward-probe")
+                    } else {
+                        Caller {
+                            arn: value.value.clone(),
+                            account: account.to_owned(),
+                        }
+                    };
+                    out.push((caller, value.span, index));
                 }
             }
         }
@@ -342,7 +375,7 @@ fn own_account(document: &PolicyDocument, options: &LintOptions) -> Option<Strin
                     && statement_actions(&s.value) == ActionSet::all()
             })
         })
-        .map(|(account, _, _)| account)
+        .map(|(caller, _, _)| caller.account)
         .collect();
     delegated.sort();
     delegated.dedup();
@@ -483,7 +516,9 @@ fn cross_account(
 ) {
     let trusted =
         |account: &str| account == own || options.trusted_accounts.iter().any(|t| t == account);
-    for (account, span, index) in named_accounts(document) {
+    let orgs = organizations_named(document);
+    for (caller, span, index) in named_accounts(document) {
+        let account = caller.account.clone();
         if trusted(&account) {
             continue;
         }
@@ -493,25 +528,22 @@ fn cross_account(
         if statement.value.effect.value != Effect::Allow {
             continue;
         }
-        let caller = Caller::role(&account, "keyward-probe");
         let actions = statement_actions(&statement.value)
             .iter()
             .filter(|a| key_actions.contains(*a))
             .fold(ActionSet::EMPTY, ActionSet::with);
+        // A named account may belong to any organization, the ones the policy names included:
+        // an organization condition narrows who else gets in, not whether this account does.
         let allowed = actions
             .iter()
             .filter(|a| {
-                probe.allows(
-                    &caller,
-                    *a,
-                    witness(
-                        document,
-                        Some(&statement.value),
+                orgs.iter().any(|org| {
+                    probe.allows(
                         &caller,
-                        Some(STRANGER_ORG),
                         *a,
-                    ),
-                )
+                        witness(document, Some(&statement.value), &caller, Some(org), *a),
+                    )
+                })
             })
             .fold(ActionSet::EMPTY, ActionSet::with);
         if !allowed.is_empty() {
@@ -519,8 +551,13 @@ fn cross_account(
                 "cross-account-access",
                 span,
                 format!(
-                    "principals of account {account}, outside {own} and the trusted accounts, can {}",
-                    list(allowed)
+                    "{who} account {account}, outside {own} and the trusted accounts, can {}; if that account is meant to use the key, pass --trusted-account {account}",
+                    list(allowed),
+                    who = if caller.arn.ends_with(":role/keyward-probe") {
+                        "principals of".to_owned()
+                    } else {
+                        format!("`{}` of", caller.arn)
+                    }
                 ),
             ));
         }
