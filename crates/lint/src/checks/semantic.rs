@@ -396,11 +396,17 @@ fn identity_conditions(statement: &Statement) -> Vec<String> {
                     .iter()
                     .map(|v| format!("\"{}\"", v.value.text))
                     .collect();
+                let operator = &entry.operator.value;
                 out.push(format!(
-                    "`{}` is only tested with {} {}",
+                    "`{}` is only tested with {} {}{}",
                     key.key.value,
-                    entry.operator.value.kind.as_str(),
-                    values.join(", ")
+                    operator,
+                    values.join(", "),
+                    if operator.if_exists {
+                        ", which holds for a caller that has no value for it"
+                    } else {
+                        ""
+                    }
                 ));
             }
         }
