@@ -145,6 +145,12 @@ pub enum CryptoError {
     /// A failure inside the cryptographic library (randomness, key generation).
     #[error("internal error in the cryptographic library during {0}")]
     Internal(&'static str),
+    /// Stored key material that does not open under the root key: another root key, another
+    /// key's record, or a changed or truncated record.
+    #[error(
+        "the stored key material cannot be opened with this root key (wrong root key, or the record was changed)"
+    )]
+    SealedKeyCorrupt,
 }
 
 impl CryptoError {
@@ -180,7 +186,7 @@ impl CryptoError {
             Self::InvalidImportToken => "InvalidImportTokenException",
             Self::ExpiredImportToken => "ExpiredImportTokenException",
             Self::IncorrectKeyMaterial => "IncorrectKeyMaterialException",
-            Self::Internal(_) => "KMSInternalException",
+            Self::Internal(_) | Self::SealedKeyCorrupt => "KMSInternalException",
         }
     }
 

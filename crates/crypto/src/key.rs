@@ -195,6 +195,12 @@ impl CryptoKey {
         &self.id
     }
 
+    /// The same key with another origin (unsealing rebuilds a key from an empty shell).
+    pub(crate) fn with_origin(mut self, origin: Origin) -> Self {
+        self.origin = origin;
+        self
+    }
+
     pub fn spec(&self) -> KeySpec {
         self.spec
     }

@@ -42,6 +42,7 @@ mod key;
 #[cfg(test)]
 mod known_answers;
 mod material;
+mod seal;
 mod secret;
 pub mod spec;
 
@@ -55,6 +56,7 @@ pub use key::{
     Origin, generate_random,
 };
 pub use material::{MaterialInfo, MaterialOrigin};
+pub use seal::{RootKey, RootKeyError};
 pub use secret::Secret;
 pub use spec::{
     DataKeyPairSpec, DataKeySpec, EncryptionAlgorithm, KeyAgreementAlgorithm, KeySpec, KeyUsage,

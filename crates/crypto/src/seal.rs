@@ -1,0 +1,522 @@
+//! Sealed keys: a [`CryptoKey`] with all its versions of material, encrypted under a root key
+//! for storage. The root key lives in a file only its owner can read (`0600`), created with
+//! fresh random bytes on first use.
+//!
+//! Sealed format v1: `"KWSEAL1\0"`, 12-byte nonce, AES-256-GCM ciphertext and tag of the
+//! serialized key, with the key ID and the format tag as authenticated data (a sealed key
+//! cannot be swapped for another's). The serialized key: spec, usage and origin names, then
+//! per version its number, origin, expiry, fingerprint and material (raw AES/HMAC bytes or
+//! PKCS#8), all length-prefixed.
+
+use crate::asymmetric::AsymmetricMaterial;
+use crate::key::{CryptoKey, Origin};
+use crate::material::{AesMaterial, HmacMaterial, Material, MaterialOrigin, Version};
+use crate::{CryptoError, KeySpec, KeyUsage, Secret};
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, UNIX_EPOCH};
+
+const MAGIC: &[u8; 8] = b"KWSEAL1\0";
+const ROOT_KEY_LEN: usize = 32;
+/// The most versions a sealed key may carry (as `CryptoKey` allows).
+const MAX_SEALED_VERSIONS: u32 = 10_000;
+
+/// Why a root key file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum RootKeyError {
+    #[error("root key file {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("root key file {path} is readable by others (mode {mode:o}); run `chmod 600 {path}`")]
+    Permissions { path: String, mode: u32 },
+    #[error("root key file {path} holds {len} bytes; a root key is exactly 32")]
+    Length { path: String, len: usize },
+}
+
+/// The key that seals every stored key's material. Zeroized on drop; `Debug` shows nothing.
+pub struct RootKey {
+    key: LessSafeKey,
+    _bytes: Secret,
+}
+
+impl std::fmt::Debug for RootKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RootKey(..)")
+    }
+}
+
+impl RootKey {
+    /// A root key from 32 bytes.
+    pub fn from_bytes(bytes: Secret) -> Result<Self, CryptoError> {
+        if bytes.len() != ROOT_KEY_LEN {
+            return Err(CryptoError::InvalidKeyMaterial(
+                "a root key is 256 bits (32 bytes)".into(),
+            ));
+        }
+        let key = UnboundKey::new(&AES_256_GCM, bytes.expose())
+            .map_err(|_| CryptoError::Internal("root key setup"))?;
+        Ok(Self {
+            key: LessSafeKey::new(key),
+            _bytes: bytes,
+        })
+    }
+
+    /// A fresh random root key (tests and in-memory stores).
+    pub fn generate() -> Result<Self, CryptoError> {
+        Self::from_bytes(Secret::random(ROOT_KEY_LEN)?)
+    }
+
+    /// Reads the root key at `path`, or creates it (32 random bytes, mode `0600`, synced to
+    /// disk) when there is none. A file others can read or write is refused.
+    pub fn load_or_create(path: &Path) -> Result<Self, RootKeyError> {
+        let shown = path.display().to_string();
+        let io = |source| RootKeyError::Io {
+            path: shown.clone(),
+            source,
+        };
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                check_permissions(path, &shown)?;
+                let len = bytes.len();
+                let secret = Secret::new(bytes);
+                Self::from_bytes(secret).map_err(|_| RootKeyError::Length { path: shown, len })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let secret = Secret::random(ROOT_KEY_LEN)
+                    .map_err(|_| io(std::io::Error::other("the system random generator failed")))?;
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    options.mode(0o600);
+                }
+                let mut file = options.open(path).map_err(io)?;
+                file.write_all(secret.expose()).map_err(io)?;
+                file.sync_all().map_err(io)?;
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::File::open(dir)
+                        .and_then(|d| d.sync_all())
+                        .map_err(io)?;
+                }
+                Self::from_bytes(secret).map_err(|_| RootKeyError::Length {
+                    path: shown,
+                    len: ROOT_KEY_LEN,
+                })
+            }
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    fn aad(key_id: &str) -> Vec<u8> {
+        let mut aad = Vec::with_capacity(MAGIC.len() + key_id.len());
+        aad.extend_from_slice(MAGIC);
+        aad.extend_from_slice(key_id.as_bytes());
+        aad
+    }
+}
+
+#[cfg(unix)]
+fn check_permissions(path: &Path, shown: &str) -> Result<(), RootKeyError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|source| RootKeyError::Io {
+            path: shown.to_owned(),
+            source,
+        })?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(RootKeyError::Permissions {
+            path: shown.to_owned(),
+            mode: mode & 0o777,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_permissions(_: &Path, _: &str) -> Result<(), RootKeyError> {
+    Ok(())
+}
+
+/// Length-prefixed writer over a zeroizing buffer. It grows by moving into a larger
+/// [`Secret`], so no reallocation leaves a copy of the material behind unzeroized.
+struct Writer(Secret);
+
+impl Writer {
+    fn push(&mut self, bytes: &[u8]) {
+        let buffer = self.0.expose_mut();
+        if buffer.capacity() - buffer.len() < bytes.len() {
+            let wanted = (buffer.len() + bytes.len()).max(buffer.capacity() * 2);
+            let mut bigger = Vec::with_capacity(wanted);
+            bigger.extend_from_slice(buffer);
+            // The old buffer is zeroized when its `Secret` drops.
+            drop(std::mem::replace(&mut self.0, Secret::new(bigger)));
+        }
+        self.0.expose_mut().extend_from_slice(bytes);
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+        self.push(&len.to_be_bytes());
+        self.push(bytes);
+    }
+
+    fn u32(&mut self, value: u32) {
+        self.push(&value.to_be_bytes());
+    }
+
+    fn u64(&mut self, value: u64) {
+        self.push(&value.to_be_bytes());
+    }
+}
+
+/// Reader of the serialized form; every read is bounds-checked.
+struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+fn corrupt() -> CryptoError {
+    CryptoError::SealedKeyCorrupt
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], CryptoError> {
+        if self.rest.len() < n {
+            return Err(corrupt());
+        }
+        let (head, tail) = self.rest.split_at(n);
+        self.rest = tail;
+        Ok(head)
+    }
+
+    fn u32(&mut self) -> Result<u32, CryptoError> {
+        let bytes: [u8; 4] = self.take(4)?.try_into().map_err(|_| corrupt())?;
+        Ok(u32::from_be_bytes(bytes))
+    }
+
+    fn u64(&mut self) -> Result<u64, CryptoError> {
+        let bytes: [u8; 8] = self.take(8)?.try_into().map_err(|_| corrupt())?;
+        Ok(u64::from_be_bytes(bytes))
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8], CryptoError> {
+        let len = usize::try_from(self.u32()?).map_err(|_| corrupt())?;
+        self.take(len)
+    }
+
+    fn text(&mut self) -> Result<&'a str, CryptoError> {
+        std::str::from_utf8(self.bytes()?).map_err(|_| corrupt())
+    }
+}
+
+fn write_version<M>(w: &mut Writer, version: &Version<M>, raw: impl Fn(&M) -> &[u8]) {
+    w.u32(version.number);
+    w.u32(match version.origin {
+        MaterialOrigin::Generated => 0,
+        MaterialOrigin::Imported => 1,
+    });
+    match version
+        .expires_at
+        .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
+    {
+        Some(at) => {
+            w.u32(1);
+            w.u64(at.as_secs());
+            w.u32(at.subsec_nanos());
+        }
+        None => w.u32(0),
+    }
+    w.bytes(&version.fingerprint);
+    match &version.material {
+        Some(material) => {
+            w.u32(1);
+            w.bytes(raw(material));
+        }
+        None => w.u32(0),
+    }
+}
+
+fn read_version<M>(
+    r: &mut Reader<'_>,
+    build: impl Fn(Secret) -> Result<M, CryptoError>,
+) -> Result<Version<M>, CryptoError> {
+    let number = r.u32()?;
+    let origin = match r.u32()? {
+        0 => MaterialOrigin::Generated,
+        1 => MaterialOrigin::Imported,
+        _ => return Err(corrupt()),
+    };
+    let expires_at = match r.u32()? {
+        0 => None,
+        1 => {
+            let secs = r.u64()?;
+            let nanos = r.u32()?;
+            if nanos >= 1_000_000_000 {
+                return Err(corrupt());
+            }
+            Some(
+                UNIX_EPOCH
+                    .checked_add(Duration::new(secs, nanos))
+                    .ok_or_else(corrupt)?,
+            )
+        }
+        _ => return Err(corrupt()),
+    };
+    let fingerprint: [u8; 32] = r.bytes()?.try_into().map_err(|_| corrupt())?;
+    let material = match r.u32()? {
+        0 => None,
+        1 => Some(build(Secret::from_slice(r.bytes()?))?),
+        _ => return Err(corrupt()),
+    };
+    Ok(Version {
+        number,
+        origin,
+        expires_at,
+        fingerprint,
+        material,
+    })
+}
+
+impl CryptoKey {
+    /// The key, every version of its material included, sealed under `root`.
+    pub fn seal(&self, root: &RootKey) -> Result<Vec<u8>, CryptoError> {
+        let mut w = Writer(Secret::new(Vec::with_capacity(256)));
+        w.bytes(self.spec().as_str().as_bytes());
+        w.bytes(self.usage().as_str().as_bytes());
+        w.bytes(self.origin().as_str().as_bytes());
+        match &self.material {
+            Material::Symmetric(versions) => {
+                w.u32(u32::try_from(versions.len()).map_err(|_| corrupt())?);
+                for v in versions {
+                    write_version(&mut w, v, AesMaterial::raw);
+                }
+            }
+            Material::Hmac(versions) => {
+                w.u32(u32::try_from(versions.len()).map_err(|_| corrupt())?);
+                for v in versions {
+                    write_version(&mut w, v, HmacMaterial::raw);
+                }
+            }
+            Material::Asymmetric(versions) => {
+                w.u32(u32::try_from(versions.len()).map_err(|_| corrupt())?);
+                for v in versions {
+                    write_version(&mut w, v, |m| m.pkcs8().expose());
+                }
+            }
+        }
+        let mut nonce = [0u8; NONCE_LEN];
+        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| CryptoError::Internal("random nonce"))?;
+        let tag_len = AES_256_GCM.tag_len();
+        // Room for the tag up front: sealing in place must not reallocate a buffer holding
+        // the plaintext (a zeroizing one, in case sealing fails half-way).
+        let mut body = Secret::new(Vec::with_capacity(w.len() + tag_len));
+        body.expose_mut().extend_from_slice(w.0.expose());
+        root.key
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(RootKey::aad(self.id())),
+                body.expose_mut(),
+            )
+            .map_err(|_| CryptoError::Internal("sealing key material"))?;
+        let mut out = Vec::with_capacity(MAGIC.len() + NONCE_LEN + body.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(body.expose());
+        Ok(out)
+    }
+
+    /// Opens a key sealed by [`CryptoKey::seal`] for key `id` under `root`. A wrong root key,
+    /// another key's sealed bytes or any change is [`CryptoError::SealedKeyCorrupt`].
+    pub fn unseal(id: &str, sealed: &[u8], root: &RootKey) -> Result<Self, CryptoError> {
+        let body = sealed.strip_prefix(MAGIC.as_slice()).ok_or_else(corrupt)?;
+        if body.len() < NONCE_LEN {
+            return Err(corrupt());
+        }
+        let (nonce, ciphertext) = body.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| corrupt())?;
+        let mut buffer = Secret::from_slice(ciphertext);
+        let plain_len = root
+            .key
+            .open_in_place(nonce, Aad::from(RootKey::aad(id)), buffer.expose_mut())
+            .map_err(|_| corrupt())?
+            .len();
+        let plain = buffer.expose().get(..plain_len).ok_or_else(corrupt)?;
+        let mut r = Reader { rest: plain };
+        let spec = KeySpec::parse(r.text()?).map_err(|_| corrupt())?;
+        let usage = KeyUsage::parse(r.text()?).map_err(|_| corrupt())?;
+        let origin = match r.text()? {
+            "AWS_KMS" => Origin::AwsKms,
+            "EXTERNAL" => Origin::External,
+            _ => return Err(corrupt()),
+        };
+        let count = r.u32()?;
+        if count > MAX_SEALED_VERSIONS {
+            return Err(corrupt());
+        }
+        let mut key = if origin == Origin::External {
+            CryptoKey::external(id, spec, usage)?
+        } else {
+            // Material is replaced below; an empty shell of the right kind first.
+            CryptoKey::external(id, spec, usage)?.with_origin(Origin::AwsKms)
+        };
+        key.material = match key.material {
+            Material::Symmetric(_) => Material::Symmetric(
+                (0..count)
+                    .map(|_| read_version(&mut r, AesMaterial::new))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Material::Hmac(_) => Material::Hmac(
+                (0..count)
+                    .map(|_| read_version(&mut r, |s| HmacMaterial::new(spec, s)))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Material::Asymmetric(_) => Material::Asymmetric(
+                (0..count)
+                    .map(|_| {
+                        read_version(&mut r, |s| AsymmetricMaterial::from_pkcs8(spec, usage, s))
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+        };
+        if !r.rest.is_empty() {
+            return Err(corrupt());
+        }
+        Ok(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EncryptionAlgorithm, EncryptionContext, SigningAlgorithm};
+
+    #[test]
+    fn sealed_key_round_trips_every_version() {
+        let root = RootKey::generate().unwrap();
+        let mut key =
+            CryptoKey::generate("k1", KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt).unwrap();
+        let ctx = EncryptionContext::new().with("a", "b");
+        let old = key
+            .encrypt(b"v1", &ctx, EncryptionAlgorithm::SymmetricDefault)
+            .unwrap();
+        key.rotate().unwrap();
+        let new = key
+            .encrypt(b"v2", &ctx, EncryptionAlgorithm::SymmetricDefault)
+            .unwrap();
+        let sealed = key.seal(&root).unwrap();
+        let opened = CryptoKey::unseal("k1", &sealed, &root).unwrap();
+        assert_eq!(opened.materials(), key.materials());
+        for (blob, plain) in [(&old, b"v1"), (&new, b"v2")] {
+            let out = opened
+                .decrypt(blob, &ctx, EncryptionAlgorithm::SymmetricDefault)
+                .unwrap();
+            assert_eq!(out.expose(), plain);
+        }
+    }
+
+    #[test]
+    fn sealed_asymmetric_and_hmac_keys_keep_their_material() {
+        let root = RootKey::generate().unwrap();
+        let signer = CryptoKey::generate("s", KeySpec::EccNistP256, KeyUsage::SignVerify).unwrap();
+        let opened = CryptoKey::unseal("s", &signer.seal(&root).unwrap(), &root).unwrap();
+        assert_eq!(opened.public_key().unwrap(), signer.public_key().unwrap());
+        let sig = opened
+            .sign(b"m", crate::MessageType::Raw, SigningAlgorithm::EcdsaSha256)
+            .unwrap();
+        assert!(
+            signer
+                .verify(
+                    b"m",
+                    crate::MessageType::Raw,
+                    SigningAlgorithm::EcdsaSha256,
+                    &sig
+                )
+                .is_ok()
+        );
+        let mac = CryptoKey::generate("h", KeySpec::Hmac256, KeyUsage::GenerateVerifyMac).unwrap();
+        let opened = CryptoKey::unseal("h", &mac.seal(&root).unwrap(), &root).unwrap();
+        let tag = mac
+            .generate_mac(b"m", crate::MacAlgorithm::HmacSha256)
+            .unwrap();
+        assert!(
+            opened
+                .verify_mac(b"m", crate::MacAlgorithm::HmacSha256, &tag)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn sealed_key_refuses_another_root_another_id_and_any_change() {
+        let root = RootKey::generate().unwrap();
+        let key =
+            CryptoKey::generate("k1", KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt).unwrap();
+        let sealed = key.seal(&root).unwrap();
+        let other = RootKey::generate().unwrap();
+        let code = |r: Result<CryptoKey, CryptoError>| r.unwrap_err().code();
+        assert_eq!(
+            code(CryptoKey::unseal("k1", &sealed, &other)),
+            "KMSInternalException"
+        );
+        assert!(matches!(
+            CryptoKey::unseal("k2", &sealed, &root),
+            Err(CryptoError::SealedKeyCorrupt)
+        ));
+        for i in 0..sealed.len() {
+            let mut changed = sealed.clone();
+            changed[i] ^= 1;
+            assert!(
+                CryptoKey::unseal("k1", &changed, &root).is_err(),
+                "byte {i}"
+            );
+        }
+        assert!(CryptoKey::unseal("k1", &sealed[..sealed.len() - 1], &root).is_err());
+        assert!(CryptoKey::unseal("k1", b"", &root).is_err());
+    }
+
+    #[test]
+    fn sealed_external_key_keeps_its_pending_state() {
+        let root = RootKey::generate().unwrap();
+        let key =
+            CryptoKey::external("e", KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt).unwrap();
+        let opened = CryptoKey::unseal("e", &key.seal(&root).unwrap(), &root).unwrap();
+        assert_eq!(opened.origin(), Origin::External);
+        assert!(!opened.has_material());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn root_key_file_is_created_0600_and_refused_when_others_can_read_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("root.key");
+        let first = RootKey::load_or_create(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(std::fs::read(&path).unwrap().len(), 32);
+        // The same key comes back: what one sealed, the other opens.
+        let key =
+            CryptoKey::generate("k", KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt).unwrap();
+        let sealed = key.seal(&first).unwrap();
+        let again = RootKey::load_or_create(&path).unwrap();
+        assert!(CryptoKey::unseal("k", &sealed, &again).is_ok());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let error = RootKey::load_or_create(&path).unwrap_err().to_string();
+        assert!(error.contains("readable by others (mode 644)"), "{error}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::write(&path, b"short").unwrap();
+        assert!(matches!(
+            RootKey::load_or_create(&path),
+            Err(RootKeyError::Length { len: 5, .. })
+        ));
+    }
+}
