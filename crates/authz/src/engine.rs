@@ -24,6 +24,7 @@ use keyward_policy::compile::ResourcePattern;
 use keyward_policy::compile::{CompiledStatement, PrincipalSet};
 use keyward_policy::principal::Principal;
 use keyward_policy::{CompiledPolicy, Effect, PolicyKind, parse_and_validate};
+use std::sync::Arc;
 
 /// A policy compiled for decisions, with its conditions.
 #[derive(Debug, Clone)]
@@ -245,9 +246,9 @@ fn coverage(set: &PrincipalSet, request: &Request, caller: Option<&Principal<'_>
 /// `Send + Sync`.
 #[derive(Debug, Clone)]
 pub struct Authorizer {
-    key_policy: Option<PreparedPolicy>,
-    identity: Vec<PreparedPolicy>,
-    grants: GrantSet,
+    key_policy: Option<Arc<PreparedPolicy>>,
+    identity: Arc<[PreparedPolicy]>,
+    grants: Arc<GrantSet>,
 }
 
 /// The ways a request can be decided, each gathering statements or grants.
@@ -314,10 +315,24 @@ impl Authorizer {
             .map(|(i, p)| PreparedPolicy::new(PolicySource::IdentityPolicy(i), p))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
+            key_policy: key_policy.map(Arc::new),
+            identity: identity.into(),
+            grants: Arc::new(GrantSet::new(grants)),
+        })
+    }
+
+    /// An authorizer from parts prepared once and shared (a key's policy and grants, a
+    /// caller's identity policies): building one costs three reference-count increments.
+    pub fn from_parts(
+        key_policy: Option<Arc<PreparedPolicy>>,
+        identity: Arc<[PreparedPolicy]>,
+        grants: Arc<GrantSet>,
+    ) -> Self {
+        Self {
             key_policy,
             identity,
-            grants: GrantSet::new(grants),
-        })
+            grants,
+        }
     }
 
     /// The authorizer for the policies and grants a request carries.
@@ -374,7 +389,7 @@ impl Authorizer {
                 },
             );
         }
-        for policy in &self.identity {
+        for policy in self.identity.iter() {
             // An identity policy's principal is the identity it is attached to.
             for_each_statement(
                 policy,

@@ -33,7 +33,10 @@ mod explain;
 pub mod request;
 
 pub use engine::{Authorizer, Decision, Failure, Reason, Source, TraceEntry, Verdict};
-pub use request::{PolicySource, PolicyText, Request, RequestError};
+pub use engine::PreparedPolicy;
+pub use request::{
+    KeyAttributes, PolicySource, PolicyText, Request, RequestError, insert_caller_and_key,
+};
 
 #[cfg(test)]
 mod tests {

@@ -136,6 +136,57 @@ impl Default for RawKey {
     }
 }
 
+/// What the condition keys of a key-scoped request say about the key.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyAttributes<'a> {
+    /// `kms:KeySpec` (and the deprecated `kms:CustomerMasterKeySpec`).
+    pub spec: &'a str,
+    /// `kms:KeyUsage` (and `kms:CustomerMasterKeyUsage`).
+    pub usage: &'a str,
+    /// `kms:KeyOrigin`.
+    pub origin: &'a str,
+    /// `kms:MultiRegion`.
+    pub multi_region: bool,
+    /// `kms:ResourceAliases`: alias names (`alias/...`).
+    pub aliases: &'a [String],
+    /// `aws:ResourceTag/<key>`.
+    pub tags: &'a BTreeMap<String, String>,
+}
+
+/// Inserts the keys every request carries: who calls (`aws:PrincipalArn` — the role for a
+/// role session —, `aws:PrincipalAccount`, `kms:CallerAccount`) and, for a key-scoped action,
+/// what the key is. The one place these keys are derived.
+pub fn insert_caller_and_key(
+    ctx: &mut RequestContext,
+    principal_arn: &str,
+    account: &str,
+    key: Option<&KeyAttributes<'_>>,
+) {
+    ctx.insert_single("aws:PrincipalArn", principal_arn);
+    ctx.insert_single("aws:PrincipalAccount", account);
+    ctx.insert_single("kms:CallerAccount", account);
+    if let Some(key) = key {
+        for name in ["kms:KeySpec", "kms:CustomerMasterKeySpec"] {
+            ctx.insert_single(name, key.spec);
+        }
+        for name in ["kms:KeyUsage", "kms:CustomerMasterKeyUsage"] {
+            ctx.insert_single(name, key.usage);
+        }
+        ctx.insert_single("kms:KeyOrigin", key.origin);
+        ctx.insert_single(
+            "kms:MultiRegion",
+            if key.multi_region { "true" } else { "false" },
+        );
+        ctx.insert_multi(
+            "kms:ResourceAliases",
+            key.aliases.iter().map(String::as_str),
+        );
+        for (k, v) in key.tags {
+            ctx.insert_single(&format!("aws:ResourceTag/{k}"), v);
+        }
+    }
+}
+
 /// A policy as the request wrote it: its text and where that text is in the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyText {
@@ -363,29 +414,20 @@ impl Request {
             .principal_role_arn
             .as_deref()
             .unwrap_or(&self.principal);
-        ctx.insert_single("aws:PrincipalArn", principal_arn);
-        ctx.insert_single("aws:PrincipalAccount", &self.principal_account);
-        ctx.insert_single("kms:CallerAccount", &self.principal_account);
-        if key_scoped {
-            for name in ["kms:KeySpec", "kms:CustomerMasterKeySpec"] {
-                ctx.insert_single(name, &key.spec);
-            }
-            for name in ["kms:KeyUsage", "kms:CustomerMasterKeyUsage"] {
-                ctx.insert_single(name, &key.usage);
-            }
-            ctx.insert_single("kms:KeyOrigin", &key.origin);
-            ctx.insert_single(
-                "kms:MultiRegion",
-                if key.multi_region { "true" } else { "false" },
-            );
-            ctx.insert_multi(
-                "kms:ResourceAliases",
-                key.aliases.iter().map(String::as_str),
-            );
-            for (k, v) in &key.tags {
-                ctx.insert_single(&format!("aws:ResourceTag/{k}"), v);
-            }
-        }
+        let attributes = KeyAttributes {
+            spec: &key.spec,
+            usage: &key.usage,
+            origin: &key.origin,
+            multi_region: key.multi_region,
+            aliases: &key.aliases,
+            tags: &key.tags,
+        };
+        insert_caller_and_key(
+            &mut ctx,
+            principal_arn,
+            &self.principal_account,
+            key_scoped.then_some(&attributes),
+        );
         ctx.insert_encryption_context(
             self.encryption_context
                 .iter()
