@@ -32,8 +32,8 @@ pub mod engine;
 mod explain;
 pub mod request;
 
-pub use engine::{Authorizer, Decision, Failure, Reason, Source, TraceEntry, Verdict};
 pub use engine::PreparedPolicy;
+pub use engine::{Authorizer, Decision, Failure, Reason, Source, TraceEntry, Verdict};
 pub use request::{
     KeyAttributes, PolicySource, PolicyText, Request, RequestError, insert_caller_and_key,
 };
