@@ -112,6 +112,16 @@ impl RootKey {
         }
     }
 
+    /// A 32-byte key for `purpose`, derived from the root key (HMAC-SHA-256 of the purpose):
+    /// other secrets of the service (grant-token keys) need no storage of their own.
+    pub fn derive(&self, purpose: &[u8]) -> [u8; 32] {
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, self._bytes.expose());
+        let tag = aws_lc_rs::hmac::sign(&key, purpose);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        out
+    }
+
     fn aad(key_id: &str) -> Vec<u8> {
         let mut aad = Vec::with_capacity(MAGIC.len() + key_id.len());
         aad.extend_from_slice(MAGIC);
@@ -491,6 +501,15 @@ mod tests {
         let opened = CryptoKey::unseal("e", &key.seal(&root).unwrap(), &root).unwrap();
         assert_eq!(opened.origin(), Origin::External);
         assert!(!opened.has_material());
+    }
+
+    #[test]
+    fn derived_keys_depend_on_root_and_purpose() {
+        let root = RootKey::from_bytes(Secret::from_slice(&[1; 32])).unwrap();
+        let other = RootKey::from_bytes(Secret::from_slice(&[2; 32])).unwrap();
+        assert_eq!(root.derive(b"a"), root.derive(b"a"));
+        assert_ne!(root.derive(b"a"), root.derive(b"b"));
+        assert_ne!(root.derive(b"a"), other.derive(b"a"));
     }
 
     #[cfg(unix)]

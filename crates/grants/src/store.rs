@@ -375,6 +375,30 @@ impl GrantStore {
         }
     }
 
+    /// A store holding `grants` as they were saved: new grant IDs continue after the highest
+    /// one, and tokens issued before keep resolving (they are signed with `token_key`).
+    pub fn restore(
+        key_kind: KeyKind,
+        issuing_account: &str,
+        token_key: TokenKey,
+        grants: Vec<Grant>,
+    ) -> Self {
+        let next_id = grants
+            .iter()
+            .filter_map(|g| u64::from_str_radix(&g.id, 16).ok())
+            .max()
+            .map_or(1, |m| m.saturating_add(1));
+        Self {
+            key_kind,
+            issuing_account: issuing_account.to_owned(),
+            grants,
+            next_id,
+            token_key,
+            next_nonce: 1,
+            key_arn: None,
+        }
+    }
+
     /// The same store, recording `key_arn` as the key of every grant it creates.
     #[must_use]
     pub fn with_key_arn(mut self, key_arn: &str) -> Self {

@@ -610,3 +610,41 @@ fn a_grant_records_its_key_and_creation_time() {
         "a retry keeps the original creation time"
     );
 }
+
+#[test]
+fn restored_store_keeps_grants_tokens_and_id_sequence() {
+    let mut original = store();
+    let first = original.create(&request(&["Decrypt"])).unwrap();
+    original.create(&request(&["Encrypt"])).unwrap();
+    let saved = original.grants().to_vec();
+    let mut restored = GrantStore::restore(
+        KeyKind::SymmetricEncryption,
+        "111122223333",
+        key(),
+        saved.clone(),
+    );
+    assert_eq!(restored.grants(), saved.as_slice());
+    // A token issued before the restart still resolves to its grant.
+    let Created::New(index) = first.created else {
+        panic!("new grant")
+    };
+    assert_eq!(restored.resolve_token(&first.token), Ok(index));
+    // New grants continue the ID sequence instead of reusing an ID.
+    let third = restored.create(&request(&["GenerateDataKey"])).unwrap();
+    let Created::New(i) = third.created else {
+        panic!("new grant")
+    };
+    let id = &restored.grants()[i].id;
+    assert!(saved.iter().all(|g| &g.id != id), "{id} reused");
+    // Another token key does not accept the old tokens.
+    let other = GrantStore::restore(
+        KeyKind::SymmetricEncryption,
+        "111122223333",
+        TokenKey::new([9; 32]),
+        saved,
+    );
+    assert_eq!(
+        other.resolve_token(&first.token),
+        Err(GrantStoreError::InvalidGrantToken)
+    );
+}

@@ -1,0 +1,556 @@
+//! The service: state, the order every call follows (resolve the key hiding what the caller
+//! may not see, build the request context, authorize, check the key state, validate, perform),
+//! and the audit record each call leaves.
+
+use crate::audit::AuditSink;
+use crate::caller::Caller;
+use crate::clock::{Clock, epoch_seconds, rfc3339};
+use crate::error::{ErrorCode, KmsError};
+use crate::model::KeyState;
+use crate::record::{AdminState, GrantRecord, KeyMetadataRecord};
+use crate::store::{AliasRecord, Change, KeyRecord, Store};
+use keyward_authz::{
+    Authorizer, KeyAttributes, PolicySource, PolicyText, PreparedPolicy, Request, Verdict,
+    insert_caller_and_key,
+};
+use keyward_conditions::RequestContext;
+use keyward_crypto::{CryptoKey, RootKey};
+use keyward_grants::resolver::GrantSet;
+use keyward_grants::store::{GrantStore, KeyKind, TokenKey};
+use keyward_policy::catalog::{ActionId, kms_action};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+
+/// Where the service runs: its Region and the account that owns its keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KmsConfig {
+    pub region: String,
+    pub account: String,
+}
+
+/// A key in memory: metadata, material, the compiled policy and the grants.
+#[derive(Debug)]
+pub(crate) struct KeyEntry {
+    pub(crate) meta: KeyMetadataRecord,
+    pub(crate) crypto: CryptoKey,
+    pub(crate) policy: Arc<PreparedPolicy>,
+    pub(crate) grants: GrantStore,
+    pub(crate) grant_set: Arc<GrantSet>,
+    /// Alias names pointing at the key (`kms:ResourceAliases`).
+    pub(crate) aliases: Vec<String>,
+}
+
+impl KeyEntry {
+    /// The state callers see.
+    pub(crate) fn state(&self) -> KeyState {
+        match self.meta.state {
+            AdminState::PendingDeletion => KeyState::PendingDeletion,
+            AdminState::Disabled => KeyState::Disabled,
+            AdminState::Enabled if !self.crypto.has_material() => KeyState::PendingImport,
+            AdminState::Enabled => KeyState::Enabled,
+        }
+    }
+
+    pub(crate) fn refresh_grants(&mut self) {
+        self.grant_set = Arc::new(GrantSet::new(self.grants.grants().to_vec()));
+        self.meta.grants = self.grants.grants().iter().map(GrantRecord::of).collect();
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub(crate) keys: HashMap<String, KeyEntry>,
+    pub(crate) aliases: BTreeMap<String, AliasRecord>,
+}
+
+/// The gated key service. `Send + Sync`: share it (in an `Arc`) across threads.
+#[derive(Debug)]
+pub struct Kms {
+    pub(crate) config: KmsConfig,
+    pub(crate) clock: Arc<dyn Clock>,
+    store: Box<dyn Store>,
+    pub(crate) root: RootKey,
+    audit: Arc<dyn AuditSink>,
+    pub(crate) token_key: [u8; 32],
+    pub(crate) state: RwLock<State>,
+}
+
+/// The key-policy document KMS gives a key created without one.
+pub(crate) fn default_policy(account: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Id":"key-default-1","Statement":[{{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":"kms:*","Resource":"*"}}]}}"#
+    )
+}
+
+/// Compiles a key policy, or the `MalformedPolicyDocumentException` KMS sends.
+pub(crate) fn prepare_policy(text: &str) -> Result<PreparedPolicy, KmsError> {
+    PreparedPolicy::new(
+        PolicySource::KeyPolicy,
+        &PolicyText {
+            text: text.to_owned(),
+            offset: None,
+        },
+    )
+    .map_err(|e| KmsError::new(ErrorCode::MalformedPolicyDocument, e.to_string()))
+}
+
+pub(crate) fn key_kind(spec: &str, usage: &str) -> KeyKind {
+    KeyKind::of(spec, usage).unwrap_or(KeyKind::SymmetricEncryption)
+}
+
+pub(crate) fn action(name: &str) -> Result<ActionId, KmsError> {
+    kms_action(name).ok_or_else(|| KmsError::internal(format!("{name} is not in the catalog")))
+}
+
+/// What one call gathers for its audit record.
+#[derive(Debug)]
+pub(crate) struct Call {
+    pub(crate) event: &'static str,
+    pub(crate) parameters: Value,
+    pub(crate) response: Value,
+    pub(crate) resources: Vec<String>,
+    pub(crate) decisions: Vec<Value>,
+}
+
+impl Call {
+    pub(crate) fn new(event: &'static str, parameters: Value) -> Self {
+        Self {
+            event,
+            parameters,
+            response: Value::Null,
+            resources: Vec::new(),
+            decisions: Vec::new(),
+        }
+    }
+}
+
+/// How the request named its key.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Named {
+    /// The alias name when the key was named through an alias (`kms:RequestAlias`).
+    pub(crate) alias: Option<String>,
+}
+
+impl Kms {
+    /// Opens the service over `store`, loading every key and unsealing it with `root`.
+    pub fn open(
+        config: KmsConfig,
+        store: Box<dyn Store>,
+        root: RootKey,
+        audit: Arc<dyn AuditSink>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, KmsError> {
+        let token_key = root.derive(b"keyward grant tokens v1");
+        let snapshot = store
+            .load()
+            .map_err(|e| KmsError::internal(e.to_string()))?;
+        let mut state = State::default();
+        for record in snapshot.keys {
+            let meta: KeyMetadataRecord = serde_json::from_str(&record.metadata)
+                .map_err(|e| KmsError::internal(format!("key {}: {e}", record.id)))?;
+            let crypto = CryptoKey::unseal(&record.id, &record.sealed, &root)
+                .map_err(|e| KmsError::internal(format!("key {}: {e}", record.id)))?;
+            let policy = Arc::new(prepare_policy(&meta.policy)?);
+            let grants: Vec<_> = meta
+                .grants
+                .iter()
+                .filter_map(|g| g.grant(&meta.arn))
+                .collect();
+            let grants = GrantStore::restore(
+                key_kind(&meta.spec, &meta.usage),
+                &meta.account,
+                TokenKey::new(token_key),
+                grants,
+            )
+            .with_key_arn(&meta.arn);
+            let mut entry = KeyEntry {
+                meta,
+                crypto,
+                policy,
+                grant_set: Arc::default(),
+                grants,
+                aliases: Vec::new(),
+            };
+            entry.refresh_grants();
+            state.keys.insert(record.id, entry);
+        }
+        for alias in snapshot.aliases {
+            if let Some(entry) = state.keys.get_mut(&alias.key_id) {
+                entry.aliases.push(alias.name.clone());
+            }
+            state.aliases.insert(alias.name.clone(), alias);
+        }
+        Ok(Self {
+            config,
+            clock,
+            store,
+            root,
+            audit,
+            token_key,
+            state: RwLock::new(state),
+        })
+    }
+
+    pub(crate) fn read(&self) -> Result<std::sync::RwLockReadGuard<'_, State>, KmsError> {
+        self.state
+            .read()
+            .map_err(|_| KmsError::internal("state lock poisoned"))
+    }
+
+    pub(crate) fn write(&self) -> Result<std::sync::RwLockWriteGuard<'_, State>, KmsError> {
+        self.state
+            .write()
+            .map_err(|_| KmsError::internal("state lock poisoned"))
+    }
+
+    pub(crate) fn key_arn(&self, id: &str) -> String {
+        format!(
+            "arn:aws:kms:{}:{}:key/{id}",
+            self.config.region, self.config.account
+        )
+    }
+
+    pub(crate) fn alias_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:kms:{}:{}:{name}",
+            self.config.region, self.config.account
+        )
+    }
+
+    /// The stored form of a key.
+    pub(crate) fn key_change(&self, entry: &KeyEntry) -> Result<Change, KmsError> {
+        let metadata =
+            serde_json::to_string(&entry.meta).map_err(|e| KmsError::internal(e.to_string()))?;
+        let sealed = entry.crypto.seal(&self.root)?;
+        Ok(Change::PutKey(KeyRecord {
+            id: entry.meta.id.clone(),
+            metadata,
+            sealed,
+        }))
+    }
+
+    /// Writes changes through to the store.
+    pub(crate) fn persist(&self, changes: &[Change]) -> Result<(), KmsError> {
+        self.store
+            .apply(changes)
+            .map_err(|e| KmsError::internal(e.to_string()))
+    }
+
+    /// Runs one call: the operation, then its audit record, allowed or not.
+    pub(crate) fn call<R>(
+        &self,
+        caller: &Caller,
+        mut call: Call,
+        operation: impl FnOnce(&mut Call) -> Result<R, KmsError>,
+    ) -> Result<R, KmsError> {
+        let result = operation(&mut call);
+        let now = self.clock.now();
+        let (error_code, error_message) = match &result {
+            Ok(_) => (Value::Null, Value::Null),
+            Err(e) => (json!(e.code()), json!(e.message)),
+        };
+        let resources: Vec<Value> = call
+            .resources
+            .iter()
+            .map(|arn| json!({"ARN": arn, "accountId": self.config.account, "type": "AWS::KMS::Key"}))
+            .collect();
+        let record = json!({
+            "eventVersion": "1.08",
+            "eventTime": rfc3339(now),
+            "eventSource": "kms.amazonaws.com",
+            "eventName": call.event,
+            "awsRegion": self.config.region,
+            "userIdentity": {
+                "type": if caller.is_root() { "Root" } else if caller.role_arn().is_some() { "AssumedRole" } else { "IAMUser" },
+                "arn": caller.arn(),
+                "accountId": caller.account(),
+            },
+            "sourceIPAddress": caller.extra_context().iter().find(|(k, _)| k.eq_ignore_ascii_case("aws:SourceIp")).map(|(_, v)| format!("{v:?}")),
+            "requestParameters": call.parameters,
+            "responseElements": call.response,
+            "resources": resources,
+            "errorCode": error_code,
+            "errorMessage": error_message,
+            "eventID": uuid::Uuid::new_v4().to_string(),
+            "readOnly": call.event.starts_with("Describe") || call.event.starts_with("Get") || call.event.starts_with("List"),
+            "eventType": "AwsApiCall",
+            "keyward": {"decisions": call.decisions},
+        });
+        self.audit.record(&record);
+        result
+    }
+
+    /// Finds the key a request names (key ID, key ARN, alias name, alias ARN). A caller of
+    /// another account never learns whether a key exists: it gets `AccessDeniedException`.
+    pub(crate) fn resolve<'s>(
+        &self,
+        state: &'s State,
+        caller: &Caller,
+        key_id: &str,
+        action: ActionId,
+    ) -> Result<(&'s KeyEntry, Named), KmsError> {
+        if key_id.is_empty() || key_id.len() > 2048 {
+            return Err(KmsError::validation(
+                "1 validation error detected: Value at 'keyId' failed to satisfy constraint: Member must have length between 1 and 2048",
+            ));
+        }
+        let foreign = caller.account() != self.config.account;
+        let hidden = |arn: &str| {
+            KmsError::new(
+                ErrorCode::AccessDenied,
+                format!(
+                    "User: {} is not authorized to perform: {} on resource: {arn} because no resource-based policy allows the {} action",
+                    caller.arn(),
+                    action,
+                    action
+                ),
+            )
+        };
+        let (account, region, rest) = match key_id.strip_prefix("arn:") {
+            Some(arn) => {
+                let parts: Vec<&str> = arn.splitn(5, ':').collect();
+                match parts.as_slice() {
+                    [_, "kms", region, account, rest] => (*account, *region, *rest),
+                    _ => {
+                        return Err(KmsError::new(
+                            ErrorCode::InvalidArn,
+                            format!("Invalid arn {key_id}"),
+                        ));
+                    }
+                }
+            }
+            None => (caller.account(), self.config.region.as_str(), key_id),
+        };
+        if region != self.config.region {
+            return Err(KmsError::not_found(format!("Invalid arn {region}")));
+        }
+        let not_here = account != self.config.account;
+        if let Some(name) = rest.strip_prefix("alias/").map(|n| format!("alias/{n}")) {
+            let alias_arn = format!("arn:aws:kms:{region}:{account}:{name}");
+            let target = (!not_here)
+                .then(|| state.aliases.get(&name))
+                .flatten()
+                .and_then(|a| state.keys.get(&a.key_id));
+            return match target {
+                Some(entry) => Ok((entry, Named { alias: Some(name) })),
+                None if foreign && !not_here => Err(hidden(&alias_arn)),
+                None => Err(KmsError::not_found(format!(
+                    "Alias {alias_arn} is not found."
+                ))),
+            };
+        }
+        let id = rest.strip_prefix("key/").unwrap_or(rest);
+        let key_arn = format!("arn:aws:kms:{region}:{account}:key/{id}");
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Err(KmsError::not_found(format!("Invalid keyId '{key_id}'")));
+        }
+        match (!not_here).then(|| state.keys.get(id)).flatten() {
+            Some(entry) => Ok((entry, Named::default())),
+            None if foreign && !not_here => Err(hidden(&key_arn)),
+            None => Err(KmsError::not_found(format!(
+                "Key '{key_arn}' does not exist"
+            ))),
+        }
+    }
+
+    /// The request context of a key-scoped call: caller and key keys, `kms:ViaService`,
+    /// `kms:RequestAlias` when the key was named by alias, the caller's extra keys, the
+    /// encryption context, then `extra` (the operation's own keys).
+    pub(crate) fn context(
+        &self,
+        caller: &Caller,
+        entry: Option<&KeyEntry>,
+        named: &Named,
+        encryption_context: &[(String, String)],
+        extra: &[(&str, &str)],
+    ) -> RequestContext {
+        let mut ctx = RequestContext::new();
+        let attributes = entry.map(|e| KeyAttributes {
+            spec: &e.meta.spec,
+            usage: &e.meta.usage,
+            origin: &e.meta.origin,
+            multi_region: false,
+            aliases: &e.aliases,
+            tags: &e.meta.tags,
+        });
+        insert_caller_and_key(
+            &mut ctx,
+            caller.principal_arn(),
+            caller.account(),
+            attributes.as_ref(),
+        );
+        if let Some(service) = caller.via() {
+            ctx.insert_single("kms:ViaService", service);
+        }
+        if let Some(alias) = &named.alias {
+            ctx.insert_single("kms:RequestAlias", alias);
+        }
+        for (key, value) in caller.extra_context().iter() {
+            ctx.insert(key, value.clone());
+        }
+        ctx.insert_encryption_context(
+            encryption_context
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        for (key, value) in extra {
+            ctx.insert_single(key, value);
+        }
+        ctx
+    }
+
+    /// Asks `authz` whether `caller` may perform `action` on `entry` (or, without a key, on
+    /// `*` by identity policies alone); records the decision in the call.
+    pub(crate) fn authorize(
+        &self,
+        call: &mut Call,
+        caller: &Caller,
+        entry: Option<&KeyEntry>,
+        action: ActionId,
+        encryption_context: &[(String, String)],
+        context: RequestContext,
+    ) -> Result<(), KmsError> {
+        let resource = entry.map_or_else(|| "*".to_owned(), |e| e.meta.arn.clone());
+        let request = Request {
+            principal: caller.arn().to_owned(),
+            principal_account: caller.account().to_owned(),
+            principal_role_arn: caller.role_arn().map(str::to_owned),
+            action,
+            resource: resource.clone(),
+            resource_account: entry.map(|e| e.meta.account.clone()),
+            target_key: None,
+            key_policy: None,
+            identity_policies: Vec::new(),
+            grants: Vec::new(),
+            grant_tokens: Vec::new(),
+            encryption_context: encryption_context.to_vec(),
+            context,
+        };
+        self.decide(call, caller, entry, &request)
+    }
+
+    /// Puts `request` to `authz` with the key's policy and grants and the caller's identity
+    /// policies; records the decision in the call.
+    pub(crate) fn decide(
+        &self,
+        call: &mut Call,
+        caller: &Caller,
+        entry: Option<&KeyEntry>,
+        request: &Request,
+    ) -> Result<(), KmsError> {
+        let action = request.action;
+        let resource = request.resource.clone();
+        let authorizer = Authorizer::from_parts(
+            entry.map(|e| Arc::clone(&e.policy)),
+            Arc::clone(caller.identity()),
+            entry.map_or_else(Arc::default, |e| Arc::clone(&e.grant_set)),
+        );
+        let decision = authorizer.decide(request);
+        call.decisions.push(json!({
+            "action": action.to_string(),
+            "resource": resource,
+            "verdict": decision.verdict.as_str(),
+            "reasons": decision.reasons.iter().map(|r| json!({
+                "effect": format!("{:?}", r.effect),
+                "source": r.source.to_string(),
+                "statement": r.statement,
+                "sid": r.sid,
+            })).collect::<Vec<_>>(),
+        }));
+        if decision.verdict == Verdict::Allow {
+            Ok(())
+        } else {
+            Err(KmsError::new(
+                ErrorCode::AccessDenied,
+                decision.message.unwrap_or_else(|| {
+                    format!(
+                        "User: {} is not authorized to perform: {action}",
+                        caller.arn()
+                    )
+                }),
+            ))
+        }
+    }
+
+    /// Destroys keys whose deletion window has passed (their material is dropped and zeroized,
+    /// their record and aliases deleted).
+    pub(crate) fn purge_expired(&self) -> Result<(), KmsError> {
+        let now = epoch_seconds(self.clock.now());
+        let due: Vec<String> = {
+            let state = self.read()?;
+            state
+                .keys
+                .values()
+                .filter(|e| e.meta.deletion_date.is_some_and(|d| d <= now))
+                .map(|e| e.meta.id.clone())
+                .collect()
+        };
+        if due.is_empty() {
+            return Ok(());
+        }
+        let mut state = self.write()?;
+        for id in due {
+            let aliases: Vec<String> = state
+                .aliases
+                .values()
+                .filter(|a| a.key_id == id)
+                .map(|a| a.name.clone())
+                .collect();
+            let mut changes: Vec<Change> =
+                aliases.iter().cloned().map(Change::DeleteAlias).collect();
+            changes.push(Change::DeleteKey(id.clone()));
+            self.persist(&changes)?;
+            for name in aliases {
+                state.aliases.remove(&name);
+            }
+            state.keys.remove(&id);
+        }
+        Ok(())
+    }
+}
+
+/// The error for an operation the key's state does not allow (`kms-authorization.md` §5.2).
+pub(crate) fn state_error(entry: &KeyEntry, class: StateClass) -> Option<KmsError> {
+    let arn = &entry.meta.arn;
+    let state = entry.state();
+    match (class, state) {
+        (StateClass::Any, _) => None,
+        (StateClass::Cryptographic, KeyState::Enabled) => None,
+        (StateClass::Cryptographic, KeyState::Disabled) => Some(KmsError::new(
+            ErrorCode::Disabled,
+            format!("{arn} is disabled."),
+        )),
+        (StateClass::Cryptographic, KeyState::PendingDeletion) => Some(KmsError::invalid_state(
+            format!("{arn} is pending deletion."),
+        )),
+        (StateClass::Cryptographic | StateClass::EnableDisable, KeyState::PendingImport) => {
+            Some(KmsError::invalid_state(format!("{arn} is pending import.")))
+        }
+        (StateClass::NotPendingDeletion | StateClass::EnableDisable, KeyState::PendingDeletion) => {
+            Some(KmsError::invalid_state(format!(
+                "{arn} is pending deletion."
+            )))
+        }
+        (StateClass::NotPendingDeletion | StateClass::EnableDisable, _) => None,
+        (StateClass::PendingDeletionOnly, KeyState::PendingDeletion) => None,
+        (StateClass::PendingDeletionOnly, _) => Some(KmsError::invalid_state(format!(
+            "{arn} is not pending deletion."
+        ))),
+    }
+}
+
+/// Rows of the key-state table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StateClass {
+    /// Encrypt, Decrypt, data keys, Sign, MAC, CreateGrant: Enabled only.
+    Cryptographic,
+    /// Enable/DisableKey: not pending deletion or import.
+    EnableDisable,
+    /// Tagging, description, aliases, ScheduleKeyDeletion: not pending deletion.
+    NotPendingDeletion,
+    /// CancelKeyDeletion.
+    PendingDeletionOnly,
+    /// DescribeKey, policies, grants listing/retiring/revoking.
+    Any,
+}
