@@ -192,21 +192,7 @@ impl Kms {
     ) -> Result<(), KmsError> {
         let action = action("kms:PutKeyPolicy")?;
         let context = self.context(caller, None, &Named::default(), &[], &[]);
-        let request = Request {
-            principal: caller.arn().to_owned(),
-            principal_account: caller.account().to_owned(),
-            principal_role_arn: caller.role_arn().map(str::to_owned),
-            action,
-            resource: arn.to_owned(),
-            resource_account: Some(self.config.account.clone()),
-            target_key: None,
-            key_policy: None,
-            identity_policies: Vec::new(),
-            grants: Vec::new(),
-            grant_tokens: Vec::new(),
-            encryption_context: Vec::new(),
-            context,
-        };
+        let request = self.request(caller, action, arn.to_owned(), None, &[], context);
         let authorizer = Authorizer::from_parts(
             Some(Arc::clone(policy)),
             Arc::clone(caller.identity()),
@@ -1005,21 +991,14 @@ impl Kms {
     ) -> Result<(), KmsError> {
         let arn = self.alias_arn(alias_name);
         let context = self.context(caller, Some(entry), &Named::default(), &[], &[]);
-        let request = Request {
-            principal: caller.arn().to_owned(),
-            principal_account: caller.account().to_owned(),
-            principal_role_arn: caller.role_arn().map(str::to_owned),
+        let request = self.request(
+            caller,
             action,
-            resource: arn.clone(),
-            resource_account: Some(self.config.account.clone()),
-            target_key: Some(entry.meta.arn.clone()),
-            key_policy: None,
-            identity_policies: Vec::new(),
-            grants: Vec::new(),
-            grant_tokens: Vec::new(),
-            encryption_context: Vec::new(),
+            arn,
+            Some(entry.meta.arn.clone()),
+            &[],
             context,
-        };
+        );
         self.decide(call, caller, Some(entry), &request)
     }
 
@@ -1270,21 +1249,7 @@ impl Kms {
                 let entry = state.keys.get_mut(&id).ok_or_else(|| KmsError::internal("key vanished"))?;
                 call.resources.push(entry.meta.arn.clone());
                 let context = self.context(caller, Some(entry), &Named::default(), &[], &[]);
-                let request_for_iam = Request {
-                    principal: caller.arn().to_owned(),
-                    principal_account: caller.account().to_owned(),
-                    principal_role_arn: caller.role_arn().map(str::to_owned),
-                    action,
-                    resource: entry.meta.arn.clone(),
-                    resource_account: Some(entry.meta.account.clone()),
-                    target_key: None,
-                    key_policy: None,
-                    identity_policies: Vec::new(),
-                    grants: Vec::new(),
-                    grant_tokens: Vec::new(),
-                    encryption_context: Vec::new(),
-                    context,
-                };
+                let request_for_iam = self.request(caller, action, entry.meta.arn.clone(), None, &[], context);
                 let iam = Authorizer::from_parts(None, Arc::clone(caller.identity()), Arc::default());
                 let identity_allows_retire = identity_allows(&iam, &request_for_iam);
                 let target = match (&request.grant_token, &request.grant_id) {

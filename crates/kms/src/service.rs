@@ -400,6 +400,35 @@ impl Kms {
         ctx
     }
 
+    /// The `authz` request for `caller` doing `action` on `resource` (`*` for actions without
+    /// a key; an alias ARN with `target_key` for alias operations).
+    pub(crate) fn request(
+        &self,
+        caller: &Caller,
+        action: ActionId,
+        resource: String,
+        target_key: Option<String>,
+        encryption_context: &[(String, String)],
+        context: RequestContext,
+    ) -> Request {
+        let resource_account = (resource != "*").then(|| self.config.account.clone());
+        Request {
+            principal: caller.arn().to_owned(),
+            principal_account: caller.account().to_owned(),
+            principal_role_arn: caller.role_arn().map(str::to_owned),
+            action,
+            resource,
+            resource_account,
+            target_key,
+            key_policy: None,
+            identity_policies: Vec::new(),
+            grants: Vec::new(),
+            grant_tokens: Vec::new(),
+            encryption_context: encryption_context.to_vec(),
+            context,
+        }
+    }
+
     /// Asks `authz` whether `caller` may perform `action` on `entry` (or, without a key, on
     /// `*` by identity policies alone); records the decision in the call.
     pub(crate) fn authorize(
@@ -412,21 +441,7 @@ impl Kms {
         context: RequestContext,
     ) -> Result<(), KmsError> {
         let resource = entry.map_or_else(|| "*".to_owned(), |e| e.meta.arn.clone());
-        let request = Request {
-            principal: caller.arn().to_owned(),
-            principal_account: caller.account().to_owned(),
-            principal_role_arn: caller.role_arn().map(str::to_owned),
-            action,
-            resource: resource.clone(),
-            resource_account: entry.map(|e| e.meta.account.clone()),
-            target_key: None,
-            key_policy: None,
-            identity_policies: Vec::new(),
-            grants: Vec::new(),
-            grant_tokens: Vec::new(),
-            encryption_context: encryption_context.to_vec(),
-            context,
-        };
+        let request = self.request(caller, action, resource, None, encryption_context, context);
         self.decide(call, caller, entry, &request)
     }
 
