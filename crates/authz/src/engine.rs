@@ -205,6 +205,15 @@ pub struct Decision {
     pub message: Option<String>,
 }
 
+/// A verdict and what decided it: [`Decision`] without the trace and the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judgement {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The statements and grants that decided (empty for an implicit deny).
+    pub reasons: Vec<Reason>,
+}
+
 /// How a key-policy statement's principal covers the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Coverage {
@@ -268,6 +277,8 @@ enum Path {
 struct Findings {
     counts: [u32; 7],
     reasons: Option<[Vec<Reason>; 7]>,
+    /// Whether the caller is its account's root user (read once from the request).
+    caller_is_root: bool,
 }
 
 impl Findings {
@@ -275,6 +286,7 @@ impl Findings {
         Self {
             counts: [0; 7],
             reasons: explain.then(Default::default),
+            caller_is_root: false,
         }
     }
 
@@ -346,21 +358,39 @@ impl Authorizer {
 
     /// The verdict alone: the fast path (no trace, no explanation).
     pub fn verdict(&self, request: &Request) -> Verdict {
-        let findings = self.find(request, None);
+        let findings = self.find(request, false, None);
         verdict_of(&findings, request)
+    }
+
+    /// The verdict and the statements and grants that decided it (the same reasons
+    /// [`decide`](Self::decide) gives), without trace, explanation or message: what an
+    /// embedder records on every call.
+    pub fn judge(&self, request: &Request) -> Judgement {
+        let findings = self.find(request, true, None);
+        let verdict = verdict_of(&findings, request);
+        Judgement {
+            verdict,
+            reasons: crate::explain::reasons(verdict, &FindingsView::of(&findings), request),
+        }
     }
 
     /// The full decision: verdict, reasons, trace, explanation and AWS-style message.
     pub fn decide(&self, request: &Request) -> Decision {
         let mut trace = Vec::new();
-        let findings = self.find(request, Some(&mut trace));
+        let findings = self.find(request, true, Some(&mut trace));
         let verdict = verdict_of(&findings, request);
         crate::explain::decision(verdict, &FindingsView::of(&findings), trace, request)
     }
 
-    fn find(&self, request: &Request, mut trace: Option<&mut Vec<TraceEntry>>) -> Findings {
-        let mut found = Findings::new(trace.is_some());
+    fn find(
+        &self,
+        request: &Request,
+        explain: bool,
+        mut trace: Option<&mut Vec<TraceEntry>>,
+    ) -> Findings {
+        let mut found = Findings::new(explain);
         let caller = request.caller();
+        found.caller_is_root = matches!(caller, Some(Principal::Root { .. }));
         let is_service = matches!(caller, Some(Principal::Service { .. }));
         // The key the action is authorized on: the resource, or an alias's target key.
         let key_resource = request.target_key.as_deref().unwrap_or(&request.resource);
@@ -594,6 +624,7 @@ pub(crate) struct FindingsView<'a> {
     pub grants_direct: &'a [Reason],
     pub grants_account: &'a [Reason],
     pub alias_allows: &'a [Reason],
+    pub caller_is_root: bool,
 }
 
 impl<'a> FindingsView<'a> {
@@ -606,6 +637,7 @@ impl<'a> FindingsView<'a> {
             grants_direct: f.reasons(Path::GrantDirect),
             grants_account: f.reasons(Path::GrantAccount),
             alias_allows: f.reasons(Path::AliasAllow),
+            caller_is_root: f.caller_is_root,
         }
     }
 }
@@ -617,8 +649,7 @@ fn verdict_of(f: &Findings, request: &Request) -> Verdict {
     let info = request.action.info();
     // The caller's own account allows through IAM: an identity-policy Allow, or the caller is
     // its account's root user (whom IAM policies do not restrict in its own account).
-    let iam =
-        f.any(Path::IdentityAllow) || matches!(request.caller(), Some(Principal::Root { .. }));
+    let iam = f.any(Path::IdentityAllow) || f.caller_is_root;
     let grants = f.any(Path::GrantDirect) || (f.any(Path::GrantAccount) && iam);
     let allowed = if info.resource == ResourceScope::NoResource {
         f.any(Path::IdentityAllow)
@@ -630,9 +661,8 @@ fn verdict_of(f: &Findings, request: &Request) -> Verdict {
         grants || (request.same_account() && iam)
     } else if info.resource == ResourceScope::AliasAndKey {
         // The alias by IAM, the key by its key policy (directly or delegated); same account only.
-        let root = matches!(request.caller(), Some(Principal::Root { .. }));
         request.same_account()
-            && (f.any(Path::AliasAllow) || root)
+            && (f.any(Path::AliasAllow) || f.caller_is_root)
             && (f.any(Path::KeyDirect) || (f.any(Path::KeyAccount) && iam))
     } else if request.same_account() {
         f.any(Path::KeyDirect) || (f.any(Path::KeyAccount) && iam) || grants

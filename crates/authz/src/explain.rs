@@ -69,7 +69,7 @@ pub(crate) fn decision(
     let who = &request.principal;
     let account = &request.principal_account;
     let key_account = request.resource_account.as_deref().unwrap_or(account);
-    let key_scoped = action.info().resource != ResourceScope::NoResource;
+    let key_scoped = action_is_key_scoped(request);
     let cross = key_scoped && !request.same_account();
     let message = |tail: String| {
         Some(format!(
@@ -89,7 +89,7 @@ pub(crate) fn decision(
                 "an identity-based policy"
             };
             (
-                f.denies.to_vec(),
+                reasons(verdict, f, request),
                 format!(
                     "Denied explicitly: {} denies {action} for {who}. An explicit deny overrides every allow and every grant.",
                     list(f.denies)
@@ -98,106 +98,67 @@ pub(crate) fn decision(
             )
         }
         Verdict::Allow => {
-            let alias_operation = request.target_key.is_some();
-            let retire =
-                action.info().allow_in == keyward_policy::catalog::AllowPlacement::GrantOnly;
-            let (reasons, text) = if retire && !f.grants_direct.is_empty() {
-                (
-                    f.grants_direct.to_vec(),
-                    format!(
-                        "Allowed: {} gives RetireGrant to {who}.",
-                        list(f.grants_direct)
-                    ),
-                )
-            } else if retire {
-                (
-                    f.identity_allows.to_vec(),
-                    format!(
-                        "Allowed: {action} by the account that created the grant: {} allows it (a key-policy statement for kms:RetireGrant has no effect).",
-                        identity_or_root(f)
-                    ),
-                )
-            } else if alias_operation {
-                let key_side = if f.key_direct.is_empty() {
-                    [f.key_account, f.identity_allows].concat()
-                } else {
-                    f.key_direct.to_vec()
-                };
-                let mut r = key_side.clone();
-                r.extend_from_slice(f.alias_allows);
-                let alias_side = if f.alias_allows.is_empty() {
+            let basis = allow_basis(f, request);
+            let text = match basis {
+                AllowBasis::RetireByGrant => format!(
+                    "Allowed: {} gives RetireGrant to {who}.",
+                    list(f.grants_direct)
+                ),
+                AllowBasis::RetireByAccount => format!(
+                    "Allowed: {action} by the account that created the grant: {} allows it (a key-policy statement for kms:RetireGrant has no effect).",
                     identity_or_root(f)
-                } else {
-                    list(f.alias_allows)
-                };
-                (
-                    r,
+                ),
+                AllowBasis::Alias => {
+                    let key_side = alias_key_side(f);
+                    let alias_side = if f.alias_allows.is_empty() {
+                        identity_or_root(f)
+                    } else {
+                        list(f.alias_allows)
+                    };
                     format!(
                         "Allowed: {} allows {action} on the alias {}, and {} allows it on the key {}.",
                         alias_side,
                         request.resource,
                         list(&key_side),
                         request.target_key.as_deref().unwrap_or_default()
-                    ),
-                )
-            } else if !key_scoped {
-                (
-                    f.identity_allows.to_vec(),
-                    format!(
-                        "Allowed: {} allows {action} for {who}; {action} has no key resource, so identity policies alone decide.",
-                        list(f.identity_allows)
-                    ),
-                )
-            } else if !f.key_direct.is_empty() {
-                let mut r = f.key_direct.to_vec();
-                let mut text = format!("Allowed: {} allows {action} for {who}", list(f.key_direct));
-                if cross {
-                    r.extend_from_slice(f.identity_allows);
-                    text.push_str(&format!(
-                        ", and across accounts {} allows it in account {account}",
-                        identity_or_root(f)
-                    ));
+                    )
                 }
-                (r, text + ".")
-            } else if !f.key_account.is_empty()
-                && (!f.identity_allows.is_empty() || is_root(request))
-            {
-                let mut r = f.key_account.to_vec();
-                r.extend_from_slice(f.identity_allows);
-                (
-                    r,
-                    format!(
-                        "Allowed: {} delegates {action} to account {account}, and {} allows it.",
-                        list(f.key_account),
-                        identity_or_root(f)
-                    ),
-                )
-            } else if !f.grants_direct.is_empty() {
-                (
-                    f.grants_direct.to_vec(),
-                    format!(
-                        "Allowed: {} gives {action} to {who}; grants allow without a key-policy or IAM statement.",
-                        list(f.grants_direct)
-                    ),
-                )
-            } else {
-                let mut r = f.grants_account.to_vec();
-                r.extend_from_slice(f.identity_allows);
-                (
-                    r,
-                    format!(
-                        "Allowed: {} gives {action} to account {account}, and {} allows it.",
-                        list(f.grants_account),
-                        identity_or_root(f)
-                    ),
-                )
+                AllowBasis::NoKey => format!(
+                    "Allowed: {} allows {action} for {who}; {action} has no key resource, so identity policies alone decide.",
+                    list(f.identity_allows)
+                ),
+                AllowBasis::KeyPolicy => {
+                    let mut text =
+                        format!("Allowed: {} allows {action} for {who}", list(f.key_direct));
+                    if cross {
+                        text.push_str(&format!(
+                            ", and across accounts {} allows it in account {account}",
+                            identity_or_root(f)
+                        ));
+                    }
+                    text + "."
+                }
+                AllowBasis::Delegated => format!(
+                    "Allowed: {} delegates {action} to account {account}, and {} allows it.",
+                    list(f.key_account),
+                    identity_or_root(f)
+                ),
+                AllowBasis::GrantToCaller => format!(
+                    "Allowed: {} gives {action} to {who}; grants allow without a key-policy or IAM statement.",
+                    list(f.grants_direct)
+                ),
+                AllowBasis::GrantToAccount => format!(
+                    "Allowed: {} gives {action} to account {account}, and {} allows it.",
+                    list(f.grants_account),
+                    identity_or_root(f)
+                ),
             };
-            (reasons, text, None)
+            (reasons(verdict, f, request), text, None)
         }
         Verdict::ImplicitDeny => {
             let key_side = !f.key_direct.is_empty() || !f.key_account.is_empty();
             let alias_operation = request.target_key.is_some();
-            let alias_allowed = !f.alias_allows.is_empty() || is_root(request);
+            let alias_allowed = !f.alias_allows.is_empty() || f.caller_is_root;
             let retire =
                 action.info().allow_in == keyward_policy::catalog::AllowPlacement::GrantOnly;
             let (text, policy_kind) = if retire {
@@ -262,7 +223,7 @@ pub(crate) fn decision(
                 text.push_str(&format!(" Note: {miss}."));
             }
             (
-                Vec::new(),
+                reasons(verdict, f, request),
                 text,
                 message(format!(
                     "because no {policy_kind} policy allows the {action} action"
@@ -270,16 +231,6 @@ pub(crate) fn decision(
             )
         }
     };
-    // A statement can decide on more than one side (an IAM statement covering both an alias and
-    // its key): name it once.
-    let mut reasons = reasons;
-    let mut seen: Vec<(Source, Option<usize>)> = Vec::with_capacity(reasons.len());
-    reasons.retain(|r| {
-        let id = (r.source.clone(), r.statement);
-        let fresh = !seen.contains(&id);
-        seen.push(id);
-        fresh
-    });
     Decision {
         verdict,
         reasons,
@@ -289,11 +240,99 @@ pub(crate) fn decision(
     }
 }
 
-fn is_root(request: &Request) -> bool {
-    matches!(
-        request.caller(),
-        Some(keyward_policy::principal::Principal::Root { .. })
-    )
+/// Which path allowed a request: the one place the deciding statements and grants of an allow
+/// are chosen, for [`reasons`] and for the explanation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AllowBasis {
+    /// RetireGrant by a grant that names the caller.
+    RetireByGrant,
+    /// RetireGrant by an identity policy (or the root) of the account that created the grant.
+    RetireByAccount,
+    /// An alias operation: the alias side and the key side.
+    Alias,
+    /// An action without a key resource: identity policies alone.
+    NoKey,
+    /// A key-policy statement naming the caller (and, across accounts, an identity policy).
+    KeyPolicy,
+    /// The key policy delegates to the caller's account, whose identity policy allows.
+    Delegated,
+    /// A grant naming the caller.
+    GrantToCaller,
+    /// A grant to the caller's account, with an identity policy allowing.
+    GrantToAccount,
+}
+
+fn allow_basis(f: &FindingsView<'_>, request: &Request) -> AllowBasis {
+    let action = request.action;
+    let retire = action.info().allow_in == keyward_policy::catalog::AllowPlacement::GrantOnly;
+    if retire && !f.grants_direct.is_empty() {
+        AllowBasis::RetireByGrant
+    } else if retire {
+        AllowBasis::RetireByAccount
+    } else if request.target_key.is_some() {
+        AllowBasis::Alias
+    } else if action.info().resource == ResourceScope::NoResource {
+        AllowBasis::NoKey
+    } else if !f.key_direct.is_empty() {
+        AllowBasis::KeyPolicy
+    } else if !f.key_account.is_empty() && (!f.identity_allows.is_empty() || f.caller_is_root) {
+        AllowBasis::Delegated
+    } else if !f.grants_direct.is_empty() {
+        AllowBasis::GrantToCaller
+    } else {
+        AllowBasis::GrantToAccount
+    }
+}
+
+fn alias_key_side(f: &FindingsView<'_>) -> Vec<Reason> {
+    if f.key_direct.is_empty() {
+        [f.key_account, f.identity_allows].concat()
+    } else {
+        f.key_direct.to_vec()
+    }
+}
+
+/// The statements and grants that decided `verdict`: the denies of an explicit deny, the
+/// allows on the path that allowed, nothing for an implicit deny. A statement that decides on
+/// more than one side (an IAM statement covering both an alias and its key) is named once.
+pub(crate) fn reasons(verdict: Verdict, f: &FindingsView<'_>, request: &Request) -> Vec<Reason> {
+    let cross = action_is_key_scoped(request) && !request.same_account();
+    let mut reasons = match verdict {
+        Verdict::ExplicitDeny => f.denies.to_vec(),
+        Verdict::ImplicitDeny => Vec::new(),
+        Verdict::Allow => match allow_basis(f, request) {
+            AllowBasis::RetireByGrant | AllowBasis::GrantToCaller => f.grants_direct.to_vec(),
+            AllowBasis::RetireByAccount | AllowBasis::NoKey => f.identity_allows.to_vec(),
+            AllowBasis::Alias => {
+                let mut r = alias_key_side(f);
+                r.extend_from_slice(f.alias_allows);
+                r
+            }
+            AllowBasis::KeyPolicy => {
+                let mut r = f.key_direct.to_vec();
+                if cross {
+                    r.extend_from_slice(f.identity_allows);
+                }
+                r
+            }
+            AllowBasis::Delegated => [f.key_account, f.identity_allows].concat(),
+            AllowBasis::GrantToAccount => [f.grants_account, f.identity_allows].concat(),
+        },
+    };
+    if reasons.len() > 1 {
+        let mut seen: Vec<(Source, Option<usize>)> = Vec::with_capacity(reasons.len());
+        reasons.retain(|r| {
+            let id = (r.source.clone(), r.statement);
+            let fresh = !seen.contains(&id);
+            seen.push(id);
+            fresh
+        });
+    }
+    reasons
+}
+
+fn action_is_key_scoped(request: &Request) -> bool {
+    request.action.info().resource != ResourceScope::NoResource
 }
 
 fn identity_or_root(f: &FindingsView<'_>) -> String {

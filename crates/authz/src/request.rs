@@ -155,35 +155,46 @@ pub struct KeyAttributes<'a> {
 
 /// Inserts the keys every request carries: who calls (`aws:PrincipalArn` — the role for a
 /// role session —, `aws:PrincipalAccount`, `kms:CallerAccount`) and, for a key-scoped action,
-/// what the key is. The one place these keys are derived.
+/// what the key is. The one place these keys are derived: [`insert_caller`] and
+/// [`insert_key`] are its two halves, for callers that keep each half in its own layer.
 pub fn insert_caller_and_key(
     ctx: &mut RequestContext,
     principal_arn: &str,
     account: &str,
     key: Option<&KeyAttributes<'_>>,
 ) {
+    insert_caller(ctx, principal_arn, account);
+    if let Some(key) = key {
+        insert_key(ctx, key);
+    }
+}
+
+/// The caller's half of [`insert_caller_and_key`].
+pub fn insert_caller(ctx: &mut RequestContext, principal_arn: &str, account: &str) {
     ctx.insert_single("aws:PrincipalArn", principal_arn);
     ctx.insert_single("aws:PrincipalAccount", account);
     ctx.insert_single("kms:CallerAccount", account);
-    if let Some(key) = key {
-        for name in ["kms:KeySpec", "kms:CustomerMasterKeySpec"] {
-            ctx.insert_single(name, key.spec);
-        }
-        for name in ["kms:KeyUsage", "kms:CustomerMasterKeyUsage"] {
-            ctx.insert_single(name, key.usage);
-        }
-        ctx.insert_single("kms:KeyOrigin", key.origin);
-        ctx.insert_single(
-            "kms:MultiRegion",
-            if key.multi_region { "true" } else { "false" },
-        );
-        ctx.insert_multi(
-            "kms:ResourceAliases",
-            key.aliases.iter().map(String::as_str),
-        );
-        for (k, v) in key.tags {
-            ctx.insert_single(&format!("aws:ResourceTag/{k}"), v);
-        }
+}
+
+/// The key's half of [`insert_caller_and_key`].
+pub fn insert_key(ctx: &mut RequestContext, key: &KeyAttributes<'_>) {
+    for name in ["kms:KeySpec", "kms:CustomerMasterKeySpec"] {
+        ctx.insert_single(name, key.spec);
+    }
+    for name in ["kms:KeyUsage", "kms:CustomerMasterKeyUsage"] {
+        ctx.insert_single(name, key.usage);
+    }
+    ctx.insert_single("kms:KeyOrigin", key.origin);
+    ctx.insert_single(
+        "kms:MultiRegion",
+        if key.multi_region { "true" } else { "false" },
+    );
+    ctx.insert_multi(
+        "kms:ResourceAliases",
+        key.aliases.iter().map(String::as_str),
+    );
+    for (k, v) in key.tags {
+        ctx.insert_single(&format!("aws:ResourceTag/{k}"), v);
     }
 }
 

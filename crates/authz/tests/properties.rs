@@ -187,6 +187,13 @@ impl Scenario {
             authorizer.decide(&request).verdict,
             "fast and explained paths agree:\n{text}"
         );
+        let judged = authorizer.judge(&request);
+        let decided = authorizer.decide(&request);
+        assert_eq!(
+            (judged.verdict, &judged.reasons),
+            (decided.verdict, &decided.reasons),
+            "judge and decide agree:\n{text}"
+        );
         fast
     }
 }

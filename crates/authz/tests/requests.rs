@@ -47,8 +47,9 @@ fn every_request_gives_its_expected_decision_and_reasons() {
             }
         }
         let decision = decision.unwrap_or_else(|| panic!("{name}.expected: no decision"));
-        let outcome = Request::parse(&text)
-            .and_then(|r| Authorizer::for_request(&r).map(|a| (a.decide(&r), a.verdict(&r))));
+        let outcome = Request::parse(&text).and_then(|r| {
+            Authorizer::for_request(&r).map(|a| (a.decide(&r), (a.verdict(&r), a.judge(&r))))
+        });
         match (decision.as_str(), outcome) {
             ("error", Err(e)) => {
                 let rendered = e.render(&name, &text, 1).join("\n");
@@ -67,13 +68,22 @@ fn every_request_gives_its_expected_decision_and_reasons() {
                 "{name}: could not be evaluated:\n{}",
                 e.render(&name, &text, 1).join("\n")
             )),
-            (expected_decision, Ok((d, fast))) => {
+            (expected_decision, Ok((d, (fast, judged)))) => {
                 let actual: Vec<String> = d.reasons.iter().map(reason_text).collect();
                 if d.verdict.as_str() != expected_decision || actual != reasons {
                     failures.push(format!(
                         "{name}:\n  expected {expected_decision} {reasons:?}\n  actual   {} {actual:?}\n  {}",
                         d.verdict.as_str(),
                         d.explanation
+                    ));
+                }
+                if judged.verdict != d.verdict || judged.reasons != d.reasons {
+                    failures.push(format!(
+                        "{name}: judge says {} {:?} but the full decision {} {:?}",
+                        judged.verdict.as_str(),
+                        judged.reasons,
+                        d.verdict.as_str(),
+                        d.reasons
                     ));
                 }
                 if fast != d.verdict {

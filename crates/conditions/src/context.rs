@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use keyward_policy::catalog;
 use rust_decimal::Decimal;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// One request value and its typed readings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,10 +144,17 @@ struct Entry {
 }
 
 /// The condition keys of one request.
+///
+/// A context may sit on shared lower layers ([`with_layer`](Self::with_layer)): keys that do
+/// not change from one request to the next (the caller's, the key's) are typed once into a
+/// layer, and each request only adds its own keys on top. A key set in an upper layer (or in
+/// the context itself) hides the same key, in any case, below it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestContext {
     /// Sorted by name (hash, then folded text).
     entries: Vec<Entry>,
+    /// Shared lower layers, the last added highest.
+    layers: Vec<Arc<RequestContext>>,
 }
 
 impl RequestContext {
@@ -217,9 +225,15 @@ impl RequestContext {
         self.lookup(&ContextKey::new(key))
     }
 
-    /// The value of a prepared key: a binary search on hashes, then one string comparison. No
-    /// allocation.
+    /// The value of a prepared key: a binary search on hashes, then one string comparison, in
+    /// this context and then in each layer below it. No allocation.
     pub fn lookup(&self, key: &ContextKey) -> Option<&ContextValue> {
+        self.own(key)
+            .or_else(|| self.layers.iter().rev().find_map(|layer| layer.lookup(key)))
+    }
+
+    /// `key` in this context's own entries, not its layers.
+    fn own(&self, key: &ContextKey) -> Option<&ContextValue> {
         let start = self.entries.partition_point(|e| e.name.hash < key.hash);
         self.entries
             .get(start..)?
@@ -229,19 +243,49 @@ impl RequestContext {
             .map(|e| &e.value)
     }
 
-    /// The keys as given and their values, in an unspecified but stable order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
-        self.entries.iter().map(|e| (&*e.key, &e.value))
+    /// Puts `layer` under this context, above the layers already there: its keys are found
+    /// unless this context or a higher layer sets them. Layers are shared, not copied.
+    pub fn with_layer(&mut self, layer: Arc<RequestContext>) {
+        self.layers.push(layer);
     }
 
-    /// The number of keys set.
+    /// Every visible entry: this context's own, then each layer's that nothing above hides.
+    fn visible(&self) -> Vec<&Entry> {
+        let mut out: Vec<&Entry> = self.entries.iter().collect();
+        for (depth, layer) in self.layers.iter().enumerate().rev() {
+            for entry in layer.visible() {
+                let hidden = self.own(&entry.name).is_some()
+                    || self
+                        .layers
+                        .iter()
+                        .skip(depth + 1)
+                        .any(|upper| upper.lookup(&entry.name).is_some());
+                if !hidden {
+                    out.push(entry);
+                }
+            }
+        }
+        out
+    }
+
+    /// The keys as given and their values (layers included, hidden keys not), in an
+    /// unspecified but stable order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
+        self.visible().into_iter().map(|e| (&*e.key, &e.value))
+    }
+
+    /// The number of keys set, layers included.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        if self.layers.is_empty() {
+            self.entries.len()
+        } else {
+            self.visible().len()
+        }
     }
 
     /// Whether no key is set.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.is_empty() && self.layers.iter().all(|l| l.is_empty())
     }
 }
 
@@ -295,6 +339,39 @@ mod tests {
         let mut empty = RequestContext::new();
         empty.insert_encryption_context([]);
         assert!(empty.is_empty());
+    }
+
+    #[test]
+    fn layers_are_found_below_and_hidden_from_above() {
+        let mut caller = RequestContext::new();
+        caller.insert_single("aws:PrincipalTag/team", "blue");
+        caller.insert_single("aws:SourceIp", "10.0.0.1");
+        let mut key = RequestContext::new();
+        key.insert_single("aws:ResourceTag/env", "prod");
+        key.insert_single("AWS:SOURCEIP", "10.0.0.2");
+        let mut ctx = RequestContext::new();
+        ctx.with_layer(Arc::new(caller));
+        ctx.with_layer(Arc::new(key));
+        ctx.insert_single("kms:EncryptionContext:tenant", "acme");
+        let text =
+            |ctx: &RequestContext, k: &str| ctx.get(k).map(|v| v.scalars()[0].text().to_owned());
+        assert_eq!(text(&ctx, "aws:principaltag/team").as_deref(), Some("blue"));
+        assert_eq!(text(&ctx, "aws:resourcetag/env").as_deref(), Some("prod"));
+        assert_eq!(
+            text(&ctx, "aws:sourceip").as_deref(),
+            Some("10.0.0.2"),
+            "the higher layer hides the lower"
+        );
+        assert_eq!(ctx.len(), 4, "the hidden key is not counted");
+        assert_eq!(ctx.iter().count(), 4);
+        ctx.insert_single("aws:SourceIp", "10.0.0.3");
+        assert_eq!(text(&ctx, "aws:SourceIp").as_deref(), Some("10.0.0.3"));
+        assert_eq!(ctx.len(), 4);
+        assert!(!ctx.is_empty());
+        let mut empty = RequestContext::new();
+        empty.with_layer(Arc::new(RequestContext::new()));
+        assert!(empty.is_empty());
+        assert_eq!(empty.len(), 0);
     }
 
     #[test]

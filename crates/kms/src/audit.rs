@@ -1,27 +1,237 @@
 //! The audit trail: one record per call, allowed or not, shaped like a CloudTrail KMS event
 //! plus the decision and its reasons. Plaintext and key material never enter a record: the
 //! operations build `requestParameters` from the non-secret fields only.
+//!
+//! A record is a typed [`AuditRecord`], moved into the sink: the memory sink keeps it as is,
+//! the JSON Lines sink serializes it (the CloudTrail field names are the serde names).
 
+use crate::clock::rfc3339;
+use keyward_authz::{Reason, Verdict};
+use keyward_policy::catalog::ActionId;
+use serde::ser::{Serialize, SerializeStruct, Serializer};
 use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+/// One call: a CloudTrail-shaped KMS event plus `keyward.decisions`.
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    /// `eventTime`.
+    pub event_time: SystemTime,
+    /// `eventName`: the operation (`Encrypt`, `CreateKey`, ...).
+    pub event_name: &'static str,
+    /// `awsRegion`.
+    pub region: Arc<str>,
+    /// `userIdentity`.
+    pub identity: UserIdentity,
+    /// `sourceIPAddress`, when the caller has `aws:SourceIp`.
+    pub source_ip: Option<String>,
+    /// `requestParameters`: the non-secret request fields.
+    pub request_parameters: Value,
+    /// `responseElements`: the non-secret response fields (`null` for most calls, as in
+    /// CloudTrail).
+    pub response_elements: Value,
+    /// `resources`: the ARNs of the keys the call used.
+    pub resources: Vec<String>,
+    /// The account that owns the resources.
+    pub resource_account: Arc<str>,
+    /// `errorCode`, for a call that failed.
+    pub error_code: Option<&'static str>,
+    /// `errorMessage`, for a call that failed.
+    pub error_message: Option<String>,
+    /// `eventID`.
+    pub event_id: uuid::Uuid,
+    /// `keyward.decisions`: each authorization the call asked for.
+    pub decisions: Vec<AuditDecision>,
+}
+
+/// `userIdentity`.
+#[derive(Debug, Clone)]
+pub struct UserIdentity {
+    /// `type`: `Root`, `IAMUser`, `AssumedRole`.
+    pub kind: &'static str,
+    /// `arn`.
+    pub arn: Arc<str>,
+    /// `accountId`.
+    pub account_id: Arc<str>,
+}
+
+/// One authorization: the action on the resource, the verdict, and the statements and grants
+/// that decided it.
+#[derive(Debug, Clone)]
+pub struct AuditDecision {
+    /// The action.
+    pub action: ActionId,
+    /// The resource ARN (`*` without one).
+    pub resource: String,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// What decided (empty for an implicit deny).
+    pub reasons: Vec<Reason>,
+}
+
+impl AuditRecord {
+    /// `readOnly`, as CloudTrail derives it from the operation.
+    pub fn read_only(&self) -> bool {
+        ["Describe", "Get", "List"]
+            .iter()
+            .any(|p| self.event_name.starts_with(p))
+    }
+
+    /// The record as a JSON value.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+struct Display<T>(T);
+
+impl<T: std::fmt::Display> Serialize for Display<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl Serialize for UserIdentity {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = s.serialize_struct("UserIdentity", 3)?;
+        o.serialize_field("type", self.kind)?;
+        o.serialize_field("arn", &*self.arn)?;
+        o.serialize_field("accountId", &*self.account_id)?;
+        o.end()
+    }
+}
+
+struct Resource<'a> {
+    arn: &'a str,
+    account: &'a str,
+}
+
+impl Serialize for Resource<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = s.serialize_struct("Resource", 3)?;
+        o.serialize_field("ARN", self.arn)?;
+        o.serialize_field("accountId", self.account)?;
+        o.serialize_field("type", "AWS::KMS::Key")?;
+        o.end()
+    }
+}
+
+struct AuditReason<'a>(&'a Reason);
+
+impl Serialize for AuditReason<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.0;
+        let mut o = s.serialize_struct("Reason", 4)?;
+        o.serialize_field("effect", &Display(format_args!("{:?}", r.effect)))?;
+        o.serialize_field("source", &Display(&r.source))?;
+        o.serialize_field("statement", &r.statement)?;
+        o.serialize_field("sid", &r.sid)?;
+        o.end()
+    }
+}
+
+impl Serialize for AuditDecision {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = s.serialize_struct("Decision", 4)?;
+        o.serialize_field("action", &Display(self.action))?;
+        o.serialize_field("resource", &self.resource)?;
+        o.serialize_field("verdict", self.verdict.as_str())?;
+        let reasons: Vec<AuditReason<'_>> = self.reasons.iter().map(AuditReason).collect();
+        o.serialize_field("reasons", &reasons)?;
+        o.end()
+    }
+}
+
+struct Extension<'a>(&'a [AuditDecision]);
+
+impl Serialize for Extension<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = s.serialize_struct("Keyward", 1)?;
+        o.serialize_field("decisions", self.0)?;
+        o.end()
+    }
+}
+
+impl Serialize for AuditRecord {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = s.serialize_struct("AuditRecord", 16)?;
+        o.serialize_field("eventVersion", "1.08")?;
+        o.serialize_field("eventTime", &rfc3339(self.event_time))?;
+        o.serialize_field("eventSource", "kms.amazonaws.com")?;
+        o.serialize_field("eventName", self.event_name)?;
+        o.serialize_field("awsRegion", &*self.region)?;
+        o.serialize_field("userIdentity", &self.identity)?;
+        o.serialize_field("sourceIPAddress", &self.source_ip)?;
+        o.serialize_field("requestParameters", &self.request_parameters)?;
+        o.serialize_field("responseElements", &self.response_elements)?;
+        let resources: Vec<Resource<'_>> = self
+            .resources
+            .iter()
+            .map(|arn| Resource {
+                arn,
+                account: &self.resource_account,
+            })
+            .collect();
+        o.serialize_field("resources", &resources)?;
+        o.serialize_field("errorCode", &self.error_code)?;
+        o.serialize_field("errorMessage", &self.error_message)?;
+        o.serialize_field("eventID", &Display(self.event_id))?;
+        o.serialize_field("readOnly", &self.read_only())?;
+        o.serialize_field("eventType", "AwsApiCall")?;
+        o.serialize_field("keyward", &Extension(&self.decisions))?;
+        o.end()
+    }
+}
+
+/// Event IDs: UUIDs (version 4 layout) from a random per-process prefix and a counter, so
+/// that each call costs an atomic increment rather than a call to the system's random source.
+/// They are unique, not secret.
+#[derive(Debug)]
+pub(crate) struct EventIds {
+    prefix: [u8; 16],
+    next: AtomicU64,
+}
+
+impl EventIds {
+    pub(crate) fn new() -> Self {
+        Self {
+            prefix: *uuid::Uuid::new_v4().as_bytes(),
+            next: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn next(&self) -> uuid::Uuid {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut bytes = self.prefix;
+        let (_, low) = bytes.split_at_mut(8);
+        let base = u64::from_be_bytes(low.try_into().unwrap_or([0; 8]));
+        // The counter moves the low 62 bits (the top two hold the variant).
+        let mixed = (base & !(u64::MAX >> 2)) | (base.wrapping_add(n) & (u64::MAX >> 2));
+        low.copy_from_slice(&mixed.to_be_bytes());
+        uuid::Builder::from_random_bytes(bytes).into_uuid()
+    }
+}
 
 /// Where audit records go. `record` must not fail the call it records: a sink that cannot
 /// write reports it through `failures`.
 pub trait AuditSink: Send + Sync + std::fmt::Debug {
-    fn record(&self, record: &Value);
+    /// Takes one record.
+    fn record(&self, record: AuditRecord);
     /// How many records could not be written.
     fn failures(&self) -> u64 {
         0
     }
 }
 
-/// JSON Lines appended to a file, one line per record, flushed per record.
+/// JSON Lines appended to a file, one line per record, written per record.
 #[derive(Debug)]
 pub struct JsonLinesFile {
     file: Mutex<std::fs::File>,
-    failures: std::sync::atomic::AtomicU64,
+    failures: AtomicU64,
 }
 
 impl JsonLinesFile {
@@ -33,54 +243,62 @@ impl JsonLinesFile {
             .open(path)?;
         Ok(Self {
             file: Mutex::new(file),
-            failures: std::sync::atomic::AtomicU64::new(0),
+            failures: AtomicU64::new(0),
         })
     }
 }
 
 impl AuditSink for JsonLinesFile {
-    fn record(&self, record: &Value) {
-        let mut line = record.to_string();
-        line.push('\n');
-        let written = self
-            .file
-            .lock()
-            .map_err(|_| ())
-            .and_then(|mut f| f.write_all(line.as_bytes()).map_err(|_| ()));
+    fn record(&self, record: AuditRecord) {
+        let line = serde_json::to_vec(&record).map(|mut line| {
+            line.push(b'\n');
+            line
+        });
+        let written = line.map_err(|_| ()).and_then(|line| {
+            self.file
+                .lock()
+                .map_err(|_| ())
+                .and_then(|mut f| f.write_all(&line).map_err(|_| ()))
+        });
         if written.is_err() {
-            self.failures
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.failures.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     fn failures(&self) -> u64 {
-        self.failures.load(std::sync::atomic::Ordering::Relaxed)
+        self.failures.load(Ordering::Relaxed)
     }
 }
 
-/// Records kept in memory (tests, benchmarks, embedders that ship records themselves).
+/// Records kept in memory (tests, embedders that ship records themselves).
 #[derive(Debug, Default)]
-pub struct MemoryAudit(Mutex<Vec<Value>>);
+pub struct MemoryAudit(Mutex<Vec<AuditRecord>>);
 
 impl MemoryAudit {
+    /// An empty trail.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// A copy of every record so far.
+    /// The records so far, as JSON.
     pub fn records(&self) -> Vec<Value> {
-        self.0.lock().map(|r| r.clone()).unwrap_or_default()
+        self.0
+            .lock()
+            .map(|r| r.iter().map(AuditRecord::to_json).collect())
+            .unwrap_or_default()
     }
 
+    /// How many records.
     pub fn len(&self) -> usize {
         self.0.lock().map_or(0, |r| r.len())
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Drops the records kept so far.
+    /// Forgets every record.
     pub fn clear(&self) {
         if let Ok(mut r) = self.0.lock() {
             r.clear();
@@ -89,27 +307,45 @@ impl MemoryAudit {
 }
 
 impl AuditSink for MemoryAudit {
-    fn record(&self, record: &Value) {
+    fn record(&self, record: AuditRecord) {
         if let Ok(mut r) = self.0.lock() {
-            r.push(record.clone());
+            r.push(record);
         }
     }
 }
 
-/// Discards records (for measuring the service without its audit).
+/// Records dropped (benchmarks of everything else).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoAudit;
 
 impl AuditSink for NoAudit {
-    fn record(&self, _: &Value) {}
+    fn record(&self, _: AuditRecord) {}
 }
 
-impl<T: AuditSink + ?Sized> AuditSink for std::sync::Arc<T> {
-    fn record(&self, record: &Value) {
+impl<T: AuditSink + ?Sized> AuditSink for Arc<T> {
+    fn record(&self, record: AuditRecord) {
         (**self).record(record);
     }
 
     fn failures(&self) -> u64 {
         (**self).failures()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn event_ids_are_distinct_version_4_uuids() {
+        let ids = EventIds::new();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..10_000 {
+            let id = ids.next();
+            assert_eq!(id.get_version_num(), 4);
+            assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
+            assert!(seen.insert(id), "{id} repeated");
+        }
     }
 }

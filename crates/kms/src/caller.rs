@@ -2,7 +2,7 @@
 //! the service calling on the principal's behalf, and any other request-context keys.
 
 use crate::KmsError;
-use keyward_authz::{PolicySource, PolicyText, PreparedPolicy};
+use keyward_authz::{PolicySource, PolicyText, PreparedPolicy, insert_caller};
 use keyward_conditions::{ContextValue, RequestContext};
 use keyward_policy::principal::Principal;
 use std::sync::Arc;
@@ -16,7 +16,16 @@ pub struct Caller {
     role_arn: Option<String>,
     identity: Arc<[PreparedPolicy]>,
     via_service: Option<String>,
+    /// Keys the caller brings (session tags, source IP, anything else), as given.
     context: RequestContext,
+    /// Every key the caller contributes to a request, typed once: `context`, then
+    /// `kms:ViaService`, then the principal keys (which nothing the caller adds can replace).
+    layer: Arc<RequestContext>,
+    /// For the audit record.
+    pub(crate) audit_arn: Arc<str>,
+    pub(crate) audit_account: Arc<str>,
+    pub(crate) identity_kind: &'static str,
+    pub(crate) source_ip: Option<String>,
 }
 
 impl Caller {
@@ -51,14 +60,44 @@ impl Caller {
                 .map_err(|e| KmsError::validation(format!("identity policy {i} of {arn}: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self {
+        let identity_kind = match principal {
+            Principal::Root { .. } => "Root",
+            Principal::AssumedRole { .. } => "AssumedRole",
+            _ => "IAMUser",
+        };
+        let mut caller = Self {
+            audit_arn: arn.into(),
+            audit_account: account.as_str().into(),
             arn: arn.to_owned(),
             account,
             role_arn,
             identity: identity.into(),
             via_service: None,
             context: RequestContext::new(),
-        })
+            layer: Arc::default(),
+            identity_kind,
+            source_ip: None,
+        };
+        caller.relayer();
+        Ok(caller)
+    }
+
+    /// Rebuilds the caller's context layer after a change.
+    fn relayer(&mut self) {
+        let mut layer = self.context.clone();
+        if let Some(service) = &self.via_service {
+            layer.insert_single("kms:ViaService", service);
+        }
+        insert_caller(
+            &mut layer,
+            self.role_arn.as_deref().unwrap_or(&self.arn),
+            &self.account,
+        );
+        self.source_ip = layer
+            .get("aws:SourceIp")
+            .and_then(|v| v.scalars().first())
+            .map(|s| s.text().to_owned());
+        self.layer = Arc::new(layer);
     }
 
     /// A session tag (`aws:PrincipalTag/<key>`).
@@ -66,6 +105,7 @@ impl Caller {
     pub fn with_tag(mut self, key: &str, value: &str) -> Self {
         self.context
             .insert_single(&format!("aws:PrincipalTag/{key}"), value);
+        self.relayer();
         self
     }
 
@@ -73,6 +113,7 @@ impl Caller {
     #[must_use]
     pub fn with_source_ip(mut self, ip: &str) -> Self {
         self.context.insert_single("aws:SourceIp", ip);
+        self.relayer();
         self
     }
 
@@ -81,6 +122,7 @@ impl Caller {
     #[must_use]
     pub fn via_service(mut self, service: &str) -> Self {
         self.via_service = Some(service.to_owned());
+        self.relayer();
         self
     }
 
@@ -88,6 +130,7 @@ impl Caller {
     #[must_use]
     pub fn with_context(mut self, key: &str, value: ContextValue) -> Self {
         self.context.insert(key, value);
+        self.relayer();
         self
     }
 
@@ -108,24 +151,8 @@ impl Caller {
         &self.identity
     }
 
-    pub(crate) fn via(&self) -> Option<&str> {
-        self.via_service.as_deref()
-    }
-
-    pub(crate) fn extra_context(&self) -> &RequestContext {
-        &self.context
-    }
-
-    /// The ARN the caller's identity is (the role for a session), as `aws:PrincipalArn`.
-    pub(crate) fn principal_arn(&self) -> &str {
-        self.role_arn.as_deref().unwrap_or(&self.arn)
-    }
-
-    /// Whether this is the account's root user.
-    pub(crate) fn is_root(&self) -> bool {
-        matches!(
-            Principal::parse_caller(&self.arn),
-            Ok(Principal::Root { .. })
-        )
+    /// The caller's context layer.
+    pub(crate) fn layer(&self) -> &Arc<RequestContext> {
+        &self.layer
     }
 }

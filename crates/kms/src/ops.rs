@@ -1,6 +1,7 @@
 //! The operations. Each follows the same order: resolve the key, build the context,
 //! authorize, check the key state, validate parameters, perform, persist, audit.
 
+use crate::audit::AuditDecision;
 use crate::caller::Caller;
 use crate::clock::{epoch_seconds, from_epoch_seconds};
 use crate::error::{ErrorCode, KmsError};
@@ -11,13 +12,14 @@ use crate::service::{
     state_error,
 };
 use crate::store::{AliasRecord, Change};
-use keyward_authz::{Authorizer, PreparedPolicy, Request, Verdict};
+use keyward_authz::{Authorizer, PreparedPolicy, Reason, Request, Source, Verdict};
 use keyward_crypto::spec::SPEC_TABLE;
 use keyward_crypto::{
     CryptoKey, DataKeyLength, DataKeySpec, EncryptionAlgorithm, EncryptionContext, KeySpec,
     KeyUsage,
 };
 use keyward_grants::store::{CreateGrant, GrantStore, ListFilter, RetireTarget, Retirer, TokenKey};
+use keyward_policy::Effect;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -134,7 +136,12 @@ impl Kms {
         let change = self.key_change(entry)?;
         if let Err(e) = self.persist(&[change]) {
             entry.meta = before;
+            entry.refresh_context();
             return Err(e);
+        }
+        entry.refresh_context();
+        if let Some(date) = entry.meta.deletion_date {
+            self.deletion_scheduled(date);
         }
         Ok(result)
     }
@@ -332,8 +339,10 @@ impl Kms {
                 grants,
                 grant_set: Arc::default(),
                 aliases: Vec::new(),
+                context: Arc::default(),
             };
             entry.refresh_grants();
+            entry.refresh_context();
             let change = self.key_change(&entry)?;
             let mut state = self.write()?;
             self.persist(&[change])?;
@@ -973,6 +982,7 @@ impl Kms {
                 state.aliases.insert(alias_name.to_owned(), record);
                 if let Some(entry) = state.keys.get_mut(&id) {
                     entry.aliases.push(alias_name.to_owned());
+                    entry.refresh_context();
                 }
                 Ok(())
             },
@@ -1021,6 +1031,7 @@ impl Kms {
                 state.aliases.remove(alias_name);
                 if let Some(entry) = state.keys.get_mut(&id) {
                     entry.aliases.retain(|a| a != alias_name);
+                    entry.refresh_context();
                 }
                 Ok(())
             },
@@ -1228,7 +1239,10 @@ impl Kms {
     ) -> Result<(), KmsError> {
         self.call(
             caller,
-            Call::new("RetireGrant", json!({"keyId": request.key_id, "grantId": request.grant_id})),
+            Call::new(
+                "RetireGrant",
+                json!({"keyId": request.key_id, "grantId": request.grant_id}),
+            ),
             |call| {
                 let action = action("kms:RetireGrant")?;
                 let mut state = self.write()?;
@@ -1238,24 +1252,43 @@ impl Kms {
                         .values()
                         .find(|e| e.grants.resolve_token(token).is_ok())
                         .map(|e| e.meta.id.clone())
-                        .ok_or_else(|| KmsError::new(ErrorCode::InvalidGrantToken, "The grant token is not valid"))?,
-                    (None, Some(key_id)) => self.resolve(&state, caller, key_id, action)?.0.meta.id.clone(),
+                        .ok_or_else(|| {
+                            KmsError::new(
+                                ErrorCode::InvalidGrantToken,
+                                "The grant token is not valid",
+                            )
+                        })?,
+                    (None, Some(key_id)) => self
+                        .resolve(&state, caller, key_id, action)?
+                        .0
+                        .meta
+                        .id
+                        .clone(),
                     (None, None) => {
-                        return Err(KmsError::validation("Either GrantToken or KeyId and GrantId must be given"));
+                        return Err(KmsError::validation(
+                            "Either GrantToken or KeyId and GrantId must be given",
+                        ));
                     }
                 };
                 // Whether the caller's identity policies allow kms:RetireGrant (how an account
                 // delegates retiring).
-                let entry = state.keys.get_mut(&id).ok_or_else(|| KmsError::internal("key vanished"))?;
+                let entry = state
+                    .keys
+                    .get_mut(&id)
+                    .ok_or_else(|| KmsError::internal("key vanished"))?;
                 call.resources.push(entry.meta.arn.clone());
                 let context = self.context(caller, Some(entry), &Named::default(), &[], &[]);
-                let request_for_iam = self.request(caller, action, entry.meta.arn.clone(), None, &[], context);
-                let iam = Authorizer::from_parts(None, Arc::clone(caller.identity()), Arc::default());
+                let request_for_iam =
+                    self.request(caller, action, entry.meta.arn.clone(), None, &[], context);
+                let iam =
+                    Authorizer::from_parts(None, Arc::clone(caller.identity()), Arc::default());
                 let identity_allows_retire = identity_allows(&iam, &request_for_iam);
                 let target = match (&request.grant_token, &request.grant_id) {
                     (Some(token), _) => RetireTarget::Token(token),
                     (None, Some(grant_id)) => RetireTarget::GrantId(grant_id),
-                    (None, None) => return Err(KmsError::validation("GrantId is required with KeyId")),
+                    (None, None) => {
+                        return Err(KmsError::validation("GrantId is required with KeyId"));
+                    }
                 };
                 let before = (entry.grants.clone(), entry.meta.clone());
                 let retired = entry.grants.retire(
@@ -1267,7 +1300,26 @@ impl Kms {
                         identity_allows_retire,
                     },
                 );
-                call.decisions.push(json!({"action": "kms:RetireGrant", "verdict": if retired.is_ok() { "Allow" } else { "ImplicitDeny" }, "reasons": [{"source": "grant"}]}));
+                // RetireGrant is authorized against the grant itself (its retiring principal or
+                // grantee) or the identity policies of the key's account.
+                call.decisions.push(AuditDecision {
+                    action,
+                    resource: entry.meta.arn.clone(),
+                    verdict: if retired.is_ok() {
+                        Verdict::Allow
+                    } else {
+                        Verdict::ImplicitDeny
+                    },
+                    reasons: match &retired {
+                        Ok(grant) => vec![Reason {
+                            effect: Effect::Allow,
+                            source: Source::Grant(grant.id.clone()),
+                            statement: None,
+                            sid: None,
+                        }],
+                        Err(_) => Vec::new(),
+                    },
+                });
                 retired?;
                 entry.refresh_grants();
                 let change = self.key_change(entry)?;

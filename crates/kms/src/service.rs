@@ -2,24 +2,25 @@
 //! may not see, build the request context, authorize, check the key state, validate, perform),
 //! and the audit record each call leaves.
 
-use crate::audit::AuditSink;
+use crate::audit::{AuditDecision, AuditRecord, AuditSink, EventIds, UserIdentity};
 use crate::caller::Caller;
-use crate::clock::{Clock, epoch_seconds, rfc3339};
+use crate::clock::{Clock, epoch_seconds};
 use crate::error::{ErrorCode, KmsError};
 use crate::model::KeyState;
 use crate::record::{AdminState, GrantRecord, KeyMetadataRecord};
 use crate::store::{AliasRecord, Change, KeyRecord, Store};
 use keyward_authz::{
     Authorizer, KeyAttributes, PolicySource, PolicyText, PreparedPolicy, Request, Verdict,
-    insert_caller_and_key,
+    insert_key,
 };
 use keyward_conditions::RequestContext;
 use keyward_crypto::{CryptoKey, RootKey};
 use keyward_grants::resolver::GrantSet;
 use keyward_grants::store::{GrantStore, KeyKind, TokenKey};
 use keyward_policy::catalog::{ActionId, kms_action};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// Where the service runs: its Region and the account that owns its keys.
@@ -39,6 +40,9 @@ pub(crate) struct KeyEntry {
     pub(crate) grant_set: Arc<GrantSet>,
     /// Alias names pointing at the key (`kms:ResourceAliases`).
     pub(crate) aliases: Vec<String>,
+    /// The keys the key contributes to a request's context, typed once
+    /// ([`refresh_context`](Self::refresh_context) after any change to the key).
+    pub(crate) context: Arc<RequestContext>,
 }
 
 impl KeyEntry {
@@ -50,6 +54,24 @@ impl KeyEntry {
             AdminState::Enabled if !self.crypto.has_material() => KeyState::PendingImport,
             AdminState::Enabled => KeyState::Enabled,
         }
+    }
+
+    /// Rebuilds the key's context layer (`kms:KeySpec`, `kms:ResourceAliases`,
+    /// `aws:ResourceTag/*`, ...) from its metadata and aliases.
+    pub(crate) fn refresh_context(&mut self) {
+        let mut ctx = RequestContext::new();
+        insert_key(
+            &mut ctx,
+            &KeyAttributes {
+                spec: &self.meta.spec,
+                usage: &self.meta.usage,
+                origin: &self.meta.origin,
+                multi_region: false,
+                aliases: &self.aliases,
+                tags: &self.meta.tags,
+            },
+        );
+        self.context = Arc::new(ctx);
     }
 
     pub(crate) fn refresh_grants(&mut self) {
@@ -72,6 +94,12 @@ pub struct Kms {
     store: Box<dyn Store>,
     pub(crate) root: RootKey,
     audit: Arc<dyn AuditSink>,
+    event_ids: EventIds,
+    region: Arc<str>,
+    account: Arc<str>,
+    /// The earliest deletion date of any key (epoch seconds; `u64::MAX` for none), so that
+    /// a call checks one number, not every key, for keys to destroy.
+    pub(crate) next_deletion: AtomicU64,
     pub(crate) token_key: [u8; 32],
     pub(crate) state: RwLock<State>,
 }
@@ -110,7 +138,7 @@ pub(crate) struct Call {
     pub(crate) parameters: Value,
     pub(crate) response: Value,
     pub(crate) resources: Vec<String>,
-    pub(crate) decisions: Vec<Value>,
+    pub(crate) decisions: Vec<AuditDecision>,
 }
 
 impl Call {
@@ -171,6 +199,7 @@ impl Kms {
                 grant_set: Arc::default(),
                 grants,
                 aliases: Vec::new(),
+                context: Arc::default(),
             };
             entry.refresh_grants();
             state.keys.insert(record.id, entry);
@@ -181,15 +210,28 @@ impl Kms {
             }
             state.aliases.insert(alias.name.clone(), alias);
         }
+        for entry in state.keys.values_mut() {
+            entry.refresh_context();
+        }
+        let next_deletion = AtomicU64::new(earliest_deletion(&state));
         Ok(Self {
+            region: config.region.as_str().into(),
+            account: config.account.as_str().into(),
             config,
             clock,
             store,
             root,
             audit,
+            event_ids: EventIds::new(),
+            next_deletion,
             token_key,
             state: RwLock::new(state),
         })
+    }
+
+    /// Notes that a key is due for deletion at `date` (epoch seconds).
+    pub(crate) fn deletion_scheduled(&self, date: u64) {
+        self.next_deletion.fetch_min(date, Ordering::Relaxed);
     }
 
     pub(crate) fn read(&self) -> Result<std::sync::RwLockReadGuard<'_, State>, KmsError> {
@@ -245,39 +287,29 @@ impl Kms {
         operation: impl FnOnce(&mut Call) -> Result<R, KmsError>,
     ) -> Result<R, KmsError> {
         let result = operation(&mut call);
-        let now = self.clock.now();
         let (error_code, error_message) = match &result {
-            Ok(_) => (Value::Null, Value::Null),
-            Err(e) => (json!(e.code()), json!(e.message)),
+            Ok(_) => (None, None),
+            Err(e) => (Some(e.code()), e.message.clone()),
         };
-        let resources: Vec<Value> = call
-            .resources
-            .iter()
-            .map(|arn| json!({"ARN": arn, "accountId": self.config.account, "type": "AWS::KMS::Key"}))
-            .collect();
-        let record = json!({
-            "eventVersion": "1.08",
-            "eventTime": rfc3339(now),
-            "eventSource": "kms.amazonaws.com",
-            "eventName": call.event,
-            "awsRegion": self.config.region,
-            "userIdentity": {
-                "type": if caller.is_root() { "Root" } else if caller.role_arn().is_some() { "AssumedRole" } else { "IAMUser" },
-                "arn": caller.arn(),
-                "accountId": caller.account(),
+        self.audit.record(AuditRecord {
+            event_time: self.clock.now(),
+            event_name: call.event,
+            region: Arc::clone(&self.region),
+            identity: UserIdentity {
+                kind: caller.identity_kind,
+                arn: Arc::clone(&caller.audit_arn),
+                account_id: Arc::clone(&caller.audit_account),
             },
-            "sourceIPAddress": caller.extra_context().iter().find(|(k, _)| k.eq_ignore_ascii_case("aws:SourceIp")).map(|(_, v)| format!("{v:?}")),
-            "requestParameters": call.parameters,
-            "responseElements": call.response,
-            "resources": resources,
-            "errorCode": error_code,
-            "errorMessage": error_message,
-            "eventID": uuid::Uuid::new_v4().to_string(),
-            "readOnly": call.event.starts_with("Describe") || call.event.starts_with("Get") || call.event.starts_with("List"),
-            "eventType": "AwsApiCall",
-            "keyward": {"decisions": call.decisions},
+            source_ip: caller.source_ip.clone(),
+            request_parameters: call.parameters,
+            response_elements: call.response,
+            resources: call.resources,
+            resource_account: Arc::clone(&self.account),
+            error_code,
+            error_message,
+            event_id: self.event_ids.next(),
+            decisions: call.decisions,
         });
-        self.audit.record(&record);
         result
     }
 
@@ -354,9 +386,10 @@ impl Kms {
         }
     }
 
-    /// The request context of a key-scoped call: caller and key keys, `kms:ViaService`,
-    /// `kms:RequestAlias` when the key was named by alias, the caller's extra keys, the
-    /// encryption context, then `extra` (the operation's own keys).
+    /// The request context of a call: the caller's layer (its principal keys, session tags,
+    /// source IP, `kms:ViaService`), the key's layer above it (what the key is, its aliases and
+    /// tags), then the request's own keys: `kms:RequestAlias` when the key was named through an
+    /// alias, the encryption context, and `extra` (the operation's keys).
     pub(crate) fn context(
         &self,
         caller: &Caller,
@@ -366,28 +399,12 @@ impl Kms {
         extra: &[(&str, &str)],
     ) -> RequestContext {
         let mut ctx = RequestContext::new();
-        let attributes = entry.map(|e| KeyAttributes {
-            spec: &e.meta.spec,
-            usage: &e.meta.usage,
-            origin: &e.meta.origin,
-            multi_region: false,
-            aliases: &e.aliases,
-            tags: &e.meta.tags,
-        });
-        insert_caller_and_key(
-            &mut ctx,
-            caller.principal_arn(),
-            caller.account(),
-            attributes.as_ref(),
-        );
-        if let Some(service) = caller.via() {
-            ctx.insert_single("kms:ViaService", service);
+        ctx.with_layer(Arc::clone(caller.layer()));
+        if let Some(entry) = entry {
+            ctx.with_layer(Arc::clone(&entry.context));
         }
         if let Some(alias) = &named.alias {
             ctx.insert_single("kms:RequestAlias", alias);
-        }
-        for (key, value) in caller.extra_context().iter() {
-            ctx.insert(key, value.clone());
         }
         ctx.insert_encryption_context(
             encryption_context
@@ -455,30 +472,27 @@ impl Kms {
         request: &Request,
     ) -> Result<(), KmsError> {
         let action = request.action;
-        let resource = request.resource.clone();
         let authorizer = Authorizer::from_parts(
             entry.map(|e| Arc::clone(&e.policy)),
             Arc::clone(caller.identity()),
             entry.map_or_else(Arc::default, |e| Arc::clone(&e.grant_set)),
         );
-        let decision = authorizer.decide(request);
-        call.decisions.push(json!({
-            "action": action.to_string(),
-            "resource": resource,
-            "verdict": decision.verdict.as_str(),
-            "reasons": decision.reasons.iter().map(|r| json!({
-                "effect": format!("{:?}", r.effect),
-                "source": r.source.to_string(),
-                "statement": r.statement,
-                "sid": r.sid,
-            })).collect::<Vec<_>>(),
-        }));
-        if decision.verdict == Verdict::Allow {
+        let judgement = authorizer.judge(request);
+        let verdict = judgement.verdict;
+        call.decisions.push(AuditDecision {
+            action,
+            resource: request.resource.clone(),
+            verdict,
+            reasons: judgement.reasons,
+        });
+        if verdict == Verdict::Allow {
             Ok(())
         } else {
+            // A denial is rare: it pays for the full decision and AWS's message.
+            let message = authorizer.decide(request).message;
             Err(KmsError::new(
                 ErrorCode::AccessDenied,
-                decision.message.unwrap_or_else(|| {
+                message.unwrap_or_else(|| {
                     format!(
                         "User: {} is not authorized to perform: {action}",
                         caller.arn()
@@ -492,6 +506,9 @@ impl Kms {
     /// their record and aliases deleted).
     pub(crate) fn purge_expired(&self) -> Result<(), KmsError> {
         let now = epoch_seconds(self.clock.now());
+        if self.next_deletion.load(Ordering::Relaxed) > now {
+            return Ok(());
+        }
         let due: Vec<String> = {
             let state = self.read()?;
             state
@@ -521,8 +538,20 @@ impl Kms {
             }
             state.keys.remove(&id);
         }
+        self.next_deletion
+            .store(earliest_deletion(&state), Ordering::Relaxed);
         Ok(())
     }
+}
+
+/// The earliest deletion date of any key in `state` (`u64::MAX` for none).
+fn earliest_deletion(state: &State) -> u64 {
+    state
+        .keys
+        .values()
+        .filter_map(|e| e.meta.deletion_date)
+        .min()
+        .unwrap_or(u64::MAX)
 }
 
 /// The error for an operation the key's state does not allow (`kms-authorization.md` §5.2).
