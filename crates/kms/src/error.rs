@@ -154,6 +154,18 @@ impl KmsError {
     pub fn code(&self) -> &'static str {
         self.code.as_str()
     }
+
+    /// The crypto core names a key by its ID; KMS messages name it by ARN
+    /// (`<key ARN> key usage is SIGN_VERIFY which is not valid for Encrypt.`).
+    #[must_use]
+    pub(crate) fn naming_key(mut self, id: &str, arn: &str) -> Self {
+        if let Some(message) = &mut self.message
+            && let Some(rest) = message.strip_prefix(id)
+        {
+            *message = format!("{arn}{rest}");
+        }
+        self
+    }
 }
 
 impl From<CryptoError> for KmsError {

@@ -13,7 +13,9 @@
 pub mod audit;
 mod caller;
 pub mod clock;
+mod crypto_ops;
 mod error;
+mod lifecycle_ops;
 pub mod model;
 mod ops;
 mod record;

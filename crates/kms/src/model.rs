@@ -43,6 +43,11 @@ pub struct KeyMetadata {
     pub encryption_algorithms: Vec<String>,
     pub signing_algorithms: Vec<String>,
     pub mac_algorithms: Vec<String>,
+    pub key_agreement_algorithms: Vec<String>,
+    /// Keys with imported material: `KEY_MATERIAL_EXPIRES` or `KEY_MATERIAL_DOES_NOT_EXPIRE`.
+    pub expiration_model: Option<String>,
+    /// Keys with imported material that expires: when.
+    pub valid_to: Option<SystemTime>,
 }
 
 /// CreateKey.
@@ -122,18 +127,229 @@ pub struct GenerateDataKeyResponse {
 #[derive(Debug, Clone, Default)]
 pub struct ReEncryptRequest {
     pub ciphertext_blob: Vec<u8>,
+    /// Required when the source key is asymmetric; must match the ciphertext's key otherwise.
     pub source_key_id: Option<String>,
     pub source_encryption_context: BTreeMap<String, String>,
+    pub source_encryption_algorithm: Option<String>,
     pub destination_key_id: String,
     pub destination_encryption_context: BTreeMap<String, String>,
+    pub destination_encryption_algorithm: Option<String>,
     pub grant_tokens: Vec<String>,
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReEncryptResponse {
     pub ciphertext_blob: Vec<u8>,
+    /// The source key's ARN.
     pub source_key_id: String,
+    /// The destination key's ARN.
     pub key_id: String,
+    pub source_encryption_algorithm: String,
+    pub destination_encryption_algorithm: String,
+}
+
+/// GenerateDataKeyPair (and WithoutPlaintext).
+#[derive(Debug, Clone, Default)]
+pub struct GenerateDataKeyPairRequest {
+    pub key_id: String,
+    /// `KeyPairSpec`: `RSA_2048`, `ECC_NIST_P256`, ...
+    pub key_pair_spec: String,
+    pub encryption_context: BTreeMap<String, String>,
+    pub grant_tokens: Vec<String>,
+    pub dry_run: bool,
+}
+
+#[derive(Debug)]
+pub struct GenerateDataKeyPairResponse {
+    pub private_key_ciphertext_blob: Vec<u8>,
+    /// PKCS#8 DER; `None` for GenerateDataKeyPairWithoutPlaintext.
+    pub private_key_plaintext: Option<Secret>,
+    /// DER SubjectPublicKeyInfo.
+    pub public_key: Vec<u8>,
+    pub key_id: String,
+    pub key_pair_spec: String,
+}
+
+/// Sign.
+#[derive(Debug, Clone, Default)]
+pub struct SignRequest {
+    pub key_id: String,
+    pub message: Vec<u8>,
+    /// `RAW` (default) or `DIGEST`.
+    pub message_type: Option<String>,
+    pub signing_algorithm: String,
+    pub grant_tokens: Vec<String>,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignResponse {
+    pub key_id: String,
+    pub signature: Vec<u8>,
+    pub signing_algorithm: String,
+}
+
+/// Verify.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyRequest {
+    pub key_id: String,
+    pub message: Vec<u8>,
+    pub message_type: Option<String>,
+    pub signature: Vec<u8>,
+    pub signing_algorithm: String,
+    pub grant_tokens: Vec<String>,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyResponse {
+    pub key_id: String,
+    /// Always true: a signature that does not match is `KMSInvalidSignatureException`.
+    pub signature_valid: bool,
+    pub signing_algorithm: String,
+}
+
+/// GetPublicKey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetPublicKeyResponse {
+    pub key_id: String,
+    /// DER SubjectPublicKeyInfo.
+    pub public_key: Vec<u8>,
+    pub key_spec: String,
+    pub key_usage: String,
+    pub encryption_algorithms: Vec<String>,
+    pub signing_algorithms: Vec<String>,
+    pub key_agreement_algorithms: Vec<String>,
+}
+
+/// GenerateMac.
+#[derive(Debug, Clone, Default)]
+pub struct GenerateMacRequest {
+    pub key_id: String,
+    pub message: Vec<u8>,
+    pub mac_algorithm: String,
+    pub grant_tokens: Vec<String>,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerateMacResponse {
+    pub key_id: String,
+    pub mac: Vec<u8>,
+    pub mac_algorithm: String,
+}
+
+/// VerifyMac.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyMacRequest {
+    pub key_id: String,
+    pub message: Vec<u8>,
+    pub mac: Vec<u8>,
+    pub mac_algorithm: String,
+    pub grant_tokens: Vec<String>,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyMacResponse {
+    pub key_id: String,
+    /// Always true: a MAC that does not match is `KMSInvalidMacException`.
+    pub mac_valid: bool,
+    pub mac_algorithm: String,
+}
+
+/// DeriveSharedSecret.
+#[derive(Debug, Clone, Default)]
+pub struct DeriveSharedSecretRequest {
+    pub key_id: String,
+    /// `ECDH`.
+    pub key_agreement_algorithm: String,
+    /// The peer's DER SubjectPublicKeyInfo.
+    pub public_key: Vec<u8>,
+    pub grant_tokens: Vec<String>,
+    pub dry_run: bool,
+}
+
+#[derive(Debug)]
+pub struct DeriveSharedSecretResponse {
+    pub key_id: String,
+    pub shared_secret: Secret,
+    pub key_agreement_algorithm: String,
+    pub key_origin: String,
+}
+
+/// EnableKeyRotation.
+#[derive(Debug, Clone, Default)]
+pub struct EnableKeyRotationRequest {
+    pub key_id: String,
+    /// 90–2560; 365 when absent.
+    pub rotation_period_in_days: Option<u32>,
+}
+
+/// GetKeyRotationStatus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRotationStatus {
+    pub key_id: String,
+    pub key_rotation_enabled: bool,
+    pub rotation_period_in_days: Option<u32>,
+    pub next_rotation_date: Option<SystemTime>,
+    pub on_demand_rotation_start_date: Option<SystemTime>,
+}
+
+/// One rotation, as ListKeyRotations returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotationEntry {
+    pub key_id: String,
+    pub rotation_date: SystemTime,
+    /// `AUTOMATIC` or `ON_DEMAND`.
+    pub rotation_type: &'static str,
+}
+
+/// GetParametersForImport.
+#[derive(Debug, Clone, Default)]
+pub struct GetParametersForImportRequest {
+    pub key_id: String,
+    pub wrapping_algorithm: String,
+    pub wrapping_key_spec: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetParametersForImportResponse {
+    pub key_id: String,
+    pub import_token: Vec<u8>,
+    /// DER SubjectPublicKeyInfo of the wrapping key.
+    pub public_key: Vec<u8>,
+    pub parameters_valid_to: SystemTime,
+}
+
+/// ImportKeyMaterial.
+#[derive(Debug, Clone, Default)]
+pub struct ImportKeyMaterialRequest {
+    pub key_id: String,
+    pub import_token: Vec<u8>,
+    pub encrypted_key_material: Vec<u8>,
+    /// `KEY_MATERIAL_EXPIRES` (needs `valid_to`) or `KEY_MATERIAL_DOES_NOT_EXPIRE`.
+    pub expiration_model: Option<String>,
+    pub valid_to: Option<SystemTime>,
+}
+
+/// A page of a list operation: `Limit` and `Marker` in, `NextMarker` and `Truncated` out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Paging {
+    /// 1–1000 (100 for grants); the operation's default when absent.
+    pub limit: Option<u32>,
+    /// The `NextMarker` of the previous page.
+    pub marker: Option<String>,
+}
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Present when more items follow.
+    pub next_marker: Option<String>,
+    pub truncated: bool,
 }
 
 /// CreateGrant.
@@ -165,6 +381,17 @@ pub struct GrantListEntry {
     pub retiring_principal: Option<String>,
     pub issuing_account: Option<String>,
     pub operations: Vec<String>,
+}
+
+/// ListGrants.
+#[derive(Debug, Clone, Default)]
+pub struct ListGrantsRequest {
+    pub key_id: String,
+    /// Only this grant.
+    pub grant_id: Option<String>,
+    /// Only grants to this grantee.
+    pub grantee_principal: Option<String>,
+    pub paging: Paging,
 }
 
 /// RetireGrant: by token, or by key and grant ID.

@@ -27,11 +27,11 @@ use std::sync::Arc;
 const MAX_DESCRIPTION: usize = 8192;
 const MAX_TAGS: usize = 50;
 
-fn pairs(map: &BTreeMap<String, String>) -> Vec<(String, String)> {
+pub(crate) fn pairs(map: &BTreeMap<String, String>) -> Vec<(String, String)> {
     map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
-fn encryption_context(map: &BTreeMap<String, String>) -> EncryptionContext {
+pub(crate) fn encryption_context(map: &BTreeMap<String, String>) -> EncryptionContext {
     let mut ec = EncryptionContext::new();
     for (k, v) in map {
         ec.insert(k.clone(), v.clone());
@@ -39,7 +39,7 @@ fn encryption_context(map: &BTreeMap<String, String>) -> EncryptionContext {
     ec
 }
 
-fn dry_run() -> KmsError {
+pub(crate) fn dry_run() -> KmsError {
     KmsError::new(
         ErrorCode::DryRunOperation,
         "The request would have succeeded, but the DryRun option is set.",
@@ -70,7 +70,7 @@ fn check_tags(tags: &[(String, String)]) -> Result<(), KmsError> {
 impl Kms {
     /// Resolve, authorize and state-check a key for a read-only operation, then run `f`.
     #[allow(clippy::too_many_arguments)]
-    fn read_key<R>(
+    pub(crate) fn read_key<R>(
         &self,
         caller: &Caller,
         call: &mut Call,
@@ -81,7 +81,7 @@ impl Kms {
         extra: &[(&str, &str)],
         f: impl FnOnce(&KeyEntry) -> Result<R, KmsError>,
     ) -> Result<R, KmsError> {
-        self.purge_expired()?;
+        self.housekeeping()?;
         let action = action(action_name)?;
         let state = self.read()?;
         let (entry, named) = self.resolve(&state, caller, key_id, action)?;
@@ -98,13 +98,13 @@ impl Kms {
         if let Some(error) = state_error(entry, class) {
             return Err(error);
         }
-        f(entry)
+        f(entry).map_err(|e| e.naming_key(&entry.meta.id, &entry.meta.arn))
     }
 
     /// The same for an operation that changes the key; the change is persisted before the
     /// call returns, and undone in memory if it cannot be.
     #[allow(clippy::too_many_arguments)]
-    fn write_key<R>(
+    pub(crate) fn write_key<R>(
         &self,
         caller: &Caller,
         call: &mut Call,
@@ -114,7 +114,7 @@ impl Kms {
         extra: &[(&str, &str)],
         f: impl FnOnce(&mut KeyEntry) -> Result<R, KmsError>,
     ) -> Result<R, KmsError> {
-        self.purge_expired()?;
+        self.housekeeping()?;
         let action = action(action_name)?;
         let mut state = self.write()?;
         let id = {
@@ -131,44 +131,31 @@ impl Kms {
             .keys
             .get_mut(&id)
             .ok_or_else(|| KmsError::internal("key vanished"))?;
-        let before = entry.meta.clone();
-        let result = f(entry)?;
-        let change = self.key_change(entry)?;
-        if let Err(e) = self.persist(&[change]) {
-            entry.meta = before;
-            entry.refresh_context();
-            return Err(e);
-        }
-        entry.refresh_context();
-        if let Some(date) = entry.meta.deletion_date {
-            self.deletion_scheduled(date);
-        }
-        Ok(result)
+        self.commit_key(entry, f)
     }
 
-    fn metadata(entry: &KeyEntry) -> KeyMetadata {
+    pub(crate) fn metadata(entry: &KeyEntry) -> KeyMetadata {
         let m = &entry.meta;
         let row = SPEC_TABLE.iter().find(|r| r.spec.as_str() == m.spec);
         let usage = KeyUsage::parse(&m.usage).ok();
         let names = |v: Vec<&'static str>| v.into_iter().map(str::to_owned).collect();
-        let (enc, sign, mac) = match (row, usage) {
-            (Some(r), Some(KeyUsage::EncryptDecrypt)) => (
-                names(r.encryption.iter().map(|a| a.as_str()).collect()),
-                Vec::new(),
-                Vec::new(),
-            ),
-            (Some(r), Some(KeyUsage::SignVerify)) => (
-                Vec::new(),
-                names(r.signing.iter().map(|a| a.as_str()).collect()),
-                Vec::new(),
-            ),
-            (Some(r), Some(KeyUsage::GenerateVerifyMac)) => (
-                Vec::new(),
-                Vec::new(),
-                names(r.mac.iter().map(|a| a.as_str()).collect()),
-            ),
-            _ => (Vec::new(), Vec::new(), Vec::new()),
-        };
+        let (mut enc, mut sign, mut mac, mut agreement) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        match (row, usage) {
+            (Some(r), Some(KeyUsage::EncryptDecrypt)) => {
+                enc = names(r.encryption.iter().map(|a| a.as_str()).collect());
+            }
+            (Some(r), Some(KeyUsage::SignVerify)) => {
+                sign = names(r.signing.iter().map(|a| a.as_str()).collect());
+            }
+            (Some(r), Some(KeyUsage::GenerateVerifyMac)) => {
+                mac = names(r.mac.iter().map(|a| a.as_str()).collect());
+            }
+            (Some(r), Some(KeyUsage::KeyAgreement)) => {
+                agreement = names(r.key_agreement.iter().map(|a| a.as_str()).collect());
+            }
+            _ => {}
+        }
         KeyMetadata {
             key_id: m.id.clone(),
             arn: m.arn.clone(),
@@ -186,6 +173,9 @@ impl Kms {
             encryption_algorithms: enc,
             signing_algorithms: sign,
             mac_algorithms: mac,
+            key_agreement_algorithms: agreement,
+            expiration_model: m.expiration_model.clone(),
+            valid_to: m.valid_to.map(from_epoch_seconds),
         }
     }
 
@@ -325,6 +315,8 @@ impl Kms {
                 next_rotation: None,
                 rotations: Vec::new(),
                 grants: Vec::new(),
+                expiration_model: None,
+                valid_to: None,
             };
             let grants = GrantStore::new(
                 key_kind(&meta.spec, &meta.usage),
@@ -340,6 +332,7 @@ impl Kms {
                 grant_set: Arc::default(),
                 aliases: Vec::new(),
                 context: Arc::default(),
+                import: None,
             };
             entry.refresh_grants();
             entry.refresh_context();
@@ -377,7 +370,7 @@ impl Kms {
     /// ListKeys: every key of the account (IAM policies decide; `Resource: "*"`).
     pub fn list_keys(&self, caller: &Caller) -> Result<Vec<(String, String)>, KmsError> {
         self.call(caller, Call::new("ListKeys", json!({})), |call| {
-            self.purge_expired()?;
+            self.housekeeping()?;
             let context = self.context(caller, None, &Named::default(), &[], &[]);
             self.authorize(call, caller, None, action("kms:ListKeys")?, &[], context)?;
             let state = self.read()?;
@@ -759,7 +752,7 @@ impl Kms {
         )
     }
 
-    fn check_grant_tokens(&self, entry: &KeyEntry, tokens: &[String]) -> Result<(), KmsError> {
+    pub(crate) fn check_grant_tokens(&self, entry: &KeyEntry, tokens: &[String]) -> Result<(), KmsError> {
         entry.grants.resolve_tokens(tokens)?;
         Ok(())
     }
@@ -782,40 +775,13 @@ impl Kms {
                 json!({"keyId": request.key_id, "encryptionContext": request.encryption_context, "encryptionAlgorithm": algorithm_name}),
             ),
             |call| {
-                let key_id = match (&request.key_id, algorithm_name) {
-                    (_, "SYMMETRIC_DEFAULT") => {
-                        let from_blob = keyward_crypto::ciphertext_key_id(&request.ciphertext_blob)?;
-                        // The key in the ciphertext, as an ARN of this service: a caller who may
-                        // not see it learns nothing more than AWS would say.
-                        let state = self.read()?;
-                        let exists = state.keys.contains_key(from_blob);
-                        drop(state);
-                        if !exists {
-                            return Err(KmsError::new(
-                                ErrorCode::AccessDenied,
-                                "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.",
-                            ));
-                        }
-                        if let Some(named) = &request.key_id {
-                            let state = self.read()?;
-                            let action = action("kms:Decrypt")?;
-                            let (entry, _) = self.resolve(&state, caller, named, action)?;
-                            if entry.meta.id != from_blob {
-                                return Err(KmsError::new(
-                                    ErrorCode::IncorrectKey,
-                                    "The key ID in the request does not identify a CMK that can perform this operation.",
-                                ));
-                            }
-                        }
-                        request.key_id.clone().unwrap_or_else(|| self.key_arn(from_blob))
-                    }
-                    (Some(id), _) => id.clone(),
-                    (None, _) => {
-                        return Err(KmsError::validation(
-                            "KeyId is required when decrypting with an asymmetric key",
-                        ));
-                    }
-                };
+                let key_id = self.ciphertext_key(
+                    caller,
+                    &request.ciphertext_blob,
+                    request.key_id.as_deref(),
+                    algorithm_name,
+                    action("kms:Decrypt")?,
+                )?;
                 self.read_key(
                     caller,
                     call,
@@ -950,7 +916,7 @@ impl Kms {
             ),
             |call| {
                 check_alias_name(alias_name)?;
-                self.purge_expired()?;
+                self.housekeeping()?;
                 let action = action("kms:CreateAlias")?;
                 let mut state = self.write()?;
                 let id = {
@@ -991,7 +957,7 @@ impl Kms {
 
     /// An alias operation: `authz` checks the action on the alias ARN (identity policies) and
     /// on the key it targets (key policy, delegated identity policies).
-    fn authorize_alias(
+    pub(crate) fn authorize_alias(
         &self,
         call: &mut Call,
         caller: &Caller,
@@ -1111,7 +1077,7 @@ impl Kms {
             ),
             |call| {
                 let action = action("kms:CreateGrant")?;
-                self.purge_expired()?;
+                self.housekeeping()?;
                 let mut state = self.write()?;
                 let id = {
                     let (entry, named) = self.resolve(&state, caller, &request.key_id, action)?;
@@ -1163,39 +1129,38 @@ impl Kms {
     pub fn list_grants(
         &self,
         caller: &Caller,
-        key_id: &str,
-    ) -> Result<Vec<GrantListEntry>, KmsError> {
+        request: &ListGrantsRequest,
+    ) -> Result<Page<GrantListEntry>, KmsError> {
         self.call(
             caller,
-            Call::new("ListGrants", json!({"keyId": key_id})),
+            Call::new(
+                "ListGrants",
+                json!({"keyId": request.key_id, "grantId": request.grant_id, "granteePrincipal": request.grantee_principal, "limit": request.paging.limit, "marker": request.paging.marker}),
+            ),
             |call| {
                 self.read_key(
                     caller,
                     call,
-                    key_id,
+                    &request.key_id,
                     "kms:ListGrants",
                     StateClass::Any,
                     &[],
                     &[],
                     |e| {
-                        let page = e.grants.list(ListFilter::default(), Some(100), None)?;
-                        Ok(page
-                            .grants
-                            .iter()
-                            .map(|g| GrantListEntry {
-                                key_id: e.meta.arn.clone(),
-                                grant_id: g.id.clone(),
-                                name: g.name.clone(),
-                                grantee_principal: g.grantee.clone(),
-                                retiring_principal: g.retiring_principal.clone(),
-                                issuing_account: g.issuing_account.clone(),
-                                operations: g
-                                    .operations
-                                    .iter()
-                                    .map(|o| o.info().name.to_owned())
-                                    .collect(),
-                            })
-                            .collect())
+                        let limit = request.paging.limit.map(|l| l as usize);
+                        let page = e.grants.list(
+                            ListFilter {
+                                grant_id: request.grant_id.as_deref(),
+                                grantee_principal: request.grantee_principal.as_deref(),
+                            },
+                            limit,
+                            request.paging.marker.as_deref(),
+                        )?;
+                        Ok(Page {
+                            items: page.grants.iter().map(|g| grant_entry(e, g)).collect(),
+                            truncated: page.next_marker.is_some(),
+                            next_marker: page.next_marker,
+                        })
                     },
                 )
             },
@@ -1335,6 +1300,23 @@ impl Kms {
     }
 }
 
+/// A grant as ListGrants and ListRetirableGrants show it.
+pub(crate) fn grant_entry(entry: &KeyEntry, g: &keyward_grants::Grant) -> GrantListEntry {
+    GrantListEntry {
+        key_id: entry.meta.arn.clone(),
+        grant_id: g.id.clone(),
+        name: g.name.clone(),
+        grantee_principal: g.grantee.clone(),
+        retiring_principal: g.retiring_principal.clone(),
+        issuing_account: g.issuing_account.clone(),
+        operations: g
+            .operations
+            .iter()
+            .map(|o| o.info().name.to_owned())
+            .collect(),
+    }
+}
+
 /// Whether identity policies alone allow `request` (no key policy: an explicit deny or no
 /// allow both say no).
 fn identity_allows(authorizer: &Authorizer, request: &Request) -> bool {
@@ -1350,7 +1332,7 @@ fn check_policy_name(name: Option<&str>) -> Result<(), KmsError> {
     }
 }
 
-fn check_alias_name(name: &str) -> Result<(), KmsError> {
+pub(crate) fn check_alias_name(name: &str) -> Result<(), KmsError> {
     if !name.starts_with("alias/") {
         return Err(KmsError::validation(
             "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html",

@@ -115,4 +115,10 @@ pub struct KeyMetadataRecord {
     pub next_rotation: Option<u64>,
     pub rotations: Vec<RotationRecord>,
     pub grants: Vec<GrantRecord>,
+    /// Imported material: `KEY_MATERIAL_EXPIRES` or `KEY_MATERIAL_DOES_NOT_EXPIRE`.
+    #[serde(default)]
+    pub expiration_model: Option<String>,
+    /// Imported material: when it expires (epoch seconds).
+    #[serde(default)]
+    pub valid_to: Option<u64>,
 }

@@ -7,7 +7,7 @@ use crate::caller::Caller;
 use crate::clock::{Clock, epoch_seconds};
 use crate::error::{ErrorCode, KmsError};
 use crate::model::KeyState;
-use crate::record::{AdminState, GrantRecord, KeyMetadataRecord};
+use crate::record::{AdminState, GrantRecord, KeyMetadataRecord, RotationRecord};
 use crate::store::{AliasRecord, Change, KeyRecord, Store};
 use keyward_authz::{
     Authorizer, KeyAttributes, PolicySource, PolicyText, PreparedPolicy, Request, Verdict,
@@ -43,6 +43,9 @@ pub(crate) struct KeyEntry {
     /// The keys the key contributes to a request's context, typed once
     /// ([`refresh_context`](Self::refresh_context) after any change to the key).
     pub(crate) context: Arc<RequestContext>,
+    /// The wrapping key and token of the last GetParametersForImport (kept in memory only: a
+    /// restart invalidates them, and the caller asks again).
+    pub(crate) import: Option<Arc<keyward_crypto::ImportParameters>>,
 }
 
 impl KeyEntry {
@@ -54,6 +57,18 @@ impl KeyEntry {
             AdminState::Enabled if !self.crypto.has_material() => KeyState::PendingImport,
             AdminState::Enabled => KeyState::Enabled,
         }
+    }
+
+    /// When time next changes something about the key (epoch seconds): its deletion, its
+    /// next automatic rotation (only while enabled), or the expiry of imported material.
+    pub(crate) fn next_event(&self) -> Option<u64> {
+        let rotation = (self.meta.rotation_enabled && self.meta.state == AdminState::Enabled)
+            .then_some(self.meta.next_rotation)
+            .flatten();
+        [self.meta.deletion_date, rotation, self.meta.valid_to]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Rebuilds the key's context layer (`kms:KeySpec`, `kms:ResourceAliases`,
@@ -97,9 +112,9 @@ pub struct Kms {
     event_ids: EventIds,
     region: Arc<str>,
     account: Arc<str>,
-    /// The earliest deletion date of any key (epoch seconds; `u64::MAX` for none), so that
-    /// a call checks one number, not every key, for keys to destroy.
-    pub(crate) next_deletion: AtomicU64,
+    /// The earliest time anything is due for any key (epoch seconds; `u64::MAX` for none):
+    /// a call checks one number, not every key, before [`housekeeping`](Self::housekeeping).
+    pub(crate) next_event: AtomicU64,
     pub(crate) token_key: [u8; 32],
     pub(crate) state: RwLock<State>,
 }
@@ -200,6 +215,7 @@ impl Kms {
                 grants,
                 aliases: Vec::new(),
                 context: Arc::default(),
+                import: None,
             };
             entry.refresh_grants();
             state.keys.insert(record.id, entry);
@@ -213,7 +229,7 @@ impl Kms {
         for entry in state.keys.values_mut() {
             entry.refresh_context();
         }
-        let next_deletion = AtomicU64::new(earliest_deletion(&state));
+        let next_event = AtomicU64::new(earliest_event(&state));
         Ok(Self {
             region: config.region.as_str().into(),
             account: config.account.as_str().into(),
@@ -223,15 +239,10 @@ impl Kms {
             root,
             audit,
             event_ids: EventIds::new(),
-            next_deletion,
+            next_event,
             token_key,
             state: RwLock::new(state),
         })
-    }
-
-    /// Notes that a key is due for deletion at `date` (epoch seconds).
-    pub(crate) fn deletion_scheduled(&self, date: u64) {
-        self.next_deletion.fetch_min(date, Ordering::Relaxed);
     }
 
     pub(crate) fn read(&self) -> Result<std::sync::RwLockReadGuard<'_, State>, KmsError> {
@@ -502,54 +513,105 @@ impl Kms {
         }
     }
 
-    /// Destroys keys whose deletion window has passed (their material is dropped and zeroized,
-    /// their record and aliases deleted).
-    pub(crate) fn purge_expired(&self) -> Result<(), KmsError> {
-        let now = epoch_seconds(self.clock.now());
-        if self.next_deletion.load(Ordering::Relaxed) > now {
-            return Ok(());
+    /// Changes a key with `change` and persists it before returning. If `change` fails or
+    /// the store refuses the write, the key is put back as it was: metadata, grants and
+    /// material (restored from its sealed form taken before the change).
+    pub(crate) fn commit_key<R>(
+        &self,
+        entry: &mut KeyEntry,
+        change: impl FnOnce(&mut KeyEntry) -> Result<R, KmsError>,
+    ) -> Result<R, KmsError> {
+        let meta_before = entry.meta.clone();
+        let grants_before = entry.grants.clone();
+        let sealed_before = entry.crypto.seal(&self.root)?;
+        let result = change(entry).and_then(|r| {
+            let record = self.key_change(entry)?;
+            self.persist(&[record])?;
+            Ok(r)
+        });
+        let result = result.map_err(|e| e.naming_key(&entry.meta.id, &entry.meta.arn));
+        if result.is_err() {
+            entry.meta = meta_before;
+            entry.grants = grants_before;
+            entry.crypto = CryptoKey::unseal(&entry.meta.id, &sealed_before, &self.root)?;
+            entry.refresh_grants();
         }
-        let due: Vec<String> = {
-            let state = self.read()?;
-            state
-                .keys
-                .values()
-                .filter(|e| e.meta.deletion_date.is_some_and(|d| d <= now))
-                .map(|e| e.meta.id.clone())
-                .collect()
-        };
-        if due.is_empty() {
+        entry.refresh_context();
+        if let Some(at) = entry.next_event() {
+            self.next_event.fetch_min(at, Ordering::Relaxed);
+        }
+        result
+    }
+
+    /// What the passing of time does, run at the start of every key-scoped call (a single
+    /// comparison when nothing is due): keys whose deletion window has passed are destroyed
+    /// (material dropped and zeroized, record and aliases deleted); enabled keys due for
+    /// automatic rotation are rotated; imported material past its `ValidTo` is deleted (the
+    /// key becomes `PendingImport`).
+    pub(crate) fn housekeeping(&self) -> Result<(), KmsError> {
+        let now = epoch_seconds(self.clock.now());
+        if self.next_event.load(Ordering::Relaxed) > now {
             return Ok(());
         }
         let mut state = self.write()?;
+        let due: Vec<String> = state
+            .keys
+            .values()
+            .filter(|e| e.next_event().is_some_and(|at| at <= now))
+            .map(|e| e.meta.id.clone())
+            .collect();
         for id in due {
-            let aliases: Vec<String> = state
-                .aliases
-                .values()
-                .filter(|a| a.key_id == id)
-                .map(|a| a.name.clone())
-                .collect();
-            let mut changes: Vec<Change> =
-                aliases.iter().cloned().map(Change::DeleteAlias).collect();
-            changes.push(Change::DeleteKey(id.clone()));
-            self.persist(&changes)?;
-            for name in aliases {
-                state.aliases.remove(&name);
+            let Some(entry) = state.keys.get_mut(&id) else {
+                continue;
+            };
+            if entry.meta.deletion_date.is_some_and(|d| d <= now) {
+                let aliases = std::mem::take(&mut entry.aliases);
+                let mut changes: Vec<Change> =
+                    aliases.iter().cloned().map(Change::DeleteAlias).collect();
+                changes.push(Change::DeleteKey(id.clone()));
+                if let Err(e) = self.persist(&changes) {
+                    entry.aliases = aliases;
+                    return Err(e);
+                }
+                for name in aliases {
+                    state.aliases.remove(&name);
+                }
+                state.keys.remove(&id);
+                continue;
             }
-            state.keys.remove(&id);
+            self.commit_key(entry, |e| {
+                let rotate = e.meta.state == AdminState::Enabled
+                    && e.meta.rotation_enabled
+                    && e.meta.next_rotation.is_some_and(|at| at <= now);
+                if rotate {
+                    let version = e.crypto.rotate()?;
+                    e.meta.rotations.push(RotationRecord {
+                        version,
+                        date: now,
+                        on_demand: false,
+                    });
+                    e.meta.next_rotation =
+                        Some(now + u64::from(e.meta.rotation_period_days) * 86_400);
+                }
+                if e.meta.valid_to.is_some_and(|at| at <= now) {
+                    e.crypto
+                        .delete_expired_material(crate::clock::from_epoch_seconds(now));
+                    e.meta.valid_to = None;
+                }
+                Ok(())
+            })?;
         }
-        self.next_deletion
-            .store(earliest_deletion(&state), Ordering::Relaxed);
+        self.next_event.store(earliest_event(&state), Ordering::Relaxed);
         Ok(())
     }
 }
 
-/// The earliest deletion date of any key in `state` (`u64::MAX` for none).
-fn earliest_deletion(state: &State) -> u64 {
+/// The earliest time anything is due for any key in `state` (`u64::MAX` for none).
+fn earliest_event(state: &State) -> u64 {
     state
         .keys
         .values()
-        .filter_map(|e| e.meta.deletion_date)
+        .filter_map(KeyEntry::next_event)
         .min()
         .unwrap_or(u64::MAX)
 }
@@ -578,6 +640,18 @@ pub(crate) fn state_error(entry: &KeyEntry, class: StateClass) -> Option<KmsErro
         }
         (StateClass::NotPendingDeletion | StateClass::EnableDisable, _) => None,
         (StateClass::PendingDeletionOnly, KeyState::PendingDeletion) => None,
+        (StateClass::Rotation, KeyState::Enabled) => None,
+        (StateClass::Rotation, KeyState::Disabled) => Some(KmsError::new(
+            ErrorCode::Disabled,
+            format!("{arn} is disabled."),
+        )),
+        (StateClass::Rotation, KeyState::PendingDeletion) => Some(KmsError::invalid_state(
+            format!("{arn} is pending deletion."),
+        )),
+        (StateClass::Rotation, KeyState::PendingImport) => Some(KmsError::new(
+            ErrorCode::UnsupportedOperation,
+            format!("{arn} origin is EXTERNAL which is not valid for this operation."),
+        )),
         (StateClass::PendingDeletionOnly, _) => Some(KmsError::invalid_state(format!(
             "{arn} is not pending deletion."
         ))),
@@ -595,6 +669,9 @@ pub(crate) enum StateClass {
     NotPendingDeletion,
     /// CancelKeyDeletion.
     PendingDeletionOnly,
+    /// Enable/DisableKeyRotation, RotateKeyOnDemand: Enabled only (Disabled is
+    /// `DisabledException`; a key pending import has no material to rotate).
+    Rotation,
     /// DescribeKey, policies, grants listing/retiring/revoking.
     Any,
 }
