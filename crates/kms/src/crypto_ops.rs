@@ -9,15 +9,14 @@ use crate::model::*;
 use crate::ops::{dry_run, encryption_context, pairs};
 use crate::service::{Call, KeyEntry, Kms, Named, StateClass, action, state_error};
 use keyward_crypto::{
-    DataKeyPairSpec, EncryptionAlgorithm, KeyAgreementAlgorithm, MacAlgorithm,
-    MessageType, SigningAlgorithm,
+    DataKeyPairSpec, EncryptionAlgorithm, KeyAgreementAlgorithm, MacAlgorithm, MessageType,
+    SigningAlgorithm,
 };
 use keyward_grants::store::MAX_GRANT_TOKENS;
 use serde_json::json;
 
 /// The largest GenerateRandom request.
 const MAX_RANDOM_BYTES: u64 = 1024;
-
 
 impl Kms {
     /// Checks `tokens` against the grants of `keys`: each token must be one of theirs.
@@ -71,8 +70,13 @@ impl Kms {
                 self.housekeeping()?;
                 let from = action("kms:ReEncryptFrom")?;
                 let to = action("kms:ReEncryptTo")?;
-                let source_key_id =
-                    self.ciphertext_key(caller, &request.ciphertext_blob, request.source_key_id.as_deref(), source_algorithm, from)?;
+                let source_key_id = self.ciphertext_key(
+                    caller,
+                    &request.ciphertext_blob,
+                    request.source_key_id.as_deref(),
+                    source_algorithm,
+                    from,
+                )?;
                 let state = self.read()?;
                 let (source, source_named) = self.resolve(&state, caller, &source_key_id, from)?;
                 let (destination, destination_named) =
@@ -109,7 +113,14 @@ impl Kms {
                         ("kms:ReEncryptOnSameKey", same),
                     ],
                 );
-                self.authorize(call, caller, Some(destination), to, &destination_ec, context)?;
+                self.authorize(
+                    call,
+                    caller,
+                    Some(destination),
+                    to,
+                    &destination_ec,
+                    context,
+                )?;
                 for entry in [source, destination] {
                     if let Some(error) = state_error(entry, StateClass::Cryptographic) {
                         return Err(error);

@@ -159,8 +159,7 @@ impl Kms {
                         Ok(KeyRotationStatus {
                             key_id: e.meta.arn.clone(),
                             key_rotation_enabled: enabled,
-                            rotation_period_in_days: enabled
-                                .then_some(e.meta.rotation_period_days),
+                            rotation_period_in_days: enabled.then_some(e.meta.rotation_period_days),
                             next_rotation_date: enabled
                                 .then_some(e.meta.next_rotation)
                                 .flatten()

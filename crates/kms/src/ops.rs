@@ -752,7 +752,11 @@ impl Kms {
         )
     }
 
-    pub(crate) fn check_grant_tokens(&self, entry: &KeyEntry, tokens: &[String]) -> Result<(), KmsError> {
+    pub(crate) fn check_grant_tokens(
+        &self,
+        entry: &KeyEntry,
+        tokens: &[String],
+    ) -> Result<(), KmsError> {
         entry.grants.resolve_tokens(tokens)?;
         Ok(())
     }

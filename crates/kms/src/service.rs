@@ -601,7 +601,8 @@ impl Kms {
                 Ok(())
             })?;
         }
-        self.next_event.store(earliest_event(&state), Ordering::Relaxed);
+        self.next_event
+            .store(earliest_event(&state), Ordering::Relaxed);
         Ok(())
     }
 }
