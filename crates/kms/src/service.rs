@@ -245,6 +245,29 @@ impl Kms {
         })
     }
 
+    /// Opens the service the usual way, everything under `dir` (created if missing): the
+    /// SQLite store `keys.db`, the root key `root.key` (created at first use, mode 0600), and
+    /// the audit trail `audit.jsonl` (JSON Lines, appended); the system clock.
+    pub fn open_in(config: KmsConfig, dir: &std::path::Path) -> Result<Self, KmsError> {
+        let shown = dir.display();
+        std::fs::create_dir_all(dir)
+            .map_err(|e| KmsError::internal(format!("creating {shown}: {e}")))?;
+        let store = crate::store::SqliteStore::open(&dir.join("keys.db"))
+            .map_err(|e| KmsError::internal(e.to_string()))?;
+        let root = RootKey::load_or_create(&dir.join("root.key"))
+            .map_err(|e| KmsError::internal(e.to_string()))?;
+        let audit_path = dir.join("audit.jsonl");
+        let audit = crate::audit::JsonLinesFile::open(&audit_path)
+            .map_err(|e| KmsError::internal(format!("opening {}: {e}", audit_path.display())))?;
+        Self::open(
+            config,
+            Box::new(store),
+            root,
+            Arc::new(audit),
+            Arc::new(crate::clock::SystemClock),
+        )
+    }
+
     pub(crate) fn read(&self) -> Result<std::sync::RwLockReadGuard<'_, State>, KmsError> {
         self.state
             .read()

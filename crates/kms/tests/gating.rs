@@ -798,3 +798,71 @@ fn kms_is_shared_across_eight_threads() {
     assert_eq!(f.audit.len() - before, total);
     assert!(f.kms.list_aliases(&f.admin, None).unwrap().is_empty());
 }
+
+#[test]
+fn open_in_keeps_store_root_key_and_a_json_lines_audit_trail_in_one_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = KmsConfig {
+        region: "us-east-1".into(),
+        account: ACCOUNT.into(),
+    };
+    let admin = Caller::new(ADMIN, &[ALLOW_ALL]).unwrap();
+    let blob = {
+        let kms = Kms::open_in(config.clone(), dir.path()).unwrap();
+        let key = kms
+            .create_key(&admin, &CreateKeyRequest::default())
+            .unwrap()
+            .key_id;
+        let stranger = Caller::new(OTHER, &[]).unwrap();
+        let denied = kms.describe_key(&stranger, &key).unwrap_err();
+        assert_eq!(denied.code(), "AccessDeniedException");
+        kms.encrypt(
+            &admin,
+            &EncryptRequest {
+                key_id: key,
+                plaintext: b"never in the trail".to_vec(),
+                ..EncryptRequest::default()
+            },
+        )
+        .unwrap()
+        .ciphertext_blob
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("root.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let kms = Kms::open_in(config, dir.path()).unwrap();
+    assert_eq!(
+        kms.decrypt(
+            &admin,
+            &DecryptRequest {
+                ciphertext_blob: blob,
+                ..DecryptRequest::default()
+            },
+        )
+        .unwrap()
+        .plaintext
+        .expose(),
+        b"never in the trail"
+    );
+    let trail = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> = trail
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let names: Vec<&str> = records
+        .iter()
+        .map(|r| r["eventName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["CreateKey", "DescribeKey", "Encrypt", "Decrypt"]);
+    assert_eq!(records[1]["errorCode"], "AccessDeniedException");
+    assert_eq!(records[1]["userIdentity"]["arn"], OTHER);
+    assert!(!trail.contains("never in the trail"));
+    let base64_plaintext = "bmV2ZXIgaW4gdGhlIHRyYWls";
+    assert!(!trail.contains(base64_plaintext));
+}
