@@ -9,6 +9,37 @@
 //!
 //! Keys (material sealed under a root key), policies, tags, grants and aliases are kept in a
 //! [`store::Store`]: [`store::SqliteStore`] on disk, [`store::MemoryStore`] for tests.
+//!
+//! ```
+//! use keyward_kms::{Caller, Kms, KmsConfig, audit::MemoryAudit, clock::SystemClock};
+//! use keyward_kms::model::{CreateKeyRequest, DecryptRequest, EncryptRequest};
+//! use keyward_kms::store::MemoryStore;
+//! use std::sync::Arc;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let audit = Arc::new(MemoryAudit::new());
+//! let kms = Kms::open(
+//!     KmsConfig { region: "us-east-1".into(), account: "111122223333".into() },
+//!     Box::new(MemoryStore::new()),
+//!     keyward_crypto::RootKey::generate()?,
+//!     audit.clone(),
+//!     Arc::new(SystemClock),
+//! )?;
+//! let allow_all = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#;
+//! let admin = Caller::new("arn:aws:iam::111122223333:role/Admin", &[allow_all])?;
+//! let key = kms.create_key(&admin, &CreateKeyRequest::default())?.key_id;
+//! let blob = kms
+//!     .encrypt(&admin, &EncryptRequest { key_id: key, plaintext: b"hi".to_vec(), ..Default::default() })?
+//!     .ciphertext_blob;
+//! // Not in the key policy, no identity policy: denied, and audited.
+//! let stranger = Caller::new("arn:aws:iam::111122223333:role/Stranger", &[])?;
+//! let denied = kms
+//!     .decrypt(&stranger, &DecryptRequest { ciphertext_blob: blob, ..Default::default() })
+//!     .unwrap_err();
+//! assert_eq!(denied.code(), "AccessDeniedException");
+//! assert_eq!(audit.len(), 3);
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod audit;
 mod caller;
