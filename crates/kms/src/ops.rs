@@ -1096,34 +1096,30 @@ impl Kms {
                     entry.meta.id.clone()
                 };
                 let entry = state.keys.get_mut(&id).ok_or_else(|| KmsError::internal("key vanished"))?;
-                let before = (entry.grants.clone(), entry.meta.clone());
-                let created = entry.grants.create_at(
-                    &CreateGrant {
-                        grantee_principal: request.grantee_principal.clone(),
-                        retiring_principal: request.retiring_principal.clone(),
-                        operations: request.operations.clone(),
-                        encryption_context_equals: request.encryption_context_equals.as_ref().map(pairs),
-                        encryption_context_subset: request.encryption_context_subset.as_ref().map(pairs),
-                        name: request.name.clone(),
-                    },
-                    epoch_seconds(self.clock.now()),
-                )?;
-                let index = match created.created {
-                    keyward_grants::store::Created::New(i) | keyward_grants::store::Created::Retry(i) => i,
-                };
-                let grant_id = entry.grants.grants().get(index).map(|g| g.id.clone()).unwrap_or_default();
-                entry.refresh_grants();
-                let change = self.key_change(entry)?;
-                if let Err(e) = self.persist(&[change]) {
-                    entry.grants = before.0;
-                    entry.meta = before.1;
+                let now = epoch_seconds(self.clock.now());
+                let (grant_id, token) = self.commit_key(entry, |entry| {
+                    let created = entry.grants.create_at(
+                        &CreateGrant {
+                            grantee_principal: request.grantee_principal.clone(),
+                            retiring_principal: request.retiring_principal.clone(),
+                            operations: request.operations.clone(),
+                            encryption_context_equals: request.encryption_context_equals.as_ref().map(pairs),
+                            encryption_context_subset: request.encryption_context_subset.as_ref().map(pairs),
+                            name: request.name.clone(),
+                        },
+                        now,
+                    )?;
+                    let index = match created.created {
+                        keyward_grants::store::Created::New(i) | keyward_grants::store::Created::Retry(i) => i,
+                    };
+                    let grant_id = entry.grants.grants().get(index).map(|g| g.id.clone()).unwrap_or_default();
                     entry.refresh_grants();
-                    return Err(e);
-                }
+                    Ok((grant_id, created.token))
+                })?;
                 call.response = json!({"grantId": grant_id});
                 Ok(CreateGrantResponse {
                     grant_id,
-                    grant_token: created.token,
+                    grant_token: token,
                 })
             },
         )
@@ -1259,45 +1255,41 @@ impl Kms {
                         return Err(KmsError::validation("GrantId is required with KeyId"));
                     }
                 };
-                let before = (entry.grants.clone(), entry.meta.clone());
-                let retired = entry.grants.retire(
-                    target,
-                    Retirer {
-                        arn: caller.arn(),
-                        role: caller.role_arn(),
-                        account: caller.account(),
-                        identity_allows_retire,
-                    },
-                );
-                // RetireGrant is authorized against the grant itself (its retiring principal or
-                // grantee) or the identity policies of the key's account.
-                call.decisions.push(AuditDecision {
-                    action,
-                    resource: entry.meta.arn.clone(),
-                    verdict: if retired.is_ok() {
-                        Verdict::Allow
-                    } else {
-                        Verdict::ImplicitDeny
-                    },
-                    reasons: match &retired {
-                        Ok(grant) => vec![Reason {
-                            effect: Effect::Allow,
-                            source: Source::Grant(grant.id.clone()),
-                            statement: None,
-                            sid: None,
-                        }],
-                        Err(_) => Vec::new(),
-                    },
-                });
-                retired?;
-                entry.refresh_grants();
-                let change = self.key_change(entry)?;
-                if let Err(e) = self.persist(&[change]) {
-                    entry.grants = before.0;
-                    entry.meta = before.1;
+                let audited = (action, entry.meta.arn.clone());
+                self.commit_key(entry, |entry| {
+                    let retired = entry.grants.retire(
+                        target,
+                        Retirer {
+                            arn: caller.arn(),
+                            role: caller.role_arn(),
+                            account: caller.account(),
+                            identity_allows_retire,
+                        },
+                    );
+                    // RetireGrant is authorized against the grant itself (its retiring
+                    // principal or grantee) or the identity policies of the key's account.
+                    call.decisions.push(AuditDecision {
+                        action: audited.0,
+                        resource: audited.1.clone(),
+                        verdict: if retired.is_ok() {
+                            Verdict::Allow
+                        } else {
+                            Verdict::ImplicitDeny
+                        },
+                        reasons: match &retired {
+                            Ok(grant) => vec![Reason {
+                                effect: Effect::Allow,
+                                source: Source::Grant(grant.id.clone()),
+                                statement: None,
+                                sid: None,
+                            }],
+                            Err(_) => Vec::new(),
+                        },
+                    });
+                    retired?;
                     entry.refresh_grants();
-                    return Err(e);
-                }
+                    Ok(())
+                })?;
                 Ok(())
             },
         )
