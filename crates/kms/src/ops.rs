@@ -1247,7 +1247,27 @@ impl Kms {
                     self.request(caller, action, entry.meta.arn.clone(), None, &[], context);
                 let iam =
                     Authorizer::from_parts(None, Arc::clone(caller.identity()), Arc::default());
-                let identity_allows_retire = identity_allows(&iam, &request_for_iam);
+                let identity_verdict = iam.verdict(&request_for_iam);
+                // An explicit deny in the caller's identity policies stops RetireGrant even
+                // for the grant's retiring principal or grantee: IAM evaluation ends at a deny
+                // (fail-closed where the sources say nothing more).
+                if identity_verdict == Verdict::ExplicitDeny {
+                    call.decisions.push(AuditDecision {
+                        action,
+                        resource: entry.meta.arn.clone(),
+                        verdict: Verdict::ExplicitDeny,
+                        reasons: iam.judge(&request_for_iam).reasons,
+                    });
+                    return Err(KmsError::new(
+                        ErrorCode::AccessDenied,
+                        format!(
+                            "User: {} is not authorized to perform: kms:RetireGrant on resource: {} with an explicit deny in an identity-based policy",
+                            caller.arn(),
+                            entry.meta.arn
+                        ),
+                    ));
+                }
+                let identity_allows_retire = identity_verdict == Verdict::Allow;
                 let target = match (&request.grant_token, &request.grant_id) {
                     (Some(token), _) => RetireTarget::Token(token),
                     (None, Some(grant_id)) => RetireTarget::GrantId(grant_id),
@@ -1311,12 +1331,6 @@ pub(crate) fn grant_entry(entry: &KeyEntry, g: &keyward_grants::Grant) -> GrantL
             .map(|o| o.info().name.to_owned())
             .collect(),
     }
-}
-
-/// Whether identity policies alone allow `request` (no key policy: an explicit deny or no
-/// allow both say no).
-fn identity_allows(authorizer: &Authorizer, request: &Request) -> bool {
-    authorizer.verdict(request) == Verdict::Allow
 }
 
 fn check_policy_name(name: Option<&str>) -> Result<(), KmsError> {

@@ -532,7 +532,7 @@ fn re_encrypt_needs_from_on_the_source_and_to_on_the_destination() {
 }
 
 #[test]
-fn retire_grant_is_authorized_by_the_grant_not_the_key_policy() {
+fn retire_grant_is_authorized_by_the_grant_not_the_key_policy_and_an_identity_deny_wins() {
     let f = fixture();
     // A key-policy statement giving RetireGrant has no effect.
     let k = key(
@@ -582,6 +582,15 @@ fn retire_grant_is_authorized_by_the_grant_not_the_key_policy() {
     )
     .unwrap();
     assert_eq!(code(retire(&delegated, &first)), "ok");
+    // An explicit deny in an identity policy stops even the retiring principal.
+    let third = grant(Some(USER));
+    let denying = Caller::new(
+        USER,
+        &[r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"kms:RetireGrant","Resource":"*"}]}"#],
+    )
+    .unwrap();
+    assert_eq!(code(retire(&denying, &third)), "AccessDeniedException");
+    assert_eq!(code(retire(&user, &third)), "ok");
     // ListRetirableGrants: identity policies, own account only.
     grant(Some(USER));
     let lister = Caller::new(
