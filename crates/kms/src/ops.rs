@@ -12,7 +12,7 @@ use crate::service::{
     state_error,
 };
 use crate::store::{AliasRecord, Change};
-use keyward_authz::{Authorizer, PreparedPolicy, Reason, Request, Source, Verdict};
+use keyward_authz::{Authorizer, PreparedPolicy, Reason, Source, Verdict};
 use keyward_crypto::spec::SPEC_TABLE;
 use keyward_crypto::{
     CryptoKey, DataKeyLength, DataKeySpec, EncryptionAlgorithm, EncryptionContext, KeySpec,
