@@ -71,6 +71,20 @@ enum Command {
         #[arg(long, conflicts_with = "config")]
         no_config: bool,
     },
+    /// Serve a KMS-compatible endpoint (AWS JSON 1.1, SigV4) that enforces key policies,
+    /// identity policies and grants. The first line on stdout is `listening on http://HOST:PORT`.
+    /// With no config file, a generated admin identity is printed once.
+    Serve {
+        /// The config file (TOML, shared/spec/server-config.md).
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
+        /// ADDR:PORT to listen on (port 0 picks a free one); overrides the file.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Data directory (key store, root key); overrides the file.
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+    },
     /// Print a policy in canonical form (stable element order and layout).
     Fmt {
         /// Do not print; exit 1 if the file is not already in canonical form.
@@ -179,6 +193,11 @@ fn main() -> ExitCode {
             };
             commands::lint::run(&targets, &options, format, min, &config)
         }
+        Command::Serve {
+            config,
+            listen,
+            data_dir,
+        } => commands::serve::run(config, listen, data_dir),
         Command::Authorize {
             file,
             format,

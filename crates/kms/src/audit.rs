@@ -225,6 +225,10 @@ pub trait AuditSink: Send + Sync + std::fmt::Debug {
     fn failures(&self) -> u64 {
         0
     }
+    /// Makes every record taken so far durable.
+    fn flush(&self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// JSON Lines appended to a file, one line per record, written per record.
@@ -267,6 +271,13 @@ impl AuditSink for JsonLinesFile {
 
     fn failures(&self) -> u64 {
         self.failures.load(Ordering::Relaxed)
+    }
+
+    fn flush(&self) -> std::io::Result<()> {
+        self.file
+            .lock()
+            .map_err(|_| std::io::Error::other("audit file lock poisoned"))?
+            .sync_all()
     }
 }
 

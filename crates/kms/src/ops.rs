@@ -276,7 +276,7 @@ impl Kms {
                 context.clone(),
             )?;
             if !request.tags.is_empty() {
-                self.authorize(call, caller, None, action("kms:TagResource")?, &[], context)?;
+                self.authorize_by_iam(call, caller, action("kms:TagResource")?, context)?;
             }
             let id = uuid::Uuid::new_v4().to_string();
             let arn = self.key_arn(&id);

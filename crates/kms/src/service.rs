@@ -249,6 +249,15 @@ impl Kms {
     /// SQLite store `keys.db`, the root key `root.key` (created at first use, mode 0600), and
     /// the audit trail `audit.jsonl` (JSON Lines, appended); the system clock.
     pub fn open_in(config: KmsConfig, dir: &std::path::Path) -> Result<Self, KmsError> {
+        Self::open_at(config, dir, &dir.join("audit.jsonl"))
+    }
+
+    /// As [`Kms::open_in`], with the audit trail at `audit_log` (its folder created if missing).
+    pub fn open_at(
+        config: KmsConfig,
+        dir: &std::path::Path,
+        audit_log: &std::path::Path,
+    ) -> Result<Self, KmsError> {
         let shown = dir.display();
         std::fs::create_dir_all(dir)
             .map_err(|e| KmsError::internal(format!("creating {shown}: {e}")))?;
@@ -256,9 +265,12 @@ impl Kms {
             .map_err(|e| KmsError::internal(e.to_string()))?;
         let root = RootKey::load_or_create(&dir.join("root.key"))
             .map_err(|e| KmsError::internal(e.to_string()))?;
-        let audit_path = dir.join("audit.jsonl");
-        let audit = crate::audit::JsonLinesFile::open(&audit_path)
-            .map_err(|e| KmsError::internal(format!("opening {}: {e}", audit_path.display())))?;
+        if let Some(parent) = audit_log.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| KmsError::internal(format!("creating {}: {e}", parent.display())))?;
+        }
+        let audit = crate::audit::JsonLinesFile::open(audit_log)
+            .map_err(|e| KmsError::internal(format!("opening {}: {e}", audit_log.display())))?;
         Self::open(
             config,
             Box::new(store),
@@ -266,6 +278,24 @@ impl Kms {
             Arc::new(audit),
             Arc::new(crate::clock::SystemClock),
         )
+    }
+
+    /// The region this service's keys live in.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The account that owns this service's keys.
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
+    /// Makes everything written so far durable: the audit trail is synced to disk (the store
+    /// commits durably on every change already). For a graceful stop.
+    pub fn flush(&self) -> Result<(), KmsError> {
+        self.audit
+            .flush()
+            .map_err(|e| KmsError::internal(format!("flushing the audit trail: {e}")))
     }
 
     pub(crate) fn read(&self) -> Result<std::sync::RwLockReadGuard<'_, State>, KmsError> {
@@ -494,6 +524,52 @@ impl Kms {
         let resource = entry.map_or_else(|| "*".to_owned(), |e| e.meta.arn.clone());
         let request = self.request(caller, action, resource, None, encryption_context, context);
         self.decide(call, caller, entry, &request)
+    }
+
+    /// Authorizes a key-scoped `action` that the caller's IAM policies alone decide, for a key
+    /// that does not exist yet: `kms:TagResource` when CreateKey has `Tags` ("you must have
+    /// kms:TagResource permission in an IAM policy"). The key side is the default key policy of
+    /// the service's account, which delegates to IAM.
+    pub(crate) fn authorize_by_iam(
+        &self,
+        call: &mut Call,
+        caller: &Caller,
+        action: ActionId,
+        context: RequestContext,
+    ) -> Result<(), KmsError> {
+        let delegation = Arc::new(prepare_policy(&default_policy(&self.config.account))?);
+        let request = self.request(caller, action, "*".to_owned(), None, &[], context);
+        let verdict = Authorizer::from_parts(
+            Some(Arc::clone(&delegation)),
+            Arc::clone(caller.identity()),
+            Arc::default(),
+        )
+        .judge(&request);
+        call.decisions.push(AuditDecision {
+            action,
+            resource: request.resource.clone(),
+            verdict: verdict.verdict,
+            reasons: verdict.reasons,
+        });
+        if verdict.verdict == Verdict::Allow {
+            return Ok(());
+        }
+        let message = Authorizer::from_parts(
+            Some(delegation),
+            Arc::clone(caller.identity()),
+            Arc::default(),
+        )
+        .decide(&request)
+        .message;
+        Err(KmsError::new(
+            ErrorCode::AccessDenied,
+            message.unwrap_or_else(|| {
+                format!(
+                    "User: {} is not authorized to perform: {action}",
+                    caller.arn()
+                )
+            }),
+        ))
     }
 
     /// Puts `request` to `authz` with the key's policy and grants and the caller's identity

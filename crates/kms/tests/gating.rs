@@ -866,3 +866,33 @@ fn open_in_keeps_store_root_key_and_a_json_lines_audit_trail_in_one_directory() 
     let base64_plaintext = "bmV2ZXIgaW4gdGhlIHRyYWls";
     assert!(!trail.contains(base64_plaintext));
 }
+
+/// CreateKey with `Tags` needs `kms:TagResource` in an IAM policy (the key does not exist yet,
+/// so no key policy can give it); without it the key is not created.
+#[test]
+fn create_key_with_tags_needs_tag_resource_in_an_iam_policy() {
+    let f = fixture();
+    let tags = vec![("env".to_owned(), "prod".to_owned())];
+    let request = CreateKeyRequest {
+        tags: tags.clone(),
+        ..Default::default()
+    };
+    let key = f.kms.create_key(&f.admin, &request).unwrap().key_id;
+    assert_eq!(f.kms.list_resource_tags(&f.admin, &key).unwrap(), tags);
+    let create_only = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["kms:CreateKey","kms:ListKeys"],"Resource":"*"}]}"#;
+    let creator = Caller::new(APP, &[create_only]).unwrap();
+    let denied = f.kms.create_key(&creator, &request).unwrap_err();
+    assert_eq!(denied.code(), "AccessDeniedException");
+    assert_eq!(
+        denied.message.as_deref().unwrap(),
+        "User: arn:aws:iam::111122223333:role/App is not authorized to perform: kms:TagResource on resource: * because no identity-based policy allows the kms:TagResource action"
+    );
+    assert_eq!(
+        f.kms.list_keys(&f.admin).unwrap().len(),
+        1,
+        "no key was created"
+    );
+    f.kms
+        .create_key(&creator, &CreateKeyRequest::default())
+        .unwrap();
+}

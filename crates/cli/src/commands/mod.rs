@@ -3,6 +3,7 @@
 pub mod authorize;
 pub mod fmt;
 pub mod lint;
+pub mod serve;
 pub mod validate;
 
 /// How a command ended; the discriminant is the exit status.

@@ -1,0 +1,89 @@
+//! `keyward serve`: the KMS-compatible endpoint (shared/spec/server-config.md). The first line
+//! on stdout is `listening on http://HOST:PORT` once connections are accepted; SIGTERM or
+//! SIGINT stops it gracefully with exit 0. A config error exits 2, naming the file, the field
+//! and what is wrong.
+
+use super::Outcome;
+use keyward_server::{Limits, Overrides, Server, ServerConfig, stop_signal};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Serve until stopped.
+pub fn run(config: Option<PathBuf>, listen: Option<String>, data_dir: Option<PathBuf>) -> Outcome {
+    let overrides = Overrides { listen, data_dir };
+    let loaded = match &config {
+        Some(path) => ServerConfig::load(path, &overrides),
+        None => ServerConfig::generated(&overrides),
+    };
+    let config = match loaded {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::Error;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: starting the runtime: {e}");
+            return Outcome::Error;
+        }
+    };
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: ServerConfig) -> Outcome {
+    let server = match Server::bind(&config, Limits::default()).await {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::Error;
+        }
+    };
+    let addr = match server.local_addr() {
+        Ok(addr) => addr,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::Error;
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "listening on http://{addr}");
+    if let Some(admin) = config.principals.first().filter(|_| config.generated_admin) {
+        // Shown once, never stored: the spec's first-run identity.
+        let _ = writeln!(
+            out,
+            "no config file: generated admin identity (shown once, not stored)\n  principal:         {}\n  access key id:     {}\n  secret access key: {}\n  region:            {}\nexport AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_DEFAULT_REGION={}",
+            admin.arn,
+            admin.access_key_id,
+            admin.secret_access_key.as_str(),
+            config.region,
+            admin.access_key_id,
+            admin.secret_access_key.as_str(),
+            config.region,
+        );
+    }
+    let _ = out.flush();
+    drop(out);
+    eprintln!(
+        "keyward serve: region {}, account {}, data in {}, audit log {}, {} principal(s)",
+        config.region,
+        config.account,
+        config.data_dir.display(),
+        config.audit_log.display(),
+        config.principals.len()
+    );
+    match server.run(stop_signal()).await {
+        Ok(()) => {
+            eprintln!("keyward serve: stopped");
+            Outcome::Success
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Outcome::Error
+        }
+    }
+}

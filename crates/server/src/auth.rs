@@ -1,0 +1,230 @@
+//! Who is calling: every request's SigV4 signature checked against the configured access keys,
+//! each mapped to a principal (ARN, identity policies, tags, account). Scope (date, region,
+//! service), a ±15 minute clock skew and the signature (compared in constant time) must all be
+//! right; nothing unauthenticated goes further.
+
+use crate::config::ServerConfig;
+use crate::sigv4::{self, AuthError, Authorization};
+use aws_lc_rs::hmac;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use hyper::HeaderMap;
+use keyward_kms::Caller;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+/// The service name requests must be signed for.
+pub const SERVICE: &str = "kms";
+/// How far a request's time may be from the server's.
+pub const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
+
+/// A principal that signs requests.
+pub struct Identity {
+    /// The principal as the key service sees it (identity policies compiled, tags set).
+    pub caller: Caller,
+    pub access_key_id: String,
+    secret: Zeroizing<String>,
+    /// The signing key of the last scope date (deriving it costs four HMACs).
+    signing_key: Mutex<Option<(String, hmac::Key)>>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("arn", &self.caller.arn())
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Identity {
+    fn signing_key(&self, date: &str, region: &str) -> hmac::Key {
+        let mut cached = self.signing_key.lock().unwrap_or_else(|e| e.into_inner());
+        match &*cached {
+            Some((d, key)) if d == date => key.clone(),
+            _ => {
+                let key = sigv4::signing_key(&self.secret, date, region, SERVICE);
+                *cached = Some((date.to_owned(), key.clone()));
+                key
+            }
+        }
+    }
+}
+
+/// A request as the verifier needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedRequest<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: &'a str,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
+/// The access keys this server knows, and the region requests must be signed for.
+#[derive(Debug)]
+pub struct Authenticator {
+    region: String,
+    identities: HashMap<String, Arc<Identity>>,
+}
+
+/// A principal of the config that cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("principal {arn}: {problem}")]
+pub struct IdentityError {
+    pub arn: String,
+    pub problem: String,
+}
+
+impl Authenticator {
+    /// The principals of `config`, identity policies compiled.
+    pub fn new(config: &ServerConfig) -> Result<Self, IdentityError> {
+        let mut identities = HashMap::new();
+        for p in &config.principals {
+            let texts: Vec<&str> = p.identity_policies.iter().map(String::as_str).collect();
+            let mut caller = Caller::new(&p.arn, &texts).map_err(|e| IdentityError {
+                arn: p.arn.clone(),
+                problem: e.to_string(),
+            })?;
+            for (k, v) in &p.tags {
+                caller = caller.with_tag(k, v);
+            }
+            identities.insert(
+                p.access_key_id.clone(),
+                Arc::new(Identity {
+                    caller,
+                    access_key_id: p.access_key_id.clone(),
+                    secret: p.secret_access_key.clone(),
+                    signing_key: Mutex::new(None),
+                }),
+            );
+        }
+        Ok(Self {
+            region: config.region.clone(),
+            identities,
+        })
+    }
+
+    /// Checks the request's signature at time `now`; the identity that signed it.
+    pub fn authenticate(
+        &self,
+        request: &SignedRequest<'_>,
+        now: SystemTime,
+    ) -> Result<Arc<Identity>, AuthError> {
+        let headers = request.headers;
+        let Some(header) = headers.get("authorization") else {
+            return Err(AuthError::MissingToken);
+        };
+        let header = header
+            .to_str()
+            .map_err(|_| AuthError::Incomplete("The Authorization header is not ASCII.".into()))?;
+        let auth = Authorization::parse(header)?;
+        let amz_date = headers
+            .get("x-amz-date")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                AuthError::Incomplete(format!(
+                    "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization={}",
+                    header.get(..header.len().min(200)).unwrap_or("")
+                ))
+            })?;
+        let signed_at = NaiveDateTime::parse_from_str(amz_date, "%Y%m%dT%H%M%SZ")
+            .map(|t| t.and_utc())
+            .map_err(|_| {
+                AuthError::Incomplete(format!(
+                    "Date must be in ISO-8601 'basic format'. Got '{amz_date}'. See http://en.wikipedia.org/wiki/ISO_8601"
+                ))
+            })?;
+        let identity = self
+            .identities
+            .get(auth.access_key_id)
+            .ok_or(AuthError::UnknownClient)?;
+        // This server issues no session credentials, so no session token is valid.
+        if headers.contains_key("x-amz-security-token") {
+            return Err(AuthError::UnknownClient);
+        }
+        if auth.terminator != "aws4_request" {
+            return Err(AuthError::Invalid(format!(
+                "Credential should be scoped with a valid terminator: 'aws4_request', not '{}'. ",
+                auth.terminator
+            )));
+        }
+        if auth.service != SERVICE {
+            return Err(AuthError::Invalid(format!(
+                "Credential should be scoped to correct service: '{SERVICE}'. "
+            )));
+        }
+        if auth.region != self.region {
+            return Err(AuthError::Invalid(format!(
+                "Credential should be scoped to a valid region, not '{}'. ",
+                auth.region
+            )));
+        }
+        if amz_date.get(..8) != Some(auth.date) {
+            return Err(AuthError::Invalid(format!(
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}', from '{amz_date}'.",
+                auth.date,
+                amz_date.get(..8).unwrap_or(amz_date)
+            )));
+        }
+        // Fail-closed: the host, the time and the operation must be covered by the signature,
+        // so a captured request cannot be replayed elsewhere, later, or as another operation.
+        for (name, shown) in [
+            ("host", "'Host' or ':authority'"),
+            ("x-amz-date", "'X-Amz-Date'"),
+            ("x-amz-target", "'X-Amz-Target'"),
+        ] {
+            if !auth.signed_headers.split(';').any(|h| h == name) {
+                return Err(AuthError::Invalid(format!(
+                    "{shown} must be a 'SignedHeader' in the AWS Authorization."
+                )));
+            }
+        }
+        check_skew(signed_at, now)?;
+        let canonical = sigv4::canonical_request(
+            request.method,
+            request.path,
+            request.query,
+            headers,
+            auth.signed_headers,
+            request.body,
+        )?;
+        let to_sign = sigv4::string_to_sign(amz_date, auth.scope, &canonical);
+        let expected = sigv4::signature(&identity.signing_key(auth.date, &self.region), &to_sign);
+        let mut given = [0u8; 32];
+        if hex::decode_to_slice(auth.signature, &mut given).is_err() {
+            return Err(AuthError::Mismatch);
+        }
+        if bool::from(expected.ct_eq(&given)) {
+            Ok(Arc::clone(identity))
+        } else {
+            Err(AuthError::Mismatch)
+        }
+    }
+}
+
+/// AWS's messages for a request signed too long ago or too far ahead.
+fn check_skew(signed_at: DateTime<Utc>, now: SystemTime) -> Result<(), AuthError> {
+    let now = DateTime::<Utc>::from(now);
+    let skew = chrono::Duration::from_std(MAX_SKEW).unwrap_or_default();
+    let format = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
+    if signed_at < now - skew {
+        return Err(AuthError::Invalid(format!(
+            "Signature expired: {} is now earlier than {} ({} - 15 min.)",
+            format(signed_at),
+            format(now - skew),
+            format(now)
+        )));
+    }
+    if signed_at > now + skew {
+        return Err(AuthError::Invalid(format!(
+            "Signature not yet current: {} is still later than {} ({} + 15 min.)",
+            format(signed_at),
+            format(now + skew),
+            format(now)
+        )));
+    }
+    Ok(())
+}

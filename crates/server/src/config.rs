@@ -1,0 +1,586 @@
+//! The configuration of `keyward serve`, exactly as `shared/spec/server-config.md` gives it:
+//! a TOML file (region, account, listen address, data directory, audit log, principals), flags
+//! that override it, and the defaults with one generated admin identity when there is no file.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// Where the server listens when nothing says otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:4599";
+/// The region when nothing says otherwise.
+pub const DEFAULT_REGION: &str = "us-east-1";
+/// The account that owns the keys when nothing says otherwise.
+pub const DEFAULT_ACCOUNT: &str = "111122223333";
+/// The data directory when nothing says otherwise (relative to the config file's folder, or to
+/// the working directory when there is no file).
+pub const DEFAULT_DATA_DIR: &str = "keyward-data";
+
+/// The identity policy of the generated admin: every KMS action on every resource.
+pub const ADMIN_IDENTITY_POLICY: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#;
+
+/// A configuration that cannot be used: the file, where in it, the field and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}{}: {field}: {problem}", position.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
+pub struct ConfigError {
+    /// The config file (or the flag that was wrong, as `--listen`).
+    pub file: String,
+    /// 1-based line and column, when known.
+    pub position: Option<(usize, usize)>,
+    /// The field, as `principals[1].access_key_id`.
+    pub field: String,
+    pub problem: String,
+}
+
+/// One principal that may call the server: who it is and how it signs.
+#[derive(Clone)]
+pub struct PrincipalConfig {
+    /// The principal's ARN; its account is the ARN's.
+    pub arn: String,
+    pub access_key_id: String,
+    pub secret_access_key: Zeroizing<String>,
+    /// Identity policy documents (JSON texts, read from their files).
+    pub identity_policies: Vec<String>,
+    /// Principal tags (`aws:PrincipalTag/<key>`).
+    pub tags: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for PrincipalConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrincipalConfig")
+            .field("arn", &self.arn)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("identity_policies", &self.identity_policies.len())
+            .field("tags", &self.tags)
+            .finish()
+    }
+}
+
+/// The server's whole configuration, paths resolved.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub region: String,
+    pub account: String,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub audit_log: PathBuf,
+    pub principals: Vec<PrincipalConfig>,
+    /// True when the admin identity was generated (no config file): it is printed once.
+    pub generated_admin: bool,
+}
+
+/// Flags of `keyward serve`, which override the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    region: Option<toml::Spanned<String>>,
+    account: Option<toml::Spanned<String>>,
+    listen: Option<toml::Spanned<String>>,
+    data_dir: Option<toml::Spanned<String>>,
+    audit_log: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    principals: Vec<FilePrincipal>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePrincipal {
+    arn: toml::Spanned<String>,
+    access_key_id: toml::Spanned<String>,
+    secret_access_key: toml::Spanned<String>,
+    #[serde(default)]
+    identity_policies: Vec<toml::Spanned<String>>,
+    #[serde(default)]
+    tags: BTreeMap<String, toml::Spanned<String>>,
+}
+
+/// Turns byte offsets of one text into 1-based line and column.
+struct Locator<'a> {
+    file: String,
+    text: &'a str,
+}
+
+impl Locator<'_> {
+    fn position(&self, offset: usize) -> (usize, usize) {
+        let before = self.text.get(..offset).unwrap_or(self.text);
+        let line = before.matches('\n').count() + 1;
+        let column = before
+            .rsplit('\n')
+            .next()
+            .map_or(1, |l| l.chars().count() + 1);
+        (line, column)
+    }
+
+    fn error<T>(
+        &self,
+        at: &toml::Spanned<T>,
+        field: &str,
+        problem: impl Into<String>,
+    ) -> ConfigError {
+        ConfigError {
+            file: self.file.clone(),
+            position: Some(self.position(at.span().start)),
+            field: field.to_owned(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The configuration with no file: defaults and one generated admin identity
+    /// (`arn:aws:iam::<account>:user/admin`, allowed `kms:*`), then the flags.
+    pub fn generated(overrides: &Overrides) -> Result<Self, ConfigError> {
+        let data_dir = overrides
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let admin = PrincipalConfig {
+            arn: format!("arn:aws:iam::{DEFAULT_ACCOUNT}:user/admin"),
+            access_key_id: generated_access_key_id(),
+            secret_access_key: generated_secret(),
+            identity_policies: vec![ADMIN_IDENTITY_POLICY.to_owned()],
+            tags: BTreeMap::new(),
+        };
+        Ok(Self {
+            region: DEFAULT_REGION.to_owned(),
+            account: DEFAULT_ACCOUNT.to_owned(),
+            listen: listen_flag(overrides)?.unwrap_or(default_listen()),
+            audit_log: data_dir.join("audit.jsonl"),
+            data_dir,
+            principals: vec![admin],
+            generated_admin: true,
+        })
+    }
+
+    /// Reads the config file at `path`, then applies the flags.
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: shown.clone(),
+            position: None,
+            field: "(file)".into(),
+            problem: format!("cannot read it: {e}"),
+        })?;
+        let folder = path.parent().unwrap_or(Path::new("."));
+        Self::parse(&text, &shown, folder, overrides)
+    }
+
+    /// Parses a config text; `file` names it in errors, `folder` resolves relative paths.
+    pub fn parse(
+        text: &str,
+        file: &str,
+        folder: &Path,
+        overrides: &Overrides,
+    ) -> Result<Self, ConfigError> {
+        let at = Locator {
+            file: file.to_owned(),
+            text,
+        };
+        let raw: FileConfig = toml::from_str(text).map_err(|e| ConfigError {
+            file: file.to_owned(),
+            position: e.span().map(|s| at.position(s.start)),
+            field: e
+                .message()
+                .split('`')
+                .nth(1)
+                .map_or_else(|| "(syntax)".to_owned(), str::to_owned),
+            problem: e.message().trim().to_owned(),
+        })?;
+        let region = match &raw.region {
+            Some(r) if !valid_region(r.get_ref()) => {
+                return Err(at.error(
+                    r,
+                    "region",
+                    format!("'{}' is not a region name such as us-east-1", r.get_ref()),
+                ));
+            }
+            Some(r) => r.get_ref().clone(),
+            None => DEFAULT_REGION.to_owned(),
+        };
+        let account = match &raw.account {
+            Some(a) if !valid_account(a.get_ref()) => {
+                return Err(at.error(
+                    a,
+                    "account",
+                    format!("'{}' is not a 12-digit account ID", a.get_ref()),
+                ));
+            }
+            Some(a) => a.get_ref().clone(),
+            None => DEFAULT_ACCOUNT.to_owned(),
+        };
+        let listen = match (listen_flag(overrides)?, &raw.listen) {
+            (Some(flag), _) => flag,
+            (None, Some(l)) => l.get_ref().parse().map_err(|_| {
+                at.error(
+                    l,
+                    "listen",
+                    format!("'{}' is not an address such as 127.0.0.1:4599", l.get_ref()),
+                )
+            })?,
+            (None, None) => default_listen(),
+        };
+        let data_dir = match (&overrides.data_dir, &raw.data_dir) {
+            (Some(flag), _) => flag.clone(),
+            (None, Some(d)) if d.get_ref().is_empty() => {
+                return Err(at.error(d, "data_dir", "must not be empty"));
+            }
+            (None, Some(d)) => folder.join(d.get_ref()),
+            (None, None) => folder.join(DEFAULT_DATA_DIR),
+        };
+        let audit_log = match &raw.audit_log {
+            Some(a) if a.get_ref().is_empty() => {
+                return Err(at.error(a, "audit_log", "must not be empty"));
+            }
+            Some(a) => folder.join(a.get_ref()),
+            None => data_dir.join("audit.jsonl"),
+        };
+        if raw.principals.is_empty() {
+            return Err(ConfigError {
+                file: file.to_owned(),
+                position: None,
+                field: "principals".into(),
+                problem: "no [[principals]]: nobody could sign a request".into(),
+            });
+        }
+        let mut principals: Vec<PrincipalConfig> = Vec::with_capacity(raw.principals.len());
+        for (i, p) in raw.principals.iter().enumerate() {
+            let field = |name: &str| format!("principals[{i}].{name}");
+            let arn = p.arn.get_ref();
+            if let Err(e) = keyward_kms::Caller::new(arn, &[]) {
+                return Err(at.error(
+                    &p.arn,
+                    &field("arn"),
+                    format!(
+                        "'{arn}' is not a principal ARN: {}",
+                        e.message.unwrap_or_default()
+                    ),
+                ));
+            }
+            let key = p.access_key_id.get_ref();
+            if !valid_access_key_id(key) {
+                return Err(at.error(
+                    &p.access_key_id,
+                    &field("access_key_id"),
+                    format!("'{key}' is not an access key ID (16 to 128 letters and digits)"),
+                ));
+            }
+            if principals.iter().any(|q| q.access_key_id == *key) {
+                return Err(at.error(
+                    &p.access_key_id,
+                    &field("access_key_id"),
+                    format!("'{key}' is already given to another principal"),
+                ));
+            }
+            if p.secret_access_key.get_ref().len() < 16 {
+                return Err(at.error(
+                    &p.secret_access_key,
+                    &field("secret_access_key"),
+                    "must be at least 16 characters",
+                ));
+            }
+            let mut policies = Vec::with_capacity(p.identity_policies.len());
+            for (j, entry) in p.identity_policies.iter().enumerate() {
+                let name = field(&format!("identity_policies[{j}]"));
+                let value = entry.get_ref();
+                let text = if value.trim_start().starts_with('{') {
+                    value.clone()
+                } else {
+                    let path = folder.join(value);
+                    std::fs::read_to_string(&path).map_err(|e| {
+                        at.error(entry, &name, format!("cannot read {}: {e}", path.display()))
+                    })?
+                };
+                if let Err(e) = keyward_kms::Caller::new(arn, &[text.as_str()]) {
+                    return Err(at.error(entry, &name, e.message.unwrap_or_default()));
+                }
+                policies.push(text);
+            }
+            principals.push(PrincipalConfig {
+                arn: arn.clone(),
+                access_key_id: key.clone(),
+                secret_access_key: Zeroizing::new(p.secret_access_key.get_ref().clone()),
+                identity_policies: policies,
+                tags: p
+                    .tags
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+                    .collect(),
+            });
+        }
+        Ok(Self {
+            region,
+            account,
+            listen,
+            data_dir,
+            audit_log,
+            principals,
+            generated_admin: false,
+        })
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 4599))
+}
+
+fn listen_flag(overrides: &Overrides) -> Result<Option<SocketAddr>, ConfigError> {
+    overrides
+        .listen
+        .as_deref()
+        .map(|l| {
+            l.parse().map_err(|_| ConfigError {
+                file: "--listen".into(),
+                position: None,
+                field: "listen".into(),
+                problem: format!("'{l}' is not an address such as 127.0.0.1:4599"),
+            })
+        })
+        .transpose()
+}
+
+fn valid_region(region: &str) -> bool {
+    !region.is_empty()
+        && region.len() <= 32
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn valid_account(account: &str) -> bool {
+    account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn valid_access_key_id(key: &str) -> bool {
+    (16..=128).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+const KEY_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+const SECRET_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn random_text(len: usize, alphabet: &[u8]) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(len));
+    // 16 random bytes per UUID v4 (122 random bits); taking each byte modulo a power-of-two
+    // alphabet keeps the characters uniform.
+    while out.len() < len {
+        for byte in uuid::Uuid::new_v4().into_bytes() {
+            if out.len() < len {
+                let c = alphabet
+                    .get(usize::from(byte) % alphabet.len())
+                    .copied()
+                    .unwrap_or(b'A');
+                out.push(char::from(c));
+            }
+        }
+    }
+    out
+}
+
+/// `AKIA` and 16 random base32 characters, as AWS access key IDs look.
+fn generated_access_key_id() -> String {
+    format!("AKIA{}", random_text(16, KEY_ALPHABET).as_str())
+}
+
+/// 40 random base64 characters, as AWS secret access keys look.
+fn generated_secret() -> Zeroizing<String> {
+    random_text(40, SECRET_ALPHABET)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )]
+    use super::*;
+
+    const GOOD: &str = r#"
+region = "eu-west-1"
+account = "111122223333"
+listen = "127.0.0.1:0"
+data_dir = "data"
+audit_log = "logs/audit.jsonl"
+
+[[principals]]
+arn = "arn:aws:iam::111122223333:user/admin"
+access_key_id = "AKIAADMIN00000000000"
+secret_access_key = "adminsecretadminsecretadminsecret0000000"
+identity_policies = ['{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}']
+tags = { team = "platform" }
+
+[[principals]]
+arn = "arn:aws:iam::444455556666:user/alice"
+access_key_id = "AKIAALICE00000000000"
+secret_access_key = "alicesecretalicesecretalicesecret000000"
+"#;
+
+    fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
+        ServerConfig::parse(
+            text,
+            "keyward.toml",
+            Path::new("/etc/kw"),
+            &Overrides::default(),
+        )
+    }
+
+    #[test]
+    fn the_spec_example_parses_with_paths_relative_to_the_file() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.region, "eu-west-1");
+        assert_eq!(c.listen.port(), 0);
+        assert_eq!(c.data_dir, Path::new("/etc/kw/data"));
+        assert_eq!(c.audit_log, Path::new("/etc/kw/logs/audit.jsonl"));
+        assert_eq!(c.principals.len(), 2);
+        assert_eq!(c.principals[0].tags["team"], "platform");
+        assert_eq!(c.principals[0].identity_policies.len(), 1);
+        assert!(!c.generated_admin);
+        assert!(
+            !format!("{c:?}").contains("adminsecret"),
+            "secrets are not printed"
+        );
+    }
+
+    #[test]
+    fn defaults_fill_what_the_file_leaves_out() {
+        let text = GOOD
+            .lines()
+            .filter(|l| {
+                !l.starts_with("region")
+                    && !l.starts_with("listen")
+                    && !l.starts_with("data_dir")
+                    && !l.starts_with("audit_log")
+                    && !l.starts_with("account")
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = parse(&text).unwrap();
+        assert_eq!(c.region, DEFAULT_REGION);
+        assert_eq!(c.account, DEFAULT_ACCOUNT);
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(c.data_dir, Path::new("/etc/kw/keyward-data"));
+        assert_eq!(c.audit_log, Path::new("/etc/kw/keyward-data/audit.jsonl"));
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let o = Overrides {
+            listen: Some("127.0.0.1:7000".into()),
+            data_dir: Some(PathBuf::from("/tmp/elsewhere")),
+        };
+        let c = ServerConfig::parse(GOOD, "k.toml", Path::new("/etc/kw"), &o).unwrap();
+        assert_eq!(c.listen.port(), 7000);
+        assert_eq!(c.data_dir, Path::new("/tmp/elsewhere"));
+        let bad = Overrides {
+            listen: Some("nowhere".into()),
+            data_dir: None,
+        };
+        let e = ServerConfig::parse(GOOD, "k.toml", Path::new("/"), &bad).unwrap_err();
+        assert_eq!(e.file, "--listen");
+    }
+
+    /// Each wrong field is named, with the file, line and column.
+    #[test]
+    fn errors_name_the_file_the_field_and_the_position() {
+        let cases = [
+            (
+                "region = \"eu-west-1\"",
+                "region = \"EU WEST\"",
+                "region",
+                2,
+            ),
+            (
+                "account = \"111122223333\"",
+                "account = \"12\"",
+                "account",
+                3,
+            ),
+            (
+                "listen = \"127.0.0.1:0\"",
+                "listen = \"localhost\"",
+                "listen",
+                4,
+            ),
+            (
+                "AKIAALICE00000000000",
+                "AKIAADMIN00000000000",
+                "principals[1].access_key_id",
+                17,
+            ),
+            ("user/alice", "usr/alice", "principals[1].arn", 16),
+            (
+                "\"alicesecretalicesecretalicesecret000000\"",
+                "\"short\"",
+                "principals[1].secret_access_key",
+                18,
+            ),
+            (
+                "\"Allow\"",
+                "\"Perhaps\"",
+                "principals[0].identity_policies[0]",
+                12,
+            ),
+        ];
+        for (from, to, field, line) in cases {
+            let e = parse(&GOOD.replacen(from, to, 1)).unwrap_err();
+            assert_eq!(e.field, field, "{e}");
+            assert_eq!(e.position.map(|p| p.0), Some(line), "{e}");
+            assert!(
+                e.to_string().starts_with(&format!("keyward.toml:{line}:")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_fields_syntax_errors_missing_files_and_no_principals_are_refused() {
+        let e = parse(&GOOD.replacen("region", "regoin", 1)).unwrap_err();
+        assert!(e.problem.contains("regoin"), "{e}");
+        assert_eq!(e.position.map(|p| p.0), Some(2));
+        let e = parse("region = ").unwrap_err();
+        assert!(e.position.is_some(), "{e}");
+        let e = parse(&GOOD.replacen("'{\"Version", "'missing.json', '{\"Version", 1)).unwrap_err();
+        assert_eq!(e.field, "principals[0].identity_policies[0]");
+        assert!(e.problem.contains("/etc/kw/missing.json"), "{e}");
+        let e = parse("region = \"us-east-1\"\n").unwrap_err();
+        assert_eq!(e.field, "principals");
+        let e = ServerConfig::load(Path::new("/nonexistent/k.toml"), &Overrides::default())
+            .unwrap_err();
+        assert!(e.to_string().starts_with("/nonexistent/k.toml: "), "{e}");
+    }
+
+    #[test]
+    fn identity_policy_files_are_read_relative_to_the_config_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("admin.json"), ADMIN_IDENTITY_POLICY).unwrap();
+        let text = GOOD.replacen(&format!("'{ADMIN_IDENTITY_POLICY}'"), "\"admin.json\"", 1);
+        assert!(text.contains("\"admin.json\""));
+        let path = dir.path().join("keyward.toml");
+        std::fs::write(&path, text).unwrap();
+        let c = ServerConfig::load(&path, &Overrides::default()).unwrap();
+        assert_eq!(c.principals[0].identity_policies[0], ADMIN_IDENTITY_POLICY);
+    }
+
+    #[test]
+    fn the_generated_admin_is_fresh_each_time_and_looks_like_aws_credentials() {
+        let a = ServerConfig::generated(&Overrides::default()).unwrap();
+        let b = ServerConfig::generated(&Overrides::default()).unwrap();
+        assert!(a.generated_admin);
+        let (pa, pb) = (&a.principals[0], &b.principals[0]);
+        assert_ne!(pa.access_key_id, pb.access_key_id);
+        assert_ne!(*pa.secret_access_key, *pb.secret_access_key);
+        assert!(pa.access_key_id.starts_with("AKIA") && pa.access_key_id.len() == 20);
+        assert_eq!(pa.secret_access_key.len(), 40);
+        assert_eq!(a.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(a.data_dir, Path::new(DEFAULT_DATA_DIR));
+    }
+}

@@ -1,0 +1,20 @@
+//! `keyward serve`: a KMS-compatible endpoint over the gated key service. Real AWS clients
+//! (the aws CLI, boto3, the Rust SDK) talk to it unchanged; every request's SigV4 signature is
+//! verified against the configured principals, and every operation is authorized by the key
+//! policy, the principal's identity policies and grants, exactly as the key service decides.
+//!
+//! - [`config`]: the TOML configuration and its defaults (`shared/spec/server-config.md`).
+//! - [`sigv4`] and [`auth`]: who is calling.
+//! - [`protocol`]: AWS JSON 1.1 in and out.
+//! - [`operations`]: each KMS operation mapped onto `keyward-kms`.
+//! - [`serve`]: the HTTP server, its limits and its graceful stop.
+
+pub mod auth;
+pub mod config;
+pub mod operations;
+pub mod protocol;
+pub mod serve;
+pub mod sigv4;
+
+pub use config::{ConfigError, Overrides, ServerConfig};
+pub use serve::{Limits, ServeError, Server, stop_signal};

@@ -1,0 +1,636 @@
+//! The server over real HTTP: the AWS JSON 1.1 protocol, SigV4 authentication (requests signed
+//! by AWS's own signer), limits, robustness and persistence across a restart.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::*;
+use keyward_server::Limits;
+use serde_json::json;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant, SystemTime};
+
+fn server() -> (tempfile::TempDir, TestServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    (dir, server)
+}
+
+#[test]
+fn answers_are_aws_json_with_a_request_id_and_errors_carry_type_and_message() {
+    let (_dir, s) = server();
+    let reply = s.call(ADMIN, "CreateKey", &json!({"Description": "d"}));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/x-amz-json-1.1")
+    );
+    let id = reply.header("x-amzn-requestid").unwrap();
+    assert_eq!(id.len(), 36, "{id}");
+    let meta = &reply.json()["KeyMetadata"];
+    assert_eq!(meta["Description"], "d");
+    assert_eq!(meta["AWSAccountId"], ACCOUNT);
+    assert!(
+        meta["CreationDate"].as_f64().unwrap() > 1.7e9,
+        "epoch seconds"
+    );
+    let key = meta["KeyId"].as_str().unwrap().to_owned();
+
+    let encrypted = s.ok(
+        ADMIN,
+        "Encrypt",
+        &json!({"KeyId": key, "Plaintext": b64(b"secret")}),
+    );
+    let blob = unb64(&encrypted["CiphertextBlob"]);
+    let decrypted = s.ok(ADMIN, "Decrypt", &json!({"CiphertextBlob": b64(&blob)}));
+    assert_eq!(unb64(&decrypted["Plaintext"]), b"secret");
+
+    // Not in the key policy and no identity policy: AWS's message, HTTP 400.
+    let denied = s.call(ALICE, "Decrypt", &json!({"CiphertextBlob": b64(&blob)}));
+    assert_eq!(denied.status, 400);
+    assert_eq!(denied.code(), "AccessDeniedException");
+    assert!(denied.header("x-amzn-requestid").is_some());
+    // A tampered ciphertext: the code and no message at all.
+    let mut tampered = blob.clone();
+    *tampered.last_mut().unwrap() ^= 1;
+    let bad = s.call(ADMIN, "Decrypt", &json!({"CiphertextBlob": b64(&tampered)}));
+    assert_eq!(bad.code(), "InvalidCiphertextException");
+    assert_eq!(bad.text(), r#"{"__type":"InvalidCiphertextException"}"#);
+}
+
+#[test]
+fn request_ids_differ_per_request() {
+    let (_dir, s) = server();
+    let a = s.call(ADMIN, "ListKeys", &json!({}));
+    let b = s.call(ADMIN, "ListKeys", &json!({}));
+    assert_ne!(a.header("x-amzn-requestid"), b.header("x-amzn-requestid"));
+    assert_eq!(a.json()["Truncated"], false);
+}
+
+/// Every way a signature can be wrong, refused with AWS's code, and none reaching the engine.
+#[test]
+fn signatures_are_verified_and_unauthenticated_requests_never_reach_the_engine() {
+    let (_dir, s) = server();
+    s.ok(ADMIN, "ListKeys", &json!({}));
+    let audited = s.audit_lines();
+    assert_eq!(audited, 1);
+    let body = br#"{}"#;
+    let now = SystemTime::now();
+    let wrong_secret = Creds {
+        secret: "not-the-secret-not-the-secret-0000000000",
+        ..ADMIN
+    };
+    let unknown = Creds {
+        key: "AKIAUNKNOWN000000000",
+        ..ADMIN
+    };
+    let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+        (
+            "no Authorization header",
+            b"POST / HTTP/1.1\r\nhost: x\r\nx-amz-target: TrentService.ListKeys\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}".to_vec(),
+            "MissingAuthenticationTokenException",
+            "Missing Authentication Token",
+        ),
+        (
+            "unknown access key",
+            signed_request(s.addr, unknown, "ListKeys", body, now, |_| {}),
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+        ),
+        (
+            "a session token this server never issued",
+            signed_request(s.addr, ADMIN, "ListKeys", body, now, |h| {
+                h.push(("x-amz-security-token".into(), "FwoGZXIvYXdzEJr".into()));
+            }),
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+        ),
+        (
+            "wrong secret",
+            signed_request(s.addr, wrong_secret, "ListKeys", body, now, |_| {}),
+            "InvalidSignatureException",
+            "The request signature we calculated does not match the signature you provided.",
+        ),
+        (
+            "signed for another region",
+            signed_request_for(s.addr, ADMIN, "eu-west-1", "kms", "ListKeys", body, now, |_| {}),
+            "InvalidSignatureException",
+            "Credential should be scoped to a valid region, not 'eu-west-1'.",
+        ),
+        (
+            "signed for another service",
+            signed_request_for(s.addr, ADMIN, REGION, "sts", "ListKeys", body, now, |_| {}),
+            "InvalidSignatureException",
+            "Credential should be scoped to correct service: 'kms'.",
+        ),
+        (
+            "signed 16 minutes ago",
+            signed_request(s.addr, ADMIN, "ListKeys", body, now - Duration::from_secs(16 * 60), |_| {}),
+            "InvalidSignatureException",
+            "Signature expired: ",
+        ),
+        (
+            "signed 16 minutes ahead",
+            signed_request(s.addr, ADMIN, "ListKeys", body, now + Duration::from_secs(16 * 60), |_| {}),
+            "InvalidSignatureException",
+            "Signature not yet current: ",
+        ),
+        (
+            "operation not signed",
+            {
+                // Sign without the target, then add it: a replay as another operation.
+                let mut r = signed_request(s.addr, ADMIN, "ListKeys", body, now, |h| {
+                    h.retain(|(k, _)| k != "x-amz-target");
+                });
+                let at = r.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+                r.splice(at + 2..at + 2, b"x-amz-target: TrentService.ListKeys\r\n".iter().copied());
+                r
+            },
+            "InvalidSignatureException",
+            "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.",
+        ),
+        (
+            "malformed Authorization header",
+            b"POST / HTTP/1.1\r\nhost: x\r\nx-amz-date: 20260101T000000Z\r\nauthorization: AWS4-HMAC-SHA256 Credential=AKIAADMIN00000000000/20260101/us-east-1/kms/aws4_request\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}".to_vec(),
+            "IncompleteSignatureException",
+            "Authorization header requires 'Signature' parameter.",
+        ),
+    ];
+    for (what, request, code, message) in cases {
+        let reply = send(s.addr, &request);
+        assert_eq!(reply.status, 400, "{what}: {}", reply.text());
+        assert_eq!(reply.code(), code, "{what}: {}", reply.text());
+        let got = reply.message().unwrap_or_default();
+        assert!(got.starts_with(message), "{what}: {got}");
+    }
+    assert_eq!(
+        s.audit_lines(),
+        audited,
+        "no refused request reached the engine"
+    );
+}
+
+/// The payload and the signed headers are covered: changing any after signing is refused.
+#[test]
+fn tampering_with_a_signed_request_is_a_signature_mismatch() {
+    let (_dir, s) = server();
+    let key = s.ok(ADMIN, "CreateKey", &json!({}))["KeyMetadata"]["KeyId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = serde_json::to_vec(&json!({"KeyId": key, "Plaintext": b64(b"aaaa")})).unwrap();
+    let request = signed_request(s.addr, ADMIN, "Encrypt", &body, SystemTime::now(), |_| {});
+    assert_eq!(send(s.addr, &request).status, 200);
+    let text = String::from_utf8(request.clone()).unwrap();
+    let tampered = [
+        text.replace("YWFhYQ==", "YmJiYg=="),
+        text.replace("TrentService.Encrypt", "TrentService.Decrypt"),
+        text.replace(&format!("host: {}", s.addr), "host: elsewhere:1"),
+        {
+            let at = text.find("Signature=").unwrap() + "Signature=".len();
+            let flipped = if &text[at..at + 1] == "0" { "1" } else { "0" };
+            format!("{}{flipped}{}", &text[..at], &text[at + 1..])
+        },
+        {
+            let at = text.find("Signature=").unwrap() + "Signature=".len();
+            format!("{}zz{}", &text[..at], &text[at + 2..])
+        },
+    ];
+    for request in tampered {
+        let reply = send(s.addr, request.as_bytes());
+        assert_eq!(
+            reply.code(),
+            "InvalidSignatureException",
+            "{request}\n{}",
+            reply.text()
+        );
+        assert_eq!(
+            reply.message().unwrap(),
+            keyward_server::sigv4::SIGNATURE_MISMATCH
+        );
+    }
+}
+
+#[test]
+fn a_request_signed_fourteen_minutes_ago_is_still_accepted() {
+    let (_dir, s) = server();
+    for offset in [-14i64 * 60, 14 * 60] {
+        let time = if offset < 0 {
+            SystemTime::now() - Duration::from_secs(offset.unsigned_abs())
+        } else {
+            SystemTime::now() + Duration::from_secs(offset.unsigned_abs())
+        };
+        let r = send(
+            s.addr,
+            &signed_request(s.addr, ADMIN, "ListKeys", b"{}", time, |_| {}),
+        );
+        assert_eq!(r.status, 200, "{offset}: {}", r.text());
+    }
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let (_dir, s) = server();
+    let sent = |operation: &str, body: &[u8]| {
+        send(
+            s.addr,
+            &signed_request(s.addr, ADMIN, operation, body, SystemTime::now(), |_| {}),
+        )
+    };
+    let cases: [(&str, &[u8], &str, &str); 8] = [
+        (
+            "ListKeys",
+            b"{not json",
+            "SerializationException",
+            "not valid JSON",
+        ),
+        (
+            "ListKeys",
+            b"[1,2]",
+            "SerializationException",
+            "must be a JSON object",
+        ),
+        (
+            "Encrypt",
+            br#"{"KeyId": 7, "Plaintext": "aGk="}"#,
+            "SerializationException",
+            "'keyId' must be a string",
+        ),
+        (
+            "Encrypt",
+            br#"{"KeyId": "k", "Plaintext": "%%%"}"#,
+            "SerializationException",
+            "'plaintext' is not valid base64",
+        ),
+        (
+            "Encrypt",
+            br#"{"Plaintext": "aGk="}"#,
+            "ValidationException",
+            "Value null at 'keyId' failed to satisfy constraint: Member must not be null",
+        ),
+        (
+            "GenerateRandom",
+            br#"{"NumberOfBytes": 1.5}"#,
+            "SerializationException",
+            "'numberOfBytes' must be a whole number",
+        ),
+        (
+            "GenerateRandom",
+            br#"{}"#,
+            "ValidationException",
+            "NumberOfBytes is required.",
+        ),
+        (
+            "ReplicateKey",
+            br#"{}"#,
+            "UnsupportedOperationException",
+            "ReplicateKey is not supported",
+        ),
+    ];
+    for (operation, body, code, message) in cases {
+        let reply = sent(operation, body);
+        assert_eq!(reply.status, 400, "{operation}: {}", reply.text());
+        assert_eq!(reply.code(), code, "{operation}: {}", reply.text());
+        assert!(
+            reply.message().unwrap().contains(message),
+            "{operation}: {}",
+            reply.text()
+        );
+    }
+    let unknown = sent("MakeCoffee", b"{}");
+    assert_eq!(
+        (unknown.status, unknown.code()),
+        (400, "UnknownOperationException".to_owned())
+    );
+    let get = send(
+        s.addr,
+        format!(
+            "GET / HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
+            s.addr
+        )
+        .as_bytes(),
+    );
+    assert_eq!(get.status, 405);
+}
+
+#[test]
+fn oversized_bodies_are_refused_whether_declared_or_streamed() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        max_body: 4096,
+        ..Limits::default()
+    };
+    let s = TestServer::start_with(dir.path(), limits);
+    let declared = format!(
+        "POST / HTTP/1.1\r\nhost: {}\r\ncontent-length: 100000000\r\n\r\n",
+        s.addr
+    );
+    let reply = send(s.addr, declared.as_bytes());
+    assert_eq!(reply.status, 413);
+    assert_eq!(reply.code(), "RequestEntityTooLargeException");
+    // Chunked, so no length is declared: the limit still holds while reading.
+    let mut streamed = format!(
+        "POST / HTTP/1.1\r\nhost: {}\r\ntransfer-encoding: chunked\r\n\r\n",
+        s.addr
+    )
+    .into_bytes();
+    for _ in 0..8 {
+        streamed.extend_from_slice(b"400\r\n");
+        streamed.extend_from_slice(&[b'a'; 1024]);
+        streamed.extend_from_slice(b"\r\n");
+    }
+    streamed.extend_from_slice(b"0\r\n\r\n");
+    let reply = send(s.addr, &streamed);
+    assert_eq!(reply.status, 413, "{}", reply.text());
+    // A signed request under the limit still works.
+    s.ok(ADMIN, "ListKeys", &json!({}));
+}
+
+/// Clients that send slowly are cut off at the limits, and never hold up other clients.
+#[test]
+fn slow_clients_are_timed_out_without_blocking_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        head_timeout: Duration::from_millis(800),
+        body_timeout: Duration::from_millis(800),
+        ..Limits::default()
+    };
+    let s = TestServer::start_with(dir.path(), limits);
+    // Ten connections that send half a head and stall, and one that stalls mid-body.
+    let mut stalled: Vec<TcpStream> = (0..10)
+        .map(|_| {
+            let mut c = TcpStream::connect(s.addr).unwrap();
+            c.write_all(b"POST / HTTP/1.1\r\nhost: x\r\nx-amz-tar")
+                .unwrap();
+            c
+        })
+        .collect();
+    let mut slow_body = TcpStream::connect(s.addr).unwrap();
+    slow_body
+        .write_all(
+            format!(
+                "POST / HTTP/1.1\r\nhost: {}\r\ncontent-length: 100\r\n\r\n{{\"a\":",
+                s.addr
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    // Meanwhile others are served at once.
+    let started = Instant::now();
+    for _ in 0..20 {
+        s.ok(ADMIN, "ListKeys", &json!({}));
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(700),
+        "{:?}",
+        started.elapsed()
+    );
+    // The stalled ones are cut off.
+    let mut reply = Vec::new();
+    slow_body
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let _ = slow_body.read_to_end(&mut reply);
+    let reply = parse_reply(&reply).expect("a reply to the slow body");
+    assert_eq!(reply.status, 408);
+    assert_eq!(reply.code(), "RequestTimeoutException");
+    for c in &mut stalled {
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut rest = Vec::new();
+        let started = Instant::now();
+        let _ = c.read_to_end(&mut rest);
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "closed by the server, not by our timeout"
+        );
+    }
+}
+
+/// A few thousand malformed requests of every kind, from several threads at once; the server
+/// answers each (or closes the connection) and still serves good requests after.
+#[test]
+fn thousands_of_malformed_requests_leave_the_server_serving() {
+    let (_dir, s) = server();
+    let key = s.ok(ADMIN, "CreateKey", &json!({}))["KeyMetadata"]["KeyId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let addr = s.addr;
+    let garbage: Vec<Vec<u8>> = vec![
+        b"\x00\x01\x02\x03 not http at all\r\n\r\n".to_vec(),
+        b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: -5\r\n\r\n".to_vec(),
+        b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\ncontent-length: 4\r\n\r\nabcd".to_vec(),
+        b"POST / HTTP/9.9\r\n\r\n".to_vec(),
+        b"POST / HTTP/1.1\r\nhost: x\r\nauthorization: AWS4-HMAC-SHA256 \xff\xfe\r\ncontent-length: 0\r\n\r\n".to_vec(),
+        b"POST / HTTP/1.1\r\nhost: x\r\nauthorization: AWS4-HMAC-SHA256 Credential=a/b/c/d/e, SignedHeaders=host, Signature=00\r\nx-amz-date: 2026\r\ncontent-length: 0\r\n\r\n".to_vec(),
+        format!("POST / HTTP/1.1\r\nhost: x\r\nx-long: {}\r\n\r\n", "a".repeat(100_000)).into_bytes(),
+        b"POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n".to_vec(),
+    ];
+    let signed_bad: Vec<Vec<u8>> = [
+        ("Encrypt", &br#"{"KeyId": ["x"], "Plaintext": "aGk="}"#[..]),
+        (
+            "Encrypt",
+            br#"{"KeyId": "alias/none", "Plaintext": "aGk="}"#,
+        ),
+        ("Decrypt", br#"{"CiphertextBlob": "AAAA"}"#),
+        ("Decrypt", br#"{"CiphertextBlob": {"a": 1}}"#),
+        ("CreateKey", br#"{"KeySpec": "RSA_1", "KeyUsage": 4}"#),
+        ("PutKeyPolicy", br#"{"KeyId": "x", "Policy": "{{{{"}"#),
+        ("ListGrants", br#"{"KeyId": "x", "Limit": -1}"#),
+        ("Nonsense", br#"{}"#),
+        ("ListKeys", b"\xff\xff"),
+        (
+            "CreateGrant",
+            br#"{"KeyId": "x", "GranteePrincipal": 5, "Operations": "Decrypt"}"#,
+        ),
+    ]
+    .iter()
+    .map(|(op, body)| {
+        let body = body.to_vec();
+        signed_request(addr, ADMIN, op, &body, SystemTime::now(), |_| {})
+    })
+    .collect();
+    let all: std::sync::Arc<Vec<Vec<u8>>> =
+        std::sync::Arc::new(garbage.into_iter().chain(signed_bad).collect());
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let all = std::sync::Arc::clone(&all);
+            std::thread::spawn(move || {
+                let mut answered = 0;
+                for i in 0..750 {
+                    let request = &all[(i + t) % all.len()];
+                    let mut c = TcpStream::connect(addr).unwrap();
+                    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                    let _ = c.write_all(request);
+                    let _ = c.shutdown(std::net::Shutdown::Write);
+                    let mut out = Vec::new();
+                    let _ = c.read_to_end(&mut out);
+                    if let Some(reply) = parse_reply(&out) {
+                        assert!(
+                            matches!(reply.status, 400 | 405 | 413 | 431 | 505),
+                            "{}",
+                            reply.status
+                        );
+                        answered += 1;
+                    } else if i < all.len() {
+                        eprintln!(
+                            "no reply to request {}: {:?}",
+                            (i + t) % all.len(),
+                            String::from_utf8_lossy(&out)
+                        );
+                    }
+                }
+                answered
+            })
+        })
+        .collect();
+    let answered: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(
+        answered, 3000,
+        "every malformed request got an HTTP error reply"
+    );
+    let blob = s.ok(
+        ADMIN,
+        "Encrypt",
+        &json!({"KeyId": key, "Plaintext": b64(b"still here")}),
+    )["CiphertextBlob"]
+        .clone();
+    let plain = s.ok(ADMIN, "Decrypt", &json!({"CiphertextBlob": blob}));
+    assert_eq!(unb64(&plain["Plaintext"]), b"still here");
+}
+
+#[test]
+fn keys_aliases_grants_and_ciphertexts_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(dir.path());
+    let key = s.ok(
+        ADMIN,
+        "CreateKey",
+        &json!({"Tags": [{"TagKey": "env", "TagValue": "test"}]}),
+    )["KeyMetadata"]["KeyId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.ok(
+        ADMIN,
+        "CreateAlias",
+        &json!({"AliasName": "alias/app", "TargetKeyId": key}),
+    );
+    let grant = s.ok(
+        ADMIN,
+        "CreateGrant",
+        &json!({"KeyId": key, "GranteePrincipal": ALICE.arn, "Operations": ["Decrypt"]}),
+    );
+    let blob = s.ok(
+        ADMIN,
+        "Encrypt",
+        &json!({"KeyId": "alias/app", "Plaintext": b64(b"kept")}),
+    )["CiphertextBlob"]
+        .clone();
+    let lines = s.audit_lines();
+    s.stop().unwrap();
+
+    let s = TestServer::start(dir.path());
+    let plain = s.ok(ALICE, "Decrypt", &json!({"CiphertextBlob": blob}));
+    assert_eq!(
+        unb64(&plain["Plaintext"]),
+        b"kept",
+        "the grant survived too"
+    );
+    let aliases = s.ok(ADMIN, "ListAliases", &json!({"KeyId": key}));
+    assert_eq!(aliases["Aliases"][0]["AliasName"], "alias/app");
+    let tags = s.ok(ADMIN, "ListResourceTags", &json!({"KeyId": key}));
+    assert_eq!(tags["Tags"], json!([{"TagKey": "env", "TagValue": "test"}]));
+    let grants = s.ok(ADMIN, "ListGrants", &json!({"KeyId": key}));
+    assert_eq!(grants["Grants"][0]["GrantId"], grant["GrantId"]);
+    assert_eq!(
+        s.audit_lines(),
+        lines + 4,
+        "the audit trail is appended to, not replaced"
+    );
+}
+
+#[test]
+fn list_operations_page_with_limit_and_marker() {
+    let (_dir, s) = server();
+    for _ in 0..3 {
+        s.ok(ADMIN, "CreateKey", &json!({}));
+    }
+    let first = s.ok(ADMIN, "ListKeys", &json!({"Limit": 2}));
+    assert_eq!(first["Keys"].as_array().unwrap().len(), 2);
+    assert_eq!(first["Truncated"], true);
+    let second = s.ok(
+        ADMIN,
+        "ListKeys",
+        &json!({"Limit": 2, "Marker": first["NextMarker"]}),
+    );
+    assert_eq!(second["Keys"].as_array().unwrap().len(), 1);
+    assert_eq!(second["Truncated"], false);
+    let forged = s.call(ADMIN, "ListKeys", &json!({"Marker": "forged"}));
+    assert_eq!(forged.code(), "InvalidMarkerException");
+}
+
+/// The principal's tags from the config reach conditions (`aws:PrincipalTag`), and the source
+/// address reaches `aws:SourceIp`.
+#[test]
+fn principal_tags_and_source_ip_reach_the_conditions() {
+    let (_dir, s) = server();
+    let policy = |team: &str| {
+        json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": ADMIN.arn}, "NotAction": "kms:Encrypt", "Resource": "*"},
+            {"Sid": "Use", "Effect": "Allow", "Principal": {"AWS": ADMIN.arn}, "Action": "kms:Encrypt", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:PrincipalTag/team": team}}},
+            {"Sid": "NotThere", "Effect": "Deny", "Principal": "*", "Action": "kms:GenerateDataKey", "Resource": "*",
+             "Condition": {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}
+        ]})
+        .to_string()
+    };
+    let create = |team: &str| {
+        s.ok(ADMIN, "CreateKey", &json!({"Policy": policy(team)}))["KeyMetadata"]["KeyId"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let key = create("platform");
+    s.ok(
+        ADMIN,
+        "Encrypt",
+        &json!({"KeyId": key, "Plaintext": b64(b"x")}),
+    );
+    let other = create("payments");
+    let denied = s.call(
+        ADMIN,
+        "Encrypt",
+        &json!({"KeyId": other, "Plaintext": b64(b"x")}),
+    );
+    assert_eq!(
+        denied.code(),
+        "AccessDeniedException",
+        "admin's tag is team=platform"
+    );
+    let denied = s.call(
+        ADMIN,
+        "GenerateDataKey",
+        &json!({"KeyId": key, "KeySpec": "AES_256"}),
+    );
+    assert_eq!(
+        denied.code(),
+        "AccessDeniedException",
+        "127.0.0.1 is not in 10.0.0.0/8"
+    );
+    assert!(
+        denied
+            .message()
+            .unwrap()
+            .contains("explicit deny in a resource-based policy"),
+        "{}",
+        denied.text()
+    );
+}
