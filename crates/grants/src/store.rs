@@ -426,12 +426,22 @@ impl GrantStore {
         use hmac::Mac;
         match hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.token_key.0) {
             Ok(mut mac) => {
+                Self::bind(&mut mac, self.key_arn.as_deref());
                 mac.update(payload);
                 mac.finalize().into_bytes().to_vec()
             }
             // HMAC takes keys of any length; this cannot happen, and an empty tag verifies nothing.
             Err(_) => Vec::new(),
         }
+    }
+
+    /// Binds a token to its key: grant IDs are numbered per key, so the same ID exists on many
+    /// keys, and a token must name the grant of one key only.
+    fn bind(mac: &mut hmac::Hmac<sha2::Sha256>, key_arn: Option<&str>) {
+        use hmac::Mac;
+        let arn = key_arn.unwrap_or("").as_bytes();
+        mac.update(&(arn.len() as u64).to_be_bytes());
+        mac.update(arn);
     }
 
     /// A new token for the grant at `index`: its ID and a nonce, authenticated.
@@ -470,6 +480,7 @@ impl GrantStore {
             .ok_or(GrantStoreError::InvalidGrantToken)?;
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.token_key.0)
             .map_err(|_| GrantStoreError::InvalidGrantToken)?;
+        Self::bind(&mut mac, self.key_arn.as_deref());
         mac.update(payload);
         mac.verify_slice(tag)
             .map_err(|_| GrantStoreError::InvalidGrantToken)?;

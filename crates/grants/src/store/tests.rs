@@ -648,3 +648,29 @@ fn restored_store_keeps_grants_tokens_and_id_sequence() {
         Err(GrantStoreError::InvalidGrantToken)
     );
 }
+
+/// Grant IDs are numbered per key, so two keys sharing one token key both have a grant
+/// `…0001`; a token names the grant of its own key only (found by RetireGrant through the
+/// keyward server, where a token of one key retired another key's grant).
+#[test]
+fn a_token_is_bound_to_its_key() {
+    let mut a = store().with_key_arn("arn:aws:kms:us-east-1:111122223333:key/a");
+    let mut b = store().with_key_arn("arn:aws:kms:us-east-1:111122223333:key/b");
+    let token_a = a.create(&request(&["Decrypt"])).unwrap().token;
+    let token_b = b.create(&request(&["Decrypt"])).unwrap().token;
+    assert_eq!(
+        a.grants()[0].id,
+        b.grants()[0].id,
+        "the same ID on both keys"
+    );
+    assert_eq!(a.resolve_token(&token_a), Ok(0));
+    assert_eq!(b.resolve_token(&token_b), Ok(0));
+    assert_eq!(
+        a.resolve_token(&token_b),
+        Err(GrantStoreError::InvalidGrantToken)
+    );
+    assert_eq!(
+        b.resolve_token(&token_a),
+        Err(GrantStoreError::InvalidGrantToken)
+    );
+}

@@ -1,0 +1,80 @@
+//! The aws CLI and boto3, unchanged, against `keyward serve`: this test starts a server and runs
+//! the Python suites in `tests/clients/` with the interpreter of the virtual environment that
+//! `.ci/run` creates (`KEYWARD_CLIENTS_VENV`).
+//!
+//! Without that variable the suites cannot run (the clients are not installed); the tests say
+//! so on stderr and pass, unless `KEYWARD_REQUIRE_CLIENTS=1` (set by `.ci/run`), when they fail.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn python() -> Option<PathBuf> {
+    let venv = std::env::var_os("KEYWARD_CLIENTS_VENV").map(PathBuf::from);
+    let found = venv
+        .map(|v| v.join("bin").join("python"))
+        .filter(|p| p.exists());
+    if found.is_none() {
+        let required = std::env::var("KEYWARD_REQUIRE_CLIENTS").is_ok_and(|v| v == "1");
+        assert!(
+            !required,
+            "KEYWARD_REQUIRE_CLIENTS=1 but no python in KEYWARD_CLIENTS_VENV (.ci/run installs it)"
+        );
+        eprintln!(
+            "SKIPPED: set KEYWARD_CLIENTS_VENV to a venv with awscli and boto3 (see .ci/run)"
+        );
+    }
+    found
+}
+
+fn run_suite(suite: &str) {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let principals = serde_json::json!({
+        "admin": {"arn": ADMIN.arn, "key": ADMIN.key, "secret": ADMIN.secret},
+        "alice": {"arn": ALICE.arn, "key": ALICE.key, "secret": ALICE.secret},
+        "bob": {"arn": BOB.arn, "key": BOB.key, "secret": BOB.secret},
+        "carol": {"arn": CAROL.arn, "key": CAROL.key, "secret": CAROL.secret},
+    });
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("clients");
+    let output = Command::new(python)
+        .args(["-m", "unittest", "-v", suite])
+        .current_dir(&folder)
+        .env("KEYWARD_TEST_ENDPOINT", server.endpoint())
+        .env("KEYWARD_TEST_REGION", REGION)
+        .env("KEYWARD_TEST_ACCOUNT", ACCOUNT)
+        .env("KEYWARD_TEST_PRINCIPALS", principals.to_string())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&output.stderr);
+    eprintln!("{report}");
+    assert!(output.status.success(), "{suite} failed:\n{report}");
+    // A suite that ran nothing is no pass.
+    assert!(
+        report.contains("\nOK") && !report.contains("Ran 0 tests"),
+        "{report}"
+    );
+}
+
+#[test]
+fn boto3_suite() {
+    run_suite("test_boto3");
+}
+
+#[test]
+fn aws_cli_suite() {
+    run_suite("test_awscli");
+}
