@@ -81,16 +81,18 @@ impl Drop for Running {
 /// A signed `ListKeys`, by AWS's own signer; the HTTP status and body.
 fn list_keys(addr: SocketAddr, key: &str, secret: &str) -> (u16, String) {
     use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-    let headers = vec![
+    let headers = [
         ("host".to_owned(), addr.to_string()),
-        ("x-amz-target".to_owned(), "TrentService.ListKeys".to_owned()),
+        (
+            "x-amz-target".to_owned(),
+            "TrentService.ListKeys".to_owned(),
+        ),
         (
             "content-type".to_owned(),
             "application/x-amz-json-1.1".to_owned(),
         ),
     ];
-    let identity =
-        aws_credential_types::Credentials::new(key, secret, None, None, "test").into();
+    let identity = aws_credential_types::Credentials::new(key, secret, None, None, "test").into();
     let params = aws_sigv4::sign::v4::SigningParams::builder()
         .identity(&identity)
         .region("us-east-1")
@@ -143,13 +145,19 @@ fn the_first_line_is_the_address_and_sigterm_stops_with_exit_0() {
         ],
     );
     assert!(
-        server.first_line.starts_with("listening on http://127.0.0.1:"),
+        server
+            .first_line
+            .starts_with("listening on http://127.0.0.1:"),
         "{:?}",
         server.first_line
     );
     let addr = server.addr();
     assert_ne!(addr.port(), 0, "the port the system picked");
-    let (status, body) = list_keys(addr, "AKIAADMIN00000000000", "adminsecretadminsecretadminsecret0000000");
+    let (status, body) = list_keys(
+        addr,
+        "AKIAADMIN00000000000",
+        "adminsecretadminsecretadminsecret0000000",
+    );
     assert_eq!(status, 200, "{body}");
     // An idle keep-alive connection does not hold up the stop.
     let _idle = TcpStream::connect(addr).unwrap();
