@@ -363,7 +363,8 @@ fn slow_clients_are_timed_out_without_blocking_others() {
         ..Limits::default()
     };
     let s = TestServer::start_with(dir.path(), limits);
-    // Ten connections that send half a head and stall, and one that stalls mid-body.
+    // Ten connections that send half a head and stall, one that sends nothing, and one that
+    // stalls mid-body.
     let mut stalled: Vec<TcpStream> = (0..10)
         .map(|_| {
             let mut c = TcpStream::connect(s.addr).unwrap();
@@ -372,6 +373,8 @@ fn slow_clients_are_timed_out_without_blocking_others() {
             c
         })
         .collect();
+    // One that connects and sends nothing at all.
+    stalled.push(TcpStream::connect(s.addr).unwrap());
     let mut slow_body = TcpStream::connect(s.addr).unwrap();
     slow_body
         .write_all(
