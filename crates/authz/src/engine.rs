@@ -23,6 +23,7 @@ use keyward_policy::catalog::{AllowPlacement, CrossAccount, ResourceScope};
 use keyward_policy::compile::ResourcePattern;
 use keyward_policy::compile::{CompiledStatement, PrincipalSet};
 use keyward_policy::principal::Principal;
+use keyward_policy::wildcard::Case;
 use keyward_policy::{CompiledPolicy, Effect, PolicyKind, parse_and_validate};
 use std::sync::Arc;
 
@@ -60,7 +61,7 @@ impl PreparedPolicy {
                     .patterns()
                     .iter()
                     .map(|p| match p {
-                        ResourcePattern::Templated(text) => Template::parse(text),
+                        ResourcePattern::Templated { resource, .. } => Template::parse(resource),
                         _ => None,
                     })
                     .collect()
@@ -92,11 +93,14 @@ impl PreparedPolicy {
             .any(|(i, p)| match p {
                 ResourcePattern::Any => true,
                 ResourcePattern::Arn(pattern) => arn.as_ref().is_some_and(|a| pattern.matches(a)),
-                ResourcePattern::Templated(_) => arn.as_ref().is_some_and(|a| {
-                    templates
-                        .and_then(|t| t.get(i))
-                        .and_then(Option::as_ref)
-                        .is_some_and(|t| t.matches_arn(a, context))
+                ResourcePattern::Templated { head, .. } => arn.as_ref().is_some_and(|a| {
+                    head.matches(a)
+                        && templates
+                            .and_then(|t| t.get(i))
+                            .and_then(Option::as_ref)
+                            .is_some_and(|t| {
+                                t.matches_pattern(a.resource, context, Case::Sensitive)
+                            })
                 }),
             });
         any != s.resources.is_negated()
@@ -210,6 +214,8 @@ pub struct Decision {
 pub struct Judgement {
     /// The verdict.
     pub verdict: Verdict,
+    /// For an allow, the path that allowed.
+    pub basis: Option<AllowBasis>,
     /// The statements and grants that decided (empty for an implicit deny).
     pub reasons: Vec<Reason>,
 }
@@ -226,6 +232,34 @@ enum Coverage {
 }
 
 fn coverage(set: &PrincipalSet, request: &Request, caller: Option<&Principal<'_>>) -> Coverage {
+    let account = request.member_account();
+    let names_account = account.is_some_and(|a| set.names_account(a));
+    if set.is_negated() {
+        // NotPrincipal: everyone except the listed. A caller is exempt only when its own exact
+        // ARN is listed together with the ARNs AWS validates first: its account, and for a
+        // session its role (the NotPrincipal example of the IAM User Guide lists the session,
+        // its role and its account). Listing an account exempts only its root user; a role
+        // alone does not exempt its sessions (fail closed where the documentation is silent).
+        let exempt = set.names_everyone()
+            || match caller {
+                Some(Principal::Root { .. }) => names_account,
+                Some(Principal::Service { name }) => set.names_service(name),
+                Some(Principal::AssumedRole { .. }) => {
+                    set.names_identity(&request.principal)
+                        && request
+                            .principal_role_arn
+                            .as_deref()
+                            .is_some_and(|r| set.names_identity(r))
+                        && names_account
+                }
+                _ => set.names_identity(&request.principal) && names_account,
+            };
+        return if exempt {
+            Coverage::None
+        } else {
+            Coverage::Direct
+        };
+    }
     let is_root = matches!(caller, Some(Principal::Root { .. }));
     let names_caller = set.names_identity(&request.principal)
         || request
@@ -233,18 +267,11 @@ fn coverage(set: &PrincipalSet, request: &Request, caller: Option<&Principal<'_>
             .as_deref()
             .is_some_and(|r| set.names_identity(r))
         || matches!(caller, Some(Principal::Service { name }) if set.names_service(name))
-        || (is_root && set.names_account(&request.principal_account));
-    if set.is_negated() {
-        // NotPrincipal: everyone except the listed; listing an account exempts only its root.
-        return if names_caller || set.names_everyone() {
-            Coverage::None
-        } else {
-            Coverage::Direct
-        };
-    }
+        || (is_root && names_account);
     if set.names_everyone() || names_caller {
         Coverage::Direct
-    } else if set.names_account(&request.principal_account) {
+    } else if names_account {
+        // Never for a service principal: it is in no account ([`Request::member_account`]).
         Coverage::Account
     } else {
         Coverage::None
@@ -359,7 +386,7 @@ impl Authorizer {
     /// The verdict alone: the fast path (no trace, no explanation).
     pub fn verdict(&self, request: &Request) -> Verdict {
         let findings = self.find(request, false, None);
-        verdict_of(&findings, request)
+        outcome(&findings, request).0
     }
 
     /// The verdict and the statements and grants that decided it (the same reasons
@@ -367,10 +394,11 @@ impl Authorizer {
     /// embedder records on every call.
     pub fn judge(&self, request: &Request) -> Judgement {
         let findings = self.find(request, true, None);
-        let verdict = verdict_of(&findings, request);
+        let (verdict, basis) = outcome(&findings, request);
         Judgement {
             verdict,
-            reasons: crate::explain::reasons(verdict, &FindingsView::of(&findings), request),
+            basis,
+            reasons: crate::explain::reasons(verdict, basis, &FindingsView::of(&findings), request),
         }
     }
 
@@ -378,8 +406,8 @@ impl Authorizer {
     pub fn decide(&self, request: &Request) -> Decision {
         let mut trace = Vec::new();
         let findings = self.find(request, true, Some(&mut trace));
-        let verdict = verdict_of(&findings, request);
-        crate::explain::decision(verdict, &FindingsView::of(&findings), trace, request)
+        let (verdict, basis) = outcome(&findings, request);
+        crate::explain::decision(verdict, basis, &FindingsView::of(&findings), trace, request)
     }
 
     fn find(
@@ -391,7 +419,6 @@ impl Authorizer {
         let mut found = Findings::new(explain);
         let caller = request.caller();
         found.caller_is_root = matches!(caller, Some(Principal::Root { .. }));
-        let is_service = matches!(caller, Some(Principal::Service { .. }));
         // The key the action is authorized on: the resource, or an alias's target key.
         let key_resource = request.target_key.as_deref().unwrap_or(&request.resource);
         if let Some(policy) = &self.key_policy {
@@ -410,9 +437,6 @@ impl Authorizer {
                     let path = match (s.effect, cover) {
                         (Effect::Deny, _) => Path::Deny,
                         (Effect::Allow, Coverage::Direct) => Path::KeyDirect,
-                        // A service principal is no identity of the account: the account
-                        // principal does not delegate to it (fail closed; AWS is silent).
-                        (Effect::Allow, _) if is_service => return,
                         (Effect::Allow, _) => Path::KeyAccount,
                     };
                     found.record(path, reason);
@@ -457,7 +481,11 @@ impl Authorizer {
         }
         let role = request.principal_role_arn.as_deref();
         let mut check = |grant: &Grant, trace: Option<&mut Vec<TraceEntry>>| {
-            let matched = grant.grantee_match(&request.principal, role, &request.principal_account);
+            let matched = grant.grantee_match(
+                &request.principal,
+                role,
+                request.member_account().unwrap_or_default(),
+            );
             let failure = match matched {
                 GranteeMatch::Other => Some(Failure::Grantee),
                 _ => grant
@@ -501,7 +529,7 @@ impl Authorizer {
                 let caller = GrantCaller {
                     arn: &request.principal,
                     role,
-                    account: &request.principal_account,
+                    account: request.member_account().unwrap_or_default(),
                 };
                 self.grants.for_each_applying(
                     caller,
@@ -642,37 +670,87 @@ impl<'a> FindingsView<'a> {
     }
 }
 
-fn verdict_of(f: &Findings, request: &Request) -> Verdict {
+/// Which path allowed a request. Decided in one place, [`outcome`], with the verdict: the
+/// deciding statements and grants of an allow, the explanation, and an embedder that must
+/// know whether a grant was the authority (CreateGrant under a grant may only narrow it) all
+/// read it from here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllowBasis {
+    /// RetireGrant by a grant that names the caller.
+    RetireByGrant,
+    /// RetireGrant by an identity policy (or the root) of the account that created the grant.
+    RetireByAccount,
+    /// An alias operation: the alias side and the key side.
+    Alias,
+    /// An action without a key resource: identity policies alone.
+    NoKey,
+    /// A key-policy statement naming the caller (and, across accounts, an identity policy).
+    KeyPolicy,
+    /// The key policy delegates to the caller's account, whose identity policy allows.
+    Delegated,
+    /// A grant naming the caller; no policy allows.
+    GrantToCaller,
+    /// A grant to the caller's account, with an identity policy allowing; no policy allows on
+    /// its own.
+    GrantToAccount,
+}
+
+impl AllowBasis {
+    /// Whether the authority is a grant alone: no key policy (directly or delegated) allows.
+    pub fn is_grant(self) -> bool {
+        matches!(self, Self::GrantToCaller | Self::GrantToAccount)
+    }
+}
+
+/// The verdict and, for an allow, the path that allowed.
+fn outcome(f: &Findings, request: &Request) -> (Verdict, Option<AllowBasis>) {
     if f.any(Path::Deny) {
-        return Verdict::ExplicitDeny;
+        return (Verdict::ExplicitDeny, None);
     }
     let info = request.action.info();
     // The caller's own account allows through IAM: an identity-policy Allow, or the caller is
     // its account's root user (whom IAM policies do not restrict in its own account).
     let iam = f.any(Path::IdentityAllow) || f.caller_is_root;
-    let grants = f.any(Path::GrantDirect) || (f.any(Path::GrantAccount) && iam);
-    let allowed = if info.resource == ResourceScope::NoResource {
-        f.any(Path::IdentityAllow)
+    let grant = if f.any(Path::GrantDirect) {
+        Some(AllowBasis::GrantToCaller)
+    } else if f.any(Path::GrantAccount) && iam {
+        Some(AllowBasis::GrantToAccount)
+    } else {
+        None
+    };
+    let basis = if info.resource == ResourceScope::NoResource {
+        f.any(Path::IdentityAllow).then_some(AllowBasis::NoKey)
     } else if info.allow_in == AllowPlacement::GrantOnly {
         // RetireGrant is authorized by the grant: `kms:RetireGrant` in a key policy has no
         // effect. A grant giving the caller RetireGrant allows, and so does the key's own
         // account (the account that created the grant) through its IAM policies or root user.
         // Who the grant's retiring principal is needs the grant itself (GrantStore::retire).
-        grants || (request.same_account() && iam)
+        if f.any(Path::GrantDirect) {
+            Some(AllowBasis::RetireByGrant)
+        } else {
+            (grant.is_some() || (request.same_account() && iam))
+                .then_some(AllowBasis::RetireByAccount)
+        }
     } else if info.resource == ResourceScope::AliasAndKey {
         // The alias by IAM, the key by its key policy (directly or delegated); same account only.
-        request.same_account()
+        (request.same_account()
             && (f.any(Path::AliasAllow) || f.caller_is_root)
-            && (f.any(Path::KeyDirect) || (f.any(Path::KeyAccount) && iam))
-    } else if request.same_account() {
-        f.any(Path::KeyDirect) || (f.any(Path::KeyAccount) && iam) || grants
+            && (f.any(Path::KeyDirect) || (f.any(Path::KeyAccount) && iam)))
+            .then_some(AllowBasis::Alias)
     } else {
-        let key_side = f.any(Path::KeyDirect) || f.any(Path::KeyAccount);
-        (key_side && iam && info.cross_account == CrossAccount::Yes) || grants
+        // Across accounts both sides must allow, and only the operations KMS allows across
+        // accounts can; a grant alone suffices either way.
+        let policy_may = request.same_account() || (iam && info.cross_account == CrossAccount::Yes);
+        if policy_may && f.any(Path::KeyDirect) {
+            Some(AllowBasis::KeyPolicy)
+        } else if policy_may && f.any(Path::KeyAccount) && iam {
+            Some(AllowBasis::Delegated)
+        } else {
+            grant
+        }
     };
-    if allowed {
-        Verdict::Allow
-    } else {
-        Verdict::ImplicitDeny
+    match basis {
+        Some(basis) => (Verdict::Allow, Some(basis)),
+        None => (Verdict::ImplicitDeny, None),
     }
 }

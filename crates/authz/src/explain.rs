@@ -1,7 +1,9 @@
 //! Decisions in words: the explanation a person reads, the AccessDeniedException message AWS
 //! would send (reference §5.1), and the contract's JSON form.
 
-use crate::engine::{Decision, Failure, FindingsView, Reason, Source, TraceEntry, Verdict};
+use crate::engine::{
+    AllowBasis, Decision, Failure, FindingsView, Reason, Source, TraceEntry, Verdict,
+};
 use crate::request::{PolicySource, Request};
 use keyward_conditions::Actual;
 use keyward_policy::Effect;
@@ -61,13 +63,14 @@ fn near_misses(trace: &[TraceEntry]) -> Vec<String> {
 
 pub(crate) fn decision(
     verdict: Verdict,
+    basis: Option<AllowBasis>,
     f: &FindingsView<'_>,
     trace: Vec<TraceEntry>,
     request: &Request,
 ) -> Decision {
     let action = request.action;
     let who = &request.principal;
-    let account = &request.principal_account;
+    let account = request.member_account().unwrap_or("");
     let key_account = request.resource_account.as_deref().unwrap_or(account);
     let key_scoped = action_is_key_scoped(request);
     let cross = key_scoped && !request.same_account();
@@ -89,7 +92,7 @@ pub(crate) fn decision(
                 "an identity-based policy"
             };
             (
-                reasons(verdict, f, request),
+                reasons(verdict, basis, f, request),
                 format!(
                     "Denied explicitly: {} denies {action} for {who}. An explicit deny overrides every allow and every grant.",
                     list(f.denies)
@@ -98,8 +101,7 @@ pub(crate) fn decision(
             )
         }
         Verdict::Allow => {
-            let basis = allow_basis(f, request);
-            let text = match basis {
+            let text = match basis.unwrap_or(AllowBasis::KeyPolicy) {
                 AllowBasis::RetireByGrant => format!(
                     "Allowed: {} gives RetireGrant to {who}.",
                     list(f.grants_direct)
@@ -153,7 +155,7 @@ pub(crate) fn decision(
                     identity_or_root(f)
                 ),
             };
-            (reasons(verdict, f, request), text, None)
+            (reasons(verdict, basis, f, request), text, None)
         }
         Verdict::ImplicitDeny => {
             let key_side = !f.key_direct.is_empty() || !f.key_account.is_empty();
@@ -210,6 +212,13 @@ pub(crate) fn decision(
                     ),
                     "identity-based",
                 )
+            } else if request.member_account().is_none() {
+                (
+                    format!(
+                        "Denied: the key policy does not name the service principal {who} for {action}; a service is in no account, so no account principal covers it."
+                    ),
+                    "resource-based",
+                )
             } else {
                 (
                     format!(
@@ -223,7 +232,7 @@ pub(crate) fn decision(
                 text.push_str(&format!(" Note: {miss}."));
             }
             (
-                reasons(verdict, f, request),
+                reasons(verdict, basis, f, request),
                 text,
                 message(format!(
                     "because no {policy_kind} policy allows the {action} action"
@@ -240,50 +249,6 @@ pub(crate) fn decision(
     }
 }
 
-/// Which path allowed a request: the one place the deciding statements and grants of an allow
-/// are chosen, for [`reasons`] and for the explanation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum AllowBasis {
-    /// RetireGrant by a grant that names the caller.
-    RetireByGrant,
-    /// RetireGrant by an identity policy (or the root) of the account that created the grant.
-    RetireByAccount,
-    /// An alias operation: the alias side and the key side.
-    Alias,
-    /// An action without a key resource: identity policies alone.
-    NoKey,
-    /// A key-policy statement naming the caller (and, across accounts, an identity policy).
-    KeyPolicy,
-    /// The key policy delegates to the caller's account, whose identity policy allows.
-    Delegated,
-    /// A grant naming the caller.
-    GrantToCaller,
-    /// A grant to the caller's account, with an identity policy allowing.
-    GrantToAccount,
-}
-
-fn allow_basis(f: &FindingsView<'_>, request: &Request) -> AllowBasis {
-    let action = request.action;
-    let retire = action.info().allow_in == keyward_policy::catalog::AllowPlacement::GrantOnly;
-    if retire && !f.grants_direct.is_empty() {
-        AllowBasis::RetireByGrant
-    } else if retire {
-        AllowBasis::RetireByAccount
-    } else if request.target_key.is_some() {
-        AllowBasis::Alias
-    } else if action.info().resource == ResourceScope::NoResource {
-        AllowBasis::NoKey
-    } else if !f.key_direct.is_empty() {
-        AllowBasis::KeyPolicy
-    } else if !f.key_account.is_empty() && (!f.identity_allows.is_empty() || f.caller_is_root) {
-        AllowBasis::Delegated
-    } else if !f.grants_direct.is_empty() {
-        AllowBasis::GrantToCaller
-    } else {
-        AllowBasis::GrantToAccount
-    }
-}
-
 fn alias_key_side(f: &FindingsView<'_>) -> Vec<Reason> {
     if f.key_direct.is_empty() {
         [f.key_account, f.identity_allows].concat()
@@ -295,12 +260,17 @@ fn alias_key_side(f: &FindingsView<'_>) -> Vec<Reason> {
 /// The statements and grants that decided `verdict`: the denies of an explicit deny, the
 /// allows on the path that allowed, nothing for an implicit deny. A statement that decides on
 /// more than one side (an IAM statement covering both an alias and its key) is named once.
-pub(crate) fn reasons(verdict: Verdict, f: &FindingsView<'_>, request: &Request) -> Vec<Reason> {
+pub(crate) fn reasons(
+    verdict: Verdict,
+    basis: Option<AllowBasis>,
+    f: &FindingsView<'_>,
+    request: &Request,
+) -> Vec<Reason> {
     let cross = action_is_key_scoped(request) && !request.same_account();
     let mut reasons = match verdict {
         Verdict::ExplicitDeny => f.denies.to_vec(),
         Verdict::ImplicitDeny => Vec::new(),
-        Verdict::Allow => match allow_basis(f, request) {
+        Verdict::Allow => match basis.unwrap_or(AllowBasis::KeyPolicy) {
             AllowBasis::RetireByGrant | AllowBasis::GrantToCaller => f.grants_direct.to_vec(),
             AllowBasis::RetireByAccount | AllowBasis::NoKey => f.identity_allows.to_vec(),
             AllowBasis::Alias => {

@@ -33,7 +33,9 @@ mod explain;
 pub mod request;
 
 pub use engine::PreparedPolicy;
-pub use engine::{Authorizer, Decision, Failure, Judgement, Reason, Source, TraceEntry, Verdict};
+pub use engine::{
+    AllowBasis, Authorizer, Decision, Failure, Judgement, Reason, Source, TraceEntry, Verdict,
+};
 pub use request::{
     KeyAttributes, PolicySource, PolicyText, Request, RequestError, insert_caller,
     insert_caller_and_key, insert_key,

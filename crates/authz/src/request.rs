@@ -212,8 +212,9 @@ pub struct PolicyText {
 pub struct Request {
     /// The caller's ARN (or service principal).
     pub principal: String,
-    /// The caller's account.
-    pub principal_account: String,
+    /// The caller's account: derived from an IAM principal's ARN; for a service principal, only
+    /// what the request gives (a service is in no account: see [`Request::member_account`]).
+    pub principal_account: Option<String>,
     /// For an assumed-role session, the role's ARN.
     pub principal_role_arn: Option<String>,
     /// The action.
@@ -284,16 +285,10 @@ impl Request {
         })?;
         let caller = Principal::parse_caller(&raw.principal)
             .map_err(|e| field("principal", e.to_string()))?;
-        let principal_account = match (raw.principal_account, caller.account()) {
-            (Some(a), _) => a,
-            (None, Some(a)) => a.to_owned(),
-            (None, None) => {
-                return Err(field(
-                    "principal_account",
-                    "needed: it cannot be derived from a service principal",
-                ));
-            }
-        };
+        // A service principal needs no account: a service is not an identity in an account.
+        let principal_account = raw
+            .principal_account
+            .or_else(|| caller.account().map(str::to_owned));
         let principal_role_arn = raw.principal_role_arn.or_else(|| match caller {
             Principal::AssumedRole {
                 partition,
@@ -375,6 +370,12 @@ impl Request {
             }
             None => None,
         };
+        if matches!(caller, Principal::Service { .. }) && !raw.identity_policies.is_empty() {
+            return Err(field(
+                "identity_policies",
+                "a service principal has no identity policies: only the key policy and grants apply to it",
+            ));
+        }
         let identity_policies = raw
             .identity_policies
             .iter()
@@ -433,12 +434,20 @@ impl Request {
             aliases: &key.aliases,
             tags: &key.tags,
         };
-        insert_caller_and_key(
-            &mut ctx,
-            principal_arn,
-            &self.principal_account,
-            key_scoped.then_some(&attributes),
-        );
+        match &self.principal_account {
+            Some(account) => insert_caller_and_key(
+                &mut ctx,
+                principal_arn,
+                account,
+                key_scoped.then_some(&attributes),
+            ),
+            None => {
+                ctx.insert_single("aws:PrincipalArn", principal_arn);
+                if key_scoped {
+                    insert_key(&mut ctx, &attributes);
+                }
+            }
+        }
         ctx.insert_encryption_context(
             self.encryption_context
                 .iter()
@@ -472,11 +481,23 @@ impl Request {
         Principal::parse_caller(&self.principal).ok()
     }
 
-    /// Whether the caller and the key are in the same account.
+    /// The account the caller is a member of: its principal's account, and none for a service
+    /// principal (a service is not an identity in an account, whatever `principal_account`
+    /// says: the account principal neither delegates to it nor denies it).
+    pub fn member_account(&self) -> Option<&str> {
+        match self.caller() {
+            Some(Principal::Service { .. }) => None,
+            _ => self.principal_account.as_deref(),
+        }
+    }
+
+    /// Whether the caller and the key are in the same account. A service principal is in no
+    /// account, so cross-account rules do not apply to it: true.
     pub fn same_account(&self) -> bool {
-        self.resource_account
-            .as_deref()
-            .is_none_or(|a| a == self.principal_account)
+        match (self.resource_account.as_deref(), self.member_account()) {
+            (Some(key), Some(caller)) => key == caller,
+            _ => true,
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use ipnet::IpNet;
 use keyward_policy::arn::{Arn, ArnPattern};
 use keyward_policy::model::{ConditionBlock, ConditionKeyEntry, PolicyDocument};
 use keyward_policy::operator::{ConditionOperator, OperatorFamily, OperatorKind, SetQualifier};
-use keyward_policy::wildcard::{Case, Wildcard, match_pattern};
+use keyward_policy::wildcard::{Case, Wildcard};
 use keyward_policy::{Diagnostics, PolicyErrorKind, Span};
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
@@ -427,9 +427,9 @@ fn string_matches(
         (StringEqualsIgnoreCase | StringNotEqualsIgnoreCase, StringValue::Template(t)) => {
             t.equals(text, context, Case::Insensitive)
         }
-        (StringLike | StringNotLike, StringValue::Template(t)) => t
-            .pattern(context)
-            .is_some_and(|p| match_pattern(&p[..], text, Case::Sensitive)),
+        (StringLike | StringNotLike, StringValue::Template(t)) => {
+            t.matches_pattern(text, context, Case::Sensitive)
+        }
         _ => false,
     }
 }

@@ -178,6 +178,13 @@ impl Template {
             })
     }
 
+    /// Whether `text` matches the resolved template as a wildcard pattern (only the policy's own
+    /// `*` and `?` are wildcards); `false` when a variable has no value.
+    pub fn matches_pattern(&self, text: &str, context: &RequestContext, case: Case) -> bool {
+        self.pattern(context)
+            .is_some_and(|p| match_pattern(&p[..], text, case))
+    }
+
     /// The resolved template as a wildcard pattern in which only the policy's own `*` and `?`
     /// are wildcards; `None` when a variable has no value.
     pub fn pattern(&self, context: &RequestContext) -> Option<Vec<PatternChar>> {

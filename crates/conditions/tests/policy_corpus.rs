@@ -146,11 +146,60 @@ fn invalid_policies_report_exactly_their_expected_errors() {
     let untested: Vec<_> = keyward_policy::error::ERROR_CODES
         .iter()
         .filter(|c| {
-            !codes_seen.contains(**c) && !["input-too-large", "invalid-pattern"].contains(c)
+            !codes_seen.contains(**c)
+                && !["input-too-large", "invalid-pattern"].contains(c)
+                && !keyward_policy::error::WARNING_CODES.contains(c)
         })
         .collect();
     assert!(
         untested.is_empty(),
         "no invalid fixture exercises {untested:?}"
+    );
+}
+
+/// `warning/NAME.json`: policies KMS accepts (they validate) but that are almost certainly
+/// mistakes; `keyward validate` reports exactly the expected warnings and still says OK.
+#[test]
+fn policies_with_warnings_validate_and_report_exactly_their_warnings() {
+    let files = json_files(&corpus().join("warning"));
+    assert!(!files.is_empty(), "no policy with warnings");
+    let mut failures = Vec::new();
+    let mut codes_seen = std::collections::BTreeSet::new();
+    for path in &files {
+        let expected = read_expected(&path.with_extension("expected"));
+        let text = fs::read_to_string(path).unwrap();
+        let index = LineIndex::new(&text);
+        let actual: Vec<String> = match check_policy(&text, expected.kind) {
+            Err(diags) => diags
+                .errors()
+                .iter()
+                .map(|e| format!("error {}", e.render("", &index)))
+                .collect(),
+            Ok(checked) => keyward_policy::validate::warnings(&checked.document, expected.kind)
+                .errors()
+                .iter()
+                .map(|w| {
+                    codes_seen.insert(w.code());
+                    format!("{} {}", index.start(w.span), w.code())
+                })
+                .collect(),
+        };
+        if actual != expected.errors {
+            failures.push(format!(
+                "{}:\n  expected: {:?}\n  actual:   {:?}",
+                path.file_name().unwrap().to_string_lossy(),
+                expected.errors,
+                actual
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let untested: Vec<_> = keyward_policy::error::WARNING_CODES
+        .iter()
+        .filter(|c| !codes_seen.contains(**c))
+        .collect();
+    assert!(
+        untested.is_empty(),
+        "no warning fixture exercises {untested:?}"
     );
 }

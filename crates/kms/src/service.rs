@@ -495,7 +495,7 @@ impl Kms {
         let resource_account = (resource != "*").then(|| self.config.account.clone());
         Request {
             principal: caller.arn().to_owned(),
-            principal_account: caller.account().to_owned(),
+            principal_account: Some(caller.account().to_owned()),
             principal_role_arn: caller.role_arn().map(str::to_owned),
             action,
             resource,

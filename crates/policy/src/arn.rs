@@ -4,6 +4,10 @@
 //! resource part may hold more colons and slashes. A pattern's wildcards stay inside their
 //! segment (`*` in the region never swallows the account), except that in the resource part
 //! `*` crosses `/` and `:`. Comparison is case-sensitive.
+//!
+//! In a policy's `Resource`, a pattern may stop early with a segment that ends in `*`
+//! (`arn:aws:kms:*`, `arn:aws:kms:us-east-1:*`): the IAM User Guide says such a trailing `*`
+//! expands beyond the colons, so it matches every remaining segment ([`ArnPattern::resource`]).
 
 use crate::wildcard::{Case, Wildcard, WildcardError};
 
@@ -20,6 +24,8 @@ pub struct Arn<'a> {
     pub account: &'a str,
     /// Resource, e.g. `key/1234abcd-...`.
     pub resource: &'a str,
+    /// Everything after `arn:`, for patterns whose last segment spans the rest.
+    after_prefix: &'a str,
 }
 
 impl<'a> Arn<'a> {
@@ -50,7 +56,19 @@ impl<'a> Arn<'a> {
             region: rest.get(b + 1..c)?,
             account: rest.get(c + 1..d)?,
             resource: rest.get(d + 1..)?,
+            after_prefix: rest,
         })
+    }
+
+    /// The text from segment `index` (0 = partition) to the end, colons included.
+    fn from_segment(&self, index: usize) -> &'a str {
+        let skip: usize = self
+            .segments()
+            .iter()
+            .take(index)
+            .map(|s| s.len() + 1)
+            .sum();
+        self.after_prefix.get(skip..).unwrap_or("")
     }
 
     /// The five parts after `arn:`, in order.
@@ -65,10 +83,11 @@ impl<'a> Arn<'a> {
     }
 }
 
-/// A compiled ARN pattern: five wildcard segments.
+/// A compiled ARN pattern: five wildcard segments, or (for a `Resource` that stops early with a
+/// trailing `*`) fewer, the last of which is matched against the rest of the ARN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArnPattern {
-    segments: [Wildcard; 5],
+    segments: Box<[Wildcard]>,
 }
 
 /// Why an ARN pattern was not compiled.
@@ -86,24 +105,52 @@ impl ArnPattern {
     /// Compile `pattern` (which must be an ARN, possibly with wildcards).
     pub fn new(pattern: &str) -> Result<Self, ArnPatternError> {
         let arn = Arn::parse(pattern).ok_or(ArnPatternError::NotAnArn)?;
-        let [p, s, r, a, res] = arn.segments();
+        Self::compile(&arn.segments())
+    }
+
+    /// Compile a policy's `Resource` pattern: an ARN pattern, or one that stops before the
+    /// resource part with a segment ending in `*` (`arn:aws:kms:*`), whose `*` then spans the
+    /// remaining segments, colons included (IAM User Guide, "IAM JSON policy elements:
+    /// Resource").
+    pub fn resource(pattern: &str) -> Result<Self, ArnPatternError> {
+        if Arn::parse(pattern).is_some() {
+            return Self::new(pattern);
+        }
+        let segments: Vec<&str> = pattern
+            .strip_prefix("arn:")
+            .ok_or(ArnPatternError::NotAnArn)?
+            .split(':')
+            .collect();
+        match segments.last() {
+            Some(last) if last.ends_with('*') => Self::compile(&segments),
+            _ => Err(ArnPatternError::NotAnArn),
+        }
+    }
+
+    fn compile(segments: &[&str]) -> Result<Self, ArnPatternError> {
         Ok(Self {
-            segments: [
-                Wildcard::new(p, Case::Sensitive)?,
-                Wildcard::new(s, Case::Sensitive)?,
-                Wildcard::new(r, Case::Sensitive)?,
-                Wildcard::new(a, Case::Sensitive)?,
-                Wildcard::new(res, Case::Sensitive)?,
-            ],
+            segments: segments
+                .iter()
+                .map(|s| Wildcard::new(s, Case::Sensitive))
+                .collect::<Result<_, _>>()?,
         })
     }
 
-    /// Whether `arn` matches every segment.
+    /// Whether `arn` matches every segment (for a pattern that stops early, its last segment
+    /// matches the rest of the ARN).
     pub fn matches(&self, arn: &Arn<'_>) -> bool {
+        let texts = arn.segments();
+        let last = self.segments.len().saturating_sub(1);
         self.segments
             .iter()
-            .zip(arn.segments())
-            .all(|(pattern, text)| pattern.is_match(text))
+            .enumerate()
+            .all(|(i, pattern)| match texts.get(i) {
+                Some(_) if i == last && last + 1 < texts.len() => {
+                    pattern.is_match(arn.from_segment(i))
+                }
+                Some(text) => pattern.is_match(text),
+                None => false,
+            })
     }
 
     /// Whether the text `arn` is an ARN that matches.
@@ -156,6 +203,7 @@ mod tests {
                 region: "us-east-1",
                 account: "111122223333",
                 resource: "log-group:/app:*",
+                after_prefix: "aws:logs:us-east-1:111122223333:log-group:/app:*",
             })
         );
         assert_eq!(
@@ -195,6 +243,46 @@ mod tests {
         assert!(!m(
             "arn:AWS:kms:*:*:*",
             "arn:aws:kms:us-east-1:111122223333:key/x"
+        ));
+    }
+
+    fn resource(pattern: &str, arn: &str) -> bool {
+        ArnPattern::resource(pattern)
+            .map(|p| p.matches_text(arn))
+            .unwrap_or(false)
+    }
+
+    /// IAM User Guide, "IAM JSON policy elements: Resource": a `*` that ends a shortened ARN
+    /// expands beyond the colons (`arn:aws:kms:*` is every KMS resource).
+    #[test]
+    fn a_trailing_star_in_a_shortened_resource_spans_the_remaining_segments() {
+        let key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        assert!(resource("arn:aws:kms:*", key));
+        assert!(resource("arn:aws:kms:us-east-1:*", key));
+        assert!(resource("arn:aws:kms:us-*", key));
+        assert!(resource("arn:aws:*", key));
+        assert!(resource("arn:*", key));
+        assert!(!resource("arn:aws:kms:eu-west-1:*", key));
+        assert!(!resource("arn:aws:s3:*", key));
+        assert!(!resource("arn:aws-cn:kms:*", key));
+        // Only a last segment ending in `*` stands for the rest; other short forms are refused.
+        assert_eq!(
+            ArnPattern::resource("arn:aws:kms:us-east-1"),
+            Err(ArnPatternError::NotAnArn)
+        );
+        assert_eq!(
+            ArnPattern::resource("key/*"),
+            Err(ArnPatternError::NotAnArn)
+        );
+        // Conditions keep the strict form.
+        assert_eq!(
+            ArnPattern::new("arn:aws:kms:*"),
+            Err(ArnPatternError::NotAnArn)
+        );
+        // A full pattern is unchanged: the region's `*` stays in the region.
+        assert!(!resource(
+            "arn:aws:kms:*:111122223333:key/*",
+            "arn:aws:kms:us-east-1:999999999999:key/x"
         ));
     }
 

@@ -172,10 +172,54 @@ pub enum ResourcePattern {
     Any,
     /// An ARN pattern.
     Arn(Box<ArnPattern>),
-    /// A pattern with policy variables (`2012-10-17` only): it is resolved against the request
-    /// before matching, so on its own it matches nothing (a variable with no value "will not
-    /// match any resource").
-    Templated(String),
+    /// A pattern with policy variables in its resource part (`2012-10-17` only): the first
+    /// five parts are matched as written (`head`, whose resource part is `*`), and `resource`
+    /// is resolved against the request before matching, so on its own it matches nothing (a
+    /// variable with no value "will not match any resource"). A `${...}` before the fifth
+    /// colon is no variable: AWS substitutes variables only in the resource part, so such a
+    /// pattern is an ordinary ARN pattern, matched literally.
+    Templated {
+        /// Partition, service, Region and account, with `*` for the resource.
+        head: Box<ArnPattern>,
+        /// The resource part, variables unresolved.
+        resource: String,
+    },
+}
+
+impl ResourcePattern {
+    /// Compile one `Resource` value. `variables`: the policy's `Version` is `2012-10-17`.
+    pub fn new(pattern: &str, variables: bool) -> Result<Self, crate::arn::ArnPatternError> {
+        if pattern == "*" {
+            return Ok(Self::Any);
+        }
+        if variables && let Some(arn) = variable_in_resource_part(pattern) {
+            let [partition, service, region, account, resource] = arn.segments();
+            return Ok(Self::Templated {
+                head: Box::new(ArnPattern::new(&format!(
+                    "arn:{partition}:{service}:{region}:{account}:*"
+                ))?),
+                resource: resource.to_owned(),
+            });
+        }
+        Ok(Self::Arn(Box::new(ArnPattern::resource(pattern)?)))
+    }
+}
+
+/// The ARN, when `pattern` has a policy variable and the first one starts after the fifth
+/// colon (in the resource part, where AWS substitutes variables).
+fn variable_in_resource_part(pattern: &str) -> Option<crate::arn::Arn<'_>> {
+    let first = pattern.find("${")?;
+    let colons = pattern.get(..first)?.bytes().filter(|&b| b == b':').count();
+    if colons < 5 {
+        return None;
+    }
+    crate::arn::Arn::parse(pattern)
+}
+
+/// Whether `pattern` (a `Resource` value) has a `${...}` before its fifth colon, which AWS does
+/// not substitute: it is matched as literal text.
+pub fn has_variable_before_resource_part(pattern: &str) -> bool {
+    pattern.contains("${") && variable_in_resource_part(pattern).is_none()
 }
 
 /// A compiled `Resource` or `NotResource`.
@@ -193,17 +237,10 @@ impl ResourceMatcher {
     ) -> Result<Self, (String, String, Span)> {
         let mut compiled = Vec::with_capacity(patterns.len());
         for p in patterns {
-            let pattern = if p.value == "*" {
-                ResourcePattern::Any
-            } else if variables && p.value.contains("${") {
-                ResourcePattern::Templated(p.value.clone())
-            } else {
-                ResourcePattern::Arn(Box::new(
-                    ArnPattern::new(&p.value)
-                        .map_err(|e| (p.value.clone(), e.to_string(), p.span))?,
-                ))
-            };
-            compiled.push(pattern);
+            compiled.push(
+                ResourcePattern::new(&p.value, variables)
+                    .map_err(|e| (p.value.clone(), e.to_string(), p.span))?,
+            );
         }
         Ok(Self {
             negated,
@@ -228,7 +265,7 @@ impl ResourceMatcher {
         let any = self.patterns.iter().any(|p| match p {
             ResourcePattern::Any => true,
             ResourcePattern::Arn(pattern) => parsed.as_ref().is_some_and(|a| pattern.matches(a)),
-            ResourcePattern::Templated(_) => false,
+            ResourcePattern::Templated { .. } => false,
         });
         any != self.negated
     }
@@ -406,11 +443,13 @@ fn compile_statement(
             statement.action.value.negated,
             &statement.action.value.patterns,
         )?,
-        resources: ResourceMatcher::new(
-            statement.resource.value.negated,
-            &statement.resource.value.patterns,
-            variables,
-        )?,
+        // Without Resource or NotResource the statement applies to nothing: no pattern.
+        resources: match &statement.resource {
+            Some(resource) => {
+                ResourceMatcher::new(resource.value.negated, &resource.value.patterns, variables)?
+            }
+            None => ResourceMatcher::new(false, &[], variables)?,
+        },
         span,
     })
 }

@@ -146,6 +146,12 @@ pub enum PolicyErrorKind {
         "ForAllValues with the single-valued key \"{key}\" matches requests without it or with unspecified values (KMS: OverlyPermissiveCondition); remove ForAllValues"
     )]
     OverlyPermissiveCondition { key: String },
+    /// A warning, not an error: a key-policy statement without `Resource` or `NotResource`
+    /// applies to no key (KMS accepts the policy).
+    #[error(
+        "this statement has no \"Resource\" or \"NotResource\", so it applies to no KMS key (KMS accepts the policy, but the statement has no effect); add \"Resource\": \"*\", which means this key"
+    )]
+    StatementWithoutResource,
 }
 
 fn suggestion_suffix(suggestion: Option<&str>) -> String {
@@ -194,6 +200,7 @@ impl PolicyErrorKind {
             Self::ConditionKeyNotPermitted { .. } => "condition-key-not-permitted",
             Self::OverlyPermissiveCondition { .. } => "overly-permissive-condition",
             Self::InvalidPattern { .. } => "invalid-pattern",
+            Self::StatementWithoutResource => "statement-without-resource",
         }
     }
 }
@@ -228,7 +235,12 @@ pub const ERROR_CODES: &[&str] = &[
     "condition-key-not-permitted",
     "overly-permissive-condition",
     "invalid-pattern",
+    "statement-without-resource",
 ];
+
+/// The codes of [`crate::validate::warnings`]: what KMS accepts but is almost certainly a
+/// mistake (reported, the policy still valid).
+pub const WARNING_CODES: &[&str] = &["statement-without-resource"];
 
 /// One problem in a policy, at a place in its text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -254,7 +266,12 @@ impl PolicyError {
     /// Render as `NAME:LINE:COL: error[CODE]: message`.
     pub fn render(&self, name: &str, index: &LineIndex<'_>) -> String {
         let at = index.start(self.span);
-        format!("{name}:{at}: error[{}]: {}", self.code(), self.kind)
+        let severity = if WARNING_CODES.contains(&self.code()) {
+            "warning"
+        } else {
+            "error"
+        };
+        format!("{name}:{at}: {severity}[{}]: {}", self.code(), self.kind)
     }
 }
 

@@ -145,7 +145,10 @@ pub struct Statement {
     /// `Action` or `NotAction`.
     pub action: Spanned<ActionClause>,
     /// `Resource` or `NotResource`.
-    pub resource: Spanned<ResourceClause>,
+    /// `Resource` / `NotResource`. A key-policy statement may lack both: KMS accepts the
+    /// policy, and the statement "doesn't apply to any KMS key" (KMS Developer Guide, key
+    /// policy elements). IAM requires one in an identity policy.
+    pub resource: Option<Spanned<ResourceClause>>,
     /// `Condition`, when given.
     pub condition: Option<Spanned<ConditionBlock>>,
 }

@@ -426,13 +426,8 @@ impl<'t> Parser<'t> {
         if !seen_action {
             self.missing("Action", at, "or NotAction");
         }
-        if !seen_resource {
-            self.missing(
-                "Resource",
-                at,
-                "or NotResource; in a key policy use \"Resource\": \"*\", which means this key",
-            );
-        }
+        // A missing Resource is the validator's business: KMS accepts it in a key policy
+        // (the statement then applies to no key), IAM refuses it in an identity policy.
         if self.diags.len() != errors_before {
             return None;
         }
@@ -442,7 +437,7 @@ impl<'t> Parser<'t> {
                 effect: effect?,
                 principal,
                 action: action?,
-                resource: resource?,
+                resource,
                 condition,
             },
             at,

@@ -157,6 +157,7 @@ fn split_identity_arn(text: &str) -> Result<(&str, &str, &str, &str), PrincipalE
         region,
         account,
         resource,
+        ..
     }) = Arn::parse(text)
     else {
         return Err(invalid(

@@ -48,8 +48,10 @@ fn statement_body(p: &mut Printer, statement: &Statement) {
     }
     p.member(statement.action.value.element());
     p.strings(&statement.action.value.patterns);
-    p.member(statement.resource.value.element());
-    p.strings(&statement.resource.value.patterns);
+    if let Some(resource) = &statement.resource {
+        p.member(resource.value.element());
+        p.strings(&resource.value.patterns);
+    }
     if let Some(condition) = &statement.condition {
         p.member("Condition");
         condition_block(p, &condition.value);

@@ -18,6 +18,23 @@ pub const KEY_POLICY_MAX_BYTES: usize = 32_768;
 /// At most this many invalid-character errors are reported for one text.
 const MAX_CHARACTER_ERRORS: usize = 10;
 
+/// What is valid but almost certainly a mistake, for `keyward validate` to report without
+/// refusing the policy: in a key policy, a statement without `Resource` or `NotResource`,
+/// which KMS accepts but which "doesn't apply to any KMS key" (KMS Developer Guide, "Elements
+/// in a key policy": "the CreateKey and PutKeyPolicy APIs succeed, even though the policy
+/// statement is ineffective").
+pub fn warnings(document: &PolicyDocument, kind: PolicyKind) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    if kind == PolicyKind::KeyPolicy {
+        for statement in &document.statements {
+            if statement.value.resource.is_none() {
+                diags.push(PolicyErrorKind::StatementWithoutResource, statement.span);
+            }
+        }
+    }
+    diags
+}
+
 /// Check `document`, parsed from `text`, against the rules of `kind`. Returns every problem,
 /// sorted by position.
 pub fn validate(document: &PolicyDocument, text: &str, kind: PolicyKind) -> Diagnostics {
@@ -134,7 +151,17 @@ fn statement_rules(statement: &Statement, at: Span, kind: PolicyKind, diags: &mu
             );
         }
     }
-    for resource in &statement.resource.patterns {
+    if statement.resource.is_none() && kind == PolicyKind::IdentityPolicy {
+        diags.push(
+            PolicyErrorKind::MissingElement {
+                element: "Resource",
+                context: "a statement",
+                reason: "or NotResource: an identity policy statement names the resources it applies to",
+            },
+            at,
+        );
+    }
+    for resource in statement.resource.iter().flat_map(|r| &r.value.patterns) {
         if let Some(reason) = resource_problem(&resource.value) {
             diags.push(
                 PolicyErrorKind::InvalidResource {
@@ -242,13 +269,15 @@ fn action_problem(action: &str) -> Option<&'static str> {
 
 /// `*`, or an ARN of six parts.
 fn resource_problem(resource: &str) -> Option<&'static str> {
-    if resource == "*" || crate::arn::Arn::parse(resource).is_some() {
+    if resource == "*" || crate::arn::ArnPattern::resource(resource).is_ok() {
         return None;
     }
     if resource.starts_with("alias/") || resource.starts_with("key/") {
         return Some("a resource is an ARN or \"*\"; a key policy uses \"*\" for its key");
     }
-    Some("a resource is \"*\" or an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE)")
+    Some(
+        "a resource is \"*\" or an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE, or shortened with a trailing * such as arn:aws:kms:*)",
+    )
 }
 
 /// Condition keys are `prefix:name`.

@@ -136,10 +136,10 @@ fn statement() -> impl Strategy<Value = Statement> {
                     negated: not_action,
                     patterns: actions,
                 }),
-                resource: spanned(ResourceClause {
+                resource: Some(spanned(ResourceClause {
                     negated: not_resource,
                     patterns: resources,
-                }),
+                })),
                 condition: condition.map(spanned),
             },
         )

@@ -18,7 +18,14 @@ pub fn run(kind: PolicyKind, files: &[String]) -> Outcome {
             }
         };
         match check_policy(&input.text, kind) {
-            Ok(_) => println!("{}: OK", input.name),
+            Ok(checked) => {
+                let index = LineIndex::new(&input.text);
+                for warning in keyward_policy::validate::warnings(&checked.document, kind).errors()
+                {
+                    println!("{}", warning.render(&input.name, &index));
+                }
+                println!("{}: OK", input.name);
+            }
             Err(diags) => {
                 let index = LineIndex::new(&input.text);
                 for error in diags.errors() {

@@ -105,7 +105,7 @@ pub(crate) fn check(document: &PolicyDocument, statement: &Statement, out: &mut 
         }
     }
     if !variables {
-        for resource in &statement.resource.value.patterns {
+        for resource in statement.resource.iter().flat_map(|r| &r.value.patterns) {
             if resource.value.contains("${") {
                 out.push(Raw::new(
                     "policy-variable-without-version",

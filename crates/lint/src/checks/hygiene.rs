@@ -70,7 +70,7 @@ fn has_grant_for_aws_resource(statement: &Statement) -> bool {
 pub(crate) fn statement(statement: &Statement, options: &LintOptions, out: &mut Vec<Raw>) {
     let allow = statement.effect.value == Effect::Allow;
     if options.kind == PolicyKind::KeyPolicy {
-        for resource in &statement.resource.value.patterns {
+        for resource in statement.resource.iter().flat_map(|r| &r.value.patterns) {
             let text = resource.value.as_str();
             if text.starts_with("arn:") && text.contains(":kms:") {
                 let what = if text.contains(":alias/") {

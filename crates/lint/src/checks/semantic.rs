@@ -232,7 +232,7 @@ impl Probe<'_> {
     fn allows(&self, caller: &Caller, action: ActionId, context: RequestContext) -> bool {
         let request = Request {
             principal: caller.arn.clone(),
-            principal_account: caller.account.clone(),
+            principal_account: Some(caller.account.clone()),
             principal_role_arn: None,
             action,
             resource: self.key_arn.clone(),
