@@ -369,6 +369,7 @@ fn actual_json(actual: &Actual) -> Value {
         Actual::Missing => json!("missing"),
         Actual::Single(v) => json!(v),
         Actual::Multi(values) => json!(values),
+        Actual::Variants(values) => json!({ "variants": values }),
     }
 }
 

@@ -9,6 +9,8 @@
 //! * `ForAllValues:` holds when every request value matches (and when the key is missing or
 //!   empty); `ForAnyValue:` when some does (never when missing or empty);
 //! * a single-valued operator on a multivalued key is false;
+//! * a key given in several variants (encryption-context keys differing only in case) must
+//!   satisfy an `Allow`'s test with every reading, a `Deny`'s with any;
 //! * `Null: true` holds when the key is missing, `Null: false` when it is present.
 
 use crate::context::{ContextKey, ContextValue, RequestContext, Scalar};
@@ -17,7 +19,7 @@ use crate::variables::Template;
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 use keyward_policy::arn::{Arn, ArnPattern};
-use keyward_policy::model::{ConditionBlock, ConditionKeyEntry, PolicyDocument};
+use keyward_policy::model::{ConditionBlock, ConditionKeyEntry, Effect, PolicyDocument};
 use keyward_policy::operator::{ConditionOperator, OperatorFamily, OperatorKind, SetQualifier};
 use keyward_policy::wildcard::{Case, Wildcard};
 use keyward_policy::{Diagnostics, PolicyErrorKind, Span};
@@ -41,6 +43,18 @@ pub struct KeyTest {
     pub(crate) values: Values,
     /// The values as written, for explanations.
     pub(crate) written: Box<[Box<str>]>,
+    /// How a key given in several variants is read ([`ContextValue::Variants`]).
+    pub(crate) readings: Readings,
+}
+
+/// How a test reads a key the request gives in several variants (encryption-context keys that
+/// differ only in case): fail closed, whichever the statement's effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Readings {
+    /// An Allow's test holds only if it holds for every reading.
+    Every,
+    /// A Deny's test holds if it holds for any reading.
+    Any,
 }
 
 #[derive(Debug, Clone)]
@@ -77,10 +91,25 @@ pub(crate) enum ArnValue {
 }
 
 impl CompiledCondition {
-    /// Compile `block`. `variables` is whether policy variables are substituted (the policy's
-    /// `Version` is `2012-10-17`). Every value that cannot be read as its operator requires is
-    /// reported with its span.
+    /// Compile `block` of an `Allow` statement: see [`CompiledCondition::for_statement`].
     pub fn new(block: &ConditionBlock, variables: bool) -> Result<Self, Diagnostics> {
+        Self::for_statement(block, variables, Effect::Allow)
+    }
+
+    /// Compile `block` of a statement with `effect`. `variables` is whether policy variables
+    /// are substituted (the policy's `Version` is `2012-10-17`). Every value that cannot be
+    /// read as its operator requires is reported with its span. The effect decides how a key
+    /// given in several variants is read: every reading must satisfy an `Allow`'s test, any
+    /// reading satisfies a `Deny`'s (fail closed both ways).
+    pub fn for_statement(
+        block: &ConditionBlock,
+        variables: bool,
+        effect: Effect,
+    ) -> Result<Self, Diagnostics> {
+        let readings = match effect {
+            Effect::Allow => Readings::Every,
+            Effect::Deny => Readings::Any,
+        };
         let mut diags = Diagnostics::new();
         let mut tests = Vec::new();
         for entry in &block.operators {
@@ -92,7 +121,7 @@ impl CompiledCondition {
                     variables,
                     &mut diags,
                 ) {
-                    tests.push(test);
+                    tests.push(KeyTest { readings, ..test });
                 }
             }
         }
@@ -129,7 +158,7 @@ pub fn compile_conditions(
         match statement
             .condition
             .as_ref()
-            .map(|c| CompiledCondition::new(&c.value, variables))
+            .map(|c| CompiledCondition::for_statement(&c.value, variables, statement.effect.value))
         {
             None => out.push(None),
             Some(Ok(c)) => out.push(Some(c)),
@@ -286,6 +315,7 @@ impl KeyTest {
                 .iter()
                 .map(|v| v.value.text.as_str().into())
                 .collect(),
+            readings: Readings::Every,
         })
     }
 
@@ -339,6 +369,10 @@ impl KeyTest {
                 None => op.if_exists || op.kind.is_negated(),
                 Some(ContextValue::Multi(_)) => false,
                 Some(ContextValue::Single(s)) => self.one(s, context),
+                Some(ContextValue::Variants(readings)) => match self.readings {
+                    Readings::Every => readings.iter().all(|s| self.one(s, context)),
+                    Readings::Any => readings.iter().any(|s| self.one(s, context)),
+                },
             },
         }
     }

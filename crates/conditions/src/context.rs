@@ -84,6 +84,11 @@ pub enum ContextValue {
     Single(Scalar),
     /// A multivalued key (`kms:EncryptionContextKeys`, `aws:TagKeys`, ...), possibly empty.
     Multi(Box<[Scalar]>),
+    /// A single-valued key the request gives more than once, under names that differ only in
+    /// case (`kms:EncryptionContext:TENANT` and `...:tenant`): each is a reading of the key.
+    /// An Allow's test must hold for every reading, a Deny's for any
+    /// ([`crate::encryption_context`]).
+    Variants(Box<[Scalar]>),
 }
 
 impl ContextValue {
@@ -97,11 +102,11 @@ impl ContextValue {
         Self::Multi(texts.into_iter().map(Scalar::new).collect())
     }
 
-    /// The scalars: one for a single value, all of a set.
+    /// The scalars: one for a single value, all of a set, every reading of variants.
     pub fn scalars(&self) -> &[Scalar] {
         match self {
             Self::Single(s) => std::slice::from_ref(s),
-            Self::Multi(values) => values,
+            Self::Multi(values) | Self::Variants(values) => values,
         }
     }
 
@@ -199,19 +204,77 @@ impl RequestContext {
 
     /// Set the keys a KMS encryption context implies: `kms:EncryptionContext:<k>` for each pair
     /// and the set `kms:EncryptionContextKeys`. An empty context sets nothing (the keys are then
-    /// missing, as in AWS).
+    /// missing, as in AWS). Keys that differ only in case become one condition key with
+    /// [`ContextValue::Variants`]. Linear after one sort: a large context costs `n log n`, not
+    /// `n²`.
     pub fn insert_encryption_context<'p>(
         &mut self,
         pairs: impl IntoIterator<Item = (&'p str, &'p str)>,
     ) {
-        let mut keys = Vec::new();
-        for (k, v) in pairs {
-            self.insert_single(&format!("kms:EncryptionContext:{k}"), v);
-            keys.push(k);
+        let mut named: Vec<(ContextKey, Box<str>, &'p str)> = pairs
+            .into_iter()
+            .map(|(k, v)| {
+                let key: Box<str> = format!("kms:EncryptionContext:{k}").into();
+                (ContextKey::new(&key), key, v)
+            })
+            .collect();
+        if named.is_empty() {
+            return;
         }
-        if !keys.is_empty() {
-            self.insert_multi("kms:EncryptionContextKeys", keys);
+        let keys = ContextValue::Multi(
+            named
+                .iter()
+                .map(|(_, key, _)| {
+                    Scalar::new(key.get("kms:EncryptionContext:".len()..).unwrap_or(""))
+                })
+                .collect(),
+        );
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        // Group the readings of each condition key (the sort keeps a key's variants together).
+        let mut groups: Vec<(ContextKey, Box<str>, Vec<Scalar>)> = Vec::with_capacity(named.len());
+        for (name, key, value) in named {
+            match groups.last_mut() {
+                Some((last, _, readings)) if *last == name => readings.push(Scalar::new(value)),
+                _ => groups.push((name, key, vec![Scalar::new(value)])),
+            }
         }
+        let mut added: Vec<Entry> = groups
+            .into_iter()
+            .map(|(name, key, mut readings)| Entry {
+                name,
+                key,
+                value: match readings.pop() {
+                    Some(only) if readings.is_empty() => ContextValue::Single(only),
+                    Some(last) => {
+                        readings.push(last);
+                        ContextValue::Variants(readings.into())
+                    }
+                    None => ContextValue::Multi(Box::new([])),
+                },
+            })
+            .collect();
+        added.push(Entry {
+            name: ContextKey::new("kms:EncryptionContextKeys"),
+            key: "kms:EncryptionContextKeys".into(),
+            value: keys,
+        });
+        self.merge(added);
+    }
+
+    /// Adds `entries` (replacing same-named ones already here) with one sort.
+    fn merge(&mut self, entries: Vec<Entry>) {
+        let mut all = std::mem::take(&mut self.entries);
+        all.extend(entries);
+        // Stable: for equal names the later (added) entry comes last and wins.
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut merged: Vec<Entry> = Vec::with_capacity(all.len());
+        for entry in all {
+            match merged.last_mut() {
+                Some(last) if last.name == entry.name => *last = entry,
+                _ => merged.push(entry),
+            }
+        }
+        self.entries = merged;
     }
 
     /// Whether `key` is set (any case).
@@ -339,6 +402,50 @@ mod tests {
         let mut empty = RequestContext::new();
         empty.insert_encryption_context([]);
         assert!(empty.is_empty());
+    }
+
+    #[test]
+    fn context_keys_differing_only_in_case_are_variants_of_one_key() {
+        let mut ctx = RequestContext::new();
+        ctx.insert_single("kms:EncryptionContext:tenant", "replaced");
+        ctx.insert_encryption_context([("TENANT", "a"), ("tenant", "b"), ("app", "x")]);
+        let readings: Vec<_> = ctx
+            .get("kms:EncryptionContext:Tenant")
+            .map(|v| v.scalars().iter().map(Scalar::text).collect())
+            .unwrap_or_default();
+        assert_eq!(readings, ["a", "b"]);
+        assert!(matches!(
+            ctx.get("kms:encryptioncontext:tenant"),
+            Some(ContextValue::Variants(_))
+        ));
+        assert!(matches!(
+            ctx.get("kms:encryptioncontext:app"),
+            Some(ContextValue::Single(_))
+        ));
+        let keys: Vec<_> = ctx
+            .get("kms:EncryptionContextKeys")
+            .map(|v| v.scalars().iter().map(Scalar::text).collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["TENANT", "tenant", "app"]);
+        assert_eq!(ctx.len(), 3);
+    }
+
+    /// A hostile context of many pairs is read in `n log n`: 50,000 pairs (far over the bound
+    /// the key service enforces) take well under a second even in a debug build.
+    #[test]
+    fn a_large_context_is_inserted_without_quadratic_cost() {
+        let pairs: Vec<(String, String)> = (0..50_000)
+            .map(|i| (format!("k{i}"), format!("v{i}")))
+            .collect();
+        let started = std::time::Instant::now();
+        let mut ctx = RequestContext::new();
+        ctx.insert_encryption_context(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        assert_eq!(ctx.len(), 50_001);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]

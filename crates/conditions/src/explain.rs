@@ -18,6 +18,9 @@ pub enum Actual {
     Single(String),
     /// A set of values (possibly empty).
     Multi(Vec<String>),
+    /// A single-valued key given in several variants (encryption-context keys differing only
+    /// in case): each reading.
+    Variants(Vec<String>),
 }
 
 impl fmt::Display for Actual {
@@ -34,6 +37,16 @@ impl fmt::Display for Actual {
                     write!(f, "`{v}`")?;
                 }
                 f.write_str("]")
+            }
+            Self::Variants(values) => {
+                f.write_str("variants differing only in case: ")?;
+                for (i, v) in values.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "`{v}`")?;
+                }
+                Ok(())
             }
         }
     }
@@ -106,6 +119,9 @@ impl KeyTest {
             Some(crate::ContextValue::Single(s)) => Actual::Single(s.text().to_owned()),
             Some(crate::ContextValue::Multi(values)) => {
                 Actual::Multi(values.iter().map(|s| s.text().to_owned()).collect())
+            }
+            Some(crate::ContextValue::Variants(values)) => {
+                Actual::Variants(values.iter().map(|s| s.text().to_owned()).collect())
             }
         };
         let expected = match &self.values {

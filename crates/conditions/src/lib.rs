@@ -35,6 +35,7 @@
 
 pub mod condition;
 pub mod context;
+pub mod encryption_context;
 pub mod explain;
 pub mod value;
 pub mod variables;

@@ -217,11 +217,12 @@ fn piece<'a>(part: &'a Part, context: &'a RequestContext) -> Option<&'a str> {
     }
 }
 
-/// The value of a variable: the key's single value. A missing or multivalued key has none.
+/// The value of a variable: the key's single value. A missing or multivalued key has none, and
+/// neither has a key given in several variants (no one reading is the value: fail closed).
 pub fn variable_value<'c>(context: &'c RequestContext, name: &ContextKey) -> Option<&'c str> {
     match context.lookup(name)? {
         ContextValue::Single(s) => Some(s.text()),
-        ContextValue::Multi(_) => None,
+        ContextValue::Multi(_) | ContextValue::Variants(_) => None,
     }
 }
 

@@ -10,6 +10,7 @@
 pub mod resolver;
 pub mod store;
 
+use keyward_conditions::encryption_context::{same_key, values_of};
 use keyward_policy::catalog::{self, ActionId, ActionSet};
 use keyward_policy::principal::Principal;
 use std::fmt;
@@ -34,28 +35,31 @@ impl GrantConstraint {
 
     /// The first constraint pair the request's `context` does not satisfy, or, for `Equals`, a
     /// request pair the constraint does not list. `None` when the constraint holds.
+    ///
+    /// Keys compare without case and values with case; a context that gives a constrained key
+    /// in several variants (`TENANT` and `tenant`) meets the constraint only if every variant
+    /// has the required value ([`keyward_conditions::encryption_context`]: fail closed).
     pub fn unmet<'a>(&'a self, context: &'a [(String, String)]) -> Option<Unmet<'a>> {
-        let find = |key: &str| context.iter().find(|(k, _)| k.eq_ignore_ascii_case(key));
         let pairs = match self {
             Self::EncryptionContextEquals(pairs) | Self::EncryptionContextSubset(pairs) => pairs,
         };
         for (key, value) in pairs {
-            match find(key) {
-                None => return Some(Unmet::Missing { key, value }),
-                Some((_, actual)) if actual != value => {
-                    return Some(Unmet::Different {
-                        key,
-                        expected: value,
-                        actual,
-                    });
-                }
-                Some(_) => {}
+            let mut readings = values_of(context, key).peekable();
+            if readings.peek().is_none() {
+                return Some(Unmet::Missing { key, value });
+            }
+            if let Some(actual) = readings.find(|actual| *actual != value.as_str()) {
+                return Some(Unmet::Different {
+                    key,
+                    expected: value,
+                    actual,
+                });
             }
         }
         if let Self::EncryptionContextEquals(pairs) = self
             && let Some((key, value)) = context
                 .iter()
-                .find(|(k, _)| !pairs.iter().any(|(p, _)| p.eq_ignore_ascii_case(k)))
+                .find(|(k, _)| !pairs.iter().any(|(p, _)| same_key(p, k)))
         {
             return Some(Unmet::Extra { key, value });
         }
@@ -318,6 +322,32 @@ mod tests {
             Some(Unmet::Different { .. })
         ));
         assert!(matches!(subset.unmet(&[]), Some(Unmet::Missing { .. })));
+    }
+
+    /// The case: `{TENANT: a, tenant: b}` passed a grant constrained to exactly
+    /// `{tenant: a}` by reading one variant. Every variant must meet the constraint.
+    #[test]
+    fn a_constrained_key_in_several_variants_must_meet_the_constraint_in_each() {
+        let equals = GrantConstraint::EncryptionContextEquals(pairs(&[("tenant", "a")]));
+        assert!(matches!(
+            equals.unmet(&pairs(&[("TENANT", "a"), ("tenant", "b")])),
+            Some(Unmet::Different { actual: "b", .. })
+        ));
+        assert!(matches!(
+            equals.unmet(&pairs(&[("TENANT", "b"), ("tenant", "a")])),
+            Some(Unmet::Different { actual: "b", .. })
+        ));
+        let subset = GrantConstraint::EncryptionContextSubset(pairs(&[("tenant", "a")]));
+        assert!(
+            subset
+                .unmet(&pairs(&[("Tenant", "a"), ("tenant", "b")]))
+                .is_some()
+        );
+        assert_eq!(
+            subset.unmet(&pairs(&[("Tenant", "a"), ("tenant", "a")])),
+            None,
+            "every variant has the required value"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! documentation are silent the store fails closed, and a test named after the rule pins it.
 
 use crate::{Grant, GrantConstraint, parse_operations};
+use keyward_conditions::encryption_context::same_key;
 use keyward_policy::catalog::{ActionSet, action_by_name};
 use keyward_policy::model::PrincipalType;
 use keyward_policy::principal::Principal;
@@ -296,9 +297,7 @@ fn at_least_as_strict(
     child: Option<&GrantConstraint>,
 ) -> Result<(), String> {
     let holds = |pairs: &[(String, String)], (k, v): &(String, String)| {
-        pairs
-            .iter()
-            .any(|(pk, pv)| pk.eq_ignore_ascii_case(k) && pv == v)
+        pairs.iter().any(|(pk, pv)| same_key(pk, k) && pv == v)
     };
     match (parent, child) {
         (None, _) => Ok(()),
@@ -339,10 +338,8 @@ fn at_least_as_strict(
 /// The same pairs, keys without case, in any order.
 fn same_pairs(a: &[(String, String)], b: &[(String, String)]) -> bool {
     a.len() == b.len()
-        && a.iter().all(|(k, v)| {
-            b.iter()
-                .any(|(bk, bv)| bk.eq_ignore_ascii_case(k) && bv == v)
-        })
+        && a.iter()
+            .all(|(k, v)| b.iter().any(|(bk, bv)| same_key(bk, k) && bv == v))
 }
 
 fn same_constraint(a: Option<&GrantConstraint>, b: Option<&GrantConstraint>) -> bool {
