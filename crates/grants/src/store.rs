@@ -717,6 +717,18 @@ impl GrantStore {
         })
     }
 
+    /// [`create_under`](Self::create_under) at `now` (epoch seconds), recorded as the grant's
+    /// creation time.
+    pub fn create_under_at(
+        &mut self,
+        parent: &Grant,
+        request: &CreateGrant,
+        now: u64,
+    ) -> Result<CreatedGrant, GrantStoreError> {
+        self.check_under(parent, request)?;
+        self.create_at(request, now)
+    }
+
     /// CreateGrant with authority from the grant `parent`: only a subset of its operations, with
     /// a constraint at least as strict (reference §4.5).
     pub fn create_under(
@@ -724,6 +736,12 @@ impl GrantStore {
         parent: &Grant,
         request: &CreateGrant,
     ) -> Result<CreatedGrant, GrantStoreError> {
+        self.check_under(parent, request)?;
+        self.create(request)
+    }
+
+    /// Whether `parent` can give the grant `request` asks for.
+    fn check_under(&self, parent: &Grant, request: &CreateGrant) -> Result<(), GrantStoreError> {
         let child = self.build(request)?;
         let beyond: Vec<_> = child
             .operations
@@ -738,8 +756,7 @@ impl GrantStore {
             )));
         }
         at_least_as_strict(parent.constraint.as_ref(), child.constraint.as_ref())
-            .map_err(GrantStoreError::Escalation)?;
-        self.create(request)
+            .map_err(GrantStoreError::Escalation)
     }
 }
 

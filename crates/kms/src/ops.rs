@@ -12,13 +12,15 @@ use crate::service::{
     state_error,
 };
 use crate::store::{AliasRecord, Change};
-use keyward_authz::{Authorizer, PreparedPolicy, Reason, Source, Verdict};
+use keyward_authz::{AllowBasis, Authorizer, Judgement, PreparedPolicy, Reason, Source, Verdict};
 use keyward_crypto::spec::SPEC_TABLE;
 use keyward_crypto::{
     CryptoKey, DataKeyLength, DataKeySpec, EncryptionAlgorithm, EncryptionContext, KeySpec,
     KeyUsage,
 };
-use keyward_grants::store::{CreateGrant, GrantStore, ListFilter, RetireTarget, Retirer, TokenKey};
+use keyward_grants::store::{
+    CreateGrant, GrantStore, GrantStoreError, ListFilter, RetireTarget, Retirer, TokenKey,
+};
 use keyward_policy::Effect;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -979,7 +981,7 @@ impl Kms {
             &[],
             context,
         );
-        self.decide(call, caller, Some(entry), &request)
+        self.decide(call, caller, Some(entry), &request).map(drop)
     }
 
     /// DeleteAlias.
@@ -1083,32 +1085,37 @@ impl Kms {
                 let action = action("kms:CreateGrant")?;
                 self.housekeeping()?;
                 let mut state = self.write()?;
-                let id = {
+                let (id, parents) = {
                     let (entry, named) = self.resolve(&state, caller, &request.key_id, action)?;
                     call.resources.push(entry.meta.arn.clone());
                     let mut context = self.context(caller, Some(entry), &named, &constraint_pairs, &extra);
                     context.insert_multi("kms:GrantOperations", request.operations.iter().map(String::as_str));
-                    self.authorize(call, caller, Some(entry), action, &constraint_pairs, context)?;
+                    let judgement = self.authorize(call, caller, Some(entry), action, &constraint_pairs, context)?;
                     if let Some(error) = state_error(entry, StateClass::Cryptographic) {
                         return Err(error);
                     }
                     self.check_grant_tokens(entry, &request.grant_tokens)?;
-                    entry.meta.id.clone()
+                    (entry.meta.id.clone(), parent_grants(entry, &judgement))
                 };
                 let entry = state.keys.get_mut(&id).ok_or_else(|| KmsError::internal("key vanished"))?;
                 let now = epoch_seconds(self.clock.now());
+                let child = CreateGrant {
+                    grantee_principal: request.grantee_principal.clone(),
+                    retiring_principal: request.retiring_principal.clone(),
+                    operations: request.operations.clone(),
+                    encryption_context_equals: request.encryption_context_equals.as_ref().map(pairs),
+                    encryption_context_subset: request.encryption_context_subset.as_ref().map(pairs),
+                    name: request.name.clone(),
+                };
                 let (grant_id, token) = self.commit_key(entry, |entry| {
-                    let created = entry.grants.create_at(
-                        &CreateGrant {
-                            grantee_principal: request.grantee_principal.clone(),
-                            retiring_principal: request.retiring_principal.clone(),
-                            operations: request.operations.clone(),
-                            encryption_context_equals: request.encryption_context_equals.as_ref().map(pairs),
-                            encryption_context_subset: request.encryption_context_subset.as_ref().map(pairs),
-                            name: request.name.clone(),
-                        },
-                        now,
-                    )?;
+                    let created = match &parents {
+                        // A policy allows CreateGrant: any grant operation the key supports.
+                        None => entry.grants.create_at(&child, now)?,
+                        // Only grants allow it: the child must fit under one of them (a subset of
+                        // its operations, a constraint at least as strict), or AccessDenied.
+                        Some(parents) => create_under_any(&mut entry.grants, parents, &child, now)
+                            .map_err(|e| escalation_denied(caller, &entry.meta.arn, &e))?,
+                    };
                     let index = match created.created {
                         keyward_grants::store::Created::New(i) | keyward_grants::store::Created::Retry(i) => i,
                     };
@@ -1313,6 +1320,60 @@ impl Kms {
                 Ok(())
             },
         )
+    }
+}
+
+/// The grants that authorized a CreateGrant when no policy did (`None` when a key policy,
+/// directly or delegated, allows it: then the caller may give any grant operation).
+fn parent_grants(entry: &KeyEntry, judgement: &Judgement) -> Option<Vec<keyward_grants::Grant>> {
+    if !judgement.basis.is_some_and(AllowBasis::is_grant) {
+        return None;
+    }
+    Some(
+        judgement
+            .reasons
+            .iter()
+            .filter_map(|r| match &r.source {
+                Source::Grant(id) => entry.grants.grants().iter().find(|g| &g.id == id).cloned(),
+                Source::Policy(_) => None,
+            })
+            .collect(),
+    )
+}
+
+/// Creates `child` under the first of `parents` it fits under; the first refusal otherwise.
+fn create_under_any(
+    grants: &mut GrantStore,
+    parents: &[keyward_grants::Grant],
+    child: &CreateGrant,
+    now: u64,
+) -> Result<keyward_grants::store::CreatedGrant, GrantStoreError> {
+    let mut refusal = GrantStoreError::Escalation("no grant authorizes CreateGrant".into());
+    for (i, parent) in parents.iter().enumerate() {
+        match grants.create_under_at(parent, child, now) {
+            Ok(created) => return Ok(created),
+            Err(e @ GrantStoreError::Escalation(_)) => {
+                if i == 0 {
+                    refusal = e;
+                }
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Err(refusal)
+}
+
+/// The AccessDeniedException for a CreateGrant a parent grant cannot give.
+fn escalation_denied(caller: &Caller, key_arn: &str, error: &GrantStoreError) -> KmsError {
+    match error {
+        GrantStoreError::Escalation(why) => KmsError::new(
+            ErrorCode::AccessDenied,
+            format!(
+                "User: {} is not authorized to perform: kms:CreateGrant on resource: {key_arn} because only a grant allows it, and a grant can delegate only what it gives: {why}",
+                caller.arn()
+            ),
+        ),
+        other => KmsError::from(other.clone()),
     }
 }
 

@@ -10,8 +10,8 @@ use crate::model::KeyState;
 use crate::record::{AdminState, GrantRecord, KeyMetadataRecord, RotationRecord};
 use crate::store::{AliasRecord, Change, KeyRecord, Store};
 use keyward_authz::{
-    Authorizer, KeyAttributes, PolicySource, PolicyText, PreparedPolicy, Request, Verdict,
-    insert_key,
+    Authorizer, Judgement, KeyAttributes, PolicySource, PolicyText, PreparedPolicy, Request,
+    Verdict, insert_key,
 };
 use keyward_conditions::RequestContext;
 use keyward_crypto::{CryptoKey, RootKey};
@@ -511,7 +511,8 @@ impl Kms {
     }
 
     /// Asks `authz` whether `caller` may perform `action` on `entry` (or, without a key, on
-    /// `*` by identity policies alone); records the decision in the call.
+    /// `*` by identity policies alone); records the decision in the call. On an allow, what
+    /// allowed (the basis and the deciding statements or grants).
     pub(crate) fn authorize(
         &self,
         call: &mut Call,
@@ -520,7 +521,7 @@ impl Kms {
         action: ActionId,
         encryption_context: &[(String, String)],
         context: RequestContext,
-    ) -> Result<(), KmsError> {
+    ) -> Result<Judgement, KmsError> {
         let resource = entry.map_or_else(|| "*".to_owned(), |e| e.meta.arn.clone());
         let request = self.request(caller, action, resource, None, encryption_context, context);
         self.decide(call, caller, entry, &request)
@@ -573,14 +574,14 @@ impl Kms {
     }
 
     /// Puts `request` to `authz` with the key's policy and grants and the caller's identity
-    /// policies; records the decision in the call.
+    /// policies; records the decision in the call. On an allow, the judgement.
     pub(crate) fn decide(
         &self,
         call: &mut Call,
         caller: &Caller,
         entry: Option<&KeyEntry>,
         request: &Request,
-    ) -> Result<(), KmsError> {
+    ) -> Result<Judgement, KmsError> {
         let action = request.action;
         let authorizer = Authorizer::from_parts(
             entry.map(|e| Arc::clone(&e.policy)),
@@ -593,10 +594,10 @@ impl Kms {
             action,
             resource: request.resource.clone(),
             verdict,
-            reasons: judgement.reasons,
+            reasons: judgement.reasons.clone(),
         });
         if verdict == Verdict::Allow {
-            Ok(())
+            Ok(judgement)
         } else {
             // A denial is rare: it pays for the full decision and AWS's message.
             let message = authorizer.decide(request).message;
