@@ -56,7 +56,7 @@ pub use key::{
     Origin, generate_random,
 };
 pub use material::{MaterialInfo, MaterialOrigin};
-pub use seal::{RootKey, RootKeyError};
+pub use seal::{RecordKey, RootKey, RootKeyError};
 pub use secret::Secret;
 pub use spec::{
     DataKeyPairSpec, DataKeySpec, EncryptionAlgorithm, KeyAgreementAlgorithm, KeySpec, KeyUsage,

@@ -122,11 +122,54 @@ impl RootKey {
         out
     }
 
+    /// The key that authenticates stored records (a store's rows of metadata, policies,
+    /// grants and aliases), derived from this root key for that purpose alone.
+    pub fn record_key(&self) -> RecordKey {
+        let derived = Secret::new(self.derive(b"keyward stored records v1").to_vec());
+        RecordKey(aws_lc_rs::hmac::Key::new(
+            aws_lc_rs::hmac::HMAC_SHA256,
+            derived.expose(),
+        ))
+    }
+
     fn aad(key_id: &str) -> Vec<u8> {
         let mut aad = Vec::with_capacity(MAGIC.len() + key_id.len());
         aad.extend_from_slice(MAGIC);
         aad.extend_from_slice(key_id.as_bytes());
         aad
+    }
+}
+
+/// HMAC-SHA-256 over a stored record's fields, each length-prefixed (so field boundaries
+/// cannot move): what makes a row edited outside the service detectable. `Debug` shows nothing.
+pub struct RecordKey(aws_lc_rs::hmac::Key);
+
+impl std::fmt::Debug for RecordKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecordKey(..)")
+    }
+}
+
+impl RecordKey {
+    fn context(&self, fields: &[&[u8]]) -> aws_lc_rs::hmac::Context {
+        let mut context = aws_lc_rs::hmac::Context::with_key(&self.0);
+        for field in fields {
+            context.update(&(field.len() as u64).to_be_bytes());
+            context.update(field);
+        }
+        context
+    }
+
+    /// The tag of a record made of `fields`.
+    pub fn tag(&self, fields: &[&[u8]]) -> Vec<u8> {
+        self.context(fields).sign().as_ref().to_vec()
+    }
+
+    /// Whether `tag` is the tag of `fields` (compared in constant time).
+    pub fn verify(&self, fields: &[&[u8]], tag: &[u8]) -> bool {
+        let expected = self.context(fields).sign();
+        tag.len() == expected.as_ref().len()
+            && aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_ref(), tag).is_ok()
     }
 }
 
@@ -409,6 +452,21 @@ impl CryptoKey {
 mod tests {
     use super::*;
     use crate::{EncryptionAlgorithm, EncryptionContext, SigningAlgorithm};
+
+    #[test]
+    fn record_tags_detect_any_change_to_a_field_or_its_boundaries() {
+        let root = RootKey::generate().unwrap();
+        let key = root.record_key();
+        let tag = key.tag(&[b"key", b"k1", b"{\"policy\":1}"]);
+        assert!(key.verify(&[b"key", b"k1", b"{\"policy\":1}"], &tag));
+        assert!(!key.verify(&[b"key", b"k1", b"{\"policy\":2}"], &tag));
+        assert!(!key.verify(&[b"key", b"k2", b"{\"policy\":1}"], &tag));
+        assert!(!key.verify(&[b"keyk1", b"", b"{\"policy\":1}"], &tag));
+        assert!(!key.verify(&[b"key", b"k1", b"{\"policy\":1}"], &tag[..31]));
+        let other = RootKey::generate().unwrap().record_key();
+        assert!(!other.verify(&[b"key", b"k1", b"{\"policy\":1}"], &tag));
+        assert_eq!(format!("{key:?}"), "RecordKey(..)");
+    }
 
     #[test]
     fn sealed_key_round_trips_every_version() {

@@ -34,10 +34,8 @@ pub struct AuditRecord {
     /// `responseElements`: the non-secret response fields (`null` for most calls, as in
     /// CloudTrail).
     pub response_elements: Value,
-    /// `resources`: the ARNs of the keys the call used.
+    /// `resources`: the ARNs of the keys the call used (each key's account is its ARN's).
     pub resources: Vec<String>,
-    /// The account that owns the resources.
-    pub resource_account: Arc<str>,
     /// `errorCode`, for a call that failed.
     pub error_code: Option<&'static str>,
     /// `errorMessage`, for a call that failed.
@@ -173,7 +171,7 @@ impl Serialize for AuditRecord {
             .iter()
             .map(|arn| Resource {
                 arn,
-                account: &self.resource_account,
+                account: keyward_policy::arn::Arn::parse(arn).map_or("", |a| a.account),
             })
             .collect();
         o.serialize_field("resources", &resources)?;
@@ -239,12 +237,28 @@ pub struct JsonLinesFile {
 }
 
 impl JsonLinesFile {
-    /// Opens (or creates) `path` for appending.
+    /// Opens (or creates) `path` for appending: readable by its owner only (`0600`, also for
+    /// a file an earlier run left with a wider mode), and never through a symbolic link.
     pub fn open(path: &Path) -> std::io::Result<Self> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+        }
+        let file = options.open(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let metadata = file.metadata()?;
+            if !metadata.is_file() {
+                return Err(std::io::Error::other("the audit log is not a regular file"));
+            }
+            if metadata.permissions().mode() & 0o777 != 0o600 {
+                file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
         Ok(Self {
             file: Mutex::new(file),
             failures: AtomicU64::new(0),
@@ -341,12 +355,59 @@ impl<T: AuditSink + ?Sized> AuditSink for Arc<T> {
     fn failures(&self) -> u64 {
         (**self).failures()
     }
+
+    fn flush(&self) -> std::io::Result<()> {
+        (**self).flush()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+
+    /// A sink shared behind an `Arc` (as the service holds it) must pass `flush` through:
+    /// the default `flush` did nothing, so the audit log was never synced at stop.
+    #[test]
+    fn flush_reaches_a_sink_behind_an_arc() {
+        #[derive(Debug, Default)]
+        struct Counting(AtomicU64);
+        impl AuditSink for Counting {
+            fn record(&self, _: AuditRecord) {}
+            fn flush(&self) -> std::io::Result<()> {
+                self.0.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+        }
+        let sink = Arc::new(Counting::default());
+        let shared: Arc<dyn AuditSink> = Arc::new(Arc::clone(&sink));
+        shared.flush().unwrap();
+        AuditSink::flush(&Arc::clone(&sink)).unwrap();
+        assert_eq!(sink.0.load(Ordering::Relaxed), 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_audit_log_is_owner_only_and_never_opened_through_a_link() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        drop(JsonLinesFile::open(&path).unwrap());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(JsonLinesFile::open(&path).unwrap());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "an earlier run's wider mode is closed down"
+        );
+        let link = dir.path().join("link.jsonl");
+        std::os::unix::fs::symlink(dir.path().join("elsewhere"), &link).unwrap();
+        assert!(JsonLinesFile::open(&link).is_err());
+        assert!(!dir.path().join("elsewhere").exists());
+    }
 
     #[test]
     fn event_ids_are_distinct_version_4_uuids() {

@@ -171,12 +171,12 @@ impl Kms {
         }
         let from_blob = keyward_crypto::ciphertext_key_id(ciphertext)?;
         let state = self.read()?;
-        if !state.keys.contains_key(from_blob) {
+        let Some(owner) = state.keys.get(from_blob) else {
             return Err(KmsError::new(
                 ErrorCode::AccessDenied,
                 "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.",
             ));
-        }
+        };
         if let Some(named) = key_id {
             let (entry, _) = self.resolve(&state, caller, named, action_id)?;
             if entry.meta.id != from_blob {
@@ -187,7 +187,7 @@ impl Kms {
             }
             return Ok(named.to_owned());
         }
-        Ok(self.key_arn(from_blob))
+        Ok(owner.meta.arn.clone())
     }
 
     fn data_key_pair(

@@ -46,6 +46,7 @@ mod caller;
 pub mod clock;
 mod crypto_ops;
 mod error;
+mod key_id;
 mod lifecycle_ops;
 pub mod model;
 mod ops;

@@ -8,7 +8,7 @@ use crate::error::{ErrorCode, KmsError};
 use crate::model::*;
 use crate::record::RotationRecord;
 use crate::service::{Call, KeyEntry, Kms, Named, StateClass, action, state_error};
-use crate::store::{AliasRecord, Change};
+use crate::store::Change;
 use keyward_crypto::{ImportParameters, MaterialExpiry, WrappingAlgorithm, WrappingKeySpec};
 use serde_json::json;
 use std::sync::Arc;
@@ -453,11 +453,13 @@ impl Kms {
             ),
             |call| {
                 crate::ops::check_alias_name(alias_name)?;
+                crate::ops::check_alias_target(target_key_id)?;
                 self.housekeeping()?;
                 let action = action("kms:UpdateAlias")?;
+                let account = caller.account().to_owned();
                 let mut state = self.write()?;
                 let (old_id, new_id) = {
-                    let (current, _) = self.resolve(&state, caller, alias_name, action)?;
+                    let current = self.resolve_alias(&state, caller, alias_name)?;
                     let (target, _) = self.resolve(&state, caller, target_key_id, action)?;
                     call.resources.push(current.meta.arn.clone());
                     call.resources.push(target.meta.arn.clone());
@@ -485,18 +487,21 @@ impl Kms {
                     }
                     (current.meta.id.clone(), target.meta.id.clone())
                 };
-                let previous = state
+                let slot = (account.clone(), alias_name.to_owned());
+                let created = state
                     .aliases
-                    .get(alias_name)
-                    .cloned()
+                    .get(&slot)
+                    .map(|a| a.created)
                     .ok_or_else(|| KmsError::internal("alias vanished"))?;
-                let record = AliasRecord {
-                    key_id: new_id.clone(),
-                    updated: epoch_seconds(self.clock.now()),
-                    ..previous
-                };
+                let record = self.alias_record(
+                    &account,
+                    alias_name,
+                    &new_id,
+                    created,
+                    epoch_seconds(self.clock.now()),
+                );
                 self.persist(&[Change::PutAlias(record.clone())])?;
-                state.aliases.insert(alias_name.to_owned(), record);
+                state.aliases.insert(slot, record);
                 if let Some(old) = state.keys.get_mut(&old_id) {
                     old.aliases.retain(|a| a != alias_name);
                     old.refresh_context();

@@ -407,5 +407,6 @@ pub struct RetireGrantRequest {
 pub struct AliasListEntry {
     pub alias_name: String,
     pub alias_arn: String,
-    pub target_key_id: String,
+    /// `None` for an alias AWS predefines whose managed key does not exist yet.
+    pub target_key_id: Option<String>,
 }

@@ -8,10 +8,10 @@ use crate::error::{ErrorCode, KmsError};
 use crate::model::*;
 use crate::record::{AdminState, KeyMetadataRecord};
 use crate::service::{
-    Call, KeyEntry, Kms, Named, StateClass, action, default_policy, key_kind, prepare_policy,
-    state_error,
+    Call, KeyEntry, Kms, Named, State, StateClass, action, default_policy, key_kind,
+    prepare_policy, state_error,
 };
-use crate::store::{AliasRecord, Change};
+use crate::store::Change;
 use keyward_authz::{AllowBasis, Authorizer, Judgement, PreparedPolicy, Reason, Source, Verdict};
 use keyward_crypto::spec::SPEC_TABLE;
 use keyward_crypto::{
@@ -280,12 +280,14 @@ impl Kms {
             if !request.tags.is_empty() {
                 self.authorize_by_iam(call, caller, action("kms:TagResource")?, context)?;
             }
+            // KMS creates the key in the caller's account.
+            let account = caller.account();
             let id = uuid::Uuid::new_v4().to_string();
-            let arn = self.key_arn(&id);
+            let arn = self.key_arn(account, &id);
             let policy_text = request
                 .policy
                 .clone()
-                .unwrap_or_else(|| default_policy(&self.config.account));
+                .unwrap_or_else(|| default_policy(self.partition, account));
             let policy = Arc::new(prepare_policy(&policy_text)?);
             if request.policy.is_some() && request.bypass_policy_lockout_safety_check != Some(true)
             {
@@ -300,7 +302,7 @@ impl Kms {
             let meta = KeyMetadataRecord {
                 id: id.clone(),
                 arn: arn.clone(),
-                account: self.config.account.clone(),
+                account: account.to_owned(),
                 region: self.config.region.clone(),
                 created: now,
                 description,
@@ -369,7 +371,7 @@ impl Kms {
         )
     }
 
-    /// ListKeys: every key of the account (IAM policies decide; `Resource: "*"`).
+    /// ListKeys: every key of the caller's account (IAM policies decide; `Resource: "*"`).
     pub fn list_keys(&self, caller: &Caller) -> Result<Vec<(String, String)>, KmsError> {
         self.call(caller, Call::new("ListKeys", json!({})), |call| {
             self.housekeeping()?;
@@ -379,7 +381,7 @@ impl Kms {
             let mut keys: Vec<(String, String)> = state
                 .keys
                 .values()
-                .filter(|_| caller.account() == self.config.account)
+                .filter(|e| e.meta.account == caller.account())
                 .map(|e| (e.meta.id.clone(), e.meta.arn.clone()))
                 .collect();
             keys.sort();
@@ -471,8 +473,8 @@ impl Kms {
         )
     }
 
-    /// CancelKeyDeletion: the key comes back disabled.
-    pub fn cancel_key_deletion(&self, caller: &Caller, key_id: &str) -> Result<(), KmsError> {
+    /// CancelKeyDeletion: the key comes back disabled. Returns the key ARN.
+    pub fn cancel_key_deletion(&self, caller: &Caller, key_id: &str) -> Result<String, KmsError> {
         self.call(
             caller,
             Call::new("CancelKeyDeletion", json!({"keyId": key_id})),
@@ -488,7 +490,7 @@ impl Kms {
                         e.meta.state = AdminState::Disabled;
                         e.meta.deletion_date = None;
                         e.meta.pending_window_days = None;
-                        Ok(())
+                        Ok(e.meta.arn.clone())
                     },
                 )
             },
@@ -907,7 +909,9 @@ impl Kms {
         self.data_key(caller, request, false)
     }
 
-    /// CreateAlias: needs `kms:CreateAlias` on the alias (identity policy) and on the key.
+    /// CreateAlias: needs `kms:CreateAlias` on the alias (identity policy) and on the key. The
+    /// alias belongs to the caller's account, and its target must be a key of that account
+    /// named by key ID or key ARN.
     pub fn create_alias(
         &self,
         caller: &Caller,
@@ -922,8 +926,10 @@ impl Kms {
             ),
             |call| {
                 check_alias_name(alias_name)?;
+                check_alias_target(target_key_id)?;
                 self.housekeeping()?;
                 let action = action("kms:CreateAlias")?;
+                let account = caller.account().to_owned();
                 let mut state = self.write()?;
                 let id = {
                     let (entry, _) = self.resolve(&state, caller, target_key_id, action)?;
@@ -934,24 +940,20 @@ impl Kms {
                     }
                     entry.meta.id.clone()
                 };
-                if state.aliases.contains_key(alias_name) {
+                let slot = (account.clone(), alias_name.to_owned());
+                if state.aliases.contains_key(&slot) {
                     return Err(KmsError::new(
                         ErrorCode::AlreadyExists,
                         format!(
                             "An alias with the name {} already exists",
-                            self.alias_arn(alias_name)
+                            self.alias_arn(&account, alias_name)
                         ),
                     ));
                 }
                 let now = epoch_seconds(self.clock.now());
-                let record = AliasRecord {
-                    name: alias_name.to_owned(),
-                    key_id: id.clone(),
-                    created: now,
-                    updated: now,
-                };
+                let record = self.alias_record(&account, alias_name, &id, now, now);
                 self.persist(&[Change::PutAlias(record.clone())])?;
-                state.aliases.insert(alias_name.to_owned(), record);
+                state.aliases.insert(slot, record);
                 if let Some(entry) = state.keys.get_mut(&id) {
                     entry.aliases.push(alias_name.to_owned());
                     entry.refresh_context();
@@ -959,6 +961,26 @@ impl Kms {
                 Ok(())
             },
         )
+    }
+
+    /// The key an alias of the caller's account points to (alias operations name the alias,
+    /// never a key), or `NotFoundException` with AWS's message.
+    pub(crate) fn resolve_alias<'s>(
+        &self,
+        state: &'s State,
+        caller: &Caller,
+        alias_name: &str,
+    ) -> Result<&'s KeyEntry, KmsError> {
+        state
+            .aliases
+            .get(&(caller.account().to_owned(), alias_name.to_owned()))
+            .and_then(|a| state.keys.get(&a.key_id))
+            .ok_or_else(|| {
+                KmsError::not_found(format!(
+                    "Alias {} is not found.",
+                    self.alias_arn(caller.account(), alias_name)
+                ))
+            })
     }
 
     /// An alias operation: `authz` checks the action on the alias ARN (identity policies) and
@@ -971,7 +993,7 @@ impl Kms {
         action: keyward_policy::catalog::ActionId,
         alias_name: &str,
     ) -> Result<(), KmsError> {
-        let arn = self.alias_arn(alias_name);
+        let arn = self.alias_arn(caller.account(), alias_name);
         let context = self.context(caller, Some(entry), &Named::default(), &[], &[]);
         let request = self.request(
             caller,
@@ -992,15 +1014,19 @@ impl Kms {
             |call| {
                 check_alias_name(alias_name)?;
                 let action = action("kms:DeleteAlias")?;
+                let account = caller.account().to_owned();
                 let mut state = self.write()?;
-                let (id, _) = {
-                    let (entry, named) = self.resolve(&state, caller, alias_name, action)?;
+                let id = {
+                    let entry = self.resolve_alias(&state, caller, alias_name)?;
                     call.resources.push(entry.meta.arn.clone());
                     self.authorize_alias(call, caller, entry, action, alias_name)?;
-                    (entry.meta.id.clone(), named)
+                    entry.meta.id.clone()
                 };
-                self.persist(&[Change::DeleteAlias(alias_name.to_owned())])?;
-                state.aliases.remove(alias_name);
+                self.persist(&[Change::DeleteAlias {
+                    account: account.clone(),
+                    name: alias_name.to_owned(),
+                }])?;
+                state.aliases.remove(&(account, alias_name.to_owned()));
                 if let Some(entry) = state.keys.get_mut(&id) {
                     entry.aliases.retain(|a| a != alias_name);
                     entry.refresh_context();
@@ -1010,7 +1036,9 @@ impl Kms {
         )
     }
 
-    /// ListAliases (identity policies decide), optionally of one key.
+    /// ListAliases (identity policies decide): the caller's account's aliases, optionally of
+    /// one key, and, without a key, the aliases AWS predefines for its managed keys (listed
+    /// without a target until the managed key exists, as the API Reference describes).
     pub fn list_aliases(
         &self,
         caller: &Caller,
@@ -1020,30 +1048,44 @@ impl Kms {
             caller,
             Call::new("ListAliases", json!({"keyId": key_id})),
             |call| {
+                let action = action("kms:ListAliases")?;
                 let context = self.context(caller, None, &Named::default(), &[], &[]);
-                self.authorize(call, caller, None, action("kms:ListAliases")?, &[], context)?;
+                self.authorize(call, caller, None, action, &[], context)?;
                 let state = self.read()?;
+                let account = caller.account();
                 let only = match key_id {
-                    Some(k) => Some(
-                        self.resolve(&state, caller, k, action("kms:ListAliases")?)?
-                            .0
-                            .meta
-                            .id
-                            .clone(),
-                    ),
+                    Some(k) => Some(self.resolve(&state, caller, k, action)?.0.meta.id.clone()),
                     None => None,
                 };
-                Ok(state
+                let mut aliases: Vec<AliasListEntry> = state
                     .aliases
                     .values()
-                    .filter(|_| caller.account() == self.config.account)
+                    .filter(|a| a.account == account)
                     .filter(|a| only.as_ref().is_none_or(|id| &a.key_id == id))
                     .map(|a| AliasListEntry {
                         alias_name: a.name.clone(),
-                        alias_arn: self.alias_arn(&a.name),
-                        target_key_id: a.key_id.clone(),
+                        alias_arn: self.alias_arn(account, &a.name),
+                        target_key_id: Some(a.key_id.clone()),
                     })
-                    .collect())
+                    .collect();
+                if only.is_none() {
+                    aliases.extend(
+                        PREDEFINED_ALIASES
+                            .iter()
+                            .filter(|name| {
+                                !state
+                                    .aliases
+                                    .contains_key(&(account.to_owned(), (**name).to_owned()))
+                            })
+                            .map(|name| AliasListEntry {
+                                alias_name: (*name).to_owned(),
+                                alias_arn: self.alias_arn(account, name),
+                                target_key_id: None,
+                            }),
+                    );
+                    aliases.sort_by(|a, b| a.alias_name.cmp(&b.alias_name));
+                }
+                Ok(aliases)
             },
         )
     }
@@ -1403,6 +1445,36 @@ fn check_policy_name(name: Option<&str>) -> Result<(), KmsError> {
     }
 }
 
+/// The aliases AWS predefines in every account and Region for the AWS managed keys of the
+/// services that use them (`alias/aws/<service>`); ListAliases shows them without a target
+/// until the managed key is created.
+pub(crate) const PREDEFINED_ALIASES: &[&str] = &[
+    "alias/aws/acm",
+    "alias/aws/dynamodb",
+    "alias/aws/ebs",
+    "alias/aws/elasticfilesystem",
+    "alias/aws/es",
+    "alias/aws/glue",
+    "alias/aws/kinesisvideo",
+    "alias/aws/lambda",
+    "alias/aws/rds",
+    "alias/aws/redshift",
+    "alias/aws/s3",
+    "alias/aws/secretsmanager",
+    "alias/aws/ssm",
+    "alias/aws/xray",
+];
+
+/// An alias's target is a key: an alias name or alias ARN there is refused as AWS does.
+pub(crate) fn check_alias_target(target_key_id: &str) -> Result<(), KmsError> {
+    if target_key_id.starts_with("alias/") || target_key_id.contains(":alias/") {
+        return Err(KmsError::validation(
+            "Aliases must refer to keys. Not aliases",
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn check_alias_name(name: &str) -> Result<(), KmsError> {
     if !name.starts_with("alias/") {
         return Err(KmsError::validation(
@@ -1415,14 +1487,21 @@ pub(crate) fn check_alias_name(name: &str) -> Result<(), KmsError> {
             "Alias names beginning with alias/aws/ are reserved for AWS managed keys",
         ));
     }
-    let valid = name.len() <= 256
-        && name.len() > "alias/".len()
+    // The API's pattern (`^[a-zA-Z0-9:/_-]+$`) and length first, then its documented rule:
+    // "It can contain only alphanumeric characters, forward slashes (/), underscores (_), and
+    // dashes (-)" (no colon).
+    let pattern = name.len() <= 256
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b":/_-".contains(&b));
-    if !valid {
+    if !pattern {
         return Err(KmsError::validation(format!(
             "1 validation error detected: Value '{name}' at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$"
+        )));
+    }
+    if name.len() == "alias/".len() || name.contains(':') {
+        return Err(KmsError::validation(format!(
+            "Alias name {name} is not valid: after \"alias/\" it can contain only alphanumeric characters, forward slashes (/), underscores (_), and dashes (-)"
         )));
     }
     Ok(())

@@ -6,6 +6,7 @@ use crate::audit::{AuditDecision, AuditRecord, AuditSink, EventIds, UserIdentity
 use crate::caller::Caller;
 use crate::clock::{Clock, epoch_seconds};
 use crate::error::{ErrorCode, KmsError};
+use crate::key_id::{self, KeyRef};
 use crate::model::KeyState;
 use crate::record::{AdminState, GrantRecord, KeyMetadataRecord, RotationRecord};
 use crate::store::{AliasRecord, Change, KeyRecord, Store};
@@ -14,7 +15,7 @@ use keyward_authz::{
     Verdict, insert_key,
 };
 use keyward_conditions::RequestContext;
-use keyward_crypto::{CryptoKey, RootKey};
+use keyward_crypto::{CryptoKey, RecordKey, RootKey};
 use keyward_grants::resolver::GrantSet;
 use keyward_grants::store::{GrantStore, KeyKind, TokenKey};
 use keyward_policy::catalog::{ActionId, kms_action};
@@ -23,10 +24,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-/// Where the service runs: its Region and the account that owns its keys.
+/// Where the service runs: its Region, and its default account. Keys are created in the
+/// caller's account, as in KMS: the service holds the keys of every account that calls it,
+/// and each account sees its own (and, where cross-account rules allow, others').
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KmsConfig {
     pub region: String,
+    /// The default account ([`Kms::account`]): the account a server's generated identity
+    /// belongs to. It owns no keys by itself.
     pub account: String,
 }
 
@@ -97,8 +102,10 @@ impl KeyEntry {
 
 #[derive(Debug, Default)]
 pub(crate) struct State {
+    /// Keys by ID (key IDs are unique across accounts; each entry knows its account).
     pub(crate) keys: HashMap<String, KeyEntry>,
-    pub(crate) aliases: BTreeMap<String, AliasRecord>,
+    /// Aliases by account and name: alias names are per account.
+    pub(crate) aliases: BTreeMap<(String, String), AliasRecord>,
 }
 
 /// The gated key service. `Send + Sync`: share it (in an `Arc`) across threads.
@@ -112,6 +119,10 @@ pub struct Kms {
     event_ids: EventIds,
     region: Arc<str>,
     account: Arc<str>,
+    /// The partition of the Region (`aws`, `aws-cn`, ...): of every ARN the service makes.
+    pub(crate) partition: &'static str,
+    /// Authenticates stored rows (derived from the root key).
+    records: RecordKey,
     /// The earliest time anything is due for any key (epoch seconds; `u64::MAX` for none):
     /// a call checks one number, not every key, before [`housekeeping`](Self::housekeeping).
     pub(crate) next_event: AtomicU64,
@@ -119,10 +130,10 @@ pub struct Kms {
     pub(crate) state: RwLock<State>,
 }
 
-/// The key-policy document KMS gives a key created without one.
-pub(crate) fn default_policy(account: &str) -> String {
+/// The key-policy document KMS gives a key created without one, in `account`.
+pub(crate) fn default_policy(partition: &str, account: &str) -> String {
     format!(
-        r#"{{"Version":"2012-10-17","Id":"key-default-1","Statement":[{{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":"kms:*","Resource":"*"}}]}}"#
+        r#"{{"Version":"2012-10-17","Id":"key-default-1","Statement":[{{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{{"AWS":"arn:{partition}:iam::{account}:root"}},"Action":"kms:*","Resource":"*"}}]}}"#
     )
 }
 
@@ -185,11 +196,15 @@ impl Kms {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, KmsError> {
         let token_key = root.derive(b"keyward grant tokens v1");
+        let records = root.record_key();
         let snapshot = store
             .load()
             .map_err(|e| KmsError::internal(e.to_string()))?;
         let mut state = State::default();
         for record in snapshot.keys {
+            if !records.verify(&record.fields(), &record.tag) {
+                return Err(tampered(&format!("key {}", record.id)));
+            }
             let meta: KeyMetadataRecord = serde_json::from_str(&record.metadata)
                 .map_err(|e| KmsError::internal(format!("key {}: {e}", record.id)))?;
             let crypto = CryptoKey::unseal(&record.id, &record.sealed, &root)
@@ -221,10 +236,22 @@ impl Kms {
             state.keys.insert(record.id, entry);
         }
         for alias in snapshot.aliases {
-            if let Some(entry) = state.keys.get_mut(&alias.key_id) {
+            let fields = alias.fields();
+            let fields: Vec<&[u8]> = fields.iter().map(Vec::as_slice).collect();
+            if !records.verify(&fields, &alias.tag) {
+                return Err(tampered(&format!(
+                    "alias {} of account {}",
+                    alias.name, alias.account
+                )));
+            }
+            if let Some(entry) = state.keys.get_mut(&alias.key_id)
+                && entry.meta.account == alias.account
+            {
                 entry.aliases.push(alias.name.clone());
             }
-            state.aliases.insert(alias.name.clone(), alias);
+            state
+                .aliases
+                .insert((alias.account.clone(), alias.name.clone()), alias);
         }
         for entry in state.keys.values_mut() {
             entry.refresh_context();
@@ -233,6 +260,8 @@ impl Kms {
         Ok(Self {
             region: config.region.as_str().into(),
             account: config.account.as_str().into(),
+            partition: keyward_policy::arn::partition_of(&config.region),
+            records,
             config,
             clock,
             store,
@@ -261,10 +290,21 @@ impl Kms {
         let shown = dir.display();
         std::fs::create_dir_all(dir)
             .map_err(|e| KmsError::internal(format!("creating {shown}: {e}")))?;
-        let store = crate::store::SqliteStore::open(&dir.join("keys.db"))
+        let database = dir.join("keys.db");
+        let root_path = dir.join("root.key");
+        // A store without its root key cannot be unsealed: refuse, rather than make a new root
+        // key that opens nothing (and would then seal new keys beside unreadable ones).
+        if database.exists() && !root_path.exists() {
+            return Err(KmsError::internal(format!(
+                "{} exists but {} does not: the stored keys are sealed under that root key; restore it, or move keys.db (with its -wal and -shm files) aside to start with an empty store",
+                database.display(),
+                root_path.display()
+            )));
+        }
+        let store = crate::store::SqliteStore::open(&database)
             .map_err(|e| KmsError::internal(e.to_string()))?;
-        let root = RootKey::load_or_create(&dir.join("root.key"))
-            .map_err(|e| KmsError::internal(e.to_string()))?;
+        let root =
+            RootKey::load_or_create(&root_path).map_err(|e| KmsError::internal(e.to_string()))?;
         if let Some(parent) = audit_log.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .map_err(|e| KmsError::internal(format!("creating {}: {e}", parent.display())))?;
@@ -310,30 +350,58 @@ impl Kms {
             .map_err(|_| KmsError::internal("state lock poisoned"))
     }
 
-    pub(crate) fn key_arn(&self, id: &str) -> String {
+    /// The ARN of key `id` of `account`, in this service's Region.
+    pub(crate) fn key_arn(&self, account: &str, id: &str) -> String {
         format!(
-            "arn:aws:kms:{}:{}:key/{id}",
-            self.config.region, self.config.account
+            "arn:{}:kms:{}:{account}:key/{id}",
+            self.partition, self.config.region
         )
     }
 
-    pub(crate) fn alias_arn(&self, name: &str) -> String {
+    /// The ARN of alias `name` (`alias/...`) of `account`, in this service's Region.
+    pub(crate) fn alias_arn(&self, account: &str, name: &str) -> String {
         format!(
-            "arn:aws:kms:{}:{}:{name}",
-            self.config.region, self.config.account
+            "arn:{}:kms:{}:{account}:{name}",
+            self.partition, self.config.region
         )
     }
 
-    /// The stored form of a key.
+    /// The stored form of a key, tagged.
     pub(crate) fn key_change(&self, entry: &KeyEntry) -> Result<Change, KmsError> {
         let metadata =
             serde_json::to_string(&entry.meta).map_err(|e| KmsError::internal(e.to_string()))?;
         let sealed = entry.crypto.seal(&self.root)?;
-        Ok(Change::PutKey(KeyRecord {
+        let mut record = KeyRecord {
             id: entry.meta.id.clone(),
             metadata,
             sealed,
-        }))
+            tag: Vec::new(),
+        };
+        record.tag = self.records.tag(&record.fields());
+        Ok(Change::PutKey(record))
+    }
+
+    /// An alias as stored, tagged.
+    pub(crate) fn alias_record(
+        &self,
+        account: &str,
+        name: &str,
+        key_id: &str,
+        created: u64,
+        updated: u64,
+    ) -> AliasRecord {
+        let mut record = AliasRecord {
+            account: account.to_owned(),
+            name: name.to_owned(),
+            key_id: key_id.to_owned(),
+            created,
+            updated,
+            tag: Vec::new(),
+        };
+        let fields = record.fields();
+        let fields: Vec<&[u8]> = fields.iter().map(Vec::as_slice).collect();
+        record.tag = self.records.tag(&fields);
+        record
     }
 
     /// Writes changes through to the store.
@@ -368,7 +436,6 @@ impl Kms {
             request_parameters: call.parameters,
             response_elements: call.response,
             resources: call.resources,
-            resource_account: Arc::clone(&self.account),
             error_code,
             error_message,
             event_id: self.event_ids.next(),
@@ -377,8 +444,10 @@ impl Kms {
         result
     }
 
-    /// Finds the key a request names (key ID, key ARN, alias name, alias ARN). A caller of
-    /// another account never learns whether a key exists: it gets `AccessDeniedException`.
+    /// Finds the key a request names (key ID, key ARN, alias name, alias ARN, as `action`'s
+    /// `KeyId` accepts: [`crate::key_id`]). A bare key ID or alias name is in the caller's
+    /// account; an ARN names its account. A caller of another account never learns whether a
+    /// key exists: it gets `AccessDeniedException`.
     pub(crate) fn resolve<'s>(
         &self,
         state: &'s State,
@@ -386,67 +455,63 @@ impl Kms {
         key_id: &str,
         action: ActionId,
     ) -> Result<(&'s KeyEntry, Named), KmsError> {
-        if key_id.is_empty() || key_id.len() > 2048 {
-            return Err(KmsError::validation(
-                "1 validation error detected: Value at 'keyId' failed to satisfy constraint: Member must have length between 1 and 2048",
-            ));
-        }
-        let foreign = caller.account() != self.config.account;
+        let reference = key_id::parse(key_id, action)?;
+        let (KeyRef::Key { arn, .. } | KeyRef::Alias { arn, .. }) = &reference;
+        let account = match arn {
+            Some(arn) => {
+                if arn.region != self.config.region {
+                    return Err(KmsError::not_found(format!("Invalid arn {}", arn.region)));
+                }
+                if arn.partition != self.partition {
+                    return Err(KmsError::new(
+                        ErrorCode::InvalidArn,
+                        format!("Invalid arn {key_id}"),
+                    ));
+                }
+                arn.account
+            }
+            None => caller.account(),
+        };
+        let foreign = account != caller.account();
         let hidden = |arn: &str| {
             KmsError::new(
                 ErrorCode::AccessDenied,
                 format!(
-                    "User: {} is not authorized to perform: {} on resource: {arn} because no resource-based policy allows the {} action",
+                    "User: {} is not authorized to perform: {action} on resource: {arn} because no resource-based policy allows the {action} action",
                     caller.arn(),
-                    action,
-                    action
                 ),
             )
         };
-        let (account, region, rest) = match key_id.strip_prefix("arn:") {
-            Some(arn) => {
-                let parts: Vec<&str> = arn.splitn(5, ':').collect();
-                match parts.as_slice() {
-                    [_, "kms", region, account, rest] => (*account, *region, *rest),
-                    _ => {
-                        return Err(KmsError::new(
-                            ErrorCode::InvalidArn,
-                            format!("Invalid arn {key_id}"),
-                        ));
-                    }
+        match reference {
+            KeyRef::Alias { name, .. } => {
+                let alias_arn = self.alias_arn(account, name);
+                let target = state
+                    .aliases
+                    .get(&(account.to_owned(), name.to_owned()))
+                    .and_then(|a| state.keys.get(&a.key_id));
+                match target {
+                    Some(entry) => Ok((
+                        entry,
+                        Named {
+                            alias: Some(name.to_owned()),
+                        },
+                    )),
+                    None if foreign => Err(hidden(&alias_arn)),
+                    None => Err(KmsError::not_found(format!(
+                        "Alias {alias_arn} is not found."
+                    ))),
                 }
             }
-            None => (caller.account(), self.config.region.as_str(), key_id),
-        };
-        if region != self.config.region {
-            return Err(KmsError::not_found(format!("Invalid arn {region}")));
-        }
-        let not_here = account != self.config.account;
-        if let Some(name) = rest.strip_prefix("alias/").map(|n| format!("alias/{n}")) {
-            let alias_arn = format!("arn:aws:kms:{region}:{account}:{name}");
-            let target = (!not_here)
-                .then(|| state.aliases.get(&name))
-                .flatten()
-                .and_then(|a| state.keys.get(&a.key_id));
-            return match target {
-                Some(entry) => Ok((entry, Named { alias: Some(name) })),
-                None if foreign && !not_here => Err(hidden(&alias_arn)),
-                None => Err(KmsError::not_found(format!(
-                    "Alias {alias_arn} is not found."
-                ))),
-            };
-        }
-        let id = rest.strip_prefix("key/").unwrap_or(rest);
-        let key_arn = format!("arn:aws:kms:{region}:{account}:key/{id}");
-        if uuid::Uuid::parse_str(id).is_err() {
-            return Err(KmsError::not_found(format!("Invalid keyId '{key_id}'")));
-        }
-        match (!not_here).then(|| state.keys.get(id)).flatten() {
-            Some(entry) => Ok((entry, Named::default())),
-            None if foreign && !not_here => Err(hidden(&key_arn)),
-            None => Err(KmsError::not_found(format!(
-                "Key '{key_arn}' does not exist"
-            ))),
+            KeyRef::Key { id, .. } => {
+                let key_arn = self.key_arn(account, id);
+                match state.keys.get(id).filter(|e| e.meta.account == account) {
+                    Some(entry) => Ok((entry, Named::default())),
+                    None if foreign => Err(hidden(&key_arn)),
+                    None => Err(KmsError::not_found(format!(
+                        "Key '{key_arn}' does not exist"
+                    ))),
+                }
+            }
         }
     }
 
@@ -492,7 +557,8 @@ impl Kms {
         encryption_context: &[(String, String)],
         context: RequestContext,
     ) -> Request {
-        let resource_account = (resource != "*").then(|| self.config.account.clone());
+        let resource_account =
+            keyward_policy::arn::Arn::parse(&resource).map(|a| a.account.to_owned());
         Request {
             principal: caller.arn().to_owned(),
             principal_account: Some(caller.account().to_owned()),
@@ -538,7 +604,10 @@ impl Kms {
         action: ActionId,
         context: RequestContext,
     ) -> Result<(), KmsError> {
-        let delegation = Arc::new(prepare_policy(&default_policy(&self.config.account))?);
+        let delegation = Arc::new(prepare_policy(&default_policy(
+            self.partition,
+            caller.account(),
+        ))?);
         let request = self.request(caller, action, "*".to_owned(), None, &[], context);
         let verdict = Authorizer::from_parts(
             Some(Arc::clone(&delegation)),
@@ -666,15 +735,21 @@ impl Kms {
             };
             if entry.meta.deletion_date.is_some_and(|d| d <= now) {
                 let aliases = std::mem::take(&mut entry.aliases);
-                let mut changes: Vec<Change> =
-                    aliases.iter().cloned().map(Change::DeleteAlias).collect();
+                let account = entry.meta.account.clone();
+                let mut changes: Vec<Change> = aliases
+                    .iter()
+                    .map(|name| Change::DeleteAlias {
+                        account: account.clone(),
+                        name: name.clone(),
+                    })
+                    .collect();
                 changes.push(Change::DeleteKey(id.clone()));
                 if let Err(e) = self.persist(&changes) {
                     entry.aliases = aliases;
                     return Err(e);
                 }
                 for name in aliases {
-                    state.aliases.remove(&name);
+                    state.aliases.remove(&(account.clone(), name));
                 }
                 state.keys.remove(&id);
                 continue;
@@ -705,6 +780,13 @@ impl Kms {
             .store(earliest_event(&state), Ordering::Relaxed);
         Ok(())
     }
+}
+
+/// The refusal to start over a stored row whose tag does not match.
+fn tampered(what: &str) -> KmsError {
+    KmsError::internal(format!(
+        "the stored row of {what} does not match its integrity tag: it was changed outside Keyward (or the root key is not the one it was written with); refusing to start"
+    ))
 }
 
 /// The earliest time anything is due for any key in `state` (`u64::MAX` for none).

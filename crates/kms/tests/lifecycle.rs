@@ -673,7 +673,10 @@ impl Store for Flaky {
         changes: &[keyward_kms::store::Change],
     ) -> Result<(), keyward_kms::store::StoreError> {
         if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(keyward_kms::store::StoreError("disk full".into()));
+            return Err(keyward_kms::store::StoreError::Io {
+                path: "keys.db".into(),
+                source: std::io::Error::other("disk full"),
+            });
         }
         self.inner.apply(changes)
     }

@@ -132,7 +132,7 @@ fn ops() -> Vec<Op> {
                 &["kms:CancelKeyDeletion"],
                 Symmetric,
                 &[],
-                |c, u| c.kms.cancel_key_deletion(u, &c.key),
+                |c, u| c.kms.cancel_key_deletion(u, &c.key).map(drop),
             )
         },
         op(

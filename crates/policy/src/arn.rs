@@ -11,6 +11,24 @@
 
 use crate::wildcard::{Case, Wildcard, WildcardError};
 
+/// The partition of a Region (botocore's `partitions.json`): `aws` unless the Region belongs to
+/// one of the separate partitions (China, GovCloud, the ISO and European sovereign ones).
+pub fn partition_of(region: &str) -> &'static str {
+    const PARTITIONS: &[(&str, &str)] = &[
+        ("cn-", "aws-cn"),
+        ("us-gov-", "aws-us-gov"),
+        ("us-isob-", "aws-iso-b"),
+        ("us-isof-", "aws-iso-f"),
+        ("us-iso-", "aws-iso"),
+        ("eu-isoe-", "aws-iso-e"),
+        ("eusc-", "aws-eusc"),
+    ];
+    PARTITIONS
+        .iter()
+        .find(|(prefix, _)| region.starts_with(prefix))
+        .map_or("aws", |(_, partition)| partition)
+}
+
 /// A parsed ARN, borrowed from its text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Arn<'a> {
@@ -284,6 +302,23 @@ mod tests {
             "arn:aws:kms:*:111122223333:key/*",
             "arn:aws:kms:us-east-1:999999999999:key/x"
         ));
+    }
+
+    #[test]
+    fn regions_belong_to_their_partitions() {
+        for (region, partition) in [
+            ("us-east-1", "aws"),
+            ("eu-west-1", "aws"),
+            ("cn-north-1", "aws-cn"),
+            ("us-gov-west-1", "aws-us-gov"),
+            ("us-iso-east-1", "aws-iso"),
+            ("us-isob-east-1", "aws-iso-b"),
+            ("us-isof-south-1", "aws-iso-f"),
+            ("eu-isoe-west-1", "aws-iso-e"),
+            ("eusc-de-east-1", "aws-eusc"),
+        ] {
+            assert_eq!(partition_of(region), partition, "{region}");
+        }
     }
 
     #[test]

@@ -165,14 +165,7 @@ impl Operation {
                 Ok(Value::Object(out))
             }
             Self::CancelKeyDeletion => {
-                let key = input.required_string("KeyId")?;
-                kms.cancel_key_deletion(caller, &key)?;
-                // CancelKeyDeletion takes a key ID or key ARN only; the answer is the ARN.
-                let arn = if key.starts_with("arn:") {
-                    key
-                } else {
-                    format!("arn:aws:kms:{}:{}:key/{key}", kms.region(), kms.account())
-                };
+                let arn = kms.cancel_key_deletion(caller, &input.required_string("KeyId")?)?;
                 Ok(json!({ "KeyId": arn }))
             }
             Self::UpdateKeyDescription => {
@@ -844,11 +837,14 @@ fn key_metadata(meta: &KeyMetadata) -> Value {
 }
 
 fn alias(entry: &AliasListEntry) -> Value {
-    json!({
-        "AliasName": entry.alias_name,
-        "AliasArn": entry.alias_arn,
-        "TargetKeyId": entry.target_key_id,
-    })
+    let mut out = Map::new();
+    out.insert("AliasName".into(), entry.alias_name.clone().into());
+    out.insert("AliasArn".into(), entry.alias_arn.clone().into());
+    // A predefined alias whose AWS managed key does not exist yet has no target.
+    if let Some(target) = &entry.target_key_id {
+        out.insert("TargetKeyId".into(), target.clone().into());
+    }
+    Value::Object(out)
 }
 
 fn grant_page(page: &Page<GrantListEntry>) -> Value {

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 #[derive(Debug, Default)]
 struct Tables {
     keys: BTreeMap<String, super::KeyRecord>,
-    aliases: BTreeMap<String, super::AliasRecord>,
+    aliases: BTreeMap<(String, String), super::AliasRecord>,
 }
 
 /// Keys and aliases in memory; nothing survives the process.
@@ -22,10 +22,7 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     fn load(&self) -> Result<Snapshot, StoreError> {
-        let tables = self
-            .0
-            .lock()
-            .map_err(|_| StoreError("memory store lock poisoned".into()))?;
+        let tables = self.0.lock().map_err(|_| StoreError::Poisoned)?;
         Ok(Snapshot {
             keys: tables.keys.values().cloned().collect(),
             aliases: tables.aliases.values().cloned().collect(),
@@ -33,10 +30,7 @@ impl Store for MemoryStore {
     }
 
     fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
-        let mut tables = self
-            .0
-            .lock()
-            .map_err(|_| StoreError("memory store lock poisoned".into()))?;
+        let mut tables = self.0.lock().map_err(|_| StoreError::Poisoned)?;
         for change in changes {
             match change {
                 Change::PutKey(k) => {
@@ -46,10 +40,12 @@ impl Store for MemoryStore {
                     tables.keys.remove(id);
                 }
                 Change::PutAlias(a) => {
-                    tables.aliases.insert(a.name.clone(), a.clone());
+                    tables
+                        .aliases
+                        .insert((a.account.clone(), a.name.clone()), a.clone());
                 }
-                Change::DeleteAlias(name) => {
-                    tables.aliases.remove(name);
+                Change::DeleteAlias { account, name } => {
+                    tables.aliases.remove(&(account.clone(), name.clone()));
                 }
             }
         }

@@ -1,7 +1,14 @@
 //! Durable storage behind a small trait: the service keeps its state in memory and writes
 //! every change through before answering, so what a call reported done survives a crash.
 //! [`SqliteStore`] is the embedded database; [`MemoryStore`] serves tests; a shared-database
-//! backend implements the same four methods.
+//! backend implements the same two methods.
+//!
+//! Every row carries a tag: an HMAC under a key derived from the root key
+//! ([`keyward_crypto::RecordKey`]) over all its fields. The service computes the tags and
+//! checks them when it loads; the store only keeps them. So a row edited outside the service
+//! (a policy loosened, a grant added, an alias pointed elsewhere) is refused at start, loudly,
+//! and the material itself is sealed under the root key besides. What a tag cannot show is an
+//! older version of the same row put back, or a row deleted.
 
 mod memory;
 mod sqlite;
@@ -9,23 +16,56 @@ mod sqlite;
 pub use memory::MemoryStore;
 pub use sqlite::SqliteStore;
 
-/// A key as stored: its metadata (JSON, no secrets) and its material sealed under the root key.
+/// A key as stored: its metadata (JSON, no secrets), its material sealed under the root key,
+/// and the tag over both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRecord {
     pub id: String,
     pub metadata: String,
     pub sealed: Vec<u8>,
+    /// HMAC over the other fields ([`KeyRecord::fields`]).
+    pub tag: Vec<u8>,
 }
 
-/// An alias as stored.
+impl KeyRecord {
+    /// What the tag covers.
+    pub fn fields(&self) -> [&[u8]; 4] {
+        [
+            b"key",
+            self.id.as_bytes(),
+            self.metadata.as_bytes(),
+            &self.sealed,
+        ]
+    }
+}
+
+/// An alias as stored: alias names are per account (and Region).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AliasRecord {
+    /// The account the alias belongs to (the account of its key).
+    pub account: String,
     /// `alias/...`.
     pub name: String,
     pub key_id: String,
     /// Epoch seconds.
     pub created: u64,
     pub updated: u64,
+    /// HMAC over the other fields ([`AliasRecord::fields`]).
+    pub tag: Vec<u8>,
+}
+
+impl AliasRecord {
+    /// What the tag covers.
+    pub fn fields(&self) -> [Vec<u8>; 6] {
+        [
+            b"alias".to_vec(),
+            self.account.as_bytes().to_vec(),
+            self.name.as_bytes().to_vec(),
+            self.key_id.as_bytes().to_vec(),
+            self.created.to_be_bytes().to_vec(),
+            self.updated.to_be_bytes().to_vec(),
+        ]
+    }
 }
 
 /// One change; a call's changes are applied together or not at all.
@@ -34,7 +74,11 @@ pub enum Change {
     PutKey(KeyRecord),
     DeleteKey(String),
     PutAlias(AliasRecord),
-    DeleteAlias(String),
+    /// The alias of `account` named `name`.
+    DeleteAlias {
+        account: String,
+        name: String,
+    },
 }
 
 /// Everything stored.
@@ -44,10 +88,36 @@ pub struct Snapshot {
     pub aliases: Vec<AliasRecord>,
 }
 
-/// A storage failure.
+/// A storage failure, with its cause.
 #[derive(Debug, thiserror::Error)]
-#[error("key store: {0}")]
-pub struct StoreError(pub String);
+pub enum StoreError {
+    /// The database refused an operation.
+    #[error("key store {context}: {source}")]
+    Sqlite {
+        /// What was being done.
+        context: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A file of the store could not be created or given its permissions.
+    #[error("key store {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database was written by another version of the store.
+    #[error("key store {path}: format {found}, and this Keyward reads format {expected}: {advice}")]
+    Format {
+        path: String,
+        found: i64,
+        expected: i64,
+        advice: &'static str,
+    },
+    /// A lock was poisoned by a panic in another thread.
+    #[error("key store: a lock was poisoned by a panic in another thread")]
+    Poisoned,
+}
 
 /// Where the service keeps keys and aliases.
 pub trait Store: Send + Sync + std::fmt::Debug {
