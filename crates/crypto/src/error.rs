@@ -136,6 +136,23 @@ pub enum CryptoError {
     /// Reimported key material differs from the key's original material.
     #[error("the key material differs from the material previously imported into this key")]
     IncorrectKeyMaterial,
+    /// New key material while other new material waits for its rotation (AWS's text).
+    #[error(
+        "New key material (id: {new}) cannot be imported into KMS key {key}, because another key material (id: {pending}) is pending rotation."
+    )]
+    MaterialPendingRotation {
+        key: String,
+        new: String,
+        pending: String,
+    },
+    /// "New" key material that the key already has.
+    #[error(
+        "The key material (id: {material}) is already associated with KMS key {key}: import it again with ImportType EXISTING_KEY_MATERIAL."
+    )]
+    MaterialAlreadyAssociated { key: String, material: String },
+    /// A `KeyMaterialId` that names no material of the key.
+    #[error("Key material (id: {material}) is not associated with KMS key {key}.")]
+    UnknownMaterial { key: String, material: String },
     /// Imported key material of the wrong size or form for the key spec.
     #[error("{0}")]
     InvalidKeyMaterial(String),
@@ -179,7 +196,10 @@ impl CryptoError {
             Self::IncorrectKey => "IncorrectKeyException",
             Self::InvalidSignature => "KMSInvalidSignatureException",
             Self::InvalidMac => "KMSInvalidMacException",
-            Self::PendingImport { .. } => "KMSInvalidStateException",
+            Self::PendingImport { .. }
+            | Self::MaterialPendingRotation { .. }
+            | Self::MaterialAlreadyAssociated { .. } => "KMSInvalidStateException",
+            Self::UnknownMaterial { .. } => "NotFoundException",
             Self::UnsupportedKeySpec(_)
             | Self::UnsupportedAlgorithm(_)
             | Self::UnsupportedOperation(_) => "UnsupportedOperationException",

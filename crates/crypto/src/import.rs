@@ -239,6 +239,47 @@ impl CryptoKey {
         expiry: MaterialExpiry,
         now: SystemTime,
     ) -> Result<u32, CryptoError> {
+        let (material, expires_at) = self.unwrap_import(
+            parameters,
+            import_token,
+            encrypted_key_material,
+            expiry,
+            now,
+        )?;
+        self.add_imported(material, expires_at)
+    }
+
+    /// ImportKeyMaterial with `ImportType = NEW_KEY_MATERIAL`: as
+    /// [`import_material`](Self::import_material), but the material is new: the first becomes
+    /// current, a later one waits for RotateKeyOnDemand ([`CryptoKey::rotate_to_pending`]).
+    /// Symmetric encryption keys only. Returns the material version.
+    pub fn import_new_material(
+        &mut self,
+        parameters: &ImportParameters,
+        import_token: &[u8],
+        encrypted_key_material: &[u8],
+        expiry: MaterialExpiry,
+        now: SystemTime,
+    ) -> Result<u32, CryptoError> {
+        let (material, expires_at) = self.unwrap_import(
+            parameters,
+            import_token,
+            encrypted_key_material,
+            expiry,
+            now,
+        )?;
+        self.add_new_imported(material, expires_at)
+    }
+
+    /// Checks the token and the expiry, and unwraps the material.
+    fn unwrap_import(
+        &self,
+        parameters: &ImportParameters,
+        import_token: &[u8],
+        encrypted_key_material: &[u8],
+        expiry: MaterialExpiry,
+        now: SystemTime,
+    ) -> Result<(Secret, Option<SystemTime>), CryptoError> {
         let token_matches =
             aws_lc_rs::constant_time::verify_slices_are_equal(import_token, &parameters.token)
                 .is_ok();
@@ -261,6 +302,6 @@ impl CryptoKey {
             }
         };
         let material = parameters.unwrap(encrypted_key_material)?;
-        self.add_imported(material, expires_at)
+        Ok((material, expires_at))
     }
 }

@@ -3,7 +3,8 @@
 use crate::asymmetric::{self, AsymmetricMaterial, PublicKey};
 use crate::blob::{BlobHeader, MAX_BLOB_LEN, MAX_KEY_ID_LEN};
 use crate::material::{
-    AesMaterial, HmacMaterial, Material, MaterialInfo, MaterialOrigin, Version, fingerprint,
+    AesMaterial, HmacMaterial, Material, MaterialInfo, MaterialOrigin, Version, current,
+    fingerprint, material_id,
 };
 use crate::spec::{
     DataKeyPairSpec, DataKeySpec, EncryptionAlgorithm, KeyAgreementAlgorithm, KeySpec, KeyUsage,
@@ -215,15 +216,37 @@ impl CryptoKey {
 
     /// The versions of the key's material, oldest first.
     pub fn materials(&self) -> Vec<MaterialInfo> {
-        self.material.infos()
+        self.material.infos(&self.id)
     }
 
-    /// Whether the current material is present (false for an EXTERNAL key pending import).
+    /// The `KeyMaterialId` of the current material, if the key has had any.
+    pub fn current_material_id(&self) -> Option<String> {
+        self.materials()
+            .into_iter()
+            .find(|m| m.current)
+            .map(|m| m.material_id)
+    }
+
+    /// The `KeyMaterialId` of material `version`.
+    pub fn material_id(&self, version: u32) -> Option<String> {
+        self.materials()
+            .into_iter()
+            .find(|m| m.version == version)
+            .map(|m| m.material_id)
+    }
+
+    /// Whether every material permanently associated with the key is present: KMS uses a key
+    /// "only after all key material permanently associated with it is imported", and a key
+    /// missing any is pending import (so is an EXTERNAL key before its first import).
     pub fn has_material(&self) -> bool {
+        fn all_present<M>(versions: &[Version<M>]) -> bool {
+            let mut permanent = versions.iter().filter(|v| !v.pending).peekable();
+            permanent.peek().is_some() && permanent.all(|v| v.material.is_some())
+        }
         match &self.material {
-            Material::Symmetric(versions) => versions.last().is_some_and(|v| v.material.is_some()),
-            Material::Hmac(versions) => versions.last().is_some_and(|v| v.material.is_some()),
-            Material::Asymmetric(versions) => versions.last().is_some_and(|v| v.material.is_some()),
+            Material::Symmetric(versions) => all_present(versions),
+            Material::Hmac(versions) => all_present(versions),
+            Material::Asymmetric(versions) => all_present(versions),
         }
     }
 
@@ -264,10 +287,15 @@ impl CryptoKey {
         Ok(number)
     }
 
-    /// DeleteImportedKeyMaterial: drops (and zeroizes) every version of imported material.
-    /// Ciphertexts made with it can no longer be decrypted until the same material is
-    /// imported again: cryptographic erasure. Returns how many versions were dropped.
-    pub fn delete_imported_material(&mut self) -> Result<usize, CryptoError> {
+    /// DeleteImportedKeyMaterial: drops (and zeroizes) the material `material_id` names, or
+    /// the current material when it names none ("If no KeyMaterialId is specified, KMS deletes
+    /// the current key material"). Ciphertexts made with it no longer decrypt until the same
+    /// material is imported again: cryptographic erasure. Material pending rotation is removed
+    /// altogether. Returns the ID of the material deleted.
+    pub fn delete_imported_material(
+        &mut self,
+        material_id: Option<&str>,
+    ) -> Result<String, CryptoError> {
         if self.origin != Origin::External {
             return Err(CryptoError::UnsupportedOperation(format!(
                 "{} origin is {} which is not valid for this operation.",
@@ -275,14 +303,43 @@ impl CryptoKey {
                 self.origin.as_str()
             )));
         }
-        Ok(self.material.delete_imported(|_| true))
+        let materials = self.materials();
+        let target = match material_id {
+            Some(id) => materials
+                .iter()
+                .find(|m| m.material_id == id)
+                .ok_or_else(|| CryptoError::UnknownMaterial {
+                    key: self.id.clone(),
+                    material: id.to_owned(),
+                })?,
+            None => match materials.iter().find(|m| m.current) {
+                Some(current) => current,
+                // Never imported: nothing to delete (the key stays pending import).
+                None => return Ok(String::new()),
+            },
+        };
+        let number = target.version;
+        self.material.delete_imported(|n, _| n == number);
+        Ok(target.material_id.clone())
+    }
+
+    /// RotateKeyOnDemand of an EXTERNAL symmetric key: the material pending rotation becomes
+    /// current. `None` when no material is pending.
+    pub fn rotate_to_pending(&mut self) -> Option<u32> {
+        let Material::Symmetric(versions) = &mut self.material else {
+            return None;
+        };
+        let pending = versions.iter_mut().find(|v| v.pending)?;
+        pending.pending = false;
+        Some(pending.number)
     }
 
     /// Drops imported material whose `ValidTo` is at or before `now`, as KMS does when
     /// material expires. Returns how many versions were dropped.
     pub fn delete_expired_material(&mut self, now: SystemTime) -> usize {
         self.material
-            .delete_imported(|expires| expires.is_some_and(|at| at <= now))
+            .delete_imported(|_, expires| expires.is_some_and(|at| at <= now))
+            .len()
     }
 
     /// Adds imported material (already unwrapped by [`crate::import`]).
@@ -319,6 +376,57 @@ impl CryptoKey {
         }
     }
 
+    /// Adds imported material as new material for on-demand rotation (`ImportType =
+    /// NEW_KEY_MATERIAL`): the first import makes it current; later ones wait, pending
+    /// rotation, until RotateKeyOnDemand. Symmetric encryption keys only ("For asymmetric and
+    /// HMAC keys, you cannot change the key material after the initial import").
+    pub(crate) fn add_new_imported(
+        &mut self,
+        material: Secret,
+        expires_at: Option<SystemTime>,
+    ) -> Result<u32, CryptoError> {
+        let Material::Symmetric(versions) = &mut self.material else {
+            return Err(CryptoError::UnsupportedOperation(format!(
+                "{} has key spec {}: only symmetric encryption keys take new key material",
+                self.id, self.spec
+            )));
+        };
+        let aes = AesMaterial::new(material)?;
+        let print = fingerprint(self.spec, aes.raw());
+        if versions.is_empty() {
+            return place_imported(versions, print, aes, expires_at);
+        }
+        if versions.iter().any(|v| v.fingerprint == print) {
+            return Err(CryptoError::MaterialAlreadyAssociated {
+                key: self.id.clone(),
+                material: material_id(&self.id, &print),
+            });
+        }
+        if let Some(pending) = versions.iter().find(|v| v.pending) {
+            return Err(CryptoError::MaterialPendingRotation {
+                key: self.id.clone(),
+                new: material_id(&self.id, &print),
+                pending: material_id(&self.id, &pending.fingerprint),
+            });
+        }
+        if versions.len() >= MAX_VERSIONS {
+            return Err(CryptoError::UnsupportedOperation(format!(
+                "{} has reached {MAX_VERSIONS} versions of key material",
+                self.id
+            )));
+        }
+        let number = next_version(versions);
+        versions.push(Version {
+            number,
+            origin: MaterialOrigin::Imported,
+            expires_at,
+            fingerprint: print,
+            material: Some(aes),
+            pending: true,
+        });
+        Ok(number)
+    }
+
     fn check_operation(&self, operation: Operation) -> Result<(), CryptoError> {
         match operation.required_usage() {
             Some(usage) if usage != self.usage => Err(CryptoError::WrongUsage {
@@ -334,19 +442,19 @@ impl CryptoKey {
         let Material::Symmetric(versions) = &self.material else {
             return Err(self.algorithm_error(EncryptionAlgorithm::SymmetricDefault.as_str()));
         };
-        match versions.last() {
+        match current(versions) {
             Some(Version {
                 number,
                 material: Some(aes),
                 ..
-            }) => Ok((*number, aes)),
+            }) if self.has_material() => Ok((*number, aes)),
             _ => Err(self.pending_import()),
         }
     }
 
     fn current_asymmetric(&self) -> Result<&AsymmetricMaterial, CryptoError> {
         match &self.material {
-            Material::Asymmetric(versions) => match versions.last() {
+            Material::Asymmetric(versions) => match current(versions) {
                 Some(Version {
                     material: Some(pair),
                     ..
@@ -359,7 +467,7 @@ impl CryptoKey {
 
     fn current_hmac(&self) -> Result<&HmacMaterial, CryptoError> {
         match &self.material {
-            Material::Hmac(versions) => match versions.last() {
+            Material::Hmac(versions) => match current(versions) {
                 Some(Version {
                     material: Some(hmac),
                     ..
@@ -720,6 +828,7 @@ fn generated<M>(print: [u8; 32], material: M) -> Version<M> {
         expires_at: None,
         fingerprint: print,
         material: Some(material),
+        pending: false,
     }
 }
 
@@ -745,6 +854,7 @@ fn place_imported<M>(
             expires_at,
             fingerprint: print,
             material: Some(material),
+            pending: false,
         });
         return Ok(1);
     }

@@ -22,14 +22,20 @@ pub enum MaterialOrigin {
 pub struct MaterialInfo {
     /// Version number (1 = first); symmetric ciphertexts name it.
     pub version: u32,
-    /// 64 hex digits identifying the material (a domain-separated SHA-256 of the material, or
-    /// of the public key for asymmetric keys), as KMS's `KeyMaterialId`.
+    /// 64 hex digits identifying the material, as KMS's `KeyMaterialId`: computed from the
+    /// key ID and the material (its fingerprint), so importing the same material into the same
+    /// key gives the same ID again.
     pub material_id: String,
     pub origin: MaterialOrigin,
     /// When imported material expires (`ValidTo`).
     pub expires_at: Option<SystemTime>,
     /// Whether the material is present (false once deleted or expired).
     pub present: bool,
+    /// Imported for on-demand rotation and not yet rotated to (`PENDING_ROTATION`): not the
+    /// current material, not permanently associated with the key.
+    pub pending: bool,
+    /// The material new ciphertexts use (`CURRENT`); earlier versions only decrypt.
+    pub current: bool,
 }
 
 /// One version of material.
@@ -41,18 +47,39 @@ pub(crate) struct Version<M> {
     pub(crate) fingerprint: [u8; 32],
     /// `None` once deleted: the material is dropped (and zeroized).
     pub(crate) material: Option<M>,
+    /// Imported as new material for on-demand rotation, not yet rotated to.
+    pub(crate) pending: bool,
 }
 
 impl<M> Version<M> {
-    pub(crate) fn info(&self) -> MaterialInfo {
+    pub(crate) fn info(&self, key_id: &str, current: bool) -> MaterialInfo {
         MaterialInfo {
             version: self.number,
-            material_id: hex(&self.fingerprint),
+            material_id: material_id(key_id, &self.fingerprint),
             origin: self.origin,
             expires_at: self.expires_at,
             present: self.material.is_some(),
+            pending: self.pending,
+            current,
         }
     }
+}
+
+/// The current version: the last that is not pending rotation.
+pub(crate) fn current<M>(versions: &[Version<M>]) -> Option<&Version<M>> {
+    versions.iter().rev().find(|v| !v.pending)
+}
+
+/// `KeyMaterialId`: 64 hex digits "based on the KMS key ID and the imported key material"
+/// (KMS API Reference), here a domain-separated SHA-256 of both (the material enters only as
+/// its fingerprint, itself a hash).
+pub(crate) fn material_id(key_id: &str, fingerprint: &[u8; 32]) -> String {
+    let mut context = digest::Context::new(&digest::SHA256);
+    context.update(b"keyward key material id v1\0");
+    context.update(key_id.as_bytes());
+    context.update(b"\0");
+    context.update(fingerprint);
+    hex(context.finish().as_ref())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -267,32 +294,44 @@ pub(crate) enum Material {
 }
 
 impl Material {
-    pub(crate) fn infos(&self) -> Vec<MaterialInfo> {
+    pub(crate) fn infos(&self, key_id: &str) -> Vec<MaterialInfo> {
+        fn all<M>(versions: &[Version<M>], key_id: &str) -> Vec<MaterialInfo> {
+            let now = current(versions).map(|v| v.number);
+            versions
+                .iter()
+                .map(|v| v.info(key_id, Some(v.number) == now))
+                .collect()
+        }
         match self {
-            Self::Symmetric(versions) => versions.iter().map(Version::info).collect(),
-            Self::Hmac(versions) => versions.iter().map(Version::info).collect(),
-            Self::Asymmetric(versions) => versions.iter().map(Version::info).collect(),
+            Self::Symmetric(versions) => all(versions, key_id),
+            Self::Hmac(versions) => all(versions, key_id),
+            Self::Asymmetric(versions) => all(versions, key_id),
         }
     }
 
-    /// Drops the material of every imported version for which `delete` holds; returns how many
-    /// were dropped.
-    pub(crate) fn delete_imported(&mut self, delete: impl Fn(Option<SystemTime>) -> bool) -> usize {
+    /// Drops the material of every imported version for which `delete` holds (given its number
+    /// and expiry); a version pending rotation is removed altogether, since it was never
+    /// permanently the key's. Returns the numbers of the versions affected.
+    pub(crate) fn delete_imported(
+        &mut self,
+        delete: impl Fn(u32, Option<SystemTime>) -> bool,
+    ) -> Vec<u32> {
         fn drop_matching<M>(
-            versions: &mut [Version<M>],
-            delete: impl Fn(Option<SystemTime>) -> bool,
-        ) -> usize {
-            let mut count = 0;
-            for version in versions {
+            versions: &mut Vec<Version<M>>,
+            delete: impl Fn(u32, Option<SystemTime>) -> bool,
+        ) -> Vec<u32> {
+            let mut affected = Vec::new();
+            for version in versions.iter_mut() {
                 if version.origin == MaterialOrigin::Imported
                     && version.material.is_some()
-                    && delete(version.expires_at)
+                    && delete(version.number, version.expires_at)
                 {
                     version.material = None;
-                    count += 1;
+                    affected.push(version.number);
                 }
             }
-            count
+            versions.retain(|v| !(v.pending && v.material.is_none()));
+            affected
         }
         match self {
             Self::Symmetric(versions) => drop_matching(versions, delete),

@@ -2,11 +2,12 @@
 //! for storage. The root key lives in a file only its owner can read (`0600`), created with
 //! fresh random bytes on first use.
 //!
-//! Sealed format v1: `"KWSEAL1\0"`, 12-byte nonce, AES-256-GCM ciphertext and tag of the
+//! Sealed format v2: `"KWSEAL2\0"`, 12-byte nonce, AES-256-GCM ciphertext and tag of the
 //! serialized key, with the key ID and the format tag as authenticated data (a sealed key
 //! cannot be swapped for another's). The serialized key: spec, usage and origin names, then
-//! per version its number, origin, expiry, fingerprint and material (raw AES/HMAC bytes or
-//! PKCS#8), all length-prefixed.
+//! per version its number, origin, expiry, fingerprint, flags (1: pending rotation) and
+//! material (raw AES/HMAC bytes or PKCS#8), all length-prefixed. Format v1 (`"KWSEAL1\0"`,
+//! no flags) is still read.
 
 use crate::asymmetric::AsymmetricMaterial;
 use crate::key::{CryptoKey, Origin};
@@ -17,7 +18,9 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
-const MAGIC: &[u8; 8] = b"KWSEAL1\0";
+/// Format 2 adds per-version flags (material pending rotation); format 1 is still read.
+const MAGIC: &[u8; 8] = b"KWSEAL2\0";
+const MAGIC_V1: &[u8; 8] = b"KWSEAL1\0";
 const ROOT_KEY_LEN: usize = 32;
 /// The most versions a sealed key may carry (as `CryptoKey` allows).
 const MAX_SEALED_VERSIONS: u32 = 10_000;
@@ -132,9 +135,9 @@ impl RootKey {
         ))
     }
 
-    fn aad(key_id: &str) -> Vec<u8> {
-        let mut aad = Vec::with_capacity(MAGIC.len() + key_id.len());
-        aad.extend_from_slice(MAGIC);
+    fn aad(magic: &[u8; 8], key_id: &str) -> Vec<u8> {
+        let mut aad = Vec::with_capacity(magic.len() + key_id.len());
+        aad.extend_from_slice(magic);
         aad.extend_from_slice(key_id.as_bytes());
         aad
     }
@@ -290,6 +293,7 @@ fn write_version<M>(w: &mut Writer, version: &Version<M>, raw: impl Fn(&M) -> &[
         None => w.u32(0),
     }
     w.bytes(&version.fingerprint);
+    w.u32(u32::from(version.pending));
     match &version.material {
         Some(material) => {
             w.u32(1);
@@ -301,6 +305,7 @@ fn write_version<M>(w: &mut Writer, version: &Version<M>, raw: impl Fn(&M) -> &[
 
 fn read_version<M>(
     r: &mut Reader<'_>,
+    format: u32,
     build: impl Fn(Secret) -> Result<M, CryptoError>,
 ) -> Result<Version<M>, CryptoError> {
     let number = r.u32()?;
@@ -326,6 +331,11 @@ fn read_version<M>(
         _ => return Err(corrupt()),
     };
     let fingerprint: [u8; 32] = r.bytes()?.try_into().map_err(|_| corrupt())?;
+    let pending = match (format, if format >= 2 { r.u32()? } else { 0 }) {
+        (_, 0) => false,
+        (2, 1) => true,
+        _ => return Err(corrupt()),
+    };
     let material = match r.u32()? {
         0 => None,
         1 => Some(build(Secret::from_slice(r.bytes()?))?),
@@ -337,6 +347,7 @@ fn read_version<M>(
         expires_at,
         fingerprint,
         material,
+        pending,
     })
 }
 
@@ -377,7 +388,7 @@ impl CryptoKey {
         root.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::from(RootKey::aad(self.id())),
+                Aad::from(RootKey::aad(MAGIC, self.id())),
                 body.expose_mut(),
             )
             .map_err(|_| CryptoError::Internal("sealing key material"))?;
@@ -391,7 +402,16 @@ impl CryptoKey {
     /// Opens a key sealed by [`CryptoKey::seal`] for key `id` under `root`. A wrong root key,
     /// another key's sealed bytes or any change is [`CryptoError::SealedKeyCorrupt`].
     pub fn unseal(id: &str, sealed: &[u8], root: &RootKey) -> Result<Self, CryptoError> {
-        let body = sealed.strip_prefix(MAGIC.as_slice()).ok_or_else(corrupt)?;
+        let (format, magic, body) = match sealed.strip_prefix(MAGIC.as_slice()) {
+            Some(body) => (2, MAGIC, body),
+            None => (
+                1,
+                MAGIC_V1,
+                sealed
+                    .strip_prefix(MAGIC_V1.as_slice())
+                    .ok_or_else(corrupt)?,
+            ),
+        };
         if body.len() < NONCE_LEN {
             return Err(corrupt());
         }
@@ -400,7 +420,11 @@ impl CryptoKey {
         let mut buffer = Secret::from_slice(ciphertext);
         let plain_len = root
             .key
-            .open_in_place(nonce, Aad::from(RootKey::aad(id)), buffer.expose_mut())
+            .open_in_place(
+                nonce,
+                Aad::from(RootKey::aad(magic, id)),
+                buffer.expose_mut(),
+            )
             .map_err(|_| corrupt())?
             .len();
         let plain = buffer.expose().get(..plain_len).ok_or_else(corrupt)?;
@@ -425,18 +449,20 @@ impl CryptoKey {
         key.material = match key.material {
             Material::Symmetric(_) => Material::Symmetric(
                 (0..count)
-                    .map(|_| read_version(&mut r, AesMaterial::new))
+                    .map(|_| read_version(&mut r, format, AesMaterial::new))
                     .collect::<Result<_, _>>()?,
             ),
             Material::Hmac(_) => Material::Hmac(
                 (0..count)
-                    .map(|_| read_version(&mut r, |s| HmacMaterial::new(spec, s)))
+                    .map(|_| read_version(&mut r, format, |s| HmacMaterial::new(spec, s)))
                     .collect::<Result<_, _>>()?,
             ),
             Material::Asymmetric(_) => Material::Asymmetric(
                 (0..count)
                     .map(|_| {
-                        read_version(&mut r, |s| AsymmetricMaterial::from_pkcs8(spec, usage, s))
+                        read_version(&mut r, format, |s| {
+                            AsymmetricMaterial::from_pkcs8(spec, usage, s)
+                        })
                     })
                     .collect::<Result<_, _>>()?,
             ),
@@ -452,6 +478,46 @@ impl CryptoKey {
 mod tests {
     use super::*;
     use crate::{EncryptionAlgorithm, EncryptionContext, SigningAlgorithm};
+
+    /// Keys sealed before per-version flags existed (format v1) still open, as current
+    /// material with nothing pending.
+    #[test]
+    fn format_v1_sealed_keys_still_open() {
+        let root = RootKey::generate().unwrap();
+        let key = CryptoKey::generate("old", KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt)
+            .unwrap();
+        let Material::Symmetric(versions) = &key.material else {
+            panic!("symmetric");
+        };
+        let version = &versions[0];
+        let mut w = Writer(Secret::new(Vec::new()));
+        w.bytes(b"SYMMETRIC_DEFAULT");
+        w.bytes(b"ENCRYPT_DECRYPT");
+        w.bytes(b"AWS_KMS");
+        w.u32(1);
+        w.u32(version.number);
+        w.u32(0);
+        w.u32(0);
+        w.bytes(&version.fingerprint);
+        w.u32(1);
+        w.bytes(version.material.as_ref().unwrap().raw());
+        let nonce = [3u8; NONCE_LEN];
+        let mut body = w.0.expose().to_vec();
+        root.key
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(RootKey::aad(MAGIC_V1, "old")),
+                &mut body,
+            )
+            .unwrap();
+        let sealed = [MAGIC_V1.as_slice(), &nonce, &body].concat();
+        let opened = CryptoKey::unseal("old", &sealed, &root).unwrap();
+        assert_eq!(opened.materials(), key.materials());
+        assert!(opened.has_material());
+        // The v1 form is bound to its own format tag: relabelled as v2 it does not open.
+        let relabelled = [MAGIC.as_slice(), &nonce, &body].concat();
+        assert!(CryptoKey::unseal("old", &relabelled, &root).is_err());
+    }
 
     #[test]
     fn record_tags_detect_any_change_to_a_field_or_its_boundaries() {

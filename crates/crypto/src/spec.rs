@@ -11,6 +11,17 @@ macro_rules! kms_enum {
         $(#[$meta:meta])*
         $name:ident, $field:literal { $( $(#[$vmeta:meta])* $variant:ident => $text:literal ),+ $(,)? }
     ) => {
+        kms_enum! {
+            $(#[$meta])*
+            $name, $field { $( $(#[$vmeta])* $variant => $text ),+ }
+            order [ $( $text ),+ ]
+        }
+    };
+    (
+        $(#[$meta:meta])*
+        $name:ident, $field:literal { $( $(#[$vmeta:meta])* $variant:ident => $text:literal ),+ $(,)? }
+        order [ $( $ordered:literal ),+ $(,)? ]
+    ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name {
@@ -22,6 +33,9 @@ macro_rules! kms_enum {
             pub const ALL: &'static [$name] = &[ $( $name::$variant ),+ ];
             /// The API field this enum fills, as KMS names it in validation messages.
             pub const FIELD: &'static str = $field;
+            /// The values in the order AWS lists them in its validation message (where AWS
+            /// was recorded listing them in another order than the API's).
+            pub const MESSAGE_ORDER: &'static [&'static str] = &[ $( $ordered ),+ ];
 
             /// The name as in the KMS API.
             pub const fn as_str(self) -> &'static str {
@@ -37,7 +51,7 @@ macro_rules! kms_enum {
                     _ => Err(crate::CryptoError::not_in_enum(
                         text,
                         $field,
-                        Self::ALL.iter().map(|value| value.as_str()),
+                        Self::MESSAGE_ORDER.iter().copied(),
                     )),
                 }
             }
@@ -77,6 +91,12 @@ kms_enum! {
         EccNistEdwards25519 => "ECC_NIST_EDWARDS25519",
         Sm2 => "SM2",
     }
+    // AWS's recorded order (LocalStack's snapshot of 2023-04), then the specs added since.
+    order [
+        "RSA_2048", "ECC_NIST_P384", "ECC_NIST_P256", "ECC_NIST_P521", "HMAC_384", "RSA_3072",
+        "ECC_SECG_P256K1", "RSA_4096", "SYMMETRIC_DEFAULT", "HMAC_256", "HMAC_224", "HMAC_512",
+        "ECC_NIST_EDWARDS25519", "SM2",
+    ]
 }
 
 kms_enum! {
@@ -87,6 +107,8 @@ kms_enum! {
         GenerateVerifyMac => "GENERATE_VERIFY_MAC",
         KeyAgreement => "KEY_AGREEMENT",
     }
+    // AWS's recorded order, then KEY_AGREEMENT (added since).
+    order ["ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT"]
 }
 
 kms_enum! {
@@ -125,6 +147,8 @@ kms_enum! {
         HmacSha384 => "HMAC_SHA_384",
         HmacSha512 => "HMAC_SHA_512",
     }
+    // AWS's recorded order.
+    order ["HMAC_SHA_384", "HMAC_SHA_256", "HMAC_SHA_224", "HMAC_SHA_512"]
 }
 
 kms_enum! {
@@ -573,9 +597,51 @@ mod tests {
         assert!(
             error
                 .to_string()
-                .starts_with("1 validation error detected: Value 'HMAC_random' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [SYMMETRIC_DEFAULT, HMAC_224"),
+                .starts_with("1 validation error detected: Value 'HMAC_random' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [RSA_2048, ECC_NIST_P384, ECC_NIST_P256, ECC_NIST_P521, HMAC_384, RSA_3072, ECC_SECG_P256K1, RSA_4096, SYMMETRIC_DEFAULT, HMAC_256, HMAC_224, HMAC_512"),
             "{error}"
         );
+    }
+
+    /// LocalStack's recordings of AWS (kms-aws-behaviours.md rows 26, 27, 35): AWS lists an
+    /// enumeration's values in its own order, not the API model's.
+    #[test]
+    fn enumerations_are_listed_in_the_order_aws_sends() {
+        let message = |e: crate::CryptoError| e.to_string();
+        assert!(
+            message(KeyUsage::parse("RANDOM").unwrap_err()).ends_with(
+                "at 'keyUsage' failed to satisfy constraint: Member must satisfy enum value set: [ENCRYPT_DECRYPT, SIGN_VERIFY, GENERATE_VERIFY_MAC, KEY_AGREEMENT]"
+            )
+        );
+        assert!(
+            message(MacAlgorithm::parse("INVALID").unwrap_err()).ends_with(
+                "at 'macAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: [HMAC_SHA_384, HMAC_SHA_256, HMAC_SHA_224, HMAC_SHA_512]"
+            )
+        );
+        assert!(
+            message(KeyAgreementAlgorithm::parse("INVALID").unwrap_err())
+                .ends_with("Member must satisfy enum value set: [ECDH]")
+        );
+        // Every enumeration lists each of its values once.
+        for (order, all) in [
+            (
+                KeySpec::MESSAGE_ORDER,
+                KeySpec::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>(),
+            ),
+            (
+                KeyUsage::MESSAGE_ORDER,
+                KeyUsage::ALL.iter().map(|v| v.as_str()).collect(),
+            ),
+            (
+                MacAlgorithm::MESSAGE_ORDER,
+                MacAlgorithm::ALL.iter().map(|v| v.as_str()).collect(),
+            ),
+        ] {
+            let mut sorted = order.to_vec();
+            sorted.sort_unstable();
+            let mut expected = all;
+            expected.sort_unstable();
+            assert_eq!(sorted, expected);
+        }
     }
 
     #[test]

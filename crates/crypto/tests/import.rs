@@ -134,7 +134,8 @@ fn deleting_imported_material_erases_every_ciphertext_until_the_same_material_re
             EncryptionAlgorithm::SymmetricDefault,
         )
         .unwrap();
-    assert_eq!(key.delete_imported_material().unwrap(), 1);
+    let current = key.current_material_id().unwrap();
+    assert_eq!(key.delete_imported_material(None).unwrap(), current);
     let error = key
         .decrypt(
             &blob,
@@ -182,7 +183,7 @@ fn deleting_imported_material_erases_every_ciphertext_until_the_same_material_re
         CryptoKey::generate("gen", KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt).unwrap();
     assert_eq!(
         generated
-            .delete_imported_material()
+            .delete_imported_material(None)
             .unwrap_err()
             .to_string(),
         "gen origin is AWS_KMS which is not valid for this operation."
@@ -562,4 +563,180 @@ fn clocks_at_the_end_of_time_do_not_panic() {
         "KMSInternalException"
     );
     assert_eq!(key.delete_expired_material(end), 0);
+}
+
+fn import_new(key: &mut CryptoKey, material: &[u8]) -> Result<u32, CryptoError> {
+    let parameters = ImportParameters::generate(
+        key,
+        WrappingAlgorithm::RsaesOaepSha256,
+        WrappingKeySpec::Rsa2048,
+        now(),
+    )
+    .unwrap();
+    let wrapped = wrap(&parameters, material);
+    key.import_new_material(
+        &parameters,
+        parameters.import_token(),
+        &wrapped,
+        MaterialExpiry::DoesNotExpire,
+        now(),
+    )
+}
+
+fn seal_and_open(key: &CryptoKey, root: &RootKey) -> CryptoKey {
+    CryptoKey::unseal(key.id(), &key.seal(root).unwrap(), root).unwrap()
+}
+
+fn roundtrip(key: &CryptoKey, blob: &[u8]) -> Vec<u8> {
+    key.decrypt(
+        blob,
+        &EncryptionContext::new(),
+        EncryptionAlgorithm::SymmetricDefault,
+    )
+    .unwrap()
+    .expose()
+    .to_vec()
+}
+
+fn encrypt(key: &CryptoKey) -> Vec<u8> {
+    key.encrypt(
+        b"data",
+        &EncryptionContext::new(),
+        EncryptionAlgorithm::SymmetricDefault,
+    )
+    .unwrap()
+}
+
+/// Rotating imported key material (KMS, 2025): new material waits, pending rotation, until
+/// RotateKeyOnDemand makes it current; earlier ciphertexts still decrypt, and the state
+/// survives sealing.
+#[test]
+fn new_imported_material_waits_for_rotation_then_becomes_current() {
+    let root = RootKey::generate().unwrap();
+    let mut key = external_symmetric("rotating");
+    assert_eq!(
+        import_new(&mut key, &[1; 32]).unwrap(),
+        1,
+        "the first is current"
+    );
+    let first = key.current_material_id().unwrap();
+    let old = encrypt(&key);
+    assert_eq!(import_new(&mut key, &[2; 32]).unwrap(), 2);
+    let mut key = seal_and_open(&key, &root);
+    assert_eq!(
+        key.current_material_id().unwrap(),
+        first,
+        "pending is not current"
+    );
+    let infos = key.materials();
+    assert!(infos[1].pending && !infos[1].current && infos[0].current);
+    assert_eq!(key.material_id(1).unwrap(), first);
+    // Another new material while one is pending: AWS's words.
+    let refused = import_new(&mut key, &[3; 32]).unwrap_err();
+    assert_eq!(refused.code(), "KMSInvalidStateException");
+    let new = refused_new_id(&refused);
+    assert_eq!(new.len(), 64);
+    assert_eq!(
+        refused.to_string(),
+        format!(
+            "New key material (id: {new}) cannot be imported into KMS key rotating, because another key material (id: {}) is pending rotation.",
+            infos[1].material_id
+        )
+    );
+    // Material the key already has is not new.
+    assert_eq!(
+        import_new(&mut key, &[1; 32]).unwrap_err().code(),
+        "KMSInvalidStateException"
+    );
+    assert_eq!(key.rotate_to_pending(), Some(2));
+    assert_eq!(key.rotate_to_pending(), None, "nothing pending any more");
+    let key = seal_and_open(&key, &root);
+    assert_ne!(key.current_material_id().unwrap(), first);
+    assert_eq!(roundtrip(&key, &old), b"data");
+    let new = encrypt(&key);
+    assert_eq!(
+        keyward_crypto::blob::BlobHeader::parse(&new)
+            .unwrap()
+            .material_version,
+        2
+    );
+}
+
+fn refused_new_id(error: &CryptoError) -> String {
+    match error {
+        CryptoError::MaterialPendingRotation { new, .. } => new.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// "If you delete any of them or let one expire, the key state changes to PendingImport";
+/// material pending rotation "is not permanently associated with the KMS key" and can be
+/// deleted and replaced.
+#[test]
+fn deleting_material_is_per_material_and_pending_material_can_be_replaced() {
+    let mut key = external_symmetric("per-material");
+    import_new(&mut key, &[1; 32]).unwrap();
+    import_new(&mut key, &[2; 32]).unwrap();
+    let pending = key.materials()[1].material_id.clone();
+    assert_eq!(
+        key.delete_imported_material(Some(&pending)).unwrap(),
+        pending
+    );
+    assert_eq!(
+        key.materials().len(),
+        1,
+        "pending material is removed altogether"
+    );
+    assert!(key.has_material());
+    import_new(&mut key, &[3; 32]).unwrap();
+    assert_eq!(key.rotate_to_pending(), Some(2));
+    let first = key.material_id(1).unwrap();
+    assert_eq!(key.delete_imported_material(Some(&first)).unwrap(), first);
+    assert!(
+        !key.has_material(),
+        "a permanent material is missing: pending import"
+    );
+    assert_eq!(
+        key.encrypt(
+            b"x",
+            &EncryptionContext::new(),
+            EncryptionAlgorithm::SymmetricDefault
+        )
+        .unwrap_err()
+        .code(),
+        "KMSInvalidStateException"
+    );
+    assert_eq!(
+        key.delete_imported_material(Some(&"0".repeat(64)))
+            .unwrap_err()
+            .code(),
+        "NotFoundException"
+    );
+}
+
+#[test]
+fn material_ids_are_bound_to_the_key() {
+    let mut a = external_symmetric("key-a");
+    let mut b = external_symmetric("key-b");
+    import(&mut a, WrappingAlgorithm::RsaesOaepSha256, &[5; 32]);
+    import(&mut b, WrappingAlgorithm::RsaesOaepSha256, &[5; 32]);
+    let (a, b) = (
+        a.current_material_id().unwrap(),
+        b.current_material_id().unwrap(),
+    );
+    assert_ne!(a, b);
+    assert_eq!(a.len(), 64);
+    assert!(
+        a.bytes()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    );
+}
+
+#[test]
+fn asymmetric_and_hmac_keys_take_no_new_material() {
+    let mut hmac = CryptoKey::external("h", KeySpec::Hmac256, KeyUsage::GenerateVerifyMac).unwrap();
+    assert_eq!(
+        import_new(&mut hmac, &[1; 32]).unwrap_err().code(),
+        "UnsupportedOperationException"
+    );
 }

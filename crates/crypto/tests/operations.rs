@@ -810,7 +810,7 @@ fn macs_for_every_hmac_spec() {
     );
     assert_eq!(
         MacAlgorithm::parse("INVALID").unwrap_err().to_string(),
-        "1 validation error detected: Value 'INVALID' at 'macAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: [HMAC_SHA_224, HMAC_SHA_256, HMAC_SHA_384, HMAC_SHA_512]"
+        "1 validation error detected: Value 'INVALID' at 'macAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: [HMAC_SHA_384, HMAC_SHA_256, HMAC_SHA_224, HMAC_SHA_512]"
     );
 }
 

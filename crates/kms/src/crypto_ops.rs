@@ -142,6 +142,8 @@ impl Kms {
                     destination_algorithm_parsed,
                 )?;
                 Ok(ReEncryptResponse {
+                    source_key_material_id: source.blob_material_id(&request.ciphertext_blob),
+                    destination_key_material_id: destination.blob_material_id(&blob),
                     ciphertext_blob: blob,
                     source_key_id: source.meta.arn.clone(),
                     key_id: destination.meta.arn.clone(),
@@ -238,6 +240,7 @@ impl Kms {
                                 public_key: pair.public_key,
                                 key_id: e.meta.arn.clone(),
                                 key_pair_spec: request.key_pair_spec.clone(),
+                                key_material_id: e.current_material_id(),
                             })
                         } else {
                             let pair = e
@@ -249,6 +252,7 @@ impl Kms {
                                 public_key: pair.public_key,
                                 key_id: e.meta.arn.clone(),
                                 key_pair_spec: request.key_pair_spec.clone(),
+                                key_material_id: e.current_material_id(),
                             })
                         }
                     },
@@ -533,14 +537,23 @@ impl Kms {
                 json!({"numberOfBytes": number_of_bytes}),
             ),
             |call| {
+                // The request's shape is checked before it is authorized, with AWS's two
+                // messages (one per bound).
+                let bound = if number_of_bytes < 1 {
+                    Some("greater than or equal to 1".to_owned())
+                } else if number_of_bytes > MAX_RANDOM_BYTES {
+                    Some(format!("less than or equal to {MAX_RANDOM_BYTES}"))
+                } else {
+                    None
+                };
+                if let Some(bound) = bound {
+                    return Err(KmsError::validation(format!(
+                        "1 validation error detected: Value '{number_of_bytes}' at 'numberOfBytes' failed to satisfy constraint: Member must have value {bound}"
+                    )));
+                }
                 let action = action("kms:GenerateRandom")?;
                 let context = self.context(caller, None, &Named::default(), &[], &[]);
                 self.authorize(call, caller, None, action, &[], context)?;
-                if !(1..=MAX_RANDOM_BYTES).contains(&number_of_bytes) {
-                    return Err(KmsError::validation(format!(
-                        "1 validation error detected: Value '{number_of_bytes}' at 'numberOfBytes' failed to satisfy constraint: Member must have value between 1 and {MAX_RANDOM_BYTES}"
-                    )));
-                }
                 Ok(keyward_crypto::generate_random(number_of_bytes)?)
             },
         )

@@ -16,8 +16,9 @@ use std::sync::Arc;
 /// `RotationPeriodInDays`: 90–2560, 365 by default.
 const ROTATION_PERIOD_DAYS: std::ops::RangeInclusive<u32> = 90..=2560;
 const DEFAULT_ROTATION_PERIOD_DAYS: u32 = 365;
-/// On-demand rotations allowed per key.
-const ON_DEMAND_ROTATION_LIMIT: usize = 10;
+/// On-demand rotations allowed per key: "You can perform on-demand key rotation a maximum of 25
+/// times per KMS key" (API Reference, RotateKeyOnDemand; earlier copies said 10).
+const ON_DEMAND_ROTATION_LIMIT: usize = 25;
 const DAY: u64 = 86_400;
 
 /// Only symmetric encryption keys with material KMS generated rotate.
@@ -173,8 +174,11 @@ impl Kms {
         )
     }
 
-    /// RotateKeyOnDemand: a new version of the key material now (at most ten times per key);
-    /// the automatic schedule is unchanged. Returns the key ID.
+    /// RotateKeyOnDemand: new key material now, at most [`ON_DEMAND_ROTATION_LIMIT`] times per
+    /// key; the automatic schedule is unchanged. A key of origin AWS_KMS gets generated
+    /// material; an EXTERNAL one rotates to the material imported for it with
+    /// `ImportType = NEW_KEY_MATERIAL` (AWS, 2025). The key state is checked first, as AWS
+    /// does (an EXTERNAL key never imported is "pending import"). Returns the key ARN.
     pub fn rotate_key_on_demand(&self, caller: &Caller, key_id: &str) -> Result<String, KmsError> {
         self.call(
             caller,
@@ -185,7 +189,7 @@ impl Kms {
                     call,
                     key_id,
                     "kms:RotateKeyOnDemand",
-                    StateClass::Rotation,
+                    StateClass::OnDemandRotation,
                     &[],
                     |e| {
                         if e.meta.spec != "SYMMETRIC_DEFAULT" {
@@ -195,13 +199,6 @@ impl Kms {
                                 message: None,
                             });
                         }
-                        if e.meta.origin == "EXTERNAL" {
-                            return Err(KmsError::invalid_state(format!(
-                                "No available key material pending rotation for the key: {}.",
-                                e.meta.arn
-                            )));
-                        }
-                        check_rotatable(e)?;
                         let on_demand = e.meta.rotations.iter().filter(|r| r.on_demand).count();
                         if on_demand >= ON_DEMAND_ROTATION_LIMIT {
                             return Err(KmsError::new(
@@ -212,58 +209,111 @@ impl Kms {
                                 ),
                             ));
                         }
-                        let version = e.crypto.rotate()?;
+                        let version = if e.meta.origin == "EXTERNAL" {
+                            e.crypto.rotate_to_pending().ok_or_else(|| {
+                                KmsError::invalid_state(format!(
+                                    "No available key material pending rotation for the key: {}.",
+                                    e.meta.arn
+                                ))
+                            })?
+                        } else {
+                            check_rotatable(e)?;
+                            e.crypto.rotate()?
+                        };
                         e.meta.rotations.push(RotationRecord {
                             version,
                             date: epoch_seconds(self.clock.now()),
                             on_demand: true,
                         });
-                        Ok(e.meta.id.clone())
+                        Ok(e.meta.arn.clone())
                     },
                 )
             },
         )
     }
 
-    /// ListKeyRotations: every completed rotation, oldest first.
+    /// ListKeyRotations: every completed rotation, oldest first; with `IncludeKeyMaterial =
+    /// ALL_KEY_MATERIAL` also the first key material and any imported material pending
+    /// rotation. Each entry says its key material, its state and, for imported material, its
+    /// import state and expiry.
     pub fn list_key_rotations(
         &self,
         caller: &Caller,
-        key_id: &str,
-        paging: &Paging,
+        request: &ListKeyRotationsRequest,
     ) -> Result<Page<RotationEntry>, KmsError> {
+        let paging = &request.paging;
         self.call(
             caller,
             Call::new(
                 "ListKeyRotations",
-                json!({"keyId": key_id, "limit": paging.limit, "marker": paging.marker}),
+                json!({"keyId": request.key_id, "includeKeyMaterial": request.include_key_material, "limit": paging.limit, "marker": paging.marker}),
             ),
             |call| {
+                let all = match request.include_key_material.as_deref() {
+                    None | Some("ROTATIONS_ONLY") => false,
+                    Some("ALL_KEY_MATERIAL") => true,
+                    Some(other) => {
+                        return Err(KmsError::validation(format!(
+                            "1 validation error detected: Value '{other}' at 'includeKeyMaterial' failed to satisfy constraint: Member must satisfy enum value set: [ALL_KEY_MATERIAL, ROTATIONS_ONLY]"
+                        )));
+                    }
+                };
                 self.read_key(
                     caller,
                     call,
-                    key_id,
+                    &request.key_id,
                     "kms:ListKeyRotations",
                     StateClass::Any,
                     &[],
                     &[],
                     |e| {
-                        check_rotatable(e)?;
-                        let rotations: Vec<RotationEntry> = e
-                            .meta
-                            .rotations
-                            .iter()
-                            .map(|r| RotationEntry {
-                                key_id: e.meta.id.clone(),
-                                rotation_date: from_epoch_seconds(r.date),
-                                rotation_type: if r.on_demand {
-                                    "ON_DEMAND"
-                                } else {
-                                    "AUTOMATIC"
-                                },
+                        if e.meta.origin == "AWS_KMS" || e.meta.spec != "SYMMETRIC_DEFAULT" {
+                            check_rotatable(e)?;
+                        }
+                        let imported = e.meta.origin == "EXTERNAL";
+                        let entries: Vec<RotationEntry> = e
+                            .crypto
+                            .materials()
+                            .into_iter()
+                            .filter_map(|m| {
+                                let rotation = e.meta.rotations.iter().find(|r| r.version == m.version);
+                                if !all && rotation.is_none() {
+                                    return None;
+                                }
+                                Some(RotationEntry {
+                                    key_id: e.meta.arn.clone(),
+                                    key_material_description: e
+                                        .meta
+                                        .material_descriptions
+                                        .get(&m.material_id)
+                                        .cloned(),
+                                    import_state: imported.then_some(if m.present {
+                                        "IMPORTED"
+                                    } else {
+                                        "PENDING_IMPORT"
+                                    }),
+                                    key_material_state: if m.pending {
+                                        "PENDING_ROTATION"
+                                    } else if m.current {
+                                        "CURRENT"
+                                    } else {
+                                        "NON_CURRENT"
+                                    },
+                                    expiration_model: imported.then_some(if m.expires_at.is_some() {
+                                        "KEY_MATERIAL_EXPIRES"
+                                    } else {
+                                        "KEY_MATERIAL_DOES_NOT_EXPIRE"
+                                    }),
+                                    valid_to: m.expires_at,
+                                    rotation_date: rotation.map(|r| from_epoch_seconds(r.date)),
+                                    rotation_type: rotation.map(|r| {
+                                        if r.on_demand { "ON_DEMAND" } else { "AUTOMATIC" }
+                                    }),
+                                    key_material_id: m.material_id,
+                                })
                             })
                             .collect();
-                        paginate(rotations, paging, 100, 1000)
+                        paginate(entries, paging, 100, 1000)
                     },
                 )
             },
@@ -329,12 +379,16 @@ impl Kms {
     }
 
     /// ImportKeyMaterial: unwraps the material with the wrapping key of the last
-    /// GetParametersForImport and installs it; the key leaves `PendingImport`.
+    /// GetParametersForImport and installs it. `ImportType` `EXISTING_KEY_MATERIAL` brings back
+    /// material the key had (the key leaves `PendingImport` once all of it is there);
+    /// `NEW_KEY_MATERIAL` (symmetric keys only; the default before the first import) adds
+    /// material that RotateKeyOnDemand makes current. Returns the key ARN and the material's
+    /// `KeyMaterialId`.
     pub fn import_key_material(
         &self,
         caller: &Caller,
         request: &ImportKeyMaterialRequest,
-    ) -> Result<(), KmsError> {
+    ) -> Result<ImportKeyMaterialResponse, KmsError> {
         let valid_to_text = request.valid_to.map(|t| epoch_seconds(t).to_string());
         let mut extra: Vec<(&str, &str)> = Vec::new();
         if let Some(model) = &request.expiration_model {
@@ -347,9 +401,44 @@ impl Kms {
             caller,
             Call::new(
                 "ImportKeyMaterial",
-                json!({"keyId": request.key_id, "expirationModel": request.expiration_model, "validTo": valid_to_text}),
+                json!({"keyId": request.key_id, "expirationModel": request.expiration_model, "validTo": valid_to_text, "importType": request.import_type, "keyMaterialId": request.key_material_id, "keyMaterialDescription": request.key_material_description}),
             ),
             |call| {
+                let new_material = match request.import_type.as_deref() {
+                    None => None,
+                    Some("NEW_KEY_MATERIAL") => Some(true),
+                    Some("EXISTING_KEY_MATERIAL") => Some(false),
+                    Some(other) => {
+                        return Err(KmsError::validation(format!(
+                            "1 validation error detected: Value '{other}' at 'importType' failed to satisfy constraint: Member must satisfy enum value set: [NEW_KEY_MATERIAL, EXISTING_KEY_MATERIAL]"
+                        )));
+                    }
+                };
+                if let Some(id) = &request.key_material_id {
+                    let valid = id.len() == 64
+                        && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                    if !valid {
+                        return Err(KmsError::validation(format!(
+                            "1 validation error detected: Value '{id}' at 'keyMaterialId' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-f0-9]+$"
+                        )));
+                    }
+                    if new_material == Some(true) {
+                        return Err(KmsError::validation(
+                            "You cannot specify a key material ID with ImportType set to NEW_KEY_MATERIAL.",
+                        ));
+                    }
+                }
+                if let Some(description) = &request.key_material_description {
+                    let valid = description.chars().count() <= 256
+                        && description.chars().all(|c| {
+                            c.is_ascii_alphanumeric() || c.is_whitespace() || ":/_.-".contains(c)
+                        });
+                    if !valid {
+                        return Err(KmsError::validation(format!(
+                            "1 validation error detected: Value '{description}' at 'keyMaterialDescription' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_\\s.-]+$"
+                        )));
+                    }
+                }
                 self.write_key(
                     caller,
                     call,
@@ -359,6 +448,12 @@ impl Kms {
                     &extra,
                     |e| {
                         check_external(e)?;
+                        let symmetric = e.meta.spec == "SYMMETRIC_DEFAULT";
+                        if !symmetric && (request.import_type.is_some() || request.key_material_id.is_some()) {
+                            return Err(KmsError::validation(
+                                "ImportType and KeyMaterialId are supported only for symmetric encryption KMS keys: an asymmetric or HMAC key keeps the key material first imported into it.",
+                            ));
+                        }
                         let model = request
                             .expiration_model
                             .as_deref()
@@ -390,46 +485,91 @@ impl Kms {
                                 "The import token is not valid: call GetParametersForImport for this key first.",
                             )
                         })?;
-                        e.crypto.import_material(
-                            &parameters,
-                            &request.import_token,
-                            &request.encrypted_key_material,
-                            expiry,
-                            self.clock.now(),
-                        )?;
+                        // Omitted, ImportType is NEW before any material was imported and
+                        // EXISTING after (API Reference).
+                        let never_imported = e.crypto.materials().is_empty();
+                        let version = if symmetric && new_material.unwrap_or(never_imported) {
+                            e.crypto.import_new_material(
+                                &parameters,
+                                &request.import_token,
+                                &request.encrypted_key_material,
+                                expiry,
+                                self.clock.now(),
+                            )?
+                        } else {
+                            e.crypto.import_material(
+                                &parameters,
+                                &request.import_token,
+                                &request.encrypted_key_material,
+                                expiry,
+                                self.clock.now(),
+                            )?
+                        };
+                        let material_id = e.crypto.material_id(version).unwrap_or_default();
+                        if let Some(named) = &request.key_material_id
+                            && *named != material_id
+                        {
+                            return Err(KmsError::new(
+                                ErrorCode::IncorrectKeyMaterial,
+                                format!(
+                                    "The key material does not match the key material ID {named} of KMS key {}.",
+                                    e.meta.arn
+                                ),
+                            ));
+                        }
+                        if let Some(description) = &request.key_material_description {
+                            e.meta
+                                .material_descriptions
+                                .insert(material_id.clone(), description.clone());
+                        }
                         e.meta.expiration_model = Some(model.to_owned());
-                        e.meta.valid_to = request.valid_to.map(epoch_seconds);
-                        Ok(())
+                        e.refresh_expiry();
+                        Ok(ImportKeyMaterialResponse {
+                            key_id: e.meta.arn.clone(),
+                            key_material_id: material_id,
+                        })
                     },
                 )
             },
         )
     }
 
-    /// DeleteImportedKeyMaterial: the key becomes `PendingImport`; its ciphertexts decrypt
-    /// again only once the same material is imported.
+    /// DeleteImportedKeyMaterial: deletes the material `KeyMaterialId` names, or the current
+    /// material; the key becomes `PendingImport` (unless pending deletion), and its ciphertexts
+    /// under that material decrypt again only once the same material is imported. Material
+    /// pending rotation is removed altogether.
     pub fn delete_imported_key_material(
         &self,
         caller: &Caller,
-        key_id: &str,
-    ) -> Result<(), KmsError> {
+        request: &DeleteImportedKeyMaterialRequest,
+    ) -> Result<DeleteImportedKeyMaterialResponse, KmsError> {
         self.call(
             caller,
-            Call::new("DeleteImportedKeyMaterial", json!({"keyId": key_id})),
+            Call::new(
+                "DeleteImportedKeyMaterial",
+                json!({"keyId": request.key_id, "keyMaterialId": request.key_material_id}),
+            ),
             |call| {
                 self.write_key(
                     caller,
                     call,
-                    key_id,
+                    &request.key_id,
                     "kms:DeleteImportedKeyMaterial",
                     StateClass::Any,
                     &[],
                     |e| {
                         check_external(e)?;
-                        e.crypto.delete_imported_material()?;
-                        e.meta.expiration_model = None;
-                        e.meta.valid_to = None;
-                        Ok(())
+                        let deleted = e
+                            .crypto
+                            .delete_imported_material(request.key_material_id.as_deref())?;
+                        e.refresh_expiry();
+                        if !e.crypto.has_material() {
+                            e.meta.expiration_model = None;
+                        }
+                        Ok(DeleteImportedKeyMaterialResponse {
+                            key_id: e.meta.arn.clone(),
+                            key_material_id: (!deleted.is_empty()).then_some(deleted),
+                        })
                     },
                 )
             },

@@ -48,6 +48,9 @@ pub struct KeyMetadata {
     pub expiration_model: Option<String>,
     /// Keys with imported material that expires: when.
     pub valid_to: Option<SystemTime>,
+    /// Symmetric encryption keys (AWS_KMS, or EXTERNAL once imported): the `KeyMaterialId`
+    /// of the current material.
+    pub current_key_material_id: Option<String>,
 }
 
 /// CreateKey.
@@ -101,6 +104,8 @@ pub struct DecryptResponse {
     pub plaintext: Secret,
     pub key_id: String,
     pub encryption_algorithm: String,
+    /// The material that decrypted (symmetric keys).
+    pub key_material_id: Option<String>,
 }
 
 /// GenerateDataKey (and WithoutPlaintext).
@@ -121,6 +126,8 @@ pub struct GenerateDataKeyResponse {
     /// `None` for GenerateDataKeyWithoutPlaintext.
     pub plaintext: Option<Secret>,
     pub key_id: String,
+    /// The material that encrypted the data key.
+    pub key_material_id: Option<String>,
 }
 
 /// ReEncrypt.
@@ -147,6 +154,10 @@ pub struct ReEncryptResponse {
     pub key_id: String,
     pub source_encryption_algorithm: String,
     pub destination_encryption_algorithm: String,
+    /// The source key's material that decrypted (symmetric source keys).
+    pub source_key_material_id: Option<String>,
+    /// The destination key's material that encrypted (symmetric destination keys).
+    pub destination_key_material_id: Option<String>,
 }
 
 /// GenerateDataKeyPair (and WithoutPlaintext).
@@ -169,6 +180,8 @@ pub struct GenerateDataKeyPairResponse {
     pub public_key: Vec<u8>,
     pub key_id: String,
     pub key_pair_spec: String,
+    /// The material that encrypted the private key.
+    pub key_material_id: Option<String>,
 }
 
 /// Sign.
@@ -297,13 +310,33 @@ pub struct KeyRotationStatus {
     pub on_demand_rotation_start_date: Option<SystemTime>,
 }
 
-/// One rotation, as ListKeyRotations returns it.
+/// ListKeyRotations.
+#[derive(Debug, Clone, Default)]
+pub struct ListKeyRotationsRequest {
+    pub key_id: String,
+    /// `ALL_KEY_MATERIAL` or `ROTATIONS_ONLY` (the default).
+    pub include_key_material: Option<String>,
+    pub paging: Paging,
+}
+
+/// One key material, as ListKeyRotations returns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RotationEntry {
+    /// The key ARN.
     pub key_id: String,
-    pub rotation_date: SystemTime,
-    /// `AUTOMATIC` or `ON_DEMAND`.
-    pub rotation_type: &'static str,
+    pub key_material_id: String,
+    pub key_material_description: Option<String>,
+    /// EXTERNAL keys: `IMPORTED` or `PENDING_IMPORT`.
+    pub import_state: Option<&'static str>,
+    /// `CURRENT`, `NON_CURRENT` or `PENDING_ROTATION`.
+    pub key_material_state: &'static str,
+    /// EXTERNAL keys: `KEY_MATERIAL_EXPIRES` or `KEY_MATERIAL_DOES_NOT_EXPIRE`.
+    pub expiration_model: Option<&'static str>,
+    pub valid_to: Option<SystemTime>,
+    /// Absent for the first material and material pending rotation.
+    pub rotation_date: Option<SystemTime>,
+    /// `AUTOMATIC` or `ON_DEMAND`; absent like `rotation_date`.
+    pub rotation_type: Option<&'static str>,
 }
 
 /// GetParametersForImport.
@@ -332,6 +365,36 @@ pub struct ImportKeyMaterialRequest {
     /// `KEY_MATERIAL_EXPIRES` (needs `valid_to`) or `KEY_MATERIAL_DOES_NOT_EXPIRE`.
     pub expiration_model: Option<String>,
     pub valid_to: Option<SystemTime>,
+    /// `NEW_KEY_MATERIAL` or `EXISTING_KEY_MATERIAL` (symmetric keys).
+    pub import_type: Option<String>,
+    /// With `EXISTING_KEY_MATERIAL`: the material being imported again.
+    pub key_material_id: Option<String>,
+    pub key_material_description: Option<String>,
+}
+
+/// ImportKeyMaterial's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportKeyMaterialResponse {
+    /// The key ARN.
+    pub key_id: String,
+    pub key_material_id: String,
+}
+
+/// DeleteImportedKeyMaterial.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteImportedKeyMaterialRequest {
+    pub key_id: String,
+    /// The material to delete; the current one when absent.
+    pub key_material_id: Option<String>,
+}
+
+/// DeleteImportedKeyMaterial's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteImportedKeyMaterialResponse {
+    /// The key ARN.
+    pub key_id: String,
+    /// The material deleted (none for a key never imported into).
+    pub key_material_id: Option<String>,
 }
 
 /// A page of a list operation: `Limit` and `Marker` in, `NextMarker` and `Truncated` out.

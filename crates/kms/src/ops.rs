@@ -48,19 +48,37 @@ pub(crate) fn dry_run() -> KmsError {
     )
 }
 
+/// Tags as KMS checks them: first the API's shape (a key of 1 to 128 characters, a value of at
+/// most 256, with AWS's `ValidationException` text naming the tag's position), then KMS's
+/// rules (`TagException`: at most 50, no key beginning with `aws:` in any case, no key twice).
 fn check_tags(tags: &[(String, String)]) -> Result<(), KmsError> {
+    for (i, (key, value)) in tags.iter().enumerate() {
+        let at = i + 1;
+        let length = |member: &str, text: &str, constraint: &str| {
+            KmsError::validation(format!(
+                "1 validation error detected: Value '{text}' at 'tags.{at}.member.{member}' failed to satisfy constraint: Member must have length {constraint}"
+            ))
+        };
+        if key.is_empty() {
+            return Err(length("tagKey", key, "greater than or equal to 1"));
+        }
+        if key.chars().count() > 128 {
+            return Err(length("tagKey", key, "less than or equal to 128"));
+        }
+        if value.chars().count() > 256 {
+            return Err(length("tagValue", value, "less than or equal to 256"));
+        }
+    }
     let tag_error = |m: &str| KmsError::new(ErrorCode::Tag, m);
     if tags.len() > MAX_TAGS {
         return Err(tag_error("Too many tags"));
     }
-    for (i, (key, value)) in tags.iter().enumerate() {
-        if key.starts_with("aws:") {
+    for (i, (key, _)) in tags.iter().enumerate() {
+        if key
+            .get(..4)
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("aws:"))
+        {
             return Err(tag_error("Tags beginning with aws: are reserved"));
-        }
-        if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
-            return Err(tag_error(
-                "Tag keys must be 1-128 characters and values at most 256",
-            ));
         }
         if tags.iter().take(i).any(|(k, _)| k == key) {
             return Err(tag_error("Duplicate tag keys"));
@@ -178,6 +196,7 @@ impl Kms {
             key_agreement_algorithms: agreement,
             expiration_model: m.expiration_model.clone(),
             valid_to: m.valid_to.map(from_epoch_seconds),
+            current_key_material_id: entry.current_material_id(),
         }
     }
 
@@ -321,6 +340,7 @@ impl Kms {
                 grants: Vec::new(),
                 expiration_model: None,
                 valid_to: None,
+                material_descriptions: BTreeMap::new(),
             };
             let grants = GrantStore::new(
                 key_kind(&meta.spec, &meta.usage),
@@ -638,8 +658,8 @@ impl Kms {
             caller,
             Call::new("TagResource", json!({"keyId": key_id, "tags": tags.iter().map(|(k, v)| json!({"TagKey": k, "TagValue": v})).collect::<Vec<_>>()})),
             |call| {
+                check_tags(tags)?;
                 self.write_key(caller, call, key_id, "kms:TagResource", StateClass::NotPendingDeletion, &extra, |e| {
-                    check_tags(tags)?;
                     let mut merged = e.meta.tags.clone();
                     merged.extend(tags.iter().cloned());
                     if merged.len() > MAX_TAGS {
@@ -810,6 +830,7 @@ impl Kms {
                             algorithm,
                         )?;
                         Ok(DecryptResponse {
+                            key_material_id: e.blob_material_id(&request.ciphertext_blob),
                             plaintext,
                             key_id: e.meta.arn.clone(),
                             encryption_algorithm: algorithm_name.to_owned(),
@@ -873,6 +894,7 @@ impl Kms {
                         if with_plaintext {
                             let key = e.crypto.generate_data_key(length, &context)?;
                             Ok(GenerateDataKeyResponse {
+                                key_material_id: e.blob_material_id(&key.ciphertext_blob),
                                 ciphertext_blob: key.ciphertext_blob,
                                 plaintext: Some(key.plaintext),
                                 key_id: e.meta.arn.clone(),
@@ -880,6 +902,7 @@ impl Kms {
                         } else {
                             let blob = e.crypto.generate_data_key_without_plaintext(length, &context)?;
                             Ok(GenerateDataKeyResponse {
+                                key_material_id: e.blob_material_id(&blob),
                                 ciphertext_blob: blob,
                                 plaintext: None,
                                 key_id: e.meta.arn.clone(),

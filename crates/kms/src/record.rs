@@ -118,7 +118,10 @@ pub struct KeyMetadataRecord {
     /// Imported material: `KEY_MATERIAL_EXPIRES` or `KEY_MATERIAL_DOES_NOT_EXPIRE`.
     #[serde(default)]
     pub expiration_model: Option<String>,
-    /// Imported material: when it expires (epoch seconds).
+    /// Imported material: when the first present material expires (epoch seconds).
     #[serde(default)]
     pub valid_to: Option<u64>,
+    /// Imported material: `KeyMaterialDescription` by `KeyMaterialId`.
+    #[serde(default)]
+    pub material_descriptions: BTreeMap<String, String>,
 }

@@ -94,6 +94,38 @@ impl KeyEntry {
         self.context = Arc::new(ctx);
     }
 
+    /// The `KeyMaterialId` of the current material of a symmetric encryption key (the keys
+    /// whose material rotates); `None` for other keys and for one never imported into.
+    pub(crate) fn current_material_id(&self) -> Option<String> {
+        (self.meta.spec == "SYMMETRIC_DEFAULT")
+            .then(|| self.crypto.current_material_id())
+            .flatten()
+    }
+
+    /// The `KeyMaterialId` of the material a symmetric ciphertext names.
+    pub(crate) fn blob_material_id(&self, blob: &[u8]) -> Option<String> {
+        if self.meta.spec != "SYMMETRIC_DEFAULT" {
+            return None;
+        }
+        let version = keyward_crypto::blob::BlobHeader::parse(blob)
+            .ok()?
+            .material_version;
+        self.crypto.material_id(version)
+    }
+
+    /// Sets `valid_to` to the earliest expiry of the imported material present (what the
+    /// clock next has to delete), after an import, a deletion or an expiry.
+    pub(crate) fn refresh_expiry(&mut self) {
+        self.meta.valid_to = self
+            .crypto
+            .materials()
+            .iter()
+            .filter(|m| m.present)
+            .filter_map(|m| m.expires_at)
+            .min()
+            .map(epoch_seconds);
+    }
+
     pub(crate) fn refresh_grants(&mut self) {
         self.grant_set = Arc::new(GrantSet::new(self.grants.grants().to_vec()));
         self.meta.grants = self.grants.grants().iter().map(GrantRecord::of).collect();
@@ -771,7 +803,7 @@ impl Kms {
                 if e.meta.valid_to.is_some_and(|at| at <= now) {
                     e.crypto
                         .delete_expired_material(crate::clock::from_epoch_seconds(now));
-                    e.meta.valid_to = None;
+                    e.refresh_expiry();
                 }
                 Ok(())
             })?;
@@ -835,6 +867,17 @@ pub(crate) fn state_error(entry: &KeyEntry, class: StateClass) -> Option<KmsErro
             ErrorCode::UnsupportedOperation,
             format!("{arn} origin is EXTERNAL which is not valid for this operation."),
         )),
+        (StateClass::OnDemandRotation, KeyState::Enabled) => None,
+        (StateClass::OnDemandRotation, KeyState::Disabled) => Some(KmsError::new(
+            ErrorCode::Disabled,
+            format!("{arn} is disabled."),
+        )),
+        (StateClass::OnDemandRotation, KeyState::PendingDeletion) => Some(KmsError::invalid_state(
+            format!("{arn} is pending deletion."),
+        )),
+        (StateClass::OnDemandRotation, KeyState::PendingImport) => {
+            Some(KmsError::invalid_state(format!("{arn} is pending import.")))
+        }
         (StateClass::PendingDeletionOnly, _) => Some(KmsError::invalid_state(format!(
             "{arn} is not pending deletion."
         ))),
@@ -852,9 +895,12 @@ pub(crate) enum StateClass {
     NotPendingDeletion,
     /// CancelKeyDeletion.
     PendingDeletionOnly,
-    /// Enable/DisableKeyRotation, RotateKeyOnDemand: Enabled only (Disabled is
-    /// `DisabledException`; a key pending import has no material to rotate).
+    /// Enable/DisableKeyRotation: Enabled only (Disabled is `DisabledException`; a key with
+    /// imported material rotates no automatic way: `UnsupportedOperationException`).
     Rotation,
+    /// RotateKeyOnDemand: Enabled only; a key pending import is `KMSInvalidStateException`
+    /// ("<arn> is pending import."), checked before the key's origin (AWS's recordings).
+    OnDemandRotation,
     /// DescribeKey, policies, grants listing/retiring/revoking.
     Any,
 }

@@ -122,13 +122,23 @@ fn code<T>(r: Result<T, KmsError>) -> &'static str {
     }
 }
 
+fn rotations_page(f: &Fixture, key: &str, paging: Paging) -> Result<Page<RotationEntry>, KmsError> {
+    f.kms.list_key_rotations(
+        &f.admin,
+        &ListKeyRotationsRequest {
+            key_id: key.into(),
+            include_key_material: None,
+            paging,
+        },
+    )
+}
+
 fn rotations(f: &Fixture, key: &str) -> Vec<&'static str> {
-    f.kms
-        .list_key_rotations(&f.admin, key, &Paging::default())
+    rotations_page(f, key, Paging::default())
         .unwrap()
         .items
         .iter()
-        .map(|r| r.rotation_type)
+        .filter_map(|r| r.rotation_type)
         .collect()
 }
 
@@ -187,12 +197,14 @@ fn automatic_rotation_follows_the_period_and_old_ciphertexts_still_decrypt() {
     );
 }
 
+/// "You can perform on-demand key rotation a maximum of 25 times per KMS key" (API Reference,
+/// RotateKeyOnDemand).
 #[test]
-fn on_demand_rotation_is_limited_to_ten() {
+fn on_demand_rotation_is_limited_to_twenty_five() {
     let f = fixture();
     let k = symmetric(&f);
     let blob = encrypt(&f, &k).unwrap();
-    for _ in 0..10 {
+    for _ in 0..25 {
         f.kms.rotate_key_on_demand(&f.admin, &k).unwrap();
     }
     let e = f.kms.rotate_key_on_demand(&f.admin, &k).unwrap_err();
@@ -202,40 +214,36 @@ fn on_demand_rotation_is_limited_to_ten() {
             .unwrap()
             .starts_with("The on-demand rotations limit has been reached for the given keyId.")
     );
-    assert_eq!(rotations(&f, &k), ["ON_DEMAND"; 10]);
+    assert_eq!(rotations(&f, &k), ["ON_DEMAND"; 25]);
     assert_eq!(decrypt(&f, &blob).unwrap(), b"secret");
     // Paging through the history.
-    let page = f
-        .kms
-        .list_key_rotations(
-            &f.admin,
-            &k,
-            &Paging {
-                limit: Some(4),
-                marker: None,
-            },
-        )
-        .unwrap();
+    let page = rotations_page(
+        &f,
+        &k,
+        Paging {
+            limit: Some(4),
+            marker: None,
+        },
+    )
+    .unwrap();
     assert_eq!(page.items.len(), 4);
     assert!(page.truncated);
-    let rest = f
-        .kms
-        .list_key_rotations(
-            &f.admin,
-            &k,
-            &Paging {
-                limit: Some(100),
-                marker: page.next_marker.clone(),
-            },
-        )
-        .unwrap();
-    assert_eq!(rest.items.len(), 6);
+    let rest = rotations_page(
+        &f,
+        &k,
+        Paging {
+            limit: Some(100),
+            marker: page.next_marker.clone(),
+        },
+    )
+    .unwrap();
+    assert_eq!(rest.items.len(), 21);
     assert!(!rest.truncated && rest.next_marker.is_none());
     assert_eq!(
-        code(f.kms.list_key_rotations(
-            &f.admin,
+        code(rotations_page(
+            &f,
             &k,
-            &Paging {
+            Paging {
                 limit: None,
                 marker: Some("forged".into()),
             },
@@ -299,7 +307,17 @@ fn import(
     key: &str,
     material: &[u8],
     valid_to: Option<SystemTime>,
-) -> Result<(), KmsError> {
+) -> Result<ImportKeyMaterialResponse, KmsError> {
+    import_as(f, key, material, valid_to, None)
+}
+
+fn import_as(
+    f: &Fixture,
+    key: &str,
+    material: &[u8],
+    valid_to: Option<SystemTime>,
+    import_type: Option<&str>,
+) -> Result<ImportKeyMaterialResponse, KmsError> {
     let parameters = f
         .kms
         .get_parameters_for_import(
@@ -326,6 +344,8 @@ fn import(
                 .into(),
             ),
             valid_to,
+            import_type: import_type.map(str::to_owned),
+            ..ImportKeyMaterialRequest::default()
         },
     )
 }
@@ -387,7 +407,15 @@ fn imported_material_expires_and_can_be_deleted_and_imported_again() {
     );
     import(&f, &k, &[7; 32], None).unwrap();
     assert_eq!(decrypt(&f, &blob).unwrap(), b"secret");
-    f.kms.delete_imported_key_material(&f.admin, &k).unwrap();
+    f.kms
+        .delete_imported_key_material(
+            &f.admin,
+            &DeleteImportedKeyMaterialRequest {
+                key_id: k.clone(),
+                key_material_id: None,
+            },
+        )
+        .unwrap();
     assert_eq!(state(&f), KeyState::PendingImport);
     // Import operations need an EXTERNAL key.
     let own = symmetric(&f);
@@ -747,4 +775,294 @@ fn a_change_the_store_refuses_is_undone_material_included() {
         clock,
     );
     assert_eq!(decrypt(&f, &blob).unwrap(), b"secret");
+}
+
+fn material_of_decrypt(f: &Fixture, blob: &[u8]) -> Option<String> {
+    f.kms
+        .decrypt(
+            &f.admin,
+            &DecryptRequest {
+                ciphertext_blob: blob.to_vec(),
+                ..DecryptRequest::default()
+            },
+        )
+        .unwrap()
+        .key_material_id
+}
+
+fn current_material(f: &Fixture, key: &str) -> Option<String> {
+    f.kms
+        .describe_key(&f.admin, key)
+        .unwrap()
+        .current_key_material_id
+}
+
+/// LocalStack's AWS recordings: `CurrentKeyMaterialId` is present for symmetric AWS_KMS keys
+/// and imported ones after import, changes with RotateKeyOnDemand, and is absent for HMAC,
+/// asymmetric and pending-import keys; Decrypt and GenerateDataKey name the material they
+/// used.
+#[test]
+fn key_material_ids_are_reported_where_aws_reports_them() {
+    let f = fixture();
+    let k = symmetric(&f);
+    let first = current_material(&f, &k).unwrap();
+    assert_eq!(first.len(), 64);
+    let old = encrypt(&f, &k).unwrap();
+    assert_eq!(material_of_decrypt(&f, &old), Some(first.clone()));
+    let rotated = f.kms.rotate_key_on_demand(&f.admin, &k).unwrap();
+    assert_eq!(
+        rotated,
+        f.kms.describe_key(&f.admin, &k).unwrap().arn,
+        "RotateKeyOnDemand answers the key ARN"
+    );
+    let second = current_material(&f, &k).unwrap();
+    assert_ne!(second, first);
+    assert_eq!(material_of_decrypt(&f, &old), Some(first.clone()));
+    let data_key = f
+        .kms
+        .generate_data_key(
+            &f.admin,
+            &GenerateDataKeyRequest {
+                key_id: k.clone(),
+                key_spec: Some("AES_256".into()),
+                ..GenerateDataKeyRequest::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(data_key.key_material_id, Some(second.clone()));
+    for (spec, usage) in [
+        ("HMAC_256", "GENERATE_VERIFY_MAC"),
+        ("ECC_NIST_P256", "SIGN_VERIFY"),
+        ("RSA_2048", "ENCRYPT_DECRYPT"),
+    ] {
+        let other = key(&f, spec, usage, "AWS_KMS", "");
+        assert_eq!(current_material(&f, &other), None, "{spec}");
+    }
+    let external = key(&f, "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "EXTERNAL", "");
+    assert_eq!(current_material(&f, &external), None, "pending import");
+    let imported = import(&f, &external, &[7; 32], None).unwrap();
+    assert_eq!(
+        current_material(&f, &external),
+        Some(imported.key_material_id)
+    );
+}
+
+/// Rotating imported key material (AWS, 2025): new material imported with
+/// `ImportType = NEW_KEY_MATERIAL` waits, pending rotation, and RotateKeyOnDemand makes it
+/// current; a second new material meanwhile is refused with AWS's words.
+#[test]
+fn imported_key_material_rotates_on_demand() {
+    let f = fixture();
+    let k = key(&f, "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "EXTERNAL", "");
+    let arn = f.kms.describe_key(&f.admin, &k).unwrap().arn;
+    // Before any import the key is pending import: the state is checked first.
+    assert_eq!(
+        f.kms
+            .rotate_key_on_demand(&f.admin, &k)
+            .unwrap_err()
+            .message,
+        Some(format!("{arn} is pending import."))
+    );
+    let first = import(&f, &k, &[1; 32], None).unwrap();
+    assert_eq!(first.key_id, arn);
+    // Nothing new to rotate to.
+    let e = f.kms.rotate_key_on_demand(&f.admin, &k).unwrap_err();
+    assert_eq!(e.code(), "KMSInvalidStateException");
+    assert_eq!(
+        e.message,
+        Some(format!(
+            "No available key material pending rotation for the key: {arn}."
+        ))
+    );
+    let old = encrypt(&f, &k).unwrap();
+    let second = import_as(&f, &k, &[2; 32], None, Some("NEW_KEY_MATERIAL")).unwrap();
+    assert_eq!(
+        current_material(&f, &k),
+        Some(first.key_material_id.clone()),
+        "new material is not current until the rotation"
+    );
+    let refused = import_as(&f, &k, &[3; 32], None, Some("NEW_KEY_MATERIAL")).unwrap_err();
+    assert_eq!(refused.code(), "KMSInvalidStateException");
+    let message = refused.message.unwrap();
+    assert!(
+        message.starts_with("New key material (id: ")
+            && message.ends_with(&format!(
+                "cannot be imported into KMS key {k}, because another key material (id: {}) is pending rotation.",
+                second.key_material_id
+            )),
+        "{message}"
+    );
+    let all = |include: &str| {
+        f.kms
+            .list_key_rotations(
+                &f.admin,
+                &ListKeyRotationsRequest {
+                    key_id: k.clone(),
+                    include_key_material: Some(include.into()),
+                    paging: Paging::default(),
+                },
+            )
+            .unwrap()
+            .items
+    };
+    let listed = all("ALL_KEY_MATERIAL");
+    assert_eq!(
+        listed
+            .iter()
+            .map(|r| (r.key_material_state, r.import_state, r.rotation_type))
+            .collect::<Vec<_>>(),
+        [
+            ("CURRENT", Some("IMPORTED"), None),
+            ("PENDING_ROTATION", Some("IMPORTED"), None)
+        ]
+    );
+    assert!(all("ROTATIONS_ONLY").is_empty());
+    assert_eq!(f.kms.rotate_key_on_demand(&f.admin, &k).unwrap(), arn);
+    assert_eq!(
+        current_material(&f, &k),
+        Some(second.key_material_id.clone())
+    );
+    let rotations = all("ROTATIONS_ONLY");
+    assert_eq!(rotations.len(), 1);
+    assert_eq!(rotations[0].key_material_id, second.key_material_id);
+    assert_eq!(rotations[0].rotation_type, Some("ON_DEMAND"));
+    assert_eq!(rotations[0].key_material_state, "CURRENT");
+    assert_eq!(
+        material_of_decrypt(&f, &old),
+        Some(first.key_material_id.clone())
+    );
+    let new = encrypt(&f, &k).unwrap();
+    assert_eq!(
+        material_of_decrypt(&f, &new),
+        Some(second.key_material_id.clone())
+    );
+    // Deleting one material leaves the key pending import; re-importing it, named by its
+    // ID, brings it back; a wrong ID is refused.
+    let deleted = f
+        .kms
+        .delete_imported_key_material(
+            &f.admin,
+            &DeleteImportedKeyMaterialRequest {
+                key_id: k.clone(),
+                key_material_id: Some(first.key_material_id.clone()),
+            },
+        )
+        .unwrap();
+    assert_eq!(deleted.key_material_id, Some(first.key_material_id.clone()));
+    assert_eq!(deleted.key_id, arn);
+    assert_eq!(
+        f.kms.describe_key(&f.admin, &k).unwrap().key_state,
+        KeyState::PendingImport
+    );
+    let parameters = |f: &Fixture| {
+        f.kms
+            .get_parameters_for_import(
+                &f.admin,
+                &GetParametersForImportRequest {
+                    key_id: k.clone(),
+                    wrapping_algorithm: "RSAES_OAEP_SHA_256".into(),
+                    wrapping_key_spec: "RSA_2048".into(),
+                },
+            )
+            .unwrap()
+    };
+    let reimport = |material: &[u8], id: &str| {
+        let p = parameters(&f);
+        f.kms.import_key_material(
+            &f.admin,
+            &ImportKeyMaterialRequest {
+                key_id: k.clone(),
+                import_token: p.import_token,
+                encrypted_key_material: wrap(&p.public_key, material),
+                expiration_model: Some("KEY_MATERIAL_DOES_NOT_EXPIRE".into()),
+                import_type: Some("EXISTING_KEY_MATERIAL".into()),
+                key_material_id: Some(id.into()),
+                ..ImportKeyMaterialRequest::default()
+            },
+        )
+    };
+    assert_eq!(
+        code(reimport(&[1; 32], &second.key_material_id)),
+        "IncorrectKeyMaterialException"
+    );
+    reimport(&[1; 32], &first.key_material_id).unwrap();
+    assert_eq!(
+        f.kms.describe_key(&f.admin, &k).unwrap().key_state,
+        KeyState::Enabled
+    );
+    assert_eq!(decrypt(&f, &old).unwrap(), b"secret");
+}
+
+#[test]
+fn asymmetric_and_hmac_keys_refuse_an_import_type() {
+    let f = fixture();
+    let k = key(&f, "HMAC_256", "GENERATE_VERIFY_MAC", "EXTERNAL", "");
+    let e = import_as(&f, &k, &[1; 32], None, Some("NEW_KEY_MATERIAL")).unwrap_err();
+    assert_eq!(e.code(), "ValidationException");
+    import(&f, &k, &[1; 32], None).unwrap();
+}
+
+/// LocalStack's AWS recordings (rows 55-56): tag keys beginning with `aws:` in any case are
+/// reserved; over-long keys and values get AWS's validation text naming the tag.
+#[test]
+fn tags_are_checked_with_aws_errors() {
+    let f = fixture();
+    let k = symmetric(&f);
+    let tag = |key: &str, value: &str| {
+        f.kms
+            .tag_resource(&f.admin, &k, &[(key.into(), value.into())])
+            .map_err(|e| (e.code(), e.message.unwrap_or_default()))
+    };
+    for reserved in ["aws:key1", "AWS:key1", "Aws:x"] {
+        assert_eq!(
+            tag(reserved, "v"),
+            Err((
+                "TagException",
+                "Tags beginning with aws: are reserved".to_owned()
+            ))
+        );
+    }
+    let long_key = "k".repeat(129);
+    assert_eq!(
+        tag(&long_key, "v"),
+        Err((
+            "ValidationException",
+            format!(
+                "1 validation error detected: Value '{long_key}' at 'tags.1.member.tagKey' failed to satisfy constraint: Member must have length less than or equal to 128"
+            )
+        ))
+    );
+    let long_value = "v".repeat(257);
+    assert_eq!(
+        tag("ok", &long_value),
+        Err((
+            "ValidationException",
+            format!(
+                "1 validation error detected: Value '{long_value}' at 'tags.1.member.tagValue' failed to satisfy constraint: Member must have length less than or equal to 256"
+            )
+        ))
+    );
+    assert_eq!(tag(&"k".repeat(128), &"v".repeat(256)), Ok(()));
+}
+
+/// LocalStack's AWS recordings (rows 44-45): one message per bound.
+#[test]
+fn generate_random_out_of_range_gets_awss_two_messages() {
+    let f = fixture();
+    let message = |n| {
+        f.kms
+            .generate_random(&f.admin, n)
+            .unwrap_err()
+            .message
+            .unwrap()
+    };
+    assert_eq!(
+        message(0),
+        "1 validation error detected: Value '0' at 'numberOfBytes' failed to satisfy constraint: Member must have value greater than or equal to 1"
+    );
+    assert_eq!(
+        message(1025),
+        "1 validation error detected: Value '1025' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to 1024"
+    );
+    assert_eq!(f.kms.generate_random(&f.admin, 1024).unwrap().len(), 1024);
 }

@@ -408,7 +408,13 @@ fn ops() -> Vec<Op> {
             &[],
             |c, u| {
                 c.kms
-                    .list_key_rotations(u, &c.key, &Paging::default())
+                    .list_key_rotations(
+                        u,
+                        &ListKeyRotationsRequest {
+                            key_id: c.key.clone(),
+                            ..ListKeyRotationsRequest::default()
+                        },
+                    )
                     .map(drop)
             },
         ),
@@ -528,16 +534,18 @@ fn ops() -> Vec<Op> {
             External,
             &[],
             |c, u| {
-                c.kms.import_key_material(
-                    u,
-                    &ImportKeyMaterialRequest {
-                        key_id: c.key.clone(),
-                        import_token: c.import_token.clone(),
-                        encrypted_key_material: c.wrapped.clone(),
-                        expiration_model: Some("KEY_MATERIAL_DOES_NOT_EXPIRE".into()),
-                        valid_to: None,
-                    },
-                )
+                c.kms
+                    .import_key_material(
+                        u,
+                        &ImportKeyMaterialRequest {
+                            key_id: c.key.clone(),
+                            import_token: c.import_token.clone(),
+                            encrypted_key_material: c.wrapped.clone(),
+                            expiration_model: Some("KEY_MATERIAL_DOES_NOT_EXPIRE".into()),
+                            ..ImportKeyMaterialRequest::default()
+                        },
+                    )
+                    .map(drop)
             },
         ),
         op(
@@ -545,7 +553,17 @@ fn ops() -> Vec<Op> {
             &["kms:DeleteImportedKeyMaterial"],
             External,
             &[],
-            |c, u| c.kms.delete_imported_key_material(u, &c.key),
+            |c, u| {
+                c.kms
+                    .delete_imported_key_material(
+                        u,
+                        &DeleteImportedKeyMaterialRequest {
+                            key_id: c.key.clone(),
+                            key_material_id: None,
+                        },
+                    )
+                    .map(drop)
+            },
         ),
         Op {
             scope: Scope::Alias,
@@ -819,7 +837,7 @@ fn setup(op: &Op, policy: &str, grant: &[&str]) -> Ctx {
                     import_token: ctx.import_token.clone(),
                     encrypted_key_material: ctx.wrapped.clone(),
                     expiration_model: Some("KEY_MATERIAL_DOES_NOT_EXPIRE".into()),
-                    valid_to: None,
+                    ..ImportKeyMaterialRequest::default()
                 },
             )
             .unwrap();

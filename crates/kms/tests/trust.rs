@@ -285,7 +285,13 @@ fn operations_that_take_only_a_key_refuse_an_alias_as_aws_does() {
         invalid
     );
     assert_eq!(
-        message(kms.list_key_rotations(&alice, "alias/app", &Paging::default())),
+        message(kms.list_key_rotations(
+            &alice,
+            &ListKeyRotationsRequest {
+                key_id: "alias/app".into(),
+                ..ListKeyRotationsRequest::default()
+            }
+        )),
         invalid
     );
     assert_eq!(

@@ -51,6 +51,7 @@ pub(crate) fn rule_for_code(code: &'static str) -> &'static str {
     match code {
         "unknown-condition-operator" => "unknown-operator",
         "condition-key-not-permitted" => "key-policy-forbidden-condition-key",
+        "statement-without-resource" => "dead-statement",
         other => other,
     }
 }

@@ -269,6 +269,18 @@ pub const RULES: &[Rule] = &[
         "A ${...} policy variable in a policy without Version 2012-10-17: it is read literally.",
         "Add \"Version\": \"2012-10-17\".",
     ),
+    rule(
+        "policy-variable-outside-resource-part",
+        W,
+        "A ${...} before the fifth colon of a Resource ARN: AWS substitutes variables only in the resource part, so it is matched literally.",
+        "Move the variable into the resource part (after the fifth colon), or name the account, Region or service literally.",
+    ),
+    rule(
+        "dead-statement",
+        W,
+        "A statement that can never apply, such as a key-policy statement without Resource.",
+        "Add \"Resource\": \"*\" (this key), or remove the statement.",
+    ),
     // Security.
     security(
         "lockout-risk",

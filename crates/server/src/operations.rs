@@ -4,11 +4,11 @@
 use crate::protocol::{ApiError, Input, blob, timestamp};
 use keyward_kms::model::{
     AliasListEntry, CreateGrantRequest, CreateKeyRequest, DecryptRequest,
-    DeriveSharedSecretRequest, EnableKeyRotationRequest, EncryptRequest,
-    GenerateDataKeyPairRequest, GenerateDataKeyRequest, GenerateMacRequest,
+    DeleteImportedKeyMaterialRequest, DeriveSharedSecretRequest, EnableKeyRotationRequest,
+    EncryptRequest, GenerateDataKeyPairRequest, GenerateDataKeyRequest, GenerateMacRequest,
     GetParametersForImportRequest, GrantListEntry, ImportKeyMaterialRequest, KeyMetadata,
-    ListGrantsRequest, Page, Paging, ReEncryptRequest, RetireGrantRequest, SignRequest,
-    VerifyMacRequest, VerifyRequest,
+    ListGrantsRequest, ListKeyRotationsRequest, Page, Paging, ReEncryptRequest, RetireGrantRequest,
+    SignRequest, VerifyMacRequest, VerifyRequest,
 };
 use keyward_kms::{Caller, Kms};
 use serde_json::{Map, Value, json};
@@ -262,11 +262,15 @@ impl Operation {
                         dry_run: dry_run(input)?,
                     },
                 )?;
-                Ok(json!({
-                    "KeyId": out.key_id,
-                    "Plaintext": blob(out.plaintext.expose()),
-                    "EncryptionAlgorithm": out.encryption_algorithm,
-                }))
+                let mut body = Map::new();
+                body.insert("KeyId".into(), out.key_id.clone().into());
+                body.insert("Plaintext".into(), blob(out.plaintext.expose()));
+                body.insert(
+                    "EncryptionAlgorithm".into(),
+                    out.encryption_algorithm.clone().into(),
+                );
+                optional(&mut body, "KeyMaterialId", out.key_material_id.clone());
+                Ok(Value::Object(body))
             }
             Self::ReEncrypt => {
                 let out = kms.re_encrypt(
@@ -287,13 +291,25 @@ impl Operation {
                         dry_run: dry_run(input)?,
                     },
                 )?;
-                Ok(json!({
-                    "CiphertextBlob": blob(&out.ciphertext_blob),
-                    "SourceKeyId": out.source_key_id,
-                    "KeyId": out.key_id,
-                    "SourceEncryptionAlgorithm": out.source_encryption_algorithm,
-                    "DestinationEncryptionAlgorithm": out.destination_encryption_algorithm,
-                }))
+                let mut body = Map::new();
+                body.insert("CiphertextBlob".into(), blob(&out.ciphertext_blob));
+                body.insert("SourceKeyId".into(), out.source_key_id.into());
+                body.insert("KeyId".into(), out.key_id.into());
+                body.insert(
+                    "SourceEncryptionAlgorithm".into(),
+                    out.source_encryption_algorithm.into(),
+                );
+                body.insert(
+                    "DestinationEncryptionAlgorithm".into(),
+                    out.destination_encryption_algorithm.into(),
+                );
+                optional(&mut body, "SourceKeyMaterialId", out.source_key_material_id);
+                optional(
+                    &mut body,
+                    "DestinationKeyMaterialId",
+                    out.destination_key_material_id,
+                );
+                Ok(Value::Object(body))
             }
             Self::GenerateDataKey | Self::GenerateDataKeyWithoutPlaintext => {
                 let request = GenerateDataKeyRequest {
@@ -313,8 +329,11 @@ impl Operation {
                     "CiphertextBlob": blob(&out.ciphertext_blob),
                     "KeyId": out.key_id,
                 });
-                if let (Some(plaintext), Value::Object(map)) = (&out.plaintext, &mut body) {
-                    map.insert("Plaintext".into(), blob(plaintext.expose()));
+                if let Value::Object(map) = &mut body {
+                    if let Some(plaintext) = &out.plaintext {
+                        map.insert("Plaintext".into(), blob(plaintext.expose()));
+                    }
+                    optional(map, "KeyMaterialId", out.key_material_id.clone());
                 }
                 Ok(body)
             }
@@ -337,9 +356,11 @@ impl Operation {
                     "KeyId": out.key_id,
                     "KeyPairSpec": out.key_pair_spec,
                 });
-                if let (Some(private), Value::Object(map)) = (&out.private_key_plaintext, &mut body)
-                {
-                    map.insert("PrivateKeyPlaintext".into(), blob(private.expose()));
+                if let Value::Object(map) = &mut body {
+                    if let Some(private) = &out.private_key_plaintext {
+                        map.insert("PrivateKeyPlaintext".into(), blob(private.expose()));
+                    }
+                    optional(map, "KeyMaterialId", out.key_material_id.clone());
                 }
                 Ok(body)
             }
@@ -597,18 +618,31 @@ impl Operation {
             Self::ListKeyRotations => {
                 let page = kms.list_key_rotations(
                     caller,
-                    &input.required_string("KeyId")?,
-                    &paging(input)?,
+                    &ListKeyRotationsRequest {
+                        key_id: input.required_string("KeyId")?,
+                        include_key_material: input.string("IncludeKeyMaterial")?,
+                        paging: paging(input)?,
+                    },
                 )?;
                 let rotations = page
                     .items
                     .iter()
                     .map(|r| {
-                        json!({
-                            "KeyId": r.key_id,
-                            "RotationDate": timestamp(r.rotation_date),
-                            "RotationType": r.rotation_type,
-                        })
+                        let mut out = Map::new();
+                        out.insert("KeyId".into(), r.key_id.clone().into());
+                        out.insert("KeyMaterialId".into(), r.key_material_id.clone().into());
+                        out.insert("KeyMaterialState".into(), r.key_material_state.into());
+                        optional(
+                            &mut out,
+                            "KeyMaterialDescription",
+                            r.key_material_description.clone(),
+                        );
+                        optional(&mut out, "ImportState", r.import_state);
+                        optional(&mut out, "ExpirationModel", r.expiration_model);
+                        optional(&mut out, "ValidTo", r.valid_to.map(timestamp));
+                        optional(&mut out, "RotationDate", r.rotation_date.map(timestamp));
+                        optional(&mut out, "RotationType", r.rotation_type);
+                        Value::Object(out)
                     })
                     .collect();
                 Ok(listing("Rotations", rotations, page.next_marker.clone()))
@@ -630,7 +664,7 @@ impl Operation {
                 }))
             }
             Self::ImportKeyMaterial => {
-                kms.import_key_material(
+                let out = kms.import_key_material(
                     caller,
                     &ImportKeyMaterialRequest {
                         key_id: input.required_string("KeyId")?,
@@ -638,13 +672,25 @@ impl Operation {
                         encrypted_key_material: input.required_blob("EncryptedKeyMaterial")?,
                         expiration_model: input.string("ExpirationModel")?,
                         valid_to: input.timestamp("ValidTo")?,
+                        import_type: input.string("ImportType")?,
+                        key_material_id: input.string("KeyMaterialId")?,
+                        key_material_description: input.string("KeyMaterialDescription")?,
                     },
                 )?;
-                Ok(empty())
+                Ok(json!({"KeyId": out.key_id, "KeyMaterialId": out.key_material_id}))
             }
             Self::DeleteImportedKeyMaterial => {
-                kms.delete_imported_key_material(caller, &input.required_string("KeyId")?)?;
-                Ok(empty())
+                let out = kms.delete_imported_key_material(
+                    caller,
+                    &DeleteImportedKeyMaterialRequest {
+                        key_id: input.required_string("KeyId")?,
+                        key_material_id: input.string("KeyMaterialId")?,
+                    },
+                )?;
+                let mut body = Map::new();
+                body.insert("KeyId".into(), out.key_id.into());
+                optional(&mut body, "KeyMaterialId", out.key_material_id);
+                Ok(Value::Object(body))
             }
         }
     }
@@ -652,6 +698,13 @@ impl Operation {
 
 fn empty() -> Value {
     Value::Object(Map::new())
+}
+
+/// Sets `name` when there is a value; AWS omits absent members rather than sending null.
+fn optional<T: Into<Value>>(out: &mut Map<String, Value>, name: &str, value: Option<T>) {
+    if let Some(value) = value {
+        out.insert(name.to_owned(), value.into());
+    }
 }
 
 fn dry_run(input: &Input) -> Result<bool, ApiError> {
@@ -832,6 +885,9 @@ fn key_metadata(meta: &KeyMetadata) -> Value {
     }
     if let Some(valid_to) = meta.valid_to {
         put("ValidTo", timestamp(valid_to));
+    }
+    if let Some(id) = &meta.current_key_material_id {
+        put("CurrentKeyMaterialId", id.clone().into());
     }
     Value::Object(out)
 }

@@ -104,18 +104,37 @@ pub(crate) fn check(document: &PolicyDocument, statement: &Statement, out: &mut 
             }
         }
     }
-    if !variables {
-        for resource in statement.resource.iter().flat_map(|r| &r.value.patterns) {
-            if resource.value.contains("${") {
-                out.push(Raw::new(
-                    "policy-variable-without-version",
-                    resource.span,
-                    format!(
-                        "`{}` is matched literally: policy variables need \"Version\": \"2012-10-17\"",
-                        resource.value
-                    ),
-                ));
-            }
+}
+
+/// Policy variables in `Resource`: read literally without Version 2012-10-17, and before the
+/// fifth colon (AWS substitutes them only in the resource part).
+pub(crate) fn resource_variables(
+    document: &PolicyDocument,
+    statement: &Statement,
+    out: &mut Vec<Raw>,
+) {
+    let variables = document.variables_enabled();
+    for resource in statement.resource.iter().flat_map(|r| &r.value.patterns) {
+        if !variables && resource.value.contains("${") {
+            out.push(Raw::new(
+                "policy-variable-without-version",
+                resource.span,
+                format!(
+                    "`{}` is matched literally: policy variables need \"Version\": \"2012-10-17\"",
+                    resource.value
+                ),
+            ));
+        } else if variables
+            && keyward_policy::compile::has_variable_before_resource_part(&resource.value)
+        {
+            out.push(Raw::new(
+                "policy-variable-outside-resource-part",
+                resource.span,
+                format!(
+                    "`{}` has a policy variable before the fifth colon: AWS substitutes variables only in the resource part of an ARN, so this matches the text `${{...}}` literally, never a real resource",
+                    resource.value
+                ),
+            ));
         }
     }
 }

@@ -7,7 +7,7 @@ mod hygiene;
 mod semantic;
 
 use crate::{LintOptions, Raw};
-use keyward_policy::PolicyDocument;
+use keyward_policy::{PolicyDocument, PolicyKind};
 
 pub(crate) use semantic::semantic;
 
@@ -15,8 +15,16 @@ pub(crate) use semantic::semantic;
 /// one wrong element never hides the findings of the others.
 pub(crate) fn statements(document: &PolicyDocument, options: &LintOptions, out: &mut Vec<Raw>) {
     for statement in &document.statements {
+        if options.kind == PolicyKind::KeyPolicy && statement.value.resource.is_none() {
+            out.push(Raw::new(
+                "dead-statement",
+                statement.span,
+                "this statement has no \"Resource\" or \"NotResource\", so it applies to no KMS key: KMS accepts the policy, but the statement has no effect; add \"Resource\": \"*\", which means this key",
+            ));
+        }
         catalog::actions(&statement.value, out);
         conditions::check(document, &statement.value, out);
+        conditions::resource_variables(document, &statement.value, out);
         hygiene::statement(&statement.value, options, out);
     }
     hygiene::document(document, options, out);
