@@ -124,6 +124,9 @@ pub enum GrantStoreError {
     /// A `Marker` this store did not give (`InvalidMarkerException`).
     #[error("The marker is not valid")]
     InvalidMarker,
+    /// The system's random source failed (`KMSInternalException`).
+    #[error("the system random generator failed")]
+    Random,
 }
 
 impl GrantStoreError {
@@ -137,6 +140,7 @@ impl GrantStoreError {
             Self::InvalidGrantId(_) => "InvalidGrantIdException",
             Self::NotFound(_) => "NotFoundException",
             Self::InvalidMarker => "InvalidMarkerException",
+            Self::Random => "KMSInternalException",
         }
     }
 }
@@ -241,7 +245,6 @@ pub struct GrantStore {
     key_kind: KeyKind,
     issuing_account: String,
     grants: Vec<Grant>,
-    next_id: u64,
     token_key: TokenKey,
     next_nonce: u64,
     key_arn: Option<String>,
@@ -249,6 +252,19 @@ pub struct GrantStore {
 
 fn validation(message: impl Into<String>) -> GrantStoreError {
     GrantStoreError::Validation(message.into())
+}
+
+/// A new grant ID: 64 random lowercase hex digits, as AWS's grant IDs look (so an ID says
+/// nothing about how many grants a key has, and cannot be guessed from another).
+fn random_grant_id() -> Result<String, GrantStoreError> {
+    use std::fmt::Write as _;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|_| GrantStoreError::Random)?;
+    let mut id = String::with_capacity(64);
+    for byte in bytes {
+        let _ = write!(id, "{byte:02x}");
+    }
+    Ok(id)
 }
 
 /// `^[\w+=,.@:/-]+$`, 1–256 characters (the API's principal pattern).
@@ -264,6 +280,12 @@ fn check_principal(field: &str, value: &str) -> Result<(), GrantStoreError> {
         )));
     }
     match Principal::parse_in_policy(PrincipalType::Aws, value) {
+        // The API takes an ARN ("use the Amazon Resource Name (ARN) of an AWS principal"); a
+        // bare account ID would name the account without being its root ARN, where every rule
+        // about the account is written (fail closed: refused).
+        Ok(Principal::Account { account }) => Err(validation(format!(
+            "{field} must be an ARN: to name account {account}, use arn:aws:iam::{account}:root"
+        ))),
         Ok(Principal::Everyone | Principal::UniqueId { .. }) | Err(_) => Err(validation(format!(
             "{field} must be the ARN of an AWS account, IAM user, IAM role, federated user or assumed-role user, not \"{value}\""
         ))),
@@ -365,31 +387,24 @@ impl GrantStore {
             key_kind,
             issuing_account: issuing_account.to_owned(),
             grants: Vec::new(),
-            next_id: 1,
             token_key,
             next_nonce: 1,
             key_arn: None,
         }
     }
 
-    /// A store holding `grants` as they were saved: new grant IDs continue after the highest
-    /// one, and tokens issued before keep resolving (they are signed with `token_key`).
+    /// A store holding `grants` as they were saved: tokens issued before keep resolving (they
+    /// are signed with `token_key`).
     pub fn restore(
         key_kind: KeyKind,
         issuing_account: &str,
         token_key: TokenKey,
         grants: Vec<Grant>,
     ) -> Self {
-        let next_id = grants
-            .iter()
-            .filter_map(|g| u64::from_str_radix(&g.id, 16).ok())
-            .max()
-            .map_or(1, |m| m.saturating_add(1));
         Self {
             key_kind,
             issuing_account: issuing_account.to_owned(),
             grants,
-            next_id,
             token_key,
             next_nonce: 1,
             key_arn: None,
@@ -706,8 +721,7 @@ impl GrantStore {
         if self.grants.len() >= MAX_GRANTS_PER_KEY {
             return Err(GrantStoreError::LimitExceeded);
         }
-        let id = format!("{:064x}", self.next_id);
-        self.next_id += 1;
+        let id = random_grant_id()?;
         self.grants.push(Grant { id, ..grant });
         let index = self.grants.len() - 1;
         let token = self.token_for(index);

@@ -7,7 +7,9 @@ use crate::caller::Caller;
 use crate::error::{ErrorCode, KmsError};
 use crate::model::*;
 use crate::ops::{dry_run, encryption_context, pairs};
-use crate::service::{Call, KeyEntry, Kms, Named, StateClass, action, state_error};
+use crate::service::{
+    Call, KeyEntry, Kms, Named, StateClass, action, check_encryption_context, state_error,
+};
 use keyward_crypto::{
     DataKeyPairSpec, EncryptionAlgorithm, KeyAgreementAlgorithm, MacAlgorithm, MessageType,
     SigningAlgorithm,
@@ -67,6 +69,14 @@ impl Kms {
                 }),
             ),
             |call| {
+                check_encryption_context(
+                    "sourceEncryptionContext",
+                    &request.source_encryption_context,
+                )?;
+                check_encryption_context(
+                    "destinationEncryptionContext",
+                    &request.destination_encryption_context,
+                )?;
                 self.housekeeping()?;
                 let from = action("kms:ReEncryptFrom")?;
                 let to = action("kms:ReEncryptTo")?;
@@ -214,6 +224,7 @@ impl Kms {
                 json!({"keyId": request.key_id, "keyPairSpec": request.key_pair_spec, "encryptionContext": request.encryption_context}),
             ),
             |call| {
+                check_encryption_context("encryptionContext", &request.encryption_context)?;
                 self.read_key(
                     caller,
                     call,

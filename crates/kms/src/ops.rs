@@ -8,8 +8,8 @@ use crate::error::{ErrorCode, KmsError};
 use crate::model::*;
 use crate::record::{AdminState, KeyMetadataRecord};
 use crate::service::{
-    Call, KeyEntry, Kms, Named, State, StateClass, action, default_policy, key_kind,
-    prepare_policy, state_error,
+    Call, KeyEntry, Kms, Named, State, StateClass, action, check_encryption_context,
+    default_policy, key_kind, prepare_policy, state_error,
 };
 use crate::store::Change;
 use keyward_authz::{AllowBasis, Authorizer, Judgement, PreparedPolicy, Reason, Source, Verdict};
@@ -746,6 +746,7 @@ impl Kms {
                 json!({"keyId": request.key_id, "encryptionContext": request.encryption_context, "encryptionAlgorithm": algorithm_name}),
             ),
             |call| {
+                check_encryption_context("encryptionContext", &request.encryption_context)?;
                 self.read_key(
                     caller,
                     call,
@@ -803,6 +804,7 @@ impl Kms {
                 json!({"keyId": request.key_id, "encryptionContext": request.encryption_context, "encryptionAlgorithm": algorithm_name}),
             ),
             |call| {
+                check_encryption_context("encryptionContext", &request.encryption_context)?;
                 let key_id = self.ciphertext_key(
                     caller,
                     &request.ciphertext_blob,
@@ -863,6 +865,7 @@ impl Kms {
                 json!({"keyId": request.key_id, "keySpec": request.key_spec, "numberOfBytes": request.number_of_bytes, "encryptionContext": request.encryption_context}),
             ),
             |call| {
+                check_encryption_context("encryptionContext", &request.encryption_context)?;
                 self.read_key(
                     caller,
                     call,

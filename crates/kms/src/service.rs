@@ -443,7 +443,9 @@ impl Kms {
             .map_err(|e| KmsError::internal(e.to_string()))
     }
 
-    /// Runs one call: the operation, then its audit record, allowed or not.
+    /// Runs one call: the operation, then its audit record, allowed or not. The record of a
+    /// call that failed keeps its parameters only up to [`REFUSED_PARAMETER_BYTES`] each: a
+    /// caller with no permission cannot make the service write much.
     pub(crate) fn call<R>(
         &self,
         caller: &Caller,
@@ -453,7 +455,10 @@ impl Kms {
         let result = operation(&mut call);
         let (error_code, error_message) = match &result {
             Ok(_) => (None, None),
-            Err(e) => (Some(e.code()), e.message.clone()),
+            Err(e) => {
+                bound_parameters(&mut call.parameters);
+                (Some(e.code()), e.message.clone())
+            }
         };
         self.audit.record(AuditRecord {
             event_time: self.clock.now(),
@@ -812,6 +817,41 @@ impl Kms {
             .store(earliest_event(&state), Ordering::Relaxed);
         Ok(())
     }
+}
+
+/// The most bytes (as JSON) one request parameter keeps in the audit record of a failed call;
+/// a larger one is replaced by a note of its size.
+pub(crate) const REFUSED_PARAMETER_BYTES: usize = 1024;
+
+/// Shrinks the parameters of a failed call's record: each member larger than
+/// [`REFUSED_PARAMETER_BYTES`] becomes `"<omitted: N bytes>"`.
+fn bound_parameters(parameters: &mut Value) {
+    let Value::Object(members) = parameters else {
+        return;
+    };
+    for value in members.values_mut() {
+        let size = serde_json::to_vec(value).map_or(usize::MAX, |v| v.len());
+        if size > REFUSED_PARAMETER_BYTES {
+            *value = Value::String(format!("<omitted: {size} bytes>"));
+        }
+    }
+}
+
+/// Refuses an encryption context larger than Keyward reads
+/// ([`keyward_conditions::encryption_context::MAX_ENCRYPTION_CONTEXT_BYTES`]), before anything
+/// reads it: AWS documents no bound, so Keyward fails closed at one no real context nears.
+pub(crate) fn check_encryption_context(
+    field: &str,
+    context: &BTreeMap<String, String>,
+) -> Result<(), KmsError> {
+    use keyward_conditions::encryption_context::{MAX_ENCRYPTION_CONTEXT_BYTES, size};
+    let bytes = size(context.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    if bytes > MAX_ENCRYPTION_CONTEXT_BYTES {
+        return Err(KmsError::validation(format!(
+            "1 validation error detected: Value at '{field}' failed to satisfy constraint: Keyward reads an encryption context of at most {MAX_ENCRYPTION_CONTEXT_BYTES} bytes of keys and values; this one has {bytes}"
+        )));
+    }
+    Ok(())
 }
 
 /// The refusal to start over a stored row whose tag does not match.

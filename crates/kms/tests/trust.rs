@@ -502,3 +502,66 @@ fn the_store_and_the_audit_log_are_readable_by_their_owner_only() {
         assert_eq!(mode & 0o777, 0o600, "{file}: {mode:o}");
     }
 }
+
+/// Review finding: an unbounded EncryptionContext made every denied call write ~450 KB of
+/// audit and cost up to 0.8 s of CPU. AWS documents no bound, so Keyward fails closed at
+/// 8,192 bytes of keys and values with a ValidationException, before any policy reads it, and
+/// the record of a refused call stays small.
+#[test]
+fn an_oversized_encryption_context_is_refused_before_authorization_and_audited_small() {
+    let audit = Arc::new(MemoryAudit::new());
+    let kms = Kms::open(
+        config(),
+        Box::new(MemoryStore::new()),
+        RootKey::generate().unwrap(),
+        audit.clone(),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let admin = Caller::new(ALICE, &[ALLOW_ALL]).unwrap();
+    let stranger = Caller::new("arn:aws:iam::999999999999:role/Nobody", &[]).unwrap();
+    let key = kms
+        .create_key(&admin, &CreateKeyRequest::default())
+        .unwrap();
+    let huge: std::collections::BTreeMap<String, String> = (0..20_000)
+        .map(|i| (format!("key-{i:05}"), "v".repeat(8)))
+        .collect();
+    let started = std::time::Instant::now();
+    let error = kms
+        .encrypt(
+            &stranger,
+            &EncryptRequest {
+                key_id: key.arn.clone(),
+                plaintext: b"x".to_vec(),
+                encryption_context: huge,
+                ..EncryptRequest::default()
+            },
+        )
+        .unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert_eq!(error.code(), "ValidationException");
+    assert!(
+        error
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("at most 8192 bytes"),
+        "{error:?}"
+    );
+    let record = serde_json::to_string(audit.records().last().unwrap()).unwrap();
+    assert!(record.len() < 2048, "{} bytes: {record}", record.len());
+    assert!(record.contains("omitted"));
+    // At the bound it is read.
+    let at_bound: std::collections::BTreeMap<String, String> =
+        [("k".to_owned(), "v".repeat(8191))].into_iter().collect();
+    kms.encrypt(
+        &admin,
+        &EncryptRequest {
+            key_id: key.key_id.clone(),
+            plaintext: b"x".to_vec(),
+            encryption_context: at_bound,
+            ..EncryptRequest::default()
+        },
+    )
+    .unwrap();
+}

@@ -28,6 +28,47 @@ fn code(result: Result<CreatedGrant, GrantStoreError>) -> &'static str {
     result.map_or_else(|e| e.code(), |_| "ok")
 }
 
+/// The API Reference: "To specify the grantee principal, use the Amazon Resource Name (ARN)
+/// of an AWS principal". A bare account ID named the account without being the `:root` ARN
+/// that account-wide rules are written against: refused, with how to name the account.
+#[test]
+fn a_bare_account_id_is_not_a_grantee_principal() {
+    let mut s = store();
+    let mut r = request(&["Decrypt"]);
+    r.grantee_principal = "111122223333".into();
+    let error = s.create(&r).unwrap_err();
+    assert_eq!(error.code(), "ValidationException");
+    assert_eq!(
+        error.to_string(),
+        "granteePrincipal must be an ARN: to name account 111122223333, use arn:aws:iam::111122223333:root"
+    );
+    assert!(s.grants().is_empty());
+}
+
+/// Grant IDs are random 64-hex strings, as AWS's are: two grants never share one, and an ID
+/// says nothing about how many grants came before.
+#[test]
+fn grant_ids_are_random_64_hex_strings() {
+    let mut s = store();
+    let mut ids = std::collections::HashSet::new();
+    for _ in 0..50 {
+        s.create(&request(&["Decrypt"])).unwrap();
+    }
+    for g in s.grants() {
+        assert_eq!(g.id.len(), 64);
+        assert!(
+            g.id.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
+        assert!(ids.insert(g.id.clone()));
+    }
+    assert!(
+        !s.grants()
+            .iter()
+            .any(|g| g.id.trim_start_matches('0').len() < 40)
+    );
+}
+
 #[test]
 fn a_valid_grant_is_created_with_a_64_hex_id() {
     let mut s = store();
@@ -152,7 +193,6 @@ fn principals_and_names_follow_the_api_patterns() {
         assert_eq!(code(s.create(&r)), "ValidationException", "{bad:?}");
     }
     for good in [
-        "111122223333",
         "arn:aws:iam::111122223333:root",
         "arn:aws:sts::111122223333:assumed-role/App/s1",
         "arn:aws:sts::111122223333:federated-user/carol",
@@ -163,6 +203,9 @@ fn principals_and_names_follow_the_api_patterns() {
     }
     let mut r = request(&["Decrypt"]);
     r.retiring_principal = Some("nope".into());
+    assert_eq!(code(s.create(&r)), "ValidationException");
+    let mut r = request(&["Decrypt"]);
+    r.retiring_principal = Some("111122223333".into());
     assert_eq!(code(s.create(&r)), "ValidationException");
     for (name, ok) in [
         ("app-grant:1/x_y", true),
@@ -649,15 +692,33 @@ fn restored_store_keeps_grants_tokens_and_id_sequence() {
     );
 }
 
-/// Grant IDs are numbered per key, so two keys sharing one token key both have a grant
-/// `…0001`; a token names the grant of its own key only (found by RetireGrant through the
-/// keyward server, where a token of one key retired another key's grant).
+/// A token names the grant of its own key only, even where two keys' grants share an ID
+/// (grant IDs were once numbered per key, and stores written then keep those IDs; found by
+/// RetireGrant through the keyward server, where a token of one key retired another key's
+/// grant).
 #[test]
 fn a_token_is_bound_to_its_key() {
-    let mut a = store().with_key_arn("arn:aws:kms:us-east-1:111122223333:key/a");
-    let mut b = store().with_key_arn("arn:aws:kms:us-east-1:111122223333:key/b");
-    let token_a = a.create(&request(&["Decrypt"])).unwrap().token;
-    let token_b = b.create(&request(&["Decrypt"])).unwrap().token;
+    let named = CreateGrant {
+        name: Some("shared".into()),
+        ..request(&["Decrypt"])
+    };
+    let mut seed = store();
+    seed.create(&named).unwrap();
+    let mut saved = seed.grants()[0].clone();
+    saved.id = format!("{:064x}", 1);
+    let restore = |arn: &str| {
+        GrantStore::restore(
+            KeyKind::SymmetricEncryption,
+            "111122223333",
+            key(),
+            vec![saved.clone()],
+        )
+        .with_key_arn(arn)
+    };
+    let mut a = restore("arn:aws:kms:us-east-1:111122223333:key/a");
+    let mut b = restore("arn:aws:kms:us-east-1:111122223333:key/b");
+    let token_a = a.create(&named).unwrap().token;
+    let token_b = b.create(&named).unwrap().token;
     assert_eq!(
         a.grants()[0].id,
         b.grants()[0].id,
