@@ -507,4 +507,23 @@ mod tests {
             Some(true)
         );
     }
+
+    /// Issue: on a `[::]` listener an IPv4 client's `aws:SourceIp` is `::ffff:a.b.c.d`, so an
+    /// IPv4 Deny never matched. IPv4-mapped addresses are read as IPv4.
+    #[test]
+    fn ipv4_mapped_addresses_are_read_as_ipv4() {
+        assert_eq!(
+            Scalar::new("::ffff:10.1.2.3").address(),
+            Some(IpAddr::from([10, 1, 2, 3]))
+        );
+        assert_eq!(
+            Scalar::new("::ffff:a01:203").address(),
+            Some(IpAddr::from([10, 1, 2, 3]))
+        );
+        assert!(
+            Scalar::new("2001:db8::1")
+                .address()
+                .is_some_and(|a| a.is_ipv6())
+        );
+    }
 }

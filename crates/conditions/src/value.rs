@@ -97,8 +97,12 @@ pub fn parse_network(text: &str) -> Option<IpNet> {
 }
 
 /// An address (a request's `aws:SourceIp`).
+///
+/// An IPv4-mapped IPv6 address (`::ffff:203.0.113.7`, what a dual-stack `[::]` listener sees
+/// for an IPv4 client) is read as the IPv4 address it is, so `IpAddress` blocks written in
+/// IPv4 match it, in a Deny as in an Allow.
 pub fn parse_address(text: &str) -> Option<IpAddr> {
-    IpAddr::from_str(text.trim()).ok()
+    IpAddr::from_str(text.trim()).ok().map(|a| a.to_canonical())
 }
 
 /// `true` / `false`, in any case.

@@ -79,7 +79,7 @@ impl<'a> Arn<'a> {
     }
 
     /// The text from segment `index` (0 = partition) to the end, colons included.
-    fn from_segment(&self, index: usize) -> &'a str {
+    fn rest_from_segment(&self, index: usize) -> &'a str {
         let skip: usize = self
             .segments()
             .iter()
@@ -164,7 +164,7 @@ impl ArnPattern {
             .enumerate()
             .all(|(i, pattern)| match texts.get(i) {
                 Some(_) if i == last && last + 1 < texts.len() => {
-                    pattern.is_match(arn.from_segment(i))
+                    pattern.is_match(arn.rest_from_segment(i))
                 }
                 Some(text) => pattern.is_match(text),
                 None => false,

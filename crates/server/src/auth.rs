@@ -1,7 +1,12 @@
 //! Who is calling: every request's SigV4 signature checked against the configured access keys,
 //! each mapped to a principal (ARN, identity policies, tags, account). Scope (date, region,
-//! service), a ±15 minute clock skew and the signature (compared in constant time) must all be
+//! service), a ±5 minute clock skew and the signature (compared in constant time) must all be
 //! right; nothing unauthenticated goes further.
+//!
+//! The check is in two steps so that a request is refused before its body is read wherever it
+//! can be: [`Authenticator::check_head`] needs only the head (a known access key, the right
+//! scope, the time, the headers that must be signed); [`Authenticator::verify`] then checks
+//! the signature over the head and the body.
 
 use crate::config::ServerConfig;
 use crate::sigv4::{self, AuthError, Authorization};
@@ -17,8 +22,10 @@ use zeroize::Zeroizing;
 
 /// The service name requests must be signed for.
 pub const SERVICE: &str = "kms";
-/// How far a request's time may be from the server's.
-pub const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
+/// How far a request's time may be from the server's: "a request must reach AWS within five
+/// minutes of the time stamp in the request" (IAM User Guide, "AWS Signature Version 4 for API
+/// requests"); KMS answers `Signature expired: ... (... - 5 min.)`.
+pub const MAX_SKEW: Duration = Duration::from_secs(5 * 60);
 
 /// A principal that signs requests.
 pub struct Identity {
@@ -107,13 +114,25 @@ impl Authenticator {
         })
     }
 
-    /// Checks the request's signature at time `now`; the identity that signed it.
+    /// Checks the request's signature at time `now`; the identity that signed it: the head
+    /// ([`check_head`](Self::check_head)) and then the signature ([`verify`](Self::verify)).
     pub fn authenticate(
         &self,
         request: &SignedRequest<'_>,
         now: SystemTime,
     ) -> Result<Arc<Identity>, AuthError> {
-        let headers = request.headers;
+        let head = self.check_head(request.headers, now)?;
+        self.verify(&head, request)
+    }
+
+    /// Everything that can be checked before the body is read: an `Authorization` header of
+    /// a known access key, scoped to this server's Region and to `kms`, signed within the
+    /// allowed skew of `now`, covering the headers that must be signed.
+    pub fn check_head<'h>(
+        &self,
+        headers: &'h HeaderMap,
+        now: SystemTime,
+    ) -> Result<CheckedHead<'h>, AuthError> {
         let Some(header) = headers.get("authorization") else {
             return Err(AuthError::MissingToken);
         };
@@ -183,26 +202,52 @@ impl Authenticator {
             }
         }
         check_skew(signed_at, now)?;
+        Ok(CheckedHead {
+            identity: Arc::clone(identity),
+            auth,
+            amz_date,
+        })
+    }
+
+    /// The signature of a request whose head passed [`check_head`](Self::check_head), over
+    /// its canonical form and its body.
+    pub fn verify(
+        &self,
+        head: &CheckedHead<'_>,
+        request: &SignedRequest<'_>,
+    ) -> Result<Arc<Identity>, AuthError> {
         let canonical = sigv4::canonical_request(
             request.method,
             request.path,
             request.query,
-            headers,
-            auth.signed_headers,
+            request.headers,
+            head.auth.signed_headers,
             request.body,
         )?;
-        let to_sign = sigv4::string_to_sign(amz_date, auth.scope, &canonical);
-        let expected = sigv4::signature(&identity.signing_key(auth.date, &self.region), &to_sign);
+        let to_sign = sigv4::string_to_sign(head.amz_date, head.auth.scope, &canonical);
+        let expected = sigv4::signature(
+            &head.identity.signing_key(head.auth.date, &self.region),
+            &to_sign,
+        );
         let mut given = [0u8; 32];
-        if hex::decode_to_slice(auth.signature, &mut given).is_err() {
+        if hex::decode_to_slice(head.auth.signature, &mut given).is_err() {
             return Err(AuthError::Mismatch);
         }
         if bool::from(expected.ct_eq(&given)) {
-            Ok(Arc::clone(identity))
+            Ok(Arc::clone(&head.identity))
         } else {
             Err(AuthError::Mismatch)
         }
     }
+}
+
+/// A request head that passed [`Authenticator::check_head`]: whose key it claims to be signed
+/// with, and the parts the signature check needs.
+#[derive(Debug)]
+pub struct CheckedHead<'h> {
+    identity: Arc<Identity>,
+    auth: Authorization<'h>,
+    amz_date: &'h str,
 }
 
 /// AWS's messages for a request signed too long ago or too far ahead.
@@ -212,7 +257,7 @@ fn check_skew(signed_at: DateTime<Utc>, now: SystemTime) -> Result<(), AuthError
     let format = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
     if signed_at < now - skew {
         return Err(AuthError::Invalid(format!(
-            "Signature expired: {} is now earlier than {} ({} - 15 min.)",
+            "Signature expired: {} is now earlier than {} ({} - 5 min.)",
             format(signed_at),
             format(now - skew),
             format(now)
@@ -220,11 +265,37 @@ fn check_skew(signed_at: DateTime<Utc>, now: SystemTime) -> Result<(), AuthError
     }
     if signed_at > now + skew {
         return Err(AuthError::Invalid(format!(
-            "Signature not yet current: {} is still later than {} ({} + 15 min.)",
+            "Signature not yet current: {} is still later than {} ({} + 5 min.)",
             format(signed_at),
             format(now + skew),
             format(now)
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The five-minute window, with AWS's wording (a real KMS response: "Signature expired:
+    /// 20181105T215603Z is now earlier than 20181105T221104Z (20181105T221604Z - 5 min.)").
+    #[test]
+    fn the_clock_skew_window_is_five_minutes_with_awss_words() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_541_456_164);
+        let at = |offset: i64| DateTime::<Utc>::from(now) + chrono::Duration::seconds(offset);
+        assert!(check_skew(at(-300), now).is_ok());
+        assert!(check_skew(at(300), now).is_ok());
+        assert_eq!(
+            check_skew(at(-301), now).unwrap_err().message(),
+            "Signature expired: 20181105T221103Z is now earlier than 20181105T221104Z (20181105T221604Z - 5 min.)"
+        );
+        assert!(
+            check_skew(at(301), now)
+                .unwrap_err()
+                .message()
+                .ends_with("(20181105T221604Z + 5 min.)")
+        );
+    }
 }

@@ -17,4 +17,4 @@ pub mod serve;
 pub mod sigv4;
 
 pub use config::{ConfigError, Overrides, ServerConfig};
-pub use serve::{Limits, ServeError, Server, stop_signal};
+pub use serve::{Limits, Probe, ServeError, Server, stop_signal};

@@ -34,6 +34,26 @@ macro_rules! operations {
             pub const fn writes(self) -> bool {
                 match self { $(Operation::$name => $writes,)* }
             }
+
+            /// True when the call keeps a core busy for long (generating an RSA key pair):
+            /// it runs on the blocking pool, a few at a time, never on the async workers.
+            pub fn cpu_heavy(self, input: &Input) -> bool {
+                let rsa = |member: &str| {
+                    input
+                        .string(member)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|spec| spec.starts_with("RSA_"))
+                };
+                match self {
+                    Self::GenerateDataKeyPair | Self::GenerateDataKeyPairWithoutPlaintext => {
+                        rsa("KeyPairSpec")
+                    }
+                    Self::CreateKey => rsa("KeySpec") || rsa("CustomerMasterKeySpec"),
+                    Self::GetParametersForImport => true,
+                    _ => false,
+                }
+            }
         }
     };
 }
@@ -227,17 +247,17 @@ impl Operation {
                 Ok(listing("Tags", tags, next))
             }
             Self::Encrypt => {
-                let out = kms.encrypt(
-                    caller,
-                    &EncryptRequest {
-                        key_id: input.required_string("KeyId")?,
-                        plaintext: input.required_blob("Plaintext")?,
-                        encryption_context: context(input, "EncryptionContext")?,
-                        encryption_algorithm: input.string("EncryptionAlgorithm")?,
-                        grant_tokens: input.string_list("GrantTokens")?,
-                        dry_run: dry_run(input)?,
-                    },
-                )?;
+                let mut request = EncryptRequest {
+                    key_id: input.required_string("KeyId")?,
+                    plaintext: input.required_blob("Plaintext")?,
+                    encryption_context: context(input, "EncryptionContext")?,
+                    encryption_algorithm: input.string("EncryptionAlgorithm")?,
+                    grant_tokens: input.string_list("GrantTokens")?,
+                    dry_run: dry_run(input)?,
+                };
+                let out = kms.encrypt(caller, &request);
+                zeroize::Zeroize::zeroize(&mut request.plaintext);
+                let out = out?;
                 Ok(json!({
                     "CiphertextBlob": blob(&out.ciphertext_blob),
                     "KeyId": out.key_id,

@@ -113,9 +113,29 @@ fn wrong(member: &str, expected: &str, value: &Value) -> ApiError {
 }
 
 /// The request body: a JSON object. Members given as `null` count as absent, as in AWS's SDKs.
+/// Its strings (a plaintext's base64 among them) are zeroized when it is dropped.
 #[derive(Debug, Clone, Default)]
 pub struct Input {
     members: Map<String, Value>,
+}
+
+impl Drop for Input {
+    fn drop(&mut self) {
+        for value in self.members.values_mut() {
+            scrub(value);
+        }
+    }
+}
+
+/// Zeroizes every string in `value` (a plaintext's base64 in a request or an answer) before it
+/// is dropped.
+pub fn scrub(value: &mut Value) {
+    match value {
+        Value::String(text) => zeroize::Zeroize::zeroize(text),
+        Value::Array(items) => items.iter_mut().for_each(scrub),
+        Value::Object(members) => members.values_mut().for_each(scrub),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
 }
 
 impl Input {

@@ -16,27 +16,45 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use keyward_kms::{Kms, KmsConfig, KmsError};
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
+use zeroize::Zeroizing;
 
-/// Limits that keep one client from taking the server.
+/// Limits that keep one client from taking the server, and a client that has not
+/// authenticated from holding anything for long.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Largest request body (bytes).
+    /// Largest request body (bytes): the largest real KMS request is a CreateKey or
+    /// PutKeyPolicy with a 32 KiB key policy, at most three times as long once JSON-escaped,
+    /// plus the other members.
     pub max_body: usize,
-    /// Largest request head, request line and headers (bytes; at least 8192).
+    /// Largest request head, request line and headers (bytes; at least 8192): a signed KMS
+    /// request's head is well under 4 KiB.
     pub max_head: usize,
     /// Time to send a request's head.
     pub head_timeout: Duration,
     /// Time to send a request's body once the head is in.
     pub body_timeout: Duration,
-    /// Connections open at once; more wait to be accepted.
+    /// Time a new connection has to send a request that authenticates; past it, a connection
+    /// that has not is closed.
+    pub auth_timeout: Duration,
+    /// Connections open at once. When all are taken, the oldest connection that has not yet
+    /// authenticated is closed to make room; connections that have wait to be accepted.
     pub max_connections: usize,
+    /// Request-body bytes buffered across all connections at once; a request that would go
+    /// over is refused (`ThrottlingException`, which SDKs retry) before its body is read.
+    pub max_buffered: usize,
+    /// Operations that keep a core busy (RSA key pairs) running at once, on the blocking
+    /// pool, so that they never hold up the async workers; by default one fewer than the
+    /// cores (at least one).
+    pub max_cpu_heavy: usize,
     /// How long a stop waits for requests in flight.
     pub shutdown_grace: Duration,
 }
@@ -44,11 +62,15 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_body: 512 * 1024,
-            max_head: 64 * 1024,
+            max_body: 3 * 32 * 1024 + 32 * 1024,
+            max_head: 16 * 1024,
             head_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
+            auth_timeout: Duration::from_secs(10),
             max_connections: 1024,
+            max_buffered: 16 * 1024 * 1024,
+            max_cpu_heavy: std::thread::available_parallelism()
+                .map_or(1, |n| n.get().saturating_sub(1).max(1)),
             shutdown_grace: Duration::from_secs(30),
         }
     }
@@ -74,6 +96,60 @@ struct Shared {
     kms: Arc<Kms>,
     auth: Authenticator,
     limits: Limits,
+    /// Request-body bytes that may still be buffered ([`Limits::max_buffered`]).
+    buffered: Arc<Semaphore>,
+    /// CPU-heavy operations that may still start ([`Limits::max_cpu_heavy`]).
+    cpu_heavy: Arc<Semaphore>,
+    /// Connections that have not authenticated yet, oldest first.
+    unauthenticated: Unauthenticated,
+    /// High-water mark of buffered body bytes (for tests and the figures).
+    buffered_peak: AtomicUsize,
+}
+
+/// The connections that have not yet sent a request that authenticates, by age, each with the
+/// signal that closes it. When every connection slot is taken, the oldest is closed: a client
+/// without credentials can delay others for no longer than it takes them to authenticate.
+#[derive(Default)]
+struct Unauthenticated {
+    next: AtomicU64,
+    open: Mutex<BTreeMap<u64, Arc<Notify>>>,
+}
+
+impl Unauthenticated {
+    /// A new connection: its number and the signal that closes it.
+    fn register(&self) -> (u64, Arc<Notify>) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let close = Arc::new(Notify::new());
+        if let Ok(mut open) = self.open.lock() {
+            open.insert(id, Arc::clone(&close));
+        }
+        (id, close)
+    }
+
+    /// The connection authenticated (or ended): never evicted.
+    fn forget(&self, id: u64) {
+        if let Ok(mut open) = self.open.lock() {
+            open.remove(&id);
+        }
+    }
+
+    /// Closes the oldest connection that has not authenticated; whether there was one.
+    fn evict_oldest(&self) -> bool {
+        let oldest = self.open.lock().ok().and_then(|mut open| open.pop_first());
+        match oldest {
+            Some((_, close)) => {
+                close.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// What a connection's requests share: whether one of them authenticated.
+struct Connection {
+    id: u64,
+    authenticated: AtomicBool,
 }
 
 /// A bound server, not yet serving.
@@ -117,6 +193,10 @@ impl Server {
             shared: Arc::new(Shared {
                 kms: Arc::new(kms),
                 auth,
+                buffered: Arc::new(Semaphore::new(limits.max_buffered)),
+                cpu_heavy: Arc::new(Semaphore::new(limits.max_cpu_heavy.max(1))),
+                unauthenticated: Unauthenticated::default(),
+                buffered_peak: AtomicUsize::new(0),
                 limits,
             }),
         })
@@ -132,6 +212,13 @@ impl Server {
         Arc::clone(&self.shared.kms)
     }
 
+    /// A probe of the server's state while it runs (for tests and measurements).
+    pub fn probe(&self) -> Probe {
+        Probe {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
     /// Serves until `stop` completes; then stops accepting, lets the requests in flight finish
     /// (up to the grace period) and flushes the audit trail.
     pub async fn run(self, stop: impl Future<Output = ()>) -> Result<(), ServeError> {
@@ -140,11 +227,6 @@ impl Server {
         let slots = Arc::new(Semaphore::new(shared.limits.max_connections));
         let mut stop = std::pin::pin!(stop);
         loop {
-            let permit = tokio::select! {
-                permit = Arc::clone(&slots).acquire_owned() => permit,
-                () = &mut stop => break,
-            };
-            let Ok(permit) = permit else { break };
             let (stream, remote) = tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok(pair) => pair,
@@ -156,6 +238,20 @@ impl Server {
                 },
                 () = &mut stop => break,
             };
+            let permit = match Arc::clone(&slots).try_acquire_owned() {
+                Ok(permit) => permit,
+                Err(_) => {
+                    // Every slot is taken: make room by closing the oldest connection that has
+                    // not authenticated, then wait for a slot.
+                    shared.unauthenticated.evict_oldest();
+                    let permit = tokio::select! {
+                        permit = Arc::clone(&slots).acquire_owned() => permit,
+                        () = &mut stop => break,
+                    };
+                    let Ok(permit) = permit else { break };
+                    permit
+                }
+            };
             let _ = stream.set_nodelay(true);
             let shared = Arc::clone(&shared);
             let limits = &shared.limits;
@@ -165,17 +261,44 @@ impl Server {
                 .header_read_timeout(limits.head_timeout)
                 .half_close(true)
                 .max_buf_size(limits.max_head.max(8192));
+            let (id, close) = shared.unauthenticated.register();
+            let state = Arc::new(Connection {
+                id,
+                authenticated: AtomicBool::new(false),
+            });
             let service_shared = Arc::clone(&shared);
-            let connection = builder.serve_connection(
-                TokioIo::new(stream),
-                service_fn(move |request| {
-                    let shared = Arc::clone(&service_shared);
-                    async move { Ok::<_, Infallible>(handle(&shared, remote, request).await) }
-                }),
-            );
+            let service_state = Arc::clone(&state);
+            let connection =
+                builder.serve_connection(
+                    TokioIo::new(stream),
+                    service_fn(move |request| {
+                        let shared = Arc::clone(&service_shared);
+                        let state = Arc::clone(&service_state);
+                        async move {
+                            Ok::<_, Infallible>(handle(&shared, &state, remote, request).await)
+                        }
+                    }),
+                );
             let connection = graceful.watch(connection);
+            let auth_timeout = limits.auth_timeout;
             tokio::spawn(async move {
-                let _ = connection.await;
+                let mut connection = std::pin::pin!(connection);
+                let deadline = tokio::time::sleep(auth_timeout);
+                let mut deadline = std::pin::pin!(deadline);
+                let mut timing = true;
+                loop {
+                    tokio::select! {
+                        _ = &mut connection => break,
+                        () = close.notified() => break,
+                        () = &mut deadline, if timing => {
+                            if !state.authenticated.load(Ordering::Acquire) {
+                                break;
+                            }
+                            timing = false;
+                        }
+                    }
+                }
+                shared.unauthenticated.forget(state.id);
                 drop(permit);
             });
         }
@@ -212,17 +335,45 @@ pub async fn stop_signal() {
     }
 }
 
+/// A view of a running server's state.
+pub struct Probe {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Probe").finish_non_exhaustive()
+    }
+}
+
+impl Probe {
+    /// The most request-body bytes buffered at once so far.
+    pub fn buffered_peak(&self) -> usize {
+        self.shared.buffered_peak.load(Ordering::Relaxed)
+    }
+
+    /// Connections open that have not authenticated.
+    pub fn unauthenticated(&self) -> usize {
+        self.shared
+            .unauthenticated
+            .open
+            .lock()
+            .map_or(0, |open| open.len())
+    }
+}
+
 /// One request, answered.
 async fn handle(
     shared: &Shared,
+    connection: &Connection,
     remote: SocketAddr,
     request: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let (status, body, close) = match respond(shared, remote, request).await {
+    let (status, body, close) = match respond(shared, connection, remote, request).await {
         Ok(body) => (StatusCode::OK, body, false),
         Err(e) => {
-            let close = matches!(e.status, 408 | 413);
+            let close = matches!(e.status, 408 | 413) || e.code == "ThrottlingException";
             let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
             (status, Bytes::from(e.body()), close)
         }
@@ -240,13 +391,35 @@ async fn handle(
     response
 }
 
+/// The head's size as the limit counts it: the request line and every header line.
+fn head_size(parts: &hyper::http::request::Parts) -> usize {
+    let line = parts.method.as_str().len() + parts.uri.to_string().len() + 12;
+    parts
+        .headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum::<usize>()
+        + line
+}
+
 async fn respond(
     shared: &Shared,
+    connection: &Connection,
     remote: SocketAddr,
     request: Request<Incoming>,
 ) -> Result<Bytes, ApiError> {
     let limits = &shared.limits;
     let (parts, body) = request.into_parts();
+    if head_size(&parts) > limits.max_head {
+        return Err(ApiError {
+            status: 431,
+            code: "RequestHeaderFieldsTooLargeException".into(),
+            message: Some(format!(
+                "The request head is larger than {} bytes.",
+                limits.max_head
+            )),
+        });
+    }
     if parts.method != Method::POST {
         return Err(ApiError {
             status: 405,
@@ -265,11 +438,34 @@ async fn respond(
     if declared.is_some_and(|n| n > limits.max_body as u64) {
         return Err(too_large(limits.max_body));
     }
+    // Authenticate what can be before a byte of the body is read: a client without a known
+    // access key, a current date and the right scope never makes the server buffer anything.
+    let now = SystemTime::now();
+    let head = shared.auth.check_head(&parts.headers, now)?;
+    // Reserve the body's bytes in the budget shared by every connection.
+    let reserve = declared.map_or(limits.max_body, |n| {
+        usize::try_from(n).unwrap_or(usize::MAX)
+    });
+    let Ok(_budget) = u32::try_from(reserve)
+        .ok()
+        .and_then(|n| Arc::clone(&shared.buffered).try_acquire_many_owned(n).ok())
+        .ok_or(())
+    else {
+        return Err(ApiError {
+            status: 400,
+            code: "ThrottlingException".into(),
+            message: Some(
+                "Rate exceeded: too many request bodies are being received at once; retry.".into(),
+            ),
+        });
+    };
+    let in_use = limits.max_buffered - shared.buffered.available_permits();
+    shared.buffered_peak.fetch_max(in_use, Ordering::Relaxed);
     let read = tokio::time::timeout(
         limits.body_timeout,
         Limited::new(body, limits.max_body).collect(),
     );
-    let body = match read.await {
+    let body: Zeroizing<Vec<u8>> = match read.await {
         Err(_) => {
             return Err(ApiError {
                 status: 408,
@@ -288,9 +484,10 @@ async fn respond(
                 "The request body could not be read: {e}"
             )));
         }
-        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Ok(collected)) => Zeroizing::new(Vec::from(collected.to_bytes())),
     };
-    let identity = shared.auth.authenticate(
+    let identity = shared.auth.verify(
+        &head,
         &SignedRequest {
             method: parts.method.as_str(),
             path: parts.uri.path(),
@@ -298,8 +495,10 @@ async fn respond(
             headers: &parts.headers,
             body: &body,
         },
-        SystemTime::now(),
     )?;
+    if !connection.authenticated.swap(true, Ordering::AcqRel) {
+        shared.unauthenticated.forget(connection.id);
+    }
     if parts.uri.path() != "/" {
         return Err(ApiError::new(
             "UnknownOperationException",
@@ -316,14 +515,15 @@ async fn respond(
         .unwrap_or("");
     let operation = Operation::from_target(target)?;
     let input = Input::parse(&body)?;
-    let output = call(shared, &identity, remote, operation, input).await?;
-    serde_json::to_vec(&output)
-        .map(Bytes::from)
-        .map_err(|e| ApiError {
-            status: 500,
-            code: "KMSInternalException".into(),
-            message: Some(e.to_string()),
-        })
+    drop(body);
+    let mut output = call(shared, &identity, remote, operation, input).await?;
+    let serialized = serde_json::to_vec(&output).map(Zeroizing::new);
+    crate::protocol::scrub(&mut output);
+    serialized.map(Bytes::from_owner).map_err(|e| ApiError {
+        status: 500,
+        code: "KMSInternalException".into(),
+        message: Some(e.to_string()),
+    })
 }
 
 async fn call(
@@ -333,22 +533,43 @@ async fn call(
     operation: Operation,
     input: Input,
 ) -> Result<serde_json::Value, ApiError> {
+    // The address as the client has it: an IPv4 client of a dual-stack listener is IPv4.
     let caller = identity
         .caller
         .clone()
-        .with_source_ip(&remote.ip().to_string());
-    if operation.writes() {
-        // Changes wait for the disk: off the request threads.
+        .with_source_ip(&remote.ip().to_canonical().to_string());
+    let heavy = operation.cpu_heavy(&input);
+    if operation.writes() || heavy {
+        // Changes wait for the disk, and CPU-heavy work (RSA key pairs) would hold up the
+        // async workers: both run on the blocking pool, the heavy ones a few at a time.
+        let permit = if heavy {
+            Some(
+                Arc::clone(&shared.cpu_heavy)
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| internal("the server is stopping"))?,
+            )
+        } else {
+            None
+        };
         let kms = Arc::clone(&shared.kms);
-        tokio::task::spawn_blocking(move || operation.call(&kms, &caller, &input))
-            .await
-            .map_err(|e| ApiError {
-                status: 500,
-                code: "KMSInternalException".into(),
-                message: Some(format!("the operation did not complete: {e}")),
-            })?
+        tokio::task::spawn_blocking(move || {
+            let answer = operation.call(&kms, &caller, &input);
+            drop(permit);
+            answer
+        })
+        .await
+        .map_err(|e| internal(&format!("the operation did not complete: {e}")))?
     } else {
         operation.call(&shared.kms, &caller, &input)
+    }
+}
+
+fn internal(message: &str) -> ApiError {
+    ApiError {
+        status: 500,
+        code: "KMSInternalException".into(),
+        message: Some(message.to_owned()),
     }
 }
 

@@ -106,6 +106,8 @@ identity_policies = ['{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","
 pub struct TestServer {
     pub addr: SocketAddr,
     pub data_dir: std::path::PathBuf,
+    /// The running server's state (buffered bytes, connections not yet authenticated).
+    pub probe: keyward_server::Probe,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<Result<(), keyward_server::ServeError>>>,
 }
@@ -116,11 +118,20 @@ impl TestServer {
     }
 
     pub fn start_with(data_dir: &Path, limits: Limits) -> Self {
+        Self::start_on(data_dir, limits, "127.0.0.1:0")
+    }
+
+    /// On another address (`[::]:0` for a dual-stack listener).
+    pub fn start_on(data_dir: &Path, limits: Limits, listen: &str) -> Self {
+        let overrides = Overrides {
+            listen: Some(listen.to_owned()),
+            ..Overrides::default()
+        };
         let config = ServerConfig::parse(
             &config_text(data_dir),
             "test.toml",
             Path::new("/"),
-            &Overrides::default(),
+            &overrides,
         )
         .unwrap();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
@@ -133,7 +144,9 @@ impl TestServer {
                 .unwrap();
             runtime.block_on(async move {
                 let server = Server::bind(&config, limits).await?;
-                addr_tx.send(server.local_addr().unwrap()).unwrap();
+                addr_tx
+                    .send((server.local_addr().unwrap(), server.probe()))
+                    .unwrap();
                 server
                     .run(async {
                         let _ = stop_rx.await;
@@ -141,11 +154,16 @@ impl TestServer {
                     .await
             })
         });
-        let addr = addr_rx
+        let (mut addr, probe): (SocketAddr, _) = addr_rx
             .recv_timeout(Duration::from_secs(30))
             .expect("the server started");
+        // A dual-stack listener (`[::]`) is reached over IPv4 loopback, as an IPv4 client.
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
         Self {
             addr,
+            probe,
             data_dir: data_dir.to_owned(),
             stop: Some(stop_tx),
             thread: Some(thread),
