@@ -2,6 +2,7 @@
 
 mod commands;
 mod input;
+mod out;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;

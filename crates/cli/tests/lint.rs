@@ -27,9 +27,16 @@ fn run_in(dir: &Path, args: &[&str], stdin: &str) -> Output {
         .spawn()
         .unwrap();
     let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).unwrap();
-    drop(input);
-    child.wait_with_output().unwrap()
+    // The command may stop reading early (a policy over 1 MiB): a broken pipe is fine.
+    let writer = {
+        let stdin = stdin.to_owned();
+        std::thread::spawn(move || {
+            let _ = input.write_all(stdin.as_bytes());
+        })
+    };
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    output
 }
 
 /// `keyward lint --no-config ARGS` in the corpus directory.
@@ -290,4 +297,119 @@ fn suppression_without_reason_is_a_usage_error_naming_the_line() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cannot read missing.toml"));
+}
+
+/// Review: a `x.json` link to `/proc/self/environ` printed the whole environment, two links to
+/// `.` hung the walk, and a link to `/dev/zero` was read without limit. Links out of the tree
+/// are not followed, loops are skipped, only regular files are read, and a file that is not
+/// JSON is never echoed.
+#[cfg(unix)]
+#[test]
+fn lint_dir_follows_no_link_out_of_the_tree_and_echoes_nothing_that_is_not_json() {
+    let dir = scratch("lint-links");
+    let tree = dir.join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    std::fs::copy(
+        corpus().join("unknown-action-typo.json"),
+        tree.join("a.json"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("outside.json"), "{}").unwrap();
+    for (target, name) in [
+        (Path::new("/proc/self/environ"), "x.json"),
+        (Path::new("/dev/zero"), "zero.json"),
+        (&*dir.join("outside.json"), "outside.json"),
+        (Path::new("."), "loop1"),
+        (Path::new("."), "loop2"),
+    ] {
+        std::os::unix::fs::symlink(target, tree.join(name)).unwrap();
+    }
+    let started = std::time::Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(["lint", "--no-config", "tree"])
+        .current_dir(&dir)
+        .env("KEYWARD_CANARY", "s3cr3t-canary-value")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let o = loop {
+        if let Some(_status) = child.try_wait().unwrap() {
+            break child.wait_with_output().unwrap();
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the walk hung"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let out = stdout(&o);
+    let err = stderr(&o);
+    assert!(out.contains("tree/a.json"), "{out}");
+    assert!(
+        !out.contains("x.json") && !out.contains("zero.json"),
+        "{out}"
+    );
+    assert!(!out.contains("canary") && !err.contains("canary"));
+    assert!(
+        err.contains("x.json: a symbolic link out of tree; not followed"),
+        "{err}"
+    );
+    assert!(err.contains("loop"), "{err}");
+    // Named explicitly, a device is refused and an environment file is read but not echoed.
+    let o = run_in(&dir, &["lint", "--no-config", "/dev/zero"], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a regular file"));
+    let o = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(["lint", "--no-config", "/proc/self/environ"])
+        .env("KEYWARD_CANARY", "s3cr3t-canary-value")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains("error[invalid-json]"), "{out}");
+    assert!(!out.contains("canary"), "{out}");
+}
+
+#[test]
+fn a_policy_over_one_mebibyte_is_not_read() {
+    let dir = scratch("lint-large");
+    let big = dir.join("big.json");
+    std::fs::write(&big, vec![b' '; 2 * 1024 * 1024]).unwrap();
+    let o = run_in(&dir, &["lint", "--no-config", "big.json"], "");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("error[input-too-large]"),
+        "{}",
+        stdout(&o)
+    );
+    // Standard input is bounded the same way.
+    let o = run_in(
+        &dir,
+        &["lint", "--no-config", "-"],
+        &" ".repeat(2 * 1024 * 1024),
+    );
+    assert!(
+        stdout(&o).contains("error[input-too-large]"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// Review: a closed stdout made `keyward lint` panic. It ends quietly with its exit status.
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_ends_lint_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(["lint", "--no-config", "."])
+        .current_dir(corpus())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(o.status.code(), Some(1));
 }

@@ -112,6 +112,24 @@ pub fn lint(text: &str, options: &LintOptions) -> Vec<Finding> {
     locate(text, Some(&document), raw)
 }
 
+/// The finding for a file over the 1 MiB a policy may have, which was not read (its size was
+/// checked first): `input-too-large` at the start.
+pub fn too_large(size: u64) -> Finding {
+    let kind = keyward_policy::PolicyErrorKind::InputTooLarge {
+        size: usize::try_from(size).unwrap_or(usize::MAX),
+        limit: keyward_policy::parser::MAX_INPUT_BYTES,
+    };
+    Finding {
+        rule: "input-too-large",
+        severity: Severity::Error,
+        pointer: String::new(),
+        message: kind.to_string(),
+        span: Span::new(0, 0),
+        sid: None,
+        suppressed: None,
+    }
+}
+
 /// Orders, de-duplicates and locates findings.
 fn locate(text: &str, document: Option<&PolicyDocument>, mut raw: Vec<Raw>) -> Vec<Finding> {
     raw.sort_by(|a, b| (a.span.start, a.span.end, a.rule).cmp(&(b.span.start, b.span.end, b.rule)));

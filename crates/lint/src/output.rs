@@ -14,9 +14,14 @@ pub struct FileFindings<'a> {
 }
 
 /// `file:line:col: severity[rule]: message`, the source line and a caret under the span.
-/// Suppressed findings are left out.
+/// Suppressed findings are left out. A file that is not JSON gets no source lines: its text
+/// may be anything (a secret a link pointed at), and is never echoed.
 pub fn text(file: &FileFindings<'_>) -> String {
     let index = LineIndex::new(file.text);
+    let echo = !file
+        .findings
+        .iter()
+        .any(|f| matches!(f.rule, "invalid-json" | "input-too-large"));
     let mut out = String::new();
     for finding in file.findings.iter().filter(|f| f.suppressed.is_none()) {
         let region = finding.region(&index);
@@ -29,6 +34,9 @@ pub fn text(file: &FileFindings<'_>) -> String {
             finding.rule,
             finding.message
         ));
+        if !echo {
+            continue;
+        }
         let line = index.line_text(region.start.line);
         let line = line.trim_end_matches(['\r', '\n']);
         out.push_str(&format!("  {line}\n"));

@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 /// Decide the request in `path` (or each line of it, with `batch`).
 pub fn run(path: &str, json: bool, batch: bool) -> Outcome {
-    let input = match input::read(path) {
+    // Requests (and batches of millions of them) are not policies: no size limit.
+    let input = match input::read_limited(path, None) {
         Ok(input) => input,
         Err(message) => {
-            eprintln!("{message}");
+            crate::out::eprintln(&message);
             return Outcome::Error;
         }
     };
@@ -28,9 +29,9 @@ pub fn run(path: &str, json: bool, batch: bool) -> Outcome {
         }
         Ok(decision) => {
             if json {
-                println!("{}", decision.to_json());
+                crate::out::println(&decision.to_json().to_string());
             } else {
-                print!("{}", decision.to_text());
+                crate::out::print(&decision.to_text());
             }
             if decision.verdict == Verdict::Allow {
                 Outcome::Success
@@ -43,7 +44,7 @@ pub fn run(path: &str, json: bool, batch: bool) -> Outcome {
 
 fn report(error: &RequestError, name: &str, text: &str) {
     for line in error.render(name, text, 1) {
-        eprintln!("{line}");
+        crate::out::eprintln(&line);
     }
 }
 

@@ -9,16 +9,21 @@ pub fn run(path: &str, check: bool) -> Outcome {
     let input = match input::read(path) {
         Ok(input) => input,
         Err(message) => {
-            eprintln!("{message}");
+            crate::out::eprintln(&message);
             return Outcome::Error;
         }
     };
+    if let Some(error) = input.too_large_error() {
+        let index = LineIndex::new("");
+        crate::out::eprintln(&error.render(&input.name, &index));
+        return Outcome::Failure;
+    }
     let document = match parse_policy(&input.text) {
         Ok(document) => document,
         Err(diags) => {
             let index = LineIndex::new(&input.text);
             for error in diags.errors() {
-                eprintln!("{}", error.render(&input.name, &index));
+                crate::out::eprintln(&error.render(&input.name, &index));
             }
             return Outcome::Failure;
         }
@@ -28,14 +33,14 @@ pub fn run(path: &str, check: bool) -> Outcome {
         if canonical == input.text {
             Outcome::Success
         } else {
-            println!(
+            crate::out::println(&format!(
                 "{}: not in canonical form (run `keyward fmt {path}`)",
                 input.name
-            );
+            ));
             Outcome::Failure
         }
     } else {
-        print!("{canonical}");
+        crate::out::print(&canonical);
         Outcome::Success
     }
 }

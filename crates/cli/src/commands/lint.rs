@@ -50,26 +50,6 @@ pub enum LintFormat {
     Sarif,
 }
 
-/// Every `*.json` file under `dir`, sorted, so output is stable.
-fn walk(dir: &Path, out: &mut Vec<String>) -> Result<(), String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        format!(
-            "keyward: error: cannot read directory {}: {e}",
-            dir.display()
-        )
-    })?;
-    let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-    paths.sort();
-    for path in paths {
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "json") {
-            out.push(path.to_string_lossy().into_owned());
-        }
-    }
-    Ok(())
-}
-
 /// Lint each target; exit 1 when some finding is at or above `min_severity`.
 pub fn run(
     targets: &[String],
@@ -81,7 +61,7 @@ pub fn run(
     let suppressions = match load_suppressions(config) {
         Ok(suppressions) => suppressions,
         Err(message) => {
-            eprintln!("{message}");
+            crate::out::eprintln(&message);
             return Outcome::Error;
         }
     };
@@ -91,9 +71,17 @@ pub fn run(
     for target in targets {
         let path = Path::new(target);
         if target != "-" && path.is_dir() {
-            if let Err(message) = walk(path, &mut paths) {
-                eprintln!("{message}");
-                outcome = Outcome::Error;
+            match input::walk(path) {
+                Ok((files, warnings)) => {
+                    for warning in warnings {
+                        crate::out::eprintln(&warning);
+                    }
+                    paths.extend(files);
+                }
+                Err(message) => {
+                    crate::out::eprintln(&message);
+                    outcome = Outcome::Error;
+                }
             }
         } else {
             paths.push(target.clone());
@@ -104,7 +92,7 @@ pub fn run(
         match input::read(path) {
             Ok(input) => inputs.push(input),
             Err(message) => {
-                eprintln!("{message}");
+                crate::out::eprintln(&message);
                 outcome = Outcome::Error;
             }
         }
@@ -114,7 +102,10 @@ pub fn run(
         .map(|input| {
             // Suppressions apply before the severity filter, so one is "used" whatever
             // --min-severity hides.
-            let mut findings = lint(&input.text, options);
+            let mut findings = match input.too_large {
+                Some(size) => vec![keyward_lint::too_large(size)],
+                None => lint(&input.text, options),
+            };
             suppressions.apply(&input.name, &mut findings, &mut used);
             findings.retain(|f| f.severity >= min_severity);
             findings
@@ -122,10 +113,10 @@ pub fn run(
         .collect();
     for (entry, used) in suppressions.entries.iter().zip(&used) {
         if !used {
-            eprintln!(
+            crate::out::eprintln(&format!(
                 "{}:{}:{}: warning: this suppression of {} matched no finding; remove it",
                 suppressions.path, entry.line, entry.column, entry.rule
-            );
+            ));
         }
     }
     let files: Vec<FileFindings<'_>> = inputs
@@ -140,11 +131,11 @@ pub fn run(
     match format {
         LintFormat::Text => {
             for file in &files {
-                print!("{}", output::text(file));
+                crate::out::print(&output::text(file));
             }
         }
-        LintFormat::Json => println!("{}", output::json(&files)),
-        LintFormat::Sarif => println!("{:#}", output::sarif(&files)),
+        LintFormat::Json => crate::out::println(&output::json(&files).to_string()),
+        LintFormat::Sarif => crate::out::println(&format!("{:#}", output::sarif(&files))),
     }
     let unsuppressed = |findings: &Vec<Finding>| findings.iter().any(|f| f.suppressed.is_none());
     if outcome == Outcome::Success && results.iter().any(unsuppressed) {

@@ -18,7 +18,7 @@ pub fn run(config: Option<PathBuf>, listen: Option<String>, data_dir: Option<Pat
     let config = match loaded {
         Ok(config) => config,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::out::eprintln(&format!("error: {e}"));
             return Outcome::Error;
         }
     };
@@ -28,7 +28,7 @@ pub fn run(config: Option<PathBuf>, listen: Option<String>, data_dir: Option<Pat
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: starting the runtime: {e}");
+            crate::out::eprintln(&format!("error: starting the runtime: {e}"));
             return Outcome::Error;
         }
     };
@@ -39,14 +39,14 @@ async fn serve(config: ServerConfig) -> Outcome {
     let server = match Server::bind(&config, Limits::default()).await {
         Ok(server) => server,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::out::eprintln(&format!("error: {e}"));
             return Outcome::Error;
         }
     };
     let addr = match server.local_addr() {
         Ok(addr) => addr,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::out::eprintln(&format!("error: {e}"));
             return Outcome::Error;
         }
     };
@@ -68,21 +68,21 @@ async fn serve(config: ServerConfig) -> Outcome {
     }
     let _ = out.flush();
     drop(out);
-    eprintln!(
+    crate::out::eprintln(&format!(
         "keyward serve: region {}, account {}, data in {}, audit log {}, {} principal(s)",
         config.region,
         config.account,
         config.data_dir.display(),
         config.audit_log.display(),
         config.principals.len()
-    );
+    ));
     match server.run(stop_signal()).await {
         Ok(()) => {
-            eprintln!("keyward serve: stopped");
+            crate::out::eprintln("keyward serve: stopped");
             Outcome::Success
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::out::eprintln(&format!("error: {e}"));
             Outcome::Error
         }
     }

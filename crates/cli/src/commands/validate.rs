@@ -12,24 +12,29 @@ pub fn run(kind: PolicyKind, files: &[String]) -> Outcome {
         let input = match input::read(path) {
             Ok(input) => input,
             Err(message) => {
-                eprintln!("{message}");
+                crate::out::eprintln(&message);
                 outcome = Outcome::Error;
                 continue;
             }
         };
+        if let Some(error) = input.too_large_error() {
+            crate::out::println(&error.render(&input.name, &LineIndex::new("")));
+            outcome = Outcome::Failure;
+            continue;
+        }
         match check_policy(&input.text, kind) {
             Ok(checked) => {
                 let index = LineIndex::new(&input.text);
                 for warning in keyward_policy::validate::warnings(&checked.document, kind).errors()
                 {
-                    println!("{}", warning.render(&input.name, &index));
+                    crate::out::println(&warning.render(&input.name, &index));
                 }
-                println!("{}: OK", input.name);
+                crate::out::println(&format!("{}: OK", input.name));
             }
             Err(diags) => {
                 let index = LineIndex::new(&input.text);
                 for error in diags.errors() {
-                    println!("{}", error.render(&input.name, &index));
+                    crate::out::println(&error.render(&input.name, &index));
                 }
                 if outcome == Outcome::Success {
                     outcome = Outcome::Failure;
