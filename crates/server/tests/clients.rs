@@ -75,6 +75,11 @@ fn boto3_suite() {
 }
 
 #[test]
+fn boto3_trust_suite() {
+    run_suite("test_trust");
+}
+
+#[test]
 fn aws_cli_suite() {
     run_suite("test_awscli");
 }

@@ -14,8 +14,10 @@ ACCOUNT = os.environ["KEYWARD_TEST_ACCOUNT"]
 PRINCIPALS = json.loads(os.environ["KEYWARD_TEST_PRINCIPALS"])
 
 
-def kms(name, secret=None, key=None):
-    """A boto3 KMS client signing as principal `name` (no retries: each call is one request)."""
+def kms(name, secret=None, key=None, validate=True):
+    """A boto3 KMS client signing as principal `name` (no retries: each call is one request).
+    `validate=False` turns botocore's own parameter checks off, so that the server's answer to
+    a request AWS would refuse is what the test sees."""
     p = PRINCIPALS[name]
     return boto3.client(
         "kms",
@@ -23,7 +25,7 @@ def kms(name, secret=None, key=None):
         region_name=REGION,
         aws_access_key_id=key or p["key"],
         aws_secret_access_key=secret or p["secret"],
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}, parameter_validation=validate),
     )
 
 

@@ -83,5 +83,69 @@ class AwsCli(unittest.TestCase):
         self.assertIn("DisabledException", stderr)
 
 
+    def test_the_trust_fixes_through_the_aws_cli(self):
+        """The issue "Trust first", items 1, 3, 4, 5, 10, 18 and 19, through the aws CLI."""
+        admin_only = json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": PRINCIPALS["admin"]["arn"]},
+             "Action": "kms:*", "Resource": "*"},
+            {"Sid": "BobTenantA", "Effect": "Allow", "Principal": {"AWS": PRINCIPALS["bob"]["arn"]},
+             "Action": "kms:Decrypt", "Resource": "*",
+             "Condition": {"StringEquals": {"kms:EncryptionContext:tenant": "a"}}}]})
+        _, created = aws("admin", "create-key", "--policy", admin_only)
+        key = created["KeyMetadata"]
+        self.assertEqual(len(key["CurrentKeyMaterialId"]), 64)
+        # 1: a CreateGrant-only grantee cannot grant itself Decrypt.
+        aws("admin", "create-grant", "--key-id", key["KeyId"], "--grantee-principal",
+            PRINCIPALS["alice"]["arn"], "--operations", "CreateGrant")
+        status, stderr = aws("alice", "create-grant", "--key-id", key["Arn"], "--grantee-principal",
+                             PRINCIPALS["alice"]["arn"], "--operations", "Decrypt", check=False)
+        self.assertNotEqual(status, 0)
+        self.assertIn("AccessDeniedException", stderr)
+        # 10: a bare account ID is no grantee.
+        status, stderr = aws("admin", "create-grant", "--key-id", key["KeyId"], "--grantee-principal",
+                             "111122223333", "--operations", "Decrypt", check=False)
+        self.assertIn("ValidationException", stderr)
+        # 3: carol's key is in carol's account, and only carol lists it.
+        _, carols = aws("carol", "create-key")
+        self.assertEqual(carols["KeyMetadata"]["AWSAccountId"], "444455556666")
+        _, keys = aws("admin", "list-keys")
+        self.assertNotIn(carols["KeyMetadata"]["KeyId"], [k["KeyId"] for k in keys["Keys"]])
+        # 4: context keys differing only in case must all meet bob's condition.
+        with tempfile.TemporaryDirectory() as tmp:
+            plain = os.path.join(tmp, "plain")
+            with open(plain, "wb") as f:
+                f.write(b"x")
+            _, encrypted = aws("admin", "encrypt", "--key-id", key["KeyId"], "--plaintext", f"fileb://{plain}",
+                               "--encryption-context", "TENANT=a,tenant=b")
+            import base64
+
+            blob = os.path.join(tmp, "blob")
+            with open(blob, "wb") as f:
+                f.write(base64.b64decode(encrypted["CiphertextBlob"]))
+            status, stderr = aws("bob", "decrypt", "--ciphertext-blob", f"fileb://{blob}",
+                                 "--encryption-context", "TENANT=a,tenant=b", check=False)
+            self.assertIn("AccessDeniedException", stderr)
+            # 5: an encryption context no real one nears is refused before it is read.
+            request = os.path.join(tmp, "huge.json")
+            with open(request, "w") as f:
+                json.dump({"KeyId": key["KeyId"], "Plaintext": "eA==",
+                           "EncryptionContext": {f"key-{i:05}": "v" * 8 for i in range(1000)}}, f)
+            status, stderr = aws("admin", "encrypt", "--cli-input-json", f"file://{request}", check=False)
+            self.assertIn("ValidationException", stderr)
+        # 18: RotateKeyOnDemand answers the ARN; aws: tags are reserved.
+        _, rotated = aws("admin", "rotate-key-on-demand", "--key-id", key["KeyId"])
+        self.assertEqual(rotated["KeyId"], key["Arn"])
+        status, stderr = aws("admin", "tag-resource", "--key-id", key["KeyId"], "--tags",
+                             "TagKey=AWS:x,TagValue=v", check=False)
+        self.assertIn("TagException", stderr)
+        self.assertIn("Tags beginning with aws: are reserved", stderr)
+        # 19: GetKeyPolicy takes a key ID or key ARN, not an alias.
+        aws("admin", "create-alias", "--alias-name", "alias/cli-trust", "--target-key-id", key["KeyId"])
+        status, stderr = aws("admin", "get-key-policy", "--key-id", "alias/cli-trust", "--policy-name", "default",
+                             check=False)
+        self.assertIn("NotFoundException", stderr)
+        self.assertIn("Invalid keyId 'alias/cli-trust'", stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
