@@ -219,20 +219,32 @@ impl CryptoKey {
         self.material.infos(&self.id)
     }
 
-    /// The `KeyMaterialId` of the current material, if the key has had any.
-    pub fn current_material_id(&self) -> Option<String> {
-        self.materials()
-            .into_iter()
-            .find(|m| m.current)
-            .map(|m| m.material_id)
+    /// The fingerprint of material `version` (`None`: the current one).
+    fn fingerprint_of(&self, version: Option<u32>) -> Option<&[u8; 32]> {
+        fn pick<M>(versions: &[Version<M>], version: Option<u32>) -> Option<&[u8; 32]> {
+            match version {
+                Some(n) => versions.iter().find(|v| v.number == n),
+                None => current(versions),
+            }
+            .map(|v| &v.fingerprint)
+        }
+        match &self.material {
+            Material::Symmetric(versions) => pick(versions, version),
+            Material::Hmac(versions) => pick(versions, version),
+            Material::Asymmetric(versions) => pick(versions, version),
+        }
     }
 
-    /// The `KeyMaterialId` of material `version`.
+    /// The `KeyMaterialId` of the current material, if the key has had any.
+    pub fn current_material_id(&self) -> Option<String> {
+        self.fingerprint_of(None)
+            .map(|print| material_id(&self.id, print))
+    }
+
+    /// The `KeyMaterialId` of material `version` (one hash: what Decrypt pays to name it).
     pub fn material_id(&self, version: u32) -> Option<String> {
-        self.materials()
-            .into_iter()
-            .find(|m| m.version == version)
-            .map(|m| m.material_id)
+        self.fingerprint_of(Some(version))
+            .map(|print| material_id(&self.id, print))
     }
 
     /// Whether every material permanently associated with the key is present: KMS uses a key

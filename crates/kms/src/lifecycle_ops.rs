@@ -627,10 +627,9 @@ impl Kms {
                     }
                     (current.meta.id.clone(), target.meta.id.clone())
                 };
-                let slot = (account.clone(), alias_name.to_owned());
                 let created = state
                     .aliases
-                    .get(&slot)
+                    .get(&account, alias_name)
                     .map(|a| a.created)
                     .ok_or_else(|| KmsError::internal("alias vanished"))?;
                 let record = self.alias_record(
@@ -641,7 +640,7 @@ impl Kms {
                     epoch_seconds(self.clock.now()),
                 );
                 self.persist(&[Change::PutAlias(record.clone())])?;
-                state.aliases.insert(slot, record);
+                state.aliases.insert(record);
                 if let Some(old) = state.keys.get_mut(&old_id) {
                     old.aliases.retain(|a| a != alias_name);
                     old.refresh_context();

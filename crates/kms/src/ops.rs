@@ -966,8 +966,7 @@ impl Kms {
                     }
                     entry.meta.id.clone()
                 };
-                let slot = (account.clone(), alias_name.to_owned());
-                if state.aliases.contains_key(&slot) {
+                if state.aliases.contains(&account, alias_name) {
                     return Err(KmsError::new(
                         ErrorCode::AlreadyExists,
                         format!(
@@ -979,7 +978,7 @@ impl Kms {
                 let now = epoch_seconds(self.clock.now());
                 let record = self.alias_record(&account, alias_name, &id, now, now);
                 self.persist(&[Change::PutAlias(record.clone())])?;
-                state.aliases.insert(slot, record);
+                state.aliases.insert(record);
                 if let Some(entry) = state.keys.get_mut(&id) {
                     entry.aliases.push(alias_name.to_owned());
                     entry.refresh_context();
@@ -999,7 +998,7 @@ impl Kms {
     ) -> Result<&'s KeyEntry, KmsError> {
         state
             .aliases
-            .get(&(caller.account().to_owned(), alias_name.to_owned()))
+            .get(caller.account(), alias_name)
             .and_then(|a| state.keys.get(&a.key_id))
             .ok_or_else(|| {
                 KmsError::not_found(format!(
@@ -1052,7 +1051,7 @@ impl Kms {
                     account: account.clone(),
                     name: alias_name.to_owned(),
                 }])?;
-                state.aliases.remove(&(account, alias_name.to_owned()));
+                state.aliases.remove(&account, alias_name);
                 if let Some(entry) = state.keys.get_mut(&id) {
                     entry.aliases.retain(|a| a != alias_name);
                     entry.refresh_context();
@@ -1085,8 +1084,7 @@ impl Kms {
                 };
                 let mut aliases: Vec<AliasListEntry> = state
                     .aliases
-                    .values()
-                    .filter(|a| a.account == account)
+                    .of(account)
                     .filter(|a| only.as_ref().is_none_or(|id| &a.key_id == id))
                     .map(|a| AliasListEntry {
                         alias_name: a.name.clone(),
@@ -1098,11 +1096,7 @@ impl Kms {
                     aliases.extend(
                         PREDEFINED_ALIASES
                             .iter()
-                            .filter(|name| {
-                                !state
-                                    .aliases
-                                    .contains_key(&(account.to_owned(), (**name).to_owned()))
-                            })
+                            .filter(|name| !state.aliases.contains(account, name))
                             .map(|name| AliasListEntry {
                                 alias_name: (*name).to_owned(),
                                 alias_arn: self.alias_arn(account, name),

@@ -136,8 +136,41 @@ impl KeyEntry {
 pub(crate) struct State {
     /// Keys by ID (key IDs are unique across accounts; each entry knows its account).
     pub(crate) keys: HashMap<String, KeyEntry>,
-    /// Aliases by account and name: alias names are per account.
-    pub(crate) aliases: BTreeMap<(String, String), AliasRecord>,
+    /// Aliases, per account.
+    pub(crate) aliases: Aliases,
+}
+
+/// Aliases by account, then by name (alias names are per account): found by `&str` without
+/// allocating, listed per account in name order.
+#[derive(Debug, Default)]
+pub(crate) struct Aliases(HashMap<String, BTreeMap<String, AliasRecord>>);
+
+impl Aliases {
+    pub(crate) fn get(&self, account: &str, name: &str) -> Option<&AliasRecord> {
+        self.0.get(account)?.get(name)
+    }
+
+    pub(crate) fn contains(&self, account: &str, name: &str) -> bool {
+        self.get(account, name).is_some()
+    }
+
+    pub(crate) fn insert(&mut self, record: AliasRecord) {
+        self.0
+            .entry(record.account.clone())
+            .or_default()
+            .insert(record.name.clone(), record);
+    }
+
+    pub(crate) fn remove(&mut self, account: &str, name: &str) {
+        if let Some(names) = self.0.get_mut(account) {
+            names.remove(name);
+        }
+    }
+
+    /// The aliases of `account`, by name.
+    pub(crate) fn of(&self, account: &str) -> impl Iterator<Item = &AliasRecord> {
+        self.0.get(account).into_iter().flat_map(BTreeMap::values)
+    }
 }
 
 /// The gated key service. `Send + Sync`: share it (in an `Arc`) across threads.
@@ -281,9 +314,7 @@ impl Kms {
             {
                 entry.aliases.push(alias.name.clone());
             }
-            state
-                .aliases
-                .insert((alias.account.clone(), alias.name.clone()), alias);
+            state.aliases.insert(alias);
         }
         for entry in state.keys.values_mut() {
             entry.refresh_context();
@@ -521,10 +552,9 @@ impl Kms {
         };
         match reference {
             KeyRef::Alias { name, .. } => {
-                let alias_arn = self.alias_arn(account, name);
                 let target = state
                     .aliases
-                    .get(&(account.to_owned(), name.to_owned()))
+                    .get(account, name)
                     .and_then(|a| state.keys.get(&a.key_id));
                 match target {
                     Some(entry) => Ok((
@@ -533,19 +563,20 @@ impl Kms {
                             alias: Some(name.to_owned()),
                         },
                     )),
-                    None if foreign => Err(hidden(&alias_arn)),
+                    None if foreign => Err(hidden(&self.alias_arn(account, name))),
                     None => Err(KmsError::not_found(format!(
-                        "Alias {alias_arn} is not found."
+                        "Alias {} is not found.",
+                        self.alias_arn(account, name)
                     ))),
                 }
             }
             KeyRef::Key { id, .. } => {
-                let key_arn = self.key_arn(account, id);
                 match state.keys.get(id).filter(|e| e.meta.account == account) {
                     Some(entry) => Ok((entry, Named::default())),
-                    None if foreign => Err(hidden(&key_arn)),
+                    None if foreign => Err(hidden(&self.key_arn(account, id))),
                     None => Err(KmsError::not_found(format!(
-                        "Key '{key_arn}' does not exist"
+                        "Key '{}' does not exist",
+                        self.key_arn(account, id)
                     ))),
                 }
             }
@@ -786,7 +817,7 @@ impl Kms {
                     return Err(e);
                 }
                 for name in aliases {
-                    state.aliases.remove(&(account.clone(), name));
+                    state.aliases.remove(&account, &name);
                 }
                 state.keys.remove(&id);
                 continue;
