@@ -254,6 +254,28 @@ fn validation(message: impl Into<String>) -> GrantStoreError {
     GrantStoreError::Validation(message.into())
 }
 
+/// The `GrantOperation` enumeration, in the order of the KMS API model, as a validation message
+/// lists it.
+const GRANT_OPERATIONS: &[&str] = &[
+    "Decrypt",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+    "Sign",
+    "Verify",
+    "GetPublicKey",
+    "CreateGrant",
+    "RetireGrant",
+    "DescribeKey",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateMac",
+    "VerifyMac",
+    "DeriveSharedSecret",
+];
+
 /// A new grant ID: 64 random lowercase hex digits, as AWS's grant IDs look (so an ID says
 /// nothing about how many grants a key has, and cannot be guessed from another).
 fn random_grant_id() -> Result<String, GrantStoreError> {
@@ -644,7 +666,14 @@ impl GrantStore {
             }
         }
         let operations = parse_operations(request.operations.iter().map(String::as_str))
-            .map_err(|e| validation(e.to_string()))?;
+            .map_err(|e| match e {
+                crate::GrantError::NotGrantable(..) => validation(format!(
+                    "1 validation error detected: Value '[{}]' at 'operations' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [{}], Member must not be null]",
+                    request.operations.join(", "),
+                    GRANT_OPERATIONS.join(", ")
+                )),
+                other => validation(other.to_string()),
+            })?;
         let unsupported: Vec<_> = operations
             .iter()
             .filter(|op| !self.key_kind.supported_operations().contains(*op))

@@ -45,6 +45,25 @@ fn a_bare_account_id_is_not_a_grantee_principal() {
     assert!(s.grants().is_empty());
 }
 
+/// An operation outside `GrantOperation` gets AWS's validation text for a list of enums, the
+/// enumeration in the API model's order; every name there is one the catalog can grant.
+#[test]
+fn an_unknown_grant_operation_gets_awss_enum_validation_text() {
+    let mut s = store();
+    let error = s.create(&request(&["Decrypt", "Dance"])).unwrap_err();
+    assert_eq!(error.code(), "ValidationException");
+    assert_eq!(
+        error.to_string(),
+        "1 validation error detected: Value '[Decrypt, Dance]' at 'operations' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [Decrypt, Encrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext, ReEncryptFrom, ReEncryptTo, Sign, Verify, GetPublicKey, CreateGrant, RetireGrant, DescribeKey, GenerateDataKeyPair, GenerateDataKeyPairWithoutPlaintext, GenerateMac, VerifyMac, DeriveSharedSecret], Member must not be null]"
+    );
+    for name in super::GRANT_OPERATIONS {
+        assert!(
+            crate::parse_operations([*name]).is_ok(),
+            "{name} is in the enumeration but not grantable"
+        );
+    }
+}
+
 /// Grant IDs are random 64-hex strings, as AWS's are: two grants never share one, and an ID
 /// says nothing about how many grants came before.
 #[test]
