@@ -211,6 +211,17 @@ class Trust(unittest.TestCase):
             ("ValidationException", "Aliases must refer to keys. Not aliases"),
         )
         self.assertEqual(self.admin.describe_key(KeyId="alias/trust")["KeyMetadata"]["KeyId"], key["KeyId"])
+        code, message = error(
+            self.admin.create_grant, KeyId=key["KeyId"], GranteePrincipal=arn("bob"), Operations=["Decrypt", "Dance"]
+        )
+        self.assertEqual(code, "ValidationException")
+        self.assertTrue(
+            message.startswith(
+                "1 validation error detected: Value '[Decrypt, Dance]' at 'operations' failed to satisfy constraint: "
+                "Member must satisfy constraint: [Member must satisfy enum value set: [Decrypt, Encrypt,"
+            ),
+            message,
+        )
         aliases = self.admin.list_aliases()["Aliases"]
         predefined = [a for a in aliases if a["AliasName"] == "alias/aws/s3"]
         self.assertEqual(len(predefined), 1)
