@@ -231,9 +231,13 @@ enum Coverage {
     None,
 }
 
-fn coverage(set: &PrincipalSet, request: &Request, caller: Option<&Principal<'_>>) -> Coverage {
-    let account = request.member_account();
-    let names_account = account.is_some_and(|a| set.names_account(a));
+fn coverage(
+    set: &PrincipalSet,
+    request: &Request,
+    caller: Option<&Principal<'_>>,
+    member: Option<&str>,
+) -> Coverage {
+    let names_account = member.is_some_and(|a| set.names_account(a));
     if set.is_negated() {
         // NotPrincipal: everyone except the listed. A caller is exempt only when its own exact
         // ARN is listed together with the ARNs AWS validates first: its account, and for a
@@ -271,7 +275,7 @@ fn coverage(set: &PrincipalSet, request: &Request, caller: Option<&Principal<'_>
     if set.names_everyone() || names_caller {
         Coverage::Direct
     } else if names_account {
-        // Never for a service principal: it is in no account ([`Request::member_account`]).
+        // Never for a service principal: it is in no account (`member` is `None`).
         Coverage::Account
     } else {
         Coverage::None
@@ -306,6 +310,9 @@ struct Findings {
     reasons: Option<[Vec<Reason>; 7]>,
     /// Whether the caller is its account's root user (read once from the request).
     caller_is_root: bool,
+    /// Whether the caller and the key are in the same account (read once from the request; a
+    /// service principal is in no account, so for it: true).
+    same_account: bool,
 }
 
 impl Findings {
@@ -314,6 +321,7 @@ impl Findings {
             counts: [0; 7],
             reasons: explain.then(Default::default),
             caller_is_root: false,
+            same_account: true,
         }
     }
 
@@ -419,13 +427,23 @@ impl Authorizer {
         let mut found = Findings::new(explain);
         let caller = request.caller();
         found.caller_is_root = matches!(caller, Some(Principal::Root { .. }));
+        // The account the caller is a member of: none for a service principal
+        // ([`Request::member_account`], without parsing the caller again).
+        let member = match caller {
+            Some(Principal::Service { .. }) => None,
+            _ => request.principal_account.as_deref(),
+        };
+        found.same_account = match (request.resource_account.as_deref(), member) {
+            (Some(key), Some(caller)) => key == caller,
+            _ => true,
+        };
         // The key the action is authorized on: the resource, or an alias's target key.
         let key_resource = request.target_key.as_deref().unwrap_or(&request.resource);
         if let Some(policy) = &self.key_policy {
             let cover = |s: &CompiledStatement| {
-                s.principals
-                    .as_ref()
-                    .map_or(Coverage::None, |p| coverage(p, request, caller.as_ref()))
+                s.principals.as_ref().map_or(Coverage::None, |p| {
+                    coverage(p, request, caller.as_ref(), member)
+                })
             };
             for_each_statement(
                 policy,
@@ -481,11 +499,7 @@ impl Authorizer {
         }
         let role = request.principal_role_arn.as_deref();
         let mut check = |grant: &Grant, trace: Option<&mut Vec<TraceEntry>>| {
-            let matched = grant.grantee_match(
-                &request.principal,
-                role,
-                request.member_account().unwrap_or_default(),
-            );
+            let matched = grant.grantee_match(&request.principal, role, member.unwrap_or_default());
             let failure = match matched {
                 GranteeMatch::Other => Some(Failure::Grantee),
                 _ => grant
@@ -529,7 +543,7 @@ impl Authorizer {
                 let caller = GrantCaller {
                     arn: &request.principal,
                     role,
-                    account: request.member_account().unwrap_or_default(),
+                    account: member.unwrap_or_default(),
                 };
                 self.grants.for_each_applying(
                     caller,
@@ -728,19 +742,18 @@ fn outcome(f: &Findings, request: &Request) -> (Verdict, Option<AllowBasis>) {
         if f.any(Path::GrantDirect) {
             Some(AllowBasis::RetireByGrant)
         } else {
-            (grant.is_some() || (request.same_account() && iam))
-                .then_some(AllowBasis::RetireByAccount)
+            (grant.is_some() || (f.same_account && iam)).then_some(AllowBasis::RetireByAccount)
         }
     } else if info.resource == ResourceScope::AliasAndKey {
         // The alias by IAM, the key by its key policy (directly or delegated); same account only.
-        (request.same_account()
+        (f.same_account
             && (f.any(Path::AliasAllow) || f.caller_is_root)
             && (f.any(Path::KeyDirect) || (f.any(Path::KeyAccount) && iam)))
             .then_some(AllowBasis::Alias)
     } else {
         // Across accounts both sides must allow, and only the operations KMS allows across
         // accounts can; a grant alone suffices either way.
-        let policy_may = request.same_account() || (iam && info.cross_account == CrossAccount::Yes);
+        let policy_may = f.same_account || (iam && info.cross_account == CrossAccount::Yes);
         if policy_may && f.any(Path::KeyDirect) {
             Some(AllowBasis::KeyPolicy)
         } else if policy_may && f.any(Path::KeyAccount) && iam {

@@ -219,32 +219,34 @@ impl CryptoKey {
         self.material.infos(&self.id)
     }
 
-    /// The fingerprint of material `version` (`None`: the current one).
-    fn fingerprint_of(&self, version: Option<u32>) -> Option<&[u8; 32]> {
-        fn pick<M>(versions: &[Version<M>], version: Option<u32>) -> Option<&[u8; 32]> {
+    /// The `KeyMaterialId` of material `version` (`None`: the current one), computed once.
+    fn material_id_of(&self, version: Option<u32>) -> Option<&str> {
+        fn pick<'v, M>(
+            versions: &'v [Version<M>],
+            version: Option<u32>,
+            key_id: &str,
+        ) -> Option<&'v str> {
             match version {
                 Some(n) => versions.iter().find(|v| v.number == n),
                 None => current(versions),
             }
-            .map(|v| &v.fingerprint)
+            .map(|v| v.material_id(key_id))
         }
         match &self.material {
-            Material::Symmetric(versions) => pick(versions, version),
-            Material::Hmac(versions) => pick(versions, version),
-            Material::Asymmetric(versions) => pick(versions, version),
+            Material::Symmetric(versions) => pick(versions, version, &self.id),
+            Material::Hmac(versions) => pick(versions, version, &self.id),
+            Material::Asymmetric(versions) => pick(versions, version, &self.id),
         }
     }
 
     /// The `KeyMaterialId` of the current material, if the key has had any.
     pub fn current_material_id(&self) -> Option<String> {
-        self.fingerprint_of(None)
-            .map(|print| material_id(&self.id, print))
+        self.material_id_of(None).map(str::to_owned)
     }
 
-    /// The `KeyMaterialId` of material `version` (one hash: what Decrypt pays to name it).
+    /// The `KeyMaterialId` of material `version`.
     pub fn material_id(&self, version: u32) -> Option<String> {
-        self.fingerprint_of(Some(version))
-            .map(|print| material_id(&self.id, print))
+        self.material_id_of(Some(version)).map(str::to_owned)
     }
 
     /// Whether every material permanently associated with the key is present: KMS uses a key
@@ -435,6 +437,7 @@ impl CryptoKey {
             fingerprint: print,
             material: Some(aes),
             pending: true,
+            id: std::sync::OnceLock::new(),
         });
         Ok(number)
     }
@@ -841,6 +844,7 @@ fn generated<M>(print: [u8; 32], material: M) -> Version<M> {
         fingerprint: print,
         material: Some(material),
         pending: false,
+        id: std::sync::OnceLock::new(),
     }
 }
 
@@ -867,6 +871,7 @@ fn place_imported<M>(
             fingerprint: print,
             material: Some(material),
             pending: false,
+            id: std::sync::OnceLock::new(),
         });
         return Ok(1);
     }

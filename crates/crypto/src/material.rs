@@ -49,13 +49,22 @@ pub(crate) struct Version<M> {
     pub(crate) material: Option<M>,
     /// Imported as new material for on-demand rotation, not yet rotated to.
     pub(crate) pending: bool,
+    /// The `KeyMaterialId`, computed the first time it is asked for (Decrypt names it on
+    /// every call).
+    pub(crate) id: std::sync::OnceLock<Box<str>>,
 }
 
 impl<M> Version<M> {
+    /// The `KeyMaterialId` of this version of key `key_id`'s material.
+    pub(crate) fn material_id(&self, key_id: &str) -> &str {
+        self.id
+            .get_or_init(|| material_id(key_id, &self.fingerprint).into())
+    }
+
     pub(crate) fn info(&self, key_id: &str, current: bool) -> MaterialInfo {
         MaterialInfo {
             version: self.number,
-            material_id: material_id(key_id, &self.fingerprint),
+            material_id: self.material_id(key_id).to_owned(),
             origin: self.origin,
             expires_at: self.expires_at,
             present: self.material.is_some(),
@@ -79,16 +88,7 @@ pub(crate) fn material_id(key_id: &str, fingerprint: &[u8; 32]) -> String {
     context.update(key_id.as_bytes());
     context.update(b"\0");
     context.update(fingerprint);
-    hex(context.finish().as_ref())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        let _ = write!(out, "{byte:02x}");
-    }
-    out
+    hex::encode(context.finish().as_ref())
 }
 
 /// A domain-separated fingerprint of material (or of a public key).

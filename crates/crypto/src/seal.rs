@@ -348,6 +348,7 @@ fn read_version<M>(
         fingerprint,
         material,
         pending,
+        id: std::sync::OnceLock::new(),
     })
 }
 
