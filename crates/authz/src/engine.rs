@@ -667,6 +667,8 @@ pub(crate) struct FindingsView<'a> {
     pub grants_account: &'a [Reason],
     pub alias_allows: &'a [Reason],
     pub caller_is_root: bool,
+    /// Whether the caller and the key are in the same account (true for a service principal).
+    pub same_account: bool,
 }
 
 impl<'a> FindingsView<'a> {
@@ -680,6 +682,7 @@ impl<'a> FindingsView<'a> {
             grants_account: f.reasons(Path::GrantAccount),
             alias_allows: f.reasons(Path::AliasAllow),
             caller_is_root: f.caller_is_root,
+            same_account: f.same_account,
         }
     }
 }

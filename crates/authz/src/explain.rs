@@ -73,7 +73,7 @@ pub(crate) fn decision(
     let account = request.member_account().unwrap_or("");
     let key_account = request.resource_account.as_deref().unwrap_or(account);
     let key_scoped = action_is_key_scoped(request);
-    let cross = key_scoped && !request.same_account();
+    let cross = key_scoped && !f.same_account;
     let message = |tail: String| {
         Some(format!(
             "User: {who} is not authorized to perform: {action} on resource: {} {tail}",
@@ -266,7 +266,7 @@ pub(crate) fn reasons(
     f: &FindingsView<'_>,
     request: &Request,
 ) -> Vec<Reason> {
-    let cross = action_is_key_scoped(request) && !request.same_account();
+    let cross = action_is_key_scoped(request) && !f.same_account;
     let mut reasons = match verdict {
         Verdict::ExplicitDeny => f.denies.to_vec(),
         Verdict::ImplicitDeny => Vec::new(),
