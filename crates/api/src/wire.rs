@@ -1,0 +1,468 @@
+//! AWS JSON 1.1 as KMS speaks it: a request body is a JSON object with PascalCase members,
+//! blobs are base64 strings, timestamps are epoch seconds; a member given as `null` counts as
+//! absent, as in AWS's SDKs. [`parse`] reads a body into an operation's input with the errors
+//! AWS's protocol gives; [`to_body`] writes an output.
+
+use crate::error::{ApiError, ErrorCode};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use zeroize::{Zeroize, Zeroizing};
+
+/// The content type of requests and responses.
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+
+/// What a blob deserializer reports for text that is not base64 (turned into the member's
+/// message by [`parse`]).
+const NOT_BASE64: &str = "not valid base64";
+
+/// Bytes that must not outlive their use: a plaintext, a data key, a shared secret. Zeroized
+/// when dropped; `Debug` shows only the length.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretBytes(Zeroizing<Vec<u8>>);
+
+impl SecretBytes {
+    /// Takes ownership of `bytes`.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+
+    /// The bytes.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<Vec<u8>> for SecretBytes {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self::new(bytes)
+    }
+}
+
+impl From<&[u8]> for SecretBytes {
+    fn from(bytes: &[u8]) -> Self {
+        Self::new(bytes.to_vec())
+    }
+}
+
+impl std::fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretBytes(<{} bytes>)", self.0.len())
+    }
+}
+
+impl Serialize for SecretBytes {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let encoded = Zeroizing::new(STANDARD.encode(self.expose()));
+        serializer.serialize_str(&encoded)
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretBytes {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(Base64Visitor).map(Self::new)
+    }
+}
+
+struct Base64Visitor;
+
+impl serde::de::Visitor<'_> for Base64Visitor {
+    type Value = Vec<u8>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a base64 string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Vec<u8>, E> {
+        STANDARD
+            .decode(text)
+            .map_err(|_| E::custom(NOT_BASE64))
+    }
+}
+
+/// A blob member (`Vec<u8>` as base64): `#[serde(with = "wire::blob")]`.
+pub mod blob {
+    use super::*;
+
+    /// Writes base64.
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    /// Reads base64.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        deserializer.deserialize_str(Base64Visitor)
+    }
+}
+
+/// A timestamp member: epoch seconds, milliseconds as the fraction.
+pub mod timestamp {
+    use super::*;
+
+    /// Epoch seconds as a number with milliseconds.
+    pub fn serialize<S: Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
+        let millis = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+        serializer.serialize_f64(millis as f64 / 1000.0)
+    }
+
+    /// Epoch seconds (fractions allowed), from 0 to 10^11.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<SystemTime, D::Error> {
+        deserializer.deserialize_f64(TimestampVisitor)
+    }
+
+    /// The same for an optional member (`#[serde(default, with = "wire::timestamp::option")]`).
+    pub mod option {
+        use super::*;
+
+        /// Writes the time when there is one (the member is skipped otherwise).
+        pub fn serialize<S: Serializer>(
+            time: &Option<SystemTime>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match time {
+                Some(t) => super::serialize(t, serializer),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        /// Reads a present member.
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<SystemTime>, D::Error> {
+            super::deserialize(deserializer).map(Some)
+        }
+    }
+
+    struct TimestampVisitor;
+
+    impl serde::de::Visitor<'_> for TimestampVisitor {
+        type Value = SystemTime;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a timestamp in epoch seconds")
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, seconds: f64) -> Result<SystemTime, E> {
+            if seconds.is_finite() && (0.0..1.0e11).contains(&seconds) {
+                Ok(UNIX_EPOCH + Duration::from_secs_f64(seconds))
+            } else {
+                Err(E::invalid_value(
+                    serde::de::Unexpected::Float(seconds),
+                    &self,
+                ))
+            }
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, seconds: u64) -> Result<SystemTime, E> {
+            self.visit_f64(seconds as f64)
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, seconds: i64) -> Result<SystemTime, E> {
+            self.visit_f64(seconds as f64)
+        }
+    }
+}
+
+/// A JSON value whose strings are zeroized when it is dropped (a request body holds a
+/// plaintext's base64).
+struct Scrubbed(Value);
+
+impl Drop for Scrubbed {
+    fn drop(&mut self) {
+        scrub(&mut self.0);
+    }
+}
+
+/// Zeroizes every string in `value`.
+pub fn scrub(value: &mut Value) {
+    match value {
+        Value::String(text) => text.zeroize(),
+        Value::Array(items) => items.iter_mut().for_each(scrub),
+        Value::Object(members) => members.values_mut().for_each(scrub),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// Members given as `null` are absent, at every depth.
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(members) => {
+            members.retain(|_, v| !v.is_null());
+            members.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
+    }
+}
+
+/// Reads a request body into `T`. An empty body is an empty object. The errors are AWS's:
+/// `SerializationException` for a body that is not a JSON object or a member of the wrong
+/// type (naming the member as AWS's messages spell it, `keyId`), `ValidationException` for a
+/// required member that is missing or null.
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(serde_json::Map::new())
+    } else {
+        serde_json::from_slice::<Value>(body).map_err(|e| {
+            serialization(format!("The request body is not valid JSON: {e}"))
+        })?
+    };
+    let mut value = Scrubbed(value);
+    if !value.0.is_object() {
+        return Err(serialization(format!(
+            "The request body must be a JSON object, not {}",
+            kind(&value.0)
+        )));
+    }
+    drop_nulls(&mut value.0);
+    serde_path_to_error::deserialize(&value.0).map_err(|e| translate(&e, &value.0))
+}
+
+/// Writes a response body (zeroized when dropped: it may hold a plaintext).
+pub fn to_body<T: Serialize>(output: &T) -> Result<Zeroizing<Vec<u8>>, ApiError> {
+    serde_json::to_vec(output)
+        .map(Zeroizing::new)
+        .map_err(|e| ApiError::new(ErrorCode::KmsInternal, e.to_string()))
+}
+
+fn serialization(message: String) -> ApiError {
+    ApiError::new(ErrorCode::Serialization, message)
+}
+
+/// The `ValidationException` for a required member that is missing.
+pub fn missing(member: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::Validation,
+        format!(
+            "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
+            camel(member)
+        ),
+    )
+}
+
+/// `KeyId` as AWS's messages spell member names: `keyId`.
+pub fn camel(member: &str) -> String {
+    let mut chars = member.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// Type names as the serialization errors use them.
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a structure",
+    }
+}
+
+/// A deserialization error as AWS's protocol reports it.
+fn translate(error: &serde_path_to_error::Error<serde_json::Error>, root: &Value) -> ApiError {
+    use serde_path_to_error::Segment;
+    let inner = error.inner().to_string();
+    if let Some(field) = inner
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        return missing(field);
+    }
+    // The member as AWS's messages spell it (`encryptionContext.a`), list positions left out,
+    // and the value found there.
+    let mut names = Vec::new();
+    let mut found = Some(root);
+    for segment in error.path().iter() {
+        match segment {
+            Segment::Map { key } => {
+                names.push(camel(key));
+                found = found.and_then(|v| v.get(key.as_str()));
+            }
+            Segment::Seq { index } => found = found.and_then(|v| v.get(index)),
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    let member = names.join(".");
+    if inner == NOT_BASE64 {
+        return serialization(format!("Value of '{member}' is not valid base64"));
+    }
+    let expected = inner
+        .rsplit_once(", expected ")
+        .map(|(_, expected)| expected);
+    match (expected, found) {
+        (Some(expected), Some(value)) => serialization(format!(
+            "Value of '{member}' must be {}, not {}",
+            expected_text(expected),
+            kind(value)
+        )),
+        _ => serialization(format!("Value of '{member}' is not valid: {inner}")),
+    }
+}
+
+/// serde's name of what it expected, in the words of the protocol's messages.
+fn expected_text(expected: &str) -> &str {
+    match expected {
+        "u32" | "u64" => "a whole number from 0 to 4294967295",
+        "a map" => "a map of strings",
+        "a sequence" => "a list",
+        other if other.starts_with("struct ") => "a structure",
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        reason = "tests: a failure is a panic with the value shown"
+    )]
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Sample {
+        key_id: String,
+        plaintext: Option<SecretBytes>,
+        #[serde(default)]
+        dry_run: bool,
+        number_of_bytes: Option<u32>,
+        #[serde(default)]
+        encryption_context: BTreeMap<String, String>,
+        #[serde(default)]
+        grant_tokens: Vec<String>,
+        #[serde(default, with = "timestamp::option")]
+        valid_to: Option<SystemTime>,
+        #[serde(default)]
+        tags: Vec<SampleTag>,
+        description: Option<String>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq, Eq)]
+    #[serde(rename_all = "PascalCase")]
+    struct SampleTag {
+        tag_key: String,
+        tag_value: String,
+    }
+
+    #[test]
+    fn members_are_read_with_their_types_and_null_is_absent() {
+        let input: Sample = parse(
+            br#"{"KeyId":"k","Plaintext":"aGk=","DryRun":true,"NumberOfBytes":32,
+                "EncryptionContext":{"a":"b"},"GrantTokens":["t"],"ValidTo":1700000000.5,
+                "Tags":[{"TagKey":"k","TagValue":"v"}],"Description":null,"Unknown":1}"#,
+        )
+        .unwrap();
+        assert_eq!(input.key_id, "k");
+        assert_eq!(input.plaintext.unwrap().expose(), b"hi");
+        assert!(input.dry_run);
+        assert_eq!(input.number_of_bytes, Some(32));
+        assert_eq!(input.encryption_context["a"], "b");
+        assert_eq!(input.grant_tokens, ["t"]);
+        assert_eq!(
+            input.tags,
+            [SampleTag {
+                tag_key: "k".into(),
+                tag_value: "v".into()
+            }]
+        );
+        assert_eq!(
+            input.valid_to.unwrap(),
+            UNIX_EPOCH + Duration::from_millis(1_700_000_000_500)
+        );
+        assert_eq!(input.description, None);
+    }
+
+    #[test]
+    fn wrong_types_are_serialization_errors_naming_the_member() {
+        for (body, member, expected) in [
+            (r#"{"KeyId":5}"#, "'keyId'", "must be a string, not a number"),
+            (r#"{"KeyId":"k","Plaintext":"not base64!"}"#, "'plaintext'", "is not valid base64"),
+            (r#"{"KeyId":"k","DryRun":"yes"}"#, "'dryRun'", "must be a boolean"),
+            (r#"{"KeyId":"k","NumberOfBytes":-1}"#, "'numberOfBytes'", "must be a whole number"),
+            (r#"{"KeyId":"k","EncryptionContext":{"a":1}}"#, "'encryptionContext.a'", "must be a string"),
+            (r#"{"KeyId":"k","GrantTokens":"t"}"#, "'grantTokens'", "must be a list"),
+            (r#"{"KeyId":"k","ValidTo":"soon"}"#, "'validTo'", "must be a timestamp in epoch seconds"),
+            (r#"{"KeyId":"k","ValidTo":-4}"#, "'validTo'", "must be a timestamp in epoch seconds"),
+            (r#"{"KeyId":"k","Tags":[5]}"#, "'tags'", "must be a structure, not a number"),
+        ] {
+            let e = parse::<Sample>(body.as_bytes()).unwrap_err();
+            assert_eq!(e.code, ErrorCode::Serialization, "{body}");
+            let message = e.message.unwrap();
+            assert!(message.contains(member), "{body}: {message}");
+            assert!(message.contains(expected), "{body}: {message}");
+        }
+    }
+
+    #[test]
+    fn a_missing_or_null_required_member_is_a_validation_error() {
+        for body in [&b"{}"[..], br#"{"KeyId":null}"#, b"  "] {
+            let e = parse::<Sample>(body).unwrap_err();
+            assert_eq!(e.code, ErrorCode::Validation);
+            assert_eq!(
+                e.message.unwrap(),
+                "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null"
+            );
+        }
+        let e = parse::<Sample>(br#"{"KeyId":"k","Tags":[{"TagValue":"v"}]}"#).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Validation);
+        assert!(e.message.unwrap().contains("'tagKey'"));
+    }
+
+    #[test]
+    fn bodies_that_are_not_objects_are_refused() {
+        for body in [&b"[1]"[..], b"\"x\"", b"{", b"\xff\xfe", b"{\"a\":1}}"] {
+            assert_eq!(
+                parse::<Sample>(body).unwrap_err().code,
+                ErrorCode::Serialization
+            );
+        }
+        assert!(
+            parse::<Sample>(b"[1]")
+                .unwrap_err()
+                .message
+                .unwrap()
+                .contains("must be a JSON object")
+        );
+    }
+
+    #[test]
+    fn outputs_write_blobs_as_base64_and_times_as_epoch_seconds() {
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Out {
+            plaintext: SecretBytes,
+            #[serde(with = "blob")]
+            blob: Vec<u8>,
+            #[serde(with = "timestamp")]
+            at: SystemTime,
+        }
+        let body = to_body(&Out {
+            plaintext: SecretBytes::from(&b"hi"[..]),
+            blob: vec![0, 1],
+            at: UNIX_EPOCH + Duration::from_millis(1_700_000_000_250),
+        })
+        .unwrap();
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            r#"{"Plaintext":"aGk=","Blob":"AAE=","At":1700000000.25}"#
+        );
+    }
+
+    #[test]
+    fn a_secret_shows_only_its_length() {
+        assert_eq!(
+            format!("{:?}", SecretBytes::from(&b"key"[..])),
+            "SecretBytes(<3 bytes>)"
+        );
+    }
+}
