@@ -7,9 +7,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use keyward_crypto::{
     CryptoKey, EncryptionAlgorithm, EncryptionContext, KeySpec, KeyUsage, RootKey,
 };
+use keyward_kms::api::{CreateKeyRequest, DecryptRequest, EncryptRequest};
 use keyward_kms::audit::{MemoryAudit, NoAudit};
 use keyward_kms::clock::SystemClock;
-use keyward_kms::model::{CreateKeyRequest, DecryptRequest, EncryptRequest};
 use keyward_kms::store::{MemoryStore, SqliteStore};
 use keyward_kms::{Caller, Kms, KmsConfig};
 use std::collections::BTreeMap;
@@ -50,12 +50,13 @@ fn gated(c: &mut Criterion) {
             },
         )
         .unwrap()
+        .key_metadata
         .key_id;
     let app = Caller::new("arn:aws:iam::111122223333:role/App", &[]).unwrap();
     let context: BTreeMap<String, String> = [("tenant".to_owned(), "acme".to_owned())].into();
     let encrypt = EncryptRequest {
         key_id: key.clone(),
-        plaintext: vec![7; 100],
+        plaintext: vec![7; 100].into(),
         encryption_context: context.clone(),
         ..EncryptRequest::default()
     };

@@ -11,9 +11,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use keyward_crypto::RootKey;
+use keyward_kms::api::{CreateKeyRequest, DecryptRequest, EncryptRequest};
 use keyward_kms::audit::MemoryAudit;
 use keyward_kms::clock::SystemClock;
-use keyward_kms::model::{CreateKeyRequest, DecryptRequest, EncryptRequest};
 use keyward_kms::store::MemoryStore;
 use keyward_kms::{Caller, Kms, KmsConfig};
 use std::collections::BTreeMap;
@@ -55,12 +55,13 @@ fn main() {
             },
         )
         .unwrap()
+        .key_metadata
         .key_id;
     let app = Caller::new("arn:aws:iam::111122223333:role/App", &[]).unwrap();
     let context: BTreeMap<String, String> = [("tenant".to_owned(), "acme".to_owned())].into();
     let encrypt = EncryptRequest {
         key_id: key,
-        plaintext: vec![7; 100],
+        plaintext: vec![7; 100].into(),
         encryption_context: context.clone(),
         ..EncryptRequest::default()
     };

@@ -26,6 +26,17 @@ pub struct EncryptRequest {
     pub dry_run: bool,
 }
 
+impl EncryptRequest {
+    /// Encrypt `plaintext` under `key_id`, with no encryption context.
+    pub fn new(key_id: impl Into<String>, plaintext: impl Into<SecretBytes>) -> Self {
+        Self {
+            key_id: key_id.into(),
+            plaintext: plaintext.into(),
+            ..Self::default()
+        }
+    }
+}
+
 /// Encrypt's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -61,6 +72,16 @@ pub struct DecryptRequest {
     /// Check the request and the caller's permission without decrypting.
     #[serde(default)]
     pub dry_run: bool,
+}
+
+impl DecryptRequest {
+    /// Decrypt `ciphertext_blob`, made with no encryption context by a symmetric key.
+    pub fn new(ciphertext_blob: Vec<u8>) -> Self {
+        Self {
+            ciphertext_blob,
+            ..Self::default()
+        }
+    }
 }
 
 /// Decrypt's answer.

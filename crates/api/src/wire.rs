@@ -77,9 +77,7 @@ impl serde::de::Visitor<'_> for Base64Visitor {
     }
 
     fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Vec<u8>, E> {
-        STANDARD
-            .decode(text)
-            .map_err(|_| E::custom(NOT_BASE64))
+        STANDARD.decode(text).map_err(|_| E::custom(NOT_BASE64))
     }
 }
 
@@ -109,9 +107,7 @@ pub mod timestamp {
     }
 
     /// Epoch seconds (fractions allowed), from 0 to 10^11.
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<SystemTime, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SystemTime, D::Error> {
         deserializer.deserialize_f64(TimestampVisitor)
     }
 
@@ -208,9 +204,8 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(serde_json::Map::new())
     } else {
-        serde_json::from_slice::<Value>(body).map_err(|e| {
-            serialization(format!("The request body is not valid JSON: {e}"))
-        })?
+        serde_json::from_slice::<Value>(body)
+            .map_err(|e| serialization(format!("The request body is not valid JSON: {e}")))?
     };
     let mut value = Scrubbed(value);
     if !value.0.is_object() {
@@ -385,15 +380,51 @@ mod tests {
     #[test]
     fn wrong_types_are_serialization_errors_naming_the_member() {
         for (body, member, expected) in [
-            (r#"{"KeyId":5}"#, "'keyId'", "must be a string, not a number"),
-            (r#"{"KeyId":"k","Plaintext":"not base64!"}"#, "'plaintext'", "is not valid base64"),
-            (r#"{"KeyId":"k","DryRun":"yes"}"#, "'dryRun'", "must be a boolean"),
-            (r#"{"KeyId":"k","NumberOfBytes":-1}"#, "'numberOfBytes'", "must be a whole number"),
-            (r#"{"KeyId":"k","EncryptionContext":{"a":1}}"#, "'encryptionContext.a'", "must be a string"),
-            (r#"{"KeyId":"k","GrantTokens":"t"}"#, "'grantTokens'", "must be a list"),
-            (r#"{"KeyId":"k","ValidTo":"soon"}"#, "'validTo'", "must be a timestamp in epoch seconds"),
-            (r#"{"KeyId":"k","ValidTo":-4}"#, "'validTo'", "must be a timestamp in epoch seconds"),
-            (r#"{"KeyId":"k","Tags":[5]}"#, "'tags'", "must be a structure, not a number"),
+            (
+                r#"{"KeyId":5}"#,
+                "'keyId'",
+                "must be a string, not a number",
+            ),
+            (
+                r#"{"KeyId":"k","Plaintext":"not base64!"}"#,
+                "'plaintext'",
+                "is not valid base64",
+            ),
+            (
+                r#"{"KeyId":"k","DryRun":"yes"}"#,
+                "'dryRun'",
+                "must be a boolean",
+            ),
+            (
+                r#"{"KeyId":"k","NumberOfBytes":-1}"#,
+                "'numberOfBytes'",
+                "must be a whole number",
+            ),
+            (
+                r#"{"KeyId":"k","EncryptionContext":{"a":1}}"#,
+                "'encryptionContext.a'",
+                "must be a string",
+            ),
+            (
+                r#"{"KeyId":"k","GrantTokens":"t"}"#,
+                "'grantTokens'",
+                "must be a list",
+            ),
+            (
+                r#"{"KeyId":"k","ValidTo":"soon"}"#,
+                "'validTo'",
+                "must be a timestamp in epoch seconds",
+            ),
+            (
+                r#"{"KeyId":"k","ValidTo":-4}"#,
+                "'validTo'",
+                "must be a timestamp in epoch seconds",
+            ),
+            (
+                r#"{"KeyId":"k","Tags":[5]}"#,
+                "'tags'",
+                "must be a structure, not a number",
+            ),
         ] {
             let e = parse::<Sample>(body.as_bytes()).unwrap_err();
             assert_eq!(e.code, ErrorCode::Serialization, "{body}");

@@ -87,7 +87,7 @@ impl ImportParameters {
         if key.origin() != Origin::External {
             return Err(CryptoError::UnsupportedOperation(format!(
                 "{} origin is {} which is not valid for this operation.",
-                key.id(),
+                key.name(),
                 key.origin().as_str()
             )));
         }

@@ -42,6 +42,13 @@ impl Origin {
             Self::External => "EXTERNAL",
         }
     }
+
+    /// The origin an API name names, if it is one this library keys can have.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::AwsKms, Self::External]
+            .into_iter()
+            .find(|origin| origin.as_str() == name)
+    }
 }
 
 /// The length of a data key: `KeySpec` or `NumberOfBytes` (exactly one, as KMS requires).
@@ -120,6 +127,8 @@ pub struct DataKeyPairWithoutPlaintext {
 #[derive(Debug)]
 pub struct CryptoKey {
     id: String,
+    /// How error messages name the key (its ARN, for KMS); the ID when not given.
+    name: Option<Box<str>>,
     spec: KeySpec,
     usage: KeyUsage,
     origin: Origin,
@@ -167,6 +176,7 @@ impl CryptoKey {
         };
         Ok(Self {
             id,
+            name: None,
             spec,
             usage,
             origin: Origin::AwsKms,
@@ -186,6 +196,7 @@ impl CryptoKey {
         Ok(Self {
             material: Self::empty_material(spec),
             id,
+            name: None,
             spec,
             usage,
             origin: Origin::External,
@@ -194,6 +205,19 @@ impl CryptoKey {
 
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The same key, named `name` in error messages (a KMS key ARN: "<arn> key usage is
+    /// SIGN_VERIFY which is not valid for Encrypt.").
+    #[must_use]
+    pub fn named(mut self, name: &str) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// How error messages name the key.
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.id)
     }
 
     /// The same key with another origin (unsealing rebuilds a key from an empty shell).
@@ -266,7 +290,7 @@ impl CryptoKey {
 
     fn pending_import(&self) -> CryptoError {
         CryptoError::PendingImport {
-            key: self.id.clone(),
+            key: self.name().to_owned(),
         }
     }
 
@@ -277,20 +301,21 @@ impl CryptoKey {
         let Material::Symmetric(versions) = &mut self.material else {
             return Err(CryptoError::UnsupportedOperation(format!(
                 "{} has key spec {} which cannot be rotated.",
-                self.id, self.spec
+                self.name(),
+                self.spec
             )));
         };
         if self.origin != Origin::AwsKms {
             return Err(CryptoError::UnsupportedOperation(format!(
                 "{} origin is {} which is not valid for this operation.",
-                self.id,
+                self.name(),
                 self.origin.as_str()
             )));
         }
         if versions.len() >= MAX_VERSIONS {
             return Err(CryptoError::UnsupportedOperation(format!(
                 "{} has reached {MAX_VERSIONS} versions of key material",
-                self.id
+                self.name()
             )));
         }
         let number = next_version(versions);
@@ -313,7 +338,7 @@ impl CryptoKey {
         if self.origin != Origin::External {
             return Err(CryptoError::UnsupportedOperation(format!(
                 "{} origin is {} which is not valid for this operation.",
-                self.id,
+                self.name(),
                 self.origin.as_str()
             )));
         }
@@ -323,7 +348,7 @@ impl CryptoKey {
                 .iter()
                 .find(|m| m.material_id == id)
                 .ok_or_else(|| CryptoError::UnknownMaterial {
-                    key: self.id.clone(),
+                    key: self.name().to_owned(),
                     material: id.to_owned(),
                 })?,
             None => match materials.iter().find(|m| m.current) {
@@ -365,7 +390,7 @@ impl CryptoKey {
         if self.origin != Origin::External {
             return Err(CryptoError::UnsupportedOperation(format!(
                 "{} origin is {} which is not valid for this operation.",
-                self.id,
+                self.name(),
                 self.origin.as_str()
             )));
         }
@@ -399,10 +424,11 @@ impl CryptoKey {
         material: Secret,
         expires_at: Option<SystemTime>,
     ) -> Result<u32, CryptoError> {
+        let name = self.name.as_deref().unwrap_or(&self.id);
         let Material::Symmetric(versions) = &mut self.material else {
             return Err(CryptoError::UnsupportedOperation(format!(
-                "{} has key spec {}: only symmetric encryption keys take new key material",
-                self.id, self.spec
+                "{name} has key spec {}: only symmetric encryption keys take new key material",
+                self.spec
             )));
         };
         let aes = AesMaterial::new(material)?;
@@ -412,21 +438,20 @@ impl CryptoKey {
         }
         if versions.iter().any(|v| v.fingerprint == print) {
             return Err(CryptoError::MaterialAlreadyAssociated {
-                key: self.id.clone(),
+                key: name.to_owned(),
                 material: material_id(&self.id, &print),
             });
         }
         if let Some(pending) = versions.iter().find(|v| v.pending) {
             return Err(CryptoError::MaterialPendingRotation {
-                key: self.id.clone(),
+                key: name.to_owned(),
                 new: material_id(&self.id, &print),
                 pending: material_id(&self.id, &pending.fingerprint),
             });
         }
         if versions.len() >= MAX_VERSIONS {
             return Err(CryptoError::UnsupportedOperation(format!(
-                "{} has reached {MAX_VERSIONS} versions of key material",
-                self.id
+                "{name} has reached {MAX_VERSIONS} versions of key material"
             )));
         }
         let number = next_version(versions);
@@ -445,7 +470,7 @@ impl CryptoKey {
     fn check_operation(&self, operation: Operation) -> Result<(), CryptoError> {
         match operation.required_usage() {
             Some(usage) if usage != self.usage => Err(CryptoError::WrongUsage {
-                key: self.id.clone(),
+                key: self.name().to_owned(),
                 usage: self.usage,
                 operation,
             }),
@@ -776,7 +801,8 @@ impl CryptoKey {
         if !self.spec.is_asymmetric() {
             return Err(CryptoError::UnsupportedOperation(format!(
                 "{} key spec {} has no public key.",
-                self.id, self.spec
+                self.name(),
+                self.spec
             )));
         }
         Ok(self.current_asymmetric()?.public_der())

@@ -44,6 +44,12 @@ impl Secret {
         Ok(secret)
     }
 
+    /// The bytes, handed over: zeroizing them becomes the caller's duty (put them straight
+    /// into a type that zeroizes on drop).
+    pub fn into_vec(mut self) -> Vec<u8> {
+        std::mem::take(&mut self.0)
+    }
+
     /// The secret bytes. Do not log or print them.
     pub fn expose(&self) -> &[u8] {
         &self.0

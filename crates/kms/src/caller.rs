@@ -1,11 +1,40 @@
 //! Who calls: principal, account, identity policies (compiled once), session tags, source IP,
 //! the service calling on the principal's behalf, and any other request-context keys.
 
-use crate::KmsError;
-use keyward_authz::{PolicySource, PolicyText, PreparedPolicy, insert_caller};
+use keyward_authz::{PolicySource, PolicyText, PreparedPolicy, RequestError, insert_caller};
 use keyward_conditions::{ContextValue, RequestContext};
 use keyward_policy::principal::Principal;
 use std::sync::Arc;
+
+/// Why a caller could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum CallerError {
+    /// The ARN is not a principal that can call.
+    #[error("caller {arn}: {why}")]
+    Principal {
+        /// The ARN given.
+        arn: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The principal is in no account (a service principal cannot call the key service).
+    #[error("caller {arn}: no account")]
+    NoAccount {
+        /// The ARN given.
+        arn: String,
+    },
+    /// An identity policy does not compile.
+    #[error("identity policy {index} of {arn}: {source}")]
+    IdentityPolicy {
+        /// The caller.
+        arn: String,
+        /// Its position among the caller's policies.
+        index: usize,
+        /// What is wrong with it.
+        #[source]
+        source: Box<RequestError>,
+    },
+}
 
 /// A caller of the key service. Build it once per principal (its identity policies are
 /// compiled here) and reuse it: cloning is cheap.
@@ -30,12 +59,16 @@ pub struct Caller {
 
 impl Caller {
     /// A caller with its identity policies (JSON texts). The account is the ARN's.
-    pub fn new(arn: &str, identity_policies: &[&str]) -> Result<Self, KmsError> {
-        let principal = Principal::parse_caller(arn)
-            .map_err(|e| KmsError::validation(format!("caller {arn}: {e}")))?;
+    pub fn new(arn: &str, identity_policies: &[&str]) -> Result<Self, CallerError> {
+        let principal = Principal::parse_caller(arn).map_err(|e| CallerError::Principal {
+            arn: arn.to_owned(),
+            why: e.to_string(),
+        })?;
         let account = principal
             .account()
-            .ok_or_else(|| KmsError::validation(format!("caller {arn}: no account")))?
+            .ok_or_else(|| CallerError::NoAccount {
+                arn: arn.to_owned(),
+            })?
             .to_owned();
         let role_arn = match principal {
             Principal::AssumedRole {
@@ -57,7 +90,11 @@ impl Caller {
                         offset: None,
                     },
                 )
-                .map_err(|e| KmsError::validation(format!("identity policy {i} of {arn}: {e}")))
+                .map_err(|e| CallerError::IdentityPolicy {
+                    arn: arn.to_owned(),
+                    index: i,
+                    source: Box::new(e),
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let identity_kind = match principal {
@@ -134,10 +171,12 @@ impl Caller {
         self
     }
 
+    /// The caller's ARN.
     pub fn arn(&self) -> &str {
         &self.arn
     }
 
+    /// The caller's account.
     pub fn account(&self) -> &str {
         &self.account
     }

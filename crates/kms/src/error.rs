@@ -1,214 +1,349 @@
-//! KMS errors: the code AWS sends as `__type` and the message, exactly as recorded in
-//! `shared/reference/kms-aws-behaviours.md` and `kms-authorization.md` §5 where AWS's wording
-//! is known.
+//! The errors of the key service, each carrying its cause; [`KmsError::code`] is the one place
+//! a cause becomes the code AWS sends. Messages are AWS's where AWS's wording is known (the KMS
+//! API Reference and answers recorded from AWS), Keyward's where AWS is silent.
 
+use crate::store::StoreError;
+use keyward_api::{ApiError, ErrorCode};
+use keyward_authz::{Reason, Verdict};
 use keyward_crypto::CryptoError;
 use keyward_grants::store::GrantStoreError;
 
-/// The KMS error codes the service returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorCode {
-    AccessDenied,
-    AlreadyExists,
-    Disabled,
-    IncorrectKey,
-    InvalidAliasName,
-    InvalidArn,
-    InvalidCiphertext,
-    InvalidGrantId,
-    InvalidGrantToken,
-    InvalidKeyUsage,
-    InvalidMarker,
-    KmsInternal,
-    KmsInvalidMac,
-    KmsInvalidSignature,
-    KmsInvalidState,
-    LimitExceeded,
-    MalformedPolicyDocument,
-    NotFound,
-    Tag,
-    UnsupportedOperation,
-    Validation,
-    DryRunOperation,
-    ExpiredImportToken,
-    IncorrectKeyMaterial,
-    InvalidImportToken,
-    /// Any other code from the crypto core, as it named it.
-    Other(&'static str),
+/// An error of an operation.
+#[derive(Debug, thiserror::Error)]
+pub enum KmsError {
+    /// The caller is not allowed the action, or may not see the key: `AccessDeniedException`.
+    #[error("AccessDeniedException: {}", .0.message)]
+    Denied(Box<Denial>),
+    /// The key's state does not allow the operation.
+    #[error("{}: {}", .0.code(), .0.message())]
+    KeyState(KeyStateError),
+    /// A parameter outside its constraints: `ValidationException`.
+    #[error("ValidationException: {0}")]
+    Validation(String),
+    /// The request is refused by a rule of KMS (`NotFoundException`, `AlreadyExistsException`,
+    /// `TagException`, ...), with AWS's message or none.
+    #[error("{code}: {}", message.as_deref().unwrap_or(""))]
+    Refused {
+        /// The code.
+        code: ErrorCode,
+        /// The message; `None` where AWS sends none.
+        message: Option<String>,
+    },
+    /// The crypto core refused or failed.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    /// The grant rules refused.
+    #[error(transparent)]
+    Grants(#[from] GrantStoreError),
+    /// The store failed: the change was not made.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A failure that is no fault of the request (a lock poisoned by a panic elsewhere).
+    #[error("KMSInternalException: {0}")]
+    Internal(String),
 }
 
-impl ErrorCode {
-    /// The `__type` AWS sends.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::AccessDenied => "AccessDeniedException",
-            Self::AlreadyExists => "AlreadyExistsException",
-            Self::Disabled => "DisabledException",
-            Self::IncorrectKey => "IncorrectKeyException",
-            Self::InvalidAliasName => "InvalidAliasNameException",
-            Self::InvalidArn => "InvalidArnException",
-            Self::InvalidCiphertext => "InvalidCiphertextException",
-            Self::InvalidGrantId => "InvalidGrantIdException",
-            Self::InvalidGrantToken => "InvalidGrantTokenException",
-            Self::InvalidKeyUsage => "InvalidKeyUsageException",
-            Self::InvalidMarker => "InvalidMarkerException",
-            Self::KmsInternal => "KMSInternalException",
-            Self::KmsInvalidMac => "KMSInvalidMacException",
-            Self::KmsInvalidSignature => "KMSInvalidSignatureException",
-            Self::KmsInvalidState => "KMSInvalidStateException",
-            Self::LimitExceeded => "LimitExceededException",
-            Self::MalformedPolicyDocument => "MalformedPolicyDocumentException",
-            Self::NotFound => "NotFoundException",
-            Self::Tag => "TagException",
-            Self::UnsupportedOperation => "UnsupportedOperationException",
-            Self::Validation => "ValidationException",
-            Self::DryRunOperation => "DryRunOperationException",
-            Self::ExpiredImportToken => "ExpiredImportTokenException",
-            Self::IncorrectKeyMaterial => "IncorrectKeyMaterialException",
-            Self::InvalidImportToken => "InvalidImportTokenException",
-            Self::Other(code) => code,
+/// A denial: AWS's message and the decision behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    /// The `AccessDeniedException` message.
+    pub message: String,
+    /// The verdict: an explicit or an implicit deny.
+    pub verdict: Verdict,
+    /// The statements that denied (for an explicit deny).
+    pub reasons: Vec<Reason>,
+}
+
+/// What about a key's state stops an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateProblem {
+    /// The key is disabled.
+    Disabled,
+    /// The key is pending deletion.
+    PendingDeletion,
+    /// The key has no key material (EXTERNAL, not imported or deleted).
+    PendingImport,
+    /// CancelKeyDeletion of a key that is not pending deletion.
+    NotPendingDeletion,
+    /// Automatic rotation of a key without material: imported material rotates only on demand.
+    ExternalOrigin,
+}
+
+/// A key whose state does not allow the operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyStateError {
+    /// The key's ARN (AWS's messages name it).
+    pub key_arn: String,
+    /// What stops the operation.
+    pub problem: StateProblem,
+}
+
+impl KeyStateError {
+    /// The code AWS sends.
+    pub const fn code(&self) -> ErrorCode {
+        match self.problem {
+            StateProblem::Disabled => ErrorCode::Disabled,
+            StateProblem::PendingDeletion
+            | StateProblem::PendingImport
+            | StateProblem::NotPendingDeletion => ErrorCode::KmsInvalidState,
+            StateProblem::ExternalOrigin => ErrorCode::UnsupportedOperation,
         }
     }
 
-    fn from_str(code: &'static str) -> Self {
-        [
-            Self::AccessDenied,
-            Self::AlreadyExists,
-            Self::Disabled,
-            Self::IncorrectKey,
-            Self::InvalidAliasName,
-            Self::InvalidArn,
-            Self::InvalidCiphertext,
-            Self::InvalidGrantId,
-            Self::InvalidGrantToken,
-            Self::InvalidKeyUsage,
-            Self::InvalidMarker,
-            Self::KmsInternal,
-            Self::KmsInvalidMac,
-            Self::KmsInvalidSignature,
-            Self::KmsInvalidState,
-            Self::LimitExceeded,
-            Self::MalformedPolicyDocument,
-            Self::NotFound,
-            Self::Tag,
-            Self::UnsupportedOperation,
-            Self::Validation,
-            Self::DryRunOperation,
-            Self::ExpiredImportToken,
-            Self::IncorrectKeyMaterial,
-            Self::InvalidImportToken,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == code)
-        .unwrap_or(Self::Other(code))
+    /// AWS's message.
+    pub fn message(&self) -> String {
+        let arn = &self.key_arn;
+        match self.problem {
+            StateProblem::Disabled => format!("{arn} is disabled."),
+            StateProblem::PendingDeletion => format!("{arn} is pending deletion."),
+            StateProblem::PendingImport => format!("{arn} is pending import."),
+            StateProblem::NotPendingDeletion => format!("{arn} is not pending deletion."),
+            StateProblem::ExternalOrigin => {
+                format!("{arn} origin is EXTERNAL which is not valid for this operation.")
+            }
+        }
     }
-}
-
-impl std::fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A KMS error: its code and the message AWS sends (`None` where AWS sends none, as for
-/// `InvalidCiphertextException`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {}", message.as_deref().unwrap_or(""))]
-pub struct KmsError {
-    pub code: ErrorCode,
-    pub message: Option<String>,
 }
 
 impl KmsError {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
+    /// A refusal with AWS's message.
+    pub fn refused(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::Refused {
             code,
             message: Some(message.into()),
         }
     }
 
+    /// `ValidationException`.
     pub fn validation(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::Validation, message)
+        Self::Validation(message.into())
     }
 
+    /// `NotFoundException`.
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::NotFound, message)
+        Self::refused(ErrorCode::NotFound, message)
     }
 
-    pub fn invalid_state(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::KmsInvalidState, message)
+    /// `UnsupportedOperationException`.
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Self::refused(ErrorCode::UnsupportedOperation, message)
     }
 
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::KmsInternal, message)
+    /// `AccessDeniedException` with `message`.
+    pub fn denied(message: impl Into<String>, verdict: Verdict, reasons: Vec<Reason>) -> Self {
+        Self::Denied(Box::new(Denial {
+            message: message.into(),
+            verdict,
+            reasons,
+        }))
     }
 
-    /// The `ValidationException` AWS sends for a parameter out of its length bounds.
+    /// The `ValidationException` AWS sends for a parameter longer than its bound.
     pub fn length(field: &str, max: usize) -> Self {
         Self::validation(format!(
             "1 validation error detected: Value at '{field}' failed to satisfy constraint: Member must have length less than or equal to {max}"
         ))
     }
 
-    /// The code as AWS spells it.
-    pub fn code(&self) -> &'static str {
-        self.code.as_str()
+    /// `DryRunOperationException`: the request would have succeeded.
+    pub fn dry_run() -> Self {
+        Self::refused(
+            ErrorCode::DryRunOperation,
+            "The request would have succeeded, but the DryRun option is set.",
+        )
     }
 
-    /// The crypto core names a key by its ID; KMS messages name it by ARN
-    /// (`<key ARN> key usage is SIGN_VERIFY which is not valid for Encrypt.`).
-    #[must_use]
-    pub(crate) fn naming_key(mut self, id: &str, arn: &str) -> Self {
-        if let Some(message) = &mut self.message
-            && let Some(rest) = message.strip_prefix(id)
-        {
-            *message = format!("{arn}{rest}");
+    /// The code AWS sends for this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Denied(_) => ErrorCode::AccessDenied,
+            Self::KeyState(e) => e.code(),
+            Self::Validation(_) => ErrorCode::Validation,
+            Self::Refused { code, .. } => *code,
+            Self::Crypto(e) => match e {
+                CryptoError::NotInEnum { .. }
+                | CryptoError::TooLong { .. }
+                | CryptoError::TooShort { .. }
+                | CryptoError::ValueTooLarge { .. }
+                | CryptoError::ValueTooSmall { .. }
+                | CryptoError::UsageRequired
+                | CryptoError::UsageNotCompatible { .. }
+                | CryptoError::RsaPlaintextTooLarge { .. }
+                | CryptoError::DigestLength { .. }
+                | CryptoError::MessageTypeNotValid { .. }
+                | CryptoError::ContextNotSupported
+                | CryptoError::Required(_)
+                | CryptoError::InvalidPublicKey
+                | CryptoError::InvalidKeyMaterial(_)
+                | CryptoError::WrappingNotValid(_) => ErrorCode::Validation,
+                CryptoError::WrongUsage { .. } | CryptoError::AlgorithmIncompatible { .. } => {
+                    ErrorCode::InvalidKeyUsage
+                }
+                CryptoError::InvalidCiphertext => ErrorCode::InvalidCiphertext,
+                CryptoError::IncorrectKey => ErrorCode::IncorrectKey,
+                CryptoError::InvalidSignature => ErrorCode::KmsInvalidSignature,
+                CryptoError::InvalidMac => ErrorCode::KmsInvalidMac,
+                CryptoError::PendingImport { .. }
+                | CryptoError::MaterialPendingRotation { .. }
+                | CryptoError::MaterialAlreadyAssociated { .. } => ErrorCode::KmsInvalidState,
+                CryptoError::UnknownMaterial { .. } => ErrorCode::NotFound,
+                CryptoError::UnsupportedKeySpec(_)
+                | CryptoError::UnsupportedAlgorithm(_)
+                | CryptoError::UnsupportedOperation(_) => ErrorCode::UnsupportedOperation,
+                CryptoError::InvalidImportToken => ErrorCode::InvalidImportToken,
+                CryptoError::ExpiredImportToken => ErrorCode::ExpiredImportToken,
+                CryptoError::IncorrectKeyMaterial => ErrorCode::IncorrectKeyMaterial,
+                // Failures of the library, a sealed key that does not open, and whatever a
+                // newer crypto core adds: internal, never a client's fault by default.
+                _ => ErrorCode::KmsInternal,
+            },
+            Self::Grants(e) => match e {
+                GrantStoreError::Validation(_) => ErrorCode::Validation,
+                GrantStoreError::LimitExceeded => ErrorCode::LimitExceeded,
+                GrantStoreError::Escalation(_) | GrantStoreError::AccessDenied(_) => {
+                    ErrorCode::AccessDenied
+                }
+                GrantStoreError::InvalidGrantToken => ErrorCode::InvalidGrantToken,
+                GrantStoreError::InvalidGrantId(_) => ErrorCode::InvalidGrantId,
+                GrantStoreError::NotFound(_) => ErrorCode::NotFound,
+                GrantStoreError::InvalidMarker => ErrorCode::InvalidMarker,
+                GrantStoreError::Random => ErrorCode::KmsInternal,
+            },
+            Self::Store(_) | Self::Internal(_) => ErrorCode::KmsInternal,
         }
-        self
+    }
+
+    /// The message AWS sends; `None` where AWS sends none (`InvalidCiphertextException`).
+    pub fn message(&self) -> Option<String> {
+        match self {
+            Self::Denied(denial) => Some(denial.message.clone()),
+            Self::KeyState(e) => Some(e.message()),
+            Self::Validation(message) | Self::Internal(message) => Some(message.clone()),
+            Self::Refused { message, .. } => message.clone(),
+            Self::Crypto(e) => e.message(),
+            Self::Grants(e) => Some(e.to_string()),
+            Self::Store(e) => Some(e.to_string()),
+        }
     }
 }
 
-impl From<CryptoError> for KmsError {
-    fn from(error: CryptoError) -> Self {
+impl From<KeyStateError> for KmsError {
+    fn from(error: KeyStateError) -> Self {
+        Self::KeyState(error)
+    }
+}
+
+impl From<KmsError> for ApiError {
+    fn from(error: KmsError) -> Self {
         Self {
-            code: ErrorCode::from_str(error.code()),
+            code: error.code(),
             message: error.message(),
         }
     }
 }
 
-impl From<GrantStoreError> for KmsError {
-    fn from(error: GrantStoreError) -> Self {
-        Self::new(ErrorCode::from_str(error.code()), error.to_string())
-    }
+/// Why the service could not open: what is wrong, and where.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The store could not be opened or read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A folder or file of the service could not be created or opened.
+    #[error("{path}: {source}")]
+    Io {
+        /// The folder or file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The root key could not be read or created.
+    #[error("root key {path}: {source}")]
+    RootKey {
+        /// The root key file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: keyward_crypto::RootKeyError,
+    },
+    /// No root key could be generated (the system's random source failed).
+    #[error("generating a root key: {0}")]
+    GenerateRootKey(#[source] CryptoError),
+    /// A store exists without its root key.
+    #[error(
+        "{database} exists but {root} does not: the stored keys are sealed under that root key; restore it, or move keys.db (with its -wal and -shm files) aside to start with an empty store"
+    )]
+    MissingRootKey {
+        /// The database.
+        database: String,
+        /// The missing root key file.
+        root: String,
+    },
+    /// A stored row does not match its integrity tag.
+    #[error(
+        "the stored row of {what} does not match its integrity tag: it was changed outside Keyward (or the root key is not the one it was written with); refusing to start"
+    )]
+    Tampered {
+        /// The row: `key <id>`, `alias <name> of account <account>`.
+        what: String,
+    },
+    /// A stored row that does not read as a key record (a spec, usage, grant or policy that
+    /// does not parse): refused, never read as something else.
+    #[error("the stored row of {what} cannot be read: {why}")]
+    Record {
+        /// The row.
+        what: String,
+        /// What does not parse.
+        why: String,
+    },
+    /// Stored key material that does not open under the root key.
+    #[error("key {key}: {source}")]
+    Unseal {
+        /// The key ID.
+        key: String,
+        /// The cause.
+        #[source]
+        source: CryptoError,
+    },
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
     use super::*;
 
     #[test]
-    fn crypto_errors_keep_code_and_missing_message() {
+    fn crypto_errors_keep_their_code_and_missing_message() {
         let e = KmsError::from(CryptoError::InvalidCiphertext);
-        assert_eq!(e.code, ErrorCode::InvalidCiphertext);
-        assert_eq!(e.message, None);
+        assert_eq!(e.code(), ErrorCode::InvalidCiphertext);
+        assert_eq!(e.message(), None);
         let e = KmsError::from(CryptoError::Internal("x"));
-        assert_eq!(e.code(), "KMSInternalException");
+        assert_eq!(e.code(), ErrorCode::KmsInternal);
+        let e = KmsError::from(CryptoError::Required("EncryptionAlgorithm"));
+        assert_eq!(e.code(), ErrorCode::Validation);
+        assert_eq!(e.message().unwrap(), "EncryptionAlgorithm is required.");
     }
 
     #[test]
-    fn every_named_code_round_trips() {
-        for code in [
-            ErrorCode::AccessDenied,
-            ErrorCode::KmsInvalidState,
-            ErrorCode::MalformedPolicyDocument,
-            ErrorCode::DryRunOperation,
-        ] {
-            assert_eq!(ErrorCode::from_str(code.as_str()), code);
-        }
-        assert_eq!(
-            ErrorCode::from_str("SomethingNewException"),
-            ErrorCode::Other("SomethingNewException")
-        );
+    fn key_state_errors_name_the_key_with_awss_code() {
+        let e = KmsError::from(KeyStateError {
+            key_arn: "arn:k".into(),
+            problem: StateProblem::Disabled,
+        });
+        assert_eq!(e.code(), ErrorCode::Disabled);
+        assert_eq!(e.message().unwrap(), "arn:k is disabled.");
+        let e = KeyStateError {
+            key_arn: "arn:k".into(),
+            problem: StateProblem::ExternalOrigin,
+        };
+        assert_eq!(e.code(), ErrorCode::UnsupportedOperation);
+    }
+
+    #[test]
+    fn an_api_error_keeps_code_and_message() {
+        let e = ApiError::from(KmsError::not_found("Alias alias/x is not found."));
+        assert_eq!(e.code, ErrorCode::NotFound);
+        assert_eq!(e.status(), 400);
+        assert_eq!(ApiError::from(KmsError::Internal("x".into())).status(), 500);
     }
 }

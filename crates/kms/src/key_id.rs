@@ -7,7 +7,8 @@
 //! in your applications", lists the same set). A key ID is a UUID in its hyphenated form or a
 //! multi-Region `mrk-` ID; `key/<id>` without `arn:` is no key ID.
 
-use crate::error::{ErrorCode, KmsError};
+use crate::error::KmsError;
+use keyward_api::ErrorCode;
 use keyward_policy::catalog::ActionId;
 
 /// The operations whose `KeyId` may also be an alias name or alias ARN (by action name; both
@@ -110,7 +111,7 @@ pub(crate) fn parse(key_id: &str, action: ActionId) -> Result<KeyRef<'_>, KmsErr
                     )
                 }
                 _ => {
-                    return Err(KmsError::new(
+                    return Err(KmsError::refused(
                         ErrorCode::InvalidArn,
                         format!("Invalid arn {key_id}"),
                     ));
@@ -172,9 +173,9 @@ mod tests {
             action("kms:DescribeKey"),
         )
         .unwrap_err();
-        assert_eq!(e.code(), "NotFoundException");
+        assert_eq!(e.code().as_str(), "NotFoundException");
         assert_eq!(
-            e.message.as_deref(),
+            e.message().as_deref(),
             Some("Invalid keyId '134f2428cec14b25a1ae9048164dba47'")
         );
     }
@@ -182,7 +183,7 @@ mod tests {
     #[test]
     fn key_slash_id_without_arn_is_refused() {
         let e = parse(&format!("key/{ID}"), action("kms:Encrypt")).unwrap_err();
-        assert_eq!(e.message, Some(format!("Invalid keyId 'key/{ID}'")));
+        assert_eq!(e.message(), Some(format!("Invalid keyId 'key/{ID}'")));
     }
 
     /// The API Reference: only the cryptographic operations, DescribeKey and GetPublicKey take
@@ -216,11 +217,11 @@ mod tests {
             "kms:ScheduleKeyDeletion",
         ] {
             let e = parse("alias/app", action(name)).unwrap_err();
-            assert_eq!(e.code(), "NotFoundException", "{name}");
-            assert_eq!(e.message.as_deref(), Some("Invalid keyId 'alias/app'"));
+            assert_eq!(e.code().as_str(), "NotFoundException", "{name}");
+            assert_eq!(e.message().as_deref(), Some("Invalid keyId 'alias/app'"));
             let arn = "arn:aws:kms:us-east-1:111122223333:alias/app";
             assert_eq!(
-                parse(arn, action(name)).unwrap_err().message,
+                parse(arn, action(name)).unwrap_err().message(),
                 Some(format!("Invalid keyId '{arn}'"))
             );
         }
@@ -247,7 +248,7 @@ mod tests {
         ] {
             assert_eq!(
                 parse(bad, action("kms:Encrypt")).unwrap_err().code(),
-                "InvalidArnException",
+                ErrorCode::InvalidArn,
                 "{bad}"
             );
         }

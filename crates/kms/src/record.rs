@@ -1,14 +1,17 @@
 //! What is stored of a key besides its sealed material: metadata, policy, tags, rotation
-//! settings and grants, as JSON (no secrets).
+//! settings and grants, as JSON (no secrets). The record is typed: a key spec, usage, origin
+//! or grant that does not parse makes the record unreadable (the service refuses to open),
+//! never something else.
 
+use keyward_crypto::{KeySpec, KeyUsage, Origin};
 use keyward_grants::{Grant, GrantConstraint, parse_operations};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 
 /// The administrative state of a key (the effective state adds `PendingImport` for an
 /// EXTERNAL key without material).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum AdminState {
+pub(crate) enum AdminState {
     Enabled,
     Disabled,
     PendingDeletion,
@@ -16,35 +19,43 @@ pub enum AdminState {
 
 /// One rotation, as ListKeyRotations reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RotationRecord {
-    pub version: u32,
+pub(crate) struct RotationRecord {
+    pub(crate) version: u32,
     /// Epoch seconds.
-    pub date: u64,
-    pub on_demand: bool,
+    pub(crate) date: u64,
+    pub(crate) on_demand: bool,
+}
+
+/// A grant's constraint type as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum ConstraintType {
+    EncryptionContextEquals,
+    EncryptionContextSubset,
 }
 
 /// A grant as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GrantRecord {
-    pub id: String,
-    pub name: Option<String>,
-    pub grantee: String,
-    pub retiring_principal: Option<String>,
-    pub issuing_account: Option<String>,
-    pub created_at: Option<u64>,
-    pub operations: Vec<String>,
-    /// `EncryptionContextEquals` or `EncryptionContextSubset`.
-    pub constraint_type: Option<String>,
-    pub constraint: Vec<(String, String)>,
+pub(crate) struct GrantRecord {
+    pub(crate) id: String,
+    pub(crate) name: Option<String>,
+    pub(crate) grantee: String,
+    pub(crate) retiring_principal: Option<String>,
+    pub(crate) issuing_account: Option<String>,
+    pub(crate) created_at: Option<u64>,
+    pub(crate) operations: Vec<String>,
+    pub(crate) constraint_type: Option<ConstraintType>,
+    pub(crate) constraint: Vec<(String, String)>,
 }
 
 impl GrantRecord {
-    pub fn of(grant: &Grant) -> Self {
+    pub(crate) fn of(grant: &Grant) -> Self {
         let (constraint_type, constraint) = match &grant.constraint {
-            Some(
-                c @ (GrantConstraint::EncryptionContextEquals(p)
-                | GrantConstraint::EncryptionContextSubset(p)),
-            ) => (Some(c.name().to_owned()), p.clone()),
+            Some(GrantConstraint::EncryptionContextEquals(pairs)) => {
+                (Some(ConstraintType::EncryptionContextEquals), pairs.clone())
+            }
+            Some(GrantConstraint::EncryptionContextSubset(pairs)) => {
+                (Some(ConstraintType::EncryptionContextSubset), pairs.clone())
+            }
             None => (None, Vec::new()),
         };
         Self {
@@ -64,19 +75,20 @@ impl GrantRecord {
         }
     }
 
-    /// The grant, for the key `key_arn`; `None` if the record was not written by [`Self::of`].
-    pub fn grant(&self, key_arn: &str) -> Option<Grant> {
-        let constraint = match self.constraint_type.as_deref() {
-            None => None,
-            Some("EncryptionContextEquals") => Some(GrantConstraint::EncryptionContextEquals(
-                self.constraint.clone(),
-            )),
-            Some("EncryptionContextSubset") => Some(GrantConstraint::EncryptionContextSubset(
-                self.constraint.clone(),
-            )),
-            Some(_) => return None,
-        };
-        Some(Grant {
+    /// The grant, on the key `key_arn`; what does not parse when the record's operations are
+    /// not grant operations.
+    pub(crate) fn grant(&self, key_arn: &str) -> Result<Grant, String> {
+        let constraint = self.constraint_type.map(|kind| match kind {
+            ConstraintType::EncryptionContextEquals => {
+                GrantConstraint::EncryptionContextEquals(self.constraint.clone())
+            }
+            ConstraintType::EncryptionContextSubset => {
+                GrantConstraint::EncryptionContextSubset(self.constraint.clone())
+            }
+        });
+        let operations = parse_operations(self.operations.iter().map(String::as_str))
+            .map_err(|e| format!("grant {}: {e}", self.id))?;
+        Ok(Grant {
             id: self.id.clone(),
             name: self.name.clone(),
             grantee: self.grantee.clone(),
@@ -84,7 +96,7 @@ impl GrantRecord {
             issuing_account: self.issuing_account.clone(),
             key: Some(key_arn.to_owned()),
             created_at: self.created_at,
-            operations: parse_operations(self.operations.iter().map(String::as_str)).ok()?,
+            operations,
             constraint,
         })
     }
@@ -92,36 +104,131 @@ impl GrantRecord {
 
 /// A key's metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyMetadataRecord {
-    pub id: String,
-    pub arn: String,
-    pub account: String,
-    pub region: String,
+pub(crate) struct KeyMetadataRecord {
+    pub(crate) id: String,
+    pub(crate) arn: String,
+    pub(crate) account: String,
+    pub(crate) region: String,
     /// Epoch seconds.
-    pub created: u64,
-    pub description: String,
-    pub state: AdminState,
-    pub spec: String,
-    pub usage: String,
-    pub origin: String,
+    pub(crate) created: u64,
+    pub(crate) description: String,
+    pub(crate) state: AdminState,
+    #[serde(with = "spec_name")]
+    pub(crate) spec: KeySpec,
+    #[serde(with = "usage_name")]
+    pub(crate) usage: KeyUsage,
+    #[serde(with = "origin_name")]
+    pub(crate) origin: Origin,
     /// When a key pending deletion is destroyed (epoch seconds).
-    pub deletion_date: Option<u64>,
-    pub pending_window_days: Option<u32>,
-    pub tags: BTreeMap<String, String>,
-    pub policy: String,
-    pub rotation_enabled: bool,
-    pub rotation_period_days: u32,
+    pub(crate) deletion_date: Option<u64>,
+    pub(crate) pending_window_days: Option<u32>,
+    pub(crate) tags: BTreeMap<String, String>,
+    pub(crate) policy: String,
+    pub(crate) rotation_enabled: bool,
+    pub(crate) rotation_period_days: u32,
     /// When automatic rotation next happens (epoch seconds).
-    pub next_rotation: Option<u64>,
-    pub rotations: Vec<RotationRecord>,
-    pub grants: Vec<GrantRecord>,
+    pub(crate) next_rotation: Option<u64>,
+    pub(crate) rotations: Vec<RotationRecord>,
+    pub(crate) grants: Vec<GrantRecord>,
     /// Imported material: `KEY_MATERIAL_EXPIRES` or `KEY_MATERIAL_DOES_NOT_EXPIRE`.
     #[serde(default)]
-    pub expiration_model: Option<String>,
+    pub(crate) expiration_model: Option<String>,
     /// Imported material: when the first present material expires (epoch seconds).
     #[serde(default)]
-    pub valid_to: Option<u64>,
+    pub(crate) valid_to: Option<u64>,
     /// Imported material: `KeyMaterialDescription` by `KeyMaterialId`.
     #[serde(default)]
-    pub material_descriptions: BTreeMap<String, String>,
+    pub(crate) material_descriptions: BTreeMap<String, String>,
+}
+
+/// Serde for an enumeration stored by its API name: `$parse` reads it, `as_str` writes it.
+macro_rules! stored_by_name {
+    ($module:ident, $type:ty, $what:literal, $parse:expr) => {
+        mod $module {
+            use super::*;
+
+            pub(super) fn serialize<S: Serializer>(
+                value: &$type,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(value.as_str())
+            }
+
+            pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<$type, D::Error> {
+                let name = String::deserialize(deserializer)?;
+                let parse: fn(&str) -> Option<$type> = $parse;
+                parse(&name).ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        concat!($what, " {} is not one Keyward knows"),
+                        name
+                    ))
+                })
+            }
+        }
+    };
+}
+
+stored_by_name!(spec_name, KeySpec, "key spec", |n| KeySpec::parse(n).ok());
+stored_by_name!(usage_name, KeyUsage, "key usage", |n| KeyUsage::parse(n)
+    .ok());
+stored_by_name!(origin_name, Origin, "origin", Origin::parse);
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    fn record_json() -> serde_json::Value {
+        serde_json::json!({
+            "id": "k", "arn": "arn:aws:kms:us-east-1:111122223333:key/k",
+            "account": "111122223333", "region": "us-east-1", "created": 1,
+            "description": "", "state": "Enabled", "spec": "SYMMETRIC_DEFAULT",
+            "usage": "ENCRYPT_DECRYPT", "origin": "AWS_KMS", "deletion_date": null,
+            "pending_window_days": null, "tags": {}, "policy": "{}",
+            "rotation_enabled": false, "rotation_period_days": 365, "next_rotation": null,
+            "rotations": [], "grants": []
+        })
+    }
+
+    #[test]
+    fn a_stored_record_reads_back_typed() {
+        let record: KeyMetadataRecord = serde_json::from_value(record_json()).unwrap();
+        assert_eq!(record.spec, KeySpec::SymmetricDefault);
+        assert_eq!(record.origin, Origin::AwsKms);
+        let again: KeyMetadataRecord =
+            serde_json::from_str(&serde_json::to_string(&record).unwrap()).unwrap();
+        assert_eq!(again, record);
+    }
+
+    #[test]
+    fn a_spec_that_does_not_parse_is_an_error_never_symmetric() {
+        for (member, value) in [
+            ("spec", "SYMMETRIC_DEFAULTX"),
+            ("usage", "ENCRYPT"),
+            ("origin", "AWS_CLOUDHSM_X"),
+        ] {
+            let mut json = record_json();
+            json[member] = value.into();
+            let error = serde_json::from_value::<KeyMetadataRecord>(json).unwrap_err();
+            assert!(error.to_string().contains(value), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_grant_with_an_unknown_operation_is_an_error() {
+        let record = GrantRecord {
+            id: "g".into(),
+            name: None,
+            grantee: "arn:aws:iam::111122223333:role/R".into(),
+            retiring_principal: None,
+            issuing_account: None,
+            created_at: None,
+            operations: vec!["Decrypt".into(), "Launch".into()],
+            constraint_type: None,
+            constraint: Vec::new(),
+        };
+        assert!(record.grant("arn:k").unwrap_err().contains("grant g"));
+    }
 }

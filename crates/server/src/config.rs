@@ -259,10 +259,7 @@ impl ServerConfig {
                 return Err(at.error(
                     &p.arn,
                     &field("arn"),
-                    format!(
-                        "'{arn}' is not a principal ARN: {}",
-                        e.message.unwrap_or_default()
-                    ),
+                    format!("'{arn}' is not a principal ARN: {e}"),
                 ));
             }
             let key = p.access_key_id.get_ref();
@@ -300,7 +297,7 @@ impl ServerConfig {
                     })?
                 };
                 if let Err(e) = keyward_kms::Caller::new(arn, &[text.as_str()]) {
-                    return Err(at.error(entry, &name, e.message.unwrap_or_default()));
+                    return Err(at.error(entry, &name, e.to_string()));
                 }
                 policies.push(text);
             }

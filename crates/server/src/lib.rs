@@ -5,14 +5,12 @@
 //!
 //! - [`config`]: the TOML configuration and its defaults (`shared/spec/server-config.md`).
 //! - [`sigv4`] and [`auth`]: who is calling.
-//! - [`protocol`]: AWS JSON 1.1 in and out.
-//! - [`operations`]: each KMS operation mapped onto `keyward-kms`.
+//! - The protocol (AWS JSON 1.1 in and out) and the operations are `keyward-api`'s, and each
+//!   request goes to [`keyward_kms::Kms::handle`]: the server maps no operation by hand.
 //! - [`serve`]: the HTTP server, its limits and its graceful stop.
 
 pub mod auth;
 pub mod config;
-pub mod operations;
-pub mod protocol;
 pub mod serve;
 pub mod sigv4;
 

@@ -5,8 +5,6 @@
 
 use crate::auth::{Authenticator, Identity, IdentityError, SignedRequest};
 use crate::config::ServerConfig;
-use crate::operations::Operation;
-use crate::protocol::{ApiError, CONTENT_TYPE, Input};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -15,7 +13,9 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use keyward_kms::{Kms, KmsConfig, KmsError};
+use keyward_kms::api::wire::CONTENT_TYPE;
+use keyward_kms::api::{ApiError, ErrorCode, Operation, Request as KmsRequest};
+use keyward_kms::{Kms, KmsConfig, OpenError};
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
@@ -82,14 +82,14 @@ pub enum ServeError {
     #[error(transparent)]
     Identity(#[from] IdentityError),
     #[error("opening the key service in {dir}: {source}")]
-    Open { dir: String, source: KmsError },
+    Open { dir: String, source: OpenError },
     #[error("listening on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("stopping: {0}")]
-    Flush(KmsError),
+    #[error("stopping: syncing the audit trail: {0}")]
+    Flush(std::io::Error),
 }
 
 struct Shared {
@@ -373,8 +373,13 @@ async fn handle(
     let (status, body, close) = match respond(shared, connection, remote, request).await {
         Ok(body) => (StatusCode::OK, body, false),
         Err(e) => {
-            let close = matches!(e.status, 408 | 413) || e.code == "ThrottlingException";
-            let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+            let close = matches!(
+                e.code,
+                ErrorCode::RequestTimeout
+                    | ErrorCode::RequestEntityTooLarge
+                    | ErrorCode::Throttling
+            );
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
             (status, Bytes::from(e.body()), close)
         }
     };
@@ -411,24 +416,19 @@ async fn respond(
     let limits = &shared.limits;
     let (parts, body) = request.into_parts();
     if head_size(&parts) > limits.max_head {
-        return Err(ApiError {
-            status: 431,
-            code: "RequestHeaderFieldsTooLargeException".into(),
-            message: Some(format!(
-                "The request head is larger than {} bytes.",
-                limits.max_head
-            )),
-        });
+        return Err(ApiError::new(
+            ErrorCode::RequestHeaderFieldsTooLarge,
+            format!("The request head is larger than {} bytes.", limits.max_head),
+        ));
     }
     if parts.method != Method::POST {
-        return Err(ApiError {
-            status: 405,
-            code: "UnsupportedMethodException".into(),
-            message: Some(format!(
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMethod,
+            format!(
                 "{} is not accepted: KMS requests are POST / (AWS JSON 1.1)",
                 parts.method
-            )),
-        });
+            ),
+        ));
     }
     let declared = parts
         .headers
@@ -451,13 +451,10 @@ async fn respond(
         .and_then(|n| Arc::clone(&shared.buffered).try_acquire_many_owned(n).ok())
         .ok_or(())
     else {
-        return Err(ApiError {
-            status: 400,
-            code: "ThrottlingException".into(),
-            message: Some(
-                "Rate exceeded: too many request bodies are being received at once; retry.".into(),
-            ),
-        });
+        return Err(ApiError::new(
+            ErrorCode::Throttling,
+            "Rate exceeded: too many request bodies are being received at once; retry.",
+        ));
     };
     let in_use = limits.max_buffered - shared.buffered.available_permits();
     shared.buffered_peak.fetch_max(in_use, Ordering::Relaxed);
@@ -467,22 +464,22 @@ async fn respond(
     );
     let body: Zeroizing<Vec<u8>> = match read.await {
         Err(_) => {
-            return Err(ApiError {
-                status: 408,
-                code: "RequestTimeoutException".into(),
-                message: Some(format!(
+            return Err(ApiError::new(
+                ErrorCode::RequestTimeout,
+                format!(
                     "The request body was not received within {} seconds.",
                     limits.body_timeout.as_secs()
-                )),
-            });
+                ),
+            ));
         }
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
             return Err(too_large(limits.max_body));
         }
         Ok(Err(e)) => {
-            return Err(ApiError::serialization(format!(
-                "The request body could not be read: {e}"
-            )));
+            return Err(ApiError::new(
+                ErrorCode::Serialization,
+                format!("The request body could not be read: {e}"),
+            ));
         }
         Ok(Ok(collected)) => Zeroizing::new(Vec::from(collected.to_bytes())),
     };
@@ -501,7 +498,7 @@ async fn respond(
     }
     if parts.uri.path() != "/" {
         return Err(ApiError::new(
-            "UnknownOperationException",
+            ErrorCode::UnknownOperation,
             format!(
                 "No operation at {}: KMS requests are POST /",
                 parts.uri.path()
@@ -514,32 +511,25 @@ async fn respond(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let operation = Operation::from_target(target)?;
-    let input = Input::parse(&body)?;
+    let input = operation.parse(&body)?;
     drop(body);
-    let mut output = call(shared, &identity, remote, operation, input).await?;
-    let serialized = serde_json::to_vec(&output).map(Zeroizing::new);
-    crate::protocol::scrub(&mut output);
-    serialized.map(Bytes::from_owner).map_err(|e| ApiError {
-        status: 500,
-        code: "KMSInternalException".into(),
-        message: Some(e.to_string()),
-    })
+    let output = call(shared, &identity, remote, input).await?;
+    Ok(Bytes::from_owner(output.to_body()?))
 }
 
 async fn call(
     shared: &Shared,
     identity: &Arc<Identity>,
     remote: SocketAddr,
-    operation: Operation,
-    input: Input,
-) -> Result<serde_json::Value, ApiError> {
+    input: KmsRequest,
+) -> Result<keyward_kms::api::Response, ApiError> {
     // The address as the client has it: an IPv4 client of a dual-stack listener is IPv4.
     let caller = identity
         .caller
         .clone()
         .with_source_ip(&remote.ip().to_canonical().to_string());
-    let heavy = operation.cpu_heavy(&input);
-    if operation.writes() || heavy {
+    let heavy = input.cpu_heavy();
+    if input.operation().writes() || heavy {
         // Changes wait for the disk, and CPU-heavy work (RSA key pairs) would hold up the
         // async workers: both run on the blocking pool, the heavy ones a few at a time.
         let permit = if heavy {
@@ -554,29 +544,24 @@ async fn call(
         };
         let kms = Arc::clone(&shared.kms);
         tokio::task::spawn_blocking(move || {
-            let answer = operation.call(&kms, &caller, &input);
+            let answer = kms.handle(&caller, &input);
             drop(permit);
-            answer
+            answer.map_err(ApiError::from)
         })
         .await
         .map_err(|e| internal(&format!("the operation did not complete: {e}")))?
     } else {
-        operation.call(&shared.kms, &caller, &input)
+        shared.kms.handle(&caller, &input).map_err(ApiError::from)
     }
 }
 
 fn internal(message: &str) -> ApiError {
-    ApiError {
-        status: 500,
-        code: "KMSInternalException".into(),
-        message: Some(message.to_owned()),
-    }
+    ApiError::new(ErrorCode::KmsInternal, message)
 }
 
 fn too_large(max: usize) -> ApiError {
-    ApiError {
-        status: 413,
-        code: "RequestEntityTooLargeException".into(),
-        message: Some(format!("The request body is larger than {max} bytes.")),
-    }
+    ApiError::new(
+        ErrorCode::RequestEntityTooLarge,
+        format!("The request body is larger than {max} bytes."),
+    )
 }

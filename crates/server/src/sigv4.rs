@@ -5,6 +5,7 @@
 
 use aws_lc_rs::{digest, hmac};
 use hyper::HeaderMap;
+use keyward_api::{ApiError, ErrorCode};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 /// The only algorithm SigV4 has.
@@ -41,13 +42,13 @@ pub enum AuthError {
 pub const SIGNATURE_MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 
 impl AuthError {
-    /// The `__type` AWS sends.
-    pub const fn code(&self) -> &'static str {
+    /// The code AWS sends.
+    pub const fn code(&self) -> ErrorCode {
         match self {
-            Self::MissingToken => "MissingAuthenticationTokenException",
-            Self::Incomplete(_) => "IncompleteSignatureException",
-            Self::UnknownClient => "UnrecognizedClientException",
-            Self::Mismatch | Self::Invalid(_) => "InvalidSignatureException",
+            Self::MissingToken => ErrorCode::MissingAuthenticationToken,
+            Self::Incomplete(_) => ErrorCode::IncompleteSignature,
+            Self::UnknownClient => ErrorCode::UnrecognizedClient,
+            Self::Mismatch | Self::Invalid(_) => ErrorCode::InvalidSignature,
         }
     }
 
@@ -59,6 +60,12 @@ impl AuthError {
             Self::UnknownClient => "The security token included in the request is invalid.".into(),
             Self::Mismatch => SIGNATURE_MISMATCH.into(),
         }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        Self::new(e.code(), e.message())
     }
 }
 
@@ -417,7 +424,7 @@ mod tests {
             "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/iam/aws4_request",
         )
         .unwrap_err();
-        assert_eq!(e.code(), "IncompleteSignatureException");
+        assert_eq!(e.code(), ErrorCode::IncompleteSignature);
         let m = e.message();
         assert!(
             m.contains("requires 'Signature' parameter")
@@ -434,7 +441,7 @@ mod tests {
         ] {
             assert_eq!(
                 Authorization::parse(bad).unwrap_err().code(),
-                "IncompleteSignatureException",
+                ErrorCode::IncompleteSignature,
                 "{bad}"
             );
         }

@@ -104,6 +104,36 @@ impl ActionId {
     pub fn all() -> impl Iterator<Item = ActionId> {
         (0..actions::ACTIONS.len()).map(|i| ActionId(i as u8))
     }
+
+    /// The action named exactly `name` (`Decrypt`, without `kms:`). A `const fn`, so that code
+    /// naming an action it performs finds it when it is compiled:
+    /// `const DECRYPT: Option<ActionId> = ActionId::named("Decrypt");`.
+    pub const fn named(name: &str) -> Option<ActionId> {
+        let mut rest = actions::ACTIONS;
+        let mut index = 0u8;
+        while let [action, tail @ ..] = rest {
+            if same_bytes(action.name.as_bytes(), name.as_bytes()) {
+                return Some(ActionId(index));
+            }
+            rest = tail;
+            index = index.wrapping_add(1);
+        }
+        None
+    }
+}
+
+/// Byte-wise equality, usable in a `const fn`.
+const fn same_bytes(mut a: &[u8], mut b: &[u8]) -> bool {
+    loop {
+        match (a, b) {
+            ([], []) => return true,
+            ([x, a_rest @ ..], [y, b_rest @ ..]) if *x == *y => {
+                a = a_rest;
+                b = b_rest;
+            }
+            _ => return false,
+        }
+    }
 }
 
 impl ActionId {

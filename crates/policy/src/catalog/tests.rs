@@ -257,3 +257,15 @@ fn action_sets_are_exact() {
     assert_eq!(ActionSet::all().len(), 56);
     assert_eq!(set.union(set.complement()), ActionSet::all());
 }
+
+#[test]
+fn every_action_is_found_by_its_exact_name_at_compile_time() {
+    const DECRYPT: Option<ActionId> = ActionId::named("Decrypt");
+    assert_eq!(DECRYPT.map(|a| a.info().name), Some("Decrypt"));
+    for id in ActionId::all() {
+        assert_eq!(ActionId::named(id.info().name), Some(id));
+    }
+    assert_eq!(ActionId::named("decrypt"), None);
+    assert_eq!(ActionId::named("Decryp"), None);
+    assert_eq!(ActionId::named(""), None);
+}

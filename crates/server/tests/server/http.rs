@@ -1,16 +1,7 @@
 //! The server over real HTTP: the AWS JSON 1.1 protocol, SigV4 authentication (requests signed
 //! by AWS's own signer), limits, robustness and persistence across a restart.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use keyward_server::Limits;
 use serde_json::json;
 use std::io::{Read, Write};

@@ -3,58 +3,11 @@
 //! were granted"). The service test walks every combination of a parent grant (operations and
 //! constraint) and a child grant its grantee asks for, against the documented rule written
 //! here independently of the implementation; a policy that allows CreateGrant is unrestricted.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
-use keyward_crypto::RootKey;
-use keyward_kms::audit::MemoryAudit;
-use keyward_kms::clock::SystemClock;
-use keyward_kms::model::*;
-use keyward_kms::store::MemoryStore;
-use keyward_kms::{Caller, Kms, KmsConfig};
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use crate::common::{OTHER, caller, decrypt, ec, encrypt, fixture, grant, grants_of};
+use keyward_kms::api::{CreateGrantRequest, ErrorCode, GrantConstraints};
 
-const ADMIN: &str = "arn:aws:iam::111122223333:role/Admin";
 const GRANTEE: &str = "arn:aws:iam::111122223333:role/Grantee";
-const OTHER: &str = "arn:aws:iam::111122223333:role/Other";
-const ALLOW_ALL: &str =
-    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#;
-
-fn kms() -> Kms {
-    Kms::open(
-        KmsConfig {
-            region: "us-east-1".into(),
-            account: "111122223333".into(),
-        },
-        Box::new(MemoryStore::new()),
-        RootKey::generate().unwrap(),
-        Arc::new(MemoryAudit::new()),
-        Arc::new(SystemClock),
-    )
-    .unwrap()
-}
-
-/// A key whose policy names only the admin (no delegation to IAM), so grants are the grantee's
-/// only authority, plus `extra` statements.
-fn key(kms: &Kms, admin: &Caller, extra: &str) -> String {
-    let policy = format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Admin","Effect":"Allow","Principal":{{"AWS":"{ADMIN}"}},"Action":"kms:*","Resource":"*"}}{extra}]}}"#
-    );
-    kms.create_key(
-        admin,
-        &CreateKeyRequest {
-            policy: Some(policy),
-            ..CreateKeyRequest::default()
-        },
-    )
-    .unwrap()
-    .key_id
-}
 
 #[derive(Debug, Clone, PartialEq)]
 enum Constraint {
@@ -63,31 +16,26 @@ enum Constraint {
     Equals(Vec<(&'static str, &'static str)>),
 }
 
-fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
-}
-
 fn request(
     key: &str,
     grantee: &str,
     operations: &[&str],
     constraint: &Constraint,
 ) -> CreateGrantRequest {
-    let (equals, subset) = match constraint {
-        Constraint::None => (None, None),
-        Constraint::Subset(p) => (None, Some(map(p))),
-        Constraint::Equals(p) => (Some(map(p)), None),
+    let constraints = match constraint {
+        Constraint::None => None,
+        Constraint::Subset(p) => Some(GrantConstraints {
+            encryption_context_subset: Some(ec(p)),
+            ..GrantConstraints::default()
+        }),
+        Constraint::Equals(p) => Some(GrantConstraints {
+            encryption_context_equals: Some(ec(p)),
+            ..GrantConstraints::default()
+        }),
     };
     CreateGrantRequest {
-        key_id: key.into(),
-        grantee_principal: grantee.into(),
-        operations: operations.iter().map(|o| (*o).to_owned()).collect(),
-        encryption_context_equals: equals,
-        encryption_context_subset: subset,
-        ..CreateGrantRequest::default()
+        constraints,
+        ..grant(key, grantee, operations)
     }
 }
 
@@ -115,9 +63,8 @@ fn allowed(
 
 #[test]
 fn a_grant_can_delegate_only_what_it_gives_in_every_combination() {
-    let kms = kms();
-    let admin = Caller::new(ADMIN, &[ALLOW_ALL]).unwrap();
-    let grantee = Caller::new(GRANTEE, &[]).unwrap();
+    let f = fixture();
+    let grantee = caller(GRANTEE, &[]);
     let parents_ops: [&[&str]; 3] = [
         &["CreateGrant"],
         &["CreateGrant", "Decrypt"],
@@ -143,17 +90,22 @@ fn a_grant_can_delegate_only_what_it_gives_in_every_combination() {
     let mut wrong = Vec::new();
     for parent_ops in parents_ops {
         for parent in &constraints[..4] {
-            let key = key(&kms, &admin, "");
-            kms.create_grant(&admin, &request(&key, GRANTEE, parent_ops, parent))
+            // The key policy names only the admin (no delegation to IAM), so grants are the
+            // grantee's only authority.
+            let key = f.symmetric("");
+            f.kms
+                .create_grant(&f.admin, &request(&key, GRANTEE, parent_ops, parent))
                 .unwrap();
             for child_ops in children_ops {
                 for child in &constraints {
                     cases += 1;
                     let expected = allowed(parent_ops, parent, child_ops, child);
-                    let got = kms.create_grant(&grantee, &request(&key, OTHER, child_ops, child));
+                    let got = f
+                        .kms
+                        .create_grant(&grantee, &request(&key, OTHER, child_ops, child));
                     match (&got, expected) {
                         (Ok(_), true) => allowed_cases += 1,
-                        (Err(e), false) if e.code() == "AccessDeniedException" => {}
+                        (Err(e), false) if e.code() == ErrorCode::AccessDenied => {}
                         _ => wrong.push(format!(
                             "parent {parent_ops:?} {parent:?}, child {child_ops:?} {child:?}: expected {}, got {:?}",
                             if expected { "created" } else { "AccessDenied" },
@@ -181,82 +133,50 @@ fn a_grant_can_delegate_only_what_it_gives_in_every_combination() {
 /// Decrypt and decrypted. Now refused, and it still cannot decrypt.
 #[test]
 fn a_create_grant_only_grantee_cannot_grant_itself_decrypt() {
-    let kms = kms();
-    let admin = Caller::new(ADMIN, &[ALLOW_ALL]).unwrap();
-    let grantee = Caller::new(GRANTEE, &[]).unwrap();
-    let key = key(&kms, &admin, "");
-    let blob = kms
-        .encrypt(
-            &admin,
-            &EncryptRequest {
-                key_id: key.clone(),
-                plaintext: b"secret".to_vec(),
-                ..EncryptRequest::default()
-            },
-        )
+    let f = fixture();
+    let grantee = caller(GRANTEE, &[]);
+    let key = f.symmetric("");
+    let blob = encrypt(&f.kms, &f.admin, &key, b"secret", &[])
         .unwrap()
         .ciphertext_blob;
-    kms.create_grant(
-        &admin,
-        &request(&key, GRANTEE, &["CreateGrant"], &Constraint::None),
-    )
-    .unwrap();
-    let escalation = kms
+    f.kms
+        .create_grant(&f.admin, &grant(&key, GRANTEE, &["CreateGrant"]))
+        .unwrap();
+    let escalation = f
+        .kms
         .create_grant(
             &grantee,
-            &request(
-                &key,
-                GRANTEE,
-                &["Decrypt", "Encrypt", "GenerateDataKey"],
-                &Constraint::None,
-            ),
+            &grant(&key, GRANTEE, &["Decrypt", "Encrypt", "GenerateDataKey"]),
         )
         .unwrap_err();
-    assert_eq!(escalation.code(), "AccessDeniedException");
+    assert_eq!(escalation.code(), ErrorCode::AccessDenied);
     assert!(
         escalation
-            .message
-            .as_deref()
+            .message()
             .is_some_and(|m| m.contains("Decrypt") && m.contains("kms:CreateGrant")),
         "{escalation:?}"
     );
-    let denied = kms
-        .decrypt(
-            &grantee,
-            &DecryptRequest {
-                ciphertext_blob: blob,
-                ..DecryptRequest::default()
-            },
-        )
-        .unwrap_err();
-    assert_eq!(denied.code(), "AccessDeniedException");
+    let denied = decrypt(&f.kms, &grantee, &blob, &[]).unwrap_err();
+    assert_eq!(denied.code(), ErrorCode::AccessDenied);
     // Nothing was created.
-    let grants = kms
-        .list_grants(
-            &admin,
-            &ListGrantsRequest {
-                key_id: key,
-                ..ListGrantsRequest::default()
-            },
-        )
-        .unwrap();
-    assert_eq!(grants.items.len(), 1);
+    let grants = f.kms.list_grants(&f.admin, &grants_of(&key)).unwrap();
+    assert_eq!(grants.grants.len(), 1);
 }
 
 /// The second repro: under an EncryptionContextEquals parent, a child with
 /// EncryptionContextSubset (and operations the parent lacks) was created.
 #[test]
 fn an_equals_parent_cannot_give_a_subset_child() {
-    let kms = kms();
-    let admin = Caller::new(ADMIN, &[ALLOW_ALL]).unwrap();
-    let grantee = Caller::new(GRANTEE, &[]).unwrap();
-    let key = key(&kms, &admin, "");
+    let f = fixture();
+    let grantee = caller(GRANTEE, &[]);
+    let key = f.symmetric("");
     let parent = Constraint::Equals(vec![("tenant", "a")]);
-    kms.create_grant(
-        &admin,
-        &request(&key, GRANTEE, &["CreateGrant", "Decrypt"], &parent),
-    )
-    .unwrap();
+    f.kms
+        .create_grant(
+            &f.admin,
+            &request(&key, GRANTEE, &["CreateGrant", "Decrypt"], &parent),
+        )
+        .unwrap();
     for (ops, child) in [
         (&["Decrypt"][..], Constraint::Subset(vec![("tenant", "a")])),
         (
@@ -264,12 +184,14 @@ fn an_equals_parent_cannot_give_a_subset_child() {
             Constraint::Equals(vec![("tenant", "a")]),
         ),
     ] {
-        let e = kms
+        let e = f
+            .kms
             .create_grant(&grantee, &request(&key, OTHER, ops, &child))
             .unwrap_err();
-        assert_eq!(e.code(), "AccessDeniedException", "{ops:?} {child:?}");
+        assert_eq!(e.code(), ErrorCode::AccessDenied, "{ops:?} {child:?}");
     }
-    kms.create_grant(&grantee, &request(&key, OTHER, &["Decrypt"], &parent))
+    f.kms
+        .create_grant(&grantee, &request(&key, OTHER, &["Decrypt"], &parent))
         .unwrap();
 }
 
@@ -277,24 +199,15 @@ fn an_equals_parent_cannot_give_a_subset_child() {
 /// the KMS key": the rule applies only when a grant is the sole authority.
 #[test]
 fn a_policy_that_allows_create_grant_is_not_limited_by_the_callers_grants() {
-    let kms = kms();
-    let admin = Caller::new(ADMIN, &[ALLOW_ALL]).unwrap();
-    let grantee = Caller::new(GRANTEE, &[]).unwrap();
-    let key = key(
-        &kms,
-        &admin,
-        &format!(
-            r#",{{"Sid":"Delegate","Effect":"Allow","Principal":{{"AWS":"{GRANTEE}"}},"Action":"kms:CreateGrant","Resource":"*"}}"#
-        ),
-    );
-    kms.create_grant(
-        &admin,
-        &request(&key, GRANTEE, &["CreateGrant"], &Constraint::None),
-    )
-    .unwrap();
-    kms.create_grant(
-        &grantee,
-        &request(&key, OTHER, &["Decrypt", "Encrypt"], &Constraint::None),
-    )
-    .unwrap();
+    let f = fixture();
+    let grantee = caller(GRANTEE, &[]);
+    let key = f.symmetric(&format!(
+        r#"{{"Sid":"Delegate","Effect":"Allow","Principal":{{"AWS":"{GRANTEE}"}},"Action":"kms:CreateGrant","Resource":"*"}}"#
+    ));
+    f.kms
+        .create_grant(&f.admin, &grant(&key, GRANTEE, &["CreateGrant"]))
+        .unwrap();
+    f.kms
+        .create_grant(&grantee, &grant(&key, OTHER, &["Decrypt", "Encrypt"]))
+        .unwrap();
 }

@@ -5,16 +5,7 @@
 //! Without that variable the suites cannot run (the clients are not installed); the tests say
 //! so on stderr and pass, unless `KEYWARD_REQUIRE_CLIENTS=1` (set by `.ci/run`), when they fail.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

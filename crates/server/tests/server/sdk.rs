@@ -1,15 +1,7 @@
 //! The Rust AWS SDK (`aws-sdk-kms`), unchanged, against `keyward serve`: key lifecycle,
 //! cryptography, aliases, grants, rotation and tags, and AWS's errors as the SDK reports them.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
-
+use crate::common::*;
 use aws_sdk_kms::Client;
 use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_kms::error::ProvideErrorMetadata;
@@ -18,7 +10,6 @@ use aws_sdk_kms::types::{
     GrantConstraints, GrantOperation, KeySpec, KeyUsageType, MacAlgorithmSpec,
     SigningAlgorithmSpec, Tag,
 };
-use common::*;
 
 fn client(server: &TestServer, creds: Creds) -> Client {
     let config = aws_sdk_kms::Config::builder()

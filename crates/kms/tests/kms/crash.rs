@@ -3,53 +3,37 @@
 //! returns, what that call committed; the parent kills it with SIGKILL mid-run, reopens the
 //! store, and checks that everything recorded is there and usable, that SQLite finds no
 //! corruption, and that every stored key unseals. Three rounds on the same database.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
+use crate::common::{
+    ADMIN, ALLOW_ALL, alias, all_aliases, all_keys, caller, config, decrypt, default_key, encrypt,
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use keyward_crypto::RootKey;
+use keyward_kms::Kms;
+use keyward_kms::api::{ListResourceTagsRequest, Tag, TagResourceRequest};
 use keyward_kms::audit::NoAudit;
 use keyward_kms::clock::SystemClock;
-use keyward_kms::model::*;
 use keyward_kms::store::SqliteStore;
-use keyward_kms::{Caller, Kms, KmsConfig};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const ADMIN: &str = "arn:aws:iam::111122223333:role/Admin";
-const ALLOW_ALL: &str =
-    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#;
 const DIR_VARIABLE: &str = "KEYWARD_CRASH_TEST_DIR";
+/// The child's test, by its path in this binary.
+const WRITER: &str = "crash::writer";
 
 fn open(dir: &Path) -> Kms {
     Kms::open(
-        KmsConfig {
-            region: "us-east-1".into(),
-            account: "111122223333".into(),
-        },
+        config(),
         Box::new(SqliteStore::open(&dir.join("keys.db")).unwrap()),
         RootKey::load_or_create(&dir.join("root.key")).unwrap(),
         Arc::new(NoAudit),
         Arc::new(SystemClock),
     )
     .unwrap()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 /// The child: creates keys, tags them, points aliases at them and encrypts under them, and
@@ -62,7 +46,7 @@ fn writer() {
     };
     let dir = PathBuf::from(dir);
     let kms = open(&dir);
-    let admin = Caller::new(ADMIN, &[ALLOW_ALL]).unwrap();
+    let admin = caller(ADMIN, &[ALLOW_ALL]);
     let mut log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -70,27 +54,24 @@ fn writer() {
         .unwrap();
     let round = std::process::id();
     for i in 0.. {
-        let key = kms
-            .create_key(&admin, &CreateKeyRequest::default())
-            .unwrap()
-            .key_id;
+        let key = default_key(&kms, &admin).key_id;
         let tag = format!("{round}-{i}");
-        kms.tag_resource(&admin, &key, &[("n".into(), tag.clone())])
-            .unwrap();
-        let alias = format!("alias/w{round}-{i}");
-        kms.create_alias(&admin, &alias, &key).unwrap();
-        let blob = kms
-            .encrypt(
-                &admin,
-                &EncryptRequest {
-                    key_id: alias.clone(),
-                    plaintext: tag.as_bytes().to_vec(),
-                    ..EncryptRequest::default()
-                },
-            )
+        kms.tag_resource(
+            &admin,
+            &TagResourceRequest {
+                key_id: key.clone(),
+                tags: vec![Tag::new("n", &tag)],
+            },
+        )
+        .unwrap();
+        let name = format!("alias/w{round}-{i}");
+        kms.create_alias(&admin, &alias(&name, &key)).unwrap();
+        let blob = encrypt(&kms, &admin, &name, tag.as_bytes(), &[])
             .unwrap()
             .ciphertext_blob;
-        writeln!(log, "{key} {tag} {alias} {}", hex(&blob)).unwrap();
+        // One write, so that a kill leaves the line whole or absent.
+        let line = format!("{key} {tag} {name} {}\n", STANDARD.encode(&blob));
+        log.write_all(line.as_bytes()).unwrap();
         log.sync_data().unwrap();
     }
 }
@@ -111,7 +92,7 @@ fn committed_changes_survive_a_killed_writer() {
     let mut seen = 0;
     for round in 0..3 {
         let mut child = Command::new(&exe)
-            .args(["--exact", "writer", "--ignored", "--test-threads=1"])
+            .args(["--exact", WRITER, "--ignored", "--test-threads=1"])
             .env(DIR_VARIABLE, dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -147,29 +128,25 @@ fn committed_changes_survive_a_killed_writer() {
         // Reopening unseals every stored key (Kms::open fails on any that does not), and
         // everything the writer recorded as committed is there.
         let kms = open(dir.path());
-        let admin = Caller::new(ADMIN, &[ALLOW_ALL]).unwrap();
+        let admin = caller(ADMIN, &[ALLOW_ALL]);
         for line in &lines {
             let parts: Vec<&str> = line.split(' ').collect();
-            let (key, tag, alias, blob) = (parts[0], parts[1], parts[2], unhex(parts[3]));
-            let tags = kms.list_resource_tags(&admin, key).unwrap();
-            assert_eq!(tags, [("n".to_owned(), tag.to_owned())], "round {round}");
-            let aliases = kms.list_aliases(&admin, Some(key)).unwrap();
+            let (key, tag, name) = (parts[0], parts[1], parts[2]);
+            let blob = STANDARD.decode(parts[3]).unwrap();
+            let tags = kms
+                .list_resource_tags(&admin, &ListResourceTagsRequest::new(key))
+                .unwrap()
+                .tags;
+            assert_eq!(tags, [Tag::new("n", tag)], "round {round}");
+            let aliases = all_aliases(&kms, &admin, Some(key));
             assert_eq!(aliases.len(), 1);
-            assert_eq!(aliases[0].alias_name, alias);
-            let plain = kms
-                .decrypt(
-                    &admin,
-                    &DecryptRequest {
-                        ciphertext_blob: blob,
-                        ..DecryptRequest::default()
-                    },
-                )
-                .unwrap();
+            assert_eq!(aliases[0].alias_name, name);
+            let plain = decrypt(&kms, &admin, &blob, &[]).unwrap();
             assert_eq!(plain.plaintext.expose(), tag.as_bytes());
         }
         // Keys the writer created but had not yet recorded may be there too (their call
         // committed before the kill); nothing else is.
-        let keys = kms.list_keys(&admin).unwrap();
+        let keys = all_keys(&kms, &admin);
         assert!(keys.len() >= lines.len() && keys.len() <= lines.len() + 1 + round);
     }
 }

@@ -3,16 +3,7 @@
 //! every slot, nothing is buffered before the head authenticates, buffered bytes are capped
 //! across connections, heads are limited, CPU-heavy work never holds up other clients, and an
 //! IPv4 client of a dual-stack listener is IPv4 to the policies.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use keyward_server::Limits;
 use serde_json::json;
 use std::io::{Read, Write};

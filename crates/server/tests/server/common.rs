@@ -2,14 +2,6 @@
 //! directory, principals with known credentials, and a small HTTP/1.1 client whose requests
 //! are signed by AWS's own SigV4 signer (`aws-sigv4`), not by the code under test.
 
-#![allow(
-    dead_code,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use keyward_server::{Limits, Overrides, Server, ServerConfig};
 use serde_json::Value;
 use std::io::{Read, Write};

@@ -1,0 +1,660 @@
+//! The pipeline every operation goes through, written once:
+//!
+//! resolve the key (hiding from a caller of another account whether it exists) → build the
+//! request context → authorize (key policy, the caller's identity policies, grants) → check
+//! the key state and the grant tokens → validate the parameters → perform → persist → audit.
+//!
+//! An operation declares its parts once ([`KmsOperation`]): its typed action, the key states it
+//! accepts, the condition keys it sets, what its audit record keeps, the checks of its request's
+//! shape, and its pipeline: it reads a key ([`ReadsKey`]), changes one ([`ChangesKey`]) or acts
+//! on none ([`WithoutKey`]), with its `validate` and `perform`. The few operations whose shape
+//! is their own (two keys for ReEncrypt, an alias and its key, a grant that authorizes its own
+//! retirement) write their `run` from the same steps ([`RunsItself`]).
+
+use crate::audit::{AuditDecision, AuditRecord, UserIdentity};
+use crate::caller::Caller;
+use crate::entry::{KeyEntry, State};
+use crate::error::KmsError;
+use crate::key_id::{self, KeyRef};
+use crate::key_state::{self, StateClass};
+use crate::service::{Kms, default_policy, prepare_policy};
+use keyward_api::{EncryptionContext, ErrorCode, Operation};
+use keyward_authz::{Authorizer, Judgement, Request, Verdict};
+use keyward_conditions::RequestContext;
+use keyward_policy::catalog::ActionId;
+use serde_json::Value;
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// The action named `$name` (without `kms:`), found in the catalog when the code is compiled.
+macro_rules! action {
+    ($name:literal) => {{
+        #[allow(
+            clippy::panic,
+            reason = "evaluated when compiling: a name outside the catalog fails the build"
+        )]
+        const ACTION: keyward_policy::catalog::ActionId =
+            match keyward_policy::catalog::ActionId::named($name) {
+                Some(action) => action,
+                None => panic!(concat!("kms:", $name, " is not in the catalog")),
+            };
+        ACTION
+    }};
+}
+pub(crate) use action;
+
+/// An operation, declared once.
+pub(crate) trait KmsOperation: Sized {
+    /// Its input.
+    type Request;
+    /// Its output.
+    type Response;
+    /// Its pipeline: [`Read`], [`Change`], [`NoKey`], or [`Own`] for an operation whose shape
+    /// is its own.
+    type Pipeline: Pipeline<Self>;
+    /// The action authorized (on the key, or on `*` for an operation without one).
+    const ACTION: ActionId;
+    /// The key states the operation accepts.
+    const STATE: StateClass;
+
+    /// The request parameters the audit record keeps (never a plaintext or key material).
+    fn audit(request: &Self::Request) -> Value;
+
+    /// Checks of the request's shape that AWS makes before it looks anything up.
+    fn check(_request: &Self::Request) -> Result<(), KmsError> {
+        Ok(())
+    }
+
+    /// The condition keys the request sets (`kms:EncryptionAlgorithm`, ...).
+    fn context(_request: &Self::Request, _context: &mut RequestContext) {}
+
+    /// The encryption context the request carries: its condition keys, and what grant
+    /// constraints are checked against.
+    fn encryption_context(_request: &Self::Request) -> Option<&EncryptionContext> {
+        None
+    }
+
+    /// The request's grant tokens.
+    fn grant_tokens(_request: &Self::Request) -> &[String] {
+        &[]
+    }
+
+    /// Whether the request asks for a dry run: allowed and valid, the call then answers
+    /// `DryRunOperationException` instead of performing.
+    fn dry_run(_request: &Self::Request) -> bool {
+        false
+    }
+}
+
+/// How an operation is run: a pipeline of [`Kms`]'s.
+pub(crate) trait Pipeline<O: KmsOperation> {
+    /// Runs `O` (everything but the audit record, which [`Kms::audited`] leaves).
+    fn run(
+        kms: &Kms,
+        caller: &Caller,
+        call: &mut Call,
+        request: &O::Request,
+    ) -> Result<O::Response, KmsError>;
+}
+
+/// The pipeline of [`ReadsKey`] operations.
+#[derive(Debug)]
+pub(crate) struct Read;
+
+/// The pipeline of [`ChangesKey`] operations.
+#[derive(Debug)]
+pub(crate) struct Change;
+
+/// The pipeline of [`WithoutKey`] operations.
+#[derive(Debug)]
+pub(crate) struct NoKey;
+
+/// The pipeline of [`RunsItself`] operations.
+#[derive(Debug)]
+pub(crate) struct Own;
+
+impl<O: ReadsKey> Pipeline<O> for Read {
+    fn run(
+        kms: &Kms,
+        caller: &Caller,
+        call: &mut Call,
+        request: &O::Request,
+    ) -> Result<O::Response, KmsError> {
+        O::check(request)?;
+        kms.housekeeping()?;
+        let key_id = O::locate(kms, caller, request)?;
+        let state = kms.read()?;
+        let (entry, judgement) = kms.admit::<O>(&state, caller, call, &key_id, request)?;
+        O::validate(entry, request)?;
+        if O::dry_run(request) {
+            return Err(KmsError::dry_run());
+        }
+        let mut op = Allowed {
+            kms,
+            caller,
+            judgement,
+            call,
+        };
+        O::perform(&mut op, entry, request)
+    }
+}
+
+impl<O: ChangesKey> Pipeline<O> for Change {
+    fn run(
+        kms: &Kms,
+        caller: &Caller,
+        call: &mut Call,
+        request: &O::Request,
+    ) -> Result<O::Response, KmsError> {
+        O::check(request)?;
+        kms.housekeeping()?;
+        let mut state = kms.write()?;
+        let (id, judgement) = {
+            let (entry, judgement) =
+                kms.admit::<O>(&state, caller, call, O::key_id(request), request)?;
+            (entry.meta.id.clone(), judgement)
+        };
+        let entry = state.key_mut(&id)?;
+        O::validate(entry, request)?;
+        if O::dry_run(request) {
+            return Err(KmsError::dry_run());
+        }
+        let mut op = Allowed {
+            kms,
+            caller,
+            judgement,
+            call,
+        };
+        kms.commit_key(entry, |entry| O::perform(&mut op, entry, request))
+    }
+}
+
+impl<O: WithoutKey> Pipeline<O> for NoKey {
+    fn run(
+        kms: &Kms,
+        caller: &Caller,
+        call: &mut Call,
+        request: &O::Request,
+    ) -> Result<O::Response, KmsError> {
+        O::check(request)?;
+        kms.housekeeping()?;
+        let mut context = kms.context(caller, None, &Named::default());
+        O::context(request, &mut context);
+        let judgement = kms.authorize(call, caller, None, O::ACTION, None, context)?;
+        let mut op = Allowed {
+            kms,
+            caller,
+            judgement,
+            call,
+        };
+        O::perform(&mut op, request)
+    }
+}
+
+impl<O: RunsItself> Pipeline<O> for Own {
+    fn run(
+        kms: &Kms,
+        caller: &Caller,
+        call: &mut Call,
+        request: &O::Request,
+    ) -> Result<O::Response, KmsError> {
+        O::run(kms, caller, call, request)
+    }
+}
+
+/// An operation that reads one key.
+pub(crate) trait ReadsKey: KmsOperation {
+    /// The key the request names.
+    fn key_id(request: &Self::Request) -> &str;
+
+    /// The key to act on: the one the request names, unless the operation finds it
+    /// elsewhere (Decrypt: in the ciphertext).
+    fn locate<'r>(
+        _kms: &Kms,
+        _caller: &Caller,
+        request: &'r Self::Request,
+    ) -> Result<Cow<'r, str>, KmsError> {
+        Ok(Cow::Borrowed(Self::key_id(request)))
+    }
+
+    /// Checks the parameters against the key, once the call is allowed (before a dry run
+    /// answers).
+    fn validate(_entry: &KeyEntry, _request: &Self::Request) -> Result<(), KmsError> {
+        Ok(())
+    }
+
+    /// Does it.
+    fn perform(
+        op: &mut Allowed<'_>,
+        entry: &KeyEntry,
+        request: &Self::Request,
+    ) -> Result<Self::Response, KmsError>;
+}
+
+/// An operation that changes one key; the change is persisted before the call returns, and
+/// undone if `perform` fails or it cannot be persisted.
+pub(crate) trait ChangesKey: KmsOperation {
+    /// The key the request names.
+    fn key_id(request: &Self::Request) -> &str;
+
+    /// Checks the parameters against the key, once the call is allowed.
+    fn validate(_entry: &KeyEntry, _request: &Self::Request) -> Result<(), KmsError> {
+        Ok(())
+    }
+
+    /// Changes the key.
+    fn perform(
+        op: &mut Allowed<'_>,
+        entry: &mut KeyEntry,
+        request: &Self::Request,
+    ) -> Result<Self::Response, KmsError>;
+}
+
+/// An operation on no key, which identity policies alone decide (`Resource: "*"`).
+pub(crate) trait WithoutKey: KmsOperation {
+    /// Does it, once allowed.
+    fn perform(op: &mut Allowed<'_>, request: &Self::Request) -> Result<Self::Response, KmsError>;
+}
+
+/// An operation whose shape is its own (two keys, an alias and its key, a grant that
+/// authorizes its own retirement), run from the same steps.
+pub(crate) trait RunsItself: KmsOperation {
+    /// Runs it.
+    fn run(
+        kms: &Kms,
+        caller: &Caller,
+        call: &mut Call,
+        request: &Self::Request,
+    ) -> Result<Self::Response, KmsError>;
+}
+
+/// An allowed call, as `validate` and `perform` see it.
+#[derive(Debug)]
+pub(crate) struct Allowed<'a> {
+    /// The service.
+    pub(crate) kms: &'a Kms,
+    /// Who calls.
+    pub(crate) caller: &'a Caller,
+    /// What allowed it.
+    pub(crate) judgement: Judgement,
+    /// The audit record being gathered.
+    pub(crate) call: &'a mut Call,
+}
+
+/// What one call gathers for its audit record.
+#[derive(Debug)]
+pub(crate) struct Call {
+    pub(crate) event: &'static str,
+    pub(crate) parameters: Value,
+    pub(crate) response: Value,
+    pub(crate) resources: Vec<String>,
+    pub(crate) decisions: Vec<AuditDecision>,
+}
+
+impl Call {
+    pub(crate) fn new(event: &'static str, parameters: Value) -> Self {
+        Self {
+            event,
+            parameters,
+            response: Value::Null,
+            resources: Vec::new(),
+            decisions: Vec::new(),
+        }
+    }
+}
+
+/// How the request named its key.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Named {
+    /// The alias name when the key was named through an alias (`kms:RequestAlias`).
+    pub(crate) alias: Option<String>,
+}
+
+/// The most bytes (as JSON) one request parameter keeps in the audit record of a failed call;
+/// a larger one is replaced by a note of its size.
+pub(crate) const REFUSED_PARAMETER_BYTES: usize = 1024;
+
+/// Shrinks the parameters of a failed call's record: each member larger than
+/// [`REFUSED_PARAMETER_BYTES`] becomes `"<omitted: N bytes>"`.
+fn bound_parameters(parameters: &mut Value) {
+    let Value::Object(members) = parameters else {
+        return;
+    };
+    for value in members.values_mut() {
+        let size = serde_json::to_vec(value).map_or(usize::MAX, |v| v.len());
+        if size > REFUSED_PARAMETER_BYTES {
+            *value = Value::String(format!("<omitted: {size} bytes>"));
+        }
+    }
+}
+
+impl Kms {
+    /// Runs one call of `O` and leaves its audit record, allowed or not. The record of a call
+    /// that failed keeps its parameters only up to [`REFUSED_PARAMETER_BYTES`] each: a caller
+    /// with no permission cannot make the service write much.
+    pub(crate) fn audited<O: KmsOperation>(
+        &self,
+        caller: &Caller,
+        operation: Operation,
+        request: &O::Request,
+    ) -> Result<O::Response, KmsError> {
+        let mut call = Call::new(operation.name(), O::audit(request));
+        let result = O::Pipeline::run(self, caller, &mut call, request);
+        let (error_code, error_message) = match &result {
+            Ok(_) => (None, None),
+            Err(e) => {
+                bound_parameters(&mut call.parameters);
+                (Some(e.code().as_str()), e.message())
+            }
+        };
+        self.audit.record(AuditRecord {
+            event_time: self.clock.now(),
+            event_name: call.event,
+            region: Arc::clone(&self.region),
+            identity: UserIdentity {
+                kind: caller.identity_kind,
+                arn: Arc::clone(&caller.audit_arn),
+                account_id: Arc::clone(&caller.audit_account),
+            },
+            source_ip: caller.source_ip.clone(),
+            request_parameters: call.parameters,
+            response_elements: call.response,
+            resources: call.resources,
+            error_code,
+            error_message,
+            event_id: self.event_ids.next(),
+            decisions: call.decisions,
+        });
+        result
+    }
+
+    /// Resolve, context, authorize, key state, grant tokens: what every key-scoped operation
+    /// passes before its own checks. The key, and what allowed the call.
+    pub(crate) fn admit<'s, O: KmsOperation>(
+        &self,
+        state: &'s State,
+        caller: &Caller,
+        call: &mut Call,
+        key_id: &str,
+        request: &O::Request,
+    ) -> Result<(&'s KeyEntry, Judgement), KmsError> {
+        let (entry, named) = self.resolve(state, caller, key_id, O::ACTION)?;
+        call.resources.push(entry.meta.arn.clone());
+        let encryption_context = O::encryption_context(request);
+        let mut context = self.context(caller, Some(entry), &named);
+        if let Some(pairs) = encryption_context {
+            context.insert_encryption_context(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
+        O::context(request, &mut context);
+        let judgement = self.authorize(
+            call,
+            caller,
+            Some(entry),
+            O::ACTION,
+            encryption_context,
+            context,
+        )?;
+        key_state::check(entry, O::STATE)?;
+        entry.check_grant_tokens(O::grant_tokens(request))?;
+        Ok((entry, judgement))
+    }
+
+    /// Finds the key a request names (key ID, key ARN, alias name, alias ARN, as `action`'s
+    /// `KeyId` accepts: [`crate::key_id`]). A bare key ID or alias name is in the caller's
+    /// account; an ARN names its account. A caller of another account never learns whether a
+    /// key exists: it gets `AccessDeniedException`.
+    pub(crate) fn resolve<'s>(
+        &self,
+        state: &'s State,
+        caller: &Caller,
+        key_id: &str,
+        action: ActionId,
+    ) -> Result<(&'s KeyEntry, Named), KmsError> {
+        let reference = key_id::parse(key_id, action)?;
+        let (KeyRef::Key { arn, .. } | KeyRef::Alias { arn, .. }) = &reference;
+        let account = match arn {
+            Some(arn) => {
+                if arn.region != self.config.region {
+                    return Err(KmsError::not_found(format!("Invalid arn {}", arn.region)));
+                }
+                if arn.partition != self.partition {
+                    return Err(KmsError::refused(
+                        ErrorCode::InvalidArn,
+                        format!("Invalid arn {key_id}"),
+                    ));
+                }
+                arn.account
+            }
+            None => caller.account(),
+        };
+        let foreign = account != caller.account();
+        let hidden = |arn: &str| {
+            KmsError::denied(
+                format!(
+                    "User: {} is not authorized to perform: {action} on resource: {arn} because no resource-based policy allows the {action} action",
+                    caller.arn(),
+                ),
+                Verdict::ImplicitDeny,
+                Vec::new(),
+            )
+        };
+        match reference {
+            KeyRef::Alias { name, .. } => {
+                let target = state
+                    .aliases
+                    .get(account, name)
+                    .and_then(|a| state.keys.get(&a.key_id));
+                match target {
+                    Some(entry) => Ok((
+                        entry,
+                        Named {
+                            alias: Some(name.to_owned()),
+                        },
+                    )),
+                    None if foreign => Err(hidden(&self.alias_arn(account, name))),
+                    None => Err(KmsError::not_found(format!(
+                        "Alias {} is not found.",
+                        self.alias_arn(account, name)
+                    ))),
+                }
+            }
+            KeyRef::Key { id, .. } => {
+                match state.keys.get(id).filter(|e| e.meta.account == account) {
+                    Some(entry) => Ok((entry, Named::default())),
+                    None if foreign => Err(hidden(&self.key_arn(account, id))),
+                    None => Err(KmsError::not_found(format!(
+                        "Key '{}' does not exist",
+                        self.key_arn(account, id)
+                    ))),
+                }
+            }
+        }
+    }
+
+    /// The key an alias of the caller's account points to (alias operations name the alias,
+    /// never a key), or `NotFoundException` with AWS's message.
+    pub(crate) fn resolve_alias<'s>(
+        &self,
+        state: &'s State,
+        caller: &Caller,
+        alias_name: &str,
+    ) -> Result<&'s KeyEntry, KmsError> {
+        state
+            .aliases
+            .get(caller.account(), alias_name)
+            .and_then(|a| state.keys.get(&a.key_id))
+            .ok_or_else(|| {
+                KmsError::not_found(format!(
+                    "Alias {} is not found.",
+                    self.alias_arn(caller.account(), alias_name)
+                ))
+            })
+    }
+
+    /// The request context of a call: the caller's layer (its principal keys, session tags,
+    /// source IP, `kms:ViaService`), the key's layer above it (what the key is, its aliases and
+    /// tags), and `kms:RequestAlias` when the key was named through an alias. The operation
+    /// adds its own keys.
+    pub(crate) fn context(
+        &self,
+        caller: &Caller,
+        entry: Option<&KeyEntry>,
+        named: &Named,
+    ) -> RequestContext {
+        let mut ctx = RequestContext::new();
+        ctx.with_layer(Arc::clone(caller.layer()));
+        if let Some(entry) = entry {
+            ctx.with_layer(Arc::clone(&entry.context));
+        }
+        if let Some(alias) = &named.alias {
+            ctx.insert_single("kms:RequestAlias", alias);
+        }
+        ctx
+    }
+
+    /// The `authz` request for `caller` doing `action` on `resource` (`*` for actions without
+    /// a key; an alias ARN with `target_key` for alias operations).
+    pub(crate) fn request(
+        &self,
+        caller: &Caller,
+        action: ActionId,
+        resource: String,
+        target_key: Option<String>,
+        encryption_context: Option<&EncryptionContext>,
+        context: RequestContext,
+    ) -> Request {
+        let resource_account =
+            keyward_policy::arn::Arn::parse(&resource).map(|a| a.account.to_owned());
+        Request {
+            principal: caller.arn().to_owned(),
+            principal_account: Some(caller.account().to_owned()),
+            principal_role_arn: caller.role_arn().map(str::to_owned),
+            action,
+            resource,
+            resource_account,
+            target_key,
+            key_policy: None,
+            identity_policies: Vec::new(),
+            grants: Vec::new(),
+            grant_tokens: Vec::new(),
+            encryption_context: encryption_context
+                .map(|pairs| pairs.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+            context,
+        }
+    }
+
+    /// Asks `authz` whether `caller` may perform `action` on `entry` (or, without a key, on
+    /// `*` by identity policies alone); records the decision in the call. On an allow, what
+    /// allowed (the basis and the deciding statements or grants).
+    pub(crate) fn authorize(
+        &self,
+        call: &mut Call,
+        caller: &Caller,
+        entry: Option<&KeyEntry>,
+        action: ActionId,
+        encryption_context: Option<&EncryptionContext>,
+        context: RequestContext,
+    ) -> Result<Judgement, KmsError> {
+        let resource = entry.map_or_else(|| "*".to_owned(), |e| e.meta.arn.clone());
+        let request = self.request(caller, action, resource, None, encryption_context, context);
+        self.decide(call, caller, entry, &request)
+    }
+
+    /// Authorizes a key-scoped `action` that the caller's IAM policies alone decide, for a key
+    /// that does not exist yet: `kms:TagResource` when CreateKey has `Tags` ("you must have
+    /// kms:TagResource permission in an IAM policy"). The key side is the default key policy of
+    /// the caller's account, which delegates to IAM.
+    pub(crate) fn authorize_by_iam(
+        &self,
+        call: &mut Call,
+        caller: &Caller,
+        action: ActionId,
+        context: RequestContext,
+    ) -> Result<(), KmsError> {
+        let delegation = Arc::new(prepare_policy(&default_policy(
+            self.partition,
+            caller.account(),
+        ))?);
+        let request = self.request(caller, action, "*".to_owned(), None, None, context);
+        let authorizer = Authorizer::from_parts(
+            Some(delegation),
+            Arc::clone(caller.identity()),
+            Arc::default(),
+        );
+        self.judged(call, caller, &authorizer, &request).map(drop)
+    }
+
+    /// An alias operation: `authz` checks the action on the alias ARN (identity policies) and
+    /// on the key it targets (key policy, delegated identity policies).
+    pub(crate) fn authorize_alias(
+        &self,
+        call: &mut Call,
+        caller: &Caller,
+        entry: &KeyEntry,
+        action: ActionId,
+        alias_name: &str,
+    ) -> Result<(), KmsError> {
+        let arn = self.alias_arn(caller.account(), alias_name);
+        let context = self.context(caller, Some(entry), &Named::default());
+        let request = self.request(
+            caller,
+            action,
+            arn,
+            Some(entry.meta.arn.clone()),
+            None,
+            context,
+        );
+        self.decide(call, caller, Some(entry), &request).map(drop)
+    }
+
+    /// Puts `request` to `authz` with the key's policy and grants and the caller's identity
+    /// policies; records the decision in the call. On an allow, the judgement.
+    pub(crate) fn decide(
+        &self,
+        call: &mut Call,
+        caller: &Caller,
+        entry: Option<&KeyEntry>,
+        request: &Request,
+    ) -> Result<Judgement, KmsError> {
+        let authorizer = Authorizer::from_parts(
+            entry.map(|e| Arc::clone(&e.policy)),
+            Arc::clone(caller.identity()),
+            entry.map_or_else(Arc::default, |e| Arc::clone(&e.grant_set)),
+        );
+        self.judged(call, caller, &authorizer, request)
+    }
+
+    /// The judgement of `authorizer` on `request`, recorded in the call; a denial pays for the
+    /// full decision and AWS's message.
+    fn judged(
+        &self,
+        call: &mut Call,
+        caller: &Caller,
+        authorizer: &Authorizer,
+        request: &Request,
+    ) -> Result<Judgement, KmsError> {
+        let judgement = authorizer.judge(request);
+        call.decisions.push(AuditDecision {
+            action: request.action,
+            resource: request.resource.clone(),
+            verdict: judgement.verdict,
+            reasons: judgement.reasons.clone(),
+        });
+        if judgement.verdict == Verdict::Allow {
+            return Ok(judgement);
+        }
+        let message = authorizer.decide(request).message.unwrap_or_else(|| {
+            format!(
+                "User: {} is not authorized to perform: {}",
+                caller.arn(),
+                request.action
+            )
+        });
+        Err(KmsError::denied(
+            message,
+            judgement.verdict,
+            judgement.reasons,
+        ))
+    }
+}

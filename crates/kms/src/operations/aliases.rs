@@ -1,0 +1,355 @@
+//! Aliases: CreateAlias, UpdateAlias, DeleteAlias, ListAliases. An alias operation needs its
+//! action on the alias (identity policies) and on the key (key policy, delegated identity
+//! policies); an alias belongs to the caller's account.
+
+use crate::caller::Caller;
+use crate::clock::epoch_seconds;
+use crate::entry::{KeyEntry, State};
+use crate::error::KmsError;
+use crate::gate::{Allowed, Call, KmsOperation, NoKey, Own, RunsItself, WithoutKey, action};
+use crate::key_state::{self, StateClass};
+use crate::paging::{PageSize, paginate};
+use crate::service::Kms;
+use crate::store::Change;
+use keyward_api::{
+    AliasListEntry, CreateAliasRequest, DeleteAliasRequest, Empty, ErrorCode, ListAliasesRequest,
+    ListAliasesResponse, UpdateAliasRequest,
+};
+use keyward_crypto::KeySpec;
+use keyward_policy::catalog::ActionId;
+use serde_json::{Value, json};
+
+/// The aliases AWS predefines in every account and Region for the AWS managed keys of the
+/// services that use them (`alias/aws/<service>`); ListAliases shows them without a target
+/// until the managed key is created.
+pub(crate) const PREDEFINED_ALIASES: &[&str] = &[
+    "alias/aws/acm",
+    "alias/aws/dynamodb",
+    "alias/aws/ebs",
+    "alias/aws/elasticfilesystem",
+    "alias/aws/es",
+    "alias/aws/glue",
+    "alias/aws/kinesisvideo",
+    "alias/aws/lambda",
+    "alias/aws/rds",
+    "alias/aws/redshift",
+    "alias/aws/s3",
+    "alias/aws/secretsmanager",
+    "alias/aws/ssm",
+    "alias/aws/xray",
+];
+
+/// An alias's target is a key: an alias name or alias ARN there is refused as AWS does.
+fn check_alias_target(target_key_id: &str) -> Result<(), KmsError> {
+    if target_key_id.starts_with("alias/") || target_key_id.contains(":alias/") {
+        return Err(KmsError::validation(
+            "Aliases must refer to keys. Not aliases",
+        ));
+    }
+    Ok(())
+}
+
+/// An alias name as AWS takes it.
+fn check_alias_name(name: &str) -> Result<(), KmsError> {
+    if !name.starts_with("alias/") {
+        return Err(KmsError::validation(
+            "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html",
+        ));
+    }
+    if name.starts_with("alias/aws/") {
+        return Err(KmsError::refused(
+            ErrorCode::AccessDenied,
+            "Alias names beginning with alias/aws/ are reserved for AWS managed keys",
+        ));
+    }
+    // The API's pattern (`^[a-zA-Z0-9:/_-]+$`) and length first, then its documented rule:
+    // "It can contain only alphanumeric characters, forward slashes (/), underscores (_), and
+    // dashes (-)" (no colon).
+    let pattern = name.len() <= 256
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b":/_-".contains(&b));
+    if !pattern {
+        return Err(KmsError::validation(format!(
+            "1 validation error detected: Value '{name}' at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$"
+        )));
+    }
+    if name.len() == "alias/".len() || name.contains(':') {
+        return Err(KmsError::validation(format!(
+            "Alias name {name} is not valid: after \"alias/\" it can contain only alphanumeric characters, forward slashes (/), underscores (_), and dashes (-)"
+        )));
+    }
+    Ok(())
+}
+
+/// Points alias `name` of the caller's account at key `to` (from key `from`, if it had one):
+/// persisted, then in memory, with both keys' `kms:ResourceAliases` refreshed.
+fn point_alias(
+    kms: &Kms,
+    state: &mut State,
+    caller: &Caller,
+    name: &str,
+    from: Option<&str>,
+    to: &str,
+) -> Result<(), KmsError> {
+    let account = caller.account();
+    let now = epoch_seconds(kms.clock.now());
+    let created = state.aliases.get(account, name).map_or(now, |a| a.created);
+    let record = kms.alias_record(account, name, to, created, now);
+    kms.persist(&[Change::PutAlias(record.clone())])?;
+    state.aliases.insert(record);
+    if let Some(old) = from.and_then(|id| state.keys.get_mut(id)) {
+        old.aliases.retain(|a| a != name);
+        old.refresh_context();
+    }
+    if let Some(new) = state.keys.get_mut(to) {
+        new.aliases.push(name.to_owned());
+        new.refresh_context();
+    }
+    Ok(())
+}
+
+pub(crate) struct CreateAlias;
+
+impl KmsOperation for CreateAlias {
+    type Request = CreateAliasRequest;
+    type Response = Empty;
+    type Pipeline = Own;
+    const ACTION: ActionId = action!("CreateAlias");
+    const STATE: StateClass = StateClass::NotPendingDeletion;
+
+    fn audit(r: &CreateAliasRequest) -> Value {
+        json!({"aliasName": r.alias_name, "targetKeyId": r.target_key_id})
+    }
+
+    fn check(r: &CreateAliasRequest) -> Result<(), KmsError> {
+        check_alias_name(&r.alias_name)?;
+        check_alias_target(&r.target_key_id)
+    }
+}
+
+impl RunsItself for CreateAlias {
+    /// The alias belongs to the caller's account, and its target must be a key of that account
+    /// named by key ID or key ARN.
+    fn run(
+        kms: &Kms,
+        caller: &Caller,
+        call: &mut Call,
+        r: &CreateAliasRequest,
+    ) -> Result<Empty, KmsError> {
+        Self::check(r)?;
+        kms.housekeeping()?;
+        // One write lock from the check that the name is free to the alias's creation.
+        let mut state = kms.write()?;
+        let id = {
+            let (entry, _) = kms.resolve(&state, caller, &r.target_key_id, Self::ACTION)?;
+            call.resources.push(entry.meta.arn.clone());
+            kms.authorize_alias(call, caller, entry, Self::ACTION, &r.alias_name)?;
+            key_state::check(entry, Self::STATE)?;
+            if state.aliases.contains(caller.account(), &r.alias_name) {
+                return Err(KmsError::refused(
+                    ErrorCode::AlreadyExists,
+                    format!(
+                        "An alias with the name {} already exists",
+                        kms.alias_arn(caller.account(), &r.alias_name)
+                    ),
+                ));
+            }
+            entry.meta.id.clone()
+        };
+        point_alias(kms, &mut state, caller, &r.alias_name, None, &id)?;
+        Ok(Empty {})
+    }
+}
+
+pub(crate) struct UpdateAlias;
+
+impl KmsOperation for UpdateAlias {
+    type Request = UpdateAliasRequest;
+    type Response = Empty;
+    type Pipeline = Own;
+    const ACTION: ActionId = action!("UpdateAlias");
+    /// The new target may not be pending deletion (the current one may).
+    const STATE: StateClass = StateClass::NotPendingDeletion;
+
+    fn audit(r: &UpdateAliasRequest) -> Value {
+        json!({"aliasName": r.alias_name, "targetKeyId": r.target_key_id})
+    }
+
+    fn check(r: &UpdateAliasRequest) -> Result<(), KmsError> {
+        check_alias_name(&r.alias_name)?;
+        check_alias_target(&r.target_key_id)
+    }
+}
+
+/// A key's type for UpdateAlias: an alias moves only to a key of the same type and usage.
+fn alias_kind(entry: &KeyEntry) -> (&'static str, &'static str) {
+    let family = match entry.meta.spec {
+        KeySpec::SymmetricDefault => "symmetric",
+        KeySpec::Hmac224 | KeySpec::Hmac256 | KeySpec::Hmac384 | KeySpec::Hmac512 => "HMAC",
+        _ => "asymmetric",
+    };
+    (family, entry.meta.usage.as_str())
+}
+
+impl RunsItself for UpdateAlias {
+    /// Points an alias at another key of the same type and usage. `kms:UpdateAlias` is
+    /// needed on the alias (identity policies), on the key it points to now and on the new
+    /// key (key policies or delegated identity policies).
+    fn run(
+        kms: &Kms,
+        caller: &Caller,
+        call: &mut Call,
+        r: &UpdateAliasRequest,
+    ) -> Result<Empty, KmsError> {
+        Self::check(r)?;
+        kms.housekeeping()?;
+        let mut state = kms.write()?;
+        let (old_id, new_id) = {
+            let current = kms.resolve_alias(&state, caller, &r.alias_name)?;
+            let (target, _) = kms.resolve(&state, caller, &r.target_key_id, Self::ACTION)?;
+            call.resources.push(current.meta.arn.clone());
+            call.resources.push(target.meta.arn.clone());
+            kms.authorize_alias(call, caller, current, Self::ACTION, &r.alias_name)?;
+            kms.authorize_alias(call, caller, target, Self::ACTION, &r.alias_name)?;
+            key_state::check(target, Self::STATE)?;
+            if alias_kind(current) != alias_kind(target) {
+                return Err(KmsError::validation(format!(
+                    "{} is not the same type of key as {}: an alias can move only to a key of the same type and key usage.",
+                    target.meta.arn, current.meta.arn
+                )));
+            }
+            (current.meta.id.clone(), target.meta.id.clone())
+        };
+        point_alias(
+            kms,
+            &mut state,
+            caller,
+            &r.alias_name,
+            Some(&old_id),
+            &new_id,
+        )?;
+        Ok(Empty {})
+    }
+}
+
+pub(crate) struct DeleteAlias;
+
+impl KmsOperation for DeleteAlias {
+    type Request = DeleteAliasRequest;
+    type Response = Empty;
+    type Pipeline = Own;
+    const ACTION: ActionId = action!("DeleteAlias");
+    const STATE: StateClass = StateClass::Any;
+
+    fn audit(r: &DeleteAliasRequest) -> Value {
+        json!({"aliasName": r.alias_name})
+    }
+
+    fn check(r: &DeleteAliasRequest) -> Result<(), KmsError> {
+        check_alias_name(&r.alias_name)
+    }
+}
+
+impl RunsItself for DeleteAlias {
+    fn run(
+        kms: &Kms,
+        caller: &Caller,
+        call: &mut Call,
+        r: &DeleteAliasRequest,
+    ) -> Result<Empty, KmsError> {
+        Self::check(r)?;
+        let account = caller.account();
+        let mut state = kms.write()?;
+        let id = {
+            let entry = kms.resolve_alias(&state, caller, &r.alias_name)?;
+            call.resources.push(entry.meta.arn.clone());
+            kms.authorize_alias(call, caller, entry, Self::ACTION, &r.alias_name)?;
+            entry.meta.id.clone()
+        };
+        kms.persist(&[Change::DeleteAlias {
+            account: account.to_owned(),
+            name: r.alias_name.clone(),
+        }])?;
+        state.aliases.remove(account, &r.alias_name);
+        if let Some(entry) = state.keys.get_mut(&id) {
+            entry.aliases.retain(|a| *a != r.alias_name);
+            entry.refresh_context();
+        }
+        Ok(Empty {})
+    }
+}
+
+pub(crate) struct ListAliases;
+
+impl KmsOperation for ListAliases {
+    type Request = ListAliasesRequest;
+    type Response = ListAliasesResponse;
+    type Pipeline = NoKey;
+    const ACTION: ActionId = action!("ListAliases");
+    const STATE: StateClass = StateClass::Any;
+
+    fn audit(r: &ListAliasesRequest) -> Value {
+        json!({"keyId": r.key_id})
+    }
+}
+
+impl WithoutKey for ListAliases {
+    /// The caller's account's aliases, optionally of one key, and, without a key, the
+    /// aliases AWS predefines for its managed keys (listed without a target until the managed
+    /// key exists, as the API Reference describes). Identity policies decide.
+    fn perform(
+        op: &mut Allowed<'_>,
+        r: &ListAliasesRequest,
+    ) -> Result<ListAliasesResponse, KmsError> {
+        let (kms, account) = (op.kms, op.caller.account());
+        let state = kms.read()?;
+        let only = match &r.key_id {
+            Some(k) => Some(
+                kms.resolve(&state, op.caller, k, Self::ACTION)?
+                    .0
+                    .meta
+                    .id
+                    .clone(),
+            ),
+            None => None,
+        };
+        let mut aliases: Vec<AliasListEntry> = state
+            .aliases
+            .of(account)
+            .filter(|a| only.as_ref().is_none_or(|id| &a.key_id == id))
+            .map(|a| AliasListEntry {
+                alias_name: a.name.clone(),
+                alias_arn: kms.alias_arn(account, &a.name),
+                target_key_id: Some(a.key_id.clone()),
+            })
+            .collect();
+        if only.is_none() {
+            aliases.extend(
+                PREDEFINED_ALIASES
+                    .iter()
+                    .filter(|name| !state.aliases.contains(account, name))
+                    .map(|name| AliasListEntry {
+                        alias_name: (*name).to_owned(),
+                        alias_arn: kms.alias_arn(account, name),
+                        target_key_id: None,
+                    }),
+            );
+            aliases.sort_by(|a, b| a.alias_name.cmp(&b.alias_name));
+        }
+        let page = paginate(
+            aliases,
+            r.limit,
+            r.marker.as_deref(),
+            PageSize {
+                default: 50,
+                max: 1000,
+            },
+        )?;
+        Ok(ListAliasesResponse {
+            aliases: page.items,
+            next_marker: page.next_marker,
+            truncated: page.truncated,
+        })
+    }
+}
