@@ -22,36 +22,14 @@
 //! # Ok::<(), keyward_api::ApiError>(())
 //! ```
 
-mod agreement;
-mod aliases;
-mod common;
-mod encryption;
 mod error;
-mod grants;
-mod import;
-mod keys;
-mod mac;
 mod members;
 mod operation;
-mod policies;
-mod rotation;
-mod signing;
-mod tags;
+mod types;
 pub mod wire;
 
-pub use agreement::*;
-pub use aliases::*;
-pub use common::{Empty, EncryptionContext, Tag, Unsupported};
-pub use encryption::*;
 pub use error::{ApiError, ErrorCode};
-pub use grants::*;
-pub use import::*;
-pub use keys::*;
-pub use mac::*;
 pub use members::RequestMembers;
 pub use operation::{Operation, Request, Response, UNSUPPORTED};
-pub use policies::*;
-pub use rotation::*;
-pub use signing::*;
-pub use tags::*;
+pub use types::*;
 pub use wire::SecretBytes;

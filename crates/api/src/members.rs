@@ -1,7 +1,6 @@
 //! What a request carries that the key service reads the same way whatever the operation:
 //! the key it names, its grant tokens, whether it is a dry run, and its encryption context.
 
-use crate::common::EncryptionContext;
 use crate::*;
 
 /// The members a request has among those every operation reads the same way. A request

@@ -18,7 +18,7 @@ use crate::error::KmsError;
 use crate::key_id::{self, KeyRef};
 use crate::key_state::{self, StateClass};
 use crate::service::{Kms, default_policy, prepare_policy};
-use keyward_api::{EncryptionContext, ErrorCode, Operation};
+use keyward_api::{EncryptionContext, ErrorCode, Operation, RequestMembers};
 use keyward_authz::{Authorizer, Judgement, Request, Verdict};
 use keyward_conditions::RequestContext;
 use keyward_policy::catalog::ActionId;
@@ -43,10 +43,169 @@ macro_rules! action {
 }
 pub(crate) use action;
 
-/// An operation, declared once.
+/// Declares an operation: a unit struct named after it, its [`KmsOperation`] parts, and the
+/// `validate` and `perform` (or `run`) of its pipeline, in this order:
+///
+/// ```text
+/// operation! {
+///     /// Doc.
+///     Name(NameRequest) -> NameResponse, via Read, action "Name", state Cryptographic;
+///     audit |r| json!({"keyId": r.key_id});            // what the audit record keeps
+///     check |r| ...;                                   // optional: the request's shape
+///     context |r, keys| ...;                           // optional: its condition keys
+///     locate |kms, caller, r| ...;                     // optional (Read): where the key is
+///     validate |entry, r| ...;                         // optional (Read, Change)
+///     perform |op, entry, r| { ... }                   // Read, Change; `|op, r|` for NoKey;
+/// }                                                    // `run |kms, caller, call, r|` for Own
+/// ```
+macro_rules! operation {
+    (
+        $(#[$meta:meta])*
+        $name:ident($request:ty) -> $response:ty, via $pipeline:ident,
+        action $action:literal, state $state:ident;
+        audit |$ar:pat_param| $audit:expr;
+        $(check |$cr:pat_param| $check:expr;)?
+        $(context |$xr:pat_param, $xc:pat_param| $context:expr;)?
+        $(locate |$lk:pat_param, $lc:pat_param, $lr:pat_param| $locate:expr;)?
+        $(validate |$ve:pat_param, $vr:pat_param| $validate:expr;)?
+        perform |$($p:pat_param),*| $body:expr $(;)?
+    ) => {
+        $crate::gate::operation!(@declare $(#[$meta])* $name, $request, $response, $pipeline,
+            $action, $state, |$ar| $audit, [$(|$cr| $check)?], [$(|$xr, $xc| $context)?]);
+        $crate::gate::operation!(@$pipeline $name, $request, $response;
+            [$(|$lk, $lc, $lr| $locate)?] [$(|$ve, $vr| $validate)?] perform |$($p),*| $body);
+    };
+    (
+        $(#[$meta:meta])*
+        $name:ident($request:ty) -> $response:ty, via $pipeline:ident,
+        action $action:literal, state $state:ident;
+        audit |$ar:pat_param| $audit:expr;
+        $(check |$cr:pat_param| $check:expr;)?
+        $(context |$xr:pat_param, $xc:pat_param| $context:expr;)?
+        run |$($p:pat_param),*| $body:expr $(;)?
+    ) => {
+        $crate::gate::operation!(@declare $(#[$meta])* $name, $request, $response, $pipeline,
+            $action, $state, |$ar| $audit, [$(|$cr| $check)?], [$(|$xr, $xc| $context)?]);
+        $crate::gate::operation!(@$pipeline $name, $request, $response; [] [] run |$($p),*| $body);
+    };
+    (@declare $(#[$meta:meta])* $name:ident, $request:ty, $response:ty, $pipeline:ident,
+        $action:literal, $state:ident, |$ar:pat_param| $audit:expr,
+        [$(|$cr:pat_param| $check:expr)?], [$(|$xr:pat_param, $xc:pat_param| $context:expr)?]
+    ) => {
+        $(#[$meta])*
+        pub(crate) struct $name;
+
+        impl $crate::gate::KmsOperation for $name {
+            type Request = $request;
+            type Response = $response;
+            type Pipeline = $crate::gate::$pipeline;
+            const ACTION: keyward_policy::catalog::ActionId = $crate::gate::action!($action);
+            const STATE: $crate::key_state::StateClass = $crate::key_state::StateClass::$state;
+
+            fn audit($ar: &$request) -> serde_json::Value {
+                $audit
+            }
+
+            $(
+                fn check($cr: &$request) -> Result<(), $crate::error::KmsError> {
+                    $check
+                }
+            )?
+
+            $(
+                fn context($xr: &$request, $xc: &mut keyward_conditions::RequestContext) {
+                    $context;
+                }
+            )?
+        }
+    };
+    (@Read $name:ident, $request:ty, $response:ty;
+        [$(|$lk:pat_param, $lc:pat_param, $lr:pat_param| $locate:expr)?]
+        [$(|$ve:pat_param, $vr:pat_param| $validate:expr)?]
+        perform |$op:pat_param, $entry:pat_param, $r:pat_param| $body:expr) => {
+        impl $crate::gate::ReadsKey for $name {
+            $(
+                fn locate<'r>(
+                    $lk: &$crate::service::Kms,
+                    $lc: &$crate::caller::Caller,
+                    $lr: &'r $request,
+                ) -> Result<std::borrow::Cow<'r, str>, $crate::error::KmsError> {
+                    $locate
+                }
+            )?
+
+            $(
+                fn validate(
+                    $ve: &$crate::entry::KeyEntry,
+                    $vr: &$request,
+                ) -> Result<(), $crate::error::KmsError> {
+                    $validate
+                }
+            )?
+
+            fn perform(
+                $op: &mut $crate::gate::Allowed<'_>,
+                $entry: &$crate::entry::KeyEntry,
+                $r: &$request,
+            ) -> Result<$response, $crate::error::KmsError> {
+                $body
+            }
+        }
+    };
+    (@Change $name:ident, $request:ty, $response:ty; []
+        [$(|$ve:pat_param, $vr:pat_param| $validate:expr)?]
+        perform |$op:pat_param, $entry:pat_param, $r:pat_param| $body:expr) => {
+        impl $crate::gate::ChangesKey for $name {
+            $(
+                fn validate(
+                    $ve: &$crate::entry::KeyEntry,
+                    $vr: &$request,
+                ) -> Result<(), $crate::error::KmsError> {
+                    $validate
+                }
+            )?
+
+            fn perform(
+                $op: &mut $crate::gate::Allowed<'_>,
+                $entry: &mut $crate::entry::KeyEntry,
+                $r: &$request,
+            ) -> Result<$response, $crate::error::KmsError> {
+                $body
+            }
+        }
+    };
+    (@NoKey $name:ident, $request:ty, $response:ty; [] []
+        perform |$op:pat_param, $r:pat_param| $body:expr) => {
+        impl $crate::gate::WithoutKey for $name {
+            fn perform(
+                $op: &mut $crate::gate::Allowed<'_>,
+                $r: &$request,
+            ) -> Result<$response, $crate::error::KmsError> {
+                $body
+            }
+        }
+    };
+    (@Own $name:ident, $request:ty, $response:ty; [] []
+        run |$kms:pat_param, $caller:pat_param, $call:pat_param, $r:pat_param| $body:expr) => {
+        impl $crate::gate::RunsItself for $name {
+            fn run(
+                $kms: &$crate::service::Kms,
+                $caller: &$crate::caller::Caller,
+                $call: &mut $crate::gate::Call,
+                $r: &$request,
+            ) -> Result<$response, $crate::error::KmsError> {
+                $body
+            }
+        }
+    };
+}
+pub(crate) use operation;
+
+/// An operation, declared once (with [`operation!`]).
 pub(crate) trait KmsOperation: Sized {
-    /// Its input.
-    type Request;
+    /// Its input; the key it names, its grant tokens, its dry-run flag and its encryption
+    /// context are read as [`RequestMembers`] says.
+    type Request: RequestMembers;
     /// Its output.
     type Response;
     /// Its pipeline: [`Read`], [`Change`], [`NoKey`], or [`Own`] for an operation whose shape
@@ -67,23 +226,6 @@ pub(crate) trait KmsOperation: Sized {
 
     /// The condition keys the request sets (`kms:EncryptionAlgorithm`, ...).
     fn context(_request: &Self::Request, _context: &mut RequestContext) {}
-
-    /// The encryption context the request carries: its condition keys, and what grant
-    /// constraints are checked against.
-    fn encryption_context(_request: &Self::Request) -> Option<&EncryptionContext> {
-        None
-    }
-
-    /// The request's grant tokens.
-    fn grant_tokens(_request: &Self::Request) -> &[String] {
-        &[]
-    }
-
-    /// Whether the request asks for a dry run: allowed and valid, the call then answers
-    /// `DryRunOperationException` instead of performing.
-    fn dry_run(_request: &Self::Request) -> bool {
-        false
-    }
 }
 
 /// How an operation is run: a pipeline of [`Kms`]'s.
@@ -126,7 +268,7 @@ impl<O: ReadsKey> Pipeline<O> for Read {
         let state = kms.read()?;
         let (entry, judgement) = kms.admit::<O>(&state, caller, call, &key_id, request)?;
         O::validate(entry, request)?;
-        if O::dry_run(request) {
+        if request.dry_run() {
             return Err(KmsError::dry_run());
         }
         let mut op = Allowed {
@@ -150,13 +292,18 @@ impl<O: ChangesKey> Pipeline<O> for Change {
         kms.housekeeping()?;
         let mut state = kms.write()?;
         let (id, judgement) = {
-            let (entry, judgement) =
-                kms.admit::<O>(&state, caller, call, O::key_id(request), request)?;
+            let (entry, judgement) = kms.admit::<O>(
+                &state,
+                caller,
+                call,
+                request.key_id().unwrap_or_default(),
+                request,
+            )?;
             (entry.meta.id.clone(), judgement)
         };
         let entry = state.key_mut(&id)?;
         O::validate(entry, request)?;
-        if O::dry_run(request) {
+        if request.dry_run() {
             return Err(KmsError::dry_run());
         }
         let mut op = Allowed {
@@ -204,9 +351,6 @@ impl<O: RunsItself> Pipeline<O> for Own {
 
 /// An operation that reads one key.
 pub(crate) trait ReadsKey: KmsOperation {
-    /// The key the request names.
-    fn key_id(request: &Self::Request) -> &str;
-
     /// The key to act on: the one the request names, unless the operation finds it
     /// elsewhere (Decrypt: in the ciphertext).
     fn locate<'r>(
@@ -214,7 +358,7 @@ pub(crate) trait ReadsKey: KmsOperation {
         _caller: &Caller,
         request: &'r Self::Request,
     ) -> Result<Cow<'r, str>, KmsError> {
-        Ok(Cow::Borrowed(Self::key_id(request)))
+        Ok(Cow::Borrowed(request.key_id().unwrap_or_default()))
     }
 
     /// Checks the parameters against the key, once the call is allowed (before a dry run
@@ -234,9 +378,6 @@ pub(crate) trait ReadsKey: KmsOperation {
 /// An operation that changes one key; the change is persisted before the call returns, and
 /// undone if `perform` fails or it cannot be persisted.
 pub(crate) trait ChangesKey: KmsOperation {
-    /// The key the request names.
-    fn key_id(request: &Self::Request) -> &str;
-
     /// Checks the parameters against the key, once the call is allowed.
     fn validate(_entry: &KeyEntry, _request: &Self::Request) -> Result<(), KmsError> {
         Ok(())
@@ -380,7 +521,7 @@ impl Kms {
     ) -> Result<(&'s KeyEntry, Judgement), KmsError> {
         let (entry, named) = self.resolve(state, caller, key_id, O::ACTION)?;
         call.resources.push(entry.meta.arn.clone());
-        let encryption_context = O::encryption_context(request);
+        let encryption_context = request.encryption_context();
         let mut context = self.context(caller, Some(entry), &named);
         if let Some(pairs) = encryption_context {
             context.insert_encryption_context(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
@@ -395,7 +536,7 @@ impl Kms {
             context,
         )?;
         key_state::check(entry, O::STATE)?;
-        entry.check_grant_tokens(O::grant_tokens(request))?;
+        entry.check_grant_tokens(request.grant_tokens())?;
         Ok((entry, judgement))
     }
 

@@ -1,70 +1,28 @@
 //! Key agreement: DeriveSharedSecret (ECDH with a `KEY_AGREEMENT` key).
 
-use super::secret;
-use crate::entry::KeyEntry;
+use super::{refuse_recipient, secret};
 use crate::error::KmsError;
-use crate::gate::{Allowed, KmsOperation, Read, ReadsKey, action};
-use crate::key_state::StateClass;
+use crate::gate::operation;
 use keyward_api::{DeriveSharedSecretRequest, DeriveSharedSecretResponse};
-use keyward_conditions::RequestContext;
 use keyward_crypto::KeyAgreementAlgorithm;
-use keyward_policy::catalog::ActionId;
-use serde_json::{Value, json};
+use serde_json::json;
 
-pub(crate) struct DeriveSharedSecret;
-
-impl KmsOperation for DeriveSharedSecret {
-    type Request = DeriveSharedSecretRequest;
-    type Response = DeriveSharedSecretResponse;
-    type Pipeline = Read;
-    const ACTION: ActionId = action!("DeriveSharedSecret");
-    const STATE: StateClass = StateClass::Cryptographic;
-
-    fn audit(r: &DeriveSharedSecretRequest) -> Value {
-        json!({"keyId": r.key_id, "keyAgreementAlgorithm": r.key_agreement_algorithm})
-    }
-
-    fn check(r: &DeriveSharedSecretRequest) -> Result<(), KmsError> {
-        if r.recipient.is_some() {
-            return Err(KmsError::unsupported(
-                "Recipient (Nitro Enclaves attestation) is not supported by Keyward.",
-            ));
-        }
-        Ok(())
-    }
-
-    fn context(r: &DeriveSharedSecretRequest, context: &mut RequestContext) {
-        context.insert_single("kms:KeyAgreementAlgorithm", &r.key_agreement_algorithm);
-    }
-
-    fn grant_tokens(r: &DeriveSharedSecretRequest) -> &[String] {
-        &r.grant_tokens
-    }
-
-    fn dry_run(r: &DeriveSharedSecretRequest) -> bool {
-        r.dry_run
-    }
+/// The key agreement algorithm a request names, parsed with AWS's error.
+fn agreement_algorithm(name: &str) -> Result<KeyAgreementAlgorithm, KmsError> {
+    Ok(KeyAgreementAlgorithm::parse(name)?)
 }
 
-impl ReadsKey for DeriveSharedSecret {
-    fn key_id(r: &DeriveSharedSecretRequest) -> &str {
-        &r.key_id
-    }
-
-    fn validate(_: &KeyEntry, r: &DeriveSharedSecretRequest) -> Result<(), KmsError> {
-        KeyAgreementAlgorithm::parse(&r.key_agreement_algorithm)?;
-        Ok(())
-    }
-
-    fn perform(
-        _: &mut Allowed<'_>,
-        entry: &KeyEntry,
-        r: &DeriveSharedSecretRequest,
-    ) -> Result<DeriveSharedSecretResponse, KmsError> {
-        let algorithm = KeyAgreementAlgorithm::parse(&r.key_agreement_algorithm)?;
-        let shared_secret = entry
-            .crypto
-            .derive_shared_secret(algorithm, &r.public_key)?;
+operation! {
+    /// DeriveSharedSecret.
+    DeriveSharedSecret(DeriveSharedSecretRequest) -> DeriveSharedSecretResponse, via Read,
+        action "DeriveSharedSecret", state Cryptographic;
+    audit |r| json!({"keyId": r.key_id, "keyAgreementAlgorithm": r.key_agreement_algorithm});
+    check |r| refuse_recipient(&r.recipient);
+    context |r, keys| keys.insert_single("kms:KeyAgreementAlgorithm", &r.key_agreement_algorithm);
+    validate |_, r| agreement_algorithm(&r.key_agreement_algorithm).map(drop);
+    perform |_, entry, r| {
+        let algorithm = agreement_algorithm(&r.key_agreement_algorithm)?;
+        let shared_secret = entry.crypto.derive_shared_secret(algorithm, &r.public_key)?;
         Ok(DeriveSharedSecretResponse {
             key_id: entry.meta.arn.clone(),
             shared_secret: secret(shared_secret),

@@ -6,8 +6,8 @@ use crate::caller::Caller;
 use crate::clock::epoch_seconds;
 use crate::entry::{KeyEntry, State};
 use crate::error::KmsError;
-use crate::gate::{Allowed, Call, KmsOperation, NoKey, Own, RunsItself, WithoutKey, action};
-use crate::key_state::{self, StateClass};
+use crate::gate::{Allowed, Call, KmsOperation, operation};
+use crate::key_state;
 use crate::paging::{PageSize, paginate};
 use crate::service::Kms;
 use crate::store::Change;
@@ -16,8 +16,7 @@ use keyward_api::{
     ListAliasesResponse, UpdateAliasRequest,
 };
 use keyward_crypto::KeySpec;
-use keyward_policy::catalog::ActionId;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// The aliases AWS predefines in every account and Region for the AWS managed keys of the
 /// services that use them (`alias/aws/<service>`); ListAliases shows them without a target
@@ -109,77 +108,60 @@ fn point_alias(
     Ok(())
 }
 
-pub(crate) struct CreateAlias;
-
-impl KmsOperation for CreateAlias {
-    type Request = CreateAliasRequest;
-    type Response = Empty;
-    type Pipeline = Own;
-    const ACTION: ActionId = action!("CreateAlias");
-    const STATE: StateClass = StateClass::NotPendingDeletion;
-
-    fn audit(r: &CreateAliasRequest) -> Value {
-        json!({"aliasName": r.alias_name, "targetKeyId": r.target_key_id})
-    }
-
-    fn check(r: &CreateAliasRequest) -> Result<(), KmsError> {
+operation! {
+    /// CreateAlias: the alias belongs to the caller's account, and its target must be a key of
+    /// that account named by key ID or key ARN.
+    CreateAlias(CreateAliasRequest) -> Empty, via Own, action "CreateAlias", state NotPendingDeletion;
+    audit |r| json!({"aliasName": r.alias_name, "targetKeyId": r.target_key_id});
+    check |r| {
         check_alias_name(&r.alias_name)?;
         check_alias_target(&r.target_key_id)
-    }
+    };
+    run |kms, caller, call, r| create_alias(kms, caller, call, r)
 }
 
-impl RunsItself for CreateAlias {
-    /// The alias belongs to the caller's account, and its target must be a key of that account
-    /// named by key ID or key ARN.
-    fn run(
-        kms: &Kms,
-        caller: &Caller,
-        call: &mut Call,
-        r: &CreateAliasRequest,
-    ) -> Result<Empty, KmsError> {
-        Self::check(r)?;
-        kms.housekeeping()?;
-        // One write lock from the check that the name is free to the alias's creation.
-        let mut state = kms.write()?;
-        let id = {
-            let (entry, _) = kms.resolve(&state, caller, &r.target_key_id, Self::ACTION)?;
-            call.resources.push(entry.meta.arn.clone());
-            kms.authorize_alias(call, caller, entry, Self::ACTION, &r.alias_name)?;
-            key_state::check(entry, Self::STATE)?;
-            if state.aliases.contains(caller.account(), &r.alias_name) {
-                return Err(KmsError::refused(
-                    ErrorCode::AlreadyExists,
-                    format!(
-                        "An alias with the name {} already exists",
-                        kms.alias_arn(caller.account(), &r.alias_name)
-                    ),
-                ));
-            }
-            entry.meta.id.clone()
-        };
-        point_alias(kms, &mut state, caller, &r.alias_name, None, &id)?;
-        Ok(Empty {})
-    }
+fn create_alias(
+    kms: &Kms,
+    caller: &Caller,
+    call: &mut Call,
+    r: &CreateAliasRequest,
+) -> Result<Empty, KmsError> {
+    CreateAlias::check(r)?;
+    kms.housekeeping()?;
+    // One write lock from the check that the name is free to the alias's creation.
+    let mut state = kms.write()?;
+    let id = {
+        let (entry, _) = kms.resolve(&state, caller, &r.target_key_id, CreateAlias::ACTION)?;
+        call.resources.push(entry.meta.arn.clone());
+        kms.authorize_alias(call, caller, entry, CreateAlias::ACTION, &r.alias_name)?;
+        key_state::check(entry, CreateAlias::STATE)?;
+        if state.aliases.contains(caller.account(), &r.alias_name) {
+            return Err(KmsError::refused(
+                ErrorCode::AlreadyExists,
+                format!(
+                    "An alias with the name {} already exists",
+                    kms.alias_arn(caller.account(), &r.alias_name)
+                ),
+            ));
+        }
+        entry.meta.id.clone()
+    };
+    point_alias(kms, &mut state, caller, &r.alias_name, None, &id)?;
+    Ok(Empty {})
 }
 
-pub(crate) struct UpdateAlias;
-
-impl KmsOperation for UpdateAlias {
-    type Request = UpdateAliasRequest;
-    type Response = Empty;
-    type Pipeline = Own;
-    const ACTION: ActionId = action!("UpdateAlias");
-    /// The new target may not be pending deletion (the current one may).
-    const STATE: StateClass = StateClass::NotPendingDeletion;
-
-    fn audit(r: &UpdateAliasRequest) -> Value {
-        json!({"aliasName": r.alias_name, "targetKeyId": r.target_key_id})
-    }
-
-    fn check(r: &UpdateAliasRequest) -> Result<(), KmsError> {
+operation! {
+    /// UpdateAlias: points an alias at another key of the same type and usage.
+    /// `kms:UpdateAlias` is needed on the alias (identity policies), on the key it points to
+    /// now and on the new key (key policies or delegated identity policies). The new target
+    /// may not be pending deletion (the current one may).
+    UpdateAlias(UpdateAliasRequest) -> Empty, via Own, action "UpdateAlias", state NotPendingDeletion;
+    audit |r| json!({"aliasName": r.alias_name, "targetKeyId": r.target_key_id});
+    check |r| {
         check_alias_name(&r.alias_name)?;
         check_alias_target(&r.target_key_id)
-    }
+    };
+    run |kms, caller, call, r| update_alias(kms, caller, call, r)
 }
 
 /// A key's type for UpdateAlias: an alias moves only to a key of the same type and usage.
@@ -192,164 +174,137 @@ fn alias_kind(entry: &KeyEntry) -> (&'static str, &'static str) {
     (family, entry.meta.usage.as_str())
 }
 
-impl RunsItself for UpdateAlias {
-    /// Points an alias at another key of the same type and usage. `kms:UpdateAlias` is
-    /// needed on the alias (identity policies), on the key it points to now and on the new
-    /// key (key policies or delegated identity policies).
-    fn run(
-        kms: &Kms,
-        caller: &Caller,
-        call: &mut Call,
-        r: &UpdateAliasRequest,
-    ) -> Result<Empty, KmsError> {
-        Self::check(r)?;
-        kms.housekeeping()?;
-        let mut state = kms.write()?;
-        let (old_id, new_id) = {
-            let current = kms.resolve_alias(&state, caller, &r.alias_name)?;
-            let (target, _) = kms.resolve(&state, caller, &r.target_key_id, Self::ACTION)?;
-            call.resources.push(current.meta.arn.clone());
-            call.resources.push(target.meta.arn.clone());
-            kms.authorize_alias(call, caller, current, Self::ACTION, &r.alias_name)?;
-            kms.authorize_alias(call, caller, target, Self::ACTION, &r.alias_name)?;
-            key_state::check(target, Self::STATE)?;
-            if alias_kind(current) != alias_kind(target) {
-                return Err(KmsError::validation(format!(
-                    "{} is not the same type of key as {}: an alias can move only to a key of the same type and key usage.",
-                    target.meta.arn, current.meta.arn
-                )));
-            }
-            (current.meta.id.clone(), target.meta.id.clone())
-        };
-        point_alias(
-            kms,
-            &mut state,
-            caller,
-            &r.alias_name,
-            Some(&old_id),
-            &new_id,
-        )?;
-        Ok(Empty {})
-    }
-}
-
-pub(crate) struct DeleteAlias;
-
-impl KmsOperation for DeleteAlias {
-    type Request = DeleteAliasRequest;
-    type Response = Empty;
-    type Pipeline = Own;
-    const ACTION: ActionId = action!("DeleteAlias");
-    const STATE: StateClass = StateClass::Any;
-
-    fn audit(r: &DeleteAliasRequest) -> Value {
-        json!({"aliasName": r.alias_name})
-    }
-
-    fn check(r: &DeleteAliasRequest) -> Result<(), KmsError> {
-        check_alias_name(&r.alias_name)
-    }
-}
-
-impl RunsItself for DeleteAlias {
-    fn run(
-        kms: &Kms,
-        caller: &Caller,
-        call: &mut Call,
-        r: &DeleteAliasRequest,
-    ) -> Result<Empty, KmsError> {
-        Self::check(r)?;
-        let account = caller.account();
-        let mut state = kms.write()?;
-        let id = {
-            let entry = kms.resolve_alias(&state, caller, &r.alias_name)?;
-            call.resources.push(entry.meta.arn.clone());
-            kms.authorize_alias(call, caller, entry, Self::ACTION, &r.alias_name)?;
-            entry.meta.id.clone()
-        };
-        kms.persist(&[Change::DeleteAlias {
-            account: account.to_owned(),
-            name: r.alias_name.clone(),
-        }])?;
-        state.aliases.remove(account, &r.alias_name);
-        if let Some(entry) = state.keys.get_mut(&id) {
-            entry.aliases.retain(|a| *a != r.alias_name);
-            entry.refresh_context();
+fn update_alias(
+    kms: &Kms,
+    caller: &Caller,
+    call: &mut Call,
+    r: &UpdateAliasRequest,
+) -> Result<Empty, KmsError> {
+    UpdateAlias::check(r)?;
+    kms.housekeeping()?;
+    let mut state = kms.write()?;
+    let (old_id, new_id) = {
+        let current = kms.resolve_alias(&state, caller, &r.alias_name)?;
+        let (target, _) = kms.resolve(&state, caller, &r.target_key_id, UpdateAlias::ACTION)?;
+        call.resources.push(current.meta.arn.clone());
+        call.resources.push(target.meta.arn.clone());
+        kms.authorize_alias(call, caller, current, UpdateAlias::ACTION, &r.alias_name)?;
+        kms.authorize_alias(call, caller, target, UpdateAlias::ACTION, &r.alias_name)?;
+        key_state::check(target, UpdateAlias::STATE)?;
+        if alias_kind(current) != alias_kind(target) {
+            return Err(KmsError::validation(format!(
+                "{} is not the same type of key as {}: an alias can move only to a key of the same type and key usage.",
+                target.meta.arn, current.meta.arn
+            )));
         }
-        Ok(Empty {})
-    }
+        (current.meta.id.clone(), target.meta.id.clone())
+    };
+    point_alias(
+        kms,
+        &mut state,
+        caller,
+        &r.alias_name,
+        Some(&old_id),
+        &new_id,
+    )?;
+    Ok(Empty {})
 }
 
-pub(crate) struct ListAliases;
-
-impl KmsOperation for ListAliases {
-    type Request = ListAliasesRequest;
-    type Response = ListAliasesResponse;
-    type Pipeline = NoKey;
-    const ACTION: ActionId = action!("ListAliases");
-    const STATE: StateClass = StateClass::Any;
-
-    fn audit(r: &ListAliasesRequest) -> Value {
-        json!({"keyId": r.key_id})
-    }
+operation! {
+    /// DeleteAlias.
+    DeleteAlias(DeleteAliasRequest) -> Empty, via Own, action "DeleteAlias", state Any;
+    audit |r| json!({"aliasName": r.alias_name});
+    check |r| check_alias_name(&r.alias_name);
+    run |kms, caller, call, r| delete_alias(kms, caller, call, r)
 }
 
-impl WithoutKey for ListAliases {
-    /// The caller's account's aliases, optionally of one key, and, without a key, the
-    /// aliases AWS predefines for its managed keys (listed without a target until the managed
-    /// key exists, as the API Reference describes). Identity policies decide.
-    fn perform(
-        op: &mut Allowed<'_>,
-        r: &ListAliasesRequest,
-    ) -> Result<ListAliasesResponse, KmsError> {
-        let (kms, account) = (op.kms, op.caller.account());
-        let state = kms.read()?;
-        let only = match &r.key_id {
-            Some(k) => Some(
-                kms.resolve(&state, op.caller, k, Self::ACTION)?
-                    .0
-                    .meta
-                    .id
-                    .clone(),
-            ),
-            None => None,
-        };
-        let mut aliases: Vec<AliasListEntry> = state
-            .aliases
-            .of(account)
-            .filter(|a| only.as_ref().is_none_or(|id| &a.key_id == id))
-            .map(|a| AliasListEntry {
-                alias_name: a.name.clone(),
-                alias_arn: kms.alias_arn(account, &a.name),
-                target_key_id: Some(a.key_id.clone()),
-            })
-            .collect();
-        if only.is_none() {
-            aliases.extend(
-                PREDEFINED_ALIASES
-                    .iter()
-                    .filter(|name| !state.aliases.contains(account, name))
-                    .map(|name| AliasListEntry {
-                        alias_name: (*name).to_owned(),
-                        alias_arn: kms.alias_arn(account, name),
-                        target_key_id: None,
-                    }),
-            );
-            aliases.sort_by(|a, b| a.alias_name.cmp(&b.alias_name));
-        }
-        let page = paginate(
-            aliases,
-            r.limit,
-            r.marker.as_deref(),
-            PageSize {
-                default: 50,
-                max: 1000,
-            },
-        )?;
-        Ok(ListAliasesResponse {
-            aliases: page.items,
-            next_marker: page.next_marker,
-            truncated: page.truncated,
+fn delete_alias(
+    kms: &Kms,
+    caller: &Caller,
+    call: &mut Call,
+    r: &DeleteAliasRequest,
+) -> Result<Empty, KmsError> {
+    DeleteAlias::check(r)?;
+    let account = caller.account();
+    let mut state = kms.write()?;
+    let id = {
+        let entry = kms.resolve_alias(&state, caller, &r.alias_name)?;
+        call.resources.push(entry.meta.arn.clone());
+        kms.authorize_alias(call, caller, entry, DeleteAlias::ACTION, &r.alias_name)?;
+        entry.meta.id.clone()
+    };
+    kms.persist(&[Change::DeleteAlias {
+        account: account.to_owned(),
+        name: r.alias_name.clone(),
+    }])?;
+    state.aliases.remove(account, &r.alias_name);
+    if let Some(entry) = state.keys.get_mut(&id) {
+        entry.aliases.retain(|a| *a != r.alias_name);
+        entry.refresh_context();
+    }
+    Ok(Empty {})
+}
+
+operation! {
+    /// ListAliases: the caller's account's aliases, optionally of one key, and, without a key,
+    /// the aliases AWS predefines for its managed keys (listed without a target until the
+    /// managed key exists, as the API Reference describes). Identity policies decide.
+    ListAliases(ListAliasesRequest) -> ListAliasesResponse, via NoKey, action "ListAliases", state Any;
+    audit |r| json!({"keyId": r.key_id});
+    perform |op, r| list_aliases(op, r)
+}
+
+fn list_aliases(
+    op: &mut Allowed<'_>,
+    r: &ListAliasesRequest,
+) -> Result<ListAliasesResponse, KmsError> {
+    let (kms, account) = (op.kms, op.caller.account());
+    let state = kms.read()?;
+    let only = match &r.key_id {
+        Some(k) => Some(
+            kms.resolve(&state, op.caller, k, ListAliases::ACTION)?
+                .0
+                .meta
+                .id
+                .clone(),
+        ),
+        None => None,
+    };
+    let mut aliases: Vec<AliasListEntry> = state
+        .aliases
+        .of(account)
+        .filter(|a| only.as_ref().is_none_or(|id| &a.key_id == id))
+        .map(|a| AliasListEntry {
+            alias_name: a.name.clone(),
+            alias_arn: kms.alias_arn(account, &a.name),
+            target_key_id: Some(a.key_id.clone()),
         })
+        .collect();
+    if only.is_none() {
+        aliases.extend(
+            PREDEFINED_ALIASES
+                .iter()
+                .filter(|name| !state.aliases.contains(account, name))
+                .map(|name| AliasListEntry {
+                    alias_name: (*name).to_owned(),
+                    alias_arn: kms.alias_arn(account, name),
+                    target_key_id: None,
+                }),
+        );
+        aliases.sort_by(|a, b| a.alias_name.cmp(&b.alias_name));
     }
+    let page = paginate(
+        aliases,
+        r.limit,
+        r.marker.as_deref(),
+        PageSize {
+            default: 50,
+            max: 1000,
+        },
+    )?;
+    Ok(ListAliasesResponse {
+        aliases: page.items,
+        next_marker: page.next_marker,
+        truncated: page.truncated,
+    })
 }

@@ -1,14 +1,12 @@
 //! Encryption: Encrypt, Decrypt, ReEncrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext,
 //! GenerateDataKeyPair, GenerateDataKeyPairWithoutPlaintext, GenerateRandom.
 
-use super::{check_encryption_context, crypto_context, secret};
+use super::{check_encryption_context, crypto_context, refuse_recipient, secret};
 use crate::caller::Caller;
 use crate::entry::KeyEntry;
 use crate::error::KmsError;
-use crate::gate::{
-    Allowed, Call, KmsOperation, NoKey, Own, Read, ReadsKey, RunsItself, WithoutKey, action,
-};
-use crate::key_state::{self, StateClass};
+use crate::gate::{Call, KmsOperation, action, operation};
+use crate::key_state;
 use crate::service::Kms;
 use keyward_api::{
     DecryptRequest, DecryptResponse, EncryptRequest, EncryptResponse, EncryptionContext, ErrorCode,
@@ -22,7 +20,7 @@ use keyward_conditions::RequestContext;
 use keyward_crypto::{DataKeyLength, DataKeyPairSpec, DataKeySpec, EncryptionAlgorithm};
 use keyward_grants::store::MAX_GRANT_TOKENS;
 use keyward_policy::catalog::ActionId;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::borrow::Cow;
 
 /// The largest GenerateRandom request.
@@ -33,158 +31,55 @@ fn algorithm(name: Option<&str>) -> &str {
     name.unwrap_or("SYMMETRIC_DEFAULT")
 }
 
-/// Refuses a Nitro Enclaves `Recipient`: Keyward cannot attest an enclave, and must not
-/// answer in plaintext what the caller asked to have encrypted for one.
-fn refuse_recipient(recipient: &Unsupported) -> Result<(), KmsError> {
-    match recipient {
-        Some(_) => Err(KmsError::unsupported(
-            "Recipient (Nitro Enclaves attestation) is not supported by Keyward.",
-        )),
-        None => Ok(()),
-    }
+/// The condition key every symmetric encryption operation sets.
+fn encryption_algorithm(name: Option<&str>, keys: &mut RequestContext) {
+    keys.insert_single("kms:EncryptionAlgorithm", algorithm(name));
 }
 
-pub(crate) struct Encrypt;
-
-impl KmsOperation for Encrypt {
-    type Request = EncryptRequest;
-    type Response = EncryptResponse;
-    type Pipeline = Read;
-    const ACTION: ActionId = action!("Encrypt");
-    const STATE: StateClass = StateClass::Cryptographic;
-
-    fn audit(r: &EncryptRequest) -> Value {
-        json!({"keyId": r.key_id, "encryptionContext": r.encryption_context, "encryptionAlgorithm": algorithm(r.encryption_algorithm.as_deref())})
-    }
-
-    fn check(r: &EncryptRequest) -> Result<(), KmsError> {
-        check_encryption_context("encryptionContext", &r.encryption_context)
-    }
-
-    fn context(r: &EncryptRequest, context: &mut RequestContext) {
-        context.insert_single(
-            "kms:EncryptionAlgorithm",
-            algorithm(r.encryption_algorithm.as_deref()),
-        );
-    }
-
-    fn encryption_context(r: &EncryptRequest) -> Option<&EncryptionContext> {
-        Some(&r.encryption_context)
-    }
-
-    fn grant_tokens(r: &EncryptRequest) -> &[String] {
-        &r.grant_tokens
-    }
-
-    fn dry_run(r: &EncryptRequest) -> bool {
-        r.dry_run
-    }
+/// An algorithm the request names, checked.
+fn valid_algorithm(name: Option<&str>) -> Result<(), KmsError> {
+    EncryptionAlgorithm::parse(algorithm(name))?;
+    Ok(())
 }
 
-impl ReadsKey for Encrypt {
-    fn key_id(r: &EncryptRequest) -> &str {
-        &r.key_id
-    }
-
-    fn validate(_: &KeyEntry, r: &EncryptRequest) -> Result<(), KmsError> {
-        EncryptionAlgorithm::parse(algorithm(r.encryption_algorithm.as_deref()))?;
-        Ok(())
-    }
-
-    fn perform(
-        _: &mut Allowed<'_>,
-        entry: &KeyEntry,
-        r: &EncryptRequest,
-    ) -> Result<EncryptResponse, KmsError> {
+operation! {
+    /// Encrypt.
+    Encrypt(EncryptRequest) -> EncryptResponse, via Read, action "Encrypt", state Cryptographic;
+    audit |r| json!({"keyId": r.key_id, "encryptionContext": r.encryption_context, "encryptionAlgorithm": algorithm(r.encryption_algorithm.as_deref())});
+    check |r| check_encryption_context("encryptionContext", &r.encryption_context);
+    context |r, keys| encryption_algorithm(r.encryption_algorithm.as_deref(), keys);
+    validate |_, r| valid_algorithm(r.encryption_algorithm.as_deref());
+    perform |_, entry, r| {
         let name = algorithm(r.encryption_algorithm.as_deref());
-        let ciphertext_blob = entry.crypto.encrypt(
-            r.plaintext.expose(),
-            &crypto_context(&r.encryption_context),
-            EncryptionAlgorithm::parse(name)?,
-        )?;
-        Ok(EncryptResponse {
-            ciphertext_blob,
-            key_id: entry.meta.arn.clone(),
-            encryption_algorithm: name.to_owned(),
-        })
+        let context = crypto_context(&r.encryption_context);
+        let algorithm = EncryptionAlgorithm::parse(name)?;
+        let ciphertext_blob = entry.crypto.encrypt(r.plaintext.expose(), &context, algorithm)?;
+        Ok(EncryptResponse { ciphertext_blob, key_id: entry.meta.arn.clone(), encryption_algorithm: name.to_owned() })
     }
 }
 
-pub(crate) struct Decrypt;
-
-impl KmsOperation for Decrypt {
-    type Request = DecryptRequest;
-    type Response = DecryptResponse;
-    type Pipeline = Read;
-    const ACTION: ActionId = action!("Decrypt");
-    const STATE: StateClass = StateClass::Cryptographic;
-
-    fn audit(r: &DecryptRequest) -> Value {
-        json!({"keyId": r.key_id, "encryptionContext": r.encryption_context, "encryptionAlgorithm": algorithm(r.encryption_algorithm.as_deref())})
-    }
-
-    fn check(r: &DecryptRequest) -> Result<(), KmsError> {
+operation! {
+    /// Decrypt: the key comes from the ciphertext (symmetric) or `KeyId` (required for RSA).
+    Decrypt(DecryptRequest) -> DecryptResponse, via Read, action "Decrypt", state Cryptographic;
+    audit |r| json!({"keyId": r.key_id, "encryptionContext": r.encryption_context, "encryptionAlgorithm": algorithm(r.encryption_algorithm.as_deref())});
+    check |r| {
         refuse_recipient(&r.recipient)?;
         check_encryption_context("encryptionContext", &r.encryption_context)
-    }
-
-    fn context(r: &DecryptRequest, context: &mut RequestContext) {
-        context.insert_single(
-            "kms:EncryptionAlgorithm",
-            algorithm(r.encryption_algorithm.as_deref()),
-        );
-    }
-
-    fn encryption_context(r: &DecryptRequest) -> Option<&EncryptionContext> {
-        Some(&r.encryption_context)
-    }
-
-    fn grant_tokens(r: &DecryptRequest) -> &[String] {
-        &r.grant_tokens
-    }
-
-    fn dry_run(r: &DecryptRequest) -> bool {
-        r.dry_run
-    }
-}
-
-impl ReadsKey for Decrypt {
-    fn key_id(r: &DecryptRequest) -> &str {
-        r.key_id.as_deref().unwrap_or_default()
-    }
-
-    /// The key comes from the ciphertext (symmetric) or `KeyId` (required for RSA).
-    fn locate<'r>(
-        kms: &Kms,
-        caller: &Caller,
-        r: &'r DecryptRequest,
-    ) -> Result<Cow<'r, str>, KmsError> {
-        ciphertext_key(
-            kms,
-            caller,
-            &r.ciphertext_blob,
-            r.key_id.as_deref(),
-            algorithm(r.encryption_algorithm.as_deref()),
-            Self::ACTION,
-        )
-    }
-
-    fn validate(_: &KeyEntry, r: &DecryptRequest) -> Result<(), KmsError> {
-        EncryptionAlgorithm::parse(algorithm(r.encryption_algorithm.as_deref()))?;
-        Ok(())
-    }
-
-    fn perform(
-        _: &mut Allowed<'_>,
-        entry: &KeyEntry,
-        r: &DecryptRequest,
-    ) -> Result<DecryptResponse, KmsError> {
+    };
+    context |r, keys| encryption_algorithm(r.encryption_algorithm.as_deref(), keys);
+    locate |kms, caller, r| ciphertext_key(
+        kms,
+        caller,
+        &r.ciphertext_blob,
+        r.key_id.as_deref(),
+        algorithm(r.encryption_algorithm.as_deref()),
+        Decrypt::ACTION,
+    );
+    validate |_, r| valid_algorithm(r.encryption_algorithm.as_deref());
+    perform |_, entry, r| {
         let name = algorithm(r.encryption_algorithm.as_deref());
-        let plaintext = entry.crypto.decrypt(
-            &r.ciphertext_blob,
-            &crypto_context(&r.encryption_context),
-            EncryptionAlgorithm::parse(name)?,
-        )?;
+        let context = crypto_context(&r.encryption_context);
+        let plaintext = entry.crypto.decrypt(&r.ciphertext_blob, &context, EncryptionAlgorithm::parse(name)?)?;
         Ok(DecryptResponse {
             key_id: entry.meta.arn.clone(),
             plaintext: secret(plaintext),
@@ -232,118 +127,104 @@ fn ciphertext_key<'r>(
     Ok(Cow::Owned(owner.meta.arn.clone()))
 }
 
-pub(crate) struct ReEncrypt;
-
-impl KmsOperation for ReEncrypt {
-    type Request = ReEncryptRequest;
-    type Response = ReEncryptResponse;
-    type Pipeline = Own;
-    /// The source side; the destination side is `kms:ReEncryptTo`.
-    const ACTION: ActionId = action!("ReEncryptFrom");
-    const STATE: StateClass = StateClass::Cryptographic;
-
-    fn audit(r: &ReEncryptRequest) -> Value {
-        json!({
-            "sourceKeyId": r.source_key_id,
-            "sourceEncryptionContext": r.source_encryption_context,
-            "sourceEncryptionAlgorithm": algorithm(r.source_encryption_algorithm.as_deref()),
-            "destinationKeyId": r.destination_key_id,
-            "destinationEncryptionContext": r.destination_encryption_context,
-            "destinationEncryptionAlgorithm": algorithm(r.destination_encryption_algorithm.as_deref()),
-        })
-    }
-
-    fn check(r: &ReEncryptRequest) -> Result<(), KmsError> {
+operation! {
+    /// ReEncrypt: `kms:ReEncryptFrom` on the source key (with the source encryption context)
+    /// and `kms:ReEncryptTo` on the destination key (with the destination context), both with
+    /// `kms:ReEncryptOnSameKey`. The plaintext never leaves the crypto core.
+    ReEncrypt(ReEncryptRequest) -> ReEncryptResponse, via Own, action "ReEncryptFrom", state Cryptographic;
+    audit |r| json!({
+        "sourceKeyId": r.source_key_id,
+        "sourceEncryptionContext": r.source_encryption_context,
+        "sourceEncryptionAlgorithm": algorithm(r.source_encryption_algorithm.as_deref()),
+        "destinationKeyId": r.destination_key_id,
+        "destinationEncryptionContext": r.destination_encryption_context,
+        "destinationEncryptionAlgorithm": algorithm(r.destination_encryption_algorithm.as_deref()),
+    });
+    check |r| {
         check_encryption_context("sourceEncryptionContext", &r.source_encryption_context)?;
-        check_encryption_context(
-            "destinationEncryptionContext",
-            &r.destination_encryption_context,
-        )
-    }
+        check_encryption_context("destinationEncryptionContext", &r.destination_encryption_context)
+    };
+    run |kms, caller, call, r| re_encrypt(kms, caller, call, r)
 }
 
-impl RunsItself for ReEncrypt {
-    /// `kms:ReEncryptFrom` on the source key (with the source encryption context) and
-    /// `kms:ReEncryptTo` on the destination key (with the destination context), both with
-    /// `kms:ReEncryptOnSameKey`. The plaintext never leaves the crypto core.
-    fn run(
-        kms: &Kms,
-        caller: &Caller,
-        call: &mut Call,
-        r: &ReEncryptRequest,
-    ) -> Result<ReEncryptResponse, KmsError> {
-        Self::check(r)?;
-        kms.housekeeping()?;
-        let from = Self::ACTION;
-        let to = action!("ReEncryptTo");
-        let source_algorithm = algorithm(r.source_encryption_algorithm.as_deref());
-        let destination_algorithm = algorithm(r.destination_encryption_algorithm.as_deref());
-        let source_key_id = ciphertext_key(
-            kms,
-            caller,
-            &r.ciphertext_blob,
-            r.source_key_id.as_deref(),
-            source_algorithm,
-            from,
-        )?;
-        let state = kms.read()?;
-        let (source, source_named) = kms.resolve(&state, caller, &source_key_id, from)?;
-        let (destination, destination_named) =
-            kms.resolve(&state, caller, &r.destination_key_id, to)?;
-        call.resources.push(source.meta.arn.clone());
-        let same = destination.meta.id == source.meta.id;
-        if !same {
-            call.resources.push(destination.meta.arn.clone());
-        }
-        for (entry, named, action, name, pairs) in [
-            (
-                source,
-                &source_named,
-                from,
-                source_algorithm,
-                &r.source_encryption_context,
-            ),
-            (
-                destination,
-                &destination_named,
-                to,
-                destination_algorithm,
-                &r.destination_encryption_context,
-            ),
-        ] {
-            let mut context = kms.context(caller, Some(entry), named);
-            context.insert_encryption_context(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-            context.insert_single("kms:EncryptionAlgorithm", name);
-            context.insert_single("kms:ReEncryptOnSameKey", super::bool_text(same));
-            kms.authorize(call, caller, Some(entry), action, Some(pairs), context)?;
-        }
-        for entry in [source, destination] {
-            key_state::check(entry, Self::STATE)?;
-        }
-        check_tokens_of_either(&[source, destination], &r.grant_tokens)?;
-        let source_algorithm_parsed = EncryptionAlgorithm::parse(source_algorithm)?;
-        let destination_algorithm_parsed = EncryptionAlgorithm::parse(destination_algorithm)?;
-        if r.dry_run {
-            return Err(KmsError::dry_run());
-        }
-        let ciphertext_blob = source.crypto.re_encrypt(
-            &r.ciphertext_blob,
-            &crypto_context(&r.source_encryption_context),
-            source_algorithm_parsed,
-            &destination.crypto,
-            &crypto_context(&r.destination_encryption_context),
-            destination_algorithm_parsed,
-        )?;
-        Ok(ReEncryptResponse {
-            source_key_material_id: source.blob_material_id(&r.ciphertext_blob),
-            destination_key_material_id: destination.blob_material_id(&ciphertext_blob),
-            ciphertext_blob,
-            source_key_id: source.meta.arn.clone(),
-            key_id: destination.meta.arn.clone(),
-            source_encryption_algorithm: source_algorithm.to_owned(),
-            destination_encryption_algorithm: destination_algorithm.to_owned(),
-        })
+fn re_encrypt(
+    kms: &Kms,
+    caller: &Caller,
+    call: &mut Call,
+    r: &ReEncryptRequest,
+) -> Result<ReEncryptResponse, KmsError> {
+    ReEncrypt::check(r)?;
+    kms.housekeeping()?;
+    let from = ReEncrypt::ACTION;
+    let to = action!("ReEncryptTo");
+    let source_algorithm = algorithm(r.source_encryption_algorithm.as_deref());
+    let destination_algorithm = algorithm(r.destination_encryption_algorithm.as_deref());
+    let source_key_id = ciphertext_key(
+        kms,
+        caller,
+        &r.ciphertext_blob,
+        r.source_key_id.as_deref(),
+        source_algorithm,
+        from,
+    )?;
+    let state = kms.read()?;
+    let (source, source_named) = kms.resolve(&state, caller, &source_key_id, from)?;
+    let (destination, destination_named) =
+        kms.resolve(&state, caller, &r.destination_key_id, to)?;
+    call.resources.push(source.meta.arn.clone());
+    let same = destination.meta.id == source.meta.id;
+    if !same {
+        call.resources.push(destination.meta.arn.clone());
     }
+    let sides = [
+        (
+            source,
+            &source_named,
+            from,
+            source_algorithm,
+            &r.source_encryption_context,
+        ),
+        (
+            destination,
+            &destination_named,
+            to,
+            destination_algorithm,
+            &r.destination_encryption_context,
+        ),
+    ];
+    for (entry, named, action, name, pairs) in sides {
+        let mut context = kms.context(caller, Some(entry), named);
+        context.insert_encryption_context(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        context.insert_single("kms:EncryptionAlgorithm", name);
+        context.insert_single("kms:ReEncryptOnSameKey", super::bool_text(same));
+        kms.authorize(call, caller, Some(entry), action, Some(pairs), context)?;
+    }
+    for entry in [source, destination] {
+        key_state::check(entry, ReEncrypt::STATE)?;
+    }
+    check_tokens_of_either(&[source, destination], &r.grant_tokens)?;
+    let source_algorithm_parsed = EncryptionAlgorithm::parse(source_algorithm)?;
+    let destination_algorithm_parsed = EncryptionAlgorithm::parse(destination_algorithm)?;
+    if r.dry_run {
+        return Err(KmsError::dry_run());
+    }
+    let ciphertext_blob = source.crypto.re_encrypt(
+        &r.ciphertext_blob,
+        &crypto_context(&r.source_encryption_context),
+        source_algorithm_parsed,
+        &destination.crypto,
+        &crypto_context(&r.destination_encryption_context),
+        destination_algorithm_parsed,
+    )?;
+    Ok(ReEncryptResponse {
+        source_key_material_id: source.blob_material_id(&r.ciphertext_blob),
+        destination_key_material_id: destination.blob_material_id(&ciphertext_blob),
+        ciphertext_blob,
+        source_key_id: source.meta.arn.clone(),
+        key_id: destination.meta.arn.clone(),
+        source_encryption_algorithm: source_algorithm.to_owned(),
+        destination_encryption_algorithm: destination_algorithm.to_owned(),
+    })
 }
 
 /// Checks `tokens` against the grants of `keys`: each token must be one of theirs.
@@ -364,39 +245,9 @@ fn check_tokens_of_either(keys: &[&KeyEntry], tokens: &[String]) -> Result<(), K
     Ok(())
 }
 
-/// What GenerateDataKey and GenerateDataKeyWithoutPlaintext share: the request's members, and
-/// what the data key's answer is made of.
-pub(crate) trait DataKeyRequest {
-    /// The answer.
-    type Response;
-    /// The action.
-    const ACTION: ActionId;
-    /// The key.
-    fn key_id(&self) -> &str;
-    /// `KeySpec`.
-    fn key_spec(&self) -> Option<&str>;
-    /// `NumberOfBytes`.
-    fn number_of_bytes(&self) -> Option<u32>;
-    /// The encryption context.
-    fn context(&self) -> &EncryptionContext;
-    /// The grant tokens.
-    fn grant_tokens(&self) -> &[String];
-    /// Whether it is a dry run.
-    fn dry_run(&self) -> bool;
-    /// Refuses what Keyward does not offer.
-    fn check_unsupported(&self) -> Result<(), KmsError>;
-    /// Generates the data key and answers.
-    fn generate(
-        &self,
-        entry: &KeyEntry,
-        length: DataKeyLength,
-        context: &keyward_crypto::EncryptionContext,
-    ) -> Result<Self::Response, KmsError>;
-}
-
-/// The data key's length: `KeySpec` or `NumberOfBytes`, exactly one.
-fn data_key_length(r: &impl DataKeyRequest) -> Result<DataKeyLength, KmsError> {
-    match (r.key_spec(), r.number_of_bytes()) {
+/// A data key's length: `KeySpec` or `NumberOfBytes`, exactly one.
+fn data_key_length(spec: Option<&str>, count: Option<u32>) -> Result<DataKeyLength, KmsError> {
+    match (spec, count) {
         (Some(spec), None) => Ok(DataKeyLength::Spec(DataKeySpec::parse(spec)?)),
         (None, Some(n)) => Ok(DataKeyLength::Bytes(u64::from(n))),
         (Some(_), Some(_)) | (None, None) => Err(KmsError::validation(
@@ -405,101 +256,29 @@ fn data_key_length(r: &impl DataKeyRequest) -> Result<DataKeyLength, KmsError> {
     }
 }
 
-/// GenerateDataKey (`R = GenerateDataKeyRequest`) and GenerateDataKeyWithoutPlaintext.
-pub(crate) struct DataKey<R>(std::marker::PhantomData<R>);
-
-/// GenerateDataKey.
-pub(crate) type GenerateDataKey = DataKey<GenerateDataKeyRequest>;
-/// GenerateDataKeyWithoutPlaintext.
-pub(crate) type GenerateDataKeyWithoutPlaintext = DataKey<GenerateDataKeyWithoutPlaintextRequest>;
-
-impl<R: DataKeyRequest> KmsOperation for DataKey<R> {
-    type Request = R;
-    type Response = R::Response;
-    type Pipeline = Read;
-    const ACTION: ActionId = R::ACTION;
-    const STATE: StateClass = StateClass::Cryptographic;
-
-    fn audit(r: &R) -> Value {
-        json!({"keyId": r.key_id(), "keySpec": r.key_spec(), "numberOfBytes": r.number_of_bytes(), "encryptionContext": r.context()})
-    }
-
-    fn check(r: &R) -> Result<(), KmsError> {
-        r.check_unsupported()?;
-        check_encryption_context("encryptionContext", r.context())
-    }
-
-    fn context(_: &R, context: &mut RequestContext) {
-        context.insert_single("kms:EncryptionAlgorithm", "SYMMETRIC_DEFAULT");
-    }
-
-    fn encryption_context(r: &R) -> Option<&EncryptionContext> {
-        Some(r.context())
-    }
-
-    fn grant_tokens(r: &R) -> &[String] {
-        r.grant_tokens()
-    }
-
-    fn dry_run(r: &R) -> bool {
-        r.dry_run()
-    }
+/// What a data key request checks first: what Keyward does not offer, then its context.
+fn check_data_key(recipient: &Unsupported, context: &EncryptionContext) -> Result<(), KmsError> {
+    refuse_recipient(recipient)?;
+    check_encryption_context("encryptionContext", context)
 }
 
-impl<R: DataKeyRequest> ReadsKey for DataKey<R> {
-    fn key_id(r: &R) -> &str {
-        r.key_id()
-    }
-
-    fn validate(_: &KeyEntry, r: &R) -> Result<(), KmsError> {
-        data_key_length(r).map(drop)
-    }
-
-    fn perform(_: &mut Allowed<'_>, entry: &KeyEntry, r: &R) -> Result<R::Response, KmsError> {
-        r.generate(entry, data_key_length(r)?, &crypto_context(r.context()))
-    }
+/// The condition keys of a data key pair request.
+fn data_key_pair_context(spec: &str, keys: &mut RequestContext) {
+    keys.insert_single("kms:EncryptionAlgorithm", "SYMMETRIC_DEFAULT");
+    keys.insert_single("kms:DataKeyPairSpec", spec);
 }
 
-/// The members both data key requests have, the same way.
-macro_rules! data_key_members {
-    () => {
-        fn key_id(&self) -> &str {
-            &self.key_id
-        }
-        fn key_spec(&self) -> Option<&str> {
-            self.key_spec.as_deref()
-        }
-        fn number_of_bytes(&self) -> Option<u32> {
-            self.number_of_bytes
-        }
-        fn context(&self) -> &EncryptionContext {
-            &self.encryption_context
-        }
-        fn grant_tokens(&self) -> &[String] {
-            &self.grant_tokens
-        }
-        fn dry_run(&self) -> bool {
-            self.dry_run
-        }
-    };
-}
-
-impl DataKeyRequest for GenerateDataKeyRequest {
-    type Response = GenerateDataKeyResponse;
-    const ACTION: ActionId = action!("GenerateDataKey");
-    data_key_members!();
-
-    fn check_unsupported(&self) -> Result<(), KmsError> {
-        refuse_recipient(&self.recipient)
-    }
-
-    fn generate(
-        &self,
-        entry: &KeyEntry,
-        length: DataKeyLength,
-        context: &keyward_crypto::EncryptionContext,
-    ) -> Result<GenerateDataKeyResponse, KmsError> {
-        let key = entry.crypto.generate_data_key(length, context)?;
+operation! {
+    /// GenerateDataKey: a data key, in plaintext and encrypted under the key.
+    GenerateDataKey(GenerateDataKeyRequest) -> GenerateDataKeyResponse, via Read,
+        action "GenerateDataKey", state Cryptographic;
+    audit |r| json!({"keyId": r.key_id, "keySpec": r.key_spec, "numberOfBytes": r.number_of_bytes, "encryptionContext": r.encryption_context});
+    check |r| check_data_key(&r.recipient, &r.encryption_context);
+    context |_, keys| encryption_algorithm(None, keys);
+    validate |_, r| data_key_length(r.key_spec.as_deref(), r.number_of_bytes).map(drop);
+    perform |_, entry, r| {
+        let length = data_key_length(r.key_spec.as_deref(), r.number_of_bytes)?;
+        let key = entry.crypto.generate_data_key(length, &crypto_context(&r.encryption_context))?;
         Ok(GenerateDataKeyResponse {
             key_material_id: entry.blob_material_id(&key.ciphertext_blob),
             ciphertext_blob: key.ciphertext_blob,
@@ -509,24 +288,19 @@ impl DataKeyRequest for GenerateDataKeyRequest {
     }
 }
 
-impl DataKeyRequest for GenerateDataKeyWithoutPlaintextRequest {
-    type Response = GenerateDataKeyWithoutPlaintextResponse;
-    const ACTION: ActionId = action!("GenerateDataKeyWithoutPlaintext");
-    data_key_members!();
-
-    fn check_unsupported(&self) -> Result<(), KmsError> {
-        Ok(())
-    }
-
-    fn generate(
-        &self,
-        entry: &KeyEntry,
-        length: DataKeyLength,
-        context: &keyward_crypto::EncryptionContext,
-    ) -> Result<GenerateDataKeyWithoutPlaintextResponse, KmsError> {
-        let blob = entry
-            .crypto
-            .generate_data_key_without_plaintext(length, context)?;
+operation! {
+    /// GenerateDataKeyWithoutPlaintext: a data key, encrypted under the key only.
+    GenerateDataKeyWithoutPlaintext(GenerateDataKeyWithoutPlaintextRequest)
+        -> GenerateDataKeyWithoutPlaintextResponse, via Read,
+        action "GenerateDataKeyWithoutPlaintext", state Cryptographic;
+    audit |r| json!({"keyId": r.key_id, "keySpec": r.key_spec, "numberOfBytes": r.number_of_bytes, "encryptionContext": r.encryption_context});
+    check |r| check_encryption_context("encryptionContext", &r.encryption_context);
+    context |_, keys| encryption_algorithm(None, keys);
+    validate |_, r| data_key_length(r.key_spec.as_deref(), r.number_of_bytes).map(drop);
+    perform |_, entry, r| {
+        let length = data_key_length(r.key_spec.as_deref(), r.number_of_bytes)?;
+        let context = crypto_context(&r.encryption_context);
+        let blob = entry.crypto.generate_data_key_without_plaintext(length, &context)?;
         Ok(GenerateDataKeyWithoutPlaintextResponse {
             key_material_id: entry.blob_material_id(&blob),
             ciphertext_blob: blob,
@@ -535,217 +309,82 @@ impl DataKeyRequest for GenerateDataKeyWithoutPlaintextRequest {
     }
 }
 
-/// What GenerateDataKeyPair and GenerateDataKeyPairWithoutPlaintext share.
-pub(crate) trait DataKeyPairRequest {
-    /// The answer.
-    type Response;
-    /// The action.
-    const ACTION: ActionId;
-    /// The key.
-    fn key_id(&self) -> &str;
-    /// `KeyPairSpec`.
-    fn key_pair_spec(&self) -> &str;
-    /// The encryption context.
-    fn context(&self) -> &EncryptionContext;
-    /// The grant tokens.
-    fn grant_tokens(&self) -> &[String];
-    /// Whether it is a dry run.
-    fn dry_run(&self) -> bool;
-    /// Refuses what Keyward does not offer.
-    fn check_unsupported(&self) -> Result<(), KmsError>;
-    /// Generates the pair and answers.
-    fn generate(
-        &self,
-        entry: &KeyEntry,
-        spec: DataKeyPairSpec,
-        context: &keyward_crypto::EncryptionContext,
-    ) -> Result<Self::Response, KmsError>;
-}
-
-/// GenerateDataKeyPair and GenerateDataKeyPairWithoutPlaintext.
-pub(crate) struct DataKeyPair<R>(std::marker::PhantomData<R>);
-
-/// GenerateDataKeyPair.
-pub(crate) type GenerateDataKeyPair = DataKeyPair<GenerateDataKeyPairRequest>;
-/// GenerateDataKeyPairWithoutPlaintext.
-pub(crate) type GenerateDataKeyPairWithoutPlaintext =
-    DataKeyPair<GenerateDataKeyPairWithoutPlaintextRequest>;
-
-impl<R: DataKeyPairRequest> KmsOperation for DataKeyPair<R> {
-    type Request = R;
-    type Response = R::Response;
-    type Pipeline = Read;
-    const ACTION: ActionId = R::ACTION;
-    const STATE: StateClass = StateClass::Cryptographic;
-
-    fn audit(r: &R) -> Value {
-        json!({"keyId": r.key_id(), "keyPairSpec": r.key_pair_spec(), "encryptionContext": r.context()})
-    }
-
-    fn check(r: &R) -> Result<(), KmsError> {
-        r.check_unsupported()?;
-        check_encryption_context("encryptionContext", r.context())
-    }
-
-    fn context(r: &R, context: &mut RequestContext) {
-        context.insert_single("kms:EncryptionAlgorithm", "SYMMETRIC_DEFAULT");
-        context.insert_single("kms:DataKeyPairSpec", r.key_pair_spec());
-    }
-
-    fn encryption_context(r: &R) -> Option<&EncryptionContext> {
-        Some(r.context())
-    }
-
-    fn grant_tokens(r: &R) -> &[String] {
-        r.grant_tokens()
-    }
-
-    fn dry_run(r: &R) -> bool {
-        r.dry_run()
-    }
-}
-
-impl<R: DataKeyPairRequest> ReadsKey for DataKeyPair<R> {
-    fn key_id(r: &R) -> &str {
-        r.key_id()
-    }
-
-    fn validate(_: &KeyEntry, r: &R) -> Result<(), KmsError> {
-        DataKeyPairSpec::parse(r.key_pair_spec())?;
-        Ok(())
-    }
-
-    fn perform(_: &mut Allowed<'_>, entry: &KeyEntry, r: &R) -> Result<R::Response, KmsError> {
-        let spec = DataKeyPairSpec::parse(r.key_pair_spec())?;
-        r.generate(entry, spec, &crypto_context(r.context()))
-    }
-}
-
-/// The members both data key pair requests have, the same way.
-macro_rules! data_key_pair_members {
-    () => {
-        fn key_id(&self) -> &str {
-            &self.key_id
-        }
-        fn key_pair_spec(&self) -> &str {
-            &self.key_pair_spec
-        }
-        fn context(&self) -> &EncryptionContext {
-            &self.encryption_context
-        }
-        fn grant_tokens(&self) -> &[String] {
-            &self.grant_tokens
-        }
-        fn dry_run(&self) -> bool {
-            self.dry_run
-        }
-    };
-}
-
-impl DataKeyPairRequest for GenerateDataKeyPairRequest {
-    type Response = GenerateDataKeyPairResponse;
-    const ACTION: ActionId = action!("GenerateDataKeyPair");
-    data_key_pair_members!();
-
-    fn check_unsupported(&self) -> Result<(), KmsError> {
-        refuse_recipient(&self.recipient)
-    }
-
-    fn generate(
-        &self,
-        entry: &KeyEntry,
-        spec: DataKeyPairSpec,
-        context: &keyward_crypto::EncryptionContext,
-    ) -> Result<GenerateDataKeyPairResponse, KmsError> {
-        let pair = entry.crypto.generate_data_key_pair(spec, context)?;
+operation! {
+    /// GenerateDataKeyPair: a key pair, its private key in plaintext and encrypted.
+    GenerateDataKeyPair(GenerateDataKeyPairRequest) -> GenerateDataKeyPairResponse, via Read,
+        action "GenerateDataKeyPair", state Cryptographic;
+    audit |r| json!({"keyId": r.key_id, "keyPairSpec": r.key_pair_spec, "encryptionContext": r.encryption_context});
+    check |r| check_data_key(&r.recipient, &r.encryption_context);
+    context |r, keys| data_key_pair_context(&r.key_pair_spec, keys);
+    validate |_, r| DataKeyPairSpec::parse(&r.key_pair_spec).map(drop).map_err(KmsError::from);
+    perform |_, entry, r| {
+        let spec = DataKeyPairSpec::parse(&r.key_pair_spec)?;
+        let pair = entry.crypto.generate_data_key_pair(spec, &crypto_context(&r.encryption_context))?;
         Ok(GenerateDataKeyPairResponse {
             private_key_ciphertext_blob: pair.private_key_ciphertext_blob,
             private_key_plaintext: secret(pair.private_key_plaintext),
             public_key: pair.public_key,
             key_id: entry.meta.arn.clone(),
-            key_pair_spec: self.key_pair_spec.clone(),
+            key_pair_spec: r.key_pair_spec.clone(),
             key_material_id: entry.current_material_id(),
         })
     }
 }
 
-impl DataKeyPairRequest for GenerateDataKeyPairWithoutPlaintextRequest {
-    type Response = GenerateDataKeyPairWithoutPlaintextResponse;
-    const ACTION: ActionId = action!("GenerateDataKeyPairWithoutPlaintext");
-    data_key_pair_members!();
-
-    fn check_unsupported(&self) -> Result<(), KmsError> {
-        Ok(())
-    }
-
-    fn generate(
-        &self,
-        entry: &KeyEntry,
-        spec: DataKeyPairSpec,
-        context: &keyward_crypto::EncryptionContext,
-    ) -> Result<GenerateDataKeyPairWithoutPlaintextResponse, KmsError> {
-        let pair = entry
-            .crypto
-            .generate_data_key_pair_without_plaintext(spec, context)?;
+operation! {
+    /// GenerateDataKeyPairWithoutPlaintext: a key pair, its private key encrypted only.
+    GenerateDataKeyPairWithoutPlaintext(GenerateDataKeyPairWithoutPlaintextRequest)
+        -> GenerateDataKeyPairWithoutPlaintextResponse, via Read,
+        action "GenerateDataKeyPairWithoutPlaintext", state Cryptographic;
+    audit |r| json!({"keyId": r.key_id, "keyPairSpec": r.key_pair_spec, "encryptionContext": r.encryption_context});
+    check |r| check_encryption_context("encryptionContext", &r.encryption_context);
+    context |r, keys| data_key_pair_context(&r.key_pair_spec, keys);
+    validate |_, r| DataKeyPairSpec::parse(&r.key_pair_spec).map(drop).map_err(KmsError::from);
+    perform |_, entry, r| {
+        let spec = DataKeyPairSpec::parse(&r.key_pair_spec)?;
+        let context = crypto_context(&r.encryption_context);
+        let pair = entry.crypto.generate_data_key_pair_without_plaintext(spec, &context)?;
         Ok(GenerateDataKeyPairWithoutPlaintextResponse {
             private_key_ciphertext_blob: pair.private_key_ciphertext_blob,
             public_key: pair.public_key,
             key_id: entry.meta.arn.clone(),
-            key_pair_spec: self.key_pair_spec.clone(),
+            key_pair_spec: r.key_pair_spec.clone(),
             key_material_id: entry.current_material_id(),
         })
     }
 }
 
-pub(crate) struct GenerateRandom;
-
-impl KmsOperation for GenerateRandom {
-    type Request = GenerateRandomRequest;
-    type Response = GenerateRandomResponse;
-    type Pipeline = NoKey;
-    const ACTION: ActionId = action!("GenerateRandom");
-    const STATE: StateClass = StateClass::Any;
-
-    fn audit(r: &GenerateRandomRequest) -> Value {
-        json!({"numberOfBytes": r.number_of_bytes})
+/// GenerateRandom's shape, checked before it is authorized, with AWS's two messages (one per
+/// bound).
+fn check_random(r: &GenerateRandomRequest) -> Result<(), KmsError> {
+    if r.custom_key_store_id.is_some() {
+        return Err(KmsError::unsupported(
+            "CustomKeyStoreId is not supported by Keyward.",
+        ));
     }
-
-    /// The request's shape is checked before it is authorized, with AWS's two messages (one
-    /// per bound).
-    fn check(r: &GenerateRandomRequest) -> Result<(), KmsError> {
-        if r.custom_key_store_id.is_some() {
-            return Err(KmsError::unsupported(
-                "CustomKeyStoreId is not supported by Keyward.",
-            ));
-        }
-        refuse_recipient(&r.recipient)?;
-        let Some(count) = r.number_of_bytes else {
-            return Err(KmsError::validation("NumberOfBytes is required."));
-        };
-        let bound = if count < 1 {
-            Some("greater than or equal to 1".to_owned())
-        } else if count > MAX_RANDOM_BYTES {
-            Some(format!("less than or equal to {MAX_RANDOM_BYTES}"))
-        } else {
-            None
-        };
-        match bound {
-            Some(bound) => Err(KmsError::validation(format!(
-                "1 validation error detected: Value '{count}' at 'numberOfBytes' failed to satisfy constraint: Member must have value {bound}"
-            ))),
-            None => Ok(()),
-        }
-    }
+    refuse_recipient(&r.recipient)?;
+    let Some(count) = r.number_of_bytes else {
+        return Err(KmsError::validation("NumberOfBytes is required."));
+    };
+    let bound = if count < 1 {
+        "greater than or equal to 1".to_owned()
+    } else if count > MAX_RANDOM_BYTES {
+        format!("less than or equal to {MAX_RANDOM_BYTES}")
+    } else {
+        return Ok(());
+    };
+    Err(KmsError::validation(format!(
+        "1 validation error detected: Value '{count}' at 'numberOfBytes' failed to satisfy constraint: Member must have value {bound}"
+    )))
 }
 
-impl WithoutKey for GenerateRandom {
-    fn perform(
-        _: &mut Allowed<'_>,
-        r: &GenerateRandomRequest,
-    ) -> Result<GenerateRandomResponse, KmsError> {
-        let count = r.number_of_bytes.unwrap_or_default();
-        Ok(GenerateRandomResponse {
-            plaintext: secret(keyward_crypto::generate_random(u64::from(count))?),
-        })
+operation! {
+    /// GenerateRandom: no key; identity policies alone decide (`kms:GenerateRandom` on `*`).
+    GenerateRandom(GenerateRandomRequest) -> GenerateRandomResponse, via NoKey, action "GenerateRandom", state Any;
+    audit |r| json!({"numberOfBytes": r.number_of_bytes});
+    check |r| check_random(r);
+    perform |_, r| {
+        let count = u64::from(r.number_of_bytes.unwrap_or_default());
+        Ok(GenerateRandomResponse { plaintext: secret(keyward_crypto::generate_random(count)?) })
     }
 }

@@ -4,11 +4,7 @@ use crate::audit::AuditDecision;
 use crate::caller::Caller;
 use crate::entry::KeyEntry;
 use crate::error::KmsError;
-use crate::gate::{
-    Allowed, Call, Change, ChangesKey, KmsOperation, Named, NoKey, Own, Read, ReadsKey, RunsItself,
-    WithoutKey, action,
-};
-use crate::key_state::StateClass;
+use crate::gate::{Allowed, Call, KmsOperation, Named, operation};
 use crate::paging::{PageSize, paginate};
 use crate::service::Kms;
 use keyward_api::{
@@ -24,8 +20,7 @@ use keyward_grants::store::{
     RetireTarget, Retirer,
 };
 use keyward_policy::Effect;
-use keyward_policy::catalog::ActionId;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::Arc;
 
 /// DryRun is refused, never acted on, for the grant operations that change grants.
@@ -55,117 +50,91 @@ fn grant_entry(entry: &KeyEntry, g: &Grant) -> GrantListEntry {
     }
 }
 
-pub(crate) struct CreateGrant;
-
-impl CreateGrant {
-    /// The constraint's type and pairs.
-    fn constraint(r: &CreateGrantRequest) -> Option<(&'static str, &EncryptionContext)> {
-        let constraints = r.constraints.as_ref()?;
-        match (
-            &constraints.encryption_context_equals,
-            &constraints.encryption_context_subset,
-        ) {
-            (Some(pairs), _) => Some(("EncryptionContextEquals", pairs)),
-            (None, Some(pairs)) => Some(("EncryptionContextSubset", pairs)),
-            (None, None) => None,
-        }
+/// The constraint's type and pairs.
+fn constraint(r: &CreateGrantRequest) -> Option<(&'static str, &EncryptionContext)> {
+    let constraints = r.constraints.as_ref()?;
+    match (
+        &constraints.encryption_context_equals,
+        &constraints.encryption_context_subset,
+    ) {
+        (Some(pairs), _) => Some(("EncryptionContextEquals", pairs)),
+        (None, Some(pairs)) => Some(("EncryptionContextSubset", pairs)),
+        (None, None) => None,
     }
 }
 
-impl KmsOperation for CreateGrant {
-    type Request = CreateGrantRequest;
-    type Response = CreateGrantResponse;
-    type Pipeline = Change;
-    const ACTION: ActionId = action!("CreateGrant");
-    const STATE: StateClass = StateClass::Cryptographic;
-
-    fn audit(r: &CreateGrantRequest) -> Value {
-        json!({
-            "keyId": r.key_id,
-            "granteePrincipal": r.grantee_principal,
-            "retiringPrincipal": r.retiring_principal,
-            "operations": r.operations,
-            "name": r.name,
-            "constraints": Self::constraint(r).map(|(kind, pairs)| json!({kind: pairs})),
-        })
+/// CreateGrant's condition keys (its constraint is read as the request's encryption context).
+fn create_grant_context(r: &CreateGrantRequest, keys: &mut RequestContext) {
+    keys.insert_single("kms:GranteePrincipal", &r.grantee_principal);
+    if let Some(retiring) = &r.retiring_principal {
+        keys.insert_single("kms:RetiringPrincipal", retiring);
     }
-
-    fn check(r: &CreateGrantRequest) -> Result<(), KmsError> {
-        refuse_dry_run(r.dry_run)
+    if let Some((kind, _)) = constraint(r) {
+        keys.insert_single("kms:GrantConstraintType", kind);
     }
-
-    fn context(r: &CreateGrantRequest, context: &mut RequestContext) {
-        context.insert_single("kms:GranteePrincipal", &r.grantee_principal);
-        if let Some(retiring) = &r.retiring_principal {
-            context.insert_single("kms:RetiringPrincipal", retiring);
-        }
-        if let Some((kind, _)) = Self::constraint(r) {
-            context.insert_single("kms:GrantConstraintType", kind);
-        }
-        context.insert_multi(
-            "kms:GrantOperations",
-            r.operations.iter().map(String::as_str),
-        );
-    }
-
-    /// The constraint's pairs are read as the request's encryption context.
-    fn encryption_context(r: &CreateGrantRequest) -> Option<&EncryptionContext> {
-        Self::constraint(r).map(|(_, pairs)| pairs)
-    }
-
-    fn grant_tokens(r: &CreateGrantRequest) -> &[String] {
-        &r.grant_tokens
-    }
+    keys.insert_multi(
+        "kms:GrantOperations",
+        r.operations.iter().map(String::as_str),
+    );
 }
 
-impl ChangesKey for CreateGrant {
-    fn key_id(r: &CreateGrantRequest) -> &str {
-        &r.key_id
-    }
-
-    /// When a policy allows CreateGrant, the new grant may give any grant operation the key
-    /// supports. When only grants allow it, it must fit under one of them (a subset of its
+operation! {
+    /// CreateGrant. When a policy allows it, the new grant may give any grant operation the
+    /// key supports; when only grants allow it, it must fit under one of them (a subset of its
     /// operations, a constraint at least as strict), or the call is denied.
-    fn perform(
-        op: &mut Allowed<'_>,
-        entry: &mut KeyEntry,
-        r: &CreateGrantRequest,
-    ) -> Result<CreateGrantResponse, KmsError> {
-        let parents = parent_grants(entry, &op.judgement);
-        let pairs = |m: &EncryptionContext| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        let constraints = r.constraints.as_ref();
-        let child = NewGrant {
-            grantee_principal: r.grantee_principal.clone(),
-            retiring_principal: r.retiring_principal.clone(),
-            operations: r.operations.clone(),
-            encryption_context_equals: constraints
-                .and_then(|c| c.encryption_context_equals.as_ref())
-                .map(pairs),
-            encryption_context_subset: constraints
-                .and_then(|c| c.encryption_context_subset.as_ref())
-                .map(pairs),
-            name: r.name.clone(),
-        };
-        let now = crate::clock::epoch_seconds(op.kms.clock.now());
-        let created = match &parents {
-            None => entry.grants.create_at(&child, now)?,
-            Some(parents) => create_under_any(&mut entry.grants, parents, &child, now)
-                .map_err(|e| escalation_denied(op.caller, &entry.meta.arn, e))?,
-        };
-        let (Created::New(index) | Created::Retry(index)) = created.created;
-        let grant_id = entry
-            .grants
-            .grants()
-            .get(index)
-            .map(|g| g.id.clone())
-            .unwrap_or_default();
-        entry.refresh_grants();
-        op.call.response = json!({"grantId": grant_id});
-        Ok(CreateGrantResponse {
-            grant_id,
-            grant_token: created.token,
-        })
-    }
+    CreateGrant(CreateGrantRequest) -> CreateGrantResponse, via Change, action "CreateGrant", state Cryptographic;
+    audit |r| json!({
+        "keyId": r.key_id,
+        "granteePrincipal": r.grantee_principal,
+        "retiringPrincipal": r.retiring_principal,
+        "operations": r.operations,
+        "name": r.name,
+        "constraints": constraint(r).map(|(kind, pairs)| json!({kind: pairs})),
+    });
+    check |r| refuse_dry_run(r.dry_run);
+    context |r, keys| create_grant_context(r, keys);
+    perform |op, entry, r| create_grant(op, entry, r)
+}
+
+fn create_grant(
+    op: &mut Allowed<'_>,
+    entry: &mut KeyEntry,
+    r: &CreateGrantRequest,
+) -> Result<CreateGrantResponse, KmsError> {
+    let parents = parent_grants(entry, &op.judgement);
+    let pairs = |m: &EncryptionContext| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let constraints = r.constraints.as_ref();
+    let child = NewGrant {
+        grantee_principal: r.grantee_principal.clone(),
+        retiring_principal: r.retiring_principal.clone(),
+        operations: r.operations.clone(),
+        encryption_context_equals: constraints
+            .and_then(|c| c.encryption_context_equals.as_ref())
+            .map(pairs),
+        encryption_context_subset: constraints
+            .and_then(|c| c.encryption_context_subset.as_ref())
+            .map(pairs),
+        name: r.name.clone(),
+    };
+    let now = crate::clock::epoch_seconds(op.kms.clock.now());
+    let created = match &parents {
+        None => entry.grants.create_at(&child, now)?,
+        Some(parents) => create_under_any(&mut entry.grants, parents, &child, now)
+            .map_err(|e| escalation_denied(op.caller, &entry.meta.arn, e))?,
+    };
+    let (Created::New(index) | Created::Retry(index)) = created.created;
+    let grant_id = entry
+        .grants
+        .grants()
+        .get(index)
+        .map(|g| g.id.clone())
+        .unwrap_or_default();
+    entry.refresh_grants();
+    op.call.response = json!({"grantId": grant_id});
+    Ok(CreateGrantResponse {
+        grant_id,
+        grant_token: created.token,
+    })
 }
 
 /// The grants that authorized a CreateGrant when no policy did (`None` when a key policy,
@@ -223,38 +192,13 @@ fn escalation_denied(caller: &Caller, key_arn: &str, error: GrantStoreError) -> 
     }
 }
 
-pub(crate) struct ListGrants;
-
-impl KmsOperation for ListGrants {
-    type Request = ListGrantsRequest;
-    type Response = ListGrantsResponse;
-    type Pipeline = Read;
-    const ACTION: ActionId = action!("ListGrants");
-    const STATE: StateClass = StateClass::Any;
-
-    fn audit(r: &ListGrantsRequest) -> Value {
-        json!({"keyId": r.key_id, "grantId": r.grant_id, "granteePrincipal": r.grantee_principal, "limit": r.limit, "marker": r.marker})
-    }
-}
-
-impl ReadsKey for ListGrants {
-    fn key_id(r: &ListGrantsRequest) -> &str {
-        &r.key_id
-    }
-
-    fn perform(
-        _: &mut Allowed<'_>,
-        entry: &KeyEntry,
-        r: &ListGrantsRequest,
-    ) -> Result<ListGrantsResponse, KmsError> {
-        let page = entry.grants.list(
-            ListFilter {
-                grant_id: r.grant_id.as_deref(),
-                grantee_principal: r.grantee_principal.as_deref(),
-            },
-            r.limit.map(|l| l as usize),
-            r.marker.as_deref(),
-        )?;
+operation! {
+    /// ListGrants.
+    ListGrants(ListGrantsRequest) -> ListGrantsResponse, via Read, action "ListGrants", state Any;
+    audit |r| json!({"keyId": r.key_id, "grantId": r.grant_id, "granteePrincipal": r.grantee_principal, "limit": r.limit, "marker": r.marker});
+    perform |_, entry, r| {
+        let filter = ListFilter { grant_id: r.grant_id.as_deref(), grantee_principal: r.grantee_principal.as_deref() };
+        let page = entry.grants.list(filter, r.limit.map(|l| l as usize), r.marker.as_deref())?;
         Ok(ListGrantsResponse {
             grants: page.grants.iter().map(|g| grant_entry(entry, g)).collect(),
             truncated: page.next_marker.is_some(),
@@ -263,233 +207,189 @@ impl ReadsKey for ListGrants {
     }
 }
 
-pub(crate) struct RevokeGrant;
-
-impl KmsOperation for RevokeGrant {
-    type Request = RevokeGrantRequest;
-    type Response = Empty;
-    type Pipeline = Change;
-    const ACTION: ActionId = action!("RevokeGrant");
-    const STATE: StateClass = StateClass::Any;
-
-    fn audit(r: &RevokeGrantRequest) -> Value {
-        json!({"keyId": r.key_id, "grantId": r.grant_id})
-    }
-
-    fn check(r: &RevokeGrantRequest) -> Result<(), KmsError> {
-        refuse_dry_run(r.dry_run)
-    }
-}
-
-impl ChangesKey for RevokeGrant {
-    fn key_id(r: &RevokeGrantRequest) -> &str {
-        &r.key_id
-    }
-
-    /// Authorized by the key policy (`kms:RevokeGrant`).
-    fn perform(
-        _: &mut Allowed<'_>,
-        entry: &mut KeyEntry,
-        r: &RevokeGrantRequest,
-    ) -> Result<Empty, KmsError> {
+operation! {
+    /// RevokeGrant: authorized by the key policy (`kms:RevokeGrant`).
+    RevokeGrant(RevokeGrantRequest) -> Empty, via Change, action "RevokeGrant", state Any;
+    audit |r| json!({"keyId": r.key_id, "grantId": r.grant_id});
+    check |r| refuse_dry_run(r.dry_run);
+    perform |_, entry, r| {
         entry.grants.revoke(&r.grant_id)?;
         entry.refresh_grants();
         Ok(Empty {})
     }
 }
 
-pub(crate) struct RetireGrant;
-
-impl KmsOperation for RetireGrant {
-    type Request = RetireGrantRequest;
-    type Response = Empty;
-    type Pipeline = Own;
-    const ACTION: ActionId = action!("RetireGrant");
-    const STATE: StateClass = StateClass::Any;
-
-    fn audit(r: &RetireGrantRequest) -> Value {
-        json!({"keyId": r.key_id, "grantId": r.grant_id})
-    }
-
-    fn check(r: &RetireGrantRequest) -> Result<(), KmsError> {
-        refuse_dry_run(r.dry_run)
-    }
+operation! {
+    /// RetireGrant: authorized by the grant (its retiring principal, its grantee when it
+    /// includes RetireGrant, or the issuing account), not by the key policy.
+    RetireGrant(RetireGrantRequest) -> Empty, via Own, action "RetireGrant", state Any;
+    audit |r| json!({"keyId": r.key_id, "grantId": r.grant_id});
+    check |r| refuse_dry_run(r.dry_run);
+    run |kms, caller, call, r| retire_grant(kms, caller, call, r)
 }
 
-impl RunsItself for RetireGrant {
-    /// Authorized by the grant (its retiring principal, its grantee when it includes
-    /// RetireGrant, or the issuing account), not by the key policy.
-    fn run(
-        kms: &Kms,
-        caller: &Caller,
-        call: &mut Call,
-        r: &RetireGrantRequest,
-    ) -> Result<Empty, KmsError> {
-        Self::check(r)?;
-        let action = Self::ACTION;
-        let mut state = kms.write()?;
-        let id = match (&r.grant_token, &r.key_id) {
-            (Some(token), _) => state
-                .keys
-                .values()
-                .find(|e| e.grants.resolve_token(token).is_ok())
-                .map(|e| e.meta.id.clone())
-                .ok_or_else(|| {
-                    KmsError::refused(ErrorCode::InvalidGrantToken, "The grant token is not valid")
-                })?,
-            (None, Some(key_id)) => kms
-                .resolve(&state, caller, key_id, action)?
-                .0
-                .meta
-                .id
-                .clone(),
-            (None, None) => {
-                return Err(KmsError::validation(
-                    "Either GrantToken or KeyId and GrantId must be given",
-                ));
-            }
-        };
-        let entry = state.key_mut(&id)?;
-        call.resources.push(entry.meta.arn.clone());
-        // Whether the caller's identity policies allow kms:RetireGrant (how an account
-        // delegates retiring).
-        let context = kms.context(caller, Some(entry), &Named::default());
-        let request = kms.request(caller, action, entry.meta.arn.clone(), None, None, context);
-        let iam = Authorizer::from_parts(None, Arc::clone(caller.identity()), Arc::default());
-        let identity_verdict = iam.verdict(&request);
-        // An explicit deny in the caller's identity policies stops RetireGrant even for the
-        // grant's retiring principal or grantee: IAM evaluation ends at a deny (fail-closed
-        // where the sources say nothing more).
-        if identity_verdict == Verdict::ExplicitDeny {
-            let reasons = iam.judge(&request).reasons;
-            call.decisions.push(AuditDecision {
-                action,
-                resource: entry.meta.arn.clone(),
-                verdict: Verdict::ExplicitDeny,
-                reasons: reasons.clone(),
-            });
-            return Err(KmsError::denied(
-                format!(
-                    "User: {} is not authorized to perform: kms:RetireGrant on resource: {} with an explicit deny in an identity-based policy",
-                    caller.arn(),
-                    entry.meta.arn
-                ),
-                Verdict::ExplicitDeny,
-                reasons,
+fn retire_grant(
+    kms: &Kms,
+    caller: &Caller,
+    call: &mut Call,
+    r: &RetireGrantRequest,
+) -> Result<Empty, KmsError> {
+    RetireGrant::check(r)?;
+    let action = RetireGrant::ACTION;
+    let mut state = kms.write()?;
+    let id = match (&r.grant_token, &r.key_id) {
+        (Some(token), _) => state
+            .keys
+            .values()
+            .find(|e| e.grants.resolve_token(token).is_ok())
+            .map(|e| e.meta.id.clone())
+            .ok_or_else(|| {
+                KmsError::refused(ErrorCode::InvalidGrantToken, "The grant token is not valid")
+            })?,
+        (None, Some(key_id)) => kms
+            .resolve(&state, caller, key_id, action)?
+            .0
+            .meta
+            .id
+            .clone(),
+        (None, None) => {
+            return Err(KmsError::validation(
+                "Either GrantToken or KeyId and GrantId must be given",
             ));
         }
-        let target = match (&r.grant_token, &r.grant_id) {
-            (Some(token), _) => RetireTarget::Token(token),
-            (None, Some(grant_id)) => RetireTarget::GrantId(grant_id),
-            (None, None) => return Err(KmsError::validation("GrantId is required with KeyId")),
-        };
-        let key_arn = entry.meta.arn.clone();
-        kms.commit_key(entry, |entry| {
-            let retired = entry.grants.retire(
-                target,
-                Retirer {
-                    arn: caller.arn(),
-                    role: caller.role_arn(),
-                    account: caller.account(),
-                    identity_allows_retire: identity_verdict == Verdict::Allow,
-                },
-            );
-            // RetireGrant is authorized against the grant itself (its retiring principal or
-            // grantee) or the identity policies of the key's account.
-            call.decisions.push(AuditDecision {
-                action,
-                resource: key_arn,
-                verdict: if retired.is_ok() {
-                    Verdict::Allow
-                } else {
-                    Verdict::ImplicitDeny
-                },
-                reasons: match &retired {
-                    Ok(grant) => vec![Reason {
-                        effect: Effect::Allow,
-                        source: Source::Grant(grant.id.clone()),
-                        statement: None,
-                        sid: None,
-                    }],
-                    Err(_) => Vec::new(),
-                },
-            });
-            retired?;
-            entry.refresh_grants();
-            Ok(Empty {})
-        })
+    };
+    let entry = state.key_mut(&id)?;
+    call.resources.push(entry.meta.arn.clone());
+    // Whether the caller's identity policies allow kms:RetireGrant (how an account
+    // delegates retiring).
+    let context = kms.context(caller, Some(entry), &Named::default());
+    let request = kms.request(caller, action, entry.meta.arn.clone(), None, None, context);
+    let iam = Authorizer::from_parts(None, Arc::clone(caller.identity()), Arc::default());
+    let identity_verdict = iam.verdict(&request);
+    // An explicit deny in the caller's identity policies stops RetireGrant even for the
+    // grant's retiring principal or grantee: IAM evaluation ends at a deny (fail-closed
+    // where the sources say nothing more).
+    if identity_verdict == Verdict::ExplicitDeny {
+        let reasons = iam.judge(&request).reasons;
+        call.decisions.push(AuditDecision {
+            action,
+            resource: entry.meta.arn.clone(),
+            verdict: Verdict::ExplicitDeny,
+            reasons: reasons.clone(),
+        });
+        return Err(KmsError::denied(
+            format!(
+                "User: {} is not authorized to perform: kms:RetireGrant on resource: {} with an explicit deny in an identity-based policy",
+                caller.arn(),
+                entry.meta.arn
+            ),
+            Verdict::ExplicitDeny,
+            reasons,
+        ));
     }
-}
-
-pub(crate) struct ListRetirableGrants;
-
-impl KmsOperation for ListRetirableGrants {
-    type Request = ListRetirableGrantsRequest;
-    type Response = ListGrantsResponse;
-    type Pipeline = NoKey;
-    const ACTION: ActionId = action!("ListRetirableGrants");
-    const STATE: StateClass = StateClass::Any;
-
-    fn audit(r: &ListRetirableGrantsRequest) -> Value {
-        json!({"retiringPrincipal": r.retiring_principal, "limit": r.limit, "marker": r.marker})
-    }
-}
-
-impl WithoutKey for ListRetirableGrants {
-    /// The grants, on every key, whose retiring principal is `RetiringPrincipal`. The principal
-    /// must be in the caller's account (another account's is refused, failing closed).
-    fn perform(
-        op: &mut Allowed<'_>,
-        r: &ListRetirableGrantsRequest,
-    ) -> Result<ListGrantsResponse, KmsError> {
-        let principal = r.retiring_principal.as_str();
-        let account = keyward_policy::principal::Principal::parse_caller(principal)
-            .ok()
-            .and_then(|p| p.account().map(str::to_owned));
-        match account {
-            None => {
-                return Err(KmsError::validation(format!(
-                    "1 validation error detected: Value '{principal}' at 'retiringPrincipal' failed to satisfy constraint: Member must be a principal ARN"
-                )));
-            }
-            Some(a) if a != op.caller.account() => {
-                return Err(KmsError::denied(
-                    format!(
-                        "User: {} is not authorized to perform: kms:ListRetirableGrants on resource: {principal}: the retiring principal is in another account",
-                        op.caller.arn()
-                    ),
-                    Verdict::ImplicitDeny,
-                    Vec::new(),
-                ));
-            }
-            Some(_) => {}
-        }
-        let state = op.kms.read()?;
-        let mut keys: Vec<&KeyEntry> = state.keys.values().collect();
-        keys.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
-        let grants: Vec<GrantListEntry> = keys
-            .into_iter()
-            .flat_map(|e| {
-                e.grants
-                    .grants()
-                    .iter()
-                    .filter(|g| g.retiring_principal.as_deref() == Some(principal))
-                    .map(|g| grant_entry(e, g))
-            })
-            .collect();
-        let page = paginate(
-            grants,
-            r.limit,
-            r.marker.as_deref(),
-            PageSize {
-                default: 50,
-                max: 100,
+    let target = match (&r.grant_token, &r.grant_id) {
+        (Some(token), _) => RetireTarget::Token(token),
+        (None, Some(grant_id)) => RetireTarget::GrantId(grant_id),
+        (None, None) => return Err(KmsError::validation("GrantId is required with KeyId")),
+    };
+    let key_arn = entry.meta.arn.clone();
+    kms.commit_key(entry, |entry| {
+        let retired = entry.grants.retire(
+            target,
+            Retirer {
+                arn: caller.arn(),
+                role: caller.role_arn(),
+                account: caller.account(),
+                identity_allows_retire: identity_verdict == Verdict::Allow,
             },
-        )?;
-        Ok(ListGrantsResponse {
-            grants: page.items,
-            next_marker: page.next_marker,
-            truncated: page.truncated,
-        })
+        );
+        // RetireGrant is authorized against the grant itself (its retiring principal or
+        // grantee) or the identity policies of the key's account.
+        call.decisions.push(AuditDecision {
+            action,
+            resource: key_arn,
+            verdict: if retired.is_ok() {
+                Verdict::Allow
+            } else {
+                Verdict::ImplicitDeny
+            },
+            reasons: match &retired {
+                Ok(grant) => vec![Reason {
+                    effect: Effect::Allow,
+                    source: Source::Grant(grant.id.clone()),
+                    statement: None,
+                    sid: None,
+                }],
+                Err(_) => Vec::new(),
+            },
+        });
+        retired?;
+        entry.refresh_grants();
+        Ok(Empty {})
+    })
+}
+
+operation! {
+    /// ListRetirableGrants: the grants, on every key, whose retiring principal is
+    /// `RetiringPrincipal`, which must be in the caller's account (another account's is
+    /// refused, failing closed). Identity policies alone decide.
+    ListRetirableGrants(ListRetirableGrantsRequest) -> ListGrantsResponse, via NoKey,
+        action "ListRetirableGrants", state Any;
+    audit |r| json!({"retiringPrincipal": r.retiring_principal, "limit": r.limit, "marker": r.marker});
+    perform |op, r| list_retirable_grants(op, r)
+}
+
+fn list_retirable_grants(
+    op: &mut Allowed<'_>,
+    r: &ListRetirableGrantsRequest,
+) -> Result<ListGrantsResponse, KmsError> {
+    let principal = r.retiring_principal.as_str();
+    let account = keyward_policy::principal::Principal::parse_caller(principal)
+        .ok()
+        .and_then(|p| p.account().map(str::to_owned));
+    match account {
+        None => {
+            return Err(KmsError::validation(format!(
+                "1 validation error detected: Value '{principal}' at 'retiringPrincipal' failed to satisfy constraint: Member must be a principal ARN"
+            )));
+        }
+        Some(a) if a != op.caller.account() => {
+            return Err(KmsError::denied(
+                format!(
+                    "User: {} is not authorized to perform: kms:ListRetirableGrants on resource: {principal}: the retiring principal is in another account",
+                    op.caller.arn()
+                ),
+                Verdict::ImplicitDeny,
+                Vec::new(),
+            ));
+        }
+        Some(_) => {}
     }
+    let state = op.kms.read()?;
+    let mut keys: Vec<&KeyEntry> = state.keys.values().collect();
+    keys.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
+    let grants: Vec<GrantListEntry> = keys
+        .into_iter()
+        .flat_map(|e| {
+            e.grants
+                .grants()
+                .iter()
+                .filter(|g| g.retiring_principal.as_deref() == Some(principal))
+                .map(|g| grant_entry(e, g))
+        })
+        .collect();
+    let page = paginate(
+        grants,
+        r.limit,
+        r.marker.as_deref(),
+        PageSize {
+            default: 50,
+            max: 100,
+        },
+    )?;
+    Ok(ListGrantsResponse {
+        grants: page.items,
+        next_marker: page.next_marker,
+        truncated: page.truncated,
+    })
 }

@@ -178,3 +178,14 @@ pub(crate) fn metadata(entry: &KeyEntry) -> KeyMetadata {
 pub(crate) fn secret(bytes: keyward_crypto::Secret) -> keyward_api::SecretBytes {
     keyward_api::SecretBytes::new(bytes.into_vec())
 }
+
+/// Refuses a Nitro Enclaves `Recipient`: Keyward cannot attest an enclave, and must not
+/// answer in plaintext what the caller asked to have encrypted for one.
+pub(crate) fn refuse_recipient(recipient: &keyward_api::Unsupported) -> Result<(), KmsError> {
+    match recipient {
+        Some(_) => Err(KmsError::unsupported(
+            "Recipient (Nitro Enclaves attestation) is not supported by Keyward.",
+        )),
+        None => Ok(()),
+    }
+}

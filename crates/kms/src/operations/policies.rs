@@ -2,19 +2,15 @@
 
 use super::bool_text;
 use super::keys::lockout_check;
-use crate::entry::KeyEntry;
 use crate::error::KmsError;
-use crate::gate::{Allowed, Change, ChangesKey, KmsOperation, Read, ReadsKey, action};
-use crate::key_state::StateClass;
+use crate::gate::operation;
 use crate::paging::{PageSize, paginate};
 use crate::service::prepare_policy;
 use keyward_api::{
     Empty, GetKeyPolicyRequest, GetKeyPolicyResponse, ListKeyPoliciesRequest,
     ListKeyPoliciesResponse, PutKeyPolicyRequest,
 };
-use keyward_conditions::RequestContext;
-use keyward_policy::catalog::ActionId;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::Arc;
 
 /// The only policy name a key has.
@@ -29,118 +25,42 @@ fn check_policy_name(name: Option<&str>) -> Result<(), KmsError> {
     }
 }
 
-pub(crate) struct GetKeyPolicy;
+operation! {
+    /// GetKeyPolicy.
+    GetKeyPolicy(GetKeyPolicyRequest) -> GetKeyPolicyResponse, via Read, action "GetKeyPolicy", state Any;
+    audit |r| json!({"keyId": r.key_id, "policyName": r.policy_name.as_deref().unwrap_or(DEFAULT_POLICY_NAME)});
+    validate |_, r| check_policy_name(r.policy_name.as_deref());
+    perform |_, entry, _| Ok(GetKeyPolicyResponse {
+        policy: entry.meta.policy.clone(),
+        policy_name: DEFAULT_POLICY_NAME.to_owned(),
+    })
+}
 
-impl KmsOperation for GetKeyPolicy {
-    type Request = GetKeyPolicyRequest;
-    type Response = GetKeyPolicyResponse;
-    type Pipeline = Read;
-    const ACTION: ActionId = action!("GetKeyPolicy");
-    const STATE: StateClass = StateClass::Any;
-
-    fn audit(r: &GetKeyPolicyRequest) -> Value {
-        json!({"keyId": r.key_id, "policyName": r.policy_name.as_deref().unwrap_or(DEFAULT_POLICY_NAME)})
+operation! {
+    /// ListKeyPolicies: always `["default"]`.
+    ListKeyPolicies(ListKeyPoliciesRequest) -> ListKeyPoliciesResponse, via Read,
+        action "ListKeyPolicies", state Any;
+    audit |r| json!({"keyId": r.key_id});
+    perform |_, _, r| {
+        let names = vec![DEFAULT_POLICY_NAME.to_owned()];
+        let page = paginate(names, r.limit, r.marker.as_deref(), PageSize { default: 100, max: 1000 })?;
+        Ok(ListKeyPoliciesResponse { policy_names: page.items, next_marker: page.next_marker, truncated: page.truncated })
     }
 }
 
-impl ReadsKey for GetKeyPolicy {
-    fn key_id(r: &GetKeyPolicyRequest) -> &str {
-        &r.key_id
-    }
-
-    fn validate(_: &KeyEntry, r: &GetKeyPolicyRequest) -> Result<(), KmsError> {
-        check_policy_name(r.policy_name.as_deref())
-    }
-
-    fn perform(
-        _: &mut Allowed<'_>,
-        entry: &KeyEntry,
-        _: &GetKeyPolicyRequest,
-    ) -> Result<GetKeyPolicyResponse, KmsError> {
-        Ok(GetKeyPolicyResponse {
-            policy: entry.meta.policy.clone(),
-            policy_name: DEFAULT_POLICY_NAME.to_owned(),
-        })
-    }
-}
-
-pub(crate) struct ListKeyPolicies;
-
-impl KmsOperation for ListKeyPolicies {
-    type Request = ListKeyPoliciesRequest;
-    type Response = ListKeyPoliciesResponse;
-    type Pipeline = Read;
-    const ACTION: ActionId = action!("ListKeyPolicies");
-    const STATE: StateClass = StateClass::Any;
-
-    fn audit(r: &ListKeyPoliciesRequest) -> Value {
-        json!({"keyId": r.key_id})
-    }
-}
-
-impl ReadsKey for ListKeyPolicies {
-    fn key_id(r: &ListKeyPoliciesRequest) -> &str {
-        &r.key_id
-    }
-
-    /// Always `["default"]`.
-    fn perform(
-        _: &mut Allowed<'_>,
-        _: &KeyEntry,
-        r: &ListKeyPoliciesRequest,
-    ) -> Result<ListKeyPoliciesResponse, KmsError> {
-        let page = paginate(
-            vec![DEFAULT_POLICY_NAME.to_owned()],
-            r.limit,
-            r.marker.as_deref(),
-            PageSize {
-                default: 100,
-                max: 1000,
-            },
-        )?;
-        Ok(ListKeyPoliciesResponse {
-            policy_names: page.items,
-            next_marker: page.next_marker,
-            truncated: page.truncated,
-        })
-    }
-}
-
-pub(crate) struct PutKeyPolicy;
-
-impl KmsOperation for PutKeyPolicy {
-    type Request = PutKeyPolicyRequest;
-    type Response = Empty;
-    type Pipeline = Change;
-    const ACTION: ActionId = action!("PutKeyPolicy");
-    const STATE: StateClass = StateClass::Any;
-
-    fn audit(r: &PutKeyPolicyRequest) -> Value {
-        json!({
-            "keyId": r.key_id,
-            "policyName": r.policy_name.as_deref().unwrap_or(DEFAULT_POLICY_NAME),
-            "bypassPolicyLockoutSafetyCheck": r.bypass_policy_lockout_safety_check,
-        })
-    }
-
-    fn context(r: &PutKeyPolicyRequest, context: &mut RequestContext) {
-        if let Some(bypass) = r.bypass_policy_lockout_safety_check {
-            context.insert_single("kms:BypassPolicyLockoutSafetyCheck", bool_text(bypass));
-        }
-    }
-}
-
-impl ChangesKey for PutKeyPolicy {
-    fn key_id(r: &PutKeyPolicyRequest) -> &str {
-        &r.key_id
-    }
-
-    /// The policy must be valid, and (unless bypassed) still let the caller change it.
-    fn perform(
-        op: &mut Allowed<'_>,
-        entry: &mut KeyEntry,
-        r: &PutKeyPolicyRequest,
-    ) -> Result<Empty, KmsError> {
+operation! {
+    /// PutKeyPolicy: the policy must be valid and, unless the check is bypassed, still let the
+    /// caller change it.
+    PutKeyPolicy(PutKeyPolicyRequest) -> Empty, via Change, action "PutKeyPolicy", state Any;
+    audit |r| json!({
+        "keyId": r.key_id,
+        "policyName": r.policy_name.as_deref().unwrap_or(DEFAULT_POLICY_NAME),
+        "bypassPolicyLockoutSafetyCheck": r.bypass_policy_lockout_safety_check,
+    });
+    context |r, keys| if let Some(bypass) = r.bypass_policy_lockout_safety_check {
+        keys.insert_single("kms:BypassPolicyLockoutSafetyCheck", bool_text(bypass));
+    };
+    perform |op, entry, r| {
         check_policy_name(r.policy_name.as_deref())?;
         let policy = Arc::new(prepare_policy(&r.policy)?);
         if r.bypass_policy_lockout_safety_check != Some(true) {

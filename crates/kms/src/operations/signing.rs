@@ -1,18 +1,15 @@
 //! Signing: Sign, Verify, GetPublicKey.
 
 use super::Algorithms;
-use crate::entry::KeyEntry;
 use crate::error::KmsError;
-use crate::gate::{Allowed, KmsOperation, Read, ReadsKey, action};
-use crate::key_state::StateClass;
+use crate::gate::operation;
 use keyward_api::{
     GetPublicKeyRequest, GetPublicKeyResponse, SignRequest, SignResponse, VerifyRequest,
     VerifyResponse,
 };
 use keyward_conditions::RequestContext;
 use keyward_crypto::{MessageType, SigningAlgorithm};
-use keyward_policy::catalog::ActionId;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// `MessageType`, `RAW` when absent.
 fn message_type(name: Option<&str>) -> &str {
@@ -36,146 +33,46 @@ fn signing_parameters(
     ))
 }
 
-pub(crate) struct Sign;
-
-impl KmsOperation for Sign {
-    type Request = SignRequest;
-    type Response = SignResponse;
-    type Pipeline = Read;
-    const ACTION: ActionId = action!("Sign");
-    const STATE: StateClass = StateClass::Cryptographic;
-
-    fn audit(r: &SignRequest) -> Value {
-        json!({"keyId": r.key_id, "messageType": message_type(r.message_type.as_deref()), "signingAlgorithm": r.signing_algorithm})
-    }
-
-    fn context(r: &SignRequest, context: &mut RequestContext) {
-        signing_context(&r.signing_algorithm, r.message_type.as_deref(), context);
-    }
-
-    fn grant_tokens(r: &SignRequest) -> &[String] {
-        &r.grant_tokens
-    }
-
-    fn dry_run(r: &SignRequest) -> bool {
-        r.dry_run
-    }
-}
-
-impl ReadsKey for Sign {
-    fn key_id(r: &SignRequest) -> &str {
-        &r.key_id
-    }
-
-    fn validate(_: &KeyEntry, r: &SignRequest) -> Result<(), KmsError> {
-        signing_parameters(&r.signing_algorithm, r.message_type.as_deref()).map(drop)
-    }
-
-    fn perform(
-        _: &mut Allowed<'_>,
-        entry: &KeyEntry,
-        r: &SignRequest,
-    ) -> Result<SignResponse, KmsError> {
-        let (algorithm, kind) =
-            signing_parameters(&r.signing_algorithm, r.message_type.as_deref())?;
+operation! {
+    /// Sign.
+    Sign(SignRequest) -> SignResponse, via Read, action "Sign", state Cryptographic;
+    audit |r| json!({"keyId": r.key_id, "messageType": message_type(r.message_type.as_deref()), "signingAlgorithm": r.signing_algorithm});
+    context |r, keys| signing_context(&r.signing_algorithm, r.message_type.as_deref(), keys);
+    validate |_, r| signing_parameters(&r.signing_algorithm, r.message_type.as_deref()).map(drop);
+    perform |_, entry, r| {
+        let (algorithm, kind) = signing_parameters(&r.signing_algorithm, r.message_type.as_deref())?;
         let signature = entry.crypto.sign(&r.message, kind, algorithm)?;
-        Ok(SignResponse {
-            key_id: entry.meta.arn.clone(),
-            signature,
-            signing_algorithm: r.signing_algorithm.clone(),
-        })
+        let signing_algorithm = r.signing_algorithm.clone();
+        Ok(SignResponse { key_id: entry.meta.arn.clone(), signature, signing_algorithm })
     }
 }
 
-pub(crate) struct Verify;
-
-impl KmsOperation for Verify {
-    type Request = VerifyRequest;
-    type Response = VerifyResponse;
-    type Pipeline = Read;
-    const ACTION: ActionId = action!("Verify");
-    const STATE: StateClass = StateClass::Cryptographic;
-
-    fn audit(r: &VerifyRequest) -> Value {
-        json!({"keyId": r.key_id, "messageType": message_type(r.message_type.as_deref()), "signingAlgorithm": r.signing_algorithm})
-    }
-
-    fn context(r: &VerifyRequest, context: &mut RequestContext) {
-        signing_context(&r.signing_algorithm, r.message_type.as_deref(), context);
-    }
-
-    fn grant_tokens(r: &VerifyRequest) -> &[String] {
-        &r.grant_tokens
-    }
-
-    fn dry_run(r: &VerifyRequest) -> bool {
-        r.dry_run
+operation! {
+    /// Verify: a signature that does not match is `KMSInvalidSignatureException`.
+    Verify(VerifyRequest) -> VerifyResponse, via Read, action "Verify", state Cryptographic;
+    audit |r| json!({"keyId": r.key_id, "messageType": message_type(r.message_type.as_deref()), "signingAlgorithm": r.signing_algorithm});
+    context |r, keys| signing_context(&r.signing_algorithm, r.message_type.as_deref(), keys);
+    validate |_, r| signing_parameters(&r.signing_algorithm, r.message_type.as_deref()).map(drop);
+    perform |_, entry, r| {
+        let (algorithm, kind) = signing_parameters(&r.signing_algorithm, r.message_type.as_deref())?;
+        entry.crypto.verify(&r.message, kind, algorithm, &r.signature)?;
+        let signing_algorithm = r.signing_algorithm.clone();
+        Ok(VerifyResponse { key_id: entry.meta.arn.clone(), signature_valid: true, signing_algorithm })
     }
 }
 
-impl ReadsKey for Verify {
-    fn key_id(r: &VerifyRequest) -> &str {
-        &r.key_id
-    }
-
-    fn validate(_: &KeyEntry, r: &VerifyRequest) -> Result<(), KmsError> {
-        signing_parameters(&r.signing_algorithm, r.message_type.as_deref()).map(drop)
-    }
-
-    /// A signature that does not match is `KMSInvalidSignatureException`.
-    fn perform(
-        _: &mut Allowed<'_>,
-        entry: &KeyEntry,
-        r: &VerifyRequest,
-    ) -> Result<VerifyResponse, KmsError> {
-        let (algorithm, kind) =
-            signing_parameters(&r.signing_algorithm, r.message_type.as_deref())?;
-        entry
-            .crypto
-            .verify(&r.message, kind, algorithm, &r.signature)?;
-        Ok(VerifyResponse {
-            key_id: entry.meta.arn.clone(),
-            signature_valid: true,
-            signing_algorithm: r.signing_algorithm.clone(),
-        })
-    }
-}
-
-pub(crate) struct GetPublicKey;
-
-impl KmsOperation for GetPublicKey {
-    type Request = GetPublicKeyRequest;
-    type Response = GetPublicKeyResponse;
-    type Pipeline = Read;
-    const ACTION: ActionId = action!("GetPublicKey");
-    const STATE: StateClass = StateClass::Cryptographic;
-
-    fn audit(r: &GetPublicKeyRequest) -> Value {
-        json!({"keyId": r.key_id})
-    }
-
-    fn grant_tokens(r: &GetPublicKeyRequest) -> &[String] {
-        &r.grant_tokens
-    }
-}
-
-impl ReadsKey for GetPublicKey {
-    fn key_id(r: &GetPublicKeyRequest) -> &str {
-        &r.key_id
-    }
-
-    fn perform(
-        _: &mut Allowed<'_>,
-        entry: &KeyEntry,
-        _: &GetPublicKeyRequest,
-    ) -> Result<GetPublicKeyResponse, KmsError> {
-        let public_key = entry.crypto.public_key()?.to_vec();
+operation! {
+    /// GetPublicKey.
+    GetPublicKey(GetPublicKeyRequest) -> GetPublicKeyResponse, via Read, action "GetPublicKey", state Cryptographic;
+    audit |r| json!({"keyId": r.key_id});
+    perform |_, entry, _| {
         let algorithms = Algorithms::of(entry);
+        let spec = entry.meta.spec.as_str();
         Ok(GetPublicKeyResponse {
             key_id: entry.meta.arn.clone(),
-            public_key,
-            customer_master_key_spec: entry.meta.spec.as_str().to_owned(),
-            key_spec: entry.meta.spec.as_str().to_owned(),
+            public_key: entry.crypto.public_key()?.to_vec(),
+            customer_master_key_spec: spec.to_owned(),
+            key_spec: spec.to_owned(),
             key_usage: entry.meta.usage.as_str().to_owned(),
             encryption_algorithms: algorithms.encryption,
             signing_algorithms: algorithms.signing,

@@ -1,18 +1,14 @@
 //! Tags: TagResource, UntagResource, ListResourceTags.
 
 use super::audited_tags;
-use crate::entry::KeyEntry;
 use crate::error::KmsError;
-use crate::gate::{Allowed, Change, ChangesKey, KmsOperation, Read, ReadsKey, action};
-use crate::key_state::StateClass;
+use crate::gate::operation;
 use crate::paging::{PageSize, paginate};
 use keyward_api::{
     Empty, ErrorCode, ListResourceTagsRequest, ListResourceTagsResponse, Tag, TagResourceRequest,
     UntagResourceRequest,
 };
-use keyward_conditions::RequestContext;
-use keyward_policy::catalog::ActionId;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// The most tags a key has.
 const MAX_TAGS: usize = 50;
@@ -61,47 +57,17 @@ pub(crate) fn check_tags(tags: &[Tag]) -> Result<(), KmsError> {
     Ok(())
 }
 
-pub(crate) struct TagResource;
-
-impl KmsOperation for TagResource {
-    type Request = TagResourceRequest;
-    type Response = Empty;
-    type Pipeline = Change;
-    const ACTION: ActionId = action!("TagResource");
-    const STATE: StateClass = StateClass::NotPendingDeletion;
-
-    fn audit(r: &TagResourceRequest) -> Value {
-        json!({"keyId": r.key_id, "tags": audited_tags(&r.tags)})
-    }
-
-    fn check(r: &TagResourceRequest) -> Result<(), KmsError> {
-        check_tags(&r.tags)
-    }
-
-    fn context(r: &TagResourceRequest, context: &mut RequestContext) {
-        for tag in &r.tags {
-            context.insert_single(&format!("aws:RequestTag/{}", tag.tag_key), &tag.tag_value);
-        }
-    }
-}
-
-impl ChangesKey for TagResource {
-    fn key_id(r: &TagResourceRequest) -> &str {
-        &r.key_id
-    }
-
-    /// Adds or changes the tags; the key keeps at most 50.
-    fn perform(
-        _: &mut Allowed<'_>,
-        entry: &mut KeyEntry,
-        r: &TagResourceRequest,
-    ) -> Result<Empty, KmsError> {
+operation! {
+    /// TagResource: adds or changes tags; a key keeps at most 50.
+    TagResource(TagResourceRequest) -> Empty, via Change, action "TagResource", state NotPendingDeletion;
+    audit |r| json!({"keyId": r.key_id, "tags": audited_tags(&r.tags)});
+    check |r| check_tags(&r.tags);
+    context |r, keys| for tag in &r.tags {
+        keys.insert_single(&format!("aws:RequestTag/{}", tag.tag_key), &tag.tag_value);
+    };
+    perform |_, entry, r| {
         let mut merged = entry.meta.tags.clone();
-        merged.extend(
-            r.tags
-                .iter()
-                .map(|t| (t.tag_key.clone(), t.tag_value.clone())),
-        );
+        merged.extend(r.tags.iter().map(|t| (t.tag_key.clone(), t.tag_value.clone())));
         if merged.len() > MAX_TAGS {
             return Err(KmsError::refused(ErrorCode::Tag, "Too many tags"));
         }
@@ -110,30 +76,11 @@ impl ChangesKey for TagResource {
     }
 }
 
-pub(crate) struct UntagResource;
-
-impl KmsOperation for UntagResource {
-    type Request = UntagResourceRequest;
-    type Response = Empty;
-    type Pipeline = Change;
-    const ACTION: ActionId = action!("UntagResource");
-    const STATE: StateClass = StateClass::NotPendingDeletion;
-
-    fn audit(r: &UntagResourceRequest) -> Value {
-        json!({"keyId": r.key_id, "tagKeys": r.tag_keys})
-    }
-}
-
-impl ChangesKey for UntagResource {
-    fn key_id(r: &UntagResourceRequest) -> &str {
-        &r.key_id
-    }
-
-    fn perform(
-        _: &mut Allowed<'_>,
-        entry: &mut KeyEntry,
-        r: &UntagResourceRequest,
-    ) -> Result<Empty, KmsError> {
+operation! {
+    /// UntagResource.
+    UntagResource(UntagResourceRequest) -> Empty, via Change, action "UntagResource", state NotPendingDeletion;
+    audit |r| json!({"keyId": r.key_id, "tagKeys": r.tag_keys});
+    perform |_, entry, r| {
         for key in &r.tag_keys {
             entry.meta.tags.remove(key);
         }
@@ -141,50 +88,14 @@ impl ChangesKey for UntagResource {
     }
 }
 
-pub(crate) struct ListResourceTags;
-
-impl KmsOperation for ListResourceTags {
-    type Request = ListResourceTagsRequest;
-    type Response = ListResourceTagsResponse;
-    type Pipeline = Read;
-    const ACTION: ActionId = action!("ListResourceTags");
-    const STATE: StateClass = StateClass::Any;
-
-    fn audit(r: &ListResourceTagsRequest) -> Value {
-        json!({"keyId": r.key_id})
-    }
-}
-
-impl ReadsKey for ListResourceTags {
-    fn key_id(r: &ListResourceTagsRequest) -> &str {
-        &r.key_id
-    }
-
-    /// The key's tags, in tag key order.
-    fn perform(
-        _: &mut Allowed<'_>,
-        entry: &KeyEntry,
-        r: &ListResourceTagsRequest,
-    ) -> Result<ListResourceTagsResponse, KmsError> {
-        let tags = entry
-            .meta
-            .tags
-            .iter()
-            .map(|(k, v)| Tag::new(k.clone(), v.clone()))
-            .collect();
-        let page = paginate(
-            tags,
-            r.limit,
-            r.marker.as_deref(),
-            PageSize {
-                default: 50,
-                max: 1000,
-            },
-        )?;
-        Ok(ListResourceTagsResponse {
-            tags: page.items,
-            next_marker: page.next_marker,
-            truncated: page.truncated,
-        })
+operation! {
+    /// ListResourceTags: the key's tags, in tag key order.
+    ListResourceTags(ListResourceTagsRequest) -> ListResourceTagsResponse, via Read,
+        action "ListResourceTags", state Any;
+    audit |r| json!({"keyId": r.key_id});
+    perform |_, entry, r| {
+        let tags = entry.meta.tags.iter().map(|(k, v)| Tag::new(k.clone(), v.clone())).collect();
+        let page = paginate(tags, r.limit, r.marker.as_deref(), PageSize { default: 50, max: 1000 })?;
+        Ok(ListResourceTagsResponse { tags: page.items, next_marker: page.next_marker, truncated: page.truncated })
     }
 }
