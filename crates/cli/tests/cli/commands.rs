@@ -1,0 +1,369 @@
+//! `keyward validate`, `fmt` and `authorize` as a user runs them: output formats and exit
+//! statuses.
+
+use crate::common::{fixtures, run_in, scratch, stderr, stdout};
+use crate::scenario::Scenario;
+use std::path::PathBuf;
+use std::process::Output;
+
+/// `keyward ARGS` in `fixtures/policies`, fed `stdin`.
+fn keyward(args: &[&str], stdin: Option<&str>) -> Output {
+    run_in(&fixtures("policies"), args, stdin.unwrap_or(""))
+}
+
+#[test]
+fn validate_prints_ok_per_valid_file_and_exits_0() {
+    let o = keyward(
+        &[
+            "validate",
+            "valid/key/default-programmatic.json",
+            "valid/key/cloudtrail.json",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "valid/key/default-programmatic.json: OK\nvalid/key/cloudtrail.json: OK\n"
+    );
+}
+
+#[test]
+fn validate_prints_file_line_column_code_message_and_exits_1() {
+    let o = keyward(
+        &[
+            "validate",
+            "valid/key/default-programmatic.json",
+            "invalid/effect-lowercase.json",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stdout(&o),
+        "valid/key/default-programmatic.json: OK\n\
+         invalid/effect-lowercase.json:12:17: error[invalid-effect]: Effect \"allow\" is not valid; use \"Allow\" or \"Deny\"; did you mean \"Allow\"?\n"
+    );
+}
+
+#[test]
+fn validate_kind_changes_the_rules() {
+    let path = "invalid/identity-principal.json";
+    assert_eq!(
+        keyward(&["validate", "--kind", "key", path], None)
+            .status
+            .code(),
+        Some(0)
+    );
+    let o = keyward(&["validate", "--kind", "identity", path], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains(":6:7: error[principal-not-allowed]"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn validate_reads_standard_input_for_dash() {
+    let o = keyward(
+        &["validate", "-"],
+        Some("{\"Statement\": {\"Effect\": \"Allow\"}}"),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("<stdin>:1:15: error[missing-element]"),
+        "{out}"
+    );
+    let ok = keyward(
+        &["validate", "-"],
+        Some(
+            &std::fs::read_to_string(fixtures("policies").join("valid/key/aws-managed-ebs.json"))
+                .unwrap(),
+        ),
+    );
+    assert_eq!(
+        (ok.status.code(), stdout(&ok).as_str()),
+        (Some(0), "<stdin>: OK\n")
+    );
+}
+
+#[test]
+fn io_errors_exit_2_and_name_the_file() {
+    let o = keyward(
+        &[
+            "validate",
+            "does/not/exist.json",
+            "valid/key/default-programmatic.json",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cannot read does/not/exist.json"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).contains("default-programmatic.json: OK"),
+        "the other files are still checked"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(keyward(&["validate"], None).status.code(), Some(2));
+    assert_eq!(
+        keyward(&["validate", "--kind", "bucket", "x.json"], None)
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(keyward(&["frobnicate"], None).status.code(), Some(2));
+    assert_eq!(keyward(&["--help"], None).status.code(), Some(0));
+}
+
+#[test]
+fn non_utf8_input_is_an_io_error_with_the_offset() {
+    let dir = std::env::temp_dir().join(format!("keyward-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("latin1.json");
+    std::fs::write(&path, b"{\"Sid\": \"caf\xe9\"}").unwrap();
+    let o = keyward(&["validate", path.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not UTF-8 text (invalid byte at offset 12)"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn fmt_prints_the_canonical_form_and_check_detects_drift() {
+    let o = keyward(
+        &["fmt", "valid/key/single-statement-object-no-version.json"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let canonical = stdout(&o);
+    assert_eq!(
+        canonical,
+        "{\n  \"Statement\": [\n    {\n      \"Effect\": \"Allow\",\n      \"Principal\": {\n        \"AWS\": \"arn:aws:iam::111122223333:root\"\n      },\n      \"Action\": \"kms:*\",\n      \"Resource\": \"*\"\n    }\n  ]\n}\n"
+    );
+    let again = keyward(&["fmt", "-"], Some(&canonical));
+    assert_eq!(stdout(&again), canonical, "formatting is idempotent");
+    assert_eq!(
+        keyward(&["fmt", "--check", "-"], Some(&canonical))
+            .status
+            .code(),
+        Some(0)
+    );
+    let drift = keyward(
+        &[
+            "fmt",
+            "--check",
+            "valid/key/single-statement-object-no-version.json",
+        ],
+        None,
+    );
+    assert_eq!(drift.status.code(), Some(1));
+    assert!(stdout(&drift).contains("not in canonical form"));
+}
+
+#[test]
+fn fmt_reports_parse_errors_with_positions() {
+    let o = keyward(&["fmt", "invalid/duplicate-effect.json"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("invalid/duplicate-effect.json:16:7: error[duplicate-key]"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// The request of the case `case` of the scenario file `fixtures/requests/TOPIC_FILE.json`, as
+/// `keyward authorize` reads it.
+fn request(topic_file: &str, case: &str) -> String {
+    let path = fixtures("requests").join(format!("{topic_file}.json"));
+    Scenario::<serde::de::IgnoredAny>::load(&path)
+        .and_then(|scenario| scenario.request_of(case))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A scratch directory named `name` holding each case of `cases` (`(TOPIC_FILE, CASE)`) as
+/// `CASE.json`.
+fn requests(name: &str, cases: &[(&str, &str)]) -> PathBuf {
+    let dir = scratch(name);
+    for (topic_file, case) in cases {
+        std::fs::write(dir.join(format!("{case}.json")), request(topic_file, case)).unwrap();
+    }
+    dir
+}
+
+/// `keyward authorize ARGS` in `dir`, fed `stdin`.
+fn authorize(dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut full = vec!["authorize"];
+    full.extend_from_slice(args);
+    run_in(dir, &full, stdin.unwrap_or(""))
+}
+
+#[test]
+fn authorize_exits_0_for_allow_1_for_deny_2_for_errors() {
+    let dir = requests(
+        "authorize-exit-statuses",
+        &[
+            ("principals/named-role", "direct-role"),
+            (
+                "delegation/account-principal",
+                "delegation-without-identity-allow",
+            ),
+            (
+                "deny/deny-in-key-policy-beats-direct-allow",
+                "deny-in-key-policy-beats-direct-allow",
+            ),
+            ("errors/without-key-policy", "error-unknown-field"),
+        ],
+    );
+    let authorize = |args: &[&str], stdin| authorize(&dir, args, stdin);
+    let allow = authorize(&["direct-role.json"], None);
+    assert_eq!(allow.status.code(), Some(0), "{}", stderr(&allow));
+    let text = stdout(&allow);
+    assert!(text.starts_with("ALLOW\nAllowed: statement 'AllowUse' (#1) of the key policy allows kms:Decrypt for arn:aws:iam::111122223333:role/App"), "{text}");
+    let implicit = authorize(&["delegation-without-identity-allow.json"], None);
+    assert_eq!(implicit.status.code(), Some(1));
+    assert!(stdout(&implicit).starts_with("IMPLICIT DENY\n"));
+    assert!(
+        stdout(&implicit)
+            .contains("because no identity-based policy allows the kms:Decrypt action")
+    );
+    let explicit = authorize(&["deny-in-key-policy-beats-direct-allow.json"], None);
+    assert_eq!(explicit.status.code(), Some(1));
+    assert!(stdout(&explicit).starts_with("EXPLICIT DENY\n"));
+    let error = authorize(&["error-unknown-field.json"], None);
+    assert_eq!(error.status.code(), Some(2));
+    assert!(
+        stderr(&error).contains("error-unknown-field.json:4:3: error: unknown field `resouce`"),
+        "{}",
+        stderr(&error)
+    );
+    assert_eq!(
+        authorize(&["does-not-exist.json"], None).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn authorize_json_follows_the_contract() {
+    let dir = requests(
+        "authorize-json",
+        &[
+            (
+                "delegation/account-principal",
+                "delegation-with-identity-allow",
+            ),
+            (
+                "conditions/encryption-context-condition",
+                "encryption-context-condition-missing",
+            ),
+        ],
+    );
+    let authorize = |args: &[&str], stdin| authorize(&dir, args, stdin);
+    let o = authorize(
+        &["--format", "json", "delegation-with-identity-allow.json"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["decision"], "Allow");
+    assert_eq!(
+        v["reasons"],
+        serde_json::json!([
+            {"effect": "Allow", "source": "key_policy", "statement": 0, "sid": "Enable IAM User Permissions"},
+            {"effect": "Allow", "source": "identity_policy:0", "statement": 0, "sid": "UseKeys"}
+        ])
+    );
+    assert!(
+        v["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("delegates kms:Decrypt to account 111122223333")
+    );
+    assert_eq!(v["trace"][0]["matched"], true);
+    let miss = authorize(
+        &[
+            "--format",
+            "json",
+            "encryption-context-condition-missing.json",
+        ],
+        None,
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&miss)).unwrap();
+    assert_eq!(v["decision"], "ImplicitDeny");
+    assert_eq!(v["reasons"], serde_json::json!([]));
+    assert_eq!(v["trace"][0]["failed"], "condition");
+    assert_eq!(
+        v["trace"][0]["condition"]["key"],
+        "kms:EncryptionContext:dept"
+    );
+    assert_eq!(v["trace"][0]["condition"]["actual"], "missing");
+}
+
+#[test]
+fn authorize_reads_standard_input_and_points_into_embedded_policies() {
+    let request = request(
+        "errors/error-invalid-key-policy",
+        "error-invalid-key-policy",
+    );
+    let o = authorize(&fixtures("requests"), &["-"], Some(&request));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("<stdin>:8:19: error[invalid-effect]: key_policy:"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn authorize_batch_answers_each_line_with_its_number() {
+    let line = |topic_file: &str, case: &str| {
+        let v: serde_json::Value = serde_json::from_str(&request(topic_file, case)).unwrap();
+        v.to_string()
+    };
+    let direct_role = line("principals/named-role", "direct-role");
+    let input = format!(
+        "{}\n\n{}\n{}\n",
+        direct_role,
+        line(
+            "delegation/account-principal",
+            "delegation-without-identity-allow"
+        ),
+        line("errors/without-key-policy", "error-unknown-field")
+    );
+    let dir = fixtures("requests");
+    let authorize = |args: &[&str], stdin| authorize(&dir, args, stdin);
+    let o = authorize(&["--batch", "-"], Some(&input));
+    assert_eq!(o.status.code(), Some(2), "a line could not be evaluated");
+    let results: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), 3);
+    assert_eq!(
+        (results[0]["line"].as_u64(), results[0]["decision"].as_str()),
+        (Some(1), Some("Allow"))
+    );
+    assert_eq!(
+        (results[1]["line"].as_u64(), results[1]["decision"].as_str()),
+        (Some(3), Some("ImplicitDeny"))
+    );
+    assert_eq!(results[2]["line"].as_u64(), Some(4));
+    assert!(
+        results[2]["error"].as_str().unwrap().contains("<stdin>:4:"),
+        "{}",
+        results[2]
+    );
+    let ok = authorize(&["--batch", "-"], Some(&format!("{direct_role}\n")));
+    assert_eq!(ok.status.code(), Some(0));
+}

@@ -1,0 +1,19 @@
+//! The `keyward` binary as a user runs it: one test binary, a module per command. The corpora
+//! under `fixtures/` are run by the second binary, the corpus harness (`tests/corpus/`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod commands;
+mod common;
+mod lint;
+mod serve;
+
+/// The request corpus's scenario files, read as the corpus harness reads them (these tests use
+/// only the requests, not the expectations).
+#[path = "../corpus/scenario.rs"]
+#[allow(dead_code)]
+mod scenario;

@@ -1,0 +1,15 @@
+//! The integration tests of keyward-crypto: one test binary, a module per subject. The crypto
+//! corpus (`fixtures/crypto/`) is run by the corpus harness of keyward-cli.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+mod import;
+mod interop_openssl;
+mod operations;
+mod properties;
+mod wycheproof;

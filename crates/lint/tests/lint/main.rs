@@ -1,0 +1,14 @@
+//! The integration tests of keyward-lint: one test binary, a module per subject. The lint
+//! corpus (`fixtures/lint/`) is run by the corpus harness of keyward-cli.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+mod limits;
+mod messages;
+mod readme;
+mod sarif;

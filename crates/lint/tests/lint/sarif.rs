@@ -1,0 +1,161 @@
+//! The SARIF output validates against the OASIS SARIF 2.1.0 schema (shipped in
+//! `fixtures/sarif/`), and carries what GitHub code scanning reads.
+
+use crate::common::fixture;
+use keyward_lint::output::{FileFindings, sarif};
+use keyward_lint::{Finding, LintOptions, RULES, lint};
+use serde_json::Value;
+use std::path::Path;
+
+fn schema() -> jsonschema::Validator {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/sarif/sarif-schema-2.1.0.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap()
+}
+
+fn corpus() -> Vec<(String, String)> {
+    let mut files: Vec<_> = std::fs::read_dir(fixture(""))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| {
+            let name = format!("fixtures/lint/{}", p.file_name().unwrap().to_string_lossy());
+            (name, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn errors(validator: &jsonschema::Validator, document: &Value) -> Vec<String> {
+    validator
+        .iter_errors(document)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect()
+}
+
+#[test]
+fn sarif_of_the_whole_corpus_validates_against_the_2_1_0_schema() {
+    let validator = schema();
+    let files = corpus();
+    let findings: Vec<Vec<Finding>> = files
+        .iter()
+        .map(|(_, text)| lint(text, &LintOptions::default()))
+        .collect();
+    let inputs: Vec<FileFindings<'_>> = files
+        .iter()
+        .zip(&findings)
+        .map(|((path, text), findings)| FileFindings {
+            path,
+            text,
+            findings,
+        })
+        .collect();
+    let document = sarif(&inputs);
+    let problems = errors(&validator, &document);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let results = document["runs"][0]["results"].as_array().unwrap();
+    assert!(results.len() > 100, "{} results", results.len());
+}
+
+#[test]
+fn schema_validation_catches_a_broken_document() {
+    // The check can fail: a region with a 0 line, a level that does not exist, a result
+    // without a message are each refused.
+    let validator = schema();
+    let text = std::fs::read_to_string(fixture("unknown-action-typo.json")).unwrap();
+    let findings = lint(&text, &LintOptions::default());
+    let good = sarif(&[FileFindings {
+        path: "p.json",
+        text: &text,
+        findings: &findings,
+    }]);
+    assert!(errors(&validator, &good).is_empty());
+    let region = "/runs/0/results/0/locations/0/physicalLocation/region/startLine";
+    for (pointer, value) in [
+        (region, Value::from(0)),
+        ("/runs/0/results/0/level", Value::from("fatal")),
+        ("/runs/0/results/0/message", Value::from(7)),
+        ("/version", Value::from("2.0.0")),
+    ] {
+        let mut broken = good.clone();
+        *broken.pointer_mut(pointer).unwrap() = value;
+        assert!(!errors(&validator, &broken).is_empty(), "{pointer}");
+    }
+}
+
+#[test]
+fn sarif_carries_rules_help_security_severity_and_one_based_regions() {
+    let text = r#"{"Version": "2012-10-17", "Statement": [{
+  "Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}]}"#;
+    let findings = lint(text, &LintOptions::default());
+    let document = sarif(&[FileFindings {
+        path: "keys/open.json",
+        text,
+        findings: &findings,
+    }]);
+    let driver = &document["runs"][0]["tool"]["driver"];
+    let rules = driver["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), RULES.len());
+    for (rule, json) in RULES.iter().zip(rules) {
+        assert_eq!(json["id"], rule.id);
+        assert!(
+            !json["shortDescription"]["text"]
+                .as_str()
+                .unwrap()
+                .is_empty()
+        );
+        assert!(!json["help"]["text"].as_str().unwrap().is_empty());
+        let score = json["properties"]["security-severity"].as_str();
+        assert_eq!(score, rule.security_severity, "{}", rule.id);
+        if let Some(score) = score {
+            let score: f64 = score.parse().unwrap();
+            assert!((0.1..=10.0).contains(&score));
+        }
+    }
+    let public = document["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "public-access")
+        .unwrap();
+    let region = &public["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startLine"], 2);
+    assert_eq!(region["startColumn"], 37, "the Principal member, 1-based");
+    assert_eq!(region["endColumn"], 53, "exclusive");
+    assert_eq!(
+        public["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "keys/open.json"
+    );
+    assert_eq!(public["level"], "error");
+    assert_eq!(
+        rules[public["ruleIndex"].as_u64().unwrap() as usize]["id"],
+        "public-access"
+    );
+}
+
+#[test]
+fn sarif_keeps_suppressed_findings_with_their_justification() {
+    let text = r#"{"Version": "2012-10-17", "Statement": [{
+  "Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}]}"#;
+    let mut findings = lint(text, &LintOptions::default());
+    for f in &mut findings {
+        f.suppressed = Some("Demo key, no data (SEC-1).".into());
+    }
+    let document = sarif(&[FileFindings {
+        path: "open.json",
+        text,
+        findings: &findings,
+    }]);
+    assert!(errors(&schema(), &document).is_empty());
+    let result = &document["runs"][0]["results"][0];
+    assert_eq!(result["suppressions"][0]["kind"], "external");
+    assert_eq!(
+        result["suppressions"][0]["justification"],
+        "Demo key, no data (SEC-1)."
+    );
+}
