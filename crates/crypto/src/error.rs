@@ -170,9 +170,62 @@ pub enum CryptoError {
     SealedKeyCorrupt,
 }
 
-impl CryptoError {
+/// The KMS error each [`CryptoError`] is: what the key service answers with. Named after the
+/// KMS error code, which [`ErrorKind::code`] spells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// `ValidationException`.
+    Validation,
+    /// `InvalidKeyUsageException`.
+    InvalidKeyUsage,
+    /// `InvalidCiphertextException`.
+    InvalidCiphertext,
+    /// `IncorrectKeyException`.
+    IncorrectKey,
+    /// `KMSInvalidSignatureException`.
+    KmsInvalidSignature,
+    /// `KMSInvalidMacException`.
+    KmsInvalidMac,
+    /// `KMSInvalidStateException`.
+    KmsInvalidState,
+    /// `NotFoundException`.
+    NotFound,
+    /// `UnsupportedOperationException`.
+    UnsupportedOperation,
+    /// `InvalidImportTokenException`.
+    InvalidImportToken,
+    /// `ExpiredImportTokenException`.
+    ExpiredImportToken,
+    /// `IncorrectKeyMaterialException`.
+    IncorrectKeyMaterial,
+    /// `KMSInternalException`.
+    KmsInternal,
+}
+
+impl ErrorKind {
     /// The KMS error code (`__type` of the AWS JSON error body).
-    pub fn code(&self) -> &'static str {
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::Validation => "ValidationException",
+            Self::InvalidKeyUsage => "InvalidKeyUsageException",
+            Self::InvalidCiphertext => "InvalidCiphertextException",
+            Self::IncorrectKey => "IncorrectKeyException",
+            Self::KmsInvalidSignature => "KMSInvalidSignatureException",
+            Self::KmsInvalidMac => "KMSInvalidMacException",
+            Self::KmsInvalidState => "KMSInvalidStateException",
+            Self::NotFound => "NotFoundException",
+            Self::UnsupportedOperation => "UnsupportedOperationException",
+            Self::InvalidImportToken => "InvalidImportTokenException",
+            Self::ExpiredImportToken => "ExpiredImportTokenException",
+            Self::IncorrectKeyMaterial => "IncorrectKeyMaterialException",
+            Self::KmsInternal => "KMSInternalException",
+        }
+    }
+}
+
+impl CryptoError {
+    /// Which KMS error this is.
+    pub fn kind(&self) -> ErrorKind {
         match self {
             Self::NotInEnum { .. }
             | Self::TooLong { .. }
@@ -188,26 +241,31 @@ impl CryptoError {
             | Self::Required(_)
             | Self::InvalidPublicKey
             | Self::InvalidKeyMaterial(_)
-            | Self::WrappingNotValid(_) => "ValidationException",
+            | Self::WrappingNotValid(_) => ErrorKind::Validation,
             Self::WrongUsage { .. } | Self::AlgorithmIncompatible { .. } => {
-                "InvalidKeyUsageException"
+                ErrorKind::InvalidKeyUsage
             }
-            Self::InvalidCiphertext => "InvalidCiphertextException",
-            Self::IncorrectKey => "IncorrectKeyException",
-            Self::InvalidSignature => "KMSInvalidSignatureException",
-            Self::InvalidMac => "KMSInvalidMacException",
+            Self::InvalidCiphertext => ErrorKind::InvalidCiphertext,
+            Self::IncorrectKey => ErrorKind::IncorrectKey,
+            Self::InvalidSignature => ErrorKind::KmsInvalidSignature,
+            Self::InvalidMac => ErrorKind::KmsInvalidMac,
             Self::PendingImport { .. }
             | Self::MaterialPendingRotation { .. }
-            | Self::MaterialAlreadyAssociated { .. } => "KMSInvalidStateException",
-            Self::UnknownMaterial { .. } => "NotFoundException",
+            | Self::MaterialAlreadyAssociated { .. } => ErrorKind::KmsInvalidState,
+            Self::UnknownMaterial { .. } => ErrorKind::NotFound,
             Self::UnsupportedKeySpec(_)
             | Self::UnsupportedAlgorithm(_)
-            | Self::UnsupportedOperation(_) => "UnsupportedOperationException",
-            Self::InvalidImportToken => "InvalidImportTokenException",
-            Self::ExpiredImportToken => "ExpiredImportTokenException",
-            Self::IncorrectKeyMaterial => "IncorrectKeyMaterialException",
-            Self::Internal(_) | Self::SealedKeyCorrupt => "KMSInternalException",
+            | Self::UnsupportedOperation(_) => ErrorKind::UnsupportedOperation,
+            Self::InvalidImportToken => ErrorKind::InvalidImportToken,
+            Self::ExpiredImportToken => ErrorKind::ExpiredImportToken,
+            Self::IncorrectKeyMaterial => ErrorKind::IncorrectKeyMaterial,
+            Self::Internal(_) | Self::SealedKeyCorrupt => ErrorKind::KmsInternal,
         }
+    }
+
+    /// The KMS error code (`__type` of the AWS JSON error body): [`Self::kind`]'s.
+    pub fn code(&self) -> &'static str {
+        self.kind().code()
     }
 
     /// The message KMS sends with the error; `None` where AWS sends no message.

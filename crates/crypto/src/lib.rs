@@ -49,7 +49,7 @@ pub mod spec;
 pub use asymmetric::PublicKey;
 pub use blob::ciphertext_key_id;
 pub use context::EncryptionContext;
-pub use error::CryptoError;
+pub use error::{CryptoError, ErrorKind};
 pub use import::{ImportParameters, MaterialExpiry};
 pub use key::{
     CryptoKey, DataKey, DataKeyLength, DataKeyPair, DataKeyPairWithoutPlaintext, MAX_MESSAGE_LEN,

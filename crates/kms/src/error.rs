@@ -5,7 +5,7 @@
 use crate::store::StoreError;
 use keyward_api::{ApiError, ErrorCode};
 use keyward_authz::{Reason, Verdict};
-use keyward_crypto::CryptoError;
+use keyward_crypto::{CryptoError, ErrorKind as CryptoKind};
 use keyward_grants::store::GrantStoreError;
 
 /// An error of an operation.
@@ -160,42 +160,20 @@ impl KmsError {
             Self::KeyState(e) => e.code(),
             Self::Validation(_) => ErrorCode::Validation,
             Self::Refused { code, .. } => *code,
-            Self::Crypto(e) => match e {
-                CryptoError::NotInEnum { .. }
-                | CryptoError::TooLong { .. }
-                | CryptoError::TooShort { .. }
-                | CryptoError::ValueTooLarge { .. }
-                | CryptoError::ValueTooSmall { .. }
-                | CryptoError::UsageRequired
-                | CryptoError::UsageNotCompatible { .. }
-                | CryptoError::RsaPlaintextTooLarge { .. }
-                | CryptoError::DigestLength { .. }
-                | CryptoError::MessageTypeNotValid { .. }
-                | CryptoError::ContextNotSupported
-                | CryptoError::Required(_)
-                | CryptoError::InvalidPublicKey
-                | CryptoError::InvalidKeyMaterial(_)
-                | CryptoError::WrappingNotValid(_) => ErrorCode::Validation,
-                CryptoError::WrongUsage { .. } | CryptoError::AlgorithmIncompatible { .. } => {
-                    ErrorCode::InvalidKeyUsage
-                }
-                CryptoError::InvalidCiphertext => ErrorCode::InvalidCiphertext,
-                CryptoError::IncorrectKey => ErrorCode::IncorrectKey,
-                CryptoError::InvalidSignature => ErrorCode::KmsInvalidSignature,
-                CryptoError::InvalidMac => ErrorCode::KmsInvalidMac,
-                CryptoError::PendingImport { .. }
-                | CryptoError::MaterialPendingRotation { .. }
-                | CryptoError::MaterialAlreadyAssociated { .. } => ErrorCode::KmsInvalidState,
-                CryptoError::UnknownMaterial { .. } => ErrorCode::NotFound,
-                CryptoError::UnsupportedKeySpec(_)
-                | CryptoError::UnsupportedAlgorithm(_)
-                | CryptoError::UnsupportedOperation(_) => ErrorCode::UnsupportedOperation,
-                CryptoError::InvalidImportToken => ErrorCode::InvalidImportToken,
-                CryptoError::ExpiredImportToken => ErrorCode::ExpiredImportToken,
-                CryptoError::IncorrectKeyMaterial => ErrorCode::IncorrectKeyMaterial,
-                // Failures of the library, a sealed key that does not open, and whatever a
-                // newer crypto core adds: internal, never a client's fault by default.
-                _ => ErrorCode::KmsInternal,
+            Self::Crypto(e) => match e.kind() {
+                CryptoKind::Validation => ErrorCode::Validation,
+                CryptoKind::InvalidKeyUsage => ErrorCode::InvalidKeyUsage,
+                CryptoKind::InvalidCiphertext => ErrorCode::InvalidCiphertext,
+                CryptoKind::IncorrectKey => ErrorCode::IncorrectKey,
+                CryptoKind::KmsInvalidSignature => ErrorCode::KmsInvalidSignature,
+                CryptoKind::KmsInvalidMac => ErrorCode::KmsInvalidMac,
+                CryptoKind::KmsInvalidState => ErrorCode::KmsInvalidState,
+                CryptoKind::NotFound => ErrorCode::NotFound,
+                CryptoKind::UnsupportedOperation => ErrorCode::UnsupportedOperation,
+                CryptoKind::InvalidImportToken => ErrorCode::InvalidImportToken,
+                CryptoKind::ExpiredImportToken => ErrorCode::ExpiredImportToken,
+                CryptoKind::IncorrectKeyMaterial => ErrorCode::IncorrectKeyMaterial,
+                CryptoKind::KmsInternal => ErrorCode::KmsInternal,
             },
             Self::Grants(e) => match e {
                 GrantStoreError::Validation(_) => ErrorCode::Validation,
@@ -322,6 +300,54 @@ mod tests {
         let e = KmsError::from(CryptoError::Required("EncryptionAlgorithm"));
         assert_eq!(e.code(), ErrorCode::Validation);
         assert_eq!(e.message().unwrap(), "EncryptionAlgorithm is required.");
+    }
+
+    #[test]
+    fn every_crypto_kind_is_the_kms_code_of_its_name() {
+        for kind in [
+            CryptoKind::Validation,
+            CryptoKind::InvalidKeyUsage,
+            CryptoKind::InvalidCiphertext,
+            CryptoKind::IncorrectKey,
+            CryptoKind::KmsInvalidSignature,
+            CryptoKind::KmsInvalidMac,
+            CryptoKind::KmsInvalidState,
+            CryptoKind::NotFound,
+            CryptoKind::UnsupportedOperation,
+            CryptoKind::InvalidImportToken,
+            CryptoKind::ExpiredImportToken,
+            CryptoKind::IncorrectKeyMaterial,
+            CryptoKind::KmsInternal,
+        ] {
+            let code = KmsError::Crypto(sample(kind)).code();
+            assert_eq!(code.as_str(), kind.code(), "{kind:?}");
+        }
+    }
+
+    /// An error of `kind`.
+    fn sample(kind: CryptoKind) -> CryptoError {
+        let candidates = [
+            CryptoError::Required("x"),
+            CryptoError::AlgorithmIncompatible {
+                algorithm: "x",
+                spec: keyward_crypto::KeySpec::SymmetricDefault,
+            },
+            CryptoError::InvalidCiphertext,
+            CryptoError::IncorrectKey,
+            CryptoError::InvalidSignature,
+            CryptoError::InvalidMac,
+            CryptoError::PendingImport { key: "k".into() },
+            CryptoError::UnknownMaterial {
+                key: "k".into(),
+                material: "m".into(),
+            },
+            CryptoError::UnsupportedOperation("x".into()),
+            CryptoError::InvalidImportToken,
+            CryptoError::ExpiredImportToken,
+            CryptoError::IncorrectKeyMaterial,
+            CryptoError::Internal("x"),
+        ];
+        candidates.into_iter().find(|e| e.kind() == kind).unwrap()
     }
 
     #[test]
