@@ -687,10 +687,10 @@ impl<'a> FindingsView<'a> {
     }
 }
 
-/// Which path allowed a request. Decided in one place, [`outcome`], with the verdict: the
-/// deciding statements and grants of an allow, the explanation, and an embedder that must
-/// know whether a grant was the authority (CreateGrant under a grant may only narrow it) all
-/// read it from here.
+/// Which path allowed a request. Decided in one place, the private function `outcome`, with the
+/// verdict: the deciding statements and grants of an allow, the explanation, and an embedder
+/// that must know whether a grant was the authority (CreateGrant under a grant may only narrow
+/// it) all read it from here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AllowBasis {
     /// RetireGrant by a grant that names the caller.

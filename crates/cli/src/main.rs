@@ -17,8 +17,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Check policies: prints OK per valid file, or FILE:LINE:COL: error[CODE]: message per problem.
-    /// Exit 0 when all are valid, 1 when some is not, 2 on usage or I/O errors.
+    /// Check policies: prints OK per valid file, or `FILE:LINE:COL: error[CODE]: message` per
+    /// problem. Exit 0 when all are valid, 1 when some is not, 2 on usage or I/O errors.
     Validate {
         /// The kind of policy: a KMS key policy or an IAM identity policy.
         #[arg(long, value_enum, default_value_t = Kind::Key)]
