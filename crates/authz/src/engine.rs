@@ -1,5 +1,7 @@
-//! The decision: key policy, identity policies and grants combined as AWS KMS does
-//! (`shared/reference/kms-authorization.md` §1, `iam-evaluation.md` §6–7).
+//! The decision: key policy, identity policies and grants combined as AWS KMS does (AWS KMS
+//! Developer Guide: "Key policies in AWS KMS", "Allowing users in other accounts to use a KMS
+//! key", "Grants in AWS KMS", "Troubleshooting key access"; IAM User Guide: "Policy evaluation
+//! logic", "Cross-account policy evaluation logic").
 //!
 //! 1. Any applicable `Deny` in the key policy (a statement naming the caller, its role, its
 //!    account, or everyone) or in an identity policy: explicit deny. Grants never deny.

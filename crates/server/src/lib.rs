@@ -3,7 +3,7 @@
 //! verified against the configured principals, and every operation is authorized by the key
 //! policy, the principal's identity policies and grants, exactly as the key service decides.
 //!
-//! - [`config`]: the TOML configuration and its defaults (`shared/spec/server-config.md`).
+//! - [`config`]: the TOML configuration and its defaults (`crates/server/CONFIG.md`).
 //! - [`sigv4`] and [`auth`]: who is calling.
 //! - [`protocol`]: AWS JSON 1.1 in and out.
 //! - [`operations`]: each KMS operation mapped onto `keyward-kms`.
