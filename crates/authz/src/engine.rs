@@ -1,5 +1,7 @@
-//! The decision: key policy, identity policies and grants combined as AWS KMS does
-//! (`shared/reference/kms-authorization.md` §1, `iam-evaluation.md` §6–7).
+//! The decision: key policy, identity policies and grants combined as AWS KMS does (AWS KMS
+//! Developer Guide: "Key policies in AWS KMS", "Allowing users in other accounts to use a KMS
+//! key", "Grants in AWS KMS", "Troubleshooting key access"; IAM User Guide: "Policy evaluation
+//! logic", "Cross-account policy evaluation logic").
 //!
 //! 1. Any applicable `Deny` in the key policy (a statement naming the caller, its role, its
 //!    account, or everyone) or in an identity policy: explicit deny. Grants never deny.
@@ -687,10 +689,10 @@ impl<'a> FindingsView<'a> {
     }
 }
 
-/// Which path allowed a request. Decided in one place, [`outcome`], with the verdict: the
-/// deciding statements and grants of an allow, the explanation, and an embedder that must
-/// know whether a grant was the authority (CreateGrant under a grant may only narrow it) all
-/// read it from here.
+/// Which path allowed a request. Decided in one place, the private function `outcome`, with the
+/// verdict: the deciding statements and grants of an allow, the explanation, and an embedder
+/// that must know whether a grant was the authority (CreateGrant under a grant may only narrow
+/// it) all read it from here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AllowBasis {
     /// RetireGrant by a grant that names the caller.

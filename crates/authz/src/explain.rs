@@ -1,5 +1,6 @@
 //! Decisions in words: the explanation a person reads, the AccessDeniedException message AWS
-//! would send (reference §5.1), and the contract's JSON form.
+//! would send (IAM User Guide, "Troubleshooting access denied error messages"), and the
+//! contract's JSON form (`crates/authz/REQUEST.md`).
 
 use crate::engine::{
     AllowBasis, Decision, Failure, FindingsView, Reason, Source, TraceEntry, Verdict,

@@ -1,4 +1,4 @@
-//! The authorization request of `keyward authorize` (`shared/spec/request-format.md`): parsed,
+//! The authorization request of `keyward authorize` (`crates/authz/REQUEST.md`): parsed,
 //! checked, and turned into the pieces a decision needs, with the derived context keys.
 
 use keyward_conditions::{ContextValue, RequestContext};

@@ -17,8 +17,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Check policies: prints OK per valid file, or FILE:LINE:COL: error[CODE]: message per problem.
-    /// Exit 0 when all are valid, 1 when some is not, 2 on usage or I/O errors.
+    /// Check policies: prints OK per valid file, or `FILE:LINE:COL: error[CODE]: message` per
+    /// problem. Exit 0 when all are valid, 1 when some is not, 2 on usage or I/O errors.
     Validate {
         /// The kind of policy: a KMS key policy or an IAM identity policy.
         #[arg(long, value_enum, default_value_t = Kind::Key)]
@@ -28,7 +28,7 @@ enum Command {
         files: Vec<String>,
     },
     /// Decide whether a request is allowed, and why (the request format of
-    /// shared/spec/request-format.md). Exit 0 allowed, 1 denied, 2 the request could not be
+    /// crates/authz/REQUEST.md). Exit 0 allowed, 1 denied, 2 the request could not be
     /// evaluated.
     Authorize {
         /// The request file; `-` (the default) reads standard input.
@@ -76,7 +76,7 @@ enum Command {
     /// identity policies and grants. The first line on stdout is `listening on http://HOST:PORT`.
     /// With no config file, a generated admin identity is printed once.
     Serve {
-        /// The config file (TOML, shared/spec/server-config.md).
+        /// The config file (TOML, crates/server/CONFIG.md).
         #[arg(long)]
         config: Option<std::path::PathBuf>,
         /// ADDR:PORT to listen on (port 0 picks a free one); overrides the file.

@@ -1,7 +1,7 @@
 //! Compiled condition blocks and their evaluation.
 //!
-//! The rules (IAM User Guide, condition operators and multivalued keys; the reference notes
-//! §3 and §8):
+//! The rules (IAM User Guide: "IAM JSON policy elements: Condition operators", "Conditions
+//! with multiple context keys or values", "Single-valued vs. multivalued context keys"):
 //! * every operator and every key in a block must hold (AND);
 //! * several values for one key: a positive operator holds if any matches (OR), a negated
 //!   operator holds if none matches (NOR);
@@ -361,8 +361,8 @@ impl KeyTest {
                 Some(v) if !v.scalars().is_empty() => {
                     v.scalars().iter().any(|s| self.one(s, context))
                 }
-                // Missing or empty: false, unless `IfExists` (undocumented; the reference
-                // notes recommend true).
+                // Missing or empty: false, unless `IfExists` (AWS documents nothing; Keyward
+                // holds true).
                 _ => op.if_exists,
             },
             None => match found {

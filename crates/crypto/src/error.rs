@@ -1,5 +1,6 @@
 //! Errors of the crypto core, each carrying the KMS error code it maps to and, where AWS sends
-//! one, AWS's message (`shared/reference/kms-aws-behaviours.md`).
+//! one, AWS's message (as LocalStack's KMS snapshot tests recorded it from AWS; the cases of
+//! `fixtures/crypto/operations.json` name each test).
 
 use crate::spec::{KeySpec, KeyUsage, Operation};
 use thiserror::Error;

@@ -1,6 +1,5 @@
 //! KMS key specs, key usages and algorithms, and the one table that says which spec allows which
-//! usage and which algorithm (`shared/reference/kms-authorization.md` §5.3; AWS KMS Developer
-//! Guide, "Key spec reference").
+//! usage and which algorithm (AWS KMS Developer Guide, "Key spec reference").
 //!
 //! Every name is spelled as in the KMS API and parses case-sensitively, as KMS does.
 
@@ -602,8 +601,9 @@ mod tests {
         );
     }
 
-    /// LocalStack's recordings of AWS (kms-aws-behaviours.md rows 26, 27, 35): AWS lists an
-    /// enumeration's values in its own order, not the API model's.
+    /// LocalStack's recordings of AWS (its KMS tests `test_hmac_create_key_invalid_operations`
+    /// and `test_invalid_generate_mac`): AWS lists an enumeration's values in its own order, not
+    /// the API model's.
     #[test]
     fn enumerations_are_listed_in_the_order_aws_sends() {
         let message = |e: crate::CryptoError| e.to_string();

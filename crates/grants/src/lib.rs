@@ -1,10 +1,11 @@
 //! KMS grants: what a grant allows and whether it applies to a request.
 //!
 //! A grant on a key lets its grantee use the listed operations when its constraints hold
-//! (`shared/reference/kms-authorization.md` §4.3): the grantee names the caller (a role grant
-//! covers the role's sessions; an account grant delegates to the account's IAM policies), the
-//! operation is listed, and the request's encryption context satisfies `EncryptionContextEquals`
-//! or `EncryptionContextSubset` (keys compared without case, values with case, §4.4).
+//! (AWS KMS Developer Guide, "Grants in AWS KMS" — Grant concepts): the grantee names the
+//! caller (a role grant covers the role's sessions; an account grant delegates to the account's
+//! IAM policies), the operation is listed, and the request's encryption context satisfies
+//! `EncryptionContextEquals` or `EncryptionContextSubset` (keys compared without case, values
+//! with case, as the AWS KMS API Reference's GrantConstraints says).
 //! Grants only allow; they never deny.
 
 pub mod resolver;

@@ -1,8 +1,9 @@
 //! The grants of one key: creating them as KMS does (validation, idempotency by name, the
 //! 50,000-grant quota, no escalation through a parent grant).
 //!
-//! Rules: `shared/reference/kms-authorization.md` §4.1–4.5 and §1.9. Where the notes and the
-//! documentation are silent the store fails closed, and a test named after the rule pins it.
+//! Rules: AWS KMS API Reference, CreateGrant; AWS KMS Developer Guide, "Creating grants" and
+//! "Resource quotas" (Grants per KMS key). Where the documentation is silent the store fails
+//! closed, and a test named after the rule pins it.
 
 use crate::{Grant, GrantConstraint, parse_operations};
 use keyward_conditions::encryption_context::same_key;
@@ -47,7 +48,8 @@ impl KeyKind {
         }
     }
 
-    /// The grant operations a key of this kind supports (reference §4.2).
+    /// The grant operations a key of this kind supports (AWS KMS API Reference, CreateGrant:
+    /// Operations).
     pub fn supported_operations(self) -> ActionSet {
         let names: &[&str] = match self {
             Self::SymmetricEncryption => &[
@@ -333,9 +335,10 @@ fn check_constraint(pairs: &[(String, String)]) -> Result<(), GrantStoreError> {
     Ok(())
 }
 
-/// Whether `child` is at least as strict as `parent` (reference §4.5): a Subset parent admits
-/// a Subset or Equals child holding every parent pair; an Equals parent only the same Equals.
-/// Keys compare without case, values with case.
+/// Whether `child` is at least as strict as `parent` (AWS KMS Developer Guide, "Creating
+/// grants" — Granting CreateGrant permission): a Subset parent admits a Subset or Equals child
+/// holding every parent pair; an Equals parent only the same Equals. Keys compare without case,
+/// values with case.
 fn at_least_as_strict(
     parent: Option<&GrantConstraint>,
     child: Option<&GrantConstraint>,
@@ -546,9 +549,10 @@ impl GrantStore {
             .ok_or_else(|| GrantStoreError::NotFound(grant_id.to_owned()))
     }
 
-    /// RetireGrant (reference §4.6): the retiring principal, the grantee when the grant includes
-    /// `RetireGrant`, or the issuing account (its root user, or principals its IAM policies
-    /// allow) may retire; so may a retiring principal that is an account, the same way.
+    /// RetireGrant (AWS KMS API Reference, RetireGrant; AWS KMS Developer Guide, "Managing
+    /// grants" — Retiring and revoking grants): the retiring principal, the grantee when the
+    /// grant includes `RetireGrant`, or the issuing account (its root user, or principals its IAM
+    /// policies allow) may retire; so may a retiring principal that is an account, the same way.
     pub fn retire(
         &mut self,
         target: RetireTarget<'_>,
@@ -773,7 +777,8 @@ impl GrantStore {
     }
 
     /// CreateGrant with authority from the grant `parent`: only a subset of its operations, with
-    /// a constraint at least as strict (reference §4.5).
+    /// a constraint at least as strict (AWS KMS Developer Guide, "Creating grants" — Granting
+    /// CreateGrant permission).
     pub fn create_under(
         &mut self,
         parent: &Grant,

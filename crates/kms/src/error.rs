@@ -1,6 +1,8 @@
 //! The errors of the key service, each carrying its cause; [`KmsError::code`] is the one place
-//! a cause becomes the code AWS sends. Messages are AWS's where AWS's wording is known (the KMS
-//! API Reference and answers recorded from AWS), Keyward's where AWS is silent.
+//! a cause becomes the code AWS sends. Messages are AWS's where AWS's wording is known: the AWS
+//! KMS API Reference's errors of each operation, AWS's answers as LocalStack's KMS snapshot
+//! tests recorded them, and for AccessDeniedException the IAM User Guide, "Troubleshooting
+//! access denied error messages"; Keyward's own where AWS is silent.
 
 use crate::store::StoreError;
 use keyward_api::{ApiError, ErrorCode};

@@ -2,7 +2,8 @@
 //!
 //! The parser has already checked the document's shape; this checks principals, actions,
 //! resources and condition keys, and for key policies the KMS quotas and refusals
-//! (`shared/reference/kms-authorization.md` §1.7).
+//! (AWS KMS Developer Guide, "Creating a key policy" — Key policy format, "Resource quotas" —
+//! Key policy document size, and "AWS KMS condition keys"; AWS KMS API Reference, PutKeyPolicy).
 
 use crate::catalog;
 use crate::error::{Diagnostics, PolicyErrorKind};

@@ -1,4 +1,4 @@
-//! The configuration of `keyward serve`, exactly as `shared/spec/server-config.md` gives it:
+//! The configuration of `keyward serve`, exactly as `crates/server/CONFIG.md` gives it:
 //! a TOML file (region, account, listen address, data directory, audit log, principals), flags
 //! that override it, and the defaults with one generated admin identity when there is no file.
 

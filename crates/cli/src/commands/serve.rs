@@ -1,4 +1,4 @@
-//! `keyward serve`: the KMS-compatible endpoint (shared/spec/server-config.md). The first line
+//! `keyward serve`: the KMS-compatible endpoint (crates/server/CONFIG.md). The first line
 //! on stdout is `listening on http://HOST:PORT` once connections are accepted; SIGTERM or
 //! SIGINT stops it gracefully with exit 0. A config error exits 2, naming the file, the field
 //! and what is wrong.
@@ -53,7 +53,7 @@ async fn serve(config: ServerConfig) -> Outcome {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "listening on http://{addr}");
     if let Some(admin) = config.principals.first().filter(|_| config.generated_admin) {
-        // Shown once, never stored: the spec's first-run identity.
+        // Shown once, never stored: CONFIG.md's first-run identity.
         let _ = writeln!(
             out,
             "no config file: generated admin identity (shown once, not stored)\n  principal:         {}\n  access key id:     {}\n  secret access key: {}\n  region:            {}\nexport AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_DEFAULT_REGION={}",

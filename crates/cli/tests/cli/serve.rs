@@ -1,4 +1,4 @@
-//! `keyward serve` as scripts start it (shared/spec/server-config.md): the first line on stdout,
+//! `keyward serve` as scripts start it (crates/server/CONFIG.md): the first line on stdout,
 //! the generated admin of a first run, config errors (exit 2) and a graceful stop on SIGTERM
 //! and SIGINT (exit 0).
 

@@ -1,5 +1,7 @@
-//! The evaluation rules, each pinned by a test named after it (IAM User Guide: condition
-//! operators, multivalued keys, policy variables; reference notes §3–§5, §8–§9).
+//! The evaluation rules, each pinned by a test named after it (IAM User Guide: "IAM JSON policy
+//! elements: Condition operators", "Single-valued vs. multivalued context keys", "IAM policy
+//! elements: Variables and tags", "IAM JSON policy elements: Supported data types"; where the
+//! guide is silent, the choice Keyward made, named by its test).
 
 use crate::common::{compile, ctx};
 use keyward_conditions::{Actual, CompiledCondition, RequestContext};
@@ -153,7 +155,7 @@ fn for_all_values_needs_every_request_value_to_match_and_for_any_value_one() {
 
 #[test]
 fn for_any_value_if_exists_on_a_missing_key_is_true() {
-    // Undocumented; the reference notes (§9.2) recommend true whenever IfExists is present.
+    // Undocumented by AWS; Keyward's choice: true whenever IfExists is present.
     let c = r#"{"ForAnyValue:StringEqualsIfExists": {"aws:TagKeys": "Env"}}"#;
     assert!(holds(c, &RequestContext::new()));
     assert!(!holds(c, &with_set("aws:TagKeys", &["Owner"])));

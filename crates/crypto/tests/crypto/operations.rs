@@ -141,7 +141,7 @@ fn a_ciphertext_of_another_key_is_incorrect_key() {
         "The key ID in the request does not identify a CMK that can perform this operation."
     );
     // KMS answers IncorrectKeyException, not a usage error, when an HMAC key is named
-    // (kms-aws-behaviours.md row 4).
+    // (AWS, as LocalStack's `test_error_messaging_for_invalid_keys` recorded it).
     let hmac = CryptoKey::generate("hmac", KeySpec::Hmac224, KeyUsage::GenerateVerifyMac).unwrap();
     assert_eq!(
         hmac.decrypt(&blob, &none(), EncryptionAlgorithm::SymmetricDefault),
@@ -437,7 +437,8 @@ fn data_keys() {
             )
             .unwrap();
         assert_eq!(decrypted, data_key.plaintext);
-        // Without the context it does not decrypt (kms-aws-behaviours.md row 6).
+        // Without the context it does not decrypt (AWS, as LocalStack's
+        // `test_encryption_context_generate_data_key` recorded it).
         assert_eq!(
             key.decrypt(
                 &data_key.ciphertext_blob,
@@ -822,7 +823,8 @@ fn ecdh_agrees_between_two_keys_and_refuses_bad_peers() {
         .derive_shared_secret(KeyAgreementAlgorithm::Ecdh, p384.public_key().unwrap())
         .unwrap_err();
     assert_eq!(error, CryptoError::InvalidPublicKey);
-    // kms-aws-behaviours.md row 42: garbage is a ValidationException with no message.
+    // AWS, as LocalStack's `test_derive_shared_secret` recorded it: garbage is a
+    // ValidationException with no message.
     let error = p256
         .derive_shared_secret(KeyAgreementAlgorithm::Ecdh, b"InvalidPublicKey")
         .unwrap_err();

@@ -178,7 +178,7 @@ fn constraint_limits_are_eight_pairs_and_384_characters() {
 
 #[test]
 fn encryption_context_constraints_only_on_symmetric_encryption_keys() {
-    // Fail closed: the notes are silent; a non-symmetric key takes no encryption context.
+    // Fail closed: the documentation is silent; a non-symmetric key takes no encryption context.
     let mut r = request(&["Sign"]);
     r.encryption_context_subset = Some(pairs(&[("a", "1")]));
     assert_eq!(

@@ -90,9 +90,11 @@ fn check_create_key(r: &CreateKeyRequest) -> Result<(), KmsError> {
     check_tags(&r.tags)
 }
 
-/// CreateKey's request-parameter keys, default-filled: `kms:KeySpec`, `kms:KeyUsage`,
-/// `kms:KeyOrigin`, `kms:MultiRegion`, `kms:BypassPolicyLockoutSafetyCheck` when given, and the
-/// request's tags (`aws:RequestTag/*`, `aws:TagKeys`).
+/// CreateKey's request-parameter keys, default-filled (AWS KMS Developer Guide, "AWS KMS
+/// condition keys": a parameter's key is set even when the request leaves it at its default):
+/// `kms:KeySpec`, `kms:KeyUsage`, `kms:KeyOrigin`, `kms:MultiRegion`,
+/// `kms:BypassPolicyLockoutSafetyCheck` when sent, and the request's tags (`aws:RequestTag/*`,
+/// `aws:TagKeys`).
 fn create_key_context(r: &CreateKeyRequest, context: &mut keyward_conditions::RequestContext) {
     if let Ok((spec, usage, origin)) = key_kind_of(r) {
         context.insert_single("kms:KeySpec", spec.as_str());

@@ -761,7 +761,8 @@ fn asymmetric_and_hmac_keys_refuse_an_import_type() {
     import(&f, &k, &[1; 32], None).unwrap();
 }
 
-/// LocalStack's AWS recordings (rows 55-56): tag keys beginning with `aws:` in any case are
+/// LocalStack's AWS recordings (`test_create_key_with_invalid_tag_key`,
+/// `test_key_with_long_tag_value_raises_error`): tag keys beginning with `aws:` in any case are
 /// reserved; over-long keys and values get AWS's validation text naming the tag.
 #[test]
 fn tags_are_checked_with_aws_errors() {
@@ -805,7 +806,8 @@ fn tags_are_checked_with_aws_errors() {
     assert_eq!(tag_with(&"k".repeat(128), &"v".repeat(256)), Ok(()));
 }
 
-/// LocalStack's AWS recordings (rows 44-45): one message per bound.
+/// LocalStack's AWS recordings (`test_generate_random_invalid_number_of_bytes`): one message
+/// per bound.
 #[test]
 fn generate_random_out_of_range_gets_awss_two_messages() {
     let f = fixture();

@@ -1,5 +1,6 @@
-//! Every KMS action (Service Authorization Reference joined with the KMS API model), as in
-//! `shared/reference/kms-authorization.md` §2.
+//! Every KMS action: the Service Authorization Reference ("Actions, resources, and condition
+//! keys for AWS Key Management Service") joined with the KMS API model (each operation's
+//! "Cross-account use" and "Required permissions" in the AWS KMS API Reference).
 
 use super::{AccessLevel, AllowPlacement, CrossAccount, KmsAction, ResourceScope};
 use AccessLevel::*;

@@ -1,6 +1,7 @@
-//! Every `kms:` condition key and the `aws:` global keys KMS uses, as in
-//! `shared/reference/kms-authorization.md` §3.1–3.2. A name with `${...}` is a template: the
-//! part before it is a prefix, and any non-empty suffix completes it.
+//! Every `kms:` condition key and the `aws:` global keys KMS uses (AWS KMS Developer Guide, "AWS
+//! KMS condition keys" and "AWS global condition keys"; their types as the Service Authorization
+//! Reference gives them). A name with `${...}` is a template: the part before it is a prefix,
+//! and any non-empty suffix completes it.
 
 use super::{ConditionKeyInfo, KeyPlacement, KeyType};
 use KeyPlacement::*;

@@ -1,7 +1,8 @@
 //! The catalog: one source of truth for every KMS action and condition key.
 //!
-//! Transcribed from the Service Authorization Reference and the KMS API model
-//! (`shared/reference/kms-authorization.md` §2–3). Tests pin its contents.
+//! Transcribed from the Service Authorization Reference ("Actions, resources, and condition
+//! keys for AWS Key Management Service"), the AWS KMS API Reference and the AWS KMS Developer
+//! Guide ("AWS KMS condition keys"). Tests pin its contents.
 
 mod actions;
 mod keys;
