@@ -741,7 +741,7 @@ fn outcome(f: &Findings, request: &Request) -> (Verdict, Option<AllowBasis>) {
         // RetireGrant is authorized by the grant: `kms:RetireGrant` in a key policy has no
         // effect. A grant giving the caller RetireGrant allows, and so does the key's own
         // account (the account that created the grant) through its IAM policies or root user.
-        // Who the grant's retiring principal is needs the grant itself (GrantStore::retire).
+        // Who the grant's retiring principal is needs the grant itself (KeyGrants::retire).
         if f.any(Path::GrantDirect) {
             Some(AllowBasis::RetireByGrant)
         } else {

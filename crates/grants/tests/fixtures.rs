@@ -7,8 +7,8 @@
     clippy::indexing_slicing
 )]
 
+use keyward_grants::key_grants::{CreateGrant, Created, KeyGrants, KeyKind, TokenKey};
 use keyward_grants::resolver::{Caller, GrantSet};
-use keyward_grants::store::{CreateGrant, Created, GrantStore, KeyKind, TokenKey};
 use keyward_grants::{Grant, GrantConstraint, parse_operations};
 use keyward_policy::catalog::kms_action;
 use serde_json::Value;
@@ -76,17 +76,17 @@ fn every_create_grant_case_gives_its_expected_outcome() {
             case["key"]["usage"].as_str().unwrap(),
         )
         .unwrap();
-        let mut store = GrantStore::new(kind, "111122223333", TokenKey::new([3; 32]));
+        let mut key_grants = KeyGrants::new(kind, "111122223333", TokenKey::new([3; 32]));
         for existing in case["existing"].as_array().into_iter().flatten() {
-            store.create(&create_request(existing)).unwrap();
+            key_grants.create(&create_request(existing)).unwrap();
         }
         let request = create_request(&case["request"]);
         let outcome = match case.get("parent") {
-            Some(parent) => store.create_under(
+            Some(parent) => key_grants.create_under(
                 &grant(parent, "parent", "arn:aws:iam::111122223333:role/App"),
                 &request,
             ),
-            None => store.create(&request),
+            None => key_grants.create(&request),
         };
         let actual = match outcome.map(|c| c.created) {
             Ok(Created::New(_)) => "created".to_owned(),

@@ -14,7 +14,7 @@ use keyward_crypto::{
     DataKeyPairSpec, EncryptionAlgorithm, KeyAgreementAlgorithm, MacAlgorithm, MessageType,
     SigningAlgorithm,
 };
-use keyward_grants::store::MAX_GRANT_TOKENS;
+use keyward_grants::key_grants::MAX_GRANT_TOKENS;
 use serde_json::json;
 
 /// The largest GenerateRandom request.

@@ -3,7 +3,7 @@
 //! is known.
 
 use keyward_crypto::CryptoError;
-use keyward_grants::store::GrantStoreError;
+use keyward_grants::key_grants::KeyGrantsError;
 
 /// The KMS error codes the service returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -177,8 +177,8 @@ impl From<CryptoError> for KmsError {
     }
 }
 
-impl From<GrantStoreError> for KmsError {
-    fn from(error: GrantStoreError) -> Self {
+impl From<KeyGrantsError> for KmsError {
+    fn from(error: KeyGrantsError) -> Self {
         Self::new(ErrorCode::from_str(error.code()), error.to_string())
     }
 }

@@ -18,8 +18,8 @@ use keyward_crypto::{
     CryptoKey, DataKeyLength, DataKeySpec, EncryptionAlgorithm, EncryptionContext, KeySpec,
     KeyUsage,
 };
-use keyward_grants::store::{
-    CreateGrant, GrantStore, GrantStoreError, ListFilter, RetireTarget, Retirer, TokenKey,
+use keyward_grants::key_grants::{
+    CreateGrant, KeyGrants, KeyGrantsError, ListFilter, RetireTarget, Retirer, TokenKey,
 };
 use keyward_policy::Effect;
 use serde_json::json;
@@ -342,7 +342,7 @@ impl Kms {
                 valid_to: None,
                 material_descriptions: BTreeMap::new(),
             };
-            let grants = GrantStore::new(
+            let grants = KeyGrants::new(
                 key_kind(&meta.spec, &meta.usage),
                 &meta.account,
                 TokenKey::new(self.token_key),
@@ -1179,7 +1179,7 @@ impl Kms {
                             .map_err(|e| escalation_denied(caller, &entry.meta.arn, &e))?,
                     };
                     let index = match created.created {
-                        keyward_grants::store::Created::New(i) | keyward_grants::store::Created::Retry(i) => i,
+                        keyward_grants::key_grants::Created::New(i) | keyward_grants::key_grants::Created::Retry(i) => i,
                     };
                     let grant_id = entry.grants.grants().get(index).map(|g| g.id.clone()).unwrap_or_default();
                     entry.refresh_grants();
@@ -1405,16 +1405,16 @@ fn parent_grants(entry: &KeyEntry, judgement: &Judgement) -> Option<Vec<keyward_
 
 /// Creates `child` under the first of `parents` it fits under; the first refusal otherwise.
 fn create_under_any(
-    grants: &mut GrantStore,
+    grants: &mut KeyGrants,
     parents: &[keyward_grants::Grant],
     child: &CreateGrant,
     now: u64,
-) -> Result<keyward_grants::store::CreatedGrant, GrantStoreError> {
-    let mut refusal = GrantStoreError::Escalation("no grant authorizes CreateGrant".into());
+) -> Result<keyward_grants::key_grants::CreatedGrant, KeyGrantsError> {
+    let mut refusal = KeyGrantsError::Escalation("no grant authorizes CreateGrant".into());
     for (i, parent) in parents.iter().enumerate() {
         match grants.create_under_at(parent, child, now) {
             Ok(created) => return Ok(created),
-            Err(e @ GrantStoreError::Escalation(_)) => {
+            Err(e @ KeyGrantsError::Escalation(_)) => {
                 if i == 0 {
                     refusal = e;
                 }
@@ -1426,9 +1426,9 @@ fn create_under_any(
 }
 
 /// The AccessDeniedException for a CreateGrant a parent grant cannot give.
-fn escalation_denied(caller: &Caller, key_arn: &str, error: &GrantStoreError) -> KmsError {
+fn escalation_denied(caller: &Caller, key_arn: &str, error: &KeyGrantsError) -> KmsError {
     match error {
-        GrantStoreError::Escalation(why) => KmsError::new(
+        KeyGrantsError::Escalation(why) => KmsError::new(
             ErrorCode::AccessDenied,
             format!(
                 "User: {} is not authorized to perform: kms:CreateGrant on resource: {key_arn} because only a grant allows it, and a grant can delegate only what it gives: {why}",

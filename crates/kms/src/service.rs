@@ -16,8 +16,8 @@ use keyward_authz::{
 };
 use keyward_conditions::RequestContext;
 use keyward_crypto::{CryptoKey, RecordKey, RootKey};
+use keyward_grants::key_grants::{KeyGrants, KeyKind, TokenKey};
 use keyward_grants::resolver::GrantSet;
-use keyward_grants::store::{GrantStore, KeyKind, TokenKey};
 use keyward_policy::catalog::{ActionId, kms_action};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -41,7 +41,7 @@ pub(crate) struct KeyEntry {
     pub(crate) meta: KeyMetadataRecord,
     pub(crate) crypto: CryptoKey,
     pub(crate) policy: Arc<PreparedPolicy>,
-    pub(crate) grants: GrantStore,
+    pub(crate) grants: KeyGrants,
     pub(crate) grant_set: Arc<GrantSet>,
     /// Alias names pointing at the key (`kms:ResourceAliases`).
     pub(crate) aliases: Vec<String>,
@@ -280,7 +280,7 @@ impl Kms {
                 .iter()
                 .filter_map(|g| g.grant(&meta.arn))
                 .collect();
-            let grants = GrantStore::restore(
+            let grants = KeyGrants::restore(
                 key_kind(&meta.spec, &meta.usage),
                 &meta.account,
                 TokenKey::new(token_key),
