@@ -1,5 +1,7 @@
-//! The decision: key policy, identity policies and grants combined as AWS KMS does
-//! (`shared/reference/kms-authorization.md` §1, `iam-evaluation.md` §6–7).
+//! The decision: key policy, identity policies and grants combined as AWS KMS does (AWS KMS
+//! Developer Guide, "Determining access to AWS KMS keys"; IAM User Guide, "Policy evaluation
+//! logic" and "Cross-account policy evaluation logic"). The engine decides the verdict and the
+//! statements and grants that decided it; [`crate::explain`] puts a decision into words.
 //!
 //! 1. Any applicable `Deny` in the key policy (a statement naming the caller, its role, its
 //!    account, or everyone) or in an identity policy: explicit deny. Grants never deny.
@@ -13,9 +15,10 @@
 //!    account), and only the operations KMS allows across accounts can succeed; a grant alone
 //!    suffices across accounts.
 
+use crate::decision::{AllowBasis, Failure, Judgement, Reason, Source, TraceEntry, Verdict};
 use crate::request::{PolicySource, PolicyText, Request, RequestError};
 use keyward_conditions::variables::Template;
-use keyward_conditions::{CompiledCondition, KeyOutcome, RequestContext, compile_conditions};
+use keyward_conditions::{CompiledCondition, RequestContext, compile_conditions};
 use keyward_grants::resolver::{Caller as GrantCaller, GrantSet};
 use keyward_grants::{Grant, GranteeMatch};
 use keyward_policy::arn::Arn;
@@ -107,119 +110,6 @@ impl PreparedPolicy {
     }
 }
 
-/// The three possible decisions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Verdict {
-    /// Allowed.
-    Allow,
-    /// Denied by a matching `Deny` statement.
-    ExplicitDeny,
-    /// Nothing allowed it.
-    ImplicitDeny,
-}
-
-impl Verdict {
-    /// `Allow`, `ExplicitDeny` or `ImplicitDeny`, as the contract spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Allow => "Allow",
-            Self::ExplicitDeny => "ExplicitDeny",
-            Self::ImplicitDeny => "ImplicitDeny",
-        }
-    }
-}
-
-/// Where a reason or trace entry comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// A policy of the request.
-    Policy(PolicySource),
-    /// A grant, by ID.
-    Grant(String),
-}
-
-impl std::fmt::Display for Source {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Policy(p) => p.fmt(f),
-            Self::Grant(id) => write!(f, "grant:{id}"),
-        }
-    }
-}
-
-/// A statement or grant that decided.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reason {
-    /// Allow or Deny.
-    pub effect: Effect,
-    /// Where.
-    pub source: Source,
-    /// The statement's 0-based index (`None` for a grant).
-    pub statement: Option<usize>,
-    /// The statement's Sid.
-    pub sid: Option<String>,
-}
-
-/// The first element of a statement or grant that did not match.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
-    /// `Action`/`NotAction` does not cover the action.
-    Action,
-    /// `Resource`/`NotResource` does not cover the resource.
-    Resource,
-    /// `Principal`/`NotPrincipal` does not cover the caller.
-    Principal,
-    /// A condition test failed.
-    Condition(Box<KeyOutcome>),
-    /// The grant names another grantee.
-    Grantee,
-    /// The grant does not give the operation, or its constraint fails.
-    Grant(String),
-}
-
-/// What happened to one statement or grant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TraceEntry {
-    /// Where.
-    pub source: Source,
-    /// The statement's index (`None` for a grant).
-    pub statement: Option<usize>,
-    /// The statement's Sid.
-    pub sid: Option<String>,
-    /// Allow or Deny (grants allow).
-    pub effect: Effect,
-    /// `None` when it matched; otherwise what failed first.
-    pub failure: Option<Failure>,
-    /// For a key-policy `Allow` that matched through the caller's account: it delegates.
-    pub delegates: bool,
-}
-
-/// A decision with everything needed to explain it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
-    /// The verdict.
-    pub verdict: Verdict,
-    /// The statements and grants that decided (empty for an implicit deny).
-    pub reasons: Vec<Reason>,
-    /// Every statement and grant considered.
-    pub trace: Vec<TraceEntry>,
-    /// Sentences a person reads.
-    pub explanation: String,
-    /// The AccessDeniedException message AWS would send, for a denial.
-    pub message: Option<String>,
-}
-
-/// A verdict and what decided it: [`Decision`] without the trace and the text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Judgement {
-    /// The verdict.
-    pub verdict: Verdict,
-    /// For an allow, the path that allowed.
-    pub basis: Option<AllowBasis>,
-    /// The statements and grants that decided (empty for an implicit deny).
-    pub reasons: Vec<Reason>,
-}
-
 /// How a key-policy statement's principal covers the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Coverage {
@@ -305,7 +195,7 @@ enum Path {
 
 /// What the sources said, gathered in one pass: how many statements or grants took each path,
 /// and which (only when the decision is to be explained, so the fast path allocates nothing).
-struct Findings {
+pub(crate) struct Findings {
     counts: [u32; 7],
     reasons: Option<[Vec<Reason>; 7]>,
     /// Whether the caller is its account's root user (read once from the request).
@@ -406,16 +296,20 @@ impl Authorizer {
         Judgement {
             verdict,
             basis,
-            reasons: crate::explain::reasons(verdict, basis, &FindingsView::of(&findings), request),
+            reasons: FindingsView::of(&findings).deciding_reasons(verdict, basis, request),
         }
     }
 
-    /// The full decision: verdict, reasons, trace, explanation and AWS-style message.
-    pub fn decide(&self, request: &Request) -> Decision {
-        let mut trace = Vec::new();
-        let findings = self.find(request, true, Some(&mut trace));
+    /// Every statement and grant considered for `request`, in `trace`, and the verdict with what
+    /// the sources said: what the explanation ([`Authorizer::decide`]) puts into words.
+    pub(crate) fn trace(
+        &self,
+        request: &Request,
+        trace: &mut Vec<TraceEntry>,
+    ) -> (Verdict, Option<AllowBasis>, Findings) {
+        let findings = self.find(request, true, Some(trace));
         let (verdict, basis) = outcome(&findings, request);
-        crate::explain::decision(verdict, basis, &FindingsView::of(&findings), trace, request)
+        (verdict, basis, findings)
     }
 
     fn find(
@@ -672,7 +566,7 @@ pub(crate) struct FindingsView<'a> {
 }
 
 impl<'a> FindingsView<'a> {
-    fn of(f: &'a Findings) -> Self {
+    pub(crate) fn of(f: &'a Findings) -> Self {
         Self {
             denies: f.reasons(Path::Deny),
             key_direct: f.reasons(Path::KeyDirect),
@@ -685,38 +579,69 @@ impl<'a> FindingsView<'a> {
             same_account: f.same_account,
         }
     }
-}
 
-/// Which path allowed a request. Decided in one place, [`outcome`], with the verdict: the
-/// deciding statements and grants of an allow, the explanation, and an embedder that must
-/// know whether a grant was the authority (CreateGrant under a grant may only narrow it) all
-/// read it from here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AllowBasis {
-    /// RetireGrant by a grant that names the caller.
-    RetireByGrant,
-    /// RetireGrant by an identity policy (or the root) of the account that created the grant.
-    RetireByAccount,
-    /// An alias operation: the alias side and the key side.
-    Alias,
-    /// An action without a key resource: identity policies alone.
-    NoKey,
-    /// A key-policy statement naming the caller (and, across accounts, an identity policy).
-    KeyPolicy,
-    /// The key policy delegates to the caller's account, whose identity policy allows.
-    Delegated,
-    /// A grant naming the caller; no policy allows.
-    GrantToCaller,
-    /// A grant to the caller's account, with an identity policy allowing; no policy allows on
-    /// its own.
-    GrantToAccount,
-}
-
-impl AllowBasis {
-    /// Whether the authority is a grant alone: no key policy (directly or delegated) allows.
-    pub fn is_grant(self) -> bool {
-        matches!(self, Self::GrantToCaller | Self::GrantToAccount)
+    /// The statements and grants that decided `verdict`: the denies of an explicit deny, the
+    /// allows on the path that allowed, nothing for an implicit deny. A statement that decides
+    /// on more than one side (an IAM statement covering both an alias and its key) is named
+    /// once.
+    pub(crate) fn deciding_reasons(
+        &self,
+        verdict: Verdict,
+        basis: Option<AllowBasis>,
+        request: &Request,
+    ) -> Vec<Reason> {
+        let cross = action_is_key_scoped(request) && !self.same_account;
+        let mut reasons = match verdict {
+            Verdict::ExplicitDeny => self.denies.to_vec(),
+            Verdict::ImplicitDeny => Vec::new(),
+            Verdict::Allow => match basis.unwrap_or(AllowBasis::KeyPolicy) {
+                AllowBasis::RetireByGrant | AllowBasis::GrantToCaller => {
+                    self.grants_direct.to_vec()
+                }
+                AllowBasis::RetireByAccount | AllowBasis::NoKey => self.identity_allows.to_vec(),
+                AllowBasis::Alias => {
+                    let mut r = self.alias_key_side();
+                    r.extend_from_slice(self.alias_allows);
+                    r
+                }
+                AllowBasis::KeyPolicy => {
+                    let mut r = self.key_direct.to_vec();
+                    if cross {
+                        r.extend_from_slice(self.identity_allows);
+                    }
+                    r
+                }
+                AllowBasis::Delegated => [self.key_account, self.identity_allows].concat(),
+                AllowBasis::GrantToAccount => [self.grants_account, self.identity_allows].concat(),
+            },
+        };
+        if reasons.len() > 1 {
+            let mut seen: Vec<(Source, Option<usize>)> = Vec::with_capacity(reasons.len());
+            reasons.retain(|r| {
+                let id = (r.source.clone(), r.statement);
+                let fresh = !seen.contains(&id);
+                seen.push(id);
+                fresh
+            });
+        }
+        reasons
     }
+
+    /// What allows the key side of an alias operation: the key-policy statements naming the
+    /// caller, or else the delegating statements with the identity-policy allows.
+    pub(crate) fn alias_key_side(&self) -> Vec<Reason> {
+        if self.key_direct.is_empty() {
+            [self.key_account, self.identity_allows].concat()
+        } else {
+            self.key_direct.to_vec()
+        }
+    }
+}
+
+/// Whether the request's action is on a key (every action but those without a resource, such
+/// as `CreateKey` and `ListKeys`).
+pub(crate) fn action_is_key_scoped(request: &Request) -> bool {
+    request.action.info().resource != ResourceScope::NoResource
 }
 
 /// The verdict and, for an allow, the path that allowed.
