@@ -16,99 +16,15 @@
 //!    suffices across accounts.
 
 use crate::decision::{AllowBasis, Failure, Judgement, Reason, Source, TraceEntry, Verdict};
-use crate::request::{PolicySource, PolicyText, Request, RequestError};
-use keyward_conditions::variables::Template;
-use keyward_conditions::{CompiledCondition, RequestContext, compile_conditions};
+use crate::request::{PolicySource, PolicyText, Request, RequestError, compile_policy};
+use keyward_conditions::CompiledPolicy;
 use keyward_grants::resolver::{Caller as GrantCaller, GrantSet};
 use keyward_grants::{Grant, GranteeMatch};
-use keyward_policy::arn::Arn;
+use keyward_policy::Effect;
 use keyward_policy::catalog::{AllowPlacement, CrossAccount, ResourceScope};
-use keyward_policy::compile::ResourcePattern;
 use keyward_policy::compile::{CompiledStatement, PrincipalSet};
 use keyward_policy::principal::Principal;
-use keyward_policy::wildcard::Case;
-use keyward_policy::{CompiledPolicy, Effect, PolicyKind, parse_and_validate};
 use std::sync::Arc;
-
-/// A policy compiled for decisions, with its conditions.
-#[derive(Debug, Clone)]
-pub struct PreparedPolicy {
-    source: PolicySource,
-    compiled: CompiledPolicy,
-    conditions: Vec<Option<CompiledCondition>>,
-    /// Resource patterns with policy variables, by statement index, in pattern order.
-    resource_templates: Vec<Vec<Option<Template>>>,
-}
-
-impl PreparedPolicy {
-    /// Check and compile `policy` as the policy `source` of a request.
-    pub fn new(source: PolicySource, policy: &PolicyText) -> Result<Self, RequestError> {
-        let kind = match source {
-            PolicySource::KeyPolicy => PolicyKind::KeyPolicy,
-            PolicySource::IdentityPolicy(_) => PolicyKind::IdentityPolicy,
-        };
-        let fail = |errors| RequestError::Policy {
-            policy: source,
-            errors,
-            text: policy.text.clone(),
-            offset: policy.offset,
-        };
-        let document = parse_and_validate(&policy.text, kind).map_err(fail)?;
-        let conditions = compile_conditions(&document).map_err(fail)?;
-        let compiled = CompiledPolicy::new(&document, kind).map_err(fail)?;
-        let resource_templates = compiled
-            .statements()
-            .iter()
-            .map(|s| {
-                s.resources
-                    .patterns()
-                    .iter()
-                    .map(|p| match p {
-                        ResourcePattern::Templated { resource, .. } => Template::parse(resource),
-                        _ => None,
-                    })
-                    .collect()
-            })
-            .collect();
-        Ok(Self {
-            source,
-            compiled,
-            conditions,
-            resource_templates,
-        })
-    }
-
-    /// Whether statement `s`'s `Resource`/`NotResource` covers `resource`, policy variables
-    /// resolved against `context` (a variable with no value matches no resource).
-    fn covers_resource(
-        &self,
-        s: &CompiledStatement,
-        resource: &str,
-        context: &RequestContext,
-    ) -> bool {
-        let arn = Arn::parse(resource);
-        let templates = self.resource_templates.get(s.index);
-        let any = s
-            .resources
-            .patterns()
-            .iter()
-            .enumerate()
-            .any(|(i, p)| match p {
-                ResourcePattern::Any => true,
-                ResourcePattern::Arn(pattern) => arn.as_ref().is_some_and(|a| pattern.matches(a)),
-                ResourcePattern::Templated { head, .. } => arn.as_ref().is_some_and(|a| {
-                    head.matches(a)
-                        && templates
-                            .and_then(|t| t.get(i))
-                            .and_then(Option::as_ref)
-                            .is_some_and(|t| {
-                                t.matches_pattern(a.resource, context, Case::Sensitive)
-                            })
-                }),
-            });
-        any != s.resources.is_negated()
-    }
-}
 
 /// How a key-policy statement's principal covers the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,12 +88,15 @@ fn coverage(
     }
 }
 
-/// The prepared policies and grants of a key and a caller: compile once, decide many times.
+/// The compiled policies and grants of a key and a caller: compile once, decide many times.
 /// `Send + Sync`.
+///
+/// A reason or trace entry names its policy by position: the key policy is
+/// [`PolicySource::KeyPolicy`], and `identity[i]` is [`PolicySource::IdentityPolicy`]`(i)`.
 #[derive(Debug, Clone)]
 pub struct Authorizer {
-    key_policy: Option<Arc<PreparedPolicy>>,
-    identity: Arc<[PreparedPolicy]>,
+    key_policy: Option<Arc<CompiledPolicy>>,
+    identity: Arc<[CompiledPolicy]>,
     grants: Arc<GrantSet>,
 }
 
@@ -244,12 +163,12 @@ impl Authorizer {
         grants: Vec<Grant>,
     ) -> Result<Self, RequestError> {
         let key_policy = key_policy
-            .map(|p| PreparedPolicy::new(PolicySource::KeyPolicy, p))
+            .map(|p| compile_policy(PolicySource::KeyPolicy, p))
             .transpose()?;
         let identity = identity
             .iter()
             .enumerate()
-            .map(|(i, p)| PreparedPolicy::new(PolicySource::IdentityPolicy(i), p))
+            .map(|(i, p)| compile_policy(PolicySource::IdentityPolicy(i), p))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             key_policy: key_policy.map(Arc::new),
@@ -258,11 +177,12 @@ impl Authorizer {
         })
     }
 
-    /// An authorizer from parts prepared once and shared (a key's policy and grants, a
-    /// caller's identity policies): building one costs three reference-count increments.
+    /// An authorizer from parts compiled once and shared (a key's policy and grants, a
+    /// caller's identity policies, in order): building one costs three reference-count
+    /// increments.
     pub fn from_parts(
-        key_policy: Option<Arc<PreparedPolicy>>,
-        identity: Arc<[PreparedPolicy]>,
+        key_policy: Option<Arc<CompiledPolicy>>,
+        identity: Arc<[CompiledPolicy]>,
         grants: Arc<GrantSet>,
     ) -> Self {
         Self {
@@ -341,6 +261,7 @@ impl Authorizer {
             };
             for_each_statement(
                 policy,
+                PolicySource::KeyPolicy,
                 request,
                 key_resource,
                 trace.as_deref_mut(),
@@ -355,10 +276,12 @@ impl Authorizer {
                 },
             );
         }
-        for policy in self.identity.iter() {
+        for (i, policy) in self.identity.iter().enumerate() {
+            let source = PolicySource::IdentityPolicy(i);
             // An identity policy's principal is the identity it is attached to.
             for_each_statement(
                 policy,
+                source,
                 request,
                 key_resource,
                 trace.as_deref_mut(),
@@ -376,6 +299,7 @@ impl Authorizer {
             if request.target_key.is_some() {
                 for_each_statement(
                     policy,
+                    source,
                     request,
                     &request.resource,
                     trace.as_deref_mut(),
@@ -478,19 +402,21 @@ enum Miss {
     Condition(usize),
 }
 
-/// Evaluate the statements of `policy` (all of them when tracing; otherwise only those whose
-/// action clause covers the action, from the compiled index): action, resource, principal
-/// (`cover`), then condition. `record` receives each statement that applies.
+/// Evaluate the statements of `policy`, the request's policy `source` (all of them when
+/// tracing; otherwise only those whose action clause covers the action, from the compiled
+/// index): action, resource, principal (`cover`), then condition. `record` receives each
+/// statement that applies.
 fn for_each_statement(
-    policy: &PreparedPolicy,
+    policy: &CompiledPolicy,
+    source: PolicySource,
     request: &Request,
     resource: &str,
     trace: Option<&mut Vec<TraceEntry>>,
     cover: impl Fn(&CompiledStatement) -> Coverage,
     mut record: impl FnMut(&CompiledStatement, Coverage, &dyn Fn() -> Reason),
 ) {
-    let source = Source::Policy(policy.source);
-    let condition = |s: &CompiledStatement| policy.conditions.get(s.index).and_then(Option::as_ref);
+    let source = Source::Policy(source);
+    let condition = |s: &CompiledStatement| policy.condition(s);
     // The first failing element, cheaply: a condition failure is the failing test's index.
     let mut check = |s: &CompiledStatement| -> (Option<Miss>, Coverage) {
         if !s.actions.matches_kms(request.action) {
@@ -519,7 +445,7 @@ fn for_each_statement(
     };
     match trace {
         Some(trace) => {
-            for s in policy.compiled.statements() {
+            for s in policy.statements() {
                 let (miss, covered) = check(s);
                 let failure = miss.map(|m| match m {
                     Miss::Action => Failure::Action,
@@ -544,7 +470,7 @@ fn for_each_statement(
             }
         }
         None => {
-            for s in policy.compiled.statements_for(request.action) {
+            for s in policy.statements_for(request.action) {
                 check(s);
             }
         }

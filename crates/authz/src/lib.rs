@@ -34,9 +34,10 @@ mod explain;
 pub mod request;
 
 pub use decision::{AllowBasis, Decision, Failure, Judgement, Reason, Source, TraceEntry, Verdict};
-pub use engine::{Authorizer, PreparedPolicy};
+pub use engine::Authorizer;
+pub use keyward_conditions::CompiledPolicy;
 pub use request::{
-    KeyAttributes, PolicySource, PolicyText, Request, RequestError, insert_caller,
+    KeyAttributes, PolicySource, PolicyText, Request, RequestError, compile_policy, insert_caller,
     insert_caller_and_key, insert_key,
 };
 

@@ -2,7 +2,7 @@
 //! the service calling on the principal's behalf, and any other request-context keys.
 
 use crate::KmsError;
-use keyward_authz::{PolicySource, PolicyText, PreparedPolicy, insert_caller};
+use keyward_authz::{CompiledPolicy, PolicySource, PolicyText, compile_policy, insert_caller};
 use keyward_conditions::{ContextValue, RequestContext};
 use keyward_policy::principal::Principal;
 use std::sync::Arc;
@@ -14,7 +14,7 @@ pub struct Caller {
     arn: String,
     account: String,
     role_arn: Option<String>,
-    identity: Arc<[PreparedPolicy]>,
+    identity: Arc<[CompiledPolicy]>,
     via_service: Option<String>,
     /// Keys the caller brings (session tags, source IP, anything else), as given.
     context: RequestContext,
@@ -50,7 +50,7 @@ impl Caller {
             .iter()
             .enumerate()
             .map(|(i, text)| {
-                PreparedPolicy::new(
+                compile_policy(
                     PolicySource::IdentityPolicy(i),
                     &PolicyText {
                         text: (*text).to_owned(),
@@ -147,7 +147,7 @@ impl Caller {
         self.role_arn.as_deref()
     }
 
-    pub(crate) fn identity(&self) -> &Arc<[PreparedPolicy]> {
+    pub(crate) fn identity(&self) -> &Arc<[CompiledPolicy]> {
         &self.identity
     }
 

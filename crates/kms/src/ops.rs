@@ -12,7 +12,7 @@ use crate::service::{
     default_policy, key_kind, prepare_policy, state_error,
 };
 use crate::store::Change;
-use keyward_authz::{AllowBasis, Authorizer, Judgement, PreparedPolicy, Reason, Source, Verdict};
+use keyward_authz::{AllowBasis, Authorizer, CompiledPolicy, Judgement, Reason, Source, Verdict};
 use keyward_crypto::spec::SPEC_TABLE;
 use keyward_crypto::{
     CryptoKey, DataKeyLength, DataKeySpec, EncryptionAlgorithm, EncryptionContext, KeySpec,
@@ -205,7 +205,7 @@ impl Kms {
     fn lockout_check(
         &self,
         caller: &Caller,
-        policy: &Arc<PreparedPolicy>,
+        policy: &Arc<CompiledPolicy>,
         arn: &str,
     ) -> Result<(), KmsError> {
         let action = action("kms:PutKeyPolicy")?;

@@ -11,8 +11,8 @@ use crate::model::KeyState;
 use crate::record::{AdminState, GrantRecord, KeyMetadataRecord, RotationRecord};
 use crate::store::{AliasRecord, Change, KeyRecord, Store};
 use keyward_authz::{
-    Authorizer, Judgement, KeyAttributes, PolicySource, PolicyText, PreparedPolicy, Request,
-    Verdict, insert_key,
+    Authorizer, CompiledPolicy, Judgement, KeyAttributes, PolicySource, PolicyText, Request,
+    Verdict, compile_policy, insert_key,
 };
 use keyward_conditions::RequestContext;
 use keyward_crypto::{CryptoKey, RecordKey, RootKey};
@@ -40,7 +40,7 @@ pub struct KmsConfig {
 pub(crate) struct KeyEntry {
     pub(crate) meta: KeyMetadataRecord,
     pub(crate) crypto: CryptoKey,
-    pub(crate) policy: Arc<PreparedPolicy>,
+    pub(crate) policy: Arc<CompiledPolicy>,
     pub(crate) grants: KeyGrants,
     pub(crate) grant_set: Arc<GrantSet>,
     /// Alias names pointing at the key (`kms:ResourceAliases`).
@@ -203,8 +203,8 @@ pub(crate) fn default_policy(partition: &str, account: &str) -> String {
 }
 
 /// Compiles a key policy, or the `MalformedPolicyDocumentException` KMS sends.
-pub(crate) fn prepare_policy(text: &str) -> Result<PreparedPolicy, KmsError> {
-    PreparedPolicy::new(
+pub(crate) fn prepare_policy(text: &str) -> Result<CompiledPolicy, KmsError> {
+    compile_policy(
         PolicySource::KeyPolicy,
         &PolicyText {
             text: text.to_owned(),
