@@ -1,7 +1,7 @@
 //! The decision: key policy, identity policies and grants combined as AWS KMS does (AWS KMS
 //! Developer Guide, "Determining access to AWS KMS keys"; IAM User Guide, "Policy evaluation
 //! logic" and "Cross-account policy evaluation logic"). The engine decides the verdict and the
-//! statements and grants that decided it; [`crate::explain`] puts a decision into words.
+//! statements and grants that decided it; `explain.rs` puts a decision into words.
 //!
 //! 1. Any applicable `Deny` in the key policy (a statement naming the caller, its role, its
 //!    account, or everyone) or in an identity policy: explicit deny. Grants never deny.

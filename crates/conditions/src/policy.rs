@@ -62,7 +62,7 @@ impl CompiledPolicy {
         Self::from_document(&document, kind)
     }
 
-    /// Compile a document that passed [`keyward_policy::validate`] as a policy of `kind`:
+    /// Compile a document that passed [`keyward_policy::validate()`] as a policy of `kind`:
     /// its conditions first, then its statement matchers.
     pub fn from_document(document: &PolicyDocument, kind: PolicyKind) -> Result<Self, Diagnostics> {
         let conditions = compile_conditions(document)?;

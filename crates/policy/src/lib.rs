@@ -2,7 +2,7 @@
 //!
 //! * [`parse_policy`] turns JSON text into a typed [`PolicyDocument`] whose every element and
 //!   value keeps its [`Span`]; [`LineIndex`] turns spans into lines and columns.
-//! * [`validate`] checks a document against the rules of its [`PolicyKind`], and
+//! * [`validate()`] checks a document against the rules of its [`PolicyKind`], and
 //!   [`parse_and_validate`] does both.
 //! * [`StatementMatchers`] are the statements' matchers built for evaluation: actions indexed
 //!   through the [`catalog`], resource ARN patterns compiled, principals parsed. With the
