@@ -2,7 +2,7 @@
 //! `valgrind --tool=callgrind`, whose instruction counts are repeatable on a noisy machine.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use keyward_policy::{CompiledPolicy, PolicyKind, parse_policy, validate};
+use keyward_policy::{PolicyKind, StatementMatchers, parse_policy, validate};
 use std::hint::black_box;
 
 fn main() {
@@ -17,7 +17,7 @@ fn main() {
     for _ in 0..n {
         match stage.as_str() {
             "parse" => drop(black_box(parse_policy(black_box(&text)))),
-            "compile" => drop(black_box(CompiledPolicy::new(
+            "compile" => drop(black_box(StatementMatchers::new(
                 black_box(&document),
                 PolicyKind::KeyPolicy,
             ))),
@@ -25,7 +25,7 @@ fn main() {
                 let document = parse_policy(black_box(&text)).unwrap();
                 assert!(validate(&document, &text, PolicyKind::KeyPolicy).is_empty());
                 drop(black_box(
-                    CompiledPolicy::new(&document, PolicyKind::KeyPolicy).unwrap(),
+                    StatementMatchers::new(&document, PolicyKind::KeyPolicy).unwrap(),
                 ));
             }
         }

@@ -1,8 +1,10 @@
-//! Parse, validate, compile and print arbitrary input as both policy kinds; nothing may panic,
-//! every error must point inside the input, and a valid document must survive printing.
+//! Parse, validate, compile (the compiled policy: matchers, conditions, resource templates) and
+//! print arbitrary input as both policy kinds; nothing may panic, every error must point inside
+//! the input, and a valid document must survive printing.
 #![no_main]
 
-use keyward_policy::{LineIndex, PolicyKind, compile_policy, parse_and_validate, parse_policy, print_policy};
+use keyward_conditions::CompiledPolicy;
+use keyward_policy::{LineIndex, PolicyKind, parse_and_validate, parse_policy, print_policy};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -11,8 +13,8 @@ fuzz_target!(|data: &[u8]| {
     };
     for kind in [PolicyKind::KeyPolicy, PolicyKind::IdentityPolicy] {
         match parse_and_validate(text, kind) {
-            Ok(_) => {
-                let _ = compile_policy(text, kind);
+            Ok(document) => {
+                let _ = CompiledPolicy::from_document(&document, kind);
             }
             Err(diags) => {
                 let index = LineIndex::new(text);

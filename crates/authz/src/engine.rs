@@ -1,7 +1,7 @@
 //! The decision: key policy, identity policies and grants combined as AWS KMS does (AWS KMS
-//! Developer Guide: "Key policies in AWS KMS", "Allowing users in other accounts to use a KMS
-//! key", "Grants in AWS KMS", "Troubleshooting key access"; IAM User Guide: "Policy evaluation
-//! logic", "Cross-account policy evaluation logic").
+//! Developer Guide, "Determining access to AWS KMS keys"; IAM User Guide, "Policy evaluation
+//! logic" and "Cross-account policy evaluation logic"). The engine decides the verdict and the
+//! statements and grants that decided it; `explain.rs` puts a decision into words.
 //!
 //! 1. Any applicable `Deny` in the key policy (a statement naming the caller, its role, its
 //!    account, or everyone) or in an identity policy: explicit deny. Grants never deny.
@@ -15,212 +15,16 @@
 //!    account), and only the operations KMS allows across accounts can succeed; a grant alone
 //!    suffices across accounts.
 
-use crate::request::{PolicySource, PolicyText, Request, RequestError};
-use keyward_conditions::variables::Template;
-use keyward_conditions::{CompiledCondition, KeyOutcome, RequestContext, compile_conditions};
+use crate::decision::{AllowBasis, Failure, Judgement, Reason, Source, TraceEntry, Verdict};
+use crate::request::{PolicySource, PolicyText, Request, RequestError, compile_policy};
+use keyward_conditions::CompiledPolicy;
 use keyward_grants::resolver::{Caller as GrantCaller, GrantSet};
 use keyward_grants::{Grant, GranteeMatch};
-use keyward_policy::arn::Arn;
+use keyward_policy::Effect;
 use keyward_policy::catalog::{AllowPlacement, CrossAccount, ResourceScope};
-use keyward_policy::compile::ResourcePattern;
 use keyward_policy::compile::{CompiledStatement, PrincipalSet};
 use keyward_policy::principal::Principal;
-use keyward_policy::wildcard::Case;
-use keyward_policy::{CompiledPolicy, Effect, PolicyKind, parse_and_validate};
 use std::sync::Arc;
-
-/// A policy compiled for decisions, with its conditions.
-#[derive(Debug, Clone)]
-pub struct PreparedPolicy {
-    source: PolicySource,
-    compiled: CompiledPolicy,
-    conditions: Vec<Option<CompiledCondition>>,
-    /// Resource patterns with policy variables, by statement index, in pattern order.
-    resource_templates: Vec<Vec<Option<Template>>>,
-}
-
-impl PreparedPolicy {
-    /// Check and compile `policy` as the policy `source` of a request.
-    pub fn new(source: PolicySource, policy: &PolicyText) -> Result<Self, RequestError> {
-        let kind = match source {
-            PolicySource::KeyPolicy => PolicyKind::KeyPolicy,
-            PolicySource::IdentityPolicy(_) => PolicyKind::IdentityPolicy,
-        };
-        let fail = |errors| RequestError::Policy {
-            policy: source,
-            errors,
-            text: policy.text.clone(),
-            offset: policy.offset,
-        };
-        let document = parse_and_validate(&policy.text, kind).map_err(fail)?;
-        let conditions = compile_conditions(&document).map_err(fail)?;
-        let compiled = CompiledPolicy::new(&document, kind).map_err(fail)?;
-        let resource_templates = compiled
-            .statements()
-            .iter()
-            .map(|s| {
-                s.resources
-                    .patterns()
-                    .iter()
-                    .map(|p| match p {
-                        ResourcePattern::Templated { resource, .. } => Template::parse(resource),
-                        _ => None,
-                    })
-                    .collect()
-            })
-            .collect();
-        Ok(Self {
-            source,
-            compiled,
-            conditions,
-            resource_templates,
-        })
-    }
-
-    /// Whether statement `s`'s `Resource`/`NotResource` covers `resource`, policy variables
-    /// resolved against `context` (a variable with no value matches no resource).
-    fn covers_resource(
-        &self,
-        s: &CompiledStatement,
-        resource: &str,
-        context: &RequestContext,
-    ) -> bool {
-        let arn = Arn::parse(resource);
-        let templates = self.resource_templates.get(s.index);
-        let any = s
-            .resources
-            .patterns()
-            .iter()
-            .enumerate()
-            .any(|(i, p)| match p {
-                ResourcePattern::Any => true,
-                ResourcePattern::Arn(pattern) => arn.as_ref().is_some_and(|a| pattern.matches(a)),
-                ResourcePattern::Templated { head, .. } => arn.as_ref().is_some_and(|a| {
-                    head.matches(a)
-                        && templates
-                            .and_then(|t| t.get(i))
-                            .and_then(Option::as_ref)
-                            .is_some_and(|t| {
-                                t.matches_pattern(a.resource, context, Case::Sensitive)
-                            })
-                }),
-            });
-        any != s.resources.is_negated()
-    }
-}
-
-/// The three possible decisions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Verdict {
-    /// Allowed.
-    Allow,
-    /// Denied by a matching `Deny` statement.
-    ExplicitDeny,
-    /// Nothing allowed it.
-    ImplicitDeny,
-}
-
-impl Verdict {
-    /// `Allow`, `ExplicitDeny` or `ImplicitDeny`, as the contract spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Allow => "Allow",
-            Self::ExplicitDeny => "ExplicitDeny",
-            Self::ImplicitDeny => "ImplicitDeny",
-        }
-    }
-}
-
-/// Where a reason or trace entry comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// A policy of the request.
-    Policy(PolicySource),
-    /// A grant, by ID.
-    Grant(String),
-}
-
-impl std::fmt::Display for Source {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Policy(p) => p.fmt(f),
-            Self::Grant(id) => write!(f, "grant:{id}"),
-        }
-    }
-}
-
-/// A statement or grant that decided.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reason {
-    /// Allow or Deny.
-    pub effect: Effect,
-    /// Where.
-    pub source: Source,
-    /// The statement's 0-based index (`None` for a grant).
-    pub statement: Option<usize>,
-    /// The statement's Sid.
-    pub sid: Option<String>,
-}
-
-/// The first element of a statement or grant that did not match.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
-    /// `Action`/`NotAction` does not cover the action.
-    Action,
-    /// `Resource`/`NotResource` does not cover the resource.
-    Resource,
-    /// `Principal`/`NotPrincipal` does not cover the caller.
-    Principal,
-    /// A condition test failed.
-    Condition(Box<KeyOutcome>),
-    /// The grant names another grantee.
-    Grantee,
-    /// The grant does not give the operation, or its constraint fails.
-    Grant(String),
-}
-
-/// What happened to one statement or grant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TraceEntry {
-    /// Where.
-    pub source: Source,
-    /// The statement's index (`None` for a grant).
-    pub statement: Option<usize>,
-    /// The statement's Sid.
-    pub sid: Option<String>,
-    /// Allow or Deny (grants allow).
-    pub effect: Effect,
-    /// `None` when it matched; otherwise what failed first.
-    pub failure: Option<Failure>,
-    /// For a key-policy `Allow` that matched through the caller's account: it delegates.
-    pub delegates: bool,
-}
-
-/// A decision with everything needed to explain it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
-    /// The verdict.
-    pub verdict: Verdict,
-    /// The statements and grants that decided (empty for an implicit deny).
-    pub reasons: Vec<Reason>,
-    /// Every statement and grant considered.
-    pub trace: Vec<TraceEntry>,
-    /// Sentences a person reads.
-    pub explanation: String,
-    /// The AccessDeniedException message AWS would send, for a denial.
-    pub message: Option<String>,
-}
-
-/// A verdict and what decided it: [`Decision`] without the trace and the text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Judgement {
-    /// The verdict.
-    pub verdict: Verdict,
-    /// For an allow, the path that allowed.
-    pub basis: Option<AllowBasis>,
-    /// The statements and grants that decided (empty for an implicit deny).
-    pub reasons: Vec<Reason>,
-}
 
 /// How a key-policy statement's principal covers the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -284,12 +88,15 @@ fn coverage(
     }
 }
 
-/// The prepared policies and grants of a key and a caller: compile once, decide many times.
+/// The compiled policies and grants of a key and a caller: compile once, decide many times.
 /// `Send + Sync`.
+///
+/// A reason or trace entry names its policy by position: the key policy is
+/// [`PolicySource::KeyPolicy`], and `identity[i]` is [`PolicySource::IdentityPolicy`]`(i)`.
 #[derive(Debug, Clone)]
 pub struct Authorizer {
-    key_policy: Option<Arc<PreparedPolicy>>,
-    identity: Arc<[PreparedPolicy]>,
+    key_policy: Option<Arc<CompiledPolicy>>,
+    identity: Arc<[CompiledPolicy]>,
     grants: Arc<GrantSet>,
 }
 
@@ -307,7 +114,7 @@ enum Path {
 
 /// What the sources said, gathered in one pass: how many statements or grants took each path,
 /// and which (only when the decision is to be explained, so the fast path allocates nothing).
-struct Findings {
+pub(crate) struct Findings {
     counts: [u32; 7],
     reasons: Option<[Vec<Reason>; 7]>,
     /// Whether the caller is its account's root user (read once from the request).
@@ -356,12 +163,12 @@ impl Authorizer {
         grants: Vec<Grant>,
     ) -> Result<Self, RequestError> {
         let key_policy = key_policy
-            .map(|p| PreparedPolicy::new(PolicySource::KeyPolicy, p))
+            .map(|p| compile_policy(PolicySource::KeyPolicy, p))
             .transpose()?;
         let identity = identity
             .iter()
             .enumerate()
-            .map(|(i, p)| PreparedPolicy::new(PolicySource::IdentityPolicy(i), p))
+            .map(|(i, p)| compile_policy(PolicySource::IdentityPolicy(i), p))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             key_policy: key_policy.map(Arc::new),
@@ -370,11 +177,12 @@ impl Authorizer {
         })
     }
 
-    /// An authorizer from parts prepared once and shared (a key's policy and grants, a
-    /// caller's identity policies): building one costs three reference-count increments.
+    /// An authorizer from parts compiled once and shared (a key's policy and grants, a
+    /// caller's identity policies, in order): building one costs three reference-count
+    /// increments.
     pub fn from_parts(
-        key_policy: Option<Arc<PreparedPolicy>>,
-        identity: Arc<[PreparedPolicy]>,
+        key_policy: Option<Arc<CompiledPolicy>>,
+        identity: Arc<[CompiledPolicy]>,
         grants: Arc<GrantSet>,
     ) -> Self {
         Self {
@@ -408,16 +216,20 @@ impl Authorizer {
         Judgement {
             verdict,
             basis,
-            reasons: crate::explain::reasons(verdict, basis, &FindingsView::of(&findings), request),
+            reasons: FindingsView::of(&findings).deciding_reasons(verdict, basis, request),
         }
     }
 
-    /// The full decision: verdict, reasons, trace, explanation and AWS-style message.
-    pub fn decide(&self, request: &Request) -> Decision {
-        let mut trace = Vec::new();
-        let findings = self.find(request, true, Some(&mut trace));
+    /// Every statement and grant considered for `request`, in `trace`, and the verdict with what
+    /// the sources said: what the explanation ([`Authorizer::decide`]) puts into words.
+    pub(crate) fn trace(
+        &self,
+        request: &Request,
+        trace: &mut Vec<TraceEntry>,
+    ) -> (Verdict, Option<AllowBasis>, Findings) {
+        let findings = self.find(request, true, Some(trace));
         let (verdict, basis) = outcome(&findings, request);
-        crate::explain::decision(verdict, basis, &FindingsView::of(&findings), trace, request)
+        (verdict, basis, findings)
     }
 
     fn find(
@@ -449,6 +261,7 @@ impl Authorizer {
             };
             for_each_statement(
                 policy,
+                PolicySource::KeyPolicy,
                 request,
                 key_resource,
                 trace.as_deref_mut(),
@@ -463,10 +276,12 @@ impl Authorizer {
                 },
             );
         }
-        for policy in self.identity.iter() {
+        for (i, policy) in self.identity.iter().enumerate() {
+            let source = PolicySource::IdentityPolicy(i);
             // An identity policy's principal is the identity it is attached to.
             for_each_statement(
                 policy,
+                source,
                 request,
                 key_resource,
                 trace.as_deref_mut(),
@@ -484,6 +299,7 @@ impl Authorizer {
             if request.target_key.is_some() {
                 for_each_statement(
                     policy,
+                    source,
                     request,
                     &request.resource,
                     trace.as_deref_mut(),
@@ -586,19 +402,21 @@ enum Miss {
     Condition(usize),
 }
 
-/// Evaluate the statements of `policy` (all of them when tracing; otherwise only those whose
-/// action clause covers the action, from the compiled index): action, resource, principal
-/// (`cover`), then condition. `record` receives each statement that applies.
+/// Evaluate the statements of `policy`, the request's policy `source` (all of them when
+/// tracing; otherwise only those whose action clause covers the action, from the compiled
+/// index): action, resource, principal (`cover`), then condition. `record` receives each
+/// statement that applies.
 fn for_each_statement(
-    policy: &PreparedPolicy,
+    policy: &CompiledPolicy,
+    source: PolicySource,
     request: &Request,
     resource: &str,
     trace: Option<&mut Vec<TraceEntry>>,
     cover: impl Fn(&CompiledStatement) -> Coverage,
     mut record: impl FnMut(&CompiledStatement, Coverage, &dyn Fn() -> Reason),
 ) {
-    let source = Source::Policy(policy.source);
-    let condition = |s: &CompiledStatement| policy.conditions.get(s.index).and_then(Option::as_ref);
+    let source = Source::Policy(source);
+    let condition = |s: &CompiledStatement| policy.condition(s);
     // The first failing element, cheaply: a condition failure is the failing test's index.
     let mut check = |s: &CompiledStatement| -> (Option<Miss>, Coverage) {
         if !s.actions.matches_kms(request.action) {
@@ -627,7 +445,7 @@ fn for_each_statement(
     };
     match trace {
         Some(trace) => {
-            for s in policy.compiled.statements() {
+            for s in policy.statements() {
                 let (miss, covered) = check(s);
                 let failure = miss.map(|m| match m {
                     Miss::Action => Failure::Action,
@@ -652,7 +470,7 @@ fn for_each_statement(
             }
         }
         None => {
-            for s in policy.compiled.statements_for(request.action) {
+            for s in policy.statements_for(request.action) {
                 check(s);
             }
         }
@@ -674,7 +492,7 @@ pub(crate) struct FindingsView<'a> {
 }
 
 impl<'a> FindingsView<'a> {
-    fn of(f: &'a Findings) -> Self {
+    pub(crate) fn of(f: &'a Findings) -> Self {
         Self {
             denies: f.reasons(Path::Deny),
             key_direct: f.reasons(Path::KeyDirect),
@@ -687,38 +505,69 @@ impl<'a> FindingsView<'a> {
             same_account: f.same_account,
         }
     }
-}
 
-/// Which path allowed a request. Decided in one place, the private function `outcome`, with the
-/// verdict: the deciding statements and grants of an allow, the explanation, and an embedder
-/// that must know whether a grant was the authority (CreateGrant under a grant may only narrow
-/// it) all read it from here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AllowBasis {
-    /// RetireGrant by a grant that names the caller.
-    RetireByGrant,
-    /// RetireGrant by an identity policy (or the root) of the account that created the grant.
-    RetireByAccount,
-    /// An alias operation: the alias side and the key side.
-    Alias,
-    /// An action without a key resource: identity policies alone.
-    NoKey,
-    /// A key-policy statement naming the caller (and, across accounts, an identity policy).
-    KeyPolicy,
-    /// The key policy delegates to the caller's account, whose identity policy allows.
-    Delegated,
-    /// A grant naming the caller; no policy allows.
-    GrantToCaller,
-    /// A grant to the caller's account, with an identity policy allowing; no policy allows on
-    /// its own.
-    GrantToAccount,
-}
-
-impl AllowBasis {
-    /// Whether the authority is a grant alone: no key policy (directly or delegated) allows.
-    pub fn is_grant(self) -> bool {
-        matches!(self, Self::GrantToCaller | Self::GrantToAccount)
+    /// The statements and grants that decided `verdict`: the denies of an explicit deny, the
+    /// allows on the path that allowed, nothing for an implicit deny. A statement that decides
+    /// on more than one side (an IAM statement covering both an alias and its key) is named
+    /// once.
+    pub(crate) fn deciding_reasons(
+        &self,
+        verdict: Verdict,
+        basis: Option<AllowBasis>,
+        request: &Request,
+    ) -> Vec<Reason> {
+        let cross = action_is_key_scoped(request) && !self.same_account;
+        let mut reasons = match verdict {
+            Verdict::ExplicitDeny => self.denies.to_vec(),
+            Verdict::ImplicitDeny => Vec::new(),
+            Verdict::Allow => match basis.unwrap_or(AllowBasis::KeyPolicy) {
+                AllowBasis::RetireByGrant | AllowBasis::GrantToCaller => {
+                    self.grants_direct.to_vec()
+                }
+                AllowBasis::RetireByAccount | AllowBasis::NoKey => self.identity_allows.to_vec(),
+                AllowBasis::Alias => {
+                    let mut r = self.alias_key_side();
+                    r.extend_from_slice(self.alias_allows);
+                    r
+                }
+                AllowBasis::KeyPolicy => {
+                    let mut r = self.key_direct.to_vec();
+                    if cross {
+                        r.extend_from_slice(self.identity_allows);
+                    }
+                    r
+                }
+                AllowBasis::Delegated => [self.key_account, self.identity_allows].concat(),
+                AllowBasis::GrantToAccount => [self.grants_account, self.identity_allows].concat(),
+            },
+        };
+        if reasons.len() > 1 {
+            let mut seen: Vec<(Source, Option<usize>)> = Vec::with_capacity(reasons.len());
+            reasons.retain(|r| {
+                let id = (r.source.clone(), r.statement);
+                let fresh = !seen.contains(&id);
+                seen.push(id);
+                fresh
+            });
+        }
+        reasons
     }
+
+    /// What allows the key side of an alias operation: the key-policy statements naming the
+    /// caller, or else the delegating statements with the identity-policy allows.
+    pub(crate) fn alias_key_side(&self) -> Vec<Reason> {
+        if self.key_direct.is_empty() {
+            [self.key_account, self.identity_allows].concat()
+        } else {
+            self.key_direct.to_vec()
+        }
+    }
+}
+
+/// Whether the request's action is on a key (every action but those without a resource, such
+/// as `CreateKey` and `ListKeys`).
+pub(crate) fn action_is_key_scoped(request: &Request) -> bool {
+    request.action.info().resource != ResourceScope::NoResource
 }
 
 /// The verdict and, for an allow, the path that allowed.
@@ -743,7 +592,7 @@ fn outcome(f: &Findings, request: &Request) -> (Verdict, Option<AllowBasis>) {
         // RetireGrant is authorized by the grant: `kms:RetireGrant` in a key policy has no
         // effect. A grant giving the caller RetireGrant allows, and so does the key's own
         // account (the account that created the grant) through its IAM policies or root user.
-        // Who the grant's retiring principal is needs the grant itself (GrantStore::retire).
+        // Who the grant's retiring principal is needs the grant itself (KeyGrants::retire).
         if f.any(Path::GrantDirect) {
             Some(AllowBasis::RetireByGrant)
         } else {

@@ -1,14 +1,13 @@
 //! Decisions in words: the explanation a person reads, the AccessDeniedException message AWS
-//! would send (IAM User Guide, "Troubleshooting access denied error messages"), and the
-//! contract's JSON form (`crates/authz/REQUEST.md`).
+//! would send, and the contract's JSON form. The engine decides (verdict, deciding reasons,
+//! trace); this module only writes them down.
 
-use crate::engine::{
-    AllowBasis, Decision, Failure, FindingsView, Reason, Source, TraceEntry, Verdict,
-};
+use crate::decision::{AllowBasis, Decision, Failure, Reason, Source, TraceEntry, Verdict};
+use crate::engine::{Authorizer, FindingsView, action_is_key_scoped};
 use crate::request::{PolicySource, Request};
 use keyward_conditions::Actual;
 use keyward_policy::Effect;
-use keyward_policy::catalog::{CrossAccount, ResourceScope};
+use keyward_policy::catalog::CrossAccount;
 use serde_json::{Map, Value, json};
 
 /// `statement 'Sid' (#1) of the key policy`, `statement #0 of identity policy 2`, `grant g-1`.
@@ -62,13 +61,32 @@ fn near_misses(trace: &[TraceEntry]) -> Vec<String> {
         .collect()
 }
 
-pub(crate) fn decision(
+impl Authorizer {
+    /// The full decision: verdict, reasons, trace, explanation and AWS-style message.
+    pub fn decide(&self, request: &Request) -> Decision {
+        let mut trace = Vec::new();
+        let (verdict, basis, findings) = self.trace(request, &mut trace);
+        let f = FindingsView::of(&findings);
+        let reasons = f.deciding_reasons(verdict, basis, request);
+        let (explanation, message) = in_words(verdict, basis, &f, &trace, request);
+        Decision {
+            verdict,
+            reasons,
+            trace,
+            explanation,
+            message,
+        }
+    }
+}
+
+/// The explanation of a decision and, for a denial, the AccessDeniedException message.
+fn in_words(
     verdict: Verdict,
     basis: Option<AllowBasis>,
     f: &FindingsView<'_>,
-    trace: Vec<TraceEntry>,
+    trace: &[TraceEntry],
     request: &Request,
-) -> Decision {
+) -> (String, Option<String>) {
     let action = request.action;
     let who = &request.principal;
     let account = request.member_account().unwrap_or("");
@@ -81,7 +99,7 @@ pub(crate) fn decision(
             request.resource
         ))
     };
-    let (reasons, explanation, message) = match verdict {
+    match verdict {
         Verdict::ExplicitDeny => {
             let in_key_policy = f
                 .denies
@@ -93,7 +111,6 @@ pub(crate) fn decision(
                 "an identity-based policy"
             };
             (
-                reasons(verdict, basis, f, request),
                 format!(
                     "Denied explicitly: {} denies {action} for {who}. An explicit deny overrides every allow and every grant.",
                     list(f.denies)
@@ -112,7 +129,7 @@ pub(crate) fn decision(
                     identity_or_root(f)
                 ),
                 AllowBasis::Alias => {
-                    let key_side = alias_key_side(f);
+                    let key_side = f.alias_key_side();
                     let alias_side = if f.alias_allows.is_empty() {
                         identity_or_root(f)
                     } else {
@@ -156,7 +173,7 @@ pub(crate) fn decision(
                     identity_or_root(f)
                 ),
             };
-            (reasons(verdict, basis, f, request), text, None)
+            (text, None)
         }
         Verdict::ImplicitDeny => {
             let key_side = !f.key_direct.is_empty() || !f.key_account.is_empty();
@@ -229,81 +246,17 @@ pub(crate) fn decision(
                 )
             };
             let mut text = text;
-            for miss in near_misses(&trace) {
+            for miss in near_misses(trace) {
                 text.push_str(&format!(" Note: {miss}."));
             }
             (
-                reasons(verdict, basis, f, request),
                 text,
                 message(format!(
                     "because no {policy_kind} policy allows the {action} action"
                 )),
             )
         }
-    };
-    Decision {
-        verdict,
-        reasons,
-        trace,
-        explanation,
-        message,
     }
-}
-
-fn alias_key_side(f: &FindingsView<'_>) -> Vec<Reason> {
-    if f.key_direct.is_empty() {
-        [f.key_account, f.identity_allows].concat()
-    } else {
-        f.key_direct.to_vec()
-    }
-}
-
-/// The statements and grants that decided `verdict`: the denies of an explicit deny, the
-/// allows on the path that allowed, nothing for an implicit deny. A statement that decides on
-/// more than one side (an IAM statement covering both an alias and its key) is named once.
-pub(crate) fn reasons(
-    verdict: Verdict,
-    basis: Option<AllowBasis>,
-    f: &FindingsView<'_>,
-    request: &Request,
-) -> Vec<Reason> {
-    let cross = action_is_key_scoped(request) && !f.same_account;
-    let mut reasons = match verdict {
-        Verdict::ExplicitDeny => f.denies.to_vec(),
-        Verdict::ImplicitDeny => Vec::new(),
-        Verdict::Allow => match basis.unwrap_or(AllowBasis::KeyPolicy) {
-            AllowBasis::RetireByGrant | AllowBasis::GrantToCaller => f.grants_direct.to_vec(),
-            AllowBasis::RetireByAccount | AllowBasis::NoKey => f.identity_allows.to_vec(),
-            AllowBasis::Alias => {
-                let mut r = alias_key_side(f);
-                r.extend_from_slice(f.alias_allows);
-                r
-            }
-            AllowBasis::KeyPolicy => {
-                let mut r = f.key_direct.to_vec();
-                if cross {
-                    r.extend_from_slice(f.identity_allows);
-                }
-                r
-            }
-            AllowBasis::Delegated => [f.key_account, f.identity_allows].concat(),
-            AllowBasis::GrantToAccount => [f.grants_account, f.identity_allows].concat(),
-        },
-    };
-    if reasons.len() > 1 {
-        let mut seen: Vec<(Source, Option<usize>)> = Vec::with_capacity(reasons.len());
-        reasons.retain(|r| {
-            let id = (r.source.clone(), r.statement);
-            let fresh = !seen.contains(&id);
-            seen.push(id);
-            fresh
-        });
-    }
-    reasons
-}
-
-fn action_is_key_scoped(request: &Request) -> bool {
-    request.action.info().resource != ResourceScope::NoResource
 }
 
 fn identity_or_root(f: &FindingsView<'_>) -> String {

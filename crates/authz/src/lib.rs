@@ -28,16 +28,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod decision;
 pub mod engine;
 mod explain;
 pub mod request;
 
-pub use engine::PreparedPolicy;
-pub use engine::{
-    AllowBasis, Authorizer, Decision, Failure, Judgement, Reason, Source, TraceEntry, Verdict,
-};
+pub use decision::{AllowBasis, Decision, Failure, Judgement, Reason, Source, TraceEntry, Verdict};
+pub use engine::Authorizer;
+pub use keyward_conditions::CompiledPolicy;
 pub use request::{
-    KeyAttributes, PolicySource, PolicyText, Request, RequestError, insert_caller,
+    KeyAttributes, PolicySource, PolicyText, Request, RequestError, compile_policy, insert_caller,
     insert_caller_and_key, insert_key,
 };
 

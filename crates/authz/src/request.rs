@@ -1,11 +1,11 @@
 //! The authorization request of `keyward authorize` (`crates/authz/REQUEST.md`): parsed,
 //! checked, and turned into the pieces a decision needs, with the derived context keys.
 
-use keyward_conditions::{ContextValue, RequestContext};
+use keyward_conditions::{CompiledPolicy, ContextValue, RequestContext};
 use keyward_grants::{Grant, GrantConstraint};
 use keyward_policy::catalog::{self, ActionId, ResourceScope};
 use keyward_policy::principal::Principal;
-use keyward_policy::{Diagnostics, Span};
+use keyward_policy::{Diagnostics, PolicyKind, Span};
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -19,6 +19,16 @@ pub enum PolicySource {
     KeyPolicy,
     /// `identity_policies[i]`.
     IdentityPolicy(usize),
+}
+
+impl PolicySource {
+    /// The kind of policy it is.
+    pub const fn kind(self) -> PolicyKind {
+        match self {
+            Self::KeyPolicy => PolicyKind::KeyPolicy,
+            Self::IdentityPolicy(_) => PolicyKind::IdentityPolicy,
+        }
+    }
 }
 
 impl fmt::Display for PolicySource {
@@ -205,6 +215,20 @@ pub struct PolicyText {
     pub text: String,
     /// Its offset in the request text, when written there as an object.
     pub offset: Option<usize>,
+}
+
+/// Check and compile `policy` as the policy `source` of a request: the compiled policy, or the
+/// error naming the policy, with every problem located in its text.
+pub fn compile_policy(
+    source: PolicySource,
+    policy: &PolicyText,
+) -> Result<CompiledPolicy, RequestError> {
+    CompiledPolicy::new(&policy.text, source.kind()).map_err(|errors| RequestError::Policy {
+        policy: source,
+        errors,
+        text: policy.text.clone(),
+        offset: policy.offset,
+    })
 }
 
 /// A checked request.

@@ -7,6 +7,10 @@
 //! * [`CompiledCondition::evaluate`] answers without allocating;
 //!   [`CompiledCondition::explain`] says, per operator and key, what was expected and what the
 //!   request had.
+//! * [`CompiledPolicy`] is a whole policy compiled for evaluation, built once from its text:
+//!   the statement matchers of `keyward_policy`, each statement's condition, and the resource
+//!   patterns with policy variables. Validation (`keyward validate`) and every authorization
+//!   decision use it.
 //!
 //! ```
 //! use keyward_conditions::{CompiledCondition, RequestContext};
@@ -37,31 +41,20 @@ pub mod condition;
 pub mod context;
 pub mod encryption_context;
 pub mod explain;
+pub mod policy;
 pub mod value;
 pub mod variables;
 
 pub use condition::{CompiledCondition, KeyTest, compile_conditions};
-
-use keyward_policy::{Diagnostics, PolicyDocument, PolicyKind};
-
-/// A policy that passed every check, with its conditions compiled (by statement index).
-#[derive(Debug, Clone)]
-pub struct CheckedPolicy {
-    /// The document.
-    pub document: PolicyDocument,
-    /// The compiled `Condition` of each statement, `None` where there is none.
-    pub conditions: Vec<Option<CompiledCondition>>,
-}
-
-/// Every check there is for `text` as a policy of `kind`: the grammar, the kind's rules, and
-/// each condition value read as its operator requires. What `keyward validate` runs.
-pub fn check_policy(text: &str, kind: PolicyKind) -> Result<CheckedPolicy, Diagnostics> {
-    let document = keyward_policy::parse_and_validate(text, kind)?;
-    let conditions = compile_conditions(&document)?;
-    Ok(CheckedPolicy {
-        document,
-        conditions,
-    })
-}
 pub use context::{ContextKey, ContextValue, RequestContext, Scalar};
 pub use explain::{Actual, KeyOutcome};
+pub use policy::CompiledPolicy;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn compiled_policies_are_shareable_across_threads() {
+        fn is<T: Send + Sync>() {}
+        is::<super::CompiledPolicy>();
+    }
+}

@@ -4,6 +4,7 @@
 //! object for the key's usage; the public key is kept as DER SubjectPublicKeyInfo and parsed
 //! once for verification.
 
+use crate::limits::{MAX_MESSAGE_LEN, MAX_SIGNATURE_LEN};
 use crate::spec::{EncryptionAlgorithm, KeySpec, KeyUsage, MessageType, SigningAlgorithm};
 use crate::{CryptoError, Secret};
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
@@ -179,7 +180,7 @@ pub(crate) fn check_signing_input(
     message_type: MessageType,
     algorithm: SigningAlgorithm,
 ) -> Result<(), CryptoError> {
-    CryptoError::check_length("message", message, crate::MAX_MESSAGE_LEN)?;
+    CryptoError::check_length("message", message, MAX_MESSAGE_LEN)?;
     if !spec.row().signing.contains(&algorithm) {
         return Err(CryptoError::AlgorithmIncompatible {
             algorithm: algorithm.as_str(),
@@ -292,7 +293,7 @@ impl PublicKey {
         plaintext: &[u8],
         algorithm: EncryptionAlgorithm,
     ) -> Result<Vec<u8>, CryptoError> {
-        CryptoError::check_length("plaintext", plaintext, crate::MAX_MESSAGE_LEN)?;
+        CryptoError::check_length("plaintext", plaintext, MAX_MESSAGE_LEN)?;
         self.encrypt_unchecked(plaintext, algorithm)
     }
 
@@ -336,7 +337,7 @@ impl PublicKey {
         algorithm: SigningAlgorithm,
         signature: &[u8],
     ) -> Result<(), CryptoError> {
-        CryptoError::check_length("signature", signature, crate::key::MAX_SIGNATURE_LEN)?;
+        CryptoError::check_length("signature", signature, MAX_SIGNATURE_LEN)?;
         check_signing_input(self.spec, message, message_type, algorithm)?;
         let Some((_, key)) = self.verifying.iter().find(|(alg, _)| *alg == algorithm) else {
             return Err(CryptoError::AlgorithmIncompatible {

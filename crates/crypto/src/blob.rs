@@ -28,10 +28,7 @@ pub const FORMAT_VERSION: u8 = 1;
 pub const NONCE_LEN: usize = 12;
 /// AES-GCM tag length.
 pub const TAG_LEN: usize = 16;
-/// The largest ciphertext blob KMS accepts (`CiphertextBlob`: 1–6,144 bytes).
-pub const MAX_BLOB_LEN: usize = 6144;
-/// The longest key ID a blob can carry.
-pub const MAX_KEY_ID_LEN: usize = 255;
+pub use crate::limits::{MAX_BLOB_LEN, MAX_KEY_ID_LEN};
 
 /// The parsed, checked header of a symmetric ciphertext.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

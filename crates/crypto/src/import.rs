@@ -27,8 +27,7 @@ use std::time::{Duration, SystemTime};
 
 /// How long a wrapping key and import token are valid.
 pub const IMPORT_TOKEN_VALIDITY: Duration = Duration::from_secs(24 * 60 * 60);
-/// The latest `ValidTo` KMS accepts: 365 days after the import.
-pub const MAX_MATERIAL_VALIDITY: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+pub use crate::limits::MAX_MATERIAL_VALIDITY;
 
 const TOKEN_PREFIX: &[u8] = b"kwit1";
 const TOKEN_RANDOM_LEN: usize = 32;

@@ -1,7 +1,11 @@
 //! A KMS key's cryptographic side and every operation on it.
 
 use crate::asymmetric::{self, AsymmetricMaterial, PublicKey};
-use crate::blob::{BlobHeader, MAX_BLOB_LEN, MAX_KEY_ID_LEN};
+use crate::blob::BlobHeader;
+use crate::limits::{
+    MAX_BLOB_LEN, MAX_KEY_ID_LEN, MAX_MESSAGE_LEN, MAX_PEER_KEY_LEN, MAX_RANDOM_BYTES,
+    MAX_SIGNATURE_LEN, MAX_VERSIONS,
+};
 use crate::material::{
     AesMaterial, HmacMaterial, Material, MaterialInfo, MaterialOrigin, Version, current,
     fingerprint, material_id,
@@ -12,18 +16,6 @@ use crate::spec::{
 };
 use crate::{CryptoError, EncryptionContext, Secret};
 use std::time::SystemTime;
-
-/// The most bytes Encrypt, Sign, Verify, GenerateMac and VerifyMac take (`Plaintext`,
-/// `Message`: 1–4,096 bytes).
-pub const MAX_MESSAGE_LEN: usize = 4096;
-/// `Signature` and `Mac`: 1–6,144 bytes.
-pub const MAX_SIGNATURE_LEN: usize = 6144;
-/// `DeriveSharedSecret.PublicKey`: 1–8,192 bytes.
-pub const MAX_PEER_KEY_LEN: usize = 8192;
-/// `NumberOfBytes` of GenerateDataKey and GenerateRandom: 1–1,024.
-pub const MAX_RANDOM_BYTES: u64 = 1024;
-/// The most versions one key's material may have (each rotation adds one).
-pub const MAX_VERSIONS: usize = 10_000;
 
 /// Where a key's material comes from (`Origin`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,6 +11,8 @@
 //!   encoding).
 //! - [`import`]: wrapping keys, import tokens, unwrapping imported material.
 //! - [`CryptoError`]: each error with its KMS code and AWS's message.
+//! - [`limits`]: the limits KMS sets on inputs (message, signature, blob lengths) and on a
+//!   key's versions.
 //!
 //! Secrets ([`Secret`], key material) are zeroized when dropped and never shown by `Debug`.
 //!
@@ -41,6 +43,7 @@ pub mod import;
 mod key;
 #[cfg(test)]
 mod known_answers;
+pub mod limits;
 mod material;
 mod seal;
 mod secret;
@@ -52,9 +55,10 @@ pub use context::EncryptionContext;
 pub use error::{CryptoError, ErrorKind};
 pub use import::{ImportParameters, MaterialExpiry};
 pub use key::{
-    CryptoKey, DataKey, DataKeyLength, DataKeyPair, DataKeyPairWithoutPlaintext, MAX_MESSAGE_LEN,
-    Origin, generate_random,
+    CryptoKey, DataKey, DataKeyLength, DataKeyPair, DataKeyPairWithoutPlaintext, Origin,
+    generate_random,
 };
+pub use limits::MAX_MESSAGE_LEN;
 pub use material::{MaterialInfo, MaterialOrigin};
 pub use seal::{RecordKey, RootKey, RootKeyError};
 pub use secret::Secret;

@@ -11,6 +11,7 @@
 
 use crate::asymmetric::AsymmetricMaterial;
 use crate::key::{CryptoKey, Origin};
+use crate::limits::MAX_VERSIONS;
 use crate::material::{AesMaterial, HmacMaterial, Material, MaterialOrigin, Version};
 use crate::{CryptoError, KeySpec, KeyUsage, Secret};
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
@@ -22,8 +23,6 @@ use std::time::{Duration, UNIX_EPOCH};
 const MAGIC: &[u8; 8] = b"KWSEAL2\0";
 const MAGIC_V1: &[u8; 8] = b"KWSEAL1\0";
 const ROOT_KEY_LEN: usize = 32;
-/// The most versions a sealed key may carry (as `CryptoKey` allows).
-const MAX_SEALED_VERSIONS: u32 = 10_000;
 
 /// Why a root key file cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -438,7 +437,7 @@ impl CryptoKey {
             _ => return Err(corrupt()),
         };
         let count = r.u32()?;
-        if count > MAX_SEALED_VERSIONS {
+        if usize::try_from(count).unwrap_or(usize::MAX) > MAX_VERSIONS {
             return Err(corrupt());
         }
         let mut key = if origin == Origin::External {

@@ -1,15 +1,18 @@
 //! KMS grants: what a grant allows and whether it applies to a request.
 //!
-//! A grant on a key lets its grantee use the listed operations when its constraints hold
-//! (AWS KMS Developer Guide, "Grants in AWS KMS" — Grant concepts): the grantee names the
-//! caller (a role grant covers the role's sessions; an account grant delegates to the account's
-//! IAM policies), the operation is listed, and the request's encryption context satisfies
-//! `EncryptionContextEquals` or `EncryptionContextSubset` (keys compared without case, values
-//! with case, as the AWS KMS API Reference's GrantConstraints says).
-//! Grants only allow; they never deny.
+//! A grant on a key lets its grantee use the listed operations when its constraints hold (AWS
+//! KMS Developer Guide, "Grants in AWS KMS"): the grantee names the caller (a role grant covers
+//! the role's sessions; an account grant delegates to the account's IAM policies), the
+//! operation is listed, and the request's encryption context satisfies `EncryptionContextEquals`
+//! or `EncryptionContextSubset` (keys compared without case, values with case: "Grant
+//! constraints"). Grants only allow; they never deny.
+//!
+//! * [`key_grants`]: the grants of one key and the rules for creating, delegating, retiring,
+//!   revoking and listing them, with grant tokens.
+//! * [`resolver`]: which grants apply to a request, indexed for the decision's fast path.
 
+pub mod key_grants;
 pub mod resolver;
-pub mod store;
 
 use keyward_conditions::encryption_context::{same_key, values_of};
 use keyward_policy::catalog::{self, ActionId, ActionSet};

@@ -1,7 +1,9 @@
 //! Who calls: principal, account, identity policies (compiled once), session tags, source IP,
 //! the service calling on the principal's behalf, and any other request-context keys.
 
-use keyward_authz::{PolicySource, PolicyText, PreparedPolicy, RequestError, insert_caller};
+use keyward_authz::{
+    CompiledPolicy, PolicySource, PolicyText, RequestError, compile_policy, insert_caller,
+};
 use keyward_conditions::{ContextValue, RequestContext};
 use keyward_policy::principal::Principal;
 use std::sync::Arc;
@@ -43,7 +45,7 @@ pub struct Caller {
     arn: String,
     account: String,
     role_arn: Option<String>,
-    identity: Arc<[PreparedPolicy]>,
+    identity: Arc<[CompiledPolicy]>,
     via_service: Option<String>,
     /// Keys the caller brings (session tags, source IP, anything else), as given.
     context: RequestContext,
@@ -83,7 +85,7 @@ impl Caller {
             .iter()
             .enumerate()
             .map(|(i, text)| {
-                PreparedPolicy::new(
+                compile_policy(
                     PolicySource::IdentityPolicy(i),
                     &PolicyText {
                         text: (*text).to_owned(),
@@ -186,7 +188,7 @@ impl Caller {
         self.role_arn.as_deref()
     }
 
-    pub(crate) fn identity(&self) -> &Arc<[PreparedPolicy]> {
+    pub(crate) fn identity(&self) -> &Arc<[CompiledPolicy]> {
         &self.identity
     }
 

@@ -6,11 +6,11 @@ use crate::error::KmsError;
 use crate::record::{AdminState, GrantRecord, KeyMetadataRecord};
 use crate::store::AliasRecord;
 use keyward_api::KeyState;
-use keyward_authz::{KeyAttributes, PreparedPolicy, insert_key};
+use keyward_authz::{CompiledPolicy, KeyAttributes, insert_key};
 use keyward_conditions::RequestContext;
 use keyward_crypto::{CryptoKey, KeySpec};
+use keyward_grants::key_grants::KeyGrants;
 use keyward_grants::resolver::GrantSet;
-use keyward_grants::store::GrantStore;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -19,8 +19,8 @@ use std::sync::Arc;
 pub(crate) struct KeyEntry {
     pub(crate) meta: KeyMetadataRecord,
     pub(crate) crypto: CryptoKey,
-    pub(crate) policy: Arc<PreparedPolicy>,
-    pub(crate) grants: GrantStore,
+    pub(crate) policy: Arc<CompiledPolicy>,
+    pub(crate) grants: KeyGrants,
     pub(crate) grant_set: Arc<GrantSet>,
     /// Alias names pointing at the key (`kms:ResourceAliases`).
     pub(crate) aliases: Vec<String>,

@@ -8,7 +8,7 @@ use crate::store::StoreError;
 use keyward_api::{ApiError, ErrorCode};
 use keyward_authz::{Reason, Verdict};
 use keyward_crypto::{CryptoError, ErrorKind as CryptoKind};
-use keyward_grants::store::GrantStoreError;
+use keyward_grants::key_grants::KeyGrantsError;
 
 /// An error of an operation.
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +36,7 @@ pub enum KmsError {
     Crypto(#[from] CryptoError),
     /// The grant rules refused.
     #[error(transparent)]
-    Grants(#[from] GrantStoreError),
+    Grants(#[from] KeyGrantsError),
     /// The store failed: the change was not made.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -178,16 +178,16 @@ impl KmsError {
                 CryptoKind::KmsInternal => ErrorCode::KmsInternal,
             },
             Self::Grants(e) => match e {
-                GrantStoreError::Validation(_) => ErrorCode::Validation,
-                GrantStoreError::LimitExceeded => ErrorCode::LimitExceeded,
-                GrantStoreError::Escalation(_) | GrantStoreError::AccessDenied(_) => {
+                KeyGrantsError::Validation(_) => ErrorCode::Validation,
+                KeyGrantsError::LimitExceeded => ErrorCode::LimitExceeded,
+                KeyGrantsError::Escalation(_) | KeyGrantsError::AccessDenied(_) => {
                     ErrorCode::AccessDenied
                 }
-                GrantStoreError::InvalidGrantToken => ErrorCode::InvalidGrantToken,
-                GrantStoreError::InvalidGrantId(_) => ErrorCode::InvalidGrantId,
-                GrantStoreError::NotFound(_) => ErrorCode::NotFound,
-                GrantStoreError::InvalidMarker => ErrorCode::InvalidMarker,
-                GrantStoreError::Random => ErrorCode::KmsInternal,
+                KeyGrantsError::InvalidGrantToken => ErrorCode::InvalidGrantToken,
+                KeyGrantsError::InvalidGrantId(_) => ErrorCode::InvalidGrantId,
+                KeyGrantsError::NotFound(_) => ErrorCode::NotFound,
+                KeyGrantsError::InvalidMarker => ErrorCode::InvalidMarker,
+                KeyGrantsError::Random => ErrorCode::KmsInternal,
             },
             Self::Store(_) | Self::Internal(_) => ErrorCode::KmsInternal,
         }

@@ -17,7 +17,7 @@ use crate::entry::{KeyEntry, State};
 use crate::error::KmsError;
 use crate::key_id::{self, KeyRef};
 use crate::key_state::{self, StateClass};
-use crate::service::{Kms, default_policy, prepare_policy};
+use crate::service::{Kms, compile_key_policy, default_policy};
 use keyward_api::{EncryptionContext, ErrorCode, Operation, RequestMembers};
 use keyward_authz::{Authorizer, Judgement, Request, Verdict};
 use keyward_conditions::RequestContext;
@@ -713,7 +713,7 @@ impl Kms {
         action: ActionId,
         context: RequestContext,
     ) -> Result<(), KmsError> {
-        let delegation = Arc::new(prepare_policy(&default_policy(
+        let delegation = Arc::new(compile_key_policy(&default_policy(
             self.partition,
             caller.account(),
         ))?);

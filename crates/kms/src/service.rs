@@ -8,9 +8,9 @@ use crate::error::{KmsError, OpenError};
 use crate::record::KeyMetadataRecord;
 use crate::store::{AliasRecord, Change, KeyRecord, Store};
 use keyward_api::ErrorCode;
-use keyward_authz::{PolicySource, PolicyText, PreparedPolicy};
+use keyward_authz::{CompiledPolicy, PolicySource, PolicyText, compile_policy};
 use keyward_crypto::{CryptoKey, RecordKey, RootKey};
-use keyward_grants::store::{GrantStore, KeyKind, TokenKey};
+use keyward_grants::key_grants::{KeyGrants, KeyKind, TokenKey};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -57,8 +57,8 @@ pub(crate) fn default_policy(partition: &str, account: &str) -> String {
 }
 
 /// Compiles a key policy, or the `MalformedPolicyDocumentException` KMS sends.
-pub(crate) fn prepare_policy(text: &str) -> Result<PreparedPolicy, KmsError> {
-    PreparedPolicy::new(
+pub(crate) fn compile_key_policy(text: &str) -> Result<CompiledPolicy, KmsError> {
+    compile_policy(
         PolicySource::KeyPolicy,
         &PolicyText {
             text: text.to_owned(),
@@ -321,7 +321,7 @@ fn load_key(
             source,
         })?
         .named(&meta.arn);
-    let policy = prepare_policy(&meta.policy).map_err(|e| {
+    let policy = compile_key_policy(&meta.policy).map_err(|e| {
         unreadable(format!(
             "its key policy: {}",
             e.message().unwrap_or_default()
@@ -340,7 +340,7 @@ fn load_key(
             meta.usage.as_str()
         ))
     })?;
-    let grants = GrantStore::restore(kind, &meta.account, TokenKey::new(token_key), grants)
+    let grants = KeyGrants::restore(kind, &meta.account, TokenKey::new(token_key), grants)
         .with_key_arn(&meta.arn);
     let mut entry = KeyEntry {
         meta,

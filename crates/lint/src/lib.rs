@@ -46,16 +46,6 @@ impl Default for LintOptions {
     }
 }
 
-/// The rule id for a validation error code.
-pub(crate) fn rule_for_code(code: &'static str) -> &'static str {
-    match code {
-        "unknown-condition-operator" => "unknown-operator",
-        "condition-key-not-permitted" => "key-policy-forbidden-condition-key",
-        "statement-without-resource" => "dead-statement",
-        other => other,
-    }
-}
-
 /// A finding before it is located: rule, message, span.
 #[derive(Debug, Clone)]
 pub(crate) struct Raw {
@@ -84,7 +74,7 @@ pub fn lint(text: &str, options: &LintOptions) -> Vec<Finding> {
                 diagnostics
                     .errors()
                     .iter()
-                    .map(|e| Raw::new(rule_for_code(e.code()), e.span, e.kind.to_string())),
+                    .map(|e| Raw::new(e.code(), e.span, e.kind.to_string())),
             );
             return locate(text, None, raw);
         }
@@ -95,14 +85,14 @@ pub fn lint(text: &str, options: &LintOptions) -> Vec<Finding> {
         validation
             .errors()
             .iter()
-            .map(|e| Raw::new(rule_for_code(e.code()), e.span, e.kind.to_string())),
+            .map(|e| Raw::new(e.code(), e.span, e.kind.to_string())),
     );
     if let Err(diagnostics) = keyward_conditions::compile_conditions(&document) {
         raw.extend(
             diagnostics
                 .errors()
                 .iter()
-                .map(|e| Raw::new(rule_for_code(e.code()), e.span, e.kind.to_string())),
+                .map(|e| Raw::new(e.code(), e.span, e.kind.to_string())),
         );
     }
     checks::statements(&document, options, &mut raw);

@@ -110,7 +110,7 @@ pub fn sarif(files: &[FileFindings<'_>]) -> Value {
             if let (Some(score), Some(map)) = (rule.security_severity, properties.as_object_mut()) {
                 map.insert("security-severity".into(), json!(score));
             }
-            json!({
+            let mut descriptor = json!({
                 "id": rule.id,
                 "name": rule.id,
                 "shortDescription": {"text": rule.summary},
@@ -118,7 +118,13 @@ pub fn sarif(files: &[FileFindings<'_>]) -> Value {
                 "help": {"text": rule.help},
                 "defaultConfiguration": {"level": sarif_level(rule.severity)},
                 "properties": properties,
-            })
+            });
+            // SARIF 2.1.0 `reportingDescriptor.deprecatedIds`: the ids a renamed rule was known
+            // by, so code scanning connects results reported under an old id to the new one.
+            if let (false, Some(map)) = (rule.former_ids.is_empty(), descriptor.as_object_mut()) {
+                map.insert("deprecatedIds".into(), json!(rule.former_ids));
+            }
+            descriptor
         })
         .collect();
     let mut results = Vec::new();

@@ -15,6 +15,9 @@ pub struct Rule {
     pub help: &'static str,
     /// SARIF `security-severity` ("0.1"–"10.0") for security rules.
     pub security_severity: Option<&'static str>,
+    /// The ids the rule had before it was renamed: suppressions still accept them, and SARIF
+    /// lists them as `deprecatedIds`.
+    pub former_ids: &'static [&'static str],
 }
 
 const fn rule(
@@ -29,6 +32,7 @@ const fn rule(
         summary,
         help,
         security_severity: None,
+        former_ids: &[],
     }
 }
 
@@ -44,13 +48,24 @@ const fn security(
         summary,
         help,
         security_severity: Some(score),
+        former_ids: &[],
+    }
+}
+
+impl Rule {
+    /// The same rule, once known as `ids`.
+    const fn formerly(self, ids: &'static [&'static str]) -> Self {
+        Self {
+            former_ids: ids,
+            ..self
+        }
     }
 }
 
 use Severity::{Error as E, Suggestion as S, Warning as W};
 
-/// Every rule, validation errors first (their ids are the validator's codes, renamed where the
-/// linter's name differs: `unknown-operator`, `key-policy-forbidden-condition-key`).
+/// Every rule, validation errors first. A rule that reports a validation problem has that
+/// problem's error code as its id ([`keyward_policy::error::ERROR_CODES`]).
 pub const RULES: &[Rule] = &[
     rule(
         "input-too-large",
@@ -173,11 +188,12 @@ pub const RULES: &[Rule] = &[
         "In a key policy write \"*\" (this key).",
     ),
     rule(
-        "unknown-operator",
+        "unknown-condition-operator",
         E,
         "A condition operator that does not exist (names are case-sensitive).",
         "Use the operator the message suggests.",
-    ),
+    )
+    .formerly(&["unknown-operator"]),
     rule(
         "invalid-condition-key",
         E,
@@ -203,11 +219,12 @@ pub const RULES: &[Rule] = &[
         "Replace the character: KMS refuses it.",
     ),
     rule(
-        "key-policy-forbidden-condition-key",
+        "condition-key-not-permitted",
         E,
         "A condition key KMS refuses in key policies (aws:ResourceTag/*, kms:ResourceAliases).",
         "Move the condition to an identity policy, where these keys work.",
-    ),
+    )
+    .formerly(&["key-policy-forbidden-condition-key"]),
     rule(
         "overly-permissive-condition",
         E,
@@ -276,11 +293,12 @@ pub const RULES: &[Rule] = &[
         "Move the variable into the resource part (after the fifth colon), or name the account, Region or service literally.",
     ),
     rule(
-        "dead-statement",
+        "statement-without-resource",
         W,
-        "A statement that can never apply, such as a key-policy statement without Resource.",
+        "A key-policy statement without Resource or NotResource: it applies to no key.",
         "Add \"Resource\": \"*\" (this key), or remove the statement.",
-    ),
+    )
+    .formerly(&["dead-statement"]),
     // Security.
     security(
         "lockout-risk",
@@ -363,9 +381,12 @@ pub const RULES: &[Rule] = &[
     ),
 ];
 
-/// The rule with `id`.
+/// The rule with `id`, or the rule that was once called `id`.
 pub fn rule_by_id(id: &str) -> Option<&'static Rule> {
-    RULES.iter().find(|rule| rule.id == id)
+    RULES
+        .iter()
+        .find(|rule| rule.id == id)
+        .or_else(|| RULES.iter().find(|rule| rule.former_ids.contains(&id)))
 }
 
 #[cfg(test)]
@@ -395,10 +416,41 @@ mod tests {
     }
 
     #[test]
-    fn every_validation_code_is_a_rule() {
+    fn every_validation_code_is_a_rule_of_the_same_id() {
         for code in keyward_policy::error::ERROR_CODES {
-            let id = crate::rule_for_code(code);
-            assert!(rule_by_id(id).is_some(), "{code} -> {id}");
+            assert!(
+                RULES.iter().any(|rule| rule.id == *code),
+                "no rule is called {code}"
+            );
         }
+    }
+
+    /// A renamed rule keeps its old id working: no former id is a current id or the former id
+    /// of two rules, and each finds the rule it became.
+    #[test]
+    fn former_ids_find_the_renamed_rule() {
+        let mut former: Vec<&str> = RULES
+            .iter()
+            .flat_map(|r| r.former_ids.iter().copied())
+            .collect();
+        for id in &former {
+            assert!(RULES.iter().all(|r| r.id != *id), "{id} is still a rule id");
+        }
+        let n = former.len();
+        former.sort_unstable();
+        former.dedup();
+        assert_eq!(former.len(), n, "a former id names two rules");
+        for (old, new) in [
+            ("unknown-operator", "unknown-condition-operator"),
+            (
+                "key-policy-forbidden-condition-key",
+                "condition-key-not-permitted",
+            ),
+            ("dead-statement", "statement-without-resource"),
+        ] {
+            assert_eq!(rule_by_id(old).map(|r| r.id), Some(new), "{old}");
+            assert_eq!(rule_by_id(new).map(|r| r.id), Some(new), "{new}");
+        }
+        assert_eq!(rule_by_id("no-such-rule"), None);
     }
 }

@@ -277,6 +277,63 @@ reason = "Break-glass keys are administered by one role only."
         assert_eq!(used, [false, true]);
     }
 
+    /// Rule ids are a contract: a suppression written with the id a rule had before it was
+    /// renamed still silences the rule's findings.
+    #[test]
+    fn former_rule_ids_still_suppress() {
+        let config = r#"
+[[suppress]]
+rule = "unknown-operator"
+reason = "r1"
+
+[[suppress]]
+rule = "key-policy-forbidden-condition-key"
+reason = "r2"
+
+[[suppress]]
+rule = "dead-statement"
+reason = "r3"
+"#;
+        let s = Suppressions::parse(config, "keyward-lint.toml").unwrap();
+        let rules: Vec<&str> = s.entries.iter().map(|e| e.rule).collect();
+        assert_eq!(
+            rules,
+            [
+                "unknown-condition-operator",
+                "condition-key-not-permitted",
+                "statement-without-resource"
+            ]
+        );
+        // An unknown operator stops the parse, so it has a policy of its own.
+        let policies = [
+            r#"{"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+   "Action": "kms:*", "Resource": "*",
+   "Condition": {"stringEquals": {"kms:CallerAccount": "111122223333"}}}]}"#,
+            r#"{"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+   "Action": "kms:Decrypt", "Resource": "*",
+   "Condition": {"StringEquals": {"aws:ResourceTag/team": "x"}}},
+  {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+   "Action": "kms:Encrypt"}]}"#,
+        ];
+        let mut used = vec![false; 3];
+        let mut reported = Vec::new();
+        for policy in policies {
+            let mut findings = crate::lint(policy, &crate::LintOptions::default());
+            s.apply("key.json", &mut findings, &mut used);
+            for finding in findings.iter().filter(|f| rules.contains(&f.rule)) {
+                assert!(finding.suppressed.is_some(), "{finding:?}");
+                reported.push(finding.rule);
+            }
+        }
+        reported.sort_unstable();
+        let mut expected = rules.clone();
+        expected.sort_unstable();
+        assert_eq!(reported, expected, "each renamed rule is reported once");
+        assert_eq!(used, [true, true, true]);
+    }
+
     fn error_of(text: &str) -> String {
         Suppressions::parse(text, "keyward-lint.toml")
             .unwrap_err()

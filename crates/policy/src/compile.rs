@@ -1,9 +1,10 @@
-//! The compiled form of a policy, built once and used for every decision.
+//! The statement matchers of a policy, built once and used for every decision: the part of
+//! the compiled policy that this crate can build.
 //!
 //! Action patterns become a bitset over the KMS catalog (so finding the statements for an
 //! action is one table lookup), resource patterns become segment matchers, and principals are
-//! parsed and grouped by kind. Condition values are compiled by the `conditions` crate, which
-//! keeps the statement index to join the two.
+//! parsed and grouped by kind. Condition values and policy variables are compiled by the
+//! `conditions` crate, whose `CompiledPolicy` joins them to these matchers by statement index.
 
 use crate::arn::ArnPattern;
 use crate::catalog::{self, ActionId, ActionSet};
@@ -15,9 +16,10 @@ use crate::principal::Principal;
 use crate::source::Span;
 use crate::wildcard::{Case, Wildcard};
 
-/// A policy compiled for evaluation. `Send + Sync`; evaluate it from any number of threads.
+/// The matchers of every statement of a policy (action, resource, principal), with the index
+/// from each KMS action to the statements whose action clause matches it. `Send + Sync`.
 #[derive(Debug, Clone)]
-pub struct CompiledPolicy {
+pub struct StatementMatchers {
     kind: PolicyKind,
     variables_enabled: bool,
     statements: Vec<CompiledStatement>,
@@ -356,7 +358,7 @@ impl PrincipalSet {
     }
 }
 
-impl CompiledPolicy {
+impl StatementMatchers {
     /// Compile a validated document. Fails only on a pattern that cannot be compiled.
     pub fn new(document: &PolicyDocument, kind: PolicyKind) -> Result<Self, Diagnostics> {
         let variables_enabled = document.variables_enabled();

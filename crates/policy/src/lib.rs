@@ -4,12 +4,13 @@
 //!   value keeps its [`Span`]; [`LineIndex`] turns spans into lines and columns.
 //! * [`validate()`] checks a document against the rules of its [`PolicyKind`], and
 //!   [`parse_and_validate`] does both.
-//! * [`CompiledPolicy`] is the form built for evaluation: actions indexed through the
-//!   [`catalog`], resource ARN patterns compiled, principals parsed.
+//! * [`StatementMatchers`] are the statements' matchers built for evaluation: actions indexed
+//!   through the [`catalog`], resource ARN patterns compiled, principals parsed. With the
+//!   compiled conditions they make the compiled policy (`keyward_conditions::CompiledPolicy`).
 //! * [`print_policy`] prints the canonical form.
 //!
 //! ```
-//! use keyward_policy::{parse_and_validate, CompiledPolicy, PolicyKind, catalog};
+//! use keyward_policy::{parse_and_validate, PolicyKind, StatementMatchers, catalog};
 //!
 //! let text = r#"{
 //!   "Version": "2012-10-17",
@@ -22,9 +23,9 @@
 //!   }]
 //! }"#;
 //! let document = parse_and_validate(text, PolicyKind::KeyPolicy)?;
-//! let policy = CompiledPolicy::new(&document, PolicyKind::KeyPolicy)?;
+//! let matchers = StatementMatchers::new(&document, PolicyKind::KeyPolicy)?;
 //! let decrypt = catalog::kms_action("kms:Decrypt").ok_or("kms:Decrypt is in the catalog")?;
-//! let statement = policy.statements_for(decrypt).next().ok_or("one statement matches")?;
+//! let statement = matchers.statements_for(decrypt).next().ok_or("one statement matches")?;
 //! assert_eq!(statement.sid.as_deref(), Some("Enable IAM User Permissions"));
 //! assert!(statement.principals.as_ref().is_some_and(|p| p.names_account("111122223333")));
 //!
@@ -48,7 +49,7 @@ pub mod suggest;
 pub mod validate;
 pub mod wildcard;
 
-pub use compile::CompiledPolicy;
+pub use compile::StatementMatchers;
 pub use error::{Diagnostics, PolicyError, PolicyErrorKind};
 pub use model::{Effect, PolicyDocument, PolicyKind, Spanned, Statement, Version};
 pub use parser::{parse_condition_block, parse_policy};
@@ -68,18 +69,12 @@ pub fn parse_and_validate(text: &str, kind: PolicyKind) -> Result<PolicyDocument
     }
 }
 
-/// Parse, validate and compile `text` as a policy of `kind`.
-pub fn compile_policy(text: &str, kind: PolicyKind) -> Result<CompiledPolicy, Diagnostics> {
-    let document = parse_and_validate(text, kind)?;
-    CompiledPolicy::new(&document, kind)
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
-    fn compiled_policies_are_shareable_across_threads() {
+    fn statement_matchers_are_shareable_across_threads() {
         fn is<T: Send + Sync>() {}
-        is::<super::CompiledPolicy>();
+        is::<super::StatementMatchers>();
         is::<super::PolicyDocument>();
         is::<super::Diagnostics>();
     }

@@ -2,8 +2,8 @@
 
 use super::Outcome;
 use crate::input;
-use keyward_conditions::check_policy;
-use keyward_policy::{LineIndex, PolicyKind};
+use keyward_conditions::CompiledPolicy;
+use keyward_policy::{LineIndex, PolicyKind, parse_and_validate};
 
 /// Validate each file as a policy of `kind`.
 pub fn run(kind: PolicyKind, files: &[String]) -> Outcome {
@@ -22,11 +22,16 @@ pub fn run(kind: PolicyKind, files: &[String]) -> Outcome {
             outcome = Outcome::Failure;
             continue;
         }
-        match check_policy(&input.text, kind) {
-            Ok(checked) => {
+        // Every check there is: the document valid as a policy of `kind`, then compiled as
+        // decisions use it (each condition value read as its operator requires).
+        let checked = parse_and_validate(&input.text, kind).and_then(|document| {
+            CompiledPolicy::from_document(&document, kind)?;
+            Ok(document)
+        });
+        match checked {
+            Ok(document) => {
                 let index = LineIndex::new(&input.text);
-                for warning in keyward_policy::validate::warnings(&checked.document, kind).errors()
-                {
+                for warning in keyward_policy::validate::warnings(&document, kind).errors() {
                     crate::out::println(&warning.render(&input.name, &index));
                 }
                 crate::out::println(&format!("{}: OK", input.name));

@@ -5,8 +5,8 @@
 use crate::support::{
     Collected, corpus_dir, duplicate_names, list, load, settle_json, shown, stem,
 };
+use keyward_grants::key_grants::{CreateGrant, Created, KeyGrants, KeyKind, TokenKey};
 use keyward_grants::resolver::{Caller, GrantSet};
-use keyward_grants::store::{CreateGrant, Created, GrantStore, KeyKind, TokenKey};
 use keyward_grants::{Grant, GrantConstraint, parse_operations};
 use keyward_policy::catalog::kms_action;
 use libtest_mimic::Failed;
@@ -186,7 +186,7 @@ fn grant(v: &GrantFields, id: &str, grantee: &str) -> Result<Grant, String> {
 fn run_creation(file: &Path, case: &Creation) -> Result<(), Failed> {
     let kind = KeyKind::of(&case.key.spec, &case.key.usage)
         .ok_or_else(|| format!("no key kind {}/{}", case.key.spec, case.key.usage))?;
-    let mut store = GrantStore::new(kind, "111122223333", TokenKey::new([3; 32]));
+    let mut store = KeyGrants::new(kind, "111122223333", TokenKey::new([3; 32]));
     for existing in &case.existing {
         store
             .create(&create_request(existing)?)

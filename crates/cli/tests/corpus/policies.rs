@@ -1,5 +1,5 @@
 //! `fixtures/policies/`: policies through every check `keyward validate` runs
-//! ([`check_policy`]). A policy's exact text is its input (errors point at lines and columns),
+//! (`check_policy`: the grammar, the kind's rules, and the compiled form authz uses). A policy's exact text is its input (errors point at lines and columns),
 //! so each is its own file:
 //!
 //! - `valid/key/NAME.json`, `valid/identity/NAME.json`: must pass, compile and round-trip
@@ -12,11 +12,22 @@
 //! exercise has a case.
 
 use crate::support::{Collected, corpus_dir, list, read, settle_lines, shown, stem};
-use keyward_conditions::check_policy;
-use keyward_policy::{CompiledPolicy, LineIndex, PolicyKind, parse_policy, print_policy};
+use keyward_conditions::CompiledPolicy;
+use keyward_policy::{
+    Diagnostics, LineIndex, PolicyDocument, PolicyKind, parse_and_validate, parse_policy,
+    print_policy,
+};
 use libtest_mimic::Failed;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
+/// Every check `keyward validate` runs: parsed and validated, then compiled into the form
+/// authz evaluates. The document, for the printer and the warnings.
+fn check_policy(text: &str, kind: PolicyKind) -> Result<PolicyDocument, Diagnostics> {
+    let document = parse_and_validate(text, kind)?;
+    CompiledPolicy::from_document(&document, kind)?;
+    Ok(document)
+}
 
 pub fn collect(out: &mut Collected) {
     let base = corpus_dir("policies");
@@ -94,7 +105,7 @@ pub fn collect(out: &mut Collected) {
 fn check_valid(path: &Path, kind: PolicyKind) -> Result<(), Failed> {
     let text = read(path)?;
     let name = shown(path);
-    let document = match check_policy(&text, kind).map(|checked| checked.document) {
+    let document = match check_policy(&text, kind) {
         Ok(document) => document,
         Err(diags) => {
             let index = LineIndex::new(&text);
@@ -107,9 +118,6 @@ fn check_valid(path: &Path, kind: PolicyKind) -> Result<(), Failed> {
         }
     };
     let mut failures = Vec::new();
-    if let Err(e) = CompiledPolicy::new(&document, kind) {
-        failures.push(format!("{name}: does not compile: {e}"));
-    }
     let printed = print_policy(&document);
     match parse_policy(&printed) {
         Ok(reparsed) => {
@@ -218,7 +226,7 @@ impl Case {
                 .iter()
                 .map(|e| format!("error {}", e.render("", &index)))
                 .collect(),
-            (Ok(checked), true) => keyward_policy::validate::warnings(&checked.document, self.kind)
+            (Ok(document), true) => keyward_policy::validate::warnings(&document, self.kind)
                 .errors()
                 .iter()
                 .map(|w| format!("{} {}", index.start(w.span), w.code()))

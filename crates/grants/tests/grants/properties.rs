@@ -1,6 +1,6 @@
 //! No escalation: a grant created under a parent grant never allows what the parent would not.
 
-use keyward_grants::store::{CreateGrant, Created, GrantStore, KeyKind, TokenKey};
+use keyward_grants::key_grants::{CreateGrant, Created, KeyGrants, KeyKind, TokenKey};
 use keyward_grants::{Grant, GrantConstraint, parse_operations};
 use keyward_policy::catalog::kms_action;
 use proptest::collection::{btree_map, vec};
@@ -81,9 +81,9 @@ proptest! {
         probes in vec((select(OPS.to_vec()), context()), 1..12),
     ) {
         let parent = as_parent(&parent);
-        let mut store = GrantStore::new(KeyKind::SymmetricEncryption, "111122223333", TokenKey::new([1; 32]));
-        if let Ok(Created::New(i)) = store.create_under(&parent, &child).map(|c| c.created) {
-            let child = &store.grants()[i];
+        let mut key_grants = KeyGrants::new(KeyKind::SymmetricEncryption, "111122223333", TokenKey::new([1; 32]));
+        if let Ok(Created::New(i)) = key_grants.create_under(&parent, &child).map(|c| c.created) {
+            let child = &key_grants.grants()[i];
             for (op, ctx) in &probes {
                 let action = kms_action(&format!("kms:{op}")).unwrap();
                 if child.refusal(action, ctx).is_none() {
@@ -104,17 +104,17 @@ proptest! {
         probes in vec((select(OPS.to_vec()), context()), 1..12),
     ) {
         use keyward_grants::resolver::{Caller, GrantSet};
-        use keyward_grants::store::{RetireTarget, Retirer};
-        let mut store = GrantStore::new(KeyKind::SymmetricEncryption, "111122223333", TokenKey::new([1; 32]));
+        use keyward_grants::key_grants::{RetireTarget, Retirer};
+        let mut key_grants = KeyGrants::new(KeyKind::SymmetricEncryption, "111122223333", TokenKey::new([1; 32]));
         for r in &requests {
-            let _ = store.create(r);
+            let _ = key_grants.create(r);
         }
-        prop_assume!(!store.grants().is_empty());
-        let before = GrantSet::new(store.grants().to_vec());
-        let id = store.grants()[retire % store.grants().len()].id.clone();
+        prop_assume!(!key_grants.grants().is_empty());
+        let before = GrantSet::new(key_grants.grants().to_vec());
+        let id = key_grants.grants()[retire % key_grants.grants().len()].id.clone();
         let root = Retirer { arn: "arn:aws:iam::111122223333:root", role: None, account: "111122223333", identity_allows_retire: false };
-        prop_assert!(store.retire(RetireTarget::GrantId(&id), root).is_ok());
-        let after = GrantSet::new(store.grants().to_vec());
+        prop_assert!(key_grants.retire(RetireTarget::GrantId(&id), root).is_ok());
+        let after = GrantSet::new(key_grants.grants().to_vec());
         let caller = Caller { arn: "arn:aws:iam::111122223333:role/App", role: None, account: "111122223333" };
         for (op, ctx) in &probes {
             let action = kms_action(&format!("kms:{op}")).unwrap();

@@ -17,14 +17,12 @@ use keyward_api::{
     ReEncryptRequest, ReEncryptResponse, Unsupported,
 };
 use keyward_conditions::RequestContext;
+use keyward_crypto::limits::MAX_RANDOM_BYTES;
 use keyward_crypto::{DataKeyLength, DataKeyPairSpec, DataKeySpec, EncryptionAlgorithm};
-use keyward_grants::store::MAX_GRANT_TOKENS;
+use keyward_grants::key_grants::MAX_GRANT_TOKENS;
 use keyward_policy::catalog::ActionId;
 use serde_json::json;
 use std::borrow::Cow;
-
-/// The largest GenerateRandom request.
-const MAX_RANDOM_BYTES: u32 = 1024;
 
 /// The algorithm a request names, `SYMMETRIC_DEFAULT` when it names none.
 fn algorithm(name: Option<&str>) -> &str {
@@ -368,7 +366,7 @@ fn check_random(r: &GenerateRandomRequest) -> Result<(), KmsError> {
     };
     let bound = if count < 1 {
         "greater than or equal to 1".to_owned()
-    } else if count > MAX_RANDOM_BYTES {
+    } else if u64::from(count) > MAX_RANDOM_BYTES {
         format!("less than or equal to {MAX_RANDOM_BYTES}")
     } else {
         return Ok(());

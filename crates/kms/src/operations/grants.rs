@@ -15,8 +15,8 @@ use keyward_api::{
 use keyward_authz::{AllowBasis, Authorizer, Judgement, Reason, Source, Verdict};
 use keyward_conditions::RequestContext;
 use keyward_grants::Grant;
-use keyward_grants::store::{
-    CreateGrant as NewGrant, Created, CreatedGrant, GrantStore, GrantStoreError, ListFilter,
+use keyward_grants::key_grants::{
+    CreateGrant as NewGrant, Created, CreatedGrant, KeyGrants, KeyGrantsError, ListFilter,
     RetireTarget, Retirer,
 };
 use keyward_policy::Effect;
@@ -157,16 +157,16 @@ fn parent_grants(entry: &KeyEntry, judgement: &Judgement) -> Option<Vec<Grant>> 
 
 /// Creates `child` under the first of `parents` it fits under; the first refusal otherwise.
 fn create_under_any(
-    grants: &mut GrantStore,
+    grants: &mut KeyGrants,
     parents: &[Grant],
     child: &NewGrant,
     now: u64,
-) -> Result<CreatedGrant, GrantStoreError> {
-    let mut refusal = GrantStoreError::Escalation("no grant authorizes CreateGrant".into());
+) -> Result<CreatedGrant, KeyGrantsError> {
+    let mut refusal = KeyGrantsError::Escalation("no grant authorizes CreateGrant".into());
     for (i, parent) in parents.iter().enumerate() {
         match grants.create_under_at(parent, child, now) {
             Ok(created) => return Ok(created),
-            Err(e @ GrantStoreError::Escalation(_)) => {
+            Err(e @ KeyGrantsError::Escalation(_)) => {
                 if i == 0 {
                     refusal = e;
                 }
@@ -178,9 +178,9 @@ fn create_under_any(
 }
 
 /// The AccessDeniedException for a CreateGrant a parent grant cannot give.
-fn escalation_denied(caller: &Caller, key_arn: &str, error: GrantStoreError) -> KmsError {
+fn escalation_denied(caller: &Caller, key_arn: &str, error: KeyGrantsError) -> KmsError {
     match error {
-        GrantStoreError::Escalation(why) => KmsError::denied(
+        KeyGrantsError::Escalation(why) => KmsError::denied(
             format!(
                 "User: {} is not authorized to perform: kms:CreateGrant on resource: {key_arn} because only a grant allows it, and a grant can delegate only what it gives: {why}",
                 caller.arn()

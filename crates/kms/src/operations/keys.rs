@@ -11,16 +11,16 @@ use crate::housekeeping::DAY;
 use crate::operations::tags::check_tags;
 use crate::paging::{PageSize, paginate};
 use crate::record::{AdminState, KeyMetadataRecord};
-use crate::service::{Kms, default_policy, key_kind, prepare_policy};
+use crate::service::{Kms, compile_key_policy, default_policy, key_kind};
 use keyward_api::{
     CancelKeyDeletionRequest, CancelKeyDeletionResponse, CreateKeyRequest, CreateKeyResponse,
     DescribeKeyRequest, DescribeKeyResponse, DisableKeyRequest, Empty, EnableKeyRequest, ErrorCode,
     KeyListEntry, ListKeysRequest, ListKeysResponse, ScheduleKeyDeletionRequest,
     ScheduleKeyDeletionResponse, UpdateKeyDescriptionRequest,
 };
-use keyward_authz::{Authorizer, PreparedPolicy, Verdict};
+use keyward_authz::{Authorizer, CompiledPolicy, Verdict};
 use keyward_crypto::{CryptoKey, KeySpec, KeyUsage, Origin};
-use keyward_grants::store::{GrantStore, TokenKey};
+use keyward_grants::key_grants::{KeyGrants, TokenKey};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -146,7 +146,7 @@ fn create_key(op: &mut Allowed<'_>, r: &CreateKeyRequest) -> Result<CreateKeyRes
         .policy
         .clone()
         .unwrap_or_else(|| default_policy(kms.partition, account));
-    let policy = Arc::new(prepare_policy(&policy_text)?);
+    let policy = Arc::new(compile_key_policy(&policy_text)?);
     if r.policy.is_some() && r.bypass_policy_lockout_safety_check != Some(true) {
         lockout_check(kms, caller, &policy, &arn)?;
     }
@@ -191,7 +191,7 @@ fn create_key(op: &mut Allowed<'_>, r: &CreateKeyRequest) -> Result<CreateKeyRes
         ))
     })?;
     let grants =
-        GrantStore::new(kind, &meta.account, TokenKey::new(kms.token_key)).with_key_arn(&arn);
+        KeyGrants::new(kind, &meta.account, TokenKey::new(kms.token_key)).with_key_arn(&arn);
     let mut entry = KeyEntry {
         meta,
         crypto,
@@ -220,7 +220,7 @@ fn create_key(op: &mut Allowed<'_>, r: &CreateKeyRequest) -> Result<CreateKeyRes
 pub(crate) fn lockout_check(
     kms: &Kms,
     caller: &Caller,
-    policy: &Arc<PreparedPolicy>,
+    policy: &Arc<CompiledPolicy>,
     arn: &str,
 ) -> Result<(), KmsError> {
     let context = kms.context(caller, None, &Named::default());

@@ -5,7 +5,7 @@ use super::keys::lockout_check;
 use crate::error::KmsError;
 use crate::gate::operation;
 use crate::paging::{PageSize, paginate};
-use crate::service::prepare_policy;
+use crate::service::compile_key_policy;
 use keyward_api::{
     Empty, GetKeyPolicyRequest, GetKeyPolicyResponse, ListKeyPoliciesRequest,
     ListKeyPoliciesResponse, PutKeyPolicyRequest,
@@ -62,7 +62,7 @@ operation! {
     };
     perform |op, entry, r| {
         check_policy_name(r.policy_name.as_deref())?;
-        let policy = Arc::new(prepare_policy(&r.policy)?);
+        let policy = Arc::new(compile_key_policy(&r.policy)?);
         if r.bypass_policy_lockout_safety_check != Some(true) {
             lockout_check(op.kms, op.caller, &policy, &entry.meta.arn)?;
         }

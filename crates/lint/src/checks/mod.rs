@@ -17,7 +17,7 @@ pub(crate) fn statements(document: &PolicyDocument, options: &LintOptions, out: 
     for statement in &document.statements {
         if options.kind == PolicyKind::KeyPolicy && statement.value.resource.is_none() {
             out.push(Raw::new(
-                "dead-statement",
+                "statement-without-resource",
                 statement.span,
                 "this statement has no \"Resource\" or \"NotResource\", so it applies to no KMS key: KMS accepts the policy, but the statement has no effect; add \"Resource\": \"*\", which means this key",
             ));

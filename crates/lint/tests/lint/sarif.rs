@@ -110,6 +110,11 @@ fn sarif_carries_rules_help_security_severity_and_one_based_regions() {
                 .is_empty()
         );
         assert!(!json["help"]["text"].as_str().unwrap().is_empty());
+        let former: Vec<&str> = json["deprecatedIds"]
+            .as_array()
+            .map(|ids| ids.iter().map(|id| id.as_str().unwrap()).collect())
+            .unwrap_or_default();
+        assert_eq!(former, rule.former_ids, "{}", rule.id);
         let score = json["properties"]["security-severity"].as_str();
         assert_eq!(score, rule.security_severity, "{}", rule.id);
         if let Some(score) = score {
@@ -117,6 +122,14 @@ fn sarif_carries_rules_help_security_severity_and_one_based_regions() {
             assert!((0.1..=10.0).contains(&score));
         }
     }
+    let renamed = rules
+        .iter()
+        .find(|r| r["id"] == "unknown-condition-operator")
+        .unwrap();
+    assert_eq!(
+        renamed["deprecatedIds"],
+        serde_json::json!(["unknown-operator"])
+    );
     let public = document["runs"][0]["results"]
         .as_array()
         .unwrap()

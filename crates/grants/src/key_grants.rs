@@ -1,9 +1,12 @@
-//! The grants of one key: creating them as KMS does (validation, idempotency by name, the
-//! 50,000-grant quota, no escalation through a parent grant).
+//! The grants of one key ([`KeyGrants`]) and the rules KMS applies to them: creating a grant
+//! (validation, idempotency by name, the 50,000-grant quota), creating one under a parent grant
+//! (no escalation), retiring, revoking, listing, and the grant tokens that make a new grant
+//! usable at once. It keeps no storage of its own: the key service saves and restores it.
 //!
-//! Rules: AWS KMS API Reference, CreateGrant; AWS KMS Developer Guide, "Creating grants" and
-//! "Resource quotas" (Grants per KMS key). Where the documentation is silent the store fails
-//! closed, and a test named after the rule pins it.
+//! Rules: AWS KMS Developer Guide, "Grants in AWS KMS", "Grant concepts" and "Retiring and
+//! revoking grants"; AWS KMS API Reference, CreateGrant, RetireGrant, RevokeGrant and
+//! ListGrants. Where the documentation is silent the rules fail closed, and a test named after
+//! the rule pins it.
 
 use crate::{Grant, GrantConstraint, parse_operations};
 use keyward_conditions::encryption_context::same_key;
@@ -48,8 +51,7 @@ impl KeyKind {
         }
     }
 
-    /// The grant operations a key of this kind supports (AWS KMS API Reference, CreateGrant:
-    /// Operations).
+    /// The grant operations a key of this kind supports (AWS KMS Developer Guide, "Grant concepts": grant operations).
     pub fn supported_operations(self) -> ActionSet {
         let names: &[&str] = match self {
             Self::SymmetricEncryption => &[
@@ -100,7 +102,7 @@ pub struct CreateGrant {
 
 /// Why a grant operation failed, with the KMS error it is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum GrantStoreError {
+pub enum KeyGrantsError {
     /// A parameter breaks a constraint (`ValidationException`).
     #[error("{0}")]
     Validation(String),
@@ -123,7 +125,7 @@ pub enum GrantStoreError {
     /// No grant has this ID (`NotFoundException`).
     #[error("Grant ID {0} not found")]
     NotFound(String),
-    /// A `Marker` this store did not give (`InvalidMarkerException`).
+    /// A `Marker` these grants did not give (`InvalidMarkerException`).
     #[error("The marker is not valid")]
     InvalidMarker,
     /// The system's random source failed (`KMSInternalException`).
@@ -131,7 +133,7 @@ pub enum GrantStoreError {
     Random,
 }
 
-impl GrantStoreError {
+impl KeyGrantsError {
     /// The KMS error code.
     pub fn code(&self) -> &'static str {
         match self {
@@ -176,7 +178,7 @@ impl std::fmt::Debug for TokenKey {
     }
 }
 
-/// The prefix of every grant token this store makes.
+/// The prefix of every grant token [`KeyGrants`] makes.
 const TOKEN_PREFIX: &str = "kwgt1.";
 
 /// At most this many grant tokens in one request.
@@ -185,7 +187,7 @@ pub const MAX_GRANT_TOKENS: usize = 10;
 /// A grant as CreateGrant returns it: where it is, whether the call was a retry, and a token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreatedGrant {
-    /// New or retry, with the grant's index in the store.
+    /// New or retry, with the grant's index among the key's grants.
     pub created: Created,
     /// A new token for it (every call gets a new one; all resolve to the grant).
     pub token: String,
@@ -196,7 +198,7 @@ pub struct CreatedGrant {
 pub enum RetireTarget<'a> {
     /// By grant token.
     Token(&'a str),
-    /// By grant ID (with the key, which is this store's).
+    /// By grant ID (with the key, which is these grants' key).
     GrantId(&'a str),
 }
 
@@ -235,7 +237,7 @@ pub struct GrantPage<'a> {
 /// The outcome of a CreateGrant that succeeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Created {
-    /// A new grant, at this index of the store.
+    /// A new grant, at this index of the key's grants.
     New(usize),
     /// A retry of an existing grant (same name and properties): its index.
     Retry(usize),
@@ -243,7 +245,7 @@ pub enum Created {
 
 /// The grants of one key.
 #[derive(Debug, Clone)]
-pub struct GrantStore {
+pub struct KeyGrants {
     key_kind: KeyKind,
     issuing_account: String,
     grants: Vec<Grant>,
@@ -252,8 +254,8 @@ pub struct GrantStore {
     key_arn: Option<String>,
 }
 
-fn validation(message: impl Into<String>) -> GrantStoreError {
-    GrantStoreError::Validation(message.into())
+fn validation(message: impl Into<String>) -> KeyGrantsError {
+    KeyGrantsError::Validation(message.into())
 }
 
 /// The `GrantOperation` enumeration, in the order of the KMS API model, as a validation message
@@ -280,10 +282,10 @@ const GRANT_OPERATIONS: &[&str] = &[
 
 /// A new grant ID: 64 random lowercase hex digits, as AWS's grant IDs look (so an ID says
 /// nothing about how many grants a key has, and cannot be guessed from another).
-fn random_grant_id() -> Result<String, GrantStoreError> {
+fn random_grant_id() -> Result<String, KeyGrantsError> {
     use std::fmt::Write as _;
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|_| GrantStoreError::Random)?;
+    getrandom::fill(&mut bytes).map_err(|_| KeyGrantsError::Random)?;
     let mut id = String::with_capacity(64);
     for byte in bytes {
         let _ = write!(id, "{byte:02x}");
@@ -292,7 +294,7 @@ fn random_grant_id() -> Result<String, GrantStoreError> {
 }
 
 /// `^[\w+=,.@:/-]+$`, 1–256 characters (the API's principal pattern).
-fn check_principal(field: &str, value: &str) -> Result<(), GrantStoreError> {
+fn check_principal(field: &str, value: &str) -> Result<(), KeyGrantsError> {
     let valid = !value.is_empty()
         && value.len() <= 256
         && value
@@ -317,7 +319,7 @@ fn check_principal(field: &str, value: &str) -> Result<(), GrantStoreError> {
     }
 }
 
-fn check_constraint(pairs: &[(String, String)]) -> Result<(), GrantStoreError> {
+fn check_constraint(pairs: &[(String, String)]) -> Result<(), KeyGrantsError> {
     if pairs.len() > MAX_CONSTRAINT_PAIRS {
         return Err(validation(format!(
             "An encryption context grant constraint has at most {MAX_CONSTRAINT_PAIRS} pairs; this one has {}",
@@ -335,10 +337,9 @@ fn check_constraint(pairs: &[(String, String)]) -> Result<(), GrantStoreError> {
     Ok(())
 }
 
-/// Whether `child` is at least as strict as `parent` (AWS KMS Developer Guide, "Creating
-/// grants" — Granting CreateGrant permission): a Subset parent admits a Subset or Equals child
-/// holding every parent pair; an Equals parent only the same Equals. Keys compare without case,
-/// values with case.
+/// Whether `child` is at least as strict as `parent` (AWS KMS Developer Guide, "Grant constraints"): a Subset parent admits
+/// a Subset or Equals child holding every parent pair; an Equals parent only the same Equals.
+/// Keys compare without case, values with case.
 fn at_least_as_strict(
     parent: Option<&GrantConstraint>,
     child: Option<&GrantConstraint>,
@@ -404,7 +405,7 @@ fn same_constraint(a: Option<&GrantConstraint>, b: Option<&GrantConstraint>) -> 
     }
 }
 
-impl GrantStore {
+impl KeyGrants {
     /// No grants yet, on a key of `key_kind` owned by `issuing_account`; tokens are signed
     /// with `token_key`.
     pub fn new(key_kind: KeyKind, issuing_account: &str, token_key: TokenKey) -> Self {
@@ -418,7 +419,7 @@ impl GrantStore {
         }
     }
 
-    /// A store holding `grants` as they were saved: tokens issued before keep resolving (they
+    /// The key's `grants` as they were saved: tokens issued before keep resolving (they
     /// are signed with `token_key`).
     pub fn restore(
         key_kind: KeyKind,
@@ -436,7 +437,7 @@ impl GrantStore {
         }
     }
 
-    /// The same store, recording `key_arn` as the key of every grant it creates.
+    /// The same grants, recording `key_arn` as the key of every grant it creates.
     #[must_use]
     pub fn with_key_arn(mut self, key_arn: &str) -> Self {
         self.key_arn = Some(key_arn.to_owned());
@@ -449,7 +450,7 @@ impl GrantStore {
         &mut self,
         request: &CreateGrant,
         now: u64,
-    ) -> Result<CreatedGrant, GrantStoreError> {
+    ) -> Result<CreatedGrant, KeyGrantsError> {
         let created = self.create(request)?;
         if let Created::New(i) = created.created
             && let Some(grant) = self.grants.get_mut(i)
@@ -502,35 +503,35 @@ impl GrantStore {
 
     /// The index of the grant a token names. A malformed or forged token, or one for a grant
     /// that was retired or revoked, is `InvalidGrantTokenException`.
-    pub fn resolve_token(&self, token: &str) -> Result<usize, GrantStoreError> {
+    pub fn resolve_token(&self, token: &str) -> Result<usize, KeyGrantsError> {
         use base64::Engine as _;
         use hmac::Mac;
         let body = token
             .strip_prefix(TOKEN_PREFIX)
-            .ok_or(GrantStoreError::InvalidGrantToken)?;
+            .ok_or(KeyGrantsError::InvalidGrantToken)?;
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(body)
-            .map_err(|_| GrantStoreError::InvalidGrantToken)?;
+            .map_err(|_| KeyGrantsError::InvalidGrantToken)?;
         // 64 hex characters of ID, 8 bytes of nonce, 32 bytes of tag.
         let (payload, tag) = bytes
             .split_at_checked(72)
-            .ok_or(GrantStoreError::InvalidGrantToken)?;
+            .ok_or(KeyGrantsError::InvalidGrantToken)?;
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.token_key.0)
-            .map_err(|_| GrantStoreError::InvalidGrantToken)?;
+            .map_err(|_| KeyGrantsError::InvalidGrantToken)?;
         Self::bind(&mut mac, self.key_arn.as_deref());
         mac.update(payload);
         mac.verify_slice(tag)
-            .map_err(|_| GrantStoreError::InvalidGrantToken)?;
+            .map_err(|_| KeyGrantsError::InvalidGrantToken)?;
         let id = std::str::from_utf8(payload.get(..64).unwrap_or_default())
-            .map_err(|_| GrantStoreError::InvalidGrantToken)?;
+            .map_err(|_| KeyGrantsError::InvalidGrantToken)?;
         self.grants
             .iter()
             .position(|g| g.id == id)
-            .ok_or(GrantStoreError::InvalidGrantToken)
+            .ok_or(KeyGrantsError::InvalidGrantToken)
     }
 
     /// Resolve the tokens sent with a request (at most ten).
-    pub fn resolve_tokens(&self, tokens: &[String]) -> Result<Vec<usize>, GrantStoreError> {
+    pub fn resolve_tokens(&self, tokens: &[String]) -> Result<Vec<usize>, KeyGrantsError> {
         if tokens.len() > MAX_GRANT_TOKENS {
             return Err(validation(format!(
                 "1 validation error detected: Value at 'grantTokens' failed to satisfy constraint: Member must have length less than or equal to {MAX_GRANT_TOKENS}"
@@ -539,25 +540,24 @@ impl GrantStore {
         tokens.iter().map(|t| self.resolve_token(t)).collect()
     }
 
-    fn index_of(&self, grant_id: &str) -> Result<usize, GrantStoreError> {
+    fn index_of(&self, grant_id: &str) -> Result<usize, KeyGrantsError> {
         if grant_id.len() != 64 || !grant_id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(GrantStoreError::InvalidGrantId(grant_id.to_owned()));
+            return Err(KeyGrantsError::InvalidGrantId(grant_id.to_owned()));
         }
         self.grants
             .iter()
             .position(|g| g.id == grant_id)
-            .ok_or_else(|| GrantStoreError::NotFound(grant_id.to_owned()))
+            .ok_or_else(|| KeyGrantsError::NotFound(grant_id.to_owned()))
     }
 
-    /// RetireGrant (AWS KMS API Reference, RetireGrant; AWS KMS Developer Guide, "Managing
-    /// grants" — Retiring and revoking grants): the retiring principal, the grantee when the
-    /// grant includes `RetireGrant`, or the issuing account (its root user, or principals its IAM
-    /// policies allow) may retire; so may a retiring principal that is an account, the same way.
+    /// RetireGrant (AWS KMS Developer Guide, "Retiring and revoking grants"): the retiring principal, the grantee when the grant includes
+    /// `RetireGrant`, or the issuing account (its root user, or principals its IAM policies
+    /// allow) may retire; so may a retiring principal that is an account, the same way.
     pub fn retire(
         &mut self,
         target: RetireTarget<'_>,
         caller: Retirer<'_>,
-    ) -> Result<Grant, GrantStoreError> {
+    ) -> Result<Grant, KeyGrantsError> {
         let index = match target {
             RetireTarget::Token(token) => self.resolve_token(token)?,
             RetireTarget::GrantId(id) => self.index_of(id)?,
@@ -565,7 +565,7 @@ impl GrantStore {
         let grant = self
             .grants
             .get(index)
-            .ok_or(GrantStoreError::InvalidGrantToken)?;
+            .ok_or(KeyGrantsError::InvalidGrantToken)?;
         let names = |principal: &str| principal == caller.arn || caller.role == Some(principal);
         let is_root =
             Principal::parse_caller(caller.arn).is_ok_and(|p| matches!(p, Principal::Root { .. }));
@@ -583,7 +583,7 @@ impl GrantStore {
             || grant.issuing_account.as_deref().is_some_and(account_may)
             || retiring_account.is_some_and(account_may);
         if !allowed {
-            return Err(GrantStoreError::AccessDenied(format!(
+            return Err(KeyGrantsError::AccessDenied(format!(
                 "User: {} is not authorized to perform: kms:RetireGrant because it is not the grant's retiring principal, a grantee the grant lets retire, or a principal of the account that created the grant",
                 caller.arn
             )));
@@ -593,7 +593,7 @@ impl GrantStore {
 
     /// RevokeGrant by grant ID. Who may revoke is decided by the key policy (`kms:RevokeGrant`),
     /// not here.
-    pub fn revoke(&mut self, grant_id: &str) -> Result<Grant, GrantStoreError> {
+    pub fn revoke(&mut self, grant_id: &str) -> Result<Grant, KeyGrantsError> {
         let index = self.index_of(grant_id)?;
         Ok(self.grants.remove(index))
     }
@@ -605,7 +605,7 @@ impl GrantStore {
         filter: ListFilter<'_>,
         limit: Option<usize>,
         marker: Option<&str>,
-    ) -> Result<GrantPage<'_>, GrantStoreError> {
+    ) -> Result<GrantPage<'_>, KeyGrantsError> {
         let limit = limit.unwrap_or(50);
         if !(1..=100).contains(&limit) {
             return Err(validation(format!(
@@ -617,7 +617,7 @@ impl GrantStore {
             Some(m) => {
                 let after = self
                     .index_of(m)
-                    .map_err(|_| GrantStoreError::InvalidMarker)?;
+                    .map_err(|_| KeyGrantsError::InvalidMarker)?;
                 after + 1
             }
         };
@@ -652,7 +652,7 @@ impl GrantStore {
     }
 
     /// Check `request` and build the grant it asks for (without storing it).
-    fn build(&self, request: &CreateGrant) -> Result<Grant, GrantStoreError> {
+    fn build(&self, request: &CreateGrant) -> Result<Grant, KeyGrantsError> {
         check_principal("granteePrincipal", &request.grantee_principal)?;
         if let Some(retiring) = &request.retiring_principal {
             check_principal("retiringPrincipal", retiring)?;
@@ -734,7 +734,7 @@ impl GrantStore {
     /// CreateGrant with authority from a key policy or IAM policy: any grant operation the key
     /// supports may be given. A request with the name and properties of an existing grant is a
     /// retry and returns that grant.
-    pub fn create(&mut self, request: &CreateGrant) -> Result<CreatedGrant, GrantStoreError> {
+    pub fn create(&mut self, request: &CreateGrant) -> Result<CreatedGrant, KeyGrantsError> {
         let grant = self.build(request)?;
         if grant.name.is_some()
             && let Some(i) = self.grants.iter().position(|g| {
@@ -752,7 +752,7 @@ impl GrantStore {
             });
         }
         if self.grants.len() >= MAX_GRANTS_PER_KEY {
-            return Err(GrantStoreError::LimitExceeded);
+            return Err(KeyGrantsError::LimitExceeded);
         }
         let id = random_grant_id()?;
         self.grants.push(Grant { id, ..grant });
@@ -771,25 +771,24 @@ impl GrantStore {
         parent: &Grant,
         request: &CreateGrant,
         now: u64,
-    ) -> Result<CreatedGrant, GrantStoreError> {
+    ) -> Result<CreatedGrant, KeyGrantsError> {
         self.check_under(parent, request)?;
         self.create_at(request, now)
     }
 
     /// CreateGrant with authority from the grant `parent`: only a subset of its operations, with
-    /// a constraint at least as strict (AWS KMS Developer Guide, "Creating grants" — Granting
-    /// CreateGrant permission).
+    /// a constraint at least as strict (AWS KMS Developer Guide, "Grant constraints").
     pub fn create_under(
         &mut self,
         parent: &Grant,
         request: &CreateGrant,
-    ) -> Result<CreatedGrant, GrantStoreError> {
+    ) -> Result<CreatedGrant, KeyGrantsError> {
         self.check_under(parent, request)?;
         self.create(request)
     }
 
     /// Whether `parent` can give the grant `request` asks for.
-    fn check_under(&self, parent: &Grant, request: &CreateGrant) -> Result<(), GrantStoreError> {
+    fn check_under(&self, parent: &Grant, request: &CreateGrant) -> Result<(), KeyGrantsError> {
         let child = self.build(request)?;
         let beyond: Vec<_> = child
             .operations
@@ -798,13 +797,13 @@ impl GrantStore {
             .map(|op| op.info().name)
             .collect();
         if !beyond.is_empty() {
-            return Err(GrantStoreError::Escalation(format!(
+            return Err(KeyGrantsError::Escalation(format!(
                 "operations {} are not among the parent grant's",
                 beyond.join(", ")
             )));
         }
         at_least_as_strict(parent.constraint.as_ref(), child.constraint.as_ref())
-            .map_err(GrantStoreError::Escalation)
+            .map_err(KeyGrantsError::Escalation)
     }
 }
 

@@ -20,11 +20,11 @@ fn key() -> TokenKey {
     TokenKey::new([7; 32])
 }
 
-fn store() -> GrantStore {
-    GrantStore::new(KeyKind::SymmetricEncryption, "111122223333", key())
+fn key_grants() -> KeyGrants {
+    KeyGrants::new(KeyKind::SymmetricEncryption, "111122223333", key())
 }
 
-fn code(result: Result<CreatedGrant, GrantStoreError>) -> &'static str {
+fn code(result: Result<CreatedGrant, KeyGrantsError>) -> &'static str {
     result.map_or_else(|e| e.code(), |_| "ok")
 }
 
@@ -33,7 +33,7 @@ fn code(result: Result<CreatedGrant, GrantStoreError>) -> &'static str {
 /// that account-wide rules are written against: refused, with how to name the account.
 #[test]
 fn a_bare_account_id_is_not_a_grantee_principal() {
-    let mut s = store();
+    let mut s = key_grants();
     let mut r = request(&["Decrypt"]);
     r.grantee_principal = "111122223333".into();
     let error = s.create(&r).unwrap_err();
@@ -49,7 +49,7 @@ fn a_bare_account_id_is_not_a_grantee_principal() {
 /// enumeration in the API model's order; every name there is one the catalog can grant.
 #[test]
 fn an_unknown_grant_operation_gets_awss_enum_validation_text() {
-    let mut s = store();
+    let mut s = key_grants();
     let error = s.create(&request(&["Decrypt", "Dance"])).unwrap_err();
     assert_eq!(error.code(), "ValidationException");
     assert_eq!(
@@ -68,7 +68,7 @@ fn an_unknown_grant_operation_gets_awss_enum_validation_text() {
 /// says nothing about how many grants came before.
 #[test]
 fn grant_ids_are_random_64_hex_strings() {
-    let mut s = store();
+    let mut s = key_grants();
     let mut ids = std::collections::HashSet::new();
     for _ in 0..50 {
         s.create(&request(&["Decrypt"])).unwrap();
@@ -90,7 +90,7 @@ fn grant_ids_are_random_64_hex_strings() {
 
 #[test]
 fn a_valid_grant_is_created_with_a_64_hex_id() {
-    let mut s = store();
+    let mut s = key_grants();
     assert_eq!(
         s.create(&request(&["Decrypt", "RetireGrant"]))
             .map(|c| c.created),
@@ -104,7 +104,7 @@ fn a_valid_grant_is_created_with_a_64_hex_id() {
 
 #[test]
 fn operations_must_be_non_empty_and_grantable() {
-    let mut s = store();
+    let mut s = key_grants();
     assert_eq!(code(s.create(&request(&[]))), "ValidationException");
     assert_eq!(
         code(s.create(&request(&["PutKeyPolicy"]))),
@@ -118,13 +118,13 @@ fn operations_must_be_non_empty_and_grantable() {
 
 #[test]
 fn operations_must_suit_the_key() {
-    let mut symmetric = store();
+    let mut symmetric = key_grants();
     assert_eq!(
         code(symmetric.create(&request(&["Sign"]))),
         "ValidationException",
         "no Sign on a symmetric key"
     );
-    let mut signing = GrantStore::new(KeyKind::Signing, "111122223333", key());
+    let mut signing = KeyGrants::new(KeyKind::Signing, "111122223333", key());
     assert_eq!(
         code(signing.create(&request(&["GenerateDataKey"]))),
         "ValidationException",
@@ -134,7 +134,7 @@ fn operations_must_suit_the_key() {
         code(signing.create(&request(&["Sign", "Verify", "GetPublicKey", "DescribeKey"]))),
         "ok"
     );
-    let mut mac = GrantStore::new(KeyKind::Mac, "111122223333", key());
+    let mut mac = KeyGrants::new(KeyKind::Mac, "111122223333", key());
     assert_eq!(
         code(mac.create(&request(&["Encrypt"]))),
         "ValidationException"
@@ -159,7 +159,7 @@ fn at_most_one_constraint_type() {
     let mut r = request(&["Decrypt"]);
     r.encryption_context_equals = Some(pairs(&[("a", "1")]));
     r.encryption_context_subset = Some(pairs(&[("a", "1")]));
-    assert_eq!(code(store().create(&r)), "ValidationException");
+    assert_eq!(code(key_grants().create(&r)), "ValidationException");
 }
 
 #[test]
@@ -167,13 +167,17 @@ fn constraint_limits_are_eight_pairs_and_384_characters() {
     let mut r = request(&["Decrypt"]);
     let nine: Vec<(String, String)> = (0..9).map(|i| (format!("k{i}"), "v".to_owned())).collect();
     r.encryption_context_subset = Some(nine[..8].to_vec());
-    assert_eq!(code(store().create(&r)), "ok");
+    assert_eq!(code(key_grants().create(&r)), "ok");
     r.encryption_context_subset = Some(nine);
-    assert_eq!(code(store().create(&r)), "ValidationException");
+    assert_eq!(code(key_grants().create(&r)), "ValidationException");
     r.encryption_context_subset = Some(vec![("k".into(), "é".repeat(384))]);
-    assert_eq!(code(store().create(&r)), "ok", "384 characters, not bytes");
+    assert_eq!(
+        code(key_grants().create(&r)),
+        "ok",
+        "384 characters, not bytes"
+    );
     r.encryption_context_subset = Some(vec![("k".into(), "x".repeat(385))]);
-    assert_eq!(code(store().create(&r)), "ValidationException");
+    assert_eq!(code(key_grants().create(&r)), "ValidationException");
 }
 
 #[test]
@@ -182,14 +186,14 @@ fn encryption_context_constraints_only_on_symmetric_encryption_keys() {
     let mut r = request(&["Sign"]);
     r.encryption_context_subset = Some(pairs(&[("a", "1")]));
     assert_eq!(
-        code(GrantStore::new(KeyKind::Signing, "111122223333", key()).create(&r)),
+        code(KeyGrants::new(KeyKind::Signing, "111122223333", key()).create(&r)),
         "ValidationException"
     );
 }
 
 #[test]
 fn an_empty_constraint_map_is_no_constraint() {
-    let mut s = store();
+    let mut s = key_grants();
     let mut r = request(&["Decrypt"]);
     r.encryption_context_subset = Some(Vec::new());
     assert_eq!(code(s.create(&r)), "ok");
@@ -198,7 +202,7 @@ fn an_empty_constraint_map_is_no_constraint() {
 
 #[test]
 fn principals_and_names_follow_the_api_patterns() {
-    let mut s = store();
+    let mut s = key_grants();
     for bad in [
         "",
         "*",
@@ -240,7 +244,7 @@ fn principals_and_names_follow_the_api_patterns() {
 
 #[test]
 fn a_retry_with_the_same_name_and_properties_returns_the_same_grant() {
-    let mut s = store();
+    let mut s = key_grants();
     let mut r = request(&["Decrypt", "Encrypt"]);
     r.name = Some("app".into());
     r.encryption_context_subset = Some(pairs(&[("Dept", "finance")]));
@@ -271,17 +275,17 @@ fn a_retry_with_the_same_name_and_properties_returns_the_same_grant() {
 
 #[test]
 fn a_key_holds_at_most_50000_grants() {
-    let mut s = store();
+    let mut s = key_grants();
     let r = request(&["Decrypt"]);
     for _ in 0..MAX_GRANTS_PER_KEY {
         assert!(s.create(&r).is_ok());
     }
     assert_eq!(
         s.create(&r).map(|c| c.created),
-        Err(GrantStoreError::LimitExceeded)
+        Err(KeyGrantsError::LimitExceeded)
     );
     assert_eq!(
-        GrantStoreError::LimitExceeded.code(),
+        KeyGrantsError::LimitExceeded.code(),
         "LimitExceededException"
     );
 }
@@ -303,7 +307,7 @@ fn parent(ops: &[&str], constraint: Option<GrantConstraint>) -> Grant {
 #[test]
 fn a_child_grant_gets_only_a_subset_of_the_parents_operations() {
     let p = parent(&["Decrypt", "CreateGrant"], None);
-    let mut s = store();
+    let mut s = key_grants();
     assert_eq!(code(s.create_under(&p, &request(&["Decrypt"]))), "ok");
     assert_eq!(
         code(s.create_under(&p, &request(&["Decrypt", "CreateGrant"]))),
@@ -335,7 +339,7 @@ fn a_child_constraint_is_at_least_as_strict() {
         r.encryption_context_subset = subset_pairs.map(pairs);
         r
     };
-    let mut s = store();
+    let mut s = key_grants();
     assert_eq!(
         code(s.create_under(
             &subset,
@@ -385,7 +389,7 @@ fn a_child_constraint_is_at_least_as_strict() {
 
 #[test]
 fn tokens_resolve_to_their_grant_and_every_call_gets_a_new_one() {
-    let mut s = store();
+    let mut s = key_grants();
     let mut r = request(&["Decrypt"]);
     r.name = Some("app".into());
     let first = s.create(&r).unwrap();
@@ -401,7 +405,7 @@ fn tokens_resolve_to_their_grant_and_every_call_gets_a_new_one() {
 
 #[test]
 fn a_tampered_or_foreign_token_is_invalid() {
-    let mut s = store();
+    let mut s = key_grants();
     let token = s.create(&request(&["Decrypt"])).unwrap().token;
     let mut forged: Vec<char> = token.chars().collect();
     for i in "kwgt1.".len()..forged.len() {
@@ -410,7 +414,7 @@ fn a_tampered_or_foreign_token_is_invalid() {
         let text: String = forged.iter().collect();
         assert_eq!(
             s.resolve_token(&text),
-            Err(GrantStoreError::InvalidGrantToken),
+            Err(KeyGrantsError::InvalidGrantToken),
             "changed at {i}"
         );
         forged[i] = original;
@@ -424,29 +428,29 @@ fn a_tampered_or_foreign_token_is_invalid() {
     ] {
         assert_eq!(
             s.resolve_token(bad),
-            Err(GrantStoreError::InvalidGrantToken),
+            Err(KeyGrantsError::InvalidGrantToken),
             "{bad:?}"
         );
     }
-    let other = GrantStore::new(
+    let other = KeyGrants::new(
         KeyKind::SymmetricEncryption,
         "111122223333",
         TokenKey::new([8; 32]),
     );
     assert_eq!(
         other.resolve_token(&token),
-        Err(GrantStoreError::InvalidGrantToken),
-        "another store's key"
+        Err(KeyGrantsError::InvalidGrantToken),
+        "another key's grants"
     );
     assert_eq!(
-        GrantStoreError::InvalidGrantToken.code(),
+        KeyGrantsError::InvalidGrantToken.code(),
         "InvalidGrantTokenException"
     );
 }
 
 #[test]
 fn at_most_ten_tokens_per_request() {
-    let mut s = store();
+    let mut s = key_grants();
     let token = s.create(&request(&["Decrypt"])).unwrap().token;
     assert_eq!(
         s.resolve_tokens(&vec![token.clone(); 10]).map(|v| v.len()),
@@ -467,9 +471,9 @@ fn retirer<'a>(arn: &'a str, role: Option<&'a str>, account: &'a str, iam: bool)
     }
 }
 
-/// A store holding one grant made from `r`, and that grant's ID.
-fn holding(r: &CreateGrant) -> (GrantStore, String) {
-    let mut s = store();
+/// Grants holding one grant made from `r`, and that grant's ID.
+fn holding(r: &CreateGrant) -> (KeyGrants, String) {
+    let mut s = key_grants();
     s.create(r).unwrap();
     let id = s.grants()[0].id.clone();
     (s, id)
@@ -541,7 +545,7 @@ fn who_may_retire_a_grant() {
 
 #[test]
 fn retiring_by_token_and_the_token_then_names_nothing() {
-    let mut s = store();
+    let mut s = key_grants();
     let mut r = request(&["Decrypt", "RetireGrant"]);
     r.name = Some("app".into());
     let token = s.create(&r).unwrap().token;
@@ -555,13 +559,13 @@ fn retiring_by_token_and_the_token_then_names_nothing() {
     assert!(s.grants().is_empty());
     assert_eq!(
         s.resolve_token(&token),
-        Err(GrantStoreError::InvalidGrantToken)
+        Err(KeyGrantsError::InvalidGrantToken)
     );
 }
 
 #[test]
 fn revoking_and_grant_id_errors() {
-    let mut s = store();
+    let mut s = key_grants();
     s.create(&request(&["Decrypt"])).unwrap();
     let id = s.grants()[0].id.clone();
     assert_eq!(
@@ -581,7 +585,7 @@ fn revoking_and_grant_id_errors() {
 
 #[test]
 fn listing_filters_and_pages() {
-    let mut s = store();
+    let mut s = key_grants();
     for i in 0..7 {
         let mut r = request(&["Decrypt"]);
         if i % 2 == 0 {
@@ -651,7 +655,7 @@ fn listing_filters_and_pages() {
 
 #[test]
 fn the_token_key_is_never_printed() {
-    let printed = format!("{:?}", store());
+    let printed = format!("{:?}", key_grants());
     assert!(printed.contains("TokenKey(..)"));
     assert!(!printed.contains("7, 7, 7"));
 }
@@ -659,7 +663,7 @@ fn the_token_key_is_never_printed() {
 #[test]
 fn a_grant_records_its_key_and_creation_time() {
     let arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-    let mut s = store().with_key_arn(arn);
+    let mut s = key_grants().with_key_arn(arn);
     let mut r = request(&["Decrypt"]);
     r.name = Some("app".into());
     s.create_at(&r, 1_795_428_000).unwrap();
@@ -674,12 +678,12 @@ fn a_grant_records_its_key_and_creation_time() {
 }
 
 #[test]
-fn restored_store_keeps_grants_tokens_and_id_sequence() {
-    let mut original = store();
+fn restored_key_grants_keep_grants_tokens_and_id_sequence() {
+    let mut original = key_grants();
     let first = original.create(&request(&["Decrypt"])).unwrap();
     original.create(&request(&["Encrypt"])).unwrap();
     let saved = original.grants().to_vec();
-    let mut restored = GrantStore::restore(
+    let mut restored = KeyGrants::restore(
         KeyKind::SymmetricEncryption,
         "111122223333",
         key(),
@@ -699,7 +703,7 @@ fn restored_store_keeps_grants_tokens_and_id_sequence() {
     let id = &restored.grants()[i].id;
     assert!(saved.iter().all(|g| &g.id != id), "{id} reused");
     // Another token key does not accept the old tokens.
-    let other = GrantStore::restore(
+    let other = KeyGrants::restore(
         KeyKind::SymmetricEncryption,
         "111122223333",
         TokenKey::new([9; 32]),
@@ -707,12 +711,12 @@ fn restored_store_keeps_grants_tokens_and_id_sequence() {
     );
     assert_eq!(
         other.resolve_token(&first.token),
-        Err(GrantStoreError::InvalidGrantToken)
+        Err(KeyGrantsError::InvalidGrantToken)
     );
 }
 
 /// A token names the grant of its own key only, even where two keys' grants share an ID
-/// (grant IDs were once numbered per key, and stores written then keep those IDs; found by
+/// (grant IDs were once numbered per key, and grants saved then keep those IDs; found by
 /// RetireGrant through the keyward server, where a token of one key retired another key's
 /// grant).
 #[test]
@@ -721,12 +725,12 @@ fn a_token_is_bound_to_its_key() {
         name: Some("shared".into()),
         ..request(&["Decrypt"])
     };
-    let mut seed = store();
+    let mut seed = key_grants();
     seed.create(&named).unwrap();
     let mut saved = seed.grants()[0].clone();
     saved.id = format!("{:064x}", 1);
     let restore = |arn: &str| {
-        GrantStore::restore(
+        KeyGrants::restore(
             KeyKind::SymmetricEncryption,
             "111122223333",
             key(),
@@ -747,10 +751,10 @@ fn a_token_is_bound_to_its_key() {
     assert_eq!(b.resolve_token(&token_b), Ok(0));
     assert_eq!(
         a.resolve_token(&token_b),
-        Err(GrantStoreError::InvalidGrantToken)
+        Err(KeyGrantsError::InvalidGrantToken)
     );
     assert_eq!(
         b.resolve_token(&token_a),
-        Err(GrantStoreError::InvalidGrantToken)
+        Err(KeyGrantsError::InvalidGrantToken)
     );
 }
