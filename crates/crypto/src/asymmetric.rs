@@ -162,7 +162,7 @@ pub(crate) fn generate_pkcs8(spec: KeySpec) -> Result<Secret, CryptoError> {
         let der = pair.to_pkcs8v1().map_err(|_| GENERATE)?;
         return Ok(Secret::from_slice(der.as_ref()));
     }
-    Err(CryptoError::UnsupportedKeySpec(spec))
+    Err(CryptoError::UnsupportedKeySpec(spec.as_str()))
 }
 
 fn rejected(spec: KeySpec) -> CryptoError {
@@ -184,7 +184,7 @@ pub(crate) fn check_signing_input(
     if !spec.row().signing.contains(&algorithm) {
         return Err(CryptoError::AlgorithmIncompatible {
             algorithm: algorithm.as_str(),
-            spec,
+            spec: spec.as_str(),
         });
     }
     if algorithm == SigningAlgorithm::Ed25519PhSha512 {
@@ -309,13 +309,13 @@ impl PublicKey {
         ) else {
             return Err(CryptoError::AlgorithmIncompatible {
                 algorithm: algorithm.as_str(),
-                spec: self.spec,
+                spec: self.spec.as_str(),
             });
         };
         if plaintext.len() > max {
             return Err(CryptoError::RsaPlaintextTooLarge {
                 algorithm: algorithm.as_str(),
-                spec: self.spec,
+                spec: self.spec.as_str(),
                 max,
             });
         }
@@ -342,7 +342,7 @@ impl PublicKey {
         let Some((_, key)) = self.verifying.iter().find(|(alg, _)| *alg == algorithm) else {
             return Err(CryptoError::AlgorithmIncompatible {
                 algorithm: algorithm.as_str(),
-                spec: self.spec,
+                spec: self.spec.as_str(),
             });
         };
         let result = match message_type {
@@ -447,7 +447,7 @@ impl AsymmetricMaterial {
         let (PrivateKey::RsaDecrypt(key), Some(oaep_alg)) = (&self.private, oaep(algorithm)) else {
             return Err(CryptoError::AlgorithmIncompatible {
                 algorithm: algorithm.as_str(),
-                spec: self.public.spec,
+                spec: self.public.spec.as_str(),
             });
         };
         if ciphertext.len() != key.key_size_bytes() {

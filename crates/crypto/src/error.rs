@@ -2,7 +2,6 @@
 //! one, AWS's message (as LocalStack's KMS snapshot tests recorded it from AWS; the cases of
 //! `fixtures/crypto/operations.json` name each test).
 
-use crate::spec::{KeySpec, KeyUsage, Operation};
 use thiserror::Error;
 
 /// An error from a cryptographic operation.
@@ -58,14 +57,17 @@ pub enum CryptoError {
     UsageRequired,
     /// CreateKey with a usage the spec does not allow.
     #[error("KeyUsage {usage} is not compatible with KeySpec {spec}")]
-    UsageNotCompatible { usage: KeyUsage, spec: KeySpec },
+    UsageNotCompatible {
+        usage: &'static str,
+        spec: &'static str,
+    },
     /// An RSA plaintext over the per-spec limit.
     #[error(
         "Algorithm {algorithm} and key spec {spec} cannot encrypt data larger than {max} bytes."
     )]
     RsaPlaintextTooLarge {
         algorithm: &'static str,
-        spec: KeySpec,
+        spec: &'static str,
         max: usize,
     },
     /// A `DIGEST` message whose length is not the algorithm's digest length.
@@ -92,14 +94,14 @@ pub enum CryptoError {
     #[error("{key} key usage is {usage} which is not valid for {operation}.")]
     WrongUsage {
         key: String,
-        usage: KeyUsage,
-        operation: Operation,
+        usage: &'static str,
+        operation: &'static str,
     },
     /// The algorithm does not belong to the key's spec.
     #[error("Algorithm {algorithm} is incompatible with key spec {spec}.")]
     AlgorithmIncompatible {
         algorithm: &'static str,
-        spec: KeySpec,
+        spec: &'static str,
     },
     /// The ciphertext is not one this key made, was changed, or its encryption context
     /// differs (AWS sends no message).
@@ -120,7 +122,7 @@ pub enum CryptoError {
     PendingImport { key: String },
     /// A key spec this library cannot create or use.
     #[error("KeySpec {0} is not supported by this implementation")]
-    UnsupportedKeySpec(KeySpec),
+    UnsupportedKeySpec(&'static str),
     /// A valid KMS algorithm this library cannot perform.
     #[error("{0} is not supported by this implementation")]
     UnsupportedAlgorithm(&'static str),
@@ -325,8 +327,8 @@ mod tests {
     fn messages_are_aws_text() {
         let error = CryptoError::WrongUsage {
             key: "arn:aws:kms:us-east-1:111122223333:key/k".into(),
-            usage: KeyUsage::SignVerify,
-            operation: Operation::Encrypt,
+            usage: "SIGN_VERIFY",
+            operation: "Encrypt",
         };
         assert_eq!(error.code(), "InvalidKeyUsageException");
         assert_eq!(

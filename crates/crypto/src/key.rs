@@ -463,8 +463,8 @@ impl CryptoKey {
         match operation.required_usage() {
             Some(usage) if usage != self.usage => Err(CryptoError::WrongUsage {
                 key: self.name().to_owned(),
-                usage: self.usage,
-                operation,
+                usage: self.usage.as_str(),
+                operation: operation.as_str(),
             }),
             _ => Ok(()),
         }
@@ -513,7 +513,7 @@ impl CryptoKey {
     fn algorithm_error(&self, algorithm: &'static str) -> CryptoError {
         CryptoError::AlgorithmIncompatible {
             algorithm,
-            spec: self.spec,
+            spec: self.spec.as_str(),
         }
     }
 

@@ -416,7 +416,7 @@ impl KeySpec {
         if self.row().supported {
             Ok(())
         } else {
-            Err(crate::CryptoError::UnsupportedKeySpec(self))
+            Err(crate::CryptoError::UnsupportedKeySpec(self.as_str()))
         }
     }
 
@@ -425,7 +425,10 @@ impl KeySpec {
         if self.row().usages.contains(&usage) {
             Ok(())
         } else {
-            Err(crate::CryptoError::UsageNotCompatible { usage, spec: self })
+            Err(crate::CryptoError::UsageNotCompatible {
+                usage: usage.as_str(),
+                spec: self.as_str(),
+            })
         }
     }
 

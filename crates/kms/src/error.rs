@@ -332,7 +332,7 @@ mod tests {
             CryptoError::Required("x"),
             CryptoError::AlgorithmIncompatible {
                 algorithm: "x",
-                spec: keyward_crypto::KeySpec::SymmetricDefault,
+                spec: "SYMMETRIC_DEFAULT",
             },
             CryptoError::InvalidCiphertext,
             CryptoError::IncorrectKey,
