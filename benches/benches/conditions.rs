@@ -1,6 +1,12 @@
 //! Group `conditions`: evaluating a compiled 3-operator condition block (target under 100 ns,
 //! no allocation; the allocation check is `crates/conditions/tests/no_allocation.rs`).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    reason = "tests: a failure panics with the value shown"
+)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use keyward_benches::{matching_request, three_operator_condition};

@@ -2,7 +2,13 @@
 //! an encryption context, against a raw AES-256-GCM seal+open of the same 4 KiB with the same
 //! library in the same run (target: within 2x); GenerateDataKey; Sign/Verify for RSA-2048
 //! (PSS SHA-256) and P-256 (ECDSA SHA-256); GenerateMac of 4 KiB (HMAC_256).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    reason = "tests: a failure panics with the value shown"
+)]
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use criterion::{Criterion, criterion_group, criterion_main};

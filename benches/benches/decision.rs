@@ -1,6 +1,12 @@
 //! Group `decision`: authorization decisions on a prepared `Authorizer`, fast path (`verdict`)
 //! and explained (`decide`). Targets (issue 4): (a) and (b) under 500 ns, (c) under 5 us.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    reason = "tests: a failure panics with the value shown"
+)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use keyward_authz::{Authorizer, Request, Verdict};

@@ -1,7 +1,13 @@
 //! Group `grants`: resolving the grants that apply to a request among 50,000 grants on a key
 //! (target under 1 us). 5,000 grantees hold 10 grants each, with different operations and
 //! encryption-context constraints; a baseline checks every grant, as an unindexed store would.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    reason = "tests: a failure panics with the value shown"
+)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use keyward_grants::resolver::{Caller, GrantSet};

@@ -2,7 +2,13 @@
 //! against a baseline in the same run: parsing and validating it, which every lint does first.
 //! The security rules put dozens of questions to the authorization engine; the gap between
 //! the two is their cost.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    reason = "tests: a failure panics with the value shown"
+)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use keyward_lint::{LintOptions, lint};

@@ -1,6 +1,12 @@
 //! Compile the 2 KB reference key policy N times (default 2000): a steady workload for
 //! `valgrind --tool=callgrind`, whose instruction counts are repeatable on a noisy machine.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    reason = "tests: a failure panics with the value shown"
+)]
 
 use keyward_policy::{PolicyKind, StatementMatchers, parse_policy, validate};
 use std::hint::black_box;

@@ -1,7 +1,13 @@
 //! The 4 KiB symmetric round trip N times (default 2000), as `crypto` measures it with
 //! criterion, or the raw AES-256-GCM baseline (`raw`): repeatable instruction counts under
 //! `valgrind --tool=callgrind` for the "within 2x of raw AES-GCM" comparison.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    reason = "tests: a failure panics with the value shown"
+)]
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use keyward_crypto::{CryptoKey, EncryptionAlgorithm, EncryptionContext, KeySpec, KeyUsage};

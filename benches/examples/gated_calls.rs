@@ -8,7 +8,13 @@
 //! ```
 //!
 //! (difference of the totals) / 10,000 = instructions per Encrypt + Decrypt pair.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    reason = "tests: a failure panics with the value shown"
+)]
 
 use keyward_crypto::RootKey;
 use keyward_kms::api::{CreateKeyRequest, DecryptRequest, EncryptRequest};

@@ -15,7 +15,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    reason = "tests: a failure panics with the value shown"
 )]
 
 use keyward_server::{Limits, Overrides, Server, ServerConfig};

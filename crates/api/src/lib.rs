@@ -22,6 +22,8 @@
 //! # Ok::<(), keyward_api::ApiError>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod error;
 mod members;
 mod operation;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// A file's display name and text.
 #[derive(Debug)]
-pub struct Input {
+pub(crate) struct Input {
     /// How messages name it: the path, or `<stdin>` for `-`.
     pub name: String,
     /// Its text (empty when it is too large to read).
@@ -18,7 +18,7 @@ pub struct Input {
 
 impl Input {
     /// The `input-too-large` error of a file that was not read.
-    pub fn too_large_error(&self) -> Option<keyward_policy::PolicyError> {
+    pub(crate) fn too_large_error(&self) -> Option<keyward_policy::PolicyError> {
         let size = self.too_large?;
         Some(keyward_policy::PolicyError {
             kind: keyward_policy::PolicyErrorKind::InputTooLarge {
@@ -50,14 +50,14 @@ fn read_bounded(
 
 /// Read the policy at `path`, or standard input for `-`: see [`read_limited`], with the
 /// 1 MiB a policy may have.
-pub fn read(path: &str) -> Result<Input, String> {
+pub(crate) fn read(path: &str) -> Result<Input, String> {
     read_limited(path, Some(MAX_INPUT_BYTES))
 }
 
 /// Read `path`, or standard input for `-`. The error is a full message for the user. A path
 /// that is not a regular file (a directory, a device such as `/dev/zero`) is refused; a file
 /// over `limit` is not read (its size is checked first).
-pub fn read_limited(path: &str, limit: Option<usize>) -> Result<Input, String> {
+pub(crate) fn read_limited(path: &str, limit: Option<usize>) -> Result<Input, String> {
     let (bytes, too_large, name) = if path == "-" {
         let (bytes, too_large) = read_bounded(std::io::stdin().lock(), "standard input", limit)?;
         (bytes, too_large, "<stdin>".to_owned())
@@ -97,7 +97,7 @@ pub fn read_limited(path: &str, limit: Option<usize>) -> Result<Input, String> {
 /// followed only while they stay inside `root` (a link out of the tree, to `/proc/self/environ`
 /// say, is skipped with a warning), loops are detected and skipped, and anything that is not a
 /// regular file is left out. Warnings are returned with the files.
-pub fn walk(root: &Path) -> Result<(Vec<String>, Vec<String>), String> {
+pub(crate) fn walk(root: &Path) -> Result<(Vec<String>, Vec<String>), String> {
     let inside = root.canonicalize().map_err(|e| {
         format!(
             "keyward: error: cannot read directory {}: {e}",
@@ -158,7 +158,11 @@ pub fn walk(root: &Path) -> Result<(Vec<String>, Vec<String>), String> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        reason = "tests: a failure panics with the value shown"
+    )]
     use super::*;
 
     #[cfg(unix)]

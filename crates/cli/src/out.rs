@@ -21,17 +21,17 @@ fn write(to: &mut dyn Write, gone: &AtomicBool, text: &str) {
 }
 
 /// Prints `text` as it is.
-pub fn print(text: &str) {
+pub(crate) fn print(text: &str) {
     write(&mut std::io::stdout().lock(), &STDOUT_GONE, text);
 }
 
 /// Prints `text` and a newline.
-pub fn println(text: &str) {
+pub(crate) fn println(text: &str) {
     print(&format!("{text}\n"));
 }
 
 /// Prints `text` and a newline on standard error (dropped if standard error is closed).
-pub fn eprintln(text: &str) {
+pub(crate) fn eprintln(text: &str) {
     static STDERR_GONE: AtomicBool = AtomicBool::new(false);
     write(
         &mut std::io::stderr().lock(),

@@ -2,7 +2,12 @@
 //!
 //! The counting allocator sees every allocation of the process, so this runs as a plain
 //! program (`harness = false`): no other thread is running while it counts.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests: a failure panics with the value shown"
+)]
 
 use keyward_conditions::{CompiledCondition, RequestContext};
 use keyward_policy::parse_condition_block;

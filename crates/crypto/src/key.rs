@@ -618,7 +618,10 @@ impl CryptoKey {
 
     /// ReEncrypt: decrypts with this key and encrypts the plaintext under `destination`. The
     /// plaintext stays inside (zeroized on return).
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "ReEncrypt has two keys, two contexts and two algorithms: the API's own parameters"
+    )]
     pub fn re_encrypt(
         &self,
         ciphertext: &[u8],

@@ -35,6 +35,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 mod asymmetric;
 pub mod blob;
 mod context;

@@ -11,6 +11,8 @@
 //!   revoking and listing them, with grant tokens.
 //! * [`resolver`]: which grants apply to a request, indexed for the decision's fast path.
 
+#![warn(missing_docs)]
+
 pub mod key_grants;
 pub mod resolver;
 

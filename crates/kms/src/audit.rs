@@ -363,7 +363,11 @@ impl<T: AuditSink + ?Sized> AuditSink for Arc<T> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        reason = "tests: a failure panics with the value shown"
+    )]
     use super::*;
 
     /// A sink shared behind an `Arc` (as the service holds it) must pass `flush` through:

@@ -42,6 +42,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod audit;
 mod caller;
 pub mod clock;

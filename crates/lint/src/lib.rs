@@ -11,6 +11,8 @@
 //! assert!(findings.iter().any(|f| f.rule == "public-access"));
 //! ```
 
+#![warn(missing_docs)]
+
 mod checks;
 mod finding;
 mod locate;

@@ -7,7 +7,10 @@ use std::fmt;
 
 /// A base condition operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "each variant is the IAM condition operator of the same name"
+)]
 pub enum OperatorKind {
     StringEquals,
     StringNotEquals,

@@ -276,7 +276,10 @@ fn check_skew(signed_at: DateTime<Utc>, now: SystemTime) -> Result<(), AuthError
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(
+        clippy::unwrap_used,
+        reason = "tests: a failure panics with the value shown"
+    )]
     use super::*;
 
     /// The five-minute window, with AWS's wording (a real KMS response: "Signature expired:

@@ -9,6 +9,8 @@
 //!   request goes to [`keyward_kms::Kms::handle`]: the server maps no operation by hand.
 //! - [`serve`]: the HTTP server, its limits and its graceful stop.
 
+#![warn(missing_docs)]
+
 pub mod auth;
 pub mod config;
 pub mod serve;

@@ -319,7 +319,8 @@ mod tests {
         clippy::unwrap_used,
         clippy::expect_used,
         clippy::panic,
-        clippy::indexing_slicing
+        clippy::indexing_slicing,
+        reason = "tests: a failure panics with the value shown"
     )]
     use super::*;
     use hyper::header::HeaderValue;

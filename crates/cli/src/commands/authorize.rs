@@ -8,7 +8,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 /// Decide the request in `path` (or each line of it, with `batch`).
-pub fn run(path: &str, json: bool, batch: bool) -> Outcome {
+pub(crate) fn run(path: &str, json: bool, batch: bool) -> Outcome {
     // Requests (and batches of millions of them) are not policies: no size limit.
     let input = match input::read_limited(path, None) {
         Ok(input) => input,

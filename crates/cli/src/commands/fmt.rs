@@ -5,7 +5,7 @@ use crate::input;
 use keyward_policy::{LineIndex, parse_policy, print_policy};
 
 /// Format `path`; with `check`, only report whether it is canonical.
-pub fn run(path: &str, check: bool) -> Outcome {
+pub(crate) fn run(path: &str, check: bool) -> Outcome {
     let input = match input::read(path) {
         Ok(input) => input,
         Err(message) => {

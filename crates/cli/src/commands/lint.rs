@@ -7,11 +7,11 @@ use keyward_lint::{Finding, LintOptions, Severity, Suppressions, lint};
 use std::path::{Path, PathBuf};
 
 /// The name of the suppressions file looked for when `--config` is not given.
-pub const CONFIG_NAME: &str = "keyward-lint.toml";
+pub(crate) const CONFIG_NAME: &str = "keyward-lint.toml";
 
 /// Where suppressions come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfigChoice {
+pub(crate) enum ConfigChoice {
     /// `keyward-lint.toml` in the current directory or the nearest parent that has one.
     Discover,
     /// `--config FILE`: must exist.
@@ -44,14 +44,14 @@ fn load_suppressions(choice: &ConfigChoice) -> Result<Suppressions, String> {
 
 /// How findings are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LintFormat {
+pub(crate) enum LintFormat {
     Text,
     Json,
     Sarif,
 }
 
 /// Lint each target; exit 1 when some finding is at or above `min_severity`.
-pub fn run(
+pub(crate) fn run(
     targets: &[String],
     options: &LintOptions,
     format: LintFormat,

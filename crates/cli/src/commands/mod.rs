@@ -1,14 +1,14 @@
 //! One module per subcommand. Each returns an [`Outcome`], the process exit status.
 
-pub mod authorize;
-pub mod fmt;
-pub mod lint;
-pub mod serve;
-pub mod validate;
+pub(crate) mod authorize;
+pub(crate) mod fmt;
+pub(crate) mod lint;
+pub(crate) mod serve;
+pub(crate) mod validate;
 
 /// How a command ended; the discriminant is the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Everything checked is fine.
     Success = 0,
     /// Something checked is not (an invalid policy, a file not in canonical form).

@@ -9,7 +9,11 @@ use std::io::Write;
 use std::path::PathBuf;
 
 /// Serve until stopped.
-pub fn run(config: Option<PathBuf>, listen: Option<String>, data_dir: Option<PathBuf>) -> Outcome {
+pub(crate) fn run(
+    config: Option<PathBuf>,
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+) -> Outcome {
     let overrides = Overrides { listen, data_dir };
     let loaded = match &config {
         Some(path) => ServerConfig::load(path, &overrides),

@@ -6,7 +6,7 @@ use keyward_conditions::CompiledPolicy;
 use keyward_policy::{LineIndex, PolicyKind, parse_and_validate};
 
 /// Validate each file as a policy of `kind`.
-pub fn run(kind: PolicyKind, files: &[String]) -> Outcome {
+pub(crate) fn run(kind: PolicyKind, files: &[String]) -> Outcome {
     let mut outcome = Outcome::Success;
     for path in files {
         let input = match input::read(path) {

@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// `fixtures/CORPUS` in the repository.
-pub fn fixtures(corpus: &str) -> PathBuf {
+pub(crate) fn fixtures(corpus: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../fixtures")
         .join(corpus)
 }
 
 /// Runs `keyward` in `dir` with `args`, feeding it `stdin`.
-pub fn run_in(dir: &Path, args: &[&str], stdin: &str) -> Output {
+pub(crate) fn run_in(dir: &Path, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
         .args(args)
         .current_dir(dir)
@@ -35,16 +35,16 @@ pub fn run_in(dir: &Path, args: &[&str], stdin: &str) -> Output {
     output
 }
 
-pub fn stdout(o: &Output) -> String {
+pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
 }
 
-pub fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8(o.stderr.clone()).unwrap()
 }
 
 /// A fresh directory under the target directory.
-pub fn scratch(name: &str) -> PathBuf {
+pub(crate) fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();

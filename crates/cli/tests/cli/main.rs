@@ -4,7 +4,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    reason = "tests: a failure panics with the value shown"
 )]
 
 mod commands;
@@ -15,5 +16,8 @@ mod serve;
 /// The request corpus's scenario files, read as the corpus harness reads them (these tests use
 /// only the requests, not the expectations).
 #[path = "../corpus/scenario.rs"]
-#[allow(dead_code)]
+#[allow(
+    dead_code,
+    reason = "kept for the case of a corpus file that needs it; not every file does"
+)]
 mod scenario;

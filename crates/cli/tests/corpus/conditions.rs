@@ -13,7 +13,10 @@ use std::path::Path;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
-    #[allow(dead_code)]
+    #[allow(
+        dead_code,
+        reason = "kept for the case of a corpus file that needs it; not every file does"
+    )]
     about: String,
     cases: Vec<Case>,
 }
@@ -35,7 +38,7 @@ struct Case {
     expect: bool,
 }
 
-pub fn collect(out: &mut Collected) {
+pub(crate) fn collect(out: &mut Collected) {
     let dir = corpus_dir("conditions");
     let files = match list(&dir, &["json"]) {
         Ok(files) => files,

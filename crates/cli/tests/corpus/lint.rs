@@ -26,7 +26,7 @@ const WITHOUT_FIXTURES: &[(&str, &str)] = &[
     ),
 ];
 
-pub fn collect(out: &mut Collected) {
+pub(crate) fn collect(out: &mut Collected) {
     let dir = corpus_dir("lint");
     let files = match list(&dir, &["json", "expected"]) {
         Ok(files) => files,

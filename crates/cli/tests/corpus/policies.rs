@@ -29,7 +29,7 @@ fn check_policy(text: &str, kind: PolicyKind) -> Result<PolicyDocument, Diagnost
     Ok(document)
 }
 
-pub fn collect(out: &mut Collected) {
+pub(crate) fn collect(out: &mut Collected) {
     let base = corpus_dir("policies");
     for (dir, kind, minimum) in [
         ("valid/key", PolicyKind::KeyPolicy, 30),

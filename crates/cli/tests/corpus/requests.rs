@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 const DECISIONS: [&str; 3] = ["Allow", "ExplicitDeny", "ImplicitDeny"];
 
-pub fn collect(out: &mut Collected) {
+pub(crate) fn collect(out: &mut Collected) {
     let dir = corpus_dir("requests");
     let files = match list(&dir, &["json"]) {
         Ok(files) => files,

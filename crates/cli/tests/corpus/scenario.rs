@@ -15,7 +15,7 @@ use std::path::Path;
 
 /// A JSON object's fields, in the order written, values as written.
 #[derive(Debug, Default)]
-pub struct Fields(pub Vec<(String, Box<RawValue>)>);
+pub(crate) struct Fields(pub Vec<(String, Box<RawValue>)>);
 
 impl<'de> Deserialize<'de> for Fields {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -41,7 +41,7 @@ impl<'de> Deserialize<'de> for Fields {
 /// the requests passes `serde::de::IgnoredAny`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Scenario<E> {
+pub(crate) struct Scenario<E> {
     /// What the scenario is about (a file of one request may leave it to the case).
     #[serde(default)]
     pub about: Option<String>,
@@ -53,7 +53,7 @@ pub struct Scenario<E> {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ScenarioCase<E> {
+pub(crate) struct ScenarioCase<E> {
     /// Unique in its file.
     pub name: String,
     /// Why the expected result is the right one, in a line.
@@ -66,14 +66,14 @@ pub struct ScenarioCase<E> {
 /// What a request case expects: a decision with its reasons, or an error.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
-pub enum RequestExpectation {
+pub(crate) enum RequestExpectation {
     Decision(ExpectedDecision),
     Error(ExpectedError),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ExpectedDecision {
+pub(crate) struct ExpectedDecision {
     /// `Allow`, `ExplicitDeny` or `ImplicitDeny`.
     pub decision: String,
     /// Every deciding statement or grant, in output order: `SOURCE STATEMENT-INDEX`
@@ -83,13 +83,13 @@ pub struct ExpectedDecision {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ExpectedError {
+pub(crate) struct ExpectedError {
     /// Text the rendered error must contain.
     pub error: String,
 }
 
 impl<E: serde::de::DeserializeOwned> Scenario<E> {
-    pub fn load(path: &Path) -> Result<Self, String> {
+    pub(crate) fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
@@ -97,7 +97,7 @@ impl<E: serde::de::DeserializeOwned> Scenario<E> {
 
 impl<E> Scenario<E> {
     /// The request of `case` in the format `keyward authorize` reads.
-    pub fn request_text(&self, case: &ScenarioCase<E>) -> Result<String, String> {
+    pub(crate) fn request_text(&self, case: &ScenarioCase<E>) -> Result<String, String> {
         if let Some((name, _)) = case
             .request
             .0
@@ -131,8 +131,11 @@ impl<E> Scenario<E> {
 
     /// The request of the case named `name` (for the command tests; the harness goes through
     /// every case).
-    #[allow(dead_code)]
-    pub fn request_of(&self, name: &str) -> Result<String, String> {
+    #[allow(
+        dead_code,
+        reason = "kept for the case of a corpus file that needs it; not every file does"
+    )]
+    pub(crate) fn request_of(&self, name: &str) -> Result<String, String> {
         let case = self
             .cases
             .iter()

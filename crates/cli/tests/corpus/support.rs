@@ -9,17 +9,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// The repository's root directory.
-pub fn repository() -> PathBuf {
+pub(crate) fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// `fixtures/CORPUS` in the repository.
-pub fn corpus_dir(corpus: &str) -> PathBuf {
+pub(crate) fn corpus_dir(corpus: &str) -> PathBuf {
     repository().join("fixtures").join(corpus)
 }
 
 /// `path` as the repository names it (`fixtures/requests/grants/default-key-policy.json`).
-pub fn shown(path: &Path) -> String {
+pub(crate) fn shown(path: &Path) -> String {
     path.strip_prefix(repository())
         .unwrap_or(path)
         .display()
@@ -27,20 +27,20 @@ pub fn shown(path: &Path) -> String {
 }
 
 /// Whether this run rewrites the expectations of the cases it runs (`KEYWARD_BLESS` is set).
-pub fn blessing() -> bool {
+pub(crate) fn blessing() -> bool {
     std::env::var_os("KEYWARD_BLESS").is_some()
 }
 
 /// The trials of every corpus, and the problems that keep some of it from running.
 #[derive(Default)]
-pub struct Collected {
+pub(crate) struct Collected {
     pub trials: Vec<Trial>,
     /// Each names the file (or directory) and what is wrong with it.
     pub problems: Vec<String>,
 }
 
 impl Collected {
-    pub fn trial(
+    pub(crate) fn trial(
         &mut self,
         name: String,
         run: impl FnOnce() -> Result<(), Failed> + Send + 'static,
@@ -48,13 +48,13 @@ impl Collected {
         self.trials.push(Trial::test(name, run));
     }
 
-    pub fn problem(&mut self, problem: String) {
+    pub(crate) fn problem(&mut self, problem: String) {
         self.problems.push(problem);
     }
 
     /// A corpus that shrank below what it held when its runner was written is a problem: cases
     /// must not disappear unnoticed.
-    pub fn at_least(&mut self, what: &str, count: usize, minimum: usize) {
+    pub(crate) fn at_least(&mut self, what: &str, count: usize, minimum: usize) {
         if count < minimum {
             self.problem(format!(
                 "{what}: {count} cases, fewer than the {minimum} it must hold"
@@ -66,7 +66,7 @@ impl Collected {
 /// The files under `dir` (at any depth), sorted, each with an extension in `extensions`;
 /// `README.md` files are documentation. Any other file, a missing directory or one without a
 /// case file is a problem, so nothing is skipped silently.
-pub fn list(dir: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>, Vec<String>> {
+pub(crate) fn list(dir: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>, Vec<String>> {
     let mut files = Vec::new();
     let mut problems = Vec::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
@@ -102,18 +102,18 @@ pub fn list(dir: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>, Vec<String>
     }
 }
 
-pub fn read(path: &Path) -> Result<String, String> {
+pub(crate) fn read(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", shown(path)))
 }
 
 /// Reads and parses a JSON case file.
-pub fn load<T: DeserializeOwned>(path: &Path) -> Result<T, String> {
+pub(crate) fn load<T: DeserializeOwned>(path: &Path) -> Result<T, String> {
     let text = read(path)?;
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", shown(path)))
 }
 
 /// `path` without `base` and without its extension: `grants/default-key-policy`.
-pub fn stem(base: &Path, path: &Path) -> String {
+pub(crate) fn stem(base: &Path, path: &Path) -> String {
     let relative = path.strip_prefix(base).unwrap_or(path).with_extension("");
     relative
         .components()
@@ -123,7 +123,10 @@ pub fn stem(base: &Path, path: &Path) -> String {
 }
 
 /// The names of `cases` that are not unique in their file, as problems.
-pub fn duplicate_names<'a>(path: &Path, names: impl Iterator<Item = &'a str>) -> Vec<String> {
+pub(crate) fn duplicate_names<'a>(
+    path: &Path,
+    names: impl Iterator<Item = &'a str>,
+) -> Vec<String> {
     let mut seen = std::collections::BTreeSet::new();
     names
         .filter(|n| !seen.insert(*n))
@@ -132,14 +135,14 @@ pub fn duplicate_names<'a>(path: &Path, names: impl Iterator<Item = &'a str>) ->
 }
 
 /// The pretty JSON of an expectation, as case files write it.
-pub fn pretty<E: Serialize>(value: &E) -> String {
+pub(crate) fn pretty<E: Serialize>(value: &E) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("(cannot be written: {e})"))
 }
 
 /// Settles the case `case` of the JSON case file `file`: nothing when the code's result is
 /// `accepted`; otherwise, when blessing, `actual` replaces the case's `expect`; otherwise a
 /// failure with the difference and `note` (what helps to understand it).
-pub fn settle_json<E: Serialize>(
+pub(crate) fn settle_json<E: Serialize>(
     file: &Path,
     case: &str,
     expected: &E,
@@ -164,7 +167,7 @@ pub fn settle_json<E: Serialize>(
 
 /// Settles a case whose expectation is the lines of an `.expected` file (lines starting with
 /// `#` are comments or options, kept when blessing).
-pub fn settle_lines(
+pub(crate) fn settle_lines(
     expected_path: &Path,
     expected: &[String],
     actual: &[String],

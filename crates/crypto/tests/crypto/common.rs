@@ -4,7 +4,7 @@ use keyward_crypto::{CryptoKey, KeySpec, KeyUsage};
 use std::sync::{Mutex, OnceLock};
 
 /// Asymmetric keys are slow to generate in debug builds: one per (spec, usage), shared.
-pub fn shared(spec: KeySpec, usage: KeyUsage) -> &'static CryptoKey {
+pub(crate) fn shared(spec: KeySpec, usage: KeyUsage) -> &'static CryptoKey {
     static KEYS: OnceLock<Mutex<Vec<&'static CryptoKey>>> = OnceLock::new();
     let keys = KEYS.get_or_init(Default::default);
     let mut keys = keys.lock().unwrap();

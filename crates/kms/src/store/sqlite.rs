@@ -13,7 +13,7 @@ use std::sync::Mutex;
 
 /// The format this store writes: 2 adds the integrity tag of every row and makes alias names
 /// per account. (Format 1, before it, had neither.)
-pub const FORMAT: i64 = 2;
+pub(super) const FORMAT: i64 = 2;
 
 /// Keys and aliases in one SQLite database file.
 #[derive(Debug)]

@@ -18,28 +18,28 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// The service's account, where the principals below live.
-pub const ACCOUNT: &str = "111122223333";
+pub(crate) const ACCOUNT: &str = "111122223333";
 /// Named in every key policy [`admin_policy`] writes.
-pub const ADMIN: &str = "arn:aws:iam::111122223333:role/Admin";
+pub(crate) const ADMIN: &str = "arn:aws:iam::111122223333:role/Admin";
 /// Roles of the account, allowed nothing unless a test says so.
-pub const APP: &str = "arn:aws:iam::111122223333:role/App";
-pub const USER: &str = "arn:aws:iam::111122223333:role/User";
-pub const OTHER: &str = "arn:aws:iam::111122223333:role/Other";
+pub(crate) const APP: &str = "arn:aws:iam::111122223333:role/App";
+pub(crate) const USER: &str = "arn:aws:iam::111122223333:role/User";
+pub(crate) const OTHER: &str = "arn:aws:iam::111122223333:role/Other";
 /// An identity policy allowing every KMS action on every resource.
-pub const ALLOW_ALL: &str =
+pub(crate) const ALLOW_ALL: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#;
 /// The code of a denial.
-pub const DENIED: &str = "AccessDeniedException";
+pub(crate) const DENIED: &str = "AccessDeniedException";
 /// A day, for moving a manual clock.
-pub const DAY: Duration = Duration::from_secs(86_400);
+pub(crate) const DAY: Duration = Duration::from_secs(86_400);
 
 /// When every manual clock starts: 2027-01-15T08:00:00Z.
-pub fn start() -> SystemTime {
+pub(crate) fn start() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
 }
 
 /// The service in `us-east-1`, its default account [`ACCOUNT`].
-pub fn config() -> KmsConfig {
+pub(crate) fn config() -> KmsConfig {
     KmsConfig {
         region: "us-east-1".into(),
         account: ACCOUNT.into(),
@@ -47,12 +47,12 @@ pub fn config() -> KmsConfig {
 }
 
 /// A caller with its identity policies.
-pub fn caller(arn: &str, identity_policies: &[&str]) -> Caller {
+pub(crate) fn caller(arn: &str, identity_policies: &[&str]) -> Caller {
     Caller::new(arn, identity_policies).unwrap()
 }
 
 /// A service, what it audits, its clock, and the admin ([`ADMIN`] with [`ALLOW_ALL`]).
-pub struct Fixture {
+pub(crate) struct Fixture {
     pub kms: Kms,
     pub audit: Arc<MemoryAudit>,
     pub clock: Arc<ManualClock>,
@@ -60,7 +60,7 @@ pub struct Fixture {
 }
 
 /// A service over a memory store with a new root key, its clock at [`start`].
-pub fn fixture() -> Fixture {
+pub(crate) fn fixture() -> Fixture {
     Fixture::over(
         Box::new(MemoryStore::new()),
         RootKey::generate().unwrap(),
@@ -70,7 +70,7 @@ pub fn fixture() -> Fixture {
 
 impl Fixture {
     /// A service over `store`, sealed under `root`, reading the time from `clock`.
-    pub fn over(store: Box<dyn Store>, root: RootKey, clock: Arc<ManualClock>) -> Self {
+    pub(crate) fn over(store: Box<dyn Store>, root: RootKey, clock: Arc<ManualClock>) -> Self {
         let audit = Arc::new(MemoryAudit::new());
         let kms = Kms::open(config(), store, root, audit.clone(), clock.clone()).unwrap();
         Self {
@@ -82,20 +82,20 @@ impl Fixture {
     }
 
     /// A key of `kind` created by the admin under [`admin_policy`]`(statements)`.
-    pub fn key(&self, kind: Kind, statements: &str) -> String {
+    pub(crate) fn key(&self, kind: Kind, statements: &str) -> String {
         let (spec, usage, origin) = kind.spec_usage_origin();
         self.key_of(spec, usage, origin, statements)
     }
 
     /// A symmetric encryption key ([`Kind::Symmetric`]) created by the admin under
     /// [`admin_policy`]`(statements)`.
-    pub fn symmetric(&self, statements: &str) -> String {
+    pub(crate) fn symmetric(&self, statements: &str) -> String {
         self.key(Kind::Symmetric, statements)
     }
 
     /// A key of any spec, usage and origin created by the admin under
     /// [`admin_policy`]`(statements)`.
-    pub fn key_of(&self, spec: &str, usage: &str, origin: &str, statements: &str) -> String {
+    pub(crate) fn key_of(&self, spec: &str, usage: &str, origin: &str, statements: &str) -> String {
         let request = CreateKeyRequest {
             key_spec: Some(spec.into()),
             key_usage: Some(usage.into()),
@@ -111,7 +111,7 @@ impl Fixture {
     }
 
     /// The key's metadata, as the admin sees it.
-    pub fn describe(&self, key: &str) -> KeyMetadata {
+    pub(crate) fn describe(&self, key: &str) -> KeyMetadata {
         self.kms
             .describe_key(&self.admin, &DescribeKeyRequest::new(key))
             .unwrap()
@@ -121,7 +121,7 @@ impl Fixture {
 
 /// The kinds of key the tests use most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// SYMMETRIC_DEFAULT for encryption, material made by KMS.
     Symmetric,
     /// SYMMETRIC_DEFAULT for encryption, material imported.
@@ -136,7 +136,7 @@ pub enum Kind {
 
 impl Kind {
     /// `KeySpec`, `KeyUsage` and `Origin` of a key of this kind.
-    pub const fn spec_usage_origin(self) -> (&'static str, &'static str, &'static str) {
+    pub(crate) const fn spec_usage_origin(self) -> (&'static str, &'static str, &'static str) {
         match self {
             Self::Symmetric => ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "AWS_KMS"),
             Self::External => ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "EXTERNAL"),
@@ -149,7 +149,7 @@ impl Kind {
 
 /// A key policy: the admin ([`ADMIN`], statement `Admin`) may do everything, plus
 /// `statements` (JSON statements separated by commas; empty for none).
-pub fn admin_policy(statements: &str) -> String {
+pub(crate) fn admin_policy(statements: &str) -> String {
     let extra = if statements.is_empty() {
         String::new()
     } else {
@@ -162,14 +162,14 @@ pub fn admin_policy(statements: &str) -> String {
 
 /// A key with the default key policy (which delegates to the caller's account), created by
 /// `caller` in its account.
-pub fn default_key(kms: &Kms, caller: &Caller) -> KeyMetadata {
+pub(crate) fn default_key(kms: &Kms, caller: &Caller) -> KeyMetadata {
     kms.create_key(caller, &CreateKeyRequest::default())
         .unwrap()
         .key_metadata
 }
 
 /// An encryption context of `pairs`.
-pub fn ec(pairs: &[(&str, &str)]) -> EncryptionContext {
+pub(crate) fn ec(pairs: &[(&str, &str)]) -> EncryptionContext {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -177,7 +177,7 @@ pub fn ec(pairs: &[(&str, &str)]) -> EncryptionContext {
 }
 
 /// Encrypt of `plaintext` under `key` with the encryption context `context`.
-pub fn encrypt(
+pub(crate) fn encrypt(
     kms: &Kms,
     caller: &Caller,
     key: &str,
@@ -196,7 +196,7 @@ pub fn encrypt(
 }
 
 /// Decrypt of `blob` with the encryption context `context`.
-pub fn decrypt(
+pub(crate) fn decrypt(
     kms: &Kms,
     caller: &Caller,
     blob: &[u8],
@@ -213,7 +213,7 @@ pub fn decrypt(
 }
 
 /// CreateAlias of `name` for `key`.
-pub fn alias(name: &str, key: &str) -> CreateAliasRequest {
+pub(crate) fn alias(name: &str, key: &str) -> CreateAliasRequest {
     CreateAliasRequest {
         alias_name: name.into(),
         target_key_id: key.into(),
@@ -221,7 +221,7 @@ pub fn alias(name: &str, key: &str) -> CreateAliasRequest {
 }
 
 /// CreateGrant on `key` for `grantee`, of `operations`, nothing else set.
-pub fn grant(key: &str, grantee: &str, operations: &[&str]) -> CreateGrantRequest {
+pub(crate) fn grant(key: &str, grantee: &str, operations: &[&str]) -> CreateGrantRequest {
     CreateGrantRequest {
         key_id: key.into(),
         grantee_principal: grantee.into(),
@@ -231,7 +231,7 @@ pub fn grant(key: &str, grantee: &str, operations: &[&str]) -> CreateGrantReques
 }
 
 /// ListGrants of `key`, the first page.
-pub fn grants_of(key: &str) -> ListGrantsRequest {
+pub(crate) fn grants_of(key: &str) -> ListGrantsRequest {
     ListGrantsRequest {
         key_id: key.into(),
         ..ListGrantsRequest::default()
@@ -259,7 +259,7 @@ fn every_page<T>(mut page: impl FnMut(Option<String>) -> (Vec<T>, Option<String>
 }
 
 /// Every key of the caller's account.
-pub fn all_keys(kms: &Kms, caller: &Caller) -> Vec<KeyListEntry> {
+pub(crate) fn all_keys(kms: &Kms, caller: &Caller) -> Vec<KeyListEntry> {
     every_page(|marker| {
         let page = kms
             .list_keys(
@@ -275,7 +275,7 @@ pub fn all_keys(kms: &Kms, caller: &Caller) -> Vec<KeyListEntry> {
 }
 
 /// Every alias of the caller's account (of `key` only, when given).
-pub fn all_aliases(kms: &Kms, caller: &Caller, key: Option<&str>) -> Vec<AliasListEntry> {
+pub(crate) fn all_aliases(kms: &Kms, caller: &Caller, key: Option<&str>) -> Vec<AliasListEntry> {
     every_page(|marker| {
         let request = ListAliasesRequest {
             key_id: key.map(str::to_owned),
@@ -288,7 +288,7 @@ pub fn all_aliases(kms: &Kms, caller: &Caller, key: Option<&str>) -> Vec<AliasLi
 }
 
 /// `ok`, or the error code.
-pub fn code<T>(r: Result<T, KmsError>) -> &'static str {
+pub(crate) fn code<T>(r: Result<T, KmsError>) -> &'static str {
     match r {
         Ok(_) => "ok",
         Err(e) => e.code().as_str(),
@@ -296,12 +296,12 @@ pub fn code<T>(r: Result<T, KmsError>) -> &'static str {
 }
 
 /// The message of an error (empty when it has none).
-pub fn message<T: std::fmt::Debug>(r: Result<T, KmsError>) -> String {
+pub(crate) fn message<T: std::fmt::Debug>(r: Result<T, KmsError>) -> String {
     r.unwrap_err().message().unwrap_or_default()
 }
 
 /// GetParametersForImport of `key` with an RSA_2048 wrapping key and RSAES_OAEP_SHA_256.
-pub fn parameters_for_import(key: &str) -> GetParametersForImportRequest {
+pub(crate) fn parameters_for_import(key: &str) -> GetParametersForImportRequest {
     GetParametersForImportRequest {
         key_id: key.into(),
         wrapping_algorithm: "RSAES_OAEP_SHA_256".into(),
@@ -311,7 +311,7 @@ pub fn parameters_for_import(key: &str) -> GetParametersForImportRequest {
 
 /// ImportKeyMaterial of `material` into `key`, wrapped as a key owner would under fresh
 /// import parameters (got by `caller`); expiration and import type left absent.
-pub fn import_request(
+pub(crate) fn import_request(
     kms: &Kms,
     caller: &Caller,
     key: &str,
@@ -343,7 +343,7 @@ fn wrap(public_key_der: &[u8], material: &[u8]) -> Vec<u8> {
 }
 
 /// TagResource of `key` with the one tag `tag_key` = `tag_value`.
-pub fn tag(key: &str, tag_key: &str, tag_value: &str) -> TagResourceRequest {
+pub(crate) fn tag(key: &str, tag_key: &str, tag_value: &str) -> TagResourceRequest {
     TagResourceRequest {
         key_id: key.into(),
         tags: vec![Tag::new(tag_key, tag_value)],

@@ -96,7 +96,10 @@ impl ActionId {
     }
 
     /// The catalog entry.
-    #[allow(clippy::indexing_slicing)] // ids are only made from indices below ACTIONS.len()
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "ids are only made from indices below ACTIONS.len()"
+    )]
     pub fn info(self) -> &'static KmsAction {
         &actions::ACTIONS[self.index()]
     }

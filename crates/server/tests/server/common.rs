@@ -9,44 +9,44 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-pub const ACCOUNT: &str = "111122223333";
-pub const REGION: &str = "us-east-1";
+pub(crate) const ACCOUNT: &str = "111122223333";
+pub(crate) const REGION: &str = "us-east-1";
 
 /// A principal of the test config.
 #[derive(Debug, Clone, Copy)]
-pub struct Creds {
+pub(crate) struct Creds {
     pub arn: &'static str,
     pub key: &'static str,
     pub secret: &'static str,
 }
 
 /// `kms:*` through its identity policy.
-pub const ADMIN: Creds = Creds {
+pub(crate) const ADMIN: Creds = Creds {
     arn: "arn:aws:iam::111122223333:user/admin",
     key: "AKIAADMIN00000000000",
     secret: "adminsecretadminsecretadminsecret0000000",
 };
 /// No identity policies at all.
-pub const ALICE: Creds = Creds {
+pub(crate) const ALICE: Creds = Creds {
     arn: "arn:aws:iam::111122223333:user/alice",
     key: "AKIAALICE00000000000",
     secret: "alicesecretalicesecretalicesecret000000",
 };
 /// Allowed to use keys (not administer them) through its identity policy.
-pub const BOB: Creds = Creds {
+pub(crate) const BOB: Creds = Creds {
     arn: "arn:aws:iam::111122223333:user/bob",
     key: "AKIABOB0000000000000",
     secret: "bobsecretbobsecretbobsecretbobsecret0000",
 };
 /// Another account, `kms:*` through its identity policy.
-pub const CAROL: Creds = Creds {
+pub(crate) const CAROL: Creds = Creds {
     arn: "arn:aws:iam::444455556666:user/carol",
     key: "AKIACAROL00000000000",
     secret: "carolsecretcarolsecretcarolsecret000000",
 };
 
 /// The config file of the tests, with its data directory.
-pub fn config_text(data_dir: &Path) -> String {
+pub(crate) fn config_text(data_dir: &Path) -> String {
     format!(
         r#"
 region = "{REGION}"
@@ -95,7 +95,7 @@ identity_policies = ['{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","
 }
 
 /// A server running on its own thread and runtime.
-pub struct TestServer {
+pub(crate) struct TestServer {
     pub addr: SocketAddr,
     pub data_dir: std::path::PathBuf,
     /// The running server's state (buffered bytes, connections not yet authenticated).
@@ -105,16 +105,16 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    pub fn start(data_dir: &Path) -> Self {
+    pub(crate) fn start(data_dir: &Path) -> Self {
         Self::start_with(data_dir, Limits::default())
     }
 
-    pub fn start_with(data_dir: &Path, limits: Limits) -> Self {
+    pub(crate) fn start_with(data_dir: &Path, limits: Limits) -> Self {
         Self::start_on(data_dir, limits, "127.0.0.1:0")
     }
 
     /// On another address (`[::]:0` for a dual-stack listener).
-    pub fn start_on(data_dir: &Path, limits: Limits, listen: &str) -> Self {
+    pub(crate) fn start_on(data_dir: &Path, limits: Limits, listen: &str) -> Self {
         let overrides = Overrides {
             listen: Some(listen.to_owned()),
             ..Overrides::default()
@@ -163,7 +163,7 @@ impl TestServer {
     }
 
     /// Stops gracefully; the result of `run`.
-    pub fn stop(mut self) -> Result<(), keyward_server::ServeError> {
+    pub(crate) fn stop(mut self) -> Result<(), keyward_server::ServeError> {
         self.stop_inner()
     }
 
@@ -177,19 +177,19 @@ impl TestServer {
         }
     }
 
-    pub fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// Lines in the audit trail.
-    pub fn audit_lines(&self) -> usize {
+    pub(crate) fn audit_lines(&self) -> usize {
         std::fs::read_to_string(self.data_dir.join("audit.jsonl"))
             .map(|t| t.lines().count())
             .unwrap_or(0)
     }
 
     /// A signed call; the reply.
-    pub fn call(&self, creds: Creds, operation: &str, input: &Value) -> Reply {
+    pub(crate) fn call(&self, creds: Creds, operation: &str, input: &Value) -> Reply {
         let body = serde_json::to_vec(input).unwrap();
         let request = signed_request(
             self.addr,
@@ -203,7 +203,7 @@ impl TestServer {
     }
 
     /// A signed call that must succeed; its JSON.
-    pub fn ok(&self, creds: Creds, operation: &str, input: &Value) -> Value {
+    pub(crate) fn ok(&self, creds: Creds, operation: &str, input: &Value) -> Value {
         let reply = self.call(creds, operation, input);
         assert_eq!(reply.status, 200, "{operation}: {}", reply.text());
         reply.json()
@@ -217,11 +217,11 @@ impl Drop for TestServer {
 }
 
 /// The headers of a request, in order, as sent.
-pub type Headers = Vec<(String, String)>;
+pub(crate) type Headers = Vec<(String, String)>;
 
 /// Builds the bytes of a signed `POST /` (with `Connection: close`). `adjust` may change the
 /// headers before signing (to leave one unsigned, add one, …).
-pub fn signed_request(
+pub(crate) fn signed_request(
     addr: SocketAddr,
     creds: Creds,
     operation: &str,
@@ -233,8 +233,11 @@ pub fn signed_request(
 }
 
 /// As [`signed_request`], signed for any region and service.
-#[allow(clippy::too_many_arguments)]
-pub fn signed_request_for(
+#[allow(
+    clippy::too_many_arguments,
+    reason = "every part of a SigV4 request, as the signer takes them"
+)]
+pub(crate) fn signed_request_for(
     addr: SocketAddr,
     creds: Creds,
     region: &str,
@@ -266,8 +269,11 @@ pub fn signed_request_for(
 }
 
 /// The headers AWS's signer adds (`x-amz-date`, `authorization`).
-#[allow(clippy::too_many_arguments)]
-pub fn sign(
+#[allow(
+    clippy::too_many_arguments,
+    reason = "every part of a SigV4 request, as the signer takes them"
+)]
+pub(crate) fn sign(
     creds: Creds,
     region: &str,
     service: &str,
@@ -305,36 +311,36 @@ pub fn sign(
 
 /// A reply: status, headers (names lower-case), body.
 #[derive(Debug, Clone)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: u16,
     pub headers: Headers,
     pub body: Vec<u8>,
 }
 
 impl Reply {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
     /// `__type`.
-    pub fn code(&self) -> String {
+    pub(crate) fn code(&self) -> String {
         self.json()["__type"].as_str().unwrap_or("").to_owned()
     }
-    pub fn message(&self) -> Option<String> {
+    pub(crate) fn message(&self) -> Option<String> {
         self.json()["message"].as_str().map(str::to_owned)
     }
 }
 
 /// Sends raw bytes on a new connection and reads the reply until the server closes.
-pub fn send(addr: SocketAddr, request: &[u8]) -> Reply {
+pub(crate) fn send(addr: SocketAddr, request: &[u8]) -> Reply {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
@@ -347,7 +353,7 @@ pub fn send(addr: SocketAddr, request: &[u8]) -> Reply {
 }
 
 /// Parses one HTTP/1.1 response (body by Content-Length).
-pub fn parse_reply(raw: &[u8]) -> Option<Reply> {
+pub(crate) fn parse_reply(raw: &[u8]) -> Option<Reply> {
     let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = std::str::from_utf8(&raw[..end]).ok()?;
     let mut lines = head.split("\r\n");
@@ -370,13 +376,13 @@ pub fn parse_reply(raw: &[u8]) -> Option<Reply> {
 }
 
 /// Base64 of bytes (request blobs).
-pub fn b64(bytes: &[u8]) -> String {
+pub(crate) fn b64(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// Bytes of a base64 reply member.
-pub fn unb64(value: &Value) -> Vec<u8> {
+pub(crate) fn unb64(value: &Value) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD
         .decode(value.as_str().unwrap())
