@@ -290,7 +290,65 @@ fn policy_text(raw: &RawValue, request_text: &str) -> Result<PolicyText, Request
     })
 }
 
+/// What a caller's ARN says: its account (none for a service principal: a service is not an
+/// identity in an account) and, for an assumed-role session, its role's ARN.
+fn caller_parts(caller: &Principal<'_>) -> (Option<String>, Option<String>) {
+    let role = match caller {
+        Principal::AssumedRole {
+            partition,
+            account,
+            role,
+            ..
+        } => Some(format!("arn:{partition}:iam::{account}:role/{role}")),
+        _ => None,
+    };
+    (caller.account().map(str::to_owned), role)
+}
+
 impl Request {
+    /// A request built in code: `principal` doing `action` on `resource` (a key ARN, or `*`)
+    /// with `encryption_context`. The caller's account, a session's role, the key's account and
+    /// the context keys they give are derived as [`Request::parse`] derives them; add to
+    /// `context` whatever else the call carries (source IP, tags, ...). The policies and grants
+    /// are the [`Authorizer`](crate::Authorizer)'s, compiled once.
+    pub fn new(
+        principal: &str,
+        action: ActionId,
+        resource: &str,
+        encryption_context: &[(&str, &str)],
+    ) -> Result<Self, RequestError> {
+        let caller = Principal::parse_caller(principal)
+            .map_err(|e| field("principal", e.to_string()))?;
+        let (principal_account, principal_role_arn) = caller_parts(&caller);
+        let mut context = RequestContext::new();
+        let arn = principal_role_arn.as_deref().unwrap_or(principal);
+        match &principal_account {
+            Some(account) => insert_caller(&mut context, arn, account),
+            None => context.insert_single("aws:PrincipalArn", arn),
+        }
+        context.insert_encryption_context(encryption_context.iter().copied());
+        Ok(Self {
+            principal: principal.to_owned(),
+            principal_account,
+            principal_role_arn,
+            action,
+            resource: resource.to_owned(),
+            resource_account: keyward_policy::arn::Arn::parse(resource)
+                .map(|a| a.account.to_owned())
+                .filter(|a| !a.is_empty()),
+            target_key: None,
+            key_policy: None,
+            identity_policies: Vec::new(),
+            grants: Vec::new(),
+            grant_tokens: Vec::new(),
+            encryption_context: encryption_context
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            context,
+        })
+    }
+
     /// Parse and check a request.
     pub fn parse(text: &str) -> Result<Self, RequestError> {
         let raw: RawRequest<'_> = serde_json::from_str(text).map_err(|e| {
@@ -309,19 +367,9 @@ impl Request {
         })?;
         let caller = Principal::parse_caller(&raw.principal)
             .map_err(|e| field("principal", e.to_string()))?;
-        // A service principal needs no account: a service is not an identity in an account.
-        let principal_account = raw
-            .principal_account
-            .or_else(|| caller.account().map(str::to_owned));
-        let principal_role_arn = raw.principal_role_arn.or_else(|| match caller {
-            Principal::AssumedRole {
-                partition,
-                account,
-                role,
-                ..
-            } => Some(format!("arn:{partition}:iam::{account}:role/{role}")),
-            _ => None,
-        });
+        let (account, role) = caller_parts(&caller);
+        let principal_account = raw.principal_account.or(account);
+        let principal_role_arn = raw.principal_role_arn.or(role);
         let action = catalog::kms_action(&raw.action).ok_or_else(|| {
             field(
                 "action",
@@ -624,5 +672,45 @@ impl RequestError {
                     .collect()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests: a failure panics with the value shown")]
+    use super::*;
+
+    /// A request built in code derives what the same request parsed from JSON derives.
+    #[test]
+    fn a_request_built_in_code_derives_what_parsing_derives() {
+        let key = "arn:aws:kms:us-east-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let session = "arn:aws:sts::111122223333:assumed-role/App/worker-1";
+        let decrypt = catalog::kms_action("kms:Decrypt").unwrap();
+        let built = Request::new(session, decrypt, key, &[("tenant", "acme")]).unwrap();
+        let parsed = Request::parse(&format!(
+            r#"{{"principal": "{session}", "action": "kms:Decrypt", "resource": "{key}",
+                "key_policy": {{"Version": "2012-10-17", "Statement": []}},
+                "encryption_context": {{"tenant": "acme"}}}}"#
+        ))
+        .unwrap();
+        assert_eq!(built.principal_account, parsed.principal_account);
+        assert_eq!(built.principal_role_arn, parsed.principal_role_arn);
+        assert_eq!(built.resource_account.as_deref(), Some("444455556666"));
+        assert_eq!(built.resource_account, parsed.resource_account);
+        assert_eq!(built.encryption_context, parsed.encryption_context);
+        for name in [
+            "aws:PrincipalArn",
+            "aws:PrincipalAccount",
+            "kms:CallerAccount",
+            "kms:EncryptionContext:tenant",
+            "kms:EncryptionContextKeys",
+        ] {
+            assert_eq!(
+                built.context.get(name),
+                parsed.context.get(name),
+                "{name}"
+            );
+        }
+        assert!(Request::new("not an arn", decrypt, key, &[]).is_err());
     }
 }
