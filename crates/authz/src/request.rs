@@ -317,8 +317,8 @@ impl Request {
         resource: &str,
         encryption_context: &[(&str, &str)],
     ) -> Result<Self, RequestError> {
-        let caller = Principal::parse_caller(principal)
-            .map_err(|e| field("principal", e.to_string()))?;
+        let caller =
+            Principal::parse_caller(principal).map_err(|e| field("principal", e.to_string()))?;
         let (principal_account, principal_role_arn) = caller_parts(&caller);
         let mut context = RequestContext::new();
         let arn = principal_role_arn.as_deref().unwrap_or(principal);
@@ -677,7 +677,10 @@ impl RequestError {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, reason = "tests: a failure panics with the value shown")]
+    #![allow(
+        clippy::unwrap_used,
+        reason = "tests: a failure panics with the value shown"
+    )]
     use super::*;
 
     /// A request built in code derives what the same request parsed from JSON derives.
@@ -705,11 +708,7 @@ mod tests {
             "kms:EncryptionContext:tenant",
             "kms:EncryptionContextKeys",
         ] {
-            assert_eq!(
-                built.context.get(name),
-                parsed.context.get(name),
-                "{name}"
-            );
+            assert_eq!(built.context.get(name), parsed.context.get(name), "{name}");
         }
         assert!(Request::new("not an arn", decrypt, key, &[]).is_err());
     }

@@ -273,10 +273,12 @@ impl PublicKey {
         })
     }
 
+    /// The `KeySpec` of the key pair this public key belongs to.
     pub fn spec(&self) -> KeySpec {
         self.spec
     }
 
+    /// The `KeyUsage` of the key pair this public key belongs to.
     pub fn usage(&self) -> KeyUsage {
         self.usage
     }

@@ -18,27 +18,44 @@ pub enum CryptoError {
         "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must satisfy enum value set: [{allowed}]"
     )]
     NotInEnum {
+        /// The value given, as written.
         value: String,
+        /// The API field it was given for, as KMS names it in validation messages (e.g.
+        /// `keySpec`).
         field: &'static str,
+        /// The field's accepted values, comma-separated, in the order AWS lists them.
         allowed: String,
     },
     /// A byte string longer than the API allows.
     #[error(
         "1 validation error detected: Value at '{field}' failed to satisfy constraint: Member must have length less than or equal to {max}"
     )]
-    TooLong { field: &'static str, max: usize },
+    TooLong {
+        /// The API field, as KMS names it in validation messages (e.g. `plaintext`).
+        field: &'static str,
+        /// The longest length the field accepts, in bytes.
+        max: usize,
+    },
     /// A byte string shorter than the API allows.
     #[error(
         "1 validation error detected: Value at '{field}' failed to satisfy constraint: Member must have length greater than or equal to {min}"
     )]
-    TooShort { field: &'static str, min: usize },
+    TooShort {
+        /// The API field, as KMS names it in validation messages (e.g. `plaintext`).
+        field: &'static str,
+        /// The shortest length the field accepts, in bytes.
+        min: usize,
+    },
     /// A number above the API's maximum.
     #[error(
         "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must have value less than or equal to {max}"
     )]
     ValueTooLarge {
+        /// The API field, as KMS names it in validation messages (e.g. `numberOfBytes`).
         field: &'static str,
+        /// The number given.
         value: u64,
+        /// The largest number the field accepts.
         max: u64,
     },
     /// A number below the API's minimum.
@@ -46,8 +63,11 @@ pub enum CryptoError {
         "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must have value greater than or equal to {min}"
     )]
     ValueTooSmall {
+        /// The API field, as KMS names it in validation messages (e.g. `numberOfBytes`).
         field: &'static str,
+        /// The number given.
         value: u64,
+        /// The smallest number the field accepts.
         min: u64,
     },
     /// CreateKey without KeyUsage for a spec other than SYMMETRIC_DEFAULT.
@@ -58,7 +78,9 @@ pub enum CryptoError {
     /// CreateKey with a usage the spec does not allow.
     #[error("KeyUsage {usage} is not compatible with KeySpec {spec}")]
     UsageNotCompatible {
+        /// The requested `KeyUsage`, by its API name (e.g. `SIGN_VERIFY`).
         usage: &'static str,
+        /// The requested `KeySpec`, by its API name (e.g. `SYMMETRIC_DEFAULT`).
         spec: &'static str,
     },
     /// An RSA plaintext over the per-spec limit.
@@ -66,17 +88,25 @@ pub enum CryptoError {
         "Algorithm {algorithm} and key spec {spec} cannot encrypt data larger than {max} bytes."
     )]
     RsaPlaintextTooLarge {
+        /// The encryption algorithm, by its API name (e.g. `RSAES_OAEP_SHA_256`).
         algorithm: &'static str,
+        /// The key's `KeySpec`, by its API name (e.g. `RSA_2048`).
         spec: &'static str,
+        /// The largest plaintext this algorithm and spec encrypt, in bytes.
         max: usize,
     },
     /// A `DIGEST` message whose length is not the algorithm's digest length.
     #[error("Digest is invalid length for algorithm {algorithm}.")]
-    DigestLength { algorithm: &'static str },
+    DigestLength {
+        /// The signing algorithm, by its API name (e.g. `ECDSA_SHA_256`).
+        algorithm: &'static str,
+    },
     /// A message type the algorithm cannot take (ED25519_SHA_512 signs `RAW` messages only).
     #[error("MessageType {message_type} is not valid for algorithm {algorithm}.")]
     MessageTypeNotValid {
+        /// The `MessageType` given, by its API name (`RAW` or `DIGEST`).
         message_type: &'static str,
+        /// The signing algorithm, by its API name (e.g. `ED25519_SHA_512`).
         algorithm: &'static str,
     },
     /// An encryption context given to an asymmetric key, which cannot bind one.
@@ -93,14 +123,20 @@ pub enum CryptoError {
     /// The key's usage does not allow the operation.
     #[error("{key} key usage is {usage} which is not valid for {operation}.")]
     WrongUsage {
+        /// The key as error messages name it: its ARN when the key is
+        /// [`named`](crate::CryptoKey::named), else its key ID.
         key: String,
+        /// The key's `KeyUsage`, by its API name (e.g. `SIGN_VERIFY`).
         usage: &'static str,
+        /// The operation refused, by its API name (e.g. `Encrypt`).
         operation: &'static str,
     },
     /// The algorithm does not belong to the key's spec.
     #[error("Algorithm {algorithm} is incompatible with key spec {spec}.")]
     AlgorithmIncompatible {
+        /// The algorithm requested, by its API name.
         algorithm: &'static str,
+        /// The key's `KeySpec`, by its API name.
         spec: &'static str,
     },
     /// The ciphertext is not one this key made, was changed, or its encryption context
@@ -119,7 +155,11 @@ pub enum CryptoError {
     /// The key has no key material (an EXTERNAL key before import or after its material was
     /// deleted or expired); KMS reports the key as pending import.
     #[error("{key} is pending import.")]
-    PendingImport { key: String },
+    PendingImport {
+        /// The key as error messages name it: its ARN when the key is
+        /// [`named`](crate::CryptoKey::named), else its key ID.
+        key: String,
+    },
     /// A key spec this library cannot create or use.
     #[error("KeySpec {0} is not supported by this implementation")]
     UnsupportedKeySpec(&'static str),
@@ -144,18 +184,34 @@ pub enum CryptoError {
         "New key material (id: {new}) cannot be imported into KMS key {key}, because another key material (id: {pending}) is pending rotation."
     )]
     MaterialPendingRotation {
+        /// The key as error messages name it: its ARN when the key is
+        /// [`named`](crate::CryptoKey::named), else its key ID.
         key: String,
+        /// The `KeyMaterialId` (64 hex digits) of the material being imported.
         new: String,
+        /// The `KeyMaterialId` of the material already waiting for rotation.
         pending: String,
     },
     /// "New" key material that the key already has.
     #[error(
         "The key material (id: {material}) is already associated with KMS key {key}: import it again with ImportType EXISTING_KEY_MATERIAL."
     )]
-    MaterialAlreadyAssociated { key: String, material: String },
+    MaterialAlreadyAssociated {
+        /// The key as error messages name it: its ARN when the key is
+        /// [`named`](crate::CryptoKey::named), else its key ID.
+        key: String,
+        /// The `KeyMaterialId` (64 hex digits) of the material the key already has.
+        material: String,
+    },
     /// A `KeyMaterialId` that names no material of the key.
     #[error("Key material (id: {material}) is not associated with KMS key {key}.")]
-    UnknownMaterial { key: String, material: String },
+    UnknownMaterial {
+        /// The key as error messages name it: its ARN when the key is
+        /// [`named`](crate::CryptoKey::named), else its key ID.
+        key: String,
+        /// The `KeyMaterialId` given.
+        material: String,
+    },
     /// Imported key material of the wrong size or form for the key spec.
     #[error("{0}")]
     InvalidKeyMaterial(String),

@@ -158,14 +158,17 @@ impl ImportParameters {
         self.valid_to
     }
 
+    /// The `WrappingAlgorithm` the owner must wrap the material with.
     pub fn algorithm(&self) -> WrappingAlgorithm {
         self.algorithm
     }
 
+    /// The `WrappingKeySpec`: the size of the RSA wrapping key.
     pub fn spec(&self) -> WrappingKeySpec {
         self.spec
     }
 
+    /// The ID of the KMS key these parameters import into.
     pub fn key_id(&self) -> &str {
         &self.key_id
     }

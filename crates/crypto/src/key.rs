@@ -46,7 +46,9 @@ impl Origin {
 /// The length of a data key: `KeySpec` or `NumberOfBytes` (exactly one, as KMS requires).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataKeyLength {
+    /// `KeySpec`: `AES_128` (16 bytes) or `AES_256` (32 bytes).
     Spec(DataKeySpec),
+    /// `NumberOfBytes`: a length in bytes, 1 to 1,024 (checked by [`DataKeyLength::bytes`]).
     Bytes(u64),
 }
 
@@ -88,13 +90,17 @@ pub fn generate_random(number_of_bytes: u64) -> Result<Secret, CryptoError> {
 /// A data key: its plaintext and the same key encrypted under the KMS key.
 #[derive(Debug)]
 pub struct DataKey {
+    /// The data key's bytes, fresh from the CSPRNG.
     pub plaintext: Secret,
+    /// The data key encrypted under the KMS key with `SYMMETRIC_DEFAULT` and the request's
+    /// encryption context: a ciphertext blob that Decrypt accepts.
     pub ciphertext_blob: Vec<u8>,
 }
 
 /// A data key pair (GenerateDataKeyPair).
 #[derive(Debug)]
 pub struct DataKeyPair {
+    /// The pair's `KeyPairSpec` (e.g. `ECC_NIST_P256`).
     pub spec: DataKeyPairSpec,
     /// PKCS#8 DER private key.
     pub private_key_plaintext: Secret,
@@ -107,8 +113,11 @@ pub struct DataKeyPair {
 /// A data key pair without its plaintext private key (GenerateDataKeyPairWithoutPlaintext).
 #[derive(Debug)]
 pub struct DataKeyPairWithoutPlaintext {
+    /// The pair's `KeyPairSpec` (e.g. `ECC_NIST_P256`).
     pub spec: DataKeyPairSpec,
+    /// The PKCS#8 DER private key encrypted under the KMS key.
     pub private_key_ciphertext_blob: Vec<u8>,
+    /// The public key, as DER SubjectPublicKeyInfo.
     pub public_key: Vec<u8>,
 }
 
@@ -195,12 +204,13 @@ impl CryptoKey {
         })
     }
 
+    /// The key ID given when the key was made; symmetric ciphertexts carry it in their header.
     pub fn id(&self) -> &str {
         &self.id
     }
 
-    /// The same key, named `name` in error messages (a KMS key ARN: "<arn> key usage is
-    /// SIGN_VERIFY which is not valid for Encrypt.").
+    /// The same key, named `name` in error messages (a KMS key ARN: `<arn> key usage is
+    /// SIGN_VERIFY which is not valid for Encrypt.`).
     #[must_use]
     pub fn named(mut self, name: &str) -> Self {
         self.name = Some(name.into());
@@ -218,14 +228,17 @@ impl CryptoKey {
         self
     }
 
+    /// The key's `KeySpec`.
     pub fn spec(&self) -> KeySpec {
         self.spec
     }
 
+    /// The key's `KeyUsage`.
     pub fn usage(&self) -> KeyUsage {
         self.usage
     }
 
+    /// The key's `Origin`: where its material comes from.
     pub fn origin(&self) -> Origin {
         self.origin
     }

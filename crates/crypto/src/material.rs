@@ -26,6 +26,7 @@ pub struct MaterialInfo {
     /// key ID and the material (its fingerprint), so importing the same material into the same
     /// key gives the same ID again.
     pub material_id: String,
+    /// Whether this version was generated or imported.
     pub origin: MaterialOrigin,
     /// When imported material expires (`ValidTo`).
     pub expires_at: Option<SystemTime>,

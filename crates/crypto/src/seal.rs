@@ -27,16 +27,32 @@ const ROOT_KEY_LEN: usize = 32;
 /// Why a root key file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum RootKeyError {
+    /// Reading, creating, writing or syncing the root key file failed (or, when creating it,
+    /// the system random generator).
     #[error("root key file {path}: {source}")]
     Io {
+        /// The root key file's path, as displayed.
         path: String,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// The root key file grants its group or others some access: only its owner may have any.
     #[error("root key file {path} is readable by others (mode {mode:o}); run `chmod 600 {path}`")]
-    Permissions { path: String, mode: u32 },
+    Permissions {
+        /// The root key file's path, as displayed.
+        path: String,
+        /// The file's permission bits (`mode & 0o777`), shown in octal.
+        mode: u32,
+    },
+    /// The root key file does not hold exactly 32 bytes.
     #[error("root key file {path} holds {len} bytes; a root key is exactly 32")]
-    Length { path: String, len: usize },
+    Length {
+        /// The root key file's path, as displayed.
+        path: String,
+        /// The file's length, in bytes.
+        len: usize,
+    },
 }
 
 /// The key that seals every stored key's material. Zeroized on drop; `Debug` shows nothing.

@@ -24,7 +24,11 @@ macro_rules! kms_enum {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name {
-            $( $(#[$vmeta])* $variant ),+
+            $(
+                #[doc = concat!("`", $text, "`.")]
+                $(#[$vmeta])*
+                $variant
+            ),+
         }
 
         impl $name {
@@ -211,18 +215,31 @@ kms_enum! {
 /// The operation a key is asked to perform, named as in KMS's key-usage messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operation {
+    /// `Encrypt`.
     Encrypt,
+    /// `Decrypt`.
     Decrypt,
+    /// `ReEncrypt`.
     ReEncrypt,
+    /// `GenerateDataKey`.
     GenerateDataKey,
+    /// `GenerateDataKeyWithoutPlaintext`.
     GenerateDataKeyWithoutPlaintext,
+    /// `GenerateDataKeyPair`.
     GenerateDataKeyPair,
+    /// `GenerateDataKeyPairWithoutPlaintext`.
     GenerateDataKeyPairWithoutPlaintext,
+    /// `Sign`.
     Sign,
+    /// `Verify`.
     Verify,
+    /// `GenerateMac`.
     GenerateMac,
+    /// `VerifyMac`.
     VerifyMac,
+    /// `DeriveSharedSecret`.
     DeriveSharedSecret,
+    /// `GetPublicKey`.
     GetPublicKey,
 }
 
@@ -274,6 +291,7 @@ impl fmt::Display for Operation {
 /// One row of the key-spec table: what a key spec may be used for, and with which algorithms.
 #[derive(Debug, Clone, Copy)]
 pub struct SpecRow {
+    /// The key spec the row describes.
     pub spec: KeySpec,
     /// Usages this spec may be created with.
     pub usages: &'static [KeyUsage],

@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 /// Where the service reads the time.
 pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// The current time.
     fn now(&self) -> SystemTime;
 }
 
@@ -23,6 +24,7 @@ impl Clock for SystemClock {
 pub struct ManualClock(Mutex<SystemTime>);
 
 impl ManualClock {
+    /// A clock showing `start` until advanced.
     pub fn new(start: SystemTime) -> Self {
         Self(Mutex::new(start))
     }

@@ -65,7 +65,9 @@ pub struct Finding {
 /// exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Region {
+    /// Where the span starts.
     pub start: Position,
+    /// Just past where the span ends.
     pub end: Position,
 }
 

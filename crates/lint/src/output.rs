@@ -9,7 +9,10 @@ use serde_json::{Value, json};
 pub struct FileFindings<'a> {
     /// The path as given (repo-relative in CI).
     pub path: &'a str,
+    /// The file's whole text, which the findings' spans index into.
     pub text: &'a str,
+    /// The file's findings, suppressed ones among them: text and JSON leave those out, SARIF
+    /// marks them accepted.
     pub findings: &'a [Finding],
 }
 

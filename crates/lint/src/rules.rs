@@ -8,6 +8,7 @@ use crate::Severity;
 pub struct Rule {
     /// Stable kebab-case id.
     pub id: &'static str,
+    /// The severity of every finding of the rule.
     pub severity: Severity,
     /// One sentence: what the rule finds.
     pub summary: &'static str,

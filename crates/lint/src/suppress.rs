@@ -25,9 +25,13 @@ use toml::Spanned;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{path}:{line}:{column}: {message}")]
 pub struct SuppressionError {
+    /// The configuration file's path, as given.
     pub path: String,
+    /// 1-based line of the problem (1 when the TOML parser gives no place).
     pub line: usize,
+    /// 1-based column of the problem, in characters.
     pub column: usize,
+    /// What is wrong and how to fix it.
     pub message: String,
 }
 
@@ -61,6 +65,7 @@ pub struct Suppression {
     pub reason: String,
     /// Where the entry is in the configuration file (1-based).
     pub line: usize,
+    /// The entry's 1-based column, in characters.
     pub column: usize,
 }
 
@@ -93,6 +98,7 @@ fn normalize(path: &str) -> String {
 pub struct Suppressions {
     /// The configuration file's path, for messages.
     pub path: String,
+    /// The `[[suppress]]` entries, in file order (the first that matches a finding wins).
     pub entries: Vec<Suppression>,
 }
 

@@ -12,69 +12,115 @@ use std::fmt;
 pub enum PolicyErrorKind {
     /// The input is larger than the parser accepts at all.
     #[error("the input is {size} bytes; Keyward reads policies of at most {limit} bytes")]
-    InputTooLarge { size: usize, limit: usize },
+    InputTooLarge {
+        /// Length of the input, in bytes.
+        size: usize,
+        /// Largest input the parser reads, in bytes
+        /// ([`MAX_INPUT_BYTES`](crate::parser::MAX_INPUT_BYTES)).
+        limit: usize,
+    },
     /// Objects and arrays nested deeper than the parser accepts.
     #[error(
         "objects and arrays are nested more than {limit} deep; no policy needs more than 7 levels"
     )]
-    NestingTooDeep { limit: usize },
+    NestingTooDeep {
+        /// Deepest nesting of objects and arrays the parser accepts
+        /// ([`MAX_NESTING_DEPTH`](crate::parser::MAX_NESTING_DEPTH)).
+        limit: usize,
+    },
     /// The text is not valid JSON.
     #[error("invalid JSON: {detail}")]
-    InvalidJson { detail: String },
+    InvalidJson {
+        /// The JSON parser's description of the syntax error, without its position.
+        detail: String,
+    },
     /// An object names the same key twice (serde_json would silently keep the last).
     #[error(
         "duplicate key \"{key}\" (first at {first}); a policy object may name each key once: remove or merge one of them"
     )]
-    DuplicateKey { key: String, first: Position },
+    DuplicateKey {
+        /// The key named more than once.
+        key: String,
+        /// Line and column of the key's first occurrence.
+        first: Position,
+    },
     /// A key that is not part of the policy grammar at this place.
     #[error("unknown element \"{name}\" in {context}{}", suggestion_suffix(.suggestion.as_deref()))]
     UnknownElement {
+        /// The unknown key, as written.
         name: String,
+        /// Where it appears, as a phrase: `"the policy"` or `"a statement"`.
         context: &'static str,
+        /// The known element whose name is closest to `name`, if one is close enough.
         suggestion: Option<&'static str>,
     },
     /// An element has the wrong JSON type.
     #[error("{element} must be {expected}, found {found}")]
     WrongType {
+        /// The element or value at fault, as a phrase (e.g. `"Statement"`, `"each statement"`).
         element: String,
+        /// The JSON type(s) allowed there, as a phrase (e.g. `"a string or an array of strings"`).
         expected: &'static str,
+        /// The JSON type found, as a phrase (e.g. `"a number"`, `"null"`).
         found: &'static str,
     },
     /// A required element is absent.
     #[error("{context} is missing the required element \"{element}\"{}", required_because(.reason))]
     MissingElement {
+        /// The name of the absent element (e.g. `"Statement"`, `"Effect"`).
         element: &'static str,
+        /// What lacks it, as a phrase: `"the policy"`, `"a statement"` or
+        /// `"a key policy statement"`.
         context: &'static str,
+        /// Alternatives or the reason it is required, shown in parentheses after the message;
+        /// empty when there is nothing to add.
         reason: &'static str,
     },
     /// An element is present but holds no values.
     #[error("{element} is empty; give at least one value")]
-    EmptyElement { element: String },
+    EmptyElement {
+        /// The empty element, as a phrase (e.g. `"Statement"` or
+        /// `the values of condition key "aws:SourceAccount"`).
+        element: String,
+    },
     /// Two mutually exclusive elements appear in one statement.
     #[error("a statement may have \"{first}\" or \"{second}\", not both; remove one")]
     ConflictingElements {
+        /// The positive element of the pair: `"Principal"`, `"Action"` or `"Resource"`.
         first: &'static str,
+        /// Its negated counterpart: `"NotPrincipal"`, `"NotAction"` or `"NotResource"`.
         second: &'static str,
     },
     /// `Version` is not one of the two policy-language versions.
     #[error(
         "Version \"{value}\" is not a policy language version; use \"2012-10-17\" (or \"2008-10-17\")"
     )]
-    InvalidVersion { value: String },
+    InvalidVersion {
+        /// The `Version` value, as written.
+        value: String,
+    },
     /// `Effect` is not `Allow` or `Deny`.
     #[error("Effect \"{value}\" is not valid; use \"Allow\" or \"Deny\"{}", suggestion_suffix(.suggestion.as_deref()))]
     InvalidEffect {
+        /// The `Effect` value, as written.
         value: String,
+        /// `"Allow"` or `"Deny"` if `value` is close to one of them (e.g. a misspelling).
         suggestion: Option<&'static str>,
     },
     /// A `Sid` has characters the policy kind does not allow.
     #[error("Sid \"{value}\" may contain only ASCII letters and digits in an identity policy")]
-    InvalidSid { value: String },
+    InvalidSid {
+        /// The `Sid` value, as written.
+        value: String,
+    },
     /// Two statements of an identity policy share a `Sid`.
     #[error(
         "Sid \"{value}\" is used by more than one statement; statement IDs in a policy must be unique"
     )]
-    DuplicateSid { value: String },
+    DuplicateSid {
+        /// The `Sid` value shared by more than one statement.
+        value: String,
+    },
     /// `Id` in an identity policy.
     #[error("\"Id\" is allowed in resource-based policies but not in identity policies; remove it")]
     IdNotAllowed,
@@ -82,70 +128,126 @@ pub enum PolicyErrorKind {
     #[error(
         "\"{element}\" is not allowed in an identity policy: the principal is the identity the policy is attached to"
     )]
-    PrincipalNotAllowed { element: &'static str },
+    PrincipalNotAllowed {
+        /// The element present: `"Principal"` or `"NotPrincipal"`.
+        element: &'static str,
+    },
     /// A principal map key other than `AWS`, `Service`, `Federated`, `CanonicalUser`.
     #[error("unknown principal type \"{name}\"; use \"AWS\", \"Service\", \"Federated\" or \"CanonicalUser\"{}", suggestion_suffix(.suggestion.as_deref()))]
     UnknownPrincipalType {
+        /// The principal map key, as written.
         name: String,
+        /// The principal type whose name is closest to `name`, if one is close enough.
         suggestion: Option<&'static str>,
     },
     /// A principal value that is not a valid principal of its type.
     #[error("invalid {principal_type} principal \"{value}\": {reason}")]
     InvalidPrincipal {
+        /// The principal type the value is given under: `"AWS"`, `"Service"`, `"Federated"` or
+        /// `"CanonicalUser"`.
         principal_type: &'static str,
+        /// The principal value, as written.
         value: String,
+        /// Why the value is not a principal of that type.
         reason: String,
     },
     /// A wildcard used for part of a principal (only a lone `*` is allowed).
     #[error(
         "principal \"{value}\" uses a wildcard for part of a name; AWS does not match principals by pattern: use \"*\" with a condition such as aws:PrincipalArn"
     )]
-    PrincipalPartialWildcard { value: String },
+    PrincipalPartialWildcard {
+        /// The principal value, as written.
+        value: String,
+    },
     /// An action that is not `*` or `service:Action`.
     #[error("action \"{value}\" is not valid: {reason}")]
-    InvalidAction { value: String, reason: &'static str },
+    InvalidAction {
+        /// The action, as written.
+        value: String,
+        /// Why it is not a valid action.
+        reason: &'static str,
+    },
     /// A resource that is not `*` or an ARN.
     #[error("resource \"{value}\" is not valid: {reason}")]
-    InvalidResource { value: String, reason: &'static str },
+    InvalidResource {
+        /// The resource, as written.
+        value: String,
+        /// Why it is not a valid resource.
+        reason: &'static str,
+    },
     /// A condition operator that does not exist.
     #[error("unknown condition operator \"{name}\"{}", suggestion_suffix(.suggestion.as_deref()))]
     UnknownConditionOperator {
+        /// The operator, as written (with any `ForAllValues:`/`ForAnyValue:` prefix and
+        /// `IfExists` suffix).
         name: String,
+        /// The known operator whose name is closest to `name`, if one is close enough.
         suggestion: Option<String>,
     },
     /// A condition value that cannot be read as its operator requires.
     #[error("{operator} cannot use \"{value}\": {reason}")]
     InvalidConditionValue {
+        /// The condition operator, in its full written form (e.g. `NumericLessThanIfExists`).
         operator: String,
+        /// The condition value, as written.
         value: String,
+        /// Why the value cannot be read as the operator requires, often with an example of a
+        /// valid one.
         reason: String,
     },
     /// A condition key that is not of the form `prefix:name`.
     #[error("condition key \"{key}\" is not valid: {reason}")]
-    InvalidConditionKey { key: String, reason: &'static str },
+    InvalidConditionKey {
+        /// The condition key, as written.
+        key: String,
+        /// Why it is not a valid condition key.
+        reason: &'static str,
+    },
     /// A key policy over the KMS size quota.
     #[error(
         "the key policy is {size} bytes; AWS KMS accepts key policies of at most {limit} bytes (not adjustable)"
     )]
-    PolicyTooLarge { size: usize, limit: usize },
+    PolicyTooLarge {
+        /// Length of the key policy, in bytes.
+        size: usize,
+        /// The KMS key policy size quota, in bytes
+        /// ([`KEY_POLICY_MAX_BYTES`](crate::validate::KEY_POLICY_MAX_BYTES)).
+        limit: usize,
+    },
     /// A character outside what KMS accepts in a key policy.
     #[error(
         "character {ch:?} (U+{code:04X}) is not allowed in a key policy; KMS accepts printable ASCII, Latin-1 (up to U+00FF), tab, line feed and carriage return"
     )]
-    InvalidCharacter { ch: char, code: u32 },
+    InvalidCharacter {
+        /// The character refused.
+        ch: char,
+        /// Its Unicode code point (`ch as u32`), shown as `U+XXXX`.
+        code: u32,
+    },
     /// A condition key that AWS KMS refuses in key policies.
     #[error(
         "condition key \"{key}\" is not permitted in a key policy (KMS rejects it with MalformedPolicyDocumentException); use it in an IAM policy"
     )]
-    ConditionKeyNotPermitted { key: String },
+    ConditionKeyNotPermitted {
+        /// The condition key, as written.
+        key: String,
+    },
     /// A pattern that could not be compiled for matching.
     #[error("pattern \"{pattern}\" cannot be used for matching: {reason}")]
-    InvalidPattern { pattern: String, reason: String },
+    InvalidPattern {
+        /// The action or resource pattern, as written.
+        pattern: String,
+        /// Why it cannot be compiled.
+        reason: String,
+    },
     /// `ForAllValues` on a single-valued key that KMS rejects as overly permissive.
     #[error(
         "ForAllValues with the single-valued key \"{key}\" matches requests without it or with unspecified values (KMS: OverlyPermissiveCondition); remove ForAllValues"
     )]
-    OverlyPermissiveCondition { key: String },
+    OverlyPermissiveCondition {
+        /// The single-valued condition key, as written.
+        key: String,
+    },
     /// A warning, not an error: a key-policy statement without `Resource` or `NotResource`
     /// applies to no key (KMS accepts the policy).
     #[error(

@@ -31,6 +31,7 @@ pub const MAX_SKEW: Duration = Duration::from_secs(5 * 60);
 pub struct Identity {
     /// The principal as the key service sees it (identity policies compiled, tags set).
     pub caller: Caller,
+    /// The access key ID its requests name in their SigV4 credential.
     pub access_key_id: String,
     secret: Zeroizing<String>,
     /// The signing key of the last scope date (deriving it costs four HMACs).
@@ -63,10 +64,15 @@ impl Identity {
 /// A request as the verifier needs it.
 #[derive(Debug, Clone, Copy)]
 pub struct SignedRequest<'a> {
+    /// The HTTP method, as sent (e.g. `POST`).
     pub method: &'a str,
+    /// The request URI's path, as sent (still percent-encoded).
     pub path: &'a str,
+    /// The request URI's query string without the `?`, as sent; empty when there is none.
     pub query: &'a str,
+    /// The request's HTTP headers.
     pub headers: &'a HeaderMap,
+    /// The whole request body.
     pub body: &'a [u8],
 }
 
@@ -81,7 +87,9 @@ pub struct Authenticator {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("principal {arn}: {problem}")]
 pub struct IdentityError {
+    /// The ARN of the principal, as configured.
     pub arn: String,
+    /// Why it cannot be built (its ARN or an identity policy refused).
     pub problem: String,
 }
 

@@ -31,6 +31,7 @@ pub struct ConfigError {
     pub position: Option<(usize, usize)>,
     /// The field, as `principals[1].access_key_id`.
     pub field: String,
+    /// What is wrong with the field's value, as a sentence fragment.
     pub problem: String,
 }
 
@@ -39,7 +40,10 @@ pub struct ConfigError {
 pub struct PrincipalConfig {
     /// The principal's ARN; its account is the ARN's.
     pub arn: String,
+    /// The SigV4 access key ID it signs with: 16 to 128 ASCII letters and digits, unique
+    /// among the principals.
     pub access_key_id: String,
+    /// The SigV4 secret access key (at least 16 characters); zeroized on drop, never shown.
     pub secret_access_key: Zeroizing<String>,
     /// Identity policy documents (JSON texts, read from their files).
     pub identity_policies: Vec<String>,
@@ -62,11 +66,17 @@ impl std::fmt::Debug for PrincipalConfig {
 /// The server's whole configuration, paths resolved.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
+    /// The Region the server is (e.g. `us-east-1`); requests must be signed for it.
     pub region: String,
+    /// The 12-digit account ID the key service reports as its own.
     pub account: String,
+    /// The address and port to listen on (port 0: one the system picks).
     pub listen: SocketAddr,
+    /// The folder of the key store (`keys.db`) and the root key (`root.key`).
     pub data_dir: PathBuf,
+    /// The audit log file, one JSON line per call.
     pub audit_log: PathBuf,
+    /// Who may call the server; never empty.
     pub principals: Vec<PrincipalConfig>,
     /// True when the admin identity was generated (no config file): it is printed once.
     pub generated_admin: bool,
@@ -75,7 +85,10 @@ pub struct ServerConfig {
 /// Flags of `keyward serve`, which override the file.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
+    /// `--listen ADDR:PORT`, unparsed: replaces `listen`.
     pub listen: Option<String>,
+    /// `--data-dir DIR`, relative to the working directory: replaces `data_dir` (and moves
+    /// the audit log with it when the file sets no `audit_log`).
     pub data_dir: Option<PathBuf>,
 }
 

@@ -79,15 +79,26 @@ impl Default for Limits {
 /// Why the server could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    /// A configured principal cannot be built (its ARN or an identity policy is refused).
     #[error(transparent)]
     Identity(#[from] IdentityError),
+    /// The key service cannot be opened in the data directory (store, root key or audit log).
     #[error("opening the key service in {dir}: {source}")]
-    Open { dir: String, source: OpenError },
+    Open {
+        /// The data directory, as displayed.
+        dir: String,
+        /// Why the key service cannot be opened.
+        source: OpenError,
+    },
+    /// The listener cannot be bound to the configured address.
     #[error("listening on {addr}: {source}")]
     Bind {
+        /// The address and port that could not be bound.
         addr: SocketAddr,
+        /// The I/O error of the bind.
         source: std::io::Error,
     },
+    /// On stopping, the audit trail could not be synced to disk.
     #[error("stopping: syncing the audit trail: {0}")]
     Flush(std::io::Error),
 }

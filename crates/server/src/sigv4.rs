@@ -73,12 +73,17 @@ impl From<AuthError> for ApiError {
 /// header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authorization<'a> {
+    /// The access key ID: the part of `Credential` before the first `/`.
     pub access_key_id: &'a str,
     /// The scope: `date/region/service/aws4_request`.
     pub scope: &'a str,
+    /// The scope's date, as sent: `YYYYMMDD` in a well-formed request (not checked here).
     pub date: &'a str,
+    /// The scope's Region, as sent (e.g. `us-east-1`).
     pub region: &'a str,
+    /// The scope's service, as sent: `kms` in a request to this server.
     pub service: &'a str,
+    /// The scope's last part, as sent: `aws4_request` in a well-formed request.
     pub terminator: &'a str,
     /// Lower-case header names, `;`-separated, as signed.
     pub signed_headers: &'a str,

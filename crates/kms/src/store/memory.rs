@@ -15,6 +15,7 @@ struct Tables {
 pub struct MemoryStore(Mutex<Tables>);
 
 impl MemoryStore {
+    /// An empty store.
     pub fn new() -> Self {
         Self::default()
     }

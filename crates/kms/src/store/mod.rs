@@ -20,8 +20,13 @@ pub use sqlite::SqliteStore;
 /// and the tag over both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRecord {
+    /// The key ID (the row's primary key).
     pub id: String,
+    /// The key's metadata as JSON (ARN, state, spec, usage, policy, tags, grants, rotation and
+    /// deletion schedule, ...).
     pub metadata: String,
+    /// The key's material, every version of it, sealed under the root key
+    /// ([`keyward_crypto::CryptoKey::seal`]).
     pub sealed: Vec<u8>,
     /// HMAC over the other fields ([`KeyRecord::fields`]).
     pub tag: Vec<u8>,
@@ -46,9 +51,11 @@ pub struct AliasRecord {
     pub account: String,
     /// `alias/...`.
     pub name: String,
+    /// The ID of the key the alias points at.
     pub key_id: String,
-    /// Epoch seconds.
+    /// When the alias was created, in epoch seconds.
     pub created: u64,
+    /// When the alias was last pointed at a key (created or updated), in epoch seconds.
     pub updated: u64,
     /// HMAC over the other fields ([`AliasRecord::fields`]).
     pub tag: Vec<u8>,
@@ -71,12 +78,17 @@ impl AliasRecord {
 /// One change; a call's changes are applied together or not at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
+    /// Stores the key, replacing any record with the same key ID.
     PutKey(KeyRecord),
+    /// Deletes the key record with this key ID.
     DeleteKey(String),
+    /// Stores the alias, replacing any alias of the same account and name.
     PutAlias(AliasRecord),
-    /// The alias of `account` named `name`.
+    /// Deletes the alias of `account` named `name`.
     DeleteAlias {
+        /// The account the alias belongs to.
         account: String,
+        /// The alias name, `alias/...`.
         name: String,
     },
 }
@@ -84,7 +96,9 @@ pub enum Change {
 /// Everything stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
+    /// Every key record.
     pub keys: Vec<KeyRecord>,
+    /// Every alias record, of every account.
     pub aliases: Vec<AliasRecord>,
 }
 
@@ -96,22 +110,30 @@ pub enum StoreError {
     Sqlite {
         /// What was being done.
         context: String,
+        /// The SQLite error.
         #[source]
         source: rusqlite::Error,
     },
     /// A file of the store could not be created or given its permissions.
     #[error("key store {path}: {source}")]
     Io {
+        /// The file's path, as displayed.
         path: String,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
     /// The database was written by another version of the store.
     #[error("key store {path}: format {found}, and this Keyward reads format {expected}: {advice}")]
     Format {
+        /// The database file's path, as displayed.
         path: String,
+        /// The format version the database holds: its SQLite `user_version`, or 1 for a
+        /// database of the earlier, untagged format, which left it unset.
         found: i64,
+        /// The format version this store reads and writes.
         expected: i64,
+        /// What to do about it, as a sentence.
         advice: &'static str,
     },
     /// A lock was poisoned by a panic in another thread.
