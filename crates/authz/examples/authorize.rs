@@ -1,5 +1,5 @@
 //! Authorization in a program: compile once, decide per request.
-//! `cargo run -p keyward-authz --example embed`
+//! `cargo run -p keyward-authz --example authorize`
 use keyward_authz::{Authorizer, PolicyText, Request, Verdict};
 use keyward_policy::catalog::kms_action;
 

@@ -1,4 +1,4 @@
-//! The gated key service in a program: `cargo run -p keyward-kms --example embed`.
+//! The gated key service in a program: `cargo run -p keyward-kms --example key_service`.
 use keyward_kms::api::{CreateKeyRequest, DecryptRequest, EncryptRequest};
 use keyward_kms::{Caller, Kms, KmsConfig, KmsError, audit::MemoryAudit};
 use std::sync::Arc;
