@@ -425,7 +425,7 @@ pub struct ListResourceTagsRequest {
 }
 
 /// ListResourceTags's answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ListResourceTagsResponse {
     /// The key's tags, in tag key order.
@@ -434,6 +434,7 @@ pub struct ListResourceTagsResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_marker: Option<String>,
     /// Whether more tags follow.
+    #[serde(default)]
     pub truncated: bool,
 }
 
@@ -482,7 +483,7 @@ pub struct ListAliasesRequest {
 }
 
 /// One alias as ListAliases lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AliasListEntry {
     /// `alias/...`.
@@ -495,7 +496,7 @@ pub struct AliasListEntry {
 }
 
 /// ListAliases's answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ListAliasesResponse {
     /// The aliases, in name order.
@@ -504,6 +505,7 @@ pub struct ListAliasesResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_marker: Option<String>,
     /// Whether more aliases follow.
+    #[serde(default)]
     pub truncated: bool,
 }
 
@@ -1109,8 +1111,9 @@ pub struct ListGrantsRequest {
     pub grantee_principal: Option<String>,
 }
 
-/// One grant as ListGrants and ListRetirableGrants list it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One grant as ListGrants and ListRetirableGrants list it (and as `aws kms list-grants`
+/// prints it: the type reads that output too).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct GrantListEntry {
     /// The key ARN.
@@ -1130,10 +1133,21 @@ pub struct GrantListEntry {
     pub issuing_account: Option<String>,
     /// The grant operations.
     pub operations: Vec<String>,
+    /// The grant's encryption-context constraint, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraints: Option<GrantConstraints>,
+    /// When the grant was made.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "timestamp::option::serialize",
+        deserialize_with = "timestamp::printed::deserialize"
+    )]
+    pub creation_date: Option<SystemTime>,
 }
 
 /// ListGrants's (and ListRetirableGrants's) answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ListGrantsResponse {
     /// The grants.
@@ -1141,7 +1155,8 @@ pub struct ListGrantsResponse {
     /// Where the next page starts, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_marker: Option<String>,
-    /// Whether more grants follow.
+    /// Whether more grants follow (the aws CLI, which reads every page, may leave it out).
+    #[serde(default)]
     pub truncated: bool,
 }
 

@@ -134,6 +134,49 @@ pub mod timestamp {
         }
     }
 
+    /// A timestamp in an answer as the aws CLI prints it: RFC 3339 text, or epoch seconds
+    /// (for reading saved `aws kms ...` output; requests take epoch seconds only).
+    pub mod printed {
+        use super::*;
+
+        /// Reads epoch seconds or RFC 3339 text.
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<SystemTime>, D::Error> {
+            deserializer.deserialize_any(PrintedVisitor).map(Some)
+        }
+
+        struct PrintedVisitor;
+
+        impl serde::de::Visitor<'_> for PrintedVisitor {
+            type Value = SystemTime;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a timestamp in epoch seconds or RFC 3339 text")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<SystemTime, E> {
+                let time = chrono::DateTime::parse_from_rfc3339(text)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Str(text), &self))?;
+                let millis = u64::try_from(time.timestamp_millis())
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Str(text), &self))?;
+                Ok(UNIX_EPOCH + Duration::from_millis(millis))
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, seconds: f64) -> Result<SystemTime, E> {
+                TimestampVisitor.visit_f64(seconds)
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, seconds: u64) -> Result<SystemTime, E> {
+                TimestampVisitor.visit_u64(seconds)
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, seconds: i64) -> Result<SystemTime, E> {
+                TimestampVisitor.visit_i64(seconds)
+            }
+        }
+    }
+
     struct TimestampVisitor;
 
     impl serde::de::Visitor<'_> for TimestampVisitor {
@@ -495,5 +538,47 @@ mod tests {
             format!("{:?}", SecretBytes::from(&b"key"[..])),
             "SecretBytes(<3 bytes>)"
         );
+    }
+}
+
+#[cfg(test)]
+mod printed_tests {
+    #![allow(
+        clippy::unwrap_used,
+        reason = "tests: a failure is a panic with the value shown"
+    )]
+    use crate::ListGrantsResponse;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn saved_aws_cli_list_grants_output_reads_with_its_dates_as_text() {
+        let printed = r#"{
+            "Grants": [{
+                "KeyId": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                "GrantId": "0c237476b39f8bc44e45212e08498fbe3151305030726c0590dd8d3e9f3d6a60",
+                "Name": "",
+                "CreationDate": "2024-05-13T16:32:38-07:00",
+                "GranteePrincipal": "arn:aws:iam::111122223333:role/app",
+                "IssuingAccount": "arn:aws:iam::111122223333:root",
+                "Operations": ["Decrypt"],
+                "Constraints": {"EncryptionContextSubset": {"tenant": "acme"}}
+            }]
+        }"#;
+        let listed: ListGrantsResponse = serde_json::from_str(printed).unwrap();
+        let grant = listed.grants.first().unwrap();
+        assert_eq!(
+            grant.creation_date,
+            Some(UNIX_EPOCH + Duration::from_secs(1_715_643_158))
+        );
+        assert!(!listed.truncated);
+        let epoch = printed.replace("\"2024-05-13T16:32:38-07:00\"", "1715643158.0");
+        let listed: ListGrantsResponse = serde_json::from_str(&epoch).unwrap();
+        assert_eq!(
+            listed.grants.first().unwrap().creation_date,
+            grant.creation_date
+        );
+        let wrong = printed.replace("2024-05-13T16:32:38-07:00", "yesterday");
+        let error = serde_json::from_str::<ListGrantsResponse>(&wrong).unwrap_err();
+        assert!(error.to_string().contains("RFC 3339"), "{error}");
     }
 }

@@ -40,7 +40,7 @@ pub use engine::Authorizer;
 pub use keyward_conditions::CompiledPolicy;
 pub use request::{
     KeyAttributes, PolicySource, PolicyText, Request, RequestError, compile_policy, insert_caller,
-    insert_caller_and_key, insert_key,
+    insert_caller_and_key, insert_key, insert_principal_kind,
 };
 
 #[cfg(test)]

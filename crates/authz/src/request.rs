@@ -186,6 +186,33 @@ pub fn insert_caller(ctx: &mut RequestContext, principal_arn: &str, account: &st
     ctx.insert_single("kms:CallerAccount", account);
 }
 
+/// The keys AWS sets from the kind of principal that calls (IAM User Guide, global condition
+/// keys): `aws:PrincipalIsAWSService` on every signed request, `aws:PrincipalServiceName` for
+/// a service principal, and `aws:PrincipalType` (`Account` for a root user, `User`,
+/// `AssumedRole` for a role or its session, `FederatedUser`). The guide gives no
+/// `aws:PrincipalType` for a service principal: it is left out (a policy that tests it sees
+/// nothing, and fails closed). The request format does not derive them (its contract lists
+/// what it derives); the key service and the analysis, which stand for real callers, do.
+pub fn insert_principal_kind(ctx: &mut RequestContext, caller: &Principal<'_>) {
+    let principal_type = match caller {
+        Principal::Root { .. } | Principal::Account { .. } => Some("Account"),
+        Principal::User { .. } => Some("User"),
+        Principal::Role { .. } | Principal::AssumedRole { .. } => Some("AssumedRole"),
+        Principal::FederatedUser { .. } => Some("FederatedUser"),
+        _ => None,
+    };
+    if let Some(principal_type) = principal_type {
+        ctx.insert_single("aws:PrincipalType", principal_type);
+    }
+    match caller {
+        Principal::Service { name } => {
+            ctx.insert_single("aws:PrincipalIsAWSService", "true");
+            ctx.insert_single("aws:PrincipalServiceName", name);
+        }
+        _ => ctx.insert_single("aws:PrincipalIsAWSService", "false"),
+    }
+}
+
 /// The key's half of [`insert_caller_and_key`].
 pub fn insert_key(ctx: &mut RequestContext, key: &KeyAttributes<'_>) {
     for name in ["kms:KeySpec", "kms:CustomerMasterKeySpec"] {
@@ -577,31 +604,14 @@ fn grant(raw: RawGrant) -> Result<Grant, RequestError> {
     let operations = keyward_grants::parse_operations(raw.operations.iter().map(String::as_str))
         .map_err(|e| field("grants", format!("grant \"{}\": {e}", raw.grant_id)))?;
     let to_pairs = |m: BTreeMap<String, String>| m.into_iter().collect::<Vec<_>>();
-    let constraint = match raw.constraints {
-        None => None,
-        Some(RawConstraints {
-            encryption_context_subset: Some(_),
-            encryption_context_equals: Some(_),
-        }) => {
-            return Err(field(
-                "grants",
-                format!(
-                    "grant \"{}\": {}",
-                    raw.grant_id,
-                    keyward_grants::GrantError::TwoConstraints
-                ),
-            ));
-        }
-        Some(RawConstraints {
-            encryption_context_subset: Some(s),
-            ..
-        }) if !s.is_empty() => Some(GrantConstraint::EncryptionContextSubset(to_pairs(s))),
-        Some(RawConstraints {
-            encryption_context_equals: Some(e),
-            ..
-        }) if !e.is_empty() => Some(GrantConstraint::EncryptionContextEquals(to_pairs(e))),
-        Some(_) => None,
-    };
+    let (equals, subset) = raw.constraints.map_or((None, None), |c| {
+        (
+            c.encryption_context_equals.map(to_pairs),
+            c.encryption_context_subset.map(to_pairs),
+        )
+    });
+    let constraint = GrantConstraint::from_members(equals, subset)
+        .map_err(|e| field("grants", format!("grant \"{}\": {e}", raw.grant_id)))?;
     Ok(Grant {
         id: raw.grant_id,
         name: raw.name,

@@ -690,21 +690,11 @@ impl KeyGrants {
                 self.key_kind
             )));
         }
-        let constraint = match (
-            &request.encryption_context_equals,
-            &request.encryption_context_subset,
-        ) {
-            (Some(_), Some(_)) => {
-                return Err(validation(crate::GrantError::TwoConstraints.to_string()));
-            }
-            (Some(pairs), None) if !pairs.is_empty() => {
-                Some(GrantConstraint::EncryptionContextEquals(pairs.clone()))
-            }
-            (None, Some(pairs)) if !pairs.is_empty() => {
-                Some(GrantConstraint::EncryptionContextSubset(pairs.clone()))
-            }
-            _ => None,
-        };
+        let constraint = GrantConstraint::from_members(
+            request.encryption_context_equals.clone(),
+            request.encryption_context_subset.clone(),
+        )
+        .map_err(|e| validation(e.to_string()))?;
         if let Some(
             GrantConstraint::EncryptionContextEquals(pairs)
             | GrantConstraint::EncryptionContextSubset(pairs),

@@ -31,6 +31,25 @@ pub enum GrantConstraint {
 }
 
 impl GrantConstraint {
+    /// The constraint that `EncryptionContextEquals` and `EncryptionContextSubset`, as a
+    /// request or a listing gives them, make: none when both are absent or empty (an empty map
+    /// constrains nothing), [`GrantError::TwoConstraints`] when both are given.
+    pub fn from_members(
+        equals: Option<Vec<(String, String)>>,
+        subset: Option<Vec<(String, String)>>,
+    ) -> Result<Option<Self>, GrantError> {
+        match (equals, subset) {
+            (Some(_), Some(_)) => Err(GrantError::TwoConstraints),
+            (Some(pairs), None) if !pairs.is_empty() => {
+                Ok(Some(Self::EncryptionContextEquals(pairs)))
+            }
+            (None, Some(pairs)) if !pairs.is_empty() => {
+                Ok(Some(Self::EncryptionContextSubset(pairs)))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// The constraint's name as in the KMS API.
     pub fn name(&self) -> &'static str {
         match self {

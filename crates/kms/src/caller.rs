@@ -3,6 +3,7 @@
 
 use keyward_authz::{
     CompiledPolicy, PolicySource, PolicyText, RequestError, compile_policy, insert_caller,
+    insert_principal_kind,
 };
 use keyward_conditions::{ContextValue, RequestContext};
 use keyward_policy::principal::Principal;
@@ -132,6 +133,9 @@ impl Caller {
             self.role_arn.as_deref().unwrap_or(&self.arn),
             &self.account,
         );
+        if let Ok(principal) = Principal::parse_caller(&self.arn) {
+            insert_principal_kind(&mut layer, &principal);
+        }
         self.source_ip = layer
             .get("aws:SourceIp")
             .and_then(|v| v.scalars().first())

@@ -8,17 +8,17 @@ use crate::gate::{Allowed, Call, KmsOperation, Named, operation};
 use crate::paging::{PageSize, paginate};
 use crate::service::Kms;
 use keyward_api::{
-    CreateGrantRequest, CreateGrantResponse, Empty, EncryptionContext, ErrorCode, GrantListEntry,
-    ListGrantsRequest, ListGrantsResponse, ListRetirableGrantsRequest, RetireGrantRequest,
-    RevokeGrantRequest,
+    CreateGrantRequest, CreateGrantResponse, Empty, EncryptionContext, ErrorCode, GrantConstraints,
+    GrantListEntry, ListGrantsRequest, ListGrantsResponse, ListRetirableGrantsRequest,
+    RetireGrantRequest, RevokeGrantRequest,
 };
 use keyward_authz::{AllowBasis, Authorizer, Judgement, Reason, Source, Verdict};
 use keyward_conditions::RequestContext;
-use keyward_grants::Grant;
 use keyward_grants::key_grants::{
     CreateGrant as NewGrant, Created, CreatedGrant, KeyGrants, KeyGrantsError, ListFilter,
     RetireTarget, Retirer,
 };
+use keyward_grants::{Grant, GrantConstraint};
 use keyward_policy::Effect;
 use serde_json::json;
 use std::sync::Arc;
@@ -47,6 +47,22 @@ fn grant_entry(entry: &KeyEntry, g: &Grant) -> GrantListEntry {
             .iter()
             .map(|o| o.info().name.to_owned())
             .collect(),
+        constraints: g.constraint.as_ref().map(|c| {
+            let pairs = |p: &[(String, String)]| Some(p.iter().cloned().collect());
+            match c {
+                GrantConstraint::EncryptionContextEquals(p) => GrantConstraints {
+                    encryption_context_equals: pairs(p),
+                    encryption_context_subset: None,
+                },
+                GrantConstraint::EncryptionContextSubset(p) => GrantConstraints {
+                    encryption_context_equals: None,
+                    encryption_context_subset: pairs(p),
+                },
+            }
+        }),
+        creation_date: g
+            .created_at
+            .map(|s| std::time::UNIX_EPOCH + std::time::Duration::from_secs(s)),
     }
 }
 

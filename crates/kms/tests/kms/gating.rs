@@ -160,6 +160,15 @@ fn grant_allows_its_grantee_within_its_constraint_until_retired() {
         .grants;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].grant_id, grant.grant_id);
+    // ListGrants shows the constraint and when the grant was made, as AWS does.
+    assert_eq!(
+        listed[0].constraints,
+        Some(GrantConstraints {
+            encryption_context_subset: Some(ec(&[("tenant", "acme")])),
+            ..GrantConstraints::default()
+        })
+    );
+    assert!(listed[0].creation_date.is_some());
     f.kms
         .retire_grant(
             &app(),
@@ -734,4 +743,22 @@ fn create_key_with_tags_needs_tag_resource_in_an_iam_policy() {
     );
     assert_eq!(all_keys(&f.kms, &f.admin).len(), 1, "no key was created");
     default_key(&f.kms, &creator);
+}
+
+/// AWS sets `aws:PrincipalType` and `aws:PrincipalIsAWSService` on every signed request; the
+/// key service does too, from the caller.
+#[test]
+fn the_principal_type_and_is_aws_service_keys_come_from_the_caller() {
+    let f = fixture();
+    let key = f.symmetric(&format!(
+        r#"{{"Sid":"RolesOnly","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"kms:Encrypt","Resource":"*",
+            "Condition":{{"StringEquals":{{"aws:PrincipalType":"AssumedRole"}},"Bool":{{"aws:PrincipalIsAWSService":"false"}}}}}}"#
+    ));
+    let session = caller(
+        &format!("arn:aws:sts::{ACCOUNT}:assumed-role/app/s1"),
+        &[ALLOW_ALL],
+    );
+    encrypt(&f, &session, &key, &[]).unwrap();
+    let user = caller(&format!("arn:aws:iam::{ACCOUNT}:user/alice"), &[ALLOW_ALL]);
+    assert_eq!(code(encrypt(&f, &user, &key, &[])), DENIED);
 }

@@ -103,6 +103,8 @@ class Enforcement(unittest.TestCase):
         self.assertEqual(out["KeyId"], key["Arn"])
         listed = self.admin.list_grants(KeyId=key["KeyId"])["Grants"]
         self.assertEqual([g["GrantId"] for g in listed], [grant["GrantId"]])
+        self.assertEqual(listed[0]["Constraints"], {"EncryptionContextSubset": {"purpose": "billing"}})
+        self.assertIn("CreationDate", listed[0])
         self.alice.retire_grant(GrantToken=grant["GrantToken"])
         code, _, _ = error(
             self.alice.decrypt, CiphertextBlob=blob, EncryptionContext={"purpose": "billing"}, GrantTokens=[grant["GrantToken"]]
