@@ -49,6 +49,37 @@ pub struct CompiledStatement {
     pub span: Span,
 }
 
+/// The one account a key policy delegates to: every account that an `Allow` of every KMS
+/// action names, when its principals are accounts only (`"AWS": "111122223333"` or its root
+/// ARN), as the default key policy does. `None` when no account or more than one is.
+pub fn delegated_account(statements: &[CompiledStatement]) -> Option<&str> {
+    let mut found: Option<&str> = None;
+    for statement in statements {
+        let Some(principals) = &statement.principals else {
+            continue;
+        };
+        let accounts_only = !principals.negated
+            && !principals.everyone
+            && principals.identities.is_empty()
+            && principals.services.is_empty()
+            && principals.others.is_empty();
+        if statement.effect != Effect::Allow
+            || !accounts_only
+            || statement.actions.kms_actions() != ActionSet::all()
+        {
+            continue;
+        }
+        for account in &principals.accounts {
+            match found {
+                None => found = Some(account),
+                Some(other) if other == account => {}
+                Some(_) => return None,
+            }
+        }
+    }
+    found
+}
+
 /// A compiled `Action` or `NotAction`.
 ///
 /// What the patterns match among KMS actions is a bitset over the catalog. Patterns that
@@ -460,6 +491,46 @@ fn compile_statement(
 mod tests {
     use super::*;
     use crate::catalog::{ActionId, kms_action};
+
+    fn delegated(statements: &str) -> Option<String> {
+        let text = format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#);
+        let document = crate::parse_policy(&text).unwrap();
+        let matchers = StatementMatchers::new(&document, PolicyKind::KeyPolicy).unwrap();
+        delegated_account(matchers.statements()).map(str::to_owned)
+    }
+
+    #[test]
+    fn the_delegated_account_is_the_one_an_allow_of_every_action_names() {
+        let root = |a: &str, actions: &str| {
+            format!(
+                r#"{{"Effect":"Allow","Principal":{{"AWS":"{a}"}},"Action":"{actions}","Resource":"*"}}"#
+            )
+        };
+        assert_eq!(
+            delegated(&root("arn:aws:iam::111122223333:root", "kms:*")).as_deref(),
+            Some("111122223333")
+        );
+        assert_eq!(
+            delegated(&format!(
+                "{},{}",
+                root("111122223333", "*"),
+                root("arn:aws:iam::111122223333:role/admin", "kms:*")
+            ))
+            .as_deref(),
+            Some("111122223333"),
+            "a role named beside it delegates nothing"
+        );
+        assert_eq!(delegated(&root("111122223333", "kms:Decrypt")), None);
+        assert_eq!(
+            delegated(&format!(
+                "{},{}",
+                root("111122223333", "kms:*"),
+                root("444455556666", "kms:*")
+            )),
+            None,
+            "two accounts: no one account"
+        );
+    }
 
     /// The fast paths (exact, `prefix*`, `*`) must select exactly what matching every catalog
     /// name against the pattern selects.

@@ -51,7 +51,7 @@ pub mod suggest;
 pub mod validate;
 pub mod wildcard;
 
-pub use compile::StatementMatchers;
+pub use compile::{StatementMatchers, delegated_account};
 pub use error::{Diagnostics, PolicyError, PolicyErrorKind};
 pub use model::{Effect, PolicyDocument, PolicyKind, Spanned, Statement, Version};
 pub use parser::{parse_condition_block, parse_policy};

@@ -2,7 +2,7 @@
 //! covered by others in the same statement; and what a statement's actions set.
 
 use crate::Raw;
-use keyward_policy::catalog::{self, ActionId, ActionSet, ResourceScope};
+use keyward_policy::catalog::{self, ActionId, ActionSet};
 use keyward_policy::model::Statement;
 use keyward_policy::suggest::did_you_mean;
 use keyward_policy::wildcard::{Case, has_wildcard, match_chars};
@@ -93,36 +93,4 @@ pub(crate) fn actions(statement: &Statement, out: &mut Vec<Raw>) {
             ));
         }
     }
-}
-
-/// Whether a request for `action` can carry condition key `key` (names compare without case;
-/// `${...}` in a catalog name stands for any text).
-pub(crate) fn action_sets_key(action: ActionId, key: &str) -> bool {
-    let info = action.info();
-    let listed = |name: &str| match name.find("${") {
-        Some(i) => name
-            .get(..i)
-            .is_some_and(|prefix| catalog::extends_ignoring_case(key, prefix)),
-        None => key.eq_ignore_ascii_case(name),
-    };
-    if info.condition_keys.iter().any(|name| listed(name)) {
-        return true;
-    }
-    if matches!(
-        info.resource,
-        ResourceScope::Key | ResourceScope::AliasAndKey
-    ) && catalog::key_resource_condition_keys()
-        .iter()
-        .any(|name| listed(name))
-    {
-        return true;
-    }
-    // Global keys are in every request, except the tag keys, which only tagging actions and
-    // key-resource actions set.
-    let action_specific = ["aws:RequestTag/", "aws:TagKeys", "aws:ResourceTag/"]
-        .iter()
-        .any(|prefix| {
-            catalog::extends_ignoring_case(key, prefix) || key.eq_ignore_ascii_case(prefix)
-        });
-    key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")) && !action_specific
 }

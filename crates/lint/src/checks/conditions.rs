@@ -2,7 +2,7 @@
 //! actions never set, set qualifiers, Null guards, policy variables, `kms:ViaService` values,
 //! and negated Deny conditions on keys some actions never set.
 
-use super::catalog::{action_sets_key, statement_actions};
+use super::catalog::statement_actions;
 use crate::Raw;
 use keyward_policy::catalog::{self, ActionSet, KeyType};
 use keyward_policy::model::{ConditionKeyEntry, ConditionOperatorEntry, Statement};
@@ -205,7 +205,7 @@ fn key_checks(
         return;
     }
     let setting = actions.iter().fold(ActionSet::EMPTY, |set, action| {
-        if action_sets_key(action, name) {
+        if action.sets_key(name) {
             set.with(action)
         } else {
             set

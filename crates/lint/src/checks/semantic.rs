@@ -4,7 +4,7 @@
 //! "witness": the values an outsider would send to satisfy them), so a condition that really
 //! restricts passes and one that only looks restrictive does not.
 
-use super::catalog::{action_sets_key, statement_actions};
+use super::catalog::statement_actions;
 use super::hygiene::only_accounts;
 use crate::{LintOptions, Raw};
 use keyward_authz::{Authorizer, PolicyText, Request, Verdict};
@@ -13,7 +13,9 @@ use keyward_policy::catalog::{ActionId, ActionSet, ResourceScope, kms_action};
 use keyward_policy::model::{PrincipalType, PrincipalValue, Statement};
 use keyward_policy::operator::{OperatorFamily, OperatorKind};
 use keyward_policy::principal::Principal;
-use keyward_policy::{Effect, PolicyDocument, Span};
+use keyward_policy::{
+    Effect, PolicyDocument, PolicyKind, Span, StatementMatchers, delegated_account,
+};
 use std::collections::BTreeMap;
 
 /// An account no policy names: the outsider of the public-access question.
@@ -176,7 +178,7 @@ fn witness(
             for key in &entry.keys {
                 let name = key.key.value.as_str();
                 if identity_key(name)
-                    || !action_sets_key(action, name)
+                    || !action.sets_key(name)
                     || (via_service_key(name) && !called_by_services(action))
                     || set.iter().any(|k| k.eq_ignore_ascii_case(name))
                 {
@@ -366,23 +368,8 @@ fn own_account(document: &PolicyDocument, options: &LintOptions) -> Option<Strin
     if let Some(account) = &options.account {
         return Some(account.clone());
     }
-    let mut delegated: Vec<String> = named_accounts(document)
-        .into_iter()
-        .filter(|(_, _, index)| {
-            document.statements.get(*index).is_some_and(|s| {
-                s.value.effect.value == Effect::Allow
-                    && only_accounts(&s.value)
-                    && statement_actions(&s.value) == ActionSet::all()
-            })
-        })
-        .map(|(caller, _, _)| caller.account)
-        .collect();
-    delegated.sort();
-    delegated.dedup();
-    match delegated.as_slice() {
-        [one] => Some(one.clone()),
-        _ => None,
-    }
+    let matchers = StatementMatchers::new(document, PolicyKind::KeyPolicy).ok()?;
+    delegated_account(matchers.statements()).map(str::to_owned)
 }
 
 /// Conditions of a statement on identity keys, described for messages.

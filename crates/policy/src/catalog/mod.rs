@@ -104,6 +104,36 @@ impl ActionId {
         &actions::ACTIONS[self.index()]
     }
 
+    /// Whether a request for this action can carry condition key `key` (names compare without
+    /// case; `${...}` in a catalog name stands for any text).
+    pub fn sets_key(self, key: &str) -> bool {
+        let info = self.info();
+        let listed = |name: &str| match name.find("${") {
+            Some(i) => name
+                .get(..i)
+                .is_some_and(|prefix| extends_ignoring_case(key, prefix)),
+            None => key.eq_ignore_ascii_case(name),
+        };
+        if info.condition_keys.iter().any(|name| listed(name)) {
+            return true;
+        }
+        if matches!(
+            info.resource,
+            ResourceScope::Key | ResourceScope::AliasAndKey
+        ) && key_resource_condition_keys()
+            .iter()
+            .any(|name| listed(name))
+        {
+            return true;
+        }
+        // Global keys are in every request, except the tag keys, which only tagging actions and
+        // key-resource actions set.
+        let action_specific = ["aws:RequestTag/", "aws:TagKeys", "aws:ResourceTag/"]
+            .iter()
+            .any(|prefix| extends_ignoring_case(key, prefix) || key.eq_ignore_ascii_case(prefix));
+        key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")) && !action_specific
+    }
+
     /// Every action id, in catalog order.
     pub fn all() -> impl Iterator<Item = ActionId> {
         (0..actions::ACTIONS.len()).map(|i| ActionId(i as u8))

@@ -269,3 +269,18 @@ fn every_action_is_found_by_its_exact_name_at_compile_time() {
     assert_eq!(ActionId::named("Decryp"), None);
     assert_eq!(ActionId::named(""), None);
 }
+
+#[test]
+fn an_action_sets_its_own_keys_the_key_resource_keys_and_the_global_ones() {
+    let decrypt = kms_action("kms:Decrypt").unwrap();
+    let describe = kms_action("kms:DescribeKey").unwrap();
+    let tag = kms_action("kms:TagResource").unwrap();
+    assert!(decrypt.sets_key("kms:EncryptionContext:Tenant"));
+    assert!(decrypt.sets_key("KMS:EncryptionAlgorithm"));
+    assert!(!describe.sets_key("kms:EncryptionContext:Tenant"));
+    assert!(!describe.sets_key("kms:GrantOperations"));
+    assert!(describe.sets_key("kms:KeySpec"), "a key-resource key");
+    assert!(describe.sets_key("aws:SourceIp"), "a global key");
+    assert!(!describe.sets_key("aws:RequestTag/team"));
+    assert!(tag.sets_key("aws:RequestTag/team"));
+}
