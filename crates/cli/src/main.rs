@@ -86,6 +86,46 @@ enum Command {
         #[arg(long)]
         data_dir: Option<std::path::PathBuf>,
     },
+    /// Does a key-policy change grant new access? Lists every kind of request NEW allows and
+    /// OLD does not: the principal or class of principals, the actions, the residual condition
+    /// and a witness request that `keyward authorize` allows under NEW and not under OLD. Exit 0
+    /// no new access, 1 new access, 2 error.
+    Diff {
+        /// The key policy before the change.
+        old: String,
+        /// The key policy after the change.
+        new: String,
+        /// An identity policy of the callers, for both sides (repeatable). Without any, every
+        /// IAM principal is assumed to be allowed by its own identity policies, as IAM Access
+        /// Analyzer assumes; a witness that relies on it carries the policy assumed.
+        #[arg(long = "identity-policy")]
+        identity_policies: Vec<String>,
+        /// The key's grants, for both sides: `aws kms list-grants` output.
+        #[arg(long)]
+        grants: Option<String>,
+        /// NEW's grants when they differ from --grants: `aws kms list-grants` output.
+        #[arg(long)]
+        new_grants: Option<String>,
+        /// The key: `aws kms describe-key` output.
+        #[arg(long)]
+        describe_key: Option<String>,
+        /// The key's aliases: `aws kms list-aliases --key-id KEY` output.
+        #[arg(long)]
+        aliases: Option<String>,
+        /// The key's tags: `aws kms list-resource-tags` output.
+        #[arg(long)]
+        tags: Option<String>,
+        /// The key's ARN. By default that of --describe-key, else a key in us-east-1 of the one
+        /// account the policies delegate to.
+        #[arg(long)]
+        resource: Option<String>,
+        /// Also list what OLD allows and NEW does not (access removed; it does not fail).
+        #[arg(long)]
+        both_ways: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DiffOutput::Text)]
+        format: DiffOutput,
+    },
     /// Print a policy in canonical form (stable element order and layout).
     Fmt {
         /// Do not print; exit 1 if the file is not already in canonical form.
@@ -113,6 +153,17 @@ enum LintOutput {
     /// One object per finding.
     Json,
     /// SARIF 2.1.0 for code scanning.
+    Sarif,
+}
+
+/// Output formats of `diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DiffOutput {
+    /// A summary line, then each finding with its witness and both explanations.
+    Text,
+    /// `{"result": "PASS"|"FAIL", "findings": [...]}` (and `removed` with --both-ways).
+    Json,
+    /// SARIF 2.1.0, each finding at the statements of NEW that allow it.
     Sarif,
 }
 
@@ -199,6 +250,35 @@ fn main() -> ExitCode {
             listen,
             data_dir,
         } => commands::serve::run(config, listen, data_dir),
+        Command::Diff {
+            old,
+            new,
+            identity_policies,
+            grants,
+            new_grants,
+            describe_key,
+            aliases,
+            tags,
+            resource,
+            both_ways,
+            format,
+        } => commands::diff::run(&commands::diff::DiffArgs {
+            old,
+            new,
+            identity_policies,
+            grants,
+            new_grants,
+            describe_key,
+            aliases,
+            tags,
+            resource,
+            both_ways,
+            format: match format {
+                DiffOutput::Text => commands::diff::DiffFormat::Text,
+                DiffOutput::Json => commands::diff::DiffFormat::Json,
+                DiffOutput::Sarif => commands::diff::DiffFormat::Sarif,
+            },
+        }),
         Command::Authorize {
             file,
             format,

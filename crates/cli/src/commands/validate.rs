@@ -1,7 +1,7 @@
 //! `keyward validate`: parse and validate policies, report every problem with its position.
 
 use super::Outcome;
-use crate::input;
+use crate::input::{self, Input};
 use keyward_conditions::CompiledPolicy;
 use keyward_policy::{LineIndex, PolicyKind, parse_and_validate};
 
@@ -17,29 +17,16 @@ pub(crate) fn run(kind: PolicyKind, files: &[String]) -> Outcome {
                 continue;
             }
         };
-        if let Some(error) = input.too_large_error() {
-            crate::out::println(&error.render(&input.name, &LineIndex::new("")));
-            outcome = Outcome::Failure;
-            continue;
-        }
-        // Every check there is: the document valid as a policy of `kind`, then compiled as
-        // decisions use it (each condition value read as its operator requires).
-        let checked = parse_and_validate(&input.text, kind).and_then(|document| {
-            CompiledPolicy::from_document(&document, kind)?;
-            Ok(document)
-        });
-        match checked {
-            Ok(document) => {
-                let index = LineIndex::new(&input.text);
-                for warning in keyward_policy::validate::warnings(&document, kind).errors() {
-                    crate::out::println(&warning.render(&input.name, &index));
+        match check(&input, kind) {
+            Ok(warnings) => {
+                for warning in warnings {
+                    crate::out::println(&warning);
                 }
                 crate::out::println(&format!("{}: OK", input.name));
             }
-            Err(diags) => {
-                let index = LineIndex::new(&input.text);
-                for error in diags.errors() {
-                    crate::out::println(&error.render(&input.name, &index));
+            Err(errors) => {
+                for error in errors {
+                    crate::out::println(&error);
                 }
                 if outcome == Outcome::Success {
                     outcome = Outcome::Failure;
@@ -48,4 +35,31 @@ pub(crate) fn run(kind: PolicyKind, files: &[String]) -> Outcome {
         }
     }
     outcome
+}
+
+/// Every check there is on a policy file: the document valid as a policy of `kind`, then
+/// compiled as decisions use it (each condition value read as its operator requires). Its
+/// warnings when it passes, its errors when it does not, each as
+/// `FILE:LINE:COL: severity[CODE]: message`.
+pub(crate) fn check(input: &Input, kind: PolicyKind) -> Result<Vec<String>, Vec<String>> {
+    if let Some(error) = input.too_large_error() {
+        return Err(vec![error.render(&input.name, &LineIndex::new(""))]);
+    }
+    let index = LineIndex::new(&input.text);
+    let checked = parse_and_validate(&input.text, kind).and_then(|document| {
+        CompiledPolicy::from_document(&document, kind)?;
+        Ok(document)
+    });
+    match checked {
+        Ok(document) => Ok(keyward_policy::validate::warnings(&document, kind)
+            .errors()
+            .iter()
+            .map(|w| w.render(&input.name, &index))
+            .collect()),
+        Err(diags) => Err(diags
+            .errors()
+            .iter()
+            .map(|e| e.render(&input.name, &index))
+            .collect()),
+    }
 }

@@ -10,6 +10,7 @@
 
 mod commands;
 mod common;
+mod diff;
 mod lint;
 mod serve;
 

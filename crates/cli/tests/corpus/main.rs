@@ -20,6 +20,7 @@
 
 mod conditions;
 mod crypto;
+mod diff;
 mod grants;
 mod lint;
 mod policies;
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
     conditions::collect(&mut corpus);
     grants::collect(&mut corpus);
     crypto::collect(&mut corpus);
+    diff::collect(&mut corpus);
     let mut names = BTreeSet::new();
     for trial in &corpus.trials {
         if !names.insert(trial.name().to_owned()) {

@@ -1,0 +1,577 @@
+//! Strings as finite automata: the patterns a policy writes (literal text, `StringLike`
+//! globs, `ArnLike` patterns matched segment by segment, with or without case) and the shapes
+//! a value must have (a principal ARN, a 12-digit account). [`cells`] partitions the strings a
+//! set of predicates can see into cells, each a set of strings on which every predicate has
+//! one truth value, with a shortest member of each: every value in a cell is decided the same
+//! way by every policy, so one member stands for all.
+
+use crate::AnalysisError;
+use std::collections::{HashSet, VecDeque};
+
+/// The characters one wildcard position admits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Class {
+    /// Any character.
+    Any,
+    /// Any character but `:` (inside an ARN segment).
+    NotColon,
+    /// A decimal digit.
+    Digit,
+    /// A character of an IAM name: letters, digits and `+=,.@_-` (a path adds `/`).
+    NameNotSlash,
+}
+
+impl Class {
+    fn admits(self, c: char) -> bool {
+        match self {
+            Self::Any => true,
+            Self::NotColon => c != ':',
+            Self::Digit => c.is_ascii_digit(),
+            Self::NameNotSlash => c.is_ascii_alphanumeric() || "+=,.@_-".contains(c),
+        }
+    }
+}
+
+/// One position of a pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Item {
+    /// This character (both cases when the pattern ignores case).
+    Char(char),
+    /// One character of the class.
+    One(Class),
+    /// Any number of characters of the class.
+    Star(Class),
+    /// An IAM name with an optional path, `seg(/seg)*` of name characters but `/`; only as a
+    /// pattern's last item.
+    Path,
+}
+
+/// A pattern over strings: items matched in order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Glob {
+    items: Vec<Item>,
+    /// Letters compare without case (simple Unicode lowercase, per character).
+    fold: bool,
+}
+
+impl Glob {
+    /// Exactly `text`.
+    pub(crate) fn literal(text: &str, fold: bool) -> Self {
+        Self {
+            items: text.chars().map(Item::Char).collect(),
+            fold,
+        }
+    }
+
+    /// A `StringLike` pattern: `*` any run of characters, `?` one character.
+    pub(crate) fn like(pattern: &str, fold: bool) -> Self {
+        Self {
+            items: like_items(pattern, Class::Any),
+            fold,
+        }
+    }
+
+    /// An `ArnLike` / `ArnEquals` pattern: six parts split at the first five colons, each
+    /// matched on its own (a wildcard in the first five stays inside its part; in the resource
+    /// part it spans colons). `None` when `pattern` is not an ARN.
+    pub(crate) fn arn(pattern: &str) -> Option<Self> {
+        let rest = pattern.strip_prefix("arn:")?;
+        let mut parts = rest.splitn(5, ':');
+        let mut items: Vec<Item> = "arn:".chars().map(Item::Char).collect();
+        for _ in 0..4 {
+            items.extend(like_items(parts.next()?, Class::NotColon));
+            items.push(Item::Char(':'));
+        }
+        items.extend(like_items(parts.next()?, Class::Any));
+        Some(Self { items, fold: false })
+    }
+
+    /// A pattern from its items.
+    pub(crate) fn of(items: Vec<Item>) -> Self {
+        Self { items, fold: false }
+    }
+
+    /// The pattern's items with every wildcard limited to `class` (an account pattern placed
+    /// in an ARN's account part).
+    pub(crate) fn items_in(&self, class: Class) -> Vec<Item> {
+        self.items
+            .iter()
+            .map(|item| match item {
+                Item::Star(_) => Item::Star(class),
+                Item::One(_) => Item::One(class),
+                Item::Char(c) => Item::Char(*c),
+                Item::Path => Item::Path,
+            })
+            .collect()
+    }
+
+    /// The characters the pattern mentions (both cases when it folds).
+    fn mentioned(&self, into: &mut Vec<char>) {
+        for item in &self.items {
+            if let Item::Char(c) = item {
+                into.push(*c);
+                if self.fold {
+                    into.extend(c.to_lowercase());
+                    into.extend(c.to_uppercase());
+                }
+            }
+        }
+    }
+
+    fn same(&self, a: char, b: char) -> bool {
+        a == b || (self.fold && a.to_lowercase().eq(b.to_lowercase()))
+    }
+
+    /// The positions reachable without reading (a `*` may match nothing).
+    fn close(&self, mut states: u128) -> u128 {
+        let mut i = 0;
+        while i < self.items.len() {
+            if states & (1 << i) != 0 && matches!(self.items.get(i), Some(Item::Star(_))) {
+                states |= 1 << (i + 1);
+            }
+            i += 1;
+        }
+        states
+    }
+
+    fn start(&self) -> u128 {
+        self.close(1)
+    }
+
+    fn step(&self, states: u128, c: char) -> u128 {
+        let mut next = 0u128;
+        for (i, item) in self.items.iter().enumerate() {
+            if states & (1 << i) == 0 {
+                continue;
+            }
+            match item {
+                Item::Char(p) if self.same(*p, c) => next |= 1 << (i + 1),
+                Item::One(class) if class.admits(c) => next |= 1 << (i + 1),
+                Item::Star(class) if class.admits(c) => next |= 1 << i,
+                // The start of a path segment: a name character begins it.
+                Item::Path if Class::NameNotSlash.admits(c) => next |= 1 << (i + 1),
+                _ => {}
+            }
+        }
+        // Inside a path segment (the accepting position after a final `Path`): more name
+        // characters, or `/` to start the next segment.
+        let end = self.items.len();
+        if matches!(self.items.last(), Some(Item::Path)) && states & (1 << end) != 0 {
+            if Class::NameNotSlash.admits(c) {
+                next |= 1 << end;
+            } else if c == '/' {
+                next |= 1 << (end - 1);
+            }
+        }
+        self.close(next)
+    }
+
+    fn accepts(&self, states: u128) -> bool {
+        states & (1 << self.items.len()) != 0
+    }
+
+    /// Whether `text` matches (for tests and checks).
+    pub(crate) fn is_match(&self, text: &str) -> bool {
+        let end = text.chars().fold(self.start(), |s, c| self.step(s, c));
+        self.accepts(end)
+    }
+
+    /// Whether the pattern fits the automaton's width.
+    fn fits(&self) -> bool {
+        self.items.len() < 127
+    }
+}
+
+fn like_items(pattern: &str, class: Class) -> Vec<Item> {
+    pattern
+        .chars()
+        .map(|c| match c {
+            '*' => Item::Star(class),
+            '?' => Item::One(class),
+            other => Item::Char(other),
+        })
+        .collect()
+}
+
+/// A predicate on one string: true when the string matches any of its patterns.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Predicate {
+    pub(crate) any_of: Vec<Glob>,
+}
+
+/// A cell: the truth of every predicate on its strings, and its shortest member (a non-empty
+/// one where the empty string is not alone in the cell).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Cell {
+    pub(crate) truth: Vec<bool>,
+    pub(crate) member: String,
+}
+
+/// The most product states explored before the partition is refused as too large.
+const MAX_STATES: usize = 200_000;
+
+/// A glob's automaton over one alphabet: for each character of the alphabet, the positions
+/// it advances past and the stars that keep it, as bitsets.
+struct Automaton {
+    /// By alphabet index: positions whose item reads the character and moves on.
+    advance: Vec<u128>,
+    /// By alphabet index: `Star` positions that read the character and stay.
+    stay: Vec<u128>,
+    /// Every `Star` position (a star may match nothing).
+    stars: u128,
+    /// For a final `Path`: whether each character continues a segment, or starts the next
+    /// one (`/`), by alphabet index.
+    path: Option<Vec<PathStep>>,
+    /// The accepting position.
+    end: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PathStep {
+    Continue,
+    NextSegment,
+    Stop,
+}
+
+impl Automaton {
+    fn new(glob: &Glob, alphabet: &[char]) -> Self {
+        let mut advance = vec![0u128; alphabet.len()];
+        let mut stay = vec![0u128; alphabet.len()];
+        let mut stars = 0u128;
+        for (i, item) in glob.items.iter().enumerate() {
+            if matches!(item, Item::Star(_)) {
+                stars |= 1 << i;
+            }
+            for (k, &c) in alphabet.iter().enumerate() {
+                let (moves, stays) = match item {
+                    Item::Char(p) => (glob.same(*p, c), false),
+                    Item::One(class) => (class.admits(c), false),
+                    Item::Star(class) => (false, class.admits(c)),
+                    Item::Path => (Class::NameNotSlash.admits(c), false),
+                };
+                if let (true, Some(slot)) = (moves, advance.get_mut(k)) {
+                    *slot |= 1 << (i + 1);
+                }
+                if let (true, Some(slot)) = (stays, stay.get_mut(k)) {
+                    *slot |= 1 << i;
+                }
+            }
+        }
+        let path = matches!(glob.items.last(), Some(Item::Path)).then(|| {
+            alphabet
+                .iter()
+                .map(|&c| {
+                    if Class::NameNotSlash.admits(c) {
+                        PathStep::Continue
+                    } else if c == '/' {
+                        PathStep::NextSegment
+                    } else {
+                        PathStep::Stop
+                    }
+                })
+                .collect()
+        });
+        Self {
+            advance,
+            stay,
+            stars,
+            path,
+            end: glob.items.len(),
+        }
+    }
+
+    fn close(&self, mut states: u128) -> u128 {
+        loop {
+            let more = states | ((states & self.stars) << 1);
+            if more == states {
+                return states;
+            }
+            states = more;
+        }
+    }
+
+    fn start(&self) -> u128 {
+        self.close(1)
+    }
+
+    /// The states after reading the alphabet's character `k`.
+    fn step(&self, states: u128, k: usize) -> u128 {
+        let advance = self.advance.get(k).copied().unwrap_or(0);
+        let stay = self.stay.get(k).copied().unwrap_or(0);
+        let mut next = ((states & (advance >> 1)) << 1) | (states & stay);
+        if let Some(path) = &self.path
+            && states & (1 << self.end) != 0
+        {
+            match path.get(k) {
+                Some(PathStep::Continue) => next |= 1 << self.end,
+                Some(PathStep::NextSegment) => next |= 1 << (self.end - 1),
+                _ => {}
+            }
+        }
+        self.close(next)
+    }
+
+    fn accepts(&self, states: u128) -> bool {
+        states & (1 << self.end) != 0
+    }
+}
+
+/// The cells `predicates` cut the strings of `shape` into (every string when `shape` is
+/// `None`): every combination of truths that some string of the shape has, with a shortest
+/// such string. Exact: two strings of one cell are told apart by no predicate.
+pub(crate) fn cells(
+    predicates: &[Predicate],
+    shape: Option<&Glob>,
+    what: &str,
+) -> Result<Vec<Cell>, AnalysisError> {
+    let globs: Vec<&Glob> = predicates
+        .iter()
+        .flat_map(|p| p.any_of.iter())
+        .chain(shape)
+        .collect();
+    if let Some(long) = globs.iter().find(|g| !g.fits()) {
+        return Err(AnalysisError::Unsupported(format!(
+            "{what}: a pattern of {} characters is longer than the analysis reads (126)",
+            long.items.len()
+        )));
+    }
+    let alphabet = alphabet(&globs);
+    let automata: Vec<Automaton> = globs.iter().map(|g| Automaton::new(g, &alphabet)).collect();
+    let start: Vec<u128> = automata.iter().map(Automaton::start).collect();
+    let mut seen: HashSet<Vec<u128>> = HashSet::new();
+    let mut queue: VecDeque<(Vec<u128>, String)> = VecDeque::new();
+    let mut found: Vec<Cell> = Vec::new();
+    seen.insert(start.clone());
+    queue.push_back((start, String::new()));
+    let in_shape = |states: &[u128]| {
+        shape.is_none()
+            || states
+                .last()
+                .zip(automata.last())
+                .is_some_and(|(&q, a)| a.accepts(q))
+    };
+    while let Some((states, text)) = queue.pop_front() {
+        if in_shape(&states) {
+            let truth = truths(predicates, &automata, &states);
+            match found.iter_mut().find(|c| c.truth == truth) {
+                None => found.push(Cell {
+                    truth,
+                    member: text.clone(),
+                }),
+                // Prefer a member a reader recognises as a value over the empty string.
+                Some(cell) if cell.member.is_empty() && !text.is_empty() => {
+                    cell.member = text.clone();
+                }
+                Some(_) => {}
+            }
+        }
+        for (k, &c) in alphabet.iter().enumerate() {
+            let next: Vec<u128> = automata
+                .iter()
+                .zip(&states)
+                .map(|(a, &s)| a.step(s, k))
+                .collect();
+            // Outside the shape for good: nothing further is a value.
+            if shape.is_some() && next.last() == Some(&0) {
+                continue;
+            }
+            if seen.contains(&next) {
+                continue;
+            }
+            if seen.len() >= MAX_STATES {
+                return Err(AnalysisError::Unsupported(format!(
+                    "{what}: the patterns cut the values into more than {MAX_STATES} automaton states"
+                )));
+            }
+            seen.insert(next.clone());
+            let mut longer = text.clone();
+            longer.push(c);
+            queue.push_back((next, longer));
+        }
+    }
+    Ok(found)
+}
+
+/// Makes the first of `candidates` that falls in a cell (and in `shape`) that cell's member:
+/// a value a reader recognises rather than the shortest one.
+pub(crate) fn prefer(
+    cells: &mut [Cell],
+    predicates: &[Predicate],
+    shape: Option<&Glob>,
+    candidates: &[String],
+) {
+    let mut chosen = vec![false; cells.len()];
+    for candidate in candidates {
+        if shape.is_some_and(|s| !s.is_match(candidate)) {
+            continue;
+        }
+        let truth: Vec<bool> = predicates
+            .iter()
+            .map(|p| p.any_of.iter().any(|g| g.is_match(candidate)))
+            .collect();
+        if let Some((cell, done)) = cells
+            .iter_mut()
+            .zip(chosen.iter_mut())
+            .find(|(c, _)| c.truth == truth)
+            && !*done
+        {
+            cell.member.clone_from(candidate);
+            *done = true;
+        }
+    }
+}
+
+/// Each predicate's truth in a product state (the shape's state, if any, is last).
+fn truths(predicates: &[Predicate], automata: &[Automaton], states: &[u128]) -> Vec<bool> {
+    let mut at = 0;
+    predicates
+        .iter()
+        .map(|p| {
+            let n = p.any_of.len();
+            let hit = automata
+                .get(at..at + n)
+                .unwrap_or_default()
+                .iter()
+                .zip(states.get(at..).unwrap_or_default())
+                .any(|(a, &s)| a.accepts(s));
+            at += n;
+            hit
+        })
+        .collect()
+}
+
+/// The characters to try: every character a pattern mentions, and for each kind of character
+/// the patterns treat alike (by which classes admit it) one that no pattern mentions.
+fn alphabet(globs: &[&Glob]) -> Vec<char> {
+    let mut mentioned = Vec::new();
+    for g in globs {
+        g.mentioned(&mut mentioned);
+    }
+    mentioned.sort_unstable();
+    mentioned.dedup();
+    let mut chars = mentioned.clone();
+    // Representatives of the characters no pattern names, one per combination of classes.
+    for candidates in [
+        &['7', '3', '5', '0', '1', '2', '4', '6', '8', '9'][..],
+        &['x', 'q', 'z', 'j', 'k', 'v', 'w', 'y', 'X', 'Q', 'Z'][..],
+        &['/'][..],
+        &[':'][..],
+        &['#', '!', '~', '%', '&'][..],
+    ] {
+        if let Some(c) = candidates.iter().find(|c| !mentioned.contains(c)) {
+            chars.push(*c);
+        }
+    }
+    chars.sort_unstable();
+    chars.dedup();
+    chars
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        reason = "tests: a failure panics with the value shown"
+    )]
+    use super::*;
+    use keyward_policy::arn::ArnPattern;
+    use keyward_policy::wildcard::{Case, Wildcard};
+    use proptest::prelude::*;
+
+    fn pred(globs: Vec<Glob>) -> Predicate {
+        Predicate { any_of: globs }
+    }
+
+    proptest! {
+        /// A `StringLike` pattern accepts exactly what the policy engine's wildcard matches.
+        #[test]
+        fn like_agrees_with_the_policy_engine(
+            pattern in "[ab*?:/]{0,6}",
+            text in "[abcAB:/]{0,8}",
+        ) {
+            let ours = Glob::like(&pattern, false).is_match(&text);
+            let theirs = Wildcard::new(&pattern, Case::Sensitive).unwrap().is_match(&text);
+            prop_assert_eq!(ours, theirs);
+        }
+
+        /// An `ArnLike` pattern accepts exactly what the policy engine's ARN pattern matches.
+        #[test]
+        fn arn_agrees_with_the_policy_engine(
+            parts in proptest::collection::vec("[ab*?]{0,3}", 5),
+            value in proptest::collection::vec("[ab:]{0,3}", 5),
+        ) {
+            let pattern = format!("arn:{}", parts.join(":"));
+            let text = format!("arn:{}", value.join(":"));
+            let ours = Glob::arn(&pattern).unwrap().is_match(&text);
+            let theirs = ArnPattern::new(&pattern).unwrap().matches_text(&text);
+            prop_assert_eq!(ours, theirs);
+        }
+
+        /// Every string falls in the cell of its truths, and every cell's member has them.
+        #[test]
+        fn cells_partition_every_string(
+            patterns in proptest::collection::vec("[ab*?]{0,4}", 1..4),
+            text in "[abc]{0,6}",
+        ) {
+            let predicates: Vec<Predicate> =
+                patterns.iter().map(|p| pred(vec![Glob::like(p, false)])).collect();
+            let found = cells(&predicates, None, "test").unwrap();
+            for cell in &found {
+                let truth: Vec<bool> = predicates
+                    .iter()
+                    .map(|p| p.any_of.iter().any(|g| g.is_match(&cell.member)))
+                    .collect();
+                prop_assert_eq!(&truth, &cell.truth);
+            }
+            let truth: Vec<bool> = predicates
+                .iter()
+                .map(|p| p.any_of.iter().any(|g| g.is_match(&text)))
+                .collect();
+            prop_assert!(found.iter().any(|c| c.truth == truth), "{text:?} has no cell");
+        }
+    }
+
+    #[test]
+    fn equality_with_and_without_case_gives_three_cells() {
+        let predicates = [
+            pred(vec![Glob::literal("Admin", false)]),
+            pred(vec![Glob::literal("admin", true)]),
+        ];
+        let found = cells(&predicates, None, "test").unwrap();
+        let truths: Vec<&[bool]> = found.iter().map(|c| c.truth.as_slice()).collect();
+        assert!(truths.contains(&[true, true].as_slice()));
+        assert!(
+            truths.contains(&[false, true].as_slice()),
+            "ADMIN, aDmin, ..."
+        );
+        assert!(truths.contains(&[false, false].as_slice()));
+        assert!(!truths.contains(&[true, false].as_slice()));
+    }
+
+    #[test]
+    fn a_path_is_segments_of_name_characters() {
+        let mut items: Vec<Item> = "user/".chars().map(Item::Char).collect();
+        items.push(Item::Path);
+        let shape = Glob::of(items);
+        for good in ["user/a", "user/path/a", "user/a.b@c/d-e"] {
+            assert!(shape.is_match(good), "{good}");
+        }
+        for bad in ["user/", "user//a", "user/a/", "user/a:b", "user//"] {
+            assert!(!shape.is_match(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_shape_keeps_only_its_strings() {
+        let twelve: Vec<Item> = (0..12).map(|_| Item::One(Class::Digit)).collect();
+        let account = Glob::of(twelve);
+        let predicates = [pred(vec![Glob::literal("111122223333", false)])];
+        let found = cells(&predicates, Some(&account), "accounts").unwrap();
+        assert_eq!(found.len(), 2);
+        for cell in &found {
+            assert_eq!(cell.member.len(), 12);
+            assert!(cell.member.bytes().all(|b| b.is_ascii_digit()));
+        }
+    }
+}

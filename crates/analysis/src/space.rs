@@ -1,0 +1,576 @@
+//! The request space of a comparison, cut into regions: the actions grouped by which
+//! statements and grants can apply to them, the callers one per principal cell, and the
+//! request's condition keys one value per cell. Every region is decided by `authz` on its
+//! representative request, under each side; since no policy tells two requests of a region
+//! apart, that decision is the region's.
+
+use crate::AnalysisError;
+use crate::domain::{Domain, Value, context_domain, domain, predicate};
+use crate::glob::{self, Glob, Predicate};
+use crate::mentions::{KeyTests, Mentions, StatementKeys};
+use crate::principals::{self, Candidate, PRINCIPAL_KEYS, PrincipalKind};
+use keyward_authz::{Authorizer, KeyAttributes, PolicySource, PolicyText, Request, Verdict};
+use keyward_conditions::CompiledPolicy;
+use keyward_conditions::condition::equal_ignoring_case;
+use keyward_grants::Grant;
+use keyward_grants::resolver::GrantSet;
+use keyward_policy::catalog::{self, ActionId, AllowPlacement, CrossAccount, ResourceScope};
+use keyward_policy::{PolicyDocument, PolicyKind, parse_and_validate};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// A key and its properties, as requests on it see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFacts {
+    /// The key's ARN.
+    pub arn: String,
+    /// `kms:KeySpec`.
+    pub spec: String,
+    /// `kms:KeyUsage`.
+    pub usage: String,
+    /// `kms:KeyOrigin`.
+    pub origin: String,
+    /// `kms:MultiRegion`.
+    pub multi_region: bool,
+    /// `kms:ResourceAliases`.
+    pub aliases: Vec<String>,
+    /// `aws:ResourceTag/*`.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl KeyFacts {
+    /// A symmetric encryption key of origin `AWS_KMS` with no aliases or tags.
+    pub fn symmetric(arn: &str) -> Self {
+        Self {
+            arn: arn.to_owned(),
+            spec: "SYMMETRIC_DEFAULT".into(),
+            usage: "ENCRYPT_DECRYPT".into(),
+            origin: "AWS_KMS".into(),
+            multi_region: false,
+            aliases: Vec::new(),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn attributes(&self) -> KeyAttributes<'_> {
+        KeyAttributes {
+            spec: &self.spec,
+            usage: &self.usage,
+            origin: &self.origin,
+            multi_region: self.multi_region,
+            aliases: &self.aliases,
+            tags: &self.tags,
+        }
+    }
+}
+
+/// One side of a comparison: a key policy and what stands beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicySet {
+    /// The key policy's text.
+    pub key_policy: String,
+    /// The callers' identity policies, the same for every IAM principal. `None`: every IAM
+    /// principal is assumed to be allowed by its own identity policies (as IAM Access Analyzer
+    /// assumes), and a witness that relies on it carries the policy assumed.
+    pub identity_policies: Option<Vec<String>>,
+    /// The key's grants.
+    pub grants: Vec<Grant>,
+}
+
+/// The identity policy assumed for a caller when none is given.
+pub(crate) const ASSUMED_IDENTITY_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"AssumedByTheAnalysis","Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#;
+
+/// A side compiled: its documents, its authorizers, and the keys each statement reads.
+#[derive(Debug)]
+pub(crate) struct Side {
+    pub(crate) set: PolicySet,
+    pub(crate) key_document: PolicyDocument,
+    key_policy: Arc<CompiledPolicy>,
+    identity: Vec<CompiledPolicy>,
+    /// With the identity policies (given or assumed), for IAM principals; and without, for
+    /// services.
+    iam: Authorizer,
+    without_identity: Authorizer,
+    key_keys: StatementKeys,
+    identity_keys: Vec<StatementKeys>,
+}
+
+impl Side {
+    pub(crate) fn new(set: &PolicySet, mentions: &mut Mentions) -> Result<Self, AnalysisError> {
+        let key_document = parse_and_validate(&set.key_policy, PolicyKind::KeyPolicy)
+            .map_err(|d| AnalysisError::Policy(format!("key policy: {d}")))?;
+        let key_policy = Arc::new(
+            CompiledPolicy::from_document(&key_document, PolicyKind::KeyPolicy)
+                .map_err(|d| AnalysisError::Policy(format!("key policy: {d}")))?,
+        );
+        let key_keys = mentions.add_policy(&key_document)?;
+        let texts: Vec<&str> = match &set.identity_policies {
+            Some(texts) => texts.iter().map(String::as_str).collect(),
+            None => vec![ASSUMED_IDENTITY_POLICY],
+        };
+        let mut identity = Vec::new();
+        let mut identity_keys = Vec::new();
+        for (i, text) in texts.iter().enumerate() {
+            let document = parse_and_validate(text, PolicyKind::IdentityPolicy)
+                .map_err(|d| AnalysisError::Policy(format!("identity policy {i}: {d}")))?;
+            identity_keys.push(mentions.add_policy(&document)?);
+            identity.push(
+                keyward_authz::compile_policy(
+                    PolicySource::IdentityPolicy(i),
+                    &PolicyText {
+                        text: (*text).to_owned(),
+                        offset: None,
+                    },
+                )
+                .map_err(|e| AnalysisError::Policy(e.to_string()))?,
+            );
+        }
+        mentions.add_grants(&set.grants);
+        let grants = Arc::new(GrantSet::new(set.grants.clone()));
+        let iam = Authorizer::from_parts(
+            Some(Arc::clone(&key_policy)),
+            identity.clone().into(),
+            Arc::clone(&grants),
+        );
+        let without_identity =
+            Authorizer::from_parts(Some(Arc::clone(&key_policy)), Arc::default(), grants);
+        Ok(Self {
+            set: set.clone(),
+            key_document,
+            key_policy,
+            identity,
+            iam,
+            without_identity,
+            key_keys,
+            identity_keys,
+        })
+    }
+
+    /// The authorizer for a caller of `kind`: services have no identity policies.
+    fn authorizer(&self, kind: PrincipalKind) -> &Authorizer {
+        if kind == PrincipalKind::Service {
+            &self.without_identity
+        } else {
+            &self.iam
+        }
+    }
+
+    /// Whether `request` by a caller of `kind` is allowed.
+    pub(crate) fn allows(&self, kind: PrincipalKind, request: &Request) -> bool {
+        self.authorizer(kind).verdict(request) == Verdict::Allow
+    }
+
+    /// The decision on `request`, with its explanation, under the key policy and grants, and
+    /// the identity policies (given or assumed) when `with_identity`.
+    pub(crate) fn decide(&self, with_identity: bool, request: &Request) -> keyward_authz::Decision {
+        if with_identity {
+            self.iam.decide(request)
+        } else {
+            self.without_identity.decide(request)
+        }
+    }
+
+    /// Which statements and grants can apply to `action`: its signature for grouping actions.
+    fn signature(&self, action: ActionId) -> Signature {
+        let mut out: Vec<(u8, usize, usize)> = self
+            .key_policy
+            .statements_for(action)
+            .map(|s| (0, 0, s.index))
+            .collect();
+        for (i, policy) in self.identity.iter().enumerate() {
+            out.extend(policy.statements_for(action).map(|s| (1, i, s.index)));
+        }
+        out.extend(
+            self.set
+                .grants
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| g.operations.contains(action))
+                .map(|(i, _)| (2, i, 0)),
+        );
+        out
+    }
+
+    /// The keys the statements of `signature` read.
+    fn keys_of(&self, signature: &[(u8, usize, usize)], into: &mut BTreeSet<String>) {
+        for &(source, policy, statement) in signature {
+            let keys = match source {
+                0 => self.key_keys.get(statement),
+                1 => self
+                    .identity_keys
+                    .get(policy)
+                    .and_then(|k| k.get(statement)),
+                _ => None,
+            };
+            into.extend(keys.into_iter().flatten().cloned());
+        }
+    }
+}
+
+/// The statements and grants that can apply to an action, on one side: (source, policy,
+/// statement) with source 0 the key policy, 1 an identity policy, 2 a grant.
+type Signature = Vec<(u8, usize, usize)>;
+
+/// Actions that the same statements and grants can apply to, decided alike.
+#[derive(Debug, Clone)]
+pub(crate) struct ActionGroup {
+    pub(crate) actions: Vec<ActionId>,
+    /// The free condition keys the group's statements read (folded names), in order.
+    pub(crate) keys: Vec<String>,
+    /// Whether the encryption context matters.
+    pub(crate) context: bool,
+    /// The action's other traits `authz` reads.
+    traits: (AllowPlacement, CrossAccount, bool),
+}
+
+/// The request space of a comparison.
+#[derive(Debug)]
+pub(crate) struct Space {
+    pub(crate) key: KeyFacts,
+    /// The key's condition keys, shared by every request.
+    key_layer: Arc<keyward_conditions::RequestContext>,
+    pub(crate) candidates: Vec<Candidate>,
+    pub(crate) domains: BTreeMap<String, Domain>,
+    /// The encryption context: one domain per cell of pair keys, each absent or a value of
+    /// each of its cells.
+    pub(crate) context: Vec<Domain>,
+    pub(crate) groups: Vec<ActionGroup>,
+    pub(crate) mentions: Mentions,
+}
+
+/// Keys whose value comes from the key's properties.
+pub(crate) fn is_key_property(folded: &str) -> bool {
+    matches!(
+        folded,
+        "kms:keyspec"
+            | "kms:customermasterkeyspec"
+            | "kms:keyusage"
+            | "kms:customermasterkeyusage"
+            | "kms:keyorigin"
+            | "kms:multiregion"
+            | "kms:resourcealiases"
+    ) || folded.starts_with("aws:resourcetag/")
+}
+
+/// Keys of the encryption context.
+fn of_the_context(folded: &str) -> bool {
+    folded.starts_with("kms:encryptioncontext:") || folded == "kms:encryptioncontextkeys"
+}
+
+/// The most regions one group of actions may have per caller.
+const MAX_REGIONS_PER_CALLER: usize = 20_000;
+
+impl Space {
+    pub(crate) fn new(
+        key: &KeyFacts,
+        sides: &[&Side],
+        mentions: Mentions,
+    ) -> Result<Self, AnalysisError> {
+        let mut mentions = mentions;
+        if let Some(account) = crate::mentions::account_of(&key.arn) {
+            mentions.accounts.insert(account.to_owned());
+        }
+        let partition = keyward_policy::arn::Arn::parse(&key.arn)
+            .map(|a| a.partition.to_owned())
+            .ok_or_else(|| AnalysisError::Input(format!("{} is not a key ARN", key.arn)))?;
+        let candidates = principals::candidates(&mentions, &partition)?;
+        let mut groups: Vec<(Vec<Signature>, ActionGroup)> = Vec::new();
+        for action in ActionId::all() {
+            if action.info().resource != ResourceScope::Key {
+                continue;
+            }
+            let signature: Vec<Signature> = sides.iter().map(|s| s.signature(action)).collect();
+            // The keys the applicable statements read that a request for the action can carry
+            // (any other is absent from every such request).
+            let mut read = BTreeSet::new();
+            for (side, sig) in sides.iter().zip(&signature) {
+                side.keys_of(sig, &mut read);
+            }
+            let grants = signature.iter().flatten().any(|(source, ..)| *source == 2);
+            let context = action.sets_key("kms:EncryptionContextKeys")
+                && (grants || read.iter().any(|k| of_the_context(k)));
+            let keys: Vec<String> = read
+                .into_iter()
+                .filter(|k| {
+                    !PRINCIPAL_KEYS.contains(&k.as_str())
+                        && !is_key_property(k)
+                        && !of_the_context(k)
+                        && action.sets_key(k)
+                })
+                .collect();
+            // Everything else `authz` reads of the action: where its allow may live, whether
+            // it works across accounts, whether grant constraints apply to it.
+            let info = action.info();
+            let traits = (
+                info.allow_in,
+                info.cross_account,
+                Grant::constraint_applies_to(action),
+            );
+            match groups.iter_mut().find(|(sig, g)| {
+                *sig == signature && g.keys == keys && g.context == context && g.traits == traits
+            }) {
+                Some((_, group)) => group.actions.push(action),
+                None => groups.push((
+                    signature,
+                    ActionGroup {
+                        actions: vec![action],
+                        keys,
+                        context,
+                        traits,
+                    },
+                )),
+            }
+        }
+        let groups: Vec<ActionGroup> = groups.into_iter().map(|(_, g)| g).collect();
+        let mut domains = BTreeMap::new();
+        for key in groups.iter().flat_map(|g| g.keys.iter()) {
+            if domains.contains_key(key) {
+                continue;
+            }
+            if matches!(key.as_str(), "aws:userid" | "aws:username") {
+                return Err(AnalysisError::Unsupported(format!(
+                    "{key}: the analysis does not derive it from the principal yet"
+                )));
+            }
+            let Some(tests) = mentions.keys.get(key) else {
+                continue;
+            };
+            let multivalued = catalog::condition_key(key).is_some_and(|k| k.is_multivalued());
+            domains.insert(key.clone(), domain(tests, multivalued)?);
+        }
+        let context = if groups.iter().any(|g| g.context) {
+            context_domains(&mentions)?
+        } else {
+            Vec::new()
+        };
+        let mut key_layer = keyward_conditions::RequestContext::new();
+        keyward_authz::insert_key(&mut key_layer, &key.attributes());
+        Ok(Self {
+            key: key.clone(),
+            key_layer: Arc::new(key_layer),
+            candidates,
+            domains,
+            context,
+            groups,
+            mentions,
+        })
+    }
+
+    /// Calls `visit` with every point of every group: the caller, a value of each of the
+    /// group's keys and encryption-context pairs (by position in [`Space::domains_of`]), and
+    /// the request of the group's first action. Every action of a group is decided alike at a
+    /// point (the same statements and grants apply, and `authz` reads nothing else of the
+    /// action), so one decision stands for the group.
+    pub(crate) fn walk(
+        &self,
+        mut visit: impl FnMut(&Region, &Request) -> Result<(), AnalysisError>,
+    ) -> Result<(), AnalysisError> {
+        let Some(any) = self.groups.first().and_then(|g| g.actions.first()) else {
+            return Ok(());
+        };
+        let bases = self
+            .candidates
+            .iter()
+            .map(|c| self.base(c, *any))
+            .collect::<Result<Vec<Base>, AnalysisError>>()?;
+        for (g, group) in self.groups.iter().enumerate() {
+            let Some(&action) = group.actions.first() else {
+                continue;
+            };
+            let domains = self.domains_of(group);
+            let combinations = domains
+                .iter()
+                .try_fold(1usize, |n, d| n.checked_mul(d.values.len()))
+                .unwrap_or(usize::MAX);
+            if combinations > MAX_REGIONS_PER_CALLER {
+                return Err(AnalysisError::Unsupported(format!(
+                    "{} would take {combinations} requests per caller (the analysis stops at {MAX_REGIONS_PER_CALLER})",
+                    domains
+                        .iter()
+                        .map(|d| d.key.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            for (p, base) in bases.iter().enumerate() {
+                let mut odometer = vec![0usize; domains.len()];
+                loop {
+                    let region = Region {
+                        group: g,
+                        action,
+                        caller: p,
+                        values: odometer.clone(),
+                    };
+                    let request = self.at(base, &region, &domains);
+                    visit(&region, &request)?;
+                    if !advance(&mut odometer, &domains) {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The domains of a group: its free keys, then the encryption context's pairs when the
+    /// context matters to it.
+    pub(crate) fn domains_of(&self, group: &ActionGroup) -> Vec<&Domain> {
+        let mut out: Vec<&Domain> = group
+            .keys
+            .iter()
+            .filter_map(|k| self.domains.get(k))
+            .collect();
+        if group.context {
+            out.extend(self.context.iter());
+        }
+        out
+    }
+
+    /// What every request of `caller` carries: the caller's keys and the key's, read once and
+    /// shared by the requests of each point as their lowest layers.
+    pub(crate) fn base(&self, caller: &Candidate, action: ActionId) -> Result<Base, AnalysisError> {
+        let mut request = Request::new(&caller.arn, action, &self.key.arn, &[])
+            .map_err(|e| AnalysisError::Bug(format!("the request of {}: {e}", caller.arn)))?;
+        if let Some(role) = &caller.role_arn {
+            // The role's ARN with its path, which the session's ARN leaves out.
+            request.principal_role_arn = Some(role.clone());
+            request.context.insert_single("aws:PrincipalArn", role);
+        }
+        request.context.with_layer(Arc::clone(&self.key_layer));
+        if let Ok(principal) = keyward_policy::principal::Principal::parse_caller(&caller.arn) {
+            keyward_authz::insert_principal_kind(&mut request.context, &principal);
+        }
+        let layer = Arc::new(std::mem::take(&mut request.context));
+        Ok(Base { request, layer })
+    }
+
+    /// The request of a point: the base with the point's key values and encryption context.
+    pub(crate) fn at(&self, base: &Base, region: &Region, domains: &[&Domain]) -> Request {
+        let mut request = base.request.clone();
+        request.action = region.action;
+        request.context.with_layer(Arc::clone(&base.layer));
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (domain, &value) in domains.iter().zip(&region.values) {
+            match (&domain.context_name, domain.values.get(value)) {
+                (Some(name), Some(Value::One(text))) => pairs.push((name.clone(), text.clone())),
+                (None, _) => {
+                    if let Some(Some(reading)) = domain.readings.get(value) {
+                        request.context.insert(&domain.key, reading.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !pairs.is_empty() {
+            request
+                .context
+                .insert_encryption_context(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            request.encryption_context = pairs;
+        }
+        request
+    }
+
+    /// The representative request of a region.
+    pub(crate) fn request(
+        &self,
+        region: &Region,
+        caller: &Candidate,
+        domains: &[&Domain],
+    ) -> Result<Request, AnalysisError> {
+        Ok(self.at(&self.base(caller, region.action)?, region, domains))
+    }
+}
+
+/// The part of a caller's requests that does not change from point to point.
+#[derive(Debug, Clone)]
+pub(crate) struct Base {
+    /// The request without its context.
+    request: Request,
+    /// Its context.
+    layer: Arc<keyward_conditions::RequestContext>,
+}
+
+/// One region: an action, a caller, a value of each of its group's domains.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Region {
+    pub(crate) group: usize,
+    pub(crate) action: ActionId,
+    pub(crate) caller: usize,
+    /// A value of each of the group's domains ([`Space::domains_of`]), by position.
+    pub(crate) values: Vec<usize>,
+}
+
+/// The next combination of values; false after the last.
+fn advance(odometer: &mut [usize], domains: &[&Domain]) -> bool {
+    for (digit, domain) in odometer.iter_mut().zip(domains) {
+        *digit += 1;
+        if *digit < domain.values.len() {
+            return true;
+        }
+        *digit = 0;
+    }
+    false
+}
+
+/// The encryption context's domains. Pair keys are cut by every test that can tell them
+/// apart (`kms:EncryptionContext:K` names K without case; `kms:EncryptionContextKeys` tests
+/// key names; grant constraints name keys without case); each cell is one pair key, absent or
+/// with a value of each cell its tests and the grants' values cut.
+fn context_domains(mentions: &Mentions) -> Result<Vec<Domain>, AnalysisError> {
+    let mut named: Vec<(String, &KeyTests)> = Vec::new();
+    for (key, tests) in &mentions.keys {
+        if key.starts_with("kms:encryptioncontext:") {
+            let written = tests
+                .written
+                .get("kms:EncryptionContext:".len()..)
+                .unwrap_or_default()
+                .to_owned();
+            named.push((written, tests));
+        }
+    }
+    let mut predicates: Vec<Predicate> = named
+        .iter()
+        .map(|(name, _)| Predicate {
+            any_of: vec![Glob::literal(name, true)],
+        })
+        .collect();
+    if let Some(tests) = mentions.keys.get("kms:encryptioncontextkeys") {
+        predicates.extend(tests.tests.iter().filter_map(predicate));
+    }
+    predicates.extend(mentions.grant_context.iter().map(|(k, _)| Predicate {
+        any_of: vec![Glob::literal(k, true)],
+    }));
+    let mut cells = glob::cells(&predicates, None, "encryption-context keys")?;
+    let mut preferred: Vec<String> = named.iter().map(|(n, _)| n.clone()).collect();
+    preferred.extend(mentions.grant_context.iter().map(|(k, _)| k.clone()));
+    preferred.push("other".into());
+    glob::prefer(&mut cells, &predicates, None, &preferred);
+    let mut out = Vec::new();
+    for cell in cells.into_iter().filter(|c| !c.member.is_empty()) {
+        let name = cell.member;
+        // Every test on a `kms:EncryptionContext:` key that names this pair key.
+        let mut tests = KeyTests {
+            written: format!("kms:EncryptionContext:{name}"),
+            ..KeyTests::default()
+        };
+        for (n, t) in &named {
+            if equal_ignoring_case(n, &name) {
+                tests.tests.extend(t.tests.iter().cloned());
+                tests.compiled.extend(t.compiled.iter().cloned());
+            }
+        }
+        let literals: Vec<String> = mentions
+            .grant_context
+            .iter()
+            .filter(|(k, _)| equal_ignoring_case(k, &name))
+            .map(|(_, v)| v.clone())
+            .collect();
+        out.push(context_domain(
+            &name,
+            &tests,
+            &literals,
+            cell.truth.iter().any(|t| *t),
+        )?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,204 @@
+//! `keyward diff` as a user runs it: exit statuses, the JSON contract, SARIF, the saved
+//! `aws kms ...` inputs and errors that name the file, line and column.
+
+use crate::common::{fixtures, run_in, scratch, stderr, stdout};
+use serde_json::Value;
+use std::process::Output;
+
+/// `keyward diff ARGS` in the fixture directory `fixtures/diff/CASE`.
+fn diff(case: &str, args: &[&str]) -> Output {
+    let mut all = vec!["diff"];
+    all.extend_from_slice(args);
+    run_in(&fixtures("diff").join(case), &all, "")
+}
+
+#[test]
+fn no_new_access_is_pass_and_exit_0() {
+    let o = diff("identical-policies-pass", &["old.json", "new.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("PASS: new.json allows nothing that old.json does not"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn new_access_is_fail_and_exit_1_with_the_statement_the_witness_and_both_explanations() {
+    let o = diff("cross-account-via-service", &["old.json", "new.json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    for expected in [
+        "FAIL: new access: new.json allows 1 kind of request that old.json does not",
+        "every principal of account 444455556666",
+        "actions:    kms:Decrypt, kms:DescribeKey",
+        "condition:  kms:ViaService = s3.us-east-1.amazonaws.com",
+        "allowed by: new.json:13:5: statement 1 (\"ShareWithAnalytics\")",
+        "witness:    {",
+        "new.json: Allowed:",
+        "old.json: Denied:",
+    ] {
+        assert!(out.contains(expected), "{expected:?} in\n{out}");
+    }
+}
+
+#[test]
+fn json_is_the_contract_and_each_witness_is_a_request_without_the_policies() {
+    let o = diff(
+        "a-grant-added",
+        &[
+            "old.json",
+            "new.json",
+            "--grants",
+            "grants.json",
+            "--new-grants",
+            "new-grants.json",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["result"], "FAIL");
+    let finding = &report["findings"][0];
+    for member in ["principal", "actions", "condition", "statements", "witness"] {
+        assert!(finding.get(member).is_some(), "{member} in {finding}");
+    }
+    assert_eq!(
+        finding["principal"],
+        "arn:aws:iam::444455556666:role/importer"
+    );
+    assert_eq!(finding["actions"], serde_json::json!(["kms:Decrypt"]));
+    let witness = &finding["witness"];
+    assert!(witness.get("key_policy").is_none() && witness.get("grants").is_none());
+    assert_eq!(witness["encryption_context"]["tenant"], "acme");
+    // The grant alone allows: no identity policy was relied on, none is carried.
+    assert!(witness.get("identity_policies").is_none(), "{witness}");
+    assert!(report.get("removed").is_none());
+}
+
+#[test]
+fn both_ways_lists_the_access_removed_without_failing_for_it() {
+    let o = diff(
+        "a-grant-narrowed-passes",
+        &[
+            "old.json",
+            "new.json",
+            "--grants",
+            "grants.json",
+            "--new-grants",
+            "new-grants.json",
+            "--both-ways",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["result"], "PASS");
+    let removed = report["removed"].as_array().unwrap();
+    assert!(!removed.is_empty());
+    assert!(
+        removed.iter().all(|f| f["condition"]
+            .as_str()
+            .unwrap()
+            .contains("kms:EncryptionContext")),
+        "{removed:?}"
+    );
+}
+
+#[test]
+fn sarif_points_at_the_statements_of_new() {
+    let o = diff(
+        "cross-account-via-service",
+        &["old.json", "new.json", "--format", "sarif"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let sarif: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "new-access");
+    let region = &result["locations"][0]["physicalLocation"];
+    assert_eq!(region["artifactLocation"]["uri"], "new.json");
+    assert_eq!(region["region"]["startLine"], 13);
+    assert!(result["properties"]["witness"].is_object());
+}
+
+#[test]
+fn an_invalid_policy_is_an_error_with_its_place_and_exit_2() {
+    let dir = scratch("diff-invalid");
+    std::fs::copy(
+        fixtures("diff").join("identical-policies-pass/old.json"),
+        dir.join("old.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("new.json"),
+        "{\"Version\":\"2012-10-17\",\n \"Statement\":[{\"Effect\":\"Allw\",\"Principal\":\"*\",\"Action\":\"kms:Decrypt\",\"Resource\":\"*\"}]}",
+    )
+    .unwrap();
+    let o = run_in(&dir, &["diff", "old.json", "new.json"], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("new.json:2:"), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+}
+
+#[test]
+fn a_saved_output_that_does_not_read_is_an_error_with_its_place() {
+    let dir = scratch("diff-bad-grants");
+    let case = fixtures("diff").join("a-grant-added");
+    for file in ["old.json", "new.json"] {
+        std::fs::copy(case.join(file), dir.join(file)).unwrap();
+    }
+    std::fs::write(
+        dir.join("grants.json"),
+        "{\"Grants\": [\n  {\"GrantId\": 7}]}",
+    )
+    .unwrap();
+    let o = run_in(
+        &dir,
+        &["diff", "old.json", "new.json", "--grants", "grants.json"],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("grants.json:2:"), "{}", stderr(&o));
+}
+
+#[test]
+fn without_a_key_or_a_delegating_policy_the_key_must_be_named() {
+    let dir = scratch("diff-no-key");
+    let only_role = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/admin"},"Action":"kms:*","Resource":"*"}]}"#;
+    std::fs::write(dir.join("old.json"), only_role).unwrap();
+    std::fs::write(dir.join("new.json"), only_role).unwrap();
+    let o = run_in(&dir, &["diff", "old.json", "new.json"], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--resource"), "{}", stderr(&o));
+    let named = run_in(
+        &dir,
+        &[
+            "diff",
+            "old.json",
+            "new.json",
+            "--resource",
+            "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        ],
+        "",
+    );
+    assert_eq!(named.status.code(), Some(0), "{}", stderr(&named));
+    let wrong = run_in(
+        &dir,
+        &[
+            "diff",
+            "old.json",
+            "new.json",
+            "--resource",
+            "arn:aws:s3:::bucket",
+        ],
+        "",
+    );
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        stderr(&wrong).contains("not a key ARN"),
+        "{}",
+        stderr(&wrong)
+    );
+}
