@@ -37,6 +37,15 @@ enum Coverage {
     None,
 }
 
+/// Which key-policy statements and grants name a caller ([`Authorizer::covering`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Covering {
+    /// By statement index: whether the key policy's statement names the caller.
+    pub key_policy: Vec<bool>,
+    /// By position among the grants: whether the grant names the caller.
+    pub grants: Vec<bool>,
+}
+
 fn coverage(
     set: &PrincipalSet,
     request: &Request,
@@ -199,6 +208,41 @@ impl Authorizer {
             &request.identity_policies,
             request.grants.clone(),
         )
+    }
+
+    /// Which key-policy statements and grants name the caller of `request`, conditions and
+    /// everything else aside: a statement whose `Principal` covers the caller (itself, its
+    /// role, its account, or everyone), a grant whose grantee is the caller, its role or its
+    /// account. What any request of this caller can be decided by, the same rules the
+    /// decision applies; an analysis leaves the others out.
+    pub fn covering(&self, request: &Request) -> Covering {
+        let caller = request.caller();
+        let member = match caller {
+            Some(Principal::Service { .. }) => None,
+            _ => request.principal_account.as_deref(),
+        };
+        let key_policy = self.key_policy.as_ref().map_or_else(Vec::new, |policy| {
+            policy
+                .statements()
+                .iter()
+                .map(|s| {
+                    s.principals.as_ref().is_some_and(|p| {
+                        coverage(p, request, caller.as_ref(), member) != Coverage::None
+                    })
+                })
+                .collect()
+        });
+        let role = request.principal_role_arn.as_deref();
+        let grants = self
+            .grants
+            .grants()
+            .iter()
+            .map(|g| {
+                g.grantee_match(&request.principal, role, member.unwrap_or_default())
+                    != GranteeMatch::Other
+            })
+            .collect();
+        Covering { key_policy, grants }
     }
 
     /// The verdict alone: the fast path (no trace, no explanation).

@@ -36,7 +36,7 @@ mod explain;
 pub mod request;
 
 pub use decision::{AllowBasis, Decision, Failure, Judgement, Reason, Source, TraceEntry, Verdict};
-pub use engine::Authorizer;
+pub use engine::{Authorizer, Covering};
 pub use keyward_conditions::CompiledPolicy;
 pub use request::{
     KeyAttributes, PolicySource, PolicyText, Request, RequestError, compile_policy, insert_caller,

@@ -1,6 +1,6 @@
 //! Properties of decisions over generated key policies, identity policies, grants and requests.
 
-use keyward_authz::{Authorizer, Request, Verdict};
+use keyward_authz::{Authorizer, PolicySource, Request, Source, Verdict};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -258,4 +258,83 @@ proptest! {
             prop_assert_eq!(shared.verdict(&request), one.verdict());
         }
     }
+
+    /// `covering` says which key-policy statements and grants can decide a caller's
+    /// requests: one it leaves out never takes part in a decision, and removing every one it
+    /// leaves out never changes the verdict.
+    #[test]
+    fn what_covering_leaves_out_never_decides(s in scenario()) {
+        prop_assume!(s.action != "kms:ListKeys");
+        let text = s.request();
+        let request = Request::parse(&text).unwrap();
+        let authorizer = Authorizer::for_request(&request).unwrap();
+        let covering = authorizer.covering(&request);
+        prop_assert_eq!(covering.key_policy.len(), s.key_statements.len());
+        prop_assert_eq!(covering.grants.len(), s.grants.len());
+        let decided = authorizer.decide(&request);
+        for reason in &decided.reasons {
+            match &reason.source {
+                Source::Policy(PolicySource::KeyPolicy) => {
+                    let i = reason.statement.unwrap();
+                    prop_assert!(covering.key_policy[i], "statement {i} decided:\n{text}");
+                }
+                Source::Grant(id) => {
+                    let i = s.grants.iter().position(|g| g["grant_id"] == json!(id)).unwrap();
+                    prop_assert!(covering.grants[i], "grant {id} decided:\n{text}");
+                }
+                Source::Policy(PolicySource::IdentityPolicy(_)) => {}
+            }
+        }
+        let mut kept = s.clone();
+        kept.key_statements = s
+            .key_statements
+            .iter()
+            .zip(&covering.key_policy)
+            .filter(|(_, c)| **c)
+            .map(|(st, _)| st.clone())
+            .collect();
+        kept.grants = s
+            .grants
+            .iter()
+            .zip(&covering.grants)
+            .filter(|(_, c)| **c)
+            .map(|(g, _)| g.clone())
+            .collect();
+        // A key policy needs a statement: one that names nobody who calls here.
+        if kept.key_statements.is_empty() {
+            kept.key_statements.push(json!({
+                "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+                "Action": "kms:Decrypt", "Resource": "*"
+            }));
+        }
+        prop_assert_eq!(kept.verdict(), s.verdict(), "{}", text);
+    }
+}
+
+/// The key-policy statements of the account, of a role and of everyone cover a session of
+/// the role; a statement of another account does not; a grant to the role covers it.
+#[test]
+fn covering_names_the_caller_its_role_its_account_and_everyone() {
+    let text = json!({
+        "principal": "arn:aws:sts::111122223333:assumed-role/App/s1",
+        "action": "kms:Decrypt",
+        "resource": KEY,
+        "key_policy": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/App"}, "Action": "kms:Decrypt", "Resource": "*"},
+            {"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"},
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"}, "Action": "kms:Decrypt", "Resource": "*"},
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/Other"}, "Action": "kms:Decrypt", "Resource": "*"}
+        ]},
+        "grants": [
+            {"grant_id": "g-0", "grantee_principal": "arn:aws:iam::111122223333:role/App", "operations": ["Decrypt"]},
+            {"grant_id": "g-1", "grantee_principal": "arn:aws:iam::444455556666:role/Reader", "operations": ["Decrypt"]}
+        ]
+    }).to_string();
+    let request = Request::parse(&text).unwrap();
+    let covering = Authorizer::for_request(&request)
+        .unwrap()
+        .covering(&request);
+    assert_eq!(covering.key_policy, vec![true, true, true, false, false]);
+    assert_eq!(covering.grants, vec![true, false]);
 }
