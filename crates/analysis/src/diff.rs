@@ -12,7 +12,7 @@ use keyward_policy::LineIndex;
 use keyward_policy::catalog::ActionId;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// A statement of a key policy: where it is and what it is called.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -85,23 +85,18 @@ pub fn diff(old: &PolicySet, new: &PolicySet, key: &KeyFacts) -> Result<DiffRepo
     let new_side = Side::new(new, &mut mentions)?;
     let space = Space::new(key, &[&old_side, &new_side], mentions)?;
     // The points NEW allows and OLD does not, by caller and group of actions.
-    let mut added: BTreeMap<(usize, usize), BTreeSet<Cell>> = BTreeMap::new();
-    let mut regions = 0usize;
-    space.walk(|region, request| {
-        regions += 1;
-        let Some(caller) = space.candidates.get(region.caller) else {
-            return Ok(());
-        };
-        if new_side.allows(caller.kind, request) && !old_side.allows(caller.kind, request) {
-            added
-                .entry((region.caller, region.group))
-                .or_default()
-                .insert(Cell {
-                    values: region.values.clone(),
-                });
-        }
-        Ok(())
+    let found = space.points(&[&old_side, &new_side], |caller, request| {
+        new_side.allows(caller.kind, request) && !old_side.allows(caller.kind, request)
     })?;
+    let added: BTreeMap<(usize, usize), BTreeSet<Cell>> = found
+        .points
+        .into_iter()
+        .map(|(at, points)| {
+            let cells = points.into_iter().map(|values| Cell { values }).collect();
+            (at, cells)
+        })
+        .collect();
+    let regions = found.decided;
     let drafts = merge_accounts(merge_sessions(drafts(&space, added), &space), &space);
     let mut findings = Vec::new();
     for draft in drafts {
@@ -153,16 +148,19 @@ impl Shape {
 /// shapes that differ in one domain only become one (`absent, or outside 10.0.0.0/8`). Exact:
 /// the shapes cover the cells and nothing else.
 fn compress(cells: &BTreeSet<Cell>, domains: &[&Domain]) -> Vec<Shape> {
+    let lookup: HashSet<&[usize], foldhash::fast::RandomState> =
+        cells.iter().map(|c| c.values.as_slice()).collect();
+    let mut other: Vec<usize> = Vec::new();
     let free: Vec<bool> = (0..domains.len())
         .map(|k| {
             let size = domains.get(k).map_or(1, |d| d.values.len());
             cells.iter().all(|c| {
+                other.clone_from(&c.values);
                 (0..size).all(|v| {
-                    let mut other = c.clone();
-                    if let Some(slot) = other.values.get_mut(k) {
+                    if let Some(slot) = other.get_mut(k) {
                         *slot = v;
                     }
-                    cells.contains(&other)
+                    lookup.contains(other.as_slice())
                 })
             })
         })

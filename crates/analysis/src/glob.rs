@@ -172,8 +172,21 @@ impl Glob {
 
     /// Whether `text` matches (for tests and checks).
     pub(crate) fn is_match(&self, text: &str) -> bool {
-        let end = text.chars().fold(self.start(), |s, c| self.step(s, c));
-        self.accepts(end)
+        // Literal text (most patterns policies write): compared character by character.
+        if self.items.iter().all(|i| matches!(i, Item::Char(_))) {
+            let mut chars = text.chars();
+            return self.items.iter().all(
+                |i| matches!(i, Item::Char(p) if chars.next().is_some_and(|c| self.same(*p, c))),
+            ) && chars.next().is_none();
+        }
+        let mut states = self.start();
+        for c in text.chars() {
+            states = self.step(states, c);
+            if states == 0 {
+                return false;
+            }
+        }
+        self.accepts(states)
     }
 
     /// Whether the pattern fits the automaton's width.
@@ -338,10 +351,11 @@ pub(crate) fn cells(
     let alphabet = alphabet(&globs);
     let automata: Vec<Automaton> = globs.iter().map(|g| Automaton::new(g, &alphabet)).collect();
     let start: Vec<u128> = automata.iter().map(Automaton::start).collect();
-    let mut seen: HashSet<Vec<u128>> = HashSet::new();
+    // A state is explored once for the empty string and once for non-empty ones, so that a
+    // cell the empty string reaches also gets a non-empty member when it has one.
+    let mut seen: HashSet<Vec<u128>, foldhash::fast::RandomState> = HashSet::default();
     let mut queue: VecDeque<(Vec<u128>, String)> = VecDeque::new();
     let mut found: Vec<Cell> = Vec::new();
-    seen.insert(start.clone());
     queue.push_back((start, String::new()));
     let in_shape = |states: &[u128]| {
         shape.is_none()
@@ -350,6 +364,7 @@ pub(crate) fn cells(
                 .zip(automata.last())
                 .is_some_and(|(&q, a)| a.accepts(q))
     };
+    let mut next: Vec<u128> = Vec::with_capacity(automata.len());
     while let Some((states, text)) = queue.pop_front() {
         if in_shape(&states) {
             let truth = truths(predicates, &automata, &states);
@@ -366,16 +381,13 @@ pub(crate) fn cells(
             }
         }
         for (k, &c) in alphabet.iter().enumerate() {
-            let next: Vec<u128> = automata
-                .iter()
-                .zip(&states)
-                .map(|(a, &s)| a.step(s, k))
-                .collect();
+            next.clear();
+            next.extend(automata.iter().zip(&states).map(|(a, &s)| a.step(s, k)));
             // Outside the shape for good: nothing further is a value.
             if shape.is_some() && next.last() == Some(&0) {
                 continue;
             }
-            if seen.contains(&next) {
+            if seen.contains(next.as_slice()) {
                 continue;
             }
             if seen.len() >= MAX_STATES {
@@ -386,7 +398,7 @@ pub(crate) fn cells(
             seen.insert(next.clone());
             let mut longer = text.clone();
             longer.push(c);
-            queue.push_back((next, longer));
+            queue.push_back((next.clone(), longer));
         }
     }
     Ok(found)

@@ -45,6 +45,7 @@
 
 #![warn(missing_docs)]
 
+mod classes;
 mod diff;
 mod domain;
 pub(crate) mod glob;

@@ -67,6 +67,15 @@ pub(crate) const PRINCIPAL_KEYS: &[&str] = &[
     "aws:principalservicename",
 ];
 
+/// Whether an AWS service principal's requests never carry the key (folded): a service
+/// principal belongs to no organization and has no tags, and IAM includes
+/// `aws:PrincipalOrgID` and `aws:PrincipalOrgPaths` only for a member of an organization and
+/// `aws:PrincipalTag/*` only for a principal with tags.
+pub(crate) fn absent_for_services(folded: &str) -> bool {
+    matches!(folded, "aws:principalorgid" | "aws:principalorgpaths")
+        || folded.starts_with("aws:principaltag/")
+}
+
 /// The callers to try, for keys in the partition `partition`.
 pub(crate) fn candidates(
     mentions: &Mentions,
@@ -92,16 +101,15 @@ pub(crate) fn candidates(
         Glob::of(items)
     };
     let mut out = Vec::new();
+    let roles = shape("iam", ":role/", Some(Item::Path));
+    let role_cells = glob::cells(&predicates, Some(&roles), "role ARNs")?;
     for (kind, glob) in [
         (PrincipalKind::Root, shape("iam", ":root", None)),
         (
             PrincipalKind::User,
             shape("iam", ":user/", Some(Item::Path)),
         ),
-        (
-            PrincipalKind::Role,
-            shape("iam", ":role/", Some(Item::Path)),
-        ),
+        (PrincipalKind::Role, roles.clone()),
         (
             PrincipalKind::FederatedUser,
             shape(
@@ -111,7 +119,12 @@ pub(crate) fn candidates(
             ),
         ),
     ] {
-        for cell in glob::cells(&predicates, Some(&glob), "principal ARNs")? {
+        let cells = if kind == PrincipalKind::Role {
+            role_cells.clone()
+        } else {
+            glob::cells(&predicates, Some(&glob), "principal ARNs")?
+        };
+        for cell in cells {
             let arn = readable(&cell, &predicates, &glob, kind);
             out.push(Candidate {
                 kind,
@@ -124,9 +137,8 @@ pub(crate) fn candidates(
     // Sessions: one role of each role cell (a session's ARN names the role without its
     // path; the request carries the role's ARN), then each session name named for that role
     // and one more.
-    let session_roles = shape("iam", ":role/", Some(Item::Path));
-    for mut cell in glob::cells(&predicates, Some(&session_roles), "role ARNs")? {
-        cell.member = readable(&cell, &predicates, &session_roles, PrincipalKind::Role);
+    for mut cell in role_cells {
+        cell.member = readable(&cell, &predicates, &roles, PrincipalKind::Role);
         let Some(account) = crate::mentions::account_of(&cell.member).map(str::to_owned) else {
             continue;
         };

@@ -5,18 +5,19 @@
 //! apart, that decision is the region's.
 
 use crate::AnalysisError;
+use crate::classes::{self, Bits, Classes, Conditions};
 use crate::domain::{Domain, Value, context_domain, domain, predicate};
 use crate::glob::{self, Glob, Predicate};
 use crate::mentions::{KeyTests, Mentions, StatementKeys};
 use crate::principals::{self, Candidate, PRINCIPAL_KEYS, PrincipalKind};
 use keyward_authz::{Authorizer, KeyAttributes, PolicySource, PolicyText, Request, Verdict};
-use keyward_conditions::CompiledPolicy;
 use keyward_conditions::condition::equal_ignoring_case;
+use keyward_conditions::{CompiledPolicy, KeyTest};
 use keyward_grants::Grant;
 use keyward_grants::resolver::GrantSet;
 use keyward_policy::catalog::{self, ActionId, AllowPlacement, CrossAccount, ResourceScope};
 use keyward_policy::{PolicyDocument, PolicyKind, parse_and_validate};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// A key and its properties, as requests on it see them.
@@ -147,7 +148,7 @@ impl Side {
     }
 
     /// The authorizer for a caller of `kind`: services have no identity policies.
-    fn authorizer(&self, kind: PrincipalKind) -> &Authorizer {
+    pub(crate) fn authorizer(&self, kind: PrincipalKind) -> &Authorizer {
         if kind == PrincipalKind::Service {
             &self.without_identity
         } else {
@@ -168,6 +169,23 @@ impl Side {
         } else {
             self.without_identity.decide(request)
         }
+    }
+
+    /// Every statement of the key policy and the identity policies that has a condition, at
+    /// its place in signatures, with its tests as `authz` compiled them.
+    pub(crate) fn conditions(&self) -> impl Iterator<Item = ((u8, usize, usize), &[KeyTest])> {
+        let key = self.key_policy.statements().iter().filter_map(|s| {
+            self.key_policy
+                .condition(s)
+                .map(|c| ((0u8, 0usize, s.index), c.tests()))
+        });
+        let identity = self.identity.iter().enumerate().flat_map(|(i, policy)| {
+            policy
+                .statements()
+                .iter()
+                .filter_map(move |s| policy.condition(s).map(|c| ((1u8, i, s.index), c.tests())))
+        });
+        key.chain(identity)
     }
 
     /// Which statements and grants can apply to `action`: its signature for grouping actions.
@@ -209,7 +227,7 @@ impl Side {
 
 /// The statements and grants that can apply to an action, on one side: (source, policy,
 /// statement) with source 0 the key policy, 1 an identity policy, 2 a grant.
-type Signature = Vec<(u8, usize, usize)>;
+pub(crate) type Signature = Vec<(u8, usize, usize)>;
 
 /// Actions that the same statements and grants can apply to, decided alike.
 #[derive(Debug, Clone)]
@@ -221,6 +239,8 @@ pub(crate) struct ActionGroup {
     pub(crate) context: bool,
     /// The action's other traits `authz` reads.
     traits: (AllowPlacement, CrossAccount, bool),
+    /// The statements and grants that can apply, on each side.
+    signatures: Vec<Signature>,
 }
 
 /// The request space of a comparison.
@@ -257,8 +277,21 @@ fn of_the_context(folded: &str) -> bool {
     folded.starts_with("kms:encryptioncontext:") || folded == "kms:encryptioncontextkeys"
 }
 
-/// The most regions one group of actions may have per caller.
-const MAX_REGIONS_PER_CALLER: usize = 20_000;
+/// The hasher of the tables of bit vectors.
+type Hasher = foldhash::fast::RandomState;
+
+/// The most combinations of the encryption context's cells the analysis enumerates.
+const MAX_CONTEXTS: usize = 100_000;
+
+/// The most distinct vectors of conditions one group of actions may have.
+const MAX_VECTORS: usize = 20_000;
+
+/// The points a walk picked, by (caller, group), and how many requests it decided.
+#[derive(Debug, Default)]
+pub(crate) struct Points {
+    pub(crate) points: BTreeMap<(usize, usize), BTreeSet<Vec<usize>>>,
+    pub(crate) decided: usize,
+}
 
 impl Space {
     pub(crate) fn new(
@@ -274,7 +307,7 @@ impl Space {
             .map(|a| a.partition.to_owned())
             .ok_or_else(|| AnalysisError::Input(format!("{} is not a key ARN", key.arn)))?;
         let candidates = principals::candidates(&mentions, &partition)?;
-        let mut groups: Vec<(Vec<Signature>, ActionGroup)> = Vec::new();
+        let mut groups: Vec<ActionGroup> = Vec::new();
         for action in ActionId::all() {
             if action.info().resource != ResourceScope::Key {
                 continue;
@@ -306,22 +339,22 @@ impl Space {
                 info.cross_account,
                 Grant::constraint_applies_to(action),
             );
-            match groups.iter_mut().find(|(sig, g)| {
-                *sig == signature && g.keys == keys && g.context == context && g.traits == traits
+            match groups.iter_mut().find(|g| {
+                g.signatures == signature
+                    && g.keys == keys
+                    && g.context == context
+                    && g.traits == traits
             }) {
-                Some((_, group)) => group.actions.push(action),
-                None => groups.push((
-                    signature,
-                    ActionGroup {
-                        actions: vec![action],
-                        keys,
-                        context,
-                        traits,
-                    },
-                )),
+                Some(group) => group.actions.push(action),
+                None => groups.push(ActionGroup {
+                    actions: vec![action],
+                    keys,
+                    context,
+                    traits,
+                    signatures: signature,
+                }),
             }
         }
-        let groups: Vec<ActionGroup> = groups.into_iter().map(|(_, g)| g).collect();
         let mut domains = BTreeMap::new();
         for key in groups.iter().flat_map(|g| g.keys.iter()) {
             if domains.contains_key(key) {
@@ -356,60 +389,137 @@ impl Space {
         })
     }
 
-    /// Calls `visit` with every point of every group: the caller, a value of each of the
-    /// group's keys and encryption-context pairs (by position in [`Space::domains_of`]), and
-    /// the request of the group's first action. Every action of a group is decided alike at a
-    /// point (the same statements and grants apply, and `authz` reads nothing else of the
-    /// action), so one decision stands for the group.
-    pub(crate) fn walk(
+    /// Every point of every group that `wanted` picks, by caller and group: each point a
+    /// value of each of the group's domains (by position in [`Space::domains_of`]); and how
+    /// many requests were decided. `wanted` gets the caller and the request of the group's
+    /// first action at one point of each distinct vector of conditions
+    /// ([`crate::classes`]): every action of a group is decided alike at a point (the same
+    /// statements and grants apply, and `authz` reads nothing else of the action), and every
+    /// point of a vector alike, so one decision stands for all of them.
+    pub(crate) fn points(
         &self,
-        mut visit: impl FnMut(&Region, &Request) -> Result<(), AnalysisError>,
-    ) -> Result<(), AnalysisError> {
+        sides: &[&Side],
+        mut wanted: impl FnMut(&Candidate, &Request) -> bool,
+    ) -> Result<Points, AnalysisError> {
+        let mut out = Points::default();
         let Some(any) = self.groups.first().and_then(|g| g.actions.first()) else {
-            return Ok(());
+            return Ok(out);
+        };
+        let conditions = Conditions::new(sides);
+        let key_vectors: BTreeMap<&str, Vec<Bits>> = self
+            .domains
+            .iter()
+            .map(|(k, d)| (k.as_str(), classes::key_vectors(&conditions, d)))
+            .collect();
+        let context_vectors = if self.groups.iter().any(|g| g.context) {
+            classes::context_vectors(&conditions, &self.context, MAX_CONTEXTS).ok_or_else(|| {
+                AnalysisError::Unsupported(format!(
+                    "the encryption context's keys {} take more than {MAX_CONTEXTS} combinations of cells",
+                    self.context
+                        .iter()
+                        .map(|d| d.key.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?
+        } else {
+            Vec::new()
         };
         let bases = self
             .candidates
             .iter()
             .map(|c| self.base(c, *any))
             .collect::<Result<Vec<Base>, AnalysisError>>()?;
+        // Per caller: the statements and grants that name it, on either side; the others
+        // cannot tell its requests apart.
+        let covering: Vec<Bits> = bases
+            .iter()
+            .zip(&self.candidates)
+            .map(|(base, candidate)| {
+                let by_side: Vec<keyward_authz::Covering> = sides
+                    .iter()
+                    .map(|s| s.authorizer(candidate.kind).covering(&base.request))
+                    .collect();
+                conditions.covering(&by_side)
+            })
+            .collect();
         for (g, group) in self.groups.iter().enumerate() {
             let Some(&action) = group.actions.first() else {
                 continue;
             };
-            let domains = self.domains_of(group);
-            let combinations = domains
+            let group_mask = conditions.mask(&group.signatures);
+            let mut classes: Vec<Classes> = group
+                .keys
                 .iter()
-                .try_fold(1usize, |n, d| n.checked_mul(d.values.len()))
-                .unwrap_or(usize::MAX);
-            if combinations > MAX_REGIONS_PER_CALLER {
-                return Err(AnalysisError::Unsupported(format!(
-                    "{} would take {combinations} requests per caller (the analysis stops at {MAX_REGIONS_PER_CALLER})",
-                    domains
-                        .iter()
-                        .map(|d| d.key.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
+                .filter_map(|k| key_vectors.get(k.as_str()))
+                .map(|v| classes::key_classes(v, &group_mask))
+                .collect();
+            if group.context {
+                classes.push(classes::context_classes(
+                    &context_vectors,
+                    self.context.len(),
+                    &group_mask,
+                ));
             }
-            for (p, base) in bases.iter().enumerate() {
-                let mut odometer = vec![0usize; domains.len()];
-                loop {
+            // A service principal's requests, without the keys it never carries.
+            let mut service_classes = classes.clone();
+            for (key, classes) in group
+                .keys
+                .iter()
+                .filter(|k| key_vectors.contains_key(k.as_str()))
+                .zip(&mut service_classes)
+            {
+                if principals::absent_for_services(key) {
+                    classes.only_absent(self.domains.get(key));
+                }
+            }
+            let too_many = || {
+                AnalysisError::Unsupported(format!(
+                    "the conditions on {} combine in more than {MAX_VECTORS} ways",
+                    group.keys.join(", ")
+                ))
+            };
+            // The distinct vectors, by the caller's mask (callers named by the same
+            // statements share them) and whether it is a service.
+            let mut reachable: HashMap<(Bits, bool), classes::Vectors, Hasher> = HashMap::default();
+            let domains = self.domains_of(group);
+            for (p, ((base, candidate), covers)) in bases
+                .iter()
+                .zip(&self.candidates)
+                .zip(&covering)
+                .enumerate()
+            {
+                let service = candidate.kind == PrincipalKind::Service;
+                let classes = if service { &service_classes } else { &classes };
+                let mask = group_mask.and(covers);
+                let vectors = match reachable.entry((mask.clone(), service)) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => e.insert(
+                        classes::reachable(classes, &mask, MAX_VECTORS).ok_or_else(too_many)?,
+                    ),
+                };
+                let mut kept: Vec<Bits> = Vec::new();
+                for (bits, choice) in vectors.iter() {
                     let region = Region {
                         group: g,
                         action,
                         caller: p,
-                        values: odometer.clone(),
+                        values: classes::representative(classes, choice),
                     };
-                    let request = self.at(base, &region, &domains);
-                    visit(&region, &request)?;
-                    if !advance(&mut odometer, &domains) {
-                        break;
+                    out.decided += 1;
+                    if wanted(candidate, &self.at(base, &region, &domains)) {
+                        kept.push(bits.clone());
                     }
+                }
+                if !kept.is_empty() {
+                    let set = out.points.entry((p, g)).or_default();
+                    classes::points_with(classes, &mask, &kept, |point| {
+                        set.insert(point);
+                    });
                 }
             }
         }
-        Ok(())
+        Ok(out)
     }
 
     /// The domains of a group: its free keys, then the encryption context's pairs when the
@@ -498,18 +608,6 @@ pub(crate) struct Region {
     pub(crate) caller: usize,
     /// A value of each of the group's domains ([`Space::domains_of`]), by position.
     pub(crate) values: Vec<usize>,
-}
-
-/// The next combination of values; false after the last.
-fn advance(odometer: &mut [usize], domains: &[&Domain]) -> bool {
-    for (digit, domain) in odometer.iter_mut().zip(domains) {
-        *digit += 1;
-        if *digit < domain.values.len() {
-            return true;
-        }
-        *digit = 0;
-    }
-    false
 }
 
 /// The encryption context's domains. Pair keys are cut by every test that can tell them
