@@ -63,6 +63,9 @@ pub struct Finding {
     pub witness: serde_json::Value,
     /// `authz`'s explanation of the witness under each side.
     pub explanations: Explanations,
+    /// Whether the caller is of an account that no policy names (nor is the key's): anyone in
+    /// AWS, public access.
+    pub public: bool,
 }
 
 /// The answer of a comparison.
@@ -218,6 +221,8 @@ struct Draft {
     region: Region,
     /// For an account's class of callers: the account.
     class_of: Option<String>,
+    /// The caller's account is one no policy names.
+    public: bool,
 }
 
 /// One draft per caller and residual condition, with the actions of every group that has it.
@@ -261,6 +266,11 @@ fn drafts(space: &Space, added: BTreeMap<(usize, usize), BTreeSet<Cell>>) -> Vec
                     values: example.values.clone(),
                 },
                 class_of: view.class_of,
+                public: caller.kind != PrincipalKind::Service
+                    && caller
+                        .account
+                        .as_ref()
+                        .is_some_and(|a| !space.mentions.accounts.contains(a)),
             });
         }
     }
@@ -402,6 +412,7 @@ fn merge_accounts(drafts: Vec<Draft>, space: &Space) -> Vec<Draft> {
             condition: draft.condition.clone(),
             region: witness.region.clone(),
             class_of: Some(account.clone()),
+            public: !named,
         });
         for j in members {
             if let Some(slot) = used.get_mut(j) {
@@ -474,6 +485,7 @@ fn finding(
             allowed: yes.explanation,
             denied: no.explanation,
         },
+        public: draft.public,
     })
 }
 

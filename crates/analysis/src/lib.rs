@@ -45,6 +45,7 @@
 
 #![warn(missing_docs)]
 
+mod checks;
 mod classes;
 mod diff;
 mod domain;
@@ -58,6 +59,10 @@ mod witness;
 
 pub use witness::complete_witness;
 
+pub use checks::{
+    Access, CheckReason, CheckReport, check_access_not_granted, check_no_new_access,
+    check_no_public_access,
+};
 pub use diff::{DiffReport, Explanations, Finding, StatementRef, diff};
 pub use inputs::{KeyReadError, ReadError, read_aliases, read_grants, read_key, read_tags};
 pub use principals::PrincipalKind;

@@ -54,6 +54,29 @@ pub(crate) fn read(path: &str) -> Result<Input, String> {
     read_limited(path, Some(MAX_INPUT_BYTES))
 }
 
+/// A document given as the AWS CLI takes one: `file://PATH`, inline JSON (text that starts
+/// with `{` or `[`), or a path (`-` for standard input), with the 1 MiB a policy may have.
+pub(crate) fn read_document(argument: &str) -> Result<Input, String> {
+    if let Some(path) = argument.strip_prefix("file://") {
+        return read(path);
+    }
+    let trimmed = argument.trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        if argument.len() > MAX_INPUT_BYTES {
+            return Err(format!(
+                "keyward: error: an inline document of {} bytes is over the {MAX_INPUT_BYTES} a policy may have",
+                argument.len()
+            ));
+        }
+        return Ok(Input {
+            name: "<inline>".to_owned(),
+            text: argument.to_owned(),
+            too_large: None,
+        });
+    }
+    read(argument)
+}
+
 /// Read `path`, or standard input for `-`. The error is a full message for the user. A path
 /// that is not a regular file (a directory, a device such as `/dev/zero`) is refused; a file
 /// over `limit` is not read (its size is checked first).

@@ -106,25 +106,23 @@ enum Command {
         /// NEW's grants when they differ from --grants: `aws kms list-grants` output.
         #[arg(long)]
         new_grants: Option<String>,
-        /// The key: `aws kms describe-key` output.
-        #[arg(long)]
-        describe_key: Option<String>,
-        /// The key's aliases: `aws kms list-aliases --key-id KEY` output.
-        #[arg(long)]
-        aliases: Option<String>,
-        /// The key's tags: `aws kms list-resource-tags` output.
-        #[arg(long)]
-        tags: Option<String>,
-        /// The key's ARN. By default that of --describe-key, else a key in us-east-1 of the one
-        /// account the policies delegate to.
-        #[arg(long)]
-        resource: Option<String>,
+        #[command(flatten)]
+        key: KeyOptions,
         /// Also list what OLD allows and NEW does not (access removed; it does not fail).
         #[arg(long)]
         both_ways: bool,
         /// Output format.
         #[arg(long, value_enum, default_value_t = DiffOutput::Text)]
         format: DiffOutput,
+    },
+    /// IAM Access Analyzer's custom policy checks for a key policy, offline and exact:
+    /// no-new-access, access-not-granted, no-public-access. The same parameters as `aws
+    /// accessanalyzer check-...` (documents as paths, `file://` paths or inline JSON), and
+    /// its JSON answer (`result`, `message`, `reasons` with `statementIndex`), every FAIL with
+    /// a witness request. Exit 0 PASS, 1 FAIL, 2 error.
+    Check {
+        #[command(subcommand)]
+        check: CheckKind,
     },
     /// Print a policy in canonical form (stable element order and layout).
     Fmt {
@@ -134,6 +132,104 @@ enum Command {
         /// The policy file; `-` reads standard input.
         file: String,
     },
+}
+
+/// The key of a comparison (`diff`, `check`).
+#[derive(Debug, clap::Args)]
+struct KeyOptions {
+    /// The key: `aws kms describe-key` output.
+    #[arg(long)]
+    describe_key: Option<String>,
+    /// The key's aliases: `aws kms list-aliases --key-id KEY` output.
+    #[arg(long)]
+    aliases: Option<String>,
+    /// The key's tags: `aws kms list-resource-tags` output.
+    #[arg(long)]
+    tags: Option<String>,
+    /// The key's ARN. By default that of --describe-key, else a key in us-east-1 of the one
+    /// account the policy delegates to.
+    #[arg(long)]
+    resource: Option<String>,
+}
+
+impl From<KeyOptions> for commands::diff::KeyArgs {
+    fn from(o: KeyOptions) -> Self {
+        Self {
+            describe_key: o.describe_key,
+            aliases: o.aliases,
+            tags: o.tags,
+            resource: o.resource,
+        }
+    }
+}
+
+/// What stands beside the key policy in a check.
+#[derive(Debug, clap::Args)]
+struct CheckOptions {
+    /// An identity policy of the callers (repeatable). Without any, every IAM principal is
+    /// assumed to be allowed by its own identity policies, as Access Analyzer assumes.
+    #[arg(long = "identity-policy")]
+    identity_policies: Vec<String>,
+    /// The key's grants: `aws kms list-grants` output.
+    #[arg(long)]
+    grants: Option<String>,
+    #[command(flatten)]
+    key: KeyOptions,
+}
+
+/// The checks of `keyward check`.
+#[derive(Debug, Subcommand)]
+enum CheckKind {
+    /// CheckNoNewAccess: does the new key policy allow any request the existing one does not?
+    NoNewAccess {
+        /// The key policy before the change.
+        #[arg(long)]
+        existing_policy_document: String,
+        /// The key policy after the change.
+        #[arg(long)]
+        new_policy_document: String,
+        /// RESOURCE_POLICY (a key policy), the only type checked.
+        #[arg(long, default_value = "RESOURCE_POLICY")]
+        policy_type: String,
+        #[command(flatten)]
+        options: CheckOptions,
+    },
+    /// CheckAccessNotGranted: does the key policy allow anyone any of the actions?
+    AccessNotGranted {
+        /// The key policy.
+        #[arg(long)]
+        policy_document: String,
+        /// The access, as Access Analyzer takes it: `[{"actions": [...], "resources":
+        /// [...]}]` (inline JSON or `file://PATH`).
+        #[arg(long)]
+        access: String,
+        /// RESOURCE_POLICY (a key policy), the only type checked.
+        #[arg(long, default_value = "RESOURCE_POLICY")]
+        policy_type: String,
+        #[command(flatten)]
+        options: CheckOptions,
+    },
+    /// CheckNoPublicAccess: does the key policy allow principals of accounts it does not name?
+    NoPublicAccess {
+        /// The key policy.
+        #[arg(long)]
+        policy_document: String,
+        /// AWS::KMS::Key, the only type checked.
+        #[arg(long, default_value = "AWS::KMS::Key")]
+        resource_type: String,
+        #[command(flatten)]
+        options: CheckOptions,
+    },
+}
+
+impl From<CheckOptions> for commands::check::CheckContext {
+    fn from(o: CheckOptions) -> Self {
+        Self {
+            identity_policies: o.identity_policies,
+            grants: o.grants,
+            key: o.key.into(),
+        }
+    }
 }
 
 /// Output formats of `authorize`.
@@ -256,10 +352,7 @@ fn main() -> ExitCode {
             identity_policies,
             grants,
             new_grants,
-            describe_key,
-            aliases,
-            tags,
-            resource,
+            key,
             both_ways,
             format,
         } => commands::diff::run(&commands::diff::DiffArgs {
@@ -268,10 +361,7 @@ fn main() -> ExitCode {
             identity_policies,
             grants,
             new_grants,
-            describe_key,
-            aliases,
-            tags,
-            resource,
+            key: key.into(),
             both_ways,
             format: match format {
                 DiffOutput::Text => commands::diff::DiffFormat::Text,
@@ -279,6 +369,45 @@ fn main() -> ExitCode {
                 DiffOutput::Sarif => commands::diff::DiffFormat::Sarif,
             },
         }),
+        Command::Check { check } => match check {
+            CheckKind::NoNewAccess {
+                existing_policy_document,
+                new_policy_document,
+                policy_type,
+                options,
+            } => commands::check::run(
+                &commands::check::Check::NoNewAccess {
+                    existing: existing_policy_document,
+                    new: new_policy_document,
+                    policy_type,
+                },
+                &options.into(),
+            ),
+            CheckKind::AccessNotGranted {
+                policy_document,
+                access,
+                policy_type,
+                options,
+            } => commands::check::run(
+                &commands::check::Check::AccessNotGranted {
+                    policy: policy_document,
+                    access,
+                    policy_type,
+                },
+                &options.into(),
+            ),
+            CheckKind::NoPublicAccess {
+                policy_document,
+                resource_type,
+                options,
+            } => commands::check::run(
+                &commands::check::Check::NoPublicAccess {
+                    policy: policy_document,
+                    resource_type,
+                },
+                &options.into(),
+            ),
+        },
         Command::Authorize {
             file,
             format,

@@ -20,12 +20,19 @@ pub(crate) struct DiffArgs {
     pub(crate) identity_policies: Vec<String>,
     pub(crate) grants: Option<String>,
     pub(crate) new_grants: Option<String>,
+    pub(crate) key: KeyArgs,
+    pub(crate) both_ways: bool,
+    pub(crate) format: DiffFormat,
+}
+
+/// The key a comparison is about: `aws kms describe-key` output (with its aliases and tags),
+/// or its ARN.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KeyArgs {
     pub(crate) describe_key: Option<String>,
     pub(crate) aliases: Option<String>,
     pub(crate) tags: Option<String>,
     pub(crate) resource: Option<String>,
-    pub(crate) both_ways: bool,
-    pub(crate) format: DiffFormat,
 }
 
 /// Output formats of `diff`.
@@ -79,7 +86,7 @@ fn compare(args: &DiffArgs) -> Result<Reports, Vec<String>> {
         Some(path) => read_grants(path)?,
         None => grants.clone(),
     };
-    let key = key(args, &old.text, &new.text)?;
+    let key = key(&args.key, &[&new.text, &old.text])?;
     let old_set = PolicySet {
         key_policy: old.text,
         identity_policies: identity.clone(),
@@ -101,7 +108,7 @@ fn compare(args: &DiffArgs) -> Result<Reports, Vec<String>> {
 }
 
 /// A policy file, checked as `keyward validate` checks it.
-fn policy(path: &str, kind: PolicyKind) -> Result<Input, Vec<String>> {
+pub(crate) fn policy(path: &str, kind: PolicyKind) -> Result<Input, Vec<String>> {
     let input = input::read(path).map_err(|m| vec![m])?;
     check(&input, kind)?;
     Ok(input)
@@ -112,7 +119,7 @@ fn listing(path: &str) -> Result<Input, Vec<String>> {
     input::read_limited(path, Some(MAX_LISTING_BYTES)).map_err(|m| vec![m])
 }
 
-fn read_grants(path: &str) -> Result<Vec<keyward_grants::Grant>, Vec<String>> {
+pub(crate) fn read_grants(path: &str) -> Result<Vec<keyward_grants::Grant>, Vec<String>> {
     let input = listing(path)?;
     keyward_analysis::read_grants(&input.text).map_err(|e| vec![read_error(&input.name, &e)])
 }
@@ -129,8 +136,8 @@ fn read_error(name: &str, e: &keyward_analysis::ReadError) -> String {
 }
 
 /// The key: `--describe-key` (with `--aliases` and `--tags`), `--resource`, or a key of the
-/// account the policies delegate to.
-fn key(args: &DiffArgs, old: &str, new: &str) -> Result<KeyFacts, Vec<String>> {
+/// account the first of `policies` that delegates to one account delegates to.
+pub(crate) fn key(args: &KeyArgs, policies: &[&str]) -> Result<KeyFacts, Vec<String>> {
     let mut key = match &args.describe_key {
         Some(path) => {
             let described = listing(path)?;
@@ -169,12 +176,12 @@ fn key(args: &DiffArgs, old: &str, new: &str) -> Result<KeyFacts, Vec<String>> {
     if let Some(arn) = &args.resource {
         key.arn.clone_from(arn);
     } else if key.arn.is_empty() {
-        let account = [new, old]
+        let account = policies
             .iter()
             .find_map(|text| keyward_analysis::delegated_account(text))
             .ok_or_else(|| {
                 vec![
-                    "keyward: error: name the key with --resource ARN or --describe-key FILE: neither policy delegates to one account whose key it could be".to_owned(),
+                    "keyward: error: name the key with --resource ARN or --describe-key FILE: no policy delegates to one account whose key it could be".to_owned(),
                 ]
             })?;
         key.arn = format!("arn:aws:kms:us-east-1:{account}:key/{DEFAULT_KEY_ID}");
