@@ -140,10 +140,14 @@ impl Glob {
 
     fn step(&self, states: u128, c: char) -> u128 {
         let mut next = 0u128;
-        for (i, item) in self.items.iter().enumerate() {
-            if states & (1 << i) == 0 {
+        // Only the live positions (usually one or two) are visited.
+        let mut live = states;
+        while live != 0 {
+            let i = live.trailing_zeros() as usize;
+            live &= live - 1;
+            let Some(item) = self.items.get(i) else {
                 continue;
-            }
+            };
             match item {
                 Item::Char(p) if self.same(*p, c) => next |= 1 << (i + 1),
                 Item::One(class) if class.admits(c) => next |= 1 << (i + 1),
@@ -381,12 +385,18 @@ pub(crate) fn cells(
             }
         }
         for (k, &c) in alphabet.iter().enumerate() {
-            next.clear();
-            next.extend(automata.iter().zip(&states).map(|(a, &s)| a.step(s, k)));
-            // Outside the shape for good: nothing further is a value.
-            if shape.is_some() && next.last() == Some(&0) {
+            // Outside the shape for good: nothing further is a value (the shape's automaton,
+            // last, is stepped first, so that the others are stepped only inside it).
+            if shape.is_some()
+                && automata
+                    .last()
+                    .zip(states.last())
+                    .is_some_and(|(a, &q)| a.step(q, k) == 0)
+            {
                 continue;
             }
+            next.clear();
+            next.extend(automata.iter().zip(&states).map(|(a, &s)| a.step(s, k)));
             if seen.contains(next.as_slice()) {
                 continue;
             }

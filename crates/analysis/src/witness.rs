@@ -176,7 +176,28 @@ pub(crate) fn decide(
     side: &Side,
     set: &PolicySet,
 ) -> Result<Decision, AnalysisError> {
-    let text = complete_witness(witness, set).to_string();
+    // The policies go in as JSON text (the request format reads a policy given as a string
+    // as it reads one given as an object), so that they are not parsed and printed again.
+    let mut completed = witness.clone();
+    if let Value::Object(members) = &mut completed {
+        members.insert("key_policy".into(), Value::String(set.key_policy.clone()));
+        if let Some(texts) = &set.identity_policies
+            && members.contains_key("principal")
+            && !is_service(members.get("principal"))
+        {
+            members.insert(
+                "identity_policies".into(),
+                Value::Array(texts.iter().map(|t| Value::String(t.clone())).collect()),
+            );
+        }
+        if !set.grants.is_empty() {
+            members.insert(
+                "grants".into(),
+                Value::Array(set.grants.iter().map(grant_json).collect()),
+            );
+        }
+    }
+    let text = completed.to_string();
     let request = Request::parse(&text)
         .map_err(|e| AnalysisError::Bug(format!("a witness does not read as a request: {e}")))?;
     Ok(side.decide(!request.identity_policies.is_empty(), &request))
