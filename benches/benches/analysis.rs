@@ -11,25 +11,14 @@
 )]
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use keyward_analysis::{KeyFacts, PolicySet, diff};
+use keyward_analysis::diff;
+use keyward_benches::diff::{NEW, OLD, key, side};
 use keyward_policy::{PolicyKind, parse_and_validate};
 use std::hint::black_box;
 
-const OLD: &str = include_str!("../../fixtures/diff/realistic-2kb-review/old.json");
-const NEW: &str = include_str!("../../fixtures/diff/realistic-2kb-review/new.json");
-const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-
-fn side(policy: &str) -> PolicySet {
-    PolicySet {
-        key_policy: policy.to_owned(),
-        identity_policies: None,
-        grants: Vec::new(),
-    }
-}
-
 fn diff_policies(c: &mut Criterion) {
     let (old, new) = (side(OLD), side(NEW));
-    let key = KeyFacts::symmetric(KEY);
+    let key = key();
     let report = diff(&old, &new, &key).unwrap();
     assert_eq!(report.result, "FAIL");
     let mut group = c.benchmark_group("analysis");

@@ -11,26 +11,15 @@
     reason = "tests: a failure panics with the value shown"
 )]
 
-use keyward_analysis::{KeyFacts, PolicySet, diff};
+use keyward_analysis::diff;
+use keyward_benches::diff::{NEW, OLD, key, side};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-
-const OLD: &str = include_str!("../../fixtures/diff/realistic-2kb-review/old.json");
-const NEW: &str = include_str!("../../fixtures/diff/realistic-2kb-review/new.json");
-const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-
-fn side(policy: &str) -> PolicySet {
-    PolicySet {
-        key_policy: policy.to_owned(),
-        identity_policies: None,
-        grants: Vec::new(),
-    }
-}
 
 fn main() {
     let n: usize = std::env::args().nth(1).map_or(2000, |a| a.parse().unwrap());
     let (old, new) = (side(OLD), side(NEW));
-    let key = KeyFacts::symmetric(KEY);
+    let key = key();
     let mut times: Vec<Duration> = Vec::with_capacity(n);
     let mut regions = 0;
     for _ in 0..n {

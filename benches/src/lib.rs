@@ -119,3 +119,30 @@ pub mod decision {
         .to_string()
     }
 }
+
+/// The pair of the `analysis` benchmark and the `diff_latency` example: the corpus case
+/// `fixtures/diff/realistic-2kb-review`, two 2.5 KB key policies.
+pub mod diff {
+    use keyward_analysis::{KeyFacts, PolicySet};
+
+    /// The key policy before the change.
+    pub const OLD: &str = include_str!("../../fixtures/diff/realistic-2kb-review/old.json");
+    /// The key policy after the change.
+    pub const NEW: &str = include_str!("../../fixtures/diff/realistic-2kb-review/new.json");
+
+    /// A side: the key policy alone, the identity policies assumed, no grants.
+    pub fn side(policy: &str) -> PolicySet {
+        PolicySet {
+            key_policy: policy.to_owned(),
+            identity_policies: None,
+            grants: Vec::new(),
+        }
+    }
+
+    /// The key both sides are about.
+    pub fn key() -> KeyFacts {
+        KeyFacts::symmetric(
+            "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        )
+    }
+}
