@@ -67,6 +67,8 @@ enum Bit<'s> {
         side: usize,
         place: (u8, usize, usize),
         tests: &'s [KeyTest],
+        /// Those of its tests that read the encryption context.
+        context_tests: Vec<&'s KeyTest>,
     },
     /// A grant's constraint.
     Grant {
@@ -84,8 +86,10 @@ pub(crate) struct Conditions<'s> {
 
 /// Whether a condition key belongs to the encryption context.
 fn of_the_context(key: &str) -> bool {
-    let folded = key.to_ascii_lowercase();
-    folded.starts_with("kms:encryptioncontext:") || folded == "kms:encryptioncontextkeys"
+    const PAIR: &str = "kms:EncryptionContext:";
+    key.get(..PAIR.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(PAIR))
+        || key.eq_ignore_ascii_case("kms:EncryptionContextKeys")
 }
 
 impl<'s> Conditions<'s> {
@@ -98,6 +102,7 @@ impl<'s> Conditions<'s> {
                     side: side_index,
                     place,
                     tests,
+                    context_tests: tests.iter().filter(|t| of_the_context(t.key())).collect(),
                 });
             }
             for (grant, g) in side.set.grants.iter().enumerate() {
@@ -183,10 +188,9 @@ impl<'s> Conditions<'s> {
         let mut out = Bits::ones(self.bits.len());
         for (i, bit) in self.bits.iter().enumerate() {
             let holds = match bit {
-                Bit::Statement { tests, .. } => tests
-                    .iter()
-                    .filter(|t| of_the_context(t.key()))
-                    .all(|t| t.holds(context)),
+                Bit::Statement { context_tests, .. } => {
+                    context_tests.iter().all(|t| t.holds(context))
+                }
                 Bit::Grant { constraint, .. } => constraint.unmet(pairs).is_none(),
             };
             if !holds {

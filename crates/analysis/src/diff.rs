@@ -88,7 +88,7 @@ pub fn diff(old: &PolicySet, new: &PolicySet, key: &KeyFacts) -> Result<DiffRepo
     let new_side = Side::new(new, &mut mentions)?;
     let space = Space::new(key, &[&old_side, &new_side], mentions)?;
     // The points NEW allows and OLD does not, by caller and group of actions.
-    let found = space.points(&[&old_side, &new_side], |caller, request| {
+    let found = space.points(&[&old_side, &new_side], 1, |caller, request| {
         new_side.allows(caller.kind, request) && !old_side.allows(caller.kind, request)
     })?;
     let added: BTreeMap<(usize, usize), BTreeSet<Cell>> = found

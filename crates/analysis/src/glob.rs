@@ -124,12 +124,19 @@ impl Glob {
 
     /// The positions reachable without reading (a `*` may match nothing).
     fn close(&self, mut states: u128) -> u128 {
-        let mut i = 0;
-        while i < self.items.len() {
-            if states & (1 << i) != 0 && matches!(self.items.get(i), Some(Item::Star(_))) {
-                states |= 1 << (i + 1);
+        // Only the live positions are visited; a star's successor joins them (and is visited
+        // in turn, being further on).
+        let mut pending = states;
+        while pending != 0 {
+            let i = pending.trailing_zeros() as usize;
+            pending &= pending - 1;
+            if matches!(self.items.get(i), Some(Item::Star(_))) {
+                let next = 1u128.checked_shl(i as u32 + 1).unwrap_or(0);
+                if states & next == 0 {
+                    states |= next;
+                    pending |= next;
+                }
             }
-            i += 1;
         }
         states
     }

@@ -10,7 +10,9 @@ use crate::domain::{Domain, Value, context_domain, domain, predicate};
 use crate::glob::{self, Glob, Predicate};
 use crate::mentions::{KeyTests, Mentions, StatementKeys};
 use crate::principals::{self, Candidate, PRINCIPAL_KEYS, PrincipalKind};
-use keyward_authz::{Authorizer, KeyAttributes, PolicySource, PolicyText, Request, Verdict};
+use keyward_authz::{
+    Authorizer, Covering, KeyAttributes, PolicySource, PolicyText, Request, Verdict,
+};
 use keyward_conditions::condition::equal_ignoring_case;
 use keyward_conditions::{CompiledPolicy, KeyTest};
 use keyward_grants::Grant;
@@ -186,6 +188,27 @@ impl Side {
                 .filter_map(move |s| policy.condition(s).map(|c| ((1u8, i, s.index), c.tests())))
         });
         key.chain(identity)
+    }
+
+    /// Whether anything in `signature` could allow a caller that `covering` describes: an
+    /// `Allow` statement of the key policy that names it, or a grant that does. Without one,
+    /// `authz` allows none of its requests for the signature's actions, except RetireGrant
+    /// (allowed to the key's account through IAM alone).
+    pub(crate) fn could_allow(&self, signature: &Signature, covering: &Covering) -> bool {
+        signature
+            .iter()
+            .any(|&(source, i, statement)| match source {
+                0 => {
+                    covering.key_policy.get(statement).copied().unwrap_or(true)
+                        && self
+                            .key_policy
+                            .statements()
+                            .get(statement)
+                            .is_none_or(|s| s.effect == keyward_policy::Effect::Allow)
+                }
+                2 => covering.grants.get(i).copied().unwrap_or(true),
+                _ => false,
+            })
     }
 
     /// Which statements and grants can apply to `action`: its signature for grouping actions.
@@ -389,7 +412,8 @@ impl Space {
         })
     }
 
-    /// Every point of every group that `wanted` picks, by caller and group: each point a
+    /// Every point of every group that `wanted` picks, by caller and group (`wanted` is asked
+    /// only where the side `must_allow` can allow, and must pick no point it denies): each point a
     /// value of each of the group's domains (by position in [`Space::domains_of`]); and how
     /// many requests were decided. `wanted` gets the caller and the request of the group's
     /// first action at one point of each distinct vector of conditions
@@ -399,6 +423,7 @@ impl Space {
     pub(crate) fn points(
         &self,
         sides: &[&Side],
+        must_allow: usize,
         mut wanted: impl FnMut(&Candidate, &Request) -> bool,
     ) -> Result<Points, AnalysisError> {
         let mut out = Points::default();
@@ -432,17 +457,17 @@ impl Space {
             .collect::<Result<Vec<Base>, AnalysisError>>()?;
         // Per caller: the statements and grants that name it, on either side; the others
         // cannot tell its requests apart.
-        let covering: Vec<Bits> = bases
+        let by_side: Vec<Vec<keyward_authz::Covering>> = bases
             .iter()
             .zip(&self.candidates)
             .map(|(base, candidate)| {
-                let by_side: Vec<keyward_authz::Covering> = sides
+                sides
                     .iter()
                     .map(|s| s.authorizer(candidate.kind).covering(&base.request))
-                    .collect();
-                conditions.covering(&by_side)
+                    .collect()
             })
             .collect();
+        let covering: Vec<Bits> = by_side.iter().map(|c| conditions.covering(c)).collect();
         for (g, group) in self.groups.iter().enumerate() {
             let Some(&action) = group.actions.first() else {
                 continue;
@@ -489,6 +514,19 @@ impl Space {
                 .zip(&covering)
                 .enumerate()
             {
+                // A caller that no Allow of the side that must allow names is never allowed
+                // by it: nothing to decide (RetireGrant aside, which the key's account allows
+                // through IAM alone).
+                if group.traits.0 != AllowPlacement::GrantOnly
+                    && let (Some(side), Some(signature), Some(covering)) = (
+                        sides.get(must_allow),
+                        group.signatures.get(must_allow),
+                        by_side.get(p).and_then(|c| c.get(must_allow)),
+                    )
+                    && !side.could_allow(signature, covering)
+                {
+                    continue;
+                }
                 let service = candidate.kind == PrincipalKind::Service;
                 let classes = if service { &service_classes } else { &classes };
                 let mask = group_mask.and(covers);
