@@ -6,7 +6,7 @@
 //! way by every policy, so one member stands for all.
 
 use crate::AnalysisError;
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 
 /// The characters one wildcard position admits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -361,13 +361,24 @@ pub(crate) fn cells(
     }
     let alphabet = alphabet(&globs);
     let automata: Vec<Automaton> = globs.iter().map(|g| Automaton::new(g, &alphabet)).collect();
-    let start: Vec<u128> = automata.iter().map(Automaton::start).collect();
+    let width = automata.len();
+    // The states explored, in order: each one's states (`width` words in `arena`) and how it
+    // was reached (the state before and the character read), so a member's text is spelled
+    // only when a cell takes it.
+    let mut arena: Vec<u128> = automata.iter().map(Automaton::start).collect();
+    let mut reached: Vec<Option<(usize, char)>> = vec![None];
+    let spell = |reached: &[Option<(usize, char)>], mut at: usize| -> String {
+        let mut chars = Vec::new();
+        while let Some(Some((before, c))) = reached.get(at) {
+            chars.push(*c);
+            at = *before;
+        }
+        chars.iter().rev().collect()
+    };
     // A state is explored once for the empty string and once for non-empty ones, so that a
     // cell the empty string reaches also gets a non-empty member when it has one.
-    let mut seen: HashSet<Vec<u128>, foldhash::fast::RandomState> = HashSet::default();
-    let mut queue: VecDeque<(Vec<u128>, String)> = VecDeque::new();
+    let mut seen: HashSet<Box<[u128]>, foldhash::fast::RandomState> = HashSet::default();
     let mut found: Vec<Cell> = Vec::new();
-    queue.push_back((start, String::new()));
     let in_shape = |states: &[u128]| {
         shape.is_none()
             || states
@@ -375,18 +386,22 @@ pub(crate) fn cells(
                 .zip(automata.last())
                 .is_some_and(|(&q, a)| a.accepts(q))
     };
-    let mut next: Vec<u128> = Vec::with_capacity(automata.len());
-    while let Some((states, text)) = queue.pop_front() {
-        if in_shape(&states) {
-            let truth = truths(predicates, &automata, &states);
+    let mut next: Vec<u128> = Vec::with_capacity(width);
+    let mut current: Vec<u128> = Vec::with_capacity(width);
+    let mut at = 0;
+    while at < reached.len() {
+        current.clear();
+        current.extend_from_slice(arena.get(at * width..(at + 1) * width).unwrap_or_default());
+        if in_shape(&current) {
+            let truth = truths(predicates, &automata, &current);
             match found.iter_mut().find(|c| c.truth == truth) {
                 None => found.push(Cell {
                     truth,
-                    member: text.clone(),
+                    member: spell(&reached, at),
                 }),
                 // Prefer a member a reader recognises as a value over the empty string.
-                Some(cell) if cell.member.is_empty() && !text.is_empty() => {
-                    cell.member = text.clone();
+                Some(cell) if cell.member.is_empty() && at != 0 => {
+                    cell.member = spell(&reached, at);
                 }
                 Some(_) => {}
             }
@@ -397,13 +412,13 @@ pub(crate) fn cells(
             if shape.is_some()
                 && automata
                     .last()
-                    .zip(states.last())
+                    .zip(current.last())
                     .is_some_and(|(a, &q)| a.step(q, k) == 0)
             {
                 continue;
             }
             next.clear();
-            next.extend(automata.iter().zip(&states).map(|(a, &s)| a.step(s, k)));
+            next.extend(automata.iter().zip(&current).map(|(a, &s)| a.step(s, k)));
             if seen.contains(next.as_slice()) {
                 continue;
             }
@@ -412,11 +427,11 @@ pub(crate) fn cells(
                     "{what}: the patterns cut the values into more than {MAX_STATES} automaton states"
                 )));
             }
-            seen.insert(next.clone());
-            let mut longer = text.clone();
-            longer.push(c);
-            queue.push_back((next.clone(), longer));
+            seen.insert(next.as_slice().into());
+            arena.extend_from_slice(&next);
+            reached.push(Some((at, c)));
         }
+        at += 1;
     }
     Ok(found)
 }
