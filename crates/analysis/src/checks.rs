@@ -211,7 +211,7 @@ fn decide(witness: &Value, set: &PolicySet) -> Result<keyward_authz::Decision, A
 
 /// A finding's witness made to call `action` instead (an action decided alike), confirmed
 /// again: allowed under `allowing`, not under `denying`, with both explanations anew.
-fn retarget(
+pub(crate) fn retarget(
     finding: &mut Finding,
     action: &str,
     allowing: &PolicySet,
@@ -242,7 +242,7 @@ fn against_nothing(policy: &PolicySet, key: &KeyFacts) -> Result<DiffReport, Ana
 }
 
 /// A key policy that allows nothing, with `policy`'s identity policies and no grants.
-fn allows_nothing(policy: &PolicySet) -> PolicySet {
+pub(crate) fn allows_nothing(policy: &PolicySet) -> PolicySet {
     PolicySet {
         key_policy: ALLOWS_NOTHING.to_owned(),
         identity_policies: policy.identity_policies.clone(),

@@ -83,7 +83,21 @@ pub struct DiffReport {
 
 /// Every kind of request `new` allows and `old` does not, on the key `key`.
 pub fn diff(old: &PolicySet, new: &PolicySet, key: &KeyFacts) -> Result<DiffReport, AnalysisError> {
+    diff_naming(old, new, key, &[])
+}
+
+/// [`diff`], with `named` principals (ARNs) told apart from the others as if a policy named
+/// them: each gets findings of its own.
+pub(crate) fn diff_naming(
+    old: &PolicySet,
+    new: &PolicySet,
+    key: &KeyFacts,
+    named: &[&str],
+) -> Result<DiffReport, AnalysisError> {
     let mut mentions = Mentions::default();
+    for arn in named {
+        mentions.add_principal(keyward_policy::model::PrincipalType::Aws, arn);
+    }
     let old_side = Side::new(old, &mut mentions)?;
     let new_side = Side::new(new, &mut mentions)?;
     let space = Space::new(key, &[&old_side, &new_side], mentions)?;

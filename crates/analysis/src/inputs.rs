@@ -34,7 +34,7 @@ impl ReadError {
     }
 }
 
-fn read<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, ReadError> {
+pub(crate) fn read<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, ReadError> {
     serde_json::from_str(text).map_err(|e| {
         let message = e.to_string();
         // serde_json ends its message with the place, which the error gives apart.

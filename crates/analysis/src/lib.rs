@@ -45,6 +45,8 @@
 
 #![warn(missing_docs)]
 
+mod authorization;
+mod can;
 mod checks;
 mod classes;
 mod diff;
@@ -59,6 +61,8 @@ mod witness;
 
 pub use witness::complete_witness;
 
+pub use authorization::{AuthorizationDetails, IdentityPolicy};
+pub use can::{CanPath, CanReport, can};
 pub use checks::{
     Access, CheckReason, CheckReport, check_access_not_granted, check_no_new_access,
     check_no_public_access,

@@ -99,7 +99,7 @@ impl Mentions {
         Ok(keys)
     }
 
-    fn add_principal(&mut self, kind: PrincipalType, value: &str) {
+    pub(crate) fn add_principal(&mut self, kind: PrincipalType, value: &str) {
         match kind {
             PrincipalType::Aws if value == "*" => {}
             PrincipalType::Aws

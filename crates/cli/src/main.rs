@@ -124,6 +124,31 @@ enum Command {
         #[command(subcommand)]
         check: CheckKind,
     },
+    /// May PRINCIPAL call ACTION on the key, and when? Every way it is allowed, with the
+    /// residual condition, the statements and grants, and a witness request `keyward
+    /// authorize` allows. Exit 0 allowed, 1 denied, 2 error.
+    Can {
+        /// A user, role or role-session ARN, or an account's root.
+        principal: String,
+        /// A KMS action on a key (`kms:Decrypt`).
+        action: String,
+        /// The key's policy: a file, or `aws kms get-key-policy --output text` output.
+        #[arg(long)]
+        key_policy: String,
+        /// The account's IAM data: `aws iam get-account-authorization-details` output. The
+        /// principal's inline and managed policies and its groups' are gathered from it.
+        /// Without it, its identity policies are assumed to allow every KMS action.
+        #[arg(long)]
+        authorization_details: Option<String>,
+        /// The key's grants: `aws kms list-grants` output.
+        #[arg(long)]
+        grants: Option<String>,
+        #[command(flatten)]
+        key: KeyOptions,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Print a policy in canonical form (stable element order and layout).
     Fmt {
         /// Do not print; exit 1 if the file is not already in canonical form.
@@ -368,6 +393,23 @@ fn main() -> ExitCode {
                 DiffOutput::Json => commands::diff::DiffFormat::Json,
                 DiffOutput::Sarif => commands::diff::DiffFormat::Sarif,
             },
+        }),
+        Command::Can {
+            principal,
+            action,
+            key_policy,
+            authorization_details,
+            grants,
+            key,
+            format,
+        } => commands::can::run(&commands::can::CanArgs {
+            principal,
+            action,
+            key_policy,
+            authorization_details,
+            grants,
+            key: key.into(),
+            json: format == Format::Json,
         }),
         Command::Check { check } => match check {
             CheckKind::NoNewAccess {

@@ -1,6 +1,7 @@
 //! One module per subcommand. Each returns an [`Outcome`], the process exit status.
 
 pub(crate) mod authorize;
+pub(crate) mod can;
 pub(crate) mod check;
 pub(crate) mod diff;
 pub(crate) mod fmt;

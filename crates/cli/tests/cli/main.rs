@@ -8,6 +8,7 @@
     reason = "tests: a failure panics with the value shown"
 )]
 
+mod can;
 mod check;
 mod commands;
 mod common;
