@@ -4,7 +4,7 @@
 //! witness request made by the principal itself, confirmed by `authz`.
 
 use crate::AnalysisError;
-use crate::checks::{allows_nothing, retarget};
+use crate::checks::{allows_nothing, decide, retarget};
 use crate::diff::{Finding, diff_naming};
 use crate::principals::session_role;
 use crate::space::{KeyFacts, PolicySet};
@@ -42,6 +42,10 @@ pub struct CanReport {
     pub answer: &'static str,
     /// Each way it is allowed; none when denied.
     pub paths: Vec<CanPath>,
+    /// When denied: `authz`'s explanation of the plainest request (the principal calling the
+    /// action, nothing else in its context), which names what denies or what is missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub denial: Option<String>,
 }
 
 /// Whether `principal` (a user, role or role-session ARN, or an account's root) may call
@@ -98,6 +102,24 @@ pub fn can(
             explanation: finding.explanations.allowed,
         });
     }
+    let denial = if paths.is_empty() {
+        let mut plain = serde_json::json!({
+            "principal": principal,
+            "action": action.qualified_name(),
+            "resource": key.arn,
+            "key": crate::witness::key_json(key),
+        });
+        if let (Some(texts), Value::Object(members)) = (&set.identity_policies, &mut plain) {
+            let parsed = texts
+                .iter()
+                .map(|t| serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.clone())))
+                .collect();
+            members.insert("identity_policies".into(), Value::Array(parsed));
+        }
+        Some(decide(&plain, set)?.explanation)
+    } else {
+        None
+    };
     let answer = if paths.is_empty() {
         "DENIED"
     } else if paths.iter().any(|p| p.condition == "always") {
@@ -111,6 +133,7 @@ pub fn can(
         key: key.arn.clone(),
         answer,
         paths,
+        denial,
     })
 }
 

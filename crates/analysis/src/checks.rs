@@ -200,7 +200,10 @@ pub fn check_no_public_access(
 }
 
 /// `authz`'s decision on `witness` completed with `set`: its verdict and explanation.
-fn decide(witness: &Value, set: &PolicySet) -> Result<keyward_authz::Decision, AnalysisError> {
+pub(crate) fn decide(
+    witness: &Value,
+    set: &PolicySet,
+) -> Result<keyward_authz::Decision, AnalysisError> {
     let text = crate::witness::complete_witness(witness, set).to_string();
     let request = keyward_authz::Request::parse(&text)
         .map_err(|e| AnalysisError::Bug(format!("a witness does not read as a request: {e}")))?;

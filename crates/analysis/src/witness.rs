@@ -21,6 +21,14 @@ const DERIVED: &[&str] = &[
 
 /// The witness of `request`, made by `caller`: the request without the policies, with the
 /// identity policy the analysis assumed when the comparison gives none.
+/// The key's properties in the request format.
+pub(crate) fn key_json(key: &KeyFacts) -> Value {
+    json!({
+        "spec": key.spec, "usage": key.usage, "origin": key.origin,
+        "multi_region": key.multi_region, "aliases": key.aliases, "tags": key.tags,
+    })
+}
+
 pub(crate) fn witness(
     request: &Request,
     caller: &Candidate,
@@ -40,13 +48,7 @@ pub(crate) fn witness(
     }
     out.insert("action".into(), request.action.qualified_name().into());
     out.insert("resource".into(), key.arn.clone().into());
-    out.insert(
-        "key".into(),
-        json!({
-            "spec": key.spec, "usage": key.usage, "origin": key.origin,
-            "multi_region": key.multi_region, "aliases": key.aliases, "tags": key.tags,
-        }),
-    );
+    out.insert("key".into(), key_json(key));
     if !request.encryption_context.is_empty() {
         let pairs: Map<String, Value> = request
             .encryption_context

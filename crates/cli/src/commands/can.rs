@@ -151,6 +151,9 @@ fn print(args: &CanArgs, report: &CanReport, sources: &[String], shown: &str) {
         report.action,
         report.key
     );
+    if let Some(denial) = &report.denial {
+        out.push_str(&format!("{denial}\n"));
+    }
     if args.authorization_details.is_none() {
         out.push_str("(no --authorization-details: the principal's identity policies are assumed to allow every KMS action)\n");
     }

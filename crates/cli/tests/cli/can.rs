@@ -78,6 +78,11 @@ fn an_inline_deny_wins_over_the_groups_allow() {
     let (code, answer) = json("arn:aws:iam::111122223333:user/bob", "kms:Decrypt");
     assert_eq!((code, answer["answer"].as_str()), (Some(1), Some("DENIED")));
     assert_eq!(answer["paths"], serde_json::json!([]));
+    // Why: the explicit deny of bob's inline policy.
+    assert!(
+        answer["denial"].as_str().unwrap().contains("denies"),
+        "{answer:#}"
+    );
     let (code, _) = json("arn:aws:iam::111122223333:user/bob", "kms:Encrypt");
     assert_eq!(code, Some(0));
 }
