@@ -1,11 +1,13 @@
 //! Read arbitrary input as every saved `aws kms ...` output the analysis takes (list-grants,
-//! describe-key with list-aliases and list-resource-tags), and diff it, as a key policy,
+//! describe-key with list-aliases and list-resource-tags) and as `aws iam
+//! get-account-authorization-details` (gathering principals' policies), and diff it, as a key policy,
 //! against the AWS default key policy both ways and as an Access Analyzer check: nothing may
 //! panic, a refusal is an error, and every finding's statements are statements of the policy.
 #![no_main]
 
 use keyward_analysis::{
-    AnalysisError, KeyFacts, PolicySet, check_no_public_access, diff, read_grants, read_key,
+    AnalysisError, AuthorizationDetails, KeyFacts, PolicySet, check_no_public_access, diff,
+    read_grants, read_key,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -30,6 +32,16 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = read_key(text, Some(text), Some(text));
+    if let Ok(details) = AuthorizationDetails::read(text) {
+        for principal in [
+            "arn:aws:iam::111122223333:user/alice",
+            "arn:aws:iam::111122223333:role/app",
+            "arn:aws:sts::111122223333:assumed-role/app/s",
+            "arn:aws:iam::111122223333:root",
+        ] {
+            let _ = details.policies_of(principal);
+        }
+    }
     // Diffs are bounded, but a large input is slow to enumerate; the readers above took it.
     if text.len() > 2048 {
         return;
