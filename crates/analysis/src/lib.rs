@@ -70,6 +70,7 @@ pub use checks::{
 pub use diff::{DiffReport, Explanations, Finding, StatementRef, diff};
 pub use inputs::{KeyReadError, ReadError, read_aliases, read_grants, read_key, read_tags};
 pub use principals::PrincipalKind;
+pub use sarif::sarif_log;
 pub use space::{KeyFacts, PolicySet};
 
 /// The one account a key policy delegates to (an `Allow` of every KMS action to accounts

@@ -64,26 +64,33 @@ impl DiffReport {
                 })
             })
             .collect();
-        json!({
-            "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-            "version": "2.1.0",
-            "runs": [{
-                "tool": {"driver": {
-                    "name": "keyward",
-                    "semanticVersion": env!("CARGO_PKG_VERSION"),
-                    "informationUri": "https://github.com/keyward/keyward",
-                    "rules": [{
-                        "id": NEW_ACCESS,
-                        "name": NEW_ACCESS,
-                        "shortDescription": {"text": "The change lets a principal make requests it could not make before"},
-                        "fullDescription": {"text": "The new key policy (with the identity policies and grants given) allows a kind of request that the old one does not. The result's witness is such a request; keyward authorize decides it."},
-                        "help": {"text": "Check that the access is intended; if it is not, narrow the statement's principals, actions or conditions."},
-                        "defaultConfiguration": {"level": "error"},
-                        "properties": {"tags": ["security", "kms"], "precision": "very-high", "security-severity": "7.5"},
-                    }],
-                }},
-                "results": results,
-            }]
-        })
+        let rules = json!([{
+            "id": NEW_ACCESS,
+            "name": NEW_ACCESS,
+            "shortDescription": {"text": "The change lets a principal make requests it could not make before"},
+            "fullDescription": {"text": "The new key policy (with the identity policies and grants given) allows a kind of request that the old one does not. The result's witness is such a request; keyward authorize decides it."},
+            "help": {"text": "Check that the access is intended; if it is not, narrow the statement's principals, actions or conditions."},
+            "defaultConfiguration": {"level": "error"},
+            "properties": {"tags": ["security", "kms"], "precision": "very-high", "security-severity": "7.5"},
+        }]);
+        sarif_log(rules, results)
     }
+}
+
+/// A SARIF 2.1.0 log of one Keyward run: the tool (its name, version and home page) with its
+/// `rules`, and the `results`. The one envelope that `keyward lint` and `keyward diff` write.
+pub fn sarif_log(rules: Value, results: Vec<Value>) -> Value {
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "keyward",
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/keyward/keyward",
+                "rules": rules,
+            }},
+            "results": results,
+        }]
+    })
 }

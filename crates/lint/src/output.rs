@@ -170,17 +170,5 @@ pub fn sarif(files: &[FileFindings<'_>]) -> Value {
             results.push(result);
         }
     }
-    json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "keyward",
-                "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/keyward/keyward",
-                "rules": rules,
-            }},
-            "results": results,
-        }]
-    })
+    keyward_analysis::sarif_log(Value::Array(rules), results)
 }

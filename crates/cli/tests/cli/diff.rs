@@ -12,6 +12,26 @@ fn diff(case: &str, args: &[&str]) -> Output {
     run_in(&fixtures("diff").join(case), &all, "")
 }
 
+/// `keyward diff old.json new.json` of a case with grants on each side, as JSON: the exit
+/// status and the report.
+fn grants_json(case: &str, extra: &[&str]) -> (Option<i32>, Value) {
+    let mut args = vec![
+        "old.json",
+        "new.json",
+        "--grants",
+        "grants.json",
+        "--new-grants",
+        "new-grants.json",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let o = diff(case, &args);
+    let report = serde_json::from_str(&stdout(&o))
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&o), stderr(&o)));
+    (o.status.code(), report)
+}
+
 #[test]
 fn no_new_access_is_pass_and_exit_0() {
     let o = diff("identical-policies-pass", &["old.json", "new.json"]);
@@ -44,21 +64,8 @@ fn new_access_is_fail_and_exit_1_with_the_statement_the_witness_and_both_explana
 
 #[test]
 fn json_is_the_contract_and_each_witness_is_a_request_without_the_policies() {
-    let o = diff(
-        "a-grant-added",
-        &[
-            "old.json",
-            "new.json",
-            "--grants",
-            "grants.json",
-            "--new-grants",
-            "new-grants.json",
-            "--format",
-            "json",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let (code, report) = grants_json("a-grant-added", &[]);
+    assert_eq!(code, Some(1), "{report:#}");
     assert_eq!(report["result"], "FAIL");
     let finding = &report["findings"][0];
     for member in ["principal", "actions", "condition", "statements", "witness"] {
@@ -79,22 +86,8 @@ fn json_is_the_contract_and_each_witness_is_a_request_without_the_policies() {
 
 #[test]
 fn both_ways_lists_the_access_removed_without_failing_for_it() {
-    let o = diff(
-        "a-grant-narrowed-passes",
-        &[
-            "old.json",
-            "new.json",
-            "--grants",
-            "grants.json",
-            "--new-grants",
-            "new-grants.json",
-            "--both-ways",
-            "--format",
-            "json",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let (code, report) = grants_json("a-grant-narrowed-passes", &["--both-ways"]);
+    assert_eq!(code, Some(0), "{report:#}");
     assert_eq!(report["result"], "PASS");
     let removed = report["removed"].as_array().unwrap();
     assert!(!removed.is_empty());
