@@ -162,16 +162,13 @@ impl AuthorizationDetails {
         if arn.resource == "root" {
             return Ok(Vec::new());
         }
-        if let Some(rest) = arn.resource.strip_prefix("assumed-role/") {
-            let role_name = rest.split('/').next().unwrap_or_default();
+        if arn.resource.starts_with("assumed-role/") {
+            let role_arn = self.role_of(principal).ok_or_else(not_found)?;
             let role = self
                 .details
                 .role_detail_list
                 .iter()
-                .find(|r| {
-                    r.role_name == role_name
-                        && crate::mentions::account_of(&r.arn) == Some(arn.account)
-                })
+                .find(|r| r.arn == role_arn)
                 .ok_or_else(not_found)?;
             return self.role_policies(role);
         }
@@ -212,6 +209,24 @@ impl AuthorizationDetails {
             self.managed(&mut out, &group.attached_managed_policies)?;
         }
         Ok(out)
+    }
+
+    /// The ARN, with its path, of the role of `session` (`arn:aws:sts::ACCOUNT:assumed-role/
+    /// ROLE/SESSION`), when the details list it.
+    pub fn role_of(&self, session: &str) -> Option<&str> {
+        let arn = keyward_policy::arn::Arn::parse(session)?;
+        let role_name = arn
+            .resource
+            .strip_prefix("assumed-role/")?
+            .split('/')
+            .next()?;
+        self.details
+            .role_detail_list
+            .iter()
+            .find(|r| {
+                r.role_name == role_name && crate::mentions::account_of(&r.arn) == Some(arn.account)
+            })
+            .map(|r| r.arn.as_str())
     }
 
     fn role_policies(&self, role: &RoleDetail) -> Result<Vec<IdentityPolicy>, AnalysisError> {

@@ -50,9 +50,12 @@ pub struct CanReport {
 
 /// Whether `principal` (a user, role or role-session ARN, or an account's root) may call
 /// `action` on the key under `set` (whose identity policies are the principal's own), and
-/// under which conditions.
+/// under which conditions. For a session, `role` is its role's ARN with its path when it is
+/// known (a session's ARN leaves the path out, and `aws:PrincipalArn` has it); without it the
+/// role is taken to have no path.
 pub fn can(
     principal: &str,
+    role: Option<&str>,
     action: ActionId,
     set: &PolicySet,
     key: &KeyFacts,
@@ -64,7 +67,7 @@ pub fn can(
     }
     let nothing = allows_nothing(set);
     // The principal, and a session's role, are named: each its own cell, not a class.
-    let role = session_role(principal);
+    let role = session_role(principal).map(|bare| role.map_or(bare, str::to_owned));
     let mut named = vec![principal];
     named.extend(role.as_deref());
     let report = diff_naming(&nothing, set, key, &named)?;

@@ -57,6 +57,7 @@ fn answer(args: &CanArgs) -> Result<(CanReport, Vec<String>, String), Vec<String
             )]
         })?;
     let key_policy = key_policy(&args.key_policy)?;
+    let mut role = None;
     let (identity, sources) = match &args.authorization_details {
         Some(path) => {
             let input = input::read_limited(path, Some(MAX_DETAILS_BYTES)).map_err(|m| vec![m])?;
@@ -74,6 +75,7 @@ fn answer(args: &CanArgs) -> Result<(CanReport, Vec<String>, String), Vec<String
                     |d| vec![format!("keyward: error: {}: {}: {d}", input.name, p.source)],
                 )?;
             }
+            role = details.role_of(&args.principal).map(str::to_owned);
             let sources = policies.iter().map(|p| p.source.clone()).collect();
             (
                 Some(policies.into_iter().map(|p| p.text).collect()),
@@ -93,7 +95,7 @@ fn answer(args: &CanArgs) -> Result<(CanReport, Vec<String>, String), Vec<String
         identity_policies: identity,
         grants,
     };
-    let report = keyward_analysis::can(&args.principal, action, &set, &key)
+    let report = keyward_analysis::can(&args.principal, role.as_deref(), action, &set, &key)
         .map_err(|e| vec![format!("keyward: error: {e}")])?;
     Ok((report, sources, shown))
 }

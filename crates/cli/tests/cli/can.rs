@@ -119,8 +119,23 @@ fn a_session_of_a_role_gets_the_roles_inline_policy_and_its_condition() {
     );
     assert_eq!(path["witness"]["principal"], session);
     assert_eq!(authorize(&path["witness"]), "Allow");
-    let (code, _) = json(session, "kms:Encrypt");
-    assert_eq!(code, Some(1));
+}
+
+/// A session's ARN leaves its role's path out; `aws:PrincipalArn` has it. The role's ARN with
+/// its path comes from the authorization details, so a statement that names it applies.
+#[test]
+fn a_sessions_role_arn_keeps_its_path_from_the_authorization_details() {
+    let session = "arn:aws:sts::111122223333:assumed-role/app/i-0abc";
+    let (code, answer) = json(session, "kms:Encrypt");
+    assert_eq!(code, Some(0), "{answer:#}");
+    assert_eq!(answer["answer"], "ALLOWED");
+    let path = &answer["paths"][0];
+    assert_eq!(path["statements"][0]["sid"], "AppEncryptsByItsRoleArn");
+    assert_eq!(
+        path["witness"]["principal_role_arn"],
+        "arn:aws:iam::111122223333:role/service-role/app"
+    );
+    assert_eq!(authorize(&path["witness"]), "Allow");
 }
 
 #[test]
