@@ -84,8 +84,8 @@ pub(crate) struct Conditions<'s> {
     bits: Vec<Bit<'s>>,
 }
 
-/// Whether a condition key belongs to the encryption context.
-fn of_the_context(key: &str) -> bool {
+/// Whether a condition key (in any case) belongs to the encryption context.
+pub(crate) fn of_the_context(key: &str) -> bool {
     const PAIR: &str = "kms:EncryptionContext:";
     key.get(..PAIR.len())
         .is_some_and(|p| p.eq_ignore_ascii_case(PAIR))

@@ -5,7 +5,7 @@
 //! apart, that decision is the region's.
 
 use crate::AnalysisError;
-use crate::classes::{self, Bits, Classes, Conditions};
+use crate::classes::{self, Bits, Classes, Conditions, of_the_context};
 use crate::domain::{Domain, Value, context_domain, domain, predicate};
 use crate::glob::{self, Glob, Predicate};
 use crate::mentions::{KeyTests, Mentions, StatementKeys};
@@ -295,11 +295,6 @@ pub(crate) fn is_key_property(folded: &str) -> bool {
     ) || folded.starts_with("aws:resourcetag/")
 }
 
-/// Keys of the encryption context.
-fn of_the_context(folded: &str) -> bool {
-    folded.starts_with("kms:encryptioncontext:") || folded == "kms:encryptioncontextkeys"
-}
-
 /// The hasher of the tables of bit vectors.
 type Hasher = foldhash::fast::RandomState;
 
@@ -412,10 +407,10 @@ impl Space {
         })
     }
 
-    /// Every point of every group that `wanted` picks, by caller and group (`wanted` is asked
-    /// only where the side `must_allow` can allow, and must pick no point it denies): each point a
-    /// value of each of the group's domains (by position in [`Space::domains_of`]); and how
-    /// many requests were decided. `wanted` gets the caller and the request of the group's
+    /// Every point of every group that `wanted` picks, by caller and group, each point a value
+    /// of each of the group's domains (by position in [`Space::domains_of`]); and how many
+    /// requests were decided. `wanted` is asked only where the side `must_allow` can allow,
+    /// and must pick no point that side denies. `wanted` gets the caller and the request of the group's
     /// first action at one point of each distinct vector of conditions
     /// ([`crate::classes`]): every action of a group is decided alike at a point (the same
     /// statements and grants apply, and `authz` reads nothing else of the action), and every
