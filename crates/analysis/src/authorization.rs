@@ -211,6 +211,31 @@ impl AuthorizationDetails {
         Ok(out)
     }
 
+    /// The ARNs of the users and roles listed, users first, each once.
+    pub fn principals(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for arn in self
+            .details
+            .user_detail_list
+            .iter()
+            .map(|u| u.arn.as_str())
+            .chain(self.details.role_detail_list.iter().map(|r| r.arn.as_str()))
+        {
+            if !out.contains(&arn) {
+                out.push(arn);
+            }
+        }
+        out
+    }
+
+    /// The account the details describe: that of the first user or role listed.
+    pub fn account(&self) -> Option<String> {
+        self.principals()
+            .first()
+            .and_then(|arn| crate::mentions::account_of(arn))
+            .map(str::to_owned)
+    }
+
     /// The ARN, with its path, of the role of `session` (`arn:aws:sts::ACCOUNT:assumed-role/
     /// ROLE/SESSION`), when the details list it.
     pub fn role_of(&self, session: &str) -> Option<&str> {

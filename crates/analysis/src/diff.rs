@@ -5,6 +5,7 @@ use crate::AnalysisError;
 use crate::domain::Domain;
 use crate::mentions::Mentions;
 use crate::principals::{self, Candidate, PrincipalKind};
+use crate::scp::ServiceControlPolicies;
 use crate::space::{KeyFacts, PolicySet, Region, Side, Space};
 use crate::witness;
 use keyward_authz::{Decision, PolicySource, Source};
@@ -94,13 +95,28 @@ pub(crate) fn diff_naming(
     key: &KeyFacts,
     named: &[&str],
 ) -> Result<DiffReport, AnalysisError> {
+    compare((old, None), (new, None), key, named, false)
+}
+
+/// [`diff_naming`] with each side's SCPs; with `only_named`, about the named principals (and
+/// their roles' sessions) alone: no other caller is decided or reported.
+pub(crate) fn compare(
+    (old, old_scps): (&PolicySet, Option<&ServiceControlPolicies>),
+    (new, new_scps): (&PolicySet, Option<&ServiceControlPolicies>),
+    key: &KeyFacts,
+    named: &[&str],
+    only_named: bool,
+) -> Result<DiffReport, AnalysisError> {
     let mut mentions = Mentions::default();
     for arn in named {
         mentions.add_principal(keyward_policy::model::PrincipalType::Aws, arn);
     }
-    let old_side = Side::new(old, &mut mentions)?;
-    let new_side = Side::new(new, &mut mentions)?;
-    let space = Space::new(key, &[&old_side, &new_side], mentions)?;
+    let old_side = Side::governed(old, old_scps, &mut mentions)?;
+    let new_side = Side::governed(new, new_scps, &mut mentions)?;
+    let mut space = Space::new(key, &[&old_side, &new_side], mentions)?;
+    if only_named {
+        space.only = Some(named.iter().map(|&a| a.to_owned()).collect());
+    }
     // The points NEW allows and OLD does not, by caller and group of actions.
     let found = space.points(&[&old_side, &new_side], 1, |caller, request| {
         new_side.allows(caller.kind, request) && !old_side.allows(caller.kind, request)

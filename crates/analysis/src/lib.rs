@@ -56,7 +56,9 @@ mod inputs;
 mod mentions;
 mod principals;
 mod sarif;
+mod scp;
 mod space;
+mod who_can;
 mod witness;
 
 pub use witness::complete_witness;
@@ -71,7 +73,9 @@ pub use diff::{DiffReport, Explanations, Finding, StatementRef, diff};
 pub use inputs::{KeyReadError, ReadError, read_aliases, read_grants, read_key, read_tags};
 pub use principals::PrincipalKind;
 pub use sarif::sarif_log;
+pub use scp::{NamedPolicy, ServiceControlPolicies, read_scp_level};
 pub use space::{KeyFacts, PolicySet};
+pub use who_can::{WhoCanInputs, WhoCanReport, WhoCanRow, who_can};
 
 /// The one account a key policy delegates to (an `Allow` of every KMS action to accounts
 /// only, as the default key policy has): the account whose key it most likely is. `None` when

@@ -31,7 +31,7 @@ pub enum PrincipalKind {
 
 impl PrincipalKind {
     /// How a reader names the kind.
-    pub(crate) const fn noun(self) -> &'static str {
+    pub const fn noun(self) -> &'static str {
         match self {
             Self::Root => "root user",
             Self::User => "user",

@@ -10,6 +10,7 @@ use crate::domain::{Domain, Value, context_domain, domain, predicate};
 use crate::glob::{self, Glob, Predicate};
 use crate::mentions::{KeyTests, Mentions, StatementKeys};
 use crate::principals::{self, Candidate, PRINCIPAL_KEYS, PrincipalKind};
+use crate::scp::{Guardrails, ServiceControlPolicies};
 use keyward_authz::{
     Authorizer, Covering, KeyAttributes, PolicySource, PolicyText, Request, Verdict,
 };
@@ -96,10 +97,17 @@ pub(crate) struct Side {
     without_identity: Authorizer,
     key_keys: StatementKeys,
     identity_keys: Vec<StatementKeys>,
+    /// The organization's SCPs over the callers they govern (none: nothing beyond `authz`).
+    guardrails: Guardrails,
 }
 
 impl Side {
-    pub(crate) fn new(set: &PolicySet, mentions: &mut Mentions) -> Result<Self, AnalysisError> {
+    /// A side whose callers are also governed by `scps`.
+    pub(crate) fn governed(
+        set: &PolicySet,
+        scps: Option<&ServiceControlPolicies>,
+        mentions: &mut Mentions,
+    ) -> Result<Self, AnalysisError> {
         let key_document = parse_and_validate(&set.key_policy, PolicyKind::KeyPolicy)
             .map_err(|d| AnalysisError::Policy(format!("key policy: {d}")))?;
         let key_policy = Arc::new(
@@ -146,6 +154,10 @@ impl Side {
             without_identity,
             key_keys,
             identity_keys,
+            guardrails: match scps {
+                Some(scps) => Guardrails::new(scps, mentions)?,
+                None => Guardrails::default(),
+            },
         })
     }
 
@@ -161,16 +173,38 @@ impl Side {
     /// Whether `request` by a caller of `kind` is allowed.
     pub(crate) fn allows(&self, kind: PrincipalKind, request: &Request) -> bool {
         self.authorizer(kind).verdict(request) == Verdict::Allow
+            && self.guardrails.refusal(request).is_none()
     }
 
     /// The decision on `request`, with its explanation, under the key policy and grants, and
     /// the identity policies (given or assumed) when `with_identity`.
+    /// An allow that the SCPs refuse becomes a denial that says why.
     pub(crate) fn decide(&self, with_identity: bool, request: &Request) -> keyward_authz::Decision {
-        if with_identity {
+        let mut decision = if with_identity {
             self.iam.decide(request)
         } else {
             self.without_identity.decide(request)
+        };
+        if decision.verdict == Verdict::Allow
+            && let Some(refusal) = self.guardrails.refusal(request)
+        {
+            decision.verdict = if refusal.starts_with("denied") {
+                Verdict::ExplicitDeny
+            } else {
+                Verdict::ImplicitDeny
+            };
+            decision.explanation = format!(
+                "{} But the organization's SCPs refuse it: {refusal}.",
+                decision.explanation.trim_end()
+            );
+            decision.reasons.clear();
         }
+        decision
+    }
+
+    /// Why the SCPs refuse `request`, when they do.
+    pub(crate) fn scp_refusal(&self, request: &Request) -> Option<String> {
+        self.guardrails.refusal(request)
     }
 
     /// Every statement of the key policy and the identity policies that has a condition, at
@@ -187,7 +221,7 @@ impl Side {
                 .iter()
                 .filter_map(move |s| policy.condition(s).map(|c| ((1u8, i, s.index), c.tests())))
         });
-        key.chain(identity)
+        key.chain(identity).chain(self.guardrails.conditions())
     }
 
     /// Whether anything in `signature` could allow a caller that `covering` describes: an
@@ -229,6 +263,7 @@ impl Side {
                 .filter(|(_, g)| g.operations.contains(action))
                 .map(|(i, _)| (2, i, 0)),
         );
+        self.guardrails.signature(action, &mut out);
         out
     }
 
@@ -241,6 +276,7 @@ impl Side {
                     .identity_keys
                     .get(policy)
                     .and_then(|k| k.get(statement)),
+                3 => self.guardrails.keys(policy, statement),
                 _ => None,
             };
             into.extend(keys.into_iter().flatten().cloned());
@@ -249,7 +285,7 @@ impl Side {
 }
 
 /// The statements and grants that can apply to an action, on one side: (source, policy,
-/// statement) with source 0 the key policy, 1 an identity policy, 2 a grant.
+/// statement) with source 0 the key policy, 1 an identity policy, 2 a grant, 3 an SCP.
 pub(crate) type Signature = Vec<(u8, usize, usize)>;
 
 /// Actions that the same statements and grants can apply to, decided alike.
@@ -279,6 +315,8 @@ pub(crate) struct Space {
     pub(crate) context: Vec<Domain>,
     pub(crate) groups: Vec<ActionGroup>,
     pub(crate) mentions: Mentions,
+    /// When set, the only callers decided: these principals, and the sessions of these roles.
+    pub(crate) only: Option<BTreeSet<String>>,
 }
 
 /// Keys whose value comes from the key's properties.
@@ -404,6 +442,7 @@ impl Space {
             context,
             groups,
             mentions,
+            only: None,
         })
     }
 
@@ -509,6 +548,15 @@ impl Space {
                 .zip(&covering)
                 .enumerate()
             {
+                if let Some(only) = &self.only
+                    && !only.contains(&candidate.arn)
+                    && !candidate
+                        .role_arn
+                        .as_ref()
+                        .is_some_and(|r| only.contains(r))
+                {
+                    continue;
+                }
                 // A caller that no Allow of the side that must allow names is never allowed
                 // by it: nothing to decide (RetireGrant aside, which the key's account allows
                 // through IAM alone).

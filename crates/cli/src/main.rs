@@ -149,6 +149,35 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Who can use the key? Every principal of the account (from its IAM data, each with its
+    /// own identity policies and the organization's SCPs) and every other caller as a class,
+    /// with the actions, the path (key-policy statement, identity policy, grant), the residual
+    /// condition, what shadows it, and a witness request `keyward authorize` allows.
+    WhoCan {
+        /// The key's policy: a file, or `aws kms get-key-policy` output.
+        #[arg(long)]
+        key_policy: String,
+        /// The account's IAM data: `aws iam get-account-authorization-details` output.
+        /// Without it, IAM principals are classes whose identity policies are assumed to allow.
+        #[arg(long)]
+        authorization_details: Option<String>,
+        /// The key's grants: `aws kms list-grants` output.
+        #[arg(long)]
+        grants: Option<String>,
+        #[command(flatten)]
+        key: KeyOptions,
+        /// The SCPs of one level of the organization over the account, from the root down
+        /// (repeatable, one per level): a policy, `aws organizations describe-policy` output,
+        /// or a JSON array of them (the SCPs attached at that level).
+        #[arg(long = "scp")]
+        scps: Vec<String>,
+        /// A KMS action to ask about (repeatable; by default every action on a key).
+        #[arg(long = "action")]
+        actions: Vec<String>,
+        /// Output format: text, json (a contract), or dot (a Graphviz graph).
+        #[arg(long, value_enum, default_value_t = WhoCanOutput::Text)]
+        format: WhoCanOutput,
+    },
     /// Print a policy in canonical form (stable element order and layout).
     Fmt {
         /// Do not print; exit 1 if the file is not already in canonical form.
@@ -288,6 +317,17 @@ enum DiffOutput {
     Sarif,
 }
 
+/// Output formats of `who-can`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum WhoCanOutput {
+    /// Each row with its actions, condition, path and witness; shadowed rows after.
+    Text,
+    /// `{"key": ARN, "rows": [...]}`.
+    Json,
+    /// A Graphviz graph: principals → paths → key.
+    Dot,
+}
+
 /// Severities, least first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum MinSeverity {
@@ -410,6 +450,27 @@ fn main() -> ExitCode {
             grants,
             key: key.into(),
             json: format == Format::Json,
+        }),
+        Command::WhoCan {
+            key_policy,
+            authorization_details,
+            grants,
+            key,
+            scps,
+            actions,
+            format,
+        } => commands::who_can::run(&commands::who_can::WhoCanArgs {
+            key_policy,
+            authorization_details,
+            grants,
+            key: key.into(),
+            scps,
+            actions,
+            format: match format {
+                WhoCanOutput::Text => commands::who_can::WhoCanFormat::Text,
+                WhoCanOutput::Json => commands::who_can::WhoCanFormat::Json,
+                WhoCanOutput::Dot => commands::who_can::WhoCanFormat::Dot,
+            },
         }),
         Command::Check { check } => match check {
             CheckKind::NoNewAccess {

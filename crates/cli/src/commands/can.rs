@@ -103,7 +103,7 @@ fn answer(args: &CanArgs) -> Result<(CanReport, Vec<String>, String), Vec<String
 /// The key policy: a policy file, or `aws kms get-key-policy` output (`{"Policy": "<the
 /// policy as JSON text>", "PolicyName": "default"}`), whose `Policy` is checked as
 /// `keyward validate` checks a policy, its problems placed in that text.
-fn key_policy(path: &str) -> Result<input::Input, Vec<String>> {
+pub(crate) fn key_policy(path: &str) -> Result<input::Input, Vec<String>> {
     let mut read = input::read(path).map_err(|m| vec![m])?;
     if let Ok(serde_json::Value::Object(members)) = serde_json::from_str(&read.text)
         && !members.contains_key("Statement")

@@ -8,6 +8,7 @@ pub(crate) mod fmt;
 pub(crate) mod lint;
 pub(crate) mod serve;
 pub(crate) mod validate;
+pub(crate) mod who_can;
 
 /// How a command ended; the discriminant is the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,262 @@
+//! Service control policies: the organization's guardrails over the IAM principals of its
+//! member accounts. At each level from the organization's root down to the account, some SCP
+//! attached there must allow the request, and a `Deny` in any SCP denies it. SCPs never allow
+//! on their own: a request they let through still needs the key policy, IAM or a grant.
+//!
+//! They govern the callers of the accounts they are given for (root users included), never a
+//! service principal, and never callers of other accounts (whose organization is not known).
+//! `authz` decides without them; the analysis applies them on top, to every request it
+//! decides, and checks every witness against them the same way.
+
+use crate::AnalysisError;
+use crate::inputs::{ReadError, read};
+use crate::mentions::{Mentions, StatementKeys};
+use keyward_authz::Request;
+use keyward_conditions::{CompiledPolicy, KeyTest};
+use keyward_policy::catalog::ActionId;
+use keyward_policy::{Effect, PolicyKind, parse_and_validate};
+use serde::Deserialize;
+
+/// One SCP: its name and its document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedPolicy {
+    /// How findings name it (the SCP's name, or the file it came from).
+    pub name: String,
+    /// The policy document.
+    pub text: String,
+}
+
+/// The SCPs over the IAM principals of `accounts`, by level of the organization.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServiceControlPolicies {
+    /// The member accounts they govern.
+    pub accounts: Vec<String>,
+    /// From the organization's root down to the account, the SCPs attached at each level.
+    pub levels: Vec<Vec<NamedPolicy>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Described {
+    policy: DescribedPolicy,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DescribedPolicy {
+    #[serde(default)]
+    policy_summary: Option<Summary>,
+    content: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Summary {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// The SCPs of one level of the organization, read from `text`: a policy document, the output
+/// of `aws organizations describe-policy` (`{"Policy": {"PolicySummary": ..., "Content":
+/// "..."}}`), or a JSON array of either (several SCPs attached at the level). `name` names an
+/// SCP that does not name itself (a document), with its position when there are several.
+pub fn read_scp_level(text: &str, name: &str) -> Result<Vec<NamedPolicy>, ReadError> {
+    let value: serde_json::Value = read(text, "an SCP, `describe-policy` output or an array")?;
+    let items = match value {
+        serde_json::Value::Array(items) => items,
+        other => vec![other],
+    };
+    let many = items.len() > 1;
+    let mut out = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let fallback = if many {
+            format!("{name}[{i}]")
+        } else {
+            name.to_owned()
+        };
+        let is_described = item
+            .as_object()
+            .is_some_and(|o| o.contains_key("Policy") && !o.contains_key("Statement"));
+        if is_described {
+            let described: Described = serde_json::from_value(item).map_err(|e| ReadError {
+                line: 0,
+                column: 0,
+                message: format!("{fallback}: not `aws organizations describe-policy` output: {e}"),
+            })?;
+            out.push(NamedPolicy {
+                name: described
+                    .policy
+                    .policy_summary
+                    .and_then(|s| s.name)
+                    .unwrap_or(fallback),
+                text: described.policy.content,
+            });
+        } else {
+            out.push(NamedPolicy {
+                name: fallback,
+                text: item.to_string(),
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err(ReadError {
+            line: 1,
+            column: 1,
+            message: format!(
+                "{name}: no SCP (every level of an organization has at least one attached)"
+            ),
+        });
+    }
+    Ok(out)
+}
+
+/// One SCP compiled, with the keys each of its statements reads.
+#[derive(Debug)]
+struct CompiledScp {
+    name: String,
+    policy: CompiledPolicy,
+    keys: StatementKeys,
+}
+
+/// The SCPs compiled for deciding.
+#[derive(Debug, Default)]
+pub(crate) struct Guardrails {
+    accounts: Vec<String>,
+    levels: Vec<Vec<CompiledScp>>,
+}
+
+impl Guardrails {
+    pub(crate) fn new(
+        scps: &ServiceControlPolicies,
+        mentions: &mut Mentions,
+    ) -> Result<Self, AnalysisError> {
+        let mut levels = Vec::new();
+        for level in &scps.levels {
+            let mut compiled = Vec::new();
+            for scp in level {
+                let document = parse_and_validate(&scp.text, PolicyKind::IdentityPolicy)
+                    .map_err(|d| AnalysisError::Policy(format!("SCP {}: {d}", scp.name)))?;
+                let keys = mentions.add_policy(&document)?;
+                let policy =
+                    CompiledPolicy::from_document(&document, PolicyKind::IdentityPolicy)
+                        .map_err(|d| AnalysisError::Policy(format!("SCP {}: {d}", scp.name)))?;
+                compiled.push(CompiledScp {
+                    name: scp.name.clone(),
+                    policy,
+                    keys,
+                });
+            }
+            levels.push(compiled);
+        }
+        for account in &scps.accounts {
+            mentions.accounts.insert(account.clone());
+        }
+        Ok(Self {
+            accounts: scps.accounts.clone(),
+            levels,
+        })
+    }
+
+    fn scps(&self) -> impl Iterator<Item = (usize, &CompiledScp)> {
+        self.levels.iter().flatten().enumerate()
+    }
+
+    /// Whether the SCPs govern the caller of `request`: an IAM principal (not a service) of
+    /// one of their accounts.
+    fn govern(&self, request: &Request) -> bool {
+        !self.levels.is_empty()
+            && request
+                .member_account()
+                .is_some_and(|a| self.accounts.iter().any(|g| g == a))
+    }
+
+    /// Why the SCPs refuse `request`, when they govern its caller and do: the first level at
+    /// which none allows it, or the SCP statement that denies it. `None`: they let it through.
+    pub(crate) fn refusal(&self, request: &Request) -> Option<String> {
+        if !self.govern(request) {
+            return None;
+        }
+        let resource = request.target_key.as_deref().unwrap_or(&request.resource);
+        let mut missing = None;
+        for (depth, level) in self.levels.iter().enumerate() {
+            let mut allowed = false;
+            for scp in level {
+                for s in scp.policy.statements_for(request.action) {
+                    if !scp.policy.covers_resource(s, resource, &request.context)
+                        || !scp
+                            .policy
+                            .condition(s)
+                            .is_none_or(|c| c.evaluate(&request.context))
+                    {
+                        continue;
+                    }
+                    if s.effect == Effect::Deny {
+                        return Some(format!(
+                            "denied by statement {} of the service control policy {}",
+                            s.index, scp.name
+                        ));
+                    }
+                    allowed = true;
+                }
+            }
+            if !allowed && missing.is_none() {
+                missing = Some(format!(
+                    "not allowed by any service control policy at level {} of the organization ({})",
+                    depth + 1,
+                    level
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        missing
+    }
+
+    /// Every SCP statement with a condition, at its place in signatures (source 3).
+    pub(crate) fn conditions(&self) -> impl Iterator<Item = ((u8, usize, usize), &[KeyTest])> {
+        self.scps().flat_map(|(i, scp)| {
+            scp.policy.statements().iter().filter_map(move |s| {
+                scp.policy
+                    .condition(s)
+                    .map(|c| ((3u8, i, s.index), c.tests()))
+            })
+        })
+    }
+
+    /// The SCP statements that can apply to `action`.
+    pub(crate) fn signature(&self, action: ActionId, out: &mut Vec<(u8, usize, usize)>) {
+        for (i, scp) in self.scps() {
+            out.extend(scp.policy.statements_for(action).map(|s| (3, i, s.index)));
+        }
+    }
+
+    /// The keys statement `statement` of SCP `i` reads.
+    pub(crate) fn keys(
+        &self,
+        i: usize,
+        statement: usize,
+    ) -> Option<&std::collections::BTreeSet<String>> {
+        self.scps()
+            .find(|(j, _)| *j == i)
+            .and_then(|(_, scp)| scp.keys.get(statement))
+    }
+
+    /// The levels (1-based) at which no SCP has an `Allow` statement: they deny every action.
+    pub(crate) fn levels_without_allow(&self) -> Vec<usize> {
+        self.levels
+            .iter()
+            .enumerate()
+            .filter(|(_, level)| {
+                !level.iter().any(|scp| {
+                    scp.policy
+                        .statements()
+                        .iter()
+                        .any(|s| s.effect == Effect::Allow)
+                })
+            })
+            .map(|(i, _)| i + 1)
+            .collect()
+    }
+}
