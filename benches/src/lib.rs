@@ -146,3 +146,62 @@ pub mod diff {
         )
     }
 }
+
+/// `who-can` over the fixture account (`fixtures/who-can/`) scaled to 1,000 principals: its
+/// 201 roles repeated under new names until there are 1,000 roles and users.
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "bench inputs bundled with the crate: a broken fixture fails the bench at once"
+)]
+pub mod who_can {
+    use keyward_analysis::{AuthorizationDetails, WhoCanInputs};
+    use serde_json::Value;
+
+    const DETAILS: &str = include_str!("../../fixtures/who-can/authorization-details.json");
+    const KEY_POLICY: &str = include_str!("../../fixtures/who-can/key-policy.json");
+    const GRANTS: &str = include_str!("../../fixtures/who-can/grants.json");
+    const DESCRIBE_KEY: &str = include_str!("../../fixtures/who-can/describe-key.json");
+    const SCP_ROOT: &str = include_str!("../../fixtures/who-can/scp-root.json");
+    const SCP_ACCOUNT: &str = include_str!("../../fixtures/who-can/scp-account.json");
+
+    /// The inputs, with the account's roles repeated until it has `principals` users and
+    /// roles (its root aside).
+    pub fn inputs(principals: usize) -> WhoCanInputs {
+        let mut details: Value = serde_json::from_str(DETAILS).unwrap();
+        let users = details["UserDetailList"].as_array().unwrap().len();
+        let roles: Vec<Value> = details["RoleDetailList"].as_array().unwrap().clone();
+        let mut all = Vec::new();
+        let mut copy = 0;
+        while users + all.len() < principals {
+            for role in &roles {
+                if users + all.len() >= principals {
+                    break;
+                }
+                let mut role = role.clone();
+                if copy > 0 {
+                    let name = format!("{}-copy{copy}", role["RoleName"].as_str().unwrap());
+                    let arn = format!("{}-copy{copy}", role["Arn"].as_str().unwrap());
+                    role["RoleName"] = Value::String(name);
+                    role["Arn"] = Value::String(arn);
+                }
+                all.push(role);
+            }
+            copy += 1;
+        }
+        details["RoleDetailList"] = Value::Array(all);
+        let details = AuthorizationDetails::read(&details.to_string()).unwrap();
+        let key_policy: Value = serde_json::from_str(KEY_POLICY).unwrap();
+        WhoCanInputs {
+            key: keyward_analysis::read_key(DESCRIBE_KEY, None, None).unwrap(),
+            key_policy: key_policy["Policy"].as_str().unwrap().to_owned(),
+            grants: keyward_analysis::read_grants(GRANTS).unwrap(),
+            details: Some(details),
+            scp_levels: vec![
+                keyward_analysis::read_scp_level(SCP_ROOT, "scp-root.json").unwrap(),
+                keyward_analysis::read_scp_level(SCP_ACCOUNT, "scp-account.json").unwrap(),
+            ],
+            actions: Vec::new(),
+        }
+    }
+}

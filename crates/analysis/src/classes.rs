@@ -134,10 +134,11 @@ impl<'s> Conditions<'s> {
         out
     }
 
-    /// The bits of the statements and grants that can decide a caller's requests: every
-    /// identity-policy statement, and the key-policy statements and grants that name the
+    /// The bits of the statements and grants that can decide a caller's requests: the
+    /// caller's identity-policy statements (`identity`, by side: per policy, whether it is
+    /// the caller's), and the key-policy statements and grants that name the
     /// caller on each side (`covering`, by side).
-    pub(crate) fn covering(&self, covering: &[Covering]) -> Bits {
+    pub(crate) fn covering(&self, covering: &[Covering], identity: &[&[bool]]) -> Bits {
         let mut out = Bits::zeros(self.bits.len());
         for (i, bit) in self.bits.iter().enumerate() {
             let covered = match bit {
@@ -150,6 +151,15 @@ impl<'s> Conditions<'s> {
                     .and_then(|c| c.key_policy.get(*statement))
                     .copied()
                     .unwrap_or(true),
+                Bit::Statement {
+                    side,
+                    place: (1, policy, _),
+                    ..
+                } => identity
+                    .get(*side)
+                    .and_then(|m| m.get(*policy))
+                    .copied()
+                    .unwrap_or(false),
                 Bit::Statement { .. } => true,
                 Bit::Grant { side, grant, .. } => covering
                     .get(*side)

@@ -6,14 +6,14 @@ use crate::domain::Domain;
 use crate::mentions::Mentions;
 use crate::principals::{self, Candidate, PrincipalKind};
 use crate::scp::ServiceControlPolicies;
-use crate::space::{KeyFacts, PolicySet, Region, Side, Space};
+use crate::space::{CallerPolicies, KeyFacts, PolicySet, Region, Side, Space};
 use crate::witness;
 use keyward_authz::{Decision, PolicySource, Source};
 use keyward_policy::LineIndex;
 use keyward_policy::catalog::ActionId;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// A statement of a key policy: where it is and what it is called.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -95,14 +95,23 @@ pub(crate) fn diff_naming(
     key: &KeyFacts,
     named: &[&str],
 ) -> Result<DiffReport, AnalysisError> {
-    compare((old, None), (new, None), key, named, false)
+    compare((old, None, &[]), (new, None, &[]), key, named, false)
 }
 
+/// One side of a comparison: its policies, its SCPs, and the callers with identity policies
+/// of their own.
+pub(crate) type SideInputs<'a> = (
+    &'a PolicySet,
+    Option<&'a ServiceControlPolicies>,
+    &'a [CallerPolicies],
+);
+
 /// [`diff_naming`] with each side's SCPs; with `only_named`, about the named principals (and
-/// their roles' sessions) alone: no other caller is decided or reported.
+/// their roles' sessions) alone: no other caller is decided or reported. A side's callers
+/// with identity policies of their own are decided with them instead of the side's.
 pub(crate) fn compare(
-    (old, old_scps): (&PolicySet, Option<&ServiceControlPolicies>),
-    (new, new_scps): (&PolicySet, Option<&ServiceControlPolicies>),
+    (old, old_scps, old_callers): SideInputs<'_>,
+    (new, new_scps, new_callers): SideInputs<'_>,
     key: &KeyFacts,
     named: &[&str],
     only_named: bool,
@@ -111,15 +120,15 @@ pub(crate) fn compare(
     for arn in named {
         mentions.add_principal(keyward_policy::model::PrincipalType::Aws, arn);
     }
-    let old_side = Side::governed(old, old_scps, &mut mentions)?;
-    let new_side = Side::governed(new, new_scps, &mut mentions)?;
+    let old_side = Side::governed(old, old_scps, old_callers, &mut mentions)?;
+    let new_side = Side::governed(new, new_scps, new_callers, &mut mentions)?;
     let mut space = Space::new(key, &[&old_side, &new_side], mentions)?;
     if only_named {
         space.only = Some(named.iter().map(|&a| a.to_owned()).collect());
     }
     // The points NEW allows and OLD does not, by caller and group of actions.
     let found = space.points(&[&old_side, &new_side], 1, |caller, request| {
-        new_side.allows(caller.kind, request) && !old_side.allows(caller.kind, request)
+        new_side.allows(caller, request) && !old_side.allows(caller, request)
     })?;
     let added: BTreeMap<(usize, usize), BTreeSet<Cell>> = found
         .points
@@ -255,9 +264,15 @@ struct Draft {
     public: bool,
 }
 
+/// A shape of cells in words, with the values of one of its cells.
+type WordedShape = (String, Vec<usize>);
+
 /// One draft per caller and residual condition, with the actions of every group that has it.
 fn drafts(space: &Space, added: BTreeMap<(usize, usize), BTreeSet<Cell>>) -> Vec<Draft> {
     let mut out: Vec<Draft> = Vec::new();
+    // Each caller's drafts, by condition.
+    let mut index: HashMap<(usize, String), usize> = HashMap::new();
+    let mut shapes_of: HashMap<usize, HashMap<BTreeSet<Cell>, Vec<WordedShape>>> = HashMap::new();
     for ((caller_index, group_index), cells) in added {
         let (Some(caller), Some(group)) = (
             space.candidates.get(caller_index),
@@ -268,19 +283,33 @@ fn drafts(space: &Space, added: BTreeMap<(usize, usize), BTreeSet<Cell>>) -> Vec
         let Some(&first) = group.actions.first() else {
             continue;
         };
-        let domains = space.domains_of(group);
-        for shape in compress(&cells, &domains) {
-            let Some(example) = cells.iter().find(|c| shape.covers(c)) else {
-                continue;
-            };
-            let condition = describe_condition(&shape, &domains);
-            if let Some(draft) = out
-                .iter_mut()
-                .find(|d| d.callers == [caller_index] && d.condition == condition)
+        // Callers alike have the same cells: their shapes are compressed and put into words
+        // once.
+        let known = shapes_of.entry(group_index).or_default();
+        let shapes = match known.get(&cells) {
+            Some(shapes) => shapes.clone(),
+            None => {
+                let domains = space.domains_of(group);
+                let shapes: Vec<WordedShape> = compress(&cells, &domains)
+                    .iter()
+                    .filter_map(|shape| {
+                        let example = cells.iter().find(|c| shape.covers(c))?;
+                        Some((describe_condition(shape, &domains), example.values.clone()))
+                    })
+                    .collect();
+                known.insert(cells.clone(), shapes.clone());
+                shapes
+            }
+        };
+        for (condition, example) in shapes {
+            if let Some(draft) = index
+                .get(&(caller_index, condition.clone()))
+                .and_then(|&i| out.get_mut(i))
             {
                 draft.actions.extend(group.actions.iter().copied());
                 continue;
             }
+            index.insert((caller_index, condition.clone()), out.len());
             let view = principals::describe(caller, &space.mentions);
             out.push(Draft {
                 callers: vec![caller_index],
@@ -293,7 +322,7 @@ fn drafts(space: &Space, added: BTreeMap<(usize, usize), BTreeSet<Cell>>) -> Vec
                     group: group_index,
                     action: first,
                     caller: caller_index,
-                    values: example.values.clone(),
+                    values: example,
                 },
                 class_of: view.class_of,
                 public: caller.kind != PrincipalKind::Service
@@ -313,6 +342,15 @@ fn merge_sessions(drafts: Vec<Draft>, space: &Space) -> Vec<Draft> {
     let caller = |d: &Draft| d.callers.first().and_then(|&c| space.candidates.get(c));
     let mut used = vec![false; drafts.len()];
     let mut out = Vec::new();
+    // The session drafts, by their role's ARN.
+    let mut by_role: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (j, d) in drafts.iter().enumerate() {
+        if d.kind == PrincipalKind::Session
+            && let Some(role) = caller(d).and_then(|c| c.role_arn.as_deref())
+        {
+            by_role.entry(role).or_default().push(j);
+        }
+    }
     for (i, role) in drafts.iter().enumerate() {
         if role.kind != PrincipalKind::Role || used.get(i).copied().unwrap_or(true) {
             continue;
@@ -320,9 +358,11 @@ fn merge_sessions(drafts: Vec<Draft>, space: &Space) -> Vec<Draft> {
         let Some(role_caller) = caller(role) else {
             continue;
         };
-        let sessions: Vec<usize> = drafts
-            .iter()
-            .enumerate()
+        let sessions: Vec<usize> = by_role
+            .get(role_caller.arn.as_str())
+            .into_iter()
+            .flatten()
+            .filter_map(|&j| drafts.get(j).map(|d| (j, d)))
             .filter(|(j, d)| {
                 d.kind == PrincipalKind::Session
                     && !used.get(*j).copied().unwrap_or(true)

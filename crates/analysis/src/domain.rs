@@ -455,11 +455,14 @@ where
 /// An address in every run of addresses the blocks cut (both families), and a value that is
 /// no address.
 fn addresses(tests: &[&Test]) -> Vec<Member> {
-    let networks: Vec<IpNet> = tests
+    let mut networks: Vec<IpNet> = tests
         .iter()
         .flat_map(|t| t.values.iter())
         .filter_map(|v| parse_network(v))
         .collect();
+    // Each block once, however many tests write it.
+    networks.sort_unstable();
+    networks.dedup();
     let mut v4: Vec<u32> = vec![0];
     let mut v6: Vec<u128> = vec![0];
     for net in &networks {

@@ -6,7 +6,7 @@
 //! way by every policy, so one member stands for all.
 
 use crate::AnalysisError;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// The characters one wildcard position admits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,6 +55,31 @@ pub(crate) struct Glob {
 }
 
 impl Glob {
+    /// The one text the glob matches, when it is a case-sensitive literal.
+    fn literal_text(&self) -> Option<String> {
+        if self.fold {
+            return None;
+        }
+        self.items
+            .iter()
+            .map(|i| match i {
+                Item::Char(c) => Some(*c),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether the glob is the case-sensitive literal `text`: it matches that text alone.
+    pub(crate) fn is_literal_of(&self, text: &str) -> bool {
+        !self.fold
+            && self.items.len() == text.chars().count()
+            && self
+                .items
+                .iter()
+                .zip(text.chars())
+                .all(|(i, c)| *i == Item::Char(c))
+    }
+
     /// Exactly `text`.
     pub(crate) fn literal(text: &str, fold: bool) -> Self {
         Self {
@@ -360,12 +385,29 @@ pub(crate) fn cells(
         )));
     }
     let alphabet = alphabet(&globs);
-    let automata: Vec<Automaton> = globs.iter().map(|g| Automaton::new(g, &alphabet)).collect();
-    let width = automata.len();
-    // The states explored, in order: each one's states (`width` words in `arena`) and how it
+    // Exact, case-sensitive texts (the ARNs principals are named by) are one trie, a single
+    // column of the product however many there are; every other pattern is an automaton.
+    let mut trie = Trie::default();
+    let mut columns: Vec<Column> = Vec::new();
+    let mut automata: Vec<Automaton> = Vec::new();
+    for (i, g) in globs.iter().enumerate() {
+        let is_shape = shape.is_some() && i + 1 == globs.len();
+        match g.literal_text() {
+            Some(text) if !is_shape => columns.push(Column::Literal(trie.insert(&text))),
+            _ => {
+                columns.push(Column::Automaton(automata.len()));
+                automata.push(Automaton::new(g, &alphabet));
+            }
+        }
+    }
+    // A row: the trie's node, then each automaton's states (the shape's last).
+    let width = automata.len() + 1;
+    // The states explored, in order: each one's row (`width` words in `arena`) and how it
     // was reached (the state before and the character read), so a member's text is spelled
     // only when a cell takes it.
-    let mut arena: Vec<u128> = automata.iter().map(Automaton::start).collect();
+    let mut arena: Vec<u128> = std::iter::once(0)
+        .chain(automata.iter().map(Automaton::start))
+        .collect();
     let mut reached: Vec<Option<(usize, char)>> = vec![None];
     let spell = |reached: &[Option<(usize, char)>], mut at: usize| -> String {
         let mut chars = Vec::new();
@@ -379,9 +421,9 @@ pub(crate) fn cells(
     // cell the empty string reaches also gets a non-empty member when it has one.
     let mut seen: HashSet<Box<[u128]>, foldhash::fast::RandomState> = HashSet::default();
     let mut found: Vec<Cell> = Vec::new();
-    let in_shape = |states: &[u128]| {
+    let in_shape = |row: &[u128]| {
         shape.is_none()
-            || states
+            || row
                 .last()
                 .zip(automata.last())
                 .is_some_and(|(&q, a)| a.accepts(q))
@@ -393,7 +435,7 @@ pub(crate) fn cells(
         current.clear();
         current.extend_from_slice(arena.get(at * width..(at + 1) * width).unwrap_or_default());
         if in_shape(&current) {
-            let truth = truths(predicates, &automata, &current);
+            let truth = truths(predicates, &columns, &automata, &current);
             match found.iter_mut().find(|c| c.truth == truth) {
                 None => found.push(Cell {
                     truth,
@@ -406,6 +448,7 @@ pub(crate) fn cells(
                 Some(_) => {}
             }
         }
+        let node = current.first().copied().unwrap_or(DEAD);
         for (k, &c) in alphabet.iter().enumerate() {
             // Outside the shape for good: nothing further is a value (the shape's automaton,
             // last, is stepped first, so that the others are stepped only inside it).
@@ -418,7 +461,13 @@ pub(crate) fn cells(
                 continue;
             }
             next.clear();
-            next.extend(automata.iter().zip(&current).map(|(a, &s)| a.step(s, k)));
+            next.push(trie.step(node, c));
+            next.extend(
+                automata
+                    .iter()
+                    .zip(current.get(1..).unwrap_or_default())
+                    .map(|(a, &s)| a.step(s, k)),
+            );
             if seen.contains(next.as_slice()) {
                 continue;
             }
@@ -434,6 +483,46 @@ pub(crate) fn cells(
         at += 1;
     }
     Ok(found)
+}
+
+/// Where a glob of [`cells`] is read: the trie's node that ends a literal, or an automaton.
+#[derive(Debug, Clone, Copy)]
+enum Column {
+    Literal(u128),
+    Automaton(usize),
+}
+
+/// No literal has the text read so far as a prefix.
+const DEAD: u128 = u128::MAX;
+
+/// The literal texts, as a trie: node 0 the empty prefix.
+#[derive(Debug, Default)]
+struct Trie {
+    children: HashMap<(u128, char), u128, foldhash::fast::RandomState>,
+    nodes: u128,
+}
+
+impl Trie {
+    /// Adds `text`; the node that ends it.
+    fn insert(&mut self, text: &str) -> u128 {
+        let mut node = 0;
+        for c in text.chars() {
+            let fresh = self.nodes + 1;
+            let child = *self.children.entry((node, c)).or_insert(fresh);
+            if child == fresh {
+                self.nodes = fresh;
+            }
+            node = child;
+        }
+        node
+    }
+
+    fn step(&self, node: u128, c: char) -> u128 {
+        if node == DEAD {
+            return DEAD;
+        }
+        self.children.get(&(node, c)).copied().unwrap_or(DEAD)
+    }
 }
 
 /// Makes the first of `candidates` that falls in a cell (and in `shape`) that cell's member:
@@ -466,18 +555,31 @@ pub(crate) fn prefer(
 }
 
 /// Each predicate's truth in a product state (the shape's state, if any, is last).
-fn truths(predicates: &[Predicate], automata: &[Automaton], states: &[u128]) -> Vec<bool> {
+fn truths(
+    predicates: &[Predicate],
+    columns: &[Column],
+    automata: &[Automaton],
+    row: &[u128],
+) -> Vec<bool> {
+    let node = row.first().copied().unwrap_or(DEAD);
+    let states = row.get(1..).unwrap_or_default();
     let mut at = 0;
     predicates
         .iter()
         .map(|p| {
             let n = p.any_of.len();
-            let hit = automata
-                .get(at..at + n)
-                .unwrap_or_default()
-                .iter()
-                .zip(states.get(at..).unwrap_or_default())
-                .any(|(a, &s)| a.accepts(s));
+            let hit =
+                columns
+                    .get(at..at + n)
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|column| match *column {
+                        Column::Literal(end) => node == end,
+                        Column::Automaton(i) => automata
+                            .get(i)
+                            .zip(states.get(i))
+                            .is_some_and(|(a, &s)| a.accepts(s)),
+                    });
             at += n;
             hit
         })

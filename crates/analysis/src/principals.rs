@@ -211,6 +211,14 @@ fn readable(
         PrincipalKind::Root => None,
         PrincipalKind::Service | PrincipalKind::Account => return cell.member.clone(),
     };
+    // A principal named exactly is its cell's one member.
+    if predicates
+        .iter()
+        .zip(&cell.truth)
+        .any(|(p, &t)| t && p.any_of.iter().any(|g| g.is_literal_of(&cell.member)))
+    {
+        return cell.member.clone();
+    }
     let same_cell = |text: &str| {
         shape.is_match(text)
             && predicates

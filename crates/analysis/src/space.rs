@@ -84,16 +84,39 @@ pub struct PolicySet {
 /// The identity policy assumed for a caller when none is given.
 pub(crate) const ASSUMED_IDENTITY_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"AssumedByTheAnalysis","Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#;
 
+/// Principals with identity policies of their own, which stand, for them, for the side's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CallerPolicies {
+    /// The principals' ARNs (a role's: with its path; its sessions follow it).
+    pub(crate) callers: Vec<String>,
+    /// Their identity policies.
+    pub(crate) texts: Vec<String>,
+}
+
+/// One set of identity policies compiled: its policies' places among the side's, and the
+/// authorizer with them.
+#[derive(Debug)]
+struct IdentitySet {
+    /// Per policy of the side (by place), whether it is in this set.
+    member: Vec<bool>,
+    iam: Authorizer,
+}
+
 /// A side compiled: its documents, its authorizers, and the keys each statement reads.
 #[derive(Debug)]
 pub(crate) struct Side {
     pub(crate) set: PolicySet,
     pub(crate) key_document: PolicyDocument,
     key_policy: Arc<CompiledPolicy>,
+    /// Every identity policy of every set, by place: the side's own (given or assumed) first,
+    /// then each caller set's.
     identity: Vec<CompiledPolicy>,
-    /// With the identity policies (given or assumed), for IAM principals; and without, for
-    /// services.
-    iam: Authorizer,
+    /// The sets: 0 the side's own, for every IAM principal not in another; then one per
+    /// [`CallerPolicies`].
+    sets: Vec<IdentitySet>,
+    /// The set of each principal that has its own.
+    set_of: HashMap<String, usize>,
+    /// Without identity policies, for services.
     without_identity: Authorizer,
     key_keys: StatementKeys,
     identity_keys: Vec<StatementKeys>,
@@ -102,10 +125,12 @@ pub(crate) struct Side {
 }
 
 impl Side {
-    /// A side whose callers are also governed by `scps`.
+    /// A side whose callers are also governed by `scps`, and whose `callers` have identity
+    /// policies of their own.
     pub(crate) fn governed(
         set: &PolicySet,
         scps: Option<&ServiceControlPolicies>,
+        callers: &[CallerPolicies],
         mentions: &mut Mentions,
     ) -> Result<Self, AnalysisError> {
         let key_document = parse_and_validate(&set.key_policy, PolicyKind::KeyPolicy)
@@ -115,34 +140,73 @@ impl Side {
                 .map_err(|d| AnalysisError::Policy(format!("key policy: {d}")))?,
         );
         let key_keys = mentions.add_policy(&key_document)?;
-        let texts: Vec<&str> = match &set.identity_policies {
+        let own: Vec<&str> = match &set.identity_policies {
             Some(texts) => texts.iter().map(String::as_str).collect(),
             None => vec![ASSUMED_IDENTITY_POLICY],
         };
         let mut identity = Vec::new();
         let mut identity_keys = Vec::new();
-        for (i, text) in texts.iter().enumerate() {
-            let document = parse_and_validate(text, PolicyKind::IdentityPolicy)
-                .map_err(|d| AnalysisError::Policy(format!("identity policy {i}: {d}")))?;
-            identity_keys.push(mentions.add_policy(&document)?);
-            identity.push(
-                keyward_authz::compile_policy(
-                    PolicySource::IdentityPolicy(i),
-                    &PolicyText {
-                        text: (*text).to_owned(),
-                        offset: None,
-                    },
-                )
-                .map_err(|e| AnalysisError::Policy(e.to_string()))?,
-            );
+        let mut places: Vec<Vec<usize>> = Vec::new();
+        // A text at a position is compiled once, however many sets hold it there.
+        let mut compiled: HashMap<(&str, usize), usize> = HashMap::new();
+        for texts in std::iter::once(own).chain(
+            callers
+                .iter()
+                .map(|c| c.texts.iter().map(String::as_str).collect()),
+        ) {
+            let mut set_places = Vec::new();
+            for (i, text) in texts.iter().enumerate() {
+                if let Some(&place) = compiled.get(&(*text, i)) {
+                    set_places.push(place);
+                    continue;
+                }
+                let document = parse_and_validate(text, PolicyKind::IdentityPolicy)
+                    .map_err(|d| AnalysisError::Policy(format!("identity policy {i}: {d}")))?;
+                identity_keys.push(mentions.add_policy(&document)?);
+                compiled.insert((*text, i), identity.len());
+                set_places.push(identity.len());
+                // Numbered within its set: a reason names the caller's own policy.
+                identity.push(
+                    keyward_authz::compile_policy(
+                        PolicySource::IdentityPolicy(i),
+                        &PolicyText {
+                            text: (*text).to_owned(),
+                            offset: None,
+                        },
+                    )
+                    .map_err(|e| AnalysisError::Policy(e.to_string()))?,
+                );
+            }
+            places.push(set_places);
         }
         mentions.add_grants(&set.grants);
         let grants = Arc::new(GrantSet::new(set.grants.clone()));
-        let iam = Authorizer::from_parts(
-            Some(Arc::clone(&key_policy)),
-            identity.clone().into(),
-            Arc::clone(&grants),
-        );
+        let sets = places
+            .iter()
+            .map(|set_places| {
+                let mut member = vec![false; identity.len()];
+                let mut policies = Vec::new();
+                for &p in set_places {
+                    if let (Some(slot), Some(policy)) = (member.get_mut(p), identity.get(p)) {
+                        *slot = true;
+                        policies.push(policy.clone());
+                    }
+                }
+                IdentitySet {
+                    member,
+                    iam: Authorizer::from_parts(
+                        Some(Arc::clone(&key_policy)),
+                        policies.into(),
+                        Arc::clone(&grants),
+                    ),
+                }
+            })
+            .collect();
+        let set_of = callers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| c.callers.iter().map(move |arn| (arn.clone(), i + 1)))
+            .collect();
         let without_identity =
             Authorizer::from_parts(Some(Arc::clone(&key_policy)), Arc::default(), grants);
         Ok(Self {
@@ -150,7 +214,8 @@ impl Side {
             key_document,
             key_policy,
             identity,
-            iam,
+            sets,
+            set_of,
             without_identity,
             key_keys,
             identity_keys,
@@ -161,29 +226,57 @@ impl Side {
         })
     }
 
-    /// The authorizer for a caller of `kind`: services have no identity policies.
-    pub(crate) fn authorizer(&self, kind: PrincipalKind) -> &Authorizer {
-        if kind == PrincipalKind::Service {
-            &self.without_identity
-        } else {
-            &self.iam
-        }
+    /// The identity set of a caller: its own, or its role's, or the side's.
+    fn set(&self, arn: &str, role_arn: Option<&str>) -> Option<&IdentitySet> {
+        let index = self
+            .set_of
+            .get(arn)
+            .or_else(|| role_arn.and_then(|r| self.set_of.get(r)))
+            .copied()
+            .unwrap_or(0);
+        self.sets.get(index)
     }
 
-    /// Whether `request` by a caller of `kind` is allowed.
-    pub(crate) fn allows(&self, kind: PrincipalKind, request: &Request) -> bool {
-        self.authorizer(kind).verdict(request) == Verdict::Allow
+    /// Whether a caller has identity policies of its own.
+    pub(crate) fn has_own_policies(&self, arn: &str, role_arn: Option<&str>) -> bool {
+        self.set_of.contains_key(arn) || role_arn.is_some_and(|r| self.set_of.contains_key(r))
+    }
+
+    /// The authorizer for `caller`: services have no identity policies; a principal with
+    /// policies of its own has them.
+    pub(crate) fn authorizer(&self, caller: &Candidate) -> &Authorizer {
+        if caller.kind == PrincipalKind::Service {
+            return &self.without_identity;
+        }
+        self.set(&caller.arn, caller.role_arn.as_deref())
+            .map_or(&self.without_identity, |s| &s.iam)
+    }
+
+    /// Which identity policies (by place) apply to `caller`.
+    pub(crate) fn identity_of(&self, caller: &Candidate) -> &[bool] {
+        if caller.kind == PrincipalKind::Service {
+            return &[];
+        }
+        self.set(&caller.arn, caller.role_arn.as_deref())
+            .map_or(&[], |s| s.member.as_slice())
+    }
+
+    /// Whether `request` by `caller` is allowed.
+    pub(crate) fn allows(&self, caller: &Candidate, request: &Request) -> bool {
+        self.authorizer(caller).verdict(request) == Verdict::Allow
             && self.guardrails.refusal(request).is_none()
     }
 
     /// The decision on `request`, with its explanation, under the key policy and grants, and
-    /// the identity policies (given or assumed) when `with_identity`.
+    /// the identity policies (given or assumed) when `with_identity`; a caller with policies
+    /// of its own is decided with them.
     /// An allow that the SCPs refuse becomes a denial that says why.
     pub(crate) fn decide(&self, with_identity: bool, request: &Request) -> keyward_authz::Decision {
-        let mut decision = if with_identity {
-            self.iam.decide(request)
-        } else {
-            self.without_identity.decide(request)
+        let own = self.has_own_policies(&request.principal, request.principal_role_arn.as_deref());
+        let mut decision = match self.set(&request.principal, request.principal_role_arn.as_deref())
+        {
+            Some(set) if with_identity || own => set.iam.decide(request),
+            _ => self.without_identity.decide(request),
         };
         if decision.verdict == Verdict::Allow
             && let Some(refusal) = self.guardrails.refusal(request)
@@ -497,11 +590,19 @@ impl Space {
             .map(|(base, candidate)| {
                 sides
                     .iter()
-                    .map(|s| s.authorizer(candidate.kind).covering(&base.request))
+                    .map(|s| s.authorizer(candidate).covering(&base.request))
                     .collect()
             })
             .collect();
-        let covering: Vec<Bits> = by_side.iter().map(|c| conditions.covering(c)).collect();
+        let covering: Vec<Bits> = by_side
+            .iter()
+            .zip(&self.candidates)
+            .map(|(c, candidate)| {
+                let identity: Vec<&[bool]> =
+                    sides.iter().map(|s| s.identity_of(candidate)).collect();
+                conditions.covering(c, &identity)
+            })
+            .collect();
         for (g, group) in self.groups.iter().enumerate() {
             let Some(&action) = group.actions.first() else {
                 continue;

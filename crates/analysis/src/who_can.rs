@@ -16,7 +16,7 @@ use crate::diff::{Finding, compare};
 use crate::mentions::{Mentions, account_of};
 use crate::principals::PrincipalKind;
 use crate::scp::{NamedPolicy, ServiceControlPolicies};
-use crate::space::{KeyFacts, PolicySet, Side};
+use crate::space::{CallerPolicies, KeyFacts, PolicySet, Side};
 use crate::witness;
 use keyward_authz::{Decision, PolicySource, Source, Verdict};
 use keyward_grants::Grant;
@@ -24,7 +24,7 @@ use keyward_policy::catalog::{ActionId, ResourceScope};
 use keyward_policy::{Effect, PolicyKind, parse_and_validate};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What `who-can` reads: the key, its policy and grants, the account's IAM data and the
 /// organization's SCPs over it.
@@ -155,74 +155,117 @@ pub fn who_can(inputs: &WhoCanInputs) -> Result<WhoCanReport, AnalysisError> {
             }
         }
         principals = members.len();
-        let mut groups: BTreeMap<Vec<String>, Vec<Member>> = BTreeMap::new();
-        for member in members {
-            groups
-                .entry(relevant(&member.policies)?)
-                .or_default()
-                .push(member);
-        }
-        group_count = groups.len();
-        for (texts, group) in &groups {
-            let set = PolicySet {
-                key_policy: inputs.key_policy.clone(),
-                identity_policies: Some(texts.clone()),
-                grants: inputs.grants.clone(),
-            };
-            let named: Vec<&str> = group.iter().map(|m| m.arn.as_str()).collect();
-            let of_group = |f: &Finding| {
-                group.iter().find(|m| {
-                    f.principal == m.arn
-                        || (f.kind == PrincipalKind::Session
-                            && crate::principals::session_role(&f.principal)
-                                .is_some_and(|r| r == m.arn || role_named(&f.witness, &m.arn)))
+        // One pass for all of them: each group of principals with the same relevant
+        // policies is a set of callers with identity policies of their own.
+        let relevant_of: Vec<Vec<String>> = members
+            .iter()
+            .map(|m| relevant(&m.policies))
+            .collect::<Result<_, _>>()?;
+        let full = callers_by(&members, |i, _| {
+            relevant_of.get(i).cloned().unwrap_or_default()
+        });
+        group_count = full.len();
+        let stripped = callers_by(&members, |i, _| {
+            relevant_of
+                .get(i)
+                .map(|texts| texts.iter().map(|t| strip(t, INERT).0).collect())
+                .unwrap_or_default()
+        });
+        let any_denial = scps.is_some()
+            || relevant_of.iter().flatten().any(|t| strip(t, INERT).1)
+            || strip(&inputs.key_policy, INERT_IN_A_KEY_POLICY).1;
+        let set = PolicySet {
+            key_policy: inputs.key_policy.clone(),
+            identity_policies: Some(Vec::new()),
+            grants: inputs.grants.clone(),
+        };
+        let stripped_set = PolicySet {
+            key_policy: strip(&inputs.key_policy, INERT_IN_A_KEY_POLICY).0,
+            ..set.clone()
+        };
+        let nothing = crate::checks::allows_nothing(&set);
+        let named: Vec<&str> = members.iter().map(|m| m.arn.as_str()).collect();
+        let by_arn: HashMap<&str, &Member> = members.iter().map(|m| (m.arn.as_str(), m)).collect();
+        let member_of = |f: &Finding| -> Option<&Member> {
+            if let Some(m) = by_arn.get(f.principal.as_str()) {
+                return Some(m);
+            }
+            if f.kind != PrincipalKind::Session {
+                return None;
+            }
+            f.witness
+                .get("principal_role_arn")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| crate::principals::session_role(&f.principal))
+                .and_then(|role| by_arn.get(role.as_str()).copied())
+        };
+        // What the principals can do, and what denials and SCPs take away, side by side.
+        let (effective, shadowed) = std::thread::scope(|scope| {
+            let shadowed = any_denial.then(|| {
+                scope.spawn(|| {
+                    compare(
+                        (&set, scps.as_ref(), &full),
+                        (&stripped_set, None, &stripped),
+                        &inputs.key,
+                        &named,
+                        true,
+                    )
                 })
-            };
-            let mut found = Vec::new();
-            let nothing = crate::checks::allows_nothing(&set);
-            for finding in compare(
-                (&nothing, None),
-                (&set, scps.as_ref()),
+            });
+            let effective = compare(
+                (&nothing, None, &full),
+                (&set, scps.as_ref(), &full),
                 &inputs.key,
                 &named,
                 true,
-            )?
+            );
+            let shadowed = shadowed.map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(AnalysisError::Bug("the shadow analysis stopped".into()))
+                })
+            });
+            (effective, shadowed)
+        });
+        let mut found: Vec<(Finding, bool)> = effective?
             .findings
-            {
-                if let Some(member) = of_group(&finding) {
-                    found.push((finding, member, Vec::new()));
-                }
-            }
-            if let Some(stripped) = without_denials(&set)? {
-                for finding in compare(
-                    (&set, scps.as_ref()),
-                    (&stripped, None),
-                    &inputs.key,
-                    &named,
-                    true,
-                )?
-                .findings
-                {
-                    if let Some(member) = of_group(&finding) {
-                        found.push((finding, member, vec![()]));
-                    }
-                }
-            }
-            for (finding, member, shadowed) in found {
-                let Some(actions) = asked(&finding, &wanted) else {
-                    continue;
-                };
-                rows.push(member_row(
-                    finding,
-                    member,
-                    actions,
-                    !shadowed.is_empty(),
-                    inputs,
-                    scps.as_ref(),
-                    &account,
-                )?);
-            }
+            .into_iter()
+            .map(|f| (f, false))
+            .collect();
+        if let Some(shadowed) = shadowed {
+            found.extend(shadowed?.findings.into_iter().map(|f| (f, true)));
         }
+        // The witnesses are decided again with each principal's every identity policy.
+        let judges = Judges {
+            full: Judge::new(
+                set.clone(),
+                scps.as_ref(),
+                &callers_by(&members, |_, m| texts(&m.policies)),
+            )?,
+            stripped: Judge::new(
+                stripped_set,
+                None,
+                &callers_by(&members, |_, m| {
+                    texts(&m.policies)
+                        .iter()
+                        .map(|t| strip(t, INERT).0)
+                        .collect()
+                }),
+            )?,
+        };
+        let work: Vec<(Finding, bool, &Member)> = found
+            .into_iter()
+            .filter_map(|(f, shadowed)| member_of(&f).map(|m| (f, shadowed, m)))
+            .collect();
+        rows.extend(in_parallel(work, |(finding, shadowed, member)| {
+            let Some(actions) = asked(&finding, &wanted) else {
+                return Ok(None);
+            };
+            member_row(
+                finding, member, actions, shadowed, &judges, inputs, &account,
+            )
+            .map(Some)
+        })?);
     }
     // Everyone else, as classes, assuming their own IAM policies allow.
     let set = PolicySet {
@@ -230,37 +273,59 @@ pub fn who_can(inputs: &WhoCanInputs) -> Result<WhoCanReport, AnalysisError> {
         identity_policies: None,
         grants: inputs.grants.clone(),
     };
+    let (key_stripped, key_changed) = strip(&inputs.key_policy, INERT_IN_A_KEY_POLICY);
+    let stripped = PolicySet {
+        key_policy: key_stripped,
+        ..set.clone()
+    };
     let outside =
         |f: &Finding| inputs.details.is_none() || account_of(&f.principal) != Some(&account);
     let nothing = crate::checks::allows_nothing(&set);
-    let mut found: Vec<(Finding, bool)> =
-        compare((&nothing, None), (&set, None), &inputs.key, &[], false)?
+    let mut found: Vec<(Finding, bool)> = compare(
+        (&nothing, None, &[]),
+        (&set, None, &[]),
+        &inputs.key,
+        &[],
+        false,
+    )?
+    .findings
+    .into_iter()
+    .filter(|f| outside(f))
+    .map(|f| (f, false))
+    .collect();
+    if key_changed {
+        found.extend(
+            compare(
+                (&set, None, &[]),
+                (&stripped, None, &[]),
+                &inputs.key,
+                &[],
+                false,
+            )?
             .findings
             .into_iter()
             .filter(|f| outside(f))
-            .map(|f| (f, false))
-            .collect();
-    if let Some(stripped) = without_denials(&set)? {
-        found.extend(
-            compare((&set, None), (&stripped, None), &inputs.key, &[], false)?
-                .findings
-                .into_iter()
-                .filter(|f| outside(f))
-                .map(|f| (f, true)),
+            .map(|f| (f, true)),
         );
     }
-    for (finding, shadowed) in found {
-        let Some(actions) = asked(&finding, &wanted) else {
-            continue;
+    if !found.is_empty() {
+        let judges = Judges {
+            full: Judge::new(set, None, &[])?,
+            stripped: Judge::new(stripped, None, &[])?,
         };
-        rows.push(class_row(
-            finding,
-            actions,
-            shadowed,
-            &set,
-            &inputs.key,
-            &account,
-        )?);
+        for (finding, shadowed) in found {
+            let Some(actions) = asked(&finding, &wanted) else {
+                continue;
+            };
+            rows.push(class_row(
+                finding,
+                actions,
+                shadowed,
+                &judges,
+                &inputs.key,
+                &account,
+            )?);
+        }
     }
     rows.sort_by(|a, b| {
         (
@@ -288,11 +353,6 @@ pub fn who_can(inputs: &WhoCanInputs) -> Result<WhoCanReport, AnalysisError> {
 
 fn partition(arn: &str) -> &str {
     keyward_policy::arn::Arn::parse(arn).map_or("aws", |a| a.partition)
-}
-
-/// Whether a session's witness names `role` (with its path) as its role.
-fn role_named(witness: &Value, role: &str) -> bool {
-    witness.get("principal_role_arn").and_then(Value::as_str) == Some(role)
 }
 
 /// The finding's actions that were asked about, when there are any.
@@ -328,60 +388,109 @@ fn relevant(policies: &[IdentityPolicy]) -> Result<Vec<String>, AnalysisError> {
     Ok(out)
 }
 
-/// `set` without its explicit denials (no `Deny` statement in the key policy or the identity
-/// policies), when it has any.
-fn without_denials(set: &PolicySet) -> Result<Option<PolicySet>, AnalysisError> {
-    let (key_policy, mut changed) = strip(&set.key_policy, NOTHING_LEFT_IN_A_KEY_POLICY)?;
-    let identity_policies = match &set.identity_policies {
-        Some(texts) => {
-            let mut out = Vec::new();
-            for text in texts {
-                let (stripped, c) = strip(text, NOTHING_LEFT)?;
-                changed |= c;
-                out.push(stripped);
-            }
-            Some(out)
-        }
-        None => None,
-    };
-    Ok(changed.then(|| PolicySet {
-        key_policy,
-        identity_policies,
-        grants: set.grants.clone(),
-    }))
+/// `make` applied to every item, on as many threads as the machine has (at most 4); the
+/// results in order, or the first error.
+fn in_parallel<T: Send, R: Send>(
+    items: Vec<T>,
+    make: impl Fn(T) -> Result<Option<R>, AnalysisError> + Sync,
+) -> Result<Vec<R>, AnalysisError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, 4);
+    let per_thread = items.len().div_ceil(threads).max(1);
+    let mut chunks: Vec<Vec<T>> = Vec::new();
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        chunks.push(items.by_ref().take(per_thread).collect());
+    }
+    let make = &make;
+    let results: Vec<Result<Vec<R>, AnalysisError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                scope.spawn(move || {
+                    let mut out = Vec::new();
+                    for item in chunk {
+                        out.extend(make(item)?);
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(AnalysisError::Bug("a who-can thread stopped".into())))
+            })
+            .collect()
+    });
+    let mut out = Vec::new();
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
 }
 
-/// What stands in a policy whose every statement was a `Deny`: a statement that applies to
-/// no action on a key (a policy has at least one).
-const NOTHING_LEFT: &str =
-    r#"{"Sid":"NothingLeft","Effect":"Allow","Action":"kms:CreateKey","Resource":"*"}"#;
-const NOTHING_LEFT_IN_A_KEY_POLICY: &str = r#"{"Sid":"NothingLeft","Effect":"Allow","Principal":"*","Action":"kms:CreateKey","Resource":"*"}"#;
+/// The texts of `policies`, in order.
+fn texts(policies: &[IdentityPolicy]) -> Vec<String> {
+    policies.iter().map(|p| p.text.clone()).collect()
+}
 
-/// A policy's text without its `Deny` statements, and whether it had any; `nothing_left`
-/// stands in when none is left.
-fn strip(text: &str, nothing_left: &str) -> Result<(String, bool), AnalysisError> {
-    let mut value: Value = serde_json::from_str(text)
-        .map_err(|e| AnalysisError::Policy(format!("a policy is not JSON: {e}")))?;
+/// The members as sets of callers with the same identity policies, `of` giving each
+/// member's (by position and member).
+fn callers_by(
+    members: &[Member],
+    of: impl Fn(usize, &Member) -> Vec<String>,
+) -> Vec<CallerPolicies> {
+    let mut groups: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
+    for (i, member) in members.iter().enumerate() {
+        groups
+            .entry(of(i, member))
+            .or_default()
+            .push(member.arn.clone());
+    }
+    groups
+        .into_iter()
+        .map(|(texts, callers)| CallerPolicies { callers, texts })
+        .collect()
+}
+
+/// What stands for a `Deny` statement in a policy stripped of its denials: a statement that
+/// applies to no action on a key, so that every other statement keeps its index.
+const INERT: &str =
+    r#"{"Sid":"DenialLeftOut","Effect":"Allow","Action":"kms:CreateKey","Resource":"*"}"#;
+const INERT_IN_A_KEY_POLICY: &str = r#"{"Sid":"DenialLeftOut","Effect":"Allow","Principal":"*","Action":"kms:CreateKey","Resource":"*"}"#;
+
+/// A policy's text with each `Deny` statement replaced by `inert`, and whether it had any. A
+/// text that is not a JSON object is returned as it is (the analysis reports it).
+fn strip(text: &str, inert: &str) -> (String, bool) {
+    let Ok(mut value) = serde_json::from_str::<Value>(text) else {
+        return (text.to_owned(), false);
+    };
+    let Ok(inert) = serde_json::from_str::<Value>(inert) else {
+        return (text.to_owned(), false);
+    };
     let is_deny = |s: &Value| s.get("Effect").and_then(Value::as_str) == Some("Deny");
     let mut changed = false;
-    if let Some(statements) = value.get_mut("Statement") {
-        match statements {
-            Value::Array(list) => {
-                let before = list.len();
-                list.retain(|s| !is_deny(s));
-                changed = list.len() != before;
-                if list.is_empty() {
-                    list.push(serde_json::from_str(nothing_left).unwrap_or_default());
-                }
-            }
-            single if is_deny(single) => {
-                *single = serde_json::from_str(nothing_left).unwrap_or_default();
+    match value.get_mut("Statement") {
+        Some(Value::Array(list)) => {
+            for statement in list.iter_mut().filter(|s| is_deny(s)) {
+                *statement = inert.clone();
                 changed = true;
             }
-            _ => {}
         }
+        Some(single) if is_deny(single) => {
+            *single = inert;
+            changed = true;
+        }
+        _ => {}
     }
-    Ok((value.to_string(), changed))
+    if changed {
+        (value.to_string(), true)
+    } else {
+        (text.to_owned(), false)
+    }
 }
 
 /// How the key policy's statement `index` is named in a path.
@@ -396,108 +505,135 @@ fn key_statement(document: &keyward_policy::PolicyDocument, index: usize) -> Str
     }
 }
 
-/// The reasons of `decision` as paths: key-policy statements, identity policies (named by
-/// `sources`, or `assumed`), grants with their constraints.
-fn path_names(
-    decision: &Decision,
+/// How a reason names its source: a key-policy statement, an identity policy's statement
+/// (named by `sources`, or `assumed`), a grant with its constraint.
+fn source_name(
+    reason: &keyward_authz::Reason,
     key_document: &keyward_policy::PolicyDocument,
     sources: Option<&[String]>,
     grants: &[Grant],
-) -> Vec<String> {
-    let mut out: Vec<String> = decision
-        .reasons
-        .iter()
-        .map(|r| match &r.source {
-            Source::Policy(PolicySource::KeyPolicy) => {
-                key_statement(key_document, r.statement.unwrap_or_default())
-            }
-            Source::Policy(PolicySource::IdentityPolicy(i)) => match sources {
-                Some(sources) => format!(
-                    "identity-policy:{}#{}",
-                    sources.get(*i).map_or("?", String::as_str),
-                    r.statement.unwrap_or_default()
-                ),
-                None => "identity-policy:assumed".to_owned(),
-            },
-            Source::Grant(id) => match grants.iter().find(|g| &g.id == id) {
-                Some(g) => match &g.constraint {
-                    Some(c) => format!("grant:{id} ({})", constraint_words(c)),
-                    None => format!("grant:{id}"),
-                },
-                None => format!("grant:{id}"),
-            },
-        })
-        .collect();
-    out.sort();
-    out.dedup();
-    out
-}
-
-/// The decision on `witness` completed with `set`, SCPs applied.
-fn judge(
-    witness: &Value,
-    set: &PolicySet,
-    scps: Option<&ServiceControlPolicies>,
-) -> Result<(Decision, Side), AnalysisError> {
-    let side = Side::governed(set, scps, &mut Mentions::default())?;
-    let decision = witness::decide(witness, &side, set)?;
-    Ok((decision, side))
-}
-
-/// What shadows a witness that `stripped` allows and `set` (with its SCPs) denies: the
-/// denying statements, or the SCPs' refusal.
-fn shadows(
-    witness: &Value,
-    set: &PolicySet,
-    scps: Option<&ServiceControlPolicies>,
-    sources: Option<&[String]>,
-) -> Result<Vec<String>, AnalysisError> {
-    let (decision, side) = judge(witness, set, scps)?;
-    if decision.verdict == Verdict::Allow {
-        return Err(AnalysisError::Bug(format!(
-            "a shadowed witness is allowed: {witness}"
-        )));
-    }
-    let mut out: Vec<String> = decision
-        .reasons
-        .iter()
-        .filter(|r| r.effect == Effect::Deny)
-        .map(|r| match &r.source {
-            Source::Policy(PolicySource::KeyPolicy) => {
-                key_statement(&side.key_document, r.statement.unwrap_or_default())
-            }
-            Source::Policy(PolicySource::IdentityPolicy(i)) => format!(
+) -> String {
+    match &reason.source {
+        Source::Policy(PolicySource::KeyPolicy) => {
+            key_statement(key_document, reason.statement.unwrap_or_default())
+        }
+        Source::Policy(PolicySource::IdentityPolicy(i)) => match sources {
+            Some(sources) => format!(
                 "identity-policy:{}#{}",
-                sources.and_then(|s| s.get(*i)).map_or("?", String::as_str),
-                r.statement.unwrap_or_default()
+                sources.get(*i).map_or("?", String::as_str),
+                reason.statement.unwrap_or_default()
             ),
-            Source::Grant(id) => format!("grant:{id}"),
-        })
-        .collect();
-    if out.is_empty()
-        && let Some(refusal) = scp_refusal(witness, set, &side)?
-    {
-        out.push(format!("scp: {refusal}"));
+            None => "identity-policy:assumed".to_owned(),
+        },
+        Source::Grant(id) => match grants
+            .iter()
+            .find(|g| &g.id == id)
+            .and_then(|g| g.constraint.as_ref())
+        {
+            Some(c) => format!("grant:{id} ({})", constraint_words(c)),
+            None => format!("grant:{id}"),
+        },
     }
-    if out.is_empty() {
-        return Err(AnalysisError::Bug(format!(
-            "a shadowed witness is denied by nothing that shadows: {witness}"
-        )));
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
 }
 
-fn scp_refusal(
-    witness: &Value,
-    set: &PolicySet,
-    side: &Side,
-) -> Result<Option<String>, AnalysisError> {
-    let text = witness::complete_witness(witness, set).to_string();
-    let request = keyward_authz::Request::parse(&text)
-        .map_err(|e| AnalysisError::Bug(format!("a witness does not read as a request: {e}")))?;
-    Ok(side.scp_refusal(&request))
+/// Decides witnesses completed with a set's key policy and grants, with the identity policies
+/// of its callers (or assumed), and its SCPs.
+struct Judge {
+    side: Side,
+    set: PolicySet,
+}
+
+impl Judge {
+    fn new(
+        set: PolicySet,
+        scps: Option<&ServiceControlPolicies>,
+        callers: &[CallerPolicies],
+    ) -> Result<Self, AnalysisError> {
+        let side = Side::governed(&set, scps, callers, &mut Mentions::default())?;
+        Ok(Self { side, set })
+    }
+
+    /// The decision on `witness` (its own identity policies set aside: the caller's are
+    /// the judge's), and why the SCPs refuse it when they do.
+    fn decide(&self, witness: &Value) -> Result<(Decision, Option<String>), AnalysisError> {
+        let mut bare = witness.clone();
+        if let Value::Object(members) = &mut bare
+            && self.set.identity_policies.is_some()
+        {
+            members.remove("identity_policies");
+        }
+        let decision = witness::decide(&bare, &self.side, &self.set)?;
+        let refusal = if decision.verdict == Verdict::Allow {
+            None
+        } else {
+            let text = witness::complete_witness(&bare, &self.set).to_string();
+            let request = keyward_authz::Request::parse(&text).map_err(|e| {
+                AnalysisError::Bug(format!("a witness does not read as a request: {e}"))
+            })?;
+            self.side.scp_refusal(&request)
+        };
+        Ok((decision, refusal))
+    }
+}
+
+/// The judges of a kind of row: with everything, and without the explicit denials and SCPs.
+struct Judges {
+    full: Judge,
+    stripped: Judge,
+}
+
+impl Judges {
+    /// The paths of a row's witness and what shadows it: an access row's witness must be
+    /// allowed with everything; a shadowed row's allowed without the denials and SCPs, and
+    /// denied with them.
+    fn paths(
+        &self,
+        witness: &Value,
+        shadowed: bool,
+        sources: Option<&[String]>,
+        grants: &[Grant],
+    ) -> Result<(Vec<String>, Vec<String>), AnalysisError> {
+        let (with_all, refusal) = self.full.decide(witness)?;
+        let names = |decision: &Decision, judge: &Judge, effect: Effect| -> Vec<String> {
+            let mut out: Vec<String> = decision
+                .reasons
+                .iter()
+                .filter(|r| r.effect == effect)
+                .map(|r| source_name(r, &judge.side.key_document, sources, grants))
+                .collect();
+            out.sort();
+            out.dedup();
+            out
+        };
+        if !shadowed {
+            if with_all.verdict != Verdict::Allow {
+                return Err(AnalysisError::Bug(format!(
+                    "a who-can witness is not allowed ({}): {witness}",
+                    with_all.explanation
+                )));
+            }
+            return Ok((names(&with_all, &self.full, Effect::Allow), Vec::new()));
+        }
+        let (without, _) = self.stripped.decide(witness)?;
+        if without.verdict != Verdict::Allow || with_all.verdict == Verdict::Allow {
+            return Err(AnalysisError::Bug(format!(
+                "a shadowed witness is {:?} without what shadows it and {:?} with it: {witness}",
+                without.verdict, with_all.verdict
+            )));
+        }
+        let mut shadowed_by = names(&with_all, &self.full, Effect::Deny);
+        if shadowed_by.is_empty()
+            && let Some(refusal) = refusal
+        {
+            shadowed_by.push(format!("scp: {refusal}"));
+        }
+        if shadowed_by.is_empty() {
+            return Err(AnalysisError::Bug(format!(
+                "a shadowed witness is denied by nothing that shadows: {witness}"
+            )));
+        }
+        Ok((names(&without, &self.stripped, Effect::Allow), shadowed_by))
+    }
 }
 
 /// A row of one of the account's principals: its witness carries every identity policy in
@@ -507,8 +643,8 @@ fn member_row(
     member: &Member,
     actions: Vec<String>,
     shadowed: bool,
+    judges: &Judges,
     inputs: &WhoCanInputs,
-    scps: Option<&ServiceControlPolicies>,
     account: &str,
 ) -> Result<WhoCanRow, AnalysisError> {
     let mut witness = finding.witness;
@@ -533,40 +669,8 @@ fn member_row(
             );
         }
     }
-    let set = PolicySet {
-        key_policy: inputs.key_policy.clone(),
-        identity_policies: Some(member.policies.iter().map(|p| p.text.clone()).collect()),
-        grants: inputs.grants.clone(),
-    };
     let sources: Vec<String> = member.policies.iter().map(|p| p.source.clone()).collect();
-    let (via, shadowed_by) = if shadowed {
-        let stripped = without_denials(&set)?.unwrap_or_else(|| set.clone());
-        let (allowed, side) = judge(&witness, &stripped, None)?;
-        if allowed.verdict != Verdict::Allow {
-            return Err(AnalysisError::Bug(format!(
-                "a shadowed witness is not allowed without what shadows it: {witness}"
-            )));
-        }
-        let via = path_names(&allowed, &side.key_document, Some(&sources), &inputs.grants);
-        (via, shadows(&witness, &set, scps, Some(&sources))?)
-    } else {
-        let (decision, side) = judge(&witness, &set, scps)?;
-        if decision.verdict != Verdict::Allow {
-            return Err(AnalysisError::Bug(format!(
-                "a who-can witness is not allowed with the principal's policies ({}): {witness}",
-                decision.explanation
-            )));
-        }
-        (
-            path_names(
-                &decision,
-                &side.key_document,
-                Some(&sources),
-                &inputs.grants,
-            ),
-            Vec::new(),
-        )
-    };
+    let (via, shadowed_by) = judges.paths(&witness, shadowed, Some(&sources), &inputs.grants)?;
     Ok(WhoCanRow {
         principal: finding.principal,
         kind: finding.kind,
@@ -592,7 +696,7 @@ fn class_row(
     finding: Finding,
     actions: Vec<String>,
     shadowed: bool,
-    set: &PolicySet,
+    judges: &Judges,
     key: &KeyFacts,
     account: &str,
 ) -> Result<WhoCanRow, AnalysisError> {
@@ -600,25 +704,7 @@ fn class_row(
     if let (Value::Object(members), Some(action)) = (&mut witness, actions.first()) {
         members.insert("action".into(), Value::String(action.clone()));
     }
-    let stripped = without_denials(set)?;
-    let allowing = if shadowed {
-        stripped.as_ref().unwrap_or(set)
-    } else {
-        set
-    };
-    let (decision, side) = judge(&witness, allowing, None)?;
-    if decision.verdict != Verdict::Allow {
-        return Err(AnalysisError::Bug(format!(
-            "a who-can witness is not allowed ({}): {witness}",
-            decision.explanation
-        )));
-    }
-    let via = path_names(&decision, &side.key_document, None, &set.grants);
-    let shadowed_by = if shadowed {
-        shadows(&witness, set, None, None)?
-    } else {
-        Vec::new()
-    };
+    let (via, shadowed_by) = judges.paths(&witness, shadowed, None, &judges.full.set.grants)?;
     let organization = finding.condition.contains("aws:PrincipalOrg");
     let scope = match finding.kind {
         PrincipalKind::Service => "service",

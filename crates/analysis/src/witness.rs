@@ -172,7 +172,9 @@ pub(crate) fn grant_json(grant: &Grant) -> Value {
 /// The decision `authz` gives the witness completed with `set`, read back through the
 /// request format (so the request is derived anew from what the witness says, as `keyward
 /// authorize` derives it) and decided with `side`'s policies: its key policy and grants, and
-/// its identity policies when the witness carries them (as given or as assumed).
+/// its identity policies when the witness carries them (as given or as assumed), or the
+/// caller's own. `set` is the side's: its key policy and identity policies complete the
+/// witness; the request does not carry its grants, which `side` decides with compiled.
 pub(crate) fn decide(
     witness: &Value,
     side: &Side,
@@ -192,12 +194,7 @@ pub(crate) fn decide(
                 Value::Array(texts.iter().map(|t| Value::String(t.clone())).collect()),
             );
         }
-        if !set.grants.is_empty() {
-            members.insert(
-                "grants".into(),
-                Value::Array(set.grants.iter().map(grant_json).collect()),
-            );
-        }
+        // The grants are `side`'s, compiled: the request need not carry them.
     }
     let text = completed.to_string();
     let request = Request::parse(&text)

@@ -12,3 +12,4 @@ mod common;
 mod oracle;
 mod properties;
 mod sarif;
+mod who_can;

@@ -1,0 +1,449 @@
+//! `who_can` on the fixture account (`fixtures/who-can/`: three accounts, 201 roles, 12 users
+//! in 3 groups, 60 managed policies, 20 grants, two levels of SCPs) against brute force: every
+//! principal of the account and representatives of every other kind of caller, times every
+//! action on a key, times every combination of a finite universe of context values (the
+//! fixture's constants and fresh ones), decided by `authz` alone with the caller's own identity
+//! policies, and by an SCP evaluation written here. The (principal, action) pairs the rows
+//! allow must be exactly those that brute force allows, and every row's witness must be
+//! decided as the row says.
+
+use crate::common::fixtures;
+use keyward_analysis::{
+    AuthorizationDetails, NamedPolicy, PrincipalKind, WhoCanInputs, WhoCanReport, WhoCanRow,
+    complete_witness, read_grants, read_key, read_scp_level, who_can,
+};
+use keyward_authz::{
+    Authorizer, KeyAttributes, PolicyText, Request, Verdict, insert_caller, insert_key,
+    insert_principal_kind,
+};
+use keyward_conditions::CompiledPolicy;
+use keyward_policy::catalog::{ActionId, ResourceScope};
+use keyward_policy::principal::Principal;
+use keyward_policy::{Effect, PolicyKind};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+const ACCOUNT: &str = "111122223333";
+
+/// The identity policy of every IAM caller outside the account (the analysis assumes it).
+const ALLOW_ALL: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#;
+
+struct Fixture {
+    inputs: WhoCanInputs,
+    details: AuthorizationDetails,
+}
+
+fn read(name: &str) -> String {
+    std::fs::read_to_string(fixtures().join("who-can").join(name)).unwrap()
+}
+
+fn fixture() -> Fixture {
+    let key_policy: Value = serde_json::from_str(&read("key-policy.json")).unwrap();
+    let key_policy = key_policy["Policy"].as_str().unwrap().to_owned();
+    let details = AuthorizationDetails::read(&read("authorization-details.json")).unwrap();
+    let scp_levels = vec![
+        read_scp_level(&read("scp-root.json"), "scp-root.json").unwrap(),
+        read_scp_level(&read("scp-account.json"), "scp-account.json").unwrap(),
+    ];
+    Fixture {
+        inputs: WhoCanInputs {
+            key: read_key(&read("describe-key.json"), None, None).unwrap(),
+            key_policy,
+            grants: read_grants(&read("grants.json")).unwrap(),
+            details: Some(details.clone()),
+            scp_levels,
+            actions: Vec::new(),
+        },
+        details,
+    }
+}
+
+/// A caller of the brute force: the ARN it calls with, its role's ARN (with its path) for a
+/// session, what rows stand for it, and its identity policies.
+struct Caller {
+    arn: String,
+    role: Option<String>,
+    /// The row principal that names it exactly (a user, a role for its session, the root).
+    named: String,
+    account: Option<String>,
+    policies: Vec<String>,
+    /// Whether the account's SCPs govern it.
+    governed: bool,
+}
+
+fn callers(details: &AuthorizationDetails) -> Vec<Caller> {
+    let mut out = vec![Caller {
+        arn: format!("arn:aws:iam::{ACCOUNT}:root"),
+        role: None,
+        named: format!("arn:aws:iam::{ACCOUNT}:root"),
+        account: Some(ACCOUNT.into()),
+        policies: Vec::new(),
+        governed: true,
+    }];
+    for arn in details.principals() {
+        let policies: Vec<String> = details
+            .policies_of(arn)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.text)
+            .collect();
+        if arn.contains(":role/") {
+            let name = arn.rsplit('/').next().unwrap();
+            out.push(Caller {
+                arn: format!("arn:aws:sts::{ACCOUNT}:assumed-role/{name}/brute-force"),
+                role: Some(arn.to_owned()),
+                named: arn.to_owned(),
+                account: Some(ACCOUNT.into()),
+                policies,
+                governed: true,
+            });
+        } else {
+            out.push(Caller {
+                arn: arn.to_owned(),
+                role: None,
+                named: arn.to_owned(),
+                account: Some(ACCOUNT.into()),
+                policies,
+                governed: true,
+            });
+        }
+    }
+    // Outside the account: the partner's root, a role the key names nothing about, the
+    // role a grant names; the auditor role the key policy names and another role of its
+    // account; a role of an account nothing names; two services.
+    for (arn, role) in [
+        ("arn:aws:iam::444455556666:root", None),
+        (
+            "arn:aws:sts::444455556666:assumed-role/anyone/s",
+            Some("arn:aws:iam::444455556666:role/anyone"),
+        ),
+        (
+            "arn:aws:sts::444455556666:assumed-role/ingest/s",
+            Some("arn:aws:iam::444455556666:role/ingest"),
+        ),
+        (
+            "arn:aws:sts::777788889999:assumed-role/auditor/s",
+            Some("arn:aws:iam::777788889999:role/auditor"),
+        ),
+        (
+            "arn:aws:sts::777788889999:assumed-role/other/s",
+            Some("arn:aws:iam::777788889999:role/other"),
+        ),
+        (
+            "arn:aws:sts::999999999999:assumed-role/stranger/s",
+            Some("arn:aws:iam::999999999999:role/stranger"),
+        ),
+    ] {
+        out.push(Caller {
+            arn: arn.into(),
+            role: role.map(str::to_owned),
+            named: role.unwrap_or(arn).to_owned(),
+            account: Some(arn.split(':').nth(4).unwrap().to_owned()),
+            policies: vec![ALLOW_ALL.to_owned()],
+            governed: false,
+        });
+    }
+    for service in ["cloudtrail.amazonaws.com", "s3.amazonaws.com"] {
+        out.push(Caller {
+            arn: service.into(),
+            role: None,
+            named: service.into(),
+            account: None,
+            policies: Vec::new(),
+            governed: false,
+        });
+    }
+    out
+}
+
+/// The SCPs compiled, by level.
+fn compile_scps(levels: &[Vec<NamedPolicy>]) -> Vec<Vec<CompiledPolicy>> {
+    levels
+        .iter()
+        .map(|level| {
+            level
+                .iter()
+                .map(|scp| CompiledPolicy::new(&scp.text, PolicyKind::IdentityPolicy).unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+/// The SCPs, evaluated here: at every level some SCP allows, and none denies.
+fn scps_allow(levels: &[Vec<CompiledPolicy>], request: &Request) -> bool {
+    let mut every_level = true;
+    for level in levels {
+        let mut allowed = false;
+        for policy in level {
+            for s in policy.statements() {
+                let applies = s.actions.matches_kms(request.action)
+                    && policy.covers_resource(s, &request.resource, &request.context)
+                    && policy
+                        .condition(s)
+                        .is_none_or(|c| c.evaluate(&request.context));
+                if applies && s.effect == Effect::Deny {
+                    return false;
+                }
+                allowed |= applies;
+            }
+        }
+        every_level &= allowed;
+    }
+    every_level
+}
+
+/// Every request of the universe for `caller` and `action`: each context key the action
+/// carries, absent or one of the values the fixture's policies, grants and SCPs test, or a
+/// fresh one.
+fn universe(caller: &Caller, action: ActionId, key: &KeyAttributes<'_>, arn: &str) -> Vec<Request> {
+    let mut contexts: Vec<Vec<(&str, &str)>> = vec![Vec::new()];
+    let mut vary = |name: &'static str, values: &[&'static str]| {
+        let mut next = Vec::new();
+        for c in &contexts {
+            next.push(c.clone());
+            for v in values {
+                let mut c = c.clone();
+                c.push((name, *v));
+                next.push(c);
+            }
+        }
+        contexts = next;
+    };
+    if action.sets_key("kms:ViaService") {
+        vary(
+            "kms:ViaService",
+            &["s3.us-east-1.amazonaws.com", "ec2.us-east-1.amazonaws.com"],
+        );
+    }
+    vary("aws:SourceIp", &["10.1.2.3", "192.0.2.1"]);
+    if action.sets_key("kms:GrantIsForAWSResource") {
+        vary("kms:GrantIsForAWSResource", &["true", "false"]);
+    }
+    let contexts_of_pairs: Vec<Vec<(&str, &str)>> = if action.sets_key("kms:EncryptionContextKeys")
+    {
+        let mut pairs: Vec<Vec<(&str, &str)>> = vec![Vec::new()];
+        for tenant in ["tenant-0", "tenant-1", "tenant-9"] {
+            pairs.push(vec![("tenant", tenant)]);
+        }
+        pairs.push(vec![(
+            "aws:cloudtrail:arn",
+            "arn:aws:cloudtrail:us-east-1:111122223333:trail/main",
+        )]);
+        pairs.push(vec![(
+            "aws:cloudtrail:arn",
+            "arn:aws:cloudtrail:us-east-1:444455556666:trail/x",
+        )]);
+        pairs.push(vec![
+            ("tenant", "tenant-0"),
+            (
+                "aws:cloudtrail:arn",
+                "arn:aws:cloudtrail:us-east-1:111122223333:trail/main",
+            ),
+        ]);
+        pairs
+    } else {
+        vec![Vec::new()]
+    };
+    let mut out = Vec::new();
+    for pairs in &contexts_of_pairs {
+        for context in &contexts {
+            let mut request = Request::new(&caller.arn, action, arn, pairs).unwrap();
+            if let (Some(role), Some(account)) = (&caller.role, &caller.account) {
+                request.principal_role_arn = Some(role.clone());
+                insert_caller(&mut request.context, role, account);
+            }
+            insert_principal_kind(
+                &mut request.context,
+                &Principal::parse_caller(&caller.arn).unwrap(),
+            );
+            insert_key(&mut request.context, key);
+            for (name, value) in context {
+                request.context.insert_single(name, value);
+            }
+            out.push(request);
+        }
+    }
+    out
+}
+
+/// Whether `row` stands for `caller`: names it (or its role), or is its account's class, a
+/// pattern it matches, or everyone.
+fn stands_for(row: &WhoCanRow, caller: &Caller) -> bool {
+    if row.principal == caller.named || row.principal == caller.arn {
+        return true;
+    }
+    if caller.account.is_none() {
+        return false;
+    }
+    match row.kind {
+        PrincipalKind::Account if row.principal == "*" => true,
+        PrincipalKind::Account => row.principal.split(':').nth(4) == caller.account.as_deref(),
+        _ => row.principal.strip_suffix('*').is_some_and(|prefix| {
+            caller.named.starts_with(prefix) || caller.arn.starts_with(prefix)
+        }),
+    }
+}
+
+fn brute_force(f: &Fixture) -> BTreeMap<String, BTreeSet<String>> {
+    let key = &f.inputs.key;
+    let attributes = KeyAttributes {
+        spec: &key.spec,
+        usage: &key.usage,
+        origin: &key.origin,
+        multi_region: key.multi_region,
+        aliases: &key.aliases,
+        tags: &key.tags,
+    };
+    let key_policy = PolicyText {
+        text: f.inputs.key_policy.clone(),
+        offset: None,
+    };
+    let actions: Vec<ActionId> = ActionId::all()
+        .filter(|a| a.info().resource == ResourceScope::Key)
+        .collect();
+    let scps = compile_scps(&f.inputs.scp_levels);
+    let all = callers(&f.details);
+    let decide = |caller: &Caller| -> (String, BTreeSet<String>) {
+        let identity: Vec<PolicyText> = caller
+            .policies
+            .iter()
+            .map(|t| PolicyText {
+                text: t.clone(),
+                offset: None,
+            })
+            .collect();
+        let authorizer =
+            Authorizer::new(Some(&key_policy), &identity, f.inputs.grants.clone()).unwrap();
+        let mut allowed = BTreeSet::new();
+        for &action in &actions {
+            let any = universe(caller, action, &attributes, &key.arn)
+                .iter()
+                .any(|r| {
+                    authorizer.verdict(r) == Verdict::Allow
+                        && (!caller.governed || scps_allow(&scps, r))
+                });
+            if any {
+                allowed.insert(action.qualified_name().to_owned());
+            }
+        }
+        (caller.arn.clone(), allowed)
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(2, usize::from)
+        .min(4);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = all
+            .chunks(all.len().div_ceil(threads))
+            .map(|chunk| scope.spawn(|| chunk.iter().map(decide).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    })
+}
+
+fn from_rows(report: &WhoCanReport, f: &Fixture) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for caller in callers(&f.details) {
+        let entry = out.entry(caller.arn.clone()).or_default();
+        for row in report
+            .rows
+            .iter()
+            .filter(|r| r.shadowed_by.is_empty() && stands_for(r, &caller))
+        {
+            entry.extend(row.actions.iter().cloned());
+        }
+    }
+    out
+}
+
+#[test]
+fn the_fixture_account_is_as_large_as_promised() {
+    let f = fixture();
+    let details: Value = serde_json::from_str(&read("authorization-details.json")).unwrap();
+    assert!(details["RoleDetailList"].as_array().unwrap().len() >= 200);
+    assert!(details["Policies"].as_array().unwrap().len() >= 60);
+    assert!(f.inputs.grants.len() >= 20);
+    let accounts: BTreeSet<&str> = ["111122223333", "444455556666", "777788889999"]
+        .into_iter()
+        .filter(|a| f.inputs.key_policy.contains(a))
+        .collect();
+    assert_eq!(accounts.len(), 3);
+    assert_eq!(f.inputs.scp_levels.len(), 2);
+}
+
+#[test]
+fn who_can_agrees_with_brute_force_on_the_fixture_account() {
+    let f = fixture();
+    let report = who_can(&f.inputs).unwrap();
+    assert!(report.not_analysed.is_empty(), "{:?}", report.not_analysed);
+    let truth = brute_force(&f);
+    let rows = from_rows(&report, &f);
+    let mut wrong = Vec::new();
+    for (caller, actions) in &truth {
+        let claimed = rows.get(caller).cloned().unwrap_or_default();
+        if &claimed != actions {
+            wrong.push(format!(
+                "{caller}: brute force {:?}, rows {:?}",
+                actions.difference(&claimed).collect::<Vec<_>>(),
+                claimed.difference(actions).collect::<Vec<_>>()
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} callers disagree:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    // The fixture is not trivial: the account's principals differ, SCPs and denials shadow.
+    let distinct: BTreeSet<&BTreeSet<String>> = truth.values().collect();
+    assert!(distinct.len() > 20, "{}", distinct.len());
+    assert!(
+        report
+            .rows
+            .iter()
+            .any(|r| r.shadowed_by.iter().any(|s| s.starts_with("scp:")))
+    );
+    assert!(
+        report
+            .rows
+            .iter()
+            .any(|r| r.via.iter().any(|v| v.starts_with("grant:")))
+    );
+    assert!(report.rows.iter().any(|r| r.scope == "other-account"));
+    assert!(report.rows.iter().any(|r| r.scope == "service"));
+    every_row_witness_is_decided_as_the_row_says(&f, &report);
+}
+
+/// Each witness, completed with the key policy and grants, through the request format: allowed
+/// (the SCPs evaluated here letting it through) when the row is access, denied when shadowed.
+fn every_row_witness_is_decided_as_the_row_says(f: &Fixture, report: &WhoCanReport) {
+    let scps = compile_scps(&f.inputs.scp_levels);
+    for row in &report.rows {
+        let completed = complete_witness(
+            &row.witness,
+            &keyward_analysis::PolicySet {
+                key_policy: f.inputs.key_policy.clone(),
+                identity_policies: None,
+                grants: f.inputs.grants.clone(),
+            },
+        );
+        let request = Request::parse(&completed.to_string()).unwrap();
+        let authorizer = Authorizer::for_request(&request).unwrap();
+        let governed = request.member_account() == Some(ACCOUNT);
+        let allowed = authorizer.verdict(&request) == Verdict::Allow
+            && (!governed || scps_allow(&scps, &request));
+        assert_eq!(
+            allowed,
+            row.shadowed_by.is_empty(),
+            "{} {:?} {:?}: {}",
+            row.principal,
+            row.actions,
+            row.shadowed_by,
+            row.witness
+        );
+    }
+}
