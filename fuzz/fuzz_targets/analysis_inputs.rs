@@ -1,13 +1,15 @@
 //! Read arbitrary input as every saved `aws kms ...` output the analysis takes (list-grants,
 //! describe-key with list-aliases and list-resource-tags) and as `aws iam
-//! get-account-authorization-details` (gathering principals' policies), and diff it, as a key policy,
-//! against the AWS default key policy both ways and as an Access Analyzer check: nothing may
-//! panic, a refusal is an error, and every finding's statements are statements of the policy.
+//! get-account-authorization-details` (gathering principals' policies), and as a level of SCPs;
+//! diff it, as a key policy, against the AWS default key policy both ways and as an Access
+//! Analyzer check, and ask who can use a key under it (as a key policy, and as an SCP over an
+//! account): nothing may panic, a refusal is an error, and every finding's statements are
+//! statements of the policy.
 #![no_main]
 
 use keyward_analysis::{
-    AnalysisError, AuthorizationDetails, KeyFacts, PolicySet, check_no_public_access, diff,
-    read_grants, read_key,
+    AnalysisError, AuthorizationDetails, KeyFacts, PolicySet, WhoCanInputs,
+    check_no_public_access, diff, read_grants, read_key, read_scp_level, who_can,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -32,6 +34,9 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = read_key(text, Some(text), Some(text));
+    if let Ok(level) = read_scp_level(text, "fuzzed") {
+        assert!(!level.is_empty());
+    }
     if let Ok(details) = AuthorizationDetails::read(text) {
         for principal in [
             "arn:aws:iam::111122223333:user/alice",
@@ -65,4 +70,29 @@ fuzz_target!(|data: &[u8]| {
     if let Err(AnalysisError::Bug(why)) = check_no_public_access(&side(text), &key) {
         panic!("the analysis contradicts authz: {why}");
     }
+    let details = AuthorizationDetails::read(DETAILS).ok();
+    let mut inputs = WhoCanInputs {
+        key,
+        key_policy: text.to_owned(),
+        grants: Vec::new(),
+        details,
+        scp_levels: Vec::new(),
+        actions: Vec::new(),
+    };
+    if let Err(AnalysisError::Bug(why)) = who_can(&inputs) {
+        panic!("who-can contradicts authz: {why}");
+    }
+    if let Ok(level) = read_scp_level(text, "fuzzed") {
+        inputs.key_policy = DEFAULT.to_owned();
+        inputs.scp_levels = vec![level];
+        if let Err(AnalysisError::Bug(why)) = who_can(&inputs) {
+            panic!("who-can contradicts authz under an SCP: {why}");
+        }
+    }
 });
+
+/// An account of two principals, one with a policy that allows and one that denies.
+const DETAILS: &str = r#"{"UserDetailList":[{"UserName":"alice","Arn":"arn:aws:iam::111122223333:user/alice",
+"UserPolicyList":[{"PolicyName":"use","PolicyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}}]}],
+"RoleDetailList":[{"RoleName":"app","Arn":"arn:aws:iam::111122223333:role/app",
+"RolePolicyList":[{"PolicyName":"deny","PolicyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"kms:Decrypt","Resource":"*"},{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*"}]}}]}]}"#;

@@ -5,8 +5,9 @@
 
 use crate::AnalysisError;
 use crate::checks::{allows_nothing, decide, retarget};
-use crate::diff::{Finding, diff_naming};
+use crate::diff::{Finding, compare};
 use crate::principals::session_role;
+use crate::scp::ServiceControlPolicies;
 use crate::space::{KeyFacts, PolicySet};
 use keyward_policy::catalog::ActionId;
 use serde::Serialize;
@@ -60,6 +61,19 @@ pub fn can(
     set: &PolicySet,
     key: &KeyFacts,
 ) -> Result<CanReport, AnalysisError> {
+    can_governed(principal, role, action, set, key, None)
+}
+
+/// [`can`], with the organization's SCPs over the principal's account (`scps.accounts`): a
+/// request they refuse is not allowed, and a denial they cause says so.
+pub fn can_governed(
+    principal: &str,
+    role: Option<&str>,
+    action: ActionId,
+    set: &PolicySet,
+    key: &KeyFacts,
+    scps: Option<&ServiceControlPolicies>,
+) -> Result<CanReport, AnalysisError> {
     if keyward_policy::principal::Principal::parse_caller(principal).is_err() {
         return Err(AnalysisError::Input(format!(
             "{principal} is not a principal ARN (a user, role, role session or root)"
@@ -70,7 +84,7 @@ pub fn can(
     let role = session_role(principal).map(|bare| role.map_or(bare, str::to_owned));
     let mut named = vec![principal];
     named.extend(role.as_deref());
-    let report = diff_naming(&nothing, set, key, &named)?;
+    let report = compare((&nothing, None, &[]), (set, scps, &[]), key, &named, false)?;
     let mut paths = Vec::new();
     for mut finding in report.findings {
         if !stands_for(&finding, principal, role.as_deref())
@@ -119,7 +133,27 @@ pub fn can(
                 .collect();
             members.insert("identity_policies".into(), Value::Array(parsed));
         }
-        Some(decide(&plain, set)?.explanation)
+        let decision = decide(&plain, set)?;
+        let refusal = match scps {
+            Some(scps) if decision.verdict == keyward_authz::Verdict::Allow => {
+                let side = crate::space::Side::governed(
+                    set,
+                    Some(scps),
+                    &[],
+                    &mut crate::mentions::Mentions::default(),
+                )?;
+                let text = crate::witness::complete_witness(&plain, set).to_string();
+                let request = keyward_authz::Request::parse(&text).map_err(|e| {
+                    AnalysisError::Bug(format!("a request does not read back: {e}"))
+                })?;
+                side.scp_refusal(&request)
+            }
+            _ => None,
+        };
+        Some(match refusal {
+            Some(refusal) => crate::space::scp_words(&refusal, &decision.explanation),
+            None => decision.explanation,
+        })
     } else {
         None
     };

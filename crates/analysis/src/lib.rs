@@ -64,7 +64,7 @@ mod witness;
 pub use witness::complete_witness;
 
 pub use authorization::{AuthorizationDetails, IdentityPolicy};
-pub use can::{CanPath, CanReport, can};
+pub use can::{CanPath, CanReport, can, can_governed};
 pub use checks::{
     Access, CheckReason, CheckReport, check_access_not_granted, check_no_new_access,
     check_no_public_access,

@@ -191,8 +191,13 @@ impl Guardrails {
                         continue;
                     }
                     if s.effect == Effect::Deny {
+                        let sid = s
+                            .sid
+                            .as_ref()
+                            .map(|sid| format!(" ({sid})"))
+                            .unwrap_or_default();
                         return Some(format!(
-                            "denied by statement {} of the service control policy {}",
+                            "denied by statement {}{sid} of the service control policy {}",
                             s.index, scp.name
                         ));
                     }

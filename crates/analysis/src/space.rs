@@ -286,10 +286,7 @@ impl Side {
             } else {
                 Verdict::ImplicitDeny
             };
-            decision.explanation = format!(
-                "{} But the organization's SCPs refuse it: {refusal}.",
-                decision.explanation.trim_end()
-            );
+            decision.explanation = scp_words(&refusal, &decision.explanation);
             decision.reasons.clear();
         }
         decision
@@ -375,6 +372,14 @@ impl Side {
             into.extend(keys.into_iter().flatten().cloned());
         }
     }
+}
+
+/// A decision that the SCPs overturn, in words: their refusal, then what the policies said.
+pub(crate) fn scp_words(refusal: &str, explanation: &str) -> String {
+    format!(
+        "Refused by the organization's SCPs: {refusal}. Without them: {}",
+        explanation.trim_end()
+    )
 }
 
 /// The statements and grants that can apply to an action, on one side: (source, policy,

@@ -145,6 +145,10 @@ enum Command {
         grants: Option<String>,
         #[command(flatten)]
         key: KeyOptions,
+        /// The SCPs of one level of the organization over the principal's account, from the
+        /// root down (repeatable, one per level), as `who-can --scp` reads them.
+        #[arg(long = "scp")]
+        scps: Vec<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -441,6 +445,7 @@ fn main() -> ExitCode {
             authorization_details,
             grants,
             key,
+            scps,
             format,
         } => commands::can::run(&commands::can::CanArgs {
             principal,
@@ -449,6 +454,7 @@ fn main() -> ExitCode {
             authorization_details,
             grants,
             key: key.into(),
+            scps,
             json: format == Format::Json,
         }),
         Command::WhoCan {

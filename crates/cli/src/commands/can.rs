@@ -6,7 +6,7 @@
 use super::Outcome;
 use super::diff::{KeyArgs, key, read_grants};
 use crate::input;
-use keyward_analysis::{AuthorizationDetails, CanReport, PolicySet};
+use keyward_analysis::{AuthorizationDetails, CanReport, PolicySet, ServiceControlPolicies};
 use keyward_policy::PolicyKind;
 use keyward_policy::catalog::{ResourceScope, kms_action};
 
@@ -19,6 +19,7 @@ pub(crate) struct CanArgs {
     pub(crate) authorization_details: Option<String>,
     pub(crate) grants: Option<String>,
     pub(crate) key: KeyArgs,
+    pub(crate) scps: Vec<String>,
     pub(crate) json: bool,
 }
 
@@ -95,8 +96,24 @@ fn answer(args: &CanArgs) -> Result<(CanReport, Vec<String>, String), Vec<String
         identity_policies: identity,
         grants,
     };
-    let report = keyward_analysis::can(&args.principal, role.as_deref(), action, &set, &key)
-        .map_err(|e| vec![format!("keyward: error: {e}")])?;
+    let levels = super::who_can::read_scp_levels(&args.scps)?;
+    // The SCPs govern the principal's account.
+    let scps = (!levels.is_empty()).then(|| ServiceControlPolicies {
+        accounts: keyward_policy::arn::Arn::parse(&args.principal)
+            .map(|a| a.account.to_owned())
+            .into_iter()
+            .collect(),
+        levels,
+    });
+    let report = keyward_analysis::can_governed(
+        &args.principal,
+        role.as_deref(),
+        action,
+        &set,
+        &key,
+        scps.as_ref(),
+    )
+    .map_err(|e| vec![format!("keyward: error: {e}")])?;
     Ok((report, sources, shown))
 }
 

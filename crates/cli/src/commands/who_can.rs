@@ -83,17 +83,7 @@ fn answer(args: &WhoCanArgs) -> Result<WhoCanReport, Vec<String>> {
         Some(path) => read_grants(path)?,
         None => Vec::new(),
     };
-    let mut scp_levels: Vec<Vec<NamedPolicy>> = Vec::new();
-    for path in &args.scps {
-        let input = input::read(path).map_err(|m| vec![m])?;
-        let level = keyward_analysis::read_scp_level(&input.text, &input.name).map_err(|e| {
-            vec![format!(
-                "keyward: error: {}:{}:{}: {}",
-                input.name, e.line, e.column, e.message
-            )]
-        })?;
-        scp_levels.push(level);
-    }
+    let scp_levels = read_scp_levels(&args.scps)?;
     let key = key(&args.key, &[&key_policy.text])?;
     keyward_analysis::who_can(&WhoCanInputs {
         key,
@@ -104,6 +94,23 @@ fn answer(args: &WhoCanArgs) -> Result<WhoCanReport, Vec<String>> {
         actions,
     })
     .map_err(|e| vec![format!("keyward: error: {e}")])
+}
+
+/// The SCP levels of `--scp` files, each read as `keyward_analysis::read_scp_level` reads
+/// one; an error names the file and the place.
+pub(crate) fn read_scp_levels(paths: &[String]) -> Result<Vec<Vec<NamedPolicy>>, Vec<String>> {
+    let mut levels = Vec::new();
+    for path in paths {
+        let input = input::read(path).map_err(|m| vec![m])?;
+        let level = keyward_analysis::read_scp_level(&input.text, &input.name).map_err(|e| {
+            vec![format!(
+                "keyward: error: {}:{}:{}: {}",
+                input.name, e.line, e.column, e.message
+            )]
+        })?;
+        levels.push(level);
+    }
+    Ok(levels)
 }
 
 fn print(args: &WhoCanArgs, report: &WhoCanReport) {

@@ -15,6 +15,7 @@ mod common;
 mod diff;
 mod lint;
 mod serve;
+mod who_can;
 
 /// The request corpus's scenario files, read as the corpus harness reads them (these tests use
 /// only the requests, not the expectations).
