@@ -602,7 +602,13 @@ fn describe_condition(shape: &Shape, domains: &[&Domain]) -> String {
     let parts: Vec<String> = domains
         .iter()
         .zip(&shape.values)
-        .filter_map(|(domain, values)| values.as_ref().map(|v| domain.describe_any(v)))
+        // A domain whose every value the shape takes constrains nothing.
+        .filter_map(|(domain, values)| {
+            values
+                .as_ref()
+                .filter(|v| v.len() < domain.values.len())
+                .map(|v| domain.describe_any(v))
+        })
         .collect();
     if parts.is_empty() {
         "always".to_owned()

@@ -328,7 +328,12 @@ fn strings(
 fn describe_text(text: &str, tests: &[&Test], literals: &[String]) -> String {
     let mut equal = literals.iter().any(|l| l == text);
     let mut matched: Vec<&str> = Vec::new();
-    let mut written: Vec<&str> = literals.iter().map(String::as_str).collect();
+    let mut written: Vec<&str> = Vec::new();
+    for literal in literals {
+        if !written.contains(&literal.as_str()) {
+            written.push(literal);
+        }
+    }
     for test in tests {
         let Some(predicate) = predicate(test) else {
             continue;
