@@ -265,3 +265,98 @@ impl Guardrails {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        reason = "tests: a failure panics with the value shown"
+    )]
+
+    use super::*;
+    use keyward_policy::catalog::kms_action;
+
+    const FULL: &str =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    const NO_DECRYPT: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"NoDecrypt","Effect":"Deny","Action":"kms:Decrypt","Resource":"*"}]}"#;
+    const ONLY_ENCRYPT: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*"}]}"#;
+    const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+    fn named(text: &str) -> NamedPolicy {
+        NamedPolicy {
+            name: "scp".into(),
+            text: text.into(),
+        }
+    }
+
+    fn guardrails(levels: Vec<Vec<NamedPolicy>>) -> Guardrails {
+        let scps = ServiceControlPolicies {
+            accounts: vec!["111122223333".into()],
+            levels,
+        };
+        Guardrails::new(&scps, &mut Mentions::default()).unwrap()
+    }
+
+    fn request(principal: &str, action: &str) -> Request {
+        Request::new(principal, kms_action(action).unwrap(), KEY, &[]).unwrap()
+    }
+
+    #[test]
+    fn a_level_reads_as_a_document_as_describe_policy_output_and_as_an_array() {
+        let described = serde_json::json!({"Policy": {"PolicySummary": {"Name": "Protect"}, "Content": NO_DECRYPT}});
+        let level = read_scp_level(&described.to_string(), "f.json").unwrap();
+        assert_eq!((level.len(), level[0].name.as_str()), (1, "Protect"));
+        assert_eq!(level[0].text, NO_DECRYPT);
+        let level = read_scp_level(FULL, "f.json").unwrap();
+        assert_eq!(level[0].name, "f.json");
+        let array = format!("[{FULL}, {described}]");
+        let level = read_scp_level(&array, "f.json").unwrap();
+        assert_eq!(
+            level.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            ["f.json[0]", "Protect"]
+        );
+        assert!(read_scp_level("[]", "f.json").is_err());
+        let e = read_scp_level("{\n  \"Policy\": 3\n}", "f.json").unwrap_err();
+        assert!(e.message.contains("describe-policy"), "{e}");
+        let e = read_scp_level("{\n  \"Policy\": ", "f.json").unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+    }
+
+    #[test]
+    fn scp_every_level_must_allow_and_a_deny_anywhere_refuses() {
+        let user = "arn:aws:iam::111122223333:user/alice";
+        let g = guardrails(vec![
+            vec![named(FULL)],
+            vec![named(FULL), named(NO_DECRYPT)],
+        ]);
+        assert_eq!(g.refusal(&request(user, "kms:Encrypt")), None);
+        let why = g.refusal(&request(user, "kms:Decrypt")).unwrap();
+        assert!(why.contains("statement 0 (NoDecrypt)"), "{why}");
+        // A level whose SCPs allow only Encrypt refuses everything else, though a level above
+        // allows everything.
+        let g = guardrails(vec![vec![named(FULL)], vec![named(ONLY_ENCRYPT)]]);
+        assert_eq!(g.refusal(&request(user, "kms:Encrypt")), None);
+        let why = g.refusal(&request(user, "kms:Sign")).unwrap();
+        assert!(why.contains("level 2"), "{why}");
+        assert_eq!(g.levels_without_allow(), Vec::<usize>::new());
+        // A deny-list alone at a level denies everything: no SCP there allows.
+        let g = guardrails(vec![vec![named(NO_DECRYPT)]]);
+        assert!(g.refusal(&request(user, "kms:Encrypt")).is_some());
+        assert_eq!(g.levels_without_allow(), vec![1]);
+    }
+
+    #[test]
+    fn scp_governs_the_accounts_principals_only_not_services_or_other_accounts() {
+        let g = guardrails(vec![vec![named(NO_DECRYPT)]]);
+        assert!(
+            g.refusal(&request("arn:aws:iam::111122223333:root", "kms:Decrypt"))
+                .is_some()
+        );
+        assert_eq!(
+            g.refusal(&request("arn:aws:iam::444455556666:root", "kms:Decrypt")),
+            None
+        );
+        assert_eq!(g.refusal(&request("s3.amazonaws.com", "kms:Decrypt")), None);
+    }
+}

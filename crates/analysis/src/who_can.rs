@@ -157,9 +157,10 @@ pub fn who_can(inputs: &WhoCanInputs) -> Result<WhoCanReport, AnalysisError> {
         principals = members.len();
         // One pass for all of them: each group of principals with the same relevant
         // policies is a set of callers with identity policies of their own.
+        let mut applies: HashMap<&str, bool> = HashMap::new();
         let relevant_of: Vec<Vec<String>> = members
             .iter()
-            .map(|m| relevant(&m.policies))
+            .map(|m| relevant(&m.policies, &mut applies))
             .collect::<Result<_, _>>()?;
         let full = callers_by(&members, |i, _| {
             relevant_of.get(i).cloned().unwrap_or_default()
@@ -262,7 +263,13 @@ pub fn who_can(inputs: &WhoCanInputs) -> Result<WhoCanReport, AnalysisError> {
                 return Ok(None);
             };
             member_row(
-                finding, member, actions, shadowed, &judges, inputs, &account,
+                finding,
+                member,
+                actions,
+                shadowed,
+                &judges,
+                inputs,
+                &key_account,
             )
             .map(Some)
         })?);
@@ -367,21 +374,33 @@ fn asked(finding: &Finding, wanted: &[ActionId]) -> Option<Vec<String>> {
 }
 
 /// The texts of the policies that can apply to some action on a key, in order: the others
-/// decide nothing here.
-fn relevant(policies: &[IdentityPolicy]) -> Result<Vec<String>, AnalysisError> {
+/// decide nothing here. `applies` remembers each text's answer.
+fn relevant<'p>(
+    policies: &'p [IdentityPolicy],
+    applies: &mut HashMap<&'p str, bool>,
+) -> Result<Vec<String>, AnalysisError> {
     let mut out = Vec::new();
     for p in policies {
-        let document = parse_and_validate(&p.text, PolicyKind::IdentityPolicy)
-            .map_err(|d| AnalysisError::Policy(format!("identity policy {}: {d}", p.source)))?;
-        let compiled = keyward_conditions::CompiledPolicy::from_document(
-            &document,
-            PolicyKind::IdentityPolicy,
-        )
-        .map_err(|d| AnalysisError::Policy(format!("identity policy {}: {d}", p.source)))?;
-        let applies = ActionId::all()
-            .filter(|a| a.info().resource == ResourceScope::Key)
-            .any(|a| compiled.statements_for(a).next().is_some());
-        if applies {
+        let relevant = match applies.get(p.text.as_str()) {
+            Some(&known) => known,
+            None => {
+                let document =
+                    parse_and_validate(&p.text, PolicyKind::IdentityPolicy).map_err(|d| {
+                        AnalysisError::Policy(format!("identity policy {}: {d}", p.source))
+                    })?;
+                let compiled = keyward_conditions::CompiledPolicy::from_document(
+                    &document,
+                    PolicyKind::IdentityPolicy,
+                )
+                .map_err(|d| AnalysisError::Policy(format!("identity policy {}: {d}", p.source)))?;
+                let known = ActionId::all()
+                    .filter(|a| a.info().resource == ResourceScope::Key)
+                    .any(|a| compiled.statements_for(a).next().is_some());
+                applies.insert(&p.text, known);
+                known
+            }
+        };
+        if relevant {
             out.push(p.text.clone());
         }
     }
@@ -645,7 +664,7 @@ fn member_row(
     shadowed: bool,
     judges: &Judges,
     inputs: &WhoCanInputs,
-    account: &str,
+    key_account: &str,
 ) -> Result<WhoCanRow, AnalysisError> {
     let mut witness = finding.witness;
     if let Value::Object(members) = &mut witness {
@@ -676,7 +695,7 @@ fn member_row(
         kind: finding.kind,
         scope: if finding.kind == PrincipalKind::Service {
             "service"
-        } else if account_of(&member.arn) == Some(account) {
+        } else if account_of(&member.arn) == Some(key_account) {
             "same-account"
         } else {
             "other-account"
