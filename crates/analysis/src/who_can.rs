@@ -288,36 +288,40 @@ pub fn who_can(inputs: &WhoCanInputs) -> Result<WhoCanReport, AnalysisError> {
     let outside =
         |f: &Finding| inputs.details.is_none() || account_of(&f.principal) != Some(&account);
     let nothing = crate::checks::allows_nothing(&set);
-    let mut found: Vec<(Finding, bool)> = compare(
-        (&nothing, None, &[]),
-        (&set, None, &[]),
-        &inputs.key,
-        &[],
-        false,
-    )?
-    .findings
-    .into_iter()
-    .filter(|f| outside(f))
-    .map(|f| (f, false))
-    .collect();
-    if key_changed {
-        found.extend(
-            compare(
-                (&set, None, &[]),
-                (&stripped, None, &[]),
-                &inputs.key,
-                &[],
-                false,
-            )?
-            .findings
-            .into_iter()
-            .filter(|f| outside(f))
-            .map(|f| (f, true)),
-        );
+    // Without the authorization details, the account's principals are classes too, and the
+    // SCPs govern them.
+    let class_scps = if inputs.details.is_none() {
+        scps.as_ref()
+    } else {
+        None
+    };
+    // What `new` allows and `old` does not, of the callers outside the account.
+    let outside_findings = |(old, old_scps): (&PolicySet, Option<&ServiceControlPolicies>),
+                            new: &PolicySet,
+                            shadowed: bool| {
+        compare(
+            (old, old_scps, &[]),
+            (new, class_scps.filter(|_| !shadowed), &[]),
+            &inputs.key,
+            &[],
+            false,
+        )
+        .map(|report| {
+            report
+                .findings
+                .into_iter()
+                .filter(|f| outside(f))
+                .map(|f| (f, shadowed))
+                .collect::<Vec<_>>()
+        })
+    };
+    let mut found = outside_findings((&nothing, None), &set, false)?;
+    if key_changed || class_scps.is_some() {
+        found.extend(outside_findings((&set, class_scps), &stripped, true)?);
     }
     if !found.is_empty() {
         let judges = Judges {
-            full: Judge::new(set, None, &[])?,
+            full: Judge::new(set, class_scps, &[])?,
             stripped: Judge::new(stripped, None, &[])?,
         };
         for (finding, shadowed) in found {

@@ -143,36 +143,34 @@ fn text(args: &WhoCanArgs, report: &WhoCanReport) -> String {
         out.push_str("\nNo one can use the key.\n");
     }
     for row in access {
-        let _ = write!(
-            out,
-            "\n{} ({}, {})\n  actions:     {}\n  when:        {}\n  via:         {}\n  witness:     {}\n",
-            row.principal,
-            row.kind.noun(),
-            row.scope,
-            row.actions.join(", "),
-            row.condition,
-            row.via.join(", "),
-            row.witness
-        );
+        write_row(&mut out, row);
     }
     if !shadowed.is_empty() {
         out.push_str("\nShadowed: what a path would allow and something denies\n");
     }
     for row in shadowed {
-        let _ = write!(
-            out,
-            "\n{} ({}, {})\n  actions:     {}\n  when:        {}\n  via:         {}\n  shadowed by: {}\n  witness:     {}\n",
-            row.principal,
-            row.kind.noun(),
-            row.scope,
-            row.actions.join(", "),
-            row.condition,
-            row.via.join(", "),
-            row.shadowed_by.join(", "),
-            row.witness
-        );
+        write_row(&mut out, row);
     }
     out
+}
+
+/// A row as text: who, what, when, how, what shadows it (when something does), and the
+/// witness.
+fn write_row(out: &mut String, row: &keyward_analysis::WhoCanRow) {
+    let _ = write!(
+        out,
+        "\n{} ({}, {})\n  actions:     {}\n  when:        {}\n  via:         {}\n",
+        row.principal,
+        row.kind.noun(),
+        row.scope,
+        row.actions.join(", "),
+        row.condition,
+        row.via.join(", "),
+    );
+    if !row.shadowed_by.is_empty() {
+        let _ = writeln!(out, "  shadowed by: {}", row.shadowed_by.join(", "));
+    }
+    let _ = writeln!(out, "  witness:     {}", row.witness);
 }
 
 /// A DOT string literal.

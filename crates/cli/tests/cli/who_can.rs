@@ -273,47 +273,22 @@ fn a_principal_with_a_permissions_boundary_is_named_as_not_analysed() {
 #[test]
 fn bad_inputs_are_errors_at_their_place() {
     let dir = scratch("who-can-errors");
+    let key_policy = fixtures("who-can").join("key-policy.json");
+    // `who-can` on the fixture's key policy with `extra`, run in the scratch directory.
+    let run = |extra: &[&str]| {
+        let mut args = vec!["who-can", "--key-policy", key_policy.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        run_in(&dir, &args, "")
+    };
     std::fs::write(dir.join("scp.json"), "{\n  \"Policy\": 3\n}").unwrap();
-    let root = fixtures("who-can");
-    let key_policy = root.join("key-policy.json");
-    let o = run_in(
-        &dir,
-        &[
-            "who-can",
-            "--key-policy",
-            key_policy.to_str().unwrap(),
-            "--scp",
-            "scp.json",
-        ],
-        "",
-    );
+    let o = run(&["--scp", "scp.json"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("scp.json"), "{}", stderr(&o));
     std::fs::write(dir.join("details.json"), "{\n  \"RoleDetailList\": 7\n}").unwrap();
-    let o = run_in(
-        &dir,
-        &[
-            "who-can",
-            "--key-policy",
-            key_policy.to_str().unwrap(),
-            "--authorization-details",
-            "details.json",
-        ],
-        "",
-    );
+    let o = run(&["--authorization-details", "details.json"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("details.json:2:"), "{}", stderr(&o));
-    let o = run_in(
-        &dir,
-        &[
-            "who-can",
-            "--key-policy",
-            key_policy.to_str().unwrap(),
-            "--action",
-            "kms:CreateKey",
-        ],
-        "",
-    );
+    let o = run(&["--action", "kms:CreateKey"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("not a KMS action on a key"),
@@ -326,23 +301,17 @@ fn bad_inputs_are_errors_at_their_place() {
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"kms:Decrypt","Resource":"*"}]}"#,
     )
     .unwrap();
-    let o = run_in(
-        &dir,
-        &[
-            "who-can",
-            "--key-policy",
-            key_policy.to_str().unwrap(),
-            "--authorization-details",
-            root.join("authorization-details.json").to_str().unwrap(),
-            "--scp",
-            "deny-only.json",
-            "--action",
-            "kms:Encrypt",
-            "--format",
-            "json",
-        ],
-        "",
-    );
+    let details = fixtures("who-can").join("authorization-details.json");
+    let o = run(&[
+        "--authorization-details",
+        details.to_str().unwrap(),
+        "--scp",
+        "deny-only.json",
+        "--action",
+        "kms:Encrypt",
+        "--format",
+        "json",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("has no Allow statement"),
@@ -407,4 +376,45 @@ fn can_with_the_same_scps_answers_the_point_question_alike() {
     };
     assert_eq!(row("arn:aws:iam::111122223333:role/app-019"), [false]);
     assert_eq!(row("arn:aws:iam::111122223333:role/key-admin"), [true]);
+}
+
+#[test]
+fn without_the_authorization_details_the_scps_still_govern_the_accounts_classes() {
+    let args = [
+        "who-can",
+        "--key-policy",
+        "key-policy.json",
+        "--describe-key",
+        "describe-key.json",
+        "--action",
+        "kms:DisableKey",
+        "--format",
+        "json",
+    ];
+    let o = run_in(&fixtures("who-can"), &args, "");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let without: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let mut governed = args.to_vec();
+    governed.extend(["--scp", "scp-root.json", "--scp", "scp-account.json"]);
+    let o = run_in(&fixtures("who-can"), &governed, "");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let with: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    // The account's principals (a class, their IAM assumed) may disable the key without the
+    // SCPs; with them, only the key administrator may, and the class's access is shadowed.
+    let access = |answer: &Value, principal: &str| -> Vec<bool> {
+        answer["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["principal"] == principal)
+            .map(|r| r["shadowed_by"] == serde_json::json!([]))
+            .collect()
+    };
+    let account = "arn:aws:iam::111122223333:root";
+    assert_eq!(access(&without, account), [true], "{without:#}");
+    assert_eq!(access(&with, account), [false], "{with:#}");
+    assert_eq!(
+        access(&with, "arn:aws:iam::111122223333:role/key-admin"),
+        [true]
+    );
 }
