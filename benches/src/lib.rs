@@ -201,6 +201,7 @@ pub mod who_can {
                 keyward_analysis::read_scp_level(SCP_ROOT, "scp-root.json").unwrap(),
                 keyward_analysis::read_scp_level(SCP_ACCOUNT, "scp-account.json").unwrap(),
             ],
+            rcps: Vec::new(),
             actions: Vec::new(),
         }
     }

@@ -77,6 +77,7 @@ fuzz_target!(|data: &[u8]| {
         grants: Vec::new(),
         details,
         scp_levels: Vec::new(),
+        rcps: Vec::new(),
         actions: Vec::new(),
     };
     if let Err(AnalysisError::Bug(why)) = who_can(&inputs) {
@@ -84,9 +85,14 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(level) = read_scp_level(text, "fuzzed") {
         inputs.key_policy = DEFAULT.to_owned();
-        inputs.scp_levels = vec![level];
+        inputs.scp_levels = vec![level.clone()];
         if let Err(AnalysisError::Bug(why)) = who_can(&inputs) {
             panic!("who-can contradicts authz under an SCP: {why}");
+        }
+        inputs.scp_levels = Vec::new();
+        inputs.rcps = level;
+        if let Err(AnalysisError::Bug(why)) = who_can(&inputs) {
+            panic!("who-can contradicts authz under an RCP: {why}");
         }
     }
 });

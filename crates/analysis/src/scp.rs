@@ -5,6 +5,13 @@
 //!
 //! They govern the callers of the accounts they are given for (root users included), never a
 //! service principal, and never callers of other accounts (whose organization is not known).
+//!
+//! Resource control policies (RCPs) are the guardrails on the key itself: a `Deny` statement of
+//! an RCP refuses every caller it applies to, of any account, services included, except for
+//! `kms:RetireGrant`, which RCPs do not govern (KMS Developer Guide, "Resource control policies
+//! in AWS KMS"). Every level of an organization carries `RCPFullAWSAccess`, which cannot be
+//! detached, so an RCP's denials are all that decide.
+//!
 //! `authz` decides without them; the analysis applies them on top, to every request it
 //! decides, and checks every witness against them the same way.
 
@@ -33,6 +40,9 @@ pub struct ServiceControlPolicies {
     pub accounts: Vec<String>,
     /// From the organization's root down to the account, the SCPs attached at each level.
     pub levels: Vec<Vec<NamedPolicy>>,
+    /// The RCPs over the key (those attached at every level above the key's account and at
+    /// it), in any order.
+    pub rcps: Vec<NamedPolicy>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -61,7 +71,10 @@ struct Summary {
 /// "..."}}`), or a JSON array of either (several SCPs attached at the level). `name` names an
 /// SCP that does not name itself (a document), with its position when there are several.
 pub fn read_scp_level(text: &str, name: &str) -> Result<Vec<NamedPolicy>, ReadError> {
-    let value: serde_json::Value = read(text, "an SCP, `describe-policy` output or an array")?;
+    let value: serde_json::Value = read(
+        text,
+        "an organization policy, `describe-policy` output or an array",
+    )?;
     let items = match value {
         serde_json::Value::Array(items) => items,
         other => vec![other],
@@ -123,6 +136,7 @@ struct CompiledScp {
 pub(crate) struct Guardrails {
     accounts: Vec<String>,
     levels: Vec<Vec<CompiledScp>>,
+    rcps: Vec<CompiledScp>,
 }
 
 impl Guardrails {
@@ -148,17 +162,76 @@ impl Guardrails {
             }
             levels.push(compiled);
         }
+        let mut rcps = Vec::new();
+        for rcp in &scps.rcps {
+            let what =
+                |d: &dyn std::fmt::Display| AnalysisError::Policy(format!("RCP {}: {d}", rcp.name));
+            let document =
+                parse_and_validate(&rcp.text, PolicyKind::KeyPolicy).map_err(|d| what(&d))?;
+            let keys = mentions.add_policy(&document)?;
+            let policy = CompiledPolicy::from_document(&document, PolicyKind::KeyPolicy)
+                .map_err(|d| what(&d))?;
+            // An RCP names no principal but `*` (the syntax requires it): one that does is
+            // not what the analysis decides.
+            if let Some(s) = policy.statements().iter().find(|s| {
+                !s.principals
+                    .as_ref()
+                    .is_some_and(|p| p.names_everyone() && !p.is_negated())
+            }) {
+                return Err(AnalysisError::Unsupported(format!(
+                    "RCP {}: statement {} names a principal other than \"*\"",
+                    rcp.name, s.index
+                )));
+            }
+            rcps.push(CompiledScp {
+                name: rcp.name.clone(),
+                policy,
+                keys,
+            });
+        }
         for account in &scps.accounts {
             mentions.accounts.insert(account.clone());
         }
         Ok(Self {
             accounts: scps.accounts.clone(),
             levels,
+            rcps,
         })
     }
 
+    /// Every SCP, then every RCP, numbered in that order.
     fn scps(&self) -> impl Iterator<Item = (usize, &CompiledScp)> {
-        self.levels.iter().flatten().enumerate()
+        self.levels.iter().flatten().chain(&self.rcps).enumerate()
+    }
+
+    /// Why an RCP refuses `request`: the first `Deny` statement that applies to it.
+    fn rcp_refusal(&self, request: &Request) -> Option<String> {
+        if request.action.qualified_name() == "kms:RetireGrant" {
+            return None;
+        }
+        let resource = request.target_key.as_deref().unwrap_or(&request.resource);
+        for rcp in &self.rcps {
+            for s in rcp.policy.statements_for(request.action) {
+                if s.effect == Effect::Deny
+                    && rcp.policy.covers_resource(s, resource, &request.context)
+                    && rcp
+                        .policy
+                        .condition(s)
+                        .is_none_or(|c| c.evaluate(&request.context))
+                {
+                    let sid = s
+                        .sid
+                        .as_ref()
+                        .map(|sid| format!(" ({sid})"))
+                        .unwrap_or_default();
+                    return Some(format!(
+                        "denied by statement {}{sid} of the resource control policy {}",
+                        s.index, rcp.name
+                    ));
+                }
+            }
+        }
+        None
     }
 
     /// Whether the SCPs govern the caller of `request`: an IAM principal (not a service) of
@@ -170,9 +243,13 @@ impl Guardrails {
                 .is_some_and(|a| self.accounts.iter().any(|g| g == a))
     }
 
-    /// Why the SCPs refuse `request`, when they govern its caller and do: the first level at
-    /// which none allows it, or the SCP statement that denies it. `None`: they let it through.
+    /// Why the RCPs or the SCPs refuse `request`: an RCP statement that denies it, or (when the
+    /// SCPs govern its caller) the first level at which none allows it or the SCP statement
+    /// that denies it. `None`: they let it through.
     pub(crate) fn refusal(&self, request: &Request) -> Option<String> {
+        if let Some(refusal) = self.rcp_refusal(request) {
+            return Some(refusal);
+        }
         if !self.govern(request) {
             return None;
         }
@@ -294,6 +371,7 @@ mod tests {
         let scps = ServiceControlPolicies {
             accounts: vec!["111122223333".into()],
             levels,
+            rcps: Vec::new(),
         };
         Guardrails::new(&scps, &mut Mentions::default()).unwrap()
     }
@@ -358,5 +436,54 @@ mod tests {
             None
         );
         assert_eq!(g.refusal(&request("s3.amazonaws.com", "kms:Decrypt")), None);
+    }
+
+    const PERIMETER: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Perimeter","Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*","Condition":{"Bool":{"aws:PrincipalIsAWSService":"false"}}}]}"#;
+
+    fn with_rcp(text: &str) -> Result<Guardrails, AnalysisError> {
+        let scps = ServiceControlPolicies {
+            accounts: vec!["111122223333".into()],
+            levels: Vec::new(),
+            rcps: vec![named(text)],
+        };
+        Guardrails::new(&scps, &mut Mentions::default())
+    }
+
+    #[test]
+    fn rcp_denials_apply_to_every_account_and_services_but_not_to_retire_grant() {
+        let g = with_rcp(PERIMETER).unwrap();
+        let mut outside = request("arn:aws:iam::444455556666:root", "kms:Decrypt");
+        outside
+            .context
+            .insert_single("aws:PrincipalIsAWSService", "false");
+        let why = g.refusal(&outside).unwrap();
+        assert!(why.contains("resource control policy"), "{why}");
+        let mut retire = request("arn:aws:iam::444455556666:root", "kms:RetireGrant");
+        retire
+            .context
+            .insert_single("aws:PrincipalIsAWSService", "false");
+        assert_eq!(g.refusal(&retire), None);
+        // A service principal, when the RCP's condition does not exempt it, is held back too.
+        let always = PERIMETER.replace(
+            r#","Condition":{"Bool":{"aws:PrincipalIsAWSService":"false"}}"#,
+            "",
+        );
+        let g = with_rcp(&always).unwrap();
+        assert!(
+            g.refusal(&request("s3.amazonaws.com", "kms:Decrypt"))
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn rcp_that_names_a_principal_other_than_everyone_is_not_analysed() {
+        let named_principal = PERIMETER.replace(
+            r#""Principal":"*""#,
+            r#""Principal":{"AWS":"arn:aws:iam::444455556666:root"}"#,
+        );
+        assert!(matches!(
+            with_rcp(&named_principal),
+            Err(AnalysisError::Unsupported(_))
+        ));
     }
 }

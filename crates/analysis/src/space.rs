@@ -292,7 +292,7 @@ impl Side {
         decision
     }
 
-    /// Why the SCPs refuse `request`, when they do.
+    /// Why the SCPs or RCPs refuse `request`, when they do.
     pub(crate) fn scp_refusal(&self, request: &Request) -> Option<String> {
         self.guardrails.refusal(request)
     }
@@ -374,10 +374,11 @@ impl Side {
     }
 }
 
-/// A decision that the SCPs overturn, in words: their refusal, then what the policies said.
+/// A decision that the organization's SCPs or RCPs overturn, in words: their refusal, then
+/// what the key's and the caller's policies said.
 pub(crate) fn scp_words(refusal: &str, explanation: &str) -> String {
     format!(
-        "Refused by the organization's SCPs: {refusal}. Without them: {}",
+        "Refused by the organization's policies: {refusal}. Without them: {}",
         explanation.trim_end()
     )
 }

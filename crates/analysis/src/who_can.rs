@@ -2,7 +2,7 @@
 //! (its root user, users and roles with their sessions), each decided with its own identity
 //! policies and the organization's SCPs; and every other caller as a class (another account's
 //! principals, everyone, an AWS service), whose own IAM policies are assumed to allow as IAM
-//! Access Analyzer assumes. Each row has the actions, the residual condition, the path (the
+//! Access Analyzer assumes. The organization's RCPs govern every caller. Each row has the actions, the residual condition, the path (the
 //! key-policy statements, identity policies and grants that allow it), and a witness that
 //! `authz` confirms. What explicit denials and SCPs take away is a row of its own, with what
 //! shadows it.
@@ -41,6 +41,8 @@ pub struct WhoCanInputs {
     pub details: Option<AuthorizationDetails>,
     /// The SCPs over the account, by level from the organization's root down.
     pub scp_levels: Vec<Vec<NamedPolicy>>,
+    /// The RCPs over the key.
+    pub rcps: Vec<NamedPolicy>,
     /// The actions asked about (every key action when empty).
     pub actions: Vec<ActionId>,
 }
@@ -67,8 +69,8 @@ pub struct WhoCanRow {
     /// The residual condition in words (`always` when none).
     pub condition: String,
     /// What takes this access away: empty for access the principal has; otherwise the
-    /// explicit denials (`key-policy:SID`, `identity-policy:SOURCE#INDEX`) and SCPs
-    /// (`scp:...`) that deny every request of the row.
+    /// explicit denials (`key-policy:SID`, `identity-policy:SOURCE#INDEX`), SCPs (`scp: ...`)
+    /// and RCPs (`rcp: ...`) that deny every request of the row.
     pub shadowed_by: Vec<String>,
     /// A request in the `keyward authorize` format, without the key policy and grants, with
     /// the principal's identity policies: completed with them, allowed (denied when the row is
@@ -114,9 +116,12 @@ pub fn who_can(inputs: &WhoCanInputs) -> Result<WhoCanReport, AnalysisError> {
         .as_ref()
         .and_then(AuthorizationDetails::account)
         .unwrap_or_else(|| key_account.clone());
-    let scps = (!inputs.scp_levels.is_empty()).then(|| ServiceControlPolicies {
-        accounts: vec![account.clone()],
-        levels: inputs.scp_levels.clone(),
+    let scps = (!inputs.scp_levels.is_empty() || !inputs.rcps.is_empty()).then(|| {
+        ServiceControlPolicies {
+            accounts: vec![account.clone()],
+            levels: inputs.scp_levels.clone(),
+            rcps: inputs.rcps.clone(),
+        }
     });
     let mut warnings = Vec::new();
     if let Some(scps) = &scps {
@@ -288,13 +293,9 @@ pub fn who_can(inputs: &WhoCanInputs) -> Result<WhoCanReport, AnalysisError> {
     let outside =
         |f: &Finding| inputs.details.is_none() || account_of(&f.principal) != Some(&account);
     let nothing = crate::checks::allows_nothing(&set);
-    // Without the authorization details, the account's principals are classes too, and the
-    // SCPs govern them.
-    let class_scps = if inputs.details.is_none() {
-        scps.as_ref()
-    } else {
-        None
-    };
+    // The RCPs govern every caller; the SCPs the account's principals, which are classes too
+    // without the authorization details.
+    let class_scps = scps.as_ref();
     // What `new` allows and `old` does not, of the callers outside the account.
     let outside_findings = |(old, old_scps): (&PolicySet, Option<&ServiceControlPolicies>),
                             new: &PolicySet,
@@ -648,7 +649,12 @@ impl Judges {
         if shadowed_by.is_empty()
             && let Some(refusal) = refusal
         {
-            shadowed_by.push(format!("scp: {refusal}"));
+            let by = if refusal.contains("resource control policy") {
+                "rcp"
+            } else {
+                "scp"
+            };
+            shadowed_by.push(format!("{by}: {refusal}"));
         }
         if shadowed_by.is_empty() {
             return Err(AnalysisError::Bug(format!(

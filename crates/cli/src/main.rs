@@ -149,6 +149,10 @@ enum Command {
         /// root down (repeatable, one per level), as `who-can --scp` reads them.
         #[arg(long = "scp")]
         scps: Vec<String>,
+        /// The resource control policies over the key (repeatable), as `who-can --rcp` reads
+        /// them.
+        #[arg(long = "rcp")]
+        rcps: Vec<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -175,6 +179,11 @@ enum Command {
         /// or a JSON array of them (the SCPs attached at that level).
         #[arg(long = "scp")]
         scps: Vec<String>,
+        /// A resource control policy over the key (repeatable): a policy, `aws organizations
+        /// describe-policy` output, or a JSON array of them. Its denials apply to every caller,
+        /// services included, kms:RetireGrant aside.
+        #[arg(long = "rcp")]
+        rcps: Vec<String>,
         /// A KMS action to ask about (repeatable; by default every action on a key).
         #[arg(long = "action")]
         actions: Vec<String>,
@@ -446,6 +455,7 @@ fn main() -> ExitCode {
             grants,
             key,
             scps,
+            rcps,
             format,
         } => commands::can::run(&commands::can::CanArgs {
             principal,
@@ -455,6 +465,7 @@ fn main() -> ExitCode {
             grants,
             key: key.into(),
             scps,
+            rcps,
             json: format == Format::Json,
         }),
         Command::WhoCan {
@@ -463,6 +474,7 @@ fn main() -> ExitCode {
             grants,
             key,
             scps,
+            rcps,
             actions,
             format,
         } => commands::who_can::run(&commands::who_can::WhoCanArgs {
@@ -471,6 +483,7 @@ fn main() -> ExitCode {
             grants,
             key: key.into(),
             scps,
+            rcps,
             actions,
             format: match format {
                 WhoCanOutput::Text => commands::who_can::WhoCanFormat::Text,

@@ -53,6 +53,7 @@ fn fixture() -> Fixture {
             grants: read_grants(&read("grants.json")).unwrap(),
             details: Some(details.clone()),
             scp_levels,
+            rcps: Vec::new(),
             actions: Vec::new(),
         },
         details,

@@ -20,6 +20,7 @@ pub(crate) struct CanArgs {
     pub(crate) grants: Option<String>,
     pub(crate) key: KeyArgs,
     pub(crate) scps: Vec<String>,
+    pub(crate) rcps: Vec<String>,
     pub(crate) json: bool,
 }
 
@@ -97,13 +98,18 @@ fn answer(args: &CanArgs) -> Result<(CanReport, Vec<String>, String), Vec<String
         grants,
     };
     let levels = super::who_can::read_scp_levels(&args.scps)?;
-    // The SCPs govern the principal's account.
-    let scps = (!levels.is_empty()).then(|| ServiceControlPolicies {
+    let rcps: Vec<_> = super::who_can::read_scp_levels(&args.rcps)?
+        .into_iter()
+        .flatten()
+        .collect();
+    // The SCPs govern the principal's account; the RCPs, the key.
+    let scps = (!levels.is_empty() || !rcps.is_empty()).then(|| ServiceControlPolicies {
         accounts: keyward_policy::arn::Arn::parse(&args.principal)
             .map(|a| a.account.to_owned())
             .into_iter()
             .collect(),
         levels,
+        rcps,
     });
     let report = keyward_analysis::can_governed(
         &args.principal,

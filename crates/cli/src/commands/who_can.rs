@@ -26,6 +26,7 @@ pub(crate) struct WhoCanArgs {
     pub(crate) grants: Option<String>,
     pub(crate) key: KeyArgs,
     pub(crate) scps: Vec<String>,
+    pub(crate) rcps: Vec<String>,
     pub(crate) actions: Vec<String>,
     pub(crate) format: WhoCanFormat,
 }
@@ -84,6 +85,7 @@ fn answer(args: &WhoCanArgs) -> Result<WhoCanReport, Vec<String>> {
         None => Vec::new(),
     };
     let scp_levels = read_scp_levels(&args.scps)?;
+    let rcps = read_scp_levels(&args.rcps)?.into_iter().flatten().collect();
     let key = key(&args.key, &[&key_policy.text])?;
     keyward_analysis::who_can(&WhoCanInputs {
         key,
@@ -91,13 +93,14 @@ fn answer(args: &WhoCanArgs) -> Result<WhoCanReport, Vec<String>> {
         grants,
         details,
         scp_levels,
+        rcps,
         actions,
     })
     .map_err(|e| vec![format!("keyward: error: {e}")])
 }
 
-/// The SCP levels of `--scp` files, each read as `keyward_analysis::read_scp_level` reads
-/// one; an error names the file and the place.
+/// The organization policies of `--scp` (one level each) or `--rcp` files, each read as
+/// `keyward_analysis::read_scp_level` reads one; an error names the file and the place.
 pub(crate) fn read_scp_levels(paths: &[String]) -> Result<Vec<Vec<NamedPolicy>>, Vec<String>> {
     let mut levels = Vec::new();
     for path in paths {

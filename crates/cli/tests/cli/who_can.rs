@@ -357,7 +357,7 @@ fn can_with_the_same_scps_answers_the_point_question_alike() {
     let o = can("arn:aws:sts::111122223333:assumed-role/app-019/s");
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(
-        stdout(&o).contains("Refused by the organization's SCPs: denied by statement 0 (NoKeyDeletion) of the service control policy ProtectKeys"),
+        stdout(&o).contains("Refused by the organization's policies: denied by statement 0 (NoKeyDeletion) of the service control policy ProtectKeys"),
         "{}",
         stdout(&o)
     );
@@ -416,5 +416,56 @@ fn without_the_authorization_details_the_scps_still_govern_the_accounts_classes(
     assert_eq!(
         access(&with, "arn:aws:iam::111122223333:role/key-admin"),
         [true]
+    );
+}
+
+#[test]
+fn an_rcp_keeps_the_key_in_the_organization_for_every_caller_but_services() {
+    let answer = json(&["--rcp", "rcp-perimeter.json", "--action", "kms:Decrypt"]);
+    let rows = answer["rows"].as_array().unwrap();
+    let partner: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["principal"] == "arn:aws:iam::444455556666:root")
+        .collect();
+    // The partner decrypts through S3 only as a member of the organization; otherwise the RCP
+    // shadows it.
+    let access = partner
+        .iter()
+        .find(|r| r["shadowed_by"] == serde_json::json!([]))
+        .unwrap_or_else(|| panic!("{partner:#?}"));
+    assert!(
+        access["condition"]
+            .as_str()
+            .unwrap()
+            .contains("aws:PrincipalOrgID"),
+        "{access:#}"
+    );
+    assert_eq!(authorize(&access["witness"]), "Allow");
+    let shadowed = partner
+        .iter()
+        .find(|r| r["shadowed_by"] != serde_json::json!([]))
+        .unwrap_or_else(|| panic!("{partner:#?}"));
+    assert!(
+        shadowed["shadowed_by"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("rcp: denied by statement 0 (OrganizationOnly) of the resource control policy KeysStayInTheOrganization"),
+        "{shadowed:#}"
+    );
+    // CloudTrail, a service, is not held back (the RCP exempts services).
+    let services = json(&[
+        "--rcp",
+        "rcp-perimeter.json",
+        "--action",
+        "kms:GenerateDataKey",
+    ]);
+    assert!(
+        services["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["principal"] == "cloudtrail.amazonaws.com"
+                && r["shadowed_by"] == serde_json::json!([])),
+        "{services:#}"
     );
 }
