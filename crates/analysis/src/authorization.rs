@@ -149,8 +149,7 @@ impl AuthorizationDetails {
     /// The identity policies in force for `principal`: a user's ARN, a role's, or a session
     /// of a role (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`, whose role is found by its
     /// name and account). The root user has none (IAM policies do not restrict it in its own
-    /// account). A principal with a permissions boundary is refused: the analysis does not
-    /// apply boundaries yet.
+    /// account). Its permissions boundary, when it has one, is [`Self::boundary_of`].
     pub fn policies_of(&self, principal: &str) -> Result<Vec<IdentityPolicy>, AnalysisError> {
         let arn = keyward_policy::arn::Arn::parse(principal)
             .ok_or_else(|| AnalysisError::Input(format!("{principal} is not an ARN")))?;
@@ -186,7 +185,6 @@ impl AuthorizationDetails {
             .iter()
             .find(|u| u.arn == principal)
             .ok_or_else(not_found)?;
-        refuse_boundary(&user.arn, user.permissions_boundary.as_ref())?;
         let mut out = Vec::new();
         inline(
             &mut out,
@@ -209,6 +207,46 @@ impl AuthorizationDetails {
             self.managed(&mut out, &group.attached_managed_policies)?;
         }
         Ok(out)
+    }
+
+    /// The permissions boundary of `principal` (a user, a role, or a session of a role): the
+    /// default version of the managed policy it names, or `None` when it has none.
+    pub fn boundary_of(&self, principal: &str) -> Result<Option<IdentityPolicy>, AnalysisError> {
+        let arn = keyward_policy::arn::Arn::parse(principal)
+            .ok_or_else(|| AnalysisError::Input(format!("{principal} is not an ARN")))?;
+        let boundary = if arn.resource.starts_with("assumed-role/") {
+            self.role_of(principal).and_then(|role| {
+                self.details
+                    .role_detail_list
+                    .iter()
+                    .find(|r| r.arn == role)
+                    .and_then(|r| r.permissions_boundary.as_ref())
+            })
+        } else {
+            self.details
+                .role_detail_list
+                .iter()
+                .find(|r| r.arn == principal)
+                .and_then(|r| r.permissions_boundary.as_ref())
+                .or_else(|| {
+                    self.details
+                        .user_detail_list
+                        .iter()
+                        .find(|u| u.arn == principal)
+                        .and_then(|u| u.permissions_boundary.as_ref())
+                })
+        };
+        let Some(boundary) = boundary else {
+            return Ok(None);
+        };
+        let mut found = Vec::new();
+        self.managed(
+            &mut found,
+            &[AttachedPolicy {
+                policy_arn: boundary.permissions_boundary_arn.clone(),
+            }],
+        )?;
+        Ok(found.pop())
     }
 
     /// The ARNs of the users and roles listed, users first, each once.
@@ -255,7 +293,6 @@ impl AuthorizationDetails {
     }
 
     fn role_policies(&self, role: &RoleDetail) -> Result<Vec<IdentityPolicy>, AnalysisError> {
-        refuse_boundary(&role.arn, role.permissions_boundary.as_ref())?;
         let mut out = Vec::new();
         inline(
             &mut out,
@@ -315,16 +352,6 @@ fn inline(
         });
     }
     Ok(())
-}
-
-fn refuse_boundary(arn: &str, boundary: Option<&Boundary>) -> Result<(), AnalysisError> {
-    match boundary {
-        Some(b) => Err(AnalysisError::Unsupported(format!(
-            "{arn} has the permissions boundary {}: the analysis does not apply boundaries yet",
-            b.permissions_boundary_arn
-        ))),
-        None => Ok(()),
-    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use crate::AnalysisError;
 use crate::checks::{allows_nothing, decide, retarget};
 use crate::diff::{Finding, compare};
 use crate::principals::session_role;
-use crate::scp::ServiceControlPolicies;
+use crate::scp::{NamedPolicy, ServiceControlPolicies};
+use crate::space::CallerPolicies;
 use crate::space::{KeyFacts, PolicySet};
 use keyward_policy::catalog::ActionId;
 use serde::Serialize;
@@ -61,11 +62,12 @@ pub fn can(
     set: &PolicySet,
     key: &KeyFacts,
 ) -> Result<CanReport, AnalysisError> {
-    can_governed(principal, role, action, set, key, None)
+    can_governed(principal, role, action, set, key, None, None)
 }
 
-/// [`can`], with the organization's SCPs over the principal's account (`scps.accounts`): a
-/// request they refuse is not allowed, and a denial they cause says so.
+/// [`can`], with the organization's SCPs over the principal's account (`scps.accounts`) and
+/// RCPs over the key, and the principal's permissions `boundary`: a request they refuse is not
+/// allowed, and a denial they cause says so.
 pub fn can_governed(
     principal: &str,
     role: Option<&str>,
@@ -73,6 +75,7 @@ pub fn can_governed(
     set: &PolicySet,
     key: &KeyFacts,
     scps: Option<&ServiceControlPolicies>,
+    boundary: Option<&NamedPolicy>,
 ) -> Result<CanReport, AnalysisError> {
     if keyward_policy::principal::Principal::parse_caller(principal).is_err() {
         return Err(AnalysisError::Input(format!(
@@ -84,7 +87,22 @@ pub fn can_governed(
     let role = session_role(principal).map(|bare| role.map_or(bare, str::to_owned));
     let mut named = vec![principal];
     named.extend(role.as_deref());
-    let report = compare((&nothing, None, &[]), (set, scps, &[]), key, &named, false)?;
+    // The principal with its boundary: its own set of callers, with the set's policies.
+    let callers: Vec<CallerPolicies> = boundary
+        .map(|b| CallerPolicies {
+            callers: named.iter().map(|&a| a.to_owned()).collect(),
+            texts: set.identity_policies.clone().unwrap_or_default(),
+            boundary: Some(b.clone()),
+        })
+        .into_iter()
+        .collect();
+    let report = compare(
+        (&nothing, None, &callers),
+        (set, scps, &callers),
+        key,
+        &named,
+        false,
+    )?;
     let mut paths = Vec::new();
     for mut finding in report.findings {
         if !stands_for(&finding, principal, role.as_deref())
@@ -134,21 +152,21 @@ pub fn can_governed(
             members.insert("identity_policies".into(), Value::Array(parsed));
         }
         let decision = decide(&plain, set)?;
-        let refusal = match scps {
-            Some(scps) if decision.verdict == keyward_authz::Verdict::Allow => {
-                let side = crate::space::Side::governed(
-                    set,
-                    Some(scps),
-                    &[],
-                    &mut crate::mentions::Mentions::default(),
-                )?;
-                let text = crate::witness::complete_witness(&plain, set).to_string();
-                let request = keyward_authz::Request::parse(&text).map_err(|e| {
-                    AnalysisError::Bug(format!("a request does not read back: {e}"))
-                })?;
-                side.scp_refusal(&request)
-            }
-            _ => None,
+        let refusal = if decision.verdict == keyward_authz::Verdict::Allow
+            && (scps.is_some() || boundary.is_some())
+        {
+            let side = crate::space::Side::governed(
+                set,
+                scps,
+                &callers,
+                &mut crate::mentions::Mentions::default(),
+            )?;
+            let text = crate::witness::complete_witness(&plain, set).to_string();
+            let request = keyward_authz::Request::parse(&text)
+                .map_err(|e| AnalysisError::Bug(format!("a request does not read back: {e}")))?;
+            side.scp_refusal(&request)
+        } else {
+            None
         };
         Some(match refusal {
             Some(refusal) => crate::space::scp_words(&refusal, &decision.explanation),

@@ -46,6 +46,7 @@
 #![warn(missing_docs)]
 
 mod authorization;
+mod boundary;
 mod can;
 mod checks;
 mod classes;

@@ -5,12 +5,13 @@
 //! apart, that decision is the region's.
 
 use crate::AnalysisError;
+use crate::boundary::Boundary;
 use crate::classes::{self, Bits, Classes, Conditions, of_the_context};
 use crate::domain::{Domain, Value, context_domain, domain, predicate};
 use crate::glob::{self, Glob, Predicate};
 use crate::mentions::{KeyTests, Mentions, StatementKeys};
 use crate::principals::{self, Candidate, PRINCIPAL_KEYS, PrincipalKind};
-use crate::scp::{Guardrails, ServiceControlPolicies};
+use crate::scp::{Guardrails, NamedPolicy, ServiceControlPolicies};
 use keyward_authz::{
     Authorizer, Covering, KeyAttributes, PolicySource, PolicyText, Request, Verdict,
 };
@@ -91,6 +92,8 @@ pub(crate) struct CallerPolicies {
     pub(crate) callers: Vec<String>,
     /// Their identity policies.
     pub(crate) texts: Vec<String>,
+    /// Their permissions boundary.
+    pub(crate) boundary: Option<NamedPolicy>,
 }
 
 /// One set of identity policies compiled: its policies' places among the side's, and the
@@ -100,6 +103,8 @@ struct IdentitySet {
     /// Per policy of the side (by place), whether it is in this set.
     member: Vec<bool>,
     iam: Authorizer,
+    /// The set's permissions boundary, by place among the side's.
+    boundary: Option<usize>,
 }
 
 /// A side compiled: its documents, its authorizers, and the keys each statement reads.
@@ -122,6 +127,8 @@ pub(crate) struct Side {
     identity_keys: Vec<StatementKeys>,
     /// The organization's SCPs over the callers they govern (none: nothing beyond `authz`).
     guardrails: Guardrails,
+    /// The permissions boundaries of the caller sets, each once.
+    boundaries: Vec<Boundary>,
 }
 
 impl Side {
@@ -181,9 +188,26 @@ impl Side {
         }
         mentions.add_grants(&set.grants);
         let grants = Arc::new(GrantSet::new(set.grants.clone()));
+        let mut boundaries: Vec<Boundary> = Vec::new();
+        let mut boundary_place: HashMap<&str, usize> = HashMap::new();
+        let mut boundary_of_set: Vec<Option<usize>> = vec![None];
+        for c in callers {
+            boundary_of_set.push(match &c.boundary {
+                Some(b) => Some(match boundary_place.get(b.text.as_str()) {
+                    Some(&place) => place,
+                    None => {
+                        boundaries.push(Boundary::new(&b.name, &b.text, mentions)?);
+                        boundary_place.insert(&b.text, boundaries.len() - 1);
+                        boundaries.len() - 1
+                    }
+                }),
+                None => None,
+            });
+        }
         let sets = places
             .iter()
-            .map(|set_places| {
+            .zip(&boundary_of_set)
+            .map(|(set_places, &boundary)| {
                 let mut member = vec![false; identity.len()];
                 let mut policies = Vec::new();
                 for &p in set_places {
@@ -199,6 +223,7 @@ impl Side {
                         policies.into(),
                         Arc::clone(&grants),
                     ),
+                    boundary,
                 }
             })
             .collect();
@@ -223,6 +248,7 @@ impl Side {
                 Some(scps) => Guardrails::new(scps, mentions)?,
                 None => Guardrails::default(),
             },
+            boundaries,
         })
     }
 
@@ -261,10 +287,31 @@ impl Side {
             .map_or(&[], |s| s.member.as_slice())
     }
 
+    /// The permissions boundary of the caller of `request`, when it has one.
+    fn boundary(&self, request: &Request) -> Option<(&IdentitySet, &Boundary)> {
+        if matches!(
+            request.caller(),
+            Some(keyward_policy::principal::Principal::Service { .. })
+        ) {
+            return None;
+        }
+        let set = self.set(&request.principal, request.principal_role_arn.as_deref())?;
+        let boundary = self.boundaries.get(set.boundary?)?;
+        Some((set, boundary))
+    }
+
     /// Whether `request` by `caller` is allowed.
     pub(crate) fn allows(&self, caller: &Candidate, request: &Request) -> bool {
-        self.authorizer(caller).verdict(request) == Verdict::Allow
+        let Some((set, boundary)) = self.boundary(request) else {
+            return self.authorizer(caller).verdict(request) == Verdict::Allow
+                && self.guardrails.refusal(request).is_none();
+        };
+        let judgement = set.iam.judge(request);
+        judgement.verdict == Verdict::Allow
             && self.guardrails.refusal(request).is_none()
+            && boundary
+                .refusal(request, &judgement.reasons, &self.key_policy)
+                .is_none()
     }
 
     /// The decision on `request`, with its explanation, under the key policy and grants, and
@@ -289,12 +336,33 @@ impl Side {
             decision.explanation = scp_words(&refusal, &decision.explanation);
             decision.reasons.clear();
         }
+        if decision.verdict == Verdict::Allow
+            && let Some((_, boundary)) = self.boundary(request)
+            && let Some(refusal) = boundary.refusal(request, &decision.reasons, &self.key_policy)
+        {
+            decision.verdict = if refusal.starts_with("denied") {
+                Verdict::ExplicitDeny
+            } else {
+                Verdict::ImplicitDeny
+            };
+            decision.explanation = scp_words(&refusal, &decision.explanation);
+            decision.reasons.clear();
+        }
         decision
     }
 
-    /// Why the SCPs or RCPs refuse `request`, when they do.
+    /// Why the organization's SCPs or RCPs, or the caller's permissions boundary, refuse
+    /// `request`, when they do.
     pub(crate) fn scp_refusal(&self, request: &Request) -> Option<String> {
-        self.guardrails.refusal(request)
+        if let Some(refusal) = self.guardrails.refusal(request) {
+            return Some(refusal);
+        }
+        let (set, boundary) = self.boundary(request)?;
+        let judgement = set.iam.judge(request);
+        if judgement.verdict != Verdict::Allow {
+            return None;
+        }
+        boundary.refusal(request, &judgement.reasons, &self.key_policy)
     }
 
     /// Every statement of the key policy and the identity policies that has a condition, at
@@ -311,7 +379,14 @@ impl Side {
                 .iter()
                 .filter_map(move |s| policy.condition(s).map(|c| ((1u8, i, s.index), c.tests())))
         });
-        key.chain(identity).chain(self.guardrails.conditions())
+        let boundaries = self
+            .boundaries
+            .iter()
+            .enumerate()
+            .flat_map(|(place, b)| b.conditions(place));
+        key.chain(identity)
+            .chain(self.guardrails.conditions())
+            .chain(boundaries)
     }
 
     /// Whether anything in `signature` could allow a caller that `covering` describes: an
@@ -354,6 +429,9 @@ impl Side {
                 .map(|(i, _)| (2, i, 0)),
         );
         self.guardrails.signature(action, &mut out);
+        for (place, b) in self.boundaries.iter().enumerate() {
+            b.signature(place, action, &mut out);
+        }
         out
     }
 
@@ -367,6 +445,7 @@ impl Side {
                     .get(policy)
                     .and_then(|k| k.get(statement)),
                 3 => self.guardrails.keys(policy, statement),
+                4 => self.boundaries.get(policy).and_then(|b| b.keys(statement)),
                 _ => None,
             };
             into.extend(keys.into_iter().flatten().cloned());
@@ -374,17 +453,28 @@ impl Side {
     }
 }
 
-/// A decision that the organization's SCPs or RCPs overturn, in words: their refusal, then
-/// what the key's and the caller's policies said.
+/// A decision that the organization's SCPs or RCPs, or the caller's permissions boundary,
+/// overturn, in words: their refusal, then what the key's and the caller's policies said.
 pub(crate) fn scp_words(refusal: &str, explanation: &str) -> String {
+    let by = if refusal.contains("permissions boundary") {
+        "the caller's permissions boundary"
+    } else {
+        "the organization's policies"
+    };
     format!(
-        "Refused by the organization's policies: {refusal}. Without them: {}",
+        "Refused by {by}: {refusal}. Without {}: {}",
+        if by.ends_with("boundary") {
+            "it"
+        } else {
+            "them"
+        },
         explanation.trim_end()
     )
 }
 
 /// The statements and grants that can apply to an action, on one side: (source, policy,
-/// statement) with source 0 the key policy, 1 an identity policy, 2 a grant, 3 an SCP.
+/// statement) with source 0 the key policy, 1 an identity policy, 2 a grant, 3 an SCP or RCP,
+/// 4 a permissions boundary.
 pub(crate) type Signature = Vec<(u8, usize, usize)>;
 
 /// Actions that the same statements and grants can apply to, decided alike.

@@ -104,6 +104,8 @@ pub struct WhoCanReport {
 struct Member {
     arn: String,
     policies: Vec<IdentityPolicy>,
+    /// Its permissions boundary.
+    boundary: Option<NamedPolicy>,
 }
 
 /// Who can use the key: every row, sorted by principal.
@@ -148,11 +150,20 @@ pub fn who_can(inputs: &WhoCanInputs) -> Result<WhoCanReport, AnalysisError> {
         let mut members = vec![Member {
             arn: format!("arn:{}:iam::{account}:root", partition(&inputs.key.arn)),
             policies: Vec::new(),
+            boundary: None,
         }];
         for arn in details.principals() {
-            match details.policies_of(arn) {
-                Ok(policies) => members.push(Member {
+            let gathered = details.policies_of(arn).and_then(|policies| {
+                let boundary = details.boundary_of(arn)?.map(|b| NamedPolicy {
+                    name: b.source,
+                    text: b.text,
+                });
+                Ok((policies, boundary))
+            });
+            match gathered {
+                Ok((policies, boundary)) => members.push(Member {
                     policies,
+                    boundary,
                     arn: arn.to_owned(),
                 }),
                 Err(AnalysisError::Unsupported(why)) => not_analysed.push(why),
@@ -167,17 +178,24 @@ pub fn who_can(inputs: &WhoCanInputs) -> Result<WhoCanReport, AnalysisError> {
             .iter()
             .map(|m| relevant(&m.policies, &mut applies))
             .collect::<Result<_, _>>()?;
-        let full = callers_by(&members, |i, _| {
-            relevant_of.get(i).cloned().unwrap_or_default()
+        let full = callers_by(&members, |i, m| {
+            (
+                relevant_of.get(i).cloned().unwrap_or_default(),
+                m.boundary.clone(),
+            )
         });
         group_count = full.len();
         let stripped = callers_by(&members, |i, _| {
-            relevant_of
-                .get(i)
-                .map(|texts| texts.iter().map(|t| strip(t, INERT).0).collect())
-                .unwrap_or_default()
+            (
+                relevant_of
+                    .get(i)
+                    .map(|texts| texts.iter().map(|t| strip(t, INERT).0).collect())
+                    .unwrap_or_default(),
+                None,
+            )
         });
         let any_denial = scps.is_some()
+            || members.iter().any(|m| m.boundary.is_some())
             || relevant_of.iter().flatten().any(|t| strip(t, INERT).1)
             || strip(&inputs.key_policy, INERT_IN_A_KEY_POLICY).1;
         let set = PolicySet {
@@ -246,16 +264,19 @@ pub fn who_can(inputs: &WhoCanInputs) -> Result<WhoCanReport, AnalysisError> {
             full: Judge::new(
                 set.clone(),
                 scps.as_ref(),
-                &callers_by(&members, |_, m| texts(&m.policies)),
+                &callers_by(&members, |_, m| (texts(&m.policies), m.boundary.clone())),
             )?,
             stripped: Judge::new(
                 stripped_set,
                 None,
                 &callers_by(&members, |_, m| {
-                    texts(&m.policies)
-                        .iter()
-                        .map(|t| strip(t, INERT).0)
-                        .collect()
+                    (
+                        texts(&m.policies)
+                            .iter()
+                            .map(|t| strip(t, INERT).0)
+                            .collect(),
+                        None,
+                    )
                 }),
             )?,
         };
@@ -465,18 +486,25 @@ fn texts(policies: &[IdentityPolicy]) -> Vec<String> {
 /// member's (by position and member).
 fn callers_by(
     members: &[Member],
-    of: impl Fn(usize, &Member) -> Vec<String>,
+    of: impl Fn(usize, &Member) -> (Vec<String>, Option<NamedPolicy>),
 ) -> Vec<CallerPolicies> {
-    let mut groups: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
+    // By policies and boundary (its name and text).
+    type Key = (Vec<String>, Option<(String, String)>);
+    let mut groups: BTreeMap<Key, Vec<String>> = BTreeMap::new();
     for (i, member) in members.iter().enumerate() {
+        let (texts, boundary) = of(i, member);
         groups
-            .entry(of(i, member))
+            .entry((texts, boundary.map(|b| (b.name, b.text))))
             .or_default()
             .push(member.arn.clone());
     }
     groups
         .into_iter()
-        .map(|(texts, callers)| CallerPolicies { callers, texts })
+        .map(|((texts, boundary), callers)| CallerPolicies {
+            callers,
+            texts,
+            boundary: boundary.map(|(name, text)| NamedPolicy { name, text }),
+        })
         .collect()
 }
 
@@ -651,6 +679,8 @@ impl Judges {
         {
             let by = if refusal.contains("resource control policy") {
                 "rcp"
+            } else if refusal.contains("permissions boundary") {
+                "boundary"
             } else {
                 "scp"
             };

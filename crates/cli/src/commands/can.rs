@@ -6,7 +6,9 @@
 use super::Outcome;
 use super::diff::{KeyArgs, key, read_grants};
 use crate::input;
-use keyward_analysis::{AuthorizationDetails, CanReport, PolicySet, ServiceControlPolicies};
+use keyward_analysis::{
+    AuthorizationDetails, CanReport, NamedPolicy, PolicySet, ServiceControlPolicies,
+};
 use keyward_policy::PolicyKind;
 use keyward_policy::catalog::{ResourceScope, kms_action};
 
@@ -60,6 +62,7 @@ fn answer(args: &CanArgs) -> Result<(CanReport, Vec<String>, String), Vec<String
         })?;
     let key_policy = key_policy(&args.key_policy)?;
     let mut role = None;
+    let mut boundary = None;
     let (identity, sources) = match &args.authorization_details {
         Some(path) => {
             let input = input::read_limited(path, Some(MAX_DETAILS_BYTES)).map_err(|m| vec![m])?;
@@ -78,6 +81,13 @@ fn answer(args: &CanArgs) -> Result<(CanReport, Vec<String>, String), Vec<String
                 )?;
             }
             role = details.role_of(&args.principal).map(str::to_owned);
+            boundary = details
+                .boundary_of(&args.principal)
+                .map_err(|e| vec![format!("keyward: error: {}: {e}", input.name)])?
+                .map(|b| NamedPolicy {
+                    name: b.source,
+                    text: b.text,
+                });
             let sources = policies.iter().map(|p| p.source.clone()).collect();
             (
                 Some(policies.into_iter().map(|p| p.text).collect()),
@@ -118,6 +128,7 @@ fn answer(args: &CanArgs) -> Result<(CanReport, Vec<String>, String), Vec<String
         &set,
         &key,
         scps.as_ref(),
+        boundary.as_ref(),
     )
     .map_err(|e| vec![format!("keyward: error: {e}")])?;
     Ok((report, sources, shown))

@@ -1,5 +1,5 @@
 //! `keyward who-can` on the bundled accounts: `fixtures/account/` (small, with a permissions
-//! boundary the analysis leaves out) and `fixtures/who-can/` (201 roles, 20 grants, two SCP
+//! boundary) and `fixtures/who-can/` (201 roles, 20 grants, two SCP
 //! levels). The JSON contract, the witnesses through `keyward authorize`, the DOT graph, the
 //! flags scripts rely on, and errors at their place.
 
@@ -238,7 +238,7 @@ fn text_lists_access_then_what_is_shadowed_and_dot_is_a_graph() {
 }
 
 #[test]
-fn a_principal_with_a_permissions_boundary_is_named_as_not_analysed() {
+fn a_permissions_boundary_shadows_what_it_does_not_allow() {
     let o = run_in(
         &fixtures("account"),
         &[
@@ -254,20 +254,32 @@ fn a_principal_with_a_permissions_boundary_is_named_as_not_analysed() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let answer: Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert!(
-        answer["not_analysed"][0]
-            .as_str()
-            .unwrap()
-            .contains("role/bounded has the permissions boundary")
-    );
-    let principals: Vec<&str> = answer["rows"]
+    assert!(answer.get("not_analysed").is_none(), "{answer:#}");
+    let bounded: Vec<&Value> = answer["rows"]
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|r| r["principal"].as_str())
+        .filter(|r| r["principal"] == "arn:aws:iam::111122223333:role/bounded")
         .collect();
-    assert!(!principals.iter().any(|p| p.contains("bounded")));
-    assert!(principals.contains(&"arn:aws:iam::111122223333:user/alice"));
+    let access = bounded
+        .iter()
+        .find(|r| r["shadowed_by"] == serde_json::json!([]))
+        .unwrap_or_else(|| panic!("{bounded:#?}"));
+    assert_eq!(access["actions"], serde_json::json!(["kms:Encrypt"]));
+    let shadowed = bounded
+        .iter()
+        .find(|r| r["shadowed_by"] != serde_json::json!([]))
+        .unwrap_or_else(|| panic!("{bounded:#?}"));
+    assert_eq!(
+        shadowed["actions"],
+        serde_json::json!(["kms:Decrypt", "kms:GenerateDataKey"])
+    );
+    assert_eq!(
+        shadowed["shadowed_by"],
+        serde_json::json!([
+            "boundary: not allowed by the permissions boundary arn:aws:iam::111122223333:policy/Boundary"
+        ])
+    );
 }
 
 #[test]
