@@ -24,6 +24,11 @@
 //! Every answer carries a witness: the representative request, written in the format of
 //! `keyward authorize`, which is read back and decided by `authz` before it is shown.
 //!
+//! Above `authz`, the analysis applies what the request format does not carry: the
+//! organization's SCPs and RCPs (`scp.rs`) and the callers' permissions boundaries
+//! (`boundary.rs`). [`who_can`] decides every principal of an account at once, each with its own
+//! identity policies and boundary.
+//!
 //! ```
 //! use keyward_analysis::{KeyFacts, PolicySet, diff};
 //!

@@ -91,10 +91,6 @@ pub struct WhoCanReport {
     /// In how many groups (principals with the same KMS-relevant identity policies).
     #[serde(skip)]
     pub groups: usize,
-    /// The principals left out, each with why (a permissions boundary, which the analysis
-    /// does not apply yet): their rows would not be exact.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub not_analysed: Vec<String>,
     /// What the reader should know about the inputs (an SCP level that denies everything).
     #[serde(skip)]
     pub warnings: Vec<String>,
@@ -142,7 +138,6 @@ pub fn who_can(inputs: &WhoCanInputs) -> Result<WhoCanReport, AnalysisError> {
         inputs.actions.clone()
     };
     let mut rows = Vec::new();
-    let mut not_analysed = Vec::new();
     let mut principals = 0;
     let mut group_count = 0;
     // The account's own principals, in groups of the same relevant identity policies.
@@ -160,15 +155,12 @@ pub fn who_can(inputs: &WhoCanInputs) -> Result<WhoCanReport, AnalysisError> {
                 });
                 Ok((policies, boundary))
             });
-            match gathered {
-                Ok((policies, boundary)) => members.push(Member {
-                    policies,
-                    boundary,
-                    arn: arn.to_owned(),
-                }),
-                Err(AnalysisError::Unsupported(why)) => not_analysed.push(why),
-                Err(e) => return Err(e),
-            }
+            let (policies, boundary) = gathered?;
+            members.push(Member {
+                policies,
+                boundary,
+                arn: arn.to_owned(),
+            });
         }
         principals = members.len();
         // One pass for all of them: each group of principals with the same relevant
@@ -379,7 +371,6 @@ pub fn who_can(inputs: &WhoCanInputs) -> Result<WhoCanReport, AnalysisError> {
         rows,
         principals,
         groups: group_count,
-        not_analysed,
         warnings,
     })
 }

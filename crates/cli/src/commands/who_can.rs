@@ -137,9 +137,6 @@ fn text(args: &WhoCanArgs, report: &WhoCanReport) -> String {
     } else {
         out.push_str("(no --authorization-details: every IAM principal's identity policies are assumed to allow every KMS action)\n");
     }
-    for why in &report.not_analysed {
-        let _ = writeln!(out, "not analysed: {why}");
-    }
     let (access, shadowed): (Vec<_>, Vec<_>) =
         report.rows.iter().partition(|r| r.shadowed_by.is_empty());
     if access.is_empty() {
