@@ -9,6 +9,7 @@
 
 use crate::AnalysisError;
 use crate::mentions::{Mentions, StatementKeys};
+use crate::scp::{Says, says};
 use keyward_authz::{PolicySource, Reason, Request, Source};
 use keyward_conditions::{CompiledPolicy, KeyTest};
 use keyward_policy::catalog::ActionId;
@@ -54,30 +55,16 @@ impl Boundary {
         reasons: &[Reason],
         key_policy: &CompiledPolicy,
     ) -> Option<String> {
-        let resource = request.target_key.as_deref().unwrap_or(&request.resource);
-        let mut allowed = false;
-        for s in self.policy.statements_for(request.action) {
-            if !self.policy.covers_resource(s, resource, &request.context)
-                || !self
-                    .policy
-                    .condition(s)
-                    .is_none_or(|c| c.evaluate(&request.context))
-            {
-                continue;
-            }
-            if s.effect == Effect::Deny {
-                let sid = s
-                    .sid
-                    .as_ref()
-                    .map(|sid| format!(" ({sid})"))
-                    .unwrap_or_default();
+        let allowed = match says(&self.policy, request) {
+            Says::Denies(statement) => {
                 return Some(format!(
-                    "denied by statement {}{sid} of the permissions boundary {}",
-                    s.index, self.name
+                    "denied by {statement} of the permissions boundary {}",
+                    self.name
                 ));
             }
-            allowed = true;
-        }
+            Says::Allows => true,
+            Says::Nothing => false,
+        };
         if allowed || allowed_to_own_arn(request, reasons, key_policy) {
             return None;
         }

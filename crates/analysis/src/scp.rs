@@ -123,6 +123,42 @@ pub fn read_scp_level(text: &str, name: &str) -> Result<Vec<NamedPolicy>, ReadEr
     Ok(out)
 }
 
+/// What a policy that only limits (an SCP, an RCP, a permissions boundary) says of a request.
+pub(crate) enum Says {
+    /// A `Deny` statement applies: the first, in words (`statement 0 (Sid)`).
+    Denies(String),
+    /// An `Allow` statement applies, and no `Deny`.
+    Allows,
+    /// No statement applies.
+    Nothing,
+}
+
+/// What `policy` says of `request`: its statements for the action whose resource covers the
+/// key (or the alias's target) and whose condition holds.
+pub(crate) fn says(policy: &CompiledPolicy, request: &Request) -> Says {
+    let resource = request.target_key.as_deref().unwrap_or(&request.resource);
+    let mut allowed = false;
+    for s in policy.statements_for(request.action) {
+        if !policy.covers_resource(s, resource, &request.context)
+            || !policy
+                .condition(s)
+                .is_none_or(|c| c.evaluate(&request.context))
+        {
+            continue;
+        }
+        if s.effect == Effect::Deny {
+            let sid = s
+                .sid
+                .as_ref()
+                .map(|sid| format!(" ({sid})"))
+                .unwrap_or_default();
+            return Says::Denies(format!("statement {}{sid}", s.index));
+        }
+        allowed = true;
+    }
+    if allowed { Says::Allows } else { Says::Nothing }
+}
+
 /// One SCP compiled, with the keys each of its statements reads.
 #[derive(Debug)]
 struct CompiledScp {
@@ -209,29 +245,15 @@ impl Guardrails {
         if request.action.qualified_name() == "kms:RetireGrant" {
             return None;
         }
-        let resource = request.target_key.as_deref().unwrap_or(&request.resource);
-        for rcp in &self.rcps {
-            for s in rcp.policy.statements_for(request.action) {
-                if s.effect == Effect::Deny
-                    && rcp.policy.covers_resource(s, resource, &request.context)
-                    && rcp
-                        .policy
-                        .condition(s)
-                        .is_none_or(|c| c.evaluate(&request.context))
-                {
-                    let sid = s
-                        .sid
-                        .as_ref()
-                        .map(|sid| format!(" ({sid})"))
-                        .unwrap_or_default();
-                    return Some(format!(
-                        "denied by statement {}{sid} of the resource control policy {}",
-                        s.index, rcp.name
-                    ));
-                }
-            }
-        }
-        None
+        self.rcps
+            .iter()
+            .find_map(|rcp| match says(&rcp.policy, request) {
+                Says::Denies(statement) => Some(format!(
+                    "denied by {statement} of the resource control policy {}",
+                    rcp.name
+                )),
+                Says::Allows | Says::Nothing => None,
+            })
     }
 
     /// Whether the SCPs govern the caller of `request`: an IAM principal (not a service) of
@@ -253,32 +275,19 @@ impl Guardrails {
         if !self.govern(request) {
             return None;
         }
-        let resource = request.target_key.as_deref().unwrap_or(&request.resource);
         let mut missing = None;
         for (depth, level) in self.levels.iter().enumerate() {
             let mut allowed = false;
             for scp in level {
-                for s in scp.policy.statements_for(request.action) {
-                    if !scp.policy.covers_resource(s, resource, &request.context)
-                        || !scp
-                            .policy
-                            .condition(s)
-                            .is_none_or(|c| c.evaluate(&request.context))
-                    {
-                        continue;
-                    }
-                    if s.effect == Effect::Deny {
-                        let sid = s
-                            .sid
-                            .as_ref()
-                            .map(|sid| format!(" ({sid})"))
-                            .unwrap_or_default();
+                match says(&scp.policy, request) {
+                    Says::Denies(statement) => {
                         return Some(format!(
-                            "denied by statement {}{sid} of the service control policy {}",
-                            s.index, scp.name
+                            "denied by {statement} of the service control policy {}",
+                            scp.name
                         ));
                     }
-                    allowed = true;
+                    Says::Allows => allowed = true,
+                    Says::Nothing => {}
                 }
             }
             if !allowed && missing.is_none() {

@@ -689,7 +689,7 @@ impl Judges {
 /// A row of one of the account's principals: its witness carries every identity policy in
 /// force for it, and is decided anew with them.
 fn member_row(
-    finding: Finding,
+    mut finding: Finding,
     member: &Member,
     actions: Vec<String>,
     shadowed: bool,
@@ -697,7 +697,7 @@ fn member_row(
     inputs: &WhoCanInputs,
     key_account: &str,
 ) -> Result<WhoCanRow, AnalysisError> {
-    let mut witness = finding.witness;
+    let mut witness = std::mem::take(&mut finding.witness);
     if let Value::Object(members) = &mut witness {
         members.remove("identity_policies");
         if let Some(action) = actions.first() {
@@ -721,36 +721,49 @@ fn member_row(
     }
     let sources: Vec<String> = member.policies.iter().map(|p| p.source.clone()).collect();
     let (via, shadowed_by) = judges.paths(&witness, shadowed, Some(&sources), &inputs.grants)?;
-    Ok(WhoCanRow {
+    let scope = if finding.kind == PrincipalKind::Service {
+        "service"
+    } else if account_of(&member.arn) == Some(key_account) {
+        "same-account"
+    } else {
+        "other-account"
+    };
+    Ok(row(finding, scope, actions, (via, shadowed_by), witness))
+}
+
+/// A finding as a row: where it stands, the actions asked about, its paths and shadows, and
+/// its witness.
+fn row(
+    finding: Finding,
+    scope: &'static str,
+    actions: Vec<String>,
+    (via, shadowed_by): (Vec<String>, Vec<String>),
+    witness: Value,
+) -> WhoCanRow {
+    WhoCanRow {
         principal: finding.principal,
         kind: finding.kind,
-        scope: if finding.kind == PrincipalKind::Service {
-            "service"
-        } else if account_of(&member.arn) == Some(key_account) {
-            "same-account"
-        } else {
-            "other-account"
-        },
+        scope,
         description: finding.description,
         actions,
         via,
         condition: finding.condition,
         shadowed_by,
         witness,
-    })
+    }
 }
 
 /// A row of a class of callers outside the account (or of every caller, without the
 /// authorization details), whose identity policies are assumed.
 fn class_row(
-    finding: Finding,
+    mut finding: Finding,
     actions: Vec<String>,
     shadowed: bool,
     judges: &Judges,
     key: &KeyFacts,
     account: &str,
 ) -> Result<WhoCanRow, AnalysisError> {
-    let mut witness = finding.witness;
+    let mut witness = std::mem::take(&mut finding.witness);
     if let (Value::Object(members), Some(action)) = (&mut witness, actions.first()) {
         members.insert("action".into(), Value::String(action.clone()));
     }
@@ -767,17 +780,7 @@ fn class_row(
         }
         _ => "other-account",
     };
-    Ok(WhoCanRow {
-        principal: finding.principal,
-        kind: finding.kind,
-        scope,
-        description: finding.description,
-        actions,
-        via,
-        condition: finding.condition,
-        shadowed_by,
-        witness,
-    })
+    Ok(row(finding, scope, actions, (via, shadowed_by), witness))
 }
 
 /// A grant's constraint in words: `EncryptionContextSubset {"k":"v"}`.
