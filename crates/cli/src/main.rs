@@ -132,27 +132,8 @@ enum Command {
         principal: String,
         /// A KMS action on a key (`kms:Decrypt`).
         action: String,
-        /// The key's policy: a file, or `aws kms get-key-policy --output text` output.
-        #[arg(long)]
-        key_policy: String,
-        /// The account's IAM data: `aws iam get-account-authorization-details` output. The
-        /// principal's inline and managed policies and its groups' are gathered from it.
-        /// Without it, its identity policies are assumed to allow every KMS action.
-        #[arg(long)]
-        authorization_details: Option<String>,
-        /// The key's grants: `aws kms list-grants` output.
-        #[arg(long)]
-        grants: Option<String>,
         #[command(flatten)]
-        key: KeyOptions,
-        /// The SCPs of one level of the organization over the principal's account, from the
-        /// root down (repeatable, one per level), as `who-can --scp` reads them.
-        #[arg(long = "scp")]
-        scps: Vec<String>,
-        /// The resource control policies over the key (repeatable), as `who-can --rcp` reads
-        /// them.
-        #[arg(long = "rcp")]
-        rcps: Vec<String>,
+        account: AccountOptions,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -162,28 +143,8 @@ enum Command {
     /// with the actions, the path (key-policy statement, identity policy, grant), the residual
     /// condition, what shadows it, and a witness request `keyward authorize` allows.
     WhoCan {
-        /// The key's policy: a file, or `aws kms get-key-policy` output.
-        #[arg(long)]
-        key_policy: String,
-        /// The account's IAM data: `aws iam get-account-authorization-details` output.
-        /// Without it, IAM principals are classes whose identity policies are assumed to allow.
-        #[arg(long)]
-        authorization_details: Option<String>,
-        /// The key's grants: `aws kms list-grants` output.
-        #[arg(long)]
-        grants: Option<String>,
         #[command(flatten)]
-        key: KeyOptions,
-        /// The SCPs of one level of the organization over the account, from the root down
-        /// (repeatable, one per level): a policy, `aws organizations describe-policy` output,
-        /// or a JSON array of them (the SCPs attached at that level).
-        #[arg(long = "scp")]
-        scps: Vec<String>,
-        /// A resource control policy over the key (repeatable): a policy, `aws organizations
-        /// describe-policy` output, or a JSON array of them. Its denials apply to every caller,
-        /// services included, kms:RetireGrant aside.
-        #[arg(long = "rcp")]
-        rcps: Vec<String>,
+        account: AccountOptions,
         /// A KMS action to ask about (repeatable; by default every action on a key).
         #[arg(long = "action")]
         actions: Vec<String>,
@@ -226,6 +187,47 @@ impl From<KeyOptions> for commands::diff::KeyArgs {
             aliases: o.aliases,
             tags: o.tags,
             resource: o.resource,
+        }
+    }
+}
+
+/// The account's data as the aws CLI prints it (`can`, `who-can`).
+#[derive(Debug, clap::Args)]
+struct AccountOptions {
+    /// The key's policy: a file, or `aws kms get-key-policy` output.
+    #[arg(long)]
+    key_policy: String,
+    /// The account's IAM data: `aws iam get-account-authorization-details` output. Each
+    /// principal's inline and managed policies (default versions), its groups' and its
+    /// permissions boundary are gathered from it. Without it, IAM principals' identity
+    /// policies are assumed to allow every KMS action.
+    #[arg(long)]
+    authorization_details: Option<String>,
+    /// The key's grants: `aws kms list-grants` output.
+    #[arg(long)]
+    grants: Option<String>,
+    #[command(flatten)]
+    key: KeyOptions,
+    /// The SCPs of one level of the organization over the account, from the root down
+    /// (repeatable, one per level): a policy, `aws organizations describe-policy` output, or a
+    /// JSON array of them (the SCPs attached at that level).
+    #[arg(long = "scp")]
+    scps: Vec<String>,
+    /// A resource control policy over the key (repeatable), read as `--scp` reads a level. Its
+    /// denials apply to every caller, services included, kms:RetireGrant aside.
+    #[arg(long = "rcp")]
+    rcps: Vec<String>,
+}
+
+impl From<AccountOptions> for commands::AccountArgs {
+    fn from(o: AccountOptions) -> Self {
+        Self {
+            key_policy: o.key_policy,
+            authorization_details: o.authorization_details,
+            grants: o.grants,
+            key: o.key.into(),
+            scps: o.scps,
+            rcps: o.rcps,
         }
     }
 }
@@ -450,40 +452,20 @@ fn main() -> ExitCode {
         Command::Can {
             principal,
             action,
-            key_policy,
-            authorization_details,
-            grants,
-            key,
-            scps,
-            rcps,
+            account,
             format,
         } => commands::can::run(&commands::can::CanArgs {
             principal,
             action,
-            key_policy,
-            authorization_details,
-            grants,
-            key: key.into(),
-            scps,
-            rcps,
+            account: account.into(),
             json: format == Format::Json,
         }),
         Command::WhoCan {
-            key_policy,
-            authorization_details,
-            grants,
-            key,
-            scps,
-            rcps,
+            account,
             actions,
             format,
         } => commands::who_can::run(&commands::who_can::WhoCanArgs {
-            key_policy,
-            authorization_details,
-            grants,
-            key: key.into(),
-            scps,
-            rcps,
+            account: account.into(),
             actions,
             format: match format {
                 WhoCanOutput::Text => commands::who_can::WhoCanFormat::Text,

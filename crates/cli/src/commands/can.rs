@@ -4,7 +4,7 @@
 //! managed default versions, groups).
 
 use super::Outcome;
-use super::diff::{KeyArgs, key, read_grants};
+use super::diff::{key, read_grants};
 use crate::input;
 use keyward_analysis::{
     AuthorizationDetails, CanReport, NamedPolicy, PolicySet, ServiceControlPolicies,
@@ -17,12 +17,7 @@ use keyward_policy::catalog::{ResourceScope, kms_action};
 pub(crate) struct CanArgs {
     pub(crate) principal: String,
     pub(crate) action: String,
-    pub(crate) key_policy: String,
-    pub(crate) authorization_details: Option<String>,
-    pub(crate) grants: Option<String>,
-    pub(crate) key: KeyArgs,
-    pub(crate) scps: Vec<String>,
-    pub(crate) rcps: Vec<String>,
+    pub(crate) account: super::AccountArgs,
     pub(crate) json: bool,
 }
 
@@ -60,10 +55,10 @@ fn answer(args: &CanArgs) -> Result<(CanReport, Vec<String>, String), Vec<String
                 args.action
             )]
         })?;
-    let key_policy = key_policy(&args.key_policy)?;
+    let key_policy = key_policy(&args.account.key_policy)?;
     let mut role = None;
     let mut boundary = None;
-    let (identity, sources) = match &args.authorization_details {
+    let (identity, sources) = match &args.account.authorization_details {
         Some(path) => {
             let input = input::read_limited(path, Some(MAX_DETAILS_BYTES)).map_err(|m| vec![m])?;
             let details = AuthorizationDetails::read(&input.text).map_err(|e| {
@@ -96,19 +91,19 @@ fn answer(args: &CanArgs) -> Result<(CanReport, Vec<String>, String), Vec<String
         }
         None => (None, Vec::new()),
     };
-    let grants = match &args.grants {
+    let grants = match &args.account.grants {
         Some(path) => read_grants(path)?,
         None => Vec::new(),
     };
-    let key = key(&args.key, &[&key_policy.text])?;
+    let key = key(&args.account.key, &[&key_policy.text])?;
     let shown = key_policy.name.clone();
     let set = PolicySet {
         key_policy: key_policy.text,
         identity_policies: identity,
         grants,
     };
-    let levels = super::who_can::read_scp_levels(&args.scps)?;
-    let rcps: Vec<_> = super::who_can::read_scp_levels(&args.rcps)?
+    let levels = super::who_can::read_scp_levels(&args.account.scps)?;
+    let rcps: Vec<_> = super::who_can::read_scp_levels(&args.account.rcps)?
         .into_iter()
         .flatten()
         .collect();
@@ -190,7 +185,7 @@ fn print(args: &CanArgs, report: &CanReport, sources: &[String], shown: &str) {
     if let Some(denial) = &report.denial {
         out.push_str(&format!("{denial}\n"));
     }
-    if args.authorization_details.is_none() {
+    if args.account.authorization_details.is_none() {
         out.push_str("(no --authorization-details: the principal's identity policies are assumed to allow every KMS action)\n");
     }
     for (i, path) in report.paths.iter().enumerate() {

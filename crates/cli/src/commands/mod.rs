@@ -10,6 +10,17 @@ pub(crate) mod serve;
 pub(crate) mod validate;
 pub(crate) mod who_can;
 
+/// The account's data as the aws CLI prints it, which `can` and `who-can` read alike.
+#[derive(Debug)]
+pub(crate) struct AccountArgs {
+    pub(crate) key_policy: String,
+    pub(crate) authorization_details: Option<String>,
+    pub(crate) grants: Option<String>,
+    pub(crate) key: diff::KeyArgs,
+    pub(crate) scps: Vec<String>,
+    pub(crate) rcps: Vec<String>,
+}
+
 /// How a command ended; the discriminant is the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {

@@ -3,7 +3,7 @@
 //! the aws CLI prints it.
 
 use super::Outcome;
-use super::diff::{KeyArgs, key, read_grants};
+use super::diff::{key, read_grants};
 use crate::input;
 use keyward_analysis::{AuthorizationDetails, NamedPolicy, WhoCanInputs, WhoCanReport};
 use keyward_policy::catalog::{ActionId, ResourceScope, kms_action};
@@ -21,12 +21,7 @@ pub(crate) enum WhoCanFormat {
 /// What `keyward who-can` is asked.
 #[derive(Debug)]
 pub(crate) struct WhoCanArgs {
-    pub(crate) key_policy: String,
-    pub(crate) authorization_details: Option<String>,
-    pub(crate) grants: Option<String>,
-    pub(crate) key: KeyArgs,
-    pub(crate) scps: Vec<String>,
-    pub(crate) rcps: Vec<String>,
+    pub(crate) account: super::AccountArgs,
     pub(crate) actions: Vec<String>,
     pub(crate) format: WhoCanFormat,
 }
@@ -67,8 +62,8 @@ fn answer(args: &WhoCanArgs) -> Result<WhoCanReport, Vec<String>> {
             actions.push(action);
         }
     }
-    let key_policy = super::can::key_policy(&args.key_policy)?;
-    let details = match &args.authorization_details {
+    let key_policy = super::can::key_policy(&args.account.key_policy)?;
+    let details = match &args.account.authorization_details {
         Some(path) => {
             let input = input::read_limited(path, Some(MAX_DETAILS_BYTES)).map_err(|m| vec![m])?;
             Some(AuthorizationDetails::read(&input.text).map_err(|e| {
@@ -80,13 +75,16 @@ fn answer(args: &WhoCanArgs) -> Result<WhoCanReport, Vec<String>> {
         }
         None => None,
     };
-    let grants = match &args.grants {
+    let grants = match &args.account.grants {
         Some(path) => read_grants(path)?,
         None => Vec::new(),
     };
-    let scp_levels = read_scp_levels(&args.scps)?;
-    let rcps = read_scp_levels(&args.rcps)?.into_iter().flatten().collect();
-    let key = key(&args.key, &[&key_policy.text])?;
+    let scp_levels = read_scp_levels(&args.account.scps)?;
+    let rcps = read_scp_levels(&args.account.rcps)?
+        .into_iter()
+        .flatten()
+        .collect();
+    let key = key(&args.account.key, &[&key_policy.text])?;
     keyward_analysis::who_can(&WhoCanInputs {
         key,
         key_policy: key_policy.text,
@@ -128,7 +126,7 @@ fn print(args: &WhoCanArgs, report: &WhoCanReport) {
 
 fn text(args: &WhoCanArgs, report: &WhoCanReport) -> String {
     let mut out = format!("Who can use {}\n", report.key);
-    if args.authorization_details.is_some() {
+    if args.account.authorization_details.is_some() {
         let _ = writeln!(
             out,
             "{} principals of the account, decided with their own identity policies in {} groups; other callers as classes whose own IAM policies are assumed to allow.",
