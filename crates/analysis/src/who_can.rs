@@ -137,178 +137,232 @@ pub fn who_can(inputs: &WhoCanInputs) -> Result<WhoCanReport, AnalysisError> {
     } else {
         inputs.actions.clone()
     };
-    let mut rows = Vec::new();
-    let mut principals = 0;
-    let mut group_count = 0;
-    // The account's own principals, in groups of the same relevant identity policies.
-    if let Some(details) = &inputs.details {
-        let mut members = vec![Member {
-            arn: format!("arn:{}:iam::{account}:root", partition(&inputs.key.arn)),
-            policies: Vec::new(),
-            boundary: None,
-        }];
-        for arn in details.principals() {
-            let gathered = details.policies_of(arn).and_then(|policies| {
-                let boundary = details.boundary_of(arn)?.map(|b| NamedPolicy {
-                    name: b.source,
-                    text: b.text,
-                });
-                Ok((policies, boundary))
-            });
-            let (policies, boundary) = gathered?;
-            members.push(Member {
-                policies,
-                boundary,
-                arn: arn.to_owned(),
-            });
-        }
-        principals = members.len();
-        // One pass for all of them: each group of principals with the same relevant
-        // policies is a set of callers with identity policies of their own.
-        let mut applies: HashMap<&str, bool> = HashMap::new();
-        let relevant_of: Vec<Vec<String>> = members
-            .iter()
-            .map(|m| relevant(&m.policies, &mut applies))
-            .collect::<Result<_, _>>()?;
-        let full = callers_by(&members, |i, m| {
-            (
-                relevant_of.get(i).cloned().unwrap_or_default(),
-                m.boundary.clone(),
-            )
-        });
-        group_count = full.len();
-        let stripped = callers_by(&members, |i, _| {
-            (
-                relevant_of
-                    .get(i)
-                    .map(|texts| texts.iter().map(|t| strip(t, INERT).0).collect())
-                    .unwrap_or_default(),
-                None,
-            )
-        });
-        let any_denial = scps.is_some()
-            || members.iter().any(|m| m.boundary.is_some())
-            || relevant_of.iter().flatten().any(|t| strip(t, INERT).1)
-            || strip(&inputs.key_policy, INERT_IN_A_KEY_POLICY).1;
-        let set = PolicySet {
-            key_policy: inputs.key_policy.clone(),
-            identity_policies: Some(Vec::new()),
-            grants: inputs.grants.clone(),
-        };
-        let stripped_set = PolicySet {
-            key_policy: strip(&inputs.key_policy, INERT_IN_A_KEY_POLICY).0,
-            ..set.clone()
-        };
-        let nothing = crate::checks::allows_nothing(&set);
-        let named: Vec<&str> = members.iter().map(|m| m.arn.as_str()).collect();
-        let by_arn: HashMap<&str, &Member> = members.iter().map(|m| (m.arn.as_str(), m)).collect();
-        let member_of = |f: &Finding| -> Option<&Member> {
-            if let Some(m) = by_arn.get(f.principal.as_str()) {
-                return Some(m);
-            }
-            if f.kind != PrincipalKind::Session {
-                return None;
-            }
-            f.witness
-                .get("principal_role_arn")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .or_else(|| crate::principals::session_role(&f.principal))
-                .and_then(|role| by_arn.get(role.as_str()).copied())
-        };
-        // What the principals can do, and what denials and SCPs take away, side by side.
-        let (effective, shadowed) = std::thread::scope(|scope| {
-            let shadowed = any_denial.then(|| {
-                scope.spawn(|| {
-                    compare(
-                        (&set, scps.as_ref(), &full),
-                        (&stripped_set, None, &stripped),
-                        &inputs.key,
-                        &named,
-                        true,
-                    )
-                })
-            });
-            let effective = compare(
-                (&nothing, None, &full),
-                (&set, scps.as_ref(), &full),
-                &inputs.key,
-                &named,
-                true,
-            );
-            let shadowed = shadowed.map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(AnalysisError::Bug("the shadow analysis stopped".into()))
-                })
-            });
-            (effective, shadowed)
-        });
-        let mut found: Vec<(Finding, bool)> = effective?
-            .findings
-            .into_iter()
-            .map(|f| (f, false))
-            .collect();
-        if let Some(shadowed) = shadowed {
-            found.extend(shadowed?.findings.into_iter().map(|f| (f, true)));
-        }
-        // The witnesses are decided again with each principal's every identity policy.
-        let judges = Judges {
-            full: Judge::new(
-                set.clone(),
-                scps.as_ref(),
-                &callers_by(&members, |_, m| (texts(&m.policies), m.boundary.clone())),
-            )?,
-            stripped: Judge::new(
-                stripped_set,
-                None,
-                &callers_by(&members, |_, m| {
-                    (
-                        texts(&m.policies)
-                            .iter()
-                            .map(|t| strip(t, INERT).0)
-                            .collect(),
-                        None,
-                    )
-                }),
-            )?,
-        };
-        let work: Vec<(Finding, bool, &Member)> = found
-            .into_iter()
-            .filter_map(|(f, shadowed)| member_of(&f).map(|m| (f, shadowed, m)))
-            .collect();
-        rows.extend(in_parallel(work, |(finding, shadowed, member)| {
-            let Some(actions) = asked(&finding, &wanted) else {
-                return Ok(None);
-            };
-            member_row(
-                finding,
-                member,
-                actions,
-                shadowed,
-                &judges,
-                inputs,
-                &key_account,
-            )
-            .map(Some)
-        })?);
-    }
-    // Everyone else, as classes, assuming their own IAM policies allow.
-    let set = PolicySet {
-        key_policy: inputs.key_policy.clone(),
-        identity_policies: None,
-        grants: inputs.grants.clone(),
+    let ctx = Context {
+        inputs,
+        scps: scps.as_ref(),
+        account: &account,
+        key_account: &key_account,
+        wanted: &wanted,
     };
-    let (key_stripped, key_changed) = strip(&inputs.key_policy, INERT_IN_A_KEY_POLICY);
+    let (mut rows, principals, group_count) = match &inputs.details {
+        Some(details) => member_rows(&ctx, details)?,
+        None => (Vec::new(), 0, 0),
+    };
+    rows.extend(class_rows(&ctx)?);
+    rows.sort_by(|a, b| {
+        (
+            &a.principal,
+            !a.shadowed_by.is_empty(),
+            &a.actions,
+            &a.condition,
+        )
+            .cmp(&(
+                &b.principal,
+                !b.shadowed_by.is_empty(),
+                &b.actions,
+                &b.condition,
+            ))
+    });
+    Ok(WhoCanReport {
+        key: inputs.key.arn.clone(),
+        rows,
+        principals,
+        groups: group_count,
+        warnings,
+    })
+}
+
+/// What every part of a who-can reads.
+struct Context<'a> {
+    inputs: &'a WhoCanInputs,
+    scps: Option<&'a ServiceControlPolicies>,
+    /// The account the authorization details describe (the key's without them).
+    account: &'a str,
+    key_account: &'a str,
+    wanted: &'a [ActionId],
+}
+
+/// The rows of the account's own principals, each decided with its identity policies and
+/// boundary, in one pass; how many principals, in how many sets.
+fn member_rows(
+    ctx: &Context<'_>,
+    details: &AuthorizationDetails,
+) -> Result<(Vec<WhoCanRow>, usize, usize), AnalysisError> {
+    let mut members = vec![Member {
+        arn: format!(
+            "arn:{}:iam::{}:root",
+            partition(&ctx.inputs.key.arn),
+            ctx.account
+        ),
+        policies: Vec::new(),
+        boundary: None,
+    }];
+    for arn in details.principals() {
+        let gathered = details.policies_of(arn).and_then(|policies| {
+            let boundary = details.boundary_of(arn)?.map(|b| NamedPolicy {
+                name: b.source,
+                text: b.text,
+            });
+            Ok((policies, boundary))
+        });
+        let (policies, boundary) = gathered?;
+        members.push(Member {
+            policies,
+            boundary,
+            arn: arn.to_owned(),
+        });
+    }
+    let principals = members.len();
+    // One pass for all of them: each group of principals with the same relevant
+    // policies is a set of callers with identity policies of their own.
+    let mut applies: HashMap<&str, bool> = HashMap::new();
+    let relevant_of: Vec<Vec<String>> = members
+        .iter()
+        .map(|m| relevant(&m.policies, &mut applies))
+        .collect::<Result<_, _>>()?;
+    let full = callers_by(&members, |i, m| {
+        (
+            relevant_of.get(i).cloned().unwrap_or_default(),
+            m.boundary.clone(),
+        )
+    });
+    let group_count = full.len();
+    let stripped = callers_by(&members, |i, _| {
+        (
+            relevant_of
+                .get(i)
+                .map(|texts| texts.iter().map(|t| strip(t, INERT).0).collect())
+                .unwrap_or_default(),
+            None,
+        )
+    });
+    let any_denial = ctx.scps.is_some()
+        || members.iter().any(|m| m.boundary.is_some())
+        || relevant_of.iter().flatten().any(|t| strip(t, INERT).1)
+        || strip(&ctx.inputs.key_policy, INERT_IN_A_KEY_POLICY).1;
+    let set = PolicySet {
+        key_policy: ctx.inputs.key_policy.clone(),
+        identity_policies: Some(Vec::new()),
+        grants: ctx.inputs.grants.clone(),
+    };
+    let stripped_set = PolicySet {
+        key_policy: strip(&ctx.inputs.key_policy, INERT_IN_A_KEY_POLICY).0,
+        ..set.clone()
+    };
+    let nothing = crate::checks::allows_nothing(&set);
+    let named: Vec<&str> = members.iter().map(|m| m.arn.as_str()).collect();
+    let by_arn: HashMap<&str, &Member> = members.iter().map(|m| (m.arn.as_str(), m)).collect();
+    let member_of = |f: &Finding| -> Option<&Member> {
+        if let Some(m) = by_arn.get(f.principal.as_str()) {
+            return Some(m);
+        }
+        if f.kind != PrincipalKind::Session {
+            return None;
+        }
+        f.witness
+            .get("principal_role_arn")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| crate::principals::session_role(&f.principal))
+            .and_then(|role| by_arn.get(role.as_str()).copied())
+    };
+    // What the principals can do, and what denials and SCPs take away, side by side.
+    let (effective, shadowed) = std::thread::scope(|scope| {
+        let shadowed = any_denial.then(|| {
+            scope.spawn(|| {
+                compare(
+                    (&set, ctx.scps, &full),
+                    (&stripped_set, None, &stripped),
+                    &ctx.inputs.key,
+                    &named,
+                    true,
+                )
+            })
+        });
+        let effective = compare(
+            (&nothing, None, &full),
+            (&set, ctx.scps, &full),
+            &ctx.inputs.key,
+            &named,
+            true,
+        );
+        let shadowed = shadowed.map(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(AnalysisError::Bug("the shadow analysis stopped".into())))
+        });
+        (effective, shadowed)
+    });
+    let mut found: Vec<(Finding, bool)> = effective?
+        .findings
+        .into_iter()
+        .map(|f| (f, false))
+        .collect();
+    if let Some(shadowed) = shadowed {
+        found.extend(shadowed?.findings.into_iter().map(|f| (f, true)));
+    }
+    // The witnesses are decided again with each principal's every identity policy.
+    let judges = Judges {
+        full: Judge::new(
+            set.clone(),
+            ctx.scps,
+            &callers_by(&members, |_, m| (texts(&m.policies), m.boundary.clone())),
+        )?,
+        stripped: Judge::new(
+            stripped_set,
+            None,
+            &callers_by(&members, |_, m| {
+                (
+                    texts(&m.policies)
+                        .iter()
+                        .map(|t| strip(t, INERT).0)
+                        .collect(),
+                    None,
+                )
+            }),
+        )?,
+    };
+    let work: Vec<(Finding, bool, &Member)> = found
+        .into_iter()
+        .filter_map(|(f, shadowed)| member_of(&f).map(|m| (f, shadowed, m)))
+        .collect();
+    let rows = in_parallel(work, |(finding, shadowed, member)| {
+        let Some(actions) = asked(&finding, ctx.wanted) else {
+            return Ok(None);
+        };
+        member_row(
+            finding,
+            member,
+            actions,
+            shadowed,
+            &judges,
+            ctx.inputs,
+            ctx.key_account,
+        )
+        .map(Some)
+    })?;
+    Ok((rows, principals, group_count))
+}
+
+/// The rows of every caller outside the account (of every caller, without the authorization
+/// details), as classes whose identity policies are assumed.
+fn class_rows(ctx: &Context<'_>) -> Result<Vec<WhoCanRow>, AnalysisError> {
+    let mut rows = Vec::new();
+    let set = PolicySet {
+        key_policy: ctx.inputs.key_policy.clone(),
+        identity_policies: None,
+        grants: ctx.inputs.grants.clone(),
+    };
+    let (key_stripped, key_changed) = strip(&ctx.inputs.key_policy, INERT_IN_A_KEY_POLICY);
     let stripped = PolicySet {
         key_policy: key_stripped,
         ..set.clone()
     };
     let outside =
-        |f: &Finding| inputs.details.is_none() || account_of(&f.principal) != Some(&account);
+        |f: &Finding| ctx.inputs.details.is_none() || account_of(&f.principal) != Some(ctx.account);
     let nothing = crate::checks::allows_nothing(&set);
     // The RCPs govern every caller; the SCPs the account's principals, which are classes too
     // without the authorization details.
-    let class_scps = scps.as_ref();
+    let class_scps = ctx.scps;
     // What `new` allows and `old` does not, of the callers outside the account.
     let outside_findings = |(old, old_scps): (&PolicySet, Option<&ServiceControlPolicies>),
                             new: &PolicySet,
@@ -316,7 +370,7 @@ pub fn who_can(inputs: &WhoCanInputs) -> Result<WhoCanReport, AnalysisError> {
         compare(
             (old, old_scps, &[]),
             (new, class_scps.filter(|_| !shadowed), &[]),
-            &inputs.key,
+            &ctx.inputs.key,
             &[],
             false,
         )
@@ -339,7 +393,7 @@ pub fn who_can(inputs: &WhoCanInputs) -> Result<WhoCanReport, AnalysisError> {
             stripped: Judge::new(stripped, None, &[])?,
         };
         for (finding, shadowed) in found {
-            let Some(actions) = asked(&finding, &wanted) else {
+            let Some(actions) = asked(&finding, ctx.wanted) else {
                 continue;
             };
             rows.push(class_row(
@@ -347,32 +401,12 @@ pub fn who_can(inputs: &WhoCanInputs) -> Result<WhoCanReport, AnalysisError> {
                 actions,
                 shadowed,
                 &judges,
-                &inputs.key,
-                &account,
+                &ctx.inputs.key,
+                ctx.account,
             )?);
         }
     }
-    rows.sort_by(|a, b| {
-        (
-            &a.principal,
-            !a.shadowed_by.is_empty(),
-            &a.actions,
-            &a.condition,
-        )
-            .cmp(&(
-                &b.principal,
-                !b.shadowed_by.is_empty(),
-                &b.actions,
-                &b.condition,
-            ))
-    });
-    Ok(WhoCanReport {
-        key: inputs.key.arn.clone(),
-        rows,
-        principals,
-        groups: group_count,
-        warnings,
-    })
+    Ok(rows)
 }
 
 fn partition(arn: &str) -> &str {
