@@ -81,7 +81,7 @@ pub use principals::PrincipalKind;
 pub use sarif::sarif_log;
 pub use scp::{NamedPolicy, ServiceControlPolicies, read_scp_level};
 pub use space::{KeyFacts, PolicySet};
-pub use who_can::{WhoCanInputs, WhoCanReport, WhoCanRow, who_can};
+pub use who_can::{WhoCanInputs, WhoCanReport, WhoCanRow, who_can, who_can_reporting};
 
 /// The one account a key policy delegates to (an `Allow` of every KMS action to accounts
 /// only, as the default key policy has): the account whose key it most likely is. `None` when

@@ -106,6 +106,15 @@ struct Member {
 
 /// Who can use the key: every row, sorted by principal.
 pub fn who_can(inputs: &WhoCanInputs) -> Result<WhoCanReport, AnalysisError> {
+    who_can_reporting(inputs, &|_| {})
+}
+
+/// [`who_can`], telling `progress` what it is doing as it goes (a line a person reads: how
+/// many principals in how many sets, how many witnesses confirmed), from any thread.
+pub fn who_can_reporting(
+    inputs: &WhoCanInputs,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<WhoCanReport, AnalysisError> {
     let key_account = account_of(&inputs.key.arn)
         .ok_or_else(|| AnalysisError::Input(format!("{} is not a key ARN", inputs.key.arn)))?
         .to_owned();
@@ -143,6 +152,7 @@ pub fn who_can(inputs: &WhoCanInputs) -> Result<WhoCanReport, AnalysisError> {
         account: &account,
         key_account: &key_account,
         wanted: &wanted,
+        progress,
     };
     let (mut rows, principals, group_count) = match &inputs.details {
         Some(details) => member_rows(&ctx, details)?,
@@ -180,6 +190,7 @@ struct Context<'a> {
     account: &'a str,
     key_account: &'a str,
     wanted: &'a [ActionId],
+    progress: &'a (dyn Fn(&str) + Sync),
 }
 
 /// The rows of the account's own principals, each decided with its identity policies and
@@ -227,6 +238,11 @@ fn member_rows(
         )
     });
     let group_count = full.len();
+    (ctx.progress)(&format!(
+        "deciding {} principals of account {} in {group_count} sets",
+        members.len(),
+        ctx.account
+    ));
     let stripped = callers_by(&members, |i, _| {
         (
             relevant_of
@@ -325,7 +341,13 @@ fn member_rows(
         .into_iter()
         .filter_map(|(f, shadowed)| member_of(&f).map(|m| (f, shadowed, m)))
         .collect();
+    let total = work.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
     let rows = in_parallel(work, |(finding, shadowed, member)| {
+        let confirmed = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if confirmed.is_multiple_of(100) || confirmed == total {
+            (ctx.progress)(&format!("confirming witnesses: {confirmed} of {total}"));
+        }
         let Some(actions) = asked(&finding, ctx.wanted) else {
             return Ok(None);
         };
@@ -346,6 +368,7 @@ fn member_rows(
 /// The rows of every caller outside the account (of every caller, without the authorization
 /// details), as classes whose identity policies are assumed.
 fn class_rows(ctx: &Context<'_>) -> Result<Vec<WhoCanRow>, AnalysisError> {
+    (ctx.progress)("deciding every other caller");
     let mut rows = Vec::new();
     let set = PolicySet {
         key_policy: ctx.inputs.key_policy.clone(),

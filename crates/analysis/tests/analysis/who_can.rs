@@ -534,3 +534,34 @@ fn every_row_witness_is_decided_as_the_row_says(f: &Fixture, report: &WhoCanRepo
         );
     }
 }
+
+#[test]
+fn who_can_says_what_it_is_doing_as_it_goes() {
+    let f = fixture();
+    let lines = std::sync::Mutex::new(Vec::new());
+    let report = keyward_analysis::who_can_reporting(&f.inputs, &|line| {
+        lines.lock().unwrap().push(line.to_owned());
+    })
+    .unwrap();
+    let lines = lines.into_inner().unwrap();
+    assert_eq!(
+        lines.first().map(String::as_str),
+        Some(
+            format!(
+                "deciding {} principals of account 111122223333 in {} sets",
+                report.principals, report.groups
+            )
+            .as_str()
+        )
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("confirming witnesses: ") && l.contains(" of ")),
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("deciding every other caller")
+    );
+}

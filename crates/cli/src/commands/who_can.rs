@@ -9,6 +9,7 @@ use keyward_analysis::{AuthorizationDetails, NamedPolicy, WhoCanInputs, WhoCanRe
 use keyward_policy::catalog::{ActionId, ResourceScope, kms_action};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 
 /// Output formats of `who-can`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,16 +86,29 @@ fn answer(args: &WhoCanArgs) -> Result<WhoCanReport, Vec<String>> {
         .flatten()
         .collect();
     let key = key(&args.account.key, &[&key_policy.text])?;
-    keyward_analysis::who_can(&WhoCanInputs {
-        key,
-        key_policy: key_policy.text,
-        grants,
-        details,
-        scp_levels,
-        rcps,
-        actions,
-    })
-    .map_err(|e| vec![format!("keyward: error: {e}")])
+    // On a terminal, what it is doing, on one line of stderr that the answer clears.
+    let terminal = std::io::stderr().is_terminal();
+    let progress = |line: &str| {
+        if terminal {
+            let _ = write!(std::io::stderr(), "\r\x1b[Kkeyward who-can: {line}");
+        }
+    };
+    let report = keyward_analysis::who_can_reporting(
+        &WhoCanInputs {
+            key,
+            key_policy: key_policy.text,
+            grants,
+            details,
+            scp_levels,
+            rcps,
+            actions,
+        },
+        &progress,
+    );
+    if terminal {
+        let _ = write!(std::io::stderr(), "\r\x1b[K");
+    }
+    report.map_err(|e| vec![format!("keyward: error: {e}")])
 }
 
 /// The organization policies of `--scp` (one level each) or `--rcp` files, each read as

@@ -32,6 +32,8 @@ fn json(extra: &[&str]) -> Value {
     args.extend_from_slice(extra);
     let o = who_can(&args);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Progress goes to a terminal only: none here, where stderr is a pipe.
+    assert_eq!(stderr(&o), "", "progress on a pipe");
     serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&o)))
 }
 
