@@ -254,7 +254,7 @@ pub const RULES: &[Rule] = &[
     rule(
         "operator-type-mismatch",
         E,
-        "An operator of the wrong type for its key (e.g. NumericEquals on a string key).",
+        "An operator of the wrong type for its key (e.g. NumericEquals on a string key). ARN operators on the encryption context's pairs and numeric operators on kms:ValidTo are what AWS documents, and are not reported.",
         "Use the operator family of the key's type.",
     ),
     rule(

@@ -14,8 +14,20 @@ fn prefix_is(key: &str, prefix: &str) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
 }
 
-fn family_fits(family: OperatorFamily, key_type: KeyType) -> bool {
+/// Whether operators of `family` compare values of the key `name`, of type `key_type`, as AWS
+/// documents them: besides each type's own operators, ARN operators on the encryption
+/// context's pairs (whose values are ARNs where a service puts one there, as CloudWatch Logs'
+/// `kms:EncryptionContext:aws:logs:arn`, which its guide tests with `ArnLike`), and numeric
+/// operators on `kms:ValidTo` (a time in seconds since the epoch, which the KMS guide tests with
+/// `NumericLessThanEquals`).
+fn family_fits(family: OperatorFamily, key_type: KeyType, name: &str) -> bool {
+    const PAIR: &str = "kms:EncryptionContext:";
+    let is_pair = name
+        .get(..PAIR.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(PAIR));
     match family {
+        OperatorFamily::Arn if is_pair => true,
+        OperatorFamily::Numeric if name.eq_ignore_ascii_case("kms:ValidTo") => true,
         OperatorFamily::Null => true,
         OperatorFamily::String => matches!(
             key_type,
@@ -167,7 +179,7 @@ fn key_checks(
         return;
     };
     let family = operator.kind.family();
-    if !family_fits(family, info.value_type) {
+    if !family_fits(family, info.value_type, name) {
         out.push(Raw::new(
             "operator-type-mismatch",
             entry.operator.span,
