@@ -322,7 +322,7 @@ pub const RULES: &[Rule] = &[
     security(
         "no-separation-of-duties",
         "5.0",
-        "A principal that administers the key can also use it for cryptography (directly or through CreateGrant/PutKeyPolicy).",
+        "A principal that administers the key can also use it for cryptography (directly or through CreateGrant/PutKeyPolicy). An account (its root or its ID) is the delegation to IAM, not a principal that administers.",
         "Split administrators and users into separate statements and principals.",
     ),
     security(

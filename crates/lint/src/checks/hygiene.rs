@@ -53,6 +53,25 @@ pub(crate) fn only_accounts(statement: &Statement) -> bool {
         })
 }
 
+/// Whether the statement's `Principal` names an account (its root ARN or its ID), among
+/// whatever else.
+fn names_an_account(statement: &Statement) -> bool {
+    let Some(clause) = &statement.principal else {
+        return false;
+    };
+    let PrincipalValue::Map(entries) = &clause.value.value else {
+        return false;
+    };
+    entries.iter().any(|entry| {
+        entry.values.iter().any(|value| {
+            matches!(
+                Principal::parse_in_policy(entry.principal_type.value, &value.value),
+                Ok(Principal::Account { .. } | Principal::Root { .. })
+            )
+        })
+    })
+}
+
 fn has_grant_for_aws_resource(statement: &Statement) -> bool {
     statement.condition.as_ref().is_some_and(|block| {
         block.value.operators.iter().any(|entry| {
@@ -134,9 +153,11 @@ pub(crate) fn document(document: &PolicyDocument, options: &LintOptions, out: &m
     if options.kind != PolicyKind::KeyPolicy {
         return;
     }
+    // A statement that names the account delegates to IAM, whoever else it names (the
+    // CloudTrail console's default policy shares it with a user).
     let delegates = document.statements.iter().any(|s| {
         s.value.effect.value == Effect::Allow
-            && only_accounts(&s.value)
+            && names_an_account(&s.value)
             && s.value.condition.is_none()
     });
     if !delegates && let Some(first) = document.statements.first() {

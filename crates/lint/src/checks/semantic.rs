@@ -5,7 +5,6 @@
 //! restricts passes and one that only looks restrictive does not.
 
 use super::catalog::statement_actions;
-use super::hygiene::only_accounts;
 use crate::{LintOptions, Raw};
 use keyward_authz::{Authorizer, PolicyText, Request, Verdict};
 use keyward_conditions::RequestContext;
@@ -733,15 +732,22 @@ fn separation_of_duties(document: &PolicyDocument, out: &mut Vec<Raw>) {
             continue;
         }
         let actions = statement_actions(s);
-        // The root delegation statement only hands decisions to IAM.
-        if only_accounts(s) && actions == ActionSet::all() {
-            continue;
-        }
         let Some(clause) = &s.principal else { continue };
         let PrincipalValue::Map(entries) = &clause.value.value else {
             continue;
         };
-        for value in entries.iter().flat_map(|e| e.values.iter()) {
+        for (entry, value) in entries
+            .iter()
+            .flat_map(|e| e.values.iter().map(move |v| (e, v)))
+        {
+            // An account (its root ARN or its ID) is the delegation to IAM, not a person: IAM
+            // policies decide who in it administers and who uses the key.
+            if matches!(
+                Principal::parse_in_policy(entry.principal_type.value, &value.value),
+                Ok(Principal::Account { .. } | Principal::Root { .. })
+            ) {
+                continue;
+            }
             let entry = principals
                 .entry(value.value.clone())
                 .or_insert((ActionSet::EMPTY, None));
