@@ -278,7 +278,7 @@ pub const RULES: &[Rule] = &[
     rule(
         "forallvalues-without-null-guard",
         W,
-        "ForAllValues in an Allow without a Null guard: it holds when the key is missing.",
+        "ForAllValues in an Allow without a Null guard: it holds when the key is missing. Not reported when another test of the statement already needs a value (a ForAnyValue on the key; for kms:EncryptionContextKeys, a test on a pair) or when every action always sets the key (kms:GrantOperations on CreateGrant).",
         "Add \"Null\": {\"<key>\": \"false\"} to the same Condition.",
     ),
     rule(

@@ -102,7 +102,8 @@ pub(crate) fn check(document: &PolicyDocument, statement: &Statement, out: &mut 
                             k.key.value.eq_ignore_ascii_case(&key.key.value)
                                 && k.values.iter().all(|v| v.value.text == "false")
                         })
-                });
+                }) || requires_a_value(&condition.value.operators, &key.key.value)
+                    || always_set(&key.key.value, actions);
                 if !guarded {
                     out.push(Raw::new(
                         "forallvalues-without-null-guard",
@@ -116,6 +117,50 @@ pub(crate) fn check(document: &PolicyDocument, statement: &Statement, out: &mut 
             }
         }
     }
+}
+
+/// Whether another test of the statement holds only when the multivalued `key` has a value: a
+/// `ForAnyValue` test on it that is not negated nor `IfExists`, or, for
+/// `kms:EncryptionContextKeys`, such a test on a pair of the encryption context (the pair's key
+/// is then among the keys).
+fn requires_a_value(operators: &[ConditionOperatorEntry], key: &str) -> bool {
+    const PAIR: &str = "kms:EncryptionContext:";
+    let context_keys = key.eq_ignore_ascii_case("kms:EncryptionContextKeys");
+    operators.iter().any(|other| {
+        let operator = other.operator.value;
+        let positive = operator.kind != OperatorKind::Null
+            && !operator.kind.is_negated()
+            && !operator.if_exists
+            && operator.qualifier != Some(SetQualifier::ForAllValues);
+        positive
+            && other.keys.iter().any(|k| {
+                let name = k.key.value.as_str();
+                (name.eq_ignore_ascii_case(key)
+                    && operator.qualifier == Some(SetQualifier::ForAnyValue))
+                    || (context_keys
+                        && name
+                            .get(..PAIR.len())
+                            .is_some_and(|p| p.eq_ignore_ascii_case(PAIR)))
+            })
+    })
+}
+
+/// The actions that always set the multivalued key with at least one value (a required
+/// parameter of the call: CreateGrant's `Operations`, TagResource's `Tags`, UntagResource's
+/// `TagKeys`).
+const ALWAYS_SET: &[(&str, &[&str])] = &[
+    ("kms:GrantOperations", &["kms:CreateGrant"]),
+    ("aws:TagKeys", &["kms:TagResource", "kms:UntagResource"]),
+];
+
+/// Whether every action of the statement that can set `key` always sets it with a value, so
+/// `ForAllValues` on it never meets an empty set.
+fn always_set(key: &str, actions: ActionSet) -> bool {
+    let Some((_, always)) = ALWAYS_SET.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) else {
+        return false;
+    };
+    let mut setting = actions.iter().filter(|a| a.sets_key(key)).peekable();
+    setting.peek().is_some() && setting.all(|a| always.contains(&a.qualified_name()))
 }
 
 /// Policy variables in `Resource`: read literally without Version 2012-10-17, and before the
