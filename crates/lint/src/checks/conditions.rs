@@ -335,6 +335,21 @@ fn via_service_problem(value: &str, operator: OperatorKind) -> Option<String> {
             "is not a service endpoint: write <service>.<region>.amazonaws.com, e.g. s3.us-east-1.amazonaws.com".into(),
         );
     };
+    // Endpoints are lower-case letters, digits and hyphens: an upper-case letter never
+    // matches under an operator that keeps case, and `_` never does.
+    if host.contains('_') {
+        return Some("has `_`, which no service endpoint has: KMS sets names like secretsmanager.us-east-1.amazonaws.com".into());
+    }
+    let keeps_case = !matches!(
+        operator,
+        OperatorKind::StringEqualsIgnoreCase | OperatorKind::StringNotEqualsIgnoreCase
+    );
+    if keeps_case && host.chars().any(|c| c.is_ascii_uppercase()) {
+        return Some(format!(
+            "has upper case, which {} compares as written, and KMS sets the endpoint in lower case: write it in lower case",
+            operator.as_str()
+        ));
+    }
     let parts: Vec<&str> = host.split('.').collect();
     match parts.as_slice() {
         [service, region] if !service.is_empty() && region_like(region, like) => None,
@@ -377,5 +392,15 @@ mod tests {
         );
         assert!(via_service_problem("s3", eq).is_some());
         assert!(via_service_problem("s3.useast1.amazonaws.com", eq).is_some());
+        // Upper case never matches under an operator that keeps case; `_` never matches.
+        assert!(via_service_problem("S3.us-east-1.amazonaws.com", eq).is_some());
+        assert_eq!(
+            via_service_problem(
+                "S3.us-east-1.amazonaws.com",
+                OperatorKind::StringEqualsIgnoreCase
+            ),
+            None
+        );
+        assert!(via_service_problem("secrets_manager.us-east-1.amazonaws.com", eq).is_some());
     }
 }
