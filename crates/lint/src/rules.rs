@@ -334,7 +334,7 @@ pub const RULES: &[Rule] = &[
     security(
         "wildcard-actions-to-principal",
         "7.5",
-        "kms:* or NotAction allowed to a principal other than the account.",
+        "kms:* or NotAction allowed to a principal other than the key's account: a user, a role, everyone, or another account (with --account, or when more than one account gets it).",
         "List the actions the principal needs.",
     ),
     security(

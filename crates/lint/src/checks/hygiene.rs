@@ -53,6 +53,61 @@ pub(crate) fn only_accounts(statement: &Statement) -> bool {
         })
 }
 
+/// With no key account known (no `--account`, and no one account the policy delegates to),
+/// `kms:*` (or `NotAction`) to accounts only, when more than one account gets it: a key belongs
+/// to one account, so every other gets every action KMS allows across accounts.
+pub(crate) fn every_action_to_accounts(document: &PolicyDocument, out: &mut Vec<Raw>) {
+    let wide: Vec<&Statement> = document
+        .statements
+        .iter()
+        .map(|s| &s.value)
+        .filter(|s| {
+            s.effect.value == Effect::Allow
+                && only_accounts(s)
+                && (statement_actions(s) == ActionSet::all() || s.action.value.negated)
+        })
+        .collect();
+    let mut accounts: Vec<String> = wide.iter().flat_map(|s| accounts_named(s)).collect();
+    accounts.sort();
+    accounts.dedup();
+    if accounts.len() < 2 {
+        return;
+    }
+    for statement in wide {
+        out.push(Raw::new(
+            "wildcard-actions-to-principal",
+            statement.action.span,
+            format!(
+                "every KMS action goes to accounts {}: a key belongs to one of them, and every other gets every action KMS allows across accounts; give --account, and list the actions the others need",
+                accounts.join(", ")
+            ),
+        ));
+    }
+}
+
+/// The accounts the statement's `Principal` names (by root ARN or ID).
+fn accounts_named(statement: &Statement) -> Vec<String> {
+    let Some(clause) = &statement.principal else {
+        return Vec::new();
+    };
+    let PrincipalValue::Map(entries) = &clause.value.value else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .flat_map(|entry| {
+            entry.values.iter().filter_map(move |value| {
+                match Principal::parse_in_policy(entry.principal_type.value, &value.value) {
+                    Ok(Principal::Account { account } | Principal::Root { account, .. }) => {
+                        Some(account.to_owned())
+                    }
+                    _ => None,
+                }
+            })
+        })
+        .collect()
+}
+
 /// Whether the statement's `Principal` names an account (its root ARN or its ID), among
 /// whatever else.
 fn names_an_account(statement: &Statement) -> bool {
@@ -86,7 +141,13 @@ fn has_grant_for_aws_resource(statement: &Statement) -> bool {
     })
 }
 
-pub(crate) fn statement(statement: &Statement, options: &LintOptions, out: &mut Vec<Raw>) {
+/// The checks of one statement; `own_account` is the key's account, when it is known.
+pub(crate) fn statement(
+    statement: &Statement,
+    options: &LintOptions,
+    own_account: Option<&str>,
+    out: &mut Vec<Raw>,
+) {
     let allow = statement.effect.value == Effect::Allow;
     if options.kind == PolicyKind::KeyPolicy {
         for resource in statement.resource.iter().flat_map(|r| &r.value.patterns) {
@@ -133,6 +194,22 @@ pub(crate) fn statement(statement: &Statement, options: &LintOptions, out: &mut 
             statement.action.span,
             format!(
                 "{what} gives every KMS action, key deletion and policy changes included, to a principal other than the account; list the actions it needs"
+            ),
+        ));
+    } else if (everything || statement.action.value.negated)
+        && let Some(own) = own_account
+        && let Some(other) = accounts_named(statement).into_iter().find(|a| a != own)
+    {
+        let what = if statement.action.value.negated {
+            "NotAction"
+        } else {
+            "kms:*"
+        };
+        out.push(Raw::new(
+            "wildcard-actions-to-principal",
+            statement.action.span,
+            format!(
+                "{what} gives account {other}, not the key's ({own}), every action KMS allows across accounts (using the key, and creating grants for it); list the actions it needs"
             ),
         ));
     }

@@ -14,6 +14,7 @@ pub(crate) use semantic::semantic;
 /// Every check that needs only the document and the catalog. They run on invalid documents too:
 /// one wrong element never hides the findings of the others.
 pub(crate) fn statements(document: &PolicyDocument, options: &LintOptions, out: &mut Vec<Raw>) {
+    let own_account = semantic::own_account(document, options);
     for statement in &document.statements {
         if options.kind == PolicyKind::KeyPolicy && statement.value.resource.is_none() {
             out.push(Raw::new(
@@ -25,7 +26,10 @@ pub(crate) fn statements(document: &PolicyDocument, options: &LintOptions, out: 
         catalog::actions(&statement.value, out);
         conditions::check(document, &statement.value, out);
         conditions::resource_variables(document, &statement.value, out);
-        hygiene::statement(&statement.value, options, out);
+        hygiene::statement(&statement.value, options, own_account.as_deref(), out);
     }
     hygiene::document(document, options, out);
+    if own_account.is_none() {
+        hygiene::every_action_to_accounts(document, out);
+    }
 }

@@ -363,7 +363,7 @@ fn named_accounts(document: &PolicyDocument) -> Vec<(Caller, Span, usize)> {
 }
 
 /// The key's account: `--account`, else the one account the policy delegates to.
-fn own_account(document: &PolicyDocument, options: &LintOptions) -> Option<String> {
+pub(crate) fn own_account(document: &PolicyDocument, options: &LintOptions) -> Option<String> {
     if let Some(account) = &options.account {
         return Some(account.clone());
     }
