@@ -85,6 +85,43 @@ pub(crate) fn every_action_to_accounts(document: &PolicyDocument, out: &mut Vec<
     }
 }
 
+/// A statement's `Condition` in a form that compares equal for the same tests: each operator
+/// with each key (without case) and its values (in order of text), sorted.
+type CanonicalCondition = Vec<(String, Vec<(String, Vec<String>)>)>;
+
+fn canonical_condition(statement: &Statement) -> Option<CanonicalCondition> {
+    let block = statement.condition.as_ref()?;
+    let mut out: CanonicalCondition = block
+        .value
+        .operators
+        .iter()
+        .map(|entry| {
+            let operator = entry.operator.value;
+            let name = format!(
+                "{}{}{}",
+                operator.qualifier.map_or("", |q| q.as_str()),
+                operator.kind.as_str(),
+                if operator.if_exists { "IfExists" } else { "" }
+            );
+            let mut keys: Vec<(String, Vec<String>)> = entry
+                .keys
+                .iter()
+                .map(|k| {
+                    let mut values: Vec<String> =
+                        k.values.iter().map(|v| v.value.text.clone()).collect();
+                    values.sort();
+                    values.dedup();
+                    (k.key.value.to_ascii_lowercase(), values)
+                })
+                .collect();
+            keys.sort();
+            (name, keys)
+        })
+        .collect();
+    out.sort();
+    Some(out)
+}
+
 /// The accounts the statement's `Principal` names (by root ARN or ID).
 fn accounts_named(statement: &Statement) -> Vec<String> {
     let Some(clause) = &statement.principal else {
@@ -244,19 +281,32 @@ pub(crate) fn document(document: &PolicyDocument, options: &LintOptions, out: &m
             "no statement allows the account principal (arn:aws:iam::<account>:root): IAM policies cannot give anyone use of this key; add the default statement if that is not intended",
         ));
     }
-    // Redundant Allow statements without conditions: principals and actions within another's.
-    let plain: Vec<_> = document
+    // Redundant Allow statements: principals and actions within another's whose condition is
+    // none or the same.
+    let allows: Vec<_> = document
         .statements
         .iter()
         .enumerate()
-        .filter(|(_, s)| s.value.effect.value == Effect::Allow && s.value.condition.is_none())
-        .map(|(i, s)| (i, s, principal_names(&s.value), statement_actions(&s.value)))
+        .filter(|(_, s)| s.value.effect.value == Effect::Allow)
+        .map(|(i, s)| {
+            (
+                i,
+                s,
+                principal_names(&s.value),
+                statement_actions(&s.value),
+                canonical_condition(&s.value),
+            )
+        })
         .collect();
-    for (index, statement, principals, actions) in &plain {
-        let covering = plain
-            .iter()
-            .find(|(other, _, other_principals, other_actions)| {
+    for (index, statement, principals, actions, condition) in &allows {
+        let covering = allows.iter().find(
+            |(other, _, other_principals, other_actions, other_condition)| {
                 if other == index || actions.union(*other_actions) != *other_actions {
+                    return false;
+                }
+                // An unconditional statement covers this one's condition; a conditional one
+                // only the same condition.
+                if other_condition.is_some() && other_condition != condition {
                     return false;
                 }
                 let principals_within = match (principals, other_principals) {
@@ -265,10 +315,13 @@ pub(crate) fn document(document: &PolicyDocument, options: &LintOptions, out: &m
                     (Some(mine), Some(theirs)) => mine.is_subset(theirs),
                 };
                 // Identical statements: only the later one is redundant.
-                let same = principals == other_principals && actions == other_actions;
+                let same = principals == other_principals
+                    && actions == other_actions
+                    && condition == other_condition;
                 principals_within && (!same || other < index)
-            });
-        if let Some((other, covering_statement, _, _)) = covering {
+            },
+        );
+        if let Some((other, covering_statement, _, _, _)) = covering {
             let name = covering_statement
                 .value
                 .sid
