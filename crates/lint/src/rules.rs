@@ -328,7 +328,7 @@ pub const RULES: &[Rule] = &[
     security(
         "grant-without-aws-resource-condition",
         "5.5",
-        "CreateGrant allowed without kms:GrantIsForAWSResource.",
+        "CreateGrant allowed without kms:GrantIsForAWSResource. Not reported when the statement holds only through a service (kms:ViaService), which chooses the grantee.",
         "Add \"Bool\": {\"kms:GrantIsForAWSResource\": \"true\"} unless the principal must create grants itself.",
     ),
     security(

@@ -164,6 +164,24 @@ fn names_an_account(statement: &Statement) -> bool {
     })
 }
 
+/// Whether the statement holds only for requests that come through an AWS service: a test on
+/// `kms:ViaService` that is not negated nor `IfExists`. The service then chooses the grantee of
+/// a grant (the AWS managed key pattern of EBS, Secrets Manager, RDS and others).
+fn through_a_service(statement: &Statement) -> bool {
+    statement.condition.as_ref().is_some_and(|block| {
+        block.value.operators.iter().any(|entry| {
+            let operator = entry.operator.value;
+            operator.kind != OperatorKind::Null
+                && !operator.kind.is_negated()
+                && !operator.if_exists
+                && entry
+                    .keys
+                    .iter()
+                    .any(|key| key.key.value.eq_ignore_ascii_case("kms:ViaService"))
+        })
+    })
+}
+
 fn has_grant_for_aws_resource(statement: &Statement) -> bool {
     statement.condition.as_ref().is_some_and(|block| {
         block.value.operators.iter().any(|entry| {
@@ -254,6 +272,7 @@ pub(crate) fn statement(
         && actions.contains(create_grant)
         && !only_accounts(statement)
         && !has_grant_for_aws_resource(statement)
+        && !through_a_service(statement)
     {
         out.push(Raw::new(
             "grant-without-aws-resource-condition",
