@@ -322,7 +322,7 @@ pub const RULES: &[Rule] = &[
     security(
         "no-separation-of-duties",
         "5.0",
-        "A principal that administers the key can also use it for cryptography (directly or through CreateGrant/PutKeyPolicy). An account (its root or its ID) is the delegation to IAM, not a principal that administers.",
+        "A principal that administers the key can also use it for cryptography (directly or through CreateGrant/PutKeyPolicy). An account (its root or its ID) is the delegation to IAM, not a principal that administers. Alias actions alone, and what a statement allows only through a service (kms:ViaService), are not administration.",
         "Split administrators and users into separate statements and principals.",
     ),
     security(

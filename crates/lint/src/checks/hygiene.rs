@@ -167,7 +167,7 @@ fn names_an_account(statement: &Statement) -> bool {
 /// Whether the statement holds only for requests that come through an AWS service: a test on
 /// `kms:ViaService` that is not negated nor `IfExists`. The service then chooses the grantee of
 /// a grant (the AWS managed key pattern of EBS, Secrets Manager, RDS and others).
-fn through_a_service(statement: &Statement) -> bool {
+pub(crate) fn through_a_service(statement: &Statement) -> bool {
     statement.condition.as_ref().is_some_and(|block| {
         block.value.operators.iter().any(|entry| {
             let operator = entry.operator.value;

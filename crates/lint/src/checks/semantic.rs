@@ -5,6 +5,7 @@
 //! restricts passes and one that only looks restrictive does not.
 
 use super::catalog::statement_actions;
+use super::hygiene::through_a_service;
 use crate::{LintOptions, Raw};
 use keyward_authz::{Authorizer, PolicyText, Request, Verdict};
 use keyward_conditions::RequestContext;
@@ -724,6 +725,9 @@ fn separation_of_duties(document: &PolicyDocument, out: &mut Vec<Raw>) {
         "DeriveSharedSecret",
     ]);
     let create_grant = names(&["CreateGrant"]);
+    // Alias actions alone do not make an administrator (the CloudTrail console's default lets
+    // every caller of the account create an alias during setup).
+    let aliases = names(&["CreateAlias", "UpdateAlias", "DeleteAlias"]);
     // Per principal (as written): actions, and the first span naming it in an admin statement.
     let mut principals: BTreeMap<String, (ActionSet, Option<Span>)> = BTreeMap::new();
     for statement in &document.statements {
@@ -731,7 +735,15 @@ fn separation_of_duties(document: &PolicyDocument, out: &mut Vec<Raw>) {
         if s.effect.value != Effect::Allow {
             continue;
         }
-        let actions = statement_actions(s);
+        let mut actions = statement_actions(s);
+        // What a statement allows only through a service is the service's work on the
+        // caller's behalf (the caller cannot call it directly): not administration.
+        if through_a_service(s) {
+            actions = actions
+                .iter()
+                .filter(|a| !admin.contains(*a))
+                .fold(ActionSet::EMPTY, ActionSet::with);
+        }
         let Some(clause) = &s.principal else { continue };
         let PrincipalValue::Map(entries) = &clause.value.value else {
             continue;
@@ -762,7 +774,7 @@ fn separation_of_duties(document: &PolicyDocument, out: &mut Vec<Raw>) {
             .iter()
             .filter(|a| admin.contains(*a))
             .fold(ActionSet::EMPTY, ActionSet::with);
-        if administers.is_empty() {
+        if administers.iter().all(|a| aliases.contains(a)) {
             continue;
         }
         let uses = actions
