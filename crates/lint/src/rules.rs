@@ -363,6 +363,12 @@ pub const RULES: &[Rule] = &[
         "Add the default statement allowing kms:* to arn:aws:iam::<account>:root if IAM should decide.",
     ),
     rule(
+        "aws-managed-key-policy",
+        S,
+        "The policy has the shape of an AWS managed key's: the account may only read the key and revoke its grants, and a service uses it for the account's callers. Nobody can change it, by design, so no lockout is reported.",
+        "Nothing to do for an AWS managed key; a customer managed key needs an administrator who can call kms:PutKeyPolicy.",
+    ),
+    rule(
         "redundant-statement",
         S,
         "A statement that allows nothing another Allow does not already allow.",

@@ -5,7 +5,7 @@
 //! restricts passes and one that only looks restrictive does not.
 
 use super::catalog::statement_actions;
-use super::hygiene::through_a_service;
+use super::hygiene::{only_accounts, through_a_service};
 use crate::{LintOptions, Raw};
 use keyward_authz::{Authorizer, PolicyText, Request, Verdict};
 use keyward_conditions::RequestContext;
@@ -656,6 +656,17 @@ fn lockout(
     if anyone {
         return;
     }
+    if aws_managed_shape(document) {
+        out.push(Raw::new(
+            "aws-managed-key-policy",
+            document
+                .statements
+                .first()
+                .map_or(Span::new(0, 0), |s| s.span),
+            "this is the shape of an AWS managed key's policy: the account may only read the key and revoke its grants, and a service uses it for the account's callers; nobody can change it, by design (were this a customer managed key, nobody could call kms:PutKeyPolicy)",
+        ));
+        return;
+    }
     let deny = document.statements.iter().find(|s| {
         s.value.effect.value == Effect::Deny && statement_actions(&s.value).contains(put)
     });
@@ -683,6 +694,49 @@ fn lockout(
             callers.len().saturating_sub(2)
         ),
     ));
+}
+
+/// Whether the policy has the shape AWS gives its managed keys: no `Deny`; Allows to the
+/// account that only read the key (`Describe*`, `Get*`, `List*`) and revoke grants; and
+/// Allows to everyone that hold only through a service (`kms:ViaService`) for callers of an
+/// account (`kms:CallerAccount`).
+fn aws_managed_shape(document: &PolicyDocument) -> bool {
+    let reads = |s: &Statement| {
+        statement_actions(s).iter().all(|a| {
+            let name = a.qualified_name();
+            ["kms:Describe", "kms:Get", "kms:List"]
+                .iter()
+                .any(|p| name.starts_with(p))
+                || name == "kms:RevokeGrant"
+        })
+    };
+    let for_the_account = |s: &Statement| {
+        s.condition.as_ref().is_some_and(|block| {
+            block.value.operators.iter().any(|entry| {
+                entry.operator.value.kind == OperatorKind::StringEquals
+                    && !entry.operator.value.if_exists
+                    && entry
+                        .keys
+                        .iter()
+                        .any(|k| k.key.value.eq_ignore_ascii_case("kms:CallerAccount"))
+            })
+        })
+    };
+    let statements: Vec<&Statement> = document.statements.iter().map(|s| &s.value).collect();
+    let (mut account_reads, mut through_services) = (false, false);
+    for s in &statements {
+        if s.effect.value != Effect::Allow {
+            return false;
+        }
+        if only_accounts(s) && reads(s) {
+            account_reads = true;
+        } else if through_a_service(s) && for_the_account(s) {
+            through_services = true;
+        } else {
+            return false;
+        }
+    }
+    account_reads && through_services
 }
 
 fn separation_of_duties(document: &PolicyDocument, out: &mut Vec<Raw>) {
