@@ -148,20 +148,7 @@ fn accounts_named(statement: &Statement) -> Vec<String> {
 /// Whether the statement's `Principal` names an account (its root ARN or its ID), among
 /// whatever else.
 fn names_an_account(statement: &Statement) -> bool {
-    let Some(clause) = &statement.principal else {
-        return false;
-    };
-    let PrincipalValue::Map(entries) = &clause.value.value else {
-        return false;
-    };
-    entries.iter().any(|entry| {
-        entry.values.iter().any(|value| {
-            matches!(
-                Principal::parse_in_policy(entry.principal_type.value, &value.value),
-                Ok(Principal::Account { .. } | Principal::Root { .. })
-            )
-        })
-    })
+    !accounts_named(statement).is_empty()
 }
 
 /// Whether the statement holds only for requests that come through an AWS service: a test on
