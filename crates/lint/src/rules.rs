@@ -363,6 +363,12 @@ pub const RULES: &[Rule] = &[
         "Add the default statement allowing kms:* to arn:aws:iam::<account>:root if IAM should decide.",
     ),
     rule(
+        "account-unknown",
+        W,
+        "The key's account is not known (no --account, no one account the policy delegates to, and not exactly one account named), so lockout and cross-account access were not checked.",
+        "Give the key's account with --account.",
+    ),
+    rule(
         "aws-managed-key-policy",
         S,
         "The policy has the shape of an AWS managed key's: the account may only read the key and revoke its grants, and a service uses it for the account's callers. Nobody can change it, by design, so no lockout is reported.",

@@ -372,6 +372,50 @@ pub(crate) fn own_account(document: &PolicyDocument, options: &LintOptions) -> O
     delegated_account(matchers.statements()).map(str::to_owned)
 }
 
+/// The one account the policy names, when it names exactly one: in `Principal` (accounts,
+/// roots, users, roles, sessions) and in `kms:CallerAccount` and `aws:PrincipalAccount` tests.
+fn named_account(document: &PolicyDocument) -> Option<String> {
+    let mut accounts: Vec<String> = Vec::new();
+    for statement in &document.statements {
+        let s = &statement.value;
+        if let Some(clause) = &s.principal
+            && let PrincipalValue::Map(entries) = &clause.value.value
+        {
+            for entry in entries {
+                for value in &entry.values {
+                    if let Ok(principal) =
+                        Principal::parse_in_policy(entry.principal_type.value, &value.value)
+                        && let Some(account) = principal.account()
+                    {
+                        accounts.push(account.to_owned());
+                    }
+                }
+            }
+        }
+        for entry in s.condition.iter().flat_map(|c| c.value.operators.iter()) {
+            for key in &entry.keys {
+                let name = key.key.value.as_str();
+                if name.eq_ignore_ascii_case("kms:CallerAccount")
+                    || name.eq_ignore_ascii_case("aws:PrincipalAccount")
+                {
+                    accounts.extend(
+                        key.values
+                            .iter()
+                            .map(|v| v.value.text.clone())
+                            .filter(|t| t.len() == 12 && t.bytes().all(|b| b.is_ascii_digit())),
+                    );
+                }
+            }
+        }
+    }
+    accounts.sort();
+    accounts.dedup();
+    match accounts.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    }
+}
+
 /// Conditions of a statement on identity keys, described for messages.
 fn identity_conditions(statement: &Statement) -> Vec<String> {
     let mut out = Vec::new();
@@ -407,7 +451,8 @@ pub(crate) fn semantic(
     options: &LintOptions,
     out: &mut Vec<Raw>,
 ) {
-    let own = own_account(document, options);
+    let own = own_account(document, options).or_else(|| named_account(document));
+    // Public access does not depend on the key's account: without one, a stand-in.
     let account = own.clone().unwrap_or_else(|| "111122223333".to_owned());
     let Ok(authorizer) = Authorizer::new(
         Some(&PolicyText {
@@ -429,10 +474,22 @@ pub(crate) fn semantic(
     };
     let key_actions = key_actions();
     public_access(document, &probe, key_actions, out);
-    if let Some(own) = &own {
-        cross_account(document, &probe, own, options, key_actions, out);
-    }
-    lockout(document, &probe, own.is_none(), out);
+    let Some(own) = &own else {
+        // No account to decide lockout and cross-account access for: say so rather than
+        // decide them for an invented one.
+        out.push(Raw::new(
+            "account-unknown",
+            document
+                .statements
+                .first()
+                .map_or(Span::new(0, 0), |s| s.span),
+            "the key's account is not known (no --account, no one account the policy delegates to, and not exactly one account named): lockout and cross-account access were not checked; give --account",
+        ));
+        separation_of_duties(document, out);
+        return;
+    };
+    cross_account(document, &probe, own, options, key_actions, out);
+    lockout(document, &probe, out);
     separation_of_duties(document, out);
 }
 
@@ -601,12 +658,7 @@ fn cross_account(
     }
 }
 
-fn lockout(
-    document: &PolicyDocument,
-    probe: &Probe<'_>,
-    account_assumed: bool,
-    out: &mut Vec<Raw>,
-) {
+fn lockout(document: &PolicyDocument, probe: &Probe<'_>, out: &mut Vec<Raw>) {
     let Some(put) = kms_action("kms:PutKeyPolicy") else {
         return;
     };
@@ -684,13 +736,8 @@ fn lockout(
         "lockout-risk",
         at,
         format!(
-            "{cause} nobody able to call kms:PutKeyPolicy (tried the account root, an administrator role of account {}{} and {} principals the policy names): the key could not be managed again without AWS Support",
+            "{cause} nobody able to call kms:PutKeyPolicy (tried the account root, an administrator role of account {} and {} principals the policy names): the key could not be managed again without AWS Support",
             probe.account,
-            if account_assumed {
-                ", assumed as the policy names no account (give --account)"
-            } else {
-                ""
-            },
             callers.len().saturating_sub(2)
         ),
     ));
