@@ -372,6 +372,15 @@ pub(crate) fn own_account(document: &PolicyDocument, options: &LintOptions) -> O
     delegated_account(matchers.statements()).map(str::to_owned)
 }
 
+/// Where a finding about the whole policy points: its first statement (the start when it has
+/// none).
+fn first_statement(document: &PolicyDocument) -> Span {
+    document
+        .statements
+        .first()
+        .map_or(Span::new(0, 0), |s| s.span)
+}
+
 /// The one account the policy names, when it names exactly one: in `Principal` (accounts,
 /// roots, users, roles, sessions) and in `kms:CallerAccount` and `aws:PrincipalAccount` tests.
 fn named_account(document: &PolicyDocument) -> Option<String> {
@@ -479,10 +488,7 @@ pub(crate) fn semantic(
         // decide them for an invented one.
         out.push(Raw::new(
             "account-unknown",
-            document
-                .statements
-                .first()
-                .map_or(Span::new(0, 0), |s| s.span),
+            first_statement(document),
             "the key's account is not known (no --account, no one account the policy delegates to, and not exactly one account named): lockout and cross-account access were not checked; give --account",
         ));
         separation_of_duties(document, out);
@@ -711,10 +717,7 @@ fn lockout(document: &PolicyDocument, probe: &Probe<'_>, out: &mut Vec<Raw>) {
     if aws_managed_shape(document) {
         out.push(Raw::new(
             "aws-managed-key-policy",
-            document
-                .statements
-                .first()
-                .map_or(Span::new(0, 0), |s| s.span),
+            first_statement(document),
             "this is the shape of an AWS managed key's policy: the account may only read the key and revoke its grants, and a service uses it for the account's callers; nobody can change it, by design (were this a customer managed key, nobody could call kms:PutKeyPolicy)",
         ));
         return;
@@ -724,13 +727,7 @@ fn lockout(document: &PolicyDocument, probe: &Probe<'_>, out: &mut Vec<Raw>) {
     });
     let (at, cause) = match deny {
         Some(statement) => (statement.span, "this Deny leaves"),
-        None => (
-            document
-                .statements
-                .first()
-                .map_or(Span::new(0, 0), |s| s.span),
-            "the policy leaves",
-        ),
+        None => (first_statement(document), "the policy leaves"),
     };
     out.push(Raw::new(
         "lockout-risk",
