@@ -224,35 +224,38 @@ pub(crate) fn statement(
         return;
     }
     let actions = statement_actions(statement);
-    let everything = actions == ActionSet::all();
-    if (everything || statement.action.value.negated) && !only_accounts(statement) {
-        let what = if statement.action.value.negated {
-            "NotAction"
+    let every_action = actions == ActionSet::all() || statement.action.value.negated;
+    let what = if statement.action.value.negated {
+        "NotAction"
+    } else {
+        "kms:*"
+    };
+    // To a principal other than an account; else to an account other than the key's.
+    let to_whom = if !only_accounts(statement) {
+        Some("a principal other than the account".to_owned())
+    } else {
+        own_account.and_then(|own| {
+            accounts_named(statement)
+                .into_iter()
+                .find(|a| a != own)
+                .map(|other| format!("account {other}, not the key's ({own})"))
+        })
+    };
+    if every_action && let Some(whom) = to_whom {
+        let gives = if only_accounts(statement) {
+            "every action KMS allows across accounts (using the key, and creating grants for it)"
         } else {
-            "kms:*"
+            "every KMS action, key deletion and policy changes included,"
+        };
+        let message = if only_accounts(statement) {
+            format!("{what} gives {whom}, {gives}; list the actions it needs")
+        } else {
+            format!("{what} gives {gives} to {whom}; list the actions it needs")
         };
         out.push(Raw::new(
             "wildcard-actions-to-principal",
             statement.action.span,
-            format!(
-                "{what} gives every KMS action, key deletion and policy changes included, to a principal other than the account; list the actions it needs"
-            ),
-        ));
-    } else if (everything || statement.action.value.negated)
-        && let Some(own) = own_account
-        && let Some(other) = accounts_named(statement).into_iter().find(|a| a != own)
-    {
-        let what = if statement.action.value.negated {
-            "NotAction"
-        } else {
-            "kms:*"
-        };
-        out.push(Raw::new(
-            "wildcard-actions-to-principal",
-            statement.action.span,
-            format!(
-                "{what} gives account {other}, not the key's ({own}), every action KMS allows across accounts (using the key, and creating grants for it); list the actions it needs"
-            ),
+            message,
         ));
     }
     if let Some(create_grant) = kms_action("kms:CreateGrant")
