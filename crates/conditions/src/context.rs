@@ -1,21 +1,28 @@
-//! The request context: the condition keys a request carries, typed once when it is built.
+//! The request context: the condition keys a request carries, typed when a condition reads them.
 //!
 //! Key names compare case-insensitively (they are stored folded to ASCII lowercase, and the
 //! compiled conditions look them up the same way). A value is single or multivalued; each
-//! scalar is read once as a number, an instant, an address, a boolean and base64 where it can
-//! be, so evaluation never parses.
+//! scalar is read as a number, an instant, an address, a boolean or base64 the first time a
+//! condition asks for that reading, and never again.
 
 use crate::value;
 use chrono::{DateTime, Utc};
 use keyward_policy::catalog;
 use rust_decimal::Decimal;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-/// One request value and its typed readings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One request value and its typed readings, made together the first time a condition asks
+/// for one (most values are only ever compared as text) and kept.
+#[derive(Debug, Clone)]
 pub struct Scalar {
     text: Box<str>,
+    readings: OnceLock<Readings>,
+}
+
+/// A value read as a number, an instant, an address, a boolean and base64, where it is one.
+#[derive(Debug, Clone)]
+struct Readings {
     number: Option<Decimal>,
     instant: Option<DateTime<Utc>>,
     address: Option<IpAddr>,
@@ -23,12 +30,11 @@ pub struct Scalar {
     binary: Option<Box<[u8]>>,
 }
 
-impl Scalar {
-    /// Read `text` every way a condition operator may need. Readings that cannot succeed
-    /// (judged by the first character and the length) are not attempted.
-    pub fn new(text: &str) -> Self {
-        let trimmed = text.trim_start();
-        let first = trimmed.bytes().next().unwrap_or(b' ');
+impl Readings {
+    /// Every reading of `text`; those that cannot succeed (judged by the first character and
+    /// the characters present) are not attempted.
+    fn of(text: &str) -> Self {
+        let first = text.trim_start().bytes().next().unwrap_or(b' ');
         let numeric = first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.');
         Self {
             number: numeric.then(|| value::parse_number(text)).flatten(),
@@ -42,8 +48,31 @@ impl Scalar {
             binary: (!text.contains([':', '.', '-', ' ']))
                 .then(|| value::parse_binary(text).map(Vec::into_boxed_slice))
                 .flatten(),
-            text: text.into(),
         }
+    }
+}
+
+/// Two scalars are equal when their texts are: the readings are a function of the text,
+/// whether they have been made yet or not.
+impl PartialEq for Scalar {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Scalar {}
+
+impl Scalar {
+    /// A value; its typed readings are made when first asked for.
+    pub fn new(text: &str) -> Self {
+        Self {
+            text: text.into(),
+            readings: OnceLock::new(),
+        }
+    }
+
+    fn readings(&self) -> &Readings {
+        self.readings.get_or_init(|| Readings::of(&self.text))
     }
 
     /// The value as text.
@@ -53,27 +82,27 @@ impl Scalar {
 
     /// As a number, when it is one.
     pub fn number(&self) -> Option<Decimal> {
-        self.number
+        self.readings().number
     }
 
     /// As an instant, when it is one.
     pub fn instant(&self) -> Option<DateTime<Utc>> {
-        self.instant
+        self.readings().instant
     }
 
     /// As an IP address, when it is one.
     pub fn address(&self) -> Option<IpAddr> {
-        self.address
+        self.readings().address
     }
 
     /// As a boolean, when it is one.
     pub fn boolean(&self) -> Option<bool> {
-        self.boolean
+        self.readings().boolean
     }
 
     /// As base64-decoded bytes, when it is base64.
     pub fn binary(&self) -> Option<&[u8]> {
-        self.binary.as_deref()
+        self.readings().binary.as_deref()
     }
 }
 
@@ -151,7 +180,7 @@ struct Entry {
 /// The condition keys of one request.
 ///
 /// A context may sit on shared lower layers ([`with_layer`](Self::with_layer)): keys that do
-/// not change from one request to the next (the caller's, the key's) are typed once into a
+/// not change from one request to the next (the caller's, the key's) are stored once in a
 /// layer, and each request only adds its own keys on top. A key set in an upper layer (or in
 /// the context itself) hides the same key, in any case, below it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -355,6 +384,18 @@ impl RequestContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scalar_equals_another_of_the_same_text_whether_read_or_not() {
+        let read = Scalar::new("42");
+        assert_eq!(read.number().map(|n| n.to_string()), Some("42".to_owned()));
+        let unread = Scalar::new("42");
+        assert_eq!(read, unread);
+        assert_ne!(read, Scalar::new("42.0"));
+        // Reading afterwards gives the same answers as reading first.
+        assert_eq!(unread.number(), read.number());
+        assert_eq!(unread.clone().instant(), read.instant());
+    }
 
     #[test]
     fn keys_are_found_whatever_their_case() {
