@@ -298,8 +298,7 @@ pub const RULES: &[Rule] = &[
         W,
         "A key-policy statement without Resource or NotResource: it applies to no key.",
         "Add \"Resource\": \"*\" (this key), or remove the statement.",
-    )
-    .formerly(&["dead-statement"]),
+    ),
     // Security.
     security(
         "lockout-risk",
@@ -343,6 +342,12 @@ pub const RULES: &[Rule] = &[
         "A Deny with a negated operator on a key some of its actions never set: the Deny applies to them unconditionally.",
         "Use the ...IfExists form or limit the Deny to actions that set the key.",
     ),
+    security(
+        "service-principal-without-source-condition",
+        "5.0",
+        "An Allow to a service principal, for more than reading the key, without an aws:SourceArn, aws:SourceAccount (or organization, or service-bound encryption-context ARN) test that names an account: another account can have the service use the key for its resources (a confused deputy).",
+        "Add \"StringEquals\": {\"aws:SourceAccount\": \"<account>\"} or an aws:SourceArn test naming this account's resource.",
+    ),
     // Hygiene.
     rule(
         "alias-or-key-arn-in-resource",
@@ -355,6 +360,24 @@ pub const RULES: &[Rule] = &[
         W,
         "A kms:ViaService value that is not <service>.<region>.amazonaws.com.",
         "Write the endpoint, e.g. s3.us-east-1.amazonaws.com.",
+    ),
+    rule(
+        "wildcard-in-exact-operator",
+        W,
+        "* or ? in a StringEquals or StringNotEquals value (or their IgnoreCase forms), where they are plain characters, not wildcards. In a Deny with the negated operator, the Deny refuses every request it covers.",
+        "Use StringLike or StringNotLike if a pattern is meant.",
+    ),
+    rule(
+        "ineffective-root-delegation",
+        W,
+        "The statement allowing the account has a condition no IAM user or role meets (aws:PrincipalType = Account, an aws:PrincipalArn of the root only): IAM policies give nobody use of the key.",
+        "Remove the condition, unless only the root user is meant to use the key.",
+    ),
+    rule(
+        "dead-statement",
+        W,
+        "A statement that can never apply to a request on this key: actions without a key resource (kms:CreateKey, kms:ListKeys), only ARNs of other services in Resource, or kms:ViaService required for actions no service calls or for service principals, which never carry it.",
+        "Remove the statement, or write what it was meant to say.",
     ),
     rule(
         "missing-root-delegation",
@@ -459,7 +482,6 @@ mod tests {
                 "key-policy-forbidden-condition-key",
                 "condition-key-not-permitted",
             ),
-            ("dead-statement", "statement-without-resource"),
         ] {
             assert_eq!(rule_by_id(old).map(|r| r.id), Some(new), "{old}");
             assert_eq!(rule_by_id(new).map(|r| r.id), Some(new), "{new}");

@@ -1,12 +1,13 @@
 //! Condition checks against the catalog: unknown keys, operator types, keys the statement's
 //! actions never set, set qualifiers, Null guards, policy variables, `kms:ViaService` values,
-//! and negated Deny conditions on keys some actions never set.
+//! negated Deny conditions on keys some actions never set, and wildcards where they are not.
 
 use super::catalog::statement_actions;
 use crate::Raw;
 use keyward_policy::catalog::{self, ActionSet, KeyType};
 use keyward_policy::model::{ConditionKeyEntry, ConditionOperatorEntry, Statement};
 use keyward_policy::operator::{OperatorFamily, OperatorKind, SetQualifier};
+use keyward_policy::wildcard::has_wildcard;
 use keyward_policy::{Effect, PolicyDocument};
 
 fn prefix_is(key: &str, prefix: &str) -> bool {
@@ -78,6 +79,7 @@ pub(crate) fn check(document: &PolicyDocument, statement: &Statement, out: &mut 
     for entry in &condition.value.operators {
         for key in &entry.keys {
             key_checks(statement, entry, key, actions, out);
+            wildcard_in_exact_operator(statement, entry, key, out);
             if !variables && key.values.iter().any(|v| v.value.text.contains("${")) {
                 let at = key.values.iter().find(|v| v.value.text.contains("${"));
                 if let Some(value) = at {
@@ -321,11 +323,9 @@ fn via_service_problem(value: &str, operator: OperatorKind) -> Option<String> {
     if value.contains("${") {
         return None;
     }
+    // A wildcard under an exact operator is `wildcard-in-exact-operator`'s finding.
     if !like && (value.contains('*') || value.contains('?')) {
-        return Some(format!(
-            "has a wildcard, which {} compares literally: use StringLike",
-            operator.as_str()
-        ));
+        return None;
     }
     let host = value
         .strip_suffix(".amazonaws.com")
@@ -372,6 +372,69 @@ fn region_like(region: &str, like: bool) -> bool {
             .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
 }
 
+/// A value's text outside policy variables (`${aws:username}`, and `${*}`, `${?}`, `${$}`,
+/// which write the characters themselves).
+fn outside_variables(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(rest.get(..start).unwrap_or_default());
+        match rest.get(start..).and_then(|r| r.find('}')) {
+            Some(end) => rest = rest.get(start + end + 1..).unwrap_or_default(),
+            None => {
+                rest = rest.get(start..).unwrap_or_default();
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `wildcard-in-exact-operator`: `*` or `?` in a value of an operator that compares text
+/// exactly (`StringEquals`, `StringNotEquals` and their `IgnoreCase` forms), where they are
+/// plain characters. (`ArnEquals` reads them as wildcards, as `ArnLike` does.)
+fn wildcard_in_exact_operator(
+    statement: &Statement,
+    entry: &ConditionOperatorEntry,
+    key: &ConditionKeyEntry,
+    out: &mut Vec<Raw>,
+) {
+    let operator = entry.operator.value;
+    let (like, negated) = match operator.kind {
+        OperatorKind::StringEquals | OperatorKind::StringEqualsIgnoreCase => ("StringLike", false),
+        OperatorKind::StringNotEquals | OperatorKind::StringNotEqualsIgnoreCase => {
+            ("StringNotLike", true)
+        }
+        _ => return,
+    };
+    for value in &key.values {
+        let text = &value.value.text;
+        if !has_wildcard(&outside_variables(text)) {
+            continue;
+        }
+        let consequence = if negated && statement.effect.value == Effect::Deny {
+            if key.values.len() == 1 {
+                " In this Deny, no request carries that literal text, so the negated test holds for every request (one without the key too): the Deny refuses every request it covers."
+            } else {
+                " In this Deny, no request carries that literal text, so it exempts nobody from the Deny."
+            }
+        } else if negated {
+            " The negated test holds for nearly every request."
+        } else {
+            " Almost no request carries that literal text, so the test almost never holds."
+        };
+        out.push(Raw::new(
+            "wildcard-in-exact-operator",
+            value.span,
+            format!(
+                "`{text}` under {} is compared as written: `*` and `?` are plain characters here, not wildcards.{consequence} Use {like} if a pattern is meant.",
+                entry.operator.value
+            ),
+        ));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,7 +448,8 @@ mod tests {
             None
         );
         assert!(via_service_problem("s3.amazonaws.com", eq).is_some());
-        assert!(via_service_problem("s3.*.amazonaws.com", eq).is_some());
+        // A wildcard under an exact operator is wildcard-in-exact-operator's finding.
+        assert_eq!(via_service_problem("s3.*.amazonaws.com", eq), None);
         assert_eq!(
             via_service_problem("s3.*.amazonaws.com", OperatorKind::StringLike),
             None

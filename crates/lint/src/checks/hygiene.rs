@@ -277,12 +277,13 @@ pub(crate) fn document(document: &PolicyDocument, options: &LintOptions, out: &m
         return;
     }
     // A statement that names the account delegates to IAM, whoever else it names (the
-    // CloudTrail console's default policy shares it with a user).
-    let delegates = document.statements.iter().any(|s| {
-        s.value.effect.value == Effect::Allow
-            && names_an_account(&s.value)
-            && s.value.condition.is_none()
-    });
+    // CloudTrail console's default policy shares it with a user), under a condition too,
+    // unless the condition lets no IAM identity through (`ineffective-root-delegation` says
+    // so, once).
+    let delegates = document
+        .statements
+        .iter()
+        .any(|s| s.value.effect.value == Effect::Allow && names_an_account(&s.value));
     if !delegates && let Some(first) = document.statements.first() {
         out.push(Raw::new(
             "missing-root-delegation",

@@ -4,6 +4,7 @@
 mod catalog;
 mod conditions;
 mod hygiene;
+mod reach;
 mod semantic;
 
 use crate::{LintOptions, Raw};
@@ -27,6 +28,11 @@ pub(crate) fn statements(document: &PolicyDocument, options: &LintOptions, out: 
         conditions::check(document, &statement.value, out);
         conditions::resource_variables(document, &statement.value, out);
         hygiene::statement(&statement.value, options, own_account.as_deref(), out);
+        if options.kind == PolicyKind::KeyPolicy {
+            reach::service_source(&statement.value, out);
+            reach::root_delegation(&statement.value, out);
+            reach::dead_statement(&statement.value, out);
+        }
     }
     hygiene::document(document, options, out);
     if own_account.is_none() {

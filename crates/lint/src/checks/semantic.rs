@@ -6,6 +6,7 @@
 
 use super::catalog::statement_actions;
 use super::hygiene::{only_accounts, through_a_service};
+use super::reach::called_by_services;
 use crate::{LintOptions, Raw};
 use keyward_authz::{Authorizer, PolicyText, Request, Verdict};
 use keyward_conditions::RequestContext;
@@ -52,32 +53,6 @@ fn via_service_key(key: &str) -> bool {
     ]
     .iter()
     .any(|k| k.eq_ignore_ascii_case(key))
-}
-
-/// Whether AWS services call `action` for their users (so a request can come through one):
-/// data-key and cryptographic operations, grants, DescribeKey. The catalog lists
-/// `kms:ViaService` for administrative actions too, but no service calls, say, PutKeyPolicy.
-fn called_by_services(action: ActionId) -> bool {
-    [
-        "Encrypt",
-        "Decrypt",
-        "ReEncryptFrom",
-        "ReEncryptTo",
-        "GenerateDataKey",
-        "GenerateDataKeyWithoutPlaintext",
-        "GenerateDataKeyPair",
-        "GenerateDataKeyPairWithoutPlaintext",
-        "CreateGrant",
-        "ListGrants",
-        "RetireGrant",
-        "DescribeKey",
-        "GetPublicKey",
-        "Sign",
-        "Verify",
-        "GenerateMac",
-        "VerifyMac",
-    ]
-    .contains(&action.info().name)
 }
 
 fn account_of(arn: &str) -> Option<&str> {

@@ -54,3 +54,57 @@ fn separation_of_duties_names_both_sides() {
         "`arn:aws:iam::111122223333:role/Ops` administers the key (kms:PutKeyPolicy, kms:ScheduleKeyDeletion) and can also use it: kms:Decrypt; give administration and use to different principals"
     );
 }
+
+#[test]
+fn a_wildcard_under_an_exact_negated_operator_says_what_the_deny_does() {
+    let one = r#"{"Version":"2012-10-17","Statement":[
+      {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+      {"Effect":"Deny","Principal":"*","Action":"kms:Decrypt","Resource":"*",
+       "Condition":{"StringNotEquals":{"aws:PrincipalArn":"arn:aws:iam::111122223333:role/team-*"}}}]}"#;
+    let found = lint(one, &LintOptions::default());
+    let finding = found
+        .iter()
+        .find(|f| f.rule == "wildcard-in-exact-operator")
+        .unwrap();
+    assert!(
+        finding
+            .message
+            .contains("the Deny refuses every request it covers"),
+        "{}",
+        finding.message
+    );
+    assert!(finding.message.contains("Use StringNotLike"));
+    assert_eq!(
+        message(
+            "wildcard-in-exact-operator-deny-negated",
+            "wildcard-in-exact-operator"
+        ),
+        "`arn:aws:iam::111122223333:role/team-?` under StringNotEquals is compared as written: `*` and `?` are plain characters here, not wildcards. In this Deny, no request carries that literal text, so it exempts nobody from the Deny. Use StringNotLike if a pattern is meant."
+    );
+}
+
+#[test]
+fn a_source_condition_that_holds_without_a_source_does_not_count() {
+    assert!(
+        message(
+            "service-principal-without-source-condition-if-exists",
+            "service-principal-without-source-condition"
+        )
+        .starts_with("sns.amazonaws.com, sqs.amazonaws.com may use the key for a resource of any account: no aws:SourceArn or aws:SourceAccount condition (a negated or ...IfExists test does not count)")
+    );
+}
+
+#[test]
+fn a_dead_statement_says_why_it_never_applies() {
+    assert_eq!(
+        message("dead-statement-create-key", "dead-statement"),
+        "kms:CreateKey, kms:ListAliases have no key as their resource, so a key policy never decides them: IAM policies do; this statement never applies"
+    );
+    assert!(
+        message(
+            "dead-statement-via-service-service-principal",
+            "dead-statement"
+        )
+        .contains("a service principal calling for itself carries no kms:ViaService")
+    );
+}
