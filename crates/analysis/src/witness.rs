@@ -180,23 +180,38 @@ pub(crate) fn decide(
     side: &Side,
     set: &PolicySet,
 ) -> Result<Decision, AnalysisError> {
-    // The policies go in as JSON text (the request format reads a policy given as a string
-    // as it reads one given as an object), so that they are not parsed and printed again.
-    let mut completed = witness.clone();
-    if let Value::Object(members) = &mut completed {
-        members.insert("key_policy".into(), Value::String(set.key_policy.clone()));
-        if let Some(texts) = &set.identity_policies
-            && members.contains_key("principal")
-            && !is_service(members.get("principal"))
-        {
-            members.insert(
-                "identity_policies".into(),
-                Value::Array(texts.iter().map(|t| Value::String(t.clone())).collect()),
-            );
+    // The policies go in as they are written (the request format reads a policy given as an
+    // object as written), spliced after the witness's own members, so that they are neither
+    // parsed into values nor escaped into strings and back.
+    let mut members = match witness {
+        Value::Object(members) => members.clone(),
+        _ => {
+            return Err(AnalysisError::Bug(format!(
+                "a witness is not a JSON object: {witness}"
+            )));
         }
-        // The grants are `side`'s, compiled: the request need not carry them.
+    };
+    members.remove("key_policy");
+    let identity = set.identity_policies.as_ref().filter(|_| {
+        members.contains_key("principal") && !is_service(members.get("principal"))
+    });
+    if identity.is_some() {
+        members.remove("identity_policies");
     }
-    let text = completed.to_string();
+    // The grants are `side`'s, compiled: the request need not carry them.
+    let mut text = Value::Object(members).to_string();
+    text.pop(); // The closing brace.
+    if text.len() > 1 {
+        text.push(',');
+    }
+    text.push_str("\"key_policy\":");
+    text.push_str(&set.key_policy);
+    if let Some(texts) = identity {
+        text.push_str(",\"identity_policies\":[");
+        text.push_str(&texts.join(","));
+        text.push(']');
+    }
+    text.push('}');
     let request = Request::parse(&text)
         .map_err(|e| AnalysisError::Bug(format!("a witness does not read as a request: {e}")))?;
     Ok(side.decide(!request.identity_policies.is_empty(), &request))
