@@ -192,9 +192,10 @@ pub(crate) fn decide(
         }
     };
     members.remove("key_policy");
-    let identity = set.identity_policies.as_ref().filter(|_| {
-        members.contains_key("principal") && !is_service(members.get("principal"))
-    });
+    let identity = set
+        .identity_policies
+        .as_ref()
+        .filter(|_| members.contains_key("principal") && !is_service(members.get("principal")));
     if identity.is_some() {
         members.remove("identity_policies");
     }

@@ -100,6 +100,7 @@ pub fn lint(text: &str, options: &LintOptions) -> Vec<Finding> {
     checks::statements(&document, options, &mut raw);
     if valid && options.kind == PolicyKind::KeyPolicy {
         checks::semantic(&document, text, options, &mut raw);
+        checks::one_root_cause(&document, &mut raw);
     }
     locate(text, Some(&document), raw)
 }

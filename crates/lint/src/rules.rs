@@ -327,7 +327,7 @@ pub const RULES: &[Rule] = &[
     security(
         "grant-without-aws-resource-condition",
         "5.5",
-        "CreateGrant allowed without kms:GrantIsForAWSResource. Not reported when the statement holds only through a service (kms:ViaService), which chooses the grantee.",
+        "CreateGrant allowed without kms:GrantIsForAWSResource. Not reported when the statement holds only through a service (kms:ViaService), which chooses the grantee, nor in a statement whose principal is reported by no-separation-of-duties (an administrator who can grant itself use is that one finding).",
         "Add \"Bool\": {\"kms:GrantIsForAWSResource\": \"true\"} unless the principal must create grants itself.",
     ),
     security(

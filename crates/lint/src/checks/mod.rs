@@ -8,7 +8,7 @@ mod reach;
 mod semantic;
 
 use crate::{LintOptions, Raw};
-use keyward_policy::{PolicyDocument, PolicyKind};
+use keyward_policy::{PolicyDocument, PolicyKind, Span};
 
 pub(crate) use semantic::semantic;
 
@@ -38,4 +38,25 @@ pub(crate) fn statements(document: &PolicyDocument, options: &LintOptions, out: 
     if own_account.is_none() {
         hygiene::every_action_to_accounts(document, out);
     }
+}
+
+/// One root cause, reported once: `kms:CreateGrant` in a statement whose principal administers
+/// the key and can also use it (the console's default administrator statement, `kms:Create*`)
+/// is part of that principal's `no-separation-of-duties` finding, not a grant finding of its
+/// own.
+pub(crate) fn one_root_cause(document: &PolicyDocument, raw: &mut Vec<Raw>) {
+    let within = |inner: Span, outer: Span| outer.start <= inner.start && inner.end <= outer.end;
+    let administrators: Vec<Span> = document
+        .statements
+        .iter()
+        .map(|s| s.span)
+        .filter(|&statement| {
+            raw.iter()
+                .any(|r| r.rule == "no-separation-of-duties" && within(r.span, statement))
+        })
+        .collect();
+    raw.retain(|r| {
+        r.rule != "grant-without-aws-resource-condition"
+            || !administrators.iter().any(|&s| within(r.span, s))
+    });
 }
