@@ -64,6 +64,10 @@ enum Command {
         /// An account whose access is expected (repeatable).
         #[arg(long = "trusted-account")]
         trusted_accounts: Vec<String>,
+        /// The key's ARN: a Resource that names it applies to this key. By default, the one
+        /// key ARN the policy's Resource elements name, if they name exactly one.
+        #[arg(long)]
+        key_arn: Option<String>,
         /// Suppressions file; by default `keyward-lint.toml` in the current directory or the
         /// nearest parent that has one.
         #[arg(long)]
@@ -392,13 +396,23 @@ fn main() -> ExitCode {
             min_severity,
             account,
             trusted_accounts,
+            key_arn,
             config,
             no_config,
         } => {
+            if let Some(arn) = &key_arn
+                && !keyward_analysis::is_key_arn(arn)
+            {
+                eprintln!(
+                    "error: --key-arn {arn} is not a key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID)"
+                );
+                return ExitCode::from(2);
+            }
             let options = keyward_lint::LintOptions {
                 kind: kind.into(),
                 account,
                 trusted_accounts,
+                key_arn,
             };
             let format = match format {
                 LintOutput::Text => commands::lint::LintFormat::Text,

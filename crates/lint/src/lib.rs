@@ -36,6 +36,11 @@ pub struct LintOptions {
     pub account: Option<String>,
     /// Other accounts whose access is expected (`--trusted-account`).
     pub trusted_accounts: Vec<String>,
+    /// The key's ARN (`--key-arn`): a `Resource` that names it applies to this key, and its
+    /// account is the key's when `account` is absent. When absent, the one key ARN the
+    /// policy's `Resource` elements name, if they name exactly one and no pattern, is taken as
+    /// the key's own (the CloudTrail guide writes policies that way).
+    pub key_arn: Option<String>,
 }
 
 impl Default for LintOptions {
@@ -44,6 +49,7 @@ impl Default for LintOptions {
             kind: PolicyKind::KeyPolicy,
             account: None,
             trusted_accounts: Vec::new(),
+            key_arn: None,
         }
     }
 }

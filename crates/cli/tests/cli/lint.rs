@@ -78,6 +78,33 @@ fn lint_usage_and_io_errors_exit_2() {
 }
 
 #[test]
+fn lint_key_arn_must_be_a_key_arn_and_decides_which_key_a_resource_names() {
+    let o = lint(&["--key-arn", "alias/payments", "realistic-2kb.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--key-arn alias/payments is not a key ARN"),
+        "{}",
+        stderr(&o)
+    );
+    // The statement names this key: nothing to report. Named as another key: reported.
+    let own = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let o = lint(&[
+        "--key-arn",
+        own,
+        "alias-or-key-arn-in-resource-key-arn.json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let other = "arn:aws:kms:us-east-1:111122223333:key/0b1c2d3e-0000-4000-8000-000000000001";
+    let o = lint(&[
+        "--key-arn",
+        other,
+        "alias-or-key-arn-in-resource-key-arn.json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("warning[alias-or-key-arn-in-resource]"));
+}
+
+#[test]
 fn lint_walks_directories_for_json_in_sorted_order() {
     let dir = scratch("lint-walk");
     std::fs::create_dir_all(dir.join("keys/nested")).unwrap();

@@ -84,6 +84,7 @@ fn options(expected: &str) -> LintOptions {
         match name.trim() {
             "account" => options.account = Some(value),
             "trusted" => options.trusted_accounts.push(value),
+            "key-arn" => options.key_arn = Some(value),
             "kind" if value == "identity" => options.kind = PolicyKind::IdentityPolicy,
             _ => {}
         }

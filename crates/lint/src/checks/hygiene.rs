@@ -183,18 +183,20 @@ fn has_grant_for_aws_resource(statement: &Statement) -> bool {
     })
 }
 
-/// The checks of one statement; `own_account` is the key's account, when it is known.
+/// The checks of one statement; `own_account` is the key's account and `own_key_arn` its ARN,
+/// when they are known.
 pub(crate) fn statement(
     statement: &Statement,
     options: &LintOptions,
-    own_account: Option<&str>,
+    (own_account, own_key_arn): (Option<&str>, Option<&str>),
     out: &mut Vec<Raw>,
 ) {
     let allow = statement.effect.value == Effect::Allow;
     if options.kind == PolicyKind::KeyPolicy {
         for resource in statement.resource.iter().flat_map(|r| &r.value.patterns) {
             let text = resource.value.as_str();
-            if text.starts_with("arn:") && text.contains(":kms:") {
+            // The key's own ARN applies to this key, as "*" does.
+            if text.starts_with("arn:") && text.contains(":kms:") && Some(text) != own_key_arn {
                 let what = if text.contains(":alias/") {
                     "an alias ARN"
                 } else {

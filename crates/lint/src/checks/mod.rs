@@ -16,6 +16,7 @@ pub(crate) use semantic::semantic;
 /// one wrong element never hides the findings of the others.
 pub(crate) fn statements(document: &PolicyDocument, options: &LintOptions, out: &mut Vec<Raw>) {
     let own_account = semantic::own_account(document, options);
+    let own_key_arn = semantic::own_key_arn(document, options);
     for statement in &document.statements {
         if options.kind == PolicyKind::KeyPolicy && statement.value.resource.is_none() {
             out.push(Raw::new(
@@ -27,7 +28,12 @@ pub(crate) fn statements(document: &PolicyDocument, options: &LintOptions, out: 
         catalog::actions(&statement.value, out);
         conditions::check(document, &statement.value, out);
         conditions::resource_variables(document, &statement.value, out);
-        hygiene::statement(&statement.value, options, own_account.as_deref(), out);
+        hygiene::statement(
+            &statement.value,
+            options,
+            (own_account.as_deref(), own_key_arn.as_deref()),
+            out,
+        );
         if options.kind == PolicyKind::KeyPolicy {
             reach::service_source(&statement.value, out);
             reach::root_delegation(&statement.value, out);

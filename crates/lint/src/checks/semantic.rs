@@ -14,6 +14,7 @@ use keyward_policy::catalog::{ActionId, ActionSet, ResourceScope, kms_action};
 use keyward_policy::model::{PrincipalType, PrincipalValue, Statement};
 use keyward_policy::operator::{OperatorFamily, OperatorKind};
 use keyward_policy::principal::Principal;
+use keyward_policy::wildcard::has_wildcard;
 use keyward_policy::{
     Effect, PolicyDocument, PolicyKind, Span, StatementMatchers, delegated_account,
 };
@@ -338,10 +339,38 @@ fn named_accounts(document: &PolicyDocument) -> Vec<(Caller, Span, usize)> {
     out
 }
 
-/// The key's account: `--account`, else the one account the policy delegates to.
+/// The key's own ARN: `--key-arn`, else the one key ARN the policy's `Resource` elements name,
+/// when they name exactly one and no pattern of key ARNs.
+pub(crate) fn own_key_arn(document: &PolicyDocument, options: &LintOptions) -> Option<String> {
+    if let Some(arn) = &options.key_arn {
+        return Some(arn.clone());
+    }
+    let mut named: Vec<&str> = document
+        .statements
+        .iter()
+        .filter_map(|s| s.value.resource.as_ref())
+        .flat_map(|r| r.value.patterns.iter())
+        .map(|p| p.value.as_str())
+        .filter(|p| p.starts_with("arn:") && p.contains(":kms:") && p.contains(":key/"))
+        .collect();
+    named.sort_unstable();
+    named.dedup();
+    match named.as_slice() {
+        [one] if !has_wildcard(one) && account_of(one).is_some() => Some((*one).to_owned()),
+        _ => None,
+    }
+}
+
+/// The key's account: `--account`, else the account of the key's own ARN (`--key-arn`, or the
+/// one the policy names), else the one account the policy delegates to.
 pub(crate) fn own_account(document: &PolicyDocument, options: &LintOptions) -> Option<String> {
     if let Some(account) = &options.account {
         return Some(account.clone());
+    }
+    if let Some(arn) = own_key_arn(document, options)
+        && let Some(account) = account_of(&arn)
+    {
+        return Some(account.to_owned());
     }
     let matchers = StatementMatchers::new(document, PolicyKind::KeyPolicy).ok()?;
     delegated_account(matchers.statements()).map(str::to_owned)
@@ -453,7 +482,9 @@ pub(crate) fn semantic(
     };
     let probe = Probe {
         authorizer,
-        key_arn: format!("arn:aws:kms:us-east-1:{account}:key/{KEY_ID}"),
+        key_arn: own_key_arn(document, options)
+            .filter(|arn| account_of(arn) == Some(account.as_str()))
+            .unwrap_or_else(|| format!("arn:aws:kms:us-east-1:{account}:key/{KEY_ID}")),
         account: &account,
     };
     let key_actions = key_actions();
