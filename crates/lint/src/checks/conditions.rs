@@ -20,7 +20,8 @@ fn prefix_is(key: &str, prefix: &str) -> bool {
 /// context's pairs (whose values are ARNs where a service puts one there, as CloudWatch Logs'
 /// `kms:EncryptionContext:aws:logs:arn`, which its guide tests with `ArnLike`), and numeric
 /// operators on `kms:ValidTo` (a time in seconds since the epoch, which the KMS guide tests with
-/// `NumericLessThanEquals`).
+/// `NumericLessThanEquals`) and on `aws:EpochTime` (whose data type the IAM guide gives as
+/// "Date, Numeric").
 fn family_fits(family: OperatorFamily, key_type: KeyType, name: &str) -> bool {
     const PAIR: &str = "kms:EncryptionContext:";
     let is_pair = name
@@ -28,7 +29,12 @@ fn family_fits(family: OperatorFamily, key_type: KeyType, name: &str) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case(PAIR));
     match family {
         OperatorFamily::Arn if is_pair => true,
-        OperatorFamily::Numeric if name.eq_ignore_ascii_case("kms:ValidTo") => true,
+        OperatorFamily::Numeric
+            if name.eq_ignore_ascii_case("kms:ValidTo")
+                || name.eq_ignore_ascii_case("aws:EpochTime") =>
+        {
+            true
+        }
         OperatorFamily::Null => true,
         OperatorFamily::String => matches!(
             key_type,

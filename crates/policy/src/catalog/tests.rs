@@ -167,6 +167,7 @@ fn multivalued_keys_are_exactly_the_array_keys() {
             "aws:ResourceOrgPaths",
             "aws:SourceOrgPaths",
             "aws:TagKeys",
+            "aws:VpceOrgPaths",
         ]
     );
 }
