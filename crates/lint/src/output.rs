@@ -133,7 +133,8 @@ pub fn sarif(files: &[FileFindings<'_>]) -> Value {
     let mut results = Vec::new();
     for file in files {
         let index = LineIndex::new(file.text);
-        for finding in file.findings {
+        let prints = fingerprints(file.findings);
+        for (finding, print) in file.findings.iter().zip(prints) {
             let region = finding.region(&index);
             let rule_index = RULES.iter().position(|r| r.id == finding.rule);
             let mut result = json!({
@@ -153,7 +154,7 @@ pub fn sarif(files: &[FileFindings<'_>]) -> Value {
                     "logicalLocations": [{"fullyQualifiedName": finding.pointer, "kind": "element"}],
                 }],
                 "partialFingerprints": {
-                    "keyward/v1": format!("{}:{}:{}", finding.rule, finding.sid.as_deref().unwrap_or(""), finding.pointer),
+                    "keyward/v1": print,
                 },
             });
             if let Some(map) = result.as_object_mut() {
@@ -171,4 +172,48 @@ pub fn sarif(files: &[FileFindings<'_>]) -> Value {
         }
     }
     keyward_analysis::sarif_log(Value::Array(rules), results)
+}
+
+/// What makes each of one file's findings the same finding from one commit to the next (SARIF
+/// `partialFingerprints`, beside the file): the rule and where in the policy it points. Inside
+/// a statement with a `Sid`, the place is the Sid and the path within the statement, so that
+/// statements added, removed or moved around it leave it alone; elsewhere, and where two
+/// statements share a Sid, it is the JSON pointer. No two findings of a file share one.
+pub fn fingerprints(findings: &[Finding]) -> Vec<String> {
+    let by_sid: Vec<Option<String>> = findings.iter().map(within_statement).collect();
+    by_sid
+        .iter()
+        .zip(findings)
+        .map(|(print, finding)| match print {
+            Some(p)
+                if by_sid
+                    .iter()
+                    .filter(|other| other.as_ref() == Some(p))
+                    .count()
+                    == 1 =>
+            {
+                p.clone()
+            }
+            _ => format!("{}:{}", finding.rule, finding.pointer),
+        })
+        .collect()
+}
+
+/// `RULE:sid=SID:PATH` for a finding inside a statement with a Sid.
+fn within_statement(finding: &Finding) -> Option<String> {
+    let sid = finding.sid.as_deref()?;
+    let rest = finding.pointer.strip_prefix("/Statement")?;
+    // `/Statement/N/...` in a list, `/Statement/...` for a single statement object.
+    let rest = match rest.strip_prefix('/') {
+        Some(after) => {
+            let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+            if digits > 0 {
+                after.get(digits..)?
+            } else {
+                rest
+            }
+        }
+        None => rest,
+    };
+    Some(format!("{}:sid={sid}:{rest}", finding.rule))
 }

@@ -8,6 +8,7 @@
     reason = "tests: a failure panics with the value shown"
 )]
 
+mod action;
 mod can;
 mod check;
 mod commands;

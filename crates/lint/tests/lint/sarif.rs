@@ -172,3 +172,47 @@ fn sarif_keeps_suppressed_findings_with_their_justification() {
         "Demo key, no data (SEC-1)."
     );
 }
+
+/// A finding inside a statement with a Sid keeps its fingerprint when statements are added
+/// before it; one without a Sid is told by its pointer; two findings of one file never share
+/// one.
+#[test]
+fn fingerprints_survive_statements_added_before_a_named_one() {
+    use keyward_lint::output::fingerprints;
+    let before = r#"{"Version": "2012-10-17", "Statement": [
+  {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"},
+  {"Sid": "Everyone", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}]}"#;
+    let after = r#"{"Version": "2012-10-17", "Statement": [
+  {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"},
+  {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/App"}, "Action": "kms:Encrypt", "Resource": "*"},
+  {"Sid": "Everyone", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}]}"#;
+    let public = |text: &str| {
+        lint(text, &LintOptions::default())
+            .into_iter()
+            .find(|f| f.rule == "public-access")
+            .unwrap()
+    };
+    let print = |text: &str| {
+        let findings = lint(text, &LintOptions::default());
+        let at = findings
+            .iter()
+            .position(|f| f.rule == "public-access")
+            .unwrap();
+        fingerprints(&findings).swap_remove(at)
+    };
+    assert_ne!(
+        public(before).pointer,
+        public(after).pointer,
+        "the statement moved"
+    );
+    assert_eq!(print(before), print(after));
+    assert_eq!(print(before), "public-access:sid=Everyone:/Principal");
+    for (name, text) in corpus() {
+        let findings = lint(&text, &LintOptions::default());
+        let mut prints = fingerprints(&findings);
+        let n = prints.len();
+        prints.sort();
+        prints.dedup();
+        assert_eq!(prints.len(), n, "{name}: two findings share a fingerprint");
+    }
+}
