@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
             kind,
             account: None,
             trusted_accounts: vec!["444455556666".into()],
+            key_arn: None,
         };
         let findings = lint(text, &options);
         let mut previous = 0;

@@ -116,7 +116,8 @@ pub(crate) fn read_limited(path: &str, limit: Option<usize>) -> Result<Input, St
     })
 }
 
-/// Every `*.json` regular file under `root`, sorted, so output is stable. Symbolic links are
+/// Every `*.json` regular file under `root`, and every `*.yaml`, `*.yml` or `*.template` that
+/// is a CloudFormation template (other YAML is not a policy), sorted, so output is stable. Symbolic links are
 /// followed only while they stay inside `root` (a link out of the tree, to `/proc/self/environ`
 /// say, is skipped with a warning), loops are detected and skipped, and anything that is not a
 /// regular file is left out. Warnings are returned with the files.
@@ -150,8 +151,13 @@ pub(crate) fn walk(root: &Path) -> Result<(Vec<String>, Vec<String>), String> {
     for entry in walker {
         match entry {
             Ok(entry) => {
-                let json = entry.path().extension().is_some_and(|e| e == "json");
-                if json && entry.file_type().is_file() {
+                let extension = entry.path().extension().and_then(|e| e.to_str());
+                let wanted = match extension {
+                    Some("json") => true,
+                    Some("yaml" | "yml" | "template") => is_template(entry.path()),
+                    _ => false,
+                };
+                if wanted && entry.file_type().is_file() {
                     files.push(entry.path().to_string_lossy().into_owned());
                 }
             }
@@ -177,6 +183,17 @@ pub(crate) fn walk(root: &Path) -> Result<(Vec<String>, Vec<String>), String> {
         )
     }));
     Ok((files, warnings))
+}
+
+/// Whether the file at `path` is a CloudFormation template (read at most 1 MiB of it).
+fn is_template(path: &Path) -> bool {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(1024 * 1024).read_to_string(&mut text))
+        .is_ok_and(|_| {
+            keyward_templates::detect(&text) == keyward_templates::Format::CloudFormation
+        })
 }
 
 #[cfg(test)]

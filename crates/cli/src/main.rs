@@ -64,6 +64,11 @@ enum Command {
         /// An account whose access is expected (repeatable).
         #[arg(long = "trusted-account")]
         trusted_accounts: Vec<String>,
+        /// What the files are; by default told by their content: a key policy, or a
+        /// CloudFormation template (JSON or YAML, CDK output included) whose KMS keys'
+        /// policies are linted at the template's own lines.
+        #[arg(long, value_enum, default_value_t = LintInput::Auto)]
+        input: LintInput,
         /// The key's ARN: a Resource that names it applies to this key. By default, the one
         /// key ARN the policy's Resource elements name, if they name exactly one.
         #[arg(long)]
@@ -314,6 +319,17 @@ enum Format {
     Json,
 }
 
+/// What `lint` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LintInput {
+    /// Told by the content: a CloudFormation template has `Resources`.
+    Auto,
+    /// A key or identity policy.
+    Policy,
+    /// A CloudFormation template, JSON or YAML.
+    Cloudformation,
+}
+
 /// Output formats of `lint`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum LintOutput {
@@ -397,6 +413,7 @@ fn main() -> ExitCode {
             account,
             trusted_accounts,
             key_arn,
+            input,
             config,
             no_config,
         } => {
@@ -433,7 +450,12 @@ fn main() -> ExitCode {
                     commands::lint::ConfigChoice::File,
                 )
             };
-            commands::lint::run(&targets, &options, format, min, &config)
+            let input = match input {
+                LintInput::Auto => keyward_templates::Format::Auto,
+                LintInput::Policy => keyward_templates::Format::Policy,
+                LintInput::Cloudformation => keyward_templates::Format::CloudFormation,
+            };
+            commands::lint::run(&targets, &options, input, format, min, &config)
         }
         Command::Serve {
             config,

@@ -59,6 +59,10 @@ pub struct Finding {
     pub sid: Option<String>,
     /// The reason from `keyward-lint.toml` when a suppression silences it.
     pub suppressed: Option<String>,
+    /// In a template: the logical ID of the key whose policy it is about.
+    pub resource: Option<String>,
+    /// In a CDK template: the key's construct path (`aws:cdk:path`).
+    pub construct: Option<String>,
 }
 
 /// A finding's position: 1-based lines and columns (columns count characters); the end is

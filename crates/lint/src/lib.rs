@@ -111,6 +111,76 @@ pub fn lint(text: &str, options: &LintOptions) -> Vec<Finding> {
     locate(text, Some(&document), raw)
 }
 
+/// Lints one file: a policy, or every key policy of a CloudFormation template (JSON or YAML;
+/// CDK's output included), told apart by content unless `format` says. A template's findings
+/// point at the template's own lines (the value a rendered piece came from, an intrinsic call
+/// for a computed one), carry the key's logical ID (and CDK construct path), and their JSON
+/// pointers start at the policy's place in the template. In messages, the stand-in for
+/// `AWS::AccountId` is written `${AWS::AccountId}`. A template that cannot be read or evaluated
+/// is one `invalid-template` finding where it fails.
+pub fn lint_file(
+    text: &str,
+    options: &LintOptions,
+    format: keyward_templates::Format,
+) -> Vec<Finding> {
+    let read = match keyward_templates::read(text, format, options.account.as_deref()) {
+        Ok(read) => read,
+        Err(e) => {
+            let span = e
+                .span()
+                .map_or(Span::new(0, 0), |s| Span::new(s.start, s.end));
+            return vec![Finding {
+                rule: "invalid-template",
+                severity: Severity::Error,
+                message: e.to_string(),
+                span,
+                pointer: String::new(),
+                sid: None,
+                suppressed: None,
+                resource: None,
+                construct: None,
+            }];
+        }
+    };
+    if read.format != keyward_templates::Format::CloudFormation {
+        return lint(text, options);
+    }
+    let mut out = Vec::new();
+    for policy in read.policies {
+        let mut options = options.clone();
+        options.account = Some(policy.account.clone());
+        let stand_in = options_stand_in(&policy.account);
+        for mut finding in lint(&policy.text, &options) {
+            let origin = policy
+                .map
+                .origin(keyward_templates::Span::new(
+                    finding.span.start,
+                    finding.span.end,
+                ))
+                .or_else(|| {
+                    policy
+                        .map
+                        .origin(keyward_templates::Span::new(0, policy.text.len()))
+                });
+            finding.span = origin.map_or(Span::new(0, 0), |o| Span::new(o.start, o.end));
+            finding.pointer = format!("{}{}", policy.pointer, finding.pointer);
+            if let Some(stand_in) = stand_in {
+                finding.message = finding.message.replace(stand_in, "${AWS::AccountId}");
+            }
+            finding.resource = Some(policy.resource.clone());
+            finding.construct.clone_from(&policy.construct);
+            out.push(finding);
+        }
+    }
+    out.sort_by(|a, b| (a.span.start, a.span.end, a.rule).cmp(&(b.span.start, b.span.end, b.rule)));
+    out
+}
+
+/// The stand-in ID of `AWS::AccountId` when `account` is it (not an account the caller gave).
+fn options_stand_in(account: &str) -> Option<&'static str> {
+    (account == keyward_templates::THIS_ACCOUNT).then_some(keyward_templates::THIS_ACCOUNT)
+}
+
 /// The finding for a file over the 1 MiB a policy may have, which was not read (its size was
 /// checked first): `input-too-large` at the start.
 pub fn too_large(size: u64) -> Finding {
@@ -126,6 +196,8 @@ pub fn too_large(size: u64) -> Finding {
         span: Span::new(0, 0),
         sid: None,
         suppressed: None,
+        resource: None,
+        construct: None,
     }
 }
 
@@ -152,6 +224,8 @@ fn locate(text: &str, document: Option<&PolicyDocument>, mut raw: Vec<Raw>) -> V
                 span: raw.span,
                 sid,
                 suppressed: None,
+                resource: None,
+                construct: None,
             }
         })
         .collect()

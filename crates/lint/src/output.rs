@@ -28,8 +28,13 @@ pub fn text(file: &FileFindings<'_>) -> String {
     let mut out = String::new();
     for finding in file.findings.iter().filter(|f| f.suppressed.is_none()) {
         let region = finding.region(&index);
+        let place = match (&finding.resource, &finding.construct) {
+            (_, Some(construct)) => format!(" (in {construct})"),
+            (Some(resource), None) => format!(" (in {resource})"),
+            (None, None) => String::new(),
+        };
         out.push_str(&format!(
-            "{}:{}:{}: {}[{}]: {}\n",
+            "{}:{}:{}: {}[{}]: {}{place}\n",
             file.path,
             region.start.line,
             region.start.column,
@@ -62,7 +67,7 @@ pub fn text(file: &FileFindings<'_>) -> String {
 
 fn finding_json(path: &str, index: &LineIndex<'_>, finding: &Finding) -> Value {
     let region = finding.region(index);
-    json!({
+    let mut out = json!({
         "file": path,
         "rule": finding.rule,
         "severity": finding.severity.as_str(),
@@ -73,7 +78,17 @@ fn finding_json(path: &str, index: &LineIndex<'_>, finding: &Finding) -> Value {
         "end_column": region.end.column,
         "pointer": finding.pointer,
         "sid": finding.sid,
-    })
+    });
+    // In a template: the key's logical ID and, from CDK, its construct path.
+    if let Some(map) = out.as_object_mut() {
+        if let Some(resource) = &finding.resource {
+            map.insert("resource".into(), json!(resource));
+        }
+        if let Some(construct) = &finding.construct {
+            map.insert("construct".into(), json!(construct));
+        }
+    }
+    out
 }
 
 /// One JSON object per finding, in an array. Suppressed findings are left out.
@@ -199,10 +214,12 @@ pub fn fingerprints(findings: &[Finding]) -> Vec<String> {
         .collect()
 }
 
-/// `RULE:sid=SID:PATH` for a finding inside a statement with a Sid.
+/// `RULE:sid=SID:PATH` for a finding inside a statement with a Sid (in a template,
+/// `RULE:resource=KEY:sid=SID:PATH`).
 fn within_statement(finding: &Finding) -> Option<String> {
     let sid = finding.sid.as_deref()?;
-    let rest = finding.pointer.strip_prefix("/Statement")?;
+    let at = finding.pointer.find("/Statement")?;
+    let rest = finding.pointer.get(at + "/Statement".len()..)?;
     // `/Statement/N/...` in a list, `/Statement/...` for a single statement object.
     let rest = match rest.strip_prefix('/') {
         Some(after) => {
@@ -215,5 +232,8 @@ fn within_statement(finding: &Finding) -> Option<String> {
         }
         None => rest,
     };
-    Some(format!("{}:sid={sid}:{rest}", finding.rule))
+    Some(match &finding.resource {
+        Some(resource) => format!("{}:resource={resource}:sid={sid}:{rest}", finding.rule),
+        None => format!("{}:sid={sid}:{rest}", finding.rule),
+    })
 }

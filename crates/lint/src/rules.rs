@@ -75,6 +75,12 @@ pub const RULES: &[Rule] = &[
         "Split or shorten the document.",
     ),
     rule(
+        "invalid-template",
+        E,
+        "A CloudFormation template that is not valid JSON or YAML, or whose key policy uses something the symbolic evaluation does not do (the message names it).",
+        "Fix the template, or lint the rendered policy (e.g. from the deployed key) instead.",
+    ),
+    rule(
         "nesting-too-deep",
         E,
         "Objects or arrays are nested more than 32 deep.",

@@ -47,6 +47,7 @@ struct ConfigFile {
 struct RawSuppression {
     rule: Spanned<String>,
     file: Option<Spanned<String>>,
+    resource: Option<String>,
     sid: Option<String>,
     reason: Option<Spanned<String>>,
 }
@@ -59,6 +60,8 @@ pub struct Suppression {
     /// The file glob, as written.
     pub file: Option<String>,
     matcher: Option<GlobMatcher>,
+    /// In a template, the key (logical ID) it is limited to.
+    pub resource: Option<String>,
     /// The statement it is limited to.
     pub sid: Option<String>,
     /// Why the finding is accepted.
@@ -73,6 +76,10 @@ impl Suppression {
     /// Whether it silences `finding` in the file at `path`.
     pub fn matches(&self, path: &str, finding: &Finding) -> bool {
         finding.rule == self.rule
+            && self
+                .resource
+                .as_ref()
+                .is_none_or(|r| finding.resource.as_ref() == Some(r))
             && self
                 .sid
                 .as_ref()
@@ -176,6 +183,7 @@ impl Suppressions {
                 rule: rule.id,
                 file,
                 matcher,
+                resource: raw.resource,
                 sid: raw.sid,
                 reason,
                 line: at.line,
@@ -221,6 +229,8 @@ mod tests {
             pointer: String::new(),
             sid: sid.map(str::to_owned),
             suppressed: None,
+            resource: None,
+            construct: None,
         }
     }
 
@@ -264,6 +274,22 @@ reason = "Break-glass keys are administered by one role only."
         ));
         let second = &s.entries[1];
         assert!(second.matches("any/where.json", &finding("missing-root-delegation", None)));
+    }
+
+    #[test]
+    fn a_suppression_for_one_key_of_a_template_leaves_the_others() {
+        let s = Suppressions::parse(
+            "[[suppress]]\nrule = \"public-access\"\nresource = \"LogsKey\"\nsid = \"Everyone\"\nreason = \"r\"\n",
+            "keyward-lint.toml",
+        )
+        .unwrap();
+        let mut logs = finding("public-access", Some("Everyone"));
+        logs.resource = Some("LogsKey".into());
+        let mut app = logs.clone();
+        app.resource = Some("AppKey".into());
+        assert!(s.entries[0].matches("stack.yaml", &logs));
+        assert!(!s.entries[0].matches("stack.yaml", &app));
+        assert!(!s.entries[0].matches("policy.json", &finding("public-access", Some("Everyone"))));
     }
 
     #[test]

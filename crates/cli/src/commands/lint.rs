@@ -3,7 +3,7 @@
 use super::Outcome;
 use crate::input;
 use keyward_lint::output::{self, FileFindings};
-use keyward_lint::{Finding, LintOptions, Severity, Suppressions, lint};
+use keyward_lint::{Finding, LintOptions, Severity, Suppressions, lint_file};
 use std::path::{Path, PathBuf};
 
 /// The name of the suppressions file looked for when `--config` is not given.
@@ -54,6 +54,7 @@ pub(crate) enum LintFormat {
 pub(crate) fn run(
     targets: &[String],
     options: &LintOptions,
+    input_format: keyward_templates::Format,
     format: LintFormat,
     min_severity: Severity,
     config: &ConfigChoice,
@@ -104,7 +105,7 @@ pub(crate) fn run(
             // --min-severity hides.
             let mut findings = match input.too_large {
                 Some(size) => vec![keyward_lint::too_large(size)],
-                None => lint(&input.text, options),
+                None => lint_file(&input.text, options, input_format),
             };
             suppressions.apply(&input.name, &mut findings, &mut used);
             findings.retain(|f| f.severity >= min_severity);

@@ -395,3 +395,67 @@ fn a_closed_stdout_ends_lint_quietly() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(o.status.code(), Some(1));
 }
+
+#[test]
+fn lint_reads_cloudformation_templates_at_their_own_lines() {
+    let o = lint(&["--format", "json", "public-access-cloudformation.yaml"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let findings: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let public = &findings[0];
+    assert_eq!(public["rule"], "public-access");
+    assert_eq!(
+        (public["line"].as_u64(), public["column"].as_u64()),
+        (Some(18), Some(13))
+    );
+    assert_eq!(public["resource"], "SharedKey");
+    assert_eq!(public["sid"], "Everyone");
+    assert_eq!(
+        public["pointer"],
+        "/Resources/SharedKey/Properties/KeyPolicy/Statement/1/Principal"
+    );
+    // CDK's construct path, and the stand-in for this account written as the symbol.
+    let o = lint(&[
+        "--format",
+        "json",
+        "cross-account-access-cloudformation.json",
+    ]);
+    let findings: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        findings[0]["construct"],
+        "PaymentsStack/PartnerKey/Resource"
+    );
+    let message = findings[0]["message"].as_str().unwrap();
+    assert!(message.contains("outside ${AWS::AccountId}"), "{message}");
+    // Forced to read it as a policy, the template is not one.
+    let o = lint(&["--input", "policy", "public-access-cloudformation.yaml"]);
+    assert!(stdout(&o).contains("error[invalid-json]"), "{}", stdout(&o));
+}
+
+#[test]
+fn lint_walks_yaml_templates_but_not_other_yaml() {
+    let dir = scratch("lint-walk-templates");
+    std::fs::create_dir_all(dir.join("stacks")).unwrap();
+    let template =
+        std::fs::read_to_string(corpus().join("public-access-cloudformation.yaml")).unwrap();
+    std::fs::write(dir.join("stacks/shared.yaml"), &template).unwrap();
+    std::fs::write(dir.join("stacks/ci.yml"), "on: push\njobs: {}\n").unwrap();
+    let o = run_in(&dir, &["lint", "--no-config", "stacks"], "");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("stacks/shared.yaml:18:13: security[public-access]"),
+        "{out}"
+    );
+    assert!(!out.contains("ci.yml"), "{out}");
+}
+
+#[test]
+fn lint_names_what_a_template_uses_that_is_not_evaluated() {
+    let o = lint(&["invalid-template.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).starts_with("invalid-template.yaml:15:58: error[invalid-template]: not evaluated: the intrinsic function GetAZs in a key policy"),
+        "{}",
+        stdout(&o)
+    );
+}

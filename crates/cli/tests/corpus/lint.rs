@@ -1,4 +1,5 @@
-//! `fixtures/lint/NAME.json` beside `NAME.expected`: the exact findings, `RULE LINE:COLUMN`, one
+//! `fixtures/lint/NAME.json` (a policy or a CloudFormation template) or `NAME.yaml` (a template)
+//! beside `NAME.expected`: the exact findings, `RULE LINE:COLUMN`, one
 //! per line in output order. Lines starting with `#` are comments or options: `# account: ID`,
 //! `# trusted: ID`, `# kind: identity`. A policy's exact text is its input (findings point at
 //! lines and columns), so each is its own file; files are named after the rule they show
@@ -9,7 +10,7 @@
 //! one.
 
 use crate::support::{Collected, blessing, corpus_dir, list, read, settle_lines, shown, stem};
-use keyward_lint::{LintOptions, RULES, lint};
+use keyward_lint::{LintOptions, RULES, lint_file};
 use keyward_policy::{LineIndex, PolicyKind};
 use libtest_mimic::Failed;
 use std::path::PathBuf;
@@ -28,17 +29,20 @@ const WITHOUT_FIXTURES: &[(&str, &str)] = &[
 
 pub(crate) fn collect(out: &mut Collected) {
     let dir = corpus_dir("lint");
-    let files = match list(&dir, &["json", "expected"]) {
+    let files = match list(&dir, &["json", "yaml", "expected"]) {
         Ok(files) => files,
         Err(problems) => return problems.into_iter().for_each(|p| out.problem(p)),
     };
     let mut expectations = Vec::new();
     for path in &files {
         let is = |ext: &str| path.extension().is_some_and(|e| e == ext);
-        if is("expected") && !path.with_extension("json").is_file() {
-            out.problem(format!("{}: no policy beside it", shown(path)));
+        if is("expected")
+            && !path.with_extension("json").is_file()
+            && !path.with_extension("yaml").is_file()
+        {
+            out.problem(format!("{}: no policy or template beside it", shown(path)));
         }
-        if !is("json") {
+        if !is("json") && !is("yaml") {
             continue;
         }
         let expected_path = path.with_extension("expected");
@@ -103,7 +107,7 @@ impl Case {
     fn run(&self) -> Result<(), Failed> {
         let text = read(&self.policy)?;
         let index = LineIndex::new(&text);
-        let actual: Vec<String> = lint(&text, &self.options)
+        let actual: Vec<String> = lint_file(&text, &self.options, keyward_templates::Format::Auto)
             .iter()
             .map(|f| {
                 let at = index.start(f.span);
