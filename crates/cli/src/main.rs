@@ -64,9 +64,10 @@ enum Command {
         /// An account whose access is expected (repeatable).
         #[arg(long = "trusted-account")]
         trusted_accounts: Vec<String>,
-        /// What the files are; by default told by their content: a key policy, or a
+        /// What the files are; by default told by their content: a key policy, a
         /// CloudFormation template (JSON or YAML, CDK output included) whose KMS keys'
-        /// policies are linted at the template's own lines.
+        /// policies are linted at the template's own lines, or a Terraform plan
+        /// (`terraform show -json`).
         #[arg(long, value_enum, default_value_t = LintInput::Auto)]
         input: LintInput,
         /// The key's ARN: a Resource that names it applies to this key. By default, the one
@@ -328,6 +329,8 @@ enum LintInput {
     Policy,
     /// A CloudFormation template, JSON or YAML.
     Cloudformation,
+    /// A Terraform plan (`terraform show -json`).
+    TerraformPlan,
 }
 
 /// Output formats of `lint`.
@@ -454,6 +457,7 @@ fn main() -> ExitCode {
                 LintInput::Auto => keyward_templates::Format::Auto,
                 LintInput::Policy => keyward_templates::Format::Policy,
                 LintInput::Cloudformation => keyward_templates::Format::CloudFormation,
+                LintInput::TerraformPlan => keyward_templates::Format::TerraformPlan,
             };
             commands::lint::run(&targets, &options, input, format, min, &config)
         }

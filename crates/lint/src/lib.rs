@@ -112,7 +112,7 @@ pub fn lint(text: &str, options: &LintOptions) -> Vec<Finding> {
 }
 
 /// Lints one file: a policy, or every key policy of a CloudFormation template (JSON or YAML;
-/// CDK's output included), told apart by content unless `format` says. A template's findings
+/// CDK's output included) or a Terraform plan, told apart by content unless `format` says. A template's findings
 /// point at the template's own lines (the value a rendered piece came from, an intrinsic call
 /// for a computed one), carry the key's logical ID (and CDK construct path), and their JSON
 /// pointers start at the policy's place in the template. In messages, the stand-in for
@@ -142,13 +142,20 @@ pub fn lint_file(
             }];
         }
     };
-    if read.format != keyward_templates::Format::CloudFormation {
+    if !matches!(
+        read.format,
+        keyward_templates::Format::CloudFormation | keyward_templates::Format::TerraformPlan
+    ) {
         return lint(text, options);
     }
     let mut out = Vec::new();
     for policy in read.policies {
+        // The key's account is the one `AWS::AccountId` (or the caller's identity in a plan)
+        // stands for, where the policy uses it; otherwise it is inferred as for any policy.
         let mut options = options.clone();
-        options.account = Some(policy.account.clone());
+        if options.account.is_none() && policy.text.contains(&policy.account) {
+            options.account = Some(policy.account.clone());
+        }
         let stand_in = options_stand_in(&policy.account);
         for mut finding in lint(&policy.text, &options) {
             let origin = policy

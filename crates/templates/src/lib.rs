@@ -1,6 +1,7 @@
-//! Where key policies live. A file is a key policy, or a CloudFormation template (JSON or YAML,
+//! Where key policies live. A file is a key policy; a CloudFormation template (JSON or YAML,
 //! CDK's `cdk.out/*.template.json` included) whose `AWS::KMS::Key` and `AWS::KMS::ReplicaKey`
-//! resources carry key policies. Each policy is rendered as policy JSON with a [`SourceMap`]
+//! resources carry key policies; or a Terraform plan (`terraform show -json`) whose
+//! `aws_kms_key`, `aws_kms_replica_key` and `aws_kms_key_policy` resources do. Each policy is rendered as policy JSON with a [`SourceMap`]
 //! from the rendered text back to the template, so that a finding on the policy points at the
 //! template's own line and column.
 //!
@@ -24,6 +25,7 @@
 
 mod cloudformation;
 mod node;
+mod terraform;
 
 pub use cloudformation::{THIS_ACCOUNT, THIS_REGION};
 
@@ -59,6 +61,8 @@ pub enum Format {
     Policy,
     /// A CloudFormation template, JSON or YAML (`Resources`).
     CloudFormation,
+    /// A Terraform plan as `terraform show -json` prints it.
+    TerraformPlan,
 }
 
 /// Why a template could not be read.
@@ -180,17 +184,15 @@ pub fn read(text: &str, format: Format, account: Option<&str>) -> Result<Read, T
         Format::Auto => detect(text),
         other => other,
     };
-    if format != Format::CloudFormation {
-        return Ok(Read {
-            format,
-            policies: Vec::new(),
-        });
-    }
-    let root = parse(text)?;
-    Ok(Read {
-        format,
-        policies: cloudformation::key_policies(&root, account)?,
-    })
+    let policies = match format {
+        Format::CloudFormation => cloudformation::key_policies(&parse(text)?, account)?,
+        Format::TerraformPlan => {
+            check_depth(text)?;
+            terraform::key_policies(&node::from_json(text)?, account)?
+        }
+        Format::Auto | Format::Policy => Vec::new(),
+    };
+    Ok(Read { format, policies })
 }
 
 /// JSON when it starts like JSON, YAML otherwise.
@@ -232,23 +234,30 @@ fn check_depth(text: &str) -> Result<(), TemplateError> {
     Ok(())
 }
 
-/// What a file is, from its content: a CloudFormation template is an object with a
+/// What a file is, from its content: a Terraform plan is a JSON object with `format_version`
+/// and `planned_values` or `resource_changes`; a CloudFormation template is an object with a
 /// `Resources` or `AWSTemplateFormatVersion` member, in JSON or (at the start of a line) in
 /// YAML; anything else is a policy (and is read, and reported on, as one).
 pub fn detect(text: &str) -> Format {
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    let is_template = if trimmed.starts_with('{') {
-        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(trimmed).is_ok_and(
-            |members| {
-                members.contains_key("Resources")
-                    || members.contains_key("AWSTemplateFormatVersion")
-            },
-        )
-    } else {
-        text.lines()
-            .any(|l| l.starts_with("Resources:") || l.starts_with("AWSTemplateFormatVersion:"))
-    };
-    if is_template {
+    if trimmed.starts_with('{') {
+        let Ok(members) =
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(trimmed)
+        else {
+            return Format::Policy;
+        };
+        let has = |k: &str| members.contains_key(k);
+        if has("format_version") && (has("planned_values") || has("resource_changes")) {
+            Format::TerraformPlan
+        } else if has("Resources") || has("AWSTemplateFormatVersion") {
+            Format::CloudFormation
+        } else {
+            Format::Policy
+        }
+    } else if text
+        .lines()
+        .any(|l| l.starts_with("Resources:") || l.starts_with("AWSTemplateFormatVersion:"))
+    {
         Format::CloudFormation
     } else {
         Format::Policy
@@ -276,6 +285,10 @@ mod tests {
         );
         assert_eq!(detect("not: a template\n"), Format::Policy);
         assert_eq!(detect("{ broken"), Format::Policy);
+        assert_eq!(
+            detect("{\"format_version\": \"1.2\", \"planned_values\": {}}"),
+            Format::TerraformPlan
+        );
     }
 
     #[test]

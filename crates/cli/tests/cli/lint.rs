@@ -459,3 +459,30 @@ fn lint_names_what_a_template_uses_that_is_not_evaluated() {
         stdout(&o)
     );
 }
+
+#[test]
+fn lint_reads_terraform_plans_and_rebuilds_policies_known_after_apply() {
+    let o = lint(&["--format", "json", "public-access-terraform-plan.json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let findings: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let found: Vec<(&str, &str)> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap(), f["resource"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("public-access", "module.shared.aws_kms_key.this"),
+            ("no-separation-of-duties", "aws_kms_key.app"),
+        ]
+    );
+    let o = lint(&["--input", "terraform-plan", "realistic-2kb.json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "a policy read as a plan has no keys: {}",
+        stdout(&o)
+    );
+}
