@@ -47,22 +47,49 @@ pub fn text(file: &FileFindings<'_>) -> String {
         }
         let line = index.line_text(region.start.line);
         let line = line.trim_end_matches(['\r', '\n']);
-        out.push_str(&format!("  {line}\n"));
+        let length = line.chars().count();
         let width = if region.end.line == region.start.line {
             region.end.column.saturating_sub(region.start.column).max(1)
         } else {
-            line.chars()
-                .count()
+            length
                 .saturating_sub(region.start.column.saturating_sub(1))
                 .max(1)
         };
+        // A long line (a Terraform plan is one line) is shown around the finding only.
+        let (shown, column, width) = excerpt(line, length, region.start.column, width);
+        out.push_str(&format!("  {shown}\n"));
         out.push_str(&format!(
             "  {}{}\n",
-            " ".repeat(region.start.column.saturating_sub(1)),
+            " ".repeat(column.saturating_sub(1)),
             "^".repeat(width)
         ));
     }
     out
+}
+
+/// The most characters of a source line shown; a longer one is cut around the finding.
+const MAX_SHOWN: usize = 160;
+
+/// `line` (of `length` characters) as shown, with the 1-based column the caret starts at and
+/// its width: the whole line when it is short, otherwise `MAX_SHOWN` characters around
+/// `column` marked with `…` where cut.
+fn excerpt(line: &str, length: usize, column: usize, width: usize) -> (String, usize, usize) {
+    if length <= MAX_SHOWN {
+        return (line.to_owned(), column, width);
+    }
+    let before = 40;
+    let start = column.saturating_sub(1).saturating_sub(before);
+    let taken: String = line.chars().skip(start).take(MAX_SHOWN).collect();
+    let cut_left = start > 0;
+    let cut_right = start + MAX_SHOWN < length;
+    let shown = format!(
+        "{}{taken}{}",
+        if cut_left { "…" } else { "" },
+        if cut_right { "…" } else { "" }
+    );
+    let column = column.saturating_sub(start) + usize::from(cut_left);
+    let width = width.min(MAX_SHOWN.saturating_sub(column.saturating_sub(1)).max(1));
+    (shown, column, width)
 }
 
 fn finding_json(path: &str, index: &LineIndex<'_>, finding: &Finding) -> Value {
@@ -236,4 +263,27 @@ fn within_statement(finding: &Finding) -> Option<String> {
         Some(resource) => format!("{}:resource={resource}:sid={sid}:{rest}", finding.rule),
         None => format!("{}:sid={sid}:{rest}", finding.rule),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_line_is_shown_around_the_finding() {
+        let short = "  \"Principal\": \"*\",";
+        assert_eq!(excerpt(short, 20, 4, 11), (short.to_owned(), 4, 11));
+        let long: String = (0..1000)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        let (shown, column, width) = excerpt(&long, 1000, 501, 30);
+        assert_eq!(shown.chars().count(), MAX_SHOWN + 2);
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        // The caret still sits under the finding's first character.
+        assert_eq!(shown.chars().nth(column - 1), long.chars().nth(500));
+        assert_eq!(width, 30);
+        let (shown, column, _) = excerpt(&long, 1000, 3, 1);
+        assert!(!shown.starts_with('…') && shown.ends_with('…'));
+        assert_eq!(column, 3);
+    }
 }
