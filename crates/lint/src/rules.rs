@@ -327,13 +327,13 @@ pub const RULES: &[Rule] = &[
     security(
         "no-separation-of-duties",
         "5.0",
-        "A principal that administers the key can also use it for cryptography (directly or through CreateGrant/PutKeyPolicy). An account (its root or its ID) is the delegation to IAM, not a principal that administers. Alias actions alone, and what a statement allows only through a service (kms:ViaService), are not administration.",
+        "A principal that administers the key is also allowed to use it for cryptography, or, without kms:PutKeyPolicy, can grant itself use through kms:CreateGrant. (Whoever may call kms:PutKeyPolicy can write itself any use: that is administering, and every key needs such a principal.) An account (its root or its ID) is the delegation to IAM, not a principal that administers. Alias actions alone, and what a statement allows only through a service (kms:ViaService), are not administration.",
         "Split administrators and users into separate statements and principals.",
     ),
     security(
         "grant-without-aws-resource-condition",
         "5.5",
-        "CreateGrant allowed without kms:GrantIsForAWSResource. Not reported when the statement holds only through a service (kms:ViaService), which chooses the grantee, nor in a statement whose principal is reported by no-separation-of-duties (an administrator who can grant itself use is that one finding).",
+        "CreateGrant allowed without kms:GrantIsForAWSResource. Not reported when the statement holds only through a service (kms:ViaService), which chooses the grantee; nor when it also allows kms:PutKeyPolicy, whose holder can write any grantee's use into the policy itself (the console's default administrator, kms:Create* and kms:Put*); nor in a statement whose principal is reported by no-separation-of-duties (an administrator who can grant itself use is that one finding).",
         "Add \"Bool\": {\"kms:GrantIsForAWSResource\": \"true\"} unless the principal must create grants itself.",
     ),
     security(

@@ -260,8 +260,11 @@ pub(crate) fn statement(
             message,
         ));
     }
+    // A principal that may also call kms:PutKeyPolicy can write anything a grant would give
+    // into the policy itself: the grant adds nothing to what it administers.
     if let Some(create_grant) = kms_action("kms:CreateGrant")
         && actions.contains(create_grant)
+        && !kms_action("kms:PutKeyPolicy").is_some_and(|put| actions.contains(put))
         && !only_accounts(statement)
         && !has_grant_for_aws_resource(statement)
         && !through_a_service(statement)

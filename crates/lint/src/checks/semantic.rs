@@ -829,6 +829,9 @@ fn separation_of_duties(document: &PolicyDocument, out: &mut Vec<Raw>) {
         "DeriveSharedSecret",
     ]);
     let create_grant = names(&["CreateGrant"]);
+    let Some(put_key_policy) = kms_action("kms:PutKeyPolicy") else {
+        return;
+    };
     // Alias actions alone do not make an administrator (the CloudTrail console's default lets
     // every caller of the account create an alias during setup).
     let aliases = names(&["CreateAlias", "UpdateAlias", "DeleteAlias"]);
@@ -886,9 +889,13 @@ fn separation_of_duties(document: &PolicyDocument, out: &mut Vec<Raw>) {
             .filter(|a| crypto.contains(*a))
             .fold(ActionSet::EMPTY, ActionSet::with);
         let grants = actions.iter().any(|a| create_grant.contains(a));
+        // Whoever may call kms:PutKeyPolicy can give itself anything: that is what
+        // administering a key means, and every key needs someone who can. Use granted
+        // alongside it is the finding; kms:CreateGrant is one only for an administrator
+        // without kms:PutKeyPolicy, to whom it is a way to use the key it would not have.
         let how = if !uses.is_empty() {
             format!("can also use it: {}", list(uses))
-        } else if grants {
+        } else if grants && !administers.contains(put_key_policy) {
             "can also grant itself use of it through kms:CreateGrant".to_owned()
         } else {
             continue;
