@@ -38,15 +38,17 @@ fn action(name: &str, inputs: &[(&str, &str)]) -> (Output, String, Option<Value>
 fn the_action_writes_sarif_with_fingerprints_reports_in_the_log_and_fails_on_findings() {
     let (output, written, log) = action(
         "action-findings",
-        &[
-            ("PATHS", "realistic-2kb.json unknown-action-typo.json"),
-            ("TRUSTED_ACCOUNTS", "444455556666"),
-        ],
+        &[(
+            "PATHS",
+            "no-separation-of-duties-via-create-grant.json unknown-action-typo.json",
+        )],
     );
     assert_eq!(output.status.code(), Some(1));
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(
-        text.contains("realistic-2kb.json:15:28: security[no-separation-of-duties]"),
+        text.contains(
+            "no-separation-of-duties-via-create-grant.json:17:16: security[no-separation-of-duties]"
+        ),
         "{text}"
     );
     assert!(text.contains("error[unknown-action]"));
@@ -65,7 +67,7 @@ fn the_action_writes_sarif_with_fingerprints_reports_in_the_log_and_fails_on_fin
     }
     assert_eq!(
         results[0]["partialFingerprints"]["keyward/v1"],
-        "no-separation-of-duties:sid=KeyAdministrators:/Principal/AWS"
+        "no-separation-of-duties:sid=AdminGrants:/Principal/AWS"
     );
 }
 
@@ -75,7 +77,10 @@ fn the_action_passes_its_inputs_through_and_a_clean_policy_passes() {
     // minimum severity of error, nothing is reported.
     let (output, written, _) = action(
         "action-min-severity",
-        &[("PATHS", "realistic-2kb.json"), ("MIN_SEVERITY", "error")],
+        &[
+            ("PATHS", "no-separation-of-duties-via-create-grant.json"),
+            ("MIN_SEVERITY", "error"),
+        ],
     );
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     assert_eq!(written, "findings=0\nexit-code=0\n");
