@@ -4,7 +4,7 @@
 use super::catalog::statement_actions;
 use crate::{LintOptions, Raw};
 use keyward_policy::catalog::{ActionSet, kms_action};
-use keyward_policy::model::{PrincipalType, PrincipalValue, Statement};
+use keyward_policy::model::{PrincipalEntry, PrincipalType, PrincipalValue, Statement};
 use keyward_policy::operator::OperatorKind;
 use keyward_policy::principal::Principal;
 use keyward_policy::{Effect, PolicyDocument, PolicyKind};
@@ -34,14 +34,18 @@ fn principal_names(statement: &Statement) -> Option<BTreeSet<String>> {
     }
 }
 
+/// The entries of a statement's `Principal` (or `NotPrincipal`) map: none for `"*"` or no
+/// principal.
+pub(crate) fn principal_entries(statement: &Statement) -> &[PrincipalEntry] {
+    match statement.principal.as_ref().map(|c| &c.value.value) {
+        Some(PrincipalValue::Map(entries)) => entries,
+        _ => &[],
+    }
+}
+
 /// Whether every principal the statement names is an account (bare ID or `:root`).
 pub(crate) fn only_accounts(statement: &Statement) -> bool {
-    let Some(clause) = &statement.principal else {
-        return false;
-    };
-    let PrincipalValue::Map(entries) = &clause.value.value else {
-        return false;
-    };
+    let entries = principal_entries(statement);
     !entries.is_empty()
         && entries.iter().all(|entry| {
             entry.values.iter().all(|value| {
@@ -124,13 +128,7 @@ fn canonical_condition(statement: &Statement) -> Option<CanonicalCondition> {
 
 /// The accounts the statement's `Principal` names (by root ARN or ID).
 fn accounts_named(statement: &Statement) -> Vec<String> {
-    let Some(clause) = &statement.principal else {
-        return Vec::new();
-    };
-    let PrincipalValue::Map(entries) = &clause.value.value else {
-        return Vec::new();
-    };
-    entries
+    principal_entries(statement)
         .iter()
         .flat_map(|entry| {
             entry.values.iter().filter_map(move |value| {

@@ -3,11 +3,10 @@
 //! IAM identity through, and statements that can never apply to a request on this key.
 
 use super::catalog::statement_actions;
+use super::hygiene::principal_entries;
 use crate::Raw;
 use keyward_policy::catalog::{ActionId, ActionSet, ResourceScope};
-use keyward_policy::model::{
-    ConditionKeyEntry, ConditionOperatorEntry, PrincipalType, PrincipalValue, Statement,
-};
+use keyward_policy::model::{ConditionKeyEntry, ConditionOperatorEntry, PrincipalType, Statement};
 use keyward_policy::operator::{OperatorFamily, OperatorKind};
 use keyward_policy::wildcard::{Case, has_wildcard, match_chars};
 use keyward_policy::{Effect, Span, Spanned};
@@ -70,13 +69,7 @@ fn matches_patterns(kind: OperatorKind) -> bool {
 
 /// The service principals a statement names, with where.
 fn service_principals(statement: &Statement) -> Vec<&Spanned<String>> {
-    let Some(clause) = &statement.principal else {
-        return Vec::new();
-    };
-    let PrincipalValue::Map(entries) = &clause.value.value else {
-        return Vec::new();
-    };
-    entries
+    principal_entries(statement)
         .iter()
         .filter(|e| e.principal_type.value == PrincipalType::Service)
         .flat_map(|e| e.values.iter())
@@ -85,13 +78,11 @@ fn service_principals(statement: &Statement) -> Vec<&Spanned<String>> {
 
 /// Whether a statement names service principals only.
 fn only_services(statement: &Statement) -> bool {
-    let Some(clause) = &statement.principal else {
-        return false;
-    };
-    let PrincipalValue::Map(entries) = &clause.value.value else {
-        return false;
-    };
-    !clause.value.negated
+    let entries = principal_entries(statement);
+    statement
+        .principal
+        .as_ref()
+        .is_some_and(|c| !c.value.negated)
         && !entries.is_empty()
         && entries
             .iter()

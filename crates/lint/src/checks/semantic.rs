@@ -5,7 +5,7 @@
 //! restricts passes and one that only looks restrictive does not.
 
 use super::catalog::statement_actions;
-use super::hygiene::{only_accounts, through_a_service};
+use super::hygiene::{only_accounts, principal_entries, through_a_service};
 use super::reach::called_by_services;
 use crate::{LintOptions, Raw};
 use keyward_authz::{Authorizer, PolicyText, Request, Verdict};
@@ -309,13 +309,7 @@ fn list(actions: ActionSet) -> String {
 fn named_accounts(document: &PolicyDocument) -> Vec<(Caller, Span, usize)> {
     let mut out = Vec::new();
     for (index, statement) in document.statements.iter().enumerate() {
-        let Some(clause) = &statement.value.principal else {
-            continue;
-        };
-        let PrincipalValue::Map(entries) = &clause.value.value else {
-            continue;
-        };
-        for entry in entries
+        for entry in principal_entries(&statement.value)
             .iter()
             .filter(|e| e.principal_type.value == PrincipalType::Aws)
         {
@@ -851,11 +845,7 @@ fn separation_of_duties(document: &PolicyDocument, out: &mut Vec<Raw>) {
                 .filter(|a| !admin.contains(*a))
                 .fold(ActionSet::EMPTY, ActionSet::with);
         }
-        let Some(clause) = &s.principal else { continue };
-        let PrincipalValue::Map(entries) = &clause.value.value else {
-            continue;
-        };
-        for (entry, value) in entries
+        for (entry, value) in principal_entries(s)
             .iter()
             .flat_map(|e| e.values.iter().map(move |v| (e, v)))
         {
