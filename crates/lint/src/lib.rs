@@ -178,6 +178,30 @@ pub fn lint_file(
             finding.construct.clone_from(&policy.construct);
             out.push(finding);
         }
+        // The grants the file makes on this key, each finding at the grant.
+        if let Ok(document) = keyward_policy::parse_policy(&policy.text) {
+            for (index, rule, message) in
+                checks::grants(&document, &policy.text, &options, &policy.grants)
+            {
+                let Some(source) = policy.grants.get(index) else {
+                    continue;
+                };
+                out.push(Finding {
+                    rule,
+                    severity: rule_by_id(rule).map_or(Severity::Error, |r| r.severity),
+                    message: match stand_in {
+                        Some(stand_in) => message.replace(stand_in, "${AWS::AccountId}"),
+                        None => message,
+                    },
+                    span: Span::new(source.at.start, source.at.end),
+                    pointer: String::new(),
+                    sid: None,
+                    suppressed: None,
+                    resource: Some(source.resource.clone()),
+                    construct: None,
+                });
+            }
+        }
     }
     out.sort_by(|a, b| (a.span.start, a.span.end, a.rule).cmp(&(b.span.start, b.span.end, b.rule)));
     out

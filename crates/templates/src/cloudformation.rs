@@ -604,6 +604,8 @@ pub(crate) fn key_policies(
             text,
             map,
             account: account.to_owned(),
+            // CloudFormation has no grant resource type.
+            grants: Vec::new(),
         });
     }
     Ok(out)

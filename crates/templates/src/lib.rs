@@ -163,6 +163,26 @@ pub struct Extracted {
     pub map: SourceMap,
     /// The account `AWS::AccountId` stands for in `text`.
     pub account: String,
+    /// The grants the file makes on this key (Terraform's `aws_kms_grant`).
+    pub grants: Vec<GrantSource>,
+}
+
+/// A grant a file makes on a key, as written there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantSource {
+    /// Its resource address (`aws_kms_grant.partner`).
+    pub resource: String,
+    /// The grantee principal's ARN.
+    pub grantee: String,
+    /// The principal that may retire it.
+    pub retiring_principal: Option<String>,
+    /// The operations, as written (`Decrypt`).
+    pub operations: Vec<String>,
+    /// `encryption_context_equals` (`true`) or `encryption_context_subset` (`false`), with the
+    /// pairs.
+    pub constraint: Option<(bool, Vec<(String, String)>)>,
+    /// Where the grant is in the file.
+    pub at: Span,
 }
 
 /// A file, read.

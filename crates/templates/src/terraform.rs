@@ -11,7 +11,7 @@
 //! reference the rebuild cannot render is an error that names it.
 
 use crate::node::{Kind, Node};
-use crate::{Extracted, SourceMap, Span, THIS_REGION, TemplateError};
+use crate::{Extracted, GrantSource, SourceMap, Span, THIS_REGION, TemplateError};
 use serde_json::{Map, Value, json};
 
 /// The resource types whose `policy` is a key policy.
@@ -36,12 +36,12 @@ pub(crate) fn key_policies(
     account: Option<&str>,
 ) -> Result<Vec<Extracted>, TemplateError> {
     let account = account.unwrap_or(crate::THIS_ACCOUNT);
-    let mut planned = Vec::new();
+    let (mut planned, mut grants) = (Vec::new(), Vec::new());
     if let Some(module) = root
         .get("planned_values")
         .and_then(|p| p.get("root_module"))
     {
-        walk_planned(module, 0, &mut planned)?;
+        walk_planned(module, 0, &mut planned, &mut grants)?;
     }
     let mut out = Vec::new();
     for resource in planned {
@@ -65,15 +65,124 @@ pub(crate) fn key_policies(
             text,
             map,
             account: account.to_owned(),
+            grants: Vec::new(),
         });
     }
+    for grant in grants {
+        let source = grant_source(root, grant, account)?;
+        let key = key_of_grant(root, grant);
+        if let Some(policy) = out.iter_mut().find(|p| Some(&p.resource) == key.as_ref()) {
+            policy.grants.push(source);
+        }
+    }
     Ok(out)
+}
+
+/// The planned address of the key a grant is on, from its configuration's `key_id`
+/// reference (`aws_kms_key.app.key_id` in the grant's module).
+fn key_of_grant(root: &Node, grant: &Node) -> Option<String> {
+    let address = grant.get("address").and_then(Node::as_str)?;
+    let (module, local) = configuration(root, address)?;
+    let config = config_resource(module, &local)?;
+    let expression = config.get("expressions")?.get("key_id")?;
+    let reference = references(expression).into_iter().next()?;
+    let key = match reference.rsplit_once('.') {
+        Some((key, "key_id" | "arn" | "id")) => key,
+        _ => return None,
+    };
+    // The grant's module prefix, before its own address in the module.
+    let prefix = address
+        .find(&local)
+        .and_then(|at| address.get(..at))
+        .unwrap_or_default();
+    Some(format!("{prefix}{key}"))
+}
+
+/// A planned `aws_kms_grant` as written: its values where the plan knows them, its grantee
+/// rebuilt from the configuration when it is known only after apply.
+fn grant_source(root: &Node, grant: &Node, account: &str) -> Result<GrantSource, TemplateError> {
+    let address = grant
+        .get("address")
+        .and_then(Node::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let values = grant.get("values");
+    let text = |name: &str| values.and_then(|v| v.get(name)).and_then(Node::as_str);
+    let unsupported = |span: Span, what: String| TemplateError::Unsupported { span, what };
+    let grantee = match text("grantee_principal") {
+        Some(known) => known.to_owned(),
+        None => {
+            let (module, local) = configuration(root, &address).ok_or_else(|| {
+                unsupported(
+                    grant.span,
+                    format!("{address}: its grantee is known after apply and the plan has no configuration for it"),
+                )
+            })?;
+            let expression = config_resource(module, &local)
+                .and_then(|c| c.get("expressions"))
+                .and_then(|e| e.get("grantee_principal"))
+                .ok_or_else(|| {
+                    unsupported(
+                        grant.span,
+                        format!("{address}: no grantee_principal in its configuration"),
+                    )
+                })?;
+            let context = Context {
+                module,
+                root,
+                account,
+            };
+            match context.scalar(expression)? {
+                Value::String(s) => s,
+                _ => {
+                    return Err(unsupported(
+                        expression.span,
+                        format!("{address}: its grantee is not a string"),
+                    ));
+                }
+            }
+        }
+    };
+    let operations = match values.and_then(|v| v.get("operations")).map(|o| &o.kind) {
+        Some(Kind::List(items)) => items
+            .iter()
+            .filter_map(Node::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut constraint = None;
+    if let Some(Kind::List(blocks)) = values.and_then(|v| v.get("constraints")).map(|c| &c.kind) {
+        for block in blocks {
+            for (field, equals) in [
+                ("encryption_context_equals", true),
+                ("encryption_context_subset", false),
+            ] {
+                if let Some(Kind::Map(pairs)) = block.get(field).map(|p| &p.kind) {
+                    let pairs = pairs
+                        .iter()
+                        .filter_map(|(k, _, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                        .collect();
+                    constraint = Some((equals, pairs));
+                }
+            }
+        }
+    }
+    Ok(GrantSource {
+        resource: address,
+        grantee,
+        retiring_principal: text("retiring_principal").map(str::to_owned),
+        operations,
+        constraint,
+        at: grant.span,
+    })
 }
 
 fn walk_planned<'n>(
     module: &'n Node,
     depth: usize,
     out: &mut Vec<Planned<'n>>,
+    grants: &mut Vec<&'n Node>,
 ) -> Result<(), TemplateError> {
     if depth > MAX_MODULES {
         return Err(TemplateError::TooDeep);
@@ -85,6 +194,9 @@ fn walk_planned<'n>(
                 .and_then(Node::as_str)
                 .unwrap_or_default();
             let managed = resource.get("mode").and_then(Node::as_str) == Some("managed");
+            if managed && kind == "aws_kms_grant" {
+                grants.push(resource);
+            }
             if !managed || !KEY_POLICY_TYPES.contains(&kind) {
                 continue;
             }
@@ -106,7 +218,7 @@ fn walk_planned<'n>(
     }
     if let Some(Kind::List(children)) = module.get("child_modules").map(|c| &c.kind) {
         for child in children {
-            walk_planned(child, depth + 1, out)?;
+            walk_planned(child, depth + 1, out, grants)?;
         }
     }
     Ok(())

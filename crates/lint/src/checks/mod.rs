@@ -3,6 +3,7 @@
 
 mod catalog;
 mod conditions;
+mod grants;
 mod hygiene;
 mod reach;
 mod semantic;
@@ -10,6 +11,7 @@ mod semantic;
 use crate::{LintOptions, Raw};
 use keyward_policy::{PolicyDocument, PolicyKind, Span};
 
+pub(crate) use grants::grants;
 pub(crate) use semantic::semantic;
 
 /// Every check that needs only the document and the catalog. They run on invalid documents too:

@@ -13,3 +13,4 @@ mod limits;
 mod messages;
 mod readme;
 mod sarif;
+mod templates;

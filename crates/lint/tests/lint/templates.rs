@@ -1,0 +1,74 @@
+//! Key policies where they live: a Terraform plan's grants are decided by the engine with
+//! their key's policy, and a grant KMS would refuse is named.
+
+use keyward_lint::{LintOptions, lint_file};
+use keyward_templates::Format;
+
+/// A plan with one key (`policy`) and one grant of `operations` to `grantee`.
+fn plan(policy: &str, grantee: &str, operations: &str) -> String {
+    let policy = serde_json::Value::String(policy.to_owned());
+    format!(
+        r#"{{"format_version": "1.2",
+ "planned_values": {{"root_module": {{"resources": [
+   {{"address": "aws_kms_key.app", "mode": "managed", "type": "aws_kms_key", "name": "app", "values": {{"policy": {policy}}}}},
+   {{"address": "aws_kms_grant.g", "mode": "managed", "type": "aws_kms_grant", "name": "g",
+     "values": {{"grantee_principal": "{grantee}", "operations": {operations}, "constraints": []}}}}]}}}},
+ "configuration": {{"root_module": {{"resources": [
+   {{"address": "aws_kms_grant.g", "mode": "managed", "type": "aws_kms_grant", "name": "g",
+     "expressions": {{"key_id": {{"references": ["aws_kms_key.app.key_id", "aws_kms_key.app"]}}}}}}]}}}}}}"#
+    )
+}
+
+const ROOT: &str = r#"{"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"}"#;
+
+fn rules(text: &str) -> Vec<(&'static str, Option<String>)> {
+    lint_file(text, &LintOptions::default(), Format::Auto)
+        .into_iter()
+        .map(|f| (f.rule, f.resource))
+        .collect()
+}
+
+#[test]
+fn a_grant_to_another_account_is_cross_account_access_unless_the_policy_denies_it() {
+    let partner = "arn:aws:iam::999988887777:role/reader";
+    let open = plan(&format!("{ROOT}]}}"), partner, r#"["Decrypt"]"#);
+    assert_eq!(
+        rules(&open),
+        [("cross-account-access", Some("aws_kms_grant.g".to_owned()))]
+    );
+    // An explicit Deny in the key policy overrides the grant: nothing reaches the partner.
+    let denied = plan(
+        &format!(
+            r#"{ROOT}, {{"Effect": "Deny", "Principal": {{"AWS": "arn:aws:iam::999988887777:root"}}, "Action": "kms:*", "Resource": "*"}}]}}"#
+        ),
+        partner,
+        r#"["Decrypt"]"#,
+    );
+    assert_eq!(rules(&denied), []);
+    // Trusted: nothing to report.
+    let options = LintOptions {
+        trusted_accounts: vec!["999988887777".into()],
+        ..LintOptions::default()
+    };
+    assert!(lint_file(&open, &options, Format::Auto).is_empty());
+}
+
+#[test]
+fn a_grant_kms_would_refuse_is_named() {
+    let refused = plan(
+        &format!("{ROOT}]}}"),
+        "arn:aws:iam::111122223333:role/app",
+        r#"["PutKeyPolicy"]"#,
+    );
+    let findings = lint_file(&refused, &LintOptions::default(), Format::Auto);
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].rule, "invalid-template");
+    assert!(
+        findings[0]
+            .message
+            .starts_with("aws_kms_grant.g: \"PutKeyPolicy\" is not a grant operation"),
+        "{}",
+        findings[0].message
+    );
+}
