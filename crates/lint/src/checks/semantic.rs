@@ -783,6 +783,41 @@ fn aws_managed_shape(document: &PolicyDocument) -> bool {
     account_reads && through_services
 }
 
+/// The tests of a statement on who the caller is (its ARN, user ID or name, type, tags), in
+/// a canonical order and in words: `aws:PrincipalArn StringEquals "arn:...:role/Admin"`.
+fn caller_conditions(statement: &Statement) -> String {
+    let names_the_caller = |key: &str| {
+        let folded = key.to_ascii_lowercase();
+        matches!(
+            folded.as_str(),
+            "aws:principalarn" | "aws:userid" | "aws:username" | "aws:principaltype"
+        ) || folded.starts_with("aws:principaltag/")
+    };
+    let mut tests: Vec<String> = statement
+        .condition
+        .iter()
+        .flat_map(|block| block.value.operators.iter())
+        .flat_map(|entry| entry.keys.iter().map(move |key| (entry, key)))
+        .filter(|(_, key)| names_the_caller(&key.key.value))
+        .map(|(entry, key)| {
+            let mut values: Vec<String> = key
+                .values
+                .iter()
+                .map(|v| format!("\"{}\"", v.value.text))
+                .collect();
+            values.sort();
+            format!(
+                "{} {} {}",
+                key.key.value.to_ascii_lowercase(),
+                entry.operator.value,
+                values.join(", ")
+            )
+        })
+        .collect();
+    tests.sort();
+    tests.join(" and ")
+}
+
 fn separation_of_duties(document: &PolicyDocument, out: &mut Vec<Raw>) {
     let names = |list: &[&str]| {
         list.iter()
@@ -857,9 +892,13 @@ fn separation_of_duties(document: &PolicyDocument, out: &mut Vec<Raw>) {
             ) {
                 continue;
             }
-            let entry = principals
-                .entry(value.value.clone())
-                .or_insert((ActionSet::EMPTY, None));
+            // Statements that tell callers apart by who they are (their ARN, tags, type) name
+            // different principals, even when both write `*`.
+            let who = match caller_conditions(s) {
+                conditions if conditions.is_empty() => value.value.clone(),
+                conditions => format!("{} when {conditions}", value.value),
+            };
+            let entry = principals.entry(who).or_insert((ActionSet::EMPTY, None));
             entry.0 = entry.0.union(actions);
             if entry.1.is_none() && !actions.iter().all(|a| !admin.contains(a)) {
                 entry.1 = Some(value.span);
