@@ -392,6 +392,12 @@ pub const RULES: &[Rule] = &[
         "Add the default statement allowing kms:* to arn:aws:iam::<account>:root if IAM should decide.",
     ),
     rule(
+        "principal-beside-root-delegation",
+        S,
+        "A user or role of the key's account named beside the account in the statement that delegates to IAM (as the CloudTrail console's default policy names its creator): it holds those actions through the key policy itself, which IAM policies and permissions boundaries cannot narrow. Reported instead of wildcard-actions-to-principal and no-separation-of-duties for that statement.",
+        "Give the principal its own statement with the actions it needs, or leave it to IAM.",
+    ),
+    rule(
         "account-unknown",
         W,
         "The key's account is not known (no --account, no one account the policy delegates to, and not exactly one account named), so lockout and cross-account access were not checked.",

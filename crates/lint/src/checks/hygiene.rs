@@ -43,6 +43,33 @@ pub(crate) fn principal_entries(statement: &Statement) -> &[PrincipalEntry] {
     }
 }
 
+/// Whether `statement` is an Allow that names the key's account (`own`, by root ARN or ID)
+/// and otherwise only principals of that account: the delegation to IAM with users or roles
+/// of the account beside it, as the CloudTrail console writes its default policy.
+pub(crate) fn beside_root_delegation(statement: &Statement, own: &str) -> bool {
+    if statement.effect.value != Effect::Allow
+        || statement.principal.as_ref().is_none_or(|c| c.value.negated)
+    {
+        return false;
+    }
+    let mut names_root = false;
+    let mut others = false;
+    for entry in principal_entries(statement) {
+        for value in &entry.values {
+            match Principal::parse_in_policy(entry.principal_type.value, &value.value) {
+                Ok(Principal::Account { account } | Principal::Root { account, .. })
+                    if account == own =>
+                {
+                    names_root = true;
+                }
+                Ok(p) if p.account() == Some(own) => others = true,
+                _ => return false,
+            }
+        }
+    }
+    names_root && others
+}
+
 /// Whether every principal the statement names is an account (bare ID or `:root`).
 pub(crate) fn only_accounts(statement: &Statement) -> bool {
     let entries = principal_entries(statement);
@@ -230,8 +257,39 @@ pub(crate) fn statement(
     } else {
         "kms:*"
     };
+    // Principals of the key's account named beside its root, in the statement that delegates
+    // to IAM: what they get is `principal-beside-root-delegation`'s finding.
+    let beside_root = own_account.is_some_and(|own| beside_root_delegation(statement, own));
+    if let (true, Some(own)) = (beside_root, own_account) {
+        for value in principal_entries(statement)
+            .iter()
+            .flat_map(|e| e.values.iter())
+        {
+            let named = Principal::parse_in_policy(PrincipalType::Aws, &value.value);
+            if let Ok(p) = named
+                && !matches!(p, Principal::Account { .. } | Principal::Root { .. })
+                && p.account() == Some(own)
+            {
+                out.push(Raw::new(
+                    "principal-beside-root-delegation",
+                    value.span,
+                    format!(
+                        "`{}` is named beside the account in the statement that delegates to IAM: it holds the statement's actions ({}) through the key policy itself, which no IAM policy or permissions boundary can narrow (only an explicit Deny can); give it its own statement with the actions it needs, or leave it to IAM",
+                        value.value,
+                        if statement.action.value.negated || actions == ActionSet::all() {
+                            "every KMS action".to_owned()
+                        } else {
+                            format!("{} actions", actions.iter().count())
+                        }
+                    ),
+                ));
+            }
+        }
+    }
     // To a principal other than an account; else to an account other than the key's.
-    let to_whom = if !only_accounts(statement) {
+    let to_whom = if beside_root {
+        None
+    } else if !only_accounts(statement) {
         Some("a principal other than the account".to_owned())
     } else {
         own_account.and_then(|own| {

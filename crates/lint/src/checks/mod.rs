@@ -17,7 +17,7 @@ pub(crate) use semantic::semantic;
 /// Every check that needs only the document and the catalog. They run on invalid documents too:
 /// one wrong element never hides the findings of the others.
 pub(crate) fn statements(document: &PolicyDocument, options: &LintOptions, out: &mut Vec<Raw>) {
-    let own_account = semantic::own_account(document, options);
+    let own_account = semantic::key_account(document, options);
     let own_key_arn = semantic::own_key_arn(document, options);
     for statement in &document.statements {
         if options.kind == PolicyKind::KeyPolicy && statement.value.resource.is_none() {

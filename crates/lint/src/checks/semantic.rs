@@ -5,7 +5,7 @@
 //! restricts passes and one that only looks restrictive does not.
 
 use super::catalog::statement_actions;
-use super::hygiene::{only_accounts, principal_entries, through_a_service};
+use super::hygiene::{beside_root_delegation, only_accounts, principal_entries, through_a_service};
 use super::reach::called_by_services;
 use crate::{LintOptions, Raw};
 use keyward_authz::{Authorizer, PolicyText, Request, Verdict};
@@ -370,6 +370,12 @@ pub(crate) fn own_account(document: &PolicyDocument, options: &LintOptions) -> O
     delegated_account(matchers.statements()).map(str::to_owned)
 }
 
+/// The key's account as the checks take it: [`own_account`], else the one account the policy
+/// names.
+pub(crate) fn key_account(document: &PolicyDocument, options: &LintOptions) -> Option<String> {
+    own_account(document, options).or_else(|| named_account(document))
+}
+
 /// Where a finding about the whole policy points: its first statement (the start when it has
 /// none).
 fn first_statement(document: &PolicyDocument) -> Span {
@@ -458,7 +464,7 @@ pub(crate) fn semantic(
     options: &LintOptions,
     out: &mut Vec<Raw>,
 ) {
-    let own = own_account(document, options).or_else(|| named_account(document));
+    let own = key_account(document, options);
     // Public access does not depend on the key's account: without one, a stand-in.
     let account = own.clone().unwrap_or_else(|| "111122223333".to_owned());
     let Ok(authorizer) = Authorizer::new(
@@ -491,12 +497,12 @@ pub(crate) fn semantic(
             first_statement(document),
             "the key's account is not known (no --account, no one account the policy delegates to, and not exactly one account named): lockout and cross-account access were not checked; give --account",
         ));
-        separation_of_duties(document, out);
+        separation_of_duties(document, None, out);
         return;
     };
     cross_account(document, &probe, own, options, key_actions, out);
     lockout(document, &probe, out);
-    separation_of_duties(document, out);
+    separation_of_duties(document, Some(own), out);
 }
 
 fn names_everyone(statement: &Statement) -> bool {
@@ -818,7 +824,9 @@ fn caller_conditions(statement: &Statement) -> String {
     tests.join(" and ")
 }
 
-fn separation_of_duties(document: &PolicyDocument, out: &mut Vec<Raw>) {
+/// `own`: the key's account, when known (principals of it named beside its root, in the
+/// statement that delegates to IAM, are `principal-beside-root-delegation`'s finding).
+fn separation_of_duties(document: &PolicyDocument, own: Option<&str>, out: &mut Vec<Raw>) {
     let names = |list: &[&str]| {
         list.iter()
             .filter_map(|n| kms_action(&format!("kms:{n}")))
@@ -868,7 +876,8 @@ fn separation_of_duties(document: &PolicyDocument, out: &mut Vec<Raw>) {
     let mut principals: BTreeMap<String, (ActionSet, Option<Span>)> = BTreeMap::new();
     for statement in &document.statements {
         let s = &statement.value;
-        if s.effect.value != Effect::Allow {
+        if s.effect.value != Effect::Allow || own.is_some_and(|own| beside_root_delegation(s, own))
+        {
             continue;
         }
         let mut actions = statement_actions(s);

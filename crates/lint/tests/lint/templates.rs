@@ -72,3 +72,37 @@ fn a_grant_kms_would_refuse_is_named() {
         findings[0].message
     );
 }
+
+/// The key policies AWS writes itself have no finding at security or warning level: the
+/// console's (administrators and users chosen), CloudTrail's (its creator beside the root),
+/// CDK's default `Key` (from a real `cdk synth`) and an AWS managed key's.
+#[test]
+fn aws_default_key_policies_have_no_security_or_warning_finding() {
+    use keyward_lint::Severity;
+    let read = |name: &str| std::fs::read_to_string(crate::common::fixture(name)).unwrap();
+    let serious = |findings: Vec<keyward_lint::Finding>| -> Vec<String> {
+        findings
+            .into_iter()
+            .filter(|f| f.severity >= Severity::Warning)
+            .map(|f| format!("{} {:?} {}", f.rule, f.resource, f.message))
+            .collect()
+    };
+    for fixture in [
+        "no-separation-of-duties-clean-console-default.json",
+        "principal-beside-root-delegation.json",
+        "aws-managed-key-policy.json",
+    ] {
+        let findings = lint_file(&read(fixture), &LintOptions::default(), Format::Auto);
+        assert_eq!(serious(findings), Vec::<String>::new(), "{fixture}");
+    }
+    let cdk = lint_file(
+        &read("cross-account-access-cdk-synth.json"),
+        &LintOptions::default(),
+        Format::Auto,
+    );
+    let default_key: Vec<_> = cdk
+        .into_iter()
+        .filter(|f| f.construct.as_deref() != Some("KeywardFixtureStack/SharedKey/Resource"))
+        .collect();
+    assert_eq!(serious(default_key), Vec::<String>::new());
+}
