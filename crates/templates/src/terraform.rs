@@ -55,6 +55,9 @@ pub(crate) fn key_policies(
                 }
                 _ => continue,
             },
+            // No policy in the configuration either: AWS gives the key its default policy
+            // (or an `aws_kms_key_policy` resource sets it, and is read on its own).
+            None if !sets_a_policy(root, &resource.address) => continue,
             None => rebuild(root, &resource, account)?,
         };
         out.push(Extracted {
@@ -68,20 +71,45 @@ pub(crate) fn key_policies(
             grants: Vec::new(),
         });
     }
+    // The key each policy is of: its own address, or for `aws_kms_key_policy` the key its
+    // `key_id` names.
+    let keys: Vec<Option<String>> = out
+        .iter()
+        .map(|p| {
+            if p.resource_type == "aws_kms_key_policy" {
+                key_of(root, &p.resource)
+            } else {
+                Some(p.resource.clone())
+            }
+        })
+        .collect();
     for grant in grants {
         let source = grant_source(root, grant, account)?;
-        let key = key_of_grant(root, grant);
-        if let Some(policy) = out.iter_mut().find(|p| Some(&p.resource) == key.as_ref()) {
+        let key = grant
+            .get("address")
+            .and_then(Node::as_str)
+            .and_then(|a| key_of(root, a));
+        let on = keys.iter().position(|k| k.is_some() && *k == key);
+        if let Some(policy) = on.and_then(|i| out.get_mut(i)) {
             policy.grants.push(source);
         }
     }
     Ok(out)
 }
 
-/// The planned address of the key a grant is on, from its configuration's `key_id`
-/// reference (`aws_kms_key.app.key_id` in the grant's module).
-fn key_of_grant(root: &Node, grant: &Node) -> Option<String> {
-    let address = grant.get("address").and_then(Node::as_str)?;
+/// Whether the configuration of the resource at `address` gives it a policy (`true` when the
+/// plan has no configuration for it: then its policy is not known to be absent).
+fn sets_a_policy(root: &Node, address: &str) -> bool {
+    match configuration(root, address) {
+        Some((module, local)) => config_resource(module, &local)
+            .is_none_or(|c| c.get("expressions").and_then(|e| e.get("policy")).is_some()),
+        None => true,
+    }
+}
+
+/// The planned address of the key a resource (a grant, a key policy) is on, from its
+/// configuration's `key_id` reference (`aws_kms_key.app.key_id` in the resource's module).
+fn key_of(root: &Node, address: &str) -> Option<String> {
     let (module, local) = configuration(root, address)?;
     let config = config_resource(module, &local)?;
     let expression = config.get("expressions")?.get("key_id")?;

@@ -1,6 +1,6 @@
 //! The grants a file makes on a key (Terraform's `aws_kms_grant`), decided by the engine with
-//! the key's policy: what each grant gives its grantee, and whether that reaches outside the
-//! key's account and the trusted ones.
+//! the key's policy: what each grant gives its grantee, whether that reaches outside the key's
+//! account and the trusted ones, and whether it gives an administrator use of the key.
 
 use crate::LintOptions;
 use keyward_authz::{Authorizer, PolicyText, Request, Verdict};
@@ -22,7 +22,7 @@ pub(crate) fn grants(
     sources: &[GrantSource],
 ) -> Vec<GrantFinding> {
     let mut out = Vec::new();
-    let Some(own) = super::semantic::own_account(document, options) else {
+    let Some(own) = super::semantic::key_account(document, options) else {
         // account-unknown already says cross-account access was not checked.
         return out;
     };
@@ -37,6 +37,26 @@ pub(crate) fn grants(
                 continue;
             }
         };
+        // A grant that gives an administrator use of the key: the separation-of-duties
+        // finding, at the grant.
+        let administers = administered_by(document, &source.grantee);
+        let uses = grant
+            .operations
+            .iter()
+            .filter(|a| super::semantic::cryptography().contains(*a))
+            .fold(ActionSet::EMPTY, ActionSet::with);
+        if !administers.is_empty() && !uses.is_empty() {
+            out.push((
+                index,
+                "no-separation-of-duties",
+                format!(
+                    "this grant gives `{}`, which administers the key ({}), use of it: {}; give administration and use to different principals",
+                    source.grantee,
+                    names(administers),
+                    names(uses)
+                ),
+            ));
+        }
         let Some(account) = account_of(&source.grantee) else {
             continue;
         };
@@ -51,18 +71,56 @@ pub(crate) fn grants(
         if given.is_empty() {
             continue;
         }
-        let names: Vec<&str> = given.iter().map(ActionId::qualified_name).collect();
         out.push((
             index,
             "cross-account-access",
             format!(
                 "this grant gives `{}` of account {account}, outside {own} and the trusted accounts, {}; if that account is meant to use the key, pass --trusted-account {account}",
                 source.grantee,
-                names.join(", ")
+                names(given)
             ),
         ));
     }
     out
+}
+
+fn names(actions: ActionSet) -> String {
+    actions
+        .iter()
+        .map(ActionId::qualified_name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The administrative actions the key policy allows `grantee` by name (its exact ARN in an
+/// Allow statement's `Principal`, not only through a service); alias actions alone do not
+/// administer.
+fn administered_by(document: &PolicyDocument, grantee: &str) -> ActionSet {
+    let admin = super::semantic::administration();
+    let mut out = ActionSet::EMPTY;
+    for statement in &document.statements {
+        let s = &statement.value;
+        let names_it = super::hygiene::principal_entries(s)
+            .iter()
+            .flat_map(|e| e.values.iter())
+            .any(|v| v.value == grantee);
+        if s.effect.value != keyward_policy::Effect::Allow
+            || !names_it
+            || super::hygiene::through_a_service(s)
+        {
+            continue;
+        }
+        out = out.union(
+            super::catalog::statement_actions(s)
+                .iter()
+                .filter(|a| admin.contains(*a))
+                .fold(ActionSet::EMPTY, ActionSet::with),
+        );
+    }
+    let aliases_only = out
+        .iter()
+        .all(|a| matches!(a.info().name, "CreateAlias" | "UpdateAlias" | "DeleteAlias"));
+    if aliases_only { ActionSet::EMPTY } else { out }
 }
 
 /// The grant as KMS would hold it, or why KMS would refuse it.

@@ -789,6 +789,55 @@ fn aws_managed_shape(document: &PolicyDocument) -> bool {
     account_reads && through_services
 }
 
+/// The actions that administer a key (alias actions among them; alone they do not make an
+/// administrator).
+pub(crate) fn administration() -> ActionSet {
+    named(&[
+        "PutKeyPolicy",
+        "ScheduleKeyDeletion",
+        "CancelKeyDeletion",
+        "DisableKey",
+        "EnableKey",
+        "DisableKeyRotation",
+        "EnableKeyRotation",
+        "UpdateKeyDescription",
+        "UpdateAlias",
+        "CreateAlias",
+        "DeleteAlias",
+        "ImportKeyMaterial",
+        "DeleteImportedKeyMaterial",
+        "TagResource",
+        "UntagResource",
+        "RotateKeyOnDemand",
+        "ReplicateKey",
+        "UpdatePrimaryRegion",
+    ])
+}
+
+/// The actions that use a key for cryptography.
+pub(crate) fn cryptography() -> ActionSet {
+    named(&[
+        "Encrypt",
+        "Decrypt",
+        "ReEncryptFrom",
+        "ReEncryptTo",
+        "GenerateDataKey",
+        "GenerateDataKeyWithoutPlaintext",
+        "GenerateDataKeyPair",
+        "GenerateDataKeyPairWithoutPlaintext",
+        "Sign",
+        "GenerateMac",
+        "DeriveSharedSecret",
+    ])
+}
+
+fn named(names: &[&str]) -> ActionSet {
+    names
+        .iter()
+        .filter_map(|n| kms_action(&format!("kms:{n}")))
+        .fold(ActionSet::EMPTY, ActionSet::with)
+}
+
 /// The tests of a statement on who the caller is (its ARN, user ID or name, type, tags), in
 /// a canonical order and in words: `aws:PrincipalArn StringEquals "arn:...:role/Admin"`.
 fn caller_conditions(statement: &Statement) -> String {
@@ -827,51 +876,14 @@ fn caller_conditions(statement: &Statement) -> String {
 /// `own`: the key's account, when known (principals of it named beside its root, in the
 /// statement that delegates to IAM, are `principal-beside-root-delegation`'s finding).
 fn separation_of_duties(document: &PolicyDocument, own: Option<&str>, out: &mut Vec<Raw>) {
-    let names = |list: &[&str]| {
-        list.iter()
-            .filter_map(|n| kms_action(&format!("kms:{n}")))
-            .fold(ActionSet::EMPTY, ActionSet::with)
-    };
-    let admin = names(&[
-        "PutKeyPolicy",
-        "ScheduleKeyDeletion",
-        "CancelKeyDeletion",
-        "DisableKey",
-        "EnableKey",
-        "DisableKeyRotation",
-        "EnableKeyRotation",
-        "UpdateKeyDescription",
-        "UpdateAlias",
-        "CreateAlias",
-        "DeleteAlias",
-        "ImportKeyMaterial",
-        "DeleteImportedKeyMaterial",
-        "TagResource",
-        "UntagResource",
-        "RotateKeyOnDemand",
-        "ReplicateKey",
-        "UpdatePrimaryRegion",
-    ]);
-    let crypto = names(&[
-        "Encrypt",
-        "Decrypt",
-        "ReEncryptFrom",
-        "ReEncryptTo",
-        "GenerateDataKey",
-        "GenerateDataKeyWithoutPlaintext",
-        "GenerateDataKeyPair",
-        "GenerateDataKeyPairWithoutPlaintext",
-        "Sign",
-        "GenerateMac",
-        "DeriveSharedSecret",
-    ]);
-    let create_grant = names(&["CreateGrant"]);
+    let (admin, crypto) = (administration(), cryptography());
+    let create_grant = named(&["CreateGrant"]);
     let Some(put_key_policy) = kms_action("kms:PutKeyPolicy") else {
         return;
     };
     // Alias actions alone do not make an administrator (the CloudTrail console's default lets
     // every caller of the account create an alias during setup).
-    let aliases = names(&["CreateAlias", "UpdateAlias", "DeleteAlias"]);
+    let aliases = named(&["CreateAlias", "UpdateAlias", "DeleteAlias"]);
     // Per principal (as written): actions, and the first span naming it in an admin statement.
     let mut principals: BTreeMap<String, (ActionSet, Option<Span>)> = BTreeMap::new();
     for statement in &document.statements {

@@ -106,3 +106,63 @@ fn aws_default_key_policies_have_no_security_or_warning_finding() {
         .collect();
     assert_eq!(serious(default_key), Vec::<String>::new());
 }
+
+#[test]
+fn a_grant_that_gives_an_administrator_use_is_no_separation_of_duties() {
+    let admin = "arn:aws:iam::111122223333:role/KeyAdmin";
+    let policy = format!(
+        r#"{ROOT}, {{"Effect": "Allow", "Principal": {{"AWS": "{admin}"}}, "Action": ["kms:DisableKey", "kms:ScheduleKeyDeletion"], "Resource": "*"}}]}}"#
+    );
+    let findings = lint_file(
+        &plan(&policy, admin, r#"["Decrypt", "DescribeKey"]"#),
+        &LintOptions::default(),
+        Format::Auto,
+    );
+    let sod: Vec<_> = findings
+        .iter()
+        .filter(|f| f.rule == "no-separation-of-duties")
+        .collect();
+    assert_eq!(sod.len(), 1, "{findings:?}");
+    assert_eq!(sod[0].resource.as_deref(), Some("aws_kms_grant.g"));
+    assert!(
+        sod[0].message.contains("use of it: kms:Decrypt"),
+        "{}",
+        sod[0].message
+    );
+    // A grant of DescribeKey alone gives no use.
+    let read_only = lint_file(
+        &plan(&policy, admin, r#"["DescribeKey"]"#),
+        &LintOptions::default(),
+        Format::Auto,
+    );
+    assert!(
+        read_only
+            .iter()
+            .all(|f| f.rule != "no-separation-of-duties")
+    );
+}
+
+/// A grant on a key whose policy is an `aws_kms_key_policy` resource is read with that policy.
+#[test]
+fn a_grant_on_a_key_with_a_separate_key_policy_resource_is_read_with_it() {
+    let policy = serde_json::Value::String(format!("{ROOT}]}}"));
+    let text = format!(
+        r#"{{"format_version": "1.2",
+ "planned_values": {{"root_module": {{"resources": [
+   {{"address": "aws_kms_key.app", "mode": "managed", "type": "aws_kms_key", "name": "app", "values": {{}}}},
+   {{"address": "aws_kms_key_policy.app", "mode": "managed", "type": "aws_kms_key_policy", "name": "app", "values": {{"policy": {policy}}}}},
+   {{"address": "aws_kms_grant.g", "mode": "managed", "type": "aws_kms_grant", "name": "g",
+     "values": {{"grantee_principal": "arn:aws:iam::999988887777:role/reader", "operations": ["Decrypt"], "constraints": []}}}}]}}}},
+ "configuration": {{"root_module": {{"resources": [
+   {{"address": "aws_kms_key.app", "mode": "managed", "type": "aws_kms_key", "name": "app", "expressions": {{}}}},
+   {{"address": "aws_kms_key_policy.app", "mode": "managed", "type": "aws_kms_key_policy", "name": "app",
+     "expressions": {{"key_id": {{"references": ["aws_kms_key.app.id", "aws_kms_key.app"]}}}}}},
+   {{"address": "aws_kms_grant.g", "mode": "managed", "type": "aws_kms_grant", "name": "g",
+     "expressions": {{"key_id": {{"references": ["aws_kms_key.app.key_id", "aws_kms_key.app"]}}}}}}]}}}}}}"#
+    );
+    let found = rules(&text);
+    assert!(
+        found.contains(&("cross-account-access", Some("aws_kms_grant.g".to_owned()))),
+        "{found:?}"
+    );
+}
