@@ -112,12 +112,13 @@ pub fn lint(text: &str, options: &LintOptions) -> Vec<Finding> {
 }
 
 /// Lints one file: a policy, or every key policy of a CloudFormation template (JSON or YAML;
-/// CDK's output included) or a Terraform plan, told apart by content unless `format` says. A template's findings
-/// point at the template's own lines (the value a rendered piece came from, an intrinsic call
-/// for a computed one), carry the key's logical ID (and CDK construct path), and their JSON
-/// pointers start at the policy's place in the template. In messages, the stand-in for
-/// `AWS::AccountId` is written `${AWS::AccountId}`. A template that cannot be read or evaluated
-/// is one `invalid-template` finding where it fails.
+/// CDK's output included) or a Terraform plan, told apart by content unless `format` says.
+/// A template's findings point at the template's own lines (the value a rendered piece came
+/// from, an intrinsic call for a computed one), carry the key's logical ID or resource address
+/// (and CDK construct path), and their JSON pointers start at the policy's place in the
+/// template. A plan's grants are decided with their key's policy, each finding at the grant.
+/// In messages, the stand-in for `AWS::AccountId` is written `${AWS::AccountId}`. A template
+/// that cannot be read or evaluated is one `invalid-template` finding where it fails.
 pub fn lint_file(
     text: &str,
     options: &LintOptions,

@@ -8,6 +8,10 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 /// The deepest nesting read; deeper is an error, not a stack overflow.
 const MAX_DEPTH: usize = 64;
 
+/// The most values a YAML document may expand to, its aliases expanded (an alias repeats what
+/// its anchor holds: a few lines can otherwise stand for billions of values).
+const MAX_NODES: usize = 1_000_000;
+
 /// A node and where it is.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Node {
@@ -116,6 +120,7 @@ pub(crate) fn from_yaml(text: &str) -> Result<Node, TemplateError> {
         stack: Vec::new(),
         anchors: Vec::new(),
         root: None,
+        nodes: 0,
     };
     loop {
         let (event, mark) = parser.next_token().map_err(|e| {
@@ -140,6 +145,7 @@ pub(crate) fn from_yaml(text: &str) -> Result<Node, TemplateError> {
                         span: Span::new(at, at),
                         detail: "an alias to an anchor not defined before it".into(),
                     })?;
+                builder.count(count(&node), at)?;
                 builder.push(node, 0)?;
             }
             Event::Scalar(value, style, anchor, tag) => {
@@ -156,6 +162,7 @@ pub(crate) fn from_yaml(text: &str) -> Result<Node, TemplateError> {
                     },
                     tag.as_ref(),
                 );
+                builder.count(1, at)?;
                 builder.push(node, anchor)?;
             }
             Event::SequenceStart(anchor, tag) => {
@@ -251,9 +258,34 @@ struct YamlBuilder {
     stack: Vec<Frame>,
     anchors: Vec<(usize, Node)>,
     root: Option<Node>,
+    /// How many values have been built, aliases expanded.
+    nodes: usize,
+}
+
+/// How many values `node` holds, itself included.
+fn count(node: &Node) -> usize {
+    1 + match &node.kind {
+        Kind::List(items) => items.iter().map(count).sum(),
+        Kind::Map(entries) => entries.iter().map(|(_, _, v)| count(v)).sum(),
+        Kind::Tagged(_, inner) => count(inner),
+        _ => 0,
+    }
 }
 
 impl YamlBuilder {
+    fn count(&mut self, more: usize, at: usize) -> Result<(), TemplateError> {
+        self.nodes = self.nodes.saturating_add(more);
+        if self.nodes > MAX_NODES {
+            return Err(TemplateError::Syntax {
+                span: Span::new(at, at),
+                detail: format!(
+                    "the document stands for more than {MAX_NODES} values, its aliases expanded"
+                ),
+            });
+        }
+        Ok(())
+    }
+
     fn open(
         &mut self,
         start: usize,
@@ -277,6 +309,7 @@ impl YamlBuilder {
         let Some(frame) = self.stack.pop() else {
             return Ok(());
         };
+        self.count(1, end)?;
         let kind = match frame.open {
             Open::List(items) => Kind::List(items),
             Open::Map(entries, _) => Kind::Map(entries),
@@ -368,6 +401,21 @@ mod tests {
                 assert_eq!(items[1].kind, Kind::Bool(true));
                 assert_eq!(items[2].kind, Kind::Null);
                 assert_eq!(items[3].kind, Kind::String("2".into()));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn aliases_cannot_expand_without_bound() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        match from_yaml(&text) {
+            Err(TemplateError::Syntax { detail, .. }) => {
+                assert!(detail.contains("aliases expanded"), "{detail}");
             }
             other => panic!("{other:?}"),
         }
