@@ -149,8 +149,13 @@ pub fn lint_file(
     ) {
         return lint(text, options);
     }
-    let mut out = Vec::new();
-    for policy in read.policies {
+    let mut out: Vec<(usize, Finding)> = Vec::new();
+    let readings: Vec<(String, Vec<(String, bool)>)> = read
+        .policies
+        .iter()
+        .map(|p| (p.resource.clone(), p.assumed.clone()))
+        .collect();
+    for (reading, policy) in read.policies.into_iter().enumerate() {
         // The key's account is the one `AWS::AccountId` (or the caller's identity in a plan)
         // stands for, where the policy uses it; otherwise it is inferred as for any policy.
         let mut options = options.clone();
@@ -177,7 +182,7 @@ pub fn lint_file(
             }
             finding.resource = Some(policy.resource.clone());
             finding.construct.clone_from(&policy.construct);
-            out.push(finding);
+            out.push((reading, finding));
         }
         // The grants the file makes on this key, each finding at the grant.
         if let Ok(document) = keyward_policy::parse_policy(&policy.text) {
@@ -187,24 +192,81 @@ pub fn lint_file(
                 let Some(source) = policy.grants.get(index) else {
                     continue;
                 };
-                out.push(Finding {
-                    rule,
-                    severity: rule_by_id(rule).map_or(Severity::Error, |r| r.severity),
-                    message: match stand_in {
-                        Some(stand_in) => message.replace(stand_in, "${AWS::AccountId}"),
-                        None => message,
+                out.push((
+                    reading,
+                    Finding {
+                        rule,
+                        severity: rule_by_id(rule).map_or(Severity::Error, |r| r.severity),
+                        message: match stand_in {
+                            Some(stand_in) => message.replace(stand_in, "${AWS::AccountId}"),
+                            None => message,
+                        },
+                        span: Span::new(source.at.start, source.at.end),
+                        pointer: String::new(),
+                        sid: None,
+                        suppressed: None,
+                        resource: Some(source.resource.clone()),
+                        construct: None,
                     },
-                    span: Span::new(source.at.start, source.at.end),
-                    pointer: String::new(),
-                    sid: None,
-                    suppressed: None,
-                    resource: Some(source.resource.clone()),
-                    construct: None,
-                });
+                ));
             }
         }
     }
+    let mut out = one_per_reading(out, &readings);
     out.sort_by(|a, b| (a.span.start, a.span.end, a.rule).cmp(&(b.span.start, b.span.end, b.rule)));
+    out
+}
+
+/// The findings of a template's readings (one per combination of conditions it does not
+/// decide, per key) as one list: a finding every reading of its key has is reported once, and
+/// one that only some have says under which (`when IsShared is true`).
+fn one_per_reading(
+    found: Vec<(usize, Finding)>,
+    readings: &[(String, Vec<(String, bool)>)],
+) -> Vec<Finding> {
+    let of_key = |resource: &str| readings.iter().filter(|(r, _)| r == resource).count();
+    let mut out: Vec<Finding> = Vec::new();
+    let mut seen: Vec<(String, &'static str, Span, String, Vec<usize>)> = Vec::new();
+    for (reading, finding) in &found {
+        let key = finding.resource.clone().unwrap_or_default();
+        match seen.iter_mut().find(|(r, rule, span, message, _)| {
+            *r == key
+                && *rule == finding.rule
+                && *span == finding.span
+                && *message == finding.message
+        }) {
+            Some((.., readings_of)) => readings_of.push(*reading),
+            None => seen.push((
+                key,
+                finding.rule,
+                finding.span,
+                finding.message.clone(),
+                vec![*reading],
+            )),
+        }
+    }
+    for (key, rule, span, message, readings_of) in seen {
+        let Some((_, first)) = found.iter().find(|(i, f)| {
+            readings_of.first() == Some(i)
+                && f.rule == rule
+                && f.span == span
+                && f.message == message
+        }) else {
+            continue;
+        };
+        let mut finding = first.clone();
+        if readings_of.len() < of_key(&key)
+            && let Some((_, assumed)) = readings_of.first().and_then(|i| readings.get(*i))
+            && !assumed.is_empty()
+        {
+            let when: Vec<String> = assumed
+                .iter()
+                .map(|(name, value)| format!("{name} is {value}"))
+                .collect();
+            finding.message = format!("{} (when {})", finding.message, when.join(" and "));
+        }
+        out.push(finding);
+    }
     out
 }
 

@@ -45,6 +45,10 @@ impl Value {
 struct Template<'t> {
     root: &'t Node,
     account: &'t str,
+    /// The values taken for conditions the template alone does not decide.
+    assumed: &'t [(String, bool)],
+    /// The conditions met that the template alone does not decide, in the order met.
+    undecided: std::cell::RefCell<Vec<String>>,
 }
 
 impl Template<'_> {
@@ -356,12 +360,22 @@ impl Template<'_> {
             "If" => {
                 let (condition, yes, no) = self.three(argument, "Fn::If")?;
                 let name = self.string(condition, calls, "Fn::If")?;
-                let chosen = match self.condition(&name, calls) {
-                    Some(false) => no,
-                    // True, or not decidable from the template alone: the first branch.
-                    _ => yes,
+                let holds = match self.condition(&name, calls) {
+                    Some(decided) => decided,
+                    // Not decidable from the template alone: as assumed (each assumption is
+                    // read in turn, see `key_policies`), true until then.
+                    None => {
+                        let mut undecided = self.undecided.borrow_mut();
+                        if !undecided.contains(&name) {
+                            undecided.push(name.clone());
+                        }
+                        self.assumed
+                            .iter()
+                            .find(|(n, _)| *n == name)
+                            .is_none_or(|(_, v)| *v)
+                    }
                 };
-                self.evaluate(chosen, calls)
+                self.evaluate(if holds { yes } else { no }, calls)
             }
             "ImportValue" => {
                 let name = self.string(argument, calls, "Fn::ImportValue")?;
@@ -560,7 +574,6 @@ pub(crate) fn key_policies(
     account: Option<&str>,
 ) -> Result<Vec<Extracted>, TemplateError> {
     let account = account.unwrap_or(THIS_ACCOUNT);
-    let template = Template { root, account };
     let Some(Kind::Map(resources)) = root.get("Resources").map(|r| &r.kind) else {
         return Ok(Vec::new());
     };
@@ -576,39 +589,114 @@ pub(crate) fn key_policies(
         let Some(policy) = resource.get("Properties").and_then(|p| p.get("KeyPolicy")) else {
             continue;
         };
-        let value = template.evaluate(policy, 0)?;
-        let mut text = String::new();
-        let mut map = SourceMap::default();
-        match &value {
-            // A policy given as a JSON string (as some templates do): the text as it is,
-            // located at the string.
-            Value::Str(s, at) => {
-                text.push_str(s);
-                map.record(Span::new(0, text.len()), *at);
-            }
-            _ => render(&value, &mut text, &mut map),
-        }
         let construct = resource
             .get("Metadata")
             .and_then(|m| m.get("aws:cdk:path"))
             .and_then(Node::as_str)
             .map(str::to_owned);
-        out.push(Extracted {
-            resource: logical.clone(),
-            resource_type: kind.to_owned(),
-            construct,
-            pointer: format!(
-                "/Resources/{}/Properties/KeyPolicy",
-                pointer_escape(logical)
-            ),
-            text,
-            map,
-            account: account.to_owned(),
-            // CloudFormation has no grant resource type.
-            grants: Vec::new(),
-        });
+        // Every combination of the conditions the template alone does not decide is a policy
+        // the stack may deploy: each is read (the first with every such condition true).
+        for assumed in assumptions(root, account, policy)? {
+            let template = Template {
+                root,
+                account,
+                assumed: &assumed,
+                undecided: std::cell::RefCell::new(Vec::new()),
+            };
+            let value = template.evaluate(policy, 0)?;
+            let mut text = String::new();
+            let mut map = SourceMap::default();
+            match &value {
+                // A policy given as a JSON string (as some templates do): the text as it is,
+                // located at the string.
+                Value::Str(s, at) => {
+                    text.push_str(s);
+                    map.record(Span::new(0, text.len()), *at);
+                }
+                _ => render(&value, &mut text, &mut map),
+            }
+            out.push(Extracted {
+                resource: logical.clone(),
+                resource_type: kind.to_owned(),
+                construct: construct.clone(),
+                pointer: format!(
+                    "/Resources/{}/Properties/KeyPolicy",
+                    pointer_escape(logical)
+                ),
+                text,
+                map,
+                account: account.to_owned(),
+                // CloudFormation has no grant resource type.
+                grants: Vec::new(),
+                assumed,
+            });
+        }
     }
     Ok(out)
+}
+
+/// The most conditions a key policy's `Fn::If`s may leave undecided; each doubles the
+/// policies read.
+const MAX_UNDECIDED: usize = 4;
+
+/// The assumptions to read `policy` under: none when every `Fn::If` in it is decided by the
+/// template, otherwise each combination of true and false for the undecided conditions
+/// (all true first).
+fn assumptions(
+    root: &Node,
+    account: &str,
+    policy: &Node,
+) -> Result<Vec<Vec<(String, bool)>>, TemplateError> {
+    let probe = Template {
+        root,
+        account,
+        assumed: &[],
+        undecided: std::cell::RefCell::new(Vec::new()),
+    };
+    probe.evaluate(policy, 0)?;
+    // Branches taken under one assumption may meet other conditions: grow the set until it
+    // is stable, reading each combination.
+    let mut names = probe.undecided.into_inner();
+    loop {
+        if names.len() > MAX_UNDECIDED {
+            return Err(TemplateError::Unsupported {
+                span: policy.span,
+                what: format!(
+                    "the key policy's Fn::If depends on {} conditions the template does not decide ({}); at most {MAX_UNDECIDED} are read",
+                    names.len(),
+                    names.join(", ")
+                ),
+            });
+        }
+        let combinations: Vec<Vec<(String, bool)>> = (0..1usize << names.len())
+            .map(|bits| {
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (n.clone(), bits & (1 << i) == 0))
+                    .collect()
+            })
+            .collect();
+        let mut more = Vec::new();
+        for assumed in &combinations {
+            let template = Template {
+                root,
+                account,
+                assumed,
+                undecided: std::cell::RefCell::new(Vec::new()),
+            };
+            template.evaluate(policy, 0)?;
+            for name in template.undecided.into_inner() {
+                if !names.contains(&name) && !more.contains(&name) {
+                    more.push(name);
+                }
+            }
+        }
+        if more.is_empty() {
+            return Ok(combinations);
+        }
+        names.extend(more);
+    }
 }
 
 fn pointer_escape(segment: &str) -> String {
@@ -631,6 +719,8 @@ mod tests {
         let t = Template {
             root: &root,
             account: THIS_ACCOUNT,
+            assumed: &[],
+            undecided: std::cell::RefCell::new(Vec::new()),
         };
         t.evaluate(root.get("X").unwrap(), 0)
     }
@@ -701,6 +791,24 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_condition_the_template_does_not_decide_is_read_both_ways() {
+        let text = "Parameters:\n  Shared: {Type: String}\nConditions:\n  IsShared: !Equals [!Ref Shared, 'yes']\nResources:\n  Key:\n    Type: AWS::KMS::Key\n    Properties:\n      KeyPolicy:\n        Statement:\n          - Effect: Allow\n            Principal: {AWS: !If [IsShared, '*', !Sub 'arn:aws:iam::${AWS::AccountId}:root']}\n            Action: 'kms:*'\n            Resource: '*'\n";
+        let root = from_yaml(text).unwrap();
+        let policies = key_policies(&root, None).unwrap();
+        let readings: Vec<(&[(String, bool)], bool)> = policies
+            .iter()
+            .map(|p| (p.assumed.as_slice(), p.text.contains("\"AWS\": \"*\"")))
+            .collect();
+        assert_eq!(
+            readings,
+            [
+                (&[("IsShared".to_owned(), true)][..], true),
+                (&[("IsShared".to_owned(), false)][..], false),
+            ]
+        );
     }
 
     #[test]

@@ -165,6 +165,9 @@ pub struct Extracted {
     pub account: String,
     /// The grants the file makes on this key (Terraform's `aws_kms_grant`).
     pub grants: Vec<GrantSource>,
+    /// The values this reading takes for conditions the template does not decide (empty when
+    /// it decides every one its `Fn::If`s name): one policy is read per combination.
+    pub assumed: Vec<(String, bool)>,
 }
 
 /// A grant a file makes on a key, as written there.

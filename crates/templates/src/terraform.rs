@@ -69,6 +69,7 @@ pub(crate) fn key_policies(
             map,
             account: account.to_owned(),
             grants: Vec::new(),
+            assumed: Vec::new(),
         });
     }
     // The key each policy is of: its own address, or for `aws_kms_key_policy` the key its
