@@ -22,13 +22,9 @@ pub(crate) fn grants(
     sources: &[GrantSource],
 ) -> Vec<GrantFinding> {
     let mut out = Vec::new();
-    let Some(own) = super::semantic::key_account(document, options) else {
-        // account-unknown already says cross-account access was not checked.
-        return out;
-    };
-    let key_arn = super::semantic::own_key_arn(document, options).unwrap_or_else(|| {
-        format!("arn:aws:kms:us-east-1:{own}:key/00000000-0000-4000-8000-000000000000")
-    });
+    // Without the key's account, cross-account access is not decided (account-unknown says
+    // so); what a grant is and whom it gives use are.
+    let own = super::semantic::key_account(document, options);
     for (index, source) in sources.iter().enumerate() {
         let grant = match grant_of(source, index) {
             Ok(grant) => grant,
@@ -57,9 +53,12 @@ pub(crate) fn grants(
                 ),
             ));
         }
-        let Some(account) = account_of(&source.grantee) else {
+        let (Some(own), Some(account)) = (own.as_deref(), account_of(&source.grantee)) else {
             continue;
         };
+        let key_arn = super::semantic::own_key_arn(document, options).unwrap_or_else(|| {
+            format!("arn:aws:kms:us-east-1:{own}:key/00000000-0000-4000-8000-000000000000")
+        });
         // The stand-in for "this account" (a role the plan creates, say) is the key's own.
         if account == own
             || account == keyward_templates::THIS_ACCOUNT
@@ -67,7 +66,7 @@ pub(crate) fn grants(
         {
             continue;
         }
-        let given = given(text, &grant, &source.grantee, &account, &key_arn, &own);
+        let given = given(text, &grant, &source.grantee, &account, &key_arn, own);
         if given.is_empty() {
             continue;
         }
