@@ -127,9 +127,7 @@ pub fn lint_file(
     let read = match keyward_templates::read(text, format, options.account.as_deref()) {
         Ok(read) => read,
         Err(e) => {
-            let span = e
-                .span()
-                .map_or(Span::new(0, 0), |s| Span::new(s.start, s.end));
+            let span = e.span().unwrap_or_default();
             return vec![Finding {
                 rule: "invalid-template",
                 severity: Severity::Error,
@@ -166,16 +164,9 @@ pub fn lint_file(
         for mut finding in lint(&policy.text, &options) {
             let origin = policy
                 .map
-                .origin(keyward_templates::Span::new(
-                    finding.span.start,
-                    finding.span.end,
-                ))
-                .or_else(|| {
-                    policy
-                        .map
-                        .origin(keyward_templates::Span::new(0, policy.text.len()))
-                });
-            finding.span = origin.map_or(Span::new(0, 0), |o| Span::new(o.start, o.end));
+                .origin(finding.span)
+                .or_else(|| policy.map.origin(Span::new(0, policy.text.len())));
+            finding.span = origin.unwrap_or_default();
             finding.pointer = format!("{}{}", policy.pointer, finding.pointer);
             if let Some(stand_in) = stand_in {
                 finding.message = finding.message.replace(stand_in, "${AWS::AccountId}");
@@ -201,7 +192,7 @@ pub fn lint_file(
                             Some(stand_in) => message.replace(stand_in, "${AWS::AccountId}"),
                             None => message,
                         },
-                        span: Span::new(source.at.start, source.at.end),
+                        span: source.at,
                         pointer: String::new(),
                         sid: None,
                         suppressed: None,

@@ -32,24 +32,12 @@ pub use cloudformation::{THIS_ACCOUNT, THIS_REGION};
 /// The most bytes of a template read.
 pub const MAX_TEMPLATE_BYTES: usize = 4 * 1024 * 1024;
 
-/// A half-open byte range `start..end`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
-pub struct Span {
-    /// The first byte.
-    pub start: usize,
-    /// One past the last byte.
-    pub end: usize,
-}
+/// A byte range of a file: the policy crate's, so a finding moves between a rendered policy
+/// and its template without conversion.
+pub use keyward_policy::Span;
 
-impl Span {
-    /// `start..end`.
-    pub const fn new(start: usize, end: usize) -> Self {
-        Self { start, end }
-    }
-
-    fn contains(&self, inner: Span) -> bool {
-        self.start <= inner.start && inner.end <= self.end
-    }
+fn contains(outer: Span, inner: Span) -> bool {
+    outer.start <= inner.start && inner.end <= outer.end
 }
 
 /// What a file is.
@@ -140,7 +128,7 @@ impl SourceMap {
         }
         self.pieces
             .iter()
-            .filter(|(r, _)| r.contains(rendered))
+            .filter(|(r, _)| contains(*r, rendered))
             .min_by_key(|(r, _)| len(r))
             .map(|(_, t)| *t)
     }
