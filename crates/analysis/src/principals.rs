@@ -7,6 +7,8 @@ use crate::AnalysisError;
 use crate::domain::predicate;
 use crate::glob::{self, Class, Glob, Item, Predicate};
 use crate::mentions::{Mentions, Test};
+use keyward_policy::operator::OperatorKind;
+use std::collections::BTreeSet;
 
 /// What kind of principal a caller is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -82,47 +84,31 @@ pub(crate) fn candidates(
     partition: &str,
 ) -> Result<Vec<Candidate>, AnalysisError> {
     let predicates = arn_predicates(mentions);
-    let account = (0..12).map(|_| Item::One(Class::Digit));
-    let shape = |service: &str, middle: &str, name: Option<Item>| {
-        let mut items: Vec<Item> = format!("arn:{partition}:{service}::")
-            .chars()
-            .map(Item::Char)
-            .collect();
-        items.extend(account.clone());
-        items.extend(middle.chars().map(Item::Char));
-        match name {
-            Some(Item::Path) => items.push(Item::Path),
-            Some(Item::One(class)) => {
-                items.push(Item::One(class));
-                items.push(Item::Star(class));
-            }
-            _ => {}
-        }
-        Glob::of(items)
-    };
+    let shape = |kind: PrincipalKind| shape_of(kind, partition);
     let mut out = Vec::new();
-    let roles = shape("iam", ":role/", Some(Item::Path));
-    let role_cells = glob::cells(&predicates, Some(&roles), "role ARNs")?;
+    // When every test on the caller's ARN or account names exact values, every predicate is
+    // an exact ARN or an account: the cells are known without exploring automata (see
+    // `named_cells`).
+    let names = exact_names(mentions);
+    let cells_of = |glob: &Glob, kind: PrincipalKind, what: &str| match &names {
+        Some(names) => Ok(named_cells(names, &predicates, glob, kind, partition)),
+        None => glob::cells(&predicates, Some(glob), what),
+    };
+    let roles = shape(PrincipalKind::Role);
+    let role_cells = cells_of(&roles, PrincipalKind::Role, "role ARNs")?;
     for (kind, glob) in [
-        (PrincipalKind::Root, shape("iam", ":root", None)),
-        (
-            PrincipalKind::User,
-            shape("iam", ":user/", Some(Item::Path)),
-        ),
+        (PrincipalKind::Root, shape(PrincipalKind::Root)),
+        (PrincipalKind::User, shape(PrincipalKind::User)),
         (PrincipalKind::Role, roles.clone()),
         (
             PrincipalKind::FederatedUser,
-            shape(
-                "sts",
-                ":federated-user/",
-                Some(Item::One(Class::NameNotSlash)),
-            ),
+            shape(PrincipalKind::FederatedUser),
         ),
     ] {
         let cells = if kind == PrincipalKind::Role {
             role_cells.clone()
         } else {
-            glob::cells(&predicates, Some(&glob), "principal ARNs")?
+            cells_of(&glob, kind, "principal ARNs")?
         };
         for cell in cells {
             let arn = readable(&cell, &predicates, &glob, kind);
@@ -193,6 +179,154 @@ pub(crate) fn candidates(
         });
     }
     Ok(out)
+}
+
+/// The exact ARNs and the accounts every predicate on a caller's ARN is about.
+#[derive(Debug, Default)]
+struct Names {
+    /// The principals named, the roles of named sessions, and the values of
+    /// `aws:PrincipalArn` tests.
+    arns: BTreeSet<String>,
+    /// The accounts named, and the values of `aws:PrincipalAccount` and `kms:CallerAccount`
+    /// tests.
+    accounts: BTreeSet<String>,
+}
+
+/// The names the predicates are about, when every one is exact: an `aws:PrincipalArn` test
+/// with no wildcard that keeps case, an account test with no wildcard. `None` when some test
+/// is a pattern, whose cells only the automata find.
+fn exact_names(mentions: &Mentions) -> Option<Names> {
+    let exact = |v: &String| !v.contains(['*', '?', '$']);
+    let mut names = Names::default();
+    names.arns.extend(mentions.principal_arns.iter().cloned());
+    names.arns.extend(
+        mentions
+            .principal_arns
+            .iter()
+            .filter_map(|a| session_role(a)),
+    );
+    names.accounts.extend(mentions.accounts.iter().cloned());
+    for (key, tests) in &mentions.keys {
+        match key.as_str() {
+            "aws:principalarn" => {
+                for test in &tests.tests {
+                    let folds = matches!(
+                        test.kind(),
+                        OperatorKind::StringEqualsIgnoreCase
+                            | OperatorKind::StringNotEqualsIgnoreCase
+                    );
+                    if folds || !test.values.iter().all(exact) {
+                        return None;
+                    }
+                    names.arns.extend(test.values.iter().cloned());
+                }
+            }
+            "aws:principalaccount" | "kms:calleraccount" => {
+                for test in &tests.tests {
+                    if !test.values.iter().all(exact) {
+                        return None;
+                    }
+                    names.accounts.extend(test.values.iter().cloned());
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(names)
+}
+
+/// The ARNs of principals of `kind` in `partition`, as a pattern: `arn:P:iam::ACCOUNT:root`,
+/// `...:user/PATH`, `...:role/PATH`, `arn:P:sts::ACCOUNT:federated-user/NAME` (a session is
+/// read through its role's).
+fn shape_of(kind: PrincipalKind, partition: &str) -> Glob {
+    let (service, middle, name) = match kind {
+        PrincipalKind::Root => ("iam", ":root", None),
+        PrincipalKind::User => ("iam", ":user/", Some(Item::Path)),
+        PrincipalKind::FederatedUser => (
+            "sts",
+            ":federated-user/",
+            Some(Item::One(Class::NameNotSlash)),
+        ),
+        _ => ("iam", ":role/", Some(Item::Path)),
+    };
+    let mut items: Vec<Item> = format!("arn:{partition}:{service}::")
+        .chars()
+        .map(Item::Char)
+        .collect();
+    items.extend((0..12).map(|_| Item::One(Class::Digit)));
+    items.extend(middle.chars().map(Item::Char));
+    match name {
+        Some(Item::Path) => items.push(Item::Path),
+        Some(Item::One(class)) => {
+            items.push(Item::One(class));
+            items.push(Item::Star(class));
+        }
+        _ => {}
+    }
+    Glob::of(items)
+}
+
+/// The cells of `shape` when every predicate is an exact ARN (case kept) or an account (the
+/// caller's ARN and account are tested nowhere else): each named ARN of the shape is a cell of
+/// its own; each named account, a cell of its other principals; and an account no policy names,
+/// one more. Any other member of the shape is in one of these (it equals no named ARN, so
+/// only its account tells it apart), so the partition is the one [`glob::cells`] explores,
+/// with readable members; cells with the same truths are one.
+fn named_cells(
+    names: &Names,
+    predicates: &[Predicate],
+    shape: &Glob,
+    kind: PrincipalKind,
+    partition: &str,
+) -> Vec<glob::Cell> {
+    let (service, resource) = match kind {
+        PrincipalKind::Root => ("iam", "root".to_owned()),
+        PrincipalKind::User => ("iam", "user/ExampleUser".to_owned()),
+        PrincipalKind::Role | PrincipalKind::Session => ("iam", "role/ExampleRole".to_owned()),
+        PrincipalKind::FederatedUser => ("sts", "federated-user/ExampleFederatedUser".to_owned()),
+        PrincipalKind::Service | PrincipalKind::Account => return Vec::new(),
+    };
+    let literals = &names.arns;
+    let of_account = |account: &str| {
+        let mut arn = format!("arn:{partition}:{service}::{account}:{resource}");
+        // A named ARN is its own cell: the account's other principals need another name.
+        let mut n = 2;
+        while literals.contains(&arn) && kind != PrincipalKind::Root {
+            arn = format!("arn:{partition}:{service}::{account}:{resource}{n}");
+            n += 1;
+        }
+        arn
+    };
+    let unnamed = (0..)
+        .map(|i: u64| format!("{:012}", 999_999_999_999 - i))
+        .find(|a| {
+            // An account nothing names, not even as part of a named ARN (whose root, say, is
+            // a cell of its own).
+            !names.accounts.contains(a)
+                && !literals
+                    .iter()
+                    .any(|l| crate::mentions::account_of(l) == Some(a.as_str()))
+        })
+        .unwrap_or_default();
+    let members = literals
+        .iter()
+        .cloned()
+        .chain(names.accounts.iter().map(|a| of_account(a)))
+        .chain(std::iter::once(of_account(&unnamed)));
+    let mut out: Vec<glob::Cell> = Vec::new();
+    for member in members {
+        if !shape.is_match(&member) {
+            continue;
+        }
+        let truth: Vec<bool> = predicates
+            .iter()
+            .map(|p| p.any_of.iter().any(|g| g.is_match(&member)))
+            .collect();
+        if !out.iter().any(|c| c.truth == truth) {
+            out.push(glob::Cell { truth, member });
+        }
+    }
+    out
 }
 
 /// A member of `cell` a reader takes for a principal: the shortest member with its name
@@ -427,5 +561,98 @@ pub(crate) fn describe(caller: &Candidate, mentions: &Mentions) -> CallerView {
             caller.kind.noun()
         ),
         class_of,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        reason = "tests: a failure panics with the value shown"
+    )]
+    use super::*;
+    use keyward_policy::model::PrincipalType;
+    use proptest::prelude::*;
+
+    /// Principals a policy may name: accounts, roots, users, roles (with paths), sessions and
+    /// federated users of three accounts, with names that collide with the readable ones.
+    fn principal() -> impl Strategy<Value = String> {
+        let account = prop::sample::select(vec!["111122223333", "444455556666", "999999999999"]);
+        let name =
+            prop::sample::select(vec!["a", "B", "ExampleRole", "ExampleUser", "ExampleRole2"]);
+        (account, name, 0..7u8).prop_map(|(account, name, kind)| match kind {
+            0 => account.to_owned(),
+            1 => format!("arn:aws:iam::{account}:root"),
+            2 => format!("arn:aws:iam::{account}:user/{name}"),
+            3 => format!("arn:aws:iam::{account}:role/{name}"),
+            4 => format!("arn:aws:iam::{account}:role/team/{name}"),
+            5 => format!("arn:aws:sts::{account}:assumed-role/{name}/session"),
+            _ => format!("arn:aws:sts::{account}:federated-user/{name}"),
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// With only names (no ARN or account tests), the cells found without automata are
+        /// exactly those the automata find: the same truths, and members in their cells.
+        #[test]
+        fn named_cells_are_the_cells_the_automata_find(
+            named in prop::collection::vec(principal(), 0..6),
+            tested in prop::collection::vec(principal(), 0..3),
+            accounts in prop::collection::vec(prop::sample::select(vec!["111122223333", "777788889999"]), 0..2),
+        ) {
+            let mut mentions = Mentions::default();
+            for arn in &named {
+                mentions.add_principal(PrincipalType::Aws, arn);
+            }
+            mentions.accounts.insert("111122223333".into());
+            // Exact tests on the caller's ARN and account, as a policy writes them.
+            let arns: Vec<&String> = tested.iter().filter(|a| a.starts_with("arn:")).collect();
+            let mut condition = serde_json::Map::new();
+            if !accounts.is_empty() {
+                condition.insert("StringEquals".into(), serde_json::json!({"kms:CallerAccount": accounts}));
+            }
+            if !arns.is_empty() {
+                condition.insert("ArnEquals".into(), serde_json::json!({"aws:PrincipalArn": arns}));
+            }
+            if !condition.is_empty() {
+                let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+                    "Condition": condition}]});
+                let document = keyward_policy::parse_and_validate(
+                    &policy.to_string(),
+                    keyward_policy::PolicyKind::KeyPolicy,
+                )
+                .unwrap();
+                mentions.add_policy(&document).unwrap();
+            }
+            let predicates = arn_predicates(&mentions);
+            for kind in [
+                PrincipalKind::Root,
+                PrincipalKind::User,
+                PrincipalKind::Role,
+                PrincipalKind::FederatedUser,
+            ] {
+                let shape = shape_of(kind, "aws");
+                let names = exact_names(&mentions).unwrap();
+                let fast = named_cells(&names, &predicates, &shape, kind, "aws");
+                let explored = glob::cells(&predicates, Some(&shape), "test").unwrap();
+                let truths = |cells: &[glob::Cell]| {
+                    let mut t: Vec<Vec<bool>> = cells.iter().map(|c| c.truth.clone()).collect();
+                    t.sort();
+                    t
+                };
+                prop_assert_eq!(truths(&fast), truths(&explored), "{:?}", kind);
+                for cell in &fast {
+                    prop_assert!(shape.is_match(&cell.member));
+                    let truth: Vec<bool> = predicates
+                        .iter()
+                        .map(|p| p.any_of.iter().any(|g| g.is_match(&cell.member)))
+                        .collect();
+                    prop_assert_eq!(&truth, &cell.truth);
+                }
+            }
+        }
     }
 }
