@@ -111,7 +111,12 @@ pub(crate) fn candidates(
             cells_of(&glob, kind, "principal ARNs")?
         };
         for cell in cells {
-            let arn = readable(&cell, &predicates, &glob, kind);
+            // Cells found from the names have readable members already.
+            let arn = if names.is_some() {
+                cell.member.clone()
+            } else {
+                readable(&cell, &predicates, &glob, kind)
+            };
             out.push(Candidate {
                 kind,
                 account: crate::mentions::account_of(&arn).map(str::to_owned),
@@ -124,7 +129,9 @@ pub(crate) fn candidates(
     // path; the request carries the role's ARN), then each session name named for that role
     // and one more.
     for mut cell in role_cells {
-        cell.member = readable(&cell, &predicates, &roles, PrincipalKind::Role);
+        if names.is_none() {
+            cell.member = readable(&cell, &predicates, &roles, PrincipalKind::Role);
+        }
         let Some(account) = crate::mentions::account_of(&cell.member).map(str::to_owned) else {
             continue;
         };
