@@ -2,7 +2,6 @@
 //! actions never set, set qualifiers, Null guards, policy variables, `kms:ViaService` values,
 //! negated Deny conditions on keys some actions never set, and wildcards where they are not.
 
-use super::catalog::statement_actions;
 use crate::Raw;
 use keyward_policy::catalog::{self, ActionSet, KeyType};
 use keyward_policy::model::{ConditionKeyEntry, ConditionOperatorEntry, Statement};
@@ -76,11 +75,16 @@ fn list(actions: ActionSet, limit: usize) -> String {
     }
 }
 
-pub(crate) fn check(document: &PolicyDocument, statement: &Statement, out: &mut Vec<Raw>) {
+/// The condition checks of `statement`, whose actions match `actions`.
+pub(crate) fn check(
+    document: &PolicyDocument,
+    statement: &Statement,
+    actions: ActionSet,
+    out: &mut Vec<Raw>,
+) {
     let Some(condition) = &statement.condition else {
         return;
     };
-    let actions = statement_actions(statement);
     let variables = document.variables_enabled();
     for entry in &condition.value.operators {
         for key in &entry.keys {

@@ -212,6 +212,7 @@ fn has_grant_for_aws_resource(statement: &Statement) -> bool {
 /// when they are known.
 pub(crate) fn statement(
     statement: &Statement,
+    actions: ActionSet,
     options: &LintOptions,
     (own_account, own_key_arn): (Option<&str>, Option<&str>),
     out: &mut Vec<Raw>,
@@ -250,7 +251,6 @@ pub(crate) fn statement(
     if !allow || statement.principal.is_none() {
         return;
     }
-    let actions = statement_actions(statement);
     let every_action = actions == ActionSet::all() || statement.action.value.negated;
     let what = if statement.action.value.negated {
         "NotAction"

@@ -28,18 +28,21 @@ pub(crate) fn statements(document: &PolicyDocument, options: &LintOptions, out: 
             ));
         }
         catalog::actions(&statement.value, out);
-        conditions::check(document, &statement.value, out);
+        // What the statement's actions match, read once for every check below.
+        let actions = catalog::statement_actions(&statement.value);
+        conditions::check(document, &statement.value, actions, out);
         conditions::resource_variables(document, &statement.value, out);
         hygiene::statement(
             &statement.value,
+            actions,
             options,
             (own_account.as_deref(), own_key_arn.as_deref()),
             out,
         );
         if options.kind == PolicyKind::KeyPolicy {
-            reach::service_source(&statement.value, out);
+            reach::service_source(&statement.value, actions, out);
             reach::root_delegation(&statement.value, out);
-            reach::dead_statement(&statement.value, out);
+            reach::dead_statement(&statement.value, actions, out);
         }
     }
     hygiene::document(document, options, out);

@@ -2,7 +2,6 @@
 //! account's resource can send (no source condition), a root delegation whose condition lets no
 //! IAM identity through, and statements that can never apply to a request on this key.
 
-use super::catalog::statement_actions;
 use super::hygiene::principal_entries;
 use crate::Raw;
 use keyward_policy::catalog::{ActionId, ActionSet, ResourceScope};
@@ -140,8 +139,9 @@ fn only_reads(actions: ActionSet) -> bool {
     })
 }
 
-/// `service-principal-without-source-condition`.
-pub(crate) fn service_source(statement: &Statement, out: &mut Vec<Raw>) {
+/// `service-principal-without-source-condition`, for `statement` whose actions match
+/// `actions`.
+pub(crate) fn service_source(statement: &Statement, actions: ActionSet, out: &mut Vec<Raw>) {
     if statement.effect.value != Effect::Allow {
         return;
     }
@@ -149,7 +149,6 @@ pub(crate) fn service_source(statement: &Statement, out: &mut Vec<Raw>) {
     let Some(first) = services.first() else {
         return;
     };
-    let actions = statement_actions(statement);
     if actions.is_empty() || only_reads(actions) {
         return;
     }
@@ -266,9 +265,9 @@ pub(crate) fn root_delegation(statement: &Statement, out: &mut Vec<Raw>) {
     }
 }
 
-/// Why a key-policy statement can never apply to a request on this key, if it cannot.
-fn never_applies(statement: &Statement) -> Option<(Span, String)> {
-    let actions = statement_actions(statement);
+/// Why a key-policy statement, whose actions match `actions`, can never apply to a request on
+/// this key, if it cannot.
+fn never_applies(statement: &Statement, actions: ActionSet) -> Option<(Span, String)> {
     if actions.is_empty() {
         // Unknown actions: `unknown-action` says so.
         return None;
@@ -342,8 +341,8 @@ fn other_service(pattern: &str) -> bool {
 }
 
 /// `dead-statement`.
-pub(crate) fn dead_statement(statement: &Statement, out: &mut Vec<Raw>) {
-    if let Some((at, why)) = never_applies(statement) {
+pub(crate) fn dead_statement(statement: &Statement, actions: ActionSet, out: &mut Vec<Raw>) {
+    if let Some((at, why)) = never_applies(statement, actions) {
         out.push(Raw::new("dead-statement", at, why));
     }
 }
