@@ -376,8 +376,13 @@ impl Context<'_> {
                 });
             }
         }
-        // Rendered statement by statement, each recorded at its block.
-        let mut text = String::from("{\"Version\": \"2012-10-17\"");
+        // Rendered statement by statement, each recorded at its block. The version is the
+        // document's, `2012-10-17` unless it says.
+        let version = match expressions.get("version") {
+            Some(node) => self.scalar(node)?,
+            None => json!("2012-10-17"),
+        };
+        let mut text = format!("{{\"Version\": {version}");
         let mut map = SourceMap::default();
         if let Some(id) = expressions.get("policy_id") {
             let value = self.scalar(id)?;
@@ -445,12 +450,16 @@ impl Context<'_> {
                     }
                     at.get_or_insert(p.span);
                 }
-                // `"*"` for everyone, as a policy document writes it.
-                let value = match principal.get("AWS") {
-                    Some(Value::Array(ids)) if principal.len() == 1 && ids == &[json!("*")] => {
-                        json!("*")
-                    }
-                    _ => Value::Object(principal),
+                // `"*"` for everyone, as a policy document writes it (`type = "*"`, or `AWS`
+                // with `"*"` alone).
+                let everyone = principal.len() == 1
+                    && ["AWS", "*"]
+                        .iter()
+                        .any(|k| principal.get(*k).is_some_and(|ids| ids == &json!(["*"])));
+                let value = if everyone {
+                    json!("*")
+                } else {
+                    Value::Object(principal)
                 };
                 members.push((element.into(), value, at.unwrap_or(block.span)));
             }
@@ -665,7 +674,7 @@ mod tests {
             r#"{"sid": {"constant_value": "Root"}, "actions": {"constant_value": ["kms:*"]}, "resources": {"constant_value": ["*"]},
                 "principals": [{"type": {"constant_value": "AWS"}, "identifiers": {"references": ["data.aws_caller_identity.current.account_id", "data.aws_caller_identity.current"]}}]},
                {"effect": {"constant_value": "Deny"}, "not_actions": {"constant_value": ["kms:Decrypt"]}, "resources": {"constant_value": ["*"]},
-                "principals": [{"type": {"constant_value": "AWS"}, "identifiers": {"constant_value": ["*"]}}],
+                "principals": [{"type": {"constant_value": "*"}, "identifiers": {"constant_value": ["*"]}}],
                 "condition": [{"test": {"constant_value": "StringNotEquals"}, "variable": {"constant_value": "aws:PrincipalTag/env"}, "values": {"references": ["var.env"]}}]}"#,
         )
         .unwrap();
@@ -676,6 +685,16 @@ mod tests {
                 {"Effect": "Deny", "Principal": "*", "NotAction": ["kms:Decrypt"], "Resource": ["*"],
                  "Condition": {"StringNotEquals": {"aws:PrincipalTag/env": ["prod"]}}}]})
         );
+    }
+
+    #[test]
+    fn a_documents_version_is_kept() {
+        let text = plan(r#"{"actions": {"constant_value": ["kms:Decrypt"]}, "resources": {"constant_value": ["*"]}}"#)
+            .replace(r#""expressions": {"statement""#, r#""expressions": {"version": {"constant_value": "2008-10-17"}, "statement""#);
+        let root = from_json(&text).unwrap();
+        let policies = key_policies(&root, None).unwrap();
+        let policy: serde_json::Value = serde_json::from_str(&policies[0].text).unwrap();
+        assert_eq!(policy["Version"], "2008-10-17");
     }
 
     #[test]
