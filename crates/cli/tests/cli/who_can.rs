@@ -5,7 +5,8 @@
 
 use crate::common::{fixtures, run_in, scratch, stderr, stdout};
 use serde_json::Value;
-use std::process::Output;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
 
 fn who_can(extra: &[&str]) -> Output {
     let mut args = vec![
@@ -481,4 +482,45 @@ fn an_rcp_keeps_the_key_in_the_organization_for_every_caller_but_services() {
                 && r["shadowed_by"] == serde_json::json!([])),
         "{services:#}"
     );
+}
+
+/// The DOT output renders with Graphviz (`dot -Tsvg`): every principal, path and the key are in
+/// the picture. Without `dot` the test says so and passes, unless `KEYWARD_REQUIRE_DOT=1`
+/// (set by `.ci/run`, which installs Graphviz), when it fails.
+#[test]
+fn the_dot_graph_renders_with_graphviz() {
+    let found = Command::new("dot")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        let required = std::env::var("KEYWARD_REQUIRE_DOT").is_ok_and(|v| v == "1");
+        assert!(
+            !required,
+            "KEYWARD_REQUIRE_DOT=1 but no `dot` (.ci/run installs Graphviz)"
+        );
+        eprintln!("SKIPPED: install Graphviz (`dot`) to render the who-can graph");
+        return;
+    }
+    let o = who_can(&["--format", "dot"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut render = Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    render.stdin.take().unwrap().write_all(&o.stdout).unwrap();
+    let svg = render.wait_with_output().unwrap();
+    assert!(
+        svg.status.success(),
+        "{}",
+        String::from_utf8_lossy(&svg.stderr)
+    );
+    let svg = String::from_utf8(svg.stdout).unwrap();
+    assert!(svg.contains("<svg"), "{svg}");
+    // (Graphviz writes `-` as `&#45;` in SVG text.)
+    assert!(svg.contains("role/auditor"), "the principals are drawn");
+    assert!(svg.contains("KeyAdministrators"), "the paths are drawn");
 }
