@@ -95,31 +95,21 @@ fn names(actions: ActionSet) -> String {
 /// Allow statement's `Principal`, not only through a service); alias actions alone do not
 /// administer.
 fn administered_by(document: &PolicyDocument, grantee: &str) -> ActionSet {
-    let admin = super::semantic::administration();
-    let mut out = ActionSet::EMPTY;
+    let mut actions = ActionSet::EMPTY;
     for statement in &document.statements {
         let s = &statement.value;
         let names_it = super::hygiene::principal_entries(s)
             .iter()
             .flat_map(|e| e.values.iter())
             .any(|v| v.value == grantee);
-        if s.effect.value != keyward_policy::Effect::Allow
-            || !names_it
-            || super::hygiene::through_a_service(s)
+        if s.effect.value == keyward_policy::Effect::Allow
+            && names_it
+            && !super::hygiene::through_a_service(s)
         {
-            continue;
+            actions = actions.union(super::catalog::statement_actions(s));
         }
-        out = out.union(
-            super::catalog::statement_actions(s)
-                .iter()
-                .filter(|a| admin.contains(*a))
-                .fold(ActionSet::EMPTY, ActionSet::with),
-        );
     }
-    let aliases_only = out
-        .iter()
-        .all(|a| matches!(a.info().name, "CreateAlias" | "UpdateAlias" | "DeleteAlias"));
-    if aliases_only { ActionSet::EMPTY } else { out }
+    super::semantic::administered(actions)
 }
 
 /// The grant as KMS would hold it, or why KMS would refuse it.

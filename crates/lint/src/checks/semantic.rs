@@ -814,6 +814,22 @@ pub(crate) fn administration() -> ActionSet {
     ])
 }
 
+/// The actions of `actions` that administer the key; none when they are alias actions only,
+/// which alone do not make an administrator (the CloudTrail console's default lets every
+/// caller of the account create an alias during setup).
+pub(crate) fn administered(actions: ActionSet) -> ActionSet {
+    let administers = actions
+        .iter()
+        .filter(|a| administration().contains(*a))
+        .fold(ActionSet::EMPTY, ActionSet::with);
+    let aliases = named(&["CreateAlias", "UpdateAlias", "DeleteAlias"]);
+    if administers.iter().all(|a| aliases.contains(a)) {
+        ActionSet::EMPTY
+    } else {
+        administers
+    }
+}
+
 /// The actions that use a key for cryptography.
 pub(crate) fn cryptography() -> ActionSet {
     named(&[
@@ -881,9 +897,6 @@ fn separation_of_duties(document: &PolicyDocument, own: Option<&str>, out: &mut 
     let Some(put_key_policy) = kms_action("kms:PutKeyPolicy") else {
         return;
     };
-    // Alias actions alone do not make an administrator (the CloudTrail console's default lets
-    // every caller of the account create an alias during setup).
-    let aliases = named(&["CreateAlias", "UpdateAlias", "DeleteAlias"]);
     // Per principal (as written): actions, and the first span naming it in an admin statement.
     let mut principals: BTreeMap<String, (ActionSet, Option<Span>)> = BTreeMap::new();
     for statement in &document.statements {
@@ -927,11 +940,8 @@ fn separation_of_duties(document: &PolicyDocument, own: Option<&str>, out: &mut 
         }
     }
     for (principal, (actions, span)) in principals {
-        let administers = actions
-            .iter()
-            .filter(|a| admin.contains(*a))
-            .fold(ActionSet::EMPTY, ActionSet::with);
-        if administers.iter().all(|a| aliases.contains(a)) {
+        let administers = administered(actions);
+        if administers.is_empty() {
             continue;
         }
         let uses = actions
