@@ -27,10 +27,7 @@ const ALLOW_ALL: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#;
 
 fn config() -> KmsConfig {
-    KmsConfig {
-        region: "us-east-1".into(),
-        account: "111122223333".into(),
-    }
+    KmsConfig::new("us-east-1", "111122223333")
 }
 
 fn gated(c: &mut Criterion) {

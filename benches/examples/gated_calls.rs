@@ -38,10 +38,7 @@ fn main() {
     let only = std::env::args().nth(2);
     let audit = Arc::new(MemoryAudit::new());
     let kms = Kms::open(
-        KmsConfig {
-            region: "us-east-1".into(),
-            account: "111122223333".into(),
-        },
+        KmsConfig::new("us-east-1", "111122223333"),
         Box::new(MemoryStore::new()),
         RootKey::from_bytes(keyward_crypto::Secret::new(vec![9; 32])).unwrap(),
         audit.clone(),

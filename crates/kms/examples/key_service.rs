@@ -9,10 +9,9 @@ const KEY_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[
   {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/App"},"Action":"kms:Encrypt","Resource":"*"}]}"#;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (region, account) = ("us-east-1".into(), "111122223333".into());
     let audit = Arc::new(MemoryAudit::new());
     // On disk instead: Kms::open_in(config, dir) (SQLite store, root key file, audit log).
-    let kms = Kms::in_memory(KmsConfig { region, account }, audit.clone())?;
+    let kms = Kms::in_memory(KmsConfig::new("us-east-1", "111122223333"), audit.clone())?;
     // Callers are built once (their identity policies compiled) and reused.
     let admin = Caller::new("arn:aws:iam::111122223333:role/Admin", &[ADMIN])?;
     let app = Caller::new("arn:aws:iam::111122223333:role/App", &[])?;

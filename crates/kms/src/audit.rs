@@ -69,6 +69,20 @@ pub struct AuditDecision {
     pub verdict: Verdict,
     /// What decided (empty for an implicit deny).
     pub reasons: Vec<Reason>,
+    /// For a denial: what AWS would answer, why, and whether the call was stopped.
+    pub denial: Option<DenialRecord>,
+}
+
+/// A denial as the audit trail keeps it.
+#[derive(Debug, Clone)]
+pub struct DenialRecord {
+    /// The `AccessDeniedException` message AWS would send.
+    pub message: String,
+    /// The engine's explanation: every statement and grant considered, and why it did or did
+    /// not apply.
+    pub explanation: String,
+    /// False when report mode let the call proceed ([`crate::Enforcement::Report`]).
+    pub enforced: bool,
 }
 
 impl AuditRecord {
@@ -134,12 +148,23 @@ impl Serialize for AuditReason<'_> {
 
 impl Serialize for AuditDecision {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut o = s.serialize_struct("Decision", 4)?;
+        let mut o = s.serialize_struct("Decision", 7)?;
         o.serialize_field("action", &Display(self.action))?;
         o.serialize_field("resource", &self.resource)?;
         o.serialize_field("verdict", self.verdict.as_str())?;
         let reasons: Vec<AuditReason<'_>> = self.reasons.iter().map(AuditReason).collect();
         o.serialize_field("reasons", &reasons)?;
+        o.serialize_field("enforced", &self.denial.as_ref().is_none_or(|d| d.enforced))?;
+        match &self.denial {
+            Some(denial) => {
+                o.serialize_field("message", &denial.message)?;
+                o.serialize_field("explanation", &denial.explanation)?;
+            }
+            None => {
+                o.skip_field("message")?;
+                o.skip_field("explanation")?;
+            }
+        }
         o.end()
     }
 }

@@ -11,13 +11,13 @@
 //! is their own (two keys for ReEncrypt, an alias and its key, a grant that authorizes its own
 //! retirement) write their `run` from the same steps ([`RunsItself`]).
 
-use crate::audit::{AuditDecision, AuditRecord, UserIdentity};
+use crate::audit::{AuditDecision, AuditRecord, DenialRecord, UserIdentity};
 use crate::caller::Caller;
 use crate::entry::{KeyEntry, State};
 use crate::error::KmsError;
 use crate::key_id::{self, KeyRef};
 use crate::key_state::{self, StateClass};
-use crate::service::{Kms, compile_key_policy, default_policy};
+use crate::service::{Enforcement, Kms, compile_key_policy, default_policy};
 use keyward_api::{EncryptionContext, ErrorCode, Operation, RequestMembers};
 use keyward_authz::{Authorizer, Judgement, Request, Verdict};
 use keyward_conditions::RequestContext;
@@ -767,7 +767,8 @@ impl Kms {
     }
 
     /// The judgement of `authorizer` on `request`, recorded in the call; a denial pays for the
-    /// full decision and AWS's message.
+    /// full decision, AWS's message and the explanation. In report mode a denial is recorded
+    /// and the call goes on with the judgement as it is (no basis: nothing allowed it).
     fn judged(
         &self,
         call: &mut Call,
@@ -776,26 +777,61 @@ impl Kms {
         request: &Request,
     ) -> Result<Judgement, KmsError> {
         let judgement = authorizer.judge(request);
-        call.decisions.push(AuditDecision {
-            action: request.action,
-            resource: request.resource.clone(),
-            verdict: judgement.verdict,
-            reasons: judgement.reasons.clone(),
-        });
         if judgement.verdict == Verdict::Allow {
+            call.decisions.push(AuditDecision {
+                action: request.action,
+                resource: request.resource.clone(),
+                verdict: judgement.verdict,
+                reasons: judgement.reasons.clone(),
+                denial: None,
+            });
             return Ok(judgement);
         }
-        let message = authorizer.decide(request).message.unwrap_or_else(|| {
+        let decision = authorizer.decide(request);
+        let message = decision.message.unwrap_or_else(|| {
             format!(
                 "User: {} is not authorized to perform: {}",
                 caller.arn(),
                 request.action
             )
         });
-        Err(KmsError::denied(
+        self.refuse(
+            call,
+            AuditDecision {
+                action: request.action,
+                resource: request.resource.clone(),
+                verdict: judgement.verdict,
+                reasons: judgement.reasons.clone(),
+                denial: None,
+            },
             message,
-            judgement.verdict,
-            judgement.reasons,
-        ))
+            decision.explanation,
+        )?;
+        Ok(judgement)
+    }
+
+    /// A denial, recorded in the call: in enforce mode the `AccessDeniedException` with
+    /// `message`; in report mode `Ok`, the call going on. Every permission refusal of every
+    /// operation comes through here.
+    pub(crate) fn refuse(
+        &self,
+        call: &mut Call,
+        mut decision: AuditDecision,
+        message: String,
+        explanation: String,
+    ) -> Result<(), KmsError> {
+        let enforced = self.config.enforcement == Enforcement::Enforce;
+        let (verdict, reasons) = (decision.verdict, decision.reasons.clone());
+        decision.denial = Some(DenialRecord {
+            message: message.clone(),
+            explanation,
+            enforced,
+        });
+        call.decisions.push(decision);
+        if enforced {
+            Err(KmsError::denied(message, verdict, reasons))
+        } else {
+            Ok(())
+        }
     }
 }

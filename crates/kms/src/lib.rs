@@ -21,7 +21,7 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let audit = Arc::new(MemoryAudit::new());
 //! let kms = Kms::open(
-//!     KmsConfig { region: "us-east-1".into(), account: "111122223333".into() },
+//!     KmsConfig::new("us-east-1", "111122223333"),
 //!     Box::new(MemoryStore::new()),
 //!     keyward_crypto::RootKey::generate()?,
 //!     audit.clone(),
@@ -62,4 +62,4 @@ pub mod store;
 pub use caller::{Caller, CallerError};
 pub use error::{Denial, KeyStateError, KmsError, OpenError, StateProblem};
 pub use keyward_api as api;
-pub use service::{Kms, KmsConfig};
+pub use service::{Enforcement, Kms, KmsConfig};

@@ -25,6 +25,53 @@ pub struct KmsConfig {
     /// The default account ([`Kms::account`]): the account a server's generated identity
     /// belongs to. It owns no keys by itself.
     pub account: String,
+    /// Whether a denial stops the call ([`Enforcement::Enforce`], the default) or is only
+    /// recorded ([`Enforcement::Report`]).
+    pub enforcement: Enforcement,
+}
+
+impl KmsConfig {
+    /// A service in `region` whose default account is `account`, enforcing its decisions.
+    pub fn new(region: impl Into<String>, account: impl Into<String>) -> Self {
+        Self {
+            region: region.into(),
+            account: account.into(),
+            enforcement: Enforcement::Enforce,
+        }
+    }
+}
+
+/// What a denial does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Enforcement {
+    /// The call is refused with AWS's `AccessDeniedException`.
+    #[default]
+    Enforce,
+    /// The call is decided and the denial recorded in the audit trail, with its full
+    /// explanation and `"enforced": false`, and the call proceeds as if allowed: to see what
+    /// applications would be denied before enforcement is turned on. Only permission
+    /// decisions are let through; a key that does not exist, a key state, a parameter or a
+    /// grant token that is not valid fail as always.
+    Report,
+}
+
+impl Enforcement {
+    /// The config file's word for it: `enforce` or `report`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enforce => "enforce",
+            Self::Report => "report",
+        }
+    }
+
+    /// Reads the config file's word.
+    pub fn parse(word: &str) -> Option<Self> {
+        match word {
+            "enforce" => Some(Self::Enforce),
+            "report" => Some(Self::Report),
+            _ => None,
+        }
+    }
 }
 
 /// The gated key service. `Send + Sync`: share it (in an `Arc`) across threads.

@@ -2,6 +2,7 @@
 //! a TOML file (region, account, listen address, data directory, audit log, principals), flags
 //! that override it, and the defaults with one generated admin identity when there is no file.
 
+pub use keyward_kms::Enforcement;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -80,6 +81,9 @@ pub struct ServerConfig {
     pub principals: Vec<PrincipalConfig>,
     /// True when the admin identity was generated (no config file): it is printed once.
     pub generated_admin: bool,
+    /// `enforcement`: whether denials stop calls (`enforce`, the default) or are only
+    /// recorded in the audit log (`report`).
+    pub enforcement: Enforcement,
 }
 
 /// Flags of `keyward serve`, which override the file.
@@ -100,6 +104,7 @@ struct FileConfig {
     listen: Option<toml::Spanned<String>>,
     data_dir: Option<toml::Spanned<String>>,
     audit_log: Option<toml::Spanned<String>>,
+    enforcement: Option<toml::Spanned<String>>,
     #[serde(default)]
     principals: Vec<FilePrincipal>,
 }
@@ -171,6 +176,7 @@ impl ServerConfig {
             data_dir,
             principals: vec![admin],
             generated_admin: true,
+            enforcement: Enforcement::Enforce,
         })
     }
 
@@ -256,6 +262,16 @@ impl ServerConfig {
             Some(a) => folder.join(a.get_ref()),
             None => data_dir.join("audit.jsonl"),
         };
+        let enforcement = match &raw.enforcement {
+            None => Enforcement::Enforce,
+            Some(e) => Enforcement::parse(e.get_ref()).ok_or_else(|| {
+                at.error(
+                    e,
+                    "enforcement",
+                    format!("'{}' is neither \"enforce\" nor \"report\"", e.get_ref()),
+                )
+            })?,
+        };
         if raw.principals.is_empty() {
             return Err(ConfigError {
                 file: file.to_owned(),
@@ -334,6 +350,7 @@ impl ServerConfig {
             audit_log,
             principals,
             generated_admin: false,
+            enforcement,
         })
     }
 }
@@ -455,6 +472,11 @@ secret_access_key = "alicesecretalicesecretalicesecret000000"
         assert_eq!(c.principals[0].tags["team"], "platform");
         assert_eq!(c.principals[0].identity_policies.len(), 1);
         assert!(!c.generated_admin);
+        assert_eq!(
+            c.enforcement,
+            Enforcement::Enforce,
+            "enforce is the default"
+        );
         assert!(
             !format!("{c:?}").contains("adminsecret"),
             "secrets are not printed"
@@ -567,6 +589,18 @@ secret_access_key = "alicesecretalicesecretalicesecret000000"
         let e = ServerConfig::load(Path::new("/nonexistent/k.toml"), &Overrides::default())
             .unwrap_err();
         assert!(e.to_string().starts_with("/nonexistent/k.toml: "), "{e}");
+    }
+
+    #[test]
+    fn enforcement_is_enforce_or_report_and_nothing_else() {
+        let c = parse(&format!("enforcement = \"report\"\n{GOOD}")).unwrap();
+        assert_eq!(c.enforcement, Enforcement::Report);
+        let c = parse(&format!("enforcement = \"enforce\"\n{GOOD}")).unwrap();
+        assert_eq!(c.enforcement, Enforcement::Enforce);
+        let e = parse(&format!("enforcement = \"audit\"\n{GOOD}")).unwrap_err();
+        assert_eq!(e.field, "enforcement");
+        assert_eq!(e.position, Some((1, 15)));
+        assert!(e.problem.contains("'audit'"), "{e}");
     }
 
     #[test]

@@ -16,5 +16,5 @@ pub mod config;
 pub mod serve;
 pub mod sigv4;
 
-pub use config::{ConfigError, Overrides, ServerConfig};
+pub use config::{ConfigError, Enforcement, Overrides, ServerConfig};
 pub use serve::{Limits, Probe, ServeError, Server, stop_signal};

@@ -182,8 +182,8 @@ impl Server {
     pub async fn bind(config: &ServerConfig, limits: Limits) -> Result<Self, ServeError> {
         let auth = Authenticator::new(config)?;
         let kms_config = KmsConfig {
-            region: config.region.clone(),
-            account: config.account.clone(),
+            enforcement: config.enforcement,
+            ..KmsConfig::new(config.region.clone(), config.account.clone())
         };
         let kms =
             Kms::open_at(kms_config, &config.data_dir, &config.audit_log).map_err(|source| {

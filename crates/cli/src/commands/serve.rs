@@ -26,6 +26,12 @@ pub(crate) fn run(
             return Outcome::Error;
         }
     };
+    if config.enforcement == keyward_server::Enforcement::Report {
+        // The first line on stderr: nobody should run report mode without knowing it.
+        crate::out::eprintln(
+            "keyward serve: REPORT MODE: denials are recorded in the audit log (\"enforced\": false) and NOT enforced; every call proceeds",
+        );
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -226,3 +226,39 @@ fn a_config_error_names_the_file_line_column_and_field_and_exits_2() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
+
+/// Report mode (`enforcement = "report"`) says so on the first line of stderr, and a call
+/// that enforce mode refuses goes through, its denial audited.
+#[test]
+fn report_mode_says_so_on_the_first_line_of_stderr_and_lets_denials_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("report.toml");
+    std::fs::write(
+        &config,
+        "enforcement = \"report\"\nlisten = \"127.0.0.1:0\"\ndata_dir = \"data\"\n[[principals]]\narn = \"arn:aws:iam::111122223333:user/nobody\"\naccess_key_id = \"AKIANOBODY0000000000\"\nsecret_access_key = \"nobodysecretnobodysecretnobodysecret0000\"\n",
+    )
+    .unwrap();
+    let mut server = start(dir.path(), &["--config", config.to_str().unwrap()]);
+    let mut stderr = BufReader::new(server.child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    assert!(
+        first.starts_with("keyward serve: REPORT MODE:") && first.contains("NOT enforced"),
+        "{first:?}"
+    );
+    // No identity policy allows ListKeys: enforce mode would refuse it.
+    let (status, body) = list_keys(
+        server.addr(),
+        "AKIANOBODY0000000000",
+        "nobodysecretnobodysecretnobodysecret0000",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(server.stop("TERM"), 0);
+    let audit = std::fs::read_to_string(dir.path().join("data").join("audit.jsonl")).unwrap();
+    let record: serde_json::Value = serde_json::from_str(audit.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        record["keyward"]["decisions"][0]["enforced"], false,
+        "{record}"
+    );
+    assert_eq!(record["errorCode"], serde_json::Value::Null);
+}

@@ -135,8 +135,15 @@ fn create_grant(
     let now = crate::clock::epoch_seconds(op.kms.clock.now());
     let created = match &parents {
         None => entry.grants.create_at(&child, now)?,
-        Some(parents) => create_under_any(&mut entry.grants, parents, &child, now)
-            .map_err(|e| escalation_denied(op.caller, &entry.meta.arn, e))?,
+        Some(parents) => match create_under_any(&mut entry.grants, parents, &child, now) {
+            Ok(created) => created,
+            Err(KeyGrantsError::Escalation(why)) => {
+                // Report mode goes on as if a policy allowed the call.
+                escalation_refused(op, &entry.meta.arn, &why)?;
+                entry.grants.create_at(&child, now)?
+            }
+            Err(other) => return Err(other.into()),
+        },
     };
     let (Created::New(index) | Created::Retry(index)) = created.created;
     let grant_id = entry
@@ -193,19 +200,29 @@ fn create_under_any(
     Err(refusal)
 }
 
-/// The AccessDeniedException for a CreateGrant a parent grant cannot give.
-fn escalation_denied(caller: &Caller, key_arn: &str, error: KeyGrantsError) -> KmsError {
-    match error {
-        KeyGrantsError::Escalation(why) => KmsError::denied(
-            format!(
-                "User: {} is not authorized to perform: kms:CreateGrant on resource: {key_arn} because only a grant allows it, and a grant can delegate only what it gives: {why}",
-                caller.arn()
-            ),
-            Verdict::ImplicitDeny,
-            Vec::new(),
-        ),
-        other => KmsError::from(other),
-    }
+/// The refusal of a CreateGrant that only grants allow and that none of them can give
+/// (`AccessDeniedException`; recorded and let through in report mode).
+fn escalation_refused(op: &mut Allowed<'_>, key_arn: &str, why: &str) -> Result<(), KmsError> {
+    let message = format!(
+        "User: {} is not authorized to perform: kms:CreateGrant on resource: {key_arn} because only a grant allows it, and a grant can delegate only what it gives: {why}",
+        op.caller.arn()
+    );
+    let explanation = format!(
+        "No policy allows {} kms:CreateGrant; grants do, and the new grant does not fit under any of them: {why}",
+        op.caller.arn()
+    );
+    op.kms.refuse(
+        op.call,
+        AuditDecision {
+            action: CreateGrant::ACTION,
+            resource: key_arn.to_owned(),
+            verdict: Verdict::ImplicitDeny,
+            reasons: Vec::new(),
+            denial: None,
+        },
+        message,
+        explanation,
+    )
 }
 
 operation! {
@@ -287,21 +304,23 @@ fn retire_grant(
     // where the sources say nothing more).
     if identity_verdict == Verdict::ExplicitDeny {
         let reasons = iam.judge(&request).reasons;
-        call.decisions.push(AuditDecision {
-            action,
-            resource: entry.meta.arn.clone(),
-            verdict: Verdict::ExplicitDeny,
-            reasons: reasons.clone(),
-        });
-        return Err(KmsError::denied(
+        let explanation = iam.decide(&request).explanation;
+        kms.refuse(
+            call,
+            AuditDecision {
+                action,
+                resource: entry.meta.arn.clone(),
+                verdict: Verdict::ExplicitDeny,
+                reasons,
+                denial: None,
+            },
             format!(
                 "User: {} is not authorized to perform: kms:RetireGrant on resource: {} with an explicit deny in an identity-based policy",
                 caller.arn(),
                 entry.meta.arn
             ),
-            Verdict::ExplicitDeny,
-            reasons,
-        ));
+            explanation,
+        )?;
     }
     let target = match (&r.grant_token, &r.grant_id) {
         (Some(token), _) => RetireTarget::Token(token),
@@ -321,25 +340,52 @@ fn retire_grant(
         );
         // RetireGrant is authorized against the grant itself (its retiring principal or
         // grantee) or the identity policies of the key's account.
+        let grant = match retired {
+            Ok(grant) => grant,
+            Err(KeyGrantsError::AccessDenied(why)) => {
+                kms.refuse(
+                    call,
+                    AuditDecision {
+                        action,
+                        resource: key_arn.clone(),
+                        verdict: Verdict::ImplicitDeny,
+                        reasons: Vec::new(),
+                        denial: None,
+                    },
+                    why.clone(),
+                    format!("The grant does not let {} retire it: {why}", caller.arn()),
+                )?;
+                // Report mode: retired as if allowed.
+                let id = match target {
+                    RetireTarget::GrantId(id) => id.to_owned(),
+                    RetireTarget::Token(token) => {
+                        let index = entry.grants.resolve_token(token)?;
+                        entry
+                            .grants
+                            .grants()
+                            .get(index)
+                            .map(|g| g.id.clone())
+                            .unwrap_or_default()
+                    }
+                };
+                entry.grants.revoke(&id)?;
+                entry.refresh_grants();
+                return Ok(Empty {});
+            }
+            Err(other) => return Err(other.into()),
+        };
         call.decisions.push(AuditDecision {
             action,
             resource: key_arn,
-            verdict: if retired.is_ok() {
-                Verdict::Allow
-            } else {
-                Verdict::ImplicitDeny
-            },
-            reasons: match &retired {
-                Ok(grant) => vec![Reason {
-                    effect: Effect::Allow,
-                    source: Source::Grant(grant.id.clone()),
-                    statement: None,
-                    sid: None,
-                }],
-                Err(_) => Vec::new(),
-            },
+            verdict: Verdict::Allow,
+            reasons: vec![Reason {
+                effect: Effect::Allow,
+                source: Source::Grant(grant.id.clone()),
+                statement: None,
+                sid: None,
+            }],
+            denial: None,
         });
-        retired?;
         entry.refresh_grants();
         Ok(Empty {})
     })
@@ -370,14 +416,24 @@ fn list_retirable_grants(
             )));
         }
         Some(a) if a != op.caller.account() => {
-            return Err(KmsError::denied(
+            op.kms.refuse(
+                op.call,
+                AuditDecision {
+                    action: ListRetirableGrants::ACTION,
+                    resource: "*".to_owned(),
+                    verdict: Verdict::ImplicitDeny,
+                    reasons: Vec::new(),
+                    denial: None,
+                },
                 format!(
                     "User: {} is not authorized to perform: kms:ListRetirableGrants on resource: {principal}: the retiring principal is in another account",
                     op.caller.arn()
                 ),
-                Verdict::ImplicitDeny,
-                Vec::new(),
-            ));
+                format!(
+                    "The retiring principal {principal} is in account {a}, not the caller's ({}): refused, failing closed.",
+                    op.caller.account()
+                ),
+            )?;
         }
         Some(_) => {}
     }

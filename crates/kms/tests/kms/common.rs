@@ -13,7 +13,7 @@ use keyward_kms::api::{
 use keyward_kms::audit::MemoryAudit;
 use keyward_kms::clock::ManualClock;
 use keyward_kms::store::{MemoryStore, Store};
-use keyward_kms::{Caller, Kms, KmsConfig, KmsError};
+use keyward_kms::{Caller, Enforcement, Kms, KmsConfig, KmsError};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -40,10 +40,7 @@ pub(crate) fn start() -> SystemTime {
 
 /// The service in `us-east-1`, its default account [`ACCOUNT`].
 pub(crate) fn config() -> KmsConfig {
-    KmsConfig {
-        region: "us-east-1".into(),
-        account: ACCOUNT.into(),
-    }
+    KmsConfig::new("us-east-1", ACCOUNT)
 }
 
 /// A caller with its identity policies.
@@ -68,11 +65,34 @@ pub(crate) fn fixture() -> Fixture {
     )
 }
 
+/// As [`fixture`], in report mode: denials are recorded and the calls proceed.
+pub(crate) fn reporting_fixture() -> Fixture {
+    Fixture::with_config(
+        KmsConfig {
+            enforcement: Enforcement::Report,
+            ..config()
+        },
+        Box::new(MemoryStore::new()),
+        RootKey::generate().unwrap(),
+        Arc::new(ManualClock::new(start())),
+    )
+}
+
 impl Fixture {
     /// A service over `store`, sealed under `root`, reading the time from `clock`.
     pub(crate) fn over(store: Box<dyn Store>, root: RootKey, clock: Arc<ManualClock>) -> Self {
+        Self::with_config(config(), store, root, clock)
+    }
+
+    /// As [`Fixture::over`], configured by `config`.
+    pub(crate) fn with_config(
+        config: KmsConfig,
+        store: Box<dyn Store>,
+        root: RootKey,
+        clock: Arc<ManualClock>,
+    ) -> Self {
         let audit = Arc::new(MemoryAudit::new());
-        let kms = Kms::open(config(), store, root, audit.clone(), clock.clone()).unwrap();
+        let kms = Kms::open(config, store, root, audit.clone(), clock.clone()).unwrap();
         Self {
             kms,
             audit,

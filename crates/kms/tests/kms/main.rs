@@ -16,4 +16,5 @@ mod escalation;
 mod gating;
 mod lifecycle;
 mod operations;
+mod report;
 mod trust;

@@ -28,9 +28,15 @@ fn python() -> Option<PathBuf> {
 }
 
 fn run_suite(suite: &str) {
+    run_suite_with(suite, "");
+}
+
+/// Runs `suite` against a server whose config has `settings` too; the suite finds the audit
+/// log in `KEYWARD_TEST_AUDIT_LOG`.
+fn run_suite_with(suite: &str, settings: &str) {
     let Some(python) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path());
+    let server = TestServer::start_configured(dir.path(), settings);
     let principals = serde_json::json!({
         "admin": {"arn": ADMIN.arn, "key": ADMIN.key, "secret": ADMIN.secret},
         "alice": {"arn": ALICE.arn, "key": ALICE.key, "secret": ALICE.secret},
@@ -47,6 +53,7 @@ fn run_suite(suite: &str) {
         .env("KEYWARD_TEST_REGION", REGION)
         .env("KEYWARD_TEST_ACCOUNT", ACCOUNT)
         .env("KEYWARD_TEST_PRINCIPALS", principals.to_string())
+        .env("KEYWARD_TEST_AUDIT_LOG", dir.path().join("audit.jsonl"))
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .unwrap();
@@ -73,4 +80,9 @@ fn boto3_trust_suite() {
 #[test]
 fn aws_cli_suite() {
     run_suite("test_awscli");
+}
+
+#[test]
+fn report_mode_suite() {
+    run_suite_with("test_report", "enforcement = \"report\"");
 }

@@ -45,14 +45,16 @@ pub(crate) const CAROL: Creds = Creds {
     secret: "carolsecretcarolsecretcarolsecret000000",
 };
 
-/// The config file of the tests, with its data directory.
-pub(crate) fn config_text(data_dir: &Path) -> String {
+/// The config file of the tests, with its data directory and more top-level `settings` (TOML
+/// lines such as `enforcement = "report"`; none for the usual server).
+pub(crate) fn config_text_with(data_dir: &Path, settings: &str) -> String {
     format!(
         r#"
 region = "{REGION}"
 account = "{ACCOUNT}"
 listen = "127.0.0.1:0"
 data_dir = "{dir}"
+{settings}
 
 [[principals]]
 arn = "{admin_arn}"
@@ -115,12 +117,21 @@ impl TestServer {
 
     /// On another address (`[::]:0` for a dual-stack listener).
     pub(crate) fn start_on(data_dir: &Path, limits: Limits, listen: &str) -> Self {
+        Self::start_full(data_dir, limits, listen, "")
+    }
+
+    /// With more top-level `settings` in the config file ([`config_text_with`]).
+    pub(crate) fn start_configured(data_dir: &Path, settings: &str) -> Self {
+        Self::start_full(data_dir, Limits::default(), "127.0.0.1:0", settings)
+    }
+
+    fn start_full(data_dir: &Path, limits: Limits, listen: &str, settings: &str) -> Self {
         let overrides = Overrides {
             listen: Some(listen.to_owned()),
             ..Overrides::default()
         };
         let config = ServerConfig::parse(
-            &config_text(data_dir),
+            &config_text_with(data_dir, settings),
             "test.toml",
             Path::new("/"),
             &overrides,

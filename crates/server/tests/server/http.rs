@@ -640,3 +640,42 @@ fn principal_tags_and_source_ip_reach_the_conditions() {
         denied.text()
     );
 }
+
+/// `enforcement = "report"`: a call the key policy and alice's (absent) identity policies
+/// refuse goes through; its audit record keeps the denial, not enforced, with AWS's message
+/// and the explanation. In enforce mode the same call is AccessDeniedException.
+#[test]
+fn report_mode_lets_a_denied_call_through_and_audits_the_denial() {
+    for (settings, expected) in [("enforcement = \"report\"", 200), ("", 400)] {
+        let dir = tempfile::tempdir().unwrap();
+        let s = TestServer::start_configured(dir.path(), settings);
+        let key = s.ok(ADMIN, "CreateKey", &json!({}))["KeyMetadata"]["KeyId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let reply = s.call(
+            ALICE,
+            "Encrypt",
+            &json!({"KeyId": key, "Plaintext": "aGVsbG8="}),
+        );
+        assert_eq!(reply.status, expected, "{settings:?}: {}", reply.text());
+        drop(s);
+        let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+        let record: serde_json::Value =
+            serde_json::from_str(audit.lines().last().unwrap()).unwrap();
+        let decision = &record["keyward"]["decisions"][0];
+        assert_eq!(decision["verdict"], "ImplicitDeny");
+        assert_eq!(decision["enforced"], expected == 400, "{settings:?}");
+        assert!(
+            decision["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("kms:Encrypt")),
+            "{decision}"
+        );
+        assert!(
+            decision["explanation"]
+                .as_str()
+                .is_some_and(|e| !e.is_empty())
+        );
+    }
+}
