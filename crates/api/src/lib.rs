@@ -7,7 +7,8 @@
 //! - the request and response types of each operation, with serde as AWS JSON 1.1 carries
 //!   them (PascalCase members, base64 blobs, epoch-second timestamps), grouped as the key
 //!   service groups its operations;
-//! - [`wire`]: reading a request body and writing a response with the protocol's errors.
+//! - [`wire`]: reading a request body and writing a response with the protocol's errors;
+//! - [`quota`]: which of AWS's request quotas each request counts against, and their rates.
 //!
 //! ```
 //! use keyward_api::{ErrorCode, Operation, Request};
@@ -27,11 +28,13 @@
 mod error;
 mod members;
 mod operation;
+pub mod quota;
 mod types;
 pub mod wire;
 
 pub use error::{ApiError, ErrorCode};
 pub use members::RequestMembers;
 pub use operation::{Operation, Request, Response, UNSUPPORTED};
+pub use quota::Quota;
 pub use types::*;
 pub use wire::SecretBytes;

@@ -55,6 +55,7 @@ mod key_id;
 mod key_state;
 mod operations;
 mod paging;
+pub mod quotas;
 mod record;
 mod service;
 pub mod store;

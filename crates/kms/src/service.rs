@@ -2,12 +2,14 @@
 //! unsealed), its locks, and persisting changes.
 
 use crate::audit::{AuditSink, EventIds};
+use crate::caller::Caller;
 use crate::clock::Clock;
 use crate::entry::{KeyEntry, State};
 use crate::error::{KmsError, OpenError};
+use crate::quotas::{Admission, QuotaConfig, RequestQuotas};
 use crate::record::KeyMetadataRecord;
 use crate::store::{AliasRecord, Change, KeyRecord, Store};
-use keyward_api::ErrorCode;
+use keyward_api::{ErrorCode, Request};
 use keyward_authz::{CompiledPolicy, PolicySource, PolicyText, compile_policy};
 use keyward_crypto::{CryptoKey, RecordKey, RootKey};
 use keyward_grants::key_grants::{KeyGrants, KeyKind, TokenKey};
@@ -18,7 +20,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 /// Where the service runs: its Region, and its default account. Keys are created in the
 /// caller's account, as in KMS: the service holds the keys of every account that calls it,
 /// and each account sees its own (and, where cross-account rules allow, others').
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KmsConfig {
     /// The Region of every key (`us-east-1`); its partition is every ARN's.
     pub region: String,
@@ -28,6 +30,8 @@ pub struct KmsConfig {
     /// Whether a denial stops the call ([`Enforcement::Enforce`], the default) or is only
     /// recorded ([`Enforcement::Report`]).
     pub enforcement: Enforcement,
+    /// Request quotas and fault injection ([`Kms::admit_request`]); none when absent.
+    pub quotas: Option<QuotaConfig>,
 }
 
 impl KmsConfig {
@@ -37,6 +41,7 @@ impl KmsConfig {
             region: region.into(),
             account: account.into(),
             enforcement: Enforcement::Enforce,
+            quotas: None,
         }
     }
 }
@@ -94,6 +99,7 @@ pub struct Kms {
     pub(crate) next_event: AtomicU64,
     pub(crate) token_key: [u8; 32],
     pub(crate) state: RwLock<State>,
+    quotas: Option<RequestQuotas>,
 }
 
 /// The key-policy document KMS gives a key created without one, in `account`.
@@ -158,7 +164,12 @@ impl Kms {
             entry.refresh_context();
         }
         let next_event = AtomicU64::new(state.earliest_event());
+        let quotas = config
+            .quotas
+            .clone()
+            .map(|q| RequestQuotas::new(q, &config.region));
         Ok(Self {
+            quotas,
             region: config.region.as_str().into(),
             account: config.account.as_str().into(),
             partition: keyward_policy::arn::partition_of(&config.region),
@@ -228,6 +239,18 @@ impl Kms {
             Arc::new(audit),
             Arc::new(crate::clock::SystemClock),
         )
+    }
+
+    /// Admits a call before it is served ([`crate::quotas`]): counted against the request
+    /// quota of the caller's account (`ThrottlingException` beyond its rate), then perhaps
+    /// answered with an injected fault or held for a delay the caller must wait out. Always
+    /// admitted when the service has no quotas configured. A server calls this before
+    /// [`Kms::handle`].
+    pub fn admit_request(&self, caller: &Caller, request: &Request) -> Result<Admission, KmsError> {
+        match &self.quotas {
+            Some(quotas) => quotas.admit(caller.account(), request),
+            None => Ok(Admission::default()),
+        }
     }
 
     /// The region this service's keys live in.

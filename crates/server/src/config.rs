@@ -3,6 +3,8 @@
 //! that override it, and the defaults with one generated admin identity when there is no file.
 
 pub use keyward_kms::Enforcement;
+use keyward_kms::api::{Operation, Quota};
+pub use keyward_kms::quotas::{Fault, QuotaConfig};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -84,6 +86,8 @@ pub struct ServerConfig {
     /// `enforcement`: whether denials stop calls (`enforce`, the default) or are only
     /// recorded in the audit log (`report`).
     pub enforcement: Enforcement,
+    /// `[quotas]`: request quotas and fault injection; off when absent.
+    pub quotas: Option<QuotaConfig>,
 }
 
 /// Flags of `keyward serve`, which override the file.
@@ -105,8 +109,24 @@ struct FileConfig {
     data_dir: Option<toml::Spanned<String>>,
     audit_log: Option<toml::Spanned<String>>,
     enforcement: Option<toml::Spanned<String>>,
+    quotas: Option<FileQuotas>,
     #[serde(default)]
     principals: Vec<FilePrincipal>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileQuotas {
+    cryptographic_per_second: Option<toml::Spanned<f64>>,
+    rsa_per_second: Option<toml::Spanned<f64>>,
+    ecc_per_second: Option<toml::Spanned<f64>>,
+    ml_dsa_per_second: Option<toml::Spanned<f64>>,
+    #[serde(default)]
+    operations: BTreeMap<String, toml::Spanned<f64>>,
+    fault_rate: Option<toml::Spanned<f64>>,
+    faults: Option<Vec<toml::Spanned<String>>>,
+    fault_delay_ms: Option<toml::Spanned<u64>>,
+    fault_seed: Option<u64>,
 }
 
 #[derive(serde::Deserialize)]
@@ -177,6 +197,7 @@ impl ServerConfig {
             principals: vec![admin],
             generated_admin: true,
             enforcement: Enforcement::Enforce,
+            quotas: None,
         })
     }
 
@@ -272,6 +293,11 @@ impl ServerConfig {
                 )
             })?,
         };
+        let quotas = raw
+            .quotas
+            .as_ref()
+            .map(|q| quota_config(q, &at))
+            .transpose()?;
         if raw.principals.is_empty() {
             return Err(ConfigError {
                 file: file.to_owned(),
@@ -351,8 +377,113 @@ impl ServerConfig {
             principals,
             generated_admin: false,
             enforcement,
+            quotas,
         })
     }
+}
+
+/// `[quotas]`, checked: every rate positive, `fault_rate` between 0 and 1, known faults, and
+/// `operations` naming operations that have their own quota.
+fn quota_config(raw: &FileQuotas, at: &Locator<'_>) -> Result<QuotaConfig, ConfigError> {
+    let mut config = QuotaConfig::default();
+    let rate = |value: &toml::Spanned<f64>, field: &str| {
+        let v = *value.get_ref();
+        if v.is_finite() && v > 0.0 {
+            Ok(v)
+        } else {
+            Err(at.error(
+                value,
+                field,
+                format!("{v} is not a positive number of requests per second"),
+            ))
+        }
+    };
+    for (field, quota, value) in [
+        (
+            "cryptographic_per_second",
+            Quota::Symmetric,
+            &raw.cryptographic_per_second,
+        ),
+        ("rsa_per_second", Quota::Rsa, &raw.rsa_per_second),
+        ("ecc_per_second", Quota::Ecc, &raw.ecc_per_second),
+        ("ml_dsa_per_second", Quota::MlDsa, &raw.ml_dsa_per_second),
+    ] {
+        if let Some(value) = value {
+            config
+                .rates
+                .insert(quota, rate(value, &format!("quotas.{field}"))?);
+        }
+    }
+    for (name, value) in &raw.operations {
+        let field = format!("quotas.operations.{name}");
+        let operation = Operation::from_target(&format!("TrentService.{name}")).map_err(|_| {
+            at.error(
+                value,
+                &field,
+                format!("'{name}' is not a KMS operation Keyward serves"),
+            )
+        })?;
+        match keyward_kms::api::quota::own_quota(operation) {
+            Some(quota) => {
+                config.rates.insert(quota, rate(value, &field)?);
+            }
+            None => {
+                return Err(at.error(
+                    value,
+                    &field,
+                    format!("{name} counts against a shared quota: set cryptographic_per_second, rsa_per_second, ecc_per_second or ml_dsa_per_second instead"),
+                ));
+            }
+        }
+    }
+    if let Some(value) = &raw.fault_rate {
+        let v = *value.get_ref();
+        if !(0.0..=1.0).contains(&v) {
+            return Err(at.error(
+                value,
+                "quotas.fault_rate",
+                format!("{v} is not a share between 0 and 1"),
+            ));
+        }
+        config.fault_rate = v;
+    }
+    if let Some(faults) = &raw.faults {
+        let mut kinds = Vec::with_capacity(faults.len());
+        for (i, word) in faults.iter().enumerate() {
+            let kind = Fault::parse(word.get_ref()).ok_or_else(|| {
+                at.error(
+                    word,
+                    &format!("quotas.faults[{i}]"),
+                    format!(
+                        "'{}' is not a fault: throttling, internal or delay",
+                        word.get_ref()
+                    ),
+                )
+            })?;
+            kinds.push(kind);
+        }
+        if kinds.is_empty() {
+            return Err(ConfigError {
+                file: at.file.clone(),
+                position: None,
+                field: "quotas.faults".into(),
+                problem: "is empty: name at least one of throttling, internal, delay".into(),
+            });
+        }
+        config.faults = kinds;
+    }
+    if let Some(ms) = &raw.fault_delay_ms {
+        if *ms.get_ref() > 60_000 {
+            return Err(at.error(
+                ms,
+                "quotas.fault_delay_ms",
+                "must be at most 60000 (a minute)",
+            ));
+        }
+        config.fault_delay = std::time::Duration::from_millis(*ms.get_ref());
+    }
+    config.fault_seed = raw.fault_seed;
+    Ok(config)
 }
 
 fn default_listen() -> SocketAddr {
@@ -601,6 +732,56 @@ secret_access_key = "alicesecretalicesecretalicesecret000000"
         assert_eq!(e.field, "enforcement");
         assert_eq!(e.position, Some((1, 15)));
         assert!(e.problem.contains("'audit'"), "{e}");
+    }
+
+    #[test]
+    fn quotas_are_off_unless_configured_and_each_rate_is_checked() {
+        assert!(parse(GOOD).unwrap().quotas.is_none(), "off by default");
+        let with = |table: &str| parse(&format!("{GOOD}\n[quotas]\n{table}"));
+        let q = with("").unwrap().quotas.unwrap();
+        assert!(q.rates.is_empty(), "AWS's defaults");
+        assert_eq!(q.fault_rate, 0.0);
+        let q = with(
+            "cryptographic_per_second = 50\nrsa_per_second = 2.5\nfault_rate = 0.1\nfaults = [\"delay\", \"internal\"]\nfault_delay_ms = 20\nfault_seed = 9\n[quotas.operations]\nCreateKey = 1\n",
+        )
+        .unwrap()
+        .quotas
+        .unwrap();
+        assert_eq!(q.rates[&Quota::Symmetric], 50.0);
+        assert_eq!(q.rates[&Quota::Rsa], 2.5);
+        assert_eq!(q.rates[&Quota::Operation(Operation::CreateKey)], 1.0);
+        assert_eq!(q.faults, [Fault::Delay, Fault::Internal]);
+        assert_eq!(q.fault_delay, std::time::Duration::from_millis(20));
+        assert_eq!(q.fault_seed, Some(9));
+        let line = GOOD.lines().count() + 2;
+        for (table, field, problem) in [
+            (
+                "cryptographic_per_second = 0",
+                "quotas.cryptographic_per_second",
+                "positive",
+            ),
+            ("fault_rate = 1.5", "quotas.fault_rate", "between 0 and 1"),
+            ("faults = [\"crash\"]", "quotas.faults[0]", "'crash'"),
+            (
+                "[quotas.operations]\nEncrypt = 5",
+                "quotas.operations.Encrypt",
+                "shared quota",
+            ),
+            (
+                "[quotas.operations]\nExplode = 5",
+                "quotas.operations.Explode",
+                "not a KMS operation",
+            ),
+        ] {
+            let e = with(table).unwrap_err();
+            assert_eq!(e.field, field, "{e}");
+            assert!(e.problem.contains(problem), "{e}");
+            assert!(e.position.is_some_and(|(l, _)| l >= line), "{e}");
+        }
+        let e = with("faults = []").unwrap_err();
+        assert_eq!(e.field, "quotas.faults");
+        let e = with("cryptographic_per_secnd = 5").unwrap_err();
+        assert!(e.problem.contains("cryptographic_per_secnd"), "{e}");
     }
 
     #[test]

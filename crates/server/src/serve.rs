@@ -183,6 +183,7 @@ impl Server {
         let auth = Authenticator::new(config)?;
         let kms_config = KmsConfig {
             enforcement: config.enforcement,
+            quotas: config.quotas.clone(),
             ..KmsConfig::new(config.region.clone(), config.account.clone())
         };
         let kms =
@@ -539,6 +540,11 @@ async fn call(
         .caller
         .clone()
         .with_source_ip(&remote.ip().to_canonical().to_string());
+    // Request quotas and injected faults, when configured, before anything is served.
+    let admission = shared.kms.admit_request(&caller, &input)?;
+    if let Some(delay) = admission.delay {
+        tokio::time::sleep(delay).await;
+    }
     let heavy = input.cpu_heavy();
     if input.operation().writes() || heavy {
         // Changes wait for the disk, and CPU-heavy work (RSA key pairs) would hold up the

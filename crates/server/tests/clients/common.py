@@ -15,7 +15,8 @@ PRINCIPALS = json.loads(os.environ["KEYWARD_TEST_PRINCIPALS"])
 
 
 def kms(name, secret=None, key=None, validate=True):
-    """A boto3 KMS client signing as principal `name` (no retries: each call is one request).
+    """A boto3 KMS client signing as principal `name` (no retries: each call is one request;
+    botocore's `max_attempts` counts retries, `total_max_attempts` counts every attempt).
     `validate=False` turns botocore's own parameter checks off, so that the server's answer to
     a request AWS would refuse is what the test sees."""
     p = PRINCIPALS[name]
@@ -25,7 +26,7 @@ def kms(name, secret=None, key=None, validate=True):
         region_name=REGION,
         aws_access_key_id=key or p["key"],
         aws_secret_access_key=secret or p["secret"],
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}, parameter_validation=validate),
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, parameter_validation=validate),
     )
 
 

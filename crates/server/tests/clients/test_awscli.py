@@ -12,18 +12,20 @@ from common import ENDPOINT, PRINCIPALS, REGION
 AWS = os.path.join(os.path.dirname(sys.executable), "aws")
 
 
-def aws(principal, *args, check=True):
-    """Runs `aws kms ARGS` as `principal`; (exit status, parsed JSON or stderr)."""
+def aws(principal, *args, check=True, max_attempts="1", region=REGION):
+    """Runs `aws kms ARGS` as `principal` in `region`, with `max_attempts` attempts in the
+    standard retry mode; (exit status, parsed JSON or stderr)."""
     p = PRINCIPALS[principal]
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": tempfile.gettempdir(),
         "AWS_ACCESS_KEY_ID": p["key"],
         "AWS_SECRET_ACCESS_KEY": p["secret"],
-        "AWS_DEFAULT_REGION": REGION,
+        "AWS_DEFAULT_REGION": region,
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "AWS_MAX_ATTEMPTS": "1",
+        "AWS_MAX_ATTEMPTS": max_attempts,
+        "AWS_RETRY_MODE": "standard",
     }
     done = subprocess.run(
         [AWS, "--endpoint-url", ENDPOINT, "--output", "json", "kms", *args],

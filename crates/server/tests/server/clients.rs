@@ -86,3 +86,19 @@ fn aws_cli_suite() {
 fn report_mode_suite() {
     run_suite_with("test_report", "enforcement = \"report\"");
 }
+
+#[test]
+fn quotas_suite() {
+    run_suite_with(
+        "test_quotas",
+        "[quotas]\ncryptographic_per_second = 5\n[quotas.operations]\nGetKeyRotationStatus = 0.1\n",
+    );
+}
+
+#[test]
+fn faults_suite() {
+    run_suite_with(
+        "test_faults",
+        "[quotas]\nfault_rate = 0.3\nfaults = [\"throttling\", \"internal\", \"delay\"]\nfault_delay_ms = 50\nfault_seed = 20261202\n",
+    );
+}

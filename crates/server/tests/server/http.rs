@@ -679,3 +679,68 @@ fn report_mode_lets_a_denied_call_through_and_audits_the_denial() {
         );
     }
 }
+
+/// `[quotas]`: beyond its rate, an account's requests get `ThrottlingException` with AWS's
+/// message; another account and another quota are counted apart; the bucket refills.
+#[test]
+fn a_quota_throttles_an_account_beyond_its_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start_configured(
+        dir.path(),
+        "[quotas]\ncryptographic_per_second = 2\n[quotas.operations]\nListKeys = 1\n",
+    );
+    let random = json!({"NumberOfBytes": 8});
+    assert_eq!(s.call(ADMIN, "GenerateRandom", &random).status, 200);
+    assert_eq!(s.call(ADMIN, "GenerateRandom", &random).status, 200);
+    let throttled = s.call(ADMIN, "GenerateRandom", &random);
+    assert_eq!(throttled.status, 400);
+    assert_eq!(
+        throttled.json(),
+        json!({"__type": "ThrottlingException", "message": "You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls."})
+    );
+    // Another account has its own; another quota is counted apart.
+    assert_eq!(s.call(CAROL, "GenerateRandom", &random).status, 200);
+    assert_eq!(s.call(ADMIN, "ListKeys", &json!({})).status, 200);
+    assert_eq!(s.call(ADMIN, "ListKeys", &json!({})).status, 400);
+    // Half a second later one request's worth is back.
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(s.call(ADMIN, "GenerateRandom", &random).status, 200);
+    let audited = s.audit_lines();
+    assert_eq!(
+        audited, 5,
+        "throttled calls reach nothing, the audit log included"
+    );
+}
+
+/// `fault_rate`: the share of calls answered with an injected fault, of the kinds named.
+#[test]
+fn injected_faults_answer_as_aws_does_and_are_off_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start_configured(
+        dir.path(),
+        "[quotas]\nfault_rate = 1.0\nfaults = [\"internal\"]\n",
+    );
+    let reply = s.call(ADMIN, "GenerateRandom", &json!({"NumberOfBytes": 8}));
+    assert_eq!(reply.status, 500);
+    assert_eq!(reply.json()["__type"], "KMSInternalException");
+    drop(s);
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start_configured(
+        dir.path(),
+        "[quotas]\nfault_rate = 1.0\nfaults = [\"delay\"]\nfault_delay_ms = 300\n",
+    );
+    let started = Instant::now();
+    assert_eq!(
+        s.call(ADMIN, "GenerateRandom", &json!({"NumberOfBytes": 8}))
+            .status,
+        200
+    );
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    drop(s);
+    // Without [quotas], nothing is counted or injected.
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(dir.path());
+    for _ in 0..20 {
+        assert_eq!(s.call(ADMIN, "ListKeys", &json!({})).status, 200);
+    }
+}
