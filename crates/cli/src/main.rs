@@ -95,6 +95,10 @@ enum Command {
         /// Data directory (key store, root key); overrides the file.
         #[arg(long)]
         data_dir: Option<std::path::PathBuf>,
+        /// Seed file (TOML): keys, aliases, tags and material created at start, idempotently;
+        /// overrides the file's `seed`.
+        #[arg(long)]
+        seed: Option<std::path::PathBuf>,
     },
     /// Does a key-policy change grant new access? Lists every kind of request NEW allows and
     /// OLD does not: the principal or class of principals, the actions, the residual condition
@@ -465,7 +469,8 @@ fn main() -> ExitCode {
             config,
             listen,
             data_dir,
-        } => commands::serve::run(config, listen, data_dir),
+            seed,
+        } => commands::serve::run(config, listen, data_dir, seed),
         Command::Diff {
             old,
             new,

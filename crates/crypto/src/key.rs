@@ -185,6 +185,41 @@ impl CryptoKey {
         })
     }
 
+    /// A new key of origin `AWS_KMS` whose material is given rather than generated: the raw
+    /// bytes of a symmetric (32) or HMAC key, or the PKCS#8 DER private key of an asymmetric
+    /// one. For keys seeded at start-up, which tests and fixtures need the same in every run.
+    pub fn from_material(
+        id: impl Into<String>,
+        spec: KeySpec,
+        usage: KeyUsage,
+        material: Secret,
+    ) -> Result<Self, CryptoError> {
+        let id = id.into();
+        Self::check_new(&id, spec, usage)?;
+        let material = match spec {
+            KeySpec::SymmetricDefault => {
+                let aes = AesMaterial::new(material)?;
+                Material::Symmetric(vec![generated(fingerprint(spec, aes.raw()), aes)])
+            }
+            KeySpec::Hmac224 | KeySpec::Hmac256 | KeySpec::Hmac384 | KeySpec::Hmac512 => {
+                let hmac = HmacMaterial::new(spec, material)?;
+                Material::Hmac(vec![generated(fingerprint(spec, hmac.raw()), hmac)])
+            }
+            _ => {
+                let pair = AsymmetricMaterial::from_pkcs8(spec, usage, material)?;
+                Material::Asymmetric(vec![generated(fingerprint(spec, pair.public_der()), pair)])
+            }
+        };
+        Ok(Self {
+            id,
+            name: None,
+            spec,
+            usage,
+            origin: Origin::AwsKms,
+            material,
+        })
+    }
+
     /// A new key of origin `EXTERNAL`, without material until some is imported: until then
     /// every cryptographic operation fails with [`CryptoError::PendingImport`].
     pub fn external(

@@ -57,6 +57,7 @@ mod operations;
 mod paging;
 pub mod quotas;
 mod record;
+pub mod seed;
 mod service;
 pub mod store;
 

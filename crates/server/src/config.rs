@@ -2,6 +2,7 @@
 //! a TOML file (region, account, listen address, data directory, audit log, principals), flags
 //! that override it, and the defaults with one generated admin identity when there is no file.
 
+use crate::seed::Seed;
 pub use keyward_kms::Enforcement;
 use keyward_kms::api::{Operation, Quota};
 pub use keyward_kms::quotas::{Fault, QuotaConfig};
@@ -88,6 +89,8 @@ pub struct ServerConfig {
     pub enforcement: Enforcement,
     /// `[quotas]`: request quotas and fault injection; off when absent.
     pub quotas: Option<QuotaConfig>,
+    /// `seed` (or `--seed`): keys created at start, idempotently.
+    pub seed: Option<Seed>,
 }
 
 /// Flags of `keyward serve`, which override the file.
@@ -98,6 +101,8 @@ pub struct Overrides {
     /// `--data-dir DIR`, relative to the working directory: replaces `data_dir` (and moves
     /// the audit log with it when the file sets no `audit_log`).
     pub data_dir: Option<PathBuf>,
+    /// `--seed FILE`, relative to the working directory: replaces `seed`.
+    pub seed: Option<PathBuf>,
 }
 
 #[derive(serde::Deserialize)]
@@ -110,6 +115,7 @@ struct FileConfig {
     audit_log: Option<toml::Spanned<String>>,
     enforcement: Option<toml::Spanned<String>>,
     quotas: Option<FileQuotas>,
+    seed: Option<toml::Spanned<String>>,
     #[serde(default)]
     principals: Vec<FilePrincipal>,
 }
@@ -198,6 +204,11 @@ impl ServerConfig {
             generated_admin: true,
             enforcement: Enforcement::Enforce,
             quotas: None,
+            seed: overrides
+                .seed
+                .as_deref()
+                .map(|path| Seed::load(path, DEFAULT_ACCOUNT))
+                .transpose()?,
         })
     }
 
@@ -298,6 +309,14 @@ impl ServerConfig {
             .as_ref()
             .map(|q| quota_config(q, &at))
             .transpose()?;
+        let seed = match (&overrides.seed, &raw.seed) {
+            (Some(flag), _) => Some(Seed::load(flag, &account)?),
+            (None, Some(s)) if s.get_ref().is_empty() => {
+                return Err(at.error(s, "seed", "must not be empty"));
+            }
+            (None, Some(s)) => Some(Seed::load(&folder.join(s.get_ref()), &account)?),
+            (None, None) => None,
+        };
         if raw.principals.is_empty() {
             return Err(ConfigError {
                 file: file.to_owned(),
@@ -378,6 +397,7 @@ impl ServerConfig {
             generated_admin: false,
             enforcement,
             quotas,
+            seed,
         })
     }
 }
@@ -640,13 +660,14 @@ secret_access_key = "alicesecretalicesecretalicesecret000000"
         let o = Overrides {
             listen: Some("127.0.0.1:7000".into()),
             data_dir: Some(PathBuf::from("/tmp/elsewhere")),
+            seed: None,
         };
         let c = ServerConfig::parse(GOOD, "k.toml", Path::new("/etc/kw"), &o).unwrap();
         assert_eq!(c.listen.port(), 7000);
         assert_eq!(c.data_dir, Path::new("/tmp/elsewhere"));
         let bad = Overrides {
             listen: Some("nowhere".into()),
-            data_dir: None,
+            ..Overrides::default()
         };
         let e = ServerConfig::parse(GOOD, "k.toml", Path::new("/"), &bad).unwrap_err();
         assert_eq!(e.file, "--listen");

@@ -3,7 +3,8 @@
 //! verified against the configured principals, and every operation is authorized by the key
 //! policy, the principal's identity policies and grants, exactly as the key service decides.
 //!
-//! - [`config`]: the TOML configuration and its defaults (`crates/server/CONFIG.md`).
+//! - [`config`]: the TOML configuration and its defaults (`crates/server/CONFIG.md`), and
+//!   [`seed`]: the keys created at start.
 //! - [`sigv4`] and [`auth`]: who is calling.
 //! - The protocol (AWS JSON 1.1 in and out) and the operations are `keyward-api`'s, and each
 //!   request goes to [`keyward_kms::Kms::handle`]: the server maps no operation by hand.
@@ -13,6 +14,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod seed;
 pub mod serve;
 pub mod sigv4;
 

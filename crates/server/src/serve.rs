@@ -15,6 +15,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use keyward_kms::api::wire::CONTENT_TYPE;
 use keyward_kms::api::{ApiError, ErrorCode, Operation, Request as KmsRequest};
+use keyward_kms::seed::Seeded;
 use keyward_kms::{Kms, KmsConfig, OpenError};
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -98,6 +99,16 @@ pub enum ServeError {
         /// The I/O error of the bind.
         source: std::io::Error,
     },
+    /// A seeded key cannot be created or kept.
+    #[error("{file}{}: {source}", position.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
+    Seed {
+        /// The seed file.
+        file: String,
+        /// Where the seed file gives the key's `id`.
+        position: Option<(usize, usize)>,
+        /// What is wrong with the key.
+        source: keyward_kms::seed::SeedError,
+    },
     /// On stopping, the audit trail could not be synced to disk.
     #[error("stopping: syncing the audit trail: {0}")]
     Flush(std::io::Error),
@@ -166,6 +177,8 @@ struct Connection {
 /// A bound server, not yet serving.
 pub struct Server {
     listener: TcpListener,
+    /// What seeding did with each seeded key, in the seed's order.
+    seeded: Vec<Seeded>,
     shared: Arc<Shared>,
 }
 
@@ -193,6 +206,14 @@ impl Server {
                     source,
                 }
             })?;
+        let seeded = match &config.seed {
+            Some(seed) => kms.seed(&seed.keys).map_err(|source| ServeError::Seed {
+                file: seed.file.clone(),
+                position: seed.position_of(&source.key),
+                source,
+            })?,
+            None => Vec::new(),
+        };
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -202,6 +223,7 @@ impl Server {
                 })?;
         Ok(Self {
             listener,
+            seeded,
             shared: Arc::new(Shared {
                 kms: Arc::new(kms),
                 auth,
@@ -219,6 +241,11 @@ impl Server {
         self.listener.local_addr()
     }
 
+    /// What seeding did with each key of the seed, in its order (empty without a seed).
+    pub fn seeded(&self) -> &[Seeded] {
+        &self.seeded
+    }
+
     /// The key service behind the server.
     pub fn kms(&self) -> Arc<Kms> {
         Arc::clone(&self.shared.kms)
@@ -234,7 +261,9 @@ impl Server {
     /// Serves until `stop` completes; then stops accepting, lets the requests in flight finish
     /// (up to the grace period) and flushes the audit trail.
     pub async fn run(self, stop: impl Future<Output = ()>) -> Result<(), ServeError> {
-        let Self { listener, shared } = self;
+        let Self {
+            listener, shared, ..
+        } = self;
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let slots = Arc::new(Semaphore::new(shared.limits.max_connections));
         let mut stop = std::pin::pin!(stop);

@@ -13,8 +13,13 @@ pub(crate) fn run(
     config: Option<PathBuf>,
     listen: Option<String>,
     data_dir: Option<PathBuf>,
+    seed: Option<PathBuf>,
 ) -> Outcome {
-    let overrides = Overrides { listen, data_dir };
+    let overrides = Overrides {
+        listen,
+        data_dir,
+        seed,
+    };
     let loaded = match &config {
         Some(path) => ServerConfig::load(path, &overrides),
         None => ServerConfig::generated(&overrides),
@@ -86,6 +91,19 @@ async fn serve(config: ServerConfig) -> Outcome {
         config.audit_log.display(),
         config.principals.len()
     ));
+    if let Some(seed) = &config.seed {
+        let created = server
+            .seeded()
+            .iter()
+            .filter(|s| **s == keyward_server::seed::Seeded::Created)
+            .count();
+        crate::out::eprintln(&format!(
+            "keyward serve: seeded {} key(s) from {}: {created} created, {} already there",
+            seed.keys.len(),
+            seed.file,
+            seed.keys.len() - created
+        ));
+    }
     match server.run(stop_signal()).await {
         Ok(()) => {
             crate::out::eprintln("keyward serve: stopped");

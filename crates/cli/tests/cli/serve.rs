@@ -262,3 +262,54 @@ fn report_mode_says_so_on_the_first_line_of_stderr_and_lets_denials_through() {
     );
     assert_eq!(record["errorCode"], serde_json::Value::Null);
 }
+
+/// `--seed FILE`: the keys are created at start and stderr says how many; a seed that
+/// contradicts the stored key stops start-up with exit 2, naming the file, the line and the key.
+#[test]
+fn a_seed_flag_creates_keys_at_start_and_a_contradicting_seed_stops_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("seed.toml");
+    std::fs::write(
+        &seed,
+        "[[keys]]\nid = \"5eed0000-0000-4000-8000-000000000002\"\naliases = [\"alias/from-seed\"]\n",
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--seed",
+        seed.to_str().unwrap(),
+    ];
+    let mut server = start(dir.path(), &args);
+    let mut stderr = BufReader::new(server.child.stderr.take().unwrap());
+    let mut lines = String::new();
+    for _ in 0..2 {
+        stderr.read_line(&mut lines).unwrap();
+    }
+    assert!(
+        lines.contains("seeded 1 key(s) from") && lines.contains("1 created, 0 already there"),
+        "{lines}"
+    );
+    assert_eq!(server.stop("TERM"), 0);
+    // The same ID as an HMAC key now contradicts the stored one.
+    std::fs::write(
+        &seed,
+        "[[keys]]\nid = \"5eed0000-0000-4000-8000-000000000002\"\nkey_spec = \"HMAC_256\"\nkey_usage = \"GENERATE_VERIFY_MAC\"\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .arg("serve")
+        .args(args)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!("{}:2:6: seeded key 5eed0000-0000-4000-8000-000000000002: it exists as SYMMETRIC_DEFAULT", seed.display())),
+        "{stderr}"
+    );
+}

@@ -734,3 +734,82 @@ fn asymmetric_and_hmac_keys_take_no_new_material() {
         "UnsupportedOperationException"
     );
 }
+
+/// Given material (seeded keys): the same bytes make the same key in every run, and what is
+/// not material of the key's spec is refused.
+#[test]
+fn given_material_makes_the_same_key_every_time() {
+    let bytes = [7u8; 32];
+    let make = || {
+        CryptoKey::from_material(
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+            KeySpec::SymmetricDefault,
+            KeyUsage::EncryptDecrypt,
+            Secret::from_slice(&bytes),
+        )
+        .unwrap()
+    };
+    let (a, b) = (make(), make());
+    assert_eq!(a.origin(), Origin::AwsKms);
+    let context = EncryptionContext::new();
+    let blob = a
+        .encrypt(b"seeded", &context, EncryptionAlgorithm::SymmetricDefault)
+        .unwrap();
+    let plain = b
+        .decrypt(&blob, &context, EncryptionAlgorithm::SymmetricDefault)
+        .unwrap();
+    assert_eq!(plain.expose(), b"seeded");
+    assert_eq!(a.materials()[0].material_id, b.materials()[0].material_id);
+    assert!(
+        CryptoKey::from_material(
+            "k",
+            KeySpec::SymmetricDefault,
+            KeyUsage::EncryptDecrypt,
+            Secret::from_slice(&[1; 16]),
+        )
+        .is_err(),
+        "an AES-128 key is not a symmetric KMS key"
+    );
+    // An asymmetric key from its PKCS#8: the public key is the pair's.
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let pkcs8 = aws_lc_rs::signature::EcdsaKeyPair::generate_pkcs8(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+        &rng,
+    )
+    .unwrap();
+    let pair = aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+        pkcs8.as_ref(),
+    )
+    .unwrap();
+    let key = CryptoKey::from_material(
+        "k",
+        KeySpec::EccNistP256,
+        KeyUsage::SignVerify,
+        Secret::from_slice(pkcs8.as_ref()),
+    )
+    .unwrap();
+    let spki = PublicKey::from_der(
+        KeySpec::EccNistP256,
+        KeyUsage::SignVerify,
+        key.public_key().unwrap(),
+    );
+    assert!(spki.is_ok());
+    use aws_lc_rs::signature::KeyPair;
+    assert!(
+        key.public_key()
+            .unwrap()
+            .ends_with(pair.public_key().as_ref()),
+        "the SubjectPublicKeyInfo holds the pair's point"
+    );
+    // A P-256 PKCS#8 is not an RSA key's material.
+    assert!(
+        CryptoKey::from_material(
+            "k",
+            KeySpec::Rsa2048,
+            KeyUsage::SignVerify,
+            Secret::from_slice(pkcs8.as_ref()),
+        )
+        .is_err()
+    );
+}

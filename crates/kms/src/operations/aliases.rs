@@ -49,7 +49,7 @@ fn check_alias_target(target_key_id: &str) -> Result<(), KmsError> {
 }
 
 /// An alias name as AWS takes it.
-fn check_alias_name(name: &str) -> Result<(), KmsError> {
+pub(crate) fn check_alias_name(name: &str) -> Result<(), KmsError> {
     if !name.starts_with("alias/") {
         return Err(KmsError::validation(
             "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html",
@@ -81,17 +81,16 @@ fn check_alias_name(name: &str) -> Result<(), KmsError> {
     Ok(())
 }
 
-/// Points alias `name` of the caller's account at key `to` (from key `from`, if it had one):
+/// Points alias `name` of `account` at key `to` (from key `from`, if it had one):
 /// persisted, then in memory, with both keys' `kms:ResourceAliases` refreshed.
-fn point_alias(
+pub(crate) fn point_alias(
     kms: &Kms,
     state: &mut State,
-    caller: &Caller,
+    account: &str,
     name: &str,
     from: Option<&str>,
     to: &str,
 ) -> Result<(), KmsError> {
-    let account = caller.account();
     let now = epoch_seconds(kms.clock.now());
     let created = state.aliases.get(account, name).map_or(now, |a| a.created);
     let record = kms.alias_record(account, name, to, created, now);
@@ -146,7 +145,7 @@ fn create_alias(
         }
         entry.meta.id.clone()
     };
-    point_alias(kms, &mut state, caller, &r.alias_name, None, &id)?;
+    point_alias(kms, &mut state, caller.account(), &r.alias_name, None, &id)?;
     Ok(Empty {})
 }
 
@@ -202,7 +201,7 @@ fn update_alias(
     point_alias(
         kms,
         &mut state,
-        caller,
+        caller.account(),
         &r.alias_name,
         Some(&old_id),
         &new_id,

@@ -33,7 +33,9 @@ const PENDING_WINDOW_DAYS: std::ops::RangeInclusive<u32> = 7..=30;
 const DEFAULT_PENDING_WINDOW_DAYS: u32 = 30;
 
 /// CreateKey's spec, usage and origin, read from the request with AWS's errors.
-fn key_kind_of(request: &CreateKeyRequest) -> Result<(KeySpec, KeyUsage, Origin), KmsError> {
+pub(crate) fn key_kind_of(
+    request: &CreateKeyRequest,
+) -> Result<(KeySpec, KeyUsage, Origin), KmsError> {
     let spec = request
         .key_spec
         .as_deref()
@@ -60,7 +62,7 @@ fn key_kind_of(request: &CreateKeyRequest) -> Result<(KeySpec, KeyUsage, Origin)
 
 /// What CreateKey refuses before anything else: the capabilities Keyward does not offer, then
 /// the key's kind, the description and the tags.
-fn check_create_key(r: &CreateKeyRequest) -> Result<(), KmsError> {
+pub(crate) fn check_create_key(r: &CreateKeyRequest) -> Result<(), KmsError> {
     for (present, member, what) in [
         (
             r.custom_key_store_id.is_some(),
@@ -153,22 +155,47 @@ fn create_key(op: &mut Allowed<'_>, r: &CreateKeyRequest) -> Result<CreateKeyRes
     let crypto = match origin {
         Origin::External => CryptoKey::external(id.clone(), spec, usage)?,
         Origin::AwsKms => CryptoKey::generate(id.clone(), spec, usage)?,
-    }
-    .named(&arn);
+    };
+    let entry = new_entry(kms, account, r, crypto, policy_text, policy)?;
+    let change = kms.key_change(&entry)?;
+    let mut state = kms.write()?;
+    kms.persist(&[change])?;
+    let key_metadata = metadata(&entry);
+    let arn = entry.meta.arn.clone();
+    state.keys.insert(entry.meta.id.clone(), entry);
+    op.call.resources.push(arn);
+    op.call.response =
+        json!({"keyMetadata": {"keyId": key_metadata.key_id, "arn": key_metadata.arn}});
+    Ok(CreateKeyResponse { key_metadata })
+}
+
+/// A new key's entry in `account`: CreateKey's `request` (description, tags) with `crypto`'s
+/// ID, spec, usage and origin and the compiled `policy` of `policy_text`. Not yet persisted.
+pub(crate) fn new_entry(
+    kms: &Kms,
+    account: &str,
+    request: &CreateKeyRequest,
+    crypto: CryptoKey,
+    policy_text: String,
+    policy: Arc<CompiledPolicy>,
+) -> Result<KeyEntry, KmsError> {
+    let id = crypto.id().to_owned();
+    let arn = kms.key_arn(account, &id);
+    let (spec, usage, origin) = (crypto.spec(), crypto.usage(), crypto.origin());
     let meta = KeyMetadataRecord {
-        id: id.clone(),
+        id,
         arn: arn.clone(),
         account: account.to_owned(),
         region: kms.config.region.clone(),
         created: epoch_seconds(kms.clock.now()),
-        description: r.description.clone().unwrap_or_default(),
+        description: request.description.clone().unwrap_or_default(),
         state: AdminState::Enabled,
         spec,
         usage,
         origin,
         deletion_date: None,
         pending_window_days: None,
-        tags: r
+        tags: request
             .tags
             .iter()
             .map(|t| (t.tag_key.clone(), t.tag_value.clone()))
@@ -194,7 +221,7 @@ fn create_key(op: &mut Allowed<'_>, r: &CreateKeyRequest) -> Result<CreateKeyRes
         KeyGrants::new(kind, &meta.account, TokenKey::new(kms.token_key)).with_key_arn(&arn);
     let mut entry = KeyEntry {
         meta,
-        crypto,
+        crypto: crypto.named(&arn),
         policy,
         grants,
         grant_set: Arc::default(),
@@ -204,15 +231,7 @@ fn create_key(op: &mut Allowed<'_>, r: &CreateKeyRequest) -> Result<CreateKeyRes
     };
     entry.refresh_grants();
     entry.refresh_context();
-    let change = kms.key_change(&entry)?;
-    let mut state = kms.write()?;
-    kms.persist(&[change])?;
-    let key_metadata = metadata(&entry);
-    state.keys.insert(id, entry);
-    op.call.resources.push(arn);
-    op.call.response =
-        json!({"keyMetadata": {"keyId": key_metadata.key_id, "arn": key_metadata.arn}});
-    Ok(CreateKeyResponse { key_metadata })
+    Ok(entry)
 }
 
 /// The lockout safety check: PutKeyPolicy by `caller`, simulated under `policy` with the

@@ -4,11 +4,11 @@
 //! declaration here.
 
 mod agreement;
-mod aliases;
+pub(crate) mod aliases;
 mod encryption;
 mod grants;
 mod import;
-mod keys;
+pub(crate) mod keys;
 mod mac;
 mod policies;
 mod rotation;

@@ -17,4 +17,5 @@ mod gating;
 mod lifecycle;
 mod operations;
 mod report;
+mod seed;
 mod trust;

@@ -34,9 +34,20 @@ fn run_suite(suite: &str) {
 /// Runs `suite` against a server whose config has `settings` too; the suite finds the audit
 /// log in `KEYWARD_TEST_AUDIT_LOG`.
 fn run_suite_with(suite: &str, settings: &str) {
+    run_suite_in(suite, settings, &[]);
+}
+
+/// As [`run_suite_with`], with `files` (name, content) written to a folder first; `{inputs}`
+/// in `settings` is that folder.
+fn run_suite_in(suite: &str, settings: &str, files: &[(&str, &[u8])]) {
     let Some(python) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start_configured(dir.path(), settings);
+    let inputs = tempfile::tempdir().unwrap();
+    for (name, content) in files {
+        std::fs::write(inputs.path().join(name), content).unwrap();
+    }
+    let settings = settings.replace("{inputs}", &inputs.path().display().to_string());
+    let server = TestServer::start_configured(dir.path(), &settings);
     let principals = serde_json::json!({
         "admin": {"arn": ADMIN.arn, "key": ADMIN.key, "secret": ADMIN.secret},
         "alice": {"arn": ALICE.arn, "key": ALICE.key, "secret": ALICE.secret},
@@ -100,5 +111,25 @@ fn faults_suite() {
     run_suite_with(
         "test_faults",
         "[quotas]\nfault_rate = 0.3\nfaults = [\"throttling\", \"internal\", \"delay\"]\nfault_delay_ms = 50\nfault_seed = 20261202\n",
+    );
+}
+
+/// The seed of the seeding suite: a key with a given ID, alias, tags, policy and material.
+pub(crate) const SEED: &str = r#"
+[[keys]]
+id = "5eed0000-0000-4000-8000-000000000001"
+description = "seeded"
+aliases = ["alias/seeded"]
+tags = { origin = "seed" }
+material = "seeded.bin"
+policy = '{"Version":"2012-10-17","Statement":[{"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}]}'
+"#;
+
+#[test]
+fn seed_suite() {
+    run_suite_in(
+        "test_seed",
+        "seed = \"{inputs}/seed.toml\"",
+        &[("seed.toml", SEED.as_bytes()), ("seeded.bin", &[0x5e; 32])],
     );
 }

@@ -744,3 +744,34 @@ fn injected_faults_answer_as_aws_does_and_are_off_by_default() {
         assert_eq!(s.call(ADMIN, "ListKeys", &json!({})).status, 200);
     }
 }
+
+/// `seed`: the keys are there at start, under their IDs and aliases; starting again over the
+/// same data keeps them (one key, not two); and two servers seeded with the same material,
+/// each with its own root key, decrypt each other's ciphertexts.
+#[test]
+fn a_seeded_server_starts_with_its_keys_idempotently_and_the_same_material() {
+    let inputs = tempfile::tempdir().unwrap();
+    std::fs::write(inputs.path().join("seed.toml"), crate::clients::SEED).unwrap();
+    std::fs::write(inputs.path().join("seeded.bin"), [0x5e; 32]).unwrap();
+    let settings = format!("seed = \"{}/seed.toml\"", inputs.path().display());
+    let first = tempfile::tempdir().unwrap();
+    let s = TestServer::start_configured(first.path(), &settings);
+    let key = "5eed0000-0000-4000-8000-000000000001";
+    let described = s.ok(ADMIN, "DescribeKey", &json!({"KeyId": "alias/seeded"}));
+    assert_eq!(described["KeyMetadata"]["KeyId"], key);
+    let blob = s.ok(
+        ADMIN,
+        "Encrypt",
+        &json!({"KeyId": "alias/seeded", "Plaintext": "c2VlZGVk"}),
+    )["CiphertextBlob"]
+        .clone();
+    drop(s);
+    let s = TestServer::start_configured(first.path(), &settings);
+    let keys = s.ok(ADMIN, "ListKeys", &json!({}));
+    assert_eq!(keys["Keys"].as_array().unwrap().len(), 1, "{keys}");
+    drop(s);
+    let second = tempfile::tempdir().unwrap();
+    let s = TestServer::start_configured(second.path(), &settings);
+    let plain = s.ok(ADMIN, "Decrypt", &json!({"CiphertextBlob": blob}));
+    assert_eq!(plain["Plaintext"], "c2VlZGVk");
+}
