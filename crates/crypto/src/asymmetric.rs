@@ -1,4 +1,4 @@
-//! Asymmetric key material: RSA, NIST and SECG elliptic curves, Ed25519.
+//! Asymmetric key material: RSA, NIST and SECG elliptic curves, Ed25519, ML-DSA.
 //!
 //! Material is held as its PKCS#8 DER (zeroized on drop) and parsed once into the library's key
 //! object for the key's usage; the public key is kept as DER SubjectPublicKeyInfo and parsed
@@ -14,7 +14,7 @@ use aws_lc_rs::rsa::{
 };
 use aws_lc_rs::signature::{
     self, EcdsaKeyPair, EcdsaSigningAlgorithm, Ed25519KeyPair, KeyPair as _, ParsedPublicKey,
-    RsaEncoding, VerificationAlgorithm,
+    PqdsaKeyPair, PqdsaSigningAlgorithm, RsaEncoding, VerificationAlgorithm,
 };
 use aws_lc_rs::{agreement, digest};
 
@@ -25,6 +25,7 @@ enum PrivateKey {
     Ecdsa(EcdsaKeyPair),
     Ecdh(agreement::PrivateKey),
     Ed25519(Ed25519KeyPair),
+    MlDsa(PqdsaKeyPair),
 }
 
 /// The material of an asymmetric KMS key or data key pair.
@@ -74,6 +75,15 @@ fn ecdsa_signing(spec: KeySpec) -> Option<&'static EcdsaSigningAlgorithm> {
     }
 }
 
+fn ml_dsa_signing(spec: KeySpec) -> Option<&'static PqdsaSigningAlgorithm> {
+    match spec {
+        KeySpec::MlDsa44 => Some(&signature::ML_DSA_44_SIGNING),
+        KeySpec::MlDsa65 => Some(&signature::ML_DSA_65_SIGNING),
+        KeySpec::MlDsa87 => Some(&signature::ML_DSA_87_SIGNING),
+        _ => None,
+    }
+}
+
 pub(crate) fn ecdh_algorithm(spec: KeySpec) -> Option<&'static agreement::Algorithm> {
     match spec {
         KeySpec::EccNistP256 => Some(&agreement::ECDH_P256),
@@ -113,6 +123,9 @@ fn verification(
         (KeySpec::EccNistP521, S::EcdsaSha512) => &signature::ECDSA_P521_SHA512_ASN1,
         (KeySpec::EccSecgP256k1, S::EcdsaSha256) => &signature::ECDSA_P256K1_SHA256_ASN1,
         (KeySpec::EccNistEdwards25519, S::Ed25519Sha512) => &signature::ED25519,
+        (KeySpec::MlDsa44, S::MlDsaShake256) => &signature::ML_DSA_44,
+        (KeySpec::MlDsa65, S::MlDsaShake256) => &signature::ML_DSA_65,
+        (KeySpec::MlDsa87, S::MlDsaShake256) => &signature::ML_DSA_87,
         _ => return None,
     })
 }
@@ -162,6 +175,13 @@ pub(crate) fn generate_pkcs8(spec: KeySpec) -> Result<Secret, CryptoError> {
         let der = pair.to_pkcs8v1().map_err(|_| GENERATE)?;
         return Ok(Secret::from_slice(der.as_ref()));
     }
+    if let Some(algorithm) = ml_dsa_signing(spec) {
+        // The seed form (FIPS 204's 32-byte ξ), which every ML-DSA implementation expands
+        // to the same key.
+        let pair = PqdsaKeyPair::generate(algorithm).map_err(|_| GENERATE)?;
+        let der = pair.to_pkcs8v1().map_err(|_| GENERATE)?;
+        return Ok(Secret::from_slice(der.as_ref()));
+    }
     Err(CryptoError::UnsupportedKeySpec(spec.as_str()))
 }
 
@@ -173,7 +193,8 @@ fn rejected(spec: KeySpec) -> CryptoError {
 
 /// Checks a Sign or Verify request against the key spec: the algorithm belongs to the spec,
 /// the message is 1–4,096 bytes, a `DIGEST` has the algorithm's digest length, Ed25519 signs
-/// `RAW` messages only, and ED25519_PH_SHA_512 (which aws-lc-rs does not offer) is refused.
+/// `RAW` messages only, ML-DSA never a `DIGEST`, `EXTERNAL_MU` is for ML-DSA only, and what
+/// aws-lc-rs does not offer (ED25519_PH_SHA_512, ML-DSA's `EXTERNAL_MU`) is refused by name.
 pub(crate) fn check_signing_input(
     spec: KeySpec,
     message: &[u8],
@@ -189,6 +210,33 @@ pub(crate) fn check_signing_input(
     }
     if algorithm == SigningAlgorithm::Ed25519PhSha512 {
         return Err(CryptoError::UnsupportedAlgorithm(algorithm.as_str()));
+    }
+    let ml_dsa = algorithm == SigningAlgorithm::MlDsaShake256;
+    match message_type {
+        MessageType::Digest if ml_dsa => {
+            return Err(CryptoError::MessageTypeIncompatible {
+                message_type: message_type.as_str(),
+                spec: spec.as_str(),
+            });
+        }
+        MessageType::ExternalMu if !ml_dsa => {
+            return Err(CryptoError::MessageTypeIncompatible {
+                message_type: message_type.as_str(),
+                spec: spec.as_str(),
+            });
+        }
+        MessageType::ExternalMu => {
+            if message.len() != algorithm.digest_len() {
+                return Err(CryptoError::DigestLength {
+                    algorithm: algorithm.as_str(),
+                });
+            }
+            return Err(CryptoError::UnsupportedMessageType {
+                message_type: message_type.as_str(),
+                algorithm: algorithm.as_str(),
+            });
+        }
+        _ => {}
     }
     if message_type == MessageType::Digest {
         if algorithm == SigningAlgorithm::Ed25519Sha512 {
@@ -352,6 +400,13 @@ impl PublicKey {
             MessageType::Digest => {
                 key.verify_digest_sig(&import_digest(message, algorithm)?, signature)
             }
+            // Refused by `check_signing_input`.
+            MessageType::ExternalMu => {
+                return Err(CryptoError::UnsupportedMessageType {
+                    message_type: message_type.as_str(),
+                    algorithm: algorithm.as_str(),
+                });
+            }
         };
         result.map_err(|_| CryptoError::InvalidSignature)
     }
@@ -399,6 +454,12 @@ impl AsymmetricMaterial {
                     .and_then(|public| public.as_der())
                     .map_err(|_| rejected(spec))?;
                 (PrivateKey::Ecdh(key), public.as_ref().to_vec())
+            }
+            (KeySpec::MlDsa44 | KeySpec::MlDsa65 | KeySpec::MlDsa87, _) => {
+                let algorithm = ml_dsa_signing(spec).ok_or(rejected(spec))?;
+                let key = PqdsaKeyPair::from_pkcs8(algorithm, der).map_err(|_| rejected(spec))?;
+                let public = key.public_key().as_der().map_err(|_| rejected(spec))?;
+                (PrivateKey::MlDsa(key), public.as_ref().to_vec())
             }
             (KeySpec::EccNistEdwards25519, _) => {
                 let key =
@@ -484,6 +545,7 @@ impl AsymmetricMaterial {
                         &import_digest(message, algorithm)?,
                         &mut signature,
                     ),
+                    MessageType::ExternalMu => return Err(SIGN),
                 }
                 .map_err(|_| SIGN)?;
                 Ok(signature)
@@ -498,6 +560,12 @@ impl AsymmetricMaterial {
                 .to_vec()),
             (PrivateKey::Ed25519(key), MessageType::Raw) => {
                 Ok(key.try_sign(message).map_err(|_| SIGN)?.as_ref().to_vec())
+            }
+            (PrivateKey::MlDsa(key), MessageType::Raw) => {
+                let mut signature = vec![0; key.algorithm().signature_len()];
+                let len = key.sign(message, &mut signature).map_err(|_| SIGN)?;
+                signature.truncate(len);
+                Ok(signature)
             }
             _ => Err(SIGN),
         }

@@ -109,6 +109,27 @@ pub enum CryptoError {
         /// The signing algorithm, by its API name (e.g. `ED25519_SHA_512`).
         algorithm: &'static str,
     },
+    /// A message type the key spec cannot take: ML-DSA keys never sign a `DIGEST`, and only
+    /// ML-DSA keys take `EXTERNAL_MU` (AWS: `Message type DIGEST is incompatible with key spec
+    /// ML_DSA_44.`).
+    #[error("Message type {message_type} is incompatible with key spec {spec}.")]
+    MessageTypeIncompatible {
+        /// The `MessageType` given, by its API name.
+        message_type: &'static str,
+        /// The key spec, by its API name.
+        spec: &'static str,
+    },
+    /// A message type KMS offers for the algorithm and this library cannot perform: ML-DSA's
+    /// `EXTERNAL_MU`, which aws-lc-rs does not expose.
+    #[error(
+        "MessageType {message_type} with {algorithm} is not supported by Keyward: the crypto library it uses (aws-lc-rs) signs and verifies whole messages only. Send the message as RAW."
+    )]
+    UnsupportedMessageType {
+        /// The `MessageType` given, by its API name.
+        message_type: &'static str,
+        /// The signing algorithm, by its API name.
+        algorithm: &'static str,
+    },
     /// An encryption context given to an asymmetric key, which cannot bind one.
     #[error("EncryptionContext is not supported for asymmetric KMS keys.")]
     ContextNotSupported,
@@ -296,6 +317,7 @@ impl CryptoError {
             | Self::RsaPlaintextTooLarge { .. }
             | Self::DigestLength { .. }
             | Self::MessageTypeNotValid { .. }
+            | Self::MessageTypeIncompatible { .. }
             | Self::ContextNotSupported
             | Self::Required(_)
             | Self::InvalidPublicKey
@@ -314,6 +336,7 @@ impl CryptoError {
             Self::UnknownMaterial { .. } => ErrorKind::NotFound,
             Self::UnsupportedKeySpec(_)
             | Self::UnsupportedAlgorithm(_)
+            | Self::UnsupportedMessageType { .. }
             | Self::UnsupportedOperation(_) => ErrorKind::UnsupportedOperation,
             Self::InvalidImportToken => ErrorKind::InvalidImportToken,
             Self::ExpiredImportToken => ErrorKind::ExpiredImportToken,

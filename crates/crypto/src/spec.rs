@@ -77,7 +77,7 @@ macro_rules! kms_enum {
 
 kms_enum! {
     /// A KMS key spec (`KeySpec`). `SM2` exists only in China Regions and is refused by
-    /// [`KeySpec::check_supported`]; the ML-DSA specs are not modelled.
+    /// [`KeySpec::check_supported`].
     KeySpec, "keySpec" {
         SymmetricDefault => "SYMMETRIC_DEFAULT",
         Hmac224 => "HMAC_224",
@@ -93,12 +93,15 @@ kms_enum! {
         EccSecgP256k1 => "ECC_SECG_P256K1",
         EccNistEdwards25519 => "ECC_NIST_EDWARDS25519",
         Sm2 => "SM2",
+        MlDsa44 => "ML_DSA_44",
+        MlDsa65 => "ML_DSA_65",
+        MlDsa87 => "ML_DSA_87",
     }
     // AWS's recorded order (LocalStack's snapshot of 2023-04), then the specs added since.
     order [
         "RSA_2048", "ECC_NIST_P384", "ECC_NIST_P256", "ECC_NIST_P521", "HMAC_384", "RSA_3072",
         "ECC_SECG_P256K1", "RSA_4096", "SYMMETRIC_DEFAULT", "HMAC_256", "HMAC_224", "HMAC_512",
-        "ECC_NIST_EDWARDS25519", "SM2",
+        "ECC_NIST_EDWARDS25519", "SM2", "ML_DSA_44", "ML_DSA_65", "ML_DSA_87",
     ]
 }
 
@@ -139,6 +142,7 @@ kms_enum! {
         Ed25519Sha512 => "ED25519_SHA_512",
         Ed25519PhSha512 => "ED25519_PH_SHA_512",
         Sm2Dsa => "SM2DSA",
+        MlDsaShake256 => "ML_DSA_SHAKE_256",
     }
 }
 
@@ -162,10 +166,12 @@ kms_enum! {
 }
 
 kms_enum! {
-    /// `MessageType` of Sign and Verify: `RAW` is hashed by the algorithm, `DIGEST` already is.
+    /// `MessageType` of Sign and Verify: `RAW` is hashed by the algorithm, `DIGEST` already is,
+    /// and `EXTERNAL_MU` is ML-DSA's 64-byte message representative μ (FIPS 204, 6.2).
     MessageType, "messageType" {
         Raw => "RAW",
         Digest => "DIGEST",
+        ExternalMu => "EXTERNAL_MU",
     }
 }
 
@@ -334,7 +340,7 @@ const fn row(spec: KeySpec, usages: &'static [KeyUsage]) -> SpecRow {
 }
 
 /// The key-spec table. Sources: KMS Developer Guide "Key spec reference" (symmetric, RSA,
-/// ECC, HMAC, SM2 key specs) and the API's `KeySpec`/`KeyUsage` enums.
+/// ECC, HMAC, SM2 and ML-DSA key specs) and the API's `KeySpec`/`KeyUsage` enums.
 pub const SPEC_TABLE: &[SpecRow] = &[
     SpecRow {
         encryption: &[E::SymmetricDefault],
@@ -405,6 +411,21 @@ pub const SPEC_TABLE: &[SpecRow] = &[
             KeySpec::Sm2,
             &[U::EncryptDecrypt, U::SignVerify, U::KeyAgreement],
         )
+    },
+    // ML-DSA (FIPS 204), pure, with an empty context, as KMS signs. `EXTERNAL_MU` messages are
+    // a valid KMS input for these specs, but aws-lc-rs signs and verifies whole messages
+    // only; `check_signing_input` refuses them by name.
+    SpecRow {
+        signing: &[S::MlDsaShake256],
+        ..row(KeySpec::MlDsa44, &[U::SignVerify])
+    },
+    SpecRow {
+        signing: &[S::MlDsaShake256],
+        ..row(KeySpec::MlDsa65, &[U::SignVerify])
+    },
+    SpecRow {
+        signing: &[S::MlDsaShake256],
+        ..row(KeySpec::MlDsa87, &[U::SignVerify])
     },
 ];
 
@@ -509,7 +530,8 @@ impl EncryptionAlgorithm {
 }
 
 impl SigningAlgorithm {
-    /// The digest length a `DIGEST` message must have.
+    /// The digest length a `DIGEST` message must have (for ML-DSA, the length of an
+    /// `EXTERNAL_MU` message, μ).
     pub const fn digest_len(self) -> usize {
         match self {
             Self::RsassaPssSha256
@@ -521,7 +543,8 @@ impl SigningAlgorithm {
             | Self::RsassaPkcs1V15Sha512
             | Self::EcdsaSha512
             | Self::Ed25519Sha512
-            | Self::Ed25519PhSha512 => 64,
+            | Self::Ed25519PhSha512
+            | Self::MlDsaShake256 => 64,
         }
     }
 }

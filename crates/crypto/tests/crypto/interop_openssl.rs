@@ -113,11 +113,14 @@ fn openssl_verifies(
     ok
 }
 
+/// The signing specs OpenSSL 3.0 reads: every one but ML-DSA, which OpenSSL has only since
+/// 3.5 (the distribution's OpenSSL here is 3.0; ML-DSA is checked against aws-lc-rs alone).
 fn signing_specs() -> impl Iterator<Item = KeySpec> {
-    KeySpec::ALL
-        .iter()
-        .copied()
-        .filter(|spec| spec.row().supported && spec.row().usages.contains(&KeyUsage::SignVerify))
+    KeySpec::ALL.iter().copied().filter(|spec| {
+        spec.row().supported
+            && spec.row().usages.contains(&KeyUsage::SignVerify)
+            && !matches!(spec, KeySpec::MlDsa44 | KeySpec::MlDsa65 | KeySpec::MlDsa87)
+    })
 }
 
 #[test]

@@ -696,6 +696,46 @@ fn sign_and_verify_every_spec_algorithm_and_message_type() {
                 );
                 continue;
             }
+            if *algorithm == SigningAlgorithm::MlDsaShake256 {
+                // FIPS 204 signature sizes: 2,420, 3,309 and 4,627 bytes.
+                let expected = match spec {
+                    KeySpec::MlDsa44 => 2420,
+                    KeySpec::MlDsa65 => 3309,
+                    _ => 4627,
+                };
+                assert_eq!(signature.len(), expected, "{spec}");
+                // A DIGEST is refused as AWS refuses it; EXTERNAL_MU (64 bytes) is refused
+                // by name, since aws-lc-rs does not expose it.
+                let digest = key
+                    .sign(&[0; 64], MessageType::Digest, *algorithm)
+                    .unwrap_err();
+                assert_eq!(digest.code(), "ValidationException");
+                assert_eq!(
+                    digest.to_string(),
+                    format!("Message type DIGEST is incompatible with key spec {spec}.")
+                );
+                let mu = key
+                    .sign(&[0; 64], MessageType::ExternalMu, *algorithm)
+                    .unwrap_err();
+                assert_eq!(mu.code(), "UnsupportedOperationException");
+                assert!(mu.to_string().contains("EXTERNAL_MU"), "{mu}");
+                let short = key
+                    .sign(&[0; 63], MessageType::ExternalMu, *algorithm)
+                    .unwrap_err();
+                assert_eq!(short.code(), "ValidationException");
+                assert!(
+                    key.verify(&[0; 64], MessageType::ExternalMu, *algorithm, &signature)
+                        .is_err()
+                );
+                continue;
+            }
+            // EXTERNAL_MU is ML-DSA's alone.
+            assert_eq!(
+                key.sign(&[0; 64], MessageType::ExternalMu, *algorithm)
+                    .unwrap_err()
+                    .to_string(),
+                format!("Message type EXTERNAL_MU is incompatible with key spec {spec}.")
+            );
             // DIGEST signing equals RAW signing of the message: each verifies the other way.
             let hashed = digest(*algorithm, message);
             let from_digest = key.sign(&hashed, MessageType::Digest, *algorithm).unwrap();

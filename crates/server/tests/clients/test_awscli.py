@@ -148,6 +148,39 @@ class AwsCli(unittest.TestCase):
         self.assertIn("NotFoundException", stderr)
         self.assertIn("Invalid keyId 'alias/cli-trust'", stderr)
 
+    def test_ml_dsa_through_the_aws_cli(self):
+        _, created = aws("admin", "create-key", "--key-spec", "ML_DSA_65", "--key-usage", "SIGN_VERIFY")
+        key = created["KeyMetadata"]["KeyId"]
+        with tempfile.TemporaryDirectory() as tmp:
+            message = os.path.join(tmp, "message")
+            with open(message, "wb") as f:
+                f.write(b"signed by ML-DSA-65")
+            _, signed = aws(
+                "admin", "sign", "--key-id", key, "--message", f"fileb://{message}",
+                "--message-type", "RAW", "--signing-algorithm", "ML_DSA_SHAKE_256",
+            )
+            signature = os.path.join(tmp, "signature")
+            import base64
+
+            with open(signature, "wb") as f:
+                f.write(base64.b64decode(signed["Signature"]))
+            _, verified = aws(
+                "admin", "verify", "--key-id", key, "--message", f"fileb://{message}", "--message-type", "RAW",
+                "--signature", f"fileb://{signature}", "--signing-algorithm", "ML_DSA_SHAKE_256",
+            )
+            self.assertTrue(verified["SignatureValid"])
+            digest = os.path.join(tmp, "digest")
+            with open(digest, "wb") as f:
+                f.write(b"\0" * 64)
+            status, stderr = aws(
+                "admin", "sign", "--key-id", key, "--message", f"fileb://{digest}", "--message-type", "DIGEST",
+                "--signing-algorithm", "ML_DSA_SHAKE_256", check=False,
+            )
+            self.assertNotEqual(status, 0)
+            self.assertIn("Message type DIGEST is incompatible with key spec ML_DSA_65.", stderr)
+        _, public = aws("admin", "get-public-key", "--key-id", key)
+        self.assertEqual(public["SigningAlgorithms"], ["ML_DSA_SHAKE_256"])
+
 
 if __name__ == "__main__":
     unittest.main()

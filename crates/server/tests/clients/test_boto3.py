@@ -205,6 +205,31 @@ class Operations(unittest.TestCase):
         tag = a.generate_mac(KeyId=mac, Message=b"m", MacAlgorithm="HMAC_SHA_256")["Mac"]
         self.assertTrue(a.verify_mac(KeyId=mac, Message=b"m", Mac=tag, MacAlgorithm="HMAC_SHA_256")["MacValid"])
 
+    def test_ml_dsa_keys_sign_raw_messages_and_refuse_digests(self):
+        a = self.admin
+        for spec, size in (("ML_DSA_44", 2420), ("ML_DSA_65", 3309), ("ML_DSA_87", 4627)):
+            meta = a.create_key(KeySpec=spec, KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+            self.assertEqual(meta["SigningAlgorithms"], ["ML_DSA_SHAKE_256"])
+            key = meta["KeyId"]
+            public = a.get_public_key(KeyId=key)
+            self.assertEqual((public["KeySpec"], public["SigningAlgorithms"]), (spec, ["ML_DSA_SHAKE_256"]))
+            sig = a.sign(KeyId=key, Message=b"post-quantum", MessageType="RAW", SigningAlgorithm="ML_DSA_SHAKE_256")
+            self.assertEqual(len(sig["Signature"]), size)
+            ok = a.verify(
+                KeyId=key, Message=b"post-quantum", MessageType="RAW", Signature=sig["Signature"],
+                SigningAlgorithm="ML_DSA_SHAKE_256",
+            )
+            self.assertTrue(ok["SignatureValid"])
+            code, message, status = error(
+                a.sign, KeyId=key, Message=b"\0" * 64, MessageType="DIGEST", SigningAlgorithm="ML_DSA_SHAKE_256"
+            )
+            self.assertEqual((code, message, status), ("ValidationException", f"Message type DIGEST is incompatible with key spec {spec}.", 400))
+            code, message, _ = error(
+                a.sign, KeyId=key, Message=b"\0" * 64, MessageType="EXTERNAL_MU", SigningAlgorithm="ML_DSA_SHAKE_256"
+            )
+            self.assertEqual(code, "UnsupportedOperationException")
+            self.assertIn("EXTERNAL_MU", message)
+
 
 if __name__ == "__main__":
     unittest.main()

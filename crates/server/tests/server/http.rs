@@ -775,3 +775,46 @@ fn a_seeded_server_starts_with_its_keys_idempotently_and_the_same_material() {
     let plain = s.ok(ADMIN, "Decrypt", &json!({"CiphertextBlob": blob}));
     assert_eq!(plain["Plaintext"], "c2VlZGVk");
 }
+
+/// ML-DSA keys over the wire: CreateKey, Sign and Verify with RAW messages, GetPublicKey as DER
+/// SubjectPublicKeyInfo; DIGEST refused as AWS refuses it.
+#[test]
+fn ml_dsa_keys_sign_and_verify_raw_messages() {
+    let (_dir, s) = server();
+    let meta = s.ok(
+        ADMIN,
+        "CreateKey",
+        &json!({"KeySpec": "ML_DSA_44", "KeyUsage": "SIGN_VERIFY"}),
+    );
+    let key = meta["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    let signed = s.ok(
+        ADMIN,
+        "Sign",
+        &json!({"KeyId": key, "Message": "cXVhbnR1bQ==", "MessageType": "RAW", "SigningAlgorithm": "ML_DSA_SHAKE_256"}),
+    );
+    let verified = s.ok(
+        ADMIN,
+        "Verify",
+        &json!({"KeyId": key, "Message": "cXVhbnR1bQ==", "MessageType": "RAW", "SigningAlgorithm": "ML_DSA_SHAKE_256", "Signature": signed["Signature"]}),
+    );
+    assert_eq!(verified["SignatureValid"], true);
+    let public = s.ok(ADMIN, "GetPublicKey", &json!({"KeyId": key}));
+    // 1,312 bytes of key in a 22-byte SubjectPublicKeyInfo, base64.
+    let der = base64_len(public["PublicKey"].as_str().unwrap());
+    assert_eq!(der, 1334);
+    let refused = s.call(
+        ADMIN,
+        "Sign",
+        &json!({"KeyId": key, "Message": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", "MessageType": "DIGEST", "SigningAlgorithm": "ML_DSA_SHAKE_256"}),
+    );
+    assert_eq!(refused.status, 400);
+    assert_eq!(
+        refused.json(),
+        json!({"__type": "ValidationException", "message": "Message type DIGEST is incompatible with key spec ML_DSA_44."})
+    );
+}
+
+/// The decoded length of a base64 text.
+fn base64_len(text: &str) -> usize {
+    text.len() / 4 * 3 - text.bytes().rev().take_while(|b| *b == b'=').count()
+}
