@@ -34,8 +34,8 @@ pub struct Identity {
     /// The access key ID its requests name in their SigV4 credential.
     pub access_key_id: String,
     secret: Zeroizing<String>,
-    /// The signing key of the last scope date (deriving it costs four HMACs).
-    signing_key: Mutex<Option<(String, hmac::Key)>>,
+    /// The signing key of the last scope date and Region (deriving it costs four HMACs).
+    signing_key: Mutex<Option<(String, String, hmac::Key)>>,
 }
 
 impl std::fmt::Debug for Identity {
@@ -51,10 +51,10 @@ impl Identity {
     fn signing_key(&self, date: &str, region: &str) -> hmac::Key {
         let mut cached = self.signing_key.lock().unwrap_or_else(|e| e.into_inner());
         match &*cached {
-            Some((d, key)) if d == date => key.clone(),
+            Some((d, r, key)) if d == date && r == region => key.clone(),
             _ => {
                 let key = sigv4::signing_key(&self.secret, date, region, SERVICE);
-                *cached = Some((date.to_owned(), key.clone()));
+                *cached = Some((date.to_owned(), region.to_owned(), key.clone()));
                 key
             }
         }
@@ -76,10 +76,10 @@ pub struct SignedRequest<'a> {
     pub body: &'a [u8],
 }
 
-/// The access keys this server knows, and the region requests must be signed for.
+/// The access keys this server knows, and the Regions requests may be signed for.
 #[derive(Debug)]
 pub struct Authenticator {
-    region: String,
+    regions: Vec<String>,
     identities: HashMap<String, Arc<Identity>>,
 }
 
@@ -117,7 +117,7 @@ impl Authenticator {
             );
         }
         Ok(Self {
-            region: config.region.clone(),
+            regions: config.regions.clone(),
             identities,
         })
     }
@@ -183,7 +183,7 @@ impl Authenticator {
                 "Credential should be scoped to correct service: '{SERVICE}'. "
             )));
         }
-        if auth.region != self.region {
+        if !self.regions.iter().any(|r| r == auth.region) {
             return Err(AuthError::Invalid(format!(
                 "Credential should be scoped to a valid region, not '{}'. ",
                 auth.region
@@ -234,7 +234,7 @@ impl Authenticator {
         )?;
         let to_sign = sigv4::string_to_sign(head.amz_date, head.auth.scope, &canonical);
         let expected = sigv4::signature(
-            &head.identity.signing_key(head.auth.date, &self.region),
+            &head.identity.signing_key(head.auth.date, head.auth.region),
             &to_sign,
         );
         let mut given = [0u8; 32];
@@ -256,6 +256,13 @@ pub struct CheckedHead<'h> {
     identity: Arc<Identity>,
     auth: Authorization<'h>,
     amz_date: &'h str,
+}
+
+impl CheckedHead<'_> {
+    /// The Region of the credential scope: one the server serves, where the request is served.
+    pub fn region(&self) -> &str {
+        self.auth.region
+    }
 }
 
 /// AWS's messages for a request signed too long ago or too far ahead.

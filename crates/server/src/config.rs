@@ -70,8 +70,12 @@ impl std::fmt::Debug for PrincipalConfig {
 /// The server's whole configuration, paths resolved.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// The Region the server is (e.g. `us-east-1`); requests must be signed for it.
+    /// The default Region (e.g. `us-east-1`): the generated admin's, and the one a seed's
+    /// keys are created in.
     pub region: String,
+    /// Every Region served, the default first; a request is served in the Region of its
+    /// SigV4 credential scope, which must be one of these.
+    pub regions: Vec<String>,
     /// The 12-digit account ID the key service reports as its own.
     pub account: String,
     /// The address and port to listen on (port 0: one the system picks).
@@ -109,6 +113,7 @@ pub struct Overrides {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     region: Option<toml::Spanned<String>>,
+    regions: Option<Vec<toml::Spanned<String>>>,
     account: Option<toml::Spanned<String>>,
     listen: Option<toml::Spanned<String>>,
     data_dir: Option<toml::Spanned<String>>,
@@ -196,6 +201,7 @@ impl ServerConfig {
         };
         Ok(Self {
             region: DEFAULT_REGION.to_owned(),
+            regions: vec![DEFAULT_REGION.to_owned()],
             account: DEFAULT_ACCOUNT.to_owned(),
             listen: listen_flag(overrides)?.unwrap_or(default_listen()),
             audit_log: data_dir.join("audit.jsonl"),
@@ -257,6 +263,19 @@ impl ServerConfig {
             Some(r) => r.get_ref().clone(),
             None => DEFAULT_REGION.to_owned(),
         };
+        let mut regions = vec![region.clone()];
+        for (i, r) in raw.regions.iter().flatten().enumerate() {
+            if !valid_region(r.get_ref()) {
+                return Err(at.error(
+                    r,
+                    &format!("regions[{i}]"),
+                    format!("'{}' is not a region name such as eu-west-1", r.get_ref()),
+                ));
+            }
+            if !regions.contains(r.get_ref()) {
+                regions.push(r.get_ref().clone());
+            }
+        }
         let account = match &raw.account {
             Some(a) if !valid_account(a.get_ref()) => {
                 return Err(at.error(
@@ -389,6 +408,7 @@ impl ServerConfig {
         }
         Ok(Self {
             region,
+            regions,
             account,
             listen,
             data_dir,
@@ -741,6 +761,17 @@ secret_access_key = "alicesecretalicesecretalicesecret000000"
         let e = ServerConfig::load(Path::new("/nonexistent/k.toml"), &Overrides::default())
             .unwrap_err();
         assert!(e.to_string().starts_with("/nonexistent/k.toml: "), "{e}");
+    }
+
+    #[test]
+    fn regions_are_served_beside_the_default_which_comes_first() {
+        assert_eq!(parse(GOOD).unwrap().regions, ["eu-west-1"]);
+        let c = parse(&format!("regions = [\"us-east-1\", \"eu-west-1\"]\n{GOOD}")).unwrap();
+        assert_eq!(c.region, "eu-west-1");
+        assert_eq!(c.regions, ["eu-west-1", "us-east-1"]);
+        let e = parse(&format!("regions = [\"us-east-1\", \"Mars\"]\n{GOOD}")).unwrap_err();
+        assert_eq!(e.field, "regions[1]");
+        assert_eq!(e.position, Some((1, 25)));
     }
 
     #[test]

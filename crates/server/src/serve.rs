@@ -16,7 +16,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use keyward_kms::api::wire::CONTENT_TYPE;
 use keyward_kms::api::{ApiError, ErrorCode, Operation, Request as KmsRequest};
 use keyward_kms::seed::Seeded;
-use keyward_kms::{Kms, KmsConfig, OpenError};
+use keyward_kms::{Kms, KmsConfig, OpenError, Regions};
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
@@ -115,7 +115,7 @@ pub enum ServeError {
 }
 
 struct Shared {
-    kms: Arc<Kms>,
+    regions: Regions,
     auth: Authenticator,
     limits: Limits,
     /// Request-body bytes that may still be buffered ([`Limits::max_buffered`]).
@@ -199,13 +199,17 @@ impl Server {
             quotas: config.quotas.clone(),
             ..KmsConfig::new(config.region.clone(), config.account.clone())
         };
-        let kms =
-            Kms::open_at(kms_config, &config.data_dir, &config.audit_log).map_err(|source| {
-                ServeError::Open {
-                    dir: config.data_dir.display().to_string(),
-                    source,
-                }
-            })?;
+        let regions = Regions::open_at(
+            &kms_config,
+            &config.regions,
+            &config.data_dir,
+            &config.audit_log,
+        )
+        .map_err(|source| ServeError::Open {
+            dir: config.data_dir.display().to_string(),
+            source,
+        })?;
+        let kms = Arc::clone(regions.default_region());
         let seeded = match &config.seed {
             Some(seed) => kms.seed(&seed.keys).map_err(|source| ServeError::Seed {
                 file: seed.file.clone(),
@@ -225,7 +229,7 @@ impl Server {
             listener,
             seeded,
             shared: Arc::new(Shared {
-                kms: Arc::new(kms),
+                regions,
                 auth,
                 buffered: Arc::new(Semaphore::new(limits.max_buffered)),
                 cpu_heavy: Arc::new(Semaphore::new(limits.max_cpu_heavy.max(1))),
@@ -246,9 +250,14 @@ impl Server {
         &self.seeded
     }
 
-    /// The key service behind the server.
+    /// The key service of the default Region.
     pub fn kms(&self) -> Arc<Kms> {
-        Arc::clone(&self.shared.kms)
+        Arc::clone(self.shared.regions.default_region())
+    }
+
+    /// The key service of `region`, if the server serves it.
+    pub fn kms_in(&self, region: &str) -> Option<Arc<Kms>> {
+        self.shared.regions.get(region).map(Arc::clone)
     }
 
     /// A probe of the server's state while it runs (for tests and measurements).
@@ -349,7 +358,7 @@ impl Server {
             () = graceful.shutdown() => {}
             () = tokio::time::sleep(grace) => {}
         }
-        shared.kms.flush().map_err(ServeError::Flush)
+        shared.regions.flush().map_err(ServeError::Flush)
     }
 }
 
@@ -524,6 +533,7 @@ async fn respond(
         }
         Ok(Ok(collected)) => Zeroizing::new(Vec::from(collected.to_bytes())),
     };
+    let region = head.region().to_owned();
     let identity = shared.auth.verify(
         &head,
         &SignedRequest {
@@ -554,12 +564,20 @@ async fn respond(
     let operation = Operation::from_target(target)?;
     let input = operation.parse(&body)?;
     drop(body);
-    let output = call(shared, &identity, remote, input).await?;
+    // The scope's Region is one the authenticator accepts, so one served.
+    let kms = shared.regions.get(&region).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::InvalidSignature,
+            format!("Credential should be scoped to a valid region, not '{region}'. "),
+        )
+    })?;
+    let output = call(shared, kms, &identity, remote, input).await?;
     Ok(Bytes::from_owner(output.to_body()?))
 }
 
 async fn call(
     shared: &Shared,
+    kms: &Arc<Kms>,
     identity: &Arc<Identity>,
     remote: SocketAddr,
     input: KmsRequest,
@@ -570,7 +588,7 @@ async fn call(
         .clone()
         .with_source_ip(&remote.ip().to_canonical().to_string());
     // Request quotas and injected faults, when configured, before anything is served.
-    let admission = shared.kms.admit_request(&caller, &input)?;
+    let admission = kms.admit_request(&caller, &input)?;
     if let Some(delay) = admission.delay {
         tokio::time::sleep(delay).await;
     }
@@ -588,7 +606,7 @@ async fn call(
         } else {
             None
         };
-        let kms = Arc::clone(&shared.kms);
+        let kms = Arc::clone(kms);
         tokio::task::spawn_blocking(move || {
             let answer = kms.handle(&caller, &input);
             drop(permit);
@@ -597,7 +615,7 @@ async fn call(
         .await
         .map_err(|e| internal(&format!("the operation did not complete: {e}")))?
     } else {
-        shared.kms.handle(&caller, &input).map_err(ApiError::from)
+        kms.handle(&caller, &input).map_err(ApiError::from)
     }
 }
 

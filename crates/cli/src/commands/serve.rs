@@ -85,7 +85,7 @@ async fn serve(config: ServerConfig) -> Outcome {
     drop(out);
     crate::out::eprintln(&format!(
         "keyward serve: region {}, account {}, data in {}, audit log {}, {} principal(s)",
-        config.region,
+        config.regions.join(", "),
         config.account,
         config.data_dir.display(),
         config.audit_log.display(),

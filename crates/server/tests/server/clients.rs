@@ -133,3 +133,8 @@ fn seed_suite() {
         &[("seed.toml", SEED.as_bytes()), ("seeded.bin", &[0x5e; 32])],
     );
 }
+
+#[test]
+fn regions_suite() {
+    run_suite_with("test_regions", "regions = [\"us-east-1\", \"eu-west-1\"]");
+}

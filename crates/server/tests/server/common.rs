@@ -213,6 +213,46 @@ impl TestServer {
         send(self.addr, &request)
     }
 
+    /// A signed call in `region` (its SigV4 credential scope); the reply.
+    pub(crate) fn call_in(
+        &self,
+        region: &str,
+        creds: Creds,
+        operation: &str,
+        input: &Value,
+    ) -> Reply {
+        let body = serde_json::to_vec(input).unwrap();
+        let request = signed_request_for(
+            self.addr,
+            creds,
+            region,
+            "kms",
+            operation,
+            &body,
+            SystemTime::now(),
+            |_| {},
+        );
+        send(self.addr, &request)
+    }
+
+    /// A signed call in `region` that must succeed; its JSON.
+    pub(crate) fn ok_in(
+        &self,
+        region: &str,
+        creds: Creds,
+        operation: &str,
+        input: &Value,
+    ) -> Value {
+        let reply = self.call_in(region, creds, operation, input);
+        assert_eq!(
+            reply.status,
+            200,
+            "{operation} in {region}: {}",
+            reply.text()
+        );
+        reply.json()
+    }
+
     /// A signed call that must succeed; its JSON.
     pub(crate) fn ok(&self, creds: Creds, operation: &str, input: &Value) -> Value {
         let reply = self.call(creds, operation, input);

@@ -818,3 +818,103 @@ fn ml_dsa_keys_sign_and_verify_raw_messages() {
 fn base64_len(text: &str) -> usize {
     text.len() / 4 * 3 - text.bytes().rev().take_while(|b| *b == b'=').count()
 }
+
+/// `regions`: a request is served in the Region of its credential scope; keys, aliases and
+/// ARNs are per Region; a Region not served is refused as AWS refuses a wrong scope; each
+/// Region's keys outlive a restart.
+#[test]
+fn each_region_served_has_its_own_keys_aliases_and_arns() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = "regions = [\"us-east-1\", \"eu-west-1\"]";
+    let s = TestServer::start_configured(dir.path(), settings);
+    let eu = s.ok_in("eu-west-1", ADMIN, "CreateKey", &json!({}))["KeyMetadata"].clone();
+    let us = s.ok_in("us-east-1", ADMIN, "CreateKey", &json!({}))["KeyMetadata"].clone();
+    assert!(
+        eu["Arn"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:kms:eu-west-1:111122223333:key/"),
+        "{eu}"
+    );
+    assert!(
+        us["Arn"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:kms:us-east-1:")
+    );
+    let listed = |region: &str| -> Vec<String> {
+        s.ok_in(region, ADMIN, "ListKeys", &json!({}))["Keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["KeyId"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(listed("eu-west-1"), [eu["KeyId"].as_str().unwrap()]);
+    assert_eq!(listed("us-east-1"), [us["KeyId"].as_str().unwrap()]);
+    // The same alias name in each Region, each its own.
+    for (region, key) in [("eu-west-1", &eu), ("us-east-1", &us)] {
+        s.ok_in(
+            region,
+            ADMIN,
+            "CreateAlias",
+            &json!({"AliasName": "alias/app", "TargetKeyId": key["KeyId"]}),
+        );
+        let described = s.ok_in(region, ADMIN, "DescribeKey", &json!({"KeyId": "alias/app"}));
+        assert_eq!(described["KeyMetadata"]["KeyId"], key["KeyId"]);
+    }
+    // A key of one Region is not found from another.
+    let missing = s.call_in(
+        "us-east-1",
+        ADMIN,
+        "DescribeKey",
+        &json!({"KeyId": eu["KeyId"]}),
+    );
+    assert_eq!(missing.json()["__type"], "NotFoundException");
+    // A ciphertext of one Region does not decrypt in the other.
+    let blob = s.ok_in(
+        "eu-west-1",
+        ADMIN,
+        "Encrypt",
+        &json!({"KeyId": eu["KeyId"], "Plaintext": "ZXU="}),
+    )["CiphertextBlob"]
+        .clone();
+    let elsewhere = s.call_in(
+        "us-east-1",
+        ADMIN,
+        "Decrypt",
+        &json!({"CiphertextBlob": blob}),
+    );
+    assert_eq!(elsewhere.status, 400, "{}", elsewhere.text());
+    // A Region not served.
+    let refused = s.call_in("ap-south-1", ADMIN, "ListKeys", &json!({}));
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.json()["__type"], "InvalidSignatureException");
+    assert!(
+        refused.json()["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Credential should be scoped to a valid region, not 'ap-south-1'."),
+        "{}",
+        refused.text()
+    );
+    drop(s);
+    assert!(dir.path().join("regions/eu-west-1/keys.db").exists());
+    let s = TestServer::start_configured(dir.path(), settings);
+    assert_eq!(
+        s.ok_in("eu-west-1", ADMIN, "ListKeys", &json!({}))["Keys"][0]["KeyId"],
+        eu["KeyId"]
+    );
+    // The audit trail names each call's Region.
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("\"awsRegion\":\"eu-west-1\""))
+    );
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("\"awsRegion\":\"us-east-1\""))
+    );
+}

@@ -1,0 +1,153 @@
+//! Several Regions in one service: one [`Kms`] per Region, each with its own keys, aliases and
+//! ARNs, as in AWS, sharing one root key and one audit trail (each record names its Region).
+//!
+//! On disk, under the data directory: the default Region's store is `keys.db`, as it has
+//! always been, and every other Region's is `regions/<region>/keys.db`; the root key
+//! `root.key` and the audit trail are shared.
+
+use crate::audit::{AuditSink, JsonLinesFile};
+use crate::clock::{Clock, SystemClock};
+use crate::error::OpenError;
+use crate::service::{Kms, KmsConfig};
+use keyward_crypto::RootKey;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The Regions a service serves, each its own [`Kms`].
+#[derive(Debug)]
+pub struct Regions {
+    default: Arc<Kms>,
+    by_name: BTreeMap<String, Arc<Kms>>,
+}
+
+/// Where a Region's store lives under the data directory `dir`.
+pub fn store_path(dir: &Path, region: &str, default: &str) -> PathBuf {
+    if region == default {
+        dir.join("keys.db")
+    } else {
+        dir.join("regions").join(region).join("keys.db")
+    }
+}
+
+impl Regions {
+    /// Opens every Region of `regions` (the default, `config.region`, always among them) under
+    /// `dir`: each Region's SQLite store, the shared root key `root.key` (created at first use,
+    /// mode 0600) and the shared audit trail at `audit_log`; the system clock.
+    pub fn open_at(
+        config: &KmsConfig,
+        regions: &[String],
+        dir: &Path,
+        audit_log: &Path,
+    ) -> Result<Self, OpenError> {
+        let io = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| OpenError::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let root_path = dir.join("root.key");
+        let mut names: Vec<String> = vec![config.region.clone()];
+        for region in regions {
+            if !names.contains(region) {
+                names.push(region.clone());
+            }
+        }
+        // A store without its root key cannot be unsealed: refuse, rather than make a new root
+        // key that opens nothing (and would then seal new keys beside unreadable ones).
+        for region in &names {
+            let database = store_path(dir, region, &config.region);
+            if database.exists() && !root_path.exists() {
+                return Err(OpenError::MissingRootKey {
+                    database: database.display().to_string(),
+                    root: root_path.display().to_string(),
+                });
+            }
+        }
+        if let Some(parent) = audit_log.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        let audit: Arc<dyn AuditSink> =
+            Arc::new(JsonLinesFile::open(audit_log).map_err(io(audit_log))?);
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let mut by_name = BTreeMap::new();
+        let mut default = None;
+        for region in names {
+            let database = store_path(dir, &region, &config.region);
+            if let Some(parent) = database.parent() {
+                std::fs::create_dir_all(parent).map_err(io(parent))?;
+            }
+            let store = crate::store::SqliteStore::open(&database)?;
+            let root =
+                RootKey::load_or_create(&root_path).map_err(|source| OpenError::RootKey {
+                    path: root_path.display().to_string(),
+                    source,
+                })?;
+            let kms = Kms::open(
+                KmsConfig {
+                    region: region.clone(),
+                    ..config.clone()
+                },
+                Box::new(store),
+                root,
+                Arc::clone(&audit),
+                Arc::clone(&clock),
+            )?;
+            let kms = Arc::new(kms);
+            if region == config.region {
+                default = Some(Arc::clone(&kms));
+            }
+            by_name.insert(region, kms);
+        }
+        let default = default.ok_or_else(|| OpenError::Io {
+            path: dir.display().to_string(),
+            source: std::io::Error::other("the default Region was not opened"),
+        })?;
+        Ok(Self { default, by_name })
+    }
+
+    /// Regions made of services already open (tests, embedders with their own stores).
+    /// `None` when `services` is empty or two serve the same Region; the first is the default.
+    pub fn from_services(services: Vec<Kms>) -> Option<Self> {
+        let mut by_name = BTreeMap::new();
+        let mut default = None;
+        for kms in services {
+            let kms = Arc::new(kms);
+            default.get_or_insert_with(|| Arc::clone(&kms));
+            if by_name.insert(kms.region().to_owned(), kms).is_some() {
+                return None;
+            }
+        }
+        Some(Self {
+            default: default?,
+            by_name,
+        })
+    }
+
+    /// The service of `region`, if it is served.
+    pub fn get(&self, region: &str) -> Option<&Arc<Kms>> {
+        self.by_name.get(region)
+    }
+
+    /// The default Region's service.
+    pub fn default_region(&self) -> &Arc<Kms> {
+        &self.default
+    }
+
+    /// The Regions served, in name order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.by_name.keys().map(String::as_str)
+    }
+
+    /// Every Region's service.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<Kms>> {
+        self.by_name.values()
+    }
+
+    /// Makes everything written so far durable (the shared audit trail, synced).
+    pub fn flush(&self) -> std::io::Result<()> {
+        for kms in self.by_name.values() {
+            kms.flush()?;
+        }
+        Ok(())
+    }
+}
