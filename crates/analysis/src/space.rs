@@ -63,6 +63,7 @@ impl KeyFacts {
             usage: &self.usage,
             origin: &self.origin,
             multi_region: self.multi_region,
+            multi_region_key_type: None,
             aliases: &self.aliases,
             tags: &self.tags,
         }

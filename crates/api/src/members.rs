@@ -72,6 +72,8 @@ request_members! {
     ScheduleKeyDeletionRequest: key_id;
     CancelKeyDeletionRequest: key_id;
     UpdateKeyDescriptionRequest: key_id;
+    ReplicateKeyRequest: key_id;
+    UpdatePrimaryRegionRequest: key_id;
     GetKeyPolicyRequest: key_id;
     ListKeyPoliciesRequest: key_id;
     PutKeyPolicyRequest: key_id;

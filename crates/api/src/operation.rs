@@ -20,6 +20,9 @@ macro_rules! kms_operations {
             ScheduleKeyDeletion(schedule_key_deletion, $crate::ScheduleKeyDeletionRequest, $crate::ScheduleKeyDeletionResponse, true),
             CancelKeyDeletion(cancel_key_deletion, $crate::CancelKeyDeletionRequest, $crate::CancelKeyDeletionResponse, true),
             UpdateKeyDescription(update_key_description, $crate::UpdateKeyDescriptionRequest, $crate::Empty, true),
+            // Multi-Region keys
+            ReplicateKey(replicate_key, $crate::ReplicateKeyRequest, $crate::ReplicateKeyResponse, true),
+            UpdatePrimaryRegion(update_primary_region, $crate::UpdatePrimaryRegionRequest, $crate::Empty, true),
             // Key policies
             GetKeyPolicy(get_key_policy, $crate::GetKeyPolicyRequest, $crate::GetKeyPolicyResponse, false),
             ListKeyPolicies(list_key_policies, $crate::ListKeyPoliciesRequest, $crate::ListKeyPoliciesResponse, false),
@@ -71,8 +74,8 @@ macro_rules! kms_operations {
     };
 }
 
-/// The operations of the KMS API that Keyward does not serve: custom key stores, multi-Region
-/// keys and key usage history. They are refused as unsupported, not as unknown.
+/// The operations of the KMS API that Keyward does not serve: custom key stores and key usage
+/// history. They are refused as unsupported, not as unknown.
 pub const UNSUPPORTED: &[&str] = &[
     "ConnectCustomKeyStore",
     "CreateCustomKeyStore",
@@ -80,8 +83,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "DescribeCustomKeyStores",
     "DisconnectCustomKeyStore",
     "UpdateCustomKeyStore",
-    "ReplicateKey",
-    "UpdatePrimaryRegion",
     "GetKeyLastUsage",
 ];
 
@@ -175,7 +176,7 @@ impl Operation {
             return Err(ApiError::new(
                 ErrorCode::UnsupportedOperation,
                 format!(
-                    "{name} is not supported by Keyward (no custom key stores or multi-Region keys)."
+                    "{name} is not supported by Keyward (no custom key stores or key usage history)."
                 ),
             ));
         }
@@ -211,7 +212,7 @@ mod tests {
 
     #[test]
     fn every_operation_is_found_by_its_target_and_others_are_refused() {
-        assert_eq!(Operation::ALL.len(), 45);
+        assert_eq!(Operation::ALL.len(), 47);
         for op in Operation::ALL {
             assert_eq!(
                 Operation::from_target(&format!("TrentService.{}", op.name())).unwrap(),
@@ -221,7 +222,14 @@ mod tests {
         for (target, code) in [
             ("TrentService.Nope", ErrorCode::UnknownOperation),
             ("Encrypt", ErrorCode::UnknownOperation),
-            ("TrentService.ReplicateKey", ErrorCode::UnsupportedOperation),
+            (
+                "TrentService.CreateCustomKeyStore",
+                ErrorCode::UnsupportedOperation,
+            ),
+            (
+                "TrentService.GetKeyLastUsage",
+                ErrorCode::UnsupportedOperation,
+            ),
         ] {
             assert_eq!(Operation::from_target(target).unwrap_err().code, code);
         }
@@ -293,5 +301,7 @@ mod tests {
         "Imported",
         "Policies",
         "Agreement",
+        "Multi",
+        "Region",
     ];
 }

@@ -112,6 +112,9 @@ pub enum KeyState {
     PendingDeletion,
     /// An EXTERNAL key without its key material.
     PendingImport,
+    /// A multi-Region primary key scheduled for deletion that still has replicas: its waiting
+    /// period begins when the last replica is deleted.
+    PendingReplicaDeletion,
 }
 
 impl KeyState {
@@ -122,6 +125,7 @@ impl KeyState {
             Self::Disabled => "Disabled",
             Self::PendingDeletion => "PendingDeletion",
             Self::PendingImport => "PendingImport",
+            Self::PendingReplicaDeletion => "PendingReplicaDeletion",
         }
     }
 }
@@ -156,8 +160,11 @@ pub struct KeyMetadata {
     pub customer_master_key_spec: String,
     /// The key spec.
     pub key_spec: String,
-    /// Always false: Keyward has no multi-Region keys.
+    /// Whether the key is a multi-Region key (`mrk-` key ID).
     pub multi_region: bool,
+    /// For a multi-Region key: its primary and replicas, and which this one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multi_region_configuration: Option<MultiRegionConfiguration>,
     /// When a key pending deletion is deleted.
     #[serde(
         default,
@@ -193,6 +200,28 @@ pub struct KeyMetadata {
     /// Symmetric encryption keys with material: the `KeyMaterialId` of the current material.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_key_material_id: Option<String>,
+}
+
+/// `MultiRegionConfiguration` of a multi-Region key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MultiRegionConfiguration {
+    /// `PRIMARY` or `REPLICA`: which this key is.
+    pub multi_region_key_type: String,
+    /// The primary key.
+    pub primary_key: MultiRegionKey,
+    /// Every replica key.
+    pub replica_keys: Vec<MultiRegionKey>,
+}
+
+/// One key of a multi-Region key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MultiRegionKey {
+    /// Its key ARN.
+    pub arn: String,
+    /// Its Region.
+    pub region: String,
 }
 
 /// DescribeKey.
@@ -326,6 +355,49 @@ key_id_constructor!(
     ScheduleKeyDeletionRequest,
     CancelKeyDeletionRequest,
 );
+
+// Multi-Region keys.
+
+/// ReplicateKey.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReplicateKeyRequest {
+    /// The multi-Region primary key (key ID or key ARN).
+    pub key_id: String,
+    /// The Region of the new replica.
+    pub replica_region: String,
+    /// The replica's key policy; the default key policy when absent.
+    pub policy: Option<String>,
+    /// Skips the lockout safety check of `Policy`.
+    pub bypass_policy_lockout_safety_check: Option<bool>,
+    /// The replica's description.
+    pub description: Option<String>,
+    /// The replica's tags (not copied from the primary).
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+/// ReplicateKey's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReplicateKeyResponse {
+    /// The replica.
+    pub replica_key_metadata: KeyMetadata,
+    /// The replica's key policy.
+    pub replica_policy: String,
+    /// The replica's tags.
+    pub replica_tags: Vec<Tag>,
+}
+
+/// UpdatePrimaryRegion.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdatePrimaryRegionRequest {
+    /// The current primary key (key ID or key ARN).
+    pub key_id: String,
+    /// The Region of the replica that becomes the primary.
+    pub primary_region: String,
+}
 
 // Key policies.
 

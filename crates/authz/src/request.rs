@@ -157,6 +157,8 @@ pub struct KeyAttributes<'a> {
     pub origin: &'a str,
     /// `kms:MultiRegion`.
     pub multi_region: bool,
+    /// `kms:MultiRegionKeyType` (`PRIMARY` or `REPLICA`), for a multi-Region key only.
+    pub multi_region_key_type: Option<&'a str>,
     /// `kms:ResourceAliases`: alias names (`alias/...`).
     pub aliases: &'a [String],
     /// `aws:ResourceTag/<key>`.
@@ -226,6 +228,9 @@ pub fn insert_key(ctx: &mut RequestContext, key: &KeyAttributes<'_>) {
         "kms:MultiRegion",
         if key.multi_region { "true" } else { "false" },
     );
+    if let Some(key_type) = key.multi_region_key_type {
+        ctx.insert_single("kms:MultiRegionKeyType", key_type);
+    }
     ctx.insert_multi(
         "kms:ResourceAliases",
         key.aliases.iter().map(String::as_str),
@@ -530,6 +535,7 @@ impl Request {
             usage: &key.usage,
             origin: &key.origin,
             multi_region: key.multi_region,
+            multi_region_key_type: None,
             aliases: &key.aliases,
             tags: &key.tags,
         };

@@ -37,6 +37,7 @@ impl KeyEntry {
     pub(crate) fn state(&self) -> KeyState {
         match self.meta.state {
             AdminState::PendingDeletion => KeyState::PendingDeletion,
+            AdminState::PendingReplicaDeletion => KeyState::PendingReplicaDeletion,
             AdminState::Disabled => KeyState::Disabled,
             AdminState::Enabled if !self.crypto.has_material() => KeyState::PendingImport,
             AdminState::Enabled => KeyState::Enabled,
@@ -65,7 +66,8 @@ impl KeyEntry {
                 spec: self.meta.spec.as_str(),
                 usage: self.meta.usage.as_str(),
                 origin: self.meta.origin.as_str(),
-                multi_region: false,
+                multi_region: self.meta.multi_region.is_some(),
+                multi_region_key_type: self.meta.multi_region_key_type(),
                 aliases: &self.aliases,
                 tags: &self.meta.tags,
             },

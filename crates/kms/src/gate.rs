@@ -481,6 +481,8 @@ impl Kms {
     ) -> Result<O::Response, KmsError> {
         let mut call = Call::new(operation.name(), O::audit(request));
         let result = O::Pipeline::run(self, caller, &mut call, request);
+        // The call's locks are released: what it left for other Regions is done now.
+        self.run_followups();
         let (error_code, error_message) = match &result {
             Ok(_) => (None, None),
             Err(e) => {

@@ -5,6 +5,7 @@
 
 use crate::clock::{epoch_seconds, from_epoch_seconds};
 use crate::error::KmsError;
+use crate::operations::multi_region::Followup;
 use crate::record::{AdminState, RotationRecord};
 use crate::service::Kms;
 use crate::store::Change;
@@ -49,13 +50,27 @@ impl Kms {
                 for name in aliases {
                     state.aliases.remove(&account, &name);
                 }
-                state.keys.remove(&id);
+                if let Some(removed) = state.keys.remove(&id)
+                    && let Some(record) = &removed.meta.multi_region
+                    && record.primary_region != self.config.region
+                {
+                    self.followups.push(Followup::ReplicaGone {
+                        key_id: id.clone(),
+                        primary_region: record.primary_region.clone(),
+                        region: self.config.region.clone(),
+                    });
+                }
                 continue;
             }
+            let mut rotated = false;
             self.commit_key(entry, |e| {
+                // A multi-Region replica never rotates by itself: its primary's rotation
+                // reaches it.
                 let rotate = e.meta.state == AdminState::Enabled
                     && e.meta.rotation_enabled
+                    && e.meta.multi_region_key_type() != Some("REPLICA")
                     && e.meta.next_rotation.is_some_and(|at| at <= now);
+                rotated = rotate;
                 if rotate {
                     let version = e.crypto.rotate()?;
                     e.meta.rotations.push(RotationRecord {
@@ -71,6 +86,9 @@ impl Kms {
                 }
                 Ok(())
             })?;
+            if rotated && entry.meta.multi_region.is_some() {
+                self.followups.push(Followup::Spread(id.clone()));
+            }
         }
         self.next_event
             .store(state.earliest_event(), Ordering::Relaxed);

@@ -30,7 +30,13 @@ pub(crate) enum StateClass {
 pub(crate) fn check(entry: &KeyEntry, class: StateClass) -> Result<(), KeyStateError> {
     use KeyState::*;
     use StateClass::*;
-    let problem = match (class, entry.state()) {
+    // A primary key waiting for its replicas' deletion is refused as a key pending deletion
+    // ("<arn> is pending deletion (or pending replica deletion)" in AWS's table).
+    let state = match entry.state() {
+        PendingReplicaDeletion => PendingDeletion,
+        other => other,
+    };
+    let problem = match (class, state) {
         (Any, _) | (PendingDeletionOnly, PendingDeletion) => None,
         (Cryptographic | Rotation | OnDemandRotation, Enabled) => None,
         (Cryptographic | Rotation | OnDemandRotation, Disabled) => Some(StateProblem::Disabled),
@@ -47,6 +53,7 @@ pub(crate) fn check(entry: &KeyEntry, class: StateClass) -> Result<(), KeyStateE
         (PendingDeletionOnly, Enabled | Disabled | PendingImport) => {
             Some(StateProblem::NotPendingDeletion)
         }
+        (_, PendingReplicaDeletion) => Some(StateProblem::PendingDeletion),
     };
     match problem {
         None => Ok(()),

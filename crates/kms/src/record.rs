@@ -15,6 +15,18 @@ pub(crate) enum AdminState {
     Enabled,
     Disabled,
     PendingDeletion,
+    /// A multi-Region primary key scheduled for deletion while it has replicas: its waiting
+    /// period (`pending_window_days`) starts when the last replica is deleted.
+    PendingReplicaDeletion,
+}
+
+/// A multi-Region key's configuration, the same in every copy (primary and replicas).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct MultiRegionRecord {
+    /// The Region of the primary key.
+    pub(crate) primary_region: String,
+    /// The Regions of the replicas, in the order they were made.
+    pub(crate) replica_regions: Vec<String>,
 }
 
 /// One rotation, as ListKeyRotations reports it.
@@ -139,6 +151,27 @@ pub(crate) struct KeyMetadataRecord {
     /// Imported material: `KeyMaterialDescription` by `KeyMaterialId`.
     #[serde(default)]
     pub(crate) material_descriptions: BTreeMap<String, String>,
+    /// A multi-Region key's primary and replicas; `None` for a single-Region key.
+    #[serde(default)]
+    pub(crate) multi_region: Option<MultiRegionRecord>,
+}
+
+impl KeyMetadataRecord {
+    /// `PRIMARY` or `REPLICA` for a multi-Region key.
+    pub(crate) fn multi_region_key_type(&self) -> Option<&'static str> {
+        self.multi_region.as_ref().map(|m| {
+            if m.primary_region == self.region {
+                "PRIMARY"
+            } else {
+                "REPLICA"
+            }
+        })
+    }
+
+    /// Whether this is a multi-Region primary key.
+    pub(crate) fn is_multi_region_primary(&self) -> bool {
+        self.multi_region_key_type() == Some("PRIMARY")
+    }
 }
 
 /// Serde for an enumeration stored by its API name: `$parse` reads it, `as_str` writes it.

@@ -8,6 +8,7 @@
 use crate::audit::{AuditSink, JsonLinesFile};
 use crate::clock::{Clock, SystemClock};
 use crate::error::OpenError;
+use crate::operations::multi_region::RegionLinks;
 use crate::service::{Kms, KmsConfig};
 use keyward_crypto::RootKey;
 use std::collections::BTreeMap;
@@ -69,6 +70,7 @@ impl Regions {
         let audit: Arc<dyn AuditSink> =
             Arc::new(JsonLinesFile::open(audit_log).map_err(io(audit_log))?);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let links = Arc::new(RegionLinks::default());
         let mut by_name = BTreeMap::new();
         let mut default = None;
         for region in names {
@@ -82,7 +84,7 @@ impl Regions {
                     path: root_path.display().to_string(),
                     source,
                 })?;
-            let kms = Kms::open(
+            let mut kms = Kms::open(
                 KmsConfig {
                     region: region.clone(),
                     ..config.clone()
@@ -92,7 +94,9 @@ impl Regions {
                 Arc::clone(&audit),
                 Arc::clone(&clock),
             )?;
+            kms.links = Arc::clone(&links);
             let kms = Arc::new(kms);
+            links.link(&region, &kms);
             if region == config.region {
                 default = Some(Arc::clone(&kms));
             }
@@ -108,10 +112,13 @@ impl Regions {
     /// Regions made of services already open (tests, embedders with their own stores).
     /// `None` when `services` is empty or two serve the same Region; the first is the default.
     pub fn from_services(services: Vec<Kms>) -> Option<Self> {
+        let links = Arc::new(RegionLinks::default());
         let mut by_name = BTreeMap::new();
         let mut default = None;
-        for kms in services {
+        for mut kms in services {
+            kms.links = Arc::clone(&links);
             let kms = Arc::new(kms);
+            links.link(kms.region(), &kms);
             default.get_or_insert_with(|| Arc::clone(&kms));
             if by_name.insert(kms.region().to_owned(), kms).is_some() {
                 return None;

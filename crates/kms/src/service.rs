@@ -6,6 +6,7 @@ use crate::caller::Caller;
 use crate::clock::Clock;
 use crate::entry::{KeyEntry, State};
 use crate::error::{KmsError, OpenError};
+use crate::operations::multi_region::{Followups, RegionLinks};
 use crate::quotas::{Admission, QuotaConfig, RequestQuotas};
 use crate::record::KeyMetadataRecord;
 use crate::store::{AliasRecord, Change, KeyRecord, Store};
@@ -100,6 +101,10 @@ pub struct Kms {
     pub(crate) token_key: [u8; 32],
     pub(crate) state: RwLock<State>,
     quotas: Option<RequestQuotas>,
+    /// The other Regions' services, for multi-Region keys ([`crate::Regions`] links them).
+    pub(crate) links: Arc<RegionLinks>,
+    /// What calls leave to do once their lock is released (multi-Region keys).
+    pub(crate) followups: Followups,
 }
 
 /// The key-policy document KMS gives a key created without one, in `account`.
@@ -170,6 +175,8 @@ impl Kms {
             .map(|q| RequestQuotas::new(q, &config.region));
         Ok(Self {
             quotas,
+            links: Arc::default(),
+            followups: Followups::default(),
             region: config.region.as_str().into(),
             account: config.account.as_str().into(),
             partition: keyward_policy::arn::partition_of(&config.region),

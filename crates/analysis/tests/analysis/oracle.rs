@@ -870,6 +870,7 @@ fn brute_force(pair: &Pair) -> Result<Option<Truth>, String> {
         usage: "ENCRYPT_DECRYPT",
         origin: "AWS_KMS",
         multi_region: false,
+        multi_region_key_type: None,
         aliases: &[],
         tags: &Default::default(),
     };

@@ -339,6 +339,7 @@ fn brute_force(f: &Fixture) -> BTreeMap<String, BTreeSet<String>> {
         usage: &key.usage,
         origin: &key.origin,
         multi_region: key.multi_region,
+        multi_region_key_type: None,
         aliases: &key.aliases,
         tags: &key.tags,
     };

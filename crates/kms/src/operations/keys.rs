@@ -10,7 +10,7 @@ use crate::gate::{Allowed, KmsOperation, Named, action, operation};
 use crate::housekeeping::DAY;
 use crate::operations::tags::check_tags;
 use crate::paging::{PageSize, paginate};
-use crate::record::{AdminState, KeyMetadataRecord};
+use crate::record::{AdminState, KeyMetadataRecord, MultiRegionRecord};
 use crate::service::{Kms, compile_key_policy, default_policy, key_kind};
 use keyward_api::{
     CancelKeyDeletionRequest, CancelKeyDeletionResponse, CreateKeyRequest, CreateKeyResponse,
@@ -70,11 +70,6 @@ pub(crate) fn check_create_key(r: &CreateKeyRequest) -> Result<(), KmsError> {
             "custom key stores",
         ),
         (r.xks_key_id.is_some(), "XksKeyId", "external key stores"),
-        (
-            r.multi_region == Some(true),
-            "MultiRegion",
-            "multi-Region keys",
-        ),
     ] {
         if present {
             return Err(KmsError::unsupported(format!(
@@ -103,7 +98,11 @@ fn create_key_context(r: &CreateKeyRequest, context: &mut keyward_conditions::Re
         context.insert_single("kms:KeyUsage", usage.as_str());
         context.insert_single("kms:KeyOrigin", origin.as_str());
     }
-    context.insert_single("kms:MultiRegion", "false");
+    let multi_region = r.multi_region == Some(true);
+    context.insert_single("kms:MultiRegion", bool_text(multi_region));
+    if multi_region {
+        context.insert_single("kms:MultiRegionKeyType", "PRIMARY");
+    }
     if let Some(bypass) = r.bypass_policy_lockout_safety_check {
         context.insert_single("kms:BypassPolicyLockoutSafetyCheck", bool_text(bypass));
     }
@@ -142,7 +141,13 @@ fn create_key(op: &mut Allowed<'_>, r: &CreateKeyRequest) -> Result<CreateKeyRes
     let (spec, usage, origin) = key_kind_of(r)?;
     // KMS creates the key in the caller's account.
     let account = caller.account();
-    let id = uuid::Uuid::new_v4().to_string();
+    let multi_region = r.multi_region == Some(true);
+    // A multi-Region key's ID is `mrk-` and 32 hex digits, the same in every Region.
+    let id = if multi_region {
+        format!("mrk-{}", uuid::Uuid::new_v4().simple())
+    } else {
+        uuid::Uuid::new_v4().to_string()
+    };
     let arn = kms.key_arn(account, &id);
     let policy_text = r
         .policy
@@ -156,7 +161,14 @@ fn create_key(op: &mut Allowed<'_>, r: &CreateKeyRequest) -> Result<CreateKeyRes
         Origin::External => CryptoKey::external(id.clone(), spec, usage)?,
         Origin::AwsKms => CryptoKey::generate(id.clone(), spec, usage)?,
     };
-    let entry = new_entry(kms, account, r, crypto, policy_text, policy)?;
+    let mut entry = new_entry(kms, account, r, crypto, policy_text, policy)?;
+    if multi_region {
+        entry.meta.multi_region = Some(MultiRegionRecord {
+            primary_region: kms.config.region.clone(),
+            replica_regions: Vec::new(),
+        });
+        entry.refresh_context();
+    }
     let change = kms.key_change(&entry)?;
     let mut state = kms.write()?;
     kms.persist(&[change])?;
@@ -209,6 +221,7 @@ pub(crate) fn new_entry(
         expiration_model: None,
         valid_to: None,
         material_descriptions: BTreeMap::new(),
+        multi_region: None,
     };
     let kind = key_kind(&meta).ok_or_else(|| {
         KmsError::Internal(format!(
@@ -333,13 +346,26 @@ operation! {
     };
     perform |op, entry, r| {
         let days = pending_window(r);
-        let deletion = epoch_seconds(op.kms.clock.now()) + u64::from(days) * DAY;
-        entry.meta.state = AdminState::PendingDeletion;
-        entry.meta.deletion_date = Some(deletion);
         entry.meta.pending_window_days = Some(days);
+        // A multi-Region primary key with replicas waits for them: its window starts when the
+        // last replica is deleted (`PendingReplicaDeletion`, no deletion date yet).
+        let has_replicas = entry.meta.is_multi_region_primary()
+            && entry
+                .meta
+                .multi_region
+                .as_ref()
+                .is_some_and(|m| !m.replica_regions.is_empty());
+        if has_replicas {
+            entry.meta.state = AdminState::PendingReplicaDeletion;
+            entry.meta.deletion_date = None;
+        } else {
+            let deletion = epoch_seconds(op.kms.clock.now()) + u64::from(days) * DAY;
+            entry.meta.state = AdminState::PendingDeletion;
+            entry.meta.deletion_date = Some(deletion);
+        }
         Ok(ScheduleKeyDeletionResponse {
             key_id: entry.meta.arn.clone(),
-            deletion_date: Some(from_epoch_seconds(deletion)),
+            deletion_date: entry.meta.deletion_date.map(from_epoch_seconds),
             key_state: entry.state(),
             pending_window_in_days: Some(days),
         })

@@ -10,6 +10,7 @@ mod grants;
 mod import;
 pub(crate) mod keys;
 mod mac;
+pub(crate) mod multi_region;
 mod policies;
 mod rotation;
 mod signing;
@@ -30,6 +31,7 @@ use grants::*;
 use import::*;
 use keys::*;
 use mac::*;
+use multi_region::*;
 use policies::*;
 use rotation::*;
 use signing::*;
@@ -161,7 +163,28 @@ pub(crate) fn metadata(entry: &KeyEntry) -> KeyMetadata {
         key_manager: "CUSTOMER".to_owned(),
         customer_master_key_spec: m.spec.as_str().to_owned(),
         key_spec: m.spec.as_str().to_owned(),
-        multi_region: false,
+        multi_region: m.multi_region.is_some(),
+        multi_region_configuration: m.multi_region.as_ref().map(|config| {
+            let arn_in = |region: &str| {
+                m.arn
+                    .replacen(&format!(":{}:", m.region), &format!(":{region}:"), 1)
+            };
+            keyward_api::MultiRegionConfiguration {
+                multi_region_key_type: m.multi_region_key_type().unwrap_or("PRIMARY").to_owned(),
+                primary_key: keyward_api::MultiRegionKey {
+                    arn: arn_in(&config.primary_region),
+                    region: config.primary_region.clone(),
+                },
+                replica_keys: config
+                    .replica_regions
+                    .iter()
+                    .map(|region| keyward_api::MultiRegionKey {
+                        arn: arn_in(region),
+                        region: region.clone(),
+                    })
+                    .collect(),
+            }
+        }),
         deletion_date: m.deletion_date.map(from_epoch_seconds),
         pending_deletion_window_in_days: m.pending_window_days,
         encryption_algorithms: algorithms.encryption,

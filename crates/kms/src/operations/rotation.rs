@@ -1,6 +1,7 @@
 //! Rotation: EnableKeyRotation (automatic, with a period), DisableKeyRotation,
 //! GetKeyRotationStatus, RotateKeyOnDemand, ListKeyRotations.
 
+use super::multi_region::{check_not_replica, spread_if_multi_region};
 use crate::clock::{epoch_seconds, from_epoch_seconds};
 use crate::entry::KeyEntry;
 use crate::error::KmsError;
@@ -71,13 +72,17 @@ operation! {
     context |r, keys| if let Some(days) = r.rotation_period_in_days {
         keys.insert_single("kms:RotationPeriodInDays", &days.to_string());
     };
-    validate |entry, r| check_rotation_period(entry, r);
+    validate |entry, r| {
+        check_not_replica(entry)?;
+        check_rotation_period(entry, r)
+    };
     perform |op, entry, r| {
         let days = rotation_period(r);
         let now = epoch_seconds(op.kms.clock.now());
         entry.meta.rotation_enabled = true;
         entry.meta.rotation_period_days = days;
         entry.meta.next_rotation = Some(now + u64::from(days) * DAY);
+        spread_if_multi_region(op.kms, entry);
         Ok(Empty {})
     }
 }
@@ -86,10 +91,14 @@ operation! {
     /// DisableKeyRotation.
     DisableKeyRotation(DisableKeyRotationRequest) -> Empty, via Change, action "DisableKeyRotation", state Rotation;
     audit |r| json!({"keyId": r.key_id});
-    validate |entry, _| check_rotatable(entry);
-    perform |_, entry, _| {
+    validate |entry, _| {
+        check_not_replica(entry)?;
+        check_rotatable(entry)
+    };
+    perform |op, entry, _| {
         entry.meta.rotation_enabled = false;
         entry.meta.next_rotation = None;
+        spread_if_multi_region(op.kms, entry);
         Ok(Empty {})
     }
 }
@@ -145,7 +154,10 @@ operation! {
     RotateKeyOnDemand(RotateKeyOnDemandRequest) -> RotateKeyOnDemandResponse, via Change,
         action "RotateKeyOnDemand", state OnDemandRotation;
     audit |r| json!({"keyId": r.key_id});
-    validate |entry, _| check_on_demand(entry);
+    validate |entry, _| {
+        check_not_replica(entry)?;
+        check_on_demand(entry)
+    };
     perform |op, entry, _| {
         let version = if entry.meta.origin == Origin::External {
             let arn = &entry.meta.arn;
@@ -159,6 +171,7 @@ operation! {
         };
         let date = epoch_seconds(op.kms.clock.now());
         entry.meta.rotations.push(RotationRecord { version, date, on_demand: true });
+        spread_if_multi_region(op.kms, entry);
         Ok(RotateKeyOnDemandResponse { key_id: entry.meta.arn.clone() })
     }
 }

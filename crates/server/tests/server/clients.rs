@@ -138,3 +138,11 @@ fn seed_suite() {
 fn regions_suite() {
     run_suite_with("test_regions", "regions = [\"us-east-1\", \"eu-west-1\"]");
 }
+
+#[test]
+fn multi_region_suite() {
+    run_suite_with(
+        "test_multi_region",
+        "regions = [\"us-east-1\", \"eu-west-1\"]",
+    );
+}

@@ -283,10 +283,10 @@ fn bad_input_gets_a_clear_error() {
             "NumberOfBytes is required.",
         ),
         (
-            "ReplicateKey",
+            "CreateCustomKeyStore",
             br#"{}"#,
             "UnsupportedOperationException",
-            "ReplicateKey is not supported",
+            "CreateCustomKeyStore is not supported",
         ),
     ];
     for (operation, body, code, message) in cases {

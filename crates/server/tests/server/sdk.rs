@@ -12,9 +12,14 @@ use aws_sdk_kms::types::{
 };
 
 fn client(server: &TestServer, creds: Creds) -> Client {
+    client_in(server, creds, REGION)
+}
+
+/// A client of `region`.
+fn client_in(server: &TestServer, creds: Creds, region: &'static str) -> Client {
     let config = aws_sdk_kms::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
+        .region(Region::new(region))
         .endpoint_url(server.endpoint())
         .credentials_provider(Credentials::new(
             creds.key,
@@ -395,4 +400,73 @@ async fn the_rust_sdk_works_unchanged() {
             .unwrap_err(),
     );
     assert_eq!(c, "AccessDeniedException");
+}
+
+/// Multi-Region keys through the SDK: a primary in us-east-1, its replica in eu-west-1 with
+/// the same key ID, a ciphertext of one Region decrypted by the other, DescribeKey's
+/// configuration, and the primary moved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rust_sdk_replicates_a_multi_region_key_and_decrypts_across_regions() {
+    let dir = tempfile::tempdir().unwrap();
+    let server =
+        TestServer::start_configured(dir.path(), "regions = [\"us-east-1\", \"eu-west-1\"]");
+    let us = client_in(&server, ADMIN, "us-east-1");
+    let eu = client_in(&server, ADMIN, "eu-west-1");
+    let primary = us
+        .create_key()
+        .multi_region(true)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    let key_id = primary.key_id().to_owned();
+    assert!(key_id.starts_with("mrk-"), "{key_id}");
+    assert_eq!(primary.multi_region(), Some(true));
+    let replica = us
+        .replicate_key()
+        .key_id(&key_id)
+        .replica_region("eu-west-1")
+        .description("replica")
+        .send()
+        .await
+        .unwrap();
+    let meta = replica.replica_key_metadata.unwrap();
+    assert_eq!(meta.key_id(), key_id);
+    assert!(meta.arn().unwrap().starts_with("arn:aws:kms:eu-west-1:"));
+    let config = meta.multi_region_configuration.unwrap();
+    assert_eq!(config.multi_region_key_type.unwrap().as_str(), "REPLICA");
+    let blob = us
+        .encrypt()
+        .key_id(&key_id)
+        .plaintext(Blob::new(b"from us-east-1".to_vec()))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    let plain = eu.decrypt().ciphertext_blob(blob).send().await.unwrap();
+    assert_eq!(plain.plaintext.unwrap().as_ref(), b"from us-east-1");
+    assert!(plain.key_id.unwrap().starts_with("arn:aws:kms:eu-west-1:"));
+    us.update_primary_region()
+        .key_id(&key_id)
+        .primary_region("eu-west-1")
+        .send()
+        .await
+        .unwrap();
+    let described = eu
+        .describe_key()
+        .key_id(&key_id)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    let config = described.multi_region_configuration.unwrap();
+    assert_eq!(
+        config.multi_region_key_type().map(|t| t.as_str()),
+        Some("PRIMARY")
+    );
+    assert_eq!(config.replica_keys().len(), 1);
+    assert_eq!(config.replica_keys()[0].region(), Some("us-east-1"));
 }
