@@ -169,6 +169,11 @@ impl Caller {
         self
     }
 
+    /// The AWS service the caller's requests come through (`kms:ViaService`), if any.
+    pub fn via_service_name(&self) -> Option<&str> {
+        self.via_service.as_deref()
+    }
+
     /// Any other request-context key (`aws:PrincipalOrgID`, `aws:SecureTransport`, ...).
     #[must_use]
     pub fn with_context(mut self, key: &str, value: ContextValue) -> Self {

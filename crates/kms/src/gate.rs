@@ -480,6 +480,12 @@ impl Kms {
         request: &O::Request,
     ) -> Result<O::Response, KmsError> {
         let mut call = Call::new(operation.name(), O::audit(request));
+        // An AWS managed key comes into being the first time its service uses it.
+        self.ensure_managed_key(
+            caller,
+            request.key_id(),
+            operation == Operation::DescribeKey,
+        );
         let result = O::Pipeline::run(self, caller, &mut call, request);
         // The call's locks are released: what it left for other Regions is done now.
         self.run_followups();
@@ -537,6 +543,7 @@ impl Kms {
             encryption_context,
             context,
         )?;
+        crate::managed::refuse_change(entry, O::ACTION)?;
         key_state::check(entry, O::STATE)?;
         entry.check_grant_tokens(request.grant_tokens())?;
         Ok((entry, judgement))

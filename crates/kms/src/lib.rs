@@ -53,6 +53,7 @@ mod gate;
 mod housekeeping;
 mod key_id;
 mod key_state;
+mod managed;
 mod operations;
 mod paging;
 pub mod quotas;

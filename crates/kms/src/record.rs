@@ -154,6 +154,9 @@ pub(crate) struct KeyMetadataRecord {
     /// A multi-Region key's primary and replicas; `None` for a single-Region key.
     #[serde(default)]
     pub(crate) multi_region: Option<MultiRegionRecord>,
+    /// An AWS managed key (`KeyManager: AWS`), created for its service at first use.
+    #[serde(default)]
+    pub(crate) aws_managed: bool,
 }
 
 impl KeyMetadataRecord {

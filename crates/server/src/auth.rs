@@ -106,6 +106,9 @@ impl Authenticator {
             for (k, v) in &p.tags {
                 caller = caller.with_tag(k, v);
             }
+            if let Some(service) = &p.via_service {
+                caller = caller.via_service(service);
+            }
             identities.insert(
                 p.access_key_id.clone(),
                 Arc::new(Identity {

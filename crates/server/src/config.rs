@@ -53,6 +53,9 @@ pub struct PrincipalConfig {
     pub identity_policies: Vec<String>,
     /// Principal tags (`aws:PrincipalTag/<key>`).
     pub tags: BTreeMap<String, String>,
+    /// `kms:ViaService` of every request the principal signs: it stands for an AWS service
+    /// calling on someone's behalf (`s3.us-east-1.amazonaws.com`).
+    pub via_service: Option<String>,
 }
 
 impl std::fmt::Debug for PrincipalConfig {
@@ -63,6 +66,7 @@ impl std::fmt::Debug for PrincipalConfig {
             .field("secret_access_key", &"<redacted>")
             .field("identity_policies", &self.identity_policies.len())
             .field("tags", &self.tags)
+            .field("via_service", &self.via_service)
             .finish()
     }
 }
@@ -150,6 +154,7 @@ struct FilePrincipal {
     identity_policies: Vec<toml::Spanned<String>>,
     #[serde(default)]
     tags: BTreeMap<String, toml::Spanned<String>>,
+    via_service: Option<toml::Spanned<String>>,
 }
 
 /// Turns byte offsets of one text into 1-based line and column.
@@ -198,6 +203,7 @@ impl ServerConfig {
             secret_access_key: generated_secret(),
             identity_policies: vec![ADMIN_IDENTITY_POLICY.to_owned()],
             tags: BTreeMap::new(),
+            via_service: None,
         };
         Ok(Self {
             region: DEFAULT_REGION.to_owned(),
@@ -394,6 +400,20 @@ impl ServerConfig {
                 }
                 policies.push(text);
             }
+            let via_service = match &p.via_service {
+                Some(v) if !valid_service_endpoint(v.get_ref()) => {
+                    return Err(at.error(
+                        v,
+                        &field("via_service"),
+                        format!(
+                            "'{}' is not a service endpoint such as s3.us-east-1.amazonaws.com",
+                            v.get_ref()
+                        ),
+                    ));
+                }
+                Some(v) => Some(v.get_ref().clone()),
+                None => None,
+            };
             principals.push(PrincipalConfig {
                 arn: arn.clone(),
                 access_key_id: key.clone(),
@@ -404,6 +424,7 @@ impl ServerConfig {
                     .iter()
                     .map(|(k, v)| (k.clone(), v.get_ref().clone()))
                     .collect(),
+                via_service,
             });
         }
         Ok(Self {
@@ -551,6 +572,18 @@ fn valid_region(region: &str) -> bool {
         && region
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// `<service>.<region>.amazonaws.com` (or another partition's suffix): lower-case labels.
+fn valid_service_endpoint(endpoint: &str) -> bool {
+    endpoint.len() <= 128
+        && endpoint.split('.').count() >= 3
+        && endpoint.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
 }
 
 fn valid_account(account: &str) -> bool {

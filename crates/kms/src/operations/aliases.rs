@@ -133,6 +133,7 @@ fn create_alias(
         let (entry, _) = kms.resolve(&state, caller, &r.target_key_id, CreateAlias::ACTION)?;
         call.resources.push(entry.meta.arn.clone());
         kms.authorize_alias(call, caller, entry, CreateAlias::ACTION, &r.alias_name)?;
+        crate::managed::refuse_change(entry, CreateAlias::ACTION)?;
         key_state::check(entry, CreateAlias::STATE)?;
         if state.aliases.contains(caller.account(), &r.alias_name) {
             return Err(KmsError::refused(
@@ -189,6 +190,7 @@ fn update_alias(
         call.resources.push(target.meta.arn.clone());
         kms.authorize_alias(call, caller, current, UpdateAlias::ACTION, &r.alias_name)?;
         kms.authorize_alias(call, caller, target, UpdateAlias::ACTION, &r.alias_name)?;
+        crate::managed::refuse_change(target, UpdateAlias::ACTION)?;
         key_state::check(target, UpdateAlias::STATE)?;
         if alias_kind(current) != alias_kind(target) {
             return Err(KmsError::validation(format!(

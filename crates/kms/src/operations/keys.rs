@@ -222,6 +222,7 @@ pub(crate) fn new_entry(
         valid_to: None,
         material_descriptions: BTreeMap::new(),
         multi_region: None,
+        aws_managed: false,
     };
     let kind = key_kind(&meta).ok_or_else(|| {
         KmsError::Internal(format!(

@@ -160,7 +160,7 @@ pub(crate) fn metadata(entry: &KeyEntry) -> KeyMetadata {
         key_usage: m.usage.as_str().to_owned(),
         key_state: state,
         origin: m.origin.as_str().to_owned(),
-        key_manager: "CUSTOMER".to_owned(),
+        key_manager: if m.aws_managed { "AWS" } else { "CUSTOMER" }.to_owned(),
         customer_master_key_spec: m.spec.as_str().to_owned(),
         key_spec: m.spec.as_str().to_owned(),
         multi_region: m.multi_region.is_some(),

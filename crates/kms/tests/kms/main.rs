@@ -15,6 +15,7 @@ mod crash;
 mod escalation;
 mod gating;
 mod lifecycle;
+mod managed;
 mod multi_region;
 mod operations;
 mod report;

@@ -53,6 +53,7 @@ fn run_suite_in(suite: &str, settings: &str, files: &[(&str, &[u8])]) {
         "alice": {"arn": ALICE.arn, "key": ALICE.key, "secret": ALICE.secret},
         "bob": {"arn": BOB.arn, "key": BOB.key, "secret": BOB.secret},
         "carol": {"arn": CAROL.arn, "key": CAROL.key, "secret": CAROL.secret},
+        "dave": {"arn": DAVE.arn, "key": DAVE.key, "secret": DAVE.secret},
     });
     let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
@@ -145,4 +146,9 @@ fn multi_region_suite() {
         "test_multi_region",
         "regions = [\"us-east-1\", \"eu-west-1\"]",
     );
+}
+
+#[test]
+fn managed_keys_suite() {
+    run_suite("test_managed");
 }

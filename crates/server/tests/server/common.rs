@@ -45,6 +45,13 @@ pub(crate) const CAROL: Creds = Creds {
     secret: "carolsecretcarolsecretcarolsecret000000",
 };
 
+/// Calls through S3 (`via_service`), `kms:*` through its identity policy.
+pub(crate) const DAVE: Creds = Creds {
+    arn: "arn:aws:iam::111122223333:user/dave",
+    key: "AKIADAVE000000000000",
+    secret: "davesecretdavesecretdavesecretdave000000",
+};
+
 /// The config file of the tests, with its data directory and more top-level `settings` (TOML
 /// lines such as `enforcement = "report"`; none for the usual server).
 pub(crate) fn config_text_with(data_dir: &Path, settings: &str) -> String {
@@ -75,6 +82,13 @@ secret_access_key = "{bob_secret}"
 identity_policies = ['{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["kms:Encrypt","kms:Decrypt","kms:GenerateDataKey","kms:DescribeKey","kms:RetireGrant"],"Resource":"*"}}]}}']
 
 [[principals]]
+arn = "{dave_arn}"
+access_key_id = "{dave_key}"
+secret_access_key = "{dave_secret}"
+identity_policies = ['{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"kms:*","Resource":"*"}}]}}']
+via_service = "s3.us-east-1.amazonaws.com"
+
+[[principals]]
 arn = "{carol_arn}"
 access_key_id = "{carol_key}"
 secret_access_key = "{carol_secret}"
@@ -91,6 +105,9 @@ identity_policies = ['{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","
         bob_key = BOB.key,
         bob_secret = BOB.secret,
         carol_arn = CAROL.arn,
+        dave_arn = DAVE.arn,
+        dave_key = DAVE.key,
+        dave_secret = DAVE.secret,
         carol_key = CAROL.key,
         carol_secret = CAROL.secret,
     )

@@ -918,3 +918,25 @@ fn each_region_served_has_its_own_keys_aliases_and_arns() {
             .any(|l| l.contains("\"awsRegion\":\"us-east-1\""))
     );
 }
+
+/// AWS managed keys over the wire: a principal configured to call through S3 makes
+/// alias/aws/s3's key at first use; KeyManager AWS; a direct call is refused by its policy.
+#[test]
+fn a_managed_key_is_made_at_first_use_through_its_service() {
+    let (_dir, s) = server();
+    let before = s.call(ADMIN, "DescribeKey", &json!({"KeyId": "alias/aws/s3"}));
+    assert_eq!(before.json()["__type"], "NotFoundException");
+    s.ok(
+        DAVE,
+        "Encrypt",
+        &json!({"KeyId": "alias/aws/s3", "Plaintext": "b2JqZWN0"}),
+    );
+    let meta = s.ok(ADMIN, "DescribeKey", &json!({"KeyId": "alias/aws/s3"}));
+    assert_eq!(meta["KeyMetadata"]["KeyManager"], "AWS");
+    let direct = s.call(
+        ADMIN,
+        "Encrypt",
+        &json!({"KeyId": "alias/aws/s3", "Plaintext": "b2JqZWN0"}),
+    );
+    assert_eq!(direct.json()["__type"], "AccessDeniedException");
+}
