@@ -1,4 +1,5 @@
 //! What a client of `keyward serve` controls, and what an operator writes: the config file,
+//! the seed file,
 //! the `Authorization` header, the request body, the target, and every operation run on the
 //! body against a key service in memory. Nothing may panic, and errors are AWS-shaped.
 #![no_main]
@@ -9,6 +10,7 @@ use keyward_kms::store::MemoryStore;
 use keyward_kms::api::{ApiError, Operation};
 use keyward_kms::{Caller, Kms, KmsConfig};
 use keyward_server::sigv4::Authorization;
+use keyward_server::seed::Seed;
 use keyward_server::{Overrides, ServerConfig};
 use libfuzzer_sys::fuzz_target;
 use std::sync::{Arc, OnceLock};
@@ -17,7 +19,7 @@ fn service() -> &'static (Kms, Caller) {
     static SERVICE: OnceLock<(Kms, Caller)> = OnceLock::new();
     SERVICE.get_or_init(|| {
         let kms = Kms::open(
-            KmsConfig { region: "us-east-1".into(), account: "111122223333".into() },
+            KmsConfig::new("us-east-1", "111122223333"),
             Box::new(MemoryStore::new()),
             keyward_crypto::RootKey::generate().unwrap(),
             Arc::new(NoAudit),
@@ -38,6 +40,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let _ = ServerConfig::parse(text, "fuzz.toml", std::path::Path::new("/nonexistent"), &Overrides::default());
+    let _ = Seed::parse(text, "fuzz-seed.toml", std::path::Path::new("/nonexistent"), "111122223333");
     if let Ok(auth) = Authorization::parse(text) {
         assert!(text.contains(auth.access_key_id) && text.contains(auth.signature));
     }

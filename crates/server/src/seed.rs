@@ -76,15 +76,33 @@ impl Seed {
             .map_err(|e| fail(None, "(file)", format!("cannot read it: {e}")))?;
         let text = String::from_utf8(text)
             .map_err(|_| fail(None, "(file)", "is not UTF-8 text".into()))?;
-        let at = |offset: usize| position(&text, offset);
-        let raw: SeedFile = toml::from_str(&text).map_err(|e| {
+        let folder = path.parent().unwrap_or(Path::new("."));
+        Self::parse(&text, &shown, folder, default_account)
+    }
+
+    /// Reads a seed file's `text`; `file` names it in errors and `folder` resolves the policy
+    /// and material files it names.
+    pub fn parse(
+        text: &str,
+        file: &str,
+        folder: &Path,
+        default_account: &str,
+    ) -> Result<Self, ConfigError> {
+        let shown = file.to_owned();
+        let fail = |position: Option<(usize, usize)>, field: &str, problem: String| ConfigError {
+            file: shown.clone(),
+            position,
+            field: field.to_owned(),
+            problem,
+        };
+        let at = |offset: usize| position(text, offset);
+        let raw: SeedFile = toml::from_str(text).map_err(|e| {
             fail(
                 e.span().map(|s| at(s.start)),
                 e.message().split('`').nth(1).unwrap_or("(syntax)"),
                 e.message().trim().to_owned(),
             )
         })?;
-        let folder = path.parent().unwrap_or(Path::new("."));
         let mut seed = Self {
             file: shown.clone(),
             ..Self::default()
