@@ -346,7 +346,9 @@ impl Kms {
         key_id: Option<&str>,
         describing: bool,
     ) {
-        let Some(key_id) = key_id else { return };
+        let Some(key_id) = key_id.filter(|k| k.contains("alias/aws/")) else {
+            return;
+        };
         let name = match key_id.rsplit_once(":alias/") {
             Some((prefix, rest)) => {
                 let expected = format!(

@@ -30,6 +30,7 @@ use keyward_api::{
 use keyward_crypto::CryptoKey;
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 
 /// The services of the other Regions, for the copies of multi-Region keys to reach each other.
@@ -65,21 +66,29 @@ pub(crate) enum Followup {
     },
 }
 
-/// Followups not yet run.
+/// Followups not yet run. Whether there are any is one atomic load, so that the calls that
+/// leave none (nearly all) never take the lock.
 #[derive(Debug, Default)]
-pub(crate) struct Followups(Mutex<Vec<Followup>>);
+pub(crate) struct Followups {
+    queue: Mutex<Vec<Followup>>,
+    pending: AtomicBool,
+}
 
 impl Followups {
     pub(crate) fn push(&self, followup: Followup) {
-        if let Ok(mut queue) = self.0.lock()
+        if let Ok(mut queue) = self.queue.lock()
             && !queue.contains(&followup)
         {
             queue.push(followup);
+            self.pending.store(true, Ordering::Release);
         }
     }
 
     fn take(&self) -> Vec<Followup> {
-        self.0
+        if !self.pending.swap(false, Ordering::AcqRel) {
+            return Vec::new();
+        }
+        self.queue
             .lock()
             .map(|mut queue| std::mem::take(&mut *queue))
             .unwrap_or_default()
