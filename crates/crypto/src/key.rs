@@ -159,30 +159,7 @@ impl CryptoKey {
         spec: KeySpec,
         usage: KeyUsage,
     ) -> Result<Self, CryptoError> {
-        let id = id.into();
-        Self::check_new(&id, spec, usage)?;
-        let material = match spec {
-            KeySpec::SymmetricDefault => {
-                let aes = AesMaterial::generate()?;
-                Material::Symmetric(vec![generated(fingerprint(spec, aes.raw()), aes)])
-            }
-            KeySpec::Hmac224 | KeySpec::Hmac256 | KeySpec::Hmac384 | KeySpec::Hmac512 => {
-                let hmac = HmacMaterial::generate(spec)?;
-                Material::Hmac(vec![generated(fingerprint(spec, hmac.raw()), hmac)])
-            }
-            _ => {
-                let pair = AsymmetricMaterial::generate(spec, usage)?;
-                Material::Asymmetric(vec![generated(fingerprint(spec, pair.public_der()), pair)])
-            }
-        };
-        Ok(Self {
-            id,
-            name: None,
-            spec,
-            usage,
-            origin: Origin::AwsKms,
-            material,
-        })
+        Self::with_first_material(id.into(), spec, usage, None)
     }
 
     /// A new key of origin `AWS_KMS` whose material is given rather than generated: the raw
@@ -194,19 +171,37 @@ impl CryptoKey {
         usage: KeyUsage,
         material: Secret,
     ) -> Result<Self, CryptoError> {
-        let id = id.into();
+        Self::with_first_material(id.into(), spec, usage, Some(material))
+    }
+
+    /// A new key of origin `AWS_KMS` with its first material: `given`, or generated.
+    fn with_first_material(
+        id: String,
+        spec: KeySpec,
+        usage: KeyUsage,
+        given: Option<Secret>,
+    ) -> Result<Self, CryptoError> {
         Self::check_new(&id, spec, usage)?;
         let material = match spec {
             KeySpec::SymmetricDefault => {
-                let aes = AesMaterial::new(material)?;
+                let aes = match given {
+                    Some(bytes) => AesMaterial::new(bytes)?,
+                    None => AesMaterial::generate()?,
+                };
                 Material::Symmetric(vec![generated(fingerprint(spec, aes.raw()), aes)])
             }
             KeySpec::Hmac224 | KeySpec::Hmac256 | KeySpec::Hmac384 | KeySpec::Hmac512 => {
-                let hmac = HmacMaterial::new(spec, material)?;
+                let hmac = match given {
+                    Some(bytes) => HmacMaterial::new(spec, bytes)?,
+                    None => HmacMaterial::generate(spec)?,
+                };
                 Material::Hmac(vec![generated(fingerprint(spec, hmac.raw()), hmac)])
             }
             _ => {
-                let pair = AsymmetricMaterial::from_pkcs8(spec, usage, material)?;
+                let pair = match given {
+                    Some(pkcs8) => AsymmetricMaterial::from_pkcs8(spec, usage, pkcs8)?,
+                    None => AsymmetricMaterial::generate(spec, usage)?,
+                };
                 Material::Asymmetric(vec![generated(fingerprint(spec, pair.public_der()), pair)])
             }
         };

@@ -157,6 +157,17 @@ struct FilePrincipal {
     via_service: Option<toml::Spanned<String>>,
 }
 
+/// The 1-based line and column of byte `offset` in `text`.
+pub(crate) fn position(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map_or(1, |l| l.chars().count() + 1);
+    (line, column)
+}
+
 /// Turns byte offsets of one text into 1-based line and column.
 struct Locator<'a> {
     file: String,
@@ -165,13 +176,7 @@ struct Locator<'a> {
 
 impl Locator<'_> {
     fn position(&self, offset: usize) -> (usize, usize) {
-        let before = self.text.get(..offset).unwrap_or(self.text);
-        let line = before.matches('\n').count() + 1;
-        let column = before
-            .rsplit('\n')
-            .next()
-            .map_or(1, |l| l.chars().count() + 1);
-        (line, column)
+        position(self.text, offset)
     }
 
     fn error<T>(

@@ -16,7 +16,7 @@
 //! enabled = true                    # default
 //! ```
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, position};
 pub use keyward_kms::seed::Seeded;
 use keyward_kms::seed::{Secret, SeedKey};
 use std::collections::BTreeMap;
@@ -198,17 +198,6 @@ fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
         return Err(std::io::Error::other(format!("larger than {max} bytes")));
     }
     Ok(out)
-}
-
-/// 1-based line and column of byte `offset` in `text`.
-fn position(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before
-        .rsplit('\n')
-        .next()
-        .map_or(1, |l| l.chars().count() + 1);
-    (line, column)
 }
 
 #[cfg(test)]

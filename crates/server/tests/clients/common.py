@@ -30,6 +30,20 @@ def kms(name, secret=None, key=None, validate=True):
     )
 
 
+def retrying(name, region=None):
+    """A boto3 client that retries as applications should: standard mode, up to 10 attempts,
+    exponential backoff with jitter."""
+    p = PRINCIPALS[name]
+    return boto3.client(
+        "kms",
+        endpoint_url=ENDPOINT,
+        region_name=region or REGION,
+        aws_access_key_id=p["key"],
+        aws_secret_access_key=p["secret"],
+        config=Config(retries={"total_max_attempts": 10, "mode": "standard"}),
+    )
+
+
 def arn(name):
     return PRINCIPALS[name]["arn"]
 

@@ -4,25 +4,10 @@ retrying client of the README passes, and one that does not retry sees the injec
 
 import unittest
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from common import ENDPOINT, PRINCIPALS, REGION, kms
+from common import kms, retrying
 from test_awscli import aws
-
-
-def retrying(name):
-    """The README's retrying client: standard mode, up to 10 attempts."""
-    p = PRINCIPALS[name]
-    return boto3.client(
-        "kms",
-        endpoint_url=ENDPOINT,
-        region_name=REGION,
-        aws_access_key_id=p["key"],
-        aws_secret_access_key=p["secret"],
-        config=Config(retries={"total_max_attempts": 10, "mode": "standard"}),
-    )
 
 
 class FaultsBoto3(unittest.TestCase):

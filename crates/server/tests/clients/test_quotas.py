@@ -5,28 +5,12 @@ SDKs do passes under the quota."""
 
 import unittest
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from common import ENDPOINT, PRINCIPALS, REGION, kms
+from common import kms, retrying
 from test_awscli import aws
 
 THROTTLED = "You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls."
-
-
-def retrying(name):
-    """A boto3 client that retries as applications should: standard mode, up to 10 attempts,
-    exponential backoff with jitter."""
-    p = PRINCIPALS[name]
-    return boto3.client(
-        "kms",
-        endpoint_url=ENDPOINT,
-        region_name=REGION,
-        aws_access_key_id=p["key"],
-        aws_secret_access_key=p["secret"],
-        config=Config(retries={"total_max_attempts": 10, "mode": "standard"}),
-    )
 
 
 class QuotasBoto3(unittest.TestCase):
