@@ -5,6 +5,7 @@
 //! once for verification.
 
 use crate::limits::{MAX_MESSAGE_LEN, MAX_SIGNATURE_LEN};
+use crate::ml_dsa_mu::{MuSigner, MuVerifier};
 use crate::spec::{EncryptionAlgorithm, KeySpec, KeyUsage, MessageType, SigningAlgorithm};
 use crate::{CryptoError, Secret};
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
@@ -25,7 +26,8 @@ enum PrivateKey {
     Ecdsa(EcdsaKeyPair),
     Ecdh(agreement::PrivateKey),
     Ed25519(Ed25519KeyPair),
-    MlDsa(PqdsaKeyPair),
+    /// aws-lc-rs's key, and `ml-dsa`'s for an external μ.
+    MlDsa(PqdsaKeyPair, MuSigner),
 }
 
 /// The material of an asymmetric KMS key or data key pair.
@@ -53,6 +55,8 @@ pub struct PublicKey {
     encrypting: Option<OaepPublicEncryptingKey>,
     /// For `SIGN_VERIFY` keys, per signing algorithm the spec allows.
     verifying: Vec<(SigningAlgorithm, ParsedPublicKey)>,
+    /// For ML-DSA keys: the verifier of an external μ.
+    mu_verifier: Option<MuVerifier>,
 }
 
 impl std::fmt::Debug for PublicKey {
@@ -193,8 +197,8 @@ fn rejected(spec: KeySpec) -> CryptoError {
 
 /// Checks a Sign or Verify request against the key spec: the algorithm belongs to the spec,
 /// the message is 1–4,096 bytes, a `DIGEST` has the algorithm's digest length, Ed25519 signs
-/// `RAW` messages only, ML-DSA never a `DIGEST`, `EXTERNAL_MU` is for ML-DSA only, and what
-/// aws-lc-rs does not offer (ED25519_PH_SHA_512, ML-DSA's `EXTERNAL_MU`) is refused by name.
+/// `RAW` messages only, ML-DSA never a `DIGEST`, `EXTERNAL_MU` is ML-DSA's only and 64 bytes,
+/// and ED25519_PH_SHA_512 (which aws-lc-rs does not offer) is refused by name.
 pub(crate) fn check_signing_input(
     spec: KeySpec,
     message: &[u8],
@@ -225,14 +229,8 @@ pub(crate) fn check_signing_input(
                 spec: spec.as_str(),
             });
         }
-        MessageType::ExternalMu => {
-            if message.len() != algorithm.digest_len() {
-                return Err(CryptoError::DigestLength {
-                    algorithm: algorithm.as_str(),
-                });
-            }
-            return Err(CryptoError::UnsupportedMessageType {
-                message_type: message_type.as_str(),
+        MessageType::ExternalMu if message.len() != algorithm.digest_len() => {
+            return Err(CryptoError::DigestLength {
                 algorithm: algorithm.as_str(),
             });
         }
@@ -273,6 +271,7 @@ impl PublicKey {
         spec.check_usage(usage)?;
         let mut encrypting = None;
         let mut verifying = Vec::new();
+        let mut mu_verifier = None;
         match usage {
             KeyUsage::EncryptDecrypt => {
                 let key = PublicEncryptingKey::from_der(der)
@@ -299,6 +298,11 @@ impl PublicKey {
                         return Err(CryptoError::InvalidPublicKey);
                     }
                 }
+                if ml_dsa_signing(spec).is_some() {
+                    let verifier =
+                        MuVerifier::from_der(spec, der).ok_or(CryptoError::InvalidPublicKey)?;
+                    mu_verifier = Some(verifier);
+                }
             }
             KeyUsage::KeyAgreement => {
                 let algorithm = ecdh_algorithm(spec).ok_or(CryptoError::InvalidPublicKey)?;
@@ -318,6 +322,7 @@ impl PublicKey {
             der: der.to_vec(),
             encrypting,
             verifying,
+            mu_verifier,
         })
     }
 
@@ -400,13 +405,11 @@ impl PublicKey {
             MessageType::Digest => {
                 key.verify_digest_sig(&import_digest(message, algorithm)?, signature)
             }
-            // Refused by `check_signing_input`.
-            MessageType::ExternalMu => {
-                return Err(CryptoError::UnsupportedMessageType {
-                    message_type: message_type.as_str(),
-                    algorithm: algorithm.as_str(),
-                });
-            }
+            // ML-DSA's alone (`check_signing_input`).
+            MessageType::ExternalMu => match &self.mu_verifier {
+                Some(verifier) if verifier.verify(message, signature) => Ok(()),
+                _ => Err(aws_lc_rs::error::Unspecified),
+            },
         };
         result.map_err(|_| CryptoError::InvalidSignature)
     }
@@ -459,7 +462,8 @@ impl AsymmetricMaterial {
                 let algorithm = ml_dsa_signing(spec).ok_or(rejected(spec))?;
                 let key = PqdsaKeyPair::from_pkcs8(algorithm, der).map_err(|_| rejected(spec))?;
                 let public = key.public_key().as_der().map_err(|_| rejected(spec))?;
-                (PrivateKey::MlDsa(key), public.as_ref().to_vec())
+                let mu = MuSigner::from_pkcs8(spec, der).ok_or(rejected(spec))?;
+                (PrivateKey::MlDsa(key, mu), public.as_ref().to_vec())
             }
             (KeySpec::EccNistEdwards25519, _) => {
                 let key =
@@ -561,7 +565,8 @@ impl AsymmetricMaterial {
             (PrivateKey::Ed25519(key), MessageType::Raw) => {
                 Ok(key.try_sign(message).map_err(|_| SIGN)?.as_ref().to_vec())
             }
-            (PrivateKey::MlDsa(key), MessageType::Raw) => {
+            (PrivateKey::MlDsa(_, mu), MessageType::ExternalMu) => mu.sign(message),
+            (PrivateKey::MlDsa(key, _), MessageType::Raw) => {
                 let mut signature = vec![0; key.algorithm().signature_len()];
                 let len = key.sign(message, &mut signature).map_err(|_| SIGN)?;
                 signature.truncate(len);

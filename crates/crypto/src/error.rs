@@ -119,17 +119,6 @@ pub enum CryptoError {
         /// The key spec, by its API name.
         spec: &'static str,
     },
-    /// A message type KMS offers for the algorithm and this library cannot perform: ML-DSA's
-    /// `EXTERNAL_MU`, which aws-lc-rs does not expose.
-    #[error(
-        "MessageType {message_type} with {algorithm} is not supported by Keyward: the crypto library it uses (aws-lc-rs) signs and verifies whole messages only. Send the message as RAW."
-    )]
-    UnsupportedMessageType {
-        /// The `MessageType` given, by its API name.
-        message_type: &'static str,
-        /// The signing algorithm, by its API name.
-        algorithm: &'static str,
-    },
     /// An encryption context given to an asymmetric key, which cannot bind one.
     #[error("EncryptionContext is not supported for asymmetric KMS keys.")]
     ContextNotSupported,
@@ -336,7 +325,6 @@ impl CryptoError {
             Self::UnknownMaterial { .. } => ErrorKind::NotFound,
             Self::UnsupportedKeySpec(_)
             | Self::UnsupportedAlgorithm(_)
-            | Self::UnsupportedMessageType { .. }
             | Self::UnsupportedOperation(_) => ErrorKind::UnsupportedOperation,
             Self::InvalidImportToken => ErrorKind::InvalidImportToken,
             Self::ExpiredImportToken => ErrorKind::ExpiredImportToken,

@@ -47,6 +47,7 @@ mod key;
 mod known_answers;
 pub mod limits;
 mod material;
+mod ml_dsa_mu;
 mod seal;
 mod secret;
 pub mod spec;

@@ -412,9 +412,9 @@ pub const SPEC_TABLE: &[SpecRow] = &[
             &[U::EncryptDecrypt, U::SignVerify, U::KeyAgreement],
         )
     },
-    // ML-DSA (FIPS 204), pure, with an empty context, as KMS signs. `EXTERNAL_MU` messages are
-    // a valid KMS input for these specs, but aws-lc-rs signs and verifies whole messages
-    // only; `check_signing_input` refuses them by name.
+    // ML-DSA (FIPS 204), pure, with an empty context, as KMS signs: whole messages with
+    // aws-lc-rs, `EXTERNAL_MU` messages with RustCrypto's `ml-dsa` on the same key
+    // (`crate::ml_dsa_mu`).
     SpecRow {
         signing: &[S::MlDsaShake256],
         ..row(KeySpec::MlDsa44, &[U::SignVerify])

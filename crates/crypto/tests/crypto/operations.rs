@@ -651,6 +651,24 @@ fn digest(algorithm: SigningAlgorithm, message: &[u8]) -> Vec<u8> {
     digest(alg, message).as_ref().to_vec()
 }
 
+/// ML-DSA's μ of `message` for the key whose SubjectPublicKeyInfo is `spki` (pure ML-DSA, empty
+/// context): the last bytes of the SPKI are the raw public key.
+fn external_mu(spki: &[u8], message: &[u8]) -> [u8; 64] {
+    use shake::digest::{ExtendableOutput, Update, XofReader};
+    let raw = &spki[22..];
+    let mut tr = [0u8; 64];
+    let mut h = shake::Shake256::default();
+    h.update(raw);
+    h.finalize_xof().read(&mut tr);
+    let mut mu = [0u8; 64];
+    let mut h = shake::Shake256::default();
+    h.update(&tr);
+    h.update(&[0, 0]);
+    h.update(message);
+    h.finalize_xof().read(&mut mu);
+    mu
+}
+
 #[test]
 fn sign_and_verify_every_spec_algorithm_and_message_type() {
     let message = b"the message to sign";
@@ -704,8 +722,7 @@ fn sign_and_verify_every_spec_algorithm_and_message_type() {
                     _ => 4627,
                 };
                 assert_eq!(signature.len(), expected, "{spec}");
-                // A DIGEST is refused as AWS refuses it; EXTERNAL_MU (64 bytes) is refused
-                // by name, since aws-lc-rs does not expose it.
+                // A DIGEST is refused as AWS refuses it.
                 let digest = key
                     .sign(&[0; 64], MessageType::Digest, *algorithm)
                     .unwrap_err();
@@ -714,19 +731,30 @@ fn sign_and_verify_every_spec_algorithm_and_message_type() {
                     digest.to_string(),
                     format!("Message type DIGEST is incompatible with key spec {spec}.")
                 );
-                let mu = key
-                    .sign(&[0; 64], MessageType::ExternalMu, *algorithm)
-                    .unwrap_err();
-                assert_eq!(mu.code(), "UnsupportedOperationException");
-                assert!(mu.to_string().contains("EXTERNAL_MU"), "{mu}");
+                // EXTERNAL_MU: μ = SHAKE256(SHAKE256(pk, 64) || 0 || 0 || M, 64) (FIPS 204,
+                // pure ML-DSA with an empty context), computed here as a client would. A
+                // signature of μ is one of the message, and the other way round.
+                let mu = external_mu(key.public_key().unwrap(), message);
+                let of_mu = key.sign(&mu, MessageType::ExternalMu, *algorithm).unwrap();
+                assert_eq!(of_mu.len(), expected);
+                key.verify(message, MessageType::Raw, *algorithm, &of_mu)
+                    .unwrap();
+                key.verify(&mu, MessageType::ExternalMu, *algorithm, &signature)
+                    .unwrap();
+                key.public()
+                    .unwrap()
+                    .verify(&mu, MessageType::ExternalMu, *algorithm, &of_mu)
+                    .unwrap();
+                let mut other = mu;
+                other[0] ^= 1;
+                assert_eq!(
+                    key.verify(&other, MessageType::ExternalMu, *algorithm, &of_mu),
+                    Err(CryptoError::InvalidSignature)
+                );
                 let short = key
-                    .sign(&[0; 63], MessageType::ExternalMu, *algorithm)
+                    .sign(&mu[1..], MessageType::ExternalMu, *algorithm)
                     .unwrap_err();
                 assert_eq!(short.code(), "ValidationException");
-                assert!(
-                    key.verify(&[0; 64], MessageType::ExternalMu, *algorithm, &signature)
-                        .is_err()
-                );
                 continue;
             }
             // EXTERNAL_MU is ML-DSA's alone.

@@ -1,6 +1,7 @@
 """boto3 against `keyward serve`: enforcement exactly where AWS would say no (issue 9, item 5),
 and the operations a boto3 user calls, unchanged."""
 
+import hashlib
 import json
 import unittest
 
@@ -224,11 +225,23 @@ class Operations(unittest.TestCase):
                 a.sign, KeyId=key, Message=b"\0" * 64, MessageType="DIGEST", SigningAlgorithm="ML_DSA_SHAKE_256"
             )
             self.assertEqual((code, message, status), ("ValidationException", f"Message type DIGEST is incompatible with key spec {spec}.", 400))
-            code, message, _ = error(
-                a.sign, KeyId=key, Message=b"\0" * 64, MessageType="EXTERNAL_MU", SigningAlgorithm="ML_DSA_SHAKE_256"
+            # EXTERNAL_MU: the client computes mu (FIPS 204, pure ML-DSA, empty context) from the
+            # raw public key (the SubjectPublicKeyInfo after its 22-byte header) and the message.
+            raw = public["PublicKey"][22:]
+            tr = hashlib.shake_256(raw).digest(64)
+            mu = hashlib.shake_256(tr + b"\0\0" + b"post-quantum").digest(64)
+            of_mu = a.sign(KeyId=key, Message=mu, MessageType="EXTERNAL_MU", SigningAlgorithm="ML_DSA_SHAKE_256")
+            self.assertEqual(len(of_mu["Signature"]), size)
+            ok = a.verify(
+                KeyId=key, Message=b"post-quantum", MessageType="RAW", Signature=of_mu["Signature"],
+                SigningAlgorithm="ML_DSA_SHAKE_256",
             )
-            self.assertEqual(code, "UnsupportedOperationException")
-            self.assertIn("EXTERNAL_MU", message)
+            self.assertTrue(ok["SignatureValid"], "a signature of mu is one of the message")
+            ok = a.verify(
+                KeyId=key, Message=mu, MessageType="EXTERNAL_MU", Signature=sig["Signature"],
+                SigningAlgorithm="ML_DSA_SHAKE_256",
+            )
+            self.assertTrue(ok["SignatureValid"], "and the other way round")
 
 
 if __name__ == "__main__":

@@ -924,7 +924,13 @@ fn each_region_served_has_its_own_keys_aliases_and_arns() {
 #[test]
 fn a_managed_key_is_made_at_first_use_through_its_service() {
     let (_dir, s) = server();
-    let before = s.call(ADMIN, "DescribeKey", &json!({"KeyId": "alias/aws/s3"}));
+    // Used directly before S3 has used it: not found (DescribeKey would make it, as AWS's
+    // API reference says).
+    let before = s.call(
+        ADMIN,
+        "Encrypt",
+        &json!({"KeyId": "alias/aws/s3", "Plaintext": "b2JqZWN0"}),
+    );
     assert_eq!(before.json()["__type"], "NotFoundException");
     s.ok(
         DAVE,
