@@ -1,5 +1,6 @@
 """The aws CLI, unchanged, against `keyward serve` (`aws --endpoint-url ... kms ...`)."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -178,7 +179,24 @@ class AwsCli(unittest.TestCase):
             )
             self.assertNotEqual(status, 0)
             self.assertIn("Message type DIGEST is incompatible with key spec ML_DSA_65.", stderr)
-        _, public = aws("admin", "get-public-key", "--key-id", key)
+            # EXTERNAL_MU: mu of the same message, computed here; its signature is the message's.
+            _, public = aws("admin", "get-public-key", "--key-id", key)
+            raw = base64.b64decode(public["PublicKey"])[22:]
+            tr = hashlib.shake_256(raw).digest(64)
+            mu = os.path.join(tmp, "mu")
+            with open(mu, "wb") as f:
+                f.write(hashlib.shake_256(tr + b"\0\0" + b"signed by ML-DSA-65").digest(64))
+            _, signed = aws(
+                "admin", "sign", "--key-id", key, "--message", f"fileb://{mu}",
+                "--message-type", "EXTERNAL_MU", "--signing-algorithm", "ML_DSA_SHAKE_256",
+            )
+            with open(signature, "wb") as f:
+                f.write(base64.b64decode(signed["Signature"]))
+            _, verified = aws(
+                "admin", "verify", "--key-id", key, "--message", f"fileb://{message}", "--message-type", "RAW",
+                "--signature", f"fileb://{signature}", "--signing-algorithm", "ML_DSA_SHAKE_256",
+            )
+            self.assertTrue(verified["SignatureValid"])
         self.assertEqual(public["SigningAlgorithms"], ["ML_DSA_SHAKE_256"])
 
 
