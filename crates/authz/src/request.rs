@@ -4,7 +4,7 @@
 use keyward_conditions::{CompiledPolicy, ContextValue, RequestContext};
 use keyward_grants::{Grant, GrantConstraint};
 use keyward_policy::catalog::{self, ActionId, ResourceScope};
-use keyward_policy::principal::Principal;
+use keyward_policy::principal::{ParsedCaller, Principal};
 use keyward_policy::{Diagnostics, PolicyKind, Span};
 use serde::Deserialize;
 use serde_json::Value;
@@ -294,6 +294,8 @@ pub struct Request {
     pub encryption_context: Vec<(String, String)>,
     /// The request context, derived keys included.
     pub context: RequestContext,
+    /// `principal` parsed once ([`Request::caller`]); leave it at its default.
+    pub parsed_caller: ParsedCaller,
 }
 
 fn field(field: &'static str, message: impl Into<String>) -> RequestError {
@@ -351,6 +353,7 @@ impl Request {
     ) -> Result<Self, RequestError> {
         let caller =
             Principal::parse_caller(principal).map_err(|e| field("principal", e.to_string()))?;
+        let parsed_caller = ParsedCaller::of(principal, &caller);
         let (principal_account, principal_role_arn) = caller_parts(&caller);
         let mut context = RequestContext::new();
         let arn = principal_role_arn.as_deref().unwrap_or(principal);
@@ -378,6 +381,7 @@ impl Request {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
             context,
+            parsed_caller,
         })
     }
 
@@ -512,6 +516,7 @@ impl Request {
             grant_tokens: raw.grant_tokens,
             encryption_context,
             context: RequestContext::new(),
+            parsed_caller: Default::default(),
         };
         request.context = request.derive_context(&raw.key, key_scoped, raw.context)?;
         Ok(request)
@@ -581,9 +586,10 @@ impl Request {
         Ok(ctx)
     }
 
-    /// The caller parsed (it was checked when the request was).
+    /// The caller parsed (it was checked when the request was), once per request and its
+    /// copies.
     pub fn caller(&self) -> Option<Principal<'_>> {
-        Principal::parse_caller(&self.principal).ok()
+        self.parsed_caller.get(&self.principal)
     }
 
     /// The account the caller is a member of: its principal's account, and none for a service

@@ -691,6 +691,7 @@ impl Kms {
                 .map(|pairs| pairs.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default(),
             context,
+            parsed_caller: Default::default(),
         }
     }
 

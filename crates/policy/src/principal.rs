@@ -531,3 +531,202 @@ mod tests {
         );
     }
 }
+
+/// A caller parsed once and kept with the text it was parsed from: [`ParsedCaller::get`] gives
+/// the principal again without parsing, for as long as it is asked about the same text (any
+/// other text is parsed afresh, never mistaken for the first). Cloning keeps what was parsed.
+/// The default keeps nothing, so every `get` parses: a request decided once (the gate's) does
+/// not pay for a copy it would not use.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedCaller(Option<(String, Shape)>);
+
+/// Which principal, and where each of its parts is in the text (byte ranges).
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    kind: Kind,
+    parts: [(usize, usize); 4],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Everyone,
+    Account,
+    Root,
+    User,
+    Role,
+    AssumedRole,
+    FederatedUser,
+    Service,
+    IdentityProvider,
+    CanonicalUser,
+    UniqueId,
+}
+
+impl ParsedCaller {
+    /// The cache of `principal`, which `text` was parsed into.
+    pub fn of(text: &str, principal: &Principal<'_>) -> Self {
+        Self(Shape::of(principal, text).map(|s| (text.to_owned(), s)))
+    }
+
+    /// The caller `text` names (as [`Principal::parse_caller`]), without parsing when it is
+    /// the text this was made from.
+    pub fn get<'a>(&self, text: &'a str) -> Option<Principal<'a>> {
+        if let Some((parsed, shape)) = &self.0
+            && parsed == text
+        {
+            return shape.resolve(text);
+        }
+        Principal::parse_caller(text).ok()
+    }
+}
+
+impl Shape {
+    /// Where `principal`'s parts are in `text`; `None` if a part is not a slice of it.
+    fn of(principal: &Principal<'_>, text: &str) -> Option<Self> {
+        let at = |part: &str| {
+            let start = (part.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+            let end = start.checked_add(part.len())?;
+            (end <= text.len()).then_some((start, end))
+        };
+        let (kind, parts): (Kind, [Option<&str>; 4]) = match principal {
+            Principal::Everyone => (Kind::Everyone, [None; 4]),
+            Principal::Account { account } => (Kind::Account, [Some(account), None, None, None]),
+            Principal::Root { partition, account } => {
+                (Kind::Root, [Some(partition), Some(account), None, None])
+            }
+            Principal::User {
+                partition,
+                account,
+                name,
+            } => (
+                Kind::User,
+                [Some(partition), Some(account), Some(name), None],
+            ),
+            Principal::Role {
+                partition,
+                account,
+                name,
+            } => (
+                Kind::Role,
+                [Some(partition), Some(account), Some(name), None],
+            ),
+            Principal::AssumedRole {
+                partition,
+                account,
+                role,
+                session,
+            } => (
+                Kind::AssumedRole,
+                [Some(partition), Some(account), Some(role), Some(session)],
+            ),
+            Principal::FederatedUser {
+                partition,
+                account,
+                name,
+            } => (
+                Kind::FederatedUser,
+                [Some(partition), Some(account), Some(name), None],
+            ),
+            Principal::Service { name } => (Kind::Service, [Some(name), None, None, None]),
+            Principal::IdentityProvider { name } => {
+                (Kind::IdentityProvider, [Some(name), None, None, None])
+            }
+            Principal::CanonicalUser { id } => (Kind::CanonicalUser, [Some(id), None, None, None]),
+            Principal::UniqueId { id } => (Kind::UniqueId, [Some(id), None, None, None]),
+        };
+        let mut ranges = [(0, 0); 4];
+        for (range, part) in ranges.iter_mut().zip(parts) {
+            if let Some(part) = part {
+                *range = at(part)?;
+            }
+        }
+        Some(Self {
+            kind,
+            parts: ranges,
+        })
+    }
+
+    /// The principal again, its parts sliced from `text`.
+    fn resolve<'a>(&self, text: &'a str) -> Option<Principal<'a>> {
+        let [a, b, c, d] = self.parts;
+        let part = |(start, end): (usize, usize)| text.get(start..end);
+        Some(match self.kind {
+            Kind::Everyone => Principal::Everyone,
+            Kind::Account => Principal::Account { account: part(a)? },
+            Kind::Root => Principal::Root {
+                partition: part(a)?,
+                account: part(b)?,
+            },
+            Kind::User => Principal::User {
+                partition: part(a)?,
+                account: part(b)?,
+                name: part(c)?,
+            },
+            Kind::Role => Principal::Role {
+                partition: part(a)?,
+                account: part(b)?,
+                name: part(c)?,
+            },
+            Kind::AssumedRole => Principal::AssumedRole {
+                partition: part(a)?,
+                account: part(b)?,
+                role: part(c)?,
+                session: part(d)?,
+            },
+            Kind::FederatedUser => Principal::FederatedUser {
+                partition: part(a)?,
+                account: part(b)?,
+                name: part(c)?,
+            },
+            Kind::Service => Principal::Service { name: part(a)? },
+            Kind::IdentityProvider => Principal::IdentityProvider { name: part(a)? },
+            Kind::CanonicalUser => Principal::CanonicalUser { id: part(a)? },
+            Kind::UniqueId => Principal::UniqueId { id: part(a)? },
+        })
+    }
+}
+
+#[cfg(test)]
+mod parsed_caller_tests {
+    #![allow(
+        clippy::unwrap_used,
+        reason = "tests: a failure panics with the value shown"
+    )]
+    use super::*;
+
+    /// The cache gives what parsing gives, for every kind of caller, and never the first
+    /// text's principal for another text.
+    #[test]
+    fn a_parsed_caller_is_what_parsing_gives_and_only_for_its_own_text() {
+        for text in [
+            "arn:aws:iam::111122223333:root",
+            "arn:aws:iam::111122223333:user/path/alice",
+            "arn:aws:iam::111122223333:role/Admin",
+            "arn:aws:sts::111122223333:assumed-role/Admin/session",
+            "arn:aws:sts::111122223333:federated-user/bob",
+            "arn:aws-cn:iam::111122223333:role/x",
+            "s3.amazonaws.com",
+            "not a caller",
+        ] {
+            let cache = match Principal::parse_caller(text) {
+                Ok(parsed) => ParsedCaller::of(text, &parsed),
+                Err(_) => ParsedCaller::default(),
+            };
+            for _ in 0..2 {
+                assert_eq!(
+                    cache.get(text),
+                    Principal::parse_caller(text).ok(),
+                    "{text}"
+                );
+            }
+            let copy = cache.clone();
+            assert_eq!(copy.get(text), Principal::parse_caller(text).ok(), "{text}");
+            assert_eq!(
+                ParsedCaller::default().get(text),
+                Principal::parse_caller(text).ok()
+            );
+            let other = "arn:aws:iam::444455556666:user/eve";
+            assert_eq!(cache.get(other), Principal::parse_caller(other).ok());
+        }
+    }
+}

@@ -201,6 +201,7 @@ fn given(
             grant_tokens: Vec::new(),
             encryption_context: pairs.clone(),
             context,
+            parsed_caller: Default::default(),
         };
         if with.verdict(&request) == Verdict::Allow && without.verdict(&request) != Verdict::Allow {
             given = given.with(action);

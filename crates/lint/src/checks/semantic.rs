@@ -222,6 +222,7 @@ impl Probe<'_> {
             grant_tokens: Vec::new(),
             encryption_context: Vec::new(),
             context,
+            parsed_caller: Default::default(),
         };
         self.authorizer.verdict(&request) == Verdict::Allow
     }
