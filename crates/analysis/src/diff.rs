@@ -329,7 +329,7 @@ fn drafts(space: &Space, added: BTreeMap<(usize, usize), BTreeSet<Cell>>) -> Vec
                     && caller
                         .account
                         .as_ref()
-                        .is_some_and(|a| !space.mentions.accounts.contains(a)),
+                        .is_some_and(|a| !space.mentions.names_account(a)),
             });
         }
     }
@@ -461,7 +461,7 @@ fn merge_accounts(drafts: Vec<Draft>, space: &Space) -> Vec<Draft> {
                     .is_some_and(|c| c.kind == PrincipalKind::Session)
             })
             .unwrap_or(draft);
-        let named = space.mentions.accounts.contains(account);
+        let named = space.mentions.names_account(account);
         let root = space
             .candidates
             .iter()

@@ -55,6 +55,31 @@ pub(crate) struct Mentions {
 pub(crate) type StatementKeys = Vec<BTreeSet<String>>;
 
 impl Mentions {
+    /// Whether a policy names `account`: as a principal (an account, or the account of a
+    /// named ARN), or exactly in a test of the caller's account (`aws:PrincipalAccount`,
+    /// `kms:CallerAccount`) or ARN (`aws:PrincipalArn`). An account only a pattern matches is
+    /// not named: its callers are anyone's.
+    pub(crate) fn names_account(&self, account: &str) -> bool {
+        let exact = |value: &str| !value.contains(['*', '?', '$']);
+        self.accounts.contains(account)
+            || self
+                .principal_arns
+                .iter()
+                .any(|arn| account_of(arn) == Some(account))
+            || ["aws:principalaccount", "kms:calleraccount"]
+                .iter()
+                .filter_map(|key| self.keys.get(*key))
+                .flat_map(|tests| tests.tests.iter().flat_map(|t| t.values.iter()))
+                .any(|value| exact(value) && value == account)
+            || self.keys.get("aws:principalarn").is_some_and(|tests| {
+                tests
+                    .tests
+                    .iter()
+                    .flat_map(|t| t.values.iter())
+                    .any(|value| exact(value) && account_of(value) == Some(account))
+            })
+    }
+
     /// Adds a policy; the keys of each of its statements.
     pub(crate) fn add_policy(
         &mut self,

@@ -491,7 +491,7 @@ pub(crate) fn describe(caller: &Candidate, mentions: &Mentions) -> CallerView {
         };
     }
     let account = caller.account.clone().unwrap_or_default();
-    let account_named = mentions.accounts.contains(&account);
+    let account_named = mentions.names_account(&account);
     if caller.kind == PrincipalKind::Root {
         let where_ = if account_named {
             format!("of account {account}")

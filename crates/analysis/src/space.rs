@@ -507,7 +507,27 @@ pub(crate) struct Space {
     pub(crate) mentions: Mentions,
     /// When set, the only callers decided: these principals, and the sessions of these roles.
     pub(crate) only: Option<BTreeSet<String>>,
+    /// When set, the only actions decided: a group with none of them is skipped.
+    pub(crate) actions: Option<Vec<ActionId>>,
+    /// Actions only ever called directly, never through an AWS service: the keys a service
+    /// sets ([`VIA_SERVICE_KEYS`]) are absent from their requests. Groups are split so that
+    /// none mixes them with other actions ([`Space::set_direct_actions`]).
+    pub(crate) direct: Vec<ActionId>,
+    /// Whether callers of accounts no policy names belong to no organization: the public
+    /// access question (`aws:PrincipalOrgID` and `aws:PrincipalOrgPaths` absent).
+    pub(crate) strangers_outside_organizations: bool,
 }
+
+/// The keys (folded) only a call through an AWS service carries.
+pub(crate) const VIA_SERVICE_KEYS: &[&str] = &[
+    "kms:viaservice",
+    "aws:calledvia",
+    "aws:calledviafirst",
+    "aws:calledvialast",
+];
+
+/// The keys (folded) only a member of an organization carries.
+const ORGANIZATION_KEYS: &[&str] = &["aws:principalorgid", "aws:principalorgpaths"];
 
 /// Keys whose value comes from the key's properties.
 pub(crate) fn is_key_property(folded: &str) -> bool {
@@ -536,6 +556,8 @@ const MAX_VECTORS: usize = 20_000;
 #[derive(Debug, Default)]
 pub(crate) struct Points {
     pub(crate) points: BTreeMap<(usize, usize), BTreeSet<Vec<usize>>>,
+    /// For [`Space::first_points`]: the first picked point of each (caller, group).
+    pub(crate) first: BTreeMap<(usize, usize), Region>,
     pub(crate) decided: usize,
 }
 
@@ -633,7 +655,30 @@ impl Space {
             groups,
             mentions,
             only: None,
+            actions: None,
+            direct: Vec::new(),
+            strangers_outside_organizations: false,
         })
+    }
+
+    /// Makes `direct` the actions only ever called directly, splitting every group that
+    /// mixes them with others (each part is decided on its own, as a group of one would be).
+    pub(crate) fn set_direct_actions(&mut self, direct: &[ActionId]) {
+        let mut groups = Vec::with_capacity(self.groups.len());
+        for group in std::mem::take(&mut self.groups) {
+            let (inside, outside): (Vec<ActionId>, Vec<ActionId>) =
+                group.actions.iter().partition(|a| direct.contains(a));
+            for actions in [inside, outside] {
+                if !actions.is_empty() {
+                    groups.push(ActionGroup {
+                        actions,
+                        ..group.clone()
+                    });
+                }
+            }
+        }
+        self.groups = groups;
+        self.direct = direct.to_vec();
     }
 
     /// Every point of every group that `wanted` picks, by caller and group, each point a value
@@ -648,6 +693,28 @@ impl Space {
         &self,
         sides: &[&Side],
         must_allow: usize,
+        wanted: impl FnMut(&Candidate, &Request) -> bool,
+    ) -> Result<Points, AnalysisError> {
+        self.walk(sides, must_allow, false, wanted)
+    }
+
+    /// As [`Space::points`], but only whether each (caller, group) has a point `wanted` picks,
+    /// and the first one ([`Points::first`]): the walk of a caller and group stops there, and
+    /// no point is enumerated.
+    pub(crate) fn first_points(
+        &self,
+        sides: &[&Side],
+        must_allow: usize,
+        wanted: impl FnMut(&Candidate, &Request) -> bool,
+    ) -> Result<Points, AnalysisError> {
+        self.walk(sides, must_allow, true, wanted)
+    }
+
+    fn walk(
+        &self,
+        sides: &[&Side],
+        must_allow: usize,
+        first_only: bool,
         mut wanted: impl FnMut(&Candidate, &Request) -> bool,
     ) -> Result<Points, AnalysisError> {
         let mut out = Points::default();
@@ -700,10 +767,28 @@ impl Space {
                 conditions.covering(c, &identity)
             })
             .collect();
+        // The callers of accounts no policy names, when they are taken to be in no
+        // organization.
+        let strangers: Vec<bool> = self
+            .candidates
+            .iter()
+            .map(|c| {
+                self.strangers_outside_organizations
+                    && c.kind != PrincipalKind::Service
+                    && c.account
+                        .as_ref()
+                        .is_some_and(|a| !self.mentions.names_account(a))
+            })
+            .collect();
         for (g, group) in self.groups.iter().enumerate() {
             let Some(&action) = group.actions.first() else {
                 continue;
             };
+            if let Some(actions) = &self.actions
+                && !group.actions.iter().any(|a| actions.contains(a))
+            {
+                continue;
+            }
             let group_mask = conditions.mask(&group.signatures);
             let mut classes: Vec<Classes> = group
                 .keys
@@ -718,16 +803,31 @@ impl Space {
                     &group_mask,
                 ));
             }
-            // A service principal's requests, without the keys it never carries.
-            let mut service_classes = classes.clone();
-            for (key, classes) in group
+            let read: Vec<&String> = group
                 .keys
                 .iter()
                 .filter(|k| key_vectors.contains_key(k.as_str()))
-                .zip(&mut service_classes)
-            {
+                .collect();
+            // Calls made directly carry none of the keys a service sets.
+            if group.actions.iter().all(|a| self.direct.contains(a)) {
+                for (key, classes) in read.iter().zip(&mut classes) {
+                    if VIA_SERVICE_KEYS.contains(&key.as_str()) {
+                        classes.only_absent(self.domains.get(*key));
+                    }
+                }
+            }
+            // A service principal's requests, without the keys it never carries.
+            let mut service_classes = classes.clone();
+            for (key, classes) in read.iter().zip(&mut service_classes) {
                 if principals::absent_for_services(key) {
-                    classes.only_absent(self.domains.get(key));
+                    classes.only_absent(self.domains.get(*key));
+                }
+            }
+            // A caller of an account no policy names, in no organization.
+            let mut stranger_classes = classes.clone();
+            for (key, classes) in read.iter().zip(&mut stranger_classes) {
+                if ORGANIZATION_KEYS.contains(&key.as_str()) {
+                    classes.only_absent(self.domains.get(*key));
                 }
             }
             let too_many = || {
@@ -738,7 +838,7 @@ impl Space {
             };
             // The distinct vectors, by the caller's mask (callers named by the same
             // statements share them) and whether it is a service.
-            let mut reachable: HashMap<(Bits, bool), classes::Vectors, Hasher> = HashMap::default();
+            let mut reachable: HashMap<(Bits, u8), classes::Vectors, Hasher> = HashMap::default();
             let domains = self.domains_of(group);
             for (p, ((base, candidate), covers)) in bases
                 .iter()
@@ -769,9 +869,16 @@ impl Space {
                     continue;
                 }
                 let service = candidate.kind == PrincipalKind::Service;
-                let classes = if service { &service_classes } else { &classes };
+                let stranger = strangers.get(p).copied().unwrap_or(false);
+                let (classes, variant) = if service {
+                    (&service_classes, 1)
+                } else if stranger {
+                    (&stranger_classes, 2)
+                } else {
+                    (&classes, 0)
+                };
                 let mask = group_mask.and(covers);
-                let vectors = match reachable.entry((mask.clone(), service)) {
+                let vectors = match reachable.entry((mask.clone(), variant)) {
                     std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                     std::collections::hash_map::Entry::Vacant(e) => e.insert(
                         classes::reachable(classes, &mask, MAX_VECTORS).ok_or_else(too_many)?,
@@ -787,6 +894,10 @@ impl Space {
                     };
                     out.decided += 1;
                     if wanted(candidate, &self.at(base, &region, &domains)) {
+                        if first_only {
+                            out.first.insert((p, g), region);
+                            break;
+                        }
                         kept.push(bits.clone());
                     }
                 }

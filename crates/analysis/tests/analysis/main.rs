@@ -11,5 +11,6 @@
 mod common;
 mod oracle;
 mod properties;
+mod reach;
 mod sarif;
 mod who_can;
