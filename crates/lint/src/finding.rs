@@ -63,6 +63,9 @@ pub struct Finding {
     pub resource: Option<String>,
     /// In a CDK template: the key's construct path (`aws:cdk:path`).
     pub construct: Option<String>,
+    /// For a finding of the access analysis: a request in the `keyward authorize` format
+    /// without the policies that shows it (completed with the key policy, allowed).
+    pub witness: Option<serde_json::Value>,
 }
 
 /// A finding's position: 1-based lines and columns (columns count characters); the end is

@@ -60,6 +60,8 @@ pub(crate) struct Raw {
     pub rule: &'static str,
     pub message: String,
     pub span: Span,
+    /// A request that shows the finding (the access analysis's witness).
+    pub witness: Option<serde_json::Value>,
 }
 
 impl Raw {
@@ -68,7 +70,14 @@ impl Raw {
             rule,
             message: message.into(),
             span,
+            witness: None,
         }
+    }
+
+    /// The finding with the request that shows it.
+    pub(crate) fn with_witness(mut self, witness: serde_json::Value) -> Self {
+        self.witness = Some(witness);
+        self
     }
 }
 
@@ -95,7 +104,8 @@ pub fn lint(text: &str, options: &LintOptions) -> Vec<Finding> {
             .iter()
             .map(|e| Raw::new(e.code(), e.span, e.kind.to_string())),
     );
-    if let Err(diagnostics) = keyward_conditions::compile_conditions(&document) {
+    let conditions = keyward_conditions::compile_conditions(&document);
+    if let Err(diagnostics) = &conditions {
         raw.extend(
             diagnostics
                 .errors()
@@ -104,7 +114,8 @@ pub fn lint(text: &str, options: &LintOptions) -> Vec<Finding> {
         );
     }
     checks::statements(&document, options, &mut raw);
-    if valid && options.kind == PolicyKind::KeyPolicy {
+    // The access analysis decides policies KMS would accept, whose conditions compile.
+    if valid && conditions.is_ok() && options.kind == PolicyKind::KeyPolicy {
         checks::semantic(&document, text, options, &mut raw);
         checks::one_root_cause(&document, &mut raw);
     }
@@ -138,6 +149,7 @@ pub fn lint_file(
                 suppressed: None,
                 resource: None,
                 construct: None,
+                witness: None,
             }];
         }
     };
@@ -198,6 +210,7 @@ pub fn lint_file(
                         suppressed: None,
                         resource: Some(source.resource.clone()),
                         construct: None,
+                        witness: None,
                     },
                 ));
             }
@@ -283,6 +296,7 @@ pub fn too_large(size: u64) -> Finding {
         suppressed: None,
         resource: None,
         construct: None,
+        witness: None,
     }
 }
 
@@ -311,6 +325,7 @@ fn locate(text: &str, document: Option<&PolicyDocument>, mut raw: Vec<Raw>) -> V
                 suppressed: None,
                 resource: None,
                 construct: None,
+                witness: raw.witness,
             }
         })
         .collect()

@@ -114,6 +114,10 @@ fn finding_json(path: &str, index: &LineIndex<'_>, finding: &Finding) -> Value {
         if let Some(construct) = &finding.construct {
             map.insert("construct".into(), json!(construct));
         }
+        // From the access analysis: the request that shows the finding.
+        if let Some(witness) = &finding.witness {
+            map.insert("witness".into(), witness.clone());
+        }
     }
     out
 }
@@ -208,6 +212,9 @@ pub fn sarif(files: &[FileFindings<'_>]) -> Value {
                         "suppressions".into(),
                         json!([{"kind": "external", "status": "accepted", "justification": reason}]),
                     );
+                }
+                if let Some(witness) = &finding.witness {
+                    map.insert("properties".into(), json!({"witness": witness}));
                 }
             }
             results.push(result);

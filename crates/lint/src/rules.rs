@@ -404,6 +404,12 @@ pub const RULES: &[Rule] = &[
         "Give the key's account with --account.",
     ),
     rule(
+        "not-analysed",
+        W,
+        "The access analysis cannot decide this policy exactly (a policy variable in a condition value, aws:userid or aws:username, too many combinations of conditions), so the checks it decides (public access, cross-account access, lockout, separation of duties) were not made.",
+        "Review who can use the key by hand, or rewrite the conditions the message names.",
+    ),
+    rule(
         "aws-managed-key-policy",
         S,
         "The policy has the shape of an AWS managed key's: the account may only read the key and revoke its grants, and a service uses it for the account's callers. Nobody can change it, by design, so no lockout is reported.",

@@ -231,6 +231,7 @@ mod tests {
             suppressed: None,
             resource: None,
             construct: None,
+            witness: None,
         }
     }
 

@@ -1,5 +1,5 @@
-//! The checks. `statements` reads the document and the catalog; `semantic` asks the
-//! authorization engine.
+//! The checks. `statements` reads the document and the catalog; `semantic` asks the access
+//! analysis (`keyward-analysis`), whose every answer `authz` confirms.
 
 mod catalog;
 mod conditions;

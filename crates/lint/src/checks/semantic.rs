@@ -1,32 +1,29 @@
-//! Checks decided by the authorization engine: who can use the key, from which account, and
-//! whether anyone can still change its policy. Each question is a request put to `authz` with
-//! a representative caller and a context built from the statement's own conditions (a
-//! "witness": the values an outsider would send to satisfy them), so a condition that really
-//! restricts passes and one that only looks restrictive does not.
+//! Checks decided by the access analysis (`keyward-analysis`): who can use the key, from which
+//! account, whether anyone can still change its policy, and whether one principal both
+//! administers and uses it. Each is a question put to the engine, which decides every kind of
+//! caller exactly (the account's principals, those the policy names, other accounts, anyone,
+//! AWS services) with identity policies that allow everything, as IAM Access Analyzer assumes;
+//! every finding carries a witness request that `authz` allows. A policy the engine cannot
+//! decide exactly gets a `not-analysed` finding that says why, never a guess.
 
 use super::catalog::statement_actions;
 use super::hygiene::{beside_root_delegation, only_accounts, principal_entries, through_a_service};
-use super::reach::called_by_services;
 use crate::{LintOptions, Raw};
-use keyward_authz::{Authorizer, PolicyText, Request, Verdict};
-use keyward_conditions::RequestContext;
-use keyward_policy::catalog::{ActionId, ActionSet, ResourceScope, kms_action};
-use keyward_policy::model::{PrincipalType, PrincipalValue, Statement};
-use keyward_policy::operator::{OperatorFamily, OperatorKind};
+use keyward_analysis::{
+    KeyFacts, PolicySet, PrincipalKind, Reach, ReachQuestion, ReachWitness, reach,
+};
+use keyward_policy::catalog::{ActionId, ActionSet, kms_action};
+use keyward_policy::model::{PrincipalValue, Statement};
+use keyward_policy::operator::OperatorKind;
 use keyward_policy::principal::Principal;
 use keyward_policy::wildcard::has_wildcard;
 use keyward_policy::{
-    Effect, PolicyDocument, PolicyKind, Span, StatementMatchers, delegated_account,
+    Effect, PolicyDocument, PolicyKind, Span, Spanned, StatementMatchers, delegated_account,
 };
+use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// An account no policy names: the outsider of the public-access question.
-const STRANGER: &str = "999999999999";
-const STRANGER_ORG: &str = "o-keywardprobe0";
 const KEY_ID: &str = "00000000-0000-4000-8000-000000000000";
-/// Identity policy of every probe caller: its own account lets it do anything, so the answer
-/// depends on the key policy alone.
-const ALLOW_ALL: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]}"#;
 
 /// Condition keys that say who the caller is; an outsider cannot choose their values.
 fn identity_key(key: &str) -> bool {
@@ -43,254 +40,8 @@ fn identity_key(key: &str) -> bool {
     .any(|k| k.eq_ignore_ascii_case(key))
 }
 
-/// Keys only AWS services set, for the calls they make on a caller's behalf.
-fn via_service_key(key: &str) -> bool {
-    [
-        "kms:ViaService",
-        "aws:CalledVia",
-        "aws:CalledViaFirst",
-        "aws:CalledViaLast",
-        "aws:ViaAWSService",
-    ]
-    .iter()
-    .any(|k| k.eq_ignore_ascii_case(key))
-}
-
 fn account_of(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| !a.is_empty())
-}
-
-/// Who a probe is.
-#[derive(Debug, Clone)]
-struct Caller {
-    arn: String,
-    account: String,
-}
-
-impl Caller {
-    fn role(account: &str, name: &str) -> Self {
-        Self {
-            arn: format!("arn:aws:iam::{account}:role/{name}"),
-            account: account.to_owned(),
-        }
-    }
-}
-
-/// A text that satisfies a string pattern (wildcards become `x`).
-fn fill(pattern: &str) -> String {
-    pattern.replace(['*', '?'], "x")
-}
-
-/// A value satisfying `operator` with the statement's values (`None`: leave the key out).
-fn witness_value(kind: OperatorKind, values: &[String]) -> Option<String> {
-    let first = values.first()?;
-    Some(match kind.family() {
-        OperatorFamily::Null => return None,
-        _ if kind.is_negated() => "keyward-probe-value".to_owned(),
-        OperatorFamily::Numeric => {
-            let n: f64 = first.parse().ok()?;
-            match kind {
-                OperatorKind::NumericLessThan => (n - 1.0).to_string(),
-                OperatorKind::NumericGreaterThan => (n + 1.0).to_string(),
-                _ => first.clone(),
-            }
-        }
-        OperatorFamily::Date => match kind {
-            OperatorKind::DateLessThan | OperatorKind::DateLessThanEquals => {
-                "1971-01-01T00:00:00Z".to_owned()
-            }
-            OperatorKind::DateGreaterThan | OperatorKind::DateGreaterThanEquals => {
-                "2999-01-01T00:00:00Z".to_owned()
-            }
-            _ => first.clone(),
-        },
-        OperatorFamily::IpAddress => first.split('/').next().unwrap_or(first).to_owned(),
-        _ => fill(first),
-    })
-}
-
-/// The context a `caller` would send for `action` to satisfy `statement`'s conditions and to
-/// escape the document's Deny statements, with identity keys fixed to who the caller really is
-/// and only keys `action` can carry (PutKeyPolicy never comes through a service, so no
-/// `kms:ViaService` value can help it).
-fn witness(
-    document: &PolicyDocument,
-    statement: Option<&Statement>,
-    caller: &Caller,
-    org: Option<&str>,
-    action: ActionId,
-) -> RequestContext {
-    let mut context = RequestContext::new();
-    context.insert_single("aws:PrincipalArn", &caller.arn);
-    context.insert_single("aws:PrincipalAccount", &caller.account);
-    context.insert_single("kms:CallerAccount", &caller.account);
-    if let Some(org) = org {
-        context.insert_single("aws:PrincipalOrgID", org);
-        context.insert_multi("aws:PrincipalOrgPaths", [format!("{org}/r-ab12/").as_str()]);
-    }
-    for (name, value) in [
-        ("kms:KeySpec", "SYMMETRIC_DEFAULT"),
-        ("kms:KeyUsage", "ENCRYPT_DECRYPT"),
-        ("kms:KeyOrigin", "AWS_KMS"),
-        ("kms:MultiRegion", "false"),
-    ] {
-        context.insert_single(name, value);
-    }
-    let mut encryption_context: BTreeMap<String, String> = BTreeMap::new();
-    let mut set: Vec<String> = Vec::new();
-    // The Allow statement's conditions first, then what escapes each Deny (a negated Deny
-    // condition is escaped by a listed value, a positive one by any other value).
-    let denies = document
-        .statements
-        .iter()
-        .filter(|s| s.value.effect.value == Effect::Deny)
-        .map(|s| (&s.value, true));
-    for (source, escape) in statement.map(|s| (s, false)).into_iter().chain(denies) {
-        let Some(block) = &source.condition else {
-            continue;
-        };
-        for entry in &block.value.operators {
-            let mut kind = entry.operator.value.kind;
-            for key in &entry.keys {
-                let name = key.key.value.as_str();
-                if identity_key(name)
-                    || !action.sets_key(name)
-                    || (via_service_key(name) && !called_by_services(action))
-                    || set.iter().any(|k| k.eq_ignore_ascii_case(name))
-                {
-                    continue;
-                }
-                let values: Vec<String> = key.values.iter().map(|v| v.value.text.clone()).collect();
-                if escape {
-                    // To make the Deny's test false: the opposite test's witness.
-                    if kind.family() == OperatorFamily::Null {
-                        continue;
-                    }
-                    kind = if kind.is_negated() {
-                        OperatorKind::StringEquals
-                    } else {
-                        OperatorKind::StringNotEquals
-                    };
-                }
-                let Some(value) = witness_value(kind, &values) else {
-                    continue;
-                };
-                set.push(name.to_owned());
-                let lower = name.to_ascii_lowercase();
-                if let Some(ec_key) = lower
-                    .strip_prefix("kms:encryptioncontext:")
-                    .and_then(|_| name.get("kms:EncryptionContext:".len()..))
-                {
-                    encryption_context.insert(ec_key.to_owned(), value);
-                } else if lower == "kms:encryptioncontextkeys" {
-                    encryption_context.insert(value, "keyward-probe".to_owned());
-                } else if entry.operator.value.qualifier.is_some() {
-                    context.insert_multi(name, [value.as_str()]);
-                } else {
-                    context.insert_single(name, &value);
-                }
-            }
-        }
-    }
-    context.insert_encryption_context(
-        encryption_context
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str())),
-    );
-    context
-}
-
-struct Probe<'a> {
-    authorizer: Authorizer,
-    key_arn: String,
-    account: &'a str,
-}
-
-impl Probe<'_> {
-    fn allows(&self, caller: &Caller, action: ActionId, context: RequestContext) -> bool {
-        let request = Request {
-            principal: caller.arn.clone(),
-            principal_account: Some(caller.account.clone()),
-            principal_role_arn: None,
-            action,
-            resource: self.key_arn.clone(),
-            resource_account: Some(self.account.to_owned()),
-            target_key: None,
-            key_policy: None,
-            identity_policies: Vec::new(),
-            grants: Vec::new(),
-            grant_tokens: Vec::new(),
-            encryption_context: Vec::new(),
-            context,
-            parsed_caller: Default::default(),
-        };
-        self.authorizer.verdict(&request) == Verdict::Allow
-    }
-
-    /// The actions of `actions` the caller is allowed, trying each Allow statement's witness.
-    fn allowed(
-        &self,
-        document: &PolicyDocument,
-        caller: &Caller,
-        org: Option<&str>,
-        actions: ActionSet,
-    ) -> ActionSet {
-        let mut allowed = ActionSet::EMPTY;
-        for action in actions.iter() {
-            let witnesses = std::iter::once(None).chain(
-                document
-                    .statements
-                    .iter()
-                    .filter(|s| s.value.effect.value == Effect::Allow)
-                    .filter(|s| statement_actions(&s.value).contains(action))
-                    .map(|s| Some(&s.value)),
-            );
-            for statement in witnesses {
-                if self.allows(
-                    caller,
-                    action,
-                    witness(document, statement, caller, org, action),
-                ) {
-                    allowed = allowed.with(action);
-                    break;
-                }
-            }
-        }
-        allowed
-    }
-}
-
-/// The organization of the stranger and every organization ID the policy's conditions name.
-fn organizations_named(document: &PolicyDocument) -> Vec<String> {
-    let mut orgs = vec![STRANGER_ORG.to_owned()];
-    let blocks = document
-        .statements
-        .iter()
-        .filter_map(|s| s.value.condition.as_ref());
-    for block in blocks {
-        for key in block.value.operators.iter().flat_map(|e| e.keys.iter()) {
-            if key.key.value.eq_ignore_ascii_case("aws:PrincipalOrgID") {
-                for value in &key.values {
-                    let org = fill(&value.value.text);
-                    if !orgs.contains(&org) {
-                        orgs.push(org);
-                    }
-                }
-            }
-        }
-    }
-    orgs
-}
-
-fn key_actions() -> ActionSet {
-    ActionId::all()
-        .filter(|a| {
-            matches!(
-                a.info().resource,
-                ResourceScope::Key | ResourceScope::AliasAndKey
-            )
-        })
-        .fold(ActionSet::EMPTY, ActionSet::with)
 }
 
 fn list(actions: ActionSet) -> String {
@@ -301,37 +52,6 @@ fn list(actions: ActionSet) -> String {
     } else {
         shown
     }
-}
-
-/// The accounts a document's principals name.
-/// The AWS principals the policy names that belong to an account: a caller standing for each
-/// (the identity itself, or a role of the account for an account principal), where it is
-/// named, and the statement's index.
-fn named_accounts(document: &PolicyDocument) -> Vec<(Caller, Span, usize)> {
-    let mut out = Vec::new();
-    for (index, statement) in document.statements.iter().enumerate() {
-        for entry in principal_entries(&statement.value)
-            .iter()
-            .filter(|e| e.principal_type.value == PrincipalType::Aws)
-        {
-            for value in &entry.values {
-                if let Ok(principal) = Principal::parse_in_policy(PrincipalType::Aws, &value.value)
-                    && let Some(account) = principal.account()
-                {
-                    let caller = if principal.is_account_principal() {
-                        Caller::role(account, "keyward-probe")
-                    } else {
-                        Caller {
-                            arn: value.value.clone(),
-                            account: account.to_owned(),
-                        }
-                    };
-                    out.push((caller, value.span, index));
-                }
-            }
-        }
-    }
-    out
 }
 
 /// The key's own ARN: `--key-arn`, else the one key ARN the policy's `Resource` elements name,
@@ -459,294 +179,6 @@ fn identity_conditions(statement: &Statement) -> Vec<String> {
     out
 }
 
-pub(crate) fn semantic(
-    document: &PolicyDocument,
-    text: &str,
-    options: &LintOptions,
-    out: &mut Vec<Raw>,
-) {
-    let own = key_account(document, options);
-    // Public access does not depend on the key's account: without one, a stand-in.
-    let account = own.clone().unwrap_or_else(|| "111122223333".to_owned());
-    let Ok(authorizer) = Authorizer::new(
-        Some(&PolicyText {
-            text: text.to_owned(),
-            offset: None,
-        }),
-        &[PolicyText {
-            text: ALLOW_ALL.to_owned(),
-            offset: None,
-        }],
-        Vec::new(),
-    ) else {
-        return;
-    };
-    let probe = Probe {
-        authorizer,
-        key_arn: own_key_arn(document, options)
-            .filter(|arn| account_of(arn) == Some(account.as_str()))
-            .unwrap_or_else(|| format!("arn:aws:kms:us-east-1:{account}:key/{KEY_ID}")),
-        account: &account,
-    };
-    let key_actions = key_actions();
-    public_access(document, &probe, key_actions, out);
-    let Some(own) = &own else {
-        // No account to decide lockout and cross-account access for: say so rather than
-        // decide them for an invented one.
-        out.push(Raw::new(
-            "account-unknown",
-            first_statement(document),
-            "the key's account is not known (no --account, no one account the policy delegates to, and not exactly one account named): lockout and cross-account access were not checked; give --account",
-        ));
-        separation_of_duties(document, None, out);
-        return;
-    };
-    cross_account(document, &probe, own, options, key_actions, out);
-    lockout(document, &probe, out);
-    separation_of_duties(document, Some(own), out);
-}
-
-fn names_everyone(statement: &Statement) -> bool {
-    statement.principal.as_ref().is_some_and(|clause| {
-        clause.value.negated
-            || match &clause.value.value {
-                PrincipalValue::Everyone => true,
-                PrincipalValue::Map(entries) => entries.iter().any(|e| {
-                    e.principal_type.value == PrincipalType::Aws
-                        && e.values.iter().any(|v| v.value == "*")
-                }),
-            }
-    })
-}
-
-fn public_access(
-    document: &PolicyDocument,
-    probe: &Probe<'_>,
-    key_actions: ActionSet,
-    out: &mut Vec<Raw>,
-) {
-    let stranger = Caller::role(STRANGER, "keyward-probe");
-    for statement in &document.statements {
-        let s = &statement.value;
-        if s.effect.value != Effect::Allow || !names_everyone(s) {
-            continue;
-        }
-        let actions = statement_actions(s)
-            .iter()
-            .filter(|a| key_actions.contains(*a))
-            .fold(ActionSet::EMPTY, ActionSet::with);
-        let mut allowed = ActionSet::EMPTY;
-        for action in actions.iter() {
-            let orgs = [Some(STRANGER_ORG), None];
-            if orgs.into_iter().any(|org| {
-                probe.allows(
-                    &stranger,
-                    action,
-                    witness(document, Some(s), &stranger, org, action),
-                )
-            }) {
-                allowed = allowed.with(action);
-            }
-        }
-        if allowed.is_empty() {
-            continue;
-        }
-        let why = identity_conditions(s);
-        let why = if why.is_empty() {
-            "no condition restricts the caller's account or organization".to_owned()
-        } else {
-            why.join("; ")
-        };
-        let at = s.principal.as_ref().map_or(statement.span, |p| p.span);
-        out.push(Raw::new(
-            "public-access",
-            at,
-            format!(
-                "any principal in any account can {} (a role in account {STRANGER} was allowed): {why}",
-                list(allowed)
-            ),
-        ));
-    }
-}
-
-fn cross_account(
-    document: &PolicyDocument,
-    probe: &Probe<'_>,
-    own: &str,
-    options: &LintOptions,
-    key_actions: ActionSet,
-    out: &mut Vec<Raw>,
-) {
-    let trusted =
-        |account: &str| account == own || options.trusted_accounts.iter().any(|t| t == account);
-    let orgs = organizations_named(document);
-    for (caller, span, index) in named_accounts(document) {
-        let account = caller.account.clone();
-        if trusted(&account) {
-            continue;
-        }
-        let Some(statement) = document.statements.get(index) else {
-            continue;
-        };
-        if statement.value.effect.value != Effect::Allow {
-            continue;
-        }
-        let actions = statement_actions(&statement.value)
-            .iter()
-            .filter(|a| key_actions.contains(*a))
-            .fold(ActionSet::EMPTY, ActionSet::with);
-        // A named account may belong to any organization, the ones the policy names included:
-        // an organization condition narrows who else gets in, not whether this account does.
-        let allowed = actions
-            .iter()
-            .filter(|a| {
-                orgs.iter().any(|org| {
-                    probe.allows(
-                        &caller,
-                        *a,
-                        witness(document, Some(&statement.value), &caller, Some(org), *a),
-                    )
-                })
-            })
-            .fold(ActionSet::EMPTY, ActionSet::with);
-        if !allowed.is_empty() {
-            out.push(Raw::new(
-                "cross-account-access",
-                span,
-                format!(
-                    "{who} account {account}, outside {own} and the trusted accounts, can {}; if that account is meant to use the key, pass --trusted-account {account}",
-                    list(allowed),
-                    who = if caller.arn.ends_with(":role/keyward-probe") {
-                        "principals of".to_owned()
-                    } else {
-                        format!("`{}` of", caller.arn)
-                    }
-                ),
-            ));
-        }
-    }
-    // Everyone, narrowed by an account condition to a foreign account.
-    for statement in &document.statements {
-        let s = &statement.value;
-        if s.effect.value != Effect::Allow || !names_everyone(s) {
-            continue;
-        }
-        let Some(block) = &s.condition else { continue };
-        for entry in &block.value.operators {
-            for key in entry.keys.iter().filter(|k| {
-                k.key.value.eq_ignore_ascii_case("kms:CallerAccount")
-                    || k.key.value.eq_ignore_ascii_case("aws:PrincipalAccount")
-            }) {
-                for value in key
-                    .values
-                    .iter()
-                    .filter(|v| !trusted(&v.value.text) && !v.value.text.contains('*'))
-                {
-                    let caller = Caller::role(&value.value.text, "keyward-probe");
-                    let allowed = statement_actions(s)
-                        .iter()
-                        .filter(|a| key_actions.contains(*a))
-                        .filter(|a| {
-                            probe.allows(
-                                &caller,
-                                *a,
-                                witness(document, Some(s), &caller, Some(STRANGER_ORG), *a),
-                            )
-                        })
-                        .fold(ActionSet::EMPTY, ActionSet::with);
-                    if !allowed.is_empty() {
-                        out.push(Raw::new(
-                            "cross-account-access",
-                            value.span,
-                            format!(
-                                "principals of account {}, outside {own} and the trusted accounts, can {}",
-                                value.value.text,
-                                list(allowed)
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn lockout(document: &PolicyDocument, probe: &Probe<'_>, out: &mut Vec<Raw>) {
-    let Some(put) = kms_action("kms:PutKeyPolicy") else {
-        return;
-    };
-    let mut callers = vec![
-        Caller {
-            arn: format!("arn:aws:iam::{}:root", probe.account),
-            account: probe.account.to_owned(),
-        },
-        Caller::role(probe.account, "keyward-admin-probe"),
-    ];
-    for statement in &document.statements {
-        let s = &statement.value;
-        if let Some(clause) = &s.principal
-            && let PrincipalValue::Map(entries) = &clause.value.value
-        {
-            for value in entries.iter().flat_map(|e| e.values.iter()) {
-                if let Some(account) = account_of(&value.value) {
-                    callers.push(Caller {
-                        arn: value.value.clone(),
-                        account: account.to_owned(),
-                    });
-                }
-            }
-        }
-        if let Some(block) = &s.condition {
-            for key in block.value.operators.iter().flat_map(|e| e.keys.iter()) {
-                if key.key.value.eq_ignore_ascii_case("aws:PrincipalArn") {
-                    for value in &key.values {
-                        let arn = fill(&value.value.text);
-                        if let Some(account) = account_of(&arn) {
-                            callers.push(Caller {
-                                account: account.to_owned(),
-                                arn,
-                            });
-                        }
-                    }
-                }
-            }
-        }
-    }
-    let only_put = ActionSet::EMPTY.with(put);
-    let anyone = callers.iter().any(|caller| {
-        [Some("o-keywardowner0"), None]
-            .into_iter()
-            .any(|org| !probe.allowed(document, caller, org, only_put).is_empty())
-    });
-    if anyone {
-        return;
-    }
-    if aws_managed_shape(document) {
-        out.push(Raw::new(
-            "aws-managed-key-policy",
-            first_statement(document),
-            "this is the shape of an AWS managed key's policy: the account may only read the key and revoke its grants, and a service uses it for the account's callers; nobody can change it, by design (were this a customer managed key, nobody could call kms:PutKeyPolicy)",
-        ));
-        return;
-    }
-    let deny = document.statements.iter().find(|s| {
-        s.value.effect.value == Effect::Deny && statement_actions(&s.value).contains(put)
-    });
-    let (at, cause) = match deny {
-        Some(statement) => (statement.span, "this Deny leaves"),
-        None => (first_statement(document), "the policy leaves"),
-    };
-    out.push(Raw::new(
-        "lockout-risk",
-        at,
-        format!(
-            "{cause} nobody able to call kms:PutKeyPolicy (tried the account root, an administrator role of account {} and {} principals the policy names): the key could not be managed again without AWS Support",
-            probe.account,
-            callers.len().saturating_sub(2)
-        ),
-    ));
-}
-
 /// Whether the policy has the shape AWS gives its managed keys: no `Deny`; Allows to the
 /// account that only read the key (`Describe*`, `Get*`, `List*`) and revoke grants; and
 /// Allows to everyone that hold only through a service (`kms:ViaService`) for callers of an
@@ -855,118 +287,548 @@ fn named(names: &[&str]) -> ActionSet {
         .fold(ActionSet::EMPTY, ActionSet::with)
 }
 
-/// The tests of a statement on who the caller is (its ARN, user ID or name, type, tags), in
-/// a canonical order and in words: `aws:PrincipalArn StringEquals "arn:...:role/Admin"`.
-fn caller_conditions(statement: &Statement) -> String {
-    let names_the_caller = |key: &str| {
-        let folded = key.to_ascii_lowercase();
-        matches!(
-            folded.as_str(),
-            "aws:principalarn" | "aws:userid" | "aws:username" | "aws:principaltype"
-        ) || folded.starts_with("aws:principaltag/")
-    };
-    let mut tests: Vec<String> = statement
-        .condition
-        .iter()
-        .flat_map(|block| block.value.operators.iter())
-        .flat_map(|entry| entry.keys.iter().map(move |key| (entry, key)))
-        .filter(|(_, key)| names_the_caller(&key.key.value))
-        .map(|(entry, key)| {
-            let mut values: Vec<String> = key
-                .values
-                .iter()
-                .map(|v| format!("\"{}\"", v.value.text))
-                .collect();
-            values.sort();
-            format!(
-                "{} {} {}",
-                key.key.value.to_ascii_lowercase(),
-                entry.operator.value,
-                values.join(", ")
-            )
-        })
-        .collect();
-    tests.sort();
-    tests.join(" and ")
+/// The key the questions are about: its own ARN when it is of `account`, else a key of it.
+fn key_facts(document: &PolicyDocument, options: &LintOptions, account: &str) -> KeyFacts {
+    let arn = own_key_arn(document, options)
+        .filter(|arn| account_of(arn) == Some(account))
+        .unwrap_or_else(|| format!("arn:aws:kms:us-east-1:{account}:key/{KEY_ID}"));
+    KeyFacts::symmetric(&arn)
 }
 
-/// `own`: the key's account, when known (principals of it named beside its root, in the
-/// statement that delegates to IAM, are `principal-beside-root-delegation`'s finding).
-fn separation_of_duties(document: &PolicyDocument, own: Option<&str>, out: &mut Vec<Raw>) {
+/// Whatever the engine cannot decide exactly: what was not checked, and why.
+fn not_analysed(
+    document: &PolicyDocument,
+    error: &keyward_analysis::AnalysisError,
+    checks: &str,
+    out: &mut Vec<Raw>,
+) {
+    out.push(Raw::new(
+        "not-analysed",
+        first_statement(document),
+        format!("{checks} were not checked: the access analysis cannot decide this policy exactly ({error})"),
+    ));
+}
+
+pub(crate) fn semantic(
+    document: &PolicyDocument,
+    text: &str,
+    options: &LintOptions,
+    out: &mut Vec<Raw>,
+) {
+    let own = key_account(document, options);
+    // Public access does not depend on the key's account: without one, a stand-in.
+    let account = own.clone().unwrap_or_else(|| "111122223333".to_owned());
+    let key = key_facts(document, options, &account);
+    let assumed = PolicySet {
+        key_policy: text.to_owned(),
+        identity_policies: None,
+        grants: Vec::new(),
+    };
+    // One question for public access, cross-account access and lockout: every caller and
+    // action, callers of accounts no policy names in no organization, and kms:PutKeyPolicy
+    // called directly (nobody calls it through a service: an allow that needs kms:ViaService
+    // manages nothing).
+    let put = kms_action("kms:PutKeyPolicy");
+    let question = ReachQuestion {
+        strangers_outside_organizations: true,
+        direct_actions: put.into_iter().collect(),
+        ..ReachQuestion::default()
+    };
+    let found = match reach(&assumed, &key, &question) {
+        Ok(found) => found,
+        Err(e) => {
+            not_analysed(
+                document,
+                &e,
+                "public access, cross-account access, lockout and separation of duties",
+                out,
+            );
+            return;
+        }
+    };
+    public_access(document, &found, out);
+    match &own {
+        Some(own) => {
+            cross_account(document, &found, own, options, out);
+            lockout(document, &found, (&assumed, &key), own, out);
+        }
+        None => {
+            // No account to decide lockout and cross-account access for: say so rather than
+            // decide them for an invented one.
+            out.push(Raw::new(
+                "account-unknown",
+                first_statement(document),
+                "the key's account is not known (no --account, no one account the policy delegates to, and not exactly one account named): lockout and cross-account access were not checked; give --account",
+            ));
+        }
+    }
+    separation_of_duties(document, text, own.as_deref(), &key, out);
+}
+
+/// A witness in a few words: who calls what, with which context.
+fn example(witness: &ReachWitness) -> String {
+    let request = &witness.request;
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut with: Vec<String> = Vec::new();
+    if let Some(Value::Object(pairs)) = request.get("encryption_context") {
+        with.extend(
+            pairs
+                .iter()
+                .map(|(k, v)| format!("encryption context {k}={}", text(v))),
+        );
+    }
+    if let Some(Value::Object(keys)) = request.get("context") {
+        with.extend(keys.iter().map(|(k, v)| format!("{k}={}", text(v))));
+    }
+    format!(
+        "`{}` calling {}{}",
+        request.get("principal").map(text).unwrap_or_default(),
+        request.get("action").map(text).unwrap_or_default(),
+        if with.is_empty() {
+            String::new()
+        } else {
+            format!(" with {}", with.join(", "))
+        }
+    )
+}
+
+fn set_of(actions: &[ActionId]) -> ActionSet {
+    actions
+        .iter()
+        .copied()
+        .fold(ActionSet::EMPTY, ActionSet::with)
+}
+
+/// What one finding gathers: the actions, the first witness, and who.
+struct Gathered {
+    actions: ActionSet,
+    witness: ReachWitness,
+    who: String,
+}
+
+/// Adds `actions` and `witness` to the finding at `span`.
+fn gather(
+    found: &mut BTreeMap<(usize, usize), Gathered>,
+    span: Span,
+    actions: &[ActionId],
+    witness: &ReachWitness,
+    who: impl FnOnce() -> String,
+) {
+    let entry = found
+        .entry((span.start, span.end))
+        .or_insert_with(|| Gathered {
+            actions: ActionSet::EMPTY,
+            witness: witness.clone(),
+            who: who(),
+        });
+    entry.actions = entry.actions.union(set_of(actions));
+}
+
+fn public_access(document: &PolicyDocument, found: &Reach, out: &mut Vec<Raw>) {
+    let mut by_statement: BTreeMap<(usize, usize), Gathered> = BTreeMap::new();
+    let mut statement_of: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+    for reached in found
+        .reached
+        .iter()
+        .filter(|r| r.public && r.kind != PrincipalKind::Service)
+    {
+        let Ok(witnesses) = found.witnesses(reached) else {
+            continue;
+        };
+        for (actions, witness) in &witnesses {
+            for at in &witness.statements {
+                let Some(statement) = document.statements.get(at.index) else {
+                    continue;
+                };
+                let span = statement
+                    .value
+                    .principal
+                    .as_ref()
+                    .map_or(statement.span, |p| p.span);
+                statement_of.insert((span.start, span.end), at.index);
+                gather(&mut by_statement, span, actions, witness, String::new);
+            }
+        }
+    }
+    for ((start, end), gathered) in by_statement {
+        let Some(statement) = statement_of
+            .get(&(start, end))
+            .and_then(|&i| document.statements.get(i))
+        else {
+            continue;
+        };
+        let why = identity_conditions(&statement.value);
+        let why = if why.is_empty() {
+            "no condition restricts the caller's account or organization".to_owned()
+        } else {
+            why.join("; ")
+        };
+        out.push(
+            Raw::new(
+                "public-access",
+                Span::new(start, end),
+                format!(
+                    "any principal in any account, in no organization, can {}: {why}; for example {} is allowed",
+                    list(gathered.actions),
+                    example(&gathered.witness)
+                ),
+            )
+            .with_witness(gathered.witness.request),
+        );
+    }
+}
+
+/// Where a statement names `account`: a principal of it, else a condition value that is the
+/// account, else the statement's principal, else the statement.
+fn naming(statement: &Spanned<Statement>, account: &str) -> Span {
+    let s = &statement.value;
+    for entry in principal_entries(s) {
+        for value in &entry.values {
+            if Principal::parse_in_policy(entry.principal_type.value, &value.value)
+                .is_ok_and(|p| p.account() == Some(account))
+            {
+                return value.span;
+            }
+        }
+    }
+    for entry in s.condition.iter().flat_map(|c| c.value.operators.iter()) {
+        for key in &entry.keys {
+            if let Some(value) = key.values.iter().find(|v| v.value.text == account) {
+                return value.span;
+            }
+        }
+    }
+    s.principal.as_ref().map_or(statement.span, |p| p.span)
+}
+
+fn cross_account(
+    document: &PolicyDocument,
+    found: &Reach,
+    own: &str,
+    options: &LintOptions,
+    out: &mut Vec<Raw>,
+) {
+    let trusted =
+        |account: &str| account == own || options.trusted_accounts.iter().any(|t| t == account);
+    let mut by_place: BTreeMap<(usize, usize), Gathered> = BTreeMap::new();
+    let mut classes: BTreeMap<(usize, usize), bool> = BTreeMap::new();
+    for reached in found.reached.iter().filter(|r| {
+        !r.public
+            && r.kind != PrincipalKind::Service
+            && r.account.as_deref().is_some_and(|a| !trusted(a))
+    }) {
+        let Some(account) = reached.account.as_deref() else {
+            continue;
+        };
+        let Ok(witnesses) = found.witnesses(reached) else {
+            continue;
+        };
+        // A principal the policy names by ARN (a session of a named role is that role), or a
+        // class of the account's principals.
+        let (principal, class) = match reached.kind {
+            PrincipalKind::Session => (
+                session_role(&reached.principal).unwrap_or_else(|| reached.principal.clone()),
+                false,
+            ),
+            PrincipalKind::Root | PrincipalKind::Account => (reached.principal.clone(), true),
+            _ => (reached.principal.clone(), reached.principal.contains('*')),
+        };
+        for (actions, witness) in &witnesses {
+            for at in &witness.statements {
+                let Some(statement) = document.statements.get(at.index) else {
+                    continue;
+                };
+                let span = naming(statement, account);
+                let place = (span.start, span.end);
+                *classes.entry(place).or_insert(false) |= class;
+                gather(&mut by_place, span, actions, witness, || {
+                    format!("{account}\u{0}{principal}")
+                });
+            }
+        }
+    }
+    for (place, gathered) in by_place {
+        let (account, principal) = gathered.who.split_once('\u{0}').unwrap_or_default();
+        let who = if classes.get(&place).copied().unwrap_or(true) {
+            "principals of".to_owned()
+        } else {
+            format!("`{principal}` of")
+        };
+        out.push(
+            Raw::new(
+                "cross-account-access",
+                Span::new(place.0, place.1),
+                format!(
+                    "{who} account {account}, outside {own} and the trusted accounts, can {}; for example {} is allowed; if that account is meant to use the key, pass --trusted-account {account}",
+                    list(gathered.actions),
+                    example(&gathered.witness)
+                ),
+            )
+            .with_witness(gathered.witness.request),
+        );
+    }
+}
+
+fn lockout(
+    document: &PolicyDocument,
+    found: &Reach,
+    (assumed, key): (&PolicySet, &KeyFacts),
+    own: &str,
+    out: &mut Vec<Raw>,
+) {
+    let Some(put) = kms_action("kms:PutKeyPolicy") else {
+        return;
+    };
+    let can = |found: &Reach| {
+        found
+            .reached
+            .iter()
+            .any(|r| r.kind != PrincipalKind::Service && r.actions.contains(&put))
+    };
+    if can(found) {
+        return;
+    }
+    // The shared question took callers of accounts no policy names to be in no
+    // organization; asked again with them in any, before saying nobody can.
+    let question = ReachQuestion {
+        actions: vec![put],
+        direct_actions: vec![put],
+        ..ReachQuestion::default()
+    };
+    let found = match reach(assumed, key, &question) {
+        Ok(found) if can(&found) => return,
+        Ok(found) => found,
+        Err(e) => {
+            not_analysed(document, &e, "lockout", out);
+            return;
+        }
+    };
+    if aws_managed_shape(document) {
+        out.push(Raw::new(
+            "aws-managed-key-policy",
+            first_statement(document),
+            "this is the shape of an AWS managed key's policy: the account may only read the key and revoke its grants, and a service uses it for the account's callers; nobody can change it, by design (were this a customer managed key, nobody could call kms:PutKeyPolicy)",
+        ));
+        return;
+    }
+    let deny = document.statements.iter().find(|s| {
+        s.value.effect.value == Effect::Deny && statement_actions(&s.value).contains(put)
+    });
+    let (at, cause) = match deny {
+        Some(statement) => (statement.span, "this Deny leaves"),
+        None => (first_statement(document), "the policy leaves"),
+    };
+    out.push(Raw::new(
+        "lockout-risk",
+        at,
+        format!(
+            "{cause} nobody able to call kms:PutKeyPolicy, proved over every kind of caller ({} in all: the root user and principals of account {own}, those the policy names, other accounts, anyone, AWS services) with identity policies that allow everything: the key could not be managed again without AWS Support",
+            found.callers
+        ),
+    ));
+}
+
+/// The keys of a witness's context that are facts about the principal (its tags, its
+/// organization): two witnesses of one principal must agree on them.
+fn principal_facts(request: &Value) -> BTreeMap<String, Value> {
+    match request.get("context") {
+        Some(Value::Object(keys)) => keys
+            .iter()
+            .filter(|(k, _)| k.to_ascii_lowercase().starts_with("aws:principal"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
+/// `request` with the principal facts of `from`.
+fn with_facts_of(request: &Value, from: &Value) -> Value {
+    let mut out = request.clone();
+    if let Value::Object(members) = &mut out {
+        let mut context = match members.remove("context") {
+            Some(Value::Object(keys)) => keys,
+            _ => serde_json::Map::new(),
+        };
+        context.retain(|k, _| !k.to_ascii_lowercase().starts_with("aws:principal"));
+        context.extend(principal_facts(from));
+        if !context.is_empty() {
+            members.insert("context".into(), Value::Object(context));
+        }
+    }
+    out
+}
+
+/// The role of a role session's ARN (`arn:aws:sts::A:assumed-role/R/S` is a session of
+/// `arn:aws:iam::A:role/R`).
+fn session_role(arn: &str) -> Option<String> {
+    let parsed = keyward_policy::arn::Arn::parse(arn)?;
+    let role = parsed
+        .resource
+        .strip_prefix("assumed-role/")?
+        .split('/')
+        .next()?;
+    Some(format!(
+        "arn:{}:iam::{}:role/{role}",
+        parsed.partition, parsed.account
+    ))
+}
+
+/// `text` with each statement of `drop` made one that applies to nothing (indices kept).
+fn without_statements(text: &str, drop: &[usize]) -> Option<String> {
+    if drop.is_empty() {
+        return Some(text.to_owned());
+    }
+    let mut value: Value = serde_json::from_str(text).ok()?;
+    let inert: Value = serde_json::from_str(
+        r#"{"Sid":"LeftOut","Effect":"Allow","Principal":"*","Action":"kms:CreateKey","Resource":"*"}"#,
+    )
+    .ok()?;
+    match value.get_mut("Statement")? {
+        Value::Array(list) => {
+            for &i in drop {
+                *list.get_mut(i)? = inert.clone();
+            }
+        }
+        single => *single = inert,
+    }
+    Some(value.to_string())
+}
+
+/// Who administers the key and also uses it, decided on the key policy alone (no IAM policy:
+/// a principal the policy delegates to IAM is the IAM policies' to split), for calls made
+/// directly (what a statement allows only through a service is the service's work on the
+/// caller's behalf). The account's root, and principals named beside it in the statement that
+/// delegates to IAM (`principal-beside-root-delegation`'s finding), are not reported.
+fn separation_of_duties(
+    document: &PolicyDocument,
+    text: &str,
+    own: Option<&str>,
+    key: &KeyFacts,
+    out: &mut Vec<Raw>,
+) {
     let (admin, crypto) = (administration(), cryptography());
     let create_grant = named(&["CreateGrant"]);
     let Some(put_key_policy) = kms_action("kms:PutKeyPolicy") else {
         return;
     };
-    // Per principal (as written): actions, and the first span naming it in an admin statement.
-    let mut principals: BTreeMap<String, (ActionSet, Option<Span>)> = BTreeMap::new();
-    for statement in &document.statements {
-        let s = &statement.value;
-        if s.effect.value != Effect::Allow || own.is_some_and(|own| beside_root_delegation(s, own))
-        {
-            continue;
+    let delegating: Vec<usize> = document
+        .statements
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| own.is_some_and(|own| beside_root_delegation(&s.value, own)))
+        .map(|(i, _)| i)
+        .collect();
+    let Some(key_policy) = without_statements(text, &delegating) else {
+        return;
+    };
+    let direct = PolicySet {
+        key_policy,
+        identity_policies: Some(Vec::new()),
+        grants: Vec::new(),
+    };
+    let actions: Vec<ActionId> = admin.union(crypto).union(create_grant).iter().collect();
+    let question = ReachQuestion {
+        direct_actions: actions.clone(),
+        actions,
+        ..ReachQuestion::default()
+    };
+    let found = match reach(&direct, key, &question) {
+        Ok(found) => found,
+        Err(e) => {
+            not_analysed(document, &e, "separation of duties", out);
+            return;
         }
-        let mut actions = statement_actions(s);
-        // What a statement allows only through a service is the service's work on the
-        // caller's behalf (the caller cannot call it directly): not administration.
-        if through_a_service(s) {
-            actions = actions
-                .iter()
-                .filter(|a| !admin.contains(*a))
-                .fold(ActionSet::EMPTY, ActionSet::with);
-        }
-        for (entry, value) in principal_entries(s)
-            .iter()
-            .flat_map(|e| e.values.iter().map(move |v| (e, v)))
-        {
-            // An account (its root ARN or its ID) is the delegation to IAM, not a person: IAM
-            // policies decide who in it administers and who uses the key.
-            if matches!(
-                Principal::parse_in_policy(entry.principal_type.value, &value.value),
-                Ok(Principal::Account { .. } | Principal::Root { .. })
-            ) {
-                continue;
-            }
-            // Statements that tell callers apart by who they are (their ARN, tags, type) name
-            // different principals, even when both write `*`.
-            let who = match caller_conditions(s) {
-                conditions if conditions.is_empty() => value.value.clone(),
-                conditions => format!("{} when {conditions}", value.value),
-            };
-            let entry = principals.entry(who).or_insert((ActionSet::EMPTY, None));
-            entry.0 = entry.0.union(actions);
-            if entry.1.is_none() && !actions.iter().all(|a| !admin.contains(a)) {
-                entry.1 = Some(value.span);
-            }
-        }
-    }
-    for (principal, (actions, span)) in principals {
-        let administers = administered(actions);
+    };
+    for reached in found.reached.iter().filter(|r| {
+        !matches!(
+            r.kind,
+            PrincipalKind::Root | PrincipalKind::Account | PrincipalKind::Service
+        )
+    }) {
+        let administers = administered(set_of(&reached.actions));
         if administers.is_empty() {
             continue;
         }
-        let uses = actions
+        let uses = reached
+            .actions
             .iter()
+            .copied()
             .filter(|a| crypto.contains(*a))
             .fold(ActionSet::EMPTY, ActionSet::with);
-        let grants = actions.iter().any(|a| create_grant.contains(a));
+        let grants = reached.actions.iter().any(|a| create_grant.contains(*a));
         // Whoever may call kms:PutKeyPolicy can give itself anything: that is what
         // administering a key means, and every key needs someone who can. Use granted
         // alongside it is the finding; kms:CreateGrant is one only for an administrator
         // without kms:PutKeyPolicy, to whom it is a way to use the key it would not have.
-        let how = if !uses.is_empty() {
-            format!("can also use it: {}", list(uses))
+        let (how, used) = if !uses.is_empty() {
+            (format!("can also use it: {}", list(uses)), uses)
         } else if grants && !administers.contains(put_key_policy) {
-            "can also grant itself use of it through kms:CreateGrant".to_owned()
+            (
+                "can also grant itself use of it through kms:CreateGrant".to_owned(),
+                create_grant,
+            )
         } else {
             continue;
         };
-        if let Some(span) = span {
-            out.push(Raw::new(
+        let (Some(&administering), Some(using)) = (
+            reached.actions.iter().find(|a| administers.contains(**a)),
+            used.iter().next(),
+        ) else {
+            continue;
+        };
+        let (Ok(as_admin), Ok(as_user)) = (
+            found.witness(reached, administering),
+            found.witness(reached, using),
+        ) else {
+            continue;
+        };
+        // One principal: the use is allowed with the administrator's own facts (its tags,
+        // its organization), when the policy tells principals apart by them.
+        let witness = if principal_facts(&as_admin.request) == principal_facts(&as_user.request) {
+            as_user
+        } else {
+            match found.confirm(&with_facts_of(&as_user.request, &as_admin.request)) {
+                Ok(Some(witness)) => witness,
+                _ => continue,
+            }
+        };
+        let Some(statement) = as_admin
+            .statements
+            .first()
+            .and_then(|at| document.statements.get(at.index))
+        else {
+            continue;
+        };
+        // The principal as the statement names it: its ARN, its role's (for a session), or
+        // the statement's first principal (`*` narrowed by a condition on the caller).
+        let role = session_role(&reached.principal);
+        let values = || {
+            principal_entries(&statement.value)
+                .iter()
+                .flat_map(|e| e.values.iter())
+        };
+        let span = values()
+            .find(|v| v.value == reached.principal)
+            .or_else(|| values().find(|v| role.as_deref() == Some(v.value.as_str())))
+            .or_else(|| values().next())
+            .map(|v| v.span)
+            .or_else(|| statement.value.principal.as_ref().map(|p| p.span))
+            .unwrap_or(statement.span);
+        out.push(
+            Raw::new(
                 "no-separation-of-duties",
                 span,
-                format!("`{principal}` administers the key ({}) and {how}; give administration and use to different principals", list(administers)),
-            ));
-        }
+                format!(
+                    "`{}` administers the key ({}) and {how}; for example {} is allowed; give administration and use to different principals",
+                    reached.principal,
+                    list(administers),
+                    example(&witness)
+                ),
+            )
+            .with_witness(witness.request),
+        );
     }
 }

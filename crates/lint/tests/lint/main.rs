@@ -14,3 +14,4 @@ mod messages;
 mod readme;
 mod sarif;
 mod templates;
+mod witnesses;

@@ -16,15 +16,15 @@ fn message(fixture: &str, rule: &str) -> String {
 fn public_access_names_the_request_and_the_weak_condition() {
     assert_eq!(
         message("public-access-stringlike-star", "public-access"),
-        "any principal in any account can kms:Decrypt (a role in account 999999999999 was allowed): `kms:CallerAccount` is only tested with StringLike \"*\""
+        "any principal in any account, in no organization, can kms:Decrypt: `kms:CallerAccount` is only tested with StringLike \"*\"; for example `arn:aws:iam::999999999999:root` calling kms:Decrypt is allowed"
     );
     assert_eq!(
         message("public-access-ifexists", "public-access"),
-        "any principal in any account can kms:Decrypt (a role in account 999999999999 was allowed): `aws:PrincipalOrgID` is only tested with StringEqualsIfExists \"o-a1b2c3d4e5\", which holds for a caller that has no value for it"
+        "any principal in any account, in no organization, can kms:Decrypt: `aws:PrincipalOrgID` is only tested with StringEqualsIfExists \"o-a1b2c3d4e5\", which holds for a caller that has no value for it; for example `arn:aws:iam::999999999999:root` calling kms:Decrypt is allowed"
     );
     assert_eq!(
         message("public-access-no-condition", "public-access"),
-        "any principal in any account can kms:Decrypt (a role in account 999999999999 was allowed): no condition restricts the caller's account or organization"
+        "any principal in any account, in no organization, can kms:Decrypt: no condition restricts the caller's account or organization; for example `arn:aws:iam::999999999999:root` calling kms:Decrypt is allowed"
     );
 }
 
@@ -35,15 +35,15 @@ fn cross_account_access_names_the_identity_and_the_flag_that_accepts_it() {
             "cross-account-access-named-role-in-organization",
             "cross-account-access"
         ),
-        "`arn:aws:iam::444455556666:role/auditor` of account 444455556666, outside 111122223333 and the trusted accounts, can kms:Decrypt, kms:DescribeKey; if that account is meant to use the key, pass --trusted-account 444455556666"
+        "`arn:aws:iam::444455556666:role/auditor` of account 444455556666, outside 111122223333 and the trusted accounts, can kms:Decrypt, kms:DescribeKey; for example `arn:aws:iam::444455556666:role/auditor` calling kms:Decrypt with aws:PrincipalOrgID=o-a1b2c3d4e5 is allowed; if that account is meant to use the key, pass --trusted-account 444455556666"
     );
 }
 
 #[test]
-fn lockout_names_who_was_tried() {
+fn lockout_says_every_kind_of_caller_was_decided() {
     assert_eq!(
         message("lockout-risk-deny-putkeypolicy", "lockout-risk"),
-        "this Deny leaves nobody able to call kms:PutKeyPolicy (tried the account root, an administrator role of account 111122223333 and 2 principals the policy names): the key could not be managed again without AWS Support"
+        "this Deny leaves nobody able to call kms:PutKeyPolicy, proved over every kind of caller (13 in all: the root user and principals of account 111122223333, those the policy names, other accounts, anyone, AWS services) with identity policies that allow everything: the key could not be managed again without AWS Support"
     );
 }
 
@@ -51,7 +51,7 @@ fn lockout_names_who_was_tried() {
 fn separation_of_duties_names_both_sides() {
     assert_eq!(
         message("no-separation-of-duties-direct", "no-separation-of-duties"),
-        "`arn:aws:iam::111122223333:role/Ops` administers the key (kms:PutKeyPolicy, kms:ScheduleKeyDeletion) and can also use it: kms:Decrypt; give administration and use to different principals"
+        "`arn:aws:iam::111122223333:role/Ops` administers the key (kms:PutKeyPolicy, kms:ScheduleKeyDeletion) and can also use it: kms:Decrypt; for example `arn:aws:iam::111122223333:role/Ops` calling kms:Decrypt is allowed; give administration and use to different principals"
     );
 }
 
