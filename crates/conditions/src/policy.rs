@@ -129,7 +129,8 @@ impl CompiledPolicy {
         resource: &str,
         context: &RequestContext,
     ) -> bool {
-        let arn = Arn::parse(resource);
+        // Parsed at the first pattern that needs it: `"Resource": "*"` never does.
+        let mut parsed: Option<Option<Arn<'_>>> = None;
         let templates = self.resource_templates.get(s.index);
         let any = s
             .resources
@@ -138,16 +139,22 @@ impl CompiledPolicy {
             .enumerate()
             .any(|(i, p)| match p {
                 ResourcePattern::Any => true,
-                ResourcePattern::Arn(pattern) => arn.as_ref().is_some_and(|a| pattern.matches(a)),
-                ResourcePattern::Templated { head, .. } => arn.as_ref().is_some_and(|a| {
-                    head.matches(a)
-                        && templates
-                            .and_then(|t| t.get(i))
-                            .and_then(Option::as_ref)
-                            .is_some_and(|t| {
-                                t.matches_pattern(a.resource, context, Case::Sensitive)
-                            })
-                }),
+                ResourcePattern::Arn(pattern) => parsed
+                    .get_or_insert_with(|| Arn::parse(resource))
+                    .as_ref()
+                    .is_some_and(|a| pattern.matches(a)),
+                ResourcePattern::Templated { head, .. } => parsed
+                    .get_or_insert_with(|| Arn::parse(resource))
+                    .as_ref()
+                    .is_some_and(|a| {
+                        head.matches(a)
+                            && templates
+                                .and_then(|t| t.get(i))
+                                .and_then(Option::as_ref)
+                                .is_some_and(|t| {
+                                    t.matches_pattern(a.resource, context, Case::Sensitive)
+                                })
+                    }),
             });
         any != s.resources.is_negated()
     }
