@@ -402,34 +402,33 @@ fn set_of(actions: &[ActionId]) -> ActionSet {
         .fold(ActionSet::EMPTY, ActionSet::with)
 }
 
-/// What one finding gathers: the actions, the first witness, and who.
+/// What one finding gathers: where it is, the actions, the first witness, and who.
 struct Gathered {
     actions: ActionSet,
     witness: ReachWitness,
-    who: String,
+    /// The statement that allows it.
+    statement: usize,
+    /// For cross-account access: the account, and the principal the policy names (or the
+    /// class's, when `class`).
+    account: String,
+    principal: String,
+    class: bool,
 }
 
-/// Adds `actions` and `witness` to the finding at `span`.
-fn gather(
-    found: &mut BTreeMap<(usize, usize), Gathered>,
+/// Adds `actions` to the finding at `span`, made with `first` when it is the first there.
+fn gather<'a>(
+    found: &'a mut BTreeMap<(usize, usize), Gathered>,
     span: Span,
     actions: &[ActionId],
-    witness: &ReachWitness,
-    who: impl FnOnce() -> String,
-) {
-    let entry = found
-        .entry((span.start, span.end))
-        .or_insert_with(|| Gathered {
-            actions: ActionSet::EMPTY,
-            witness: witness.clone(),
-            who: who(),
-        });
+    first: impl FnOnce() -> Gathered,
+) -> &'a mut Gathered {
+    let entry = found.entry((span.start, span.end)).or_insert_with(first);
     entry.actions = entry.actions.union(set_of(actions));
+    entry
 }
 
 fn public_access(document: &PolicyDocument, found: &Reach, out: &mut Vec<Raw>) {
     let mut by_statement: BTreeMap<(usize, usize), Gathered> = BTreeMap::new();
-    let mut statement_of: BTreeMap<(usize, usize), usize> = BTreeMap::new();
     for reached in found
         .reached
         .iter()
@@ -448,16 +447,19 @@ fn public_access(document: &PolicyDocument, found: &Reach, out: &mut Vec<Raw>) {
                     .principal
                     .as_ref()
                     .map_or(statement.span, |p| p.span);
-                statement_of.insert((span.start, span.end), at.index);
-                gather(&mut by_statement, span, actions, witness, String::new);
+                gather(&mut by_statement, span, actions, || Gathered {
+                    actions: ActionSet::EMPTY,
+                    witness: witness.clone(),
+                    statement: at.index,
+                    account: String::new(),
+                    principal: String::new(),
+                    class: true,
+                });
             }
         }
     }
     for ((start, end), gathered) in by_statement {
-        let Some(statement) = statement_of
-            .get(&(start, end))
-            .and_then(|&i| document.statements.get(i))
-        else {
+        let Some(statement) = document.statements.get(gathered.statement) else {
             continue;
         };
         let why = identity_conditions(&statement.value);
@@ -514,7 +516,6 @@ fn cross_account(
     let trusted =
         |account: &str| account == own || options.trusted_accounts.iter().any(|t| t == account);
     let mut by_place: BTreeMap<(usize, usize), Gathered> = BTreeMap::new();
-    let mut classes: BTreeMap<(usize, usize), bool> = BTreeMap::new();
     for reached in found.reached.iter().filter(|r| {
         !r.public
             && r.kind != PrincipalKind::Service
@@ -541,18 +542,30 @@ fn cross_account(
                 let Some(statement) = document.statements.get(at.index) else {
                     continue;
                 };
-                let span = naming(statement, account);
-                let place = (span.start, span.end);
-                *classes.entry(place).or_insert(false) |= class;
-                gather(&mut by_place, span, actions, witness, || {
-                    format!("{account}\u{0}{principal}")
+                let entry = gather(&mut by_place, naming(statement, account), actions, || {
+                    Gathered {
+                        actions: ActionSet::EMPTY,
+                        witness: witness.clone(),
+                        statement: at.index,
+                        account: account.to_owned(),
+                        principal: principal.clone(),
+                        class,
+                    }
                 });
+                entry.class |= class;
             }
         }
     }
-    for (place, gathered) in by_place {
-        let (account, principal) = gathered.who.split_once('\u{0}').unwrap_or_default();
-        let who = if classes.get(&place).copied().unwrap_or(true) {
+    for ((start, end), gathered) in by_place {
+        let Gathered {
+            actions,
+            witness,
+            account,
+            principal,
+            class,
+            ..
+        } = gathered;
+        let who = if class {
             "principals of".to_owned()
         } else {
             format!("`{principal}` of")
@@ -560,14 +573,14 @@ fn cross_account(
         out.push(
             Raw::new(
                 "cross-account-access",
-                Span::new(place.0, place.1),
+                Span::new(start, end),
                 format!(
                     "{who} account {account}, outside {own} and the trusted accounts, can {}; for example {} is allowed; if that account is meant to use the key, pass --trusted-account {account}",
-                    list(gathered.actions),
-                    example(&gathered.witness)
+                    list(actions),
+                    example(&witness)
                 ),
             )
-            .with_witness(gathered.witness.request),
+            .with_witness(witness.request),
         );
     }
 }
