@@ -734,6 +734,29 @@ fn separation_of_duties(
         .filter(|(_, s)| own.is_some_and(|own| beside_root_delegation(&s.value, own)))
         .map(|(i, _)| i)
         .collect();
+    // Without IAM policies, only the Allow statements that name principals other than
+    // accounts allow anything here: when they administer nothing, or give neither use nor
+    // grants, no principal can be both (the analysis would find none).
+    let named = document
+        .statements
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| {
+            s.value.effect.value == Effect::Allow
+                && !delegating.contains(i)
+                && (s.value.principal.as_ref().is_some_and(|p| p.value.negated)
+                    || !only_accounts(&s.value))
+        })
+        .fold(ActionSet::EMPTY, |all, (_, s)| {
+            all.union(statement_actions(&s.value))
+        });
+    if administered(named).is_empty()
+        || named
+            .iter()
+            .all(|a| !crypto.contains(a) && !create_grant.contains(a))
+    {
+        return;
+    }
     let Some(key_policy) = without_statements(text, &delegating) else {
         return;
     };
