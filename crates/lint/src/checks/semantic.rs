@@ -22,6 +22,7 @@ use keyward_policy::{
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 const KEY_ID: &str = "00000000-0000-4000-8000-000000000000";
 
@@ -225,37 +226,42 @@ fn aws_managed_shape(document: &PolicyDocument) -> bool {
 /// The actions that administer a key (alias actions among them; alone they do not make an
 /// administrator).
 pub(crate) fn administration() -> ActionSet {
-    named(&[
-        "PutKeyPolicy",
-        "ScheduleKeyDeletion",
-        "CancelKeyDeletion",
-        "DisableKey",
-        "EnableKey",
-        "DisableKeyRotation",
-        "EnableKeyRotation",
-        "UpdateKeyDescription",
-        "UpdateAlias",
-        "CreateAlias",
-        "DeleteAlias",
-        "ImportKeyMaterial",
-        "DeleteImportedKeyMaterial",
-        "TagResource",
-        "UntagResource",
-        "RotateKeyOnDemand",
-        "ReplicateKey",
-        "UpdatePrimaryRegion",
-    ])
+    static SET: OnceLock<ActionSet> = OnceLock::new();
+    *SET.get_or_init(|| {
+        named(&[
+            "PutKeyPolicy",
+            "ScheduleKeyDeletion",
+            "CancelKeyDeletion",
+            "DisableKey",
+            "EnableKey",
+            "DisableKeyRotation",
+            "EnableKeyRotation",
+            "UpdateKeyDescription",
+            "UpdateAlias",
+            "CreateAlias",
+            "DeleteAlias",
+            "ImportKeyMaterial",
+            "DeleteImportedKeyMaterial",
+            "TagResource",
+            "UntagResource",
+            "RotateKeyOnDemand",
+            "ReplicateKey",
+            "UpdatePrimaryRegion",
+        ])
+    })
 }
 
 /// The actions of `actions` that administer the key; none when they are alias actions only,
 /// which alone do not make an administrator (the CloudTrail console's default lets every
 /// caller of the account create an alias during setup).
 pub(crate) fn administered(actions: ActionSet) -> ActionSet {
+    static ALIASES: OnceLock<ActionSet> = OnceLock::new();
+    let administration = administration();
     let administers = actions
         .iter()
-        .filter(|a| administration().contains(*a))
+        .filter(|a| administration.contains(*a))
         .fold(ActionSet::EMPTY, ActionSet::with);
-    let aliases = named(&["CreateAlias", "UpdateAlias", "DeleteAlias"]);
+    let aliases = *ALIASES.get_or_init(|| named(&["CreateAlias", "UpdateAlias", "DeleteAlias"]));
     if administers.iter().all(|a| aliases.contains(a)) {
         ActionSet::EMPTY
     } else {
@@ -265,19 +271,22 @@ pub(crate) fn administered(actions: ActionSet) -> ActionSet {
 
 /// The actions that use a key for cryptography.
 pub(crate) fn cryptography() -> ActionSet {
-    named(&[
-        "Encrypt",
-        "Decrypt",
-        "ReEncryptFrom",
-        "ReEncryptTo",
-        "GenerateDataKey",
-        "GenerateDataKeyWithoutPlaintext",
-        "GenerateDataKeyPair",
-        "GenerateDataKeyPairWithoutPlaintext",
-        "Sign",
-        "GenerateMac",
-        "DeriveSharedSecret",
-    ])
+    static SET: OnceLock<ActionSet> = OnceLock::new();
+    *SET.get_or_init(|| {
+        named(&[
+            "Encrypt",
+            "Decrypt",
+            "ReEncryptFrom",
+            "ReEncryptTo",
+            "GenerateDataKey",
+            "GenerateDataKeyWithoutPlaintext",
+            "GenerateDataKeyPair",
+            "GenerateDataKeyPairWithoutPlaintext",
+            "Sign",
+            "GenerateMac",
+            "DeriveSharedSecret",
+        ])
+    })
 }
 
 fn named(names: &[&str]) -> ActionSet {
