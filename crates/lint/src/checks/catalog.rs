@@ -9,6 +9,20 @@ use keyward_policy::wildcard::{Case, has_wildcard, match_chars};
 
 /// The KMS actions one action pattern matches (any service prefix; `*` matches all).
 pub(crate) fn pattern_actions(pattern: &str) -> ActionSet {
+    // The common shapes by lookup: `kms:Name` and `kms:Prefix*` (names ignore case).
+    if is_kms(pattern)
+        && let Some(name) = pattern.get(4..)
+    {
+        if !has_wildcard(name) {
+            return catalog::action_by_name(name)
+                .map_or(ActionSet::EMPTY, |a| ActionSet::EMPTY.with(a));
+        }
+        if let Some(prefix) = name.strip_suffix('*')
+            && !has_wildcard(prefix)
+        {
+            return catalog::actions_with_name_prefix(prefix);
+        }
+    }
     let mut set = ActionSet::EMPTY;
     for id in ActionId::all() {
         if match_chars(pattern, id.qualified_name(), Case::Insensitive) {
@@ -91,6 +105,49 @@ pub(crate) fn actions(statement: &Statement, out: &mut Vec<Raw>) {
                 pattern.span,
                 format!("`{text}` is already covered by a wildcard in this statement; remove it"),
             ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyward_policy::wildcard::{Case, match_chars};
+
+    /// The lookups give what matching every action's name gives.
+    #[test]
+    fn pattern_lookups_agree_with_matching_every_name() {
+        let slow = |pattern: &str| {
+            ActionId::all()
+                .filter(|id| match_chars(pattern, id.qualified_name(), Case::Insensitive))
+                .fold(ActionSet::EMPTY, ActionSet::with)
+        };
+        for pattern in [
+            "kms:Decrypt",
+            "KMS:decrypt",
+            "kms:Decrpyt",
+            "kms:Get*",
+            "kms:get*",
+            "kms:*",
+            "kms:",
+            "kms:Generate*",
+            "kms:GenerateDataKey*",
+            "kms:Re*",
+            "kms:X*",
+            "kms:*Key",
+            "kms:Create?lias",
+            "s3:GetObject",
+            "*",
+            "kms:Decrypt*",
+            "kms:ReEncrypt*",
+        ] {
+            assert_eq!(pattern_actions(pattern), slow(pattern), "{pattern}");
+        }
+        for id in ActionId::all() {
+            assert_eq!(
+                pattern_actions(id.qualified_name()),
+                ActionSet::EMPTY.with(id)
+            );
         }
     }
 }
