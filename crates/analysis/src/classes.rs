@@ -275,16 +275,11 @@ fn grouped(members: impl IntoIterator<Item = (Bits, Vec<usize>)>, mask: &Bits) -
 /// The vectors of every value of a key's domain, before any mask.
 pub(crate) fn key_vectors(conditions: &Conditions<'_>, domain: &Domain) -> Vec<Bits> {
     let folded = domain.key.to_ascii_lowercase();
+    let absent = RequestContext::new();
     domain
-        .readings
+        .layers
         .iter()
-        .map(|reading| {
-            let mut context = RequestContext::new();
-            if let Some(reading) = reading {
-                context.insert(&domain.key, reading.clone());
-            }
-            conditions.of_key(&folded, &context)
-        })
+        .map(|layer| conditions.of_key(&folded, layer.as_deref().unwrap_or(&absent)))
         .collect()
 }
 

@@ -9,11 +9,12 @@ use crate::glob::{self, Glob, Predicate};
 use crate::mentions::{KeyTests, Test};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use ipnet::IpNet;
-use keyward_conditions::ContextValue;
 use keyward_conditions::value::{parse_instant, parse_network, parse_number};
+use keyward_conditions::{ContextValue, RequestContext};
 use keyward_policy::operator::{OperatorFamily, OperatorKind};
 use rust_decimal::Decimal;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 /// A key's value in a request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -39,8 +40,9 @@ pub(crate) struct Domain {
     pub(crate) values: Vec<Value>,
     /// Each value's cell in words (`= 10`, `matches s3.*`, `is absent`), by position.
     pub(crate) cells: Vec<String>,
-    /// Each value as a request carries it (read once), by position; `None` for absent.
-    pub(crate) readings: Vec<Option<ContextValue>>,
+    /// Each value as a request carries it (read once), by position, as a context of that one
+    /// key that requests share as a layer; `None` for absent.
+    pub(crate) layers: Vec<Option<Arc<RequestContext>>>,
 }
 
 impl Domain {
@@ -118,12 +120,17 @@ pub(crate) fn domain(key: &KeyTests, multivalued: bool) -> Result<Domain, Analys
             cells.push(member.cell);
         }
     }
-    let readings = values
+    let layers = values
         .iter()
-        .map(|v| match v {
-            Value::Absent => None,
-            Value::One(text) => Some(ContextValue::single(text)),
-            Value::Set(texts) => Some(ContextValue::multi(texts.iter().map(String::as_str))),
+        .map(|v| {
+            let reading = match v {
+                Value::Absent => return None,
+                Value::One(text) => ContextValue::single(text),
+                Value::Set(texts) => ContextValue::multi(texts.iter().map(String::as_str)),
+            };
+            let mut context = RequestContext::new();
+            context.insert(&key.written, reading);
+            Some(Arc::new(context))
         })
         .collect();
     Ok(Domain {
@@ -132,7 +139,7 @@ pub(crate) fn domain(key: &KeyTests, multivalued: bool) -> Result<Domain, Analys
         context_name: None,
         values,
         cells,
-        readings,
+        layers,
     })
 }
 
@@ -162,7 +169,7 @@ pub(crate) fn context_domain(
         },
         key,
         context_name: Some(name.to_owned()),
-        readings: vec![None; values.len()],
+        layers: vec![None; values.len()],
         values,
         cells,
     })

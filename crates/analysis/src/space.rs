@@ -816,20 +816,27 @@ impl Space {
                     }
                 }
             }
-            // A service principal's requests, without the keys it never carries.
-            let mut service_classes = classes.clone();
-            for (key, classes) in read.iter().zip(&mut service_classes) {
-                if principals::absent_for_services(key) {
-                    classes.only_absent(self.domains.get(*key));
+            // A service principal's requests, without the keys it never carries; a caller of
+            // an account no policy names, in no organization, when the question says so. Copied
+            // only when the group reads such a key.
+            let restricted = |keeps: &dyn Fn(&str) -> bool| -> Option<Vec<Classes>> {
+                if !read.iter().any(|k| !keeps(k)) {
+                    return None;
                 }
-            }
-            // A caller of an account no policy names, in no organization.
-            let mut stranger_classes = classes.clone();
-            for (key, classes) in read.iter().zip(&mut stranger_classes) {
-                if ORGANIZATION_KEYS.contains(&key.as_str()) {
-                    classes.only_absent(self.domains.get(*key));
+                let mut copy = classes.clone();
+                for (key, classes) in read.iter().zip(&mut copy) {
+                    if !keeps(key) {
+                        classes.only_absent(self.domains.get(*key));
+                    }
                 }
-            }
+                Some(copy)
+            };
+            let service_classes = restricted(&|k| !principals::absent_for_services(k));
+            let stranger_classes = if self.strangers_outside_organizations {
+                restricted(&|k| !ORGANIZATION_KEYS.contains(&k))
+            } else {
+                None
+            };
             let too_many = || {
                 AnalysisError::Unsupported(format!(
                     "the conditions on {} combine in more than {MAX_VECTORS} ways",
@@ -870,12 +877,10 @@ impl Space {
                 }
                 let service = candidate.kind == PrincipalKind::Service;
                 let stranger = strangers.get(p).copied().unwrap_or(false);
-                let (classes, variant) = if service {
-                    (&service_classes, 1)
-                } else if stranger {
-                    (&stranger_classes, 2)
-                } else {
-                    (&classes, 0)
+                let (classes, variant) = match (service, stranger) {
+                    (true, _) if let Some(restricted) = &service_classes => (restricted, 1),
+                    (false, true) if let Some(restricted) = &stranger_classes => (restricted, 2),
+                    _ => (&classes, 0),
                 };
                 let mask = group_mask.and(covers);
                 let vectors = match reachable.entry((mask.clone(), variant)) {
@@ -954,8 +959,8 @@ impl Space {
             match (&domain.context_name, domain.values.get(value)) {
                 (Some(name), Some(Value::One(text))) => pairs.push((name.clone(), text.clone())),
                 (None, _) => {
-                    if let Some(Some(reading)) = domain.readings.get(value) {
-                        request.context.insert(&domain.key, reading.clone());
+                    if let Some(Some(layer)) = domain.layers.get(value) {
+                        request.context.with_layer(Arc::clone(layer));
                     }
                 }
                 _ => {}
