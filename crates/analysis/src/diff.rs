@@ -190,36 +190,45 @@ impl Shape {
 /// shapes that differ in one domain only become one (`absent, or outside 10.0.0.0/8`). Exact:
 /// the shapes cover the cells and nothing else.
 fn compress(cells: &BTreeSet<Cell>, domains: &[&Domain]) -> Vec<Shape> {
-    let lookup: HashSet<&[usize], foldhash::fast::RandomState> =
-        cells.iter().map(|c| c.values.as_slice()).collect();
-    let mut other: Vec<usize> = Vec::new();
+    // Domain k is free when the cells are a product in it: every value of k beside each
+    // combination of the others. The cells being distinct, that is exactly when there are
+    // (combinations of the others) x (values of k) of them.
     let free: Vec<bool> = (0..domains.len())
         .map(|k| {
             let size = domains.get(k).map_or(1, |d| d.values.len());
-            cells.iter().all(|c| {
-                other.clone_from(&c.values);
-                (0..size).all(|v| {
-                    if let Some(slot) = other.get_mut(k) {
-                        *slot = v;
+            let mut others: HashSet<(&[usize], &[usize]), foldhash::fast::RandomState> =
+                HashSet::with_capacity_and_hasher(cells.len(), Default::default());
+            for cell in cells {
+                match (cell.values.get(..k), cell.values.get(k + 1..)) {
+                    (Some(before), Some(after)) if cell.values.len() == domains.len() => {
+                        others.insert((before, after));
                     }
-                    lookup.contains(other.as_slice())
-                })
-            })
+                    _ => return false,
+                }
+            }
+            others.len().checked_mul(size) == Some(cells.len())
         })
         .collect();
+    // Each cell without its free domains, once, in the cells' order.
+    let mut seen: HashSet<Vec<Option<usize>>, foldhash::fast::RandomState> = HashSet::default();
     let mut shapes: Vec<Shape> = Vec::new();
     for cell in cells {
-        let shape = Shape {
-            values: cell
-                .values
-                .iter()
-                .zip(&free)
-                .map(|(v, f)| (!f).then(|| BTreeSet::from([*v])))
-                .collect(),
-        };
-        if !shapes.contains(&shape) {
-            shapes.push(shape);
+        let kept: Vec<Option<usize>> = cell
+            .values
+            .iter()
+            .zip(&free)
+            .map(|(v, f)| (!f).then_some(*v))
+            .collect();
+        if seen.contains(&kept) {
+            continue;
         }
+        shapes.push(Shape {
+            values: kept
+                .iter()
+                .map(|v| v.map(|v| BTreeSet::from([v])))
+                .collect(),
+        });
+        seen.insert(kept);
     }
     loop {
         let mut merged = false;
@@ -614,5 +623,81 @@ fn describe_condition(shape: &Shape, domains: &[&Domain]) -> String {
         "always".to_owned()
     } else {
         parts.join(" and ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        reason = "tests: a failure panics with the value shown"
+    )]
+    use super::*;
+    use crate::domain::Value as DomainValue;
+    use proptest::prelude::*;
+
+    fn domain(size: usize) -> Domain {
+        Domain {
+            key: "k".into(),
+            label: "k".into(),
+            context_name: None,
+            values: (0..size).map(|i| DomainValue::One(i.to_string())).collect(),
+            cells: (0..size).map(|i| format!("= {i}")).collect(),
+            layers: vec![None; size],
+        }
+    }
+
+    /// The domains free in `cells` as first written: every cell's every sibling along the
+    /// domain looked up.
+    fn free_by_lookup(cells: &BTreeSet<Cell>, sizes: &[usize]) -> Vec<bool> {
+        let lookup: HashSet<&[usize]> = cells.iter().map(|c| c.values.as_slice()).collect();
+        (0..sizes.len())
+            .map(|k| {
+                cells.iter().all(|c| {
+                    (0..sizes[k]).all(|v| {
+                        let mut other = c.values.clone();
+                        other[k] = v;
+                        lookup.contains(other.as_slice())
+                    })
+                })
+            })
+            .collect()
+    }
+
+    proptest! {
+        /// The shapes cover the cells and nothing else, and a domain is dropped exactly when
+        /// the cells are a product in it.
+        #[test]
+        fn compressed_shapes_are_exactly_the_cells(
+            sizes in proptest::collection::vec(1usize..4, 1..4),
+            picks in proptest::collection::vec(any::<bool>(), 64),
+        ) {
+            let domains: Vec<Domain> = sizes.iter().map(|&s| domain(s)).collect();
+            let refs: Vec<&Domain> = domains.iter().collect();
+            let mut all: Vec<Vec<usize>> = vec![Vec::new()];
+            for &size in &sizes {
+                all = all
+                    .into_iter()
+                    .flat_map(|p| (0..size).map(move |v| [p.clone(), vec![v]].concat()))
+                    .collect();
+            }
+            let cells: BTreeSet<Cell> = all
+                .iter()
+                .zip(picks.iter().cycle())
+                .filter(|(_, keep)| **keep)
+                .map(|(values, _)| Cell { values: values.clone() })
+                .collect();
+            prop_assume!(!cells.is_empty());
+            let shapes = compress(&cells, &refs);
+            for point in &all {
+                let cell = Cell { values: point.clone() };
+                prop_assert_eq!(shapes.iter().any(|s| s.covers(&cell)), cells.contains(&cell));
+            }
+            let free = free_by_lookup(&cells, &sizes);
+            for (k, free) in free.iter().enumerate() {
+                prop_assert_eq!(shapes.iter().all(|s| s.values[k].is_none()), *free);
+            }
+        }
     }
 }
