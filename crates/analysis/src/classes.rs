@@ -549,7 +549,9 @@ pub(crate) fn reachable(domains: &[Classes], mask: &Bits, limit: usize) -> Optio
         for (bits, choice) in &current {
             for (c, class) in domain.classes.iter().enumerate() {
                 let anded = bits.and(&class.bits);
-                if seen.insert(anded.clone(), ()).is_none() {
+                // Copied for the set only when it is new.
+                if !seen.contains_key(&anded) {
+                    seen.insert(anded.clone(), ());
                     let mut choice = choice.clone();
                     choice.push(c);
                     next.push((anded, choice));
@@ -591,17 +593,19 @@ pub(crate) fn points_with(
     mut visit: impl FnMut(Vec<usize>),
 ) {
     let mut choice = vec![0usize; domains.len()];
+    // One buffer for every choice's vector.
+    let mut bits = mask.clone();
     loop {
-        let mut bits = mask.clone();
+        bits.clone_from(mask);
         for (d, &c) in domains.iter().zip(&choice) {
             if let Some(class) = d.classes.get(c) {
-                bits = bits.and(&class.bits);
+                bits.and_assign(&class.bits);
             }
         }
         if wanted.contains(&bits) {
             let mut members = vec![0usize; domains.len()];
             loop {
-                let mut point = Vec::new();
+                let mut point = Vec::with_capacity(domains.len());
                 for ((d, &c), &m) in domains.iter().zip(&choice).zip(&members) {
                     if let Some(member) = d.classes.get(c).and_then(|class| class.members.get(m)) {
                         point.extend_from_slice(member);
