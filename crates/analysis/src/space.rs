@@ -555,7 +555,8 @@ const MAX_VECTORS: usize = 20_000;
 /// The points a walk picked, by (caller, group), and how many requests it decided.
 #[derive(Debug, Default)]
 pub(crate) struct Points {
-    pub(crate) points: BTreeMap<(usize, usize), BTreeSet<Vec<usize>>>,
+    /// Sorted, without repeats.
+    pub(crate) points: BTreeMap<(usize, usize), Vec<Vec<usize>>>,
     /// For [`Space::first_points`]: the first picked point of each (caller, group).
     pub(crate) first: BTreeMap<(usize, usize), Region>,
     pub(crate) decided: usize,
@@ -907,12 +908,16 @@ impl Space {
                     }
                 }
                 if !kept.is_empty() {
-                    let set = out.points.entry((p, g)).or_default();
-                    classes::points_with(classes, &mask, &kept, |point| {
-                        set.insert(point);
-                    });
+                    let points = out.points.entry((p, g)).or_default();
+                    classes::points_with(classes, &mask, &kept, |point| points.push(point));
                 }
             }
+        }
+        // Each caller and group's points in order, once: sorted at the end rather than kept
+        // in an ordered set point by point.
+        for points in out.points.values_mut() {
+            points.sort_unstable();
+            points.dedup();
         }
         Ok(out)
     }
