@@ -278,6 +278,9 @@ impl Server {
         let mut stop = std::pin::pin!(stop);
         loop {
             let (stream, remote) = tokio::select! {
+                // A stop wins over a queue of connections that never empties.
+                biased;
+                () = &mut stop => break,
                 accepted = listener.accept() => match accepted {
                     Ok(pair) => pair,
                     // Out of file descriptors and the like: wait a moment, keep serving.
@@ -286,7 +289,6 @@ impl Server {
                         continue;
                     }
                 },
-                () = &mut stop => break,
             };
             let permit = match Arc::clone(&slots).try_acquire_owned() {
                 Ok(permit) => permit,
@@ -362,26 +364,31 @@ impl Server {
     }
 }
 
-/// Completes on SIGTERM or SIGINT (Ctrl-C).
-pub async fn stop_signal() {
+/// Registers the handlers for SIGTERM and SIGINT (Ctrl-C) now, and returns a future that
+/// completes when either arrives. Registering before the server announces its address matters:
+/// a signal sent as soon as the address is printed must stop the server gracefully, not kill it
+/// with the default action because the handler was only installed on the future's first poll.
+///
+/// # Errors
+/// When a handler cannot be registered (for example, outside a Tokio runtime).
+pub fn stop_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
+        let mut term = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        Ok(async move {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 

@@ -65,6 +65,15 @@ async fn serve(config: ServerConfig) -> Outcome {
             return Outcome::Error;
         }
     };
+    // The handlers are in place before the address is announced: a signal sent as soon as the
+    // first line is read stops the server gracefully.
+    let stop = match stop_signal() {
+        Ok(stop) => stop,
+        Err(e) => {
+            crate::out::eprintln(&format!("error: registering the stop signals: {e}"));
+            return Outcome::Error;
+        }
+    };
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "listening on http://{addr}");
     if let Some(admin) = config.principals.first().filter(|_| config.generated_admin) {
@@ -104,7 +113,7 @@ async fn serve(config: ServerConfig) -> Outcome {
             seed.keys.len() - created
         ));
     }
-    match server.run(stop_signal()).await {
+    match server.run(stop).await {
         Ok(()) => {
             crate::out::eprintln("keyward serve: stopped");
             Outcome::Success

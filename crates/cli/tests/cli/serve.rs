@@ -162,6 +162,30 @@ fn the_first_line_is_the_address_and_sigterm_stops_with_exit_0() {
 }
 
 #[test]
+fn a_sigterm_sent_as_soon_as_the_first_line_is_read_still_stops_with_exit_0() {
+    // The handlers must be registered before the address is announced; otherwise a script that
+    // stops the server right after reading the first line kills it with the default action.
+    for _ in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let config = example_config();
+        let server = start(
+            dir.path(),
+            &[
+                "--config",
+                config.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                data.to_str().unwrap(),
+            ],
+        );
+        assert!(server.first_line.starts_with("listening on "));
+        assert_eq!(server.stop("TERM"), 0, "killed instead of stopped");
+    }
+}
+
+#[test]
 fn a_first_run_without_config_prints_a_working_admin_identity_once() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = start(dir.path(), &["--listen", "127.0.0.1:0"]);

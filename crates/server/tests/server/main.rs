@@ -1,6 +1,7 @@
 //! The server's tests, one binary: the AWS JSON 1.1 protocol and SigV4 over real HTTP
 //! (`http`), the AWS SDK for Rust against it (`sdk`), the aws CLI and boto3 against it
-//! (`clients`), and what a client without credentials can do to it (`defence`).
+//! (`clients`), what a client without credentials can do to it (`defence`), and the stop
+//! signal (`stop`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -14,3 +15,4 @@ mod common;
 mod defence;
 mod http;
 mod sdk;
+mod stop;
