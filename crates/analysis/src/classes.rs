@@ -593,6 +593,8 @@ pub(crate) fn points_with(
     mut visit: impl FnMut(Vec<usize>),
 ) {
     let mut choice = vec![0usize; domains.len()];
+    // A point gives a value of every domain each class set is over.
+    let width: usize = domains.iter().map(|d| d.width).sum();
     // One buffer for every choice's vector.
     let mut bits = mask.clone();
     loop {
@@ -605,7 +607,7 @@ pub(crate) fn points_with(
         if wanted.contains(&bits) {
             let mut members = vec![0usize; domains.len()];
             loop {
-                let mut point = Vec::with_capacity(domains.len());
+                let mut point = Vec::with_capacity(width);
                 for ((d, &c), &m) in domains.iter().zip(&choice).zip(&members) {
                     if let Some(member) = d.classes.get(c).and_then(|class| class.members.get(m)) {
                         point.extend_from_slice(member);

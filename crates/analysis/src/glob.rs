@@ -166,10 +166,6 @@ impl Glob {
         states
     }
 
-    fn start(&self) -> u128 {
-        self.close(1)
-    }
-
     fn step(&self, states: u128, c: char) -> u128 {
         let mut next = 0u128;
         // Only the live positions (usually one or two) are visited.
@@ -208,15 +204,25 @@ impl Glob {
 
     /// Whether `text` matches (for tests and checks).
     pub(crate) fn is_match(&self, text: &str) -> bool {
-        // Literal text (most patterns policies write): compared character by character.
-        if self.items.iter().all(|i| matches!(i, Item::Char(_))) {
-            let mut chars = text.chars();
-            return self.items.iter().all(
-                |i| matches!(i, Item::Char(p) if chars.next().is_some_and(|c| self.same(*p, c))),
-            ) && chars.next().is_none();
+        // The literal text before the first wildcard (all of it, for most patterns policies
+        // write) is compared character by character; the automaton starts after it.
+        let prefix = self
+            .items
+            .iter()
+            .take_while(|i| matches!(i, Item::Char(_)))
+            .count();
+        let mut chars = text.chars();
+        for item in self.items.iter().take(prefix) {
+            match (item, chars.next()) {
+                (Item::Char(p), Some(c)) if self.same(*p, c) => {}
+                _ => return false,
+            }
         }
-        let mut states = self.start();
-        for c in text.chars() {
+        let Some(at) = 1u128.checked_shl(prefix as u32) else {
+            return false;
+        };
+        let mut states = self.close(at);
+        for c in chars {
             states = self.step(states, c);
             if states == 0 {
                 return false;
@@ -385,6 +391,68 @@ pub(crate) fn cells(
         )));
     }
     let alphabet = alphabet(&globs);
+    if shape.is_none()
+        && let Some(found) = literal_cells(predicates, &alphabet)
+    {
+        return Ok(found);
+    }
+    cells_by_product(predicates, shape, what, &globs, &alphabet)
+}
+
+/// [`cells`] when every pattern is an exact, case-sensitive, non-empty text (the usual
+/// `StringEquals` key): the cells the product walk finds, in its order and with its members,
+/// without walking. The walk visits the empty string first, then strings shortest first, in
+/// the alphabet's order: the texts matching no pattern are found first (at the empty string,
+/// their member then the first one-character string that is not a text), then each text in
+/// that order, where its truths are new. `None` when the shortcut does not apply.
+fn literal_cells(predicates: &[Predicate], alphabet: &[char]) -> Option<Vec<Cell>> {
+    let mut texts: Vec<String> = Vec::new();
+    for glob in predicates.iter().flat_map(|p| p.any_of.iter()) {
+        let text = glob.literal_text().filter(|t| !t.is_empty())?;
+        texts.push(text);
+    }
+    // Shortest first, then in the alphabet's (code point) order.
+    texts.sort_unstable_by(|a, b| {
+        a.chars()
+            .count()
+            .cmp(&b.chars().count())
+            .then_with(|| a.cmp(b))
+    });
+    texts.dedup();
+    let none = alphabet.iter().find(|c| {
+        let mut one = [0u8; 4];
+        let one: &str = c.encode_utf8(&mut one);
+        texts
+            .binary_search_by(|t| t.chars().count().cmp(&1).then_with(|| t.as_str().cmp(one)))
+            .is_err()
+    })?;
+    let mut found = vec![Cell {
+        truth: vec![false; predicates.len()],
+        member: none.to_string(),
+    }];
+    for text in texts {
+        let truth: Vec<bool> = predicates
+            .iter()
+            .map(|p| p.any_of.iter().any(|g| g.is_literal_of(&text)))
+            .collect();
+        if !found.iter().any(|c| c.truth == truth) {
+            found.push(Cell {
+                truth,
+                member: text,
+            });
+        }
+    }
+    Some(found)
+}
+
+/// [`cells`] by walking the product of the patterns' automata.
+fn cells_by_product(
+    predicates: &[Predicate],
+    shape: Option<&Glob>,
+    what: &str,
+    globs: &[&Glob],
+    alphabet: &[char],
+) -> Result<Vec<Cell>, AnalysisError> {
     // Exact, case-sensitive texts (the ARNs principals are named by) are one trie, a single
     // column of the product however many there are; every other pattern is an automaton.
     let mut trie = Trie::default();
@@ -396,7 +464,7 @@ pub(crate) fn cells(
             Some(text) if !is_shape => columns.push(Column::Literal(trie.insert(&text))),
             _ => {
                 columns.push(Column::Automaton(automata.len()));
-                automata.push(Automaton::new(g, &alphabet));
+                automata.push(Automaton::new(g, alphabet));
             }
         }
     }
@@ -639,6 +707,9 @@ mod tests {
             let ours = Glob::like(&pattern, false).is_match(&text);
             let theirs = Wildcard::new(&pattern, Case::Sensitive).unwrap().is_match(&text);
             prop_assert_eq!(ours, theirs);
+            let ours = Glob::like(&pattern, true).is_match(&text);
+            let theirs = Wildcard::new(&pattern, Case::Insensitive).unwrap().is_match(&text);
+            prop_assert_eq!(ours, theirs, "ignoring case");
         }
 
         /// An `ArnLike` pattern accepts exactly what the policy engine's ARN pattern matches.
@@ -675,6 +746,37 @@ mod tests {
                 .map(|p| p.any_of.iter().any(|g| g.is_match(&text)))
                 .collect();
             prop_assert!(found.iter().any(|c| c.truth == truth), "{text:?} has no cell");
+        }
+    }
+
+    proptest! {
+        /// The shortcut for exact texts finds the product walk's cells, in its order, with
+        /// its members.
+        #[test]
+        fn literal_cells_are_the_product_walks_cells(
+            texts in proptest::collection::vec(
+                proptest::collection::vec("[ab:7x]{1,3}", 1..3), 1..4),
+        ) {
+            let predicates: Vec<Predicate> = texts
+                .iter()
+                .map(|any| pred(any.iter().map(|t| Glob::literal(t, false)).collect()))
+                .collect();
+            let globs: Vec<&Glob> = predicates.iter().flat_map(|p| p.any_of.iter()).collect();
+            let alphabet = alphabet(&globs);
+            let fast = literal_cells(&predicates, &alphabet).unwrap();
+            let walked = cells_by_product(&predicates, None, "test", &globs, &alphabet).unwrap();
+            prop_assert_eq!(fast, walked);
+        }
+    }
+
+    #[test]
+    fn literal_cells_leave_what_they_do_not_cover_to_the_walk() {
+        let empty = [pred(vec![Glob::literal("", false)])];
+        let folded = [pred(vec![Glob::literal("a", true)])];
+        let like = [pred(vec![Glob::like("a*", false)])];
+        for predicates in [&empty[..], &folded[..], &like[..]] {
+            let globs: Vec<&Glob> = predicates.iter().flat_map(|p| p.any_of.iter()).collect();
+            assert!(literal_cells(predicates, &alphabet(&globs)).is_none());
         }
     }
 

@@ -891,6 +891,8 @@ impl Space {
                     ),
                 };
                 let mut kept: Vec<Bits> = Vec::new();
+                // One request for the caller's points, rewritten point by point.
+                let mut request = base.request.clone();
                 for (bits, choice) in vectors.iter() {
                     let region = Region {
                         group: g,
@@ -899,7 +901,8 @@ impl Space {
                         values: classes::representative(classes, choice),
                     };
                     out.decided += 1;
-                    if wanted(candidate, &self.at(base, &region, &domains)) {
+                    self.at_into(&mut request, base, &region, &domains);
+                    if wanted(candidate, &request) {
                         if first_only {
                             out.first.insert((p, g), region);
                             break;
@@ -957,12 +960,38 @@ impl Space {
     /// The request of a point: the base with the point's key values and encryption context.
     pub(crate) fn at(&self, base: &Base, region: &Region, domains: &[&Domain]) -> Request {
         let mut request = base.request.clone();
+        self.at_into(&mut request, base, region, domains);
+        request
+    }
+
+    /// [`Space::at`] into `request`, a request of the same caller made by it before: only the
+    /// action, the context and the encryption context change from point to point, and their
+    /// buffers are reused.
+    pub(crate) fn at_into(
+        &self,
+        request: &mut Request,
+        base: &Base,
+        region: &Region,
+        domains: &[&Domain],
+    ) {
         request.action = region.action;
+        request.context.clear();
         request.context.with_layer(Arc::clone(&base.layer));
-        let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut pairs = 0;
         for (domain, &value) in domains.iter().zip(&region.values) {
             match (&domain.context_name, domain.values.get(value)) {
-                (Some(name), Some(Value::One(text))) => pairs.push((name.clone(), text.clone())),
+                (Some(name), Some(Value::One(text))) => {
+                    match request.encryption_context.get_mut(pairs) {
+                        Some((k, v)) => {
+                            k.clone_from(name);
+                            v.clone_from(text);
+                        }
+                        None => request
+                            .encryption_context
+                            .push((name.clone(), text.clone())),
+                    }
+                    pairs += 1;
+                }
                 (None, _) => {
                     if let Some(Some(layer)) = domain.layers.get(value) {
                         request.context.with_layer(Arc::clone(layer));
@@ -971,13 +1000,15 @@ impl Space {
                 _ => {}
             }
         }
-        if !pairs.is_empty() {
-            request
-                .context
-                .insert_encryption_context(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-            request.encryption_context = pairs;
+        request.encryption_context.truncate(pairs);
+        if pairs > 0 {
+            request.context.insert_encryption_context(
+                request
+                    .encryption_context
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            );
         }
-        request
     }
 
     /// The representative request of a region.

@@ -335,6 +335,12 @@ impl RequestContext {
             .map(|e| &e.value)
     }
 
+    /// Empties the context (its own keys and its layers), keeping its buffers for reuse.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.layers.clear();
+    }
+
     /// Puts `layer` under this context, above the layers already there: its keys are found
     /// unless this context or a higher layer sets them. Layers are shared, not copied.
     pub fn with_layer(&mut self, layer: Arc<RequestContext>) {

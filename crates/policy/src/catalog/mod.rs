@@ -108,7 +108,9 @@ impl ActionId {
     /// case; `${...}` in a catalog name stands for any text).
     pub fn sets_key(self, key: &str) -> bool {
         let info = self.info();
-        let listed = |name: &str| match name.find("${") {
+        // A `$` is only ever the start of `${...}` in a catalog name (a character search, not
+        // a substring search: this runs for every key of every action the analysis groups).
+        let listed = |name: &str| match name.find('$') {
             Some(i) => name
                 .get(..i)
                 .is_some_and(|prefix| extends_ignoring_case(key, prefix)),

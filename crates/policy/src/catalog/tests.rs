@@ -285,3 +285,16 @@ fn an_action_sets_its_own_keys_the_key_resource_keys_and_the_global_ones() {
     assert!(!describe.sets_key("aws:RequestTag/team"));
     assert!(tag.sets_key("aws:RequestTag/team"));
 }
+
+#[test]
+fn a_dollar_in_a_catalog_key_name_only_ever_opens_a_variable() {
+    // `sets_key` looks for `$` alone, taking it for the start of `${...}`.
+    let names = ActionId::all()
+        .flat_map(|a| a.info().condition_keys.iter())
+        .chain(key_resource_condition_keys());
+    for name in names {
+        for (i, _) in name.match_indices('$') {
+            assert!(name[i..].starts_with("${"), "{name}");
+        }
+    }
+}
