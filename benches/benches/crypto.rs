@@ -12,6 +12,7 @@
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use criterion::{Criterion, criterion_group, criterion_main};
+use keyward_benches as _;
 use keyward_crypto::{
     CryptoKey, DataKeyLength, DataKeySpec, EncryptionAlgorithm, EncryptionContext, KeySpec,
     KeyUsage, MacAlgorithm, MessageType, SigningAlgorithm,

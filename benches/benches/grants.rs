@@ -10,6 +10,7 @@
 )]
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use keyward_benches as _;
 use keyward_grants::resolver::{Caller, GrantSet};
 use keyward_grants::{Grant, GrantConstraint, parse_operations};
 use keyward_policy::catalog::kms_action;

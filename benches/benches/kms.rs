@@ -10,6 +10,7 @@
 )]
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use keyward_benches as _;
 use keyward_crypto::{
     CryptoKey, EncryptionAlgorithm, EncryptionContext, KeySpec, KeyUsage, RootKey,
 };

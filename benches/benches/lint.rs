@@ -11,6 +11,7 @@
 )]
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use keyward_benches as _;
 use keyward_lint::{LintOptions, lint};
 use keyward_policy::{PolicyKind, parse_and_validate};
 use std::hint::black_box;

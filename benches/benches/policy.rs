@@ -12,6 +12,7 @@
 )]
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use keyward_benches as _;
 use keyward_policy::{
     Diagnostics, PolicyKind, StatementMatchers, parse_and_validate, parse_policy, validate,
 };

@@ -8,6 +8,7 @@
     reason = "tests: a failure panics with the value shown"
 )]
 
+use keyward_benches as _;
 use keyward_policy::{PolicyKind, StatementMatchers, parse_policy, validate};
 use std::hint::black_box;
 

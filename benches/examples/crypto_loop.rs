@@ -10,6 +10,7 @@
 )]
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use keyward_benches as _;
 use keyward_crypto::{CryptoKey, EncryptionAlgorithm, EncryptionContext, KeySpec, KeyUsage};
 use std::hint::black_box;
 

@@ -16,6 +16,7 @@
     reason = "tests: a failure panics with the value shown"
 )]
 
+use keyward_benches as _;
 use keyward_crypto::RootKey;
 use keyward_kms::api::{CreateKeyRequest, DecryptRequest, EncryptRequest};
 use keyward_kms::audit::MemoryAudit;

@@ -7,6 +7,7 @@
     reason = "tests: a failure panics with the value shown"
 )]
 
+use keyward_benches as _;
 use std::hint::black_box;
 
 fn main() {

@@ -19,6 +19,7 @@
     reason = "tests: a failure panics with the value shown"
 )]
 
+use keyward_benches as _;
 use keyward_server::{Limits, Overrides, Server, ServerConfig};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

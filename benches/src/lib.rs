@@ -1,4 +1,11 @@
-//! Shared inputs for the benchmarks in `benches/` and the instruction-count examples.
+//! Shared inputs for the benchmarks in `benches/` and the instruction-count examples, and
+//! the allocator they all run with: the one the `keyward` binary ships with, so that a figure
+//! here is the figure a user of the command sees. Every bench and example links this library
+//! (`use keyward_benches as _;` where it needs nothing else from it).
+
+/// The `keyward` binary's allocator (crates/cli/src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use keyward_conditions::{CompiledCondition, RequestContext};
 use keyward_policy::parse_condition_block;

@@ -7,6 +7,12 @@ mod out;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
 
+/// mimalloc rather than the C library's malloc: the access analysis (`diff`, `who-can`,
+/// `check`, the lint's security rules) allocates many small, short-lived values, and spends
+/// about a third of its time in glibc's allocator (benches/README.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Keyward: AWS KMS key policies, validated, explained and enforced.
 #[derive(Debug, Parser)]
 #[command(name = "keyward", version, about)]
