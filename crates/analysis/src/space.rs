@@ -19,10 +19,23 @@ use keyward_conditions::condition::equal_ignoring_case;
 use keyward_conditions::{CompiledPolicy, KeyTest};
 use keyward_grants::Grant;
 use keyward_grants::resolver::GrantSet;
-use keyward_policy::catalog::{self, ActionId, AllowPlacement, CrossAccount, ResourceScope};
+use keyward_policy::catalog::{
+    self, ActionId, ActionSet, AllowPlacement, CrossAccount, ResourceScope,
+};
 use keyward_policy::{PolicyDocument, PolicyKind, parse_and_validate};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+/// The actions whose requests carry an encryption context ([`ActionId::sets_key`]), found
+/// once.
+fn carries_encryption_context() -> ActionSet {
+    static SET: OnceLock<ActionSet> = OnceLock::new();
+    *SET.get_or_init(|| {
+        ActionId::all()
+            .filter(|a| a.sets_key("kms:EncryptionContextKeys"))
+            .fold(ActionSet::EMPTY, ActionSet::with)
+    })
+}
 
 /// A key and its properties, as requests on it see them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -589,7 +602,7 @@ impl Space {
                 side.keys_of(sig, &mut read);
             }
             let grants = signature.iter().flatten().any(|(source, ..)| *source == 2);
-            let context = action.sets_key("kms:EncryptionContextKeys")
+            let context = carries_encryption_context().contains(action)
                 && (grants || read.iter().any(|k| of_the_context(k)));
             let keys: Vec<String> = read
                 .into_iter()

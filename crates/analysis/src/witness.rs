@@ -173,16 +173,14 @@ pub(crate) fn grant_json(grant: &Grant) -> Value {
 /// request format (so the request is derived anew from what the witness says, as `keyward
 /// authorize` derives it) and decided with `side`'s policies: its key policy and grants, and
 /// its identity policies when the witness carries them (as given or as assumed), or the
-/// caller's own. `set` is the side's: its key policy and identity policies complete the
-/// witness; the request does not carry its grants, which `side` decides with compiled.
+/// caller's own. `side` holds `set`'s policies compiled, and decides with them: the policy
+/// texts the request format asks for are stand-ins (`{}`), not copies of `set`'s, which the
+/// request would only carry unread.
 pub(crate) fn decide(
     witness: &Value,
     side: &Side,
     set: &PolicySet,
 ) -> Result<Decision, AnalysisError> {
-    // The policies go in as they are written (the request format reads a policy given as an
-    // object as written), spliced after the witness's own members, so that they are neither
-    // parsed into values nor escaped into strings and back.
     let mut members = match witness {
         Value::Object(members) => members.clone(),
         _ => {
@@ -191,28 +189,19 @@ pub(crate) fn decide(
             )));
         }
     };
-    members.remove("key_policy");
-    let identity = set
-        .identity_policies
-        .as_ref()
-        .filter(|_| members.contains_key("principal") && !is_service(members.get("principal")));
-    if identity.is_some() {
+    // The side's identity policies (given with the set, perhaps none) take the place of any
+    // the witness assumed.
+    if let Some(given) = &set.identity_policies
+        && members.contains_key("principal")
+        && !is_service(members.get("principal"))
+    {
         members.remove("identity_policies");
+        if !given.is_empty() {
+            members.insert("identity_policies".into(), json!([{}]));
+        }
     }
-    // The grants are `side`'s, compiled: the request need not carry them.
-    let mut text = Value::Object(members).to_string();
-    text.pop(); // The closing brace.
-    if text.len() > 1 {
-        text.push(',');
-    }
-    text.push_str("\"key_policy\":");
-    text.push_str(&set.key_policy);
-    if let Some(texts) = identity {
-        text.push_str(",\"identity_policies\":[");
-        text.push_str(&texts.join(","));
-        text.push(']');
-    }
-    text.push('}');
+    members.insert("key_policy".into(), json!({}));
+    let text = Value::Object(members).to_string();
     let request = Request::parse(&text)
         .map_err(|e| AnalysisError::Bug(format!("a witness does not read as a request: {e}")))?;
     Ok(side.decide(!request.identity_policies.is_empty(), &request))
