@@ -5,7 +5,7 @@
 
 use crate::AnalysisError;
 use crate::checks::{allows_nothing, decide, retarget};
-use crate::diff::{Finding, compare};
+use crate::diff::{AliasOperations, Finding, compare};
 use crate::principals::session_role;
 use crate::scp::{NamedPolicy, ServiceControlPolicies};
 use crate::space::CallerPolicies;
@@ -101,7 +101,7 @@ pub fn can_governed(
         (set, scps, &callers),
         key,
         &named,
-        false,
+        (false, AliasOperations::Outside),
     )?;
     let mut paths = Vec::new();
     for mut finding in report.findings {

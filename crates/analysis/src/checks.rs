@@ -6,7 +6,7 @@
 //! witness request that `authz` confirms.
 
 use crate::AnalysisError;
-use crate::diff::{DiffReport, Finding, diff};
+use crate::diff::{DiffReport, Finding, diff, diff_actions_on_key};
 use crate::glob::Glob;
 use crate::space::{KeyFacts, PolicySet};
 use keyward_policy::catalog::{ActionId, ResourceScope};
@@ -185,7 +185,9 @@ pub fn check_no_public_access(
         identity_policies: policy.identity_policies.clone(),
         grants: Vec::new(),
     };
-    let mut findings = diff(&organizations, policy, key)?.findings;
+    // Alias operations are never allowed across accounts, so never to the public: the actions
+    // on the key are the whole answer.
+    let mut findings = diff_actions_on_key(&organizations, policy, key)?.findings;
     findings.retain(|f| f.public);
     Ok(CheckReport::of(
         findings,
@@ -240,8 +242,11 @@ pub(crate) fn retarget(
 
 /// Everything `policy` allows: its diff with a policy that allows nothing (the same identity
 /// policies, no grants).
+/// What `policy` allows on the key's actions: the actions `CheckAccessNotGranted` is asked
+/// about are actions on a key (`actions` refuses any other), so the alias operations are
+/// outside the question.
 fn against_nothing(policy: &PolicySet, key: &KeyFacts) -> Result<DiffReport, AnalysisError> {
-    diff(&allows_nothing(policy), policy, key)
+    diff_actions_on_key(&allows_nothing(policy), policy, key)
 }
 
 /// A key policy that allows nothing, with `policy`'s identity policies and no grants.

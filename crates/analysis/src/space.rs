@@ -146,6 +146,38 @@ pub(crate) struct Side {
 }
 
 impl Side {
+    /// The key-policy statements an alias operation's decision reads (their action clause
+    /// matches `kms:CreateAlias`, `kms:UpdateAlias` or `kms:DeleteAlias`): each named by its
+    /// Sid or position, as a JSON value (so layout and key order aside), sorted by value.
+    pub(crate) fn alias_statements(&self) -> Vec<(String, serde_json::Value)> {
+        let alias_actions: Vec<ActionId> = ActionId::all()
+            .filter(|a| a.info().resource == ResourceScope::AliasAndKey)
+            .collect();
+        let mut out: Vec<(String, serde_json::Value)> = self
+            .key_policy
+            .statements()
+            .iter()
+            .filter(|s| alias_actions.iter().any(|a| s.actions.matches_kms(*a)))
+            .map(|s| {
+                let name = s
+                    .sid
+                    .clone()
+                    .unwrap_or_else(|| format!("statement {}", s.index + 1));
+                let value = self
+                    .set
+                    .key_policy
+                    .get(s.span.start..s.span.end)
+                    .and_then(|text| serde_json::from_str(text).ok())
+                    // A statement that cannot be read back is compared by its place: never
+                    // equal to another side's.
+                    .unwrap_or_else(|| serde_json::json!({"unreadable": s.index}));
+                (name, value)
+            })
+            .collect();
+        out.sort_by_key(|(_, value)| value.to_string());
+        out
+    }
+
     /// A side whose callers are also governed by `scps`, and whose `callers` have identity
     /// policies of their own.
     pub(crate) fn governed(

@@ -12,7 +12,7 @@
 
 use crate::AnalysisError;
 use crate::authorization::{AuthorizationDetails, IdentityPolicy};
-use crate::diff::{Finding, compare};
+use crate::diff::{AliasOperations, Finding, compare};
 use crate::mentions::{Mentions, account_of};
 use crate::principals::PrincipalKind;
 use crate::scp::{NamedPolicy, ServiceControlPolicies};
@@ -291,7 +291,7 @@ fn member_rows(
                     (&stripped_set, None, &stripped),
                     &ctx.inputs.key,
                     &named,
-                    true,
+                    (true, AliasOperations::Outside),
                 )
             })
         });
@@ -300,7 +300,7 @@ fn member_rows(
             (&set, ctx.scps, &full),
             &ctx.inputs.key,
             &named,
-            true,
+            (true, AliasOperations::Outside),
         );
         let shadowed = shadowed.map(|h| {
             h.join()
@@ -395,7 +395,7 @@ fn class_rows(ctx: &Context<'_>) -> Result<Vec<WhoCanRow>, AnalysisError> {
             (new, class_scps.filter(|_| !shadowed), &[]),
             &ctx.inputs.key,
             &[],
-            false,
+            (false, AliasOperations::Outside),
         )
         .map(|report| {
             report

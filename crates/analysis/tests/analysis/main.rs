@@ -8,6 +8,7 @@
     reason = "tests: a failure panics with the value shown"
 )]
 
+mod alias_operations;
 mod common;
 mod oracle;
 mod properties;

@@ -195,3 +195,64 @@ fn without_a_key_or_a_delegating_policy_the_key_must_be_named() {
         stderr(&wrong)
     );
 }
+
+#[test]
+fn a_change_to_the_alias_operations_alone_is_an_error_not_a_pass() {
+    // Bob may now create, update and delete aliases of the key: the analysis does not decide
+    // alias operations, so `diff` must not say PASS.
+    let dir = scratch("diff-alias-operations-alone");
+    let admin = r#"{"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/Admin"}, "Action": "kms:*", "Resource": "*"}"#;
+    let bob = r#"{"Sid": "BobAliases", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/Bob"}, "Action": ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"], "Resource": "*"}"#;
+    let policy =
+        |statements: &str| format!(r#"{{"Version": "2012-10-17", "Statement": [{statements}]}}"#);
+    std::fs::write(dir.join("old.json"), policy(admin)).unwrap();
+    std::fs::write(dir.join("new.json"), policy(&format!("{admin}, {bob}"))).unwrap();
+    let key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let o = run_in(
+        &dir,
+        &["diff", "--resource", key, "old.json", "new.json"],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("kms:CreateAlias"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("BobAliases"), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("PASS"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_fail_that_left_alias_operations_undecided_says_so_in_text_and_json() {
+    let o = diff(
+        "delegation-to-the-account-added",
+        &[
+            "old.json",
+            "new.json",
+            "--identity-policy",
+            "identity-0.json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("not decided: kms:CreateAlias"),
+        "{}",
+        stdout(&o)
+    );
+    let o = diff(
+        "delegation-to-the-account-added",
+        &[
+            "old.json",
+            "new.json",
+            "--identity-policy",
+            "identity-0.json",
+            "--format",
+            "json",
+        ],
+    );
+    let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["result"], "FAIL");
+    assert!(
+        report["not_decided"][0]
+            .as_str()
+            .is_some_and(|n| n.contains("EnableIAMUserPermissions")),
+        "{report:#}"
+    );
+}

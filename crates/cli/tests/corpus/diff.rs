@@ -6,6 +6,7 @@
 //!
 //! ```text
 //! FAIL
+//! not decided: WHAT (only when the comparison left something undecided)
 //! PRINCIPAL (KIND) | ACTIONS | CONDITION | STATEMENTS | VIA
 //! ```
 //!
@@ -113,6 +114,12 @@ fn run(case: &Path) -> Result<(), Failed> {
 /// The report as the expectation's lines.
 fn lines(report: &DiffReport) -> Vec<String> {
     let mut out = vec![report.result.to_owned()];
+    out.extend(
+        report
+            .not_decided
+            .iter()
+            .map(|note| format!("not decided: {note}")),
+    );
     for f in &report.findings {
         let kind = serde_json::to_value(f.kind)
             .ok()
