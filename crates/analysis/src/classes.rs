@@ -249,11 +249,17 @@ impl Classes {
 }
 
 /// Groups `members` by their bits under `mask`.
-fn grouped(members: impl IntoIterator<Item = (Bits, Vec<usize>)>, mask: &Bits) -> Vec<Class> {
+fn grouped<'v>(
+    members: impl IntoIterator<Item = (&'v Bits, Vec<usize>)>,
+    mask: &Bits,
+) -> Vec<Class> {
     let mut out: Vec<Class> = Vec::new();
     let mut index: HashMap<Bits, usize, Hasher> = HashMap::default();
-    for (bits, member) in members {
-        let bits = bits.and(mask);
+    // Each member's vector under the mask, in one buffer: copied only for a new class.
+    let mut bits = mask.clone();
+    for (vector, member) in members {
+        bits.clone_from(vector);
+        bits.and_assign(mask);
         match index.get(&bits) {
             Some(&i) => {
                 if let Some(class) = out.get_mut(i) {
@@ -263,7 +269,7 @@ fn grouped(members: impl IntoIterator<Item = (Bits, Vec<usize>)>, mask: &Bits) -
             None => {
                 index.insert(bits.clone(), out.len());
                 out.push(Class {
-                    bits,
+                    bits: bits.clone(),
                     members: vec![member],
                 });
             }
@@ -504,10 +510,7 @@ pub(crate) fn key_classes(vectors: &[Bits], mask: &Bits) -> Classes {
     Classes {
         width: 1,
         classes: grouped(
-            vectors
-                .iter()
-                .enumerate()
-                .map(|(v, b)| (b.clone(), vec![v])),
+            vectors.iter().enumerate().map(|(v, b)| (b, vec![v])),
             mask,
         ),
     }
@@ -521,7 +524,7 @@ pub(crate) fn context_classes(
 ) -> Classes {
     Classes {
         width,
-        classes: grouped(vectors.iter().cloned(), mask),
+        classes: grouped(vectors.iter().map(|(b, m)| (b, m.clone())), mask),
     }
 }
 

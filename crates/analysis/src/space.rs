@@ -826,6 +826,8 @@ impl Space {
                         .is_some_and(|a| !self.mentions.names_account(a))
             })
             .collect();
+        // One request per caller, made on its first point and rewritten point by point after.
+        let mut requests: Vec<Option<Request>> = vec![None; self.candidates.len()];
         for (g, group) in self.groups.iter().enumerate() {
             let Some(&action) = group.actions.first() else {
                 continue;
@@ -936,8 +938,10 @@ impl Space {
                     ),
                 };
                 let mut kept: Vec<Bits> = Vec::new();
-                // One request for the caller's points, rewritten point by point.
-                let mut request = base.request.clone();
+                let Some(request) = requests.get_mut(p) else {
+                    continue;
+                };
+                let request = request.get_or_insert_with(|| base.request.clone());
                 for (bits, choice) in vectors.iter() {
                     let region = Region {
                         group: g,
@@ -946,8 +950,8 @@ impl Space {
                         values: classes::representative(classes, choice),
                     };
                     out.decided += 1;
-                    self.at_into(&mut request, base, &region, &domains);
-                    if wanted(candidate, &request) {
+                    self.at_into(request, base, &region, &domains);
+                    if wanted(candidate, request) {
                         if first_only {
                             out.first.insert((p, g), region);
                             break;
