@@ -22,8 +22,20 @@ use std::collections::HashMap;
 type Hasher = foldhash::fast::RandomState;
 
 /// A set of statements and grants, by bit position (see [`Conditions`]).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Bits(Vec<u64>);
+
+/// Written out so that `clone_from` reuses the buffer (a derived `Clone` allocates anew): the
+/// walk copies vectors into scratch buffers point by point.
+impl Clone for Bits {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        self.0.clone_from(&source.0);
+    }
+}
 
 impl Bits {
     fn ones(len: usize) -> Self {
@@ -509,10 +521,7 @@ fn whole_context_vectors(
 pub(crate) fn key_classes(vectors: &[Bits], mask: &Bits) -> Classes {
     Classes {
         width: 1,
-        classes: grouped(
-            vectors.iter().enumerate().map(|(v, b)| (b, vec![v])),
-            mask,
-        ),
+        classes: grouped(vectors.iter().enumerate().map(|(v, b)| (b, vec![v])), mask),
     }
 }
 
