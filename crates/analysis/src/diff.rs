@@ -384,8 +384,14 @@ type WordedShape = (String, Vec<usize>);
 fn drafts(space: &Space, added: BTreeMap<(usize, usize), BTreeSet<Cell>>) -> Vec<Draft> {
     let mut out: Vec<Draft> = Vec::new();
     // Each caller's drafts, by condition.
-    let mut index: HashMap<(usize, String), usize> = HashMap::new();
-    let mut shapes_of: HashMap<usize, HashMap<BTreeSet<Cell>, Vec<WordedShape>>> = HashMap::new();
+    // foldhash, not SipHash: the keys are whole sets of cells, hashed once per group.
+    let mut index: HashMap<(usize, String), usize, foldhash::fast::RandomState> =
+        HashMap::default();
+    let mut shapes_of: HashMap<
+        usize,
+        HashMap<BTreeSet<Cell>, Vec<WordedShape>, foldhash::fast::RandomState>,
+        foldhash::fast::RandomState,
+    > = HashMap::default();
     for ((caller_index, group_index), cells) in added {
         let (Some(caller), Some(group)) = (
             space.candidates.get(caller_index),
