@@ -221,32 +221,24 @@ fn a_change_to_the_alias_operations_alone_is_an_error_not_a_pass() {
 
 #[test]
 fn a_fail_that_left_alias_operations_undecided_says_so_in_text_and_json() {
-    let o = diff(
-        "delegation-to-the-account-added",
-        &[
+    let run = |extra: &[&str]| {
+        let mut args = vec![
             "old.json",
             "new.json",
             "--identity-policy",
             "identity-0.json",
-        ],
-    );
+        ];
+        args.extend_from_slice(extra);
+        diff("delegation-to-the-account-added", &args)
+    };
+    let o = run(&[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
         stdout(&o).contains("not decided: kms:CreateAlias"),
         "{}",
         stdout(&o)
     );
-    let o = diff(
-        "delegation-to-the-account-added",
-        &[
-            "old.json",
-            "new.json",
-            "--identity-policy",
-            "identity-0.json",
-            "--format",
-            "json",
-        ],
-    );
+    let o = run(&["--format", "json"]);
     let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(report["result"], "FAIL");
     assert!(

@@ -37,6 +37,22 @@ fn start(dir: &Path, args: &[&str]) -> Running {
     }
 }
 
+/// The bundled example config on a port the system picks, with its data in `data`.
+fn start_example(dir: &Path, data: &Path) -> Running {
+    let config = example_config();
+    start(
+        dir,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+    )
+}
+
 impl Running {
     fn addr(&self) -> SocketAddr {
         self.first_line
@@ -126,18 +142,7 @@ fn list_keys(addr: SocketAddr, key: &str, secret: &str) -> (u16, String) {
 fn the_first_line_is_the_address_and_sigterm_stops_with_exit_0() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let config = example_config();
-    let server = start(
-        dir.path(),
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            data.to_str().unwrap(),
-        ],
-    );
+    let server = start_example(dir.path(), &data);
     assert!(
         server
             .first_line
@@ -167,19 +172,7 @@ fn a_sigterm_sent_as_soon_as_the_first_line_is_read_still_stops_with_exit_0() {
     // stops the server right after reading the first line kills it with the default action.
     for _ in 0..3 {
         let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let config = example_config();
-        let server = start(
-            dir.path(),
-            &[
-                "--config",
-                config.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-                "--data-dir",
-                data.to_str().unwrap(),
-            ],
-        );
+        let server = start_example(dir.path(), &dir.path().join("data"));
         assert!(server.first_line.starts_with("listening on "));
         assert_eq!(server.stop("TERM"), 0, "killed instead of stopped");
     }
