@@ -243,7 +243,9 @@ pub(crate) struct Class {
 pub(crate) struct Classes {
     /// How many domains each member gives a value of.
     pub(crate) width: usize,
-    pub(crate) classes: Vec<Class>,
+    /// Shared: a copy of a group's class sets (for service principals, for strangers) costs a
+    /// count, and only the sets it restricts are copied, when restricted.
+    pub(crate) classes: std::sync::Arc<Vec<Class>>,
 }
 
 impl Classes {
@@ -251,12 +253,13 @@ impl Classes {
     /// requests never carry the key.
     pub(crate) fn only_absent(&mut self, domain: Option<&Domain>) {
         let absent = domain.and_then(|d| d.values.iter().position(|v| *v == Value::Absent));
-        for class in &mut self.classes {
+        let classes = std::sync::Arc::make_mut(&mut self.classes);
+        for class in classes.iter_mut() {
             class
                 .members
                 .retain(|m| absent.is_some_and(|a| m.as_slice() == [a]));
         }
-        self.classes.retain(|c| !c.members.is_empty());
+        classes.retain(|c| !c.members.is_empty());
     }
 }
 
@@ -521,7 +524,10 @@ fn whole_context_vectors(
 pub(crate) fn key_classes(vectors: &[Bits], mask: &Bits) -> Classes {
     Classes {
         width: 1,
-        classes: grouped(vectors.iter().enumerate().map(|(v, b)| (b, vec![v])), mask),
+        classes: std::sync::Arc::new(grouped(
+            vectors.iter().enumerate().map(|(v, b)| (b, vec![v])),
+            mask,
+        )),
     }
 }
 
@@ -533,7 +539,7 @@ pub(crate) fn context_classes(
 ) -> Classes {
     Classes {
         width,
-        classes: grouped(vectors.iter().map(|(b, m)| (b, m.clone())), mask),
+        classes: std::sync::Arc::new(grouped(vectors.iter().map(|(b, m)| (b, m.clone())), mask)),
     }
 }
 
