@@ -9,7 +9,7 @@ use crate::AnalysisError;
 use crate::diff::{DiffReport, Finding, diff, diff_actions_on_key};
 use crate::glob::Glob;
 use crate::space::{KeyFacts, PolicySet};
-use keyward_policy::catalog::{ActionId, ResourceScope};
+use keyward_policy::catalog::ActionId;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -260,7 +260,7 @@ pub(crate) fn allows_nothing(policy: &PolicySet) -> PolicySet {
 
 /// The key actions `patterns` name (every key action when there are none).
 fn actions(patterns: &[String]) -> Result<Vec<ActionId>, AnalysisError> {
-    let on_keys = || ActionId::all().filter(|a| a.info().resource == ResourceScope::Key);
+    let on_keys = ActionId::on_a_key;
     if patterns.is_empty() {
         return Ok(on_keys().collect());
     }

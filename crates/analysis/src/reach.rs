@@ -11,7 +11,7 @@ use crate::principals::{self, PrincipalKind};
 use crate::space::{KeyFacts, PolicySet, Region, Side, Space};
 use crate::witness;
 use keyward_authz::Verdict;
-use keyward_policy::catalog::{ActionId, ResourceScope};
+use keyward_policy::catalog::ActionId;
 use serde_json::Value;
 
 /// What a reach asks.
@@ -97,9 +97,7 @@ pub fn reach(
     let side = Side::governed(set, None, &[], &mut mentions)?;
     let mut space = Space::new(key, &[&side], mentions)?;
     let asked: Vec<ActionId> = if question.actions.is_empty() {
-        ActionId::all()
-            .filter(|a| a.info().resource == ResourceScope::Key)
-            .collect()
+        ActionId::on_a_key().collect()
     } else {
         question.actions.clone()
     };

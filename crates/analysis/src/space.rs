@@ -622,10 +622,7 @@ impl Space {
             .ok_or_else(|| AnalysisError::Input(format!("{} is not a key ARN", key.arn)))?;
         let candidates = principals::candidates(&mentions, &partition)?;
         let mut groups: Vec<ActionGroup> = Vec::new();
-        for action in ActionId::all() {
-            if action.info().resource != ResourceScope::Key {
-                continue;
-            }
+        for action in ActionId::on_a_key() {
             let signature: Vec<Signature> = sides.iter().map(|s| s.signature(action)).collect();
             // The keys the applicable statements read that a request for the action can carry
             // (any other is absent from every such request).

@@ -20,7 +20,7 @@ use crate::space::{CallerPolicies, KeyFacts, PolicySet, Side};
 use crate::witness;
 use keyward_authz::{Decision, PolicySource, Source, Verdict};
 use keyward_grants::Grant;
-use keyward_policy::catalog::{ActionId, ResourceScope};
+use keyward_policy::catalog::ActionId;
 use keyward_policy::{Effect, PolicyKind, parse_and_validate};
 use serde::Serialize;
 use serde_json::Value;
@@ -140,9 +140,7 @@ pub fn who_can_reporting(
         }
     }
     let wanted: Vec<ActionId> = if inputs.actions.is_empty() {
-        ActionId::all()
-            .filter(|a| a.info().resource == ResourceScope::Key)
-            .collect()
+        ActionId::on_a_key().collect()
     } else {
         inputs.actions.clone()
     };
@@ -467,9 +465,8 @@ fn relevant<'p>(
                     PolicyKind::IdentityPolicy,
                 )
                 .map_err(|d| AnalysisError::Policy(format!("identity policy {}: {d}", p.source)))?;
-                let known = ActionId::all()
-                    .filter(|a| a.info().resource == ResourceScope::Key)
-                    .any(|a| compiled.statements_for(a).next().is_some());
+                let known =
+                    ActionId::on_a_key().any(|a| compiled.statements_for(a).next().is_some());
                 applies.insert(&p.text, known);
                 known
             }

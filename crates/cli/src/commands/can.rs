@@ -10,7 +10,7 @@ use keyward_analysis::{
     AuthorizationDetails, CanReport, NamedPolicy, PolicySet, ServiceControlPolicies,
 };
 use keyward_policy::PolicyKind;
-use keyward_policy::catalog::{ResourceScope, kms_action};
+use keyward_policy::catalog::kms_action;
 
 /// What `keyward can` is asked.
 #[derive(Debug)]
@@ -48,7 +48,7 @@ pub(crate) fn run(args: &CanArgs) -> Outcome {
 /// named in places.
 fn answer(args: &CanArgs) -> Result<(CanReport, Vec<String>, String), Vec<String>> {
     let action = kms_action(&args.action)
-        .filter(|a| a.info().resource == ResourceScope::Key)
+        .filter(|a| a.is_on_a_key())
         .ok_or_else(|| {
             vec![format!(
                 "keyward: error: {} is not a KMS action on a key",

@@ -6,7 +6,7 @@ use super::Outcome;
 use super::diff::{key, read_grants};
 use crate::input;
 use keyward_analysis::{AuthorizationDetails, NamedPolicy, WhoCanInputs, WhoCanReport};
-use keyward_policy::catalog::{ActionId, ResourceScope, kms_action};
+use keyward_policy::catalog::{ActionId, kms_action};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write as _};
@@ -53,7 +53,7 @@ fn answer(args: &WhoCanArgs) -> Result<WhoCanReport, Vec<String>> {
     let mut actions: Vec<ActionId> = Vec::new();
     for name in &args.actions {
         let action = kms_action(name)
-            .filter(|a| a.info().resource == ResourceScope::Key)
+            .filter(|a| a.is_on_a_key())
             .ok_or_else(|| {
                 vec![format!(
                     "keyward: error: {name} is not a KMS action on a key"

@@ -141,6 +141,17 @@ impl ActionId {
         (0..actions::ACTIONS.len()).map(|i| ActionId(i as u8))
     }
 
+    /// Every action on a key (resource scope [`ResourceScope::Key`]: not the alias
+    /// operations, not the actions without a resource), in catalog order.
+    pub fn on_a_key() -> impl Iterator<Item = ActionId> {
+        Self::all().filter(|a| a.is_on_a_key())
+    }
+
+    /// Whether the action acts on a key ([`ActionId::on_a_key`]).
+    pub fn is_on_a_key(self) -> bool {
+        self.info().resource == ResourceScope::Key
+    }
+
     /// The action named exactly `name` (`Decrypt`, without `kms:`). A `const fn`, so that code
     /// naming an action it performs finds it when it is compiled:
     /// `const DECRYPT: Option<ActionId> = ActionId::named("Decrypt");`.

@@ -298,3 +298,19 @@ fn a_dollar_in_a_catalog_key_name_only_ever_opens_a_variable() {
         }
     }
 }
+
+#[test]
+fn the_actions_on_a_key_leave_out_alias_operations_and_actions_without_a_resource() {
+    let on_a_key: Vec<&str> = ActionId::on_a_key().map(|a| a.info().name).collect();
+    assert!(on_a_key.contains(&"Decrypt") && on_a_key.contains(&"PutKeyPolicy"));
+    for other in [
+        "CreateAlias",
+        "UpdateAlias",
+        "DeleteAlias",
+        "ListAliases",
+        "CreateKey",
+    ] {
+        assert!(!on_a_key.contains(&other), "{other}");
+    }
+    assert!(ActionId::on_a_key().all(ActionId::is_on_a_key));
+}
