@@ -12,7 +12,8 @@ use keyward_crypto::{CryptoKey, KeySpec};
 use keyward_grants::key_grants::KeyGrants;
 use keyward_grants::resolver::GrantSet;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// A key in memory: metadata, material, the compiled policy and the grants.
 #[derive(Debug)]
@@ -131,30 +132,157 @@ impl KeyEntry {
     }
 }
 
-/// Everything the service holds in memory.
+/// A key's place in the service: what never changes about it (its ID, account and ARN), read
+/// without a lock, and its entry behind a lock of its own, so that calls on different keys
+/// never wait for each other.
+///
+/// Locks are taken in one order: the service's map of keys and aliases ([`State`]) before a
+/// key's, and two keys' in the order of their IDs ([`KeySlot::write_both`]). A call
+/// holding a key's lock never asks for the map's.
+#[derive(Debug)]
+pub(crate) struct KeySlot {
+    pub(crate) id: String,
+    pub(crate) account: String,
+    pub(crate) arn: String,
+    entry: RwLock<KeyEntry>,
+    /// Set (under the entry's write lock) when the key leaves the service: a call that found
+    /// the slot before then finds the key gone once it holds the lock.
+    removed: AtomicBool,
+}
+
+impl KeySlot {
+    pub(crate) fn new(entry: KeyEntry) -> Arc<Self> {
+        Arc::new(Self {
+            id: entry.meta.id.clone(),
+            account: entry.meta.account.clone(),
+            arn: entry.meta.arn.clone(),
+            entry: RwLock::new(entry),
+            removed: AtomicBool::new(false),
+        })
+    }
+
+    fn gone(&self) -> KmsError {
+        KmsError::not_found(format!("Key '{}' does not exist", self.arn))
+    }
+
+    /// The key, to read; `NotFoundException` when it left the service meanwhile.
+    pub(crate) fn read(&self) -> Result<RwLockReadGuard<'_, KeyEntry>, KmsError> {
+        let guard = self.entry.read().map_err(|_| poisoned(&self.id))?;
+        if self.removed.load(Ordering::Acquire) {
+            return Err(self.gone());
+        }
+        Ok(guard)
+    }
+
+    /// The key, to change; `NotFoundException` when it left the service meanwhile.
+    pub(crate) fn write(&self) -> Result<RwLockWriteGuard<'_, KeyEntry>, KmsError> {
+        let guard = self.entry.write().map_err(|_| poisoned(&self.id))?;
+        if self.removed.load(Ordering::Acquire) {
+            return Err(self.gone());
+        }
+        Ok(guard)
+    }
+
+    /// Marks the key gone: `entry` is this slot's, held for writing.
+    pub(crate) fn mark_removed(&self, _entry: &mut KeyEntry) {
+        self.removed.store(true, Ordering::Release);
+    }
+
+    /// Two keys to change, locked in the order of their IDs (the same key once: `None` for
+    /// the second).
+    #[allow(
+        clippy::type_complexity,
+        reason = "two guards, the second absent when both are one key"
+    )]
+    pub(crate) fn write_both<'a>(
+        first: &'a KeySlot,
+        second: &'a KeySlot,
+    ) -> Result<
+        (
+            RwLockWriteGuard<'a, KeyEntry>,
+            Option<RwLockWriteGuard<'a, KeyEntry>>,
+        ),
+        KmsError,
+    > {
+        if first.id == second.id {
+            return Ok((first.write()?, None));
+        }
+        if first.id < second.id {
+            let a = first.write()?;
+            let b = second.write()?;
+            Ok((a, Some(b)))
+        } else {
+            let b = second.write()?;
+            let a = first.write()?;
+            Ok((a, Some(b)))
+        }
+    }
+
+    /// Two keys to read, locked in the order of their IDs.
+    #[allow(
+        clippy::type_complexity,
+        reason = "two guards, the second absent when both are one key"
+    )]
+    pub(crate) fn read_both<'a>(
+        first: &'a KeySlot,
+        second: &'a KeySlot,
+    ) -> Result<
+        (
+            RwLockReadGuard<'a, KeyEntry>,
+            Option<RwLockReadGuard<'a, KeyEntry>>,
+        ),
+        KmsError,
+    > {
+        if first.id == second.id {
+            return Ok((first.read()?, None));
+        }
+        if first.id < second.id {
+            let a = first.read()?;
+            let b = second.read()?;
+            Ok((a, Some(b)))
+        } else {
+            let b = second.read()?;
+            let a = first.read()?;
+            Ok((a, Some(b)))
+        }
+    }
+}
+
+fn poisoned(id: &str) -> KmsError {
+    KmsError::Internal(format!("the lock of key {id} was poisoned by a panic"))
+}
+
+/// Everything the service holds in memory: the keys (each behind its own lock) and the
+/// aliases. The map's own lock is held only to find, add or remove keys and aliases.
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    /// Keys by ID (key IDs are unique across accounts; each entry knows its account).
-    pub(crate) keys: HashMap<String, KeyEntry>,
+    /// Keys by ID (key IDs are unique across accounts; each slot knows its account).
+    pub(crate) keys: HashMap<String, Arc<KeySlot>>,
     /// Aliases, per account.
     pub(crate) aliases: Aliases,
 }
 
 impl State {
-    /// The earliest time anything is due for any key (`u64::MAX` for none).
+    /// The earliest time anything is due for any key (`u64::MAX` for none). Takes each key's
+    /// read lock in turn: call it holding no key's lock.
     pub(crate) fn earliest_event(&self) -> u64 {
         self.keys
             .values()
-            .filter_map(KeyEntry::next_event)
+            .filter_map(|slot| slot.read().ok().and_then(|e| e.next_event()))
             .min()
             .unwrap_or(u64::MAX)
     }
 
-    /// The key `id`, to change it (it was found under a read of the same lock).
-    pub(crate) fn key_mut(&mut self, id: &str) -> Result<&mut KeyEntry, KmsError> {
-        self.keys
-            .get_mut(id)
-            .ok_or_else(|| KmsError::Internal(format!("key {id} vanished under the lock")))
+    /// The key `id`'s slot, when the service holds it.
+    pub(crate) fn slot(&self, id: &str) -> Option<Arc<KeySlot>> {
+        self.keys.get(id).cloned()
+    }
+
+    /// Adds a key.
+    pub(crate) fn insert(&mut self, entry: KeyEntry) -> Arc<KeySlot> {
+        let slot = KeySlot::new(entry);
+        self.keys.insert(slot.id.clone(), Arc::clone(&slot));
+        slot
     }
 }
 

@@ -13,7 +13,7 @@
 
 use crate::audit::{AuditDecision, AuditRecord, DenialRecord, UserIdentity};
 use crate::caller::Caller;
-use crate::entry::{KeyEntry, State};
+use crate::entry::{KeyEntry, KeySlot, State};
 use crate::error::KmsError;
 use crate::key_id::{self, KeyRef};
 use crate::key_state::{self, StateClass};
@@ -265,8 +265,10 @@ impl<O: ReadsKey> Pipeline<O> for Read {
         O::check(request)?;
         kms.housekeeping()?;
         let key_id = O::locate(kms, caller, request)?;
-        let state = kms.read()?;
-        let (entry, judgement) = kms.admit::<O>(&state, caller, call, &key_id, request)?;
+        let (slot, named) = kms.resolve(caller, &key_id, O::ACTION)?;
+        let entry = slot.read()?;
+        let judgement = kms.admit::<O>(&entry, &named, caller, call, request)?;
+        let entry = &*entry;
         O::validate(entry, request)?;
         if request.dry_run() {
             return Err(KmsError::dry_run());
@@ -290,18 +292,10 @@ impl<O: ChangesKey> Pipeline<O> for Change {
     ) -> Result<O::Response, KmsError> {
         O::check(request)?;
         kms.housekeeping()?;
-        let mut state = kms.write()?;
-        let (id, judgement) = {
-            let (entry, judgement) = kms.admit::<O>(
-                &state,
-                caller,
-                call,
-                request.key_id().unwrap_or_default(),
-                request,
-            )?;
-            (entry.meta.id.clone(), judgement)
-        };
-        let entry = state.key_mut(&id)?;
+        let (slot, named) = kms.resolve(caller, request.key_id().unwrap_or_default(), O::ACTION)?;
+        let mut entry = slot.write()?;
+        let judgement = kms.admit::<O>(&entry, &named, caller, call, request)?;
+        let entry = &mut *entry;
         O::validate(entry, request)?;
         if request.dry_run() {
             return Err(KmsError::dry_run());
@@ -519,18 +513,17 @@ impl Kms {
 
     /// Resolve, context, authorize, key state, grant tokens: what every key-scoped operation
     /// passes before its own checks. The key, and what allowed the call.
-    pub(crate) fn admit<'s, O: KmsOperation>(
+    pub(crate) fn admit<O: KmsOperation>(
         &self,
-        state: &'s State,
+        entry: &KeyEntry,
+        named: &Named,
         caller: &Caller,
         call: &mut Call,
-        key_id: &str,
         request: &O::Request,
-    ) -> Result<(&'s KeyEntry, Judgement), KmsError> {
-        let (entry, named) = self.resolve(state, caller, key_id, O::ACTION)?;
+    ) -> Result<Judgement, KmsError> {
         call.resources.push(entry.meta.arn.clone());
         let encryption_context = request.encryption_context();
-        let mut context = self.context(caller, Some(entry), &named);
+        let mut context = self.context(caller, Some(entry), named);
         if let Some(pairs) = encryption_context {
             context.insert_encryption_context(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         }
@@ -546,20 +539,32 @@ impl Kms {
         crate::managed::refuse_change(entry, O::ACTION)?;
         key_state::check(entry, O::STATE)?;
         entry.check_grant_tokens(request.grant_tokens())?;
-        Ok((entry, judgement))
+        Ok(judgement)
     }
 
     /// Finds the key a request names (key ID, key ARN, alias name, alias ARN, as `action`'s
     /// `KeyId` accepts: [`crate::key_id`]). A bare key ID or alias name is in the caller's
     /// account; an ARN names its account. A caller of another account never learns whether a
-    /// key exists: it gets `AccessDeniedException`.
-    pub(crate) fn resolve<'s>(
+    /// key exists: it gets `AccessDeniedException`. The key's slot, found under the map's
+    /// lock and returned without it: lock the key to use it.
+    pub(crate) fn resolve(
         &self,
-        state: &'s State,
         caller: &Caller,
         key_id: &str,
         action: ActionId,
-    ) -> Result<(&'s KeyEntry, Named), KmsError> {
+    ) -> Result<(Arc<KeySlot>, Named), KmsError> {
+        let state = self.read()?;
+        self.resolve_in(&state, caller, key_id, action)
+    }
+
+    /// As [`resolve`](Self::resolve), under a lock of the map the caller holds.
+    pub(crate) fn resolve_in(
+        &self,
+        state: &State,
+        caller: &Caller,
+        key_id: &str,
+        action: ActionId,
+    ) -> Result<(Arc<KeySlot>, Named), KmsError> {
         let reference = key_id::parse(key_id, action)?;
         let (KeyRef::Key { arn, .. } | KeyRef::Alias { arn, .. }) = &reference;
         let account = match arn {
@@ -593,10 +598,10 @@ impl Kms {
                 let target = state
                     .aliases
                     .get(account, name)
-                    .and_then(|a| state.keys.get(&a.key_id));
+                    .and_then(|a| state.slot(&a.key_id));
                 match target {
-                    Some(entry) => Ok((
-                        entry,
+                    Some(slot) => Ok((
+                        slot,
                         Named {
                             alias: Some(name.to_owned()),
                         },
@@ -608,31 +613,29 @@ impl Kms {
                     ))),
                 }
             }
-            KeyRef::Key { id, .. } => {
-                match state.keys.get(id).filter(|e| e.meta.account == account) {
-                    Some(entry) => Ok((entry, Named::default())),
-                    None if foreign => Err(hidden(&self.key_arn(account, id))),
-                    None => Err(KmsError::not_found(format!(
-                        "Key '{}' does not exist",
-                        self.key_arn(account, id)
-                    ))),
-                }
-            }
+            KeyRef::Key { id, .. } => match state.slot(id).filter(|slot| slot.account == account) {
+                Some(slot) => Ok((slot, Named::default())),
+                None if foreign => Err(hidden(&self.key_arn(account, id))),
+                None => Err(KmsError::not_found(format!(
+                    "Key '{}' does not exist",
+                    self.key_arn(account, id)
+                ))),
+            },
         }
     }
 
     /// The key an alias of the caller's account points to (alias operations name the alias,
     /// never a key), or `NotFoundException` with AWS's message.
-    pub(crate) fn resolve_alias<'s>(
+    pub(crate) fn resolve_alias(
         &self,
-        state: &'s State,
+        state: &State,
         caller: &Caller,
         alias_name: &str,
-    ) -> Result<&'s KeyEntry, KmsError> {
+    ) -> Result<Arc<KeySlot>, KmsError> {
         state
             .aliases
             .get(caller.account(), alias_name)
-            .and_then(|a| state.keys.get(&a.key_id))
+            .and_then(|a| state.slot(&a.key_id))
             .ok_or_else(|| {
                 KmsError::not_found(format!(
                     "Alias {} is not found.",

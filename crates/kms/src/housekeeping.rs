@@ -21,21 +21,32 @@ impl Kms {
         if self.next_event.load(Ordering::Relaxed) > now {
             return Ok(());
         }
+        // The map's lock, then each due key's in turn (the lock order of `KeySlot`).
         let mut state = self.write()?;
-        let due: Vec<String> = state
+        // Calls on other keys go on meanwhile and lower the mark for what they change; it
+        // ends as the least of theirs and of what is left due here.
+        self.next_event.store(u64::MAX, Ordering::Relaxed);
+        let is_due =
+            |entry: &crate::entry::KeyEntry| entry.next_event().is_some_and(|at| at <= now);
+        // Found under each key's read lock, then changed under its write lock, checked again.
+        let due: Vec<_> = state
             .keys
             .values()
-            .filter(|e| e.next_event().is_some_and(|at| at <= now))
-            .map(|e| e.meta.id.clone())
+            .filter(|slot| slot.read().is_ok_and(|entry| is_due(&entry)))
+            .cloned()
             .collect();
-        for id in due {
-            let Some(entry) = state.keys.get_mut(&id) else {
+        for slot in due {
+            let Ok(mut entry) = slot.write() else {
                 continue;
             };
+            if !is_due(&entry) {
+                continue;
+            }
+            let id = slot.id.clone();
             if entry.meta.deletion_date.is_some_and(|d| d <= now) {
-                let aliases = std::mem::take(&mut entry.aliases);
                 let account = entry.meta.account.clone();
-                let mut changes: Vec<Change> = aliases
+                let mut changes: Vec<Change> = entry
+                    .aliases
                     .iter()
                     .map(|name| Change::DeleteAlias {
                         account: account.clone(),
@@ -44,14 +55,16 @@ impl Kms {
                     .collect();
                 changes.push(Change::DeleteKey(id.clone()));
                 if let Err(e) = self.persist(&changes) {
-                    entry.aliases = aliases;
+                    drop(entry);
+                    self.next_event.store(0, Ordering::Relaxed);
                     return Err(e);
                 }
-                for name in aliases {
+                for name in std::mem::take(&mut entry.aliases) {
                     state.aliases.remove(&account, &name);
                 }
-                if let Some(removed) = state.keys.remove(&id)
-                    && let Some(record) = &removed.meta.multi_region
+                slot.mark_removed(&mut entry);
+                state.keys.remove(&id);
+                if let Some(record) = &entry.meta.multi_region
                     && record.primary_region != self.config.region
                 {
                     self.followups.push(Followup::ReplicaGone {
@@ -63,7 +76,7 @@ impl Kms {
                 continue;
             }
             let mut rotated = false;
-            self.commit_key(entry, |e| {
+            let result = self.commit_key(&mut entry, |e| {
                 // A multi-Region replica never rotates by itself: its primary's rotation
                 // reaches it.
                 let rotate = e.meta.state == AdminState::Enabled
@@ -85,13 +98,18 @@ impl Kms {
                     e.refresh_expiry();
                 }
                 Ok(())
-            })?;
+            });
+            if let Err(e) = result {
+                drop(entry);
+                self.next_event.store(0, Ordering::Relaxed);
+                return Err(e);
+            }
             if rotated && entry.meta.multi_region.is_some() {
                 self.followups.push(Followup::Spread(id.clone()));
             }
         }
         self.next_event
-            .store(state.earliest_event(), Ordering::Relaxed);
+            .fetch_min(state.earliest_event(), Ordering::Relaxed);
         Ok(())
     }
 }

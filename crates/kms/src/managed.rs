@@ -411,7 +411,7 @@ impl Kms {
             self.next_event
                 .fetch_min(at, std::sync::atomic::Ordering::Relaxed);
         }
-        state.keys.insert(id.clone(), entry);
+        state.insert(entry);
         point_alias(self, &mut state, account, service.alias, None, &id)
     }
 }

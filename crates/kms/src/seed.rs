@@ -175,18 +175,17 @@ impl Kms {
                 )));
             }
         }
-        if let Some(existing) = state.keys.get(&seed.id) {
-            same_key(existing, seed, &crypto).map_err(wrong)?;
-        }
-        let outcome = match state.keys.get_mut(&seed.id) {
-            Some(existing) => {
+        let outcome = match state.slot(&seed.id) {
+            Some(slot) => {
+                let mut existing = slot.write().map_err(refused)?;
+                same_key(&existing, seed, &crypto).map_err(wrong)?;
                 let mut tags = existing.meta.tags.clone();
                 let before = tags.len();
                 for (k, v) in &seed.tags {
                     tags.entry(k.clone()).or_insert_with(|| v.clone());
                 }
                 if tags.len() != before {
-                    self.commit_key(existing, |entry| {
+                    self.commit_key(&mut existing, |entry| {
                         entry.meta.tags = tags;
                         Ok(())
                     })
@@ -203,7 +202,7 @@ impl Kms {
                 }
                 let change = self.key_change(&entry).map_err(refused)?;
                 self.persist(&[change]).map_err(refused)?;
-                state.keys.insert(seed.id.clone(), entry);
+                state.insert(entry);
                 Seeded::Created
             }
         };

@@ -14,6 +14,7 @@ use keyward_api::{ErrorCode, Request};
 use keyward_authz::{CompiledPolicy, PolicySource, PolicyText, compile_policy};
 use keyward_crypto::{CryptoKey, RecordKey, RootKey};
 use keyward_grants::key_grants::{KeyGrants, KeyKind, TokenKey};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -99,6 +100,9 @@ pub struct Kms {
     /// a call checks one number, not every key, before [`housekeeping`](Self::housekeeping).
     pub(crate) next_event: AtomicU64,
     pub(crate) token_key: [u8; 32],
+    /// The map of keys and aliases, locked only to find, add or remove them; each key has a
+    /// lock of its own ([`crate::entry::KeySlot`]), so calls on different keys never wait
+    /// for each other.
     pub(crate) state: RwLock<State>,
     quotas: Option<RequestQuotas>,
     /// The other Regions' services, for multi-Region keys ([`crate::Regions`] links them).
@@ -146,9 +150,10 @@ impl Kms {
         let records = root.record_key();
         let snapshot = store.load()?;
         let mut state = State::default();
+        let mut entries: HashMap<String, KeyEntry> = HashMap::new();
         for record in snapshot.keys {
             let entry = load_key(&record, &records, &root, token_key)?;
-            state.keys.insert(record.id, entry);
+            entries.insert(record.id, entry);
         }
         for alias in snapshot.aliases {
             let fields = alias.fields();
@@ -158,15 +163,16 @@ impl Kms {
                     what: format!("alias {} of account {}", alias.name, alias.account),
                 });
             }
-            if let Some(entry) = state.keys.get_mut(&alias.key_id)
+            if let Some(entry) = entries.get_mut(&alias.key_id)
                 && entry.meta.account == alias.account
             {
                 entry.aliases.push(alias.name.clone());
             }
             state.aliases.insert(alias);
         }
-        for entry in state.keys.values_mut() {
+        for (_, mut entry) in entries {
             entry.refresh_context();
+            state.insert(entry);
         }
         let next_event = AtomicU64::new(state.earliest_event());
         let quotas = config
@@ -276,12 +282,15 @@ impl Kms {
         self.audit.flush()
     }
 
+    /// The map of keys and aliases, to find in. Never taken while a key's lock is held.
     pub(crate) fn read(&self) -> Result<RwLockReadGuard<'_, State>, KmsError> {
         self.state
             .read()
             .map_err(|_| KmsError::Internal("the state lock was poisoned by a panic".into()))
     }
 
+    /// The map of keys and aliases, to add or remove keys and aliases. Never taken while a
+    /// key's lock is held.
     pub(crate) fn write(&self) -> Result<RwLockWriteGuard<'_, State>, KmsError> {
         self.state
             .write()

@@ -82,7 +82,8 @@ pub(crate) fn check_alias_name(name: &str) -> Result<(), KmsError> {
 }
 
 /// Points alias `name` of `account` at key `to` (from key `from`, if it had one):
-/// persisted, then in memory, with both keys' `kms:ResourceAliases` refreshed.
+/// persisted, then in memory, with both keys' `kms:ResourceAliases` refreshed. The caller
+/// holds the map's write lock and no key's lock: both keys are locked here, in order.
 pub(crate) fn point_alias(
     kms: &Kms,
     state: &mut State,
@@ -94,15 +95,33 @@ pub(crate) fn point_alias(
     let now = epoch_seconds(kms.clock.now());
     let created = state.aliases.get(account, name).map_or(now, |a| a.created);
     let record = kms.alias_record(account, name, to, created, now);
+    let new_slot = state.slot(to);
+    let old_slot = from.and_then(|id| state.slot(id));
+    // Both keys locked before the write, so no call sees the alias moved and a key's
+    // `kms:ResourceAliases` not yet.
+    let (mut new, mut old) = match (&new_slot, &old_slot) {
+        (Some(new), Some(old)) => {
+            let (new, old) = crate::entry::KeySlot::write_both(new, old)?;
+            (Some(new), old)
+        }
+        (Some(new), None) => (Some(new.write()?), None),
+        (None, _) => (None, None),
+    };
     kms.persist(&[Change::PutAlias(record.clone())])?;
     state.aliases.insert(record);
-    if let Some(old) = from.and_then(|id| state.keys.get_mut(id)) {
-        old.aliases.retain(|a| a != name);
-        old.refresh_context();
-    }
-    if let Some(new) = state.keys.get_mut(to) {
-        new.aliases.push(name.to_owned());
-        new.refresh_context();
+    match (&mut new, &mut old) {
+        // The alias stays on its key (UpdateAlias to the key it already names).
+        (Some(_), None) if from == Some(to) => {}
+        _ => {
+            if let Some(old) = old.as_deref_mut() {
+                old.aliases.retain(|a| a != name);
+                old.refresh_context();
+            }
+            if let Some(new) = new.as_deref_mut() {
+                new.aliases.push(name.to_owned());
+                new.refresh_context();
+            }
+        }
     }
     Ok(())
 }
@@ -130,7 +149,9 @@ fn create_alias(
     // One write lock from the check that the name is free to the alias's creation.
     let mut state = kms.write()?;
     let id = {
-        let (entry, _) = kms.resolve(&state, caller, &r.target_key_id, CreateAlias::ACTION)?;
+        let (slot, _) = kms.resolve_in(&state, caller, &r.target_key_id, CreateAlias::ACTION)?;
+        let guard = slot.read()?;
+        let entry = &*guard;
         call.resources.push(entry.meta.arn.clone());
         kms.authorize_alias(call, caller, entry, CreateAlias::ACTION, &r.alias_name)?;
         crate::managed::refuse_change(entry, CreateAlias::ACTION)?;
@@ -184,8 +205,12 @@ fn update_alias(
     kms.housekeeping()?;
     let mut state = kms.write()?;
     let (old_id, new_id) = {
-        let current = kms.resolve_alias(&state, caller, &r.alias_name)?;
-        let (target, _) = kms.resolve(&state, caller, &r.target_key_id, UpdateAlias::ACTION)?;
+        let current_slot = kms.resolve_alias(&state, caller, &r.alias_name)?;
+        let (target_slot, _) =
+            kms.resolve_in(&state, caller, &r.target_key_id, UpdateAlias::ACTION)?;
+        let (current, target) = crate::entry::KeySlot::read_both(&current_slot, &target_slot)?;
+        let current = &*current;
+        let target = target.as_deref().unwrap_or(current);
         call.resources.push(current.meta.arn.clone());
         call.resources.push(target.meta.arn.clone());
         kms.authorize_alias(call, caller, current, UpdateAlias::ACTION, &r.alias_name)?;
@@ -228,21 +253,17 @@ fn delete_alias(
     DeleteAlias::check(r)?;
     let account = caller.account();
     let mut state = kms.write()?;
-    let id = {
-        let entry = kms.resolve_alias(&state, caller, &r.alias_name)?;
-        call.resources.push(entry.meta.arn.clone());
-        kms.authorize_alias(call, caller, entry, DeleteAlias::ACTION, &r.alias_name)?;
-        entry.meta.id.clone()
-    };
+    let slot = kms.resolve_alias(&state, caller, &r.alias_name)?;
+    let mut entry = slot.write()?;
+    call.resources.push(entry.meta.arn.clone());
+    kms.authorize_alias(call, caller, &entry, DeleteAlias::ACTION, &r.alias_name)?;
     kms.persist(&[Change::DeleteAlias {
         account: account.to_owned(),
         name: r.alias_name.clone(),
     }])?;
     state.aliases.remove(account, &r.alias_name);
-    if let Some(entry) = state.keys.get_mut(&id) {
-        entry.aliases.retain(|a| *a != r.alias_name);
-        entry.refresh_context();
-    }
+    entry.aliases.retain(|a| *a != r.alias_name);
+    entry.refresh_context();
     Ok(Empty {})
 }
 
@@ -263,9 +284,8 @@ fn list_aliases(
     let state = kms.read()?;
     let only = match &r.key_id {
         Some(k) => Some(
-            kms.resolve(&state, op.caller, k, ListAliases::ACTION)?
+            kms.resolve_in(&state, op.caller, k, ListAliases::ACTION)?
                 .0
-                .meta
                 .id
                 .clone(),
         ),

@@ -106,15 +106,15 @@ fn ciphertext_key<'r>(
     }
     let from_blob = keyward_crypto::ciphertext_key_id(ciphertext)?;
     let state = kms.read()?;
-    let Some(owner) = state.keys.get(from_blob) else {
+    let Some(owner) = state.slot(from_blob) else {
         return Err(KmsError::refused(
             ErrorCode::AccessDenied,
             "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.",
         ));
     };
     if let Some(named) = key_id {
-        let (entry, _) = kms.resolve(&state, caller, named, action)?;
-        if entry.meta.id != from_blob {
+        let (slot, _) = kms.resolve_in(&state, caller, named, action)?;
+        if slot.id != from_blob {
             return Err(KmsError::refused(
                 ErrorCode::IncorrectKey,
                 "The key ID in the request does not identify a CMK that can perform this operation.",
@@ -122,7 +122,7 @@ fn ciphertext_key<'r>(
         }
         return Ok(Cow::Borrowed(named));
     }
-    Ok(Cow::Owned(owner.meta.arn.clone()))
+    Ok(Cow::Owned(owner.arn.clone()))
 }
 
 operation! {
@@ -165,10 +165,12 @@ fn re_encrypt(
         source_algorithm,
         from,
     )?;
-    let state = kms.read()?;
-    let (source, source_named) = kms.resolve(&state, caller, &source_key_id, from)?;
-    let (destination, destination_named) =
-        kms.resolve(&state, caller, &r.destination_key_id, to)?;
+    let (source_slot, source_named) = kms.resolve(caller, &source_key_id, from)?;
+    let (destination_slot, destination_named) = kms.resolve(caller, &r.destination_key_id, to)?;
+    let (source_guard, destination_guard) =
+        crate::entry::KeySlot::read_both(&source_slot, &destination_slot)?;
+    let source = &*source_guard;
+    let destination = destination_guard.as_deref().unwrap_or(source);
     call.resources.push(source.meta.arn.clone());
     let same = destination.meta.id == source.meta.id;
     if !same {

@@ -2,7 +2,7 @@
 
 use crate::audit::AuditDecision;
 use crate::caller::Caller;
-use crate::entry::KeyEntry;
+use crate::entry::{KeyEntry, KeySlot};
 use crate::error::KmsError;
 use crate::gate::{Allowed, Call, KmsOperation, Named, operation};
 use crate::paging::{PageSize, paginate};
@@ -269,29 +269,30 @@ fn retire_grant(
 ) -> Result<Empty, KmsError> {
     RetireGrant::check(r)?;
     let action = RetireGrant::ACTION;
-    let mut state = kms.write()?;
-    let id = match (&r.grant_token, &r.key_id) {
-        (Some(token), _) => state
-            .keys
-            .values()
-            .find(|e| e.grants.resolve_token(token).is_ok())
-            .map(|e| e.meta.id.clone())
-            .ok_or_else(|| {
-                KmsError::refused(ErrorCode::InvalidGrantToken, "The grant token is not valid")
-            })?,
-        (None, Some(key_id)) => kms
-            .resolve(&state, caller, key_id, action)?
-            .0
-            .meta
-            .id
-            .clone(),
+    let slot = match (&r.grant_token, &r.key_id) {
+        (Some(token), _) => {
+            let state = kms.read()?;
+            state
+                .keys
+                .values()
+                .find(|slot| {
+                    slot.read()
+                        .is_ok_and(|e| e.grants.resolve_token(token).is_ok())
+                })
+                .cloned()
+                .ok_or_else(|| {
+                    KmsError::refused(ErrorCode::InvalidGrantToken, "The grant token is not valid")
+                })?
+        }
+        (None, Some(key_id)) => kms.resolve(caller, key_id, action)?.0,
         (None, None) => {
             return Err(KmsError::validation(
                 "Either GrantToken or KeyId and GrantId must be given",
             ));
         }
     };
-    let entry = state.key_mut(&id)?;
+    let mut guard = slot.write()?;
+    let entry = &mut *guard;
     call.resources.push(entry.meta.arn.clone());
     // Whether the caller's identity policies allow kms:RetireGrant (how an account
     // delegates retiring).
@@ -437,19 +438,20 @@ fn list_retirable_grants(
         }
         Some(_) => {}
     }
-    let state = op.kms.read()?;
-    let mut keys: Vec<&KeyEntry> = state.keys.values().collect();
-    keys.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
-    let grants: Vec<GrantListEntry> = keys
-        .into_iter()
-        .flat_map(|e| {
+    let mut slots: Vec<Arc<KeySlot>> = op.kms.read()?.keys.values().cloned().collect();
+    slots.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut grants: Vec<GrantListEntry> = Vec::new();
+    for slot in slots {
+        // A key deleted meanwhile has no grants to list.
+        let Ok(e) = slot.read() else { continue };
+        grants.extend(
             e.grants
                 .grants()
                 .iter()
                 .filter(|g| g.retiring_principal.as_deref() == Some(principal))
-                .map(|g| grant_entry(e, g))
-        })
-        .collect();
+                .map(|g| grant_entry(&e, g)),
+        );
+    }
     let page = paginate(
         grants,
         r.limit,

@@ -4,7 +4,7 @@ use crate::caller::Caller;
 use crate::clock::epoch_seconds;
 use crate::entry::KeyEntry;
 use crate::error::KmsError;
-use crate::gate::{Allowed, Call, operation};
+use crate::gate::{Allowed, Call, KmsOperation, operation};
 use crate::service::Kms;
 use keyward_api::{
     DeleteImportedKeyMaterialRequest, DeleteImportedKeyMaterialResponse, ErrorCode,
@@ -49,13 +49,11 @@ fn parameters_for_import(
     r: &GetParametersForImportRequest,
 ) -> Result<GetParametersForImportResponse, KmsError> {
     kms.housekeeping()?;
-    let mut state = kms.write()?;
-    let id = {
-        let (entry, _) = kms.admit::<GetParametersForImport>(&state, caller, call, &r.key_id, r)?;
-        check_external(entry)?;
-        entry.meta.id.clone()
-    };
-    let entry = state.key_mut(&id)?;
+    let (slot, named) = kms.resolve(caller, &r.key_id, GetParametersForImport::ACTION)?;
+    let mut guard = slot.write()?;
+    kms.admit::<GetParametersForImport>(&guard, &named, caller, call, r)?;
+    check_external(&guard)?;
+    let entry = &mut *guard;
     let algorithm = WrappingAlgorithm::parse(&r.wrapping_algorithm)?;
     let spec = WrappingKeySpec::parse(&r.wrapping_key_spec)?;
     let parameters = ImportParameters::generate(&entry.crypto, algorithm, spec, kms.clock.now())?;

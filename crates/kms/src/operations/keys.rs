@@ -174,7 +174,7 @@ fn create_key(op: &mut Allowed<'_>, r: &CreateKeyRequest) -> Result<CreateKeyRes
     kms.persist(&[change])?;
     let key_metadata = metadata(&entry);
     let arn = entry.meta.arn.clone();
-    state.keys.insert(entry.meta.id.clone(), entry);
+    state.insert(entry);
     op.call.resources.push(arn);
     op.call.response =
         json!({"keyMetadata": {"keyId": key_metadata.key_id, "arn": key_metadata.arn}});
@@ -289,8 +289,8 @@ operation! {
         let mut keys: Vec<KeyListEntry> = state
             .keys
             .values()
-            .filter(|e| e.meta.account == op.caller.account())
-            .map(|e| KeyListEntry { key_id: e.meta.id.clone(), key_arn: e.meta.arn.clone() })
+            .filter(|slot| slot.account == op.caller.account())
+            .map(|slot| KeyListEntry { key_id: slot.id.clone(), key_arn: slot.arn.clone() })
             .collect();
         keys.sort_by(|a, b| a.key_id.cmp(&b.key_id));
         let page = paginate(keys, r.limit, r.marker.as_deref(), PageSize { default: 100, max: 1000 })?;

@@ -153,10 +153,10 @@ impl Kms {
     /// Pushes this Region's copy of `key_id` to every other Region of the key.
     fn spread(&self, key_id: &str) {
         let shared = {
-            let Ok(state) = self.read() else { return };
-            let Some(entry) = state.keys.get(key_id) else {
+            let Some(slot) = self.read().ok().and_then(|state| state.slot(key_id)) else {
                 return;
             };
+            let Ok(entry) = slot.read() else { return };
             let (Some(record), Ok(sealed)) = (
                 entry.meta.multi_region.clone(),
                 entry.crypto.seal(&self.root),
@@ -184,13 +184,13 @@ impl Kms {
 
     /// Takes another Region's copy of the shared properties of `key_id`.
     fn receive(&self, key_id: &str, shared: &Shared) -> Result<(), KmsError> {
-        let mut state = self.write()?;
-        let Some(entry) = state.keys.get_mut(key_id) else {
+        let Some(slot) = self.read()?.slot(key_id) else {
             return Ok(());
         };
+        let mut entry = slot.write()?;
         let crypto = CryptoKey::unseal(key_id, &shared.sealed, &self.root)?;
         let now = epoch_seconds(self.clock.now());
-        self.commit_key(entry, |entry| {
+        self.commit_key(&mut entry, |entry| {
             entry.crypto = crypto.named(&entry.meta.arn);
             entry.meta.multi_region = Some(shared.record.clone());
             entry.meta.rotation_enabled = shared.rotation_enabled;
@@ -208,7 +208,7 @@ impl Kms {
             entry.meta.rotations.clone_from(&shared.rotations);
             Ok(())
         })?;
-        if let Some(at) = state.keys.get(key_id).and_then(KeyEntry::next_event) {
+        if let Some(at) = entry.next_event() {
             self.next_event
                 .fetch_min(at, std::sync::atomic::Ordering::Relaxed);
         }
@@ -218,15 +218,15 @@ impl Kms {
     /// The replica of `key_id` in `region` was deleted: the primary forgets it, and a primary
     /// waiting for its replicas starts its own window once none is left.
     fn replica_gone(&self, key_id: &str, region: &str) {
-        let Ok(mut state) = self.write() else { return };
-        let Some(entry) = state.keys.get_mut(key_id) else {
+        let Some(slot) = self.read().ok().and_then(|state| state.slot(key_id)) else {
             return;
         };
+        let Ok(mut entry) = slot.write() else { return };
         if !entry.meta.is_multi_region_primary() {
             return;
         }
         let now = epoch_seconds(self.clock.now());
-        let changed = self.commit_key(entry, |entry| {
+        let changed = self.commit_key(&mut entry, |entry| {
             if let Some(record) = entry.meta.multi_region.as_mut() {
                 record.replica_regions.retain(|r| r != region);
                 if record.replica_regions.is_empty()
@@ -242,9 +242,6 @@ impl Kms {
         if changed.is_ok() {
             self.followups.push(Followup::Spread(key_id.to_owned()));
         }
-        let earliest = state.earliest_event();
-        self.next_event
-            .fetch_min(earliest, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -275,10 +272,12 @@ fn replicate_key(
 ) -> Result<ReplicateKeyResponse, KmsError> {
     ReplicateKey::check(r)?;
     kms.housekeeping()?;
-    // The primary, read and authorized under its Region's lock, which is then released.
+    // The primary, read and authorized under its lock, which is then released.
+    let (slot, named) = kms.resolve(caller, &r.key_id, ReplicateKey::ACTION)?;
     let (key_id, sealed, primary) = {
-        let state = kms.read()?;
-        let (entry, _) = kms.admit::<ReplicateKey>(&state, caller, call, &r.key_id, r)?;
+        let entry = slot.read()?;
+        kms.admit::<ReplicateKey>(&entry, &named, caller, call, r)?;
+        let entry = &*entry;
         if !entry.meta.is_multi_region_primary() {
             return Err(not_primary(entry));
         }
@@ -307,10 +306,9 @@ fn replicate_key(
     // The primary learns of its new replica, then every copy does.
     record.replica_regions.push(region.to_owned());
     {
-        let mut state = kms.write()?;
-        let entry = state.key_mut(&key_id)?;
+        let mut entry = slot.write()?;
         let updated = record.clone();
-        kms.commit_key(entry, |entry| {
+        kms.commit_key(&mut entry, |entry| {
             entry.meta.multi_region = Some(updated);
             Ok(())
         })?;
@@ -404,7 +402,7 @@ impl Kms {
             .map(|(k, v)| Tag::new(k.clone(), v.clone()))
             .collect();
         call.resources.push(arn);
-        state.keys.insert(key_id.to_owned(), entry);
+        state.insert(entry);
         Ok(ReplicateKeyResponse {
             replica_key_metadata,
             replica_policy: policy_text,
@@ -429,9 +427,11 @@ fn update_primary_region(
     r: &UpdatePrimaryRegionRequest,
 ) -> Result<Empty, KmsError> {
     kms.housekeeping()?;
+    let (slot, named) = kms.resolve(caller, &r.key_id, UpdatePrimaryRegion::ACTION)?;
     let (key_id, record) = {
-        let state = kms.read()?;
-        let (entry, _) = kms.admit::<UpdatePrimaryRegion>(&state, caller, call, &r.key_id, r)?;
+        let entry = slot.read()?;
+        kms.admit::<UpdatePrimaryRegion>(&entry, &named, caller, call, r)?;
+        let entry = &*entry;
         if !entry.meta.is_multi_region_primary() {
             return Err(not_primary(entry));
         }
@@ -460,10 +460,12 @@ fn update_primary_region(
     };
     // The replica must allow it too, in its own Region.
     {
-        let state = target.read()?;
         let arn = target.key_arn(caller.account(), &key_id);
-        let (replica, _) = target.admit::<UpdatePrimaryRegion>(&state, caller, call, &arn, r)?;
-        key_state::check(replica, StateClass::Cryptographic)?;
+        let (replica_slot, replica_named) =
+            target.resolve(caller, &arn, UpdatePrimaryRegion::ACTION)?;
+        let replica = replica_slot.read()?;
+        target.admit::<UpdatePrimaryRegion>(&replica, &replica_named, caller, call, r)?;
+        key_state::check(&replica, StateClass::Cryptographic)?;
     }
     let mut updated = record;
     updated
@@ -472,10 +474,9 @@ fn update_primary_region(
     updated.replica_regions.push(kms.config.region.clone());
     updated.primary_region = new_primary.to_owned();
     {
-        let mut state = kms.write()?;
-        let entry = state.key_mut(&key_id)?;
+        let mut entry = slot.write()?;
         let record = updated.clone();
-        kms.commit_key(entry, |entry| {
+        kms.commit_key(&mut entry, |entry| {
             entry.meta.multi_region = Some(record);
             entry.meta.next_rotation = None;
             Ok(())

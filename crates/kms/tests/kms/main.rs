@@ -11,6 +11,7 @@
 )]
 
 mod common;
+mod concurrency;
 mod crash;
 mod escalation;
 mod gating;
