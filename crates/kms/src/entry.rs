@@ -3,7 +3,7 @@
 
 use crate::clock::epoch_seconds;
 use crate::error::KmsError;
-use crate::record::{AdminState, GrantRecord, KeyMetadataRecord};
+use crate::record::{AdminState, KeyMetadataRecord};
 use crate::store::AliasRecord;
 use keyward_api::KeyState;
 use keyward_authz::{CompiledPolicy, KeyAttributes, insert_key};
@@ -116,10 +116,9 @@ impl KeyEntry {
             .map(epoch_seconds);
     }
 
-    /// Rebuilds what authorization reads of the grants, and their stored form.
+    /// Rebuilds what authorization reads of the grants.
     pub(crate) fn refresh_grants(&mut self) {
         self.grant_set = Arc::new(GrantSet::new(self.grants.grants().to_vec()));
-        self.meta.grants = self.grants.grants().iter().map(GrantRecord::of).collect();
     }
 
     /// Checks the request's grant tokens: each must be a token of one of the key's grants.

@@ -141,6 +141,9 @@ pub(crate) struct KeyMetadataRecord {
     /// When automatic rotation next happens (epoch seconds).
     pub(crate) next_rotation: Option<u64>,
     pub(crate) rotations: Vec<RotationRecord>,
+    /// Only in a row written before grants had rows of their own (store format 2): read, and
+    /// moved to the grants' rows when the service opens. Always empty in memory.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) grants: Vec<GrantRecord>,
     /// Imported material: `KEY_MATERIAL_EXPIRES` or `KEY_MATERIAL_DOES_NOT_EXPIRE`.
     #[serde(default)]

@@ -8,11 +8,12 @@ use crate::entry::{KeyEntry, State};
 use crate::error::{KmsError, OpenError};
 use crate::operations::multi_region::{Followups, RegionLinks};
 use crate::quotas::{Admission, QuotaConfig, RequestQuotas};
-use crate::record::KeyMetadataRecord;
-use crate::store::{AliasRecord, Change, KeyRecord, Store};
+use crate::record::{GrantRecord, KeyMetadataRecord};
+use crate::store::{AliasRecord, Change, GrantRow, KeyRecord, Store};
 use keyward_api::{ErrorCode, Request};
 use keyward_authz::{CompiledPolicy, PolicySource, PolicyText, compile_policy};
 use keyward_crypto::{CryptoKey, RecordKey, RootKey};
+use keyward_grants::Grant;
 use keyward_grants::key_grants::{KeyGrants, KeyKind, TokenKey};
 use std::collections::HashMap;
 use std::path::Path;
@@ -150,10 +151,41 @@ impl Kms {
         let records = root.record_key();
         let snapshot = store.load()?;
         let mut state = State::default();
+        let mut grants_of: HashMap<String, Vec<GrantRecord>> = HashMap::new();
+        for row in snapshot.grants {
+            let what = || format!("grant {} of key {}", row.grant_id, row.key_id);
+            if !records.verify(&row.fields(), &row.tag) {
+                return Err(OpenError::Tampered { what: what() });
+            }
+            let grant: GrantRecord =
+                serde_json::from_str(&row.record).map_err(|e| OpenError::Record {
+                    what: what(),
+                    why: e.to_string(),
+                })?;
+            if grant.id != row.grant_id {
+                return Err(OpenError::Record {
+                    what: what(),
+                    why: format!("the row holds grant {}", grant.id),
+                });
+            }
+            grants_of.entry(row.key_id).or_default().push(grant);
+        }
         let mut entries: HashMap<String, KeyEntry> = HashMap::new();
+        // Keys whose row still holds their grants (store format 2): moved out below.
+        let mut legacy: Vec<String> = Vec::new();
         for record in snapshot.keys {
-            let entry = load_key(&record, &records, &root, token_key)?;
+            let rows = grants_of.remove(&record.id).unwrap_or_default();
+            let (entry, in_row) = load_key(&record, rows, &records, &root, token_key)?;
+            if in_row {
+                legacy.push(record.id.clone());
+            }
             entries.insert(record.id, entry);
+        }
+        if let Some(key_id) = grants_of.keys().next() {
+            return Err(OpenError::Record {
+                what: format!("grants of key {key_id}"),
+                why: "no such key is stored".into(),
+            });
         }
         for alias in snapshot.aliases {
             let fields = alias.fields();
@@ -179,7 +211,7 @@ impl Kms {
             .quotas
             .clone()
             .map(|q| RequestQuotas::new(q, &config.region));
-        Ok(Self {
+        let kms = Self {
             quotas,
             links: Arc::default(),
             followups: Followups::default(),
@@ -196,7 +228,33 @@ impl Kms {
             next_event,
             token_key,
             state: RwLock::new(state),
-        })
+        };
+        kms.move_grants_to_rows(&legacy)?;
+        Ok(kms)
+    }
+
+    /// Moves the grants of the keys in `ids` out of their key's row (store format 2) into rows
+    /// of their own: per key, its row rewritten without them and their rows, in one write.
+    fn move_grants_to_rows(&self, ids: &[String]) -> Result<(), OpenError> {
+        let state = self.read().map_err(|e| OpenError::Record {
+            what: "the keys".into(),
+            why: e.to_string(),
+        })?;
+        for id in ids {
+            let Some(slot) = state.slot(id) else { continue };
+            let moved = slot.read().and_then(|entry| {
+                let mut changes = vec![self.key_change(&entry)?];
+                for grant in entry.grants.grants() {
+                    changes.push(self.grant_row(id, grant)?);
+                }
+                self.persist(&changes)
+            });
+            moved.map_err(|e| OpenError::Record {
+                what: format!("key {id}"),
+                why: format!("moving its grants to rows of their own: {e}"),
+            })?;
+        }
+        Ok(())
     }
 
     /// A service that keeps everything in memory (a [`crate::store::MemoryStore`] and a fresh
@@ -351,6 +409,53 @@ impl Kms {
         record
     }
 
+    /// A grant's row, tagged.
+    pub(crate) fn grant_row(&self, key_id: &str, grant: &Grant) -> Result<Change, KmsError> {
+        let record = serde_json::to_string(&GrantRecord::of(grant))
+            .map_err(|e| KmsError::Internal(format!("writing grant {}: {e}", grant.id)))?;
+        let mut row = GrantRow {
+            key_id: key_id.to_owned(),
+            grant_id: grant.id.clone(),
+            record,
+            tag: Vec::new(),
+        };
+        row.tag = self.records.tag(&row.fields());
+        Ok(Change::PutGrant(row))
+    }
+
+    /// The rows a change of `entry` wrote, from what it was: its key's row when its metadata
+    /// or material changed, and a row per grant added, changed or removed.
+    fn changed_rows(
+        &self,
+        entry: &KeyEntry,
+        meta_before: &KeyMetadataRecord,
+        materials_before: &[keyward_crypto::MaterialInfo],
+        grants_before: &[Grant],
+    ) -> Result<Vec<Change>, KmsError> {
+        let mut changes = Vec::new();
+        if entry.meta != *meta_before || entry.crypto.materials() != materials_before {
+            changes.push(self.key_change(entry)?);
+        }
+        let before: HashMap<&str, &Grant> =
+            grants_before.iter().map(|g| (g.id.as_str(), g)).collect();
+        let after = entry.grants.grants();
+        for grant in after {
+            if before.get(grant.id.as_str()) != Some(&grant) {
+                changes.push(self.grant_row(&entry.meta.id, grant)?);
+            }
+        }
+        let kept: std::collections::HashSet<&str> = after.iter().map(|g| g.id.as_str()).collect();
+        for grant in grants_before {
+            if !kept.contains(grant.id.as_str()) {
+                changes.push(Change::DeleteGrant {
+                    key_id: entry.meta.id.clone(),
+                    grant_id: grant.id.clone(),
+                });
+            }
+        }
+        Ok(changes)
+    }
+
     /// Writes changes through to the store.
     pub(crate) fn persist(&self, changes: &[Change]) -> Result<(), KmsError> {
         Ok(self.store.apply(changes)?)
@@ -366,10 +471,18 @@ impl Kms {
     ) -> Result<R, KmsError> {
         let meta_before = entry.meta.clone();
         let grants_before = entry.grants.clone();
+        let materials_before = entry.crypto.materials();
         let sealed_before = entry.crypto.seal(&self.root)?;
         let result = change(entry).and_then(|r| {
-            let record = self.key_change(entry)?;
-            self.persist(&[record])?;
+            let changes = self.changed_rows(
+                entry,
+                &meta_before,
+                &materials_before,
+                grants_before.grants(),
+            )?;
+            if !changes.is_empty() {
+                self.persist(&changes)?;
+            }
             Ok(r)
         });
         if result.is_err() {
@@ -388,19 +501,30 @@ impl Kms {
 }
 
 /// A stored key, checked and opened.
+/// A stored key, checked and opened, with its grants (`rows`, and those its row still holds:
+/// the flag says whether it held any).
 fn load_key(
     record: &KeyRecord,
+    rows: Vec<GrantRecord>,
     records: &RecordKey,
     root: &RootKey,
     token_key: [u8; 32],
-) -> Result<KeyEntry, OpenError> {
+) -> Result<(KeyEntry, bool), OpenError> {
     let what = || format!("key {}", record.id);
     if !records.verify(&record.fields(), &record.tag) {
         return Err(OpenError::Tampered { what: what() });
     }
     let unreadable = |why: String| OpenError::Record { what: what(), why };
-    let meta: KeyMetadataRecord =
+    let mut meta: KeyMetadataRecord =
         serde_json::from_str(&record.metadata).map_err(|e| unreadable(e.to_string()))?;
+    let in_row = std::mem::take(&mut meta.grants);
+    let held_in_row = !in_row.is_empty();
+    let mut stored = rows;
+    for grant in in_row {
+        if !stored.iter().any(|g| g.id == grant.id) {
+            stored.push(grant);
+        }
+    }
     let crypto = CryptoKey::unseal(&record.id, &record.sealed, root)
         .map_err(|source| OpenError::Unseal {
             key: record.id.clone(),
@@ -413,8 +537,7 @@ fn load_key(
             e.message().unwrap_or_default()
         ))
     })?;
-    let grants = meta
-        .grants
+    let grants = stored
         .iter()
         .map(|g| g.grant(&meta.arn))
         .collect::<Result<Vec<_>, _>>()
@@ -439,5 +562,5 @@ fn load_key(
         import: None,
     };
     entry.refresh_grants();
-    Ok(entry)
+    Ok((entry, held_in_row))
 }

@@ -7,6 +7,9 @@ use std::sync::Mutex;
 #[derive(Debug, Default)]
 struct Tables {
     keys: BTreeMap<String, super::KeyRecord>,
+    /// By key and grant ID: the order the grant was first stored, and its row.
+    grants: BTreeMap<(String, String), (u64, super::GrantRow)>,
+    stored: u64,
     aliases: BTreeMap<(String, String), super::AliasRecord>,
 }
 
@@ -26,6 +29,11 @@ impl Store for MemoryStore {
         let tables = self.0.lock().map_err(|_| StoreError::Poisoned)?;
         Ok(Snapshot {
             keys: tables.keys.values().cloned().collect(),
+            grants: {
+                let mut grants: Vec<&(u64, super::GrantRow)> = tables.grants.values().collect();
+                grants.sort_by(|a, b| (&a.1.key_id, a.0).cmp(&(&b.1.key_id, b.0)));
+                grants.into_iter().map(|(_, g)| g.clone()).collect()
+            },
             aliases: tables.aliases.values().cloned().collect(),
         })
     }
@@ -39,6 +47,21 @@ impl Store for MemoryStore {
                 }
                 Change::DeleteKey(id) => {
                     tables.keys.remove(id);
+                    tables.grants.retain(|(key, _), _| key != id);
+                }
+                Change::PutGrant(g) => {
+                    tables.stored += 1;
+                    let next = tables.stored;
+                    let first = tables
+                        .grants
+                        .get(&(g.key_id.clone(), g.grant_id.clone()))
+                        .map_or(next, |(order, _)| *order);
+                    tables
+                        .grants
+                        .insert((g.key_id.clone(), g.grant_id.clone()), (first, g.clone()));
+                }
+                Change::DeleteGrant { key_id, grant_id } => {
+                    tables.grants.remove(&(key_id.clone(), grant_id.clone()));
                 }
                 Change::PutAlias(a) => {
                     tables

@@ -1,5 +1,8 @@
 //! Durable storage behind a small trait: the service keeps its state in memory and writes
 //! every change through before answering, so what a call reported done survives a crash.
+//! A change writes only the rows it changes: a key's row (metadata and sealed material) when
+//! they change, and one row per grant, so a key's grants cost nothing to the calls that leave
+//! them alone.
 //! [`SqliteStore`] is the embedded database; [`MemoryStore`] serves tests; a shared-database
 //! backend implements the same two methods.
 //!
@@ -16,8 +19,10 @@ mod sqlite;
 pub use memory::MemoryStore;
 pub use sqlite::SqliteStore;
 
-/// A key as stored: its metadata (JSON, no secrets), its material sealed under the root key,
-/// and the tag over both.
+/// A key as stored: its metadata (JSON, no secrets, its grants in rows of their own), its
+/// material sealed under the root key, and the tag over both. (A row written before grants
+/// had rows of their own keeps them in its metadata; the service moves them out when it
+/// opens.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRecord {
     /// The key ID (the row's primary key).
@@ -40,6 +45,32 @@ impl KeyRecord {
             self.id.as_bytes(),
             self.metadata.as_bytes(),
             &self.sealed,
+        ]
+    }
+}
+
+/// A grant as stored, one row each: the key it is on, its ID, the grant (JSON), and the tag
+/// over all three, so that a row cannot be moved to another key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantRow {
+    /// The ID of the key the grant is on.
+    pub key_id: String,
+    /// The grant ID.
+    pub grant_id: String,
+    /// The grant as JSON.
+    pub record: String,
+    /// HMAC over the other fields ([`GrantRow::fields`]).
+    pub tag: Vec<u8>,
+}
+
+impl GrantRow {
+    /// What the tag covers.
+    pub fn fields(&self) -> [&[u8]; 4] {
+        [
+            b"grant",
+            self.key_id.as_bytes(),
+            self.grant_id.as_bytes(),
+            self.record.as_bytes(),
         ]
     }
 }
@@ -80,8 +111,17 @@ impl AliasRecord {
 pub enum Change {
     /// Stores the key, replacing any record with the same key ID.
     PutKey(KeyRecord),
-    /// Deletes the key record with this key ID.
+    /// Deletes the key record with this key ID, and its grants.
     DeleteKey(String),
+    /// Stores the grant, replacing any grant with the same key and grant ID.
+    PutGrant(GrantRow),
+    /// Deletes grant `grant_id` of key `key_id`.
+    DeleteGrant {
+        /// The key the grant is on.
+        key_id: String,
+        /// The grant ID.
+        grant_id: String,
+    },
     /// Stores the alias, replacing any alias of the same account and name.
     PutAlias(AliasRecord),
     /// Deletes the alias of `account` named `name`.
@@ -98,6 +138,9 @@ pub enum Change {
 pub struct Snapshot {
     /// Every key record.
     pub keys: Vec<KeyRecord>,
+    /// Every grant, of every key: a key's grants in the order they were first stored (their
+    /// creation order, which ListGrants keeps).
+    pub grants: Vec<GrantRow>,
     /// Every alias record, of every account.
     pub aliases: Vec<AliasRecord>,
 }

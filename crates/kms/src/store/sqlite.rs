@@ -4,16 +4,28 @@
 //! The database file and its `-wal` and `-shm` companions are readable by their owner only
 //! (`0600`; SQLite gives the companions the database file's mode), and a symbolic link in the
 //! database's place is refused. The format is versioned (`PRAGMA user_version`): a database of
-//! another format is refused with what to do, never read as if it were this one.
+//! another format is refused with what to do, never read as if it were this one; a database of
+//! an earlier format that this one extends is migrated, in one transaction, when opened.
 
-use super::{AliasRecord, Change, KeyRecord, Snapshot, Store, StoreError};
+use super::{AliasRecord, Change, GrantRow, KeyRecord, Snapshot, Store, StoreError};
 use rusqlite::{Connection, params};
 use std::path::Path;
 use std::sync::Mutex;
 
-/// The format this store writes: 2 adds the integrity tag of every row and makes alias names
-/// per account. (Format 1, before it, had neither.)
-pub(super) const FORMAT: i64 = 2;
+/// The format this store writes: 3 gives each grant a row of its own (`grants`). Format 2
+/// added the integrity tag of every row and made alias names per account; format 1, before
+/// it, had neither.
+pub(super) const FORMAT: i64 = 3;
+
+/// The grants table (format 3). Its `rowid` grows with each new row (a row updated keeps
+/// its own), so reading in `rowid` order gives a key's grants in creation order.
+const GRANTS_TABLE: &str = "CREATE TABLE grants (
+    key_id TEXT NOT NULL,
+    grant_id TEXT NOT NULL,
+    record TEXT NOT NULL,
+    tag BLOB NOT NULL,
+    PRIMARY KEY (key_id, grant_id)
+);";
 
 /// Keys and aliases in one SQLite database file.
 #[derive(Debug)]
@@ -130,11 +142,23 @@ impl SqliteStore {
                          tag BLOB NOT NULL,
                          PRIMARY KEY (account, name)
                      );
+                     {GRANTS_TABLE}
                      PRAGMA user_version = {FORMAT};
                      COMMIT;"
                 ))
                 .map_err(error(&shown))?,
             (FORMAT, _) => {}
+            // Format 2 keeps a key's grants in its metadata: the grants table is added here,
+            // and the service moves each key's grants into it when it opens (their rows
+            // tagged, the key's row rewritten without them, in one transaction).
+            (2, true) => connection
+                .execute_batch(&format!(
+                    "BEGIN;
+                     {GRANTS_TABLE}
+                     PRAGMA user_version = {FORMAT};
+                     COMMIT;"
+                ))
+                .map_err(error(&shown))?,
             (0, true) => {
                 return Err(StoreError::Format {
                     path: shown,
@@ -216,7 +240,28 @@ impl Store for SqliteStore {
         for row in rows {
             aliases.push(row.map_err(error("reading aliases"))?);
         }
-        Ok(Snapshot { keys, aliases })
+        let mut grants = Vec::new();
+        let mut statement = connection
+            .prepare("SELECT key_id, grant_id, record, tag FROM grants ORDER BY key_id, rowid")
+            .map_err(error("reading grants"))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok(GrantRow {
+                    key_id: row.get(0)?,
+                    grant_id: row.get(1)?,
+                    record: row.get(2)?,
+                    tag: row.get(3)?,
+                })
+            })
+            .map_err(error("reading grants"))?;
+        for row in rows {
+            grants.push(row.map_err(error("reading grants"))?);
+        }
+        Ok(Snapshot {
+            keys,
+            grants,
+            aliases,
+        })
     }
 
     fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
@@ -230,7 +275,19 @@ impl Store for SqliteStore {
                          sealed = excluded.sealed, tag = excluded.tag",
                     params![k.id, k.metadata, k.sealed, k.tag],
                 ),
-                Change::DeleteKey(id) => tx.execute("DELETE FROM keys WHERE id = ?1", params![id]),
+                Change::DeleteKey(id) => tx
+                    .execute("DELETE FROM grants WHERE key_id = ?1", params![id])
+                    .and_then(|_| tx.execute("DELETE FROM keys WHERE id = ?1", params![id])),
+                Change::PutGrant(g) => tx.execute(
+                    "INSERT INTO grants (key_id, grant_id, record, tag) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(key_id, grant_id) DO UPDATE SET record = excluded.record,
+                         tag = excluded.tag",
+                    params![g.key_id, g.grant_id, g.record, g.tag],
+                ),
+                Change::DeleteGrant { key_id, grant_id } => tx.execute(
+                    "DELETE FROM grants WHERE key_id = ?1 AND grant_id = ?2",
+                    params![key_id, grant_id],
+                ),
                 Change::PutAlias(a) => tx.execute(
                     "INSERT INTO aliases (account, name, key_id, created, updated, tag)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)

@@ -20,5 +20,6 @@ mod managed;
 mod multi_region;
 mod operations;
 mod report;
+mod rows;
 mod seed;
 mod trust;

@@ -1,0 +1,299 @@
+//! The store row by row: a change writes only the rows it changes (a grant is one row, a key's
+//! metadata and material another), grants come back in creation order, and a database of the
+//! earlier format (grants inside their key's row) is migrated when opened, losing nothing.
+
+use crate::common::*;
+use keyward_crypto::RootKey;
+use keyward_kms::api::{
+    CreateGrantRequest, ListGrantsRequest, RevokeGrantRequest, RotateKeyOnDemandRequest,
+};
+use keyward_kms::audit::NoAudit;
+use keyward_kms::clock::{ManualClock, SystemClock};
+use keyward_kms::store::{
+    Change, KeyRecord, MemoryStore, Snapshot, SqliteStore, Store, StoreError,
+};
+use keyward_kms::{Kms, KmsConfig};
+use rusqlite::Connection;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// A memory store that keeps every write it is asked for.
+#[derive(Debug, Default)]
+struct RecordingStore {
+    inner: MemoryStore,
+    writes: Arc<Mutex<Vec<Vec<Change>>>>,
+}
+
+impl Store for RecordingStore {
+    fn load(&self) -> Result<Snapshot, StoreError> {
+        self.inner.load()
+    }
+
+    fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
+        self.writes.lock().unwrap().push(changes.to_vec());
+        self.inner.apply(changes)
+    }
+}
+
+/// What a write touched, by kind: `key`, `grant`, `-grant`, `alias`, ...
+fn kinds(write: &[Change]) -> Vec<&'static str> {
+    write
+        .iter()
+        .map(|c| match c {
+            Change::PutKey(_) => "key",
+            Change::DeleteKey(_) => "-key",
+            Change::PutGrant(_) => "grant",
+            Change::DeleteGrant { .. } => "-grant",
+            Change::PutAlias(_) => "alias",
+            Change::DeleteAlias { .. } => "-alias",
+        })
+        .collect()
+}
+
+#[test]
+fn a_change_writes_only_the_rows_it_changes() {
+    let store = RecordingStore::default();
+    let writes = Arc::clone(&store.writes);
+    let fixture = Fixture::over(
+        Box::new(store),
+        RootKey::generate().unwrap(),
+        Arc::new(ManualClock::new(start())),
+    );
+    let key = fixture.symmetric("");
+    let kms = &fixture.kms;
+    let admin = &fixture.admin;
+    for n in 0..20 {
+        kms.create_grant(admin, &grant(&key, &format!("{APP}{n}"), &["Encrypt"]))
+            .unwrap();
+    }
+    let last = |writes: &Mutex<Vec<Vec<Change>>>| writes.lock().unwrap().last().cloned().unwrap();
+    // The twenty-first grant: its row alone, whatever the key already has.
+    let grant_id = kms
+        .create_grant(admin, &grant(&key, APP, &["Decrypt"]))
+        .unwrap()
+        .grant_id;
+    let write = last(&writes);
+    assert_eq!(kinds(&write), ["grant"]);
+    let Change::PutGrant(row) = &write[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        (row.key_id.as_str(), row.grant_id.as_str()),
+        (key.as_str(), grant_id.as_str())
+    );
+    kms.revoke_grant(
+        admin,
+        &RevokeGrantRequest {
+            key_id: key.clone(),
+            grant_id: grant_id.clone(),
+            ..RevokeGrantRequest::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(kinds(&last(&writes)), ["-grant"]);
+    // Metadata and material: the key's row, and no grant's.
+    kms.tag_resource(admin, &tag(&key, "team", "payments"))
+        .unwrap();
+    assert_eq!(kinds(&last(&writes)), ["key"]);
+    kms.rotate_key_on_demand(admin, &RotateKeyOnDemandRequest::new(&key))
+        .unwrap();
+    assert_eq!(kinds(&last(&writes)), ["key"]);
+    // A CreateGrant that finds the same grant already there writes nothing.
+    let count = writes.lock().unwrap().len();
+    let again = CreateGrantRequest {
+        name: Some("same".into()),
+        ..grant(&key, USER, &["Encrypt"])
+    };
+    let first = kms.create_grant(admin, &again).unwrap().grant_id;
+    assert_eq!(writes.lock().unwrap().len(), count + 1);
+    assert_eq!(kms.create_grant(admin, &again).unwrap().grant_id, first);
+    assert_eq!(writes.lock().unwrap().len(), count + 1);
+}
+
+fn open(dir: &Path) -> Kms {
+    Kms::open(
+        KmsConfig::new("us-east-1", ACCOUNT),
+        Box::new(SqliteStore::open(&dir.join("keys.db")).unwrap()),
+        RootKey::load_or_create(&dir.join("root.key")).unwrap(),
+        Arc::new(NoAudit),
+        Arc::new(SystemClock),
+    )
+    .unwrap()
+}
+
+/// The grant IDs of `key`, as ListGrants gives them.
+fn grant_ids(kms: &Kms, key: &str) -> Vec<String> {
+    let admin = caller(ADMIN, &[ALLOW_ALL]);
+    kms.list_grants(
+        &admin,
+        &ListGrantsRequest {
+            limit: Some(100),
+            ..grants_of(key)
+        },
+    )
+    .unwrap()
+    .grants
+    .into_iter()
+    .map(|g| g.grant_id)
+    .collect()
+}
+
+/// A key with `n` grants, made through a service over the SQLite store in `dir`; the key ID
+/// and its grant IDs in creation order.
+fn key_with_grants(dir: &Path, n: usize) -> (String, Vec<String>) {
+    let kms = open(dir);
+    let admin = caller(ADMIN, &[ALLOW_ALL]);
+    let key = default_key(&kms, &admin).key_id;
+    let ids: Vec<String> = (0..n)
+        .map(|i| {
+            kms.create_grant(&admin, &grant(&key, &format!("{APP}{i}"), &["Encrypt"]))
+                .unwrap()
+                .grant_id
+        })
+        .collect();
+    assert_eq!(grant_ids(&kms, &key), ids);
+    (key, ids)
+}
+
+#[test]
+fn grants_are_rows_of_their_own_and_come_back_in_creation_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, ids) = key_with_grants(dir.path(), 12);
+    let db = Connection::open(dir.path().join("keys.db")).unwrap();
+    let rows: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM grants WHERE key_id = ?1",
+            [&key],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 12);
+    let metadata: String = db
+        .query_row("SELECT metadata FROM keys WHERE id = ?1", [&key], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(!metadata.contains("\"grants\""), "{metadata}");
+    let version: i64 = db
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 3);
+    drop(db);
+    let kms = open(dir.path());
+    assert_eq!(grant_ids(&kms, &key), ids, "creation order after a restart");
+}
+
+#[test]
+fn a_grant_row_changed_outside_the_service_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, ids) = key_with_grants(dir.path(), 2);
+    let other = default_key(&open(dir.path()), &caller(ADMIN, &[ALLOW_ALL])).key_id;
+    // A grant moved to a key it was not made on.
+    let db = Connection::open(dir.path().join("keys.db")).unwrap();
+    db.execute(
+        "UPDATE grants SET key_id = ?1 WHERE grant_id = ?2",
+        [&other, &ids[0]],
+    )
+    .unwrap();
+    drop(db);
+    let error = Kms::open(
+        KmsConfig::new("us-east-1", ACCOUNT),
+        Box::new(SqliteStore::open(&dir.path().join("keys.db")).unwrap()),
+        RootKey::load_or_create(&dir.path().join("root.key")).unwrap(),
+        Arc::new(NoAudit),
+        Arc::new(SystemClock),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains(&ids[0]), "{error}");
+    let db = Connection::open(dir.path().join("keys.db")).unwrap();
+    // A grant widened, on its own key.
+    db.execute(
+        "UPDATE grants SET key_id = ?1, record = replace(record, '\"Encrypt\"', '\"Decrypt\"') WHERE grant_id = ?2",
+        [&key, &ids[0]],
+    )
+    .unwrap();
+    drop(db);
+    let error = Kms::open(
+        KmsConfig::new("us-east-1", ACCOUNT),
+        Box::new(SqliteStore::open(&dir.path().join("keys.db")).unwrap()),
+        RootKey::load_or_create(&dir.path().join("root.key")).unwrap(),
+        Arc::new(NoAudit),
+        Arc::new(SystemClock),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains(&ids[0]), "{error}");
+}
+
+/// Turns the store in `dir` back into format 2: each key's grants inside its row (its tag
+/// made again over the row, as format 2 wrote it), no grants table.
+fn back_to_format_2(dir: &Path) {
+    let records = RootKey::load_or_create(&dir.join("root.key"))
+        .unwrap()
+        .record_key();
+    let db = Connection::open(dir.join("keys.db")).unwrap();
+    let keys: Vec<(String, String, Vec<u8>)> = db
+        .prepare("SELECT id, metadata, sealed FROM keys")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (id, metadata, sealed) in keys {
+        let grants: Vec<serde_json::Value> = db
+            .prepare("SELECT record FROM grants WHERE key_id = ?1 ORDER BY rowid")
+            .unwrap()
+            .query_map([&id], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|g| serde_json::from_str(&g.unwrap()).unwrap())
+            .collect();
+        let mut metadata: serde_json::Value = serde_json::from_str(&metadata).unwrap();
+        metadata["grants"] = grants.into();
+        let record = KeyRecord {
+            id: id.clone(),
+            metadata: metadata.to_string(),
+            sealed,
+            tag: Vec::new(),
+        };
+        let tag = records.tag(&record.fields());
+        db.execute(
+            "UPDATE keys SET metadata = ?1, tag = ?2 WHERE id = ?3",
+            rusqlite::params![record.metadata, tag, id],
+        )
+        .unwrap();
+    }
+    db.execute_batch("DROP TABLE grants; PRAGMA user_version = 2;")
+        .unwrap();
+}
+
+#[test]
+fn a_store_of_format_2_is_migrated_when_opened_and_loses_no_grant() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, ids) = key_with_grants(dir.path(), 5);
+    back_to_format_2(dir.path());
+    let kms = open(dir.path());
+    assert_eq!(grant_ids(&kms, &key), ids);
+    // The grants decide as before: the first grantee may encrypt.
+    let grantee = caller(&format!("{APP}0"), &[]);
+    encrypt(&kms, &grantee, &key, b"payload", &[]).unwrap();
+    drop(kms);
+    let db = Connection::open(dir.path().join("keys.db")).unwrap();
+    let version: i64 = db
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 3);
+    let rows: i64 = db
+        .query_row("SELECT COUNT(*) FROM grants", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 5);
+    let metadata: String = db
+        .query_row("SELECT metadata FROM keys WHERE id = ?1", [&key], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(!metadata.contains("\"grants\""), "{metadata}");
+    drop(db);
+    // And again, from the migrated store.
+    assert_eq!(grant_ids(&open(dir.path()), &key), ids);
+}
