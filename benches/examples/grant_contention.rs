@@ -82,7 +82,8 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(10);
     let dir = tempfile::tempdir().unwrap();
-    let kms = Arc::new(Kms::open_in(KmsConfig::new("us-east-1", "111122223333"), dir.path()).unwrap());
+    let kms =
+        Arc::new(Kms::open_in(KmsConfig::new("us-east-1", "111122223333"), dir.path()).unwrap());
     let admin = Arc::new(Caller::new(ADMIN, &[ALLOW_ALL]).unwrap());
     let policy = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{ADMIN}"}},"Action":"kms:*","Resource":"*"}}]}}"#

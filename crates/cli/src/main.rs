@@ -105,6 +105,10 @@ enum Command {
         /// overrides the file's `seed`.
         #[arg(long)]
         seed: Option<std::path::PathBuf>,
+        /// Where the keys live: `sqlite` (files under the data directory, the default) or a
+        /// `postgres://user@host:port/database` URL; overrides the file's `store`.
+        #[arg(long)]
+        store: Option<String>,
     },
     /// Does a key-policy change grant new access? Lists every kind of request NEW allows and
     /// OLD does not: the principal or class of principals, the actions, the residual condition
@@ -476,7 +480,8 @@ fn main() -> ExitCode {
             listen,
             data_dir,
             seed,
-        } => commands::serve::run(config, listen, data_dir, seed),
+            store,
+        } => commands::serve::run(config, listen, data_dir, seed, store),
         Command::Diff {
             old,
             new,

@@ -10,6 +10,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::OpenError;
 use crate::operations::multi_region::RegionLinks;
 use crate::service::{Kms, KmsConfig};
+use crate::store::{PostgresStore, SqliteStore, Store, StoreLocation};
 use keyward_crypto::RootKey;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -41,6 +42,19 @@ impl Regions {
         dir: &Path,
         audit_log: &Path,
     ) -> Result<Self, OpenError> {
+        Self::open_with(config, regions, dir, audit_log, &StoreLocation::Sqlite)
+    }
+
+    /// As [`Regions::open_at`], with each Region's rows where `store` says: SQLite files under
+    /// `dir`, or a PostgreSQL database (the root key is still `dir/root.key`, which every
+    /// instance on the database must share).
+    pub fn open_with(
+        config: &KmsConfig,
+        regions: &[String],
+        dir: &Path,
+        audit_log: &Path,
+        store: &StoreLocation,
+    ) -> Result<Self, OpenError> {
         let io = |path: &Path| {
             let path = path.display().to_string();
             move |source| OpenError::Io { path, source }
@@ -55,13 +69,15 @@ impl Regions {
         }
         // A store without its root key cannot be unsealed: refuse, rather than make a new root
         // key that opens nothing (and would then seal new keys beside unreadable ones).
-        for region in &names {
-            let database = store_path(dir, region, &config.region);
-            if database.exists() && !root_path.exists() {
-                return Err(OpenError::MissingRootKey {
-                    database: database.display().to_string(),
-                    root: root_path.display().to_string(),
-                });
+        if *store == StoreLocation::Sqlite {
+            for region in &names {
+                let database = store_path(dir, region, &config.region);
+                if database.exists() && !root_path.exists() {
+                    return Err(OpenError::MissingRootKey {
+                        database: database.display().to_string(),
+                        root: root_path.display().to_string(),
+                    });
+                }
             }
         }
         if let Some(parent) = audit_log.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -74,11 +90,27 @@ impl Regions {
         let mut by_name = BTreeMap::new();
         let mut default = None;
         for region in names {
-            let database = store_path(dir, &region, &config.region);
-            if let Some(parent) = database.parent() {
-                std::fs::create_dir_all(parent).map_err(io(parent))?;
-            }
-            let store = crate::store::SqliteStore::open(&database)?;
+            let store: Box<dyn Store> = match store {
+                StoreLocation::Sqlite => {
+                    let database = store_path(dir, &region, &config.region);
+                    if let Some(parent) = database.parent() {
+                        std::fs::create_dir_all(parent).map_err(io(parent))?;
+                    }
+                    Box::new(SqliteStore::open(&database)?)
+                }
+                StoreLocation::Postgres(url) => {
+                    let database = PostgresStore::connect(url, &region)?;
+                    // Rows without their root key cannot be unsealed: refuse, rather than
+                    // make a new root key that opens nothing.
+                    if !root_path.exists() && !database.load()?.keys.is_empty() {
+                        return Err(OpenError::MissingRootKey {
+                            database: store.shown(),
+                            root: root_path.display().to_string(),
+                        });
+                    }
+                    Box::new(database)
+                }
+            };
             let root =
                 RootKey::load_or_create(&root_path).map_err(|source| OpenError::RootKey {
                     path: root_path.display().to_string(),
@@ -89,7 +121,7 @@ impl Regions {
                     region: region.clone(),
                     ..config.clone()
                 },
-                Box::new(store),
+                store,
                 root,
                 Arc::clone(&audit),
                 Arc::clone(&clock),

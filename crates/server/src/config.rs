@@ -6,6 +6,7 @@ use crate::seed::Seed;
 pub use keyward_kms::Enforcement;
 use keyward_kms::api::{Operation, Quota};
 pub use keyward_kms::quotas::{Fault, QuotaConfig};
+use keyward_kms::store::StoreLocation;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -86,6 +87,9 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// The folder of the key store (`keys.db`) and the root key (`root.key`).
     pub data_dir: PathBuf,
+    /// `store`: where the keys' rows live, SQLite files under `data_dir` (the default) or a
+    /// PostgreSQL database.
+    pub store: StoreLocation,
     /// The audit log file, one JSON line per call.
     pub audit_log: PathBuf,
     /// Who may call the server; never empty.
@@ -111,6 +115,8 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     /// `--seed FILE`, relative to the working directory: replaces `seed`.
     pub seed: Option<PathBuf>,
+    /// `--store sqlite|postgres://...`, unparsed: replaces `store`.
+    pub store: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -122,6 +128,7 @@ struct FileConfig {
     listen: Option<toml::Spanned<String>>,
     data_dir: Option<toml::Spanned<String>>,
     audit_log: Option<toml::Spanned<String>>,
+    store: Option<toml::Spanned<String>>,
     enforcement: Option<toml::Spanned<String>>,
     quotas: Option<FileQuotas>,
     seed: Option<toml::Spanned<String>>,
@@ -217,6 +224,7 @@ impl ServerConfig {
             listen: listen_flag(overrides)?.unwrap_or(default_listen()),
             audit_log: data_dir.join("audit.jsonl"),
             data_dir,
+            store: store_flag(overrides)?.unwrap_or_default(),
             principals: vec![admin],
             generated_admin: true,
             enforcement: Enforcement::Enforce,
@@ -323,6 +331,12 @@ impl ServerConfig {
             }
             Some(a) => folder.join(a.get_ref()),
             None => data_dir.join("audit.jsonl"),
+        };
+        let store = match (store_flag(overrides)?, &raw.store) {
+            (Some(flag), _) => flag,
+            (None, Some(s)) => StoreLocation::parse(s.get_ref())
+                .map_err(|problem| at.error(s, "store", problem))?,
+            (None, None) => StoreLocation::Sqlite,
         };
         let enforcement = match &raw.enforcement {
             None => Enforcement::Enforce,
@@ -439,6 +453,7 @@ impl ServerConfig {
             listen,
             data_dir,
             audit_log,
+            store,
             principals,
             generated_admin: false,
             enforcement,
@@ -554,6 +569,21 @@ fn quota_config(raw: &FileQuotas, at: &Locator<'_>) -> Result<QuotaConfig, Confi
 
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 4599))
+}
+
+fn store_flag(overrides: &Overrides) -> Result<Option<StoreLocation>, ConfigError> {
+    overrides
+        .store
+        .as_deref()
+        .map(|s| {
+            StoreLocation::parse(s).map_err(|problem| ConfigError {
+                file: "--store".into(),
+                position: None,
+                field: "store".into(),
+                problem,
+            })
+        })
+        .transpose()
 }
 
 fn listen_flag(overrides: &Overrides) -> Result<Option<SocketAddr>, ConfigError> {
@@ -719,6 +749,7 @@ secret_access_key = "alicesecretalicesecretalicesecret000000"
             listen: Some("127.0.0.1:7000".into()),
             data_dir: Some(PathBuf::from("/tmp/elsewhere")),
             seed: None,
+            store: None,
         };
         let c = ServerConfig::parse(GOOD, "k.toml", Path::new("/etc/kw"), &o).unwrap();
         assert_eq!(c.listen.port(), 7000);
@@ -729,6 +760,49 @@ secret_access_key = "alicesecretalicesecretalicesecret000000"
         };
         let e = ServerConfig::parse(GOOD, "k.toml", Path::new("/"), &bad).unwrap_err();
         assert_eq!(e.file, "--listen");
+    }
+
+    #[test]
+    fn the_store_is_sqlite_by_default_or_a_postgres_url_and_its_password_is_never_shown() {
+        let c = ServerConfig::parse(GOOD, "k.toml", Path::new("/"), &Overrides::default()).unwrap();
+        assert_eq!(c.store, StoreLocation::Sqlite);
+        let url = "postgres://keyward:s3cret@127.0.0.1:5432/keys";
+        let file = format!("store = \"{url}\"\n{GOOD}");
+        let c =
+            ServerConfig::parse(&file, "k.toml", Path::new("/"), &Overrides::default()).unwrap();
+        assert_eq!(c.store, StoreLocation::Postgres(url.into()));
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(
+            shown.contains("postgres://keyward@127.0.0.1:5432/keys"),
+            "{shown}"
+        );
+        // The flag wins over the file.
+        let flag = Overrides {
+            store: Some("sqlite".into()),
+            ..Overrides::default()
+        };
+        let c = ServerConfig::parse(&file, "k.toml", Path::new("/"), &flag).unwrap();
+        assert_eq!(c.store, StoreLocation::Sqlite);
+        let bad = Overrides {
+            store: Some("mysql://db".into()),
+            ..Overrides::default()
+        };
+        let e = ServerConfig::parse(GOOD, "k.toml", Path::new("/"), &bad).unwrap_err();
+        assert_eq!((e.file.as_str(), e.field.as_str()), ("--store", "store"));
+        // In the file: named with its line and column.
+        for (value, problem) in [
+            ("mysql://db", "neither"),
+            ("postgres://keyward@127.0.0.1:5432", "names no database"),
+            ("postgres://keyward@127.0.0.1:port/db", "does not parse"),
+        ] {
+            let file = format!("store = \"{value}\"\n{GOOD}");
+            let e = ServerConfig::parse(&file, "k.toml", Path::new("/"), &Overrides::default())
+                .unwrap_err();
+            assert_eq!(e.field, "store");
+            assert!(e.position.is_some());
+            assert!(e.problem.contains(problem), "{value}: {}", e.problem);
+        }
     }
 
     /// Each wrong field is named, with the file, line and column.

@@ -199,11 +199,12 @@ impl Server {
             quotas: config.quotas.clone(),
             ..KmsConfig::new(config.region.clone(), config.account.clone())
         };
-        let regions = Regions::open_at(
+        let regions = Regions::open_with(
             &kms_config,
             &config.regions,
             &config.data_dir,
             &config.audit_log,
+            &config.store,
         )
         .map_err(|source| ServeError::Open {
             dir: config.data_dir.display().to_string(),

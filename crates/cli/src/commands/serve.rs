@@ -14,11 +14,13 @@ pub(crate) fn run(
     listen: Option<String>,
     data_dir: Option<PathBuf>,
     seed: Option<PathBuf>,
+    store: Option<String>,
 ) -> Outcome {
     let overrides = Overrides {
         listen,
         data_dir,
         seed,
+        store,
     };
     let loaded = match &config {
         Some(path) => ServerConfig::load(path, &overrides),

@@ -14,10 +14,62 @@
 //! older version of the same row put back, or a row deleted.
 
 mod memory;
+mod postgres;
 mod sqlite;
 
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+
+/// Where a service's rows live: the embedded SQLite store (the default, a file per Region
+/// under the data folder) or a PostgreSQL database (every Region's rows in one database).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// `keys.db` files under the data folder.
+    #[default]
+    Sqlite,
+    /// The database at this URL (`postgres://user@host:port/database`).
+    Postgres(String),
+}
+
+impl StoreLocation {
+    /// Reads the config's word: `sqlite`, or a `postgres://` (or `postgresql://`) URL that
+    /// parses; what is wrong, otherwise.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text == "sqlite" {
+            return Ok(Self::Sqlite);
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return match text.parse::<tokio_postgres::Config>() {
+                Ok(config) if config.get_dbname().is_some() => Ok(Self::Postgres(text.to_owned())),
+                Ok(_) => Err(
+                    "the PostgreSQL URL names no database (postgres://user@host:port/database)"
+                        .into(),
+                ),
+                Err(e) => Err(format!("the PostgreSQL URL does not parse: {e}")),
+            };
+        }
+        Err("is neither \"sqlite\" nor a postgres:// URL".into())
+    }
+
+    /// The location as shown: `sqlite`, or the database without its password.
+    pub fn shown(&self) -> String {
+        match self {
+            Self::Sqlite => "sqlite".into(),
+            Self::Postgres(url) => url.parse::<tokio_postgres::Config>().map_or_else(
+                |_| "postgres://(unreadable URL)".into(),
+                |c| postgres::shown(&c),
+            ),
+        }
+    }
+}
+
+/// Shown without a password the URL may hold.
+impl std::fmt::Debug for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown())
+    }
+}
 
 /// A key as stored: its metadata (JSON, no secrets, its grants in rows of their own), its
 /// material sealed under the root key, and the tag over both. (A row written before grants
@@ -178,6 +230,33 @@ pub enum StoreError {
         expected: i64,
         /// What to do about it, as a sentence.
         advice: &'static str,
+    },
+    /// PostgreSQL refused an operation, or could not be reached.
+    #[error("key store {context}: {source}")]
+    Postgres {
+        /// What was being done.
+        context: String,
+        /// The client's error.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// The pool gave no connection.
+    #[error("key store {context}: {message}")]
+    Pool {
+        /// What was being done.
+        context: String,
+        /// The pool's error.
+        message: String,
+    },
+    /// Another instance serves the Region from the same database.
+    #[error(
+        "key store {database}: another Keyward instance serves Region {region} from this database; several instances on one database are not supported yet, so stop the other one or give this one its own database"
+    )]
+    InUse {
+        /// The database, as shown (no password).
+        database: String,
+        /// The Region.
+        region: String,
     },
     /// A lock was poisoned by a panic in another thread.
     #[error("key store: a lock was poisoned by a panic in another thread")]

@@ -33,7 +33,7 @@ fn run_suite(suite: &str) {
 
 /// Runs `suite` against a server whose config has `settings` too; the suite finds the audit
 /// log in `KEYWARD_TEST_AUDIT_LOG`.
-fn run_suite_with(suite: &str, settings: &str) {
+pub(crate) fn run_suite_with(suite: &str, settings: &str) {
     run_suite_in(suite, settings, &[]);
 }
 

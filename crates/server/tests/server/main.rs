@@ -14,5 +14,6 @@ mod clients;
 mod common;
 mod defence;
 mod http;
+mod postgres;
 mod sdk;
 mod stop;

@@ -1,0 +1,313 @@
+//! The PostgreSQL store against a real server: `KEYWARD_TEST_POSTGRES` names an admin URL
+//! (`bash .ci/postgres start` prints it), through which each test makes a database of its
+//! own and drops it after. Without it the tests say so and pass, except where
+//! `KEYWARD_REQUIRE_POSTGRES=1` (CI), where they fail.
+
+use crate::common::*;
+use keyward_crypto::RootKey;
+use keyward_kms::api::{CreateAliasRequest, DecryptRequest};
+use keyward_kms::audit::NoAudit;
+use keyward_kms::clock::SystemClock;
+use keyward_kms::store::{Change, KeyRecord, PostgresStore, Store, StoreError, StoreLocation};
+use keyward_kms::{Kms, KmsConfig, OpenError, Regions};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A database of one test's, dropped with it.
+pub(crate) struct TestDatabase {
+    admin: String,
+    name: String,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl TestDatabase {
+    /// A new database, or `None` (the test to pass, said on stderr) when no server is given
+    /// and none is required.
+    pub(crate) fn create() -> Option<Self> {
+        let Ok(admin) = std::env::var("KEYWARD_TEST_POSTGRES") else {
+            assert!(
+                std::env::var("KEYWARD_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "KEYWARD_REQUIRE_POSTGRES=1 and no KEYWARD_TEST_POSTGRES: start a server with `eval \"$(bash .ci/postgres start)\"`"
+            );
+            eprintln!(
+                "skipped: no PostgreSQL (KEYWARD_TEST_POSTGRES unset; `eval \"$(bash .ci/postgres start)\"` starts one)"
+            );
+            return None;
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let name = format!(
+            "keyward_test_{}_{}",
+            std::process::id(),
+            crate::store_conformance::next()
+        );
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+        });
+        Some(Self {
+            admin,
+            name,
+            runtime,
+        })
+    }
+
+    /// The database's URL.
+    pub(crate) fn url(&self) -> String {
+        match self.admin.rsplit_once('/') {
+            Some((server, _)) => format!("{server}/{}", self.name),
+            None => panic!("KEYWARD_TEST_POSTGRES has no database: {}", self.admin),
+        }
+    }
+
+    /// Runs SQL in the database, as its administrator would.
+    pub(crate) fn execute(&self, sql: &str) {
+        let url = self.url();
+        self.runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client.batch_execute(sql).await.unwrap();
+        });
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        self.runtime.block_on(async move {
+            if let Ok((client, connection)) =
+                tokio_postgres::connect(&admin, tokio_postgres::NoTls).await
+            {
+                tokio::spawn(connection);
+                let _ = client
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+            }
+        });
+    }
+}
+
+/// The store of `region` in the database at `url`, waited for while a store just dropped
+/// still holds the Region (its session ends a moment after).
+pub(crate) fn connect(url: &str, region: &str) -> PostgresStore {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match PostgresStore::connect(url, region) {
+            Ok(store) => return store,
+            Err(StoreError::InUse { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+fn key(id: &str) -> KeyRecord {
+    KeyRecord {
+        id: id.into(),
+        metadata: "{}".into(),
+        sealed: vec![1],
+        tag: vec![7; 32],
+    }
+}
+
+#[test]
+fn a_write_that_fails_leaves_nothing_of_itself() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let store = connect(&database.url(), "us-east-1");
+    // PostgreSQL refuses a NUL in text: the second change fails, and the first with it.
+    let error = store
+        .apply(&[Change::PutKey(key("k1")), Change::PutKey(key("k\0"))])
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Postgres { .. }), "{error}");
+    assert!(store.load().unwrap().keys.is_empty());
+}
+
+#[test]
+fn each_region_reads_only_its_own_rows() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let east = connect(&database.url(), "us-east-1");
+    let west = connect(&database.url(), "us-west-2");
+    east.apply(&[Change::PutKey(key("mrk-1"))]).unwrap();
+    west.apply(&[Change::PutKey(key("mrk-1")), Change::PutKey(key("k2"))])
+        .unwrap();
+    assert_eq!(east.load().unwrap().keys, [key("mrk-1")]);
+    assert_eq!(west.load().unwrap().keys.len(), 2);
+    west.apply(&[Change::DeleteKey("mrk-1".into())]).unwrap();
+    assert_eq!(east.load().unwrap().keys, [key("mrk-1")]);
+}
+
+#[test]
+fn a_second_instance_on_a_region_is_refused_until_the_first_is_gone() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let first = connect(&database.url(), "us-east-1");
+    let error = PostgresStore::connect(&database.url(), "us-east-1").unwrap_err();
+    assert!(matches!(error, StoreError::InUse { .. }), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("another Keyward instance"), "{message}");
+    assert!(!message.contains("password"), "{message}");
+    // Another Region of the same database is free.
+    drop(connect(&database.url(), "eu-west-1"));
+    drop(first);
+    drop(connect(&database.url(), "us-east-1"));
+}
+
+#[test]
+fn a_newer_schema_is_refused_and_the_migrations_run_once() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    drop(connect(&database.url(), "us-east-1"));
+    // Opened again: the schema is there, and nothing is migrated twice.
+    let store = connect(&database.url(), "us-east-1");
+    store.apply(&[Change::PutKey(key("k1"))]).unwrap();
+    drop(store);
+    assert_eq!(
+        connect(&database.url(), "us-east-1").load().unwrap().keys,
+        [key("k1")]
+    );
+    database.execute("UPDATE keyward_schema SET version = 99");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let error = loop {
+        match PostgresStore::connect(&database.url(), "us-east-1") {
+            Err(StoreError::InUse { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => break other.unwrap_err(),
+        }
+    };
+    assert!(
+        matches!(error, StoreError::Format { found: 99, .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("newer Keyward"), "{error}");
+}
+
+#[test]
+fn a_service_over_postgres_keeps_its_keys_grants_and_aliases_across_a_restart() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let open = || {
+        Kms::open(
+            KmsConfig::new("us-east-1", ACCOUNT),
+            Box::new(connect(&database.url(), "us-east-1")),
+            RootKey::load_or_create(&root.path().join("root.key")).unwrap(),
+            Arc::new(NoAudit),
+            Arc::new(SystemClock),
+        )
+        .unwrap()
+    };
+    let admin = caller(ADMIN, &[ALLOW_ALL]);
+    let kms = open();
+    let key = default_key(&kms, &admin).key_id;
+    let grant_id = kms
+        .create_grant(&admin, &grant(&key, APP, &["Decrypt"]))
+        .unwrap()
+        .grant_id;
+    kms.create_alias(
+        &admin,
+        &CreateAliasRequest {
+            alias_name: "alias/payments".into(),
+            target_key_id: key.clone(),
+        },
+    )
+    .unwrap();
+    let sealed = encrypt(&kms, &admin, "alias/payments", b"payload", &[])
+        .unwrap()
+        .ciphertext_blob;
+    drop(kms);
+    let kms = open();
+    // The grantee decrypts through the grant, with the material unsealed from the database.
+    let app = caller(APP, &[]);
+    let plain = kms
+        .decrypt(
+            &app,
+            &DecryptRequest {
+                ciphertext_blob: sealed,
+                ..DecryptRequest::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(plain.plaintext.expose(), b"payload");
+    assert_eq!(
+        kms.list_grants(&admin, &grants_of(&key)).unwrap().grants[0].grant_id,
+        grant_id
+    );
+    assert_eq!(
+        all_aliases(&kms, &admin, Some(&key))[0]
+            .target_key_id
+            .as_deref(),
+        Some(key.as_str())
+    );
+    // A row changed by the database's administrator is refused at start.
+    drop(kms);
+    database.execute("UPDATE grants SET record = replace(record, 'Decrypt', 'Encrypt')");
+    let error = Kms::open(
+        KmsConfig::new("us-east-1", ACCOUNT),
+        Box::new(connect(&database.url(), "us-east-1")),
+        RootKey::load_or_create(&root.path().join("root.key")).unwrap(),
+        Arc::new(NoAudit),
+        Arc::new(SystemClock),
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains(&grant_id), "{error}");
+}
+
+#[test]
+fn regions_over_postgres_refuse_to_start_without_the_root_key_that_sealed_the_rows() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let store = StoreLocation::Postgres(database.url());
+    let config = KmsConfig::new("us-east-1", ACCOUNT);
+    let regions = ["us-east-1".to_owned(), "eu-west-1".to_owned()];
+    let first = tempfile::tempdir().unwrap();
+    let audit = first.path().join("audit.jsonl");
+    let opened = Regions::open_with(&config, &regions, first.path(), &audit, &store).unwrap();
+    let admin = caller(ADMIN, &[ALLOW_ALL]);
+    let key = default_key(opened.default_region(), &admin).key_id;
+    drop(opened);
+    // Another data folder: no root key. Refused, naming the database (no password) and the
+    // root key's path, rather than a new root key made that opens nothing.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let error = loop {
+        match Regions::open_with(&config, &regions, elsewhere.path(), &audit, &store) {
+            Err(OpenError::Store(StoreError::InUse { .. })) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => break other.unwrap_err(),
+        }
+    };
+    assert!(matches!(error, OpenError::MissingRootKey { .. }), "{error}");
+    assert!(error.to_string().contains("root.key"), "{error}");
+    assert!(!elsewhere.path().join("root.key").exists());
+    // The same folder again: the key is there.
+    let reopened = loop {
+        match Regions::open_with(&config, &regions, first.path(), &audit, &store) {
+            Err(OpenError::Store(StoreError::InUse { .. })) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => break other.unwrap(),
+        }
+    };
+    encrypt(reopened.default_region(), &admin, &key, b"payload", &[]).unwrap();
+}
