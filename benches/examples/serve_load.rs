@@ -2,8 +2,11 @@
 //! several keep-alive connections; requests per second and latency percentiles.
 //!
 //! ```text
-//! cargo run --release -p keyward-benches --example serve_load -- [SECONDS] [CONNECTIONS] [SERVER_THREADS]
+//! cargo run --release -p keyward-benches --example serve_load -- [SECONDS] [CONNECTIONS] [SERVER_THREADS] [STORE]
 //! ```
+//!
+//! `STORE` is the config's `store`: `sqlite` (the default) or a `postgres://` URL of an empty
+//! database.
 //!
 //! The server runs in this process (its own runtime, `SERVER_THREADS` workers, default 2) over
 //! a temporary data directory with the real SQLite store and JSON Lines audit trail. Each
@@ -117,6 +120,7 @@ fn main() {
     let seconds: u64 = args.get(1).map_or(10, |a| a.parse().unwrap());
     let connections: usize = args.get(2).map_or(4, |a| a.parse().unwrap());
     let threads: usize = args.get(3).map_or(2, |a| a.parse().unwrap());
+    let store = args.get(4).map_or("sqlite", String::as_str);
     assert!(
         seconds < 14 * 60,
         "signed requests are valid for 15 minutes"
@@ -124,7 +128,7 @@ fn main() {
 
     let dir = tempfile::tempdir().unwrap();
     let config = format!(
-        "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n[[principals]]\narn = \"arn:aws:iam::111122223333:user/admin\"\naccess_key_id = \"{KEY}\"\nsecret_access_key = \"{SECRET}\"\nidentity_policies = ['{}']\n",
+        "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nstore = \"{store}\"\n[[principals]]\narn = \"arn:aws:iam::111122223333:user/admin\"\naccess_key_id = \"{KEY}\"\nsecret_access_key = \"{SECRET}\"\nidentity_policies = ['{}']\n",
         dir.path().display(),
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#
     );
