@@ -44,6 +44,8 @@ pub struct AuditRecord {
     pub event_id: uuid::Uuid,
     /// `keyward.decisions`: each authorization the call asked for.
     pub decisions: Vec<AuditDecision>,
+    /// `keyward.instance`: the instance that served the call ([`crate::KmsConfig::instance`]).
+    pub instance: Arc<str>,
 }
 
 /// `userIdentity`.
@@ -169,12 +171,13 @@ impl Serialize for AuditDecision {
     }
 }
 
-struct Extension<'a>(&'a [AuditDecision]);
+struct Extension<'a>(&'a [AuditDecision], &'a str);
 
 impl Serialize for Extension<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut o = s.serialize_struct("Keyward", 1)?;
+        let mut o = s.serialize_struct("Keyward", 2)?;
         o.serialize_field("decisions", self.0)?;
+        o.serialize_field("instance", self.1)?;
         o.end()
     }
 }
@@ -205,7 +208,7 @@ impl Serialize for AuditRecord {
         o.serialize_field("eventID", &Display(self.event_id))?;
         o.serialize_field("readOnly", &self.read_only())?;
         o.serialize_field("eventType", "AwsApiCall")?;
-        o.serialize_field("keyward", &Extension(&self.decisions))?;
+        o.serialize_field("keyward", &Extension(&self.decisions, &self.instance))?;
         o.end()
     }
 }

@@ -507,6 +507,7 @@ impl Kms {
             error_message,
             event_id: self.event_ids.next(),
             decisions: call.decisions,
+            instance: Arc::clone(&self.instance),
         });
         result
     }

@@ -67,4 +67,4 @@ pub use caller::{Caller, CallerError};
 pub use error::{Denial, KeyStateError, KmsError, OpenError, StateProblem};
 pub use keyward_api as api;
 pub use regions::Regions;
-pub use service::{Enforcement, Kms, KmsConfig};
+pub use service::{Enforcement, Kms, KmsConfig, default_instance};

@@ -35,6 +35,22 @@ pub struct KmsConfig {
     pub enforcement: Enforcement,
     /// Request quotas and fault injection ([`Kms::admit_request`]); none when absent.
     pub quotas: Option<QuotaConfig>,
+    /// The name of this instance in every audit record (`keyward.instance`), so that the
+    /// trails of several instances sharing a store can be told apart and merged:
+    /// [`default_instance`] unless set.
+    pub instance: String,
+}
+
+/// An instance's name when none is given: the host's name and the process ID
+/// (`host:1234`).
+pub fn default_instance() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{}", std::process::id())
 }
 
 impl KmsConfig {
@@ -45,6 +61,7 @@ impl KmsConfig {
             account: account.into(),
             enforcement: Enforcement::Enforce,
             quotas: None,
+            instance: default_instance(),
         }
     }
 }
@@ -92,6 +109,8 @@ pub struct Kms {
     pub(crate) audit: Arc<dyn AuditSink>,
     pub(crate) event_ids: EventIds,
     pub(crate) region: Arc<str>,
+    /// This instance's name, in every audit record.
+    pub(crate) instance: Arc<str>,
     account: Arc<str>,
     /// The partition of the Region (`aws`, `aws-cn`, ...): of every ARN the service makes.
     pub(crate) partition: &'static str,
@@ -216,6 +235,7 @@ impl Kms {
             links: Arc::default(),
             followups: Followups::default(),
             region: config.region.as_str().into(),
+            instance: config.instance.as_str().into(),
             account: config.account.as_str().into(),
             partition: keyward_policy::arn::partition_of(&config.region),
             records,

@@ -5,6 +5,7 @@
 use crate::seed::Seed;
 pub use keyward_kms::Enforcement;
 use keyward_kms::api::{Operation, Quota};
+use keyward_kms::default_instance;
 pub use keyward_kms::quotas::{Fault, QuotaConfig};
 use keyward_kms::store::StoreLocation;
 use std::collections::BTreeMap;
@@ -90,6 +91,9 @@ pub struct ServerConfig {
     /// `store`: where the keys' rows live, SQLite files under `data_dir` (the default) or a
     /// PostgreSQL database.
     pub store: StoreLocation,
+    /// `instance`: this instance's name in every audit record; the host's name and the
+    /// process ID unless set.
+    pub instance: String,
     /// The audit log file, one JSON line per call.
     pub audit_log: PathBuf,
     /// Who may call the server; never empty.
@@ -129,6 +133,7 @@ struct FileConfig {
     data_dir: Option<toml::Spanned<String>>,
     audit_log: Option<toml::Spanned<String>>,
     store: Option<toml::Spanned<String>>,
+    instance: Option<toml::Spanned<String>>,
     enforcement: Option<toml::Spanned<String>>,
     quotas: Option<FileQuotas>,
     seed: Option<toml::Spanned<String>>,
@@ -225,6 +230,7 @@ impl ServerConfig {
             audit_log: data_dir.join("audit.jsonl"),
             data_dir,
             store: store_flag(overrides)?.unwrap_or_default(),
+            instance: default_instance(),
             principals: vec![admin],
             generated_admin: true,
             enforcement: Enforcement::Enforce,
@@ -337,6 +343,20 @@ impl ServerConfig {
             (None, Some(s)) => StoreLocation::parse(s.get_ref())
                 .map_err(|problem| at.error(s, "store", problem))?,
             (None, None) => StoreLocation::Sqlite,
+        };
+        let instance = match &raw.instance {
+            None => default_instance(),
+            Some(i) => {
+                let name = i.get_ref();
+                if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
+                    return Err(at.error(
+                        i,
+                        "instance",
+                        "must be 1 to 128 characters, none of them a control character",
+                    ));
+                }
+                name.clone()
+            }
         };
         let enforcement = match &raw.enforcement {
             None => Enforcement::Enforce,
@@ -454,6 +474,7 @@ impl ServerConfig {
             data_dir,
             audit_log,
             store,
+            instance,
             principals,
             generated_admin: false,
             enforcement,
@@ -760,6 +781,29 @@ secret_access_key = "alicesecretalicesecretalicesecret000000"
         };
         let e = ServerConfig::parse(GOOD, "k.toml", Path::new("/"), &bad).unwrap_err();
         assert_eq!(e.file, "--listen");
+    }
+
+    #[test]
+    fn the_instance_is_named_by_the_file_or_after_the_host_and_process() {
+        let c = ServerConfig::parse(GOOD, "k.toml", Path::new("/"), &Overrides::default()).unwrap();
+        assert!(
+            c.instance.ends_with(&format!(":{}", std::process::id())),
+            "{}",
+            c.instance
+        );
+        let file = format!("instance = \"kw-a\"\n{GOOD}");
+        let c =
+            ServerConfig::parse(&file, "k.toml", Path::new("/"), &Overrides::default()).unwrap();
+        assert_eq!(c.instance, "kw-a");
+        for bad in ["", "a\\u0007b"] {
+            let file = format!("instance = \"{bad}\"\n{GOOD}");
+            let e = ServerConfig::parse(&file, "k.toml", Path::new("/"), &Overrides::default())
+                .unwrap_err();
+            assert_eq!(
+                (e.field.as_str(), e.position.map(|p| p.0)),
+                ("instance", Some(1))
+            );
+        }
     }
 
     #[test]

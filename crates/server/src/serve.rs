@@ -197,6 +197,7 @@ impl Server {
         let kms_config = KmsConfig {
             enforcement: config.enforcement,
             quotas: config.quotas.clone(),
+            instance: config.instance.clone(),
             ..KmsConfig::new(config.region.clone(), config.account.clone())
         };
         let regions = Regions::open_with(

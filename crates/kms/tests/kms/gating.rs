@@ -512,6 +512,13 @@ fn every_call_leaves_one_audit_record_without_secrets() {
     assert_eq!(denied["errorCode"], "AccessDeniedException");
     assert_eq!(denied["userIdentity"]["arn"], APP);
     assert_eq!(denied["keyward"]["decisions"][0]["verdict"], "ImplicitDeny");
+    // Every record names the instance (by default the host and the process).
+    for record in &records {
+        assert_eq!(
+            record["keyward"]["instance"],
+            keyward_kms::default_instance()
+        );
+    }
     let allowed = &records[3];
     assert_eq!(allowed["errorCode"], serde_json::Value::Null);
     assert_eq!(

@@ -946,3 +946,23 @@ fn a_managed_key_is_made_at_first_use_through_its_service() {
     );
     assert_eq!(direct.json()["__type"], "AccessDeniedException");
 }
+
+/// `instance` names the server in every audit record.
+#[test]
+fn every_audit_record_names_the_configured_instance() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_configured(dir.path(), "instance = \"kms-a\"");
+    server.ok(ADMIN, "ListKeys", &json!({}));
+    let denied = server.call(ALICE, "CreateKey", &json!({}));
+    assert_eq!(denied.status, 400, "{}", denied.text());
+    drop(server);
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 2);
+    for record in &records {
+        assert_eq!(record["keyward"]["instance"], "kms-a");
+    }
+}
