@@ -4,8 +4,10 @@
 //! loop while this thread times Encrypt on key B; and the same Encrypt timed alone before it.
 //!
 //! ```sh
-//! cargo run --release -p keyward-benches --example grant_contention -- 4000 10
+//! cargo run --release -p keyward-benches --example grant_contention -- 4000 10 [STORE]
 //! ```
+//!
+//! `STORE` is `sqlite` (the default) or the `postgres://` URL of an empty database.
 //!
 //! Prints the setup time, the Encrypt latency (median, p99, max) alone and beside the loop,
 //! and how many grants the loop created.
@@ -81,9 +83,23 @@ fn main() {
         .nth(2)
         .and_then(|a| a.parse().ok())
         .unwrap_or(10);
+    let store = std::env::args().nth(3).unwrap_or_else(|| "sqlite".into());
     let dir = tempfile::tempdir().unwrap();
-    let kms =
-        Arc::new(Kms::open_in(KmsConfig::new("us-east-1", "111122223333"), dir.path()).unwrap());
+    let config = KmsConfig::new("us-east-1", "111122223333");
+    let kms = Arc::new(if store == "sqlite" {
+        Kms::open_in(config, dir.path()).unwrap()
+    } else {
+        Kms::open(
+            config,
+            Box::new(keyward_kms::store::PostgresStore::connect(&store, "us-east-1").unwrap()),
+            keyward_crypto::RootKey::load_or_create(&dir.path().join("root.key")).unwrap(),
+            Arc::new(
+                keyward_kms::audit::JsonLinesFile::open(&dir.path().join("audit.jsonl")).unwrap(),
+            ),
+            Arc::new(keyward_kms::clock::SystemClock),
+        )
+        .unwrap()
+    });
     let admin = Arc::new(Caller::new(ADMIN, &[ALLOW_ALL]).unwrap());
     let policy = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{ADMIN}"}},"Action":"kms:*","Resource":"*"}}]}}"#
