@@ -2,10 +2,12 @@
 //! `writer` test) writes to a SQLite store as fast as it can and records, after each call
 //! returns, what that call committed; the parent kills it with SIGKILL mid-run, reopens the
 //! store, and checks that everything recorded is there and usable, that SQLite finds no
-//! corruption, and that every stored key unseals. Three rounds on the same database.
+//! corruption, and that every stored key unseals. Three rounds on the same database, for the
+//! SQLite store and for the PostgreSQL store (a real server, `crate::postgres`).
 
 use crate::common::{
-    ADMIN, ALLOW_ALL, alias, all_aliases, all_keys, caller, config, decrypt, default_key, encrypt,
+    ADMIN, ALLOW_ALL, APP, alias, all_aliases, all_keys, caller, config, decrypt, default_key,
+    encrypt, grant, grants_of,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -14,7 +16,7 @@ use keyward_kms::Kms;
 use keyward_kms::api::{ListResourceTagsRequest, Tag, TagResourceRequest};
 use keyward_kms::audit::NoAudit;
 use keyward_kms::clock::SystemClock;
-use keyward_kms::store::SqliteStore;
+use keyward_kms::store::{SqliteStore, Store};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -22,13 +24,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const DIR_VARIABLE: &str = "KEYWARD_CRASH_TEST_DIR";
+/// The PostgreSQL database the child writes to, when it is not the SQLite store.
+const STORE_VARIABLE: &str = "KEYWARD_CRASH_TEST_STORE";
 /// The child's test, by its path in this binary.
 const WRITER: &str = "crash::writer";
 
-fn open(dir: &Path) -> Kms {
+fn open(dir: &Path, store: Option<&str>) -> Kms {
+    let store: Box<dyn Store> = match store {
+        None => Box::new(SqliteStore::open(&dir.join("keys.db")).unwrap()),
+        Some(url) => Box::new(crate::postgres::connect(url, "us-east-1")),
+    };
     Kms::open(
         config(),
-        Box::new(SqliteStore::open(&dir.join("keys.db")).unwrap()),
+        store,
         RootKey::load_or_create(&dir.join("root.key")).unwrap(),
         Arc::new(NoAudit),
         Arc::new(SystemClock),
@@ -45,7 +53,8 @@ fn writer() {
         return;
     };
     let dir = PathBuf::from(dir);
-    let kms = open(&dir);
+    let store = std::env::var(STORE_VARIABLE).ok();
+    let kms = open(&dir, store.as_deref());
     let admin = caller(ADMIN, &[ALLOW_ALL]);
     let mut log = std::fs::OpenOptions::new()
         .create(true)
@@ -66,11 +75,15 @@ fn writer() {
         .unwrap();
         let name = format!("alias/w{round}-{i}");
         kms.create_alias(&admin, &alias(&name, &key)).unwrap();
+        let grant_id = kms
+            .create_grant(&admin, &grant(&key, APP, &["Decrypt"]))
+            .unwrap()
+            .grant_id;
         let blob = encrypt(&kms, &admin, &name, tag.as_bytes(), &[])
             .unwrap()
             .ciphertext_blob;
         // One write, so that a kill leaves the line whole or absent.
-        let line = format!("{key} {tag} {name} {}\n", STANDARD.encode(&blob));
+        let line = format!("{key} {tag} {name} {grant_id} {}\n", STANDARD.encode(&blob));
         log.write_all(line.as_bytes()).unwrap();
         log.sync_data().unwrap();
     }
@@ -80,13 +93,26 @@ fn committed(dir: &Path) -> Vec<String> {
     std::fs::read_to_string(dir.join("committed.log"))
         .unwrap_or_default()
         .lines()
-        .filter(|l| l.split(' ').count() == 4)
+        .filter(|l| l.split(' ').count() == 5)
         .map(str::to_owned)
         .collect()
 }
 
 #[test]
 fn committed_changes_survive_a_killed_writer() {
+    killed_writer_rounds(None);
+}
+
+#[test]
+fn committed_changes_survive_a_killed_writer_on_postgres() {
+    let Some(database) = crate::postgres::TestDatabase::create() else {
+        return;
+    };
+    killed_writer_rounds(Some(&database.url()));
+}
+
+/// Three rounds of a writer killed mid-run over the store (`None`: SQLite in the folder).
+fn killed_writer_rounds(store: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
     let mut seen = 0;
@@ -94,6 +120,7 @@ fn committed_changes_survive_a_killed_writer() {
         let mut child = Command::new(&exe)
             .args(["--exact", WRITER, "--ignored", "--test-threads=1"])
             .env(DIR_VARIABLE, dir.path())
+            .envs(store.map(|url| (STORE_VARIABLE, url)))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -118,21 +145,25 @@ fn committed_changes_survive_a_killed_writer() {
         seen = lines.len();
 
         // SQLite finds no corruption.
-        let db = rusqlite::Connection::open(dir.path().join("keys.db")).unwrap();
-        let check: String = db
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(check, "ok", "round {round}");
-        drop(db);
+        if store.is_none() {
+            let db = rusqlite::Connection::open(dir.path().join("keys.db")).unwrap();
+            let check: String = db
+                .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(check, "ok", "round {round}");
+        }
 
         // Reopening unseals every stored key (Kms::open fails on any that does not), and
         // everything the writer recorded as committed is there.
-        let kms = open(dir.path());
+        let kms = open(dir.path(), store);
         let admin = caller(ADMIN, &[ALLOW_ALL]);
         for line in &lines {
             let parts: Vec<&str> = line.split(' ').collect();
-            let (key, tag, name) = (parts[0], parts[1], parts[2]);
-            let blob = STANDARD.decode(parts[3]).unwrap();
+            let (key, tag, name, grant_id) = (parts[0], parts[1], parts[2], parts[3]);
+            let blob = STANDARD.decode(parts[4]).unwrap();
+            let grants = kms.list_grants(&admin, &grants_of(key)).unwrap().grants;
+            assert_eq!(grants.len(), 1, "round {round}");
+            assert_eq!(grants[0].grant_id, grant_id, "round {round}");
             let tags = kms
                 .list_resource_tags(&admin, &ListResourceTagsRequest::new(key))
                 .unwrap()
