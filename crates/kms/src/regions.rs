@@ -89,8 +89,11 @@ impl Regions {
         let links = Arc::new(RegionLinks::default());
         let mut by_name = BTreeMap::new();
         let mut default = None;
+        // Every Region's store first; then, when the root key is missing, every one must be
+        // empty (a database's rows cannot be unsealed without the key that sealed them).
+        let mut stores: Vec<(String, Box<dyn Store>)> = Vec::with_capacity(names.len());
         for region in names {
-            let store: Box<dyn Store> = match store {
+            let opened: Box<dyn Store> = match store {
                 StoreLocation::Sqlite => {
                     let database = store_path(dir, &region, &config.region);
                     if let Some(parent) = database.parent() {
@@ -98,19 +101,21 @@ impl Regions {
                     }
                     Box::new(SqliteStore::open(&database)?)
                 }
-                StoreLocation::Postgres(url) => {
-                    let database = PostgresStore::connect(url, &region)?;
-                    // Rows without their root key cannot be unsealed: refuse, rather than
-                    // make a new root key that opens nothing.
-                    if !root_path.exists() && !database.load()?.keys.is_empty() {
-                        return Err(OpenError::MissingRootKey {
-                            database: store.shown(),
-                            root: root_path.display().to_string(),
-                        });
-                    }
-                    Box::new(database)
-                }
+                StoreLocation::Postgres(url) => Box::new(PostgresStore::connect(url, &region)?),
             };
+            stores.push((region, opened));
+        }
+        if !root_path.exists() && matches!(store, StoreLocation::Postgres(_)) {
+            for (_, opened) in &stores {
+                if !opened.load()?.keys.is_empty() {
+                    return Err(OpenError::MissingRootKey {
+                        database: store.shown(),
+                        root: root_path.display().to_string(),
+                    });
+                }
+            }
+        }
+        for (region, store) in stores {
             let root =
                 RootKey::load_or_create(&root_path).map_err(|source| OpenError::RootKey {
                     path: root_path.display().to_string(),

@@ -283,7 +283,8 @@ fn regions_over_postgres_refuse_to_start_without_the_root_key_that_sealed_the_ro
     let audit = first.path().join("audit.jsonl");
     let opened = Regions::open_with(&config, &regions, first.path(), &audit, &store).unwrap();
     let admin = caller(ADMIN, &[ALLOW_ALL]);
-    let key = default_key(opened.default_region(), &admin).key_id;
+    // A key in the second Region only: the first Region's rows are none.
+    let key = default_key(opened.get("eu-west-1").unwrap(), &admin).key_id;
     drop(opened);
     // Another data folder: no root key. Refused, naming the database (no password) and the
     // root key's path, rather than a new root key made that opens nothing.
@@ -309,5 +310,12 @@ fn regions_over_postgres_refuse_to_start_without_the_root_key_that_sealed_the_ro
             other => break other.unwrap(),
         }
     };
-    encrypt(reopened.default_region(), &admin, &key, b"payload", &[]).unwrap();
+    encrypt(
+        reopened.get("eu-west-1").unwrap(),
+        &admin,
+        &key,
+        b"payload",
+        &[],
+    )
+    .unwrap();
 }
