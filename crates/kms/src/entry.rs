@@ -203,18 +203,7 @@ impl KeySlot {
         ),
         KmsError,
     > {
-        if first.id == second.id {
-            return Ok((first.write()?, None));
-        }
-        if first.id < second.id {
-            let a = first.write()?;
-            let b = second.write()?;
-            Ok((a, Some(b)))
-        } else {
-            let b = second.write()?;
-            let a = first.write()?;
-            Ok((a, Some(b)))
-        }
+        in_id_order(first, second, KeySlot::write)
     }
 
     /// Two keys to read, locked in the order of their IDs.
@@ -232,18 +221,28 @@ impl KeySlot {
         ),
         KmsError,
     > {
-        if first.id == second.id {
-            return Ok((first.read()?, None));
-        }
-        if first.id < second.id {
-            let a = first.read()?;
-            let b = second.read()?;
-            Ok((a, Some(b)))
-        } else {
-            let b = second.read()?;
-            let a = first.read()?;
-            Ok((a, Some(b)))
-        }
+        in_id_order(first, second, KeySlot::read)
+    }
+}
+
+/// Locks `first` and `second` with `lock` in the order of their IDs (the lock order of two
+/// keys); the guards in the order given, the second `None` when both are one key.
+fn in_id_order<'a, G>(
+    first: &'a KeySlot,
+    second: &'a KeySlot,
+    lock: impl Fn(&'a KeySlot) -> Result<G, KmsError>,
+) -> Result<(G, Option<G>), KmsError> {
+    if first.id == second.id {
+        return Ok((lock(first)?, None));
+    }
+    if first.id < second.id {
+        let a = lock(first)?;
+        let b = lock(second)?;
+        Ok((a, Some(b)))
+    } else {
+        let b = lock(second)?;
+        let a = lock(first)?;
+        Ok((a, Some(b)))
     }
 }
 

@@ -12,7 +12,7 @@ use keyward_kms::clock::{ManualClock, SystemClock};
 use keyward_kms::store::{
     Change, KeyRecord, MemoryStore, Snapshot, SqliteStore, Store, StoreError,
 };
-use keyward_kms::{Kms, KmsConfig};
+use keyward_kms::{Kms, KmsConfig, OpenError};
 use rusqlite::Connection;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -110,7 +110,8 @@ fn a_change_writes_only_the_rows_it_changes() {
     assert_eq!(writes.lock().unwrap().len(), count + 1);
 }
 
-fn open(dir: &Path) -> Kms {
+/// A service over the SQLite store in `dir`, or why it does not open.
+fn try_open(dir: &Path) -> Result<Kms, OpenError> {
     Kms::open(
         KmsConfig::new("us-east-1", ACCOUNT),
         Box::new(SqliteStore::open(&dir.join("keys.db")).unwrap()),
@@ -118,7 +119,10 @@ fn open(dir: &Path) -> Kms {
         Arc::new(NoAudit),
         Arc::new(SystemClock),
     )
-    .unwrap()
+}
+
+fn open(dir: &Path) -> Kms {
+    try_open(dir).unwrap()
 }
 
 /// The grant IDs of `key`, as ListGrants gives them.
@@ -196,15 +200,7 @@ fn a_grant_row_changed_outside_the_service_is_refused_at_start() {
     )
     .unwrap();
     drop(db);
-    let error = Kms::open(
-        KmsConfig::new("us-east-1", ACCOUNT),
-        Box::new(SqliteStore::open(&dir.path().join("keys.db")).unwrap()),
-        RootKey::load_or_create(&dir.path().join("root.key")).unwrap(),
-        Arc::new(NoAudit),
-        Arc::new(SystemClock),
-    )
-    .unwrap_err()
-    .to_string();
+    let error = try_open(dir.path()).unwrap_err().to_string();
     assert!(error.contains(&ids[0]), "{error}");
     let db = Connection::open(dir.path().join("keys.db")).unwrap();
     // A grant widened, on its own key.
@@ -214,15 +210,7 @@ fn a_grant_row_changed_outside_the_service_is_refused_at_start() {
     )
     .unwrap();
     drop(db);
-    let error = Kms::open(
-        KmsConfig::new("us-east-1", ACCOUNT),
-        Box::new(SqliteStore::open(&dir.path().join("keys.db")).unwrap()),
-        RootKey::load_or_create(&dir.path().join("root.key")).unwrap(),
-        Arc::new(NoAudit),
-        Arc::new(SystemClock),
-    )
-    .unwrap_err()
-    .to_string();
+    let error = try_open(dir.path()).unwrap_err().to_string();
     assert!(error.contains(&ids[0]), "{error}");
 }
 
