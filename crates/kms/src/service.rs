@@ -520,7 +520,6 @@ impl Kms {
     }
 }
 
-/// A stored key, checked and opened.
 /// A stored key, checked and opened, with its grants (`rows`, and those its row still holds:
 /// the flag says whether it held any).
 fn load_key(
