@@ -250,13 +250,21 @@ pub enum StoreError {
     },
     /// Another instance serves the Region from the same database.
     #[error(
-        "key store {database}: another Keyward instance serves Region {region} from this database; several instances on one database are not supported yet, so stop the other one or give this one its own database"
+        "key store {database}: another Keyward instance serves Region {region} from this database, or this instance's hold on it was lost; several instances on one database are not supported yet, so stop the other one or give this one its own database (and restart this one)"
     )]
     InUse {
         /// The database, as shown (no password).
         database: String,
         /// The Region.
         region: String,
+    },
+    /// The store's own runtime gave no answer in time, or stopped.
+    #[error(
+        "key store {database}: no answer from the store in time (the database is unreachable or too slow, or the store stopped)"
+    )]
+    Unanswered {
+        /// The database, as shown (no password).
+        database: String,
     },
     /// A lock was poisoned by a panic in another thread.
     #[error("key store: a lock was poisoned by a panic in another thread")]

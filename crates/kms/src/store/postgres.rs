@@ -13,8 +13,11 @@
 //! refuses a second one with what to do.
 
 use super::{AliasRecord, Change, GrantRow, KeyRecord, Snapshot, Store, StoreError};
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 use tokio_postgres::NoTls;
 
 /// The schema version this store writes.
@@ -56,12 +59,36 @@ const LOCK_CLASS: i32 = 0x4b57;
 /// The most connections the pool keeps.
 const POOL_SIZE: usize = 8;
 
+/// How long connecting, waiting for a pooled connection, and any one statement may take:
+/// a database that stops answering fails the call (and releases the locks it holds) rather
+/// than hanging every call behind it.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest a call waits for the store's answer (a transaction's statements, each under
+/// the server's `statement_timeout` of [`CONNECT_TIMEOUT`]).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The store's runtime, shut down in the background when dropped: a runtime may not be
+/// dropped the ordinary way where blocking is not allowed (inside a server's runtime, where
+/// `keyward serve` opens its stores), on a failed connect as on a store's end.
+struct OwnRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for OwnRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 /// Keys, grants and aliases of one Region in a PostgreSQL database.
 pub struct PostgresStore {
-    /// Runs the client; shut down in the background when the store is dropped (a runtime
-    /// may not be dropped where blocking is not allowed).
-    runtime: Option<tokio::runtime::Runtime>,
+    /// Runs the client.
+    runtime: OwnRuntime,
     pool: Pool,
+    /// Set when the session holding the Region's instance lock ended (a database restart, a
+    /// network failure): the lock is gone, another instance may have taken the Region, so
+    /// every write is refused from then on.
+    lock_lost: Arc<AtomicBool>,
     region: String,
     /// The database as shown in errors: host, port, database and user, never a password.
     shown: String,
@@ -75,14 +102,6 @@ impl std::fmt::Debug for PostgresStore {
             .field("database", &self.shown)
             .field("region", &self.region)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for PostgresStore {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
     }
 }
 
@@ -116,11 +135,16 @@ impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user@host:port/db`) for `region`:
     /// migrates its schema, and takes the Region's instance lock.
     pub fn connect(url: &str, region: &str) -> Result<Self, StoreError> {
-        let config: tokio_postgres::Config =
+        let mut config: tokio_postgres::Config =
             url.parse().map_err(|source| StoreError::Postgres {
                 context: "the store's URL does not parse".into(),
                 source,
             })?;
+        config.connect_timeout(CONNECT_TIMEOUT);
+        config.options(format!(
+            "-c statement_timeout={}",
+            CONNECT_TIMEOUT.as_millis()
+        ));
         let shown = shown(&config);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -131,6 +155,12 @@ impl PostgresStore {
                 path: shown.clone(),
                 source,
             })?;
+        let runtime = OwnRuntime(Some(runtime));
+        let handle = runtime
+            .0
+            .as_ref()
+            .map(|r| r.handle().clone())
+            .ok_or_else(|| unanswered(&shown))?;
         let manager = Manager::from_config(
             config.clone(),
             NoTls,
@@ -140,20 +170,29 @@ impl PostgresStore {
         );
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(CONNECT_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .recycle_timeout(Some(CONNECT_TIMEOUT))
             .build()
             .map_err(|e| StoreError::Pool {
                 context: format!("{shown}: building the connection pool"),
                 message: e.to_string(),
             })?;
-        let handle = runtime.handle().clone();
+        let lock_lost = Arc::new(AtomicBool::new(false));
         let instance = {
-            let (shown, region, pool) = (shown.clone(), region.to_owned(), pool.clone());
-            run(&handle, async move {
+            let (shown_here, region, pool) = (shown.clone(), region.to_owned(), pool.clone());
+            let lost = Arc::clone(&lock_lost);
+            run(&handle, &shown, async move {
+                let shown = shown_here;
                 let (client, connection) = config
                     .connect(NoTls)
                     .await
                     .map_err(database_error(&shown))?;
-                tokio::spawn(connection);
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                    lost.store(true, Ordering::Release);
+                });
                 migrate(&pool, &shown).await?;
                 let held: bool = client
                     .query_one(
@@ -173,8 +212,9 @@ impl PostgresStore {
             })?
         };
         Ok(Self {
-            runtime: Some(runtime),
+            runtime,
             pool,
+            lock_lost,
             region: region.to_owned(),
             shown,
             _instance: instance,
@@ -183,9 +223,10 @@ impl PostgresStore {
 
     fn handle(&self) -> Result<tokio::runtime::Handle, StoreError> {
         self.runtime
+            .0
             .as_ref()
             .map(|r| r.handle().clone())
-            .ok_or(StoreError::Poisoned)
+            .ok_or_else(|| unanswered(&self.shown))
     }
 
     async fn client(pool: &Pool, shown: &str) -> Result<deadpool_postgres::Client, StoreError> {
@@ -196,17 +237,26 @@ impl PostgresStore {
     }
 }
 
+fn unanswered(shown: &str) -> StoreError {
+    StoreError::Unanswered {
+        database: shown.to_owned(),
+    }
+}
+
 /// Runs `future` on the store's runtime and waits for it on this thread (which may be any
-/// thread but one of that runtime's own).
+/// thread but one of that runtime's own), at most [`ANSWER_TIMEOUT`].
 fn run<T: Send + 'static>(
     handle: &tokio::runtime::Handle,
+    shown: &str,
     future: impl Future<Output = Result<T, StoreError>> + Send + 'static,
 ) -> Result<T, StoreError> {
     let (send, receive) = std::sync::mpsc::sync_channel(1);
     handle.spawn(async move {
         let _ = send.send(future.await);
     });
-    receive.recv().map_err(|_| StoreError::Poisoned)?
+    receive
+        .recv_timeout(ANSWER_TIMEOUT)
+        .map_err(|_| unanswered(shown))?
 }
 
 /// Brings the schema to [`SCHEMA`], in one transaction under the migrations' lock; refuses a
@@ -220,9 +270,17 @@ async fn migrate(pool: &Pool, shown: &str) -> Result<(), StoreError> {
     tx.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&LOCK_CLASS])
         .await
         .map_err(database_error("migrating: the lock"))?;
-    tx.batch_execute("CREATE TABLE IF NOT EXISTS keyward_schema (version INTEGER NOT NULL)")
+    // Created once: a role without the right to create tables can run a migrated database.
+    let exists: bool = tx
+        .query_one("SELECT to_regclass('keyward_schema') IS NOT NULL", &[])
         .await
-        .map_err(database_error("migrating: the schema's version"))?;
+        .map_err(database_error("migrating: the schema's version"))?
+        .get(0);
+    if !exists {
+        tx.batch_execute("CREATE TABLE keyward_schema (version INTEGER NOT NULL)")
+            .await
+            .map_err(database_error("migrating: the schema's version"))?;
+    }
     let found: Option<i32> = tx
         .query_opt("SELECT version FROM keyward_schema", &[])
         .await
@@ -274,7 +332,7 @@ fn to_i64(value: u64) -> i64 {
 impl Store for PostgresStore {
     fn load(&self) -> Result<Snapshot, StoreError> {
         let (pool, shown, region) = (self.pool.clone(), self.shown.clone(), self.region.clone());
-        run(&self.handle()?, async move {
+        run(&self.handle()?, &self.shown, async move {
             let client = PostgresStore::client(&pool, &shown).await?;
             let keys = client
                 .query(
@@ -334,9 +392,15 @@ impl Store for PostgresStore {
     }
 
     fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
+        if self.lock_lost.load(Ordering::Acquire) {
+            return Err(StoreError::InUse {
+                database: self.shown.clone(),
+                region: self.region.clone(),
+            });
+        }
         let (pool, shown, region) = (self.pool.clone(), self.shown.clone(), self.region.clone());
         let changes = changes.to_vec();
-        run(&self.handle()?, async move {
+        run(&self.handle()?, &self.shown, async move {
             let mut client = PostgresStore::client(&pool, &shown).await?;
             let tx = client
                 .transaction()

@@ -162,6 +162,19 @@ fn a_second_instance_on_a_region_is_refused_until_the_first_is_gone() {
     let message = error.to_string();
     assert!(message.contains("another Keyward instance"), "{message}");
     assert!(!message.contains("password"), "{message}");
+    // Refused the same way from inside a runtime, where `keyward serve` opens its stores
+    // (the failed store's runtime may not be dropped the blocking way there).
+    let inside = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = database.url();
+    let error = inside
+        .block_on(async move { PostgresStore::connect(&url, "us-east-1").map(drop) })
+        .unwrap_err();
+    assert!(matches!(error, StoreError::InUse { .. }), "{error}");
+    drop(inside);
     // Another Region of the same database is free.
     drop(connect(&database.url(), "eu-west-1"));
     drop(first);
