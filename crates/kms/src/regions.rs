@@ -92,6 +92,7 @@ impl Regions {
         // Every Region's store first; then, when the root key is missing, every one must be
         // empty (a database's rows cannot be unsealed without the key that sealed them).
         let mut stores: Vec<(String, Box<dyn Store>)> = Vec::with_capacity(names.len());
+        let mut holds_keys = false;
         for region in names {
             let opened: Box<dyn Store> = match store {
                 StoreLocation::Sqlite => {
@@ -101,19 +102,20 @@ impl Regions {
                     }
                     Box::new(SqliteStore::open(&database)?)
                 }
-                StoreLocation::Postgres(url) => Box::new(PostgresStore::connect(url, &region)?),
+                StoreLocation::Postgres(url) => {
+                    let database = PostgresStore::connect(url, &region)?;
+                    // Keys of any Region, served here or not.
+                    holds_keys = holds_keys || database.holds_keys()?;
+                    Box::new(database)
+                }
             };
             stores.push((region, opened));
         }
-        if !root_path.exists() && matches!(store, StoreLocation::Postgres(_)) {
-            for (_, opened) in &stores {
-                if !opened.load()?.keys.is_empty() {
-                    return Err(OpenError::MissingRootKey {
-                        database: store.shown(),
-                        root: root_path.display().to_string(),
-                    });
-                }
-            }
+        if holds_keys && !root_path.exists() {
+            return Err(OpenError::MissingRootKey {
+                database: store.shown(),
+                root: root_path.display().to_string(),
+            });
         }
         for (region, store) in stores {
             let root =

@@ -173,7 +173,7 @@ impl Kms {
         let mut grants_of: HashMap<String, Vec<GrantRecord>> = HashMap::new();
         for row in snapshot.grants {
             let what = || format!("grant {} of key {}", row.grant_id, row.key_id);
-            if !records.verify(&row.fields(), &row.tag) {
+            if !records.verify(&row.fields(&config.region), &row.tag) {
                 return Err(OpenError::Tampered { what: what() });
             }
             let grant: GrantRecord =
@@ -195,6 +195,16 @@ impl Kms {
         for record in snapshot.keys {
             let rows = grants_of.remove(&record.id).unwrap_or_default();
             let (entry, in_row) = load_key(&record, rows, &records, &root, token_key)?;
+            // A row of another Region's store (a multi-Region key's copy has the same ID).
+            if entry.meta.region != config.region {
+                return Err(OpenError::Record {
+                    what: format!("key {}", record.id),
+                    why: format!(
+                        "its record is of Region {}, and this service serves {}",
+                        entry.meta.region, config.region
+                    ),
+                });
+            }
             if in_row {
                 legacy.push(record.id.clone());
             }
@@ -439,7 +449,7 @@ impl Kms {
             record,
             tag: Vec::new(),
         };
-        row.tag = self.records.tag(&row.fields());
+        row.tag = self.records.tag(&row.fields(&self.config.region));
         Ok(Change::PutGrant(row))
     }
 

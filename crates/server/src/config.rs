@@ -110,7 +110,7 @@ pub struct ServerConfig {
 }
 
 /// Flags of `keyward serve`, which override the file.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Overrides {
     /// `--listen ADDR:PORT`, unparsed: replaces `listen`.
     pub listen: Option<String>,
@@ -121,6 +121,24 @@ pub struct Overrides {
     pub seed: Option<PathBuf>,
     /// `--store sqlite|postgres://...`, unparsed: replaces `store`.
     pub store: Option<String>,
+}
+
+/// The `--store` URL shown without a password it may hold.
+impl std::fmt::Debug for Overrides {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Overrides")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("seed", &self.seed)
+            .field(
+                "store",
+                &self
+                    .store
+                    .as_deref()
+                    .map(|s| StoreLocation::parse(s).map_or_else(|e| e, |l| l.shown())),
+            )
+            .finish()
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -828,6 +846,11 @@ secret_access_key = "alicesecretalicesecretalicesecret000000"
         };
         let c = ServerConfig::parse(&file, "k.toml", Path::new("/"), &flag).unwrap();
         assert_eq!(c.store, StoreLocation::Sqlite);
+        let secret = Overrides {
+            store: Some(url.into()),
+            ..Overrides::default()
+        };
+        assert!(!format!("{secret:?}").contains("s3cret"));
         let bad = Overrides {
             store: Some("mysql://db".into()),
             ..Overrides::default()

@@ -102,7 +102,8 @@ impl KeyRecord {
 }
 
 /// A grant as stored, one row each: the key it is on, its ID, the grant (JSON), and the tag
-/// over all three, so that a row cannot be moved to another key.
+/// over all three and the Region of the service that wrote it, so that a row cannot be moved
+/// to another key, nor to another Region's copy of a multi-Region key (whose ID is the same).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantRow {
     /// The ID of the key the grant is on.
@@ -111,15 +112,16 @@ pub struct GrantRow {
     pub grant_id: String,
     /// The grant as JSON.
     pub record: String,
-    /// HMAC over the other fields ([`GrantRow::fields`]).
+    /// HMAC over the other fields and the Region ([`GrantRow::fields`]).
     pub tag: Vec<u8>,
 }
 
 impl GrantRow {
-    /// What the tag covers.
-    pub fn fields(&self) -> [&[u8]; 4] {
+    /// What the tag covers, for a row of `region`.
+    pub fn fields<'a>(&'a self, region: &'a str) -> [&'a [u8]; 5] {
         [
             b"grant",
+            region.as_bytes(),
             self.key_id.as_bytes(),
             self.grant_id.as_bytes(),
             self.record.as_bytes(),

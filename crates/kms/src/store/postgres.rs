@@ -221,6 +221,20 @@ impl PostgresStore {
         })
     }
 
+    /// Whether the database holds any key, of any Region (served here or not): rows that
+    /// only the root key that sealed them opens.
+    pub fn holds_keys(&self) -> Result<bool, StoreError> {
+        let (pool, shown) = (self.pool.clone(), self.shown.clone());
+        run(&self.handle()?, &self.shown, async move {
+            let client = PostgresStore::client(&pool, &shown).await?;
+            Ok(client
+                .query_one("SELECT EXISTS (SELECT 1 FROM keys)", &[])
+                .await
+                .map_err(database_error("reading keys"))?
+                .get(0))
+        })
+    }
+
     fn handle(&self) -> Result<tokio::runtime::Handle, StoreError> {
         self.runtime
             .0

@@ -17,11 +17,13 @@ use std::sync::Mutex;
 /// it, had neither.
 pub(super) const FORMAT: i64 = 3;
 
-/// The grants table (format 3). Its `rowid` grows with each new row (a row updated keeps
-/// its own), so reading in `rowid` order gives a key's grants in creation order.
+/// The grants table (format 3). `stored` numbers rows in the order they were first written
+/// (a row updated keeps its number; a `VACUUM`, which may renumber `rowid`s, leaves it), so
+/// reading in its order gives a key's grants in creation order.
 const GRANTS_TABLE: &str = "CREATE TABLE grants (
     key_id TEXT NOT NULL,
     grant_id TEXT NOT NULL,
+    stored INTEGER NOT NULL,
     record TEXT NOT NULL,
     tag BLOB NOT NULL,
     PRIMARY KEY (key_id, grant_id)
@@ -242,7 +244,7 @@ impl Store for SqliteStore {
         }
         let mut grants = Vec::new();
         let mut statement = connection
-            .prepare("SELECT key_id, grant_id, record, tag FROM grants ORDER BY key_id, rowid")
+            .prepare("SELECT key_id, grant_id, record, tag FROM grants ORDER BY key_id, stored")
             .map_err(error("reading grants"))?;
         let rows = statement
             .query_map([], |row| {
@@ -279,7 +281,8 @@ impl Store for SqliteStore {
                     .execute("DELETE FROM grants WHERE key_id = ?1", params![id])
                     .and_then(|_| tx.execute("DELETE FROM keys WHERE id = ?1", params![id])),
                 Change::PutGrant(g) => tx.execute(
-                    "INSERT INTO grants (key_id, grant_id, record, tag) VALUES (?1, ?2, ?3, ?4)
+                    "INSERT INTO grants (key_id, grant_id, stored, record, tag)
+                     VALUES (?1, ?2, (SELECT COALESCE(MAX(stored), 0) + 1 FROM grants), ?3, ?4)
                      ON CONFLICT(key_id, grant_id) DO UPDATE SET record = excluded.record,
                          tag = excluded.tag",
                     params![g.key_id, g.grant_id, g.record, g.tag],

@@ -303,8 +303,11 @@ fn regions_over_postgres_refuse_to_start_without_the_root_key_that_sealed_the_ro
     // root key's path, rather than a new root key made that opens nothing.
     let elsewhere = tempfile::tempdir().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
+    // Serving only the first Region, whose rows are none: the database's keys are still
+    // rows this folder's root key would not open.
+    let first_only = ["us-east-1".to_owned()];
     let error = loop {
-        match Regions::open_with(&config, &regions, elsewhere.path(), &audit, &store) {
+        match Regions::open_with(&config, &first_only, elsewhere.path(), &audit, &store) {
             Err(OpenError::Store(StoreError::InUse { .. })) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -331,4 +334,75 @@ fn regions_over_postgres_refuse_to_start_without_the_root_key_that_sealed_the_ro
         &[],
     )
     .unwrap();
+}
+
+#[test]
+fn a_grant_row_copied_to_another_regions_copy_of_a_multi_region_key_is_refused() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let store = StoreLocation::Postgres(database.url());
+    let config = KmsConfig::new("us-east-1", ACCOUNT);
+    let regions = ["us-east-1".to_owned(), "eu-west-1".to_owned()];
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let open = || {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match Regions::open_with(&config, &regions, dir.path(), &audit, &store) {
+                Err(OpenError::Store(StoreError::InUse { .. })) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => break other,
+            }
+        }
+    };
+    let admin = caller(ADMIN, &[ALLOW_ALL]);
+    let opened = open().unwrap();
+    let east = opened.default_region();
+    let key = east
+        .create_key(
+            &admin,
+            &keyward_kms::api::CreateKeyRequest {
+                multi_region: Some(true),
+                ..keyward_kms::api::CreateKeyRequest::default()
+            },
+        )
+        .unwrap()
+        .key_metadata
+        .key_id;
+    east.replicate_key(
+        &admin,
+        &keyward_kms::api::ReplicateKeyRequest {
+            key_id: key.clone(),
+            replica_region: "eu-west-1".into(),
+            ..keyward_kms::api::ReplicateKeyRequest::default()
+        },
+    )
+    .unwrap();
+    // A grant on the primary only.
+    let grant_id = east
+        .create_grant(&admin, &grant(&key, APP, &["Decrypt"]))
+        .unwrap()
+        .grant_id;
+    let single = default_key(east, &admin).key_id;
+    drop(opened);
+    // The database's administrator copies it to the replica's rows: same key ID, valid tag
+    // for the primary's Region.
+    database.execute(
+        "INSERT INTO grants (region, key_id, grant_id, record, tag)
+         SELECT 'eu-west-1', key_id, grant_id, record, tag FROM grants WHERE region = 'us-east-1'",
+    );
+    let error = open().map(drop).unwrap_err();
+    assert!(matches!(error, OpenError::Tampered { .. }), "{error}");
+    assert!(error.to_string().contains(&grant_id), "{error}");
+    // A single-Region key's row copied to another Region: its record names its own.
+    database.execute(&format!(
+        "DELETE FROM grants WHERE region = 'eu-west-1';
+         INSERT INTO keys (region, id, metadata, sealed, tag)
+         SELECT 'eu-west-1', id, metadata, sealed, tag FROM keys WHERE id = '{single}'"
+    ));
+    let error = open().map(drop).unwrap_err();
+    assert!(matches!(error, OpenError::Record { .. }), "{error}");
+    assert!(error.to_string().contains("Region us-east-1"), "{error}");
 }

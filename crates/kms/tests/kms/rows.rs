@@ -230,7 +230,7 @@ fn back_to_format_2(dir: &Path) {
         .collect();
     for (id, metadata, sealed) in keys {
         let grants: Vec<serde_json::Value> = db
-            .prepare("SELECT record FROM grants WHERE key_id = ?1 ORDER BY rowid")
+            .prepare("SELECT record FROM grants WHERE key_id = ?1 ORDER BY stored")
             .unwrap()
             .query_map([&id], |r| r.get::<_, String>(0))
             .unwrap()
