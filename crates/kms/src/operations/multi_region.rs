@@ -298,18 +298,20 @@ fn replicate_key(
             "1 validation error detected: Value '{region}' at 'replicaRegion' failed to satisfy constraint: Member must be a Region this server serves"
         )));
     };
-    let mut record = primary.multi_region.clone().unwrap_or(MultiRegionRecord {
+    let record = primary.multi_region.clone().unwrap_or(MultiRegionRecord {
         primary_region: kms.config.region.clone(),
         replica_regions: Vec::new(),
     });
     let replica = target.create_replica(caller, call, r, &key_id, &sealed, &primary, &record)?;
-    // The primary learns of its new replica, then every copy does.
-    record.replica_regions.push(region.to_owned());
+    // The primary learns of its new replica, then every copy does. Added to the record as it
+    // is now, not as it was read: another ReplicateKey may have added its own meanwhile.
     {
         let mut entry = slot.write()?;
-        let updated = record.clone();
         kms.commit_key(&mut entry, |entry| {
-            entry.meta.multi_region = Some(updated);
+            let current = entry.meta.multi_region.get_or_insert(record);
+            if !current.replica_regions.iter().any(|r| r == region) {
+                current.replica_regions.push(region.to_owned());
+            }
             Ok(())
         })?;
     }
@@ -467,17 +469,21 @@ fn update_primary_region(
         target.admit::<UpdatePrimaryRegion>(&replica, &replica_named, caller, call, r)?;
         key_state::check(&replica, StateClass::Cryptographic)?;
     }
-    let mut updated = record;
-    updated
-        .replica_regions
-        .retain(|region| region != new_primary);
-    updated.replica_regions.push(kms.config.region.clone());
-    updated.primary_region = new_primary.to_owned();
     {
+        // From the record as it is now (a ReplicateKey may have added a replica meanwhile),
+        // checked again.
         let mut entry = slot.write()?;
-        let record = updated.clone();
         kms.commit_key(&mut entry, |entry| {
-            entry.meta.multi_region = Some(record);
+            if !entry.meta.is_multi_region_primary() {
+                return Err(not_primary(entry));
+            }
+            let mut updated = entry.meta.multi_region.clone().unwrap_or(record);
+            updated
+                .replica_regions
+                .retain(|region| region != new_primary);
+            updated.replica_regions.push(kms.config.region.clone());
+            updated.primary_region = new_primary.to_owned();
+            entry.meta.multi_region = Some(updated);
             entry.meta.next_rotation = None;
             Ok(())
         })?;

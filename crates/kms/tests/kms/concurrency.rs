@@ -18,7 +18,7 @@ const WATCHED: Duration = Duration::from_millis(300);
 
 /// Where the gate stands: armed (the next write will hold), holding one, or open.
 #[derive(Debug, Default, PartialEq)]
-enum Gate {
+pub(crate) enum Gate {
     #[default]
     Open,
     Armed,
@@ -28,9 +28,9 @@ enum Gate {
 /// A memory store whose next write, once armed, holds inside `apply` until released: the
 /// write of a slow change, with the key's lock held.
 #[derive(Debug, Default)]
-struct GatedStore {
+pub(crate) struct GatedStore {
     inner: MemoryStore,
-    gate: Arc<(Mutex<Gate>, Condvar)>,
+    pub(crate) gate: Arc<(Mutex<Gate>, Condvar)>,
 }
 
 impl Store for GatedStore {
@@ -53,18 +53,18 @@ impl Store for GatedStore {
     }
 }
 
-fn arm(gate: &(Mutex<Gate>, Condvar)) {
+pub(crate) fn arm(gate: &(Mutex<Gate>, Condvar)) {
     *gate.0.lock().unwrap() = Gate::Armed;
 }
 
-fn wait_until_holding(gate: &(Mutex<Gate>, Condvar)) {
+pub(crate) fn wait_until_holding(gate: &(Mutex<Gate>, Condvar)) {
     let mut state = gate.0.lock().unwrap();
     while *state != Gate::Holding {
         state = gate.1.wait_timeout(state, PROMPTLY).unwrap().0;
     }
 }
 
-fn release(gate: &(Mutex<Gate>, Condvar)) {
+pub(crate) fn release(gate: &(Mutex<Gate>, Condvar)) {
     *gate.0.lock().unwrap() = Gate::Open;
     gate.1.notify_all();
 }

@@ -421,3 +421,96 @@ fn multi_region_operations_are_denied_without_permission_and_an_explicit_deny_wi
     t.replicate(&key, EU, &allow(r#""kms:UpdatePrimaryRegion""#));
     assert!(update(&key).is_ok());
 }
+
+/// Two ReplicateKey calls of one primary at once, to two Regions: each reads the primary's
+/// record, makes its replica, then adds its Region to the primary's record. The one that
+/// writes last adds to the record as it is then, so neither replica is lost. Made certain
+/// with a store that holds the first call's replica write until the second call is done.
+#[test]
+fn two_replications_at_once_both_reach_the_primarys_record() {
+    use crate::concurrency::{GatedStore, arm, release, wait_until_holding};
+    const AP: &str = "ap-south-1";
+    let clock = Arc::new(ManualClock::new(start()));
+    let audit = Arc::new(MemoryAudit::new());
+    let gated = GatedStore::default();
+    let gate = Arc::clone(&gated.gate);
+    let open = |region: &str, store: Box<dyn keyward_kms::store::Store>| {
+        Kms::open(
+            KmsConfig::new(region, ACCOUNT),
+            store,
+            RootKey::from_bytes(Secret::from_slice(&ROOT)).unwrap(),
+            audit.clone(),
+            clock.clone(),
+        )
+        .unwrap()
+    };
+    let regions = Arc::new(
+        Regions::from_services(vec![
+            open(US, Box::new(MemoryStore::new())),
+            open(EU, Box::new(gated)),
+            open(AP, Box::new(MemoryStore::new())),
+        ])
+        .unwrap(),
+    );
+    let admin = Arc::new(caller(crate::common::ADMIN, &[ALLOW_ALL]));
+    let key = regions
+        .get(US)
+        .unwrap()
+        .create_key(
+            &admin,
+            &CreateKeyRequest {
+                multi_region: Some(true),
+                ..CreateKeyRequest::default()
+            },
+        )
+        .unwrap()
+        .key_metadata
+        .key_id;
+    let replicate = |to: &'static str| {
+        let (regions, admin, key) = (Arc::clone(&regions), Arc::clone(&admin), key.clone());
+        std::thread::spawn(move || {
+            regions.get(US).unwrap().replicate_key(
+                &admin,
+                &ReplicateKeyRequest {
+                    key_id: key,
+                    replica_region: to.into(),
+                    ..ReplicateKeyRequest::default()
+                },
+            )
+        })
+    };
+    let replica_regions = |regions: &Regions| -> Vec<String> {
+        let mut found: Vec<String> = regions
+            .get(US)
+            .unwrap()
+            .describe_key(&admin, &DescribeKeyRequest::new(&key))
+            .unwrap()
+            .key_metadata
+            .multi_region_configuration
+            .unwrap()
+            .replica_keys
+            .into_iter()
+            .map(|k| k.region)
+            .collect();
+        found.sort();
+        found
+    };
+    // The first: its replica's write in EU held, after it read the primary's record.
+    arm(&gate);
+    let first = replicate(EU);
+    wait_until_holding(&gate);
+    // The second, all the way to the primary's record.
+    let second = replicate(AP);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while replica_regions(&regions) != [AP] {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second replication did not land"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    release(&gate);
+    first.join().unwrap().unwrap();
+    second.join().unwrap().unwrap();
+    assert_eq!(replica_regions(&regions), [AP, EU]);
+}
