@@ -602,7 +602,7 @@ async fn call(
         tokio::time::sleep(delay).await;
     }
     let heavy = input.cpu_heavy();
-    if input.operation().writes() || heavy {
+    if kms.may_write(&input) || heavy {
         // Changes wait for the disk, and CPU-heavy work (RSA key pairs) would hold up the
         // async workers: both run on the blocking pool, the heavy ones a few at a time.
         let permit = if heavy {

@@ -61,6 +61,20 @@ macro_rules! kms_methods {
                     $(Request::$name(input) => self.$method(caller, input).map(Response::$name),)*
                 }
             }
+
+            /// Whether serving `request` may write to the store: an operation that changes
+            /// something, or any call when time has made something due (a rotation, a
+            /// deletion: [`Kms::housekeeping`] runs first) or that may create an AWS managed
+            /// key. A server runs such a call where blocking is allowed, not on its async
+            /// workers (a store write waits for a disk, or for a database).
+            pub fn may_write(&self, request: &Request) -> bool {
+                match request {
+                    $(Request::$name(input) => {
+                        $writes
+                            || self.may_write_reading(keyward_api::RequestMembers::key_id(input))
+                    })*
+                }
+            }
         }
 
     };

@@ -830,3 +830,35 @@ fn generate_random_out_of_range_gets_awss_two_messages() {
     );
     assert_eq!(random(1024).unwrap().plaintext.expose().len(), 1024);
 }
+
+/// What may write decides where a server runs a call: changes, any call once a rotation is
+/// due (its housekeeping rotates first), and a call naming an AWS managed key's alias.
+#[test]
+fn a_read_may_write_when_a_rotation_is_due_or_it_names_a_managed_key() {
+    use keyward_kms::api::{EncryptRequest, Request};
+    let f = fixture();
+    let key = f.symmetric("");
+    f.kms
+        .enable_key_rotation(
+            &f.admin,
+            &EnableKeyRotationRequest {
+                key_id: key.clone(),
+                rotation_period_in_days: Some(90),
+            },
+        )
+        .unwrap();
+    let encrypt_request = Request::Encrypt(EncryptRequest {
+        key_id: key.clone(),
+        plaintext: b"payload".to_vec().into(),
+        ..EncryptRequest::default()
+    });
+    assert!(!f.kms.may_write(&encrypt_request));
+    assert!(f.kms.may_write(&Request::CreateKey(Default::default())));
+    assert!(f.kms.may_write(&Request::DescribeKey(
+        keyward_kms::api::DescribeKeyRequest::new("alias/aws/s3")
+    )));
+    f.clock.advance(DAY * 91);
+    assert!(f.kms.may_write(&encrypt_request), "a rotation is due");
+    f.kms.handle(&f.admin, &encrypt_request).unwrap();
+    assert!(!f.kms.may_write(&encrypt_request), "rotated: nothing due");
+}
