@@ -64,7 +64,7 @@ macro_rules! kms_methods {
 
             /// Whether serving `request` may write to the store: an operation that changes
             /// something, or any call when time has made something due (a rotation, a
-            /// deletion: [`Kms::housekeeping`] runs first) or that may create an AWS managed
+            /// deletion: the call's housekeeping runs first) or that may create an AWS managed
             /// key. A server runs such a call where blocking is allowed, not on its async
             /// workers (a store write waits for a disk, or for a database).
             pub fn may_write(&self, request: &Request) -> bool {
