@@ -31,6 +31,10 @@ pub(crate) struct KeyEntry {
     /// The wrapping key and token of the last GetParametersForImport (kept in memory only: a
     /// restart invalidates them, and the caller asks again).
     pub(crate) import: Option<Arc<keyward_crypto::ImportParameters>>,
+    /// The key's version in a shared store when this entry was read or last written
+    /// ([`crate::store::Change::Guard`]); `None` for a key not stored yet, and always 0 in a
+    /// store of one instance.
+    pub(crate) version: Option<u64>,
 }
 
 impl KeyEntry {

@@ -239,6 +239,9 @@ pub(crate) trait Pipeline<O: KmsOperation> {
     ) -> Result<O::Response, KmsError>;
 }
 
+/// How many times a change is decided again when another instance wrote its key meanwhile.
+const CONFLICT_RETRIES: u32 = 3;
+
 /// The pipeline of [`ReadsKey`] operations.
 #[derive(Debug)]
 pub(crate) struct Read;
@@ -294,19 +297,36 @@ impl<O: ChangesKey> Pipeline<O> for Change {
         kms.housekeeping()?;
         let (slot, named) = kms.resolve(caller, request.key_id().unwrap_or_default(), O::ACTION)?;
         let mut entry = slot.write()?;
-        let judgement = kms.admit::<O>(&entry, &named, caller, call, request)?;
-        let entry = &mut *entry;
-        O::validate(entry, request)?;
-        if request.dry_run() {
-            return Err(KmsError::dry_run());
+        // In a shared store another instance may have written the key since this one read
+        // it: then the write is refused, the key read again, and the call decided again on
+        // it, a few times at most.
+        let mut attempts = 0;
+        loop {
+            let judgement = kms.admit::<O>(&entry, &named, caller, call, request)?;
+            O::validate(&entry, request)?;
+            if request.dry_run() {
+                return Err(KmsError::dry_run());
+            }
+            let mut op = Allowed {
+                kms,
+                caller,
+                judgement,
+                call: &mut *call,
+            };
+            match kms.commit_key(&mut entry, |entry| O::perform(&mut op, entry, request)) {
+                Err(KmsError::Store(crate::store::StoreError::Conflict { .. }))
+                    if attempts < CONFLICT_RETRIES =>
+                {
+                    attempts += 1;
+                    kms.read_again(&mut entry)?;
+                    // The call is decided again from the start: what it recorded goes.
+                    call.resources.clear();
+                    call.decisions.clear();
+                    call.response = Value::Null;
+                }
+                result => return result,
+            }
         }
-        let mut op = Allowed {
-            kms,
-            caller,
-            judgement,
-            call,
-        };
-        kms.commit_key(entry, |entry| O::perform(&mut op, entry, request))
     }
 }
 

@@ -486,6 +486,42 @@ impl Kms {
         Ok(changes)
     }
 
+    /// Reads `entry`'s key again from the store (another instance wrote it): its metadata,
+    /// material and grants as stored now, and its version. The aliases and an import in
+    /// progress are this instance's and stay. `NotFoundException` when the key is gone.
+    pub(crate) fn read_again(&self, entry: &mut KeyEntry) -> Result<(), KmsError> {
+        let id = entry.meta.id.clone();
+        let Some(rows) = self.store.load_key(&id)? else {
+            return Err(KmsError::not_found(format!(
+                "Key '{}' does not exist",
+                entry.meta.arn
+            )));
+        };
+        let mut grants = Vec::with_capacity(rows.grants.len());
+        for row in &rows.grants {
+            if !self
+                .records
+                .verify(&row.fields(&self.config.region), &row.tag)
+            {
+                return Err(KmsError::Internal(format!(
+                    "the stored row of grant {} of key {id} does not match its integrity tag",
+                    row.grant_id
+                )));
+            }
+            grants.push(serde_json::from_str(&row.record).map_err(|e| {
+                KmsError::Internal(format!("grant {} of key {id}: {e}", row.grant_id))
+            })?);
+        }
+        let (mut fresh, _) = load_key(&rows.key, grants, &self.records, &self.root, self.token_key)
+            .map_err(|e| KmsError::Internal(e.to_string()))?;
+        fresh.aliases = std::mem::take(&mut entry.aliases);
+        fresh.import = entry.import.take();
+        fresh.version = Some(rows.version);
+        fresh.refresh_context();
+        *entry = fresh;
+        Ok(())
+    }
+
     /// Writes changes through to the store.
     pub(crate) fn persist(&self, changes: &[Change]) -> Result<(), KmsError> {
         Ok(self.store.apply(changes)?)
@@ -504,14 +540,28 @@ impl Kms {
         let materials_before = entry.crypto.materials();
         let sealed_before = entry.crypto.seal(&self.root)?;
         let result = change(entry).and_then(|r| {
-            let changes = self.changed_rows(
+            let mut changes = self.changed_rows(
                 entry,
                 &meta_before,
                 &materials_before,
                 grants_before.grants(),
             )?;
             if !changes.is_empty() {
+                // In a shared store, the write holds only if no other instance wrote the key
+                // since this one read it.
+                if let (true, Some(version)) = (self.store.shared(), entry.version) {
+                    changes.insert(
+                        0,
+                        Change::Guard {
+                            key_id: entry.meta.id.clone(),
+                            version,
+                        },
+                    );
+                }
                 self.persist(&changes)?;
+                if self.store.shared() {
+                    entry.version = entry.version.map(|v| v + 1);
+                }
             }
             Ok(r)
         });
@@ -589,6 +639,7 @@ fn load_key(
         aliases: Vec::new(),
         context: Arc::default(),
         import: None,
+        version: Some(0),
     };
     entry.refresh_grants();
     Ok((entry, held_in_row))

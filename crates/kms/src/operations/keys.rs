@@ -242,6 +242,7 @@ pub(crate) fn new_entry(
         aliases: Vec::new(),
         context: Arc::default(),
         import: None,
+        version: Some(0),
     };
     entry.refresh_grants();
     entry.refresh_context();

@@ -63,6 +63,8 @@ impl Store for MemoryStore {
                 Change::DeleteGrant { key_id, grant_id } => {
                     tables.grants.remove(&(key_id.clone(), grant_id.clone()));
                 }
+                // One instance: nothing else writes.
+                Change::Guard { .. } => {}
                 Change::PutAlias(a) => {
                     tables
                         .aliases

@@ -169,6 +169,16 @@ pub enum Change {
     DeleteKey(String),
     /// Stores the grant, replacing any grant with the same key and grant ID.
     PutGrant(GrantRow),
+    /// Checks that key `key_id` is still at `version` (no other instance changed it since it
+    /// was read) and moves it to the next: a store shared by several instances refuses the
+    /// whole write with [`StoreError::Conflict`] otherwise. A store of one instance has
+    /// nothing to check.
+    Guard {
+        /// The key.
+        key_id: String,
+        /// The version the writer read.
+        version: u64,
+    },
     /// Deletes grant `grant_id` of key `key_id`.
     DeleteGrant {
         /// The key the grant is on.
@@ -250,6 +260,12 @@ pub enum StoreError {
         /// The pool's error.
         message: String,
     },
+    /// Another instance changed the key since this one read it: read it again and retry.
+    #[error("key store: key {key_id} was changed by another instance meanwhile")]
+    Conflict {
+        /// The key.
+        key_id: String,
+    },
     /// Another instance serves the Region from the same database.
     #[error(
         "key store {database}: another Keyward instance serves Region {region} from this database, or this instance's hold on it was lost; several instances on one database are not supported yet, so stop the other one or give this one its own database (and restart this one)"
@@ -273,10 +289,44 @@ pub enum StoreError {
     Poisoned,
 }
 
+/// One key's rows as they are now, and its version (a shared store's count of the writes to
+/// the key; 0 in a store of one instance).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRows {
+    /// The key's row.
+    pub key: KeyRecord,
+    /// Its grants, in creation order.
+    pub grants: Vec<GrantRow>,
+    /// Its version.
+    pub version: u64,
+}
+
 /// Where the service keeps keys and aliases.
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Everything stored, read when the service opens.
     fn load(&self) -> Result<Snapshot, StoreError>;
     /// Applies `changes` atomically and durably (committed to stable storage on return).
     fn apply(&self, changes: &[Change]) -> Result<(), StoreError>;
+    /// Whether other instances write to the same rows (then the service guards its writes
+    /// with [`Change::Guard`] and reads a key again when a write conflicts).
+    fn shared(&self) -> bool {
+        false
+    }
+    /// Key `id`'s rows as they are now, `None` when it is not stored.
+    fn load_key(&self, id: &str) -> Result<Option<KeyRows>, StoreError> {
+        let snapshot = self.load()?;
+        Ok(snapshot
+            .keys
+            .into_iter()
+            .find(|k| k.id == id)
+            .map(|key| KeyRows {
+                grants: snapshot
+                    .grants
+                    .into_iter()
+                    .filter(|g| g.key_id == id)
+                    .collect(),
+                key,
+                version: 0,
+            }))
+    }
 }

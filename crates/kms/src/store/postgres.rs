@@ -21,10 +21,11 @@ use std::time::Duration;
 use tokio_postgres::NoTls;
 
 /// The schema version this store writes.
-pub(super) const SCHEMA: i32 = 1;
+pub(super) const SCHEMA: i32 = 2;
 
 /// The migrations, in order: step `n` takes the schema from version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &["CREATE TABLE keys (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE keys (
         region TEXT NOT NULL,
         id TEXT NOT NULL,
         metadata TEXT NOT NULL,
@@ -50,7 +51,10 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE keys (
         updated BIGINT NOT NULL,
         tag BYTEA NOT NULL,
         PRIMARY KEY (region, account, name)
-    );"];
+    );",
+    // 2: each key's version, the count of writes to it, which every write checks and moves.
+    "ALTER TABLE keys ADD COLUMN version BIGINT NOT NULL DEFAULT 0;",
+];
 
 /// The advisory locks' class (`KW`): the migrations' transaction lock, and with a Region's
 /// hash, the lock of the instance serving the Region.
@@ -135,6 +139,17 @@ impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user@host:port/db`) for `region`:
     /// migrates its schema, and takes the Region's instance lock.
     pub fn connect(url: &str, region: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, region, true)
+    }
+
+    /// WIP (multi-instance): as [`PostgresStore::connect`] without the instance lock, for
+    /// several instances on one Region. Not wired into `keyward serve` until caches are kept
+    /// consistent (LISTEN/NOTIFY, reads on a miss).
+    pub fn connect_shared(url: &str, region: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, region, false)
+    }
+
+    fn connect_with(url: &str, region: &str, exclusive: bool) -> Result<Self, StoreError> {
         let mut config: tokio_postgres::Config =
             url.parse().map_err(|source| StoreError::Postgres {
                 context: "the store's URL does not parse".into(),
@@ -194,6 +209,9 @@ impl PostgresStore {
                     lost.store(true, Ordering::Release);
                 });
                 migrate(&pool, &shown).await?;
+                if !exclusive {
+                    return Ok(client);
+                }
                 let held: bool = client
                     .query_one(
                         "SELECT pg_try_advisory_lock($1, hashtext($2))",
@@ -344,6 +362,69 @@ fn to_i64(value: u64) -> i64 {
 }
 
 impl Store for PostgresStore {
+    fn shared(&self) -> bool {
+        true
+    }
+
+    fn load_key(&self, id: &str) -> Result<Option<super::KeyRows>, StoreError> {
+        let (pool, shown, region, id) = (
+            self.pool.clone(),
+            self.shown.clone(),
+            self.region.clone(),
+            id.to_owned(),
+        );
+        run(&self.handle()?, &self.shown, async move {
+            let mut client = PostgresStore::client(&pool, &shown).await?;
+            // One snapshot of the key and its grants.
+            let tx = client
+                .build_transaction()
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await
+                .map_err(database_error("reading a key"))?;
+            let Some(row) = tx
+                .query_opt(
+                    "SELECT id, metadata, sealed, tag, version FROM keys WHERE region = $1 AND id = $2",
+                    &[&region, &id],
+                )
+                .await
+                .map_err(database_error("reading a key"))?
+            else {
+                return Ok(None);
+            };
+            let key = KeyRecord {
+                id: row.get(0),
+                metadata: row.get(1),
+                sealed: row.get(2),
+                tag: row.get(3),
+            };
+            let version = to_u64(row.get(4));
+            let grants = tx
+                .query(
+                    "SELECT key_id, grant_id, record, tag FROM grants
+                     WHERE region = $1 AND key_id = $2 ORDER BY stored",
+                    &[&region, &id],
+                )
+                .await
+                .map_err(database_error("reading a key's grants"))?
+                .into_iter()
+                .map(|row| GrantRow {
+                    key_id: row.get(0),
+                    grant_id: row.get(1),
+                    record: row.get(2),
+                    tag: row.get(3),
+                })
+                .collect();
+            tx.commit().await.map_err(database_error("reading a key"))?;
+            Ok(Some(super::KeyRows {
+                key,
+                grants,
+                version,
+            }))
+        })
+    }
+
     fn load(&self) -> Result<Snapshot, StoreError> {
         let (pool, shown, region) = (self.pool.clone(), self.shown.clone(), self.region.clone());
         run(&self.handle()?, &self.shown, async move {
@@ -454,6 +535,22 @@ impl Store for PostgresStore {
                             &[&region, &g.key_id, &g.grant_id, &g.record, &g.tag],
                         )
                         .await
+                    }
+                    Change::Guard { key_id, version } => {
+                        let moved = tx
+                            .execute(
+                                "UPDATE keys SET version = version + 1
+                                 WHERE region = $1 AND id = $2 AND version = $3",
+                                &[&region, key_id, &to_i64(*version)],
+                            )
+                            .await
+                            .map_err(database_error("write"))?;
+                        if moved != 1 {
+                            return Err(StoreError::Conflict {
+                                key_id: key_id.clone(),
+                            });
+                        }
+                        Ok(moved)
                     }
                     Change::DeleteGrant { key_id, grant_id } => {
                         tx.execute(

@@ -406,3 +406,64 @@ fn a_grant_row_copied_to_another_regions_copy_of_a_multi_region_key_is_refused()
     assert!(matches!(error, OpenError::Record { .. }), "{error}");
     assert!(error.to_string().contains("Region us-east-1"), "{error}");
 }
+
+/// WIP (multi-instance): two services on one database change the same key at once; the one
+/// that writes second finds the key changed, reads it again and decides again: neither
+/// change is lost (without the guard, B's key row, read before A's PutKeyPolicy, would put
+/// the old policy back).
+#[test]
+fn two_instances_changing_one_key_lose_neither_change() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let open = || {
+        Kms::open(
+            KmsConfig::new("us-east-1", ACCOUNT),
+            Box::new(PostgresStore::connect_shared(&database.url(), "us-east-1").unwrap()),
+            RootKey::load_or_create(&root.path().join("root.key")).unwrap(),
+            Arc::new(NoAudit),
+            Arc::new(SystemClock),
+        )
+        .unwrap()
+    };
+    let admin = caller(ADMIN, &[ALLOW_ALL]);
+    let key = default_key(&open(), &admin).key_id;
+    let (a, b) = (open(), open());
+    let policy = admin_policy(&format!(
+        r#"{{"Sid":"FromA","Effect":"Allow","Principal":{{"AWS":"{APP}"}},"Action":"kms:Decrypt","Resource":"*"}}"#
+    ));
+    a.put_key_policy(
+        &admin,
+        &keyward_kms::api::PutKeyPolicyRequest {
+            key_id: key.clone(),
+            policy,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    // B read the key before A's change: its write conflicts, and it retries on the key as
+    // it is now.
+    b.tag_resource(&admin, &tag(&key, "team", "payments"))
+        .unwrap();
+    let c = open();
+    let stored = c
+        .get_key_policy(
+            &admin,
+            &keyward_kms::api::GetKeyPolicyRequest {
+                key_id: key.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .policy;
+    assert!(stored.contains("FromA"), "{stored}");
+    let tags = c
+        .list_resource_tags(
+            &admin,
+            &keyward_kms::api::ListResourceTagsRequest::new(&key),
+        )
+        .unwrap()
+        .tags;
+    assert_eq!(tags.len(), 1);
+}

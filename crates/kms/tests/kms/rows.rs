@@ -46,6 +46,7 @@ fn kinds(write: &[Change]) -> Vec<&'static str> {
             Change::DeleteGrant { .. } => "-grant",
             Change::PutAlias(_) => "alias",
             Change::DeleteAlias { .. } => "-alias",
+            Change::Guard { .. } => "guard",
         })
         .collect()
 }
