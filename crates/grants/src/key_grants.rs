@@ -501,9 +501,39 @@ impl KeyGrants {
         )
     }
 
+    /// The ID of the grant a token names, read without checking the token (which only the
+    /// key it is of can do, with [`KeyGrants::resolve_token`]): to find that key. `None` for
+    /// text that is no token.
+    pub fn token_grant_id(token: &str) -> Option<String> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token.strip_prefix(TOKEN_PREFIX)?)
+            .ok()?;
+        let id = std::str::from_utf8(bytes.get(..64)?).ok()?;
+        id.bytes()
+            .all(|b| b.is_ascii_hexdigit())
+            .then(|| id.to_owned())
+    }
+
     /// The index of the grant a token names. A malformed or forged token, or one for a grant
     /// that was retired or revoked, is `InvalidGrantTokenException`.
     pub fn resolve_token(&self, token: &str) -> Result<usize, KeyGrantsError> {
+        let id = self.token_id(token)?;
+        self.grants
+            .iter()
+            .position(|g| g.id == id)
+            .ok_or(KeyGrantsError::InvalidGrantToken)
+    }
+
+    /// Whether `token` is a token this key issued (its tag checks), whether or not its grant is
+    /// among those held: a grant made elsewhere (another instance sharing the store) that is
+    /// worth reading the key again for. A forged token is not.
+    pub fn issued_token(&self, token: &str) -> bool {
+        self.token_id(token).is_ok()
+    }
+
+    /// The grant ID of a token this key issued (its tag checked).
+    fn token_id(&self, token: &str) -> Result<String, KeyGrantsError> {
         use base64::Engine as _;
         use hmac::Mac;
         let body = token
@@ -522,12 +552,9 @@ impl KeyGrants {
         mac.update(payload);
         mac.verify_slice(tag)
             .map_err(|_| KeyGrantsError::InvalidGrantToken)?;
-        let id = std::str::from_utf8(payload.get(..64).unwrap_or_default())
-            .map_err(|_| KeyGrantsError::InvalidGrantToken)?;
-        self.grants
-            .iter()
-            .position(|g| g.id == id)
-            .ok_or(KeyGrantsError::InvalidGrantToken)
+        std::str::from_utf8(payload.get(..64).unwrap_or_default())
+            .map(str::to_owned)
+            .map_err(|_| KeyGrantsError::InvalidGrantToken)
     }
 
     /// Resolve the tokens sent with a request (at most ten).

@@ -35,6 +35,10 @@ pub(crate) struct KeyEntry {
     /// ([`crate::store::Change::Guard`]); `None` for a key not stored yet, and always 0 in a
     /// store of one instance.
     pub(crate) version: Option<u64>,
+    /// The key's row, locked in a shared store against every other instance's writes while
+    /// a call is decided again after a conflict ([`crate::store::Store::lock_key`]): the
+    /// key's next write goes through it, and cannot conflict.
+    pub(crate) held: Option<Box<dyn crate::store::KeyLock>>,
 }
 
 impl KeyEntry {
@@ -313,6 +317,16 @@ impl Aliases {
         if let Some(names) = self.0.get_mut(account) {
             names.remove(name);
         }
+    }
+
+    /// Every alias, of every account.
+    pub(crate) fn all(&self) -> impl Iterator<Item = &AliasRecord> {
+        self.0.values().flat_map(BTreeMap::values)
+    }
+
+    /// Whether any account has an alias named `name`.
+    pub(crate) fn named_anywhere(&self, name: &str) -> bool {
+        self.0.values().any(|names| names.contains_key(name))
     }
 
     /// The aliases of `account`, by name.

@@ -239,9 +239,6 @@ pub(crate) trait Pipeline<O: KmsOperation> {
     ) -> Result<O::Response, KmsError>;
 }
 
-/// How many times a change is decided again when another instance wrote its key meanwhile.
-const CONFLICT_RETRIES: u32 = 3;
-
 /// The pipeline of [`ReadsKey`] operations.
 #[derive(Debug)]
 pub(crate) struct Read;
@@ -269,6 +266,7 @@ impl<O: ReadsKey> Pipeline<O> for Read {
         kms.housekeeping()?;
         let key_id = O::locate(kms, caller, request)?;
         let (slot, named) = kms.resolve(caller, &key_id, O::ACTION)?;
+        kms.fresh_for_tokens(&[&slot], request.grant_tokens())?;
         let entry = slot.read()?;
         let judgement = kms.admit::<O>(&entry, &named, caller, call, request)?;
         let entry = &*entry;
@@ -296,37 +294,21 @@ impl<O: ChangesKey> Pipeline<O> for Change {
         O::check(request)?;
         kms.housekeeping()?;
         let (slot, named) = kms.resolve(caller, request.key_id().unwrap_or_default(), O::ACTION)?;
+        kms.fresh_for_tokens(&[&slot], request.grant_tokens())?;
         let mut entry = slot.write()?;
-        // In a shared store another instance may have written the key since this one read
-        // it: then the write is refused, the key read again, and the call decided again on
-        // it, a few times at most.
-        let mut attempts = 0;
-        loop {
-            let judgement = kms.admit::<O>(&entry, &named, caller, call, request)?;
-            O::validate(&entry, request)?;
-            if request.dry_run() {
-                return Err(KmsError::dry_run());
-            }
-            let mut op = Allowed {
-                kms,
-                caller,
-                judgement,
-                call: &mut *call,
-            };
-            match kms.commit_key(&mut entry, |entry| O::perform(&mut op, entry, request)) {
-                Err(KmsError::Store(crate::store::StoreError::Conflict { .. }))
-                    if attempts < CONFLICT_RETRIES =>
-                {
-                    attempts += 1;
-                    kms.read_again(&mut entry)?;
-                    // The call is decided again from the start: what it recorded goes.
-                    call.resources.clear();
-                    call.decisions.clear();
-                    call.response = Value::Null;
-                }
-                result => return result,
-            }
+        let judgement = kms.admit::<O>(&entry, &named, caller, call, request)?;
+        let entry = &mut *entry;
+        O::validate(entry, request)?;
+        if request.dry_run() {
+            return Err(KmsError::dry_run());
         }
+        let mut op = Allowed {
+            kms,
+            caller,
+            judgement,
+            call,
+        };
+        kms.commit_key(entry, |entry| O::perform(&mut op, entry, request))
     }
 }
 
@@ -494,13 +476,35 @@ impl Kms {
         request: &O::Request,
     ) -> Result<O::Response, KmsError> {
         let mut call = Call::new(operation.name(), O::audit(request));
-        // An AWS managed key comes into being the first time its service uses it.
-        self.ensure_managed_key(
-            caller,
-            request.key_id(),
-            operation == Operation::DescribeKey,
-        );
-        let result = O::Pipeline::run(self, caller, &mut call, request);
+        let mut attempts = 0;
+        let mut locked: Vec<String> = Vec::new();
+        let result = loop {
+            let result = self.check_fresh().and_then(|()| {
+                // An AWS managed key comes into being the first time its service uses it.
+                self.ensure_managed_key(
+                    caller,
+                    request.key_id(),
+                    operation == Operation::DescribeKey,
+                );
+                O::Pipeline::run(self, caller, &mut call, request)
+            });
+            // Another instance changed what the call read: read it again (a key under a lock
+            // of its row), and decide the call again from the start (what it recorded goes),
+            // a few times at most.
+            if let Err(error) = &result
+                && attempts < crate::follow::CONFLICT_RETRIES
+                && let Ok(Some(key)) = self.retry_after(error)
+            {
+                locked.extend(key);
+                attempts += 1;
+                call = Call::new(operation.name(), O::audit(request));
+                continue;
+            }
+            break result;
+        };
+        for key in &locked {
+            self.release_held(key);
+        }
         // The call's locks are released: what it left for other Regions is done now.
         self.run_followups();
         let (error_code, error_message) = match &result {
@@ -574,11 +578,14 @@ impl Kms {
         key_id: &str,
         action: ActionId,
     ) -> Result<(Arc<KeySlot>, Named), KmsError> {
+        self.fill(caller, key_id, action)?;
         let state = self.read()?;
         self.resolve_in(&state, caller, key_id, action)
     }
 
-    /// As [`resolve`](Self::resolve), under a lock of the map the caller holds.
+    /// As [`resolve`](Self::resolve), under a lock of the map the caller holds (so a key or
+    /// alias of a shared store not held here is not read: call [`Kms::fill`] before taking
+    /// the lock).
     pub(crate) fn resolve_in(
         &self,
         state: &State,

@@ -8,7 +8,7 @@ use crate::error::KmsError;
 use crate::operations::multi_region::Followup;
 use crate::record::{AdminState, RotationRecord};
 use crate::service::Kms;
-use crate::store::Change;
+use crate::store::{Change, StoreError};
 use std::sync::atomic::Ordering;
 
 /// Seconds in a day.
@@ -31,6 +31,9 @@ impl Kms {
         }
         // The map's lock, then each due key's in turn (the lock order of `KeySlot`).
         let mut state = self.write()?;
+        // Keys another instance sharing the store changed first: read again once the map's
+        // lock is released, and looked at again by the next call.
+        let mut conflicted: Vec<String> = Vec::new();
         // Calls on other keys go on meanwhile and lower the mark for what they change; it
         // ends as the least of theirs and of what is left due here.
         self.next_event.store(u64::MAX, Ordering::Relaxed);
@@ -53,19 +56,41 @@ impl Kms {
             let id = slot.id.clone();
             if entry.meta.deletion_date.is_some_and(|d| d <= now) {
                 let account = entry.meta.account.clone();
-                let mut changes: Vec<Change> = entry
-                    .aliases
-                    .iter()
-                    .map(|name| Change::DeleteAlias {
+                // Only if no other instance changed the key (cancelled its deletion) or moved
+                // its aliases meanwhile.
+                let mut changes: Vec<Change> = Vec::new();
+                if let Some(version) = entry.version.filter(|_| self.store().shared()) {
+                    changes.push(Change::Guard {
+                        key_id: id.clone(),
+                        version,
+                    });
+                }
+                for name in &entry.aliases {
+                    changes.push(Change::AliasGuard {
                         account: account.clone(),
                         name: name.clone(),
-                    })
-                    .collect();
+                        key_id: Some(id.clone()),
+                    });
+                    changes.push(Change::DeleteAlias {
+                        account: account.clone(),
+                        name: name.clone(),
+                    });
+                }
                 changes.push(Change::DeleteKey(id.clone()));
-                if let Err(e) = self.persist(&changes) {
-                    drop(entry);
-                    self.next_event.store(0, Ordering::Relaxed);
-                    return Err(e);
+                match self.persist(&changes) {
+                    Ok(()) => {}
+                    Err(KmsError::Store(
+                        StoreError::Conflict { .. } | StoreError::AliasConflict { .. },
+                    )) => {
+                        drop(entry);
+                        conflicted.push(id);
+                        continue;
+                    }
+                    Err(e) => {
+                        drop(entry);
+                        self.next_event.store(0, Ordering::Relaxed);
+                        return Err(e);
+                    }
                 }
                 for name in std::mem::take(&mut entry.aliases) {
                     state.aliases.remove(&account, &name);
@@ -107,10 +132,18 @@ impl Kms {
                 }
                 Ok(())
             });
-            if let Err(e) = result {
-                drop(entry);
-                self.next_event.store(0, Ordering::Relaxed);
-                return Err(e);
+            match result {
+                Ok(()) => {}
+                Err(KmsError::Store(StoreError::Conflict { .. })) => {
+                    drop(entry);
+                    conflicted.push(id);
+                    continue;
+                }
+                Err(e) => {
+                    drop(entry);
+                    self.next_event.store(0, Ordering::Relaxed);
+                    return Err(e);
+                }
             }
             if rotated && entry.meta.multi_region.is_some() {
                 self.followups.push(Followup::Spread(id.clone()));
@@ -118,6 +151,12 @@ impl Kms {
         }
         self.next_event
             .fetch_min(state.earliest_event(), Ordering::Relaxed);
+        drop(state);
+        for id in conflicted {
+            // What the other instance wrote, due or not; the next call sees to it.
+            self.refresh_key(&id, None)?;
+            self.next_event.store(0, Ordering::Relaxed);
+        }
         Ok(())
     }
 }

@@ -49,6 +49,7 @@ mod caller;
 pub mod clock;
 mod entry;
 mod error;
+mod follow;
 mod gate;
 mod housekeeping;
 mod key_id;

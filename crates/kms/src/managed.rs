@@ -12,9 +12,9 @@ use crate::clock::epoch_seconds;
 use crate::entry::KeyEntry;
 use crate::error::KmsError;
 use crate::housekeeping::DAY;
-use crate::operations::aliases::point_alias;
 use crate::operations::keys::new_entry;
 use crate::service::{Kms, compile_key_policy};
+use crate::store::Change;
 use keyward_api::CreateKeyRequest;
 use keyward_crypto::{CryptoKey, KeySpec, KeyUsage};
 use keyward_policy::catalog::ActionId;
@@ -383,6 +383,8 @@ impl Kms {
     }
 
     fn create_managed_key(&self, service: &ManagedService, account: &str) -> Result<(), KmsError> {
+        // Made already through another instance sharing the store?
+        self.load_missing_alias(account, service.alias)?;
         let mut state = self.write()?;
         if state.aliases.contains(account, service.alias) {
             return Ok(());
@@ -405,14 +407,27 @@ impl Kms {
         entry.meta.rotation_enabled = true;
         entry.meta.rotation_period_days = 365;
         entry.meta.next_rotation = Some(now + 365 * DAY);
-        let change = self.key_change(&entry)?;
-        self.persist(&[change])?;
+        // The key and its alias in one write, which another instance making the same managed
+        // key first refuses whole (the alias exists then): no key is left without its alias.
+        let alias = self.alias_record(account, service.alias, &id, now, now);
+        self.persist(&[
+            self.key_change(&entry)?,
+            Change::AliasGuard {
+                account: account.to_owned(),
+                name: service.alias.to_owned(),
+                key_id: None,
+            },
+            Change::PutAlias(alias.clone()),
+        ])?;
         if let Some(at) = entry.next_event() {
             self.next_event
                 .fetch_min(at, std::sync::atomic::Ordering::Relaxed);
         }
+        entry.aliases.push(service.alias.to_owned());
+        entry.refresh_context();
         state.insert(entry);
-        point_alias(self, &mut state, account, service.alias, None, &id)
+        state.aliases.insert(alias);
+        Ok(())
     }
 }
 

@@ -135,6 +135,8 @@ impl Regions {
             )?;
             kms.links = Arc::clone(&links);
             let kms = Arc::new(kms);
+            // Other instances sharing the store: follow what they change.
+            kms.follow().map_err(io(dir))?;
             links.link(&region, &kms);
             if region == config.region {
                 default = Some(Arc::clone(&kms));
@@ -157,6 +159,9 @@ impl Regions {
         for mut kms in services {
             kms.links = Arc::clone(&links);
             let kms = Arc::new(kms);
+            // A service over a shared store serves once it follows the store's changes; a
+            // thread that cannot be started leaves it refusing calls, as it says.
+            let _ = kms.follow();
             links.link(kms.region(), &kms);
             default.get_or_insert_with(|| Arc::clone(&kms));
             if by_name.insert(kms.region().to_owned(), kms).is_some() {

@@ -9,7 +9,7 @@ use crate::error::{KmsError, OpenError};
 use crate::operations::multi_region::{Followups, RegionLinks};
 use crate::quotas::{Admission, QuotaConfig, RequestQuotas};
 use crate::record::{GrantRecord, KeyMetadataRecord};
-use crate::store::{AliasRecord, Change, GrantRow, KeyRecord, Store};
+use crate::store::{AliasRecord, Change, GrantRow, KeyRecord, KeyRows, Store, StoreEvent};
 use keyward_api::{ErrorCode, Request};
 use keyward_authz::{CompiledPolicy, PolicySource, PolicyText, compile_policy};
 use keyward_crypto::{CryptoKey, RecordKey, RootKey};
@@ -17,8 +17,9 @@ use keyward_grants::Grant;
 use keyward_grants::key_grants::{KeyGrants, KeyKind, TokenKey};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Where the service runs: its Region, and its default account. Keys are created in the
 /// caller's account, as in KMS: the service holds the keys of every account that calls it,
@@ -129,6 +130,16 @@ pub struct Kms {
     pub(crate) links: Arc<RegionLinks>,
     /// What calls leave to do once their lock is released (multi-Region keys).
     pub(crate) followups: Followups,
+    /// The store's notices of changes made by every instance sharing it, until
+    /// [`Kms::follow`] takes them (a store of one instance has none).
+    pub(crate) notices: Mutex<Option<Receiver<StoreEvent>>>,
+    /// Set while this instance may hold rows older than its shared store's (it is not
+    /// following the store's notices yet, lost them, or failed to read a change): every call
+    /// is refused until it has read everything again ([`crate::follow`]).
+    pub(crate) stale: AtomicBool,
+    /// Counts the notices of key changes followed, so that a key read on a miss can tell
+    /// whether a notice came while it was being read ([`Kms::load_missing_key`]).
+    pub(crate) key_notices: AtomicU64,
 }
 
 /// The key-policy document KMS gives a key created without one, in `account`.
@@ -168,7 +179,7 @@ impl Kms {
     ) -> Result<Self, OpenError> {
         let token_key = root.derive(b"keyward grant tokens v1");
         let records = root.record_key();
-        let snapshot = store.load()?;
+        let (snapshot, versions) = store.load_versioned()?;
         let mut state = State::default();
         let mut grants_of: HashMap<String, Vec<GrantRecord>> = HashMap::new();
         for row in snapshot.grants {
@@ -194,7 +205,8 @@ impl Kms {
         let mut legacy: Vec<String> = Vec::new();
         for record in snapshot.keys {
             let rows = grants_of.remove(&record.id).unwrap_or_default();
-            let (entry, in_row) = load_key(&record, rows, &records, &root, token_key)?;
+            let (mut entry, in_row) = load_key(&record, rows, &records, &root, token_key)?;
+            entry.version = Some(versions.get(&record.id).copied().unwrap_or(0));
             // A row of another Region's store (a multi-Region key's copy has the same ID).
             if entry.meta.region != config.region {
                 return Err(OpenError::Record {
@@ -240,7 +252,12 @@ impl Kms {
             .quotas
             .clone()
             .map(|q| RequestQuotas::new(q, &config.region));
+        let notices = store.changes();
         let kms = Self {
+            // A shared store's instance serves nothing until it follows the store's notices.
+            stale: AtomicBool::new(store.shared()),
+            notices: Mutex::new(notices),
+            key_notices: AtomicU64::new(0),
             quotas,
             links: Arc::default(),
             followups: Followups::default(),
@@ -486,17 +503,15 @@ impl Kms {
         Ok(changes)
     }
 
-    /// Reads `entry`'s key again from the store (another instance wrote it): its metadata,
-    /// material and grants as stored now, and its version. The aliases and an import in
-    /// progress are this instance's and stay. `NotFoundException` when the key is gone.
-    pub(crate) fn read_again(&self, entry: &mut KeyEntry) -> Result<(), KmsError> {
-        let id = entry.meta.id.clone();
-        let Some(rows) = self.store.load_key(&id)? else {
-            return Err(KmsError::not_found(format!(
-                "Key '{}' does not exist",
-                entry.meta.arn
-            )));
-        };
+    /// The store this service keeps its rows in.
+    pub(crate) fn store(&self) -> &dyn Store {
+        &*self.store
+    }
+
+    /// A key's entry from its rows as stored now (every row's tag checked, its material
+    /// unsealed), at the rows' version, with no aliases and no import in progress.
+    pub(crate) fn entry_from_rows(&self, rows: &KeyRows) -> Result<KeyEntry, KmsError> {
+        let id = &rows.key.id;
         let mut grants = Vec::with_capacity(rows.grants.len());
         for row in &rows.grants {
             if !self
@@ -508,18 +523,41 @@ impl Kms {
                     row.grant_id
                 )));
             }
-            grants.push(serde_json::from_str(&row.record).map_err(|e| {
+            let grant: GrantRecord = serde_json::from_str(&row.record).map_err(|e| {
                 KmsError::Internal(format!("grant {} of key {id}: {e}", row.grant_id))
-            })?);
+            })?;
+            if grant.id != row.grant_id {
+                return Err(KmsError::Internal(format!(
+                    "the stored row of grant {} of key {id} holds grant {}",
+                    row.grant_id, grant.id
+                )));
+            }
+            grants.push(grant);
         }
-        let (mut fresh, _) = load_key(&rows.key, grants, &self.records, &self.root, self.token_key)
+        let (mut entry, _) = load_key(&rows.key, grants, &self.records, &self.root, self.token_key)
             .map_err(|e| KmsError::Internal(e.to_string()))?;
-        fresh.aliases = std::mem::take(&mut entry.aliases);
-        fresh.import = entry.import.take();
-        fresh.version = Some(rows.version);
-        fresh.refresh_context();
-        *entry = fresh;
-        Ok(())
+        if entry.meta.region != self.config.region {
+            return Err(KmsError::Internal(format!(
+                "the stored row of key {id} is of Region {}, and this service serves {}",
+                entry.meta.region, self.config.region
+            )));
+        }
+        entry.version = Some(rows.version);
+        Ok(entry)
+    }
+
+    /// Checks an alias row's integrity tag.
+    pub(crate) fn verify_alias(&self, alias: &AliasRecord) -> Result<(), KmsError> {
+        let fields = alias.fields();
+        let fields: Vec<&[u8]> = fields.iter().map(Vec::as_slice).collect();
+        if self.records.verify(&fields, &alias.tag) {
+            Ok(())
+        } else {
+            Err(KmsError::Internal(format!(
+                "the stored row of alias {} of account {} does not match its integrity tag",
+                alias.name, alias.account
+            )))
+        }
     }
 
     /// Writes changes through to the store.
@@ -558,7 +596,11 @@ impl Kms {
                         },
                     );
                 }
-                self.persist(&changes)?;
+                match entry.held.take() {
+                    Some(lock) => lock.apply(&changes)?,
+                    None => self.persist(&changes)?,
+                }
+                // The store moved the key's version once, past the one guarded.
                 if self.store.shared() {
                     entry.version = entry.version.map(|v| v + 1);
                 }
@@ -640,6 +682,7 @@ fn load_key(
         context: Arc::default(),
         import: None,
         version: Some(0),
+        held: None,
     };
     entry.refresh_grants();
     Ok((entry, held_in_row))

@@ -14,6 +14,7 @@ mod check;
 mod commands;
 mod common;
 mod diff;
+mod instances;
 mod lint;
 mod serve;
 mod who_can;

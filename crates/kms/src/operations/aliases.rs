@@ -107,7 +107,16 @@ pub(crate) fn point_alias(
         (Some(new), None) => (Some(new.write()?), None),
         (None, _) => (None, None),
     };
-    kms.persist(&[Change::PutAlias(record.clone())])?;
+    // Written only if the alias still points where this instance saw it (another instance
+    // sharing the store may have moved it, or made it).
+    kms.persist(&[
+        Change::AliasGuard {
+            account: account.to_owned(),
+            name: name.to_owned(),
+            key_id: from.map(str::to_owned),
+        },
+        Change::PutAlias(record.clone()),
+    ])?;
     state.aliases.insert(record);
     match (&mut new, &mut old) {
         // The alias stays on its key (UpdateAlias to the key it already names).
@@ -146,6 +155,8 @@ fn create_alias(
 ) -> Result<Empty, KmsError> {
     CreateAlias::check(r)?;
     kms.housekeeping()?;
+    kms.fill(caller, &r.target_key_id, CreateAlias::ACTION)?;
+    kms.load_missing_alias(caller.account(), &r.alias_name)?;
     // One write lock from the check that the name is free to the alias's creation.
     let mut state = kms.write()?;
     let id = {
@@ -203,6 +214,8 @@ fn update_alias(
 ) -> Result<Empty, KmsError> {
     UpdateAlias::check(r)?;
     kms.housekeeping()?;
+    kms.fill(caller, &r.target_key_id, UpdateAlias::ACTION)?;
+    kms.load_missing_alias(caller.account(), &r.alias_name)?;
     let mut state = kms.write()?;
     let (old_id, new_id) = {
         let current_slot = kms.resolve_alias(&state, caller, &r.alias_name)?;
@@ -252,15 +265,23 @@ fn delete_alias(
 ) -> Result<Empty, KmsError> {
     DeleteAlias::check(r)?;
     let account = caller.account();
+    kms.load_missing_alias(account, &r.alias_name)?;
     let mut state = kms.write()?;
     let slot = kms.resolve_alias(&state, caller, &r.alias_name)?;
     let mut entry = slot.write()?;
     call.resources.push(entry.meta.arn.clone());
     kms.authorize_alias(call, caller, &entry, DeleteAlias::ACTION, &r.alias_name)?;
-    kms.persist(&[Change::DeleteAlias {
-        account: account.to_owned(),
-        name: r.alias_name.clone(),
-    }])?;
+    kms.persist(&[
+        Change::AliasGuard {
+            account: account.to_owned(),
+            name: r.alias_name.clone(),
+            key_id: Some(entry.meta.id.clone()),
+        },
+        Change::DeleteAlias {
+            account: account.to_owned(),
+            name: r.alias_name.clone(),
+        },
+    ])?;
     state.aliases.remove(account, &r.alias_name);
     entry.aliases.retain(|a| *a != r.alias_name);
     entry.refresh_context();
@@ -281,6 +302,9 @@ fn list_aliases(
     r: &ListAliasesRequest,
 ) -> Result<ListAliasesResponse, KmsError> {
     let (kms, account) = (op.kms, op.caller.account());
+    if let Some(k) = &r.key_id {
+        kms.fill(op.caller, k, ListAliases::ACTION)?;
+    }
     let state = kms.read()?;
     let only = match &r.key_id {
         Some(k) => Some(

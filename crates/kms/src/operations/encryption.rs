@@ -105,6 +105,10 @@ fn ciphertext_key<'r>(
         });
     }
     let from_blob = keyward_crypto::ciphertext_key_id(ciphertext)?;
+    kms.load_missing_key(from_blob)?;
+    if let Some(named) = key_id {
+        kms.fill(caller, named, action)?;
+    }
     let state = kms.read()?;
     let Some(owner) = state.slot(from_blob) else {
         return Err(KmsError::refused(
@@ -167,6 +171,7 @@ fn re_encrypt(
     )?;
     let (source_slot, source_named) = kms.resolve(caller, &source_key_id, from)?;
     let (destination_slot, destination_named) = kms.resolve(caller, &r.destination_key_id, to)?;
+    kms.fresh_for_tokens(&[&source_slot, &destination_slot], &r.grant_tokens)?;
     let (source_guard, destination_guard) =
         crate::entry::KeySlot::read_both(&source_slot, &destination_slot)?;
     let source = &*source_guard;

@@ -271,18 +271,28 @@ fn retire_grant(
     let action = RetireGrant::ACTION;
     let slot = match (&r.grant_token, &r.key_id) {
         (Some(token), _) => {
-            let state = kms.read()?;
-            state
-                .keys
-                .values()
-                .find(|slot| {
-                    slot.read()
-                        .is_ok_and(|e| e.grants.resolve_token(token).is_ok())
-                })
-                .cloned()
-                .ok_or_else(|| {
-                    KmsError::refused(ErrorCode::InvalidGrantToken, "The grant token is not valid")
-                })?
+            let holder = |kms: &Kms| -> Result<Option<Arc<KeySlot>>, KmsError> {
+                Ok(kms
+                    .read()?
+                    .keys
+                    .values()
+                    .find(|slot| {
+                        slot.read()
+                            .is_ok_and(|e| e.grants.resolve_token(token).is_ok())
+                    })
+                    .cloned())
+            };
+            let found = match holder(kms)? {
+                Some(slot) => Some(slot),
+                // A grant created through another instance sharing the store.
+                None => {
+                    kms.load_token_owner(token)?;
+                    holder(kms)?
+                }
+            };
+            found.ok_or_else(|| {
+                KmsError::refused(ErrorCode::InvalidGrantToken, "The grant token is not valid")
+            })?
         }
         (None, Some(key_id)) => kms.resolve(caller, key_id, action)?.0,
         (None, None) => {

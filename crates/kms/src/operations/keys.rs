@@ -243,6 +243,7 @@ pub(crate) fn new_entry(
         context: Arc::default(),
         import: None,
         version: Some(0),
+        held: None,
     };
     entry.refresh_grants();
     entry.refresh_context();

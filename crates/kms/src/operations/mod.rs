@@ -66,12 +66,25 @@ macro_rules! kms_methods {
             /// something, or any call when time has made something due (a rotation, a
             /// deletion: the call's housekeeping runs first) or that may create an AWS managed
             /// key. A server runs such a call where blocking is allowed, not on its async
-            /// workers (a store write waits for a disk, or for a database).
+            /// workers (a store write waits for a disk, or for a database). So may a call
+            /// on a shared store that names a key or alias not held here, or carries grant
+            /// tokens: it may read the store.
             pub fn may_write(&self, request: &Request) -> bool {
+                let ciphertext = match request {
+                    Request::Decrypt(input) => Some(input.ciphertext_blob.as_slice()),
+                    Request::ReEncrypt(input) => Some(input.ciphertext_blob.as_slice()),
+                    _ => None,
+                };
                 match request {
                     $(Request::$name(input) => {
+                        let key_id = keyward_api::RequestMembers::key_id(input);
                         $writes
-                            || self.may_write_reading(keyward_api::RequestMembers::key_id(input))
+                            || self.may_write_reading(key_id)
+                            || self.may_read_store(
+                                key_id,
+                                keyward_api::RequestMembers::grant_tokens(input),
+                                ciphertext,
+                            )
                     })*
                 }
             }

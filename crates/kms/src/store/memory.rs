@@ -64,7 +64,7 @@ impl Store for MemoryStore {
                     tables.grants.remove(&(key_id.clone(), grant_id.clone()));
                 }
                 // One instance: nothing else writes.
-                Change::Guard { .. } => {}
+                Change::Guard { .. } | Change::AliasGuard { .. } => {}
                 Change::PutAlias(a) => {
                     tables
                         .aliases

@@ -170,9 +170,9 @@ pub enum Change {
     /// Stores the grant, replacing any grant with the same key and grant ID.
     PutGrant(GrantRow),
     /// Checks that key `key_id` is still at `version` (no other instance changed it since it
-    /// was read) and moves it to the next: a store shared by several instances refuses the
-    /// whole write with [`StoreError::Conflict`] otherwise. A store of one instance has
-    /// nothing to check.
+    /// was read): a store shared by several instances refuses the whole write with
+    /// [`StoreError::Conflict`] otherwise (and moves the version of every key a write
+    /// touches, once). A store of one instance has nothing to check.
     Guard {
         /// The key.
         key_id: String,
@@ -195,6 +195,46 @@ pub enum Change {
         /// The alias name, `alias/...`.
         name: String,
     },
+    /// Checks that alias `name` of `account` points at `key_id` now (`None`: that it does not
+    /// exist): a store shared by several instances refuses the whole write with
+    /// [`StoreError::AliasConflict`] otherwise, so that an alias is never created twice nor
+    /// moved or deleted on the strength of a decision about a key it no longer names. A store
+    /// of one instance has nothing to check.
+    AliasGuard {
+        /// The account the alias belongs to.
+        account: String,
+        /// The alias name, `alias/...`.
+        name: String,
+        /// The key the writer saw it point at, or `None` when it saw no such alias.
+        key_id: Option<String>,
+    },
+}
+
+/// What another instance (or this one) changed in a shared store, as its change notices
+/// say; [`Store::changes`] delivers them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreEvent {
+    /// Key `id` was written (created, changed, its grants changed) or deleted; `version` is
+    /// its version after the write, `None` when it was deleted.
+    Key {
+        /// The key ID.
+        id: String,
+        /// Its version now.
+        version: Option<u64>,
+    },
+    /// Alias `name` of `account` was created, moved or deleted.
+    Alias {
+        /// The account.
+        account: String,
+        /// The alias name.
+        name: String,
+    },
+    /// The notices stopped (the store's listening session ended): changes may be missed from
+    /// here until [`StoreEvent::Resumed`].
+    Lost,
+    /// The notices flow again; what changed meanwhile was not announced, so read everything
+    /// held again.
+    Resumed,
 }
 
 /// Everything stored.
@@ -266,15 +306,15 @@ pub enum StoreError {
         /// The key.
         key_id: String,
     },
-    /// Another instance serves the Region from the same database.
+    /// Another instance created, moved or deleted the alias since this one read it.
     #[error(
-        "key store {database}: another Keyward instance serves Region {region} from this database, or this instance's hold on it was lost; several instances on one database are not supported yet, so stop the other one or give this one its own database (and restart this one)"
+        "key store: alias {name} of account {account} was changed by another instance meanwhile"
     )]
-    InUse {
-        /// The database, as shown (no password).
-        database: String,
-        /// The Region.
-        region: String,
+    AliasConflict {
+        /// The account.
+        account: String,
+        /// The alias name.
+        name: String,
     },
     /// The store's own runtime gave no answer in time, or stopped.
     #[error(
@@ -299,6 +339,12 @@ pub struct KeyRows {
     pub grants: Vec<GrantRow>,
     /// Its version.
     pub version: u64,
+}
+
+/// A key's row held locked against every other writer ([`Store::lock_key`]).
+pub trait KeyLock: Send + Sync + std::fmt::Debug {
+    /// Applies `changes` as [`Store::apply`] does, under the lock, and releases it.
+    fn apply(self: Box<Self>, changes: &[Change]) -> Result<(), StoreError>;
 }
 
 /// Where the service keeps keys and aliases.
@@ -328,5 +374,52 @@ pub trait Store: Send + Sync + std::fmt::Debug {
                 key,
                 version: 0,
             }))
+    }
+    /// As [`Store::load`], with each key's version (none in a store of one instance), read
+    /// in one snapshot.
+    fn load_versioned(
+        &self,
+    ) -> Result<(Snapshot, std::collections::HashMap<String, u64>), StoreError> {
+        Ok((self.load()?, std::collections::HashMap::new()))
+    }
+    /// Alias `name` of `account` as stored now.
+    fn load_alias(&self, account: &str, name: &str) -> Result<Option<AliasRecord>, StoreError> {
+        Ok(self
+            .load()?
+            .aliases
+            .into_iter()
+            .find(|a| a.account == account && a.name == name))
+    }
+    /// Every alias as stored now.
+    fn load_aliases(&self) -> Result<Vec<AliasRecord>, StoreError> {
+        Ok(self.load()?.aliases)
+    }
+    /// The ID of the key grant `grant_id` is on, when it is stored.
+    fn grant_owner(&self, grant_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .load()?
+            .grants
+            .into_iter()
+            .find(|g| g.grant_id == grant_id)
+            .map(|g| g.key_id))
+    }
+    /// Locks key `id`'s row against every other writer, for a write that must not be refused
+    /// for a conflict (a call decided again after one): the key's rows as they are under the
+    /// lock, and the lock, whose [`KeyLock::apply`] writes and releases it (dropped unused,
+    /// it is released). `None` for a store no one else writes.
+    #[allow(
+        clippy::type_complexity,
+        reason = "the lock and the rows read under it"
+    )]
+    fn lock_key(
+        &self,
+        _id: &str,
+    ) -> Result<Option<(Box<dyn KeyLock>, Option<KeyRows>)>, StoreError> {
+        Ok(None)
+    }
+    /// The notices of changes to the store, from when it was opened, taken once (`None` for
+    /// a store no one else writes, or when taken already).
+    fn changes(&self) -> Option<std::sync::mpsc::Receiver<StoreEvent>> {
+        None
     }
 }

@@ -8,17 +8,23 @@
 //!
 //! The schema is versioned (`keyward_schema`): the migrations this Keyward knows run at start,
 //! in one transaction under an advisory lock, and a database of a newer schema is refused.
-//! Until instances share a database with their caches kept consistent, one instance serves a
-//! Region of a database: a session advisory lock per Region, held while the store is open,
-//! refuses a second one with what to do.
-
+//!
+//! Several instances serve a Region from one database. Each key has a version, moved once by
+//! every write that touches the key; a write made on the strength of what an instance read
+//! checks that version first ([`Change::Guard`]), and an alias's target likewise
+//! ([`Change::AliasGuard`]), so a write decided on stale rows is refused, never applied. Every
+//! write announces what it touched, in its own transaction (`NOTIFY`, delivered at commit), and
+//! each store listens on a session of its own ([`Store::changes`]), so that every instance can
+//! read the rows again within moments of the commit.
 use super::{AliasRecord, Change, GrantRow, KeyRecord, Snapshot, Store, StoreError};
+use super::{KeyLock, KeyRows, StoreEvent};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, Sender};
 use std::time::Duration;
-use tokio_postgres::NoTls;
+use tokio_postgres::{AsyncMessage, GenericClient, NoTls};
 
 /// The schema version this store writes.
 pub(super) const SCHEMA: i32 = 2;
@@ -52,13 +58,24 @@ const MIGRATIONS: &[&str] = &[
         tag BYTEA NOT NULL,
         PRIMARY KEY (region, account, name)
     );",
-    // 2: each key's version, the count of writes to it, which every write checks and moves.
-    "ALTER TABLE keys ADD COLUMN version BIGINT NOT NULL DEFAULT 0;",
+    // 2: each key's version, moved by every write to it (and checked by the writes that
+    // depend on what they read); grants found by their ID (a grant token names only that).
+    "ALTER TABLE keys ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+    CREATE INDEX grants_by_id ON grants (region, grant_id);",
 ];
 
-/// The advisory locks' class (`KW`): the migrations' transaction lock, and with a Region's
-/// hash, the lock of the instance serving the Region.
+/// The advisory locks' class (`KW`): the migrations' transaction lock.
 const LOCK_CLASS: i32 = 0x4b57;
+/// The advisory locks' class of aliases (`KA`): with the hash of an alias's Region, account
+/// and name, held by a transaction that checks the alias ([`Change::AliasGuard`]), so two
+/// instances creating one alias at once are put one after the other.
+const ALIAS_LOCK_CLASS: i32 = 0x4b41;
+
+/// The channel every write's notices go to.
+const CHANNEL: &str = "keyward_changes";
+
+/// How long the listening session waits before connecting again after it ended.
+const LISTEN_RETRY: Duration = Duration::from_millis(500);
 
 /// The most connections the pool keeps.
 const POOL_SIZE: usize = 8;
@@ -89,15 +106,13 @@ pub struct PostgresStore {
     /// Runs the client.
     runtime: OwnRuntime,
     pool: Pool,
-    /// Set when the session holding the Region's instance lock ended (a database restart, a
-    /// network failure): the lock is gone, another instance may have taken the Region, so
-    /// every write is refused from then on.
-    lock_lost: Arc<AtomicBool>,
     region: String,
     /// The database as shown in errors: host, port, database and user, never a password.
     shown: String,
-    /// The session holding the Region's advisory lock while the store is open.
-    _instance: tokio_postgres::Client,
+    /// The notices of changes, until the service takes them ([`Store::changes`]); the
+    /// listening session (a task on the store's runtime) sends to its other end from the
+    /// moment the store is open.
+    changes: Mutex<Option<Receiver<StoreEvent>>>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -137,19 +152,9 @@ pub(super) fn shown(config: &tokio_postgres::Config) -> String {
 
 impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user@host:port/db`) for `region`:
-    /// migrates its schema, and takes the Region's instance lock.
+    /// migrates its schema, and starts listening for the changes every instance on the
+    /// database announces (the store's notices, from now on: [`Store::changes`]).
     pub fn connect(url: &str, region: &str) -> Result<Self, StoreError> {
-        Self::connect_with(url, region, true)
-    }
-
-    /// WIP (multi-instance): as [`PostgresStore::connect`] without the instance lock, for
-    /// several instances on one Region. Not wired into `keyward serve` until caches are kept
-    /// consistent (LISTEN/NOTIFY, reads on a miss).
-    pub fn connect_shared(url: &str, region: &str) -> Result<Self, StoreError> {
-        Self::connect_with(url, region, false)
-    }
-
-    fn connect_with(url: &str, region: &str, exclusive: bool) -> Result<Self, StoreError> {
         let mut config: tokio_postgres::Config =
             url.parse().map_err(|source| StoreError::Postgres {
                 context: "the store's URL does not parse".into(),
@@ -194,48 +199,25 @@ impl PostgresStore {
                 context: format!("{shown}: building the connection pool"),
                 message: e.to_string(),
             })?;
-        let lock_lost = Arc::new(AtomicBool::new(false));
-        let instance = {
-            let (shown_here, region, pool) = (shown.clone(), region.to_owned(), pool.clone());
-            let lost = Arc::clone(&lock_lost);
+        let (notices, changes) = std::sync::mpsc::channel();
+        {
+            let (shown_here, pool) = (shown.clone(), pool.clone());
+            let (region, config) = (region.to_owned(), config.clone());
             run(&handle, &shown, async move {
-                let shown = shown_here;
-                let (client, connection) = config
-                    .connect(NoTls)
-                    .await
-                    .map_err(database_error(&shown))?;
-                tokio::spawn(async move {
-                    let _ = connection.await;
-                    lost.store(true, Ordering::Release);
-                });
-                migrate(&pool, &shown).await?;
-                if !exclusive {
-                    return Ok(client);
-                }
-                let held: bool = client
-                    .query_one(
-                        "SELECT pg_try_advisory_lock($1, hashtext($2))",
-                        &[&LOCK_CLASS, &region],
-                    )
-                    .await
-                    .map_err(database_error("taking the Region's instance lock"))?
-                    .get(0);
-                if !held {
-                    return Err(StoreError::InUse {
-                        database: shown,
-                        region,
-                    });
-                }
-                Ok(client)
-            })?
-        };
+                migrate(&pool, &shown_here).await?;
+                // Listening before the service reads anything: whatever is committed after
+                // its first read is announced.
+                let session = Listener::start(&config, &shown_here).await?;
+                tokio::spawn(session.follow(config, shown_here, region, notices));
+                Ok(())
+            })?;
+        }
         Ok(Self {
             runtime,
             pool,
-            lock_lost,
             region: region.to_owned(),
             shown,
-            _instance: instance,
+            changes: Mutex::new(Some(changes)),
         })
     }
 
@@ -366,7 +348,7 @@ impl Store for PostgresStore {
         true
     }
 
-    fn load_key(&self, id: &str) -> Result<Option<super::KeyRows>, StoreError> {
+    fn load_key(&self, id: &str) -> Result<Option<KeyRows>, StoreError> {
         let (pool, shown, region, id) = (
             self.pool.clone(),
             self.shown.clone(),
@@ -383,68 +365,50 @@ impl Store for PostgresStore {
                 .start()
                 .await
                 .map_err(database_error("reading a key"))?;
-            let Some(row) = tx
-                .query_opt(
-                    "SELECT id, metadata, sealed, tag, version FROM keys WHERE region = $1 AND id = $2",
-                    &[&region, &id],
-                )
-                .await
-                .map_err(database_error("reading a key"))?
-            else {
-                return Ok(None);
-            };
-            let key = KeyRecord {
-                id: row.get(0),
-                metadata: row.get(1),
-                sealed: row.get(2),
-                tag: row.get(3),
-            };
-            let version = to_u64(row.get(4));
-            let grants = tx
-                .query(
-                    "SELECT key_id, grant_id, record, tag FROM grants
-                     WHERE region = $1 AND key_id = $2 ORDER BY stored",
-                    &[&region, &id],
-                )
-                .await
-                .map_err(database_error("reading a key's grants"))?
-                .into_iter()
-                .map(|row| GrantRow {
-                    key_id: row.get(0),
-                    grant_id: row.get(1),
-                    record: row.get(2),
-                    tag: row.get(3),
-                })
-                .collect();
+            let rows = read_key(&*tx, &region, &id).await?;
             tx.commit().await.map_err(database_error("reading a key"))?;
-            Ok(Some(super::KeyRows {
-                key,
-                grants,
-                version,
-            }))
+            Ok(rows)
         })
     }
 
     fn load(&self) -> Result<Snapshot, StoreError> {
+        Ok(self.load_versioned()?.0)
+    }
+
+    fn load_versioned(&self) -> Result<(Snapshot, HashMap<String, u64>), StoreError> {
         let (pool, shown, region) = (self.pool.clone(), self.shown.clone(), self.region.clone());
         run(&self.handle()?, &self.shown, async move {
-            let client = PostgresStore::client(&pool, &shown).await?;
-            let keys = client
+            let mut client = PostgresStore::client(&pool, &shown).await?;
+            // One snapshot of every table.
+            let tx = client
+                .build_transaction()
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await
+                .map_err(database_error("reading keys"))?;
+            let mut versions = HashMap::new();
+            let keys = tx
                 .query(
-                    "SELECT id, metadata, sealed, tag FROM keys WHERE region = $1 ORDER BY id",
+                    "SELECT id, metadata, sealed, tag, version FROM keys WHERE region = $1
+                     ORDER BY id",
                     &[&region],
                 )
                 .await
                 .map_err(database_error("reading keys"))?
                 .into_iter()
-                .map(|row| KeyRecord {
-                    id: row.get(0),
-                    metadata: row.get(1),
-                    sealed: row.get(2),
-                    tag: row.get(3),
+                .map(|row| {
+                    let record = KeyRecord {
+                        id: row.get(0),
+                        metadata: row.get(1),
+                        sealed: row.get(2),
+                        tag: row.get(3),
+                    };
+                    versions.insert(record.id.clone(), to_u64(row.get(4)));
+                    record
                 })
                 .collect();
-            let grants = client
+            let grants = tx
                 .query(
                     "SELECT key_id, grant_id, record, tag FROM grants WHERE region = $1
                      ORDER BY key_id, stored",
@@ -460,39 +424,77 @@ impl Store for PostgresStore {
                     tag: row.get(3),
                 })
                 .collect();
-            let aliases = client
+            let aliases = alias_rows(
+                tx.query(
+                    "SELECT account, name, key_id, created, updated, tag FROM aliases
+                     WHERE region = $1 ORDER BY account, name",
+                    &[&region],
+                )
+                .await
+                .map_err(database_error("reading aliases"))?,
+            );
+            tx.commit().await.map_err(database_error("reading keys"))?;
+            Ok((
+                Snapshot {
+                    keys,
+                    grants,
+                    aliases,
+                },
+                versions,
+            ))
+        })
+    }
+
+    fn load_alias(&self, account: &str, name: &str) -> Result<Option<AliasRecord>, StoreError> {
+        let (pool, shown, region) = (self.pool.clone(), self.shown.clone(), self.region.clone());
+        let (account, name) = (account.to_owned(), name.to_owned());
+        run(&self.handle()?, &self.shown, async move {
+            let client = PostgresStore::client(&pool, &shown).await?;
+            let rows = client
+                .query(
+                    "SELECT account, name, key_id, created, updated, tag FROM aliases
+                     WHERE region = $1 AND account = $2 AND name = $3",
+                    &[&region, &account, &name],
+                )
+                .await
+                .map_err(database_error("reading an alias"))?;
+            Ok(alias_rows(rows).pop())
+        })
+    }
+
+    fn load_aliases(&self) -> Result<Vec<AliasRecord>, StoreError> {
+        let (pool, shown, region) = (self.pool.clone(), self.shown.clone(), self.region.clone());
+        run(&self.handle()?, &self.shown, async move {
+            let client = PostgresStore::client(&pool, &shown).await?;
+            let rows = client
                 .query(
                     "SELECT account, name, key_id, created, updated, tag FROM aliases
                      WHERE region = $1 ORDER BY account, name",
                     &[&region],
                 )
                 .await
-                .map_err(database_error("reading aliases"))?
-                .into_iter()
-                .map(|row| AliasRecord {
-                    account: row.get(0),
-                    name: row.get(1),
-                    key_id: row.get(2),
-                    created: to_u64(row.get(3)),
-                    updated: to_u64(row.get(4)),
-                    tag: row.get(5),
-                })
-                .collect();
-            Ok(Snapshot {
-                keys,
-                grants,
-                aliases,
-            })
+                .map_err(database_error("reading aliases"))?;
+            Ok(alias_rows(rows))
+        })
+    }
+
+    fn grant_owner(&self, grant_id: &str) -> Result<Option<String>, StoreError> {
+        let (pool, shown, region) = (self.pool.clone(), self.shown.clone(), self.region.clone());
+        let grant_id = grant_id.to_owned();
+        run(&self.handle()?, &self.shown, async move {
+            let client = PostgresStore::client(&pool, &shown).await?;
+            Ok(client
+                .query_opt(
+                    "SELECT key_id FROM grants WHERE region = $1 AND grant_id = $2 LIMIT 1",
+                    &[&region, &grant_id],
+                )
+                .await
+                .map_err(database_error("finding a grant"))?
+                .map(|row| row.get(0)))
         })
     }
 
     fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
-        if self.lock_lost.load(Ordering::Acquire) {
-            return Err(StoreError::InUse {
-                database: self.shown.clone(),
-                region: self.region.clone(),
-            });
-        }
         let (pool, shown, region) = (self.pool.clone(), self.shown.clone(), self.region.clone());
         let changes = changes.to_vec();
         run(&self.handle()?, &self.shown, async move {
@@ -501,94 +503,479 @@ impl Store for PostgresStore {
                 .transaction()
                 .await
                 .map_err(database_error("begin"))?;
-            for change in &changes {
-                match change {
-                    Change::PutKey(k) => {
-                        tx.execute(
-                            "INSERT INTO keys (region, id, metadata, sealed, tag)
-                             VALUES ($1, $2, $3, $4, $5)
-                             ON CONFLICT (region, id) DO UPDATE SET metadata = excluded.metadata,
-                                 sealed = excluded.sealed, tag = excluded.tag",
-                            &[&region, &k.id, &k.metadata, &k.sealed, &k.tag],
-                        )
-                        .await
-                    }
-                    Change::DeleteKey(id) => {
-                        tx.execute(
-                            "DELETE FROM grants WHERE region = $1 AND key_id = $2",
-                            &[&region, id],
-                        )
-                        .await
-                        .map_err(database_error("write"))?;
-                        tx.execute(
-                            "DELETE FROM keys WHERE region = $1 AND id = $2",
-                            &[&region, id],
-                        )
-                        .await
-                    }
-                    Change::PutGrant(g) => {
-                        tx.execute(
-                            "INSERT INTO grants (region, key_id, grant_id, record, tag)
-                             VALUES ($1, $2, $3, $4, $5)
-                             ON CONFLICT (region, key_id, grant_id) DO UPDATE
-                                 SET record = excluded.record, tag = excluded.tag",
-                            &[&region, &g.key_id, &g.grant_id, &g.record, &g.tag],
-                        )
-                        .await
-                    }
-                    Change::Guard { key_id, version } => {
-                        let moved = tx
-                            .execute(
-                                "UPDATE keys SET version = version + 1
-                                 WHERE region = $1 AND id = $2 AND version = $3",
-                                &[&region, key_id, &to_i64(*version)],
-                            )
-                            .await
-                            .map_err(database_error("write"))?;
-                        if moved != 1 {
-                            return Err(StoreError::Conflict {
-                                key_id: key_id.clone(),
-                            });
-                        }
-                        Ok(moved)
-                    }
-                    Change::DeleteGrant { key_id, grant_id } => {
-                        tx.execute(
-                            "DELETE FROM grants WHERE region = $1 AND key_id = $2 AND grant_id = $3",
-                            &[&region, key_id, grant_id],
-                        )
-                        .await
-                    }
-                    Change::PutAlias(a) => {
-                        tx.execute(
-                            "INSERT INTO aliases (region, account, name, key_id, created, updated, tag)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7)
-                             ON CONFLICT (region, account, name) DO UPDATE
-                                 SET key_id = excluded.key_id, updated = excluded.updated,
-                                     tag = excluded.tag",
-                            &[
-                                &region,
-                                &a.account,
-                                &a.name,
-                                &a.key_id,
-                                &to_i64(a.created),
-                                &to_i64(a.updated),
-                                &a.tag,
-                            ],
-                        )
-                        .await
-                    }
-                    Change::DeleteAlias { account, name } => {
-                        tx.execute(
-                            "DELETE FROM aliases WHERE region = $1 AND account = $2 AND name = $3",
-                            &[&region, account, name],
-                        )
-                        .await
-                    }
-                }
-                .map_err(database_error("write"))?;
-            }
+            apply_in(&*tx, &region, &changes).await?;
             tx.commit().await.map_err(database_error("commit"))
         })
+    }
+
+    fn lock_key(
+        &self,
+        id: &str,
+    ) -> Result<Option<(Box<dyn KeyLock>, Option<KeyRows>)>, StoreError> {
+        let (pool, shown, region) = (self.pool.clone(), self.shown.clone(), self.region.clone());
+        let handle = self.handle()?;
+        let id = id.to_owned();
+        let (client, rows) = run(&handle, &self.shown, async move {
+            let client = PostgresStore::client(&pool, &shown).await?;
+            client
+                .batch_execute("BEGIN")
+                .await
+                .map_err(database_error("locking a key"))?;
+            let locked = client
+                .query_opt(
+                    "SELECT version FROM keys WHERE region = $1 AND id = $2 FOR UPDATE",
+                    &[&region, &id],
+                )
+                .await
+                .map_err(database_error("locking a key"))?;
+            // Rolled back when the lock is dropped unused (the client goes back to the pool
+            // only after).
+            let rows = match locked {
+                Some(_) => read_key(&**client, &region, &id).await?,
+                None => None,
+            };
+            Ok((client, rows))
+        })?;
+        let lock = PostgresKeyLock {
+            client: Some(client),
+            handle,
+            region: self.region.clone(),
+            shown: self.shown.clone(),
+        };
+        Ok(Some((Box::new(lock), rows)))
+    }
+
+    fn changes(&self) -> Option<Receiver<StoreEvent>> {
+        self.changes.lock().ok()?.take()
+    }
+}
+
+/// Applies `changes` in the transaction open on `client`, and announces what they touched
+/// (each key's version moved once) when it commits.
+async fn apply_in<C: GenericClient + Sync>(
+    client: &C,
+    region: &str,
+    changes: &[Change],
+) -> Result<(), StoreError> {
+    // What the write touches: keys (`true` when deleted) and aliases.
+    let mut keys: Vec<(&str, bool)> = Vec::new();
+    let mut aliases: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for change in changes {
+        apply_one(client, region, change).await?;
+        match change {
+            Change::PutKey(k) => touch_key(&mut keys, &k.id, false),
+            Change::DeleteKey(id) => touch_key(&mut keys, id, true),
+            Change::PutGrant(GrantRow { key_id, .. }) | Change::DeleteGrant { key_id, .. } => {
+                touch_key(&mut keys, key_id, false)
+            }
+            Change::PutAlias(a) => {
+                aliases.insert((&a.account, &a.name));
+            }
+            Change::DeleteAlias { account, name } => {
+                aliases.insert((account, name));
+            }
+            Change::Guard { .. } | Change::AliasGuard { .. } => {}
+        }
+    }
+    for (id, deleted) in keys {
+        let version: Option<i64> = if deleted {
+            None
+        } else {
+            client
+                .query_opt(
+                    "UPDATE keys SET version = version + 1 WHERE region = $1 AND id = $2
+                     RETURNING version",
+                    &[&region, &id],
+                )
+                .await
+                .map_err(database_error("write"))?
+                .map(|row| row.get(0))
+        };
+        let version = version.map_or_else(|| "-".to_owned(), |v| v.to_string());
+        notify(client, &format!("k\t{region}\t{id}\t{version}")).await?;
+    }
+    for (account, name) in aliases {
+        notify(client, &format!("a\t{region}\t{account}\t{name}")).await?;
+    }
+    Ok(())
+}
+
+/// Key `id`'s rows and version, read on `client` (in one snapshot when `client` is in a
+/// transaction that makes one).
+async fn read_key<C: GenericClient + Sync>(
+    client: &C,
+    region: &str,
+    id: &str,
+) -> Result<Option<KeyRows>, StoreError> {
+    let Some(row) = client
+        .query_opt(
+            "SELECT id, metadata, sealed, tag, version FROM keys WHERE region = $1 AND id = $2",
+            &[&region, &id],
+        )
+        .await
+        .map_err(database_error("reading a key"))?
+    else {
+        return Ok(None);
+    };
+    let key = KeyRecord {
+        id: row.get(0),
+        metadata: row.get(1),
+        sealed: row.get(2),
+        tag: row.get(3),
+    };
+    let version = to_u64(row.get(4));
+    let grants = client
+        .query(
+            "SELECT key_id, grant_id, record, tag FROM grants
+             WHERE region = $1 AND key_id = $2 ORDER BY stored",
+            &[&region, &id],
+        )
+        .await
+        .map_err(database_error("reading a key's grants"))?
+        .into_iter()
+        .map(|row| GrantRow {
+            key_id: row.get(0),
+            grant_id: row.get(1),
+            record: row.get(2),
+            tag: row.get(3),
+        })
+        .collect();
+    Ok(Some(KeyRows {
+        key,
+        grants,
+        version,
+    }))
+}
+
+/// A key's row held locked by an open transaction ([`Store::lock_key`]).
+#[derive(Debug)]
+struct PostgresKeyLock {
+    /// The connection whose transaction holds the lock; `None` once committed.
+    client: Option<deadpool_postgres::Object>,
+    handle: tokio::runtime::Handle,
+    region: String,
+    shown: String,
+}
+
+impl KeyLock for PostgresKeyLock {
+    fn apply(mut self: Box<Self>, changes: &[Change]) -> Result<(), StoreError> {
+        let client = self.client.take().ok_or_else(|| unanswered(&self.shown))?;
+        let (region, changes) = (self.region.clone(), changes.to_vec());
+        run(&self.handle, &self.shown, async move {
+            let applied = apply_in(&**client, &region, &changes).await;
+            let end = if applied.is_ok() {
+                "COMMIT"
+            } else {
+                "ROLLBACK"
+            };
+            client
+                .batch_execute(end)
+                .await
+                .map_err(database_error("commit"))?;
+            applied
+        })
+    }
+}
+
+impl Drop for PostgresKeyLock {
+    fn drop(&mut self) {
+        // Unused: rolled back before the connection goes back to the pool.
+        if let Some(client) = self.client.take() {
+            self.handle.spawn(async move {
+                let _ = client.batch_execute("ROLLBACK").await;
+            });
+        }
+    }
+}
+
+/// Alias rows read as records (columns: account, name, key ID, created, updated, tag).
+fn alias_rows(rows: Vec<tokio_postgres::Row>) -> Vec<AliasRecord> {
+    rows.into_iter()
+        .map(|row| AliasRecord {
+            account: row.get(0),
+            name: row.get(1),
+            key_id: row.get(2),
+            created: to_u64(row.get(3)),
+            updated: to_u64(row.get(4)),
+            tag: row.get(5),
+        })
+        .collect()
+}
+
+/// Adds key `id` to the keys a write touches, once (deleted if any change deletes it).
+fn touch_key<'a>(keys: &mut Vec<(&'a str, bool)>, id: &'a str, deleted: bool) {
+    match keys.iter_mut().find(|(k, _)| *k == id) {
+        Some((_, was)) => *was = *was || deleted,
+        None => keys.push((id, deleted)),
+    }
+}
+
+/// Announces `payload` on [`CHANNEL`] when the transaction open on `tx` commits.
+async fn notify<C: GenericClient + Sync>(tx: &C, payload: &str) -> Result<(), StoreError> {
+    tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])
+        .await
+        .map_err(database_error("announcing a change"))?;
+    Ok(())
+}
+
+/// Applies one change in `tx`.
+async fn apply_one<C: GenericClient + Sync>(
+    tx: &C,
+    region: &str,
+    change: &Change,
+) -> Result<(), StoreError> {
+    match change {
+        Change::PutKey(k) => {
+            tx.execute(
+                "INSERT INTO keys (region, id, metadata, sealed, tag)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (region, id) DO UPDATE SET metadata = excluded.metadata,
+                     sealed = excluded.sealed, tag = excluded.tag",
+                &[&region, &k.id, &k.metadata, &k.sealed, &k.tag],
+            )
+            .await
+        }
+        Change::DeleteKey(id) => {
+            tx.execute(
+                "DELETE FROM grants WHERE region = $1 AND key_id = $2",
+                &[&region, id],
+            )
+            .await
+            .map_err(database_error("write"))?;
+            tx.execute(
+                "DELETE FROM keys WHERE region = $1 AND id = $2",
+                &[&region, id],
+            )
+            .await
+        }
+        Change::PutGrant(g) => {
+            tx.execute(
+                "INSERT INTO grants (region, key_id, grant_id, record, tag)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (region, key_id, grant_id) DO UPDATE
+                     SET record = excluded.record, tag = excluded.tag",
+                &[&region, &g.key_id, &g.grant_id, &g.record, &g.tag],
+            )
+            .await
+        }
+        Change::Guard { key_id, version } => {
+            // The row stays locked to the end of the transaction: no other write to the key
+            // comes between the check and this one.
+            let now: Option<i64> = tx
+                .query_opt(
+                    "SELECT version FROM keys WHERE region = $1 AND id = $2 FOR UPDATE",
+                    &[&region, key_id],
+                )
+                .await
+                .map_err(database_error("write"))?
+                .map(|row| row.get(0));
+            if now != Some(to_i64(*version)) {
+                return Err(StoreError::Conflict {
+                    key_id: key_id.clone(),
+                });
+            }
+            return Ok(());
+        }
+        Change::AliasGuard {
+            account,
+            name,
+            key_id,
+        } => {
+            // The alias's lock, whether or not its row exists yet, to the end of the
+            // transaction; the check reads what was committed before it was granted.
+            tx.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                &[&ALIAS_LOCK_CLASS, &format!("{region}\t{account}\t{name}")],
+            )
+            .await
+            .map_err(database_error("write"))?;
+            let now: Option<String> = tx
+                .query_opt(
+                    "SELECT key_id FROM aliases WHERE region = $1 AND account = $2 AND name = $3",
+                    &[&region, account, name],
+                )
+                .await
+                .map_err(database_error("write"))?
+                .map(|row| row.get(0));
+            if now != *key_id {
+                return Err(StoreError::AliasConflict {
+                    account: account.clone(),
+                    name: name.clone(),
+                });
+            }
+            return Ok(());
+        }
+        Change::DeleteGrant { key_id, grant_id } => {
+            tx.execute(
+                "DELETE FROM grants WHERE region = $1 AND key_id = $2 AND grant_id = $3",
+                &[&region, key_id, grant_id],
+            )
+            .await
+        }
+        Change::PutAlias(a) => {
+            tx.execute(
+                "INSERT INTO aliases (region, account, name, key_id, created, updated, tag)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (region, account, name) DO UPDATE
+                     SET key_id = excluded.key_id, updated = excluded.updated,
+                         tag = excluded.tag",
+                &[
+                    &region,
+                    &a.account,
+                    &a.name,
+                    &a.key_id,
+                    &to_i64(a.created),
+                    &to_i64(a.updated),
+                    &a.tag,
+                ],
+            )
+            .await
+        }
+        Change::DeleteAlias { account, name } => {
+            tx.execute(
+                "DELETE FROM aliases WHERE region = $1 AND account = $2 AND name = $3",
+                &[&region, account, name],
+            )
+            .await
+        }
+    }
+    .map(|_| ())
+    .map_err(database_error("write"))
+}
+
+/// The session that listens for every instance's notices of changes.
+struct Listener {
+    client: tokio_postgres::Client,
+    /// Ends when the session does.
+    pump: tokio::task::JoinHandle<()>,
+    /// The notices' payloads, as they come.
+    payloads: tokio::sync::mpsc::UnboundedReceiver<String>,
+}
+
+impl Listener {
+    /// Connects and listens on [`CHANNEL`].
+    async fn start(config: &tokio_postgres::Config, shown: &str) -> Result<Self, StoreError> {
+        let (client, mut connection) =
+            config.connect(NoTls).await.map_err(database_error(shown))?;
+        let (send, payloads) = tokio::sync::mpsc::unbounded_channel();
+        let pump = tokio::spawn(async move {
+            while let Some(Ok(message)) =
+                std::future::poll_fn(|cx| connection.poll_message(cx)).await
+            {
+                if let AsyncMessage::Notification(notice) = message
+                    && send.send(notice.payload().to_owned()).is_err()
+                {
+                    return;
+                }
+            }
+        });
+        client
+            .batch_execute(&format!("LISTEN {CHANNEL}"))
+            .await
+            .map_err(database_error("listening for changes"))?;
+        Ok(Self {
+            client,
+            pump,
+            payloads,
+        })
+    }
+
+    /// Sends the notices of `region` to `notices` as events, for as long as anyone takes
+    /// them; when the session ends, [`StoreEvent::Lost`], then a new session as soon as the
+    /// database answers again, and [`StoreEvent::Resumed`].
+    async fn follow(
+        mut self,
+        config: tokio_postgres::Config,
+        shown: String,
+        region: String,
+        notices: Sender<StoreEvent>,
+    ) {
+        loop {
+            while let Some(payload) = self.payloads.recv().await {
+                let Some(event) = parse_notice(&payload, &region) else {
+                    continue;
+                };
+                if notices.send(event).is_err() {
+                    return;
+                }
+            }
+            self.pump.abort();
+            drop(self.client);
+            if notices.send(StoreEvent::Lost).is_err() {
+                return;
+            }
+            self = loop {
+                tokio::time::sleep(LISTEN_RETRY).await;
+                if let Ok(session) = Listener::start(&config, &shown).await {
+                    break session;
+                }
+            };
+            if notices.send(StoreEvent::Resumed).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// The event a notice's payload announces, when it is of `region`: `k<TAB>region<TAB>id<TAB>
+/// version` (`-` once deleted) or `a<TAB>region<TAB>account<TAB>name`.
+fn parse_notice(payload: &str, region: &str) -> Option<StoreEvent> {
+    let mut fields = payload.split('\t');
+    let (kind, of, first, second) = (
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+    );
+    if of != region || fields.next().is_some() {
+        return None;
+    }
+    match kind {
+        "k" => Some(StoreEvent::Key {
+            id: first.to_owned(),
+            version: second.parse::<u64>().ok(),
+        }),
+        "a" => Some(StoreEvent::Alias {
+            account: first.to_owned(),
+            name: second.to_owned(),
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notices_of_other_regions_and_unknown_kinds_are_ignored() {
+        assert_eq!(
+            parse_notice("k\tus-east-1\tk1\t7", "us-east-1"),
+            Some(StoreEvent::Key {
+                id: "k1".into(),
+                version: Some(7)
+            })
+        );
+        assert_eq!(
+            parse_notice("k\tus-east-1\tk1\t-", "us-east-1"),
+            Some(StoreEvent::Key {
+                id: "k1".into(),
+                version: None
+            })
+        );
+        assert_eq!(
+            parse_notice("a\tus-east-1\t111122223333\talias/a", "us-east-1"),
+            Some(StoreEvent::Alias {
+                account: "111122223333".into(),
+                name: "alias/a".into()
+            })
+        );
+        assert_eq!(parse_notice("k\teu-west-1\tk1\t7", "us-east-1"), None);
+        assert_eq!(parse_notice("x\tus-east-1\tk1\t7", "us-east-1"), None);
+        assert_eq!(parse_notice("k\tus-east-1\tk1", "us-east-1"), None);
+        assert_eq!(
+            parse_notice("k\tus-east-1\tk1\t7\textra", "us-east-1"),
+            None
+        );
     }
 }

@@ -288,7 +288,7 @@ impl Store for SqliteStore {
                     params![g.key_id, g.grant_id, g.record, g.tag],
                 ),
                 // One instance: nothing else writes.
-                Change::Guard { .. } => Ok(0),
+                Change::Guard { .. } | Change::AliasGuard { .. } => Ok(0),
                 Change::DeleteGrant { key_id, grant_id } => tx.execute(
                     "DELETE FROM grants WHERE key_id = ?1 AND grant_id = ?2",
                     params![key_id, grant_id],

@@ -29,19 +29,23 @@ const STORE_VARIABLE: &str = "KEYWARD_CRASH_TEST_STORE";
 /// The child's test, by its path in this binary.
 const WRITER: &str = "crash::writer";
 
-fn open(dir: &Path, store: Option<&str>) -> Kms {
+fn open(dir: &Path, store: Option<&str>) -> Arc<Kms> {
     let store: Box<dyn Store> = match store {
         None => Box::new(SqliteStore::open(&dir.join("keys.db")).unwrap()),
         Some(url) => Box::new(crate::postgres::connect(url, "us-east-1")),
     };
-    Kms::open(
-        config(),
-        store,
-        RootKey::load_or_create(&dir.join("root.key")).unwrap(),
-        Arc::new(NoAudit),
-        Arc::new(SystemClock),
-    )
-    .unwrap()
+    let kms = Arc::new(
+        Kms::open(
+            config(),
+            store,
+            RootKey::load_or_create(&dir.join("root.key")).unwrap(),
+            Arc::new(NoAudit),
+            Arc::new(SystemClock),
+        )
+        .unwrap(),
+    );
+    kms.follow().unwrap();
+    kms
 }
 
 /// The child: creates keys, tags them, points aliases at them and encrypts under them, and

@@ -15,6 +15,7 @@ mod concurrency;
 mod crash;
 mod escalation;
 mod gating;
+mod instances;
 mod lifecycle;
 mod managed;
 mod multi_region;

@@ -8,10 +8,13 @@ use keyward_crypto::RootKey;
 use keyward_kms::api::{CreateAliasRequest, DecryptRequest};
 use keyward_kms::audit::NoAudit;
 use keyward_kms::clock::SystemClock;
-use keyward_kms::store::{Change, KeyRecord, PostgresStore, Store, StoreError, StoreLocation};
+use keyward_kms::store::{
+    AliasRecord, Change, GrantRow, KeyRecord, PostgresStore, Store, StoreError, StoreEvent,
+    StoreLocation,
+};
 use keyward_kms::{Kms, KmsConfig, OpenError, Regions};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A database of one test's, dropped with it.
 pub(crate) struct TestDatabase {
@@ -97,19 +100,9 @@ impl Drop for TestDatabase {
     }
 }
 
-/// The store of `region` in the database at `url`, waited for while a store just dropped
-/// still holds the Region (its session ends a moment after).
+/// The store of `region` in the database at `url`.
 pub(crate) fn connect(url: &str, region: &str) -> PostgresStore {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match PostgresStore::connect(url, region) {
-            Ok(store) => return store,
-            Err(StoreError::InUse { .. }) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => panic!("{e}"),
-        }
-    }
+    PostgresStore::connect(url, region).unwrap()
 }
 
 fn key(id: &str) -> KeyRecord {
@@ -152,33 +145,149 @@ fn each_region_reads_only_its_own_rows() {
 }
 
 #[test]
-fn a_second_instance_on_a_region_is_refused_until_the_first_is_gone() {
+fn two_stores_on_one_region_both_write_and_each_hears_the_others_changes() {
     let Some(database) = TestDatabase::create() else {
         return;
     };
-    let first = connect(&database.url(), "us-east-1");
-    let error = PostgresStore::connect(&database.url(), "us-east-1").unwrap_err();
-    assert!(matches!(error, StoreError::InUse { .. }), "{error}");
-    let message = error.to_string();
-    assert!(message.contains("another Keyward instance"), "{message}");
-    assert!(!message.contains("password"), "{message}");
-    // Refused the same way from inside a runtime, where `keyward serve` opens its stores
-    // (the failed store's runtime may not be dropped the blocking way there).
-    let inside = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let url = database.url();
-    let error = inside
-        .block_on(async move { PostgresStore::connect(&url, "us-east-1").map(drop) })
+    let (a, b) = (
+        connect(&database.url(), "us-east-1"),
+        connect(&database.url(), "us-east-1"),
+    );
+    let (heard_a, heard_b) = (a.changes().unwrap(), b.changes().unwrap());
+    // Taken once.
+    assert!(a.changes().is_none());
+    let west = connect(&database.url(), "eu-west-1");
+    let heard_west = west.changes().unwrap();
+    a.apply(&[Change::PutKey(key("k1"))]).unwrap();
+    let wait = Duration::from_secs(10);
+    // Both hear it, the writer too, with the key's version after the write.
+    for heard in [&heard_a, &heard_b] {
+        assert_eq!(
+            heard.recv_timeout(wait).unwrap(),
+            StoreEvent::Key {
+                id: "k1".into(),
+                version: Some(1)
+            }
+        );
+    }
+    // A write guarded by the version it read: B's, read at 1, holds; A's, at 1 too, is
+    // refused whole, its grant with it.
+    b.apply(&[
+        Change::Guard {
+            key_id: "k1".into(),
+            version: 1,
+        },
+        Change::PutKey(key("k1")),
+    ])
+    .unwrap();
+    let error = a
+        .apply(&[
+            Change::Guard {
+                key_id: "k1".into(),
+                version: 1,
+            },
+            Change::PutGrant(grant_row("k1", "g1")),
+        ])
         .unwrap_err();
-    assert!(matches!(error, StoreError::InUse { .. }), "{error}");
-    drop(inside);
-    // Another Region of the same database is free.
-    drop(connect(&database.url(), "eu-west-1"));
-    drop(first);
-    drop(connect(&database.url(), "us-east-1"));
+    assert!(
+        matches!(&error, StoreError::Conflict { key_id } if key_id == "k1"),
+        "{error}"
+    );
+    assert!(b.load().unwrap().grants.is_empty());
+    assert_eq!(
+        heard_a.recv_timeout(wait).unwrap(),
+        StoreEvent::Key {
+            id: "k1".into(),
+            version: Some(2)
+        }
+    );
+    // An alias made once: the second maker, who saw none, is refused.
+    let made = |store: &PostgresStore, target: &str| {
+        store.apply(&[
+            Change::AliasGuard {
+                account: ACCOUNT.into(),
+                name: "alias/a".into(),
+                key_id: None,
+            },
+            Change::PutAlias(alias_row("alias/a", target)),
+        ])
+    };
+    made(&a, "k1").unwrap();
+    let error = made(&b, "k2").unwrap_err();
+    assert!(
+        matches!(&error, StoreError::AliasConflict { name, .. } if name == "alias/a"),
+        "{error}"
+    );
+    assert_eq!(
+        b.load_alias(ACCOUNT, "alias/a").unwrap().unwrap().key_id,
+        "k1"
+    );
+    // Moved or deleted only from where the writer saw it.
+    let moved = b.apply(&[
+        Change::AliasGuard {
+            account: ACCOUNT.into(),
+            name: "alias/a".into(),
+            key_id: Some("k2".into()),
+        },
+        Change::DeleteAlias {
+            account: ACCOUNT.into(),
+            name: "alias/a".into(),
+        },
+    ]);
+    assert!(matches!(moved, Err(StoreError::AliasConflict { .. })));
+    assert!(b.load_alias(ACCOUNT, "alias/a").unwrap().is_some());
+    assert_eq!(
+        heard_b.recv_timeout(wait).unwrap(),
+        StoreEvent::Key {
+            id: "k1".into(),
+            version: Some(2)
+        }
+    );
+    assert_eq!(
+        heard_b.recv_timeout(wait).unwrap(),
+        StoreEvent::Alias {
+            account: ACCOUNT.into(),
+            name: "alias/a".into()
+        }
+    );
+    // Refused writes announce nothing; another Region's store hears nothing of this one.
+    assert!(heard_b.recv_timeout(Duration::from_millis(200)).is_err());
+    assert!(heard_west.try_recv().is_err());
+    // A deleted key is announced without a version; its grant is found by its ID until then.
+    a.apply(&[Change::PutGrant(grant_row("k1", "g1"))]).unwrap();
+    assert_eq!(b.grant_owner("g1").unwrap().as_deref(), Some("k1"));
+    a.apply(&[Change::DeleteKey("k1".into())]).unwrap();
+    assert_eq!(b.grant_owner("g1").unwrap(), None);
+    let last = std::iter::from_fn(|| heard_b.recv_timeout(Duration::from_millis(500)).ok())
+        .last()
+        .unwrap();
+    assert_eq!(
+        last,
+        StoreEvent::Key {
+            id: "k1".into(),
+            version: None
+        }
+    );
+}
+
+fn grant_row(key_id: &str, grant_id: &str) -> GrantRow {
+    GrantRow {
+        key_id: key_id.into(),
+        grant_id: grant_id.into(),
+        record: "{}".into(),
+        tag: vec![7; 32],
+    }
+}
+
+fn alias_row(name: &str, key_id: &str) -> AliasRecord {
+    AliasRecord {
+        account: ACCOUNT.into(),
+        name: name.into(),
+        key_id: key_id.into(),
+        created: 1,
+        updated: 1,
+        tag: vec![7; 32],
+    }
 }
 
 #[test]
@@ -196,20 +305,25 @@ fn a_newer_schema_is_refused_and_the_migrations_run_once() {
         [key("k1")]
     );
     database.execute("UPDATE keyward_schema SET version = 99");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let error = loop {
-        match PostgresStore::connect(&database.url(), "us-east-1") {
-            Err(StoreError::InUse { .. }) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            other => break other.unwrap_err(),
-        }
-    };
+    let error = PostgresStore::connect(&database.url(), "us-east-1").unwrap_err();
     assert!(
         matches!(error, StoreError::Format { found: 99, .. }),
         "{error}"
     );
     assert!(error.to_string().contains("newer Keyward"), "{error}");
+    assert!(!error.to_string().contains("password"), "{error}");
+    // Refused the same way from inside a runtime, where `keyward serve` opens its stores
+    // (the failed store's runtime may not be dropped the blocking way there).
+    let inside = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = database.url();
+    let error = inside
+        .block_on(async move { PostgresStore::connect(&url, "us-east-1").map(drop) })
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Format { .. }), "{error}");
 }
 
 #[test]
@@ -219,14 +333,18 @@ fn a_service_over_postgres_keeps_its_keys_grants_and_aliases_across_a_restart() 
     };
     let root = tempfile::tempdir().unwrap();
     let open = || {
-        Kms::open(
-            KmsConfig::new("us-east-1", ACCOUNT),
-            Box::new(connect(&database.url(), "us-east-1")),
-            RootKey::load_or_create(&root.path().join("root.key")).unwrap(),
-            Arc::new(NoAudit),
-            Arc::new(SystemClock),
-        )
-        .unwrap()
+        let kms = Arc::new(
+            Kms::open(
+                KmsConfig::new("us-east-1", ACCOUNT),
+                Box::new(connect(&database.url(), "us-east-1")),
+                RootKey::load_or_create(&root.path().join("root.key")).unwrap(),
+                Arc::new(NoAudit),
+                Arc::new(SystemClock),
+            )
+            .unwrap(),
+        );
+        kms.follow().unwrap();
+        kms
     };
     let admin = caller(ADMIN, &[ALLOW_ALL]);
     let kms = open();
@@ -302,30 +420,16 @@ fn regions_over_postgres_refuse_to_start_without_the_root_key_that_sealed_the_ro
     // Another data folder: no root key. Refused, naming the database (no password) and the
     // root key's path, rather than a new root key made that opens nothing.
     let elsewhere = tempfile::tempdir().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
     // Serving only the first Region, whose rows are none: the database's keys are still
     // rows this folder's root key would not open.
     let first_only = ["us-east-1".to_owned()];
-    let error = loop {
-        match Regions::open_with(&config, &first_only, elsewhere.path(), &audit, &store) {
-            Err(OpenError::Store(StoreError::InUse { .. })) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            other => break other.unwrap_err(),
-        }
-    };
+    let error =
+        Regions::open_with(&config, &first_only, elsewhere.path(), &audit, &store).unwrap_err();
     assert!(matches!(error, OpenError::MissingRootKey { .. }), "{error}");
     assert!(error.to_string().contains("root.key"), "{error}");
     assert!(!elsewhere.path().join("root.key").exists());
     // The same folder again: the key is there.
-    let reopened = loop {
-        match Regions::open_with(&config, &regions, first.path(), &audit, &store) {
-            Err(OpenError::Store(StoreError::InUse { .. })) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            other => break other.unwrap(),
-        }
-    };
+    let reopened = Regions::open_with(&config, &regions, first.path(), &audit, &store).unwrap();
     encrypt(
         reopened.get("eu-west-1").unwrap(),
         &admin,
@@ -346,17 +450,7 @@ fn a_grant_row_copied_to_another_regions_copy_of_a_multi_region_key_is_refused()
     let regions = ["us-east-1".to_owned(), "eu-west-1".to_owned()];
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
-    let open = || {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            match Regions::open_with(&config, &regions, dir.path(), &audit, &store) {
-                Err(OpenError::Store(StoreError::InUse { .. })) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                other => break other,
-            }
-        }
-    };
+    let open = || Regions::open_with(&config, &regions, dir.path(), &audit, &store);
     let admin = caller(ADMIN, &[ALLOW_ALL]);
     let opened = open().unwrap();
     let east = opened.default_region();
@@ -405,65 +499,4 @@ fn a_grant_row_copied_to_another_regions_copy_of_a_multi_region_key_is_refused()
     let error = open().map(drop).unwrap_err();
     assert!(matches!(error, OpenError::Record { .. }), "{error}");
     assert!(error.to_string().contains("Region us-east-1"), "{error}");
-}
-
-/// WIP (multi-instance): two services on one database change the same key at once; the one
-/// that writes second finds the key changed, reads it again and decides again: neither
-/// change is lost (without the guard, B's key row, read before A's PutKeyPolicy, would put
-/// the old policy back).
-#[test]
-fn two_instances_changing_one_key_lose_neither_change() {
-    let Some(database) = TestDatabase::create() else {
-        return;
-    };
-    let root = tempfile::tempdir().unwrap();
-    let open = || {
-        Kms::open(
-            KmsConfig::new("us-east-1", ACCOUNT),
-            Box::new(PostgresStore::connect_shared(&database.url(), "us-east-1").unwrap()),
-            RootKey::load_or_create(&root.path().join("root.key")).unwrap(),
-            Arc::new(NoAudit),
-            Arc::new(SystemClock),
-        )
-        .unwrap()
-    };
-    let admin = caller(ADMIN, &[ALLOW_ALL]);
-    let key = default_key(&open(), &admin).key_id;
-    let (a, b) = (open(), open());
-    let policy = admin_policy(&format!(
-        r#"{{"Sid":"FromA","Effect":"Allow","Principal":{{"AWS":"{APP}"}},"Action":"kms:Decrypt","Resource":"*"}}"#
-    ));
-    a.put_key_policy(
-        &admin,
-        &keyward_kms::api::PutKeyPolicyRequest {
-            key_id: key.clone(),
-            policy,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    // B read the key before A's change: its write conflicts, and it retries on the key as
-    // it is now.
-    b.tag_resource(&admin, &tag(&key, "team", "payments"))
-        .unwrap();
-    let c = open();
-    let stored = c
-        .get_key_policy(
-            &admin,
-            &keyward_kms::api::GetKeyPolicyRequest {
-                key_id: key.clone(),
-                ..Default::default()
-            },
-        )
-        .unwrap()
-        .policy;
-    assert!(stored.contains("FromA"), "{stored}");
-    let tags = c
-        .list_resource_tags(
-            &admin,
-            &keyward_kms::api::ListResourceTagsRequest::new(&key),
-        )
-        .unwrap()
-        .tags;
-    assert_eq!(tags.len(), 1);
 }

@@ -47,6 +47,7 @@ fn kinds(write: &[Change]) -> Vec<&'static str> {
             Change::PutAlias(_) => "alias",
             Change::DeleteAlias { .. } => "-alias",
             Change::Guard { .. } => "guard",
+            Change::AliasGuard { .. } => "alias-guard",
         })
         .collect()
 }

@@ -1,0 +1,489 @@
+//! Several services on one PostgreSQL database, as several `keyward serve` instances are: a key
+//! made through one serves the next call through another; a change through one reaches the
+//! other's decisions within the bound; grant tokens work at once; conflicting writes are put one
+//! after the other and neither is lost; lost notices make an instance refuse calls until it has
+//! read everything again. Needs PostgreSQL as `postgres.rs` says.
+//!
+//! A "deaf" instance hears no notices ([`Deaf`]): what it gets right, it gets from reads on a
+//! miss, grant tokens and conflicts alone, deterministically.
+
+use crate::common::*;
+use crate::postgres::TestDatabase;
+use keyward_crypto::RootKey;
+use keyward_kms::api::{
+    DecryptRequest, DisableKeyRequest, ListAliasesRequest, PutKeyPolicyRequest, RetireGrantRequest,
+    RevokeGrantRequest, ScheduleKeyDeletionRequest, UpdateAliasRequest,
+};
+use keyward_kms::audit::NoAudit;
+use keyward_kms::clock::SystemClock;
+use keyward_kms::store::{
+    AliasRecord, Change, KeyRows, PostgresStore, Snapshot, Store, StoreError, StoreEvent,
+};
+use keyward_kms::{Caller, Kms, KmsConfig, KmsError};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender};
+use std::time::{Duration, Instant};
+
+/// The bound the README states: a change through one instance is in another's decisions
+/// within this time.
+const BOUND: Duration = Duration::from_millis(100);
+
+/// A PostgreSQL store whose notices never come: the instance over it hears nothing.
+#[derive(Debug)]
+struct Deaf {
+    inner: PostgresStore,
+    /// Held, never sent on.
+    _silence: std::sync::Mutex<Option<Sender<StoreEvent>>>,
+    silent: std::sync::Mutex<Option<Receiver<StoreEvent>>>,
+}
+
+impl Deaf {
+    fn over(inner: PostgresStore) -> Self {
+        let (send, receive) = std::sync::mpsc::channel();
+        Self {
+            inner,
+            _silence: std::sync::Mutex::new(Some(send)),
+            silent: std::sync::Mutex::new(Some(receive)),
+        }
+    }
+}
+
+impl Store for Deaf {
+    fn load(&self) -> Result<Snapshot, StoreError> {
+        self.inner.load()
+    }
+    fn load_versioned(&self) -> Result<(Snapshot, HashMap<String, u64>), StoreError> {
+        self.inner.load_versioned()
+    }
+    fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
+        self.inner.apply(changes)
+    }
+    fn shared(&self) -> bool {
+        true
+    }
+    fn load_key(&self, id: &str) -> Result<Option<KeyRows>, StoreError> {
+        self.inner.load_key(id)
+    }
+    fn load_alias(&self, account: &str, name: &str) -> Result<Option<AliasRecord>, StoreError> {
+        self.inner.load_alias(account, name)
+    }
+    fn load_aliases(&self) -> Result<Vec<AliasRecord>, StoreError> {
+        self.inner.load_aliases()
+    }
+    fn grant_owner(&self, grant_id: &str) -> Result<Option<String>, StoreError> {
+        self.inner.grant_owner(grant_id)
+    }
+    fn changes(&self) -> Option<Receiver<StoreEvent>> {
+        self.silent.lock().unwrap().take()
+    }
+}
+
+/// An instance on `database`, sharing the root key in `root`, following the store's notices.
+fn instance(database: &TestDatabase, root: &Path) -> Arc<Kms> {
+    open(
+        Box::new(PostgresStore::connect(&database.url(), "us-east-1").unwrap()),
+        root,
+    )
+}
+
+/// An instance that hears no notices.
+fn deaf(database: &TestDatabase, root: &Path) -> Arc<Kms> {
+    open(
+        Box::new(Deaf::over(
+            PostgresStore::connect(&database.url(), "us-east-1").unwrap(),
+        )),
+        root,
+    )
+}
+
+fn open(store: Box<dyn Store>, root: &Path) -> Arc<Kms> {
+    let kms = Arc::new(
+        Kms::open(
+            KmsConfig::new("us-east-1", ACCOUNT),
+            store,
+            RootKey::load_or_create(&root.join("root.key")).unwrap(),
+            Arc::new(NoAudit),
+            Arc::new(SystemClock),
+        )
+        .unwrap(),
+    );
+    kms.follow().unwrap();
+    kms
+}
+
+/// A key whose policy lets the account administer it and `APP` decrypt and encrypt, and
+/// a ciphertext under it.
+fn app_key(kms: &Kms, admin: &Caller) -> (String, Vec<u8>) {
+    let key = default_key(kms, admin).key_id;
+    put_policy(kms, admin, &key, true);
+    let blob = encrypt(kms, admin, &key, b"payload", &[])
+        .unwrap()
+        .ciphertext_blob;
+    (key, blob)
+}
+
+fn put_policy(kms: &Kms, admin: &Caller, key: &str, app: bool) {
+    let statement = if app {
+        format!(
+            r#"{{"Sid":"App","Effect":"Allow","Principal":{{"AWS":"{APP}"}},"Action":["kms:Decrypt","kms:Encrypt"],"Resource":"*"}}"#
+        )
+    } else {
+        r#"{"Sid":"NoApp","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/Nobody"},"Action":"kms:Decrypt","Resource":"*"}"#.to_owned()
+    };
+    kms.put_key_policy(
+        admin,
+        &PutKeyPolicyRequest {
+            key_id: key.into(),
+            policy: admin_policy(&statement),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+}
+
+/// How long until `refused` holds, polled; panics past five seconds.
+fn time_until(refused: impl Fn() -> bool) -> Duration {
+    let started = Instant::now();
+    while !refused() {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "never reflected"
+        );
+        std::thread::yield_now();
+    }
+    started.elapsed()
+}
+
+#[test]
+fn a_key_and_alias_made_through_one_instance_serve_the_next_call_through_another() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let a = instance(&database, root.path());
+    // Deaf: only a read on a miss can find what A made.
+    let b = deaf(&database, root.path());
+    let admin = caller(ADMIN, &[ALLOW_ALL]);
+    let key = default_key(&a, &admin).key_id;
+    a.create_alias(&admin, &alias("alias/orders", &key))
+        .unwrap();
+    let blob = encrypt(&b, &admin, "alias/orders", b"order 1", &[])
+        .unwrap()
+        .ciphertext_blob;
+    let plain = decrypt(&a, &admin, &blob, &[]).unwrap().plaintext;
+    assert_eq!(plain.expose(), b"order 1");
+    // A ciphertext of a key B never held names it.
+    let other = default_key(&a, &admin).key_id;
+    let blob = encrypt(&a, &admin, &other, b"order 2", &[])
+        .unwrap()
+        .ciphertext_blob;
+    assert_eq!(
+        decrypt(&b, &admin, &blob, &[]).unwrap().plaintext.expose(),
+        b"order 2"
+    );
+    // B knows the alias on its key too (`kms:ResourceAliases`, ListAliases by key).
+    let listed = b
+        .list_aliases(
+            &admin,
+            &ListAliasesRequest {
+                key_id: Some(key.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .aliases;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].alias_name, "alias/orders");
+    // A key that exists nowhere is still not found.
+    let missing = encrypt(
+        &b,
+        &admin,
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+        b"x",
+        &[],
+    );
+    assert_eq!(code(missing), "NotFoundException");
+}
+
+#[test]
+fn changes_through_one_instance_reach_the_others_decisions_within_the_bound() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        instance(&database, root.path()),
+        instance(&database, root.path()),
+    );
+    let admin = caller(ADMIN, &[ALLOW_ALL]);
+    let app = caller(APP, &[]);
+    let decrypts = |blob: &[u8]| decrypt(&b, &app, blob, &[]).is_ok();
+    let mut seen: Vec<(&str, Duration)> = Vec::new();
+
+    // PutKeyPolicy taking APP out.
+    let (key, blob) = app_key(&a, &admin);
+    assert!(decrypts(&blob));
+    put_policy(&a, &admin, &key, false);
+    seen.push(("PutKeyPolicy", time_until(|| !decrypts(&blob))));
+
+    // DisableKey.
+    let (key, blob) = app_key(&a, &admin);
+    assert!(decrypts(&blob));
+    a.disable_key(&admin, &DisableKeyRequest { key_id: key })
+        .unwrap();
+    seen.push(("DisableKey", time_until(|| !decrypts(&blob))));
+
+    // ScheduleKeyDeletion.
+    let (key, blob) = app_key(&a, &admin);
+    assert!(decrypts(&blob));
+    a.schedule_key_deletion(
+        &admin,
+        &ScheduleKeyDeletionRequest {
+            key_id: key,
+            pending_window_in_days: Some(7),
+        },
+    )
+    .unwrap();
+    seen.push(("ScheduleKeyDeletion", time_until(|| !decrypts(&blob))));
+
+    // RevokeGrant and RetireGrant: APP decrypts through a grant only.
+    for retire in [false, true] {
+        let key = default_key(&a, &admin).key_id;
+        let blob = encrypt(&a, &admin, &key, b"payload", &[])
+            .unwrap()
+            .ciphertext_blob;
+        let mut request = grant(&key, APP, &["Decrypt", "RetireGrant"]);
+        request.retiring_principal = Some(ADMIN.into());
+        let grant_id = a.create_grant(&admin, &request).unwrap().grant_id;
+        let through_grant = || decrypt(&b, &app, &blob, &[]).is_ok();
+        time_until(through_grant);
+        if retire {
+            a.retire_grant(
+                &admin,
+                &RetireGrantRequest {
+                    key_id: Some(key.clone()),
+                    grant_id: Some(grant_id),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            seen.push(("RetireGrant", time_until(|| !through_grant())));
+        } else {
+            a.revoke_grant(
+                &admin,
+                &RevokeGrantRequest {
+                    key_id: key.clone(),
+                    grant_id,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            seen.push(("RevokeGrant", time_until(|| !through_grant())));
+        }
+    }
+    eprintln!("reflected on the other instance after: {seen:?}");
+    for (what, after) in seen {
+        assert!(
+            after < BOUND,
+            "{what} reached the other instance after {after:?}"
+        );
+    }
+}
+
+#[test]
+fn a_grant_token_works_at_once_through_an_instance_that_has_not_heard_of_the_grant() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let a = instance(&database, root.path());
+    let b = deaf(&database, root.path());
+    let admin = caller(ADMIN, &[ALLOW_ALL]);
+    let app = caller(APP, &[]);
+    let key = default_key(&a, &admin).key_id;
+    let blob = encrypt(&a, &admin, &key, b"payload", &[])
+        .unwrap()
+        .ciphertext_blob;
+    // B holds the key, before the grant.
+    assert_eq!(code(decrypt(&b, &app, &blob, &[])), DENIED);
+    let mut request = grant(&key, APP, &["Decrypt", "RetireGrant"]);
+    request.retiring_principal = Some(APP.into());
+    let made = a.create_grant(&admin, &request).unwrap();
+    let token = made.grant_token.clone();
+    let with_token = DecryptRequest {
+        ciphertext_blob: blob.clone(),
+        grant_tokens: vec![token.clone()],
+        ..Default::default()
+    };
+    assert_eq!(
+        b.decrypt(&app, &with_token).unwrap().plaintext.expose(),
+        b"payload"
+    );
+    // A forged token is refused as always, and costs no read of the store.
+    let forged = DecryptRequest {
+        grant_tokens: vec![format!("{}x", made.grant_token)],
+        ..with_token.clone()
+    };
+    assert_eq!(code(b.decrypt(&app, &forged)), "InvalidGrantTokenException");
+    // And retired by its token through a third instance that never held the key.
+    let c = deaf(&database, root.path());
+    c.retire_grant(
+        &app,
+        &RetireGrantRequest {
+            grant_token: Some(token),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+}
+
+/// PutKeyPolicy through A racing TagResource and CreateGrant through B, which read the key
+/// before A's change: B's writes are refused by the store, read again and decided again on
+/// the key as it is now. Without the guard, B's key row, read before A's change, would put
+/// the old policy back.
+#[test]
+fn put_key_policy_racing_create_grant_on_two_instances_loses_neither() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let a = instance(&database, root.path());
+    let b = deaf(&database, root.path());
+    let admin = caller(ADMIN, &[ALLOW_ALL]);
+    let (key, blob) = app_key(&a, &admin);
+    // B holds the key now.
+    decrypt(&b, &caller(APP, &[]), &blob, &[]).unwrap();
+    put_policy(&a, &admin, &key, false);
+    b.tag_resource(&admin, &tag(&key, "team", "payments"))
+        .unwrap();
+    put_policy(&a, &admin, &key, true);
+    let grant_id = b
+        .create_grant(&admin, &grant(&key, USER, &["Decrypt"]))
+        .unwrap()
+        .grant_id;
+    let c = instance(&database, root.path());
+    let policy = c
+        .get_key_policy(
+            &admin,
+            &keyward_kms::api::GetKeyPolicyRequest {
+                key_id: key.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .policy;
+    assert!(policy.contains("\"App\""), "{policy}");
+    let tags = c
+        .list_resource_tags(
+            &admin,
+            &keyward_kms::api::ListResourceTagsRequest::new(&key),
+        )
+        .unwrap()
+        .tags;
+    assert_eq!(tags.len(), 1);
+    let grants = c.list_grants(&admin, &grants_of(&key)).unwrap().grants;
+    assert_eq!(grants.len(), 1);
+    assert_eq!(grants[0].grant_id, grant_id);
+}
+
+/// Two UpdateAlias on two instances: B saw the alias on K1 and decides on K1 and K3, but A
+/// moved it to K2 first, whose policy refuses B's caller. B's write is refused, the alias read
+/// again, and the call decided again on K2: denied. Without the alias guard B would have moved
+/// an alias off a key it may not touch.
+#[test]
+fn update_alias_on_two_instances_is_decided_on_where_the_alias_points_now() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let a = instance(&database, root.path());
+    let b = deaf(&database, root.path());
+    let admin = caller(ADMIN, &[ALLOW_ALL]);
+    // USER may update aliases (its identity policy) on keys whose policy delegates to the
+    // account; K2's policy does not.
+    let user = caller(USER, &[ALLOW_ALL]);
+    let k1 = default_key(&a, &admin).key_id;
+    let k3 = default_key(&a, &admin).key_id;
+    let k2 = default_key(&a, &admin).key_id;
+    a.put_key_policy(
+        &admin,
+        &PutKeyPolicyRequest {
+            key_id: k2.clone(),
+            policy: format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{ADMIN}"}},"Action":"kms:*","Resource":"*"}}]}}"#
+            ),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    a.create_alias(&admin, &alias("alias/shared", &k1)).unwrap();
+    // B holds the alias on K1.
+    encrypt(&b, &admin, "alias/shared", b"x", &[]).unwrap();
+    let update = |target: &str| UpdateAliasRequest {
+        alias_name: "alias/shared".into(),
+        target_key_id: target.into(),
+    };
+    a.update_alias(&admin, &update(&k2)).unwrap();
+    assert_eq!(code(b.update_alias(&user, &update(&k3))), DENIED);
+    // The admin may: moved from K2, where it is now, to K3.
+    b.update_alias(&admin, &update(&k3)).unwrap();
+    for kms in [&a, &b] {
+        let listed = kms
+            .list_aliases(
+                &admin,
+                &ListAliasesRequest {
+                    key_id: Some(k3.clone()),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .aliases;
+        // A hears it within the bound; B wrote it.
+        if listed.is_empty() {
+            std::thread::sleep(BOUND);
+            continue;
+        }
+        assert_eq!(listed[0].alias_name, "alias/shared");
+    }
+    // One CreateAlias of a name wins; the other instance says it exists.
+    a.create_alias(&admin, &alias("alias/once", &k1)).unwrap();
+    let again = b.create_alias(&admin, &alias("alias/once", &k3));
+    assert_eq!(code(again), "AlreadyExistsException");
+}
+
+#[test]
+fn an_instance_that_loses_the_notices_refuses_calls_until_it_has_read_everything_again() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        instance(&database, root.path()),
+        instance(&database, root.path()),
+    );
+    let admin = caller(ADMIN, &[ALLOW_ALL]);
+    let app = caller(APP, &[]);
+    let (key, blob) = app_key(&a, &admin);
+    decrypt(&b, &app, &blob, &[]).unwrap();
+    // The listening sessions end (a database restart would end them the same way).
+    database.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE query LIKE 'LISTEN%' AND datname = current_database()
+           AND pid <> pg_backend_pid()",
+    );
+    // Refused while it cannot vouch for what it holds...
+    let refused = time_until(
+        || matches!(decrypt(&b, &app, &blob, &[]), Err(KmsError::Internal(m)) if m.contains("reading its shared store")),
+    );
+    eprintln!("refused after {refused:?}");
+    // ... meanwhile the key changes (through a third instance, whose notices do not matter);
+    let c = deaf(&database, root.path());
+    put_policy(&c, &admin, &key, false);
+    // ... and once B has read everything again (or heard the change, if it was back first),
+    // it serves, with the change in.
+    let back = time_until(|| code(decrypt(&b, &app, &blob, &[])) == DENIED);
+    eprintln!("B served again, with the change, after {back:?}");
+    assert!(back < Duration::from_secs(2), "{back:?}");
+}
