@@ -15,7 +15,7 @@
 //!   read everything again.
 
 use crate::caller::Caller;
-use crate::entry::KeySlot;
+use crate::entry::{KeyEntry, KeySlot};
 use crate::error::KmsError;
 use crate::key_id::{self, KeyRef};
 use crate::service::Kms;
@@ -90,7 +90,10 @@ impl Kms {
                 self.key_notices.fetch_add(1, Ordering::SeqCst);
                 self.refresh_key(&id, version)
             }
-            StoreEvent::Alias { account, name } => self.refresh_alias(&account, &name),
+            StoreEvent::Alias { account, name } => {
+                self.alias_notices.fetch_add(1, Ordering::SeqCst);
+                self.refresh_alias(&account, &name)
+            }
             StoreEvent::Lost => {
                 self.stale.store(true, Ordering::Release);
                 Ok(())
@@ -104,6 +107,7 @@ impl Kms {
     fn resync(&self) -> Result<(), KmsError> {
         self.stale.store(true, Ordering::Release);
         self.key_notices.fetch_add(1, Ordering::SeqCst);
+        self.alias_notices.fetch_add(1, Ordering::SeqCst);
         let ids: Vec<String> = self.read()?.keys.keys().cloned().collect();
         for id in ids {
             self.refresh_key(&id, None)?;
@@ -271,6 +275,7 @@ impl Kms {
         if self.read()?.aliases.contains(account, name) {
             return Ok(());
         }
+        let seen = self.alias_notices.load(Ordering::SeqCst);
         let Some(alias) = self.store().load_alias(account, name)? else {
             return Ok(());
         };
@@ -289,6 +294,12 @@ impl Kms {
                 entry.refresh_context();
             }
             state.aliases.insert(alias);
+        }
+        drop(state);
+        // A notice followed while the alias was read may have found it not held yet (moved
+        // or deleted meanwhile): read it again, so nothing it announced is missed.
+        if self.alias_notices.load(Ordering::SeqCst) != seen {
+            self.refresh_alias(account, name)?;
         }
         Ok(())
     }
@@ -359,46 +370,51 @@ impl Kms {
             return Ok(());
         };
         self.load_missing_key(&owner)?;
-        self.refresh_key(&owner, None)
+        // Read again only for a token that key issued: a forged token costs no more.
+        let issued = self
+            .read()?
+            .slot(&owner)
+            .is_some_and(|slot| slot.read().is_ok_and(|e| e.grants.issued_token(token)));
+        if issued {
+            self.refresh_key(&owner, None)?;
+        }
+        Ok(())
     }
 
     /// Whether `error` is a write refused because another instance changed what the call read;
-    /// if so, reads it again so the call can be decided again. For a key, its row is locked
-    /// against other instances' writes first and read under the lock, and the lock kept in
-    /// the key for its next write ([`crate::entry::KeyEntry::held`]): decided again, the call
-    /// cannot conflict again. The key whose lock [`Kms::release_held`] lets go afterwards.
-    pub(crate) fn retry_after(&self, error: &KmsError) -> Result<Option<Option<String>>, KmsError> {
+    /// if so, reads it again so the call can be decided again.
+    pub(crate) fn retry_after(&self, error: &KmsError) -> Result<bool, KmsError> {
         match error {
             KmsError::Store(StoreError::Conflict { key_id }) => {
-                self.lock_for_retry(key_id)?;
-                Ok(Some(Some(key_id.clone())))
+                self.refresh_key(key_id, None)?;
+                Ok(true)
             }
             KmsError::Store(StoreError::AliasConflict { account, name }) => {
                 self.refresh_alias(account, name)?;
                 self.load_missing_alias(account, name)?;
-                Ok(Some(None))
+                Ok(true)
             }
-            _ => Ok(None),
+            _ => Ok(false),
         }
     }
 
-    /// Locks key `id`'s row in the store, reads it under the lock, and keeps the lock in the
-    /// key ([`Kms::retry_after`]).
-    fn lock_for_retry(&self, id: &str) -> Result<(), KmsError> {
-        let Some(slot) = self.read()?.slot(id) else {
+    /// After a write of `entry`'s key was refused for a conflict: locks the key's row in the
+    /// store against every other instance's writes, reads it under the lock into `entry`,
+    /// and keeps the lock in `entry` for its next write ([`KeyEntry::held`]), so that the
+    /// call, decided again, cannot conflict again. The caller holds the key's own lock
+    /// throughout and drops `entry.held` when it is done (a lock not used is rolled back):
+    /// no other call here ever waits for the row while holding the key. Nothing to lock in a
+    /// store of one instance. `NotFoundException` when the key is gone.
+    pub(crate) fn lock_in_place(&self, entry: &mut KeyEntry) -> Result<(), KmsError> {
+        let id = entry.meta.id.clone();
+        let Some((lock, rows)) = self.store().lock_key(&id)? else {
             return Ok(());
         };
-        // The key's own lock first, then the row's: no call here waits for the row while
-        // holding the key (a write of the key goes through the held lock).
-        let mut entry = slot.write()?;
-        let Some((lock, rows)) = self.store().lock_key(id)? else {
-            drop(entry);
-            return self.refresh_key(id, None);
-        };
         let Some(rows) = rows else {
-            drop(entry);
-            drop(lock);
-            return self.refresh_key(id, None);
+            return Err(KmsError::not_found(format!(
+                "Key '{}' does not exist",
+                entry.meta.arn
+            )));
         };
         let mut fresh = self.entry_from_rows(&rows)?;
         fresh.aliases = std::mem::take(&mut entry.aliases);
@@ -407,17 +423,6 @@ impl Kms {
         fresh.refresh_context();
         *entry = fresh;
         Ok(())
-    }
-
-    /// Lets go of the row lock [`Kms::retry_after`] left in key `id` if its write did not use
-    /// it (the call was refused, or wrote nothing).
-    pub(crate) fn release_held(&self, id: &str) {
-        let slot = self.read().ok().and_then(|state| state.slot(id));
-        if let Some(slot) = slot
-            && let Ok(mut entry) = slot.write()
-        {
-            entry.held = None;
-        }
     }
 
     /// Whether serving a call that names `key_id` (and carries `tokens`, and for Decrypt or

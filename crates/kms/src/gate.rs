@@ -296,19 +296,20 @@ impl<O: ChangesKey> Pipeline<O> for Change {
         let (slot, named) = kms.resolve(caller, request.key_id().unwrap_or_default(), O::ACTION)?;
         kms.fresh_for_tokens(&[&slot], request.grant_tokens())?;
         let mut entry = slot.write()?;
-        let judgement = kms.admit::<O>(&entry, &named, caller, call, request)?;
-        let entry = &mut *entry;
-        O::validate(entry, request)?;
-        if request.dry_run() {
-            return Err(KmsError::dry_run());
-        }
-        let mut op = Allowed {
-            kms,
-            caller,
-            judgement,
-            call,
-        };
-        kms.commit_key(entry, |entry| O::perform(&mut op, entry, request))
+        kms.decide_again_locked(&mut entry, call, |entry, call| {
+            let judgement = kms.admit::<O>(entry, &named, caller, call, request)?;
+            O::validate(entry, request)?;
+            if request.dry_run() {
+                return Err(KmsError::dry_run());
+            }
+            let mut op = Allowed {
+                kms,
+                caller,
+                judgement,
+                call,
+            };
+            kms.commit_key(entry, |entry| O::perform(&mut op, entry, request))
+        })
     }
 }
 
@@ -477,7 +478,6 @@ impl Kms {
     ) -> Result<O::Response, KmsError> {
         let mut call = Call::new(operation.name(), O::audit(request));
         let mut attempts = 0;
-        let mut locked: Vec<String> = Vec::new();
         let result = loop {
             let result = self.check_fresh().and_then(|()| {
                 // An AWS managed key comes into being the first time its service uses it.
@@ -488,23 +488,20 @@ impl Kms {
                 );
                 O::Pipeline::run(self, caller, &mut call, request)
             });
-            // Another instance changed what the call read: read it again (a key under a lock
-            // of its row), and decide the call again from the start (what it recorded goes),
-            // a few times at most.
+            // Another instance changed what the call read: read it again, and decide the call
+            // again from the start (what it recorded goes), a few times at most. (The
+            // pipelines of the calls that change a key decide again under a lock of its row
+            // first: `Kms::decide_again_locked`.)
             if let Err(error) = &result
                 && attempts < crate::follow::CONFLICT_RETRIES
-                && let Ok(Some(key)) = self.retry_after(error)
+                && matches!(self.retry_after(error), Ok(true))
             {
-                locked.extend(key);
                 attempts += 1;
                 call = Call::new(operation.name(), O::audit(request));
                 continue;
             }
             break result;
         };
-        for key in &locked {
-            self.release_held(key);
-        }
         // The call's locks are released: what it left for other Regions is done now.
         self.run_followups();
         let (error_code, error_message) = match &result {
@@ -533,6 +530,31 @@ impl Kms {
             decisions: call.decisions,
             instance: Arc::clone(&self.instance),
         });
+        result
+    }
+
+    /// Decides and changes a key with `decide` (which authorizes, then commits); when the
+    /// store refuses the write because another instance changed the key meanwhile, locks the
+    /// key's row ([`Kms::lock_in_place`]), and decides again on the key as it is under the lock
+    /// (what the call recorded goes), where it cannot conflict. `entry` is held for writing
+    /// throughout; a lock the second decision did not use is let go at the end.
+    pub(crate) fn decide_again_locked<R>(
+        &self,
+        entry: &mut KeyEntry,
+        call: &mut Call,
+        mut decide: impl FnMut(&mut KeyEntry, &mut Call) -> Result<R, KmsError>,
+    ) -> Result<R, KmsError> {
+        let first = decide(entry, call);
+        let result = match first {
+            Err(KmsError::Store(crate::store::StoreError::Conflict { .. })) => {
+                call.resources.clear();
+                call.decisions.clear();
+                call.response = Value::Null;
+                self.lock_in_place(entry).and_then(|()| decide(entry, call))
+            }
+            other => other,
+        };
+        entry.held = None;
         result
     }
 

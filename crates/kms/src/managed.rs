@@ -410,7 +410,8 @@ impl Kms {
         // The key and its alias in one write, which another instance making the same managed
         // key first refuses whole (the alias exists then): no key is left without its alias.
         let alias = self.alias_record(account, service.alias, &id, now, now);
-        self.persist(&[
+        let mut changes = self.key_guards([Some(&entry)]);
+        changes.extend([
             self.key_change(&entry)?,
             Change::AliasGuard {
                 account: account.to_owned(),
@@ -418,7 +419,11 @@ impl Kms {
                 key_id: None,
             },
             Change::PutAlias(alias.clone()),
-        ])?;
+        ]);
+        self.persist(&changes)?;
+        if self.store().shared() {
+            entry.version = Some(1);
+        }
         if let Some(at) = entry.next_event() {
             self.next_event
                 .fetch_min(at, std::sync::atomic::Ordering::Relaxed);

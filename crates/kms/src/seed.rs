@@ -200,8 +200,7 @@ impl Kms {
                 if !seed.enabled {
                     entry.meta.state = AdminState::Disabled;
                 }
-                let change = self.key_change(&entry).map_err(refused)?;
-                self.persist(&[change]).map_err(refused)?;
+                self.store_new_key(&mut entry).map_err(refused)?;
                 state.insert(entry);
                 Seeded::Created
             }

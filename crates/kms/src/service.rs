@@ -140,6 +140,8 @@ pub struct Kms {
     /// Counts the notices of key changes followed, so that a key read on a miss can tell
     /// whether a notice came while it was being read ([`Kms::load_missing_key`]).
     pub(crate) key_notices: AtomicU64,
+    /// The same for aliases ([`Kms::load_missing_alias`]).
+    pub(crate) alias_notices: AtomicU64,
 }
 
 /// The key-policy document KMS gives a key created without one, in `account`.
@@ -258,6 +260,7 @@ impl Kms {
             stale: AtomicBool::new(store.shared()),
             notices: Mutex::new(notices),
             key_notices: AtomicU64::new(0),
+            alias_notices: AtomicU64::new(0),
             quotas,
             links: Arc::default(),
             followups: Followups::default(),
@@ -558,6 +561,48 @@ impl Kms {
                 alias.name, alias.account
             )))
         }
+    }
+
+    /// The checks that `entries`' keys are still as this instance holds them, for a write
+    /// decided on them that does not change them (an alias's): none in a store of one
+    /// instance.
+    pub(crate) fn key_guards<'a>(
+        &self,
+        entries: impl IntoIterator<Item = Option<&'a KeyEntry>>,
+    ) -> Vec<Change> {
+        if !self.store.shared() {
+            return Vec::new();
+        }
+        // In the order of their IDs, as every write takes the keys' locks in the store.
+        let mut guards: Vec<Change> = entries
+            .into_iter()
+            .flatten()
+            .filter_map(|e| {
+                e.version.map(|version| Change::Guard {
+                    key_id: e.meta.id.clone(),
+                    version,
+                })
+            })
+            .collect();
+        guards.sort_by(|a, b| match (a, b) {
+            (Change::Guard { key_id: a, .. }, Change::Guard { key_id: b, .. }) => a.cmp(b),
+            _ => std::cmp::Ordering::Equal,
+        });
+        guards
+    }
+
+    /// Stores the new key `entry`, which must not be stored yet (a key of a given ID, a
+    /// seed's or a multi-Region replica's, made by another instance at the same moment is
+    /// refused here with a conflict, never overwritten), and records its version.
+    pub(crate) fn store_new_key(&self, entry: &mut KeyEntry) -> Result<(), KmsError> {
+        let mut changes = self.key_guards([Some(&*entry)]);
+        changes.push(self.key_change(entry)?);
+        self.persist(&changes)?;
+        // The store moved the new key's version once (0 to 1).
+        if self.store.shared() {
+            entry.version = Some(1);
+        }
+        Ok(())
     }
 
     /// Writes changes through to the store.

@@ -107,16 +107,17 @@ pub(crate) fn point_alias(
         (Some(new), None) => (Some(new.write()?), None),
         (None, _) => (None, None),
     };
-    // Written only if the alias still points where this instance saw it (another instance
-    // sharing the store may have moved it, or made it).
-    kms.persist(&[
-        Change::AliasGuard {
-            account: account.to_owned(),
-            name: name.to_owned(),
-            key_id: from.map(str::to_owned),
-        },
-        Change::PutAlias(record.clone()),
-    ])?;
+    // Written only if the alias still points where this instance saw it, and the keys it
+    // decided on are as it saw them (another instance sharing the store may have changed
+    // them).
+    let mut changes = kms.key_guards([new.as_deref(), old.as_deref()]);
+    changes.push(Change::AliasGuard {
+        account: account.to_owned(),
+        name: name.to_owned(),
+        key_id: from.map(str::to_owned),
+    });
+    changes.push(Change::PutAlias(record.clone()));
+    kms.persist(&changes)?;
     state.aliases.insert(record);
     match (&mut new, &mut old) {
         // The alias stays on its key (UpdateAlias to the key it already names).
@@ -271,17 +272,17 @@ fn delete_alias(
     let mut entry = slot.write()?;
     call.resources.push(entry.meta.arn.clone());
     kms.authorize_alias(call, caller, &entry, DeleteAlias::ACTION, &r.alias_name)?;
-    kms.persist(&[
-        Change::AliasGuard {
-            account: account.to_owned(),
-            name: r.alias_name.clone(),
-            key_id: Some(entry.meta.id.clone()),
-        },
-        Change::DeleteAlias {
-            account: account.to_owned(),
-            name: r.alias_name.clone(),
-        },
-    ])?;
+    let mut changes = kms.key_guards([Some(&*entry)]);
+    changes.push(Change::AliasGuard {
+        account: account.to_owned(),
+        name: r.alias_name.clone(),
+        key_id: Some(entry.meta.id.clone()),
+    });
+    changes.push(Change::DeleteAlias {
+        account: account.to_owned(),
+        name: r.alias_name.clone(),
+    });
+    kms.persist(&changes)?;
     state.aliases.remove(account, &r.alias_name);
     entry.aliases.retain(|a| *a != r.alias_name);
     entry.refresh_context();

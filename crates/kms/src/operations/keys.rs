@@ -169,9 +169,8 @@ fn create_key(op: &mut Allowed<'_>, r: &CreateKeyRequest) -> Result<CreateKeyRes
         });
         entry.refresh_context();
     }
-    let change = kms.key_change(&entry)?;
     let mut state = kms.write()?;
-    kms.persist(&[change])?;
+    kms.store_new_key(&mut entry)?;
     let key_metadata = metadata(&entry);
     let arn = entry.meta.arn.clone();
     state.insert(entry);

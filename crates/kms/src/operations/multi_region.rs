@@ -394,8 +394,7 @@ impl Kms {
         entry.meta.rotation_period_days = primary.rotation_period_days;
         entry.meta.rotations.clone_from(&primary.rotations);
         entry.refresh_context();
-        let change = self.key_change(&entry)?;
-        self.persist(&[change])?;
+        self.store_new_key(&mut entry)?;
         let replica_key_metadata = metadata(&entry);
         let replica_tags = entry
             .meta

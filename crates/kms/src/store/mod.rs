@@ -3,8 +3,11 @@
 //! A change writes only the rows it changes: a key's row (metadata and sealed material) when
 //! they change, and one row per grant, so a key's grants cost nothing to the calls that leave
 //! them alone.
-//! [`SqliteStore`] is the embedded database; [`MemoryStore`] serves tests; a shared-database
-//! backend implements the same two methods.
+//! [`SqliteStore`] is the embedded database; [`MemoryStore`] serves tests; [`PostgresStore`]
+//! is shared by several instances, and so also guards writes made on what an instance read
+//! ([`Change::Guard`], [`Change::AliasGuard`]), reads single keys and aliases, and announces
+//! every change ([`Store::changes`]): `crate::follow` keeps each instance's memory as the store
+//! has it.
 //!
 //! Every row carries a tag: an HMAC under a key derived from the root key
 //! ([`keyward_crypto::RecordKey`]) over all its fields. The service computes the tags and
@@ -170,7 +173,8 @@ pub enum Change {
     /// Stores the grant, replacing any grant with the same key and grant ID.
     PutGrant(GrantRow),
     /// Checks that key `key_id` is still at `version` (no other instance changed it since it
-    /// was read): a store shared by several instances refuses the whole write with
+    /// was read; version 0 for a key the writer makes, which must not be stored yet): a
+    /// store shared by several instances refuses the whole write with
     /// [`StoreError::Conflict`] otherwise (and moves the version of every key a write
     /// touches, once). A store of one instance has nothing to check.
     Guard {

@@ -71,8 +71,20 @@ const LOCK_CLASS: i32 = 0x4b57;
 /// instances creating one alias at once are put one after the other.
 const ALIAS_LOCK_CLASS: i32 = 0x4b41;
 
+/// The advisory locks' class of keys (`KK`), taken by [`Change::Guard`].
+const KEY_LOCK_CLASS: i32 = 0x4b4b;
+
+/// The `application_name` of each store's listening session.
+const LISTENER_NAME: &str = "keyward-listener";
+
 /// The channel every write's notices go to.
 const CHANNEL: &str = "keyward_changes";
+
+/// How often the listening session proves it is alive.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+/// How long its proof may take: a session that stopped answering is taken as lost after at
+/// most [`HEARTBEAT`] and this (a loaded machine may be slow, never this slow).
+const HEARTBEAT_ANSWER: Duration = Duration::from_secs(10);
 
 /// How long the listening session waits before connecting again after it ended.
 const LISTEN_RETRY: Duration = Duration::from_millis(500);
@@ -124,9 +136,14 @@ impl std::fmt::Debug for PostgresStore {
     }
 }
 
+/// The error of `context`, with what the server said (its SQLSTATE and message: the
+/// client's own text for a server error is only "db error").
 fn database_error(context: &str) -> impl Fn(tokio_postgres::Error) -> StoreError + '_ {
     move |source| StoreError::Postgres {
-        context: context.to_owned(),
+        context: match source.as_db_error() {
+            Some(said) => format!("{context} ({} {})", said.code().code(), said.message()),
+            None => context.to_owned(),
+        },
         source,
     }
 }
@@ -161,6 +178,10 @@ impl PostgresStore {
                 source,
             })?;
         config.connect_timeout(CONNECT_TIMEOUT);
+        // Named, for a database administrator's `pg_stat_activity`.
+        if config.get_application_name().is_none() {
+            config.application_name("keyward");
+        }
         config.options(format!(
             "-c statement_timeout={}",
             CONNECT_TIMEOUT.as_millis()
@@ -515,10 +536,30 @@ impl Store for PostgresStore {
         let (pool, shown, region) = (self.pool.clone(), self.shown.clone(), self.region.clone());
         let handle = self.handle()?;
         let id = id.to_owned();
-        let (client, rows) = run(&handle, &self.shown, async move {
+        let (region_here, shown_here, handle_here) =
+            (region.clone(), shown.clone(), handle.clone());
+        let (lock, rows) = run(&handle, &self.shown, async move {
             let client = PostgresStore::client(&pool, &shown).await?;
+            // From here on, however this ends (an error, or an answer no one waits for any
+            // more), the transaction is rolled back before the connection goes back to the
+            // pool: the lock's drop sees to it.
+            let lock = PostgresKeyLock {
+                client: Some(client),
+                handle: handle_here,
+                region: region_here,
+                shown: shown_here,
+            };
+            let client = lock.client.as_ref().ok_or_else(|| unanswered(&shown))?;
             client
                 .batch_execute("BEGIN")
+                .await
+                .map_err(database_error("locking a key"))?;
+            // The key's lock before its row's, as every guarded write takes them.
+            client
+                .execute(
+                    "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                    &[&KEY_LOCK_CLASS, &format!("{region}\t{id}")],
+                )
                 .await
                 .map_err(database_error("locking a key"))?;
             let locked = client
@@ -528,20 +569,12 @@ impl Store for PostgresStore {
                 )
                 .await
                 .map_err(database_error("locking a key"))?;
-            // Rolled back when the lock is dropped unused (the client goes back to the pool
-            // only after).
             let rows = match locked {
-                Some(_) => read_key(&**client, &region, &id).await?,
+                Some(_) => read_key(&***client, &region, &id).await?,
                 None => None,
             };
-            Ok((client, rows))
+            Ok((lock, rows))
         })?;
-        let lock = PostgresKeyLock {
-            client: Some(client),
-            handle,
-            region: self.region.clone(),
-            shown: self.shown.clone(),
-        };
         Ok(Some((Box::new(lock), rows)))
     }
 
@@ -759,8 +792,16 @@ async fn apply_one<C: GenericClient + Sync>(
             .await
         }
         Change::Guard { key_id, version } => {
-            // The row stays locked to the end of the transaction: no other write to the key
-            // comes between the check and this one.
+            // The key's lock, whether or not its row exists yet (two instances making a key
+            // of one ID, a seed's or a replica's, are put one after the other), then its row's
+            // (held to the end of the transaction: no other write to the key comes between
+            // the check and this one).
+            tx.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                &[&KEY_LOCK_CLASS, &format!("{region}\t{key_id}")],
+            )
+            .await
+            .map_err(database_error("write"))?;
             let now: Option<i64> = tx
                 .query_opt(
                     "SELECT version FROM keys WHERE region = $1 AND id = $2 FOR UPDATE",
@@ -769,7 +810,8 @@ async fn apply_one<C: GenericClient + Sync>(
                 .await
                 .map_err(database_error("write"))?
                 .map(|row| row.get(0));
-            if now != Some(to_i64(*version)) {
+            // A key not stored yet is at version 0.
+            if now.unwrap_or(0) != to_i64(*version) {
                 return Err(StoreError::Conflict {
                     key_id: key_id.clone(),
                 });
@@ -855,6 +897,8 @@ struct Listener {
 impl Listener {
     /// Connects and listens on [`CHANNEL`].
     async fn start(config: &tokio_postgres::Config, shown: &str) -> Result<Self, StoreError> {
+        let mut config = config.clone();
+        config.application_name(LISTENER_NAME);
         let (client, mut connection) =
             config.connect(NoTls).await.map_err(database_error(shown))?;
         let (send, payloads) = tokio::sync::mpsc::unbounded_channel();
@@ -891,12 +935,29 @@ impl Listener {
         notices: Sender<StoreEvent>,
     ) {
         loop {
-            while let Some(payload) = self.payloads.recv().await {
-                let Some(event) = parse_notice(&payload, &region) else {
-                    continue;
-                };
-                if notices.send(event).is_err() {
-                    return;
+            // A session that dies without a word (a network that drops packets) is found by
+            // a heartbeat: a query every HEARTBEAT, each answered within HEARTBEAT_ANSWER.
+            let mut beat = tokio::time::interval(HEARTBEAT);
+            beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    payload = self.payloads.recv() => {
+                        let Some(payload) = payload else { break };
+                        let Some(event) = parse_notice(&payload, &region) else {
+                            continue;
+                        };
+                        if notices.send(event).is_err() {
+                            return;
+                        }
+                    }
+                    _ = beat.tick() => {
+                        let answered =
+                            tokio::time::timeout(HEARTBEAT_ANSWER, self.client.simple_query("SELECT 1"))
+                                .await;
+                        if !matches!(answered, Ok(Ok(_))) {
+                            break;
+                        }
+                    }
                 }
             }
             self.pump.abort();

@@ -17,12 +17,13 @@ use keyward_kms::api::{
 use keyward_kms::audit::NoAudit;
 use keyward_kms::clock::SystemClock;
 use keyward_kms::store::{
-    AliasRecord, Change, KeyRows, PostgresStore, Snapshot, Store, StoreError, StoreEvent,
+    AliasRecord, Change, KeyLock, KeyRows, PostgresStore, Snapshot, Store, StoreError, StoreEvent,
 };
 use keyward_kms::{Caller, Kms, KmsConfig, KmsError};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Duration, Instant};
 
@@ -30,10 +31,13 @@ use std::time::{Duration, Instant};
 /// within this time.
 const BOUND: Duration = Duration::from_millis(100);
 
-/// A PostgreSQL store whose notices never come: the instance over it hears nothing.
+/// A PostgreSQL store whose notices never come: the instance over it hears nothing. It
+/// counts its reads of a key and its row locks.
 #[derive(Debug)]
 struct Deaf {
     inner: PostgresStore,
+    key_reads: Arc<AtomicUsize>,
+    locks: Arc<AtomicUsize>,
     /// Held, never sent on.
     _silence: std::sync::Mutex<Option<Sender<StoreEvent>>>,
     silent: std::sync::Mutex<Option<Receiver<StoreEvent>>>,
@@ -44,6 +48,8 @@ impl Deaf {
         let (send, receive) = std::sync::mpsc::channel();
         Self {
             inner,
+            key_reads: Arc::default(),
+            locks: Arc::default(),
             _silence: std::sync::Mutex::new(Some(send)),
             silent: std::sync::Mutex::new(Some(receive)),
         }
@@ -64,7 +70,15 @@ impl Store for Deaf {
         true
     }
     fn load_key(&self, id: &str) -> Result<Option<KeyRows>, StoreError> {
+        self.key_reads.fetch_add(1, Ordering::SeqCst);
         self.inner.load_key(id)
+    }
+    fn lock_key(
+        &self,
+        id: &str,
+    ) -> Result<Option<(Box<dyn KeyLock>, Option<KeyRows>)>, StoreError> {
+        self.locks.fetch_add(1, Ordering::SeqCst);
+        self.inner.lock_key(id)
     }
     fn load_alias(&self, account: &str, name: &str) -> Result<Option<AliasRecord>, StoreError> {
         self.inner.load_alias(account, name)
@@ -88,14 +102,18 @@ fn instance(database: &TestDatabase, root: &Path) -> Arc<Kms> {
     )
 }
 
-/// An instance that hears no notices.
+/// An instance that hears no notices, and its counts of key reads and row locks.
 fn deaf(database: &TestDatabase, root: &Path) -> Arc<Kms> {
-    open(
-        Box::new(Deaf::over(
-            PostgresStore::connect(&database.url(), "us-east-1").unwrap(),
-        )),
-        root,
-    )
+    deaf_counted(database, root).0
+}
+
+fn deaf_counted(
+    database: &TestDatabase,
+    root: &Path,
+) -> (Arc<Kms>, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let store = Deaf::over(PostgresStore::connect(&database.url(), "us-east-1").unwrap());
+    let (reads, locks) = (Arc::clone(&store.key_reads), Arc::clone(&store.locks));
+    (open(Box::new(store), root), reads, locks)
 }
 
 fn open(store: Box<dyn Store>, root: &Path) -> Arc<Kms> {
@@ -299,7 +317,7 @@ fn a_grant_token_works_at_once_through_an_instance_that_has_not_heard_of_the_gra
     };
     let root = tempfile::tempdir().unwrap();
     let a = instance(&database, root.path());
-    let b = deaf(&database, root.path());
+    let (b, reads, _) = deaf_counted(&database, root.path());
     let admin = caller(ADMIN, &[ALLOW_ALL]);
     let app = caller(APP, &[]);
     let key = default_key(&a, &admin).key_id;
@@ -321,12 +339,18 @@ fn a_grant_token_works_at_once_through_an_instance_that_has_not_heard_of_the_gra
         b.decrypt(&app, &with_token).unwrap().plaintext.expose(),
         b"payload"
     );
-    // A forged token is refused as always, and costs no read of the store.
+    // A forged token (one character of its tag changed) is refused as always, and costs no
+    // read of the store.
+    let mut forged = token.clone().into_bytes();
+    let last = forged.len() - 1;
+    forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
     let forged = DecryptRequest {
-        grant_tokens: vec![format!("{}x", made.grant_token)],
+        grant_tokens: vec![String::from_utf8(forged).unwrap()],
         ..with_token.clone()
     };
+    let before = reads.load(Ordering::SeqCst);
     assert_eq!(code(b.decrypt(&app, &forged)), "InvalidGrantTokenException");
+    assert_eq!(reads.load(Ordering::SeqCst), before);
     // And retired by its token through a third instance that never held the key.
     let c = deaf(&database, root.path());
     c.retire_grant(
@@ -340,9 +364,10 @@ fn a_grant_token_works_at_once_through_an_instance_that_has_not_heard_of_the_gra
 }
 
 /// PutKeyPolicy through A racing TagResource and CreateGrant through B, which read the key
-/// before A's change: B's writes are refused by the store, read again and decided again on
-/// the key as it is now. Without the guard, B's key row, read before A's change, would put
-/// the old policy back.
+/// before A's changes: B's writes are refused by the store, and each call decided again on the
+/// key as it is now, under a lock of its row. Without the guard, B's TagResource, which
+/// writes the key's row read before A's change, would put the old policy back; and B's
+/// CreateGrant by USER would be decided on a policy that no longer lets USER create grants.
 #[test]
 fn put_key_policy_racing_create_grant_on_two_instances_loses_neither() {
     let Some(database) = TestDatabase::create() else {
@@ -350,19 +375,40 @@ fn put_key_policy_racing_create_grant_on_two_instances_loses_neither() {
     };
     let root = tempfile::tempdir().unwrap();
     let a = instance(&database, root.path());
-    let b = deaf(&database, root.path());
+    let (b, _, locks) = deaf_counted(&database, root.path());
     let admin = caller(ADMIN, &[ALLOW_ALL]);
-    let (key, blob) = app_key(&a, &admin);
-    // B holds the key now.
-    decrypt(&b, &caller(APP, &[]), &blob, &[]).unwrap();
-    put_policy(&a, &admin, &key, false);
+    let user = caller(USER, &[]);
+    let may_grant = |sid: &str| {
+        admin_policy(&format!(
+            r#"{{"Sid":"{sid}","Effect":"Allow","Principal":{{"AWS":"{USER}"}},"Action":"kms:CreateGrant","Resource":"*"}}"#
+        ))
+    };
+    let key = default_key(&a, &admin).key_id;
+    let put = |kms: &Kms, policy: String| {
+        kms.put_key_policy(
+            &admin,
+            &PutKeyPolicyRequest {
+                key_id: key.clone(),
+                policy,
+                ..Default::default()
+            },
+        )
+    };
+    put(&a, may_grant("UserGrants")).unwrap();
+    // B holds the key now: USER may create grants.
+    b.create_grant(&user, &grant(&key, APP, &["Decrypt"]))
+        .unwrap();
+    // Through A: USER may not any more.
+    put(&a, admin_policy(r#"{"Sid":"FromA","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/Nobody"},"Action":"kms:Decrypt","Resource":"*"}"#)).unwrap();
+    let locks_before = locks.load(Ordering::SeqCst);
+    assert_eq!(
+        code(b.create_grant(&user, &grant(&key, APP, &["Decrypt"]))),
+        DENIED
+    );
     b.tag_resource(&admin, &tag(&key, "team", "payments"))
         .unwrap();
-    put_policy(&a, &admin, &key, true);
-    let grant_id = b
-        .create_grant(&admin, &grant(&key, USER, &["Decrypt"]))
-        .unwrap()
-        .grant_id;
+    // Each refused write was decided again under the row's lock.
+    assert!(locks.load(Ordering::SeqCst) > locks_before);
     let c = instance(&database, root.path());
     let policy = c
         .get_key_policy(
@@ -374,7 +420,7 @@ fn put_key_policy_racing_create_grant_on_two_instances_loses_neither() {
         )
         .unwrap()
         .policy;
-    assert!(policy.contains("\"App\""), "{policy}");
+    assert!(policy.contains("FromA"), "{policy}");
     let tags = c
         .list_resource_tags(
             &admin,
@@ -383,9 +429,13 @@ fn put_key_policy_racing_create_grant_on_two_instances_loses_neither() {
         .unwrap()
         .tags;
     assert_eq!(tags.len(), 1);
-    let grants = c.list_grants(&admin, &grants_of(&key)).unwrap().grants;
-    assert_eq!(grants.len(), 1);
-    assert_eq!(grants[0].grant_id, grant_id);
+    assert_eq!(
+        c.list_grants(&admin, &grants_of(&key))
+            .unwrap()
+            .grants
+            .len(),
+        1
+    );
 }
 
 /// Two UpdateAlias on two instances: B saw the alias on K1 and decides on K1 and K3, but A
@@ -429,24 +479,22 @@ fn update_alias_on_two_instances_is_decided_on_where_the_alias_points_now() {
     assert_eq!(code(b.update_alias(&user, &update(&k3))), DENIED);
     // The admin may: moved from K2, where it is now, to K3.
     b.update_alias(&admin, &update(&k3)).unwrap();
-    for kms in [&a, &b] {
-        let listed = kms
-            .list_aliases(
-                &admin,
-                &ListAliasesRequest {
-                    key_id: Some(k3.clone()),
-                    ..Default::default()
-                },
-            )
-            .unwrap()
-            .aliases;
-        // A hears it within the bound; B wrote it.
-        if listed.is_empty() {
-            std::thread::sleep(BOUND);
-            continue;
-        }
-        assert_eq!(listed[0].alias_name, "alias/shared");
-    }
+    let points_to_k3 = |kms: &Kms| {
+        kms.list_aliases(
+            &admin,
+            &ListAliasesRequest {
+                key_id: Some(k3.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .aliases
+        .iter()
+        .any(|a| a.alias_name == "alias/shared")
+    };
+    // B wrote it; A hears it within the bound.
+    assert!(points_to_k3(&b));
+    assert!(time_until(|| points_to_k3(&a)) < BOUND);
     // One CreateAlias of a name wins; the other instance says it exists.
     a.create_alias(&admin, &alias("alias/once", &k1)).unwrap();
     let again = b.create_alias(&admin, &alias("alias/once", &k3));
@@ -470,7 +518,7 @@ fn an_instance_that_loses_the_notices_refuses_calls_until_it_has_read_everything
     // The listening sessions end (a database restart would end them the same way).
     database.execute(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-         WHERE query LIKE 'LISTEN%' AND datname = current_database()
+         WHERE application_name = 'keyward-listener' AND datname = current_database()
            AND pid <> pg_backend_pid()",
     );
     // Refused while it cannot vouch for what it holds...

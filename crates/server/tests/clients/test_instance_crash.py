@@ -50,7 +50,10 @@ class KilledInstance(unittest.TestCase):
         reader = threading.Thread(target=serve_on_b)
         writer.start()
         reader.start()
+        deadline = time.monotonic() + 60
         while len(acknowledged) < 40:
+            self.assertTrue(writer.is_alive(), "A's writer stopped before the kill")
+            self.assertLess(time.monotonic(), deadline, "A's writer made no progress")
             time.sleep(0.005)
         os.kill(PID_A, signal.SIGKILL)
         writer.join(timeout=30)
