@@ -18,6 +18,7 @@ use crate::error::KmsError;
 use crate::key_id::{self, KeyRef};
 use crate::key_state::{self, StateClass};
 use crate::service::{Enforcement, Kms, compile_key_policy, default_policy};
+use crate::store::Change as StoreChange;
 use keyward_api::{EncryptionContext, ErrorCode, Operation, RequestMembers};
 use keyward_authz::{Authorizer, Judgement, Request, Verdict};
 use keyward_conditions::RequestContext;
@@ -477,6 +478,19 @@ impl Kms {
         request: &O::Request,
     ) -> Result<O::Response, KmsError> {
         let mut call = Call::new(operation.name(), O::audit(request));
+        let event_id = self.event_ids.next();
+        // With the audit table in the store, a provisional record of the call goes into the
+        // transaction of any change it commits: a committed change always has its record, which
+        // the final one below replaces.
+        let _provisional = self.config.audit_in_store.then(|| {
+            let mut record = self
+                .audit_record(caller, &call, event_id, None, None)
+                .to_json();
+            if let Some(keyward) = record.get_mut("keyward").and_then(Value::as_object_mut) {
+                keyward.insert("provisional".into(), Value::Bool(true));
+            }
+            crate::service::PendingAudit::set(StoreChange::audit(event_id, &record))
+        });
         let mut attempts = 0;
         let result = loop {
             let result = self.check_fresh().and_then(|()| {
@@ -511,7 +525,41 @@ impl Kms {
                 (Some(e.code().as_str()), e.message())
             }
         };
-        self.audit.record(AuditRecord {
+        let record = AuditRecord {
+            request_parameters: call.parameters,
+            response_elements: call.response,
+            resources: call.resources,
+            decisions: call.decisions,
+            ..self.audit_record(
+                caller,
+                &Call::new(call.event, Value::Null),
+                event_id,
+                error_code,
+                error_message,
+            )
+        };
+        if self.config.audit_in_store {
+            let final_record = StoreChange::audit(event_id, &record.to_json());
+            if self.persist_record(final_record).is_err() {
+                self.audit_failures
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        self.audit.record(record);
+        result
+    }
+
+    /// The audit record of `call` so far (its parameters, response, resources and decisions as
+    /// they are), with `event_id` and the error, if any.
+    fn audit_record(
+        &self,
+        caller: &Caller,
+        call: &Call,
+        event_id: uuid::Uuid,
+        error_code: Option<&'static str>,
+        error_message: Option<String>,
+    ) -> AuditRecord {
+        AuditRecord {
             event_time: self.clock.now(),
             event_name: call.event,
             region: Arc::clone(&self.region),
@@ -521,16 +569,15 @@ impl Kms {
                 account_id: Arc::clone(&caller.audit_account),
             },
             source_ip: caller.source_ip.clone(),
-            request_parameters: call.parameters,
-            response_elements: call.response,
-            resources: call.resources,
+            request_parameters: call.parameters.clone(),
+            response_elements: call.response.clone(),
+            resources: call.resources.clone(),
             error_code,
             error_message,
-            event_id: self.event_ids.next(),
-            decisions: call.decisions,
+            event_id,
+            decisions: call.decisions.clone(),
             instance: Arc::clone(&self.instance),
-        });
-        result
+        }
     }
 
     /// Decides and changes a key with `decide` (which authorizes, then commits); when the

@@ -40,6 +40,10 @@ pub struct KmsConfig {
     /// trails of several instances sharing a store can be told apart and merged:
     /// [`default_instance`] unless set.
     pub instance: String,
+    /// Whether every call's audit record also goes to the store's audit table, a committed
+    /// change's in the change's own transaction (`audit = "postgres"`; a store without an
+    /// audit table ignores it). Off unless set.
+    pub audit_in_store: bool,
 }
 
 /// An instance's name when none is given: the host's name and the process ID
@@ -63,6 +67,7 @@ impl KmsConfig {
             enforcement: Enforcement::Enforce,
             quotas: None,
             instance: default_instance(),
+            audit_in_store: false,
         }
     }
 }
@@ -142,6 +147,45 @@ pub struct Kms {
     pub(crate) key_notices: AtomicU64,
     /// The same for aliases ([`Kms::load_missing_alias`]).
     pub(crate) alias_notices: AtomicU64,
+    /// Audit records the store's audit table did not take ([`KmsConfig::audit_in_store`]).
+    pub(crate) audit_failures: AtomicU64,
+}
+
+thread_local! {
+    /// The provisional audit record of the call this thread serves ([`PendingAudit`]).
+    static PENDING_AUDIT: std::cell::RefCell<Option<Change>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The provisional audit record of the call this thread serves, with the store's audit table
+/// (`audit = "postgres"`): every write the call makes carries it, so a committed change always
+/// has its record. Set for the length of the call (cleared when dropped).
+#[derive(Debug)]
+pub(crate) struct PendingAudit(());
+
+impl PendingAudit {
+    /// Sets `record` as the pending record of this thread's call.
+    pub(crate) fn set(record: Change) -> Self {
+        PENDING_AUDIT.with(|pending| *pending.borrow_mut() = Some(record));
+        Self(())
+    }
+
+    /// `changes`, with the pending record when there is one.
+    fn with(changes: &[Change]) -> std::borrow::Cow<'_, [Change]> {
+        PENDING_AUDIT.with(|pending| match &*pending.borrow() {
+            Some(record) if !changes.is_empty() => {
+                let mut all = changes.to_vec();
+                all.push(record.clone());
+                std::borrow::Cow::Owned(all)
+            }
+            _ => std::borrow::Cow::Borrowed(changes),
+        })
+    }
+}
+
+impl Drop for PendingAudit {
+    fn drop(&mut self) {
+        PENDING_AUDIT.with(|pending| *pending.borrow_mut() = None);
+    }
 }
 
 /// The key-policy document KMS gives a key created without one, in `account`.
@@ -261,6 +305,7 @@ impl Kms {
             notices: Mutex::new(notices),
             key_notices: AtomicU64::new(0),
             alias_notices: AtomicU64::new(0),
+            audit_failures: AtomicU64::new(0),
             quotas,
             links: Arc::default(),
             followups: Followups::default(),
@@ -372,6 +417,12 @@ impl Kms {
             Some(quotas) => quotas.admit(caller.account(), request),
             None => Ok(Admission::default()),
         }
+    }
+
+    /// How many audit records the store's audit table did not take
+    /// ([`KmsConfig::audit_in_store`]; each is still in the audit sink).
+    pub fn audit_table_failures(&self) -> u64 {
+        self.audit_failures.load(Ordering::Relaxed)
     }
 
     /// The region this service's keys live in.
@@ -605,9 +656,15 @@ impl Kms {
         Ok(())
     }
 
-    /// Writes changes through to the store.
+    /// Writes changes through to the store, with the provisional audit record of the call
+    /// this thread serves, if any ([`PendingAudit`]).
     pub(crate) fn persist(&self, changes: &[Change]) -> Result<(), KmsError> {
-        Ok(self.store.apply(changes)?)
+        Ok(self.store.apply(&PendingAudit::with(changes))?)
+    }
+
+    /// Writes a call's final audit record to the store's audit table.
+    pub(crate) fn persist_record(&self, record: Change) -> Result<(), KmsError> {
+        Ok(self.store.apply(&[record])?)
     }
 
     /// Changes a key with `change` and persists it before returning. If `change` fails or
@@ -642,7 +699,7 @@ impl Kms {
                     );
                 }
                 match entry.held.take() {
-                    Some(lock) => lock.apply(&changes)?,
+                    Some(lock) => lock.apply(&PendingAudit::with(&changes))?,
                     None => self.persist(&changes)?,
                 }
                 // The store moved the key's version once, past the one guarded.

@@ -96,6 +96,10 @@ pub struct ServerConfig {
     pub instance: String,
     /// The audit log file, one JSON line per call.
     pub audit_log: PathBuf,
+    /// `audit = "postgres"`: every call's record also goes to the database's `audit` table,
+    /// a change's in the change's own transaction (needs a PostgreSQL `store`). `"file"`, the
+    /// default: the audit log file only.
+    pub audit_in_store: bool,
     /// Who may call the server; never empty.
     pub principals: Vec<PrincipalConfig>,
     /// True when the admin identity was generated (no config file): it is printed once.
@@ -150,6 +154,7 @@ struct FileConfig {
     listen: Option<toml::Spanned<String>>,
     data_dir: Option<toml::Spanned<String>>,
     audit_log: Option<toml::Spanned<String>>,
+    audit: Option<toml::Spanned<String>>,
     store: Option<toml::Spanned<String>>,
     instance: Option<toml::Spanned<String>>,
     enforcement: Option<toml::Spanned<String>>,
@@ -246,6 +251,7 @@ impl ServerConfig {
             account: DEFAULT_ACCOUNT.to_owned(),
             listen: listen_flag(overrides)?.unwrap_or(default_listen()),
             audit_log: data_dir.join("audit.jsonl"),
+            audit_in_store: false,
             data_dir,
             store: store_flag(overrides)?.unwrap_or_default(),
             instance: default_instance(),
@@ -376,6 +382,27 @@ impl ServerConfig {
                 name.clone()
             }
         };
+        let audit_in_store = match &raw.audit {
+            None => false,
+            Some(a) => match a.get_ref().as_str() {
+                "file" => false,
+                "postgres" if matches!(store, StoreLocation::Postgres(_)) => true,
+                "postgres" => {
+                    return Err(at.error(
+                        a,
+                        "audit",
+                        "\"postgres\" writes the records to the store's database: it needs store = \"postgres://...\"",
+                    ));
+                }
+                other => {
+                    return Err(at.error(
+                        a,
+                        "audit",
+                        format!("'{other}' is neither \"file\" nor \"postgres\""),
+                    ));
+                }
+            },
+        };
         let enforcement = match &raw.enforcement {
             None => Enforcement::Enforce,
             Some(e) => Enforcement::parse(e.get_ref()).ok_or_else(|| {
@@ -491,6 +518,7 @@ impl ServerConfig {
             listen,
             data_dir,
             audit_log,
+            audit_in_store,
             store,
             instance,
             principals,
@@ -821,6 +849,48 @@ secret_access_key = "alicesecretalicesecretalicesecret000000"
                 (e.field.as_str(), e.position.map(|p| p.0)),
                 ("instance", Some(1))
             );
+        }
+    }
+
+    #[test]
+    fn the_audit_table_is_off_by_default_and_needs_a_postgres_store() {
+        let c = ServerConfig::parse(GOOD, "k.toml", Path::new("/"), &Overrides::default()).unwrap();
+        assert!(!c.audit_in_store);
+        let on =
+            format!("audit = \"postgres\"\nstore = \"postgres://kw@127.0.0.1:5432/kw\"\n{GOOD}");
+        let c = ServerConfig::parse(&on, "k.toml", Path::new("/"), &Overrides::default()).unwrap();
+        assert!(c.audit_in_store);
+        let file = format!("audit = \"file\"\n{GOOD}");
+        let c =
+            ServerConfig::parse(&file, "k.toml", Path::new("/"), &Overrides::default()).unwrap();
+        assert!(!c.audit_in_store);
+        // `--store` makes the store PostgreSQL: then the table may be used.
+        let wanting = format!("audit = \"postgres\"\n{GOOD}");
+        let flagged = Overrides {
+            store: Some("postgres://kw@127.0.0.1:5432/kw".into()),
+            ..Overrides::default()
+        };
+        assert!(
+            ServerConfig::parse(&wanting, "k.toml", Path::new("/"), &flagged)
+                .unwrap()
+                .audit_in_store
+        );
+        for (bad, why) in [
+            (wanting.as_str(), "needs store"),
+            ("audit = \"syslog\"\n", "neither"),
+        ] {
+            let file = if bad.contains("[[principals]]") {
+                bad.to_owned()
+            } else {
+                format!("{bad}{GOOD}")
+            };
+            let e = ServerConfig::parse(&file, "k.toml", Path::new("/"), &Overrides::default())
+                .unwrap_err();
+            assert_eq!(
+                (e.field.as_str(), e.position.map(|p| p.0)),
+                ("audit", Some(1))
+            );
+            assert!(e.to_string().contains(why), "{e}");
         }
     }
 

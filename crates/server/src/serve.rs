@@ -198,6 +198,7 @@ impl Server {
             enforcement: config.enforcement,
             quotas: config.quotas.clone(),
             instance: config.instance.clone(),
+            audit_in_store: config.audit_in_store,
             ..KmsConfig::new(config.region.clone(), config.account.clone())
         };
         let regions = Regions::open_with(

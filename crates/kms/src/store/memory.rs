@@ -63,8 +63,8 @@ impl Store for MemoryStore {
                 Change::DeleteGrant { key_id, grant_id } => {
                     tables.grants.remove(&(key_id.clone(), grant_id.clone()));
                 }
-                // One instance: nothing else writes.
-                Change::Guard { .. } | Change::AliasGuard { .. } => {}
+                // One instance: nothing else writes; no audit table.
+                Change::Guard { .. } | Change::AliasGuard { .. } | Change::Audit { .. } => {}
                 Change::PutAlias(a) => {
                     tables
                         .aliases

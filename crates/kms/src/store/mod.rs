@@ -199,6 +199,16 @@ pub enum Change {
         /// The alias name, `alias/...`.
         name: String,
     },
+    /// Keeps audit record `record` (one call's, as JSON) under `event_id`, replacing a record
+    /// of the same ID (a call's provisional record, written with its change, by its final
+    /// one). Only a store with an audit table keeps it (`audit = "postgres"`); the others
+    /// ignore it.
+    Audit {
+        /// The record's `eventID`.
+        event_id: String,
+        /// The record, as JSON.
+        record: String,
+    },
     /// Checks that alias `name` of `account` points at `key_id` now (`None`: that it does not
     /// exist): a store shared by several instances refuses the whole write with
     /// [`StoreError::AliasConflict`] otherwise, so that an alias is never created twice nor
@@ -212,6 +222,16 @@ pub enum Change {
         /// The key the writer saw it point at, or `None` when it saw no such alias.
         key_id: Option<String>,
     },
+}
+
+impl Change {
+    /// The change that keeps audit record `record` under `event_id`.
+    pub fn audit(event_id: uuid::Uuid, record: &serde_json::Value) -> Self {
+        Self::Audit {
+            event_id: event_id.to_string(),
+            record: record.to_string(),
+        }
+    }
 }
 
 /// What another instance (or this one) changed in a shared store, as its change notices

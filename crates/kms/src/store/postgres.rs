@@ -27,7 +27,7 @@ use std::time::Duration;
 use tokio_postgres::{AsyncMessage, GenericClient, NoTls};
 
 /// The schema version this store writes.
-pub(super) const SCHEMA: i32 = 2;
+pub(super) const SCHEMA: i32 = 3;
 
 /// The migrations, in order: step `n` takes the schema from version `n` to `n + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -62,6 +62,15 @@ const MIGRATIONS: &[&str] = &[
     // depend on what they read); grants found by their ID (a grant token names only that).
     "ALTER TABLE keys ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
     CREATE INDEX grants_by_id ON grants (region, grant_id);",
+    // 3: the audit table of `audit = \"postgres\"`, a record per call (a call that changes
+    // something has its record written in the change's transaction).
+    "CREATE TABLE audit (
+        event_id TEXT PRIMARY KEY,
+        region TEXT NOT NULL,
+        recorded TIMESTAMPTZ NOT NULL DEFAULT now(),
+        record JSONB NOT NULL
+    );
+    CREATE INDEX audit_by_time ON audit (recorded);",
 ];
 
 /// The advisory locks' class (`KW`): the migrations' transaction lock.
@@ -607,7 +616,7 @@ async fn apply_in<C: GenericClient + Sync>(
             Change::DeleteAlias { account, name } => {
                 aliases.insert((account, name));
             }
-            Change::Guard { .. } | Change::AliasGuard { .. } => {}
+            Change::Guard { .. } | Change::AliasGuard { .. } | Change::Audit { .. } => {}
         }
     }
     for (id, deleted) in keys {
@@ -877,6 +886,14 @@ async fn apply_one<C: GenericClient + Sync>(
             tx.execute(
                 "DELETE FROM aliases WHERE region = $1 AND account = $2 AND name = $3",
                 &[&region, account, name],
+            )
+            .await
+        }
+        Change::Audit { event_id, record } => {
+            tx.execute(
+                "INSERT INTO audit (event_id, region, record) VALUES ($1, $2, $3::text::jsonb)
+                 ON CONFLICT (event_id) DO UPDATE SET record = excluded.record",
+                &[event_id, &region, record],
             )
             .await
         }

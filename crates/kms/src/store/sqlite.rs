@@ -287,8 +287,8 @@ impl Store for SqliteStore {
                          tag = excluded.tag",
                     params![g.key_id, g.grant_id, g.record, g.tag],
                 ),
-                // One instance: nothing else writes.
-                Change::Guard { .. } | Change::AliasGuard { .. } => Ok(0),
+                // One instance: nothing else writes; no audit table.
+                Change::Guard { .. } | Change::AliasGuard { .. } | Change::Audit { .. } => Ok(0),
                 Change::DeleteGrant { key_id, grant_id } => tx.execute(
                     "DELETE FROM grants WHERE key_id = ?1 AND grant_id = ?2",
                     params![key_id, grant_id],

@@ -535,3 +535,111 @@ fn an_instance_that_loses_the_notices_refuses_calls_until_it_has_read_everything
     eprintln!("B served again, with the change, after {back:?}");
     assert!(back < Duration::from_secs(2), "{back:?}");
 }
+
+/// A PostgreSQL store that loses a call's final audit record when told to: as if the instance
+/// died between the call's commit and that write.
+#[derive(Debug)]
+struct LosingFinalRecords {
+    inner: PostgresStore,
+    lose: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Store for LosingFinalRecords {
+    fn load(&self) -> Result<Snapshot, StoreError> {
+        self.inner.load()
+    }
+    fn load_versioned(&self) -> Result<(Snapshot, HashMap<String, u64>), StoreError> {
+        self.inner.load_versioned()
+    }
+    fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
+        if self.lose.load(Ordering::SeqCst) && matches!(changes, [Change::Audit { .. }]) {
+            return Err(StoreError::Poisoned);
+        }
+        self.inner.apply(changes)
+    }
+    fn shared(&self) -> bool {
+        true
+    }
+    fn load_key(&self, id: &str) -> Result<Option<KeyRows>, StoreError> {
+        self.inner.load_key(id)
+    }
+    fn changes(&self) -> Option<Receiver<StoreEvent>> {
+        self.inner.changes()
+    }
+}
+
+#[test]
+fn with_the_audit_table_every_call_has_its_record_and_a_committed_change_has_it_with_the_change() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let lose = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let audit = Arc::new(keyward_kms::audit::MemoryAudit::new());
+    let kms = Arc::new(
+        Kms::open(
+            KmsConfig {
+                audit_in_store: true,
+                ..KmsConfig::new("us-east-1", ACCOUNT)
+            },
+            Box::new(LosingFinalRecords {
+                inner: PostgresStore::connect(&database.url(), "us-east-1").unwrap(),
+                lose: Arc::clone(&lose),
+            }),
+            RootKey::load_or_create(&root.path().join("root.key")).unwrap(),
+            audit.clone(),
+            Arc::new(SystemClock),
+        )
+        .unwrap(),
+    );
+    kms.follow().unwrap();
+    let admin = caller(ADMIN, &[ALLOW_ALL]);
+    let app = caller(APP, &[]);
+    let (key, blob) = app_key(&kms, &admin);
+    put_policy(&kms, &admin, &key, false);
+    assert_eq!(code(decrypt(&kms, &app, &blob, &[])), DENIED);
+    // Every call's final record is in the table, as the audit sink has it.
+    let records = |sql: &str| -> Vec<serde_json::Value> {
+        database
+            .query(sql)
+            .iter()
+            .map(|r| serde_json::from_str(r).unwrap())
+            .collect()
+    };
+    let stored = records("SELECT record::text FROM audit ORDER BY recorded, event_id");
+    let sunk = audit.records();
+    assert_eq!(stored.len(), sunk.len());
+    for record in &sunk {
+        let id = &record["eventID"];
+        let found = stored.iter().find(|r| &r["eventID"] == id).unwrap();
+        assert_eq!(found, record);
+        assert!(found["keyward"].get("provisional").is_none());
+    }
+    assert!(
+        stored
+            .iter()
+            .any(|r| r["eventName"] == "Decrypt" && r["errorCode"] == DENIED)
+    );
+    assert_eq!(kms.audit_table_failures(), 0);
+    // The final records lost (the instance dying after each commit): the change's record
+    // is there all the same, written with it; a read leaves none.
+    lose.store(true, Ordering::SeqCst);
+    put_policy(&kms, &admin, &key, true);
+    decrypt(&kms, &app, &blob, &[]).unwrap();
+    assert_eq!(kms.audit_table_failures(), 2);
+    let provisional =
+        records("SELECT record::text FROM audit WHERE record->'keyward'->>'provisional' = 'true'");
+    assert_eq!(provisional.len(), 1);
+    assert_eq!(provisional[0]["eventName"], "PutKeyPolicy");
+    let last = audit.records();
+    let put = last
+        .iter()
+        .rev()
+        .find(|r| r["eventName"] == "PutKeyPolicy")
+        .unwrap();
+    assert_eq!(provisional[0]["eventID"], put["eventID"]);
+    assert_eq!(
+        records("SELECT record::text FROM audit").len(),
+        sunk.len() + 1
+    );
+}

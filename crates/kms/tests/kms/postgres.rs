@@ -71,6 +71,24 @@ impl TestDatabase {
         }
     }
 
+    /// The first column (as text) of each row `sql` returns.
+    pub(crate) fn query(&self, sql: &str) -> Vec<String> {
+        let url = self.url();
+        self.runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client
+                .query(sql, &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.get::<_, String>(0))
+                .collect()
+        })
+    }
+
     /// Runs SQL in the database, as its administrator would.
     pub(crate) fn execute(&self, sql: &str) {
         let url = self.url();

@@ -48,6 +48,7 @@ fn kinds(write: &[Change]) -> Vec<&'static str> {
             Change::DeleteAlias { .. } => "-alias",
             Change::Guard { .. } => "guard",
             Change::AliasGuard { .. } => "alias-guard",
+            Change::Audit { .. } => "audit",
         })
         .collect()
 }

@@ -49,6 +49,28 @@ impl TestDatabase {
         Some(Self { admin, name })
     }
 
+    /// The first column, as text, of each row `sql` returns in the database.
+    pub(crate) fn query(&self, sql: &str) -> Vec<String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let url = self.url();
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client
+                .query(sql, &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.get::<_, String>(0))
+                .collect()
+        })
+    }
+
     /// The database's URL.
     pub(crate) fn url(&self) -> String {
         let (server, _) = self.admin.rsplit_once('/').unwrap();
@@ -109,4 +131,45 @@ fn keys_grants_and_aliases_outlive_a_restart_over_postgres() {
     assert_eq!(unb64(&plain["Plaintext"]), b"order 1");
     let described = server.ok(ADMIN, "DescribeKey", &json!({"KeyId": "alias/orders"}));
     assert_eq!(described["KeyMetadata"]["KeyId"], key.as_str());
+}
+
+#[test]
+fn with_audit_postgres_every_call_has_its_record_in_the_database_as_in_the_file() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let settings = format!("store = \"{}\"\naudit = \"postgres\"", database.url());
+    let server = TestServer::start_configured(dir.path(), &settings);
+    let key = server.ok(ADMIN, "CreateKey", &json!({}))["KeyMetadata"]["KeyId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server.ok(
+        ADMIN,
+        "Encrypt",
+        &json!({"KeyId": key, "Plaintext": b64(b"x")}),
+    );
+    let denied = server.call(
+        ALICE,
+        "Encrypt",
+        &json!({"KeyId": key, "Plaintext": b64(b"x")}),
+    );
+    assert_eq!(denied.status, 400);
+    server.stop().unwrap();
+    let file: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("audit.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let table: Vec<serde_json::Value> = database
+        .query("SELECT record::text FROM audit")
+        .iter()
+        .map(|r| serde_json::from_str(r).unwrap())
+        .collect();
+    assert_eq!(file.len(), 3);
+    assert_eq!(table.len(), file.len());
+    for record in &file {
+        assert!(table.contains(record), "{record}");
+    }
 }
