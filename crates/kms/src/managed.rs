@@ -411,8 +411,8 @@ impl Kms {
         // key first refuses whole (the alias exists then): no key is left without its alias.
         let alias = self.alias_record(account, service.alias, &id, now, now);
         let mut changes = self.key_guards([Some(&entry)]);
+        changes.extend(self.key_rows(&entry)?);
         changes.extend([
-            self.key_change(&entry)?,
             Change::AliasGuard {
                 account: account.to_owned(),
                 name: service.alias.to_owned(),

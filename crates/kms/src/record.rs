@@ -3,6 +3,7 @@
 //! or grant that does not parse makes the record unreadable (the service refuses to open),
 //! never something else.
 
+use crate::store::PartKind;
 use keyward_crypto::{KeySpec, KeyUsage, Origin};
 use keyward_grants::{Grant, GrantConstraint, parse_operations};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -131,14 +132,24 @@ pub(crate) struct KeyMetadataRecord {
     pub(crate) usage: KeyUsage,
     #[serde(with = "origin_name")]
     pub(crate) origin: Origin,
-    /// When a key pending deletion is destroyed (epoch seconds).
+    /// When a key pending deletion is destroyed (epoch seconds). The deletion schedule, in a
+    /// row of its own ([`KeyMetadataRecord::parts`]); only read from a key's row written
+    /// before (store format 3, schema 3), never written there.
+    #[serde(default, skip_serializing)]
     pub(crate) deletion_date: Option<u64>,
+    #[serde(default, skip_serializing)]
     pub(crate) pending_window_days: Option<u32>,
+    /// Its tags, a row each (as the schedules).
+    #[serde(default, skip_serializing)]
     pub(crate) tags: BTreeMap<String, String>,
     pub(crate) policy: String,
+    /// The rotation schedule, in a row of its own (as the deletion schedule).
+    #[serde(default, skip_serializing)]
     pub(crate) rotation_enabled: bool,
+    #[serde(default, skip_serializing)]
     pub(crate) rotation_period_days: u32,
     /// When automatic rotation next happens (epoch seconds).
+    #[serde(default, skip_serializing)]
     pub(crate) next_rotation: Option<u64>,
     pub(crate) rotations: Vec<RotationRecord>,
     /// Only in a row written before grants had rows of their own (store format 2): read, and
@@ -162,7 +173,98 @@ pub(crate) struct KeyMetadataRecord {
     pub(crate) aws_managed: bool,
 }
 
+/// A key's rotation schedule, as its row keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotationSchedule {
+    enabled: bool,
+    period_days: u32,
+    next: Option<u64>,
+}
+
+/// A key's deletion schedule, as its row keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeletionSchedule {
+    date: Option<u64>,
+    window_days: Option<u32>,
+}
+
+/// The schedule rows' names.
+const ROTATION: &str = "rotation";
+const DELETION: &str = "deletion";
+
 impl KeyMetadataRecord {
+    /// The parts of the key kept in rows of their own: each tag, and the rotation and
+    /// deletion schedules (always both), as (kind, name, record).
+    pub(crate) fn parts(&self) -> Result<Vec<(PartKind, String, String)>, String> {
+        fn json<T: Serialize>(value: &T) -> Result<String, String> {
+            serde_json::to_string(value).map_err(|e| e.to_string())
+        }
+        let mut parts: Vec<(PartKind, String, String)> = self
+            .tags
+            .iter()
+            .map(|(k, v)| (PartKind::Tag, k.clone(), v.clone()))
+            .collect();
+        parts.push((
+            PartKind::Schedule,
+            ROTATION.into(),
+            json(&RotationSchedule {
+                enabled: self.rotation_enabled,
+                period_days: self.rotation_period_days,
+                next: self.next_rotation,
+            })?,
+        ));
+        parts.push((
+            PartKind::Schedule,
+            DELETION.into(),
+            json(&DeletionSchedule {
+                date: self.deletion_date,
+                window_days: self.pending_window_days,
+            })?,
+        ));
+        Ok(parts)
+    }
+
+    /// Takes the parts read from their rows: the tags, and the schedules (which replace what
+    /// a row written before they had rows of their own held). Whether the rotation schedule
+    /// was among them (a key written since).
+    pub(crate) fn take_parts<'a>(
+        &mut self,
+        parts: impl IntoIterator<Item = (PartKind, &'a str, &'a str)>,
+    ) -> Result<bool, String> {
+        let mut scheduled = false;
+        let mut tags = BTreeMap::new();
+        for (kind, name, record) in parts {
+            match (kind, name) {
+                (PartKind::Tag, _) => {
+                    tags.insert(name.to_owned(), record.to_owned());
+                }
+                (PartKind::Schedule, ROTATION) => {
+                    let r: RotationSchedule = serde_json::from_str(record)
+                        .map_err(|e| format!("its rotation schedule: {e}"))?;
+                    self.rotation_enabled = r.enabled;
+                    self.rotation_period_days = r.period_days;
+                    self.next_rotation = r.next;
+                    scheduled = true;
+                }
+                (PartKind::Schedule, DELETION) => {
+                    let d: DeletionSchedule = serde_json::from_str(record)
+                        .map_err(|e| format!("its deletion schedule: {e}"))?;
+                    self.deletion_date = d.date;
+                    self.pending_window_days = d.window_days;
+                }
+                (PartKind::Schedule, other) => return Err(format!("a schedule named {other}")),
+            }
+        }
+        if scheduled {
+            self.tags = tags;
+        } else if !tags.is_empty() {
+            return Err("tag rows without the key's schedules".into());
+        }
+        Ok(scheduled)
+    }
+
     /// `PRIMARY` or `REPLICA` for a multi-Region key.
     pub(crate) fn multi_region_key_type(&self) -> Option<&'static str> {
         self.multi_region.as_ref().map(|m| {
@@ -232,13 +334,45 @@ mod tests {
     }
 
     #[test]
-    fn a_stored_record_reads_back_typed() {
-        let record: KeyMetadataRecord = serde_json::from_value(record_json()).unwrap();
+    fn a_stored_record_reads_back_typed_its_tags_and_schedules_from_their_rows() {
+        // A row written before tags and schedules had rows of their own still reads whole.
+        let mut record: KeyMetadataRecord = serde_json::from_value(record_json()).unwrap();
         assert_eq!(record.spec, KeySpec::SymmetricDefault);
         assert_eq!(record.origin, Origin::AwsKms);
-        let again: KeyMetadataRecord =
-            serde_json::from_str(&serde_json::to_string(&record).unwrap()).unwrap();
+        assert_eq!(record.rotation_period_days, 365);
+        record.tags.insert("team".into(), "payments".into());
+        record.deletion_date = Some(99);
+        record.pending_window_days = Some(7);
+        record.next_rotation = Some(5);
+        // The row written now holds none of them; their rows give them back.
+        let row = serde_json::to_string(&record).unwrap();
+        for member in [
+            "tags",
+            "rotation_enabled",
+            "rotation_period_days",
+            "next_rotation",
+            "deletion_date",
+            "pending_window_days",
+        ] {
+            assert!(!row.contains(&format!("\"{member}\"")), "{row}");
+        }
+        let mut again: KeyMetadataRecord = serde_json::from_str(&row).unwrap();
+        let parts = record.parts().unwrap();
+        assert_eq!(parts.len(), 3);
+        let scheduled = again
+            .take_parts(parts.iter().map(|(k, n, r)| (*k, n.as_str(), r.as_str())))
+            .unwrap();
+        assert!(scheduled);
         assert_eq!(again, record);
+        // Without its schedules, a key's row is one written before: tags alone are refused.
+        let mut legacy: KeyMetadataRecord = serde_json::from_value(record_json()).unwrap();
+        assert!(!legacy.take_parts([]).unwrap());
+        assert!(legacy.take_parts([(PartKind::Tag, "a", "b")]).is_err());
+        assert!(
+            legacy
+                .take_parts([(PartKind::Schedule, "rotation", "{\"enabled\":1}")])
+                .is_err()
+        );
     }
 
     #[test]

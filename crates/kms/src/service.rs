@@ -9,7 +9,9 @@ use crate::error::{KmsError, OpenError};
 use crate::operations::multi_region::{Followups, RegionLinks};
 use crate::quotas::{Admission, QuotaConfig, RequestQuotas};
 use crate::record::{GrantRecord, KeyMetadataRecord};
-use crate::store::{AliasRecord, Change, GrantRow, KeyRecord, KeyRows, Store, StoreEvent};
+use crate::store::{
+    AliasRecord, Change, GrantRow, KeyRecord, KeyRows, PartKind, PartRow, Store, StoreEvent,
+};
 use keyward_api::{ErrorCode, Request};
 use keyward_authz::{CompiledPolicy, PolicySource, PolicyText, compile_policy};
 use keyward_crypto::{CryptoKey, RecordKey, RootKey};
@@ -246,12 +248,23 @@ impl Kms {
             }
             grants_of.entry(row.key_id).or_default().push(grant);
         }
+        let mut parts_of: HashMap<String, Vec<PartRow>> = HashMap::new();
+        for row in snapshot.parts {
+            if !records.verify(&row.fields(&config.region), &row.tag) {
+                return Err(OpenError::Tampered {
+                    what: format!("{} {} of key {}", row.kind.as_str(), row.name, row.key_id),
+                });
+            }
+            parts_of.entry(row.key_id.clone()).or_default().push(row);
+        }
         let mut entries: HashMap<String, KeyEntry> = HashMap::new();
-        // Keys whose row still holds their grants (store format 2): moved out below.
+        // Keys whose row still holds their grants (store format 2), or their tags and
+        // schedules (format 3): moved out below.
         let mut legacy: Vec<String> = Vec::new();
         for record in snapshot.keys {
             let rows = grants_of.remove(&record.id).unwrap_or_default();
-            let (mut entry, in_row) = load_key(&record, rows, &records, &root, token_key)?;
+            let parts = parts_of.remove(&record.id).unwrap_or_default();
+            let (mut entry, in_row) = load_key(&record, rows, &parts, &records, &root, token_key)?;
             entry.version = Some(versions.get(&record.id).copied().unwrap_or(0));
             // A row of another Region's store (a multi-Region key's copy has the same ID).
             if entry.meta.region != config.region {
@@ -268,9 +281,9 @@ impl Kms {
             }
             entries.insert(record.id, entry);
         }
-        if let Some(key_id) = grants_of.keys().next() {
+        if let Some(key_id) = grants_of.keys().chain(parts_of.keys()).next() {
             return Err(OpenError::Record {
-                what: format!("grants of key {key_id}"),
+                what: format!("grants, tags or schedules of key {key_id}"),
                 why: "no such key is stored".into(),
             });
         }
@@ -324,13 +337,14 @@ impl Kms {
             token_key,
             state: RwLock::new(state),
         };
-        kms.move_grants_to_rows(&legacy)?;
+        kms.move_to_rows(&legacy)?;
         Ok(kms)
     }
 
-    /// Moves the grants of the keys in `ids` out of their key's row (store format 2) into rows
-    /// of their own: per key, its row rewritten without them and their rows, in one write.
-    fn move_grants_to_rows(&self, ids: &[String]) -> Result<(), OpenError> {
+    /// Moves the grants (store format 2), tags and schedules (format 3) of the keys in `ids`
+    /// out of their key's row into rows of their own: per key, its row rewritten without them
+    /// and their rows, in one write.
+    fn move_to_rows(&self, ids: &[String]) -> Result<(), OpenError> {
         let state = self.read().map_err(|e| OpenError::Record {
             what: "the keys".into(),
             why: e.to_string(),
@@ -338,7 +352,7 @@ impl Kms {
         for id in ids {
             let Some(slot) = state.slot(id) else { continue };
             let moved = slot.read().and_then(|entry| {
-                let mut changes = vec![self.key_change(&entry)?];
+                let mut changes = self.key_rows(&entry)?;
                 for grant in entry.grants.grants() {
                     changes.push(self.grant_row(id, grant)?);
                 }
@@ -346,7 +360,7 @@ impl Kms {
             });
             moved.map_err(|e| OpenError::Record {
                 what: format!("key {id}"),
-                why: format!("moving its grants to rows of their own: {e}"),
+                why: format!("moving its grants, tags and schedules to rows of their own: {e}"),
             })?;
         }
         Ok(())
@@ -487,6 +501,41 @@ impl Kms {
         Ok(Change::PutKey(record))
     }
 
+    /// The rows of a key as a whole: its own row and its parts' (tags, schedules).
+    pub(crate) fn key_rows(&self, entry: &KeyEntry) -> Result<Vec<Change>, KmsError> {
+        let mut changes = vec![self.key_change(entry)?];
+        for (kind, name, record) in self.parts_of(entry)? {
+            changes.push(Change::PutPart(self.part_row(
+                &entry.meta.id,
+                kind,
+                name,
+                record,
+            )));
+        }
+        Ok(changes)
+    }
+
+    /// A key's parts, as (kind, name, record).
+    fn parts_of(&self, entry: &KeyEntry) -> Result<Vec<(PartKind, String, String)>, KmsError> {
+        entry
+            .meta
+            .parts()
+            .map_err(|e| KmsError::Internal(format!("writing key {}: {e}", entry.meta.id)))
+    }
+
+    /// A part's row, tagged.
+    fn part_row(&self, key_id: &str, kind: PartKind, name: String, record: String) -> PartRow {
+        let mut row = PartRow {
+            kind,
+            key_id: key_id.to_owned(),
+            name,
+            record,
+            tag: Vec::new(),
+        };
+        row.tag = self.records.tag(&row.fields(&self.config.region));
+        row
+    }
+
     /// An alias as stored, tagged.
     pub(crate) fn alias_record(
         &self,
@@ -534,8 +583,38 @@ impl Kms {
         grants_before: &[Grant],
     ) -> Result<Vec<Change>, KmsError> {
         let mut changes = Vec::new();
-        if entry.meta != *meta_before || entry.crypto.materials() != materials_before {
+        // The key's own row when what it holds changed (its parts have rows of their own).
+        let row_of = |meta: &KeyMetadataRecord| serde_json::to_string(meta).ok();
+        if row_of(&entry.meta) != row_of(meta_before)
+            || entry.crypto.materials() != materials_before
+        {
             changes.push(self.key_change(entry)?);
+        }
+        let parts_before = meta_before
+            .parts()
+            .map_err(|e| KmsError::Internal(format!("writing key {}: {e}", entry.meta.id)))?;
+        let parts_after = self.parts_of(entry)?;
+        for (kind, name, record) in &parts_after {
+            if !parts_before
+                .iter()
+                .any(|p| (&p.0, &p.1, &p.2) == (kind, name, record))
+            {
+                changes.push(Change::PutPart(self.part_row(
+                    &entry.meta.id,
+                    *kind,
+                    name.clone(),
+                    record.clone(),
+                )));
+            }
+        }
+        for (kind, name, _) in parts_before {
+            if !parts_after.iter().any(|p| (p.0, &p.1) == (kind, &name)) {
+                changes.push(Change::DeletePart {
+                    kind,
+                    key_id: entry.meta.id.clone(),
+                    name,
+                });
+            }
         }
         let before: HashMap<&str, &Grant> =
             grants_before.iter().map(|g| (g.id.as_str(), g)).collect();
@@ -588,8 +667,27 @@ impl Kms {
             }
             grants.push(grant);
         }
-        let (mut entry, _) = load_key(&rows.key, grants, &self.records, &self.root, self.token_key)
-            .map_err(|e| KmsError::Internal(e.to_string()))?;
+        for part in &rows.parts {
+            if !self
+                .records
+                .verify(&part.fields(&self.config.region), &part.tag)
+            {
+                return Err(KmsError::Internal(format!(
+                    "the stored row of {} {} of key {id} does not match its integrity tag",
+                    part.kind.as_str(),
+                    part.name
+                )));
+            }
+        }
+        let (mut entry, _) = load_key(
+            &rows.key,
+            grants,
+            &rows.parts,
+            &self.records,
+            &self.root,
+            self.token_key,
+        )
+        .map_err(|e| KmsError::Internal(e.to_string()))?;
         if entry.meta.region != self.config.region {
             return Err(KmsError::Internal(format!(
                 "the stored row of key {id} is of Region {}, and this service serves {}",
@@ -647,7 +745,7 @@ impl Kms {
     /// refused here with a conflict, never overwritten), and records its version.
     pub(crate) fn store_new_key(&self, entry: &mut KeyEntry) -> Result<(), KmsError> {
         let mut changes = self.key_guards([Some(&*entry)]);
-        changes.push(self.key_change(entry)?);
+        changes.extend(self.key_rows(entry)?);
         self.persist(&changes)?;
         // The store moved the new key's version once (0 to 1).
         if self.store.shared() {
@@ -724,11 +822,13 @@ impl Kms {
     }
 }
 
-/// A stored key, checked and opened, with its grants (`rows`, and those its row still holds:
-/// the flag says whether it held any).
+/// A stored key, checked and opened, with its grants (`rows`, and those its row still holds)
+/// and its parts (tags and schedules, their rows' tags checked by the caller): the flag says
+/// whether its row still held grants, or its tags and schedules (rows to write).
 fn load_key(
     record: &KeyRecord,
     rows: Vec<GrantRecord>,
+    parts: &[PartRow],
     records: &RecordKey,
     root: &RootKey,
     token_key: [u8; 32],
@@ -741,7 +841,14 @@ fn load_key(
     let mut meta: KeyMetadataRecord =
         serde_json::from_str(&record.metadata).map_err(|e| unreadable(e.to_string()))?;
     let in_row = std::mem::take(&mut meta.grants);
-    let held_in_row = !in_row.is_empty();
+    let scheduled = meta
+        .take_parts(
+            parts
+                .iter()
+                .map(|p| (p.kind, p.name.as_str(), p.record.as_str())),
+        )
+        .map_err(&unreadable)?;
+    let held_in_row = !in_row.is_empty() || !scheduled;
     let mut stored = rows;
     for grant in in_row {
         if !stored.iter().any(|g| g.id == grant.id) {

@@ -11,6 +11,7 @@ struct Tables {
     grants: BTreeMap<(String, String), (u64, super::GrantRow)>,
     stored: u64,
     aliases: BTreeMap<(String, String), super::AliasRecord>,
+    parts: BTreeMap<(super::PartKind, String, String), super::PartRow>,
 }
 
 /// Keys and aliases in memory; nothing survives the process.
@@ -35,6 +36,7 @@ impl Store for MemoryStore {
                 grants.into_iter().map(|(_, g)| g.clone()).collect()
             },
             aliases: tables.aliases.values().cloned().collect(),
+            parts: tables.parts.values().cloned().collect(),
         })
     }
 
@@ -48,6 +50,15 @@ impl Store for MemoryStore {
                 Change::DeleteKey(id) => {
                     tables.keys.remove(id);
                     tables.grants.retain(|(key, _), _| key != id);
+                    tables.parts.retain(|(_, key, _), _| key != id);
+                }
+                Change::PutPart(p) => {
+                    tables
+                        .parts
+                        .insert((p.kind, p.key_id.clone(), p.name.clone()), p.clone());
+                }
+                Change::DeletePart { kind, key_id, name } => {
+                    tables.parts.remove(&(*kind, key_id.clone(), name.clone()));
                 }
                 Change::PutGrant(g) => {
                     tables.stored += 1;

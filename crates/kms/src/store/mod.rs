@@ -132,6 +132,55 @@ impl GrantRow {
     }
 }
 
+/// What a key's part kept in a row of its own is, and so its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PartKind {
+    /// A tag (`tags`): its name is the tag key, its record the value.
+    Tag,
+    /// A schedule (`schedules`): `rotation` or `deletion`, its record JSON.
+    Schedule,
+}
+
+impl PartKind {
+    /// The name its rows' tag covers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tag => "tag",
+            Self::Schedule => "schedule",
+        }
+    }
+}
+
+/// A part of a key in a row of its own, in its kind's table (a tag, a rotation or deletion
+/// schedule), so that changing it writes that row alone; tagged over its fields and the
+/// Region, as a grant's row is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartRow {
+    /// Its kind.
+    pub kind: PartKind,
+    /// The key it is of.
+    pub key_id: String,
+    /// Its name within the key (the tag key; `rotation` or `deletion`).
+    pub name: String,
+    /// Its content (the tag value; the schedule as JSON).
+    pub record: String,
+    /// HMAC over the other fields and the Region ([`PartRow::fields`]).
+    pub tag: Vec<u8>,
+}
+
+impl PartRow {
+    /// What the tag covers, for a row of `region`.
+    pub fn fields<'a>(&'a self, region: &'a str) -> [&'a [u8]; 5] {
+        [
+            self.kind.as_str().as_bytes(),
+            region.as_bytes(),
+            self.key_id.as_bytes(),
+            self.name.as_bytes(),
+            self.record.as_bytes(),
+        ]
+    }
+}
+
 /// An alias as stored: alias names are per account (and Region).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AliasRecord {
@@ -168,8 +217,19 @@ impl AliasRecord {
 pub enum Change {
     /// Stores the key, replacing any record with the same key ID.
     PutKey(KeyRecord),
-    /// Deletes the key record with this key ID, and its grants.
+    /// Deletes the key record with this key ID, and its grants and parts.
     DeleteKey(String),
+    /// Stores the part, replacing any of the same kind, key and name.
+    PutPart(PartRow),
+    /// Deletes part `name` of kind `kind` of key `key_id`.
+    DeletePart {
+        /// Its kind.
+        kind: PartKind,
+        /// The key.
+        key_id: String,
+        /// Its name.
+        name: String,
+    },
     /// Stores the grant, replacing any grant with the same key and grant ID.
     PutGrant(GrantRow),
     /// Checks that key `key_id` is still at `version` (no other instance changed it since it
@@ -271,6 +331,8 @@ pub struct Snapshot {
     pub grants: Vec<GrantRow>,
     /// Every alias record, of every account.
     pub aliases: Vec<AliasRecord>,
+    /// Every key's parts (tags, schedules), by kind, key and name.
+    pub parts: Vec<PartRow>,
 }
 
 /// A storage failure, with its cause.
@@ -361,6 +423,8 @@ pub struct KeyRows {
     pub key: KeyRecord,
     /// Its grants, in creation order.
     pub grants: Vec<GrantRow>,
+    /// Its parts (tags, schedules).
+    pub parts: Vec<PartRow>,
     /// Its version.
     pub version: u64,
 }
@@ -394,6 +458,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
                     .grants
                     .into_iter()
                     .filter(|g| g.key_id == id)
+                    .collect(),
+                parts: snapshot
+                    .parts
+                    .into_iter()
+                    .filter(|p| p.key_id == id)
                     .collect(),
                 key,
                 version: 0,

@@ -16,7 +16,9 @@
 //! write announces what it touched, in its own transaction (`NOTIFY`, delivered at commit), and
 //! each store listens on a session of its own ([`Store::changes`]), so that every instance can
 //! read the rows again within moments of the commit.
-use super::{AliasRecord, Change, GrantRow, KeyRecord, Snapshot, Store, StoreError};
+use super::{
+    AliasRecord, Change, GrantRow, KeyRecord, PartKind, PartRow, Snapshot, Store, StoreError,
+};
 use super::{KeyLock, KeyRows, StoreEvent};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use std::collections::{BTreeSet, HashMap};
@@ -27,7 +29,7 @@ use std::time::Duration;
 use tokio_postgres::{AsyncMessage, GenericClient, NoTls};
 
 /// The schema version this store writes.
-pub(super) const SCHEMA: i32 = 3;
+pub(super) const SCHEMA: i32 = 4;
 
 /// The migrations, in order: step `n` takes the schema from version `n` to `n + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -71,6 +73,24 @@ const MIGRATIONS: &[&str] = &[
         record JSONB NOT NULL
     );
     CREATE INDEX audit_by_time ON audit (recorded);",
+    // 4: each tag and each schedule (rotation, deletion) of a key in a row of its own; a key
+    // whose row still holds them has them moved out when a service opens.
+    "CREATE TABLE tags (
+        region TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        record TEXT NOT NULL,
+        tag BYTEA NOT NULL,
+        PRIMARY KEY (region, key_id, name)
+    );
+    CREATE TABLE schedules (
+        region TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        record TEXT NOT NULL,
+        tag BYTEA NOT NULL,
+        PRIMARY KEY (region, key_id, name)
+    );",
 ];
 
 /// The advisory locks' class (`KW`): the migrations' transaction lock.
@@ -463,12 +483,29 @@ impl Store for PostgresStore {
                 .await
                 .map_err(database_error("reading aliases"))?,
             );
+            let mut parts = Vec::new();
+            for kind in [PartKind::Tag, PartKind::Schedule] {
+                parts.extend(part_rows(
+                    kind,
+                    tx.query(
+                        &format!(
+                            "SELECT key_id, name, record, tag FROM {} WHERE region = $1
+                             ORDER BY key_id, name",
+                            part_table(kind)
+                        ),
+                        &[&region],
+                    )
+                    .await
+                    .map_err(database_error("reading a key's parts"))?,
+                ));
+            }
             tx.commit().await.map_err(database_error("reading keys"))?;
             Ok((
                 Snapshot {
                     keys,
                     grants,
                     aliases,
+                    parts,
                 },
                 versions,
             ))
@@ -607,9 +644,10 @@ async fn apply_in<C: GenericClient + Sync>(
         match change {
             Change::PutKey(k) => touch_key(&mut keys, &k.id, false),
             Change::DeleteKey(id) => touch_key(&mut keys, id, true),
-            Change::PutGrant(GrantRow { key_id, .. }) | Change::DeleteGrant { key_id, .. } => {
-                touch_key(&mut keys, key_id, false)
-            }
+            Change::PutGrant(GrantRow { key_id, .. })
+            | Change::DeleteGrant { key_id, .. }
+            | Change::PutPart(PartRow { key_id, .. })
+            | Change::DeletePart { key_id, .. } => touch_key(&mut keys, key_id, false),
             Change::PutAlias(a) => {
                 aliases.insert((&a.account, &a.name));
             }
@@ -682,9 +720,27 @@ async fn read_key<C: GenericClient + Sync>(
             tag: row.get(3),
         })
         .collect();
+    let mut parts = Vec::new();
+    for kind in [PartKind::Tag, PartKind::Schedule] {
+        parts.extend(part_rows(
+            kind,
+            client
+                .query(
+                    &format!(
+                        "SELECT key_id, name, record, tag FROM {} WHERE region = $1 AND key_id = $2
+                         ORDER BY name",
+                        part_table(kind)
+                    ),
+                    &[&region, &id],
+                )
+                .await
+                .map_err(database_error("reading a key's parts"))?,
+        ));
+    }
     Ok(Some(KeyRows {
         key,
         grants,
+        parts,
         version,
     }))
 }
@@ -728,6 +784,27 @@ impl Drop for PostgresKeyLock {
             });
         }
     }
+}
+
+/// The table of parts of `kind`.
+fn part_table(kind: PartKind) -> &'static str {
+    match kind {
+        PartKind::Tag => "tags",
+        PartKind::Schedule => "schedules",
+    }
+}
+
+/// Part rows of `kind` read as records (columns: key ID, name, record, tag).
+fn part_rows(kind: PartKind, rows: Vec<tokio_postgres::Row>) -> Vec<PartRow> {
+    rows.into_iter()
+        .map(|row| PartRow {
+            kind,
+            key_id: row.get(0),
+            name: row.get(1),
+            record: row.get(2),
+            tag: row.get(3),
+        })
+        .collect()
 }
 
 /// Alias rows read as records (columns: account, name, key ID, created, updated, tag).
@@ -778,12 +855,14 @@ async fn apply_one<C: GenericClient + Sync>(
             .await
         }
         Change::DeleteKey(id) => {
-            tx.execute(
-                "DELETE FROM grants WHERE region = $1 AND key_id = $2",
-                &[&region, id],
-            )
-            .await
-            .map_err(database_error("write"))?;
+            for table in ["grants", "tags", "schedules"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE region = $1 AND key_id = $2"),
+                    &[&region, id],
+                )
+                .await
+                .map_err(database_error("write"))?;
+            }
             tx.execute(
                 "DELETE FROM keys WHERE region = $1 AND id = $2",
                 &[&region, id],
@@ -886,6 +965,28 @@ async fn apply_one<C: GenericClient + Sync>(
             tx.execute(
                 "DELETE FROM aliases WHERE region = $1 AND account = $2 AND name = $3",
                 &[&region, account, name],
+            )
+            .await
+        }
+        Change::PutPart(p) => {
+            tx.execute(
+                &format!(
+                    "INSERT INTO {} (region, key_id, name, record, tag) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (region, key_id, name) DO UPDATE
+                         SET record = excluded.record, tag = excluded.tag",
+                    part_table(p.kind)
+                ),
+                &[&region, &p.key_id, &p.name, &p.record, &p.tag],
+            )
+            .await
+        }
+        Change::DeletePart { kind, key_id, name } => {
+            tx.execute(
+                &format!(
+                    "DELETE FROM {} WHERE region = $1 AND key_id = $2 AND name = $3",
+                    part_table(*kind)
+                ),
+                &[&region, key_id, name],
             )
             .await
         }

@@ -7,15 +7,42 @@
 //! another format is refused with what to do, never read as if it were this one; a database of
 //! an earlier format that this one extends is migrated, in one transaction, when opened.
 
-use super::{AliasRecord, Change, GrantRow, KeyRecord, Snapshot, Store, StoreError};
+use super::{
+    AliasRecord, Change, GrantRow, KeyRecord, PartKind, PartRow, Snapshot, Store, StoreError,
+};
 use rusqlite::{Connection, params};
 use std::path::Path;
 use std::sync::Mutex;
 
-/// The format this store writes: 3 gives each grant a row of its own (`grants`). Format 2
-/// added the integrity tag of every row and made alias names per account; format 1, before
-/// it, had neither.
-pub(super) const FORMAT: i64 = 3;
+/// The format this store writes: 4 gives each tag and each schedule (rotation, deletion) of a
+/// key a row of its own (`tags`, `schedules`); 3 did so for grants (`grants`). Format 2 added
+/// the integrity tag of every row and made alias names per account; format 1, before it, had
+/// neither.
+pub(super) const FORMAT: i64 = 4;
+
+/// The tables of a key's parts (format 4).
+const PART_TABLES: &str = "CREATE TABLE tags (
+    key_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    record TEXT NOT NULL,
+    tag BLOB NOT NULL,
+    PRIMARY KEY (key_id, name)
+);
+CREATE TABLE schedules (
+    key_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    record TEXT NOT NULL,
+    tag BLOB NOT NULL,
+    PRIMARY KEY (key_id, name)
+);";
+
+/// The table of parts of `kind`.
+fn part_table(kind: PartKind) -> &'static str {
+    match kind {
+        PartKind::Tag => "tags",
+        PartKind::Schedule => "schedules",
+    }
+}
 
 /// The grants table (format 3). `stored` numbers rows in the order they were first written
 /// (a row updated keeps its number; a `VACUUM`, which may renumber `rowid`s, leaves it), so
@@ -145,11 +172,22 @@ impl SqliteStore {
                          PRIMARY KEY (account, name)
                      );
                      {GRANTS_TABLE}
+                     {PART_TABLES}
                      PRAGMA user_version = {FORMAT};
                      COMMIT;"
                 ))
                 .map_err(error(&shown))?,
             (FORMAT, _) => {}
+            // Format 3 keeps a key's tags and schedules in its metadata: their tables are
+            // added here, and the service moves them into rows when it opens.
+            (3, true) => connection
+                .execute_batch(&format!(
+                    "BEGIN;
+                     {PART_TABLES}
+                     PRAGMA user_version = {FORMAT};
+                     COMMIT;"
+                ))
+                .map_err(error(&shown))?,
             // Format 2 keeps a key's grants in its metadata: the grants table is added here,
             // and the service moves each key's grants into it when it opens (their rows
             // tagged, the key's row rewritten without them, in one transaction).
@@ -157,6 +195,7 @@ impl SqliteStore {
                 .execute_batch(&format!(
                     "BEGIN;
                      {GRANTS_TABLE}
+                     {PART_TABLES}
                      PRAGMA user_version = {FORMAT};
                      COMMIT;"
                 ))
@@ -259,10 +298,34 @@ impl Store for SqliteStore {
         for row in rows {
             grants.push(row.map_err(error("reading grants"))?);
         }
+        let mut parts = Vec::new();
+        for kind in [PartKind::Tag, PartKind::Schedule] {
+            let mut statement = connection
+                .prepare(&format!(
+                    "SELECT key_id, name, record, tag FROM {} ORDER BY key_id, name",
+                    part_table(kind)
+                ))
+                .map_err(error("reading a key's parts"))?;
+            let rows = statement
+                .query_map([], |row| {
+                    Ok(PartRow {
+                        kind,
+                        key_id: row.get(0)?,
+                        name: row.get(1)?,
+                        record: row.get(2)?,
+                        tag: row.get(3)?,
+                    })
+                })
+                .map_err(error("reading a key's parts"))?;
+            for row in rows {
+                parts.push(row.map_err(error("reading a key's parts"))?);
+            }
+        }
         Ok(Snapshot {
             keys,
             grants,
             aliases,
+            parts,
         })
     }
 
@@ -279,7 +342,27 @@ impl Store for SqliteStore {
                 ),
                 Change::DeleteKey(id) => tx
                     .execute("DELETE FROM grants WHERE key_id = ?1", params![id])
+                    .and_then(|_| tx.execute("DELETE FROM tags WHERE key_id = ?1", params![id]))
+                    .and_then(|_| {
+                        tx.execute("DELETE FROM schedules WHERE key_id = ?1", params![id])
+                    })
                     .and_then(|_| tx.execute("DELETE FROM keys WHERE id = ?1", params![id])),
+                Change::PutPart(p) => tx.execute(
+                    &format!(
+                        "INSERT INTO {} (key_id, name, record, tag) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT(key_id, name) DO UPDATE SET record = excluded.record,
+                             tag = excluded.tag",
+                        part_table(p.kind)
+                    ),
+                    params![p.key_id, p.name, p.record, p.tag],
+                ),
+                Change::DeletePart { kind, key_id, name } => tx.execute(
+                    &format!(
+                        "DELETE FROM {} WHERE key_id = ?1 AND name = ?2",
+                        part_table(*kind)
+                    ),
+                    params![key_id, name],
+                ),
                 Change::PutGrant(g) => tx.execute(
                     "INSERT INTO grants (key_id, grant_id, stored, record, tag)
                      VALUES (?1, ?2, (SELECT COALESCE(MAX(stored), 0) + 1 FROM grants), ?3, ?4)

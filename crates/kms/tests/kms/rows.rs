@@ -5,12 +5,13 @@
 use crate::common::*;
 use keyward_crypto::RootKey;
 use keyward_kms::api::{
-    CreateGrantRequest, ListGrantsRequest, RevokeGrantRequest, RotateKeyOnDemandRequest,
+    CreateGrantRequest, ListGrantsRequest, ListResourceTagsRequest, RevokeGrantRequest,
+    RotateKeyOnDemandRequest, Tag,
 };
 use keyward_kms::audit::NoAudit;
 use keyward_kms::clock::{ManualClock, SystemClock};
 use keyward_kms::store::{
-    Change, KeyRecord, MemoryStore, Snapshot, SqliteStore, Store, StoreError,
+    Change, KeyRecord, MemoryStore, PartKind, Snapshot, SqliteStore, Store, StoreError,
 };
 use keyward_kms::{Kms, KmsConfig, OpenError};
 use rusqlite::Connection;
@@ -49,6 +50,11 @@ fn kinds(write: &[Change]) -> Vec<&'static str> {
             Change::Guard { .. } => "guard",
             Change::AliasGuard { .. } => "alias-guard",
             Change::Audit { .. } => "audit",
+            Change::PutPart(p) => match p.kind {
+                PartKind::Tag => "tag",
+                PartKind::Schedule => "schedule",
+            },
+            Change::DeletePart { .. } => "-part",
         })
         .collect()
 }
@@ -94,10 +100,29 @@ fn a_change_writes_only_the_rows_it_changes() {
     )
     .unwrap();
     assert_eq!(kinds(&last(&writes)), ["-grant"]);
-    // Metadata and material: the key's row, and no grant's.
+    // A tag: its row alone; a schedule: its row alone.
     kms.tag_resource(admin, &tag(&key, "team", "payments"))
         .unwrap();
-    assert_eq!(kinds(&last(&writes)), ["key"]);
+    assert_eq!(kinds(&last(&writes)), ["tag"]);
+    kms.untag_resource(
+        admin,
+        &keyward_kms::api::UntagResourceRequest {
+            key_id: key.clone(),
+            tag_keys: vec!["team".into()],
+        },
+    )
+    .unwrap();
+    assert_eq!(kinds(&last(&writes)), ["-part"]);
+    kms.enable_key_rotation(
+        admin,
+        &keyward_kms::api::EnableKeyRotationRequest {
+            key_id: key.clone(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(kinds(&last(&writes)), ["schedule"]);
+    // Material: the key's row, and no grant's.
     kms.rotate_key_on_demand(admin, &RotateKeyOnDemandRequest::new(&key))
         .unwrap();
     assert_eq!(kinds(&last(&writes)), ["key"]);
@@ -184,7 +209,7 @@ fn grants_are_rows_of_their_own_and_come_back_in_creation_order() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     drop(db);
     let kms = open(dir.path());
     assert_eq!(grant_ids(&kms, &key), ids, "creation order after a restart");
@@ -220,6 +245,12 @@ fn a_grant_row_changed_outside_the_service_is_refused_at_start() {
 /// Turns the store in `dir` back into format 2: each key's grants inside its row (its tag
 /// made again over the row, as format 2 wrote it), no grants table.
 fn back_to_format_2(dir: &Path) {
+    back_to_format(dir, 2);
+}
+
+/// Rewrites the SQLite store in `dir` as Keyward wrote format 3 (tags and schedules in the
+/// key's metadata) or 2 (its grants too), every row's tag made again with the root key.
+fn back_to_format(dir: &Path, format: i64) {
     let records = RootKey::load_or_create(&dir.join("root.key"))
         .unwrap()
         .record_key();
@@ -231,16 +262,43 @@ fn back_to_format_2(dir: &Path) {
         .unwrap()
         .map(Result::unwrap)
         .collect();
+    let rows = |sql: &str, id: &str| -> Vec<(String, String)> {
+        db.prepare(sql)
+            .unwrap()
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
     for (id, metadata, sealed) in keys {
-        let grants: Vec<serde_json::Value> = db
-            .prepare("SELECT record FROM grants WHERE key_id = ?1 ORDER BY stored")
-            .unwrap()
-            .query_map([&id], |r| r.get::<_, String>(0))
-            .unwrap()
-            .map(|g| serde_json::from_str(&g.unwrap()).unwrap())
-            .collect();
         let mut metadata: serde_json::Value = serde_json::from_str(&metadata).unwrap();
-        metadata["grants"] = grants.into();
+        let tags: serde_json::Map<String, serde_json::Value> =
+            rows("SELECT name, record FROM tags WHERE key_id = ?1", &id)
+                .into_iter()
+                .map(|(k, v)| (k, v.into()))
+                .collect();
+        metadata["tags"] = tags.into();
+        for (name, record) in rows("SELECT name, record FROM schedules WHERE key_id = ?1", &id) {
+            let schedule: serde_json::Value = serde_json::from_str(&record).unwrap();
+            if name == "rotation" {
+                metadata["rotation_enabled"] = schedule["enabled"].clone();
+                metadata["rotation_period_days"] = schedule["period_days"].clone();
+                metadata["next_rotation"] = schedule["next"].clone();
+            } else {
+                metadata["deletion_date"] = schedule["date"].clone();
+                metadata["pending_window_days"] = schedule["window_days"].clone();
+            }
+        }
+        if format == 2 {
+            let grants: Vec<serde_json::Value> = db
+                .prepare("SELECT record FROM grants WHERE key_id = ?1 ORDER BY stored")
+                .unwrap()
+                .query_map([&id], |r| r.get::<_, String>(0))
+                .unwrap()
+                .map(|g| serde_json::from_str(&g.unwrap()).unwrap())
+                .collect();
+            metadata["grants"] = grants.into();
+        }
         let record = KeyRecord {
             id: id.clone(),
             metadata: metadata.to_string(),
@@ -254,8 +312,80 @@ fn back_to_format_2(dir: &Path) {
         )
         .unwrap();
     }
-    db.execute_batch("DROP TABLE grants; PRAGMA user_version = 2;")
+    db.execute_batch("DROP TABLE tags; DROP TABLE schedules;")
         .unwrap();
+    if format == 2 {
+        db.execute_batch("DROP TABLE grants;").unwrap();
+    }
+    db.execute_batch(&format!("PRAGMA user_version = {format};"))
+        .unwrap();
+}
+
+#[test]
+fn a_store_of_format_3_is_migrated_when_opened_its_tags_and_schedules_moved_to_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, ids) = key_with_grants(dir.path(), 2);
+    {
+        let kms = open(dir.path());
+        let admin = caller(ADMIN, &[ALLOW_ALL]);
+        kms.tag_resource(&admin, &tag(&key, "team", "payments"))
+            .unwrap();
+        kms.enable_key_rotation(
+            &admin,
+            &keyward_kms::api::EnableKeyRotationRequest {
+                key_id: key.clone(),
+                rotation_period_in_days: Some(90),
+            },
+        )
+        .unwrap();
+    }
+    back_to_format(dir.path(), 3);
+    let kms = open(dir.path());
+    let admin = caller(ADMIN, &[ALLOW_ALL]);
+    assert_eq!(grant_ids(&kms, &key), ids);
+    let tags = kms
+        .list_resource_tags(&admin, &ListResourceTagsRequest::new(&key))
+        .unwrap()
+        .tags;
+    assert_eq!(tags, [Tag::new("team", "payments")]);
+    let status = kms
+        .get_key_rotation_status(
+            &admin,
+            &keyward_kms::api::GetKeyRotationStatusRequest {
+                key_id: key.clone(),
+            },
+        )
+        .unwrap();
+    assert!(status.key_rotation_enabled);
+    assert_eq!(status.rotation_period_in_days, Some(90));
+    drop(kms);
+    let db = Connection::open(dir.path().join("keys.db")).unwrap();
+    let version: i64 = db
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 4);
+    let count = |table: &str| -> i64 {
+        db.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!((count("tags"), count("schedules")), (1, 2));
+    let metadata: String = db
+        .query_row("SELECT metadata FROM keys WHERE id = ?1", [&key], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(!metadata.contains("\"tags\""), "{metadata}");
+    assert!(!metadata.contains("\"rotation_enabled\""), "{metadata}");
+    drop(db);
+    // And again, from the migrated store.
+    let kms = open(dir.path());
+    assert_eq!(
+        kms.list_resource_tags(&admin, &ListResourceTagsRequest::new(&key))
+            .unwrap()
+            .tags
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -273,7 +403,7 @@ fn a_store_of_format_2_is_migrated_when_opened_and_loses_no_grant() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     let rows: i64 = db
         .query_row("SELECT COUNT(*) FROM grants", [], |r| r.get(0))
         .unwrap();

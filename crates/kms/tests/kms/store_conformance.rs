@@ -2,7 +2,9 @@
 //! (after the store is opened again), row by row, with a key's grants in creation order. It
 //! runs against the SQLite store and against PostgreSQL (a real server: `.ci/postgres`).
 
-use keyward_kms::store::{AliasRecord, Change, GrantRow, KeyRecord, Snapshot, SqliteStore, Store};
+use keyward_kms::store::{
+    AliasRecord, Change, GrantRow, KeyRecord, PartKind, PartRow, Snapshot, SqliteStore, Store,
+};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn key(id: &str, metadata: &str) -> KeyRecord {
@@ -34,6 +36,16 @@ fn alias(account: &str, name: &str, key_id: &str, updated: u64) -> AliasRecord {
     }
 }
 
+fn part(kind: PartKind, key_id: &str, name: &str, record: &str) -> PartRow {
+    PartRow {
+        kind,
+        key_id: key_id.into(),
+        name: name.into(),
+        record: record.into(),
+        tag: vec![5; 32],
+    }
+}
+
 /// The suite: `open` opens the same store again each time it is called (the previous one
 /// dropped first).
 fn conformance(open: &dyn Fn() -> Box<dyn Store>) {
@@ -52,6 +64,9 @@ fn conformance(open: &dyn Fn() -> Box<dyn Store>) {
             Change::PutGrant(grant("k1", "g1", "{\"n\":1}")),
             Change::PutAlias(alias("111122223333", "alias/a", "k1", 5)),
             Change::PutAlias(alias("444455556666", "alias/a", "k2", 5)),
+            Change::PutPart(part(PartKind::Tag, "k1", "team", "payments")),
+            Change::PutPart(part(PartKind::Schedule, "k1", "rotation", "{}")),
+            Change::PutPart(part(PartKind::Tag, "k2", "team", "orders")),
         ])
         .unwrap();
     store
@@ -76,7 +91,36 @@ fn conformance(open: &dyn Fn() -> Box<dyn Store>) {
                 alias("111122223333", "alias/a", "k1", 5),
                 alias("444455556666", "alias/a", "k2", 5),
             ],
+            parts: vec![
+                part(PartKind::Tag, "k1", "team", "payments"),
+                part(PartKind::Tag, "k2", "team", "orders"),
+                part(PartKind::Schedule, "k1", "rotation", "{}"),
+            ],
         }
+    );
+    // A part replaced in place, one deleted: each in its kind's table.
+    store
+        .apply(&[
+            Change::PutPart(part(PartKind::Tag, "k1", "team", "billing")),
+            Change::DeletePart {
+                kind: PartKind::Tag,
+                key_id: "k2".into(),
+                name: "team".into(),
+            },
+            // Another kind's part of the same name is another row.
+            Change::DeletePart {
+                kind: PartKind::Schedule,
+                key_id: "k1".into(),
+                name: "team".into(),
+            },
+        ])
+        .unwrap();
+    assert_eq!(
+        store.load().unwrap().parts,
+        [
+            part(PartKind::Tag, "k1", "team", "billing"),
+            part(PartKind::Schedule, "k1", "rotation", "{}"),
+        ]
     );
     // Rows replaced in place: a grant keeps its place, a key and an alias their rows.
     store
@@ -135,6 +179,8 @@ fn conformance(open: &dyn Fn() -> Box<dyn Store>) {
             keys: vec![key("k2", "{}")],
             grants: vec![grant("k2", "g0", "{\"n\":0}")],
             aliases: Vec::new(),
+            // k1's went with it.
+            parts: Vec::new(),
         }
     );
 }
