@@ -242,6 +242,47 @@ fn a_grant_row_changed_outside_the_service_is_refused_at_start() {
     assert!(error.contains(&ids[0]), "{error}");
 }
 
+#[test]
+fn a_tag_or_schedule_row_changed_outside_the_service_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, _) = key_with_grants(dir.path(), 0);
+    let admin = caller(ADMIN, &[ALLOW_ALL]);
+    let other = default_key(&open(dir.path()), &admin).key_id;
+    open(dir.path())
+        .tag_resource(&admin, &tag(&key, "tier", "restricted"))
+        .unwrap();
+    for (tamper, undo) in [
+        // A tag that a policy tests (`aws:ResourceTag/tier`), changed.
+        (
+            "UPDATE tags SET record = 'open' WHERE name = 'tier'",
+            "UPDATE tags SET record = 'restricted' WHERE name = 'tier'",
+        ),
+        // Moved to another key.
+        (
+            &*format!("UPDATE tags SET key_id = '{other}' WHERE name = 'tier'"),
+            &*format!("UPDATE tags SET key_id = '{key}' WHERE name = 'tier'"),
+        ),
+        // A deletion put off.
+        (
+            "UPDATE schedules SET record = replace(record, 'null', '1') WHERE name = 'deletion'",
+            "",
+        ),
+    ] {
+        let db = Connection::open(dir.path().join("keys.db")).unwrap();
+        db.execute_batch(tamper).unwrap();
+        drop(db);
+        let error = try_open(dir.path()).unwrap_err();
+        assert!(matches!(error, OpenError::Tampered { .. }), "{error}");
+        if !undo.is_empty() {
+            Connection::open(dir.path().join("keys.db"))
+                .unwrap()
+                .execute_batch(undo)
+                .unwrap();
+            try_open(dir.path()).unwrap();
+        }
+    }
+}
+
 /// Turns the store in `dir` back into format 2: each key's grants inside its row (its tag
 /// made again over the row, as format 2 wrote it), no grants table.
 fn back_to_format_2(dir: &Path) {
