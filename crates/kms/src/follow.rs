@@ -351,8 +351,14 @@ impl Kms {
         if !tokens.iter().any(unheard) {
             return Ok(());
         }
+        // Read again only a key the store has at another version than this instance: a token
+        // of a grant retired or revoked since costs one lookup of a version, not a read of
+        // the key.
         for slot in slots {
-            self.refresh_key(&slot.id, None)?;
+            let held = slot.read().ok().and_then(|entry| entry.version);
+            if self.store().key_version(&slot.id)? != held {
+                self.refresh_key(&slot.id, None)?;
+            }
         }
         Ok(())
     }

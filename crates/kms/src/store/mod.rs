@@ -475,6 +475,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<(Snapshot, std::collections::HashMap<String, u64>), StoreError> {
         Ok((self.load()?, std::collections::HashMap::new()))
     }
+    /// Key `id`'s version as stored now (`None` when it is not stored; 0 for every key of a
+    /// store of one instance).
+    fn key_version(&self, id: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self.load_key(id)?.map(|rows| rows.version))
+    }
     /// Alias `name` of `account` as stored now.
     fn load_alias(&self, account: &str, name: &str) -> Result<Option<AliasRecord>, StoreError> {
         Ok(self

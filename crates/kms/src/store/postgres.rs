@@ -512,6 +512,22 @@ impl Store for PostgresStore {
         })
     }
 
+    fn key_version(&self, id: &str) -> Result<Option<u64>, StoreError> {
+        let (pool, shown, region) = (self.pool.clone(), self.shown.clone(), self.region.clone());
+        let id = id.to_owned();
+        run(&self.handle()?, &self.shown, async move {
+            let client = PostgresStore::client(&pool, &shown).await?;
+            Ok(client
+                .query_opt(
+                    "SELECT version FROM keys WHERE region = $1 AND id = $2",
+                    &[&region, &id],
+                )
+                .await
+                .map_err(database_error("reading a key's version"))?
+                .map(|row| to_u64(row.get(0))))
+        })
+    }
+
     fn load_alias(&self, account: &str, name: &str) -> Result<Option<AliasRecord>, StoreError> {
         let (pool, shown, region) = (self.pool.clone(), self.shown.clone(), self.region.clone());
         let (account, name) = (account.to_owned(), name.to_owned());

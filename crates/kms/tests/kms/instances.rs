@@ -31,8 +31,8 @@ use std::time::{Duration, Instant};
 /// within this time.
 const BOUND: Duration = Duration::from_millis(100);
 
-/// A PostgreSQL store whose notices never come: the instance over it hears nothing. It
-/// counts its reads of a key and its row locks.
+/// A PostgreSQL store whose notices never come (unless [`counted`] makes it hear them): the
+/// instance over it hears nothing. It counts its reads of a key and its row locks.
 #[derive(Debug)]
 struct Deaf {
     inner: PostgresStore,
@@ -73,6 +73,9 @@ impl Store for Deaf {
         self.key_reads.fetch_add(1, Ordering::SeqCst);
         self.inner.load_key(id)
     }
+    fn key_version(&self, id: &str) -> Result<Option<u64>, StoreError> {
+        self.inner.key_version(id)
+    }
     fn lock_key(
         &self,
         id: &str,
@@ -111,7 +114,20 @@ fn deaf_counted(
     database: &TestDatabase,
     root: &Path,
 ) -> (Arc<Kms>, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    counted(database, root, false)
+}
+
+/// An instance whose store counts its reads of a key and its row locks, hearing the notices
+/// or not.
+fn counted(
+    database: &TestDatabase,
+    root: &Path,
+    hears: bool,
+) -> (Arc<Kms>, Arc<AtomicUsize>, Arc<AtomicUsize>) {
     let store = Deaf::over(PostgresStore::connect(&database.url(), "us-east-1").unwrap());
+    if hears {
+        *store.silent.lock().unwrap() = store.inner.changes();
+    }
     let (reads, locks) = (Arc::clone(&store.key_reads), Arc::clone(&store.locks));
     (open(Box::new(store), root), reads, locks)
 }
@@ -361,6 +377,16 @@ fn a_grant_token_works_at_once_through_an_instance_that_has_not_heard_of_the_gra
         },
     )
     .unwrap();
+    // The token of the retired grant, through an instance that hears the notices: denied,
+    // and it costs no read of the key, however often it is sent (only its version is looked
+    // up, unchanged).
+    let (d, d_reads, _) = counted(&database, root.path(), true);
+    assert_eq!(code(d.decrypt(&app, &with_token)), DENIED);
+    let after_one = d_reads.load(Ordering::SeqCst);
+    for _ in 0..5 {
+        assert_eq!(code(d.decrypt(&app, &with_token)), DENIED);
+    }
+    assert_eq!(d_reads.load(Ordering::SeqCst), after_one);
 }
 
 /// PutKeyPolicy through A racing TagResource and CreateGrant through B, which read the key
