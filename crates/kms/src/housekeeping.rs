@@ -15,11 +15,13 @@ use std::sync::atomic::Ordering;
 pub(crate) const DAY: u64 = 86_400;
 
 impl Kms {
-    /// Whether a call that changes nothing by itself may still write: something is due
-    /// (its housekeeping runs first), or it names an AWS managed key's alias (which the call
-    /// may create).
+    /// Whether a call that changes nothing by itself may still write: its audit record goes
+    /// to the store's table, something is due (its housekeeping runs first), or it names an
+    /// AWS managed key's alias (which the call may create).
     pub(crate) fn may_write_reading(&self, key_id: Option<&str>) -> bool {
-        self.next_event.load(Ordering::Relaxed) <= epoch_seconds(self.clock.now())
+        // With the audit table, every call writes its record to the database.
+        self.config.audit_in_store
+            || self.next_event.load(Ordering::Relaxed) <= epoch_seconds(self.clock.now())
             || key_id.is_some_and(|k| k.contains("alias/aws/"))
     }
 

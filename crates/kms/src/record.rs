@@ -227,13 +227,13 @@ impl KeyMetadataRecord {
     }
 
     /// Takes the parts read from their rows: the tags, and the schedules (which replace what
-    /// a row written before they had rows of their own held). Whether the rotation schedule
-    /// was among them (a key written since).
+    /// a row written before they had rows of their own held). Whether the schedules were among
+    /// them (a key written since: both, or it is refused; a key written before: neither).
     pub(crate) fn take_parts<'a>(
         &mut self,
         parts: impl IntoIterator<Item = (PartKind, &'a str, &'a str)>,
     ) -> Result<bool, String> {
-        let mut scheduled = false;
+        let (mut rotation, mut deletion) = (false, false);
         let mut tags = BTreeMap::new();
         for (kind, name, record) in parts {
             match (kind, name) {
@@ -246,23 +246,27 @@ impl KeyMetadataRecord {
                     self.rotation_enabled = r.enabled;
                     self.rotation_period_days = r.period_days;
                     self.next_rotation = r.next;
-                    scheduled = true;
+                    rotation = true;
                 }
                 (PartKind::Schedule, DELETION) => {
                     let d: DeletionSchedule = serde_json::from_str(record)
                         .map_err(|e| format!("its deletion schedule: {e}"))?;
                     self.deletion_date = d.date;
                     self.pending_window_days = d.window_days;
+                    deletion = true;
                 }
                 (PartKind::Schedule, other) => return Err(format!("a schedule named {other}")),
             }
         }
-        if scheduled {
-            self.tags = tags;
-        } else if !tags.is_empty() {
-            return Err("tag rows without the key's schedules".into());
+        match (rotation, deletion) {
+            (true, true) => {
+                self.tags = tags;
+                Ok(true)
+            }
+            (false, false) if tags.is_empty() => Ok(false),
+            (false, false) => Err("tag rows without the key's schedules".into()),
+            _ => Err("one of its schedules' rows without the other".into()),
         }
-        Ok(scheduled)
     }
 
     /// `PRIMARY` or `REPLICA` for a multi-Region key.

@@ -351,17 +351,34 @@ impl Kms {
         })?;
         for id in ids {
             let Some(slot) = state.slot(id) else { continue };
-            let moved = slot.read().and_then(|entry| {
-                let mut changes = self.key_rows(&entry)?;
+            let moved = slot.write().and_then(|mut entry| {
+                // In a shared store, only if no other instance wrote the key since this one
+                // read it (another may have moved it, then changed it, already).
+                let mut changes = self.key_guards([Some(&*entry)]);
+                changes.extend(self.key_rows(&entry)?);
                 for grant in entry.grants.grants() {
                     changes.push(self.grant_row(id, grant)?);
                 }
-                self.persist(&changes)
+                self.persist(&changes)?;
+                if self.store.shared() {
+                    entry.version = entry.version.map(|v| v + 1);
+                }
+                Ok(())
             });
-            moved.map_err(|e| OpenError::Record {
-                what: format!("key {id}"),
-                why: format!("moving its grants, tags and schedules to rows of their own: {e}"),
-            })?;
+            match moved {
+                Ok(()) => {}
+                // The other instance's write is among the notices this one follows: the key
+                // is read again from them, as that instance left it.
+                Err(KmsError::Store(crate::store::StoreError::Conflict { .. })) => {}
+                Err(e) => {
+                    return Err(OpenError::Record {
+                        what: format!("key {id}"),
+                        why: format!(
+                            "moving its grants, tags and schedules to rows of their own: {e}"
+                        ),
+                    });
+                }
+            }
         }
         Ok(())
     }
@@ -848,6 +865,17 @@ fn load_key(
                 .map(|p| (p.kind, p.name.as_str(), p.record.as_str())),
         )
         .map_err(&unreadable)?;
+    // A row written before schedules had rows of their own holds them (and the tags); a row
+    // written since never does, so its schedules' rows missing were deleted.
+    let schedules_in_row = serde_json::from_str::<serde_json::Value>(&record.metadata)
+        .ok()
+        .and_then(|v| v.get("rotation_period_days").map(|_| ()))
+        .is_some();
+    if !scheduled && !schedules_in_row {
+        return Err(OpenError::Tampered {
+            what: format!("key {} (the rows of its schedules are missing)", record.id),
+        });
+    }
     let held_in_row = !in_row.is_empty() || !scheduled;
     let mut stored = rows;
     for grant in in_row {

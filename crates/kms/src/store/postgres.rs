@@ -1009,7 +1009,8 @@ async fn apply_one<C: GenericClient + Sync>(
         Change::Audit { event_id, record } => {
             tx.execute(
                 "INSERT INTO audit (event_id, region, record) VALUES ($1, $2, $3::text::jsonb)
-                 ON CONFLICT (event_id) DO UPDATE SET record = excluded.record",
+                 ON CONFLICT (event_id) DO UPDATE
+                     SET record = excluded.record, region = excluded.region",
                 &[event_id, &region, record],
             )
             .await

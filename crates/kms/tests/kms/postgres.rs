@@ -9,8 +9,8 @@ use keyward_kms::api::{CreateAliasRequest, DecryptRequest};
 use keyward_kms::audit::NoAudit;
 use keyward_kms::clock::SystemClock;
 use keyward_kms::store::{
-    AliasRecord, Change, GrantRow, KeyRecord, PostgresStore, Store, StoreError, StoreEvent,
-    StoreLocation,
+    AliasRecord, Change, GrantRow, KeyRecord, PartKind, PartRow, PostgresStore, Store, StoreError,
+    StoreEvent, StoreLocation,
 };
 use keyward_kms::{Kms, KmsConfig, OpenError, Regions};
 use std::sync::Arc;
@@ -153,13 +153,33 @@ fn each_region_reads_only_its_own_rows() {
     };
     let east = connect(&database.url(), "us-east-1");
     let west = connect(&database.url(), "us-west-2");
-    east.apply(&[Change::PutKey(key("mrk-1"))]).unwrap();
-    west.apply(&[Change::PutKey(key("mrk-1")), Change::PutKey(key("k2"))])
+    let tag = |value: &str| PartRow {
+        kind: PartKind::Tag,
+        key_id: "mrk-1".into(),
+        name: "team".into(),
+        record: value.into(),
+        tag: vec![3; 32],
+    };
+    east.apply(&[Change::PutKey(key("mrk-1")), Change::PutPart(tag("east"))])
         .unwrap();
+    west.apply(&[
+        Change::PutKey(key("mrk-1")),
+        Change::PutKey(key("k2")),
+        Change::PutPart(tag("west")),
+    ])
+    .unwrap();
     assert_eq!(east.load().unwrap().keys, [key("mrk-1")]);
     assert_eq!(west.load().unwrap().keys.len(), 2);
+    // The same key's parts, one per Region.
+    assert_eq!(east.load().unwrap().parts, [tag("east")]);
+    assert_eq!(
+        east.load_key("mrk-1").unwrap().unwrap().parts,
+        [tag("east")]
+    );
     west.apply(&[Change::DeleteKey("mrk-1".into())]).unwrap();
     assert_eq!(east.load().unwrap().keys, [key("mrk-1")]);
+    assert_eq!(east.load().unwrap().parts, [tag("east")]);
+    assert!(west.load().unwrap().parts.is_empty());
 }
 
 #[test]
@@ -508,13 +528,22 @@ fn a_grant_row_copied_to_another_regions_copy_of_a_multi_region_key_is_refused()
     let error = open().map(drop).unwrap_err();
     assert!(matches!(error, OpenError::Tampered { .. }), "{error}");
     assert!(error.to_string().contains(&grant_id), "{error}");
-    // A single-Region key's row copied to another Region: its record names its own.
+    // A single-Region key's row copied to another Region, without its schedules' rows
+    // (which could not be copied: their tags name their Region): refused for them.
     database.execute(&format!(
         "DELETE FROM grants WHERE region = 'eu-west-1';
          INSERT INTO keys (region, id, metadata, sealed, tag)
          SELECT 'eu-west-1', id, metadata, sealed, tag FROM keys WHERE id = '{single}'"
     ));
     let error = open().map(drop).unwrap_err();
-    assert!(matches!(error, OpenError::Record { .. }), "{error}");
-    assert!(error.to_string().contains("Region us-east-1"), "{error}");
+    assert!(matches!(error, OpenError::Tampered { .. }), "{error}");
+    assert!(error.to_string().contains("schedules"), "{error}");
+    // With them copied too: refused for them, their tags naming their own Region.
+    database.execute(&format!(
+        "INSERT INTO schedules (region, key_id, name, record, tag)
+         SELECT 'eu-west-1', key_id, name, record, tag FROM schedules WHERE key_id = '{single}'"
+    ));
+    let error = open().map(drop).unwrap_err();
+    assert!(matches!(error, OpenError::Tampered { .. }), "{error}");
+    assert!(error.to_string().contains("schedule"), "{error}");
 }

@@ -262,11 +262,13 @@ fn a_tag_or_schedule_row_changed_outside_the_service_is_refused_at_start() {
             &*format!("UPDATE tags SET key_id = '{other}' WHERE name = 'tier'"),
             &*format!("UPDATE tags SET key_id = '{key}' WHERE name = 'tier'"),
         ),
-        // A deletion put off.
+        // A deletion brought forward.
         (
             "UPDATE schedules SET record = replace(record, 'null', '1') WHERE name = 'deletion'",
             "",
         ),
+        // The rotation schedule's row deleted: not taken for a row of the earlier format.
+        ("DELETE FROM schedules WHERE name = 'rotation'", ""),
     ] {
         let db = Connection::open(dir.path().join("keys.db")).unwrap();
         db.execute_batch(tamper).unwrap();
@@ -281,6 +283,81 @@ fn a_tag_or_schedule_row_changed_outside_the_service_is_refused_at_start() {
             try_open(dir.path()).unwrap();
         }
     }
+}
+
+#[test]
+fn a_deletion_schedule_and_its_cancellation_survive_a_restart_each_in_its_rows() {
+    let store = RecordingStore::default();
+    let writes = Arc::clone(&store.writes);
+    let fixture = Fixture::over(
+        Box::new(store),
+        RootKey::generate().unwrap(),
+        Arc::new(ManualClock::new(start())),
+    );
+    let key = fixture.symmetric("");
+    let (kms, admin) = (&fixture.kms, &fixture.admin);
+    let last = || writes.lock().unwrap().last().cloned().unwrap();
+    kms.schedule_key_deletion(
+        admin,
+        &keyward_kms::api::ScheduleKeyDeletionRequest {
+            key_id: key.clone(),
+            pending_window_in_days: Some(7),
+        },
+    )
+    .unwrap();
+    // Its state in the key's row, its date in the deletion schedule's.
+    assert_eq!(kinds(&last()), ["key", "schedule"]);
+    kms.cancel_key_deletion(
+        admin,
+        &keyward_kms::api::CancelKeyDeletionRequest {
+            key_id: key.clone(),
+        },
+    )
+    .unwrap();
+    assert_eq!(kinds(&last()), ["key", "schedule"]);
+
+    // Through a restart, on SQLite.
+    let dir = tempfile::tempdir().unwrap();
+    let admin = caller(ADMIN, &[ALLOW_ALL]);
+    let key = default_key(&open(dir.path()), &admin).key_id;
+    let describe = |kms: &Kms| {
+        kms.describe_key(
+            &admin,
+            &keyward_kms::api::DescribeKeyRequest {
+                key_id: key.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .key_metadata
+    };
+    open(dir.path())
+        .schedule_key_deletion(
+            &admin,
+            &keyward_kms::api::ScheduleKeyDeletionRequest {
+                key_id: key.clone(),
+                pending_window_in_days: Some(9),
+            },
+        )
+        .unwrap();
+    let scheduled = describe(&open(dir.path()));
+    assert_eq!(
+        scheduled.key_state,
+        keyward_kms::api::KeyState::PendingDeletion
+    );
+    assert_eq!(scheduled.pending_deletion_window_in_days, Some(9));
+    assert!(scheduled.deletion_date.is_some());
+    open(dir.path())
+        .cancel_key_deletion(
+            &admin,
+            &keyward_kms::api::CancelKeyDeletionRequest {
+                key_id: key.clone(),
+            },
+        )
+        .unwrap();
+    let cancelled = describe(&open(dir.path()));
+    assert_eq!(cancelled.key_state, keyward_kms::api::KeyState::Disabled);
+    assert_eq!(cancelled.deletion_date, None);
 }
 
 /// Turns the store in `dir` back into format 2: each key's grants inside its row (its tag
