@@ -1,6 +1,7 @@
 //! Every parser of the crypto core on arbitrary bytes: symmetric ciphertext blobs (header,
 //! Decrypt, Decrypt without KeyId), RSA ciphertexts, peer public keys for DeriveSharedSecret,
-//! public keys for offline verification, signatures, and wrapped key material for import.
+//! public keys for offline verification, signatures, wrapped key material for import, and
+//! sealed keys as stored (whole, or a head and its versions).
 //! Nothing may panic; every failure must carry the KMS code the operation documents; a blob
 //! that did not come from the key never decrypts.
 #![no_main]
@@ -54,6 +55,11 @@ fn keys() -> &'static Keys {
     })
 }
 
+fn root() -> &'static RootKey {
+    static ROOT: OnceLock<RootKey> = OnceLock::new();
+    ROOT.get_or_init(|| RootKey::generate().unwrap())
+}
+
 fn expect_code(result: Result<impl Sized, CryptoError>, codes: &[&str]) {
     if let Err(error) = result {
         assert!(codes.contains(&error.code()), "{error:?}");
@@ -66,7 +72,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let keys = keys();
     let none = EncryptionContext::new();
-    match selector % 7 {
+    match selector % 8 {
         0 => {
             let _ = blob::BlobHeader::parse(rest);
             let _ = ciphertext_key_id(rest);
@@ -125,6 +131,17 @@ fuzz_target!(|data: &[u8]| {
                 rest.get(rest.len() / 2..).unwrap_or_default(),
             );
             expect_code(result, &["KMSInvalidSignatureException", "ValidationException"]);
+        }
+        6 => {
+            // Stored key rows: a sealed key, a head and a version, from arbitrary bytes, never
+            // open (they are authenticated before anything in them is read).
+            let root = root();
+            let half = rest.len() / 2;
+            let (head, version) = rest.split_at(half);
+            assert!(CryptoKey::unseal("fuzz", rest, root).is_err());
+            assert!(CryptoKey::unseal_parts("fuzz", head, &[(1, version)], root).is_err());
+            let real_head = keys.symmetric.seal_head(root).unwrap();
+            assert!(CryptoKey::unseal_parts("fuzz", &real_head, &[(1, rest)], root).is_err());
         }
         _ => {
             let mut target =

@@ -8,6 +8,12 @@
 //! per version its number, origin, expiry, fingerprint, flags (1: pending rotation) and
 //! material (raw AES/HMAC bytes or PKCS#8), all length-prefixed. Format v1 (`"KWSEAL1\0"`,
 //! no flags) is still read.
+//!
+//! Sealed in parts (what a store keeps, a row each): the head, `"KWHEAD1\0"`, seals the spec,
+//! usage and origin and each version's number and fingerprint, bound to the key ID; each
+//! version, `"KWVERS1\0"`, seals that version alone, bound to the key ID and its number. A
+//! version is written once; the head names every version, so one missing, added, or taken from
+//! another key or number does not open.
 
 use crate::asymmetric::AsymmetricMaterial;
 use crate::key::{CryptoKey, Origin};
@@ -367,7 +373,238 @@ fn read_version<M>(
     })
 }
 
+/// The head of a key sealed in parts ([`CryptoKey::seal_head`]).
+const MAGIC_HEAD: &[u8; 8] = b"KWHEAD1\0";
+/// One version of a key sealed on its own ([`CryptoKey::seal_version`]).
+const MAGIC_VERSION: &[u8; 8] = b"KWVERS1\0";
+
+/// Seals `plain` under `root`: `magic`, a fresh nonce, and AES-256-GCM of it with `magic` and
+/// `bound` (a key ID, and a version number) as authenticated data.
+fn seal_bytes(
+    root: &RootKey,
+    magic: &[u8; 8],
+    bound: &str,
+    plain: &Secret,
+) -> Result<Vec<u8>, CryptoError> {
+    let mut nonce = [0u8; NONCE_LEN];
+    aws_lc_rs::rand::fill(&mut nonce).map_err(|_| CryptoError::Internal("random nonce"))?;
+    let tag_len = AES_256_GCM.tag_len();
+    // Room for the tag up front: sealing in place must not reallocate a buffer holding the
+    // plaintext (a zeroizing one, in case sealing fails half-way).
+    let mut body = Secret::new(Vec::with_capacity(plain.len() + tag_len));
+    body.expose_mut().extend_from_slice(plain.expose());
+    root.key
+        .seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(RootKey::aad(magic, bound)),
+            body.expose_mut(),
+        )
+        .map_err(|_| CryptoError::Internal("sealing key material"))?;
+    let mut out = Vec::with_capacity(magic.len() + NONCE_LEN + body.len());
+    out.extend_from_slice(magic);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(body.expose());
+    Ok(out)
+}
+
+/// Opens what [`seal_bytes`] sealed with `magic` and `bound`; any change, or another binding,
+/// is [`CryptoError::SealedKeyCorrupt`].
+fn open_bytes(
+    root: &RootKey,
+    magic: &[u8; 8],
+    bound: &str,
+    sealed: &[u8],
+) -> Result<Secret, CryptoError> {
+    let body = sealed.strip_prefix(magic.as_slice()).ok_or_else(corrupt)?;
+    if body.len() < NONCE_LEN {
+        return Err(corrupt());
+    }
+    let (nonce, ciphertext) = body.split_at(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| corrupt())?;
+    let mut buffer = Secret::from_slice(ciphertext);
+    let plain_len = root
+        .key
+        .open_in_place(
+            nonce,
+            Aad::from(RootKey::aad(magic, bound)),
+            buffer.expose_mut(),
+        )
+        .map_err(|_| corrupt())?
+        .len();
+    Ok(Secret::from_slice(
+        buffer.expose().get(..plain_len).ok_or_else(corrupt)?,
+    ))
+}
+
+/// What a version's sealing is bound to: its key and its number.
+fn version_binding(id: &str, number: u32) -> String {
+    format!("{id}\u{0}{number}")
+}
+
 impl CryptoKey {
+    /// Whether `sealed` is a key's head ([`CryptoKey::seal_head`]), not a key sealed whole
+    /// ([`CryptoKey::seal`]).
+    pub fn is_sealed_head(sealed: &[u8]) -> bool {
+        sealed.starts_with(MAGIC_HEAD)
+    }
+
+    /// The numbers of the key's versions of material, in order.
+    pub fn version_numbers(&self) -> Vec<u32> {
+        self.materials().iter().map(|m| m.version).collect()
+    }
+
+    /// The key's head, sealed under `root`: its spec, usage and origin, and the number and
+    /// fingerprint of each version of its material, which is sealed apart, a version each
+    /// ([`CryptoKey::seal_version`]): the head is what ties the versions to the key, so that a
+    /// version dropped, added or put back from another key is found.
+    pub fn seal_head(&self, root: &RootKey) -> Result<Vec<u8>, CryptoError> {
+        let mut w = Writer(Secret::new(Vec::with_capacity(128)));
+        w.bytes(self.spec().as_str().as_bytes());
+        w.bytes(self.usage().as_str().as_bytes());
+        w.bytes(self.origin().as_str().as_bytes());
+        fn heads<M>(w: &mut Writer, versions: &[Version<M>]) -> Result<(), CryptoError> {
+            w.u32(u32::try_from(versions.len()).map_err(|_| corrupt())?);
+            for v in versions {
+                w.u32(v.number);
+                w.bytes(&v.fingerprint);
+            }
+            Ok(())
+        }
+        match &self.material {
+            Material::Symmetric(versions) => heads(&mut w, versions)?,
+            Material::Hmac(versions) => heads(&mut w, versions)?,
+            Material::Asymmetric(versions) => heads(&mut w, versions)?,
+        }
+        seal_bytes(root, MAGIC_HEAD, self.id(), &w.0)
+    }
+
+    /// Version `number` of the key's material (the material and its state: origin, expiry,
+    /// pending), sealed on its own under `root`, bound to the key's ID and the number; `None`
+    /// when the key has no such version.
+    pub fn seal_version(
+        &self,
+        number: u32,
+        root: &RootKey,
+    ) -> Result<Option<Vec<u8>>, CryptoError> {
+        let mut w = Writer(Secret::new(Vec::with_capacity(256)));
+        fn one<M>(
+            w: &mut Writer,
+            versions: &[Version<M>],
+            number: u32,
+            raw: impl Fn(&M) -> &[u8],
+        ) -> bool {
+            match versions.iter().find(|v| v.number == number) {
+                Some(v) => {
+                    write_version(w, v, raw);
+                    true
+                }
+                None => false,
+            }
+        }
+        let found = match &self.material {
+            Material::Symmetric(versions) => one(&mut w, versions, number, AesMaterial::raw),
+            Material::Hmac(versions) => one(&mut w, versions, number, HmacMaterial::raw),
+            Material::Asymmetric(versions) => one(&mut w, versions, number, |m| m.pkcs8().expose()),
+        };
+        if !found {
+            return Ok(None);
+        }
+        seal_bytes(
+            root,
+            MAGIC_VERSION,
+            &version_binding(self.id(), number),
+            &w.0,
+        )
+        .map(Some)
+    }
+
+    /// Opens a key sealed in parts for key `id` under `root`: its head and every version the
+    /// head names, each found among `versions` by its number. A version missing, one the head
+    /// does not name, one sealed for another key or number, or whose material is not the one
+    /// the head names, is [`CryptoError::SealedKeyCorrupt`].
+    pub fn unseal_parts(
+        id: &str,
+        head: &[u8],
+        versions: &[(u32, &[u8])],
+        root: &RootKey,
+    ) -> Result<Self, CryptoError> {
+        let plain = open_bytes(root, MAGIC_HEAD, id, head)?;
+        let mut r = Reader {
+            rest: plain.expose(),
+        };
+        let spec = KeySpec::parse(r.text()?).map_err(|_| corrupt())?;
+        let usage = KeyUsage::parse(r.text()?).map_err(|_| corrupt())?;
+        let origin = match r.text()? {
+            "AWS_KMS" => Origin::AwsKms,
+            "EXTERNAL" => Origin::External,
+            _ => return Err(corrupt()),
+        };
+        let count = r.u32()?;
+        if usize::try_from(count).unwrap_or(usize::MAX) > MAX_VERSIONS
+            || versions.len() != usize::try_from(count).unwrap_or(usize::MAX)
+        {
+            return Err(corrupt());
+        }
+        let mut named: Vec<(u32, [u8; 32])> = Vec::new();
+        for _ in 0..count {
+            let number = r.u32()?;
+            let fingerprint: [u8; 32] = r.bytes()?.try_into().map_err(|_| corrupt())?;
+            named.push((number, fingerprint));
+        }
+        if !r.rest.is_empty() {
+            return Err(corrupt());
+        }
+        fn open_all<M>(
+            id: &str,
+            named: &[(u32, [u8; 32])],
+            versions: &[(u32, &[u8])],
+            root: &RootKey,
+            build: impl Fn(Secret) -> Result<M, CryptoError>,
+        ) -> Result<Vec<Version<M>>, CryptoError> {
+            named
+                .iter()
+                .map(|(number, fingerprint)| {
+                    let (_, sealed) = versions
+                        .iter()
+                        .find(|(n, _)| n == number)
+                        .ok_or_else(corrupt)?;
+                    let plain =
+                        open_bytes(root, MAGIC_VERSION, &version_binding(id, *number), sealed)?;
+                    let mut r = Reader {
+                        rest: plain.expose(),
+                    };
+                    let version = read_version(&mut r, 2, &build)?;
+                    if !r.rest.is_empty()
+                        || version.number != *number
+                        || version.fingerprint != *fingerprint
+                    {
+                        return Err(corrupt());
+                    }
+                    Ok(version)
+                })
+                .collect()
+        }
+        let mut key = if origin == Origin::External {
+            CryptoKey::external(id, spec, usage)?
+        } else {
+            CryptoKey::external(id, spec, usage)?.with_origin(Origin::AwsKms)
+        };
+        key.material = match key.material {
+            Material::Symmetric(_) => {
+                Material::Symmetric(open_all(id, &named, versions, root, AesMaterial::new)?)
+            }
+            Material::Hmac(_) => Material::Hmac(open_all(id, &named, versions, root, |s| {
+                HmacMaterial::new(spec, s)
+            })?),
+            Material::Asymmetric(_) => {
+                Material::Asymmetric(open_all(id, &named, versions, root, |s| {
+                    AsymmetricMaterial::from_pkcs8(spec, usage, s)
+                })?)
+            }
+        };
+        Ok(key)
+    }
+
     /// The key, every version of its material included, sealed under `root`.
     pub fn seal(&self, root: &RootKey) -> Result<Vec<u8>, CryptoError> {
         let mut w = Writer(Secret::new(Vec::with_capacity(256)));
@@ -494,6 +731,57 @@ impl CryptoKey {
 mod tests {
     use super::*;
     use crate::{EncryptionAlgorithm, EncryptionContext, SigningAlgorithm};
+
+    /// A key sealed in parts (its head, a version each) opens as the key it was; a version
+    /// dropped, swapped between numbers or taken from another key does not.
+    #[test]
+    fn a_key_sealed_in_parts_opens_whole_and_only_whole() {
+        let root = RootKey::generate().unwrap();
+        let mut key =
+            CryptoKey::generate("k", KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt).unwrap();
+        let before = key
+            .encrypt(
+                b"old",
+                &EncryptionContext::new(),
+                EncryptionAlgorithm::SymmetricDefault,
+            )
+            .unwrap();
+        key.rotate().unwrap();
+        let head = key.seal_head(&root).unwrap();
+        assert!(CryptoKey::is_sealed_head(&head));
+        assert!(!CryptoKey::is_sealed_head(&key.seal(&root).unwrap()));
+        assert_eq!(key.version_numbers(), [1, 2]);
+        let one = key.seal_version(1, &root).unwrap().unwrap();
+        let two = key.seal_version(2, &root).unwrap().unwrap();
+        assert!(key.seal_version(3, &root).unwrap().is_none());
+        let opened = CryptoKey::unseal_parts("k", &head, &[(2, &two), (1, &one)], &root).unwrap();
+        assert_eq!(opened.materials(), key.materials());
+        let plain = opened
+            .decrypt(
+                &before,
+                &EncryptionContext::new(),
+                EncryptionAlgorithm::SymmetricDefault,
+            )
+            .unwrap();
+        assert_eq!(plain.expose(), b"old");
+        // A version missing, or one more than the head names.
+        assert!(CryptoKey::unseal_parts("k", &head, &[(1, &one)], &root).is_err());
+        assert!(
+            CryptoKey::unseal_parts("k", &head, &[(1, &one), (2, &two), (3, &two)], &root).is_err()
+        );
+        // Two versions' rows swapped.
+        assert!(CryptoKey::unseal_parts("k", &head, &[(1, &two), (2, &one)], &root).is_err());
+        // Another key's version, or head, under this key's ID.
+        let other =
+            CryptoKey::generate("o", KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt).unwrap();
+        let foreign = other.seal_version(1, &root).unwrap().unwrap();
+        assert!(CryptoKey::unseal_parts("k", &head, &[(1, &foreign), (2, &two)], &root).is_err());
+        let foreign_head = other.seal_head(&root).unwrap();
+        assert!(CryptoKey::unseal_parts("k", &foreign_head, &[(1, &one)], &root).is_err());
+        // Another root key.
+        let stranger = RootKey::generate().unwrap();
+        assert!(CryptoKey::unseal_parts("k", &head, &[(1, &one), (2, &two)], &stranger).is_err());
+    }
 
     /// Keys sealed before per-version flags existed (format v1) still open, as current
     /// material with nothing pending.

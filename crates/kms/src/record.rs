@@ -256,6 +256,8 @@ impl KeyMetadataRecord {
                     deletion = true;
                 }
                 (PartKind::Schedule, other) => return Err(format!("a schedule named {other}")),
+                // The material's versions are the crypto core's to open.
+                (PartKind::Version, _) => {}
             }
         }
         match (rotation, deletion) {

@@ -507,7 +507,7 @@ impl Kms {
     pub(crate) fn key_change(&self, entry: &KeyEntry) -> Result<Change, KmsError> {
         let metadata = serde_json::to_string(&entry.meta)
             .map_err(|e| KmsError::Internal(format!("writing key {}: {e}", entry.meta.id)))?;
-        let sealed = entry.crypto.seal(&self.root)?;
+        let sealed = entry.crypto.seal_head(&self.root)?;
         let mut record = KeyRecord {
             id: entry.meta.id.clone(),
             metadata,
@@ -529,7 +529,25 @@ impl Kms {
                 record,
             )));
         }
+        for number in entry.crypto.version_numbers() {
+            changes.extend(self.version_row(entry, number)?);
+        }
         Ok(changes)
+    }
+
+    /// The row of version `number` of a key's material, sealed now; `None` when the key has no
+    /// such version.
+    fn version_row(&self, entry: &KeyEntry, number: u32) -> Result<Option<Change>, KmsError> {
+        use base64::Engine as _;
+        let Some(sealed) = entry.crypto.seal_version(number, &self.root)? else {
+            return Ok(None);
+        };
+        Ok(Some(Change::PutPart(self.part_row(
+            &entry.meta.id,
+            PartKind::Version,
+            number.to_string(),
+            base64::engine::general_purpose::STANDARD.encode(sealed),
+        ))))
     }
 
     /// A key's parts, as (kind, name, record).
@@ -602,10 +620,44 @@ impl Kms {
         let mut changes = Vec::new();
         // The key's own row when what it holds changed (its parts have rows of their own).
         let row_of = |meta: &KeyMetadataRecord| serde_json::to_string(meta).ok();
+        // The key's head names each version by its number and material.
+        let named = |materials: &[keyward_crypto::MaterialInfo]| -> Vec<(u32, String)> {
+            materials
+                .iter()
+                .map(|m| (m.version, m.material_id.clone()))
+                .collect()
+        };
+        let materials_after = entry.crypto.materials();
         if row_of(&entry.meta) != row_of(meta_before)
-            || entry.crypto.materials() != materials_before
+            || named(&materials_after) != named(materials_before)
         {
             changes.push(self.key_change(entry)?);
+        }
+        // A version's row when it is new or its state changed (which of them is current is
+        // not stored: it follows from the versions).
+        let state = |m: &keyward_crypto::MaterialInfo| {
+            (
+                m.version,
+                m.material_id.clone(),
+                m.origin,
+                m.expires_at,
+                m.present,
+                m.pending,
+            )
+        };
+        for after in &materials_after {
+            if !materials_before.iter().any(|b| state(b) == state(after)) {
+                changes.extend(self.version_row(entry, after.version)?);
+            }
+        }
+        for before in materials_before {
+            if !materials_after.iter().any(|a| a.version == before.version) {
+                changes.push(Change::DeletePart {
+                    kind: PartKind::Version,
+                    key_id: entry.meta.id.clone(),
+                    name: before.version.to_string(),
+                });
+            }
         }
         let parts_before = meta_before
             .parts()
@@ -840,8 +892,9 @@ impl Kms {
 }
 
 /// A stored key, checked and opened, with its grants (`rows`, and those its row still holds)
-/// and its parts (tags and schedules, their rows' tags checked by the caller): the flag says
-/// whether its row still held grants, or its tags and schedules (rows to write).
+/// and its parts (tags, schedules and versions of material, their rows' tags checked by the
+/// caller): the flag says whether its row still held grants, tags and schedules, or its
+/// material whole (rows to write).
 fn load_key(
     record: &KeyRecord,
     rows: Vec<GrantRecord>,
@@ -858,6 +911,7 @@ fn load_key(
     let mut meta: KeyMetadataRecord =
         serde_json::from_str(&record.metadata).map_err(|e| unreadable(e.to_string()))?;
     let in_row = std::mem::take(&mut meta.grants);
+    let grants_in_row = !in_row.is_empty();
     let scheduled = meta
         .take_parts(
             parts
@@ -876,14 +930,38 @@ fn load_key(
             what: format!("key {} (the rows of its schedules are missing)", record.id),
         });
     }
-    let held_in_row = !in_row.is_empty() || !scheduled;
+
     let mut stored = rows;
     for grant in in_row {
         if !stored.iter().any(|g| g.id == grant.id) {
             stored.push(grant);
         }
     }
-    let crypto = CryptoKey::unseal(&record.id, &record.sealed, root)
+    let mut material_in_row = false;
+    let unsealed = if CryptoKey::is_sealed_head(&record.sealed) {
+        use base64::Engine as _;
+        let versions = parts
+            .iter()
+            .filter(|p| p.kind == PartKind::Version)
+            .map(|p| {
+                let number: u32 = p.name.parse().map_err(|_| {
+                    unreadable(format!("a version of its material named {}", p.name))
+                })?;
+                let sealed = base64::engine::general_purpose::STANDARD
+                    .decode(&p.record)
+                    .map_err(|e| unreadable(format!("version {number} of its material: {e}")))?;
+                Ok((number, sealed))
+            })
+            .collect::<Result<Vec<(u32, Vec<u8>)>, OpenError>>()?;
+        let versions: Vec<(u32, &[u8])> =
+            versions.iter().map(|(n, v)| (*n, v.as_slice())).collect();
+        CryptoKey::unseal_parts(&record.id, &record.sealed, &versions, root)
+    } else {
+        // A row written before each version had a row of its own: the whole key in it.
+        material_in_row = true;
+        CryptoKey::unseal(&record.id, &record.sealed, root)
+    };
+    let crypto = unsealed
         .map_err(|source| OpenError::Unseal {
             key: record.id.clone(),
             source,
@@ -922,5 +1000,6 @@ fn load_key(
         held: None,
     };
     entry.refresh_grants();
+    let held_in_row = grants_in_row || !scheduled || material_in_row;
     Ok((entry, held_in_row))
 }

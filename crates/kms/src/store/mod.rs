@@ -1,8 +1,8 @@
 //! Durable storage behind a small trait: the service keeps its state in memory and writes
 //! every change through before answering, so what a call reported done survives a crash.
-//! A change writes only the rows it changes: a key's row (metadata and sealed material) when
-//! they change, and one row per grant, so a key's grants cost nothing to the calls that leave
-//! them alone.
+//! A change writes only the rows it changes: a key's row (its metadata and sealed head) when
+//! they change, and one row per grant, tag, schedule and version of material, so what a call
+//! leaves alone costs it nothing.
 //! [`SqliteStore`] is the embedded database; [`MemoryStore`] serves tests; [`PostgresStore`]
 //! is shared by several instances, and so also guards writes made on what an instance read
 //! ([`Change::Guard`], [`Change::AliasGuard`]), reads single keys and aliases, and announces
@@ -74,19 +74,19 @@ impl std::fmt::Debug for StoreLocation {
     }
 }
 
-/// A key as stored: its metadata (JSON, no secrets, its grants in rows of their own), its
-/// material sealed under the root key, and the tag over both. (A row written before grants
-/// had rows of their own keeps them in its metadata; the service moves them out when it
-/// opens.)
+/// A key as stored: its metadata (JSON, no secrets; its grants, tags, schedules and versions
+/// of material in rows of their own), its head sealed under the root key, and the tag over
+/// both. (A row written before those had rows of their own keeps them, its material whole;
+/// the service moves them out when it opens.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRecord {
     /// The key ID (the row's primary key).
     pub id: String,
-    /// The key's metadata as JSON (ARN, state, spec, usage, policy, tags, grants, rotation and
-    /// deletion schedule, ...).
+    /// The key's metadata as JSON (ARN, state, spec, usage, policy, ...).
     pub metadata: String,
-    /// The key's material, every version of it, sealed under the root key
-    /// ([`keyward_crypto::CryptoKey::seal`]).
+    /// The key's head, sealed under the root key: what names each version of its material
+    /// ([`keyward_crypto::CryptoKey::seal_head`]; in a row written before, the material whole,
+    /// [`keyward_crypto::CryptoKey::seal`]).
     pub sealed: Vec<u8>,
     /// HMAC over the other fields ([`KeyRecord::fields`]).
     pub tag: Vec<u8>,
@@ -139,6 +139,10 @@ pub enum PartKind {
     Tag,
     /// A schedule (`schedules`): `rotation` or `deletion`, its record JSON.
     Schedule,
+    /// A version of the key's material (`key_versions`): its name is its number, its record
+    /// the version (material, origin, expiry, whether pending: the imported material's state)
+    /// sealed under the root key, base64.
+    Version,
 }
 
 impl PartKind {
@@ -147,6 +151,7 @@ impl PartKind {
         match self {
             Self::Tag => "tag",
             Self::Schedule => "schedule",
+            Self::Version => "version",
         }
     }
 }

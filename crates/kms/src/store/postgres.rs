@@ -73,8 +73,9 @@ const MIGRATIONS: &[&str] = &[
         record JSONB NOT NULL
     );
     CREATE INDEX audit_by_time ON audit (recorded);",
-    // 4: each tag and each schedule (rotation, deletion) of a key in a row of its own; a key
-    // whose row still holds them has them moved out when a service opens.
+    // 4: each tag, each schedule (rotation, deletion) and each version of material of a key in
+    // a row of its own; a key whose row still holds them has them moved out when a service
+    // opens.
     "CREATE TABLE tags (
         region TEXT NOT NULL,
         key_id TEXT NOT NULL,
@@ -84,6 +85,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (region, key_id, name)
     );
     CREATE TABLE schedules (
+        region TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        record TEXT NOT NULL,
+        tag BYTEA NOT NULL,
+        PRIMARY KEY (region, key_id, name)
+    );
+    CREATE TABLE key_versions (
         region TEXT NOT NULL,
         key_id TEXT NOT NULL,
         name TEXT NOT NULL,
@@ -484,7 +493,7 @@ impl Store for PostgresStore {
                 .map_err(database_error("reading aliases"))?,
             );
             let mut parts = Vec::new();
-            for kind in [PartKind::Tag, PartKind::Schedule] {
+            for kind in [PartKind::Tag, PartKind::Schedule, PartKind::Version] {
                 parts.extend(part_rows(
                     kind,
                     tx.query(
@@ -737,7 +746,7 @@ async fn read_key<C: GenericClient + Sync>(
         })
         .collect();
     let mut parts = Vec::new();
-    for kind in [PartKind::Tag, PartKind::Schedule] {
+    for kind in [PartKind::Tag, PartKind::Schedule, PartKind::Version] {
         parts.extend(part_rows(
             kind,
             client
@@ -807,6 +816,7 @@ fn part_table(kind: PartKind) -> &'static str {
     match kind {
         PartKind::Tag => "tags",
         PartKind::Schedule => "schedules",
+        PartKind::Version => "key_versions",
     }
 }
 
@@ -871,7 +881,7 @@ async fn apply_one<C: GenericClient + Sync>(
             .await
         }
         Change::DeleteKey(id) => {
-            for table in ["grants", "tags", "schedules"] {
+            for table in ["grants", "tags", "schedules", "key_versions"] {
                 tx.execute(
                     &format!("DELETE FROM {table} WHERE region = $1 AND key_id = $2"),
                     &[&region, id],

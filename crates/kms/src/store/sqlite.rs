@@ -14,8 +14,9 @@ use rusqlite::{Connection, params};
 use std::path::Path;
 use std::sync::Mutex;
 
-/// The format this store writes: 4 gives each tag and each schedule (rotation, deletion) of a
-/// key a row of its own (`tags`, `schedules`); 3 did so for grants (`grants`). Format 2 added
+/// The format this store writes: 4 gives each tag, each schedule (rotation, deletion) and each
+/// version of material of a key a row of its own (`tags`, `schedules`, `key_versions`); 3 did
+/// so for grants (`grants`). Format 2 added
 /// the integrity tag of every row and made alias names per account; format 1, before it, had
 /// neither.
 pub(super) const FORMAT: i64 = 4;
@@ -34,6 +35,13 @@ CREATE TABLE schedules (
     record TEXT NOT NULL,
     tag BLOB NOT NULL,
     PRIMARY KEY (key_id, name)
+);
+CREATE TABLE key_versions (
+    key_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    record TEXT NOT NULL,
+    tag BLOB NOT NULL,
+    PRIMARY KEY (key_id, name)
 );";
 
 /// The table of parts of `kind`.
@@ -41,6 +49,7 @@ fn part_table(kind: PartKind) -> &'static str {
     match kind {
         PartKind::Tag => "tags",
         PartKind::Schedule => "schedules",
+        PartKind::Version => "key_versions",
     }
 }
 
@@ -178,8 +187,9 @@ impl SqliteStore {
                 ))
                 .map_err(error(&shown))?,
             (FORMAT, _) => {}
-            // Format 3 keeps a key's tags and schedules in its metadata: their tables are
-            // added here, and the service moves them into rows when it opens.
+            // Format 3 keeps a key's tags and schedules in its metadata and its material in its
+            // row: their tables are added here, and the service moves them into rows when it
+            // opens.
             (3, true) => connection
                 .execute_batch(&format!(
                     "BEGIN;
@@ -299,7 +309,7 @@ impl Store for SqliteStore {
             grants.push(row.map_err(error("reading grants"))?);
         }
         let mut parts = Vec::new();
-        for kind in [PartKind::Tag, PartKind::Schedule] {
+        for kind in [PartKind::Tag, PartKind::Schedule, PartKind::Version] {
             let mut statement = connection
                 .prepare(&format!(
                     "SELECT key_id, name, record, tag FROM {} ORDER BY key_id, name",
@@ -345,6 +355,9 @@ impl Store for SqliteStore {
                     .and_then(|_| tx.execute("DELETE FROM tags WHERE key_id = ?1", params![id]))
                     .and_then(|_| {
                         tx.execute("DELETE FROM schedules WHERE key_id = ?1", params![id])
+                    })
+                    .and_then(|_| {
+                        tx.execute("DELETE FROM key_versions WHERE key_id = ?1", params![id])
                     })
                     .and_then(|_| tx.execute("DELETE FROM keys WHERE id = ?1", params![id])),
                 Change::PutPart(p) => tx.execute(

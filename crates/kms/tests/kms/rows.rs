@@ -3,6 +3,8 @@
 //! earlier format (grants inside their key's row) is migrated when opened, losing nothing.
 
 use crate::common::*;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use keyward_crypto::RootKey;
 use keyward_kms::api::{
     CreateGrantRequest, ListGrantsRequest, ListResourceTagsRequest, RevokeGrantRequest,
@@ -53,6 +55,7 @@ fn kinds(write: &[Change]) -> Vec<&'static str> {
             Change::PutPart(p) => match p.kind {
                 PartKind::Tag => "tag",
                 PartKind::Schedule => "schedule",
+                PartKind::Version => "version",
             },
             Change::DeletePart { .. } => "-part",
         })
@@ -122,10 +125,11 @@ fn a_change_writes_only_the_rows_it_changes() {
     )
     .unwrap();
     assert_eq!(kinds(&last(&writes)), ["schedule"]);
-    // Material: the key's row, and no grant's.
+    // A new version of material: its row, and the key's (whose head names its versions);
+    // the earlier versions' rows stay as they are.
     kms.rotate_key_on_demand(admin, &RotateKeyOnDemandRequest::new(&key))
         .unwrap();
-    assert_eq!(kinds(&last(&writes)), ["key"]);
+    assert_eq!(kinds(&last(&writes)), ["key", "version"]);
     // A CreateGrant that finds the same grant already there writes nothing.
     let count = writes.lock().unwrap().len();
     let again = CreateGrantRequest {
@@ -360,6 +364,72 @@ fn a_deletion_schedule_and_its_cancellation_survive_a_restart_each_in_its_rows()
     assert_eq!(cancelled.deletion_date, None);
 }
 
+#[test]
+fn a_version_of_material_deleted_or_replayed_outside_the_service_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, _) = key_with_grants(dir.path(), 0);
+    let admin = caller(ADMIN, &[ALLOW_ALL]);
+    let kms = open(dir.path());
+    kms.rotate_key_on_demand(&admin, &RotateKeyOnDemandRequest::new(&key))
+        .unwrap();
+    drop(kms);
+    let db = Connection::open(dir.path().join("keys.db")).unwrap();
+    let versions: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM key_versions WHERE key_id = ?1",
+            [&key],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(versions, 2);
+    // Each version's row on its own: the key's row holds none of the material.
+    let head: Vec<u8> = db
+        .query_row("SELECT sealed FROM keys WHERE id = ?1", [&key], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(keyward_crypto::CryptoKey::is_sealed_head(&head));
+    // The first version's row put in the second's place (its tag made again would need the
+    // root key; even so the version is bound to its number): refused.
+    let (first, first_tag): (String, Vec<u8>) = db
+        .query_row(
+            "SELECT record, tag FROM key_versions WHERE key_id = ?1 AND name = '1'",
+            [&key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let (second, second_tag): (String, Vec<u8>) = db
+        .query_row(
+            "SELECT record, tag FROM key_versions WHERE key_id = ?1 AND name = '2'",
+            [&key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    db.execute(
+        "UPDATE key_versions SET record = ?1, tag = ?2 WHERE key_id = ?3 AND name = '2'",
+        rusqlite::params![first, first_tag, key],
+    )
+    .unwrap();
+    assert!(matches!(
+        try_open(dir.path()).unwrap_err(),
+        OpenError::Tampered { .. }
+    ));
+    db.execute(
+        "UPDATE key_versions SET record = ?1, tag = ?2 WHERE key_id = ?3 AND name = '2'",
+        rusqlite::params![second, second_tag, key],
+    )
+    .unwrap();
+    try_open(dir.path()).unwrap();
+    // The newest version's row deleted: the key's head names it, so the key does not open.
+    db.execute(
+        "DELETE FROM key_versions WHERE key_id = ?1 AND name = '2'",
+        [&key],
+    )
+    .unwrap();
+    let error = try_open(dir.path()).unwrap_err();
+    assert!(matches!(error, OpenError::Unseal { .. }), "{error}");
+}
+
 /// Turns the store in `dir` back into format 2: each key's grants inside its row (its tag
 /// made again over the row, as format 2 wrote it), no grants table.
 fn back_to_format_2(dir: &Path) {
@@ -388,7 +458,21 @@ fn back_to_format(dir: &Path, format: i64) {
             .map(Result::unwrap)
             .collect()
     };
+    let root = RootKey::load_or_create(&dir.join("root.key")).unwrap();
     for (id, metadata, sealed) in keys {
+        // The material whole in the key's row, as before each version had a row.
+        let versions: Vec<(u32, Vec<u8>)> = rows(
+            "SELECT name, record FROM key_versions WHERE key_id = ?1",
+            &id,
+        )
+        .into_iter()
+        .map(|(n, r)| (n.parse().unwrap(), STANDARD.decode(r).unwrap()))
+        .collect();
+        let versions: Vec<(u32, &[u8])> = versions.iter().map(|(n, v)| (*n, &v[..])).collect();
+        let sealed = keyward_crypto::CryptoKey::unseal_parts(&id, &sealed, &versions, &root)
+            .unwrap()
+            .seal(&root)
+            .unwrap();
         let mut metadata: serde_json::Value = serde_json::from_str(&metadata).unwrap();
         let tags: serde_json::Map<String, serde_json::Value> =
             rows("SELECT name, record FROM tags WHERE key_id = ?1", &id)
@@ -425,12 +509,12 @@ fn back_to_format(dir: &Path, format: i64) {
         };
         let tag = records.tag(&record.fields());
         db.execute(
-            "UPDATE keys SET metadata = ?1, tag = ?2 WHERE id = ?3",
-            rusqlite::params![record.metadata, tag, id],
+            "UPDATE keys SET metadata = ?1, sealed = ?2, tag = ?3 WHERE id = ?4",
+            rusqlite::params![record.metadata, record.sealed, tag, id],
         )
         .unwrap();
     }
-    db.execute_batch("DROP TABLE tags; DROP TABLE schedules;")
+    db.execute_batch("DROP TABLE tags; DROP TABLE schedules; DROP TABLE key_versions;")
         .unwrap();
     if format == 2 {
         db.execute_batch("DROP TABLE grants;").unwrap();
@@ -486,7 +570,10 @@ fn a_store_of_format_3_is_migrated_when_opened_its_tags_and_schedules_moved_to_r
         db.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
             .unwrap()
     };
-    assert_eq!((count("tags"), count("schedules")), (1, 2));
+    assert_eq!(
+        (count("tags"), count("schedules"), count("key_versions")),
+        (1, 2, 1)
+    );
     let metadata: String = db
         .query_row("SELECT metadata FROM keys WHERE id = ?1", [&key], |r| {
             r.get(0)
