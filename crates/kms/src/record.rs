@@ -156,14 +156,16 @@ pub(crate) struct KeyMetadataRecord {
     /// moved to the grants' rows when the service opens. Always empty in memory.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) grants: Vec<GrantRecord>,
-    /// Imported material: `KEY_MATERIAL_EXPIRES` or `KEY_MATERIAL_DOES_NOT_EXPIRE`.
-    #[serde(default)]
+    /// Imported material: `KEY_MATERIAL_EXPIRES` or `KEY_MATERIAL_DOES_NOT_EXPIRE`. The
+    /// imported material's state, in a row of its own (with each version's, in the versions'
+    /// rows); only read from a key's row written before, never written there.
+    #[serde(default, skip_serializing)]
     pub(crate) expiration_model: Option<String>,
     /// Imported material: when the first present material expires (epoch seconds).
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub(crate) valid_to: Option<u64>,
     /// Imported material: `KeyMaterialDescription` by `KeyMaterialId`.
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub(crate) material_descriptions: BTreeMap<String, String>,
     /// A multi-Region key's primary and replicas; `None` for a single-Region key.
     #[serde(default)]
@@ -190,9 +192,19 @@ struct DeletionSchedule {
     window_days: Option<u32>,
 }
 
-/// The schedule rows' names.
+/// A key's imported material's state, as its row keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportState {
+    expiration_model: Option<String>,
+    valid_to: Option<u64>,
+    descriptions: BTreeMap<String, String>,
+}
+
+/// The schedule rows' names, and the import state's.
 const ROTATION: &str = "rotation";
 const DELETION: &str = "deletion";
+const IMPORT: &str = "import";
 
 impl KeyMetadataRecord {
     /// The parts of the key kept in rows of their own: each tag, and the rotation and
@@ -223,6 +235,21 @@ impl KeyMetadataRecord {
                 window_days: self.pending_window_days,
             })?,
         ));
+        // Only for a key that has had material imported.
+        if self.expiration_model.is_some()
+            || self.valid_to.is_some()
+            || !self.material_descriptions.is_empty()
+        {
+            parts.push((
+                PartKind::Import,
+                IMPORT.into(),
+                json(&ImportState {
+                    expiration_model: self.expiration_model.clone(),
+                    valid_to: self.valid_to,
+                    descriptions: self.material_descriptions.clone(),
+                })?,
+            ));
+        }
         Ok(parts)
     }
 
@@ -234,6 +261,7 @@ impl KeyMetadataRecord {
         parts: impl IntoIterator<Item = (PartKind, &'a str, &'a str)>,
     ) -> Result<bool, String> {
         let (mut rotation, mut deletion) = (false, false);
+        let mut import: Option<ImportState> = None;
         let mut tags = BTreeMap::new();
         for (kind, name, record) in parts {
             match (kind, name) {
@@ -258,15 +286,29 @@ impl KeyMetadataRecord {
                 (PartKind::Schedule, other) => return Err(format!("a schedule named {other}")),
                 // The material's versions are the crypto core's to open.
                 (PartKind::Version, _) => {}
+                (PartKind::Import, IMPORT) => {
+                    let i: ImportState = serde_json::from_str(record)
+                        .map_err(|e| format!("its imported material's state: {e}"))?;
+                    import = Some(i);
+                }
+                (PartKind::Import, other) => return Err(format!("an import state named {other}")),
             }
         }
         match (rotation, deletion) {
             (true, true) => {
                 self.tags = tags;
+                let import = import.unwrap_or(ImportState {
+                    expiration_model: None,
+                    valid_to: None,
+                    descriptions: BTreeMap::new(),
+                });
+                self.expiration_model = import.expiration_model;
+                self.valid_to = import.valid_to;
+                self.material_descriptions = import.descriptions;
                 Ok(true)
             }
-            (false, false) if tags.is_empty() => Ok(false),
-            (false, false) => Err("tag rows without the key's schedules".into()),
+            (false, false) if tags.is_empty() && import.is_none() => Ok(false),
+            (false, false) => Err("tag or import rows without the key's schedules".into()),
             _ => Err("one of its schedules' rows without the other".into()),
         }
     }
@@ -350,6 +392,11 @@ mod tests {
         record.deletion_date = Some(99);
         record.pending_window_days = Some(7);
         record.next_rotation = Some(5);
+        record.expiration_model = Some("KEY_MATERIAL_EXPIRES".into());
+        record.valid_to = Some(10);
+        record
+            .material_descriptions
+            .insert("m1".into(), "from the HSM".into());
         // The row written now holds none of them; their rows give them back.
         let row = serde_json::to_string(&record).unwrap();
         for member in [
@@ -359,12 +406,16 @@ mod tests {
             "next_rotation",
             "deletion_date",
             "pending_window_days",
+            "expiration_model",
+            "valid_to",
+            "material_descriptions",
         ] {
             assert!(!row.contains(&format!("\"{member}\"")), "{row}");
         }
         let mut again: KeyMetadataRecord = serde_json::from_str(&row).unwrap();
         let parts = record.parts().unwrap();
-        assert_eq!(parts.len(), 3);
+        // The tag, the two schedules and the import state.
+        assert_eq!(parts.len(), 4);
         let scheduled = again
             .take_parts(parts.iter().map(|(k, n, r)| (*k, n.as_str(), r.as_str())))
             .unwrap();

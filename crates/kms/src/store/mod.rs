@@ -140,9 +140,12 @@ pub enum PartKind {
     /// A schedule (`schedules`): `rotation` or `deletion`, its record JSON.
     Schedule,
     /// A version of the key's material (`key_versions`): its name is its number, its record
-    /// the version (material, origin, expiry, whether pending: the imported material's state)
-    /// sealed under the root key, base64.
+    /// the version (material, origin, expiry, whether pending) sealed under the root key,
+    /// base64.
     Version,
+    /// The state of a key's imported material (`imports`: expiration model, when it expires,
+    /// the materials' descriptions), named `import`, its record JSON.
+    Import,
 }
 
 impl PartKind {
@@ -152,6 +155,7 @@ impl PartKind {
             Self::Tag => "tag",
             Self::Schedule => "schedule",
             Self::Version => "version",
+            Self::Import => "import",
         }
     }
 }

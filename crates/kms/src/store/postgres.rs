@@ -73,8 +73,8 @@ const MIGRATIONS: &[&str] = &[
         record JSONB NOT NULL
     );
     CREATE INDEX audit_by_time ON audit (recorded);",
-    // 4: each tag, each schedule (rotation, deletion) and each version of material of a key in
-    // a row of its own; a key whose row still holds them has them moved out when a service
+    // 4: each tag, each schedule (rotation, deletion), each version of material and the
+    // imported material's state of a key in a row of its own; a key whose row still holds them has them moved out when a service
     // opens.
     "CREATE TABLE tags (
         region TEXT NOT NULL,
@@ -93,6 +93,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (region, key_id, name)
     );
     CREATE TABLE key_versions (
+        region TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        record TEXT NOT NULL,
+        tag BYTEA NOT NULL,
+        PRIMARY KEY (region, key_id, name)
+    );
+    CREATE TABLE imports (
         region TEXT NOT NULL,
         key_id TEXT NOT NULL,
         name TEXT NOT NULL,
@@ -493,7 +501,12 @@ impl Store for PostgresStore {
                 .map_err(database_error("reading aliases"))?,
             );
             let mut parts = Vec::new();
-            for kind in [PartKind::Tag, PartKind::Schedule, PartKind::Version] {
+            for kind in [
+                PartKind::Tag,
+                PartKind::Schedule,
+                PartKind::Version,
+                PartKind::Import,
+            ] {
                 parts.extend(part_rows(
                     kind,
                     tx.query(
@@ -746,7 +759,12 @@ async fn read_key<C: GenericClient + Sync>(
         })
         .collect();
     let mut parts = Vec::new();
-    for kind in [PartKind::Tag, PartKind::Schedule, PartKind::Version] {
+    for kind in [
+        PartKind::Tag,
+        PartKind::Schedule,
+        PartKind::Version,
+        PartKind::Import,
+    ] {
         parts.extend(part_rows(
             kind,
             client
@@ -817,6 +835,7 @@ fn part_table(kind: PartKind) -> &'static str {
         PartKind::Tag => "tags",
         PartKind::Schedule => "schedules",
         PartKind::Version => "key_versions",
+        PartKind::Import => "imports",
     }
 }
 
@@ -881,7 +900,7 @@ async fn apply_one<C: GenericClient + Sync>(
             .await
         }
         Change::DeleteKey(id) => {
-            for table in ["grants", "tags", "schedules", "key_versions"] {
+            for table in ["grants", "tags", "schedules", "key_versions", "imports"] {
                 tx.execute(
                     &format!("DELETE FROM {table} WHERE region = $1 AND key_id = $2"),
                     &[&region, id],

@@ -42,6 +42,13 @@ CREATE TABLE key_versions (
     record TEXT NOT NULL,
     tag BLOB NOT NULL,
     PRIMARY KEY (key_id, name)
+);
+CREATE TABLE imports (
+    key_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    record TEXT NOT NULL,
+    tag BLOB NOT NULL,
+    PRIMARY KEY (key_id, name)
 );";
 
 /// The table of parts of `kind`.
@@ -50,6 +57,7 @@ fn part_table(kind: PartKind) -> &'static str {
         PartKind::Tag => "tags",
         PartKind::Schedule => "schedules",
         PartKind::Version => "key_versions",
+        PartKind::Import => "imports",
     }
 }
 
@@ -309,7 +317,12 @@ impl Store for SqliteStore {
             grants.push(row.map_err(error("reading grants"))?);
         }
         let mut parts = Vec::new();
-        for kind in [PartKind::Tag, PartKind::Schedule, PartKind::Version] {
+        for kind in [
+            PartKind::Tag,
+            PartKind::Schedule,
+            PartKind::Version,
+            PartKind::Import,
+        ] {
             let mut statement = connection
                 .prepare(&format!(
                     "SELECT key_id, name, record, tag FROM {} ORDER BY key_id, name",
@@ -359,6 +372,7 @@ impl Store for SqliteStore {
                     .and_then(|_| {
                         tx.execute("DELETE FROM key_versions WHERE key_id = ?1", params![id])
                     })
+                    .and_then(|_| tx.execute("DELETE FROM imports WHERE key_id = ?1", params![id]))
                     .and_then(|_| tx.execute("DELETE FROM keys WHERE id = ?1", params![id])),
                 Change::PutPart(p) => tx.execute(
                     &format!(

@@ -56,6 +56,7 @@ fn kinds(write: &[Change]) -> Vec<&'static str> {
                 PartKind::Tag => "tag",
                 PartKind::Schedule => "schedule",
                 PartKind::Version => "version",
+                PartKind::Import => "import",
             },
             Change::DeletePart { .. } => "-part",
         })
@@ -130,6 +131,18 @@ fn a_change_writes_only_the_rows_it_changes() {
     kms.rotate_key_on_demand(admin, &RotateKeyOnDemandRequest::new(&key))
         .unwrap();
     assert_eq!(kinds(&last(&writes)), ["key", "version"]);
+    // Material imported into an EXTERNAL key: its version's row, the key's head (which names
+    // the material), and the imported material's state; no tag's, schedule's or grant's.
+    let external = fixture.key(Kind::External, "");
+    let material = [7u8; 32];
+    let import = keyward_kms::api::ImportKeyMaterialRequest {
+        expiration_model: Some("KEY_MATERIAL_DOES_NOT_EXPIRE".into()),
+        ..import_request(kms, admin, &external, &material)
+    };
+    kms.import_key_material(admin, &import).unwrap();
+    let mut written = kinds(&last(&writes));
+    written.sort_unstable();
+    assert_eq!(written, ["import", "key", "version"]);
     // A CreateGrant that finds the same grant already there writes nothing.
     let count = writes.lock().unwrap().len();
     let again = CreateGrantRequest {
@@ -480,6 +493,12 @@ fn back_to_format(dir: &Path, format: i64) {
                 .map(|(k, v)| (k, v.into()))
                 .collect();
         metadata["tags"] = tags.into();
+        for (_, record) in rows("SELECT name, record FROM imports WHERE key_id = ?1", &id) {
+            let import: serde_json::Value = serde_json::from_str(&record).unwrap();
+            metadata["expiration_model"] = import["expiration_model"].clone();
+            metadata["valid_to"] = import["valid_to"].clone();
+            metadata["material_descriptions"] = import["descriptions"].clone();
+        }
         for (name, record) in rows("SELECT name, record FROM schedules WHERE key_id = ?1", &id) {
             let schedule: serde_json::Value = serde_json::from_str(&record).unwrap();
             if name == "rotation" {
@@ -514,8 +533,10 @@ fn back_to_format(dir: &Path, format: i64) {
         )
         .unwrap();
     }
-    db.execute_batch("DROP TABLE tags; DROP TABLE schedules; DROP TABLE key_versions;")
-        .unwrap();
+    db.execute_batch(
+        "DROP TABLE tags; DROP TABLE schedules; DROP TABLE key_versions; DROP TABLE imports;",
+    )
+    .unwrap();
     if format == 2 {
         db.execute_batch("DROP TABLE grants;").unwrap();
     }
