@@ -139,9 +139,19 @@ fuzz_target!(|data: &[u8]| {
             let half = rest.len() / 2;
             let (head, version) = rest.split_at(half);
             assert!(CryptoKey::unseal("fuzz", rest, root).is_err());
-            assert!(CryptoKey::unseal_parts("fuzz", head, &[(1, version)], root).is_err());
-            let real_head = keys.symmetric.seal_head(root).unwrap();
-            assert!(CryptoKey::unseal_parts("fuzz", &real_head, &[(1, rest)], root).is_err());
+            assert!(CryptoKey::unseal_parts("fuzz", head, &[(1, version)], b"", root).is_err());
+            let real_head = keys.symmetric.seal_head(root, b"").unwrap();
+            assert!(CryptoKey::unseal_parts("fuzz", &real_head, &[(1, rest)], b"", root).is_err());
+            // The real head and version, with arbitrary bytes as what the head binds.
+            let real_version = keys.symmetric.seal_version(1, root).unwrap().unwrap();
+            let opened = CryptoKey::unseal_parts(
+                keys.symmetric.id(),
+                &real_head,
+                &[(1, &real_version)],
+                rest,
+                root,
+            );
+            assert_eq!(opened.is_ok(), rest.is_empty());
         }
         _ => {
             let mut target =

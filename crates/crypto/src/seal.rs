@@ -10,10 +10,11 @@
 //! no flags) is still read.
 //!
 //! Sealed in parts (what a store keeps, a row each): the head, `"KWHEAD1\0"`, seals the spec,
-//! usage and origin and each version's number and fingerprint, bound to the key ID; each
-//! version, `"KWVERS1\0"`, seals that version alone, bound to the key ID and its number. A
-//! version is written once; the head names every version, so one missing, added, or taken from
-//! another key or number does not open.
+//! usage and origin, each version's number, fingerprint and a digest of its state (origin,
+//! expiry, flags, whether its material is there), and a digest of what the caller attaches,
+//! bound to the key ID; each version, `"KWVERS1\0"`, seals that version alone, bound to the
+//! key ID and its number. The head names every version as it is, so one missing, added, taken
+//! from another key or number, or put back as it was before a change, does not open.
 
 use crate::asymmetric::AsymmetricMaterial;
 use crate::key::{CryptoKey, Origin};
@@ -21,6 +22,7 @@ use crate::limits::MAX_VERSIONS;
 use crate::material::{AesMaterial, HmacMaterial, Material, MaterialOrigin, Version};
 use crate::{CryptoError, KeySpec, KeyUsage, Secret};
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::digest;
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
@@ -297,6 +299,15 @@ impl<'a> Reader<'a> {
 }
 
 fn write_version<M>(w: &mut Writer, version: &Version<M>, raw: impl Fn(&M) -> &[u8]) {
+    write_version_state(w, version);
+    if let Some(material) = &version.material {
+        w.bytes(raw(material));
+    }
+}
+
+/// A version as [`write_version`] writes it, up to its material: its number, origin, expiry,
+/// fingerprint, flags and whether its material is there.
+fn write_version_state<M>(w: &mut Writer, version: &Version<M>) {
     w.u32(version.number);
     w.u32(match version.origin {
         MaterialOrigin::Generated => 0,
@@ -315,13 +326,26 @@ fn write_version<M>(w: &mut Writer, version: &Version<M>, raw: impl Fn(&M) -> &[
     }
     w.bytes(&version.fingerprint);
     w.u32(u32::from(version.pending));
-    match &version.material {
-        Some(material) => {
-            w.u32(1);
-            w.bytes(raw(material));
-        }
-        None => w.u32(0),
-    }
+    w.u32(u32::from(version.material.is_some()));
+}
+
+/// A digest of a version's state ([`write_version_state`]; the material is there only as its
+/// fingerprint), which a key's head names, so that a version's row put back as it was before
+/// a change (its material deleted, expired or rotated in) does not open.
+fn version_state_digest<M>(version: &Version<M>) -> [u8; 32] {
+    let mut w = Writer(Secret::new(Vec::with_capacity(96)));
+    write_version_state(&mut w, version);
+    digest_of(b"keyward version state v1\0", w.0.expose())
+}
+
+/// A domain-separated SHA-256 of `bytes`.
+fn digest_of(domain: &[u8], bytes: &[u8]) -> [u8; 32] {
+    let mut context = digest::Context::new(&digest::SHA256);
+    context.update(domain);
+    context.update(bytes);
+    let mut out = [0; 32];
+    out.copy_from_slice(context.finish().as_ref());
+    out
 }
 
 fn read_version<M>(
@@ -375,6 +399,15 @@ fn read_version<M>(
 
 /// The head of a key sealed in parts ([`CryptoKey::seal_head`]).
 const MAGIC_HEAD: &[u8; 8] = b"KWHEAD1\0";
+/// The domain of the digest of what a head binds beside the versions.
+const ATTACHED_DOMAIN: &[u8] = b"keyward head attachment v1\0";
+
+/// A version as a key's head names it.
+struct Named {
+    number: u32,
+    fingerprint: [u8; 32],
+    state: [u8; 32],
+}
 /// One version of a key sealed on its own ([`CryptoKey::seal_version`]).
 const MAGIC_VERSION: &[u8; 8] = b"KWVERS1\0";
 
@@ -453,12 +486,15 @@ impl CryptoKey {
         self.materials().iter().map(|m| m.version).collect()
     }
 
-    /// The key's head, sealed under `root`: its spec, usage and origin, and the number and
-    /// fingerprint of each version of its material, which is sealed apart, a version each
-    /// ([`CryptoKey::seal_version`]): the head is what ties the versions to the key, so that a
-    /// version dropped, added or put back from another key is found.
-    pub fn seal_head(&self, root: &RootKey) -> Result<Vec<u8>, CryptoError> {
-        let mut w = Writer(Secret::new(Vec::with_capacity(128)));
+    /// The key's head, sealed under `root`: its spec, usage and origin, for each version of its
+    /// material (which is sealed apart, a version each, [`CryptoKey::seal_version`]) its
+    /// number, fingerprint and a digest of its state, and a digest of `attached` (what the
+    /// caller keeps beside the key and binds to it, the same bytes given back to
+    /// [`CryptoKey::unseal_parts`]). The head is what ties the versions to the key: a version
+    /// dropped, added, put back from another key or number, or put back as it was before its
+    /// state changed, is found, and so is `attached` changed.
+    pub fn seal_head(&self, root: &RootKey, attached: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let mut w = Writer(Secret::new(Vec::with_capacity(192)));
         w.bytes(self.spec().as_str().as_bytes());
         w.bytes(self.usage().as_str().as_bytes());
         w.bytes(self.origin().as_str().as_bytes());
@@ -467,6 +503,7 @@ impl CryptoKey {
             for v in versions {
                 w.u32(v.number);
                 w.bytes(&v.fingerprint);
+                w.bytes(&version_state_digest(v));
             }
             Ok(())
         }
@@ -475,6 +512,7 @@ impl CryptoKey {
             Material::Hmac(versions) => heads(&mut w, versions)?,
             Material::Asymmetric(versions) => heads(&mut w, versions)?,
         }
+        w.bytes(&digest_of(ATTACHED_DOMAIN, attached));
         seal_bytes(root, MAGIC_HEAD, self.id(), &w.0)
     }
 
@@ -519,13 +557,15 @@ impl CryptoKey {
     }
 
     /// Opens a key sealed in parts for key `id` under `root`: its head and every version the
-    /// head names, each found among `versions` by its number. A version missing, one the head
-    /// does not name, one sealed for another key or number, or whose material is not the one
-    /// the head names, is [`CryptoError::SealedKeyCorrupt`].
+    /// head names, each found among `versions` by its number, with `attached` as it was given
+    /// to [`CryptoKey::seal_head`]. A version missing, one the head does not name, one sealed
+    /// for another key or number, one whose material or state is not the one the head names,
+    /// or `attached` changed, is [`CryptoError::SealedKeyCorrupt`].
     pub fn unseal_parts(
         id: &str,
         head: &[u8],
         versions: &[(u32, &[u8])],
+        attached: &[u8],
         root: &RootKey,
     ) -> Result<Self, CryptoError> {
         let plain = open_bytes(root, MAGIC_HEAD, id, head)?;
@@ -545,38 +585,51 @@ impl CryptoKey {
         {
             return Err(corrupt());
         }
-        let mut named: Vec<(u32, [u8; 32])> = Vec::new();
+        let mut named: Vec<Named> = Vec::new();
         for _ in 0..count {
             let number = r.u32()?;
             let fingerprint: [u8; 32] = r.bytes()?.try_into().map_err(|_| corrupt())?;
-            named.push((number, fingerprint));
+            let state: [u8; 32] = r.bytes()?.try_into().map_err(|_| corrupt())?;
+            named.push(Named {
+                number,
+                fingerprint,
+                state,
+            });
         }
-        if !r.rest.is_empty() {
+        let bound: [u8; 32] = r.bytes()?.try_into().map_err(|_| corrupt())?;
+        if !r.rest.is_empty() || bound != digest_of(ATTACHED_DOMAIN, attached) {
             return Err(corrupt());
+        }
+        // Each version found by its number, in the head's order; the count is checked above,
+        // so every row given is one the head names.
+        let mut by_number: std::collections::HashMap<u32, &[u8]> =
+            std::collections::HashMap::with_capacity(versions.len());
+        for (number, sealed) in versions {
+            if by_number.insert(*number, sealed).is_some() {
+                return Err(corrupt());
+            }
         }
         fn open_all<M>(
             id: &str,
-            named: &[(u32, [u8; 32])],
-            versions: &[(u32, &[u8])],
+            named: &[Named],
+            by_number: &std::collections::HashMap<u32, &[u8]>,
             root: &RootKey,
             build: impl Fn(Secret) -> Result<M, CryptoError>,
         ) -> Result<Vec<Version<M>>, CryptoError> {
             named
                 .iter()
-                .map(|(number, fingerprint)| {
-                    let (_, sealed) = versions
-                        .iter()
-                        .find(|(n, _)| n == number)
-                        .ok_or_else(corrupt)?;
+                .map(|n| {
+                    let sealed = by_number.get(&n.number).ok_or_else(corrupt)?;
                     let plain =
-                        open_bytes(root, MAGIC_VERSION, &version_binding(id, *number), sealed)?;
+                        open_bytes(root, MAGIC_VERSION, &version_binding(id, n.number), sealed)?;
                     let mut r = Reader {
                         rest: plain.expose(),
                     };
                     let version = read_version(&mut r, 2, &build)?;
                     if !r.rest.is_empty()
-                        || version.number != *number
-                        || version.fingerprint != *fingerprint
+                        || version.number != n.number
+                        || version.fingerprint != n.fingerprint
+                        || version_state_digest(&version) != n.state
                     {
                         return Err(corrupt());
                     }
@@ -591,13 +644,13 @@ impl CryptoKey {
         };
         key.material = match key.material {
             Material::Symmetric(_) => {
-                Material::Symmetric(open_all(id, &named, versions, root, AesMaterial::new)?)
+                Material::Symmetric(open_all(id, &named, &by_number, root, AesMaterial::new)?)
             }
-            Material::Hmac(_) => Material::Hmac(open_all(id, &named, versions, root, |s| {
+            Material::Hmac(_) => Material::Hmac(open_all(id, &named, &by_number, root, |s| {
                 HmacMaterial::new(spec, s)
             })?),
             Material::Asymmetric(_) => {
-                Material::Asymmetric(open_all(id, &named, versions, root, |s| {
+                Material::Asymmetric(open_all(id, &named, &by_number, root, |s| {
                     AsymmetricMaterial::from_pkcs8(spec, usage, s)
                 })?)
             }
@@ -747,14 +800,15 @@ mod tests {
             )
             .unwrap();
         key.rotate().unwrap();
-        let head = key.seal_head(&root).unwrap();
+        let head = key.seal_head(&root, b"").unwrap();
         assert!(CryptoKey::is_sealed_head(&head));
         assert!(!CryptoKey::is_sealed_head(&key.seal(&root).unwrap()));
         assert_eq!(key.version_numbers(), [1, 2]);
         let one = key.seal_version(1, &root).unwrap().unwrap();
         let two = key.seal_version(2, &root).unwrap().unwrap();
         assert!(key.seal_version(3, &root).unwrap().is_none());
-        let opened = CryptoKey::unseal_parts("k", &head, &[(2, &two), (1, &one)], &root).unwrap();
+        let opened =
+            CryptoKey::unseal_parts("k", &head, &[(2, &two), (1, &one)], b"", &root).unwrap();
         assert_eq!(opened.materials(), key.materials());
         let plain = opened
             .decrypt(
@@ -765,22 +819,111 @@ mod tests {
             .unwrap();
         assert_eq!(plain.expose(), b"old");
         // A version missing, or one more than the head names.
-        assert!(CryptoKey::unseal_parts("k", &head, &[(1, &one)], &root).is_err());
+        assert!(CryptoKey::unseal_parts("k", &head, &[(1, &one)], b"", &root).is_err());
         assert!(
-            CryptoKey::unseal_parts("k", &head, &[(1, &one), (2, &two), (3, &two)], &root).is_err()
+            CryptoKey::unseal_parts("k", &head, &[(1, &one), (2, &two), (3, &two)], b"", &root)
+                .is_err()
         );
         // Two versions' rows swapped.
-        assert!(CryptoKey::unseal_parts("k", &head, &[(1, &two), (2, &one)], &root).is_err());
+        assert!(CryptoKey::unseal_parts("k", &head, &[(1, &two), (2, &one)], b"", &root).is_err());
         // Another key's version, or head, under this key's ID.
         let other =
             CryptoKey::generate("o", KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt).unwrap();
         let foreign = other.seal_version(1, &root).unwrap().unwrap();
-        assert!(CryptoKey::unseal_parts("k", &head, &[(1, &foreign), (2, &two)], &root).is_err());
-        let foreign_head = other.seal_head(&root).unwrap();
-        assert!(CryptoKey::unseal_parts("k", &foreign_head, &[(1, &one)], &root).is_err());
+        assert!(
+            CryptoKey::unseal_parts("k", &head, &[(1, &foreign), (2, &two)], b"", &root).is_err()
+        );
+        let foreign_head = other.seal_head(&root, b"").unwrap();
+        assert!(CryptoKey::unseal_parts("k", &foreign_head, &[(1, &one)], b"", &root).is_err());
         // Another root key.
         let stranger = RootKey::generate().unwrap();
-        assert!(CryptoKey::unseal_parts("k", &head, &[(1, &one), (2, &two)], &stranger).is_err());
+        assert!(
+            CryptoKey::unseal_parts("k", &head, &[(1, &one), (2, &two)], b"", &stranger).is_err()
+        );
+    }
+
+    /// A version's row put back as it was before its state changed (its material deleted,
+    /// its pending flag cleared) does not open under the head written after; nor does the
+    /// head open with what it binds beside the versions changed.
+    #[test]
+    fn a_version_row_put_back_as_it_was_before_does_not_open() {
+        let root = RootKey::generate().unwrap();
+        let mut key =
+            CryptoKey::generate("k", KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt).unwrap();
+        let with_material = key.seal_version(1, &root).unwrap().unwrap();
+        let Material::Symmetric(versions) = &mut key.material else {
+            panic!("symmetric");
+        };
+        versions[0].material = None;
+        let head = key.seal_head(&root, b"import state").unwrap();
+        let without = key.seal_version(1, &root).unwrap().unwrap();
+        let opened =
+            CryptoKey::unseal_parts("k", &head, &[(1, &without)], b"import state", &root).unwrap();
+        assert_eq!(opened.materials(), key.materials());
+        assert!(
+            CryptoKey::unseal_parts("k", &head, &[(1, &with_material)], b"import state", &root)
+                .is_err()
+        );
+        assert!(CryptoKey::unseal_parts("k", &head, &[(1, &without)], b"", &root).is_err());
+        assert!(
+            CryptoKey::unseal_parts("k", &head, &[(1, &without)], b"import stat", &root).is_err()
+        );
+
+        let mut key =
+            CryptoKey::generate("p", KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt).unwrap();
+        key.rotate().unwrap();
+        let Material::Symmetric(versions) = &mut key.material else {
+            panic!("symmetric");
+        };
+        versions[1].pending = true;
+        let pending = key.seal_version(2, &root).unwrap().unwrap();
+        let one = key.seal_version(1, &root).unwrap().unwrap();
+        let Material::Symmetric(versions) = &mut key.material else {
+            panic!("symmetric");
+        };
+        versions[1].pending = false;
+        let head = key.seal_head(&root, b"").unwrap();
+        let current = key.seal_version(2, &root).unwrap().unwrap();
+        assert!(
+            CryptoKey::unseal_parts("p", &head, &[(1, &one), (2, &current)], b"", &root).is_ok()
+        );
+        assert!(
+            CryptoKey::unseal_parts("p", &head, &[(1, &one), (2, &pending)], b"", &root).is_err()
+        );
+    }
+
+    /// HMAC and asymmetric keys sealed in parts open as the keys they were, and still work.
+    #[test]
+    fn hmac_and_asymmetric_keys_sealed_in_parts_open() {
+        let root = RootKey::generate().unwrap();
+        for (spec, usage) in [
+            (KeySpec::Hmac256, KeyUsage::GenerateVerifyMac),
+            (KeySpec::EccNistP256, KeyUsage::SignVerify),
+            (KeySpec::Rsa2048, KeyUsage::EncryptDecrypt),
+            (KeySpec::MlDsa44, KeyUsage::SignVerify),
+        ] {
+            let key = CryptoKey::generate("k", spec, usage).unwrap();
+            let head = key.seal_head(&root, b"").unwrap();
+            let one = key.seal_version(1, &root).unwrap().unwrap();
+            let opened = CryptoKey::unseal_parts("k", &head, &[(1, &one)], b"", &root).unwrap();
+            assert_eq!(opened.materials(), key.materials(), "{spec:?}");
+            assert_eq!(opened.spec(), spec);
+            assert_eq!(opened.usage(), usage);
+            if usage == KeyUsage::GenerateVerifyMac {
+                let algorithm = crate::MacAlgorithm::HmacSha256;
+                assert_eq!(
+                    opened.generate_mac(b"m", algorithm).unwrap(),
+                    key.generate_mac(b"m", algorithm).unwrap()
+                );
+            }
+            if usage == KeyUsage::SignVerify {
+                assert_eq!(
+                    opened.public_key().unwrap(),
+                    key.public_key().unwrap(),
+                    "{spec:?}"
+                );
+            }
+        }
     }
 
     /// Keys sealed before per-version flags existed (format v1) still open, as current

@@ -161,7 +161,9 @@ pub(crate) struct KeyMetadataRecord {
     /// rows); only read from a key's row written before, never written there.
     #[serde(default, skip_serializing)]
     pub(crate) expiration_model: Option<String>,
-    /// Imported material: when the first present material expires (epoch seconds).
+    /// Imported material: when the first present material expires (epoch seconds). Not
+    /// stored: it follows from the versions of the material, sealed by the crypto core
+    /// ([`crate::entry::KeyEntry::refresh_expiry`], when a key is read).
     #[serde(default, skip_serializing)]
     pub(crate) valid_to: Option<u64>,
     /// Imported material: `KeyMaterialDescription` by `KeyMaterialId`.
@@ -197,7 +199,6 @@ struct DeletionSchedule {
 #[serde(deny_unknown_fields)]
 struct ImportState {
     expiration_model: Option<String>,
-    valid_to: Option<u64>,
     descriptions: BTreeMap<String, String>,
 }
 
@@ -235,17 +236,14 @@ impl KeyMetadataRecord {
                 window_days: self.pending_window_days,
             })?,
         ));
-        // Only for a key that has had material imported.
-        if self.expiration_model.is_some()
-            || self.valid_to.is_some()
-            || !self.material_descriptions.is_empty()
-        {
+        // Only for a key that has had material imported; when it expires follows from the
+        // versions of its material, which the crypto core seals.
+        if self.expiration_model.is_some() || !self.material_descriptions.is_empty() {
             parts.push((
                 PartKind::Import,
                 IMPORT.into(),
                 json(&ImportState {
                     expiration_model: self.expiration_model.clone(),
-                    valid_to: self.valid_to,
                     descriptions: self.material_descriptions.clone(),
                 })?,
             ));
@@ -299,11 +297,9 @@ impl KeyMetadataRecord {
                 self.tags = tags;
                 let import = import.unwrap_or(ImportState {
                     expiration_model: None,
-                    valid_to: None,
                     descriptions: BTreeMap::new(),
                 });
                 self.expiration_model = import.expiration_model;
-                self.valid_to = import.valid_to;
                 self.material_descriptions = import.descriptions;
                 Ok(true)
             }
@@ -420,6 +416,9 @@ mod tests {
             .take_parts(parts.iter().map(|(k, n, r)| (*k, n.as_str(), r.as_str())))
             .unwrap();
         assert!(scheduled);
+        // When the material expires is not a part: it follows from the sealed versions.
+        assert_eq!(again.valid_to, None);
+        again.valid_to = record.valid_to;
         assert_eq!(again, record);
         // Without its schedules, a key's row is one written before: tags alone are refused.
         let mut legacy: KeyMetadataRecord = serde_json::from_value(record_json()).unwrap();

@@ -11,6 +11,7 @@ use crate::quotas::{Admission, QuotaConfig, RequestQuotas};
 use crate::record::{GrantRecord, KeyMetadataRecord};
 use crate::store::{
     AliasRecord, Change, GrantRow, KeyRecord, KeyRows, PartKind, PartRow, Store, StoreEvent,
+    bound_parts,
 };
 use keyward_api::{ErrorCode, Request};
 use keyward_authz::{CompiledPolicy, PolicySource, PolicyText, compile_policy};
@@ -283,7 +284,10 @@ impl Kms {
         }
         if let Some(key_id) = grants_of.keys().chain(parts_of.keys()).next() {
             return Err(OpenError::Record {
-                what: format!("grants, tags or schedules of key {key_id}"),
+                what: format!(
+                    "rows (grants, tags, schedules, versions of material, import state) of key \
+                     {key_id}"
+                ),
                 why: "no such key is stored".into(),
             });
         }
@@ -341,9 +345,10 @@ impl Kms {
         Ok(kms)
     }
 
-    /// Moves the grants (store format 2), tags and schedules (format 3) of the keys in `ids`
-    /// out of their key's row into rows of their own: per key, its row rewritten without them
-    /// and their rows, in one write.
+    /// Moves the grants (store format 2), tags, schedules, versions of material and imported
+    /// material's state (format 3) of the keys in `ids` out of their key's row into rows of
+    /// their own: per key, its row rewritten without them (its head in place of its whole
+    /// material) and their rows, in one write.
     fn move_to_rows(&self, ids: &[String]) -> Result<(), OpenError> {
         let state = self.read().map_err(|e| OpenError::Record {
             what: "the keys".into(),
@@ -374,7 +379,8 @@ impl Kms {
                     return Err(OpenError::Record {
                         what: format!("key {id}"),
                         why: format!(
-                            "moving its grants, tags and schedules to rows of their own: {e}"
+                            "moving its grants, tags, schedules and material to rows of \
+                             their own: {e}"
                         ),
                     });
                 }
@@ -507,7 +513,13 @@ impl Kms {
     pub(crate) fn key_change(&self, entry: &KeyEntry) -> Result<Change, KmsError> {
         let metadata = serde_json::to_string(&entry.meta)
             .map_err(|e| KmsError::Internal(format!("writing key {}: {e}", entry.meta.id)))?;
-        let sealed = entry.crypto.seal_head(&self.root)?;
+        let parts = self.parts_of(entry)?;
+        let bound = bound_parts(
+            parts
+                .iter()
+                .map(|(kind, name, record)| (*kind, name.as_str(), record.as_str())),
+        );
+        let sealed = entry.crypto.seal_head(&self.root, &bound)?;
         let mut record = KeyRecord {
             id: entry.meta.id.clone(),
             metadata,
@@ -608,8 +620,10 @@ impl Kms {
         Ok(Change::PutGrant(row))
     }
 
-    /// The rows a change of `entry` wrote, from what it was: its key's row when its metadata
-    /// or material changed, and a row per grant added, changed or removed.
+    /// The rows a change of `entry` wrote, from what it was: a row per version of its
+    /// material, tag, schedule or import state added, changed or removed, and a row per grant;
+    /// its key's row when its metadata changed or any of those parts did (the head in it
+    /// names each version's state and binds the other parts).
     fn changed_rows(
         &self,
         entry: &KeyEntry,
@@ -617,22 +631,8 @@ impl Kms {
         materials_before: &[keyward_crypto::MaterialInfo],
         grants_before: &[Grant],
     ) -> Result<Vec<Change>, KmsError> {
-        let mut changes = Vec::new();
-        // The key's own row when what it holds changed (its parts have rows of their own).
-        let row_of = |meta: &KeyMetadataRecord| serde_json::to_string(meta).ok();
-        // The key's head names each version by its number and material.
-        let named = |materials: &[keyward_crypto::MaterialInfo]| -> Vec<(u32, String)> {
-            materials
-                .iter()
-                .map(|m| (m.version, m.material_id.clone()))
-                .collect()
-        };
+        let mut parts = Vec::new();
         let materials_after = entry.crypto.materials();
-        if row_of(&entry.meta) != row_of(meta_before)
-            || named(&materials_after) != named(materials_before)
-        {
-            changes.push(self.key_change(entry)?);
-        }
         // A version's row when it is new or its state changed (which of them is current is
         // not stored: it follows from the versions).
         let state = |m: &keyward_crypto::MaterialInfo| {
@@ -647,12 +647,12 @@ impl Kms {
         };
         for after in &materials_after {
             if !materials_before.iter().any(|b| state(b) == state(after)) {
-                changes.extend(self.version_row(entry, after.version)?);
+                parts.extend(self.version_row(entry, after.version)?);
             }
         }
         for before in materials_before {
             if !materials_after.iter().any(|a| a.version == before.version) {
-                changes.push(Change::DeletePart {
+                parts.push(Change::DeletePart {
                     kind: PartKind::Version,
                     key_id: entry.meta.id.clone(),
                     name: before.version.to_string(),
@@ -668,7 +668,7 @@ impl Kms {
                 .iter()
                 .any(|p| (&p.0, &p.1, &p.2) == (kind, name, record))
             {
-                changes.push(Change::PutPart(self.part_row(
+                parts.push(Change::PutPart(self.part_row(
                     &entry.meta.id,
                     *kind,
                     name.clone(),
@@ -678,13 +678,20 @@ impl Kms {
         }
         for (kind, name, _) in parts_before {
             if !parts_after.iter().any(|p| (p.0, &p.1) == (kind, &name)) {
-                changes.push(Change::DeletePart {
+                parts.push(Change::DeletePart {
                     kind,
                     key_id: entry.meta.id.clone(),
                     name,
                 });
             }
         }
+        let mut changes = Vec::new();
+        // The key's own row when what it holds changed, or any part its head binds.
+        let row_of = |meta: &KeyMetadataRecord| serde_json::to_string(meta).ok();
+        if row_of(&entry.meta) != row_of(meta_before) || !parts.is_empty() {
+            changes.push(self.key_change(entry)?);
+        }
+        changes.append(&mut parts);
         let before: HashMap<&str, &Grant> =
             grants_before.iter().map(|g| (g.id.as_str(), g)).collect();
         let after = entry.grants.grants();
@@ -748,7 +755,7 @@ impl Kms {
                 )));
             }
         }
-        let (mut entry, _) = load_key(
+        let (mut entry, in_row) = load_key(
             &rows.key,
             grants,
             &rows.parts,
@@ -757,6 +764,15 @@ impl Kms {
             self.token_key,
         )
         .map_err(|e| KmsError::Internal(e.to_string()))?;
+        // Rows of the earlier format are moved out when a service opens; read after that, they
+        // were written by an instance of an earlier version still running on the shared
+        // store, and a change written in this format from them would lose what they hold.
+        if in_row {
+            return Err(KmsError::Internal(format!(
+                "the stored row of key {id} is of an earlier format (written by an instance of \
+                 an earlier version?); stop every instance, then start them all at this version"
+            )));
+        }
         if entry.meta.region != self.config.region {
             return Err(KmsError::Internal(format!(
                 "the stored row of key {id} is of Region {}, and this service serves {}",
@@ -955,9 +971,30 @@ fn load_key(
             .collect::<Result<Vec<(u32, Vec<u8>)>, OpenError>>()?;
         let versions: Vec<(u32, &[u8])> =
             versions.iter().map(|(n, v)| (*n, v.as_slice())).collect();
-        CryptoKey::unseal_parts(&record.id, &record.sealed, &versions, root)
+        let bound = bound_parts(
+            parts
+                .iter()
+                .map(|p| (p.kind, p.name.as_str(), p.record.as_str())),
+        );
+        CryptoKey::unseal_parts(&record.id, &record.sealed, &versions, &bound, root)
     } else {
-        // A row written before each version had a row of its own: the whole key in it.
+        // A row written before each version had a row of its own: the whole key in it, and
+        // so no row of a version or of the imported material's state (which came with them).
+        if let Some(part) = parts
+            .iter()
+            .find(|p| matches!(p.kind, PartKind::Version | PartKind::Import))
+        {
+            return Err(OpenError::Tampered {
+                what: format!(
+                    "key {} (its row holds its whole material, and a row of its {} {} \
+                     exists too: written by an instance of an earlier version while one of \
+                     this version ran?)",
+                    record.id,
+                    part.kind.as_str(),
+                    part.name
+                ),
+            });
+        }
         material_in_row = true;
         CryptoKey::unseal(&record.id, &record.sealed, root)
     };
@@ -1000,6 +1037,8 @@ fn load_key(
         held: None,
     };
     entry.refresh_grants();
+    // When the material expires, from its sealed versions (never from a row's word for it).
+    entry.refresh_expiry();
     let held_in_row = grants_in_row || !scheduled || material_in_row;
     Ok((entry, held_in_row))
 }

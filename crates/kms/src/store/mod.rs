@@ -84,8 +84,9 @@ pub struct KeyRecord {
     pub id: String,
     /// The key's metadata as JSON (ARN, state, spec, usage, policy, ...).
     pub metadata: String,
-    /// The key's head, sealed under the root key: what names each version of its material
-    /// ([`keyward_crypto::CryptoKey::seal_head`]; in a row written before, the material whole,
+    /// The key's head, sealed under the root key: what names each version of its material in
+    /// its state and binds the key's other parts but its grants ([`bound_parts`],
+    /// [`keyward_crypto::CryptoKey::seal_head`]; in a row written before, the material whole,
     /// [`keyward_crypto::CryptoKey::seal`]).
     pub sealed: Vec<u8>,
     /// HMAC over the other fields ([`KeyRecord::fields`]).
@@ -143,8 +144,9 @@ pub enum PartKind {
     /// the version (material, origin, expiry, whether pending) sealed under the root key,
     /// base64.
     Version,
-    /// The state of a key's imported material (`imports`: expiration model, when it expires,
-    /// the materials' descriptions), named `import`, its record JSON.
+    /// The state of a key's imported material (`imports`: expiration model, the materials'
+    /// descriptions; when it expires is in the sealed versions), named `import`, its record
+    /// JSON.
     Import,
 }
 
@@ -158,6 +160,26 @@ impl PartKind {
             Self::Import => "import",
         }
     }
+}
+
+/// What a key's head binds of its parts beside its versions ([`keyward_crypto::CryptoKey::seal_head`]):
+/// every tag, schedule and import state, as (kind, name, record), in one order whatever order
+/// they come in, each field length-prefixed. The versions are named by the head itself; a part
+/// row dropped, added, changed or put back as it was before then no longer matches the head.
+pub fn bound_parts<'a>(parts: impl IntoIterator<Item = (PartKind, &'a str, &'a str)>) -> Vec<u8> {
+    let mut parts: Vec<(PartKind, &str, &str)> = parts
+        .into_iter()
+        .filter(|(kind, _, _)| *kind != PartKind::Version)
+        .collect();
+    parts.sort_unstable();
+    let mut out = Vec::new();
+    for (kind, name, record) in parts {
+        for field in [kind.as_str(), name, record] {
+            out.extend_from_slice(&(field.len() as u64).to_be_bytes());
+            out.extend_from_slice(field.as_bytes());
+        }
+    }
+    out
 }
 
 /// A part of a key in a row of its own, in its kind's table (a tag, a rotation or deletion

@@ -9,6 +9,8 @@
 
 use crate::common::*;
 use crate::postgres::TestDatabase;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use keyward_crypto::RootKey;
 use keyward_kms::api::{
     DecryptRequest, DisableKeyRequest, ListAliasesRequest, PutKeyPolicyRequest, RetireGrantRequest,
@@ -17,7 +19,8 @@ use keyward_kms::api::{
 use keyward_kms::audit::NoAudit;
 use keyward_kms::clock::SystemClock;
 use keyward_kms::store::{
-    AliasRecord, Change, KeyLock, KeyRows, PostgresStore, Snapshot, Store, StoreError, StoreEvent,
+    AliasRecord, Change, KeyLock, KeyRecord, KeyRows, PartKind, PostgresStore, Snapshot, Store,
+    StoreError, StoreEvent, bound_parts,
 };
 use keyward_kms::{Caller, Kms, KmsConfig, KmsError};
 use std::collections::HashMap;
@@ -667,5 +670,152 @@ fn with_the_audit_table_every_call_has_its_record_and_a_committed_change_has_it_
     assert_eq!(
         records("SELECT record::text FROM audit").len(),
         sunk.len() + 1
+    );
+}
+
+/// A key's row of the earlier format (its whole material and its schedules in it), written by
+/// an instance of an earlier version while this one runs, is refused when read after start
+/// (on a miss, a notice, or under its row's lock), never taken and written back in this
+/// format, which would lose what the row holds.
+#[test]
+fn a_row_of_the_earlier_format_read_after_start_is_refused_and_left_as_it_is() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let a = instance(&database, root.path());
+    let b = deaf(&database, root.path());
+    let admin = caller(ADMIN, &[ALLOW_ALL]);
+    let key = default_key(&a, &admin).key_id;
+    // The key's row as an instance of the earlier version writes it.
+    let root_key = RootKey::load_or_create(&root.path().join("root.key")).unwrap();
+    let store = PostgresStore::connect(&database.url(), "us-east-1").unwrap();
+    let rows = store.load_key(&key).unwrap().unwrap();
+    let versions: Vec<(u32, Vec<u8>)> = rows
+        .parts
+        .iter()
+        .filter(|p| p.kind == PartKind::Version)
+        .map(|p| (p.name.parse().unwrap(), STANDARD.decode(&p.record).unwrap()))
+        .collect();
+    let versions: Vec<(u32, &[u8])> = versions.iter().map(|(n, v)| (*n, &v[..])).collect();
+    let bound = bound_parts(
+        rows.parts
+            .iter()
+            .map(|p| (p.kind, p.name.as_str(), p.record.as_str())),
+    );
+    let whole = keyward_crypto::CryptoKey::unseal_parts(
+        &key,
+        &rows.key.sealed,
+        &versions,
+        &bound,
+        &root_key,
+    )
+    .unwrap()
+    .seal(&root_key)
+    .unwrap();
+    let mut metadata: serde_json::Value = serde_json::from_str(&rows.key.metadata).unwrap();
+    metadata["rotation_period_days"] = 365.into();
+    let mut legacy = KeyRecord {
+        id: key.clone(),
+        metadata: metadata.to_string(),
+        sealed: whole.clone(),
+        tag: Vec::new(),
+    };
+    legacy.tag = root_key.record_key().tag(&legacy.fields());
+    store.apply(&[Change::PutKey(legacy)]).unwrap();
+    // B reads the key on a miss: refused, with why.
+    let error = encrypt(&b, &admin, &key, b"x", &[]).unwrap_err();
+    assert!(error.to_string().contains("earlier"), "{error}");
+    // A change through B is refused too, and the row is as the earlier version wrote it.
+    let put = b.put_key_policy(
+        &admin,
+        &PutKeyPolicyRequest {
+            key_id: key.clone(),
+            policy: admin_policy(""),
+            ..Default::default()
+        },
+    );
+    assert!(put.is_err());
+    let after = store.load_key(&key).unwrap().unwrap();
+    assert_eq!(after.key.sealed, whole);
+}
+
+/// A rotation and an import through one instance reach the other: a ciphertext under the new
+/// material decrypts through it, its next change writes the key's rows whole (a third
+/// instance, opened after, decrypts every ciphertext), and material deleted through one is
+/// gone through the other.
+#[test]
+fn material_rotated_imported_or_deleted_through_one_instance_is_used_so_through_another() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        instance(&database, root.path()),
+        instance(&database, root.path()),
+    );
+    let admin = caller(ADMIN, &[ALLOW_ALL]);
+    let (key, first) = app_key(&a, &admin);
+    assert!(decrypt(&b, &admin, &first, &[]).is_ok());
+    a.rotate_key_on_demand(
+        &admin,
+        &keyward_kms::api::RotateKeyOnDemandRequest::new(&key),
+    )
+    .unwrap();
+    let second = encrypt(&a, &admin, &key, b"second", &[])
+        .unwrap()
+        .ciphertext_blob;
+    time_until(|| decrypt(&b, &admin, &second, &[]).is_ok());
+    // A change through B, on the key as A left it.
+    put_policy(&b, &admin, &key, true);
+    let external = a
+        .create_key(
+            &admin,
+            &keyward_kms::api::CreateKeyRequest {
+                origin: Some("EXTERNAL".into()),
+                policy: Some(admin_policy("")),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .key_metadata
+        .key_id;
+    a.import_key_material(
+        &admin,
+        &keyward_kms::api::ImportKeyMaterialRequest {
+            expiration_model: Some("KEY_MATERIAL_DOES_NOT_EXPIRE".into()),
+            ..import_request(&a, &admin, &external, &[5u8; 32])
+        },
+    )
+    .unwrap();
+    let imported = encrypt(&a, &admin, &external, b"imported", &[])
+        .unwrap()
+        .ciphertext_blob;
+    time_until(|| decrypt(&b, &admin, &imported, &[]).is_ok());
+    let c = instance(&database, root.path());
+    for (blob, plain) in [
+        (&first, &b"payload"[..]),
+        (&second, b"second"),
+        (&imported, b"imported"),
+    ] {
+        assert_eq!(
+            decrypt(&c, &admin, blob, &[]).unwrap().plaintext.expose(),
+            plain
+        );
+    }
+    b.delete_imported_key_material(
+        &admin,
+        &keyward_kms::api::DeleteImportedKeyMaterialRequest::new(&external),
+    )
+    .unwrap();
+    time_until(|| decrypt(&a, &admin, &imported, &[]).is_err());
+    assert_eq!(
+        code(decrypt(
+            &instance(&database, root.path()),
+            &admin,
+            &imported,
+            &[]
+        )),
+        "KMSInvalidStateException"
     );
 }

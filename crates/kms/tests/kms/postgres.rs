@@ -153,32 +153,42 @@ fn each_region_reads_only_its_own_rows() {
     };
     let east = connect(&database.url(), "us-east-1");
     let west = connect(&database.url(), "us-west-2");
-    let tag = |value: &str| PartRow {
-        kind: PartKind::Tag,
+    let part = |kind: PartKind, name: &str, value: &str| PartRow {
+        kind,
         key_id: "mrk-1".into(),
-        name: "team".into(),
+        name: name.into(),
         record: value.into(),
         tag: vec![3; 32],
     };
-    east.apply(&[Change::PutKey(key("mrk-1")), Change::PutPart(tag("east"))])
-        .unwrap();
-    west.apply(&[
-        Change::PutKey(key("mrk-1")),
-        Change::PutKey(key("k2")),
-        Change::PutPart(tag("west")),
-    ])
-    .unwrap();
+    // A key's parts of every kind: a tag, a version of its material, its import state.
+    let parts = |region: &str| {
+        vec![
+            part(PartKind::Tag, "team", region),
+            part(PartKind::Version, "1", region),
+            part(PartKind::Import, "import", region),
+        ]
+    };
+    let mut changes = vec![Change::PutKey(key("mrk-1"))];
+    changes.extend(parts("east").into_iter().map(Change::PutPart));
+    east.apply(&changes).unwrap();
+    let mut changes = vec![Change::PutKey(key("mrk-1")), Change::PutKey(key("k2"))];
+    changes.extend(parts("west").into_iter().map(Change::PutPart));
+    west.apply(&changes).unwrap();
     assert_eq!(east.load().unwrap().keys, [key("mrk-1")]);
     assert_eq!(west.load().unwrap().keys.len(), 2);
     // The same key's parts, one per Region.
-    assert_eq!(east.load().unwrap().parts, [tag("east")]);
+    assert_eq!(east.load().unwrap().parts, parts("east"));
     assert_eq!(
         east.load_key("mrk-1").unwrap().unwrap().parts,
-        [tag("east")]
+        parts("east")
+    );
+    assert_eq!(
+        west.load_key("mrk-1").unwrap().unwrap().parts,
+        parts("west")
     );
     west.apply(&[Change::DeleteKey("mrk-1".into())]).unwrap();
     assert_eq!(east.load().unwrap().keys, [key("mrk-1")]);
-    assert_eq!(east.load().unwrap().parts, [tag("east")]);
+    assert_eq!(east.load().unwrap().parts, parts("east"));
     assert!(west.load().unwrap().parts.is_empty());
 }
 

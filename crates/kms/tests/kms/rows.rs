@@ -13,7 +13,7 @@ use keyward_kms::api::{
 use keyward_kms::audit::NoAudit;
 use keyward_kms::clock::{ManualClock, SystemClock};
 use keyward_kms::store::{
-    Change, KeyRecord, MemoryStore, PartKind, Snapshot, SqliteStore, Store, StoreError,
+    Change, KeyRecord, MemoryStore, PartKind, Snapshot, SqliteStore, Store, StoreError, bound_parts,
 };
 use keyward_kms::{Kms, KmsConfig, OpenError};
 use rusqlite::Connection;
@@ -104,10 +104,12 @@ fn a_change_writes_only_the_rows_it_changes() {
     )
     .unwrap();
     assert_eq!(kinds(&last(&writes)), ["-grant"]);
-    // A tag: its row alone; a schedule: its row alone.
+    // A tag: its row, and the key's (whose head binds its tags, schedules and import state,
+    // so that one of their rows put back as it was is found); a schedule likewise; no
+    // version's row, no grant's.
     kms.tag_resource(admin, &tag(&key, "team", "payments"))
         .unwrap();
-    assert_eq!(kinds(&last(&writes)), ["tag"]);
+    assert_eq!(kinds(&last(&writes)), ["key", "tag"]);
     kms.untag_resource(
         admin,
         &keyward_kms::api::UntagResourceRequest {
@@ -116,7 +118,7 @@ fn a_change_writes_only_the_rows_it_changes() {
         },
     )
     .unwrap();
-    assert_eq!(kinds(&last(&writes)), ["-part"]);
+    assert_eq!(kinds(&last(&writes)), ["key", "-part"]);
     kms.enable_key_rotation(
         admin,
         &keyward_kms::api::EnableKeyRotationRequest {
@@ -125,7 +127,7 @@ fn a_change_writes_only_the_rows_it_changes() {
         },
     )
     .unwrap();
-    assert_eq!(kinds(&last(&writes)), ["schedule"]);
+    assert_eq!(kinds(&last(&writes)), ["key", "schedule"]);
     // A new version of material: its row, and the key's (whose head names its versions);
     // the earlier versions' rows stay as they are.
     kms.rotate_key_on_demand(admin, &RotateKeyOnDemandRequest::new(&key))
@@ -482,11 +484,30 @@ fn back_to_format(dir: &Path, format: i64) {
         .map(|(n, r)| (n.parse().unwrap(), STANDARD.decode(r).unwrap()))
         .collect();
         let versions: Vec<(u32, &[u8])> = versions.iter().map(|(n, v)| (*n, &v[..])).collect();
-        let sealed = keyward_crypto::CryptoKey::unseal_parts(&id, &sealed, &versions, &root)
-            .unwrap()
-            .seal(&root)
-            .unwrap();
+        let mut parts: Vec<(PartKind, String, String)> = Vec::new();
+        for (kind, table) in [
+            (PartKind::Tag, "tags"),
+            (PartKind::Schedule, "schedules"),
+            (PartKind::Import, "imports"),
+        ] {
+            let sql = format!("SELECT name, record FROM {table} WHERE key_id = ?1");
+            parts.extend(rows(&sql, &id).into_iter().map(|(n, r)| (kind, n, r)));
+        }
+        let bound = bound_parts(parts.iter().map(|(k, n, r)| (*k, n.as_str(), r.as_str())));
+        let crypto =
+            keyward_crypto::CryptoKey::unseal_parts(&id, &sealed, &versions, &bound, &root)
+                .unwrap();
+        let sealed = crypto.seal(&root).unwrap();
         let mut metadata: serde_json::Value = serde_json::from_str(&metadata).unwrap();
+        // When the first material present expires, as those formats kept it in the row.
+        metadata["valid_to"] = crypto
+            .materials()
+            .iter()
+            .filter(|m| m.present)
+            .filter_map(|m| m.expires_at)
+            .min()
+            .map(|at| at.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs())
+            .into();
         let tags: serde_json::Map<String, serde_json::Value> =
             rows("SELECT name, record FROM tags WHERE key_id = ?1", &id)
                 .into_iter()
@@ -496,7 +517,6 @@ fn back_to_format(dir: &Path, format: i64) {
         for (_, record) in rows("SELECT name, record FROM imports WHERE key_id = ?1", &id) {
             let import: serde_json::Value = serde_json::from_str(&record).unwrap();
             metadata["expiration_model"] = import["expiration_model"].clone();
-            metadata["valid_to"] = import["valid_to"].clone();
             metadata["material_descriptions"] = import["descriptions"].clone();
         }
         for (name, record) in rows("SELECT name, record FROM schedules WHERE key_id = ?1", &id) {
@@ -548,9 +568,12 @@ fn back_to_format(dir: &Path, format: i64) {
 fn a_store_of_format_3_is_migrated_when_opened_its_tags_and_schedules_moved_to_rows() {
     let dir = tempfile::tempdir().unwrap();
     let (key, ids) = key_with_grants(dir.path(), 2);
-    {
+    let admin = caller(ADMIN, &[ALLOW_ALL]);
+    // A key rotated once, and an EXTERNAL key with imported material that expires, each with
+    // a ciphertext made before the migration.
+    let valid_to = std::time::SystemTime::now() + std::time::Duration::from_secs(30 * 86_400);
+    let (rotated, external, blobs) = {
         let kms = open(dir.path());
-        let admin = caller(ADMIN, &[ALLOW_ALL]);
         kms.tag_resource(&admin, &tag(&key, "team", "payments"))
             .unwrap();
         kms.enable_key_rotation(
@@ -561,7 +584,37 @@ fn a_store_of_format_3_is_migrated_when_opened_its_tags_and_schedules_moved_to_r
             },
         )
         .unwrap();
-    }
+        let rotated = default_key(&kms, &admin).key_id;
+        let first = encrypt(&kms, &admin, &rotated, b"first", &[]).unwrap();
+        kms.rotate_key_on_demand(&admin, &RotateKeyOnDemandRequest::new(&rotated))
+            .unwrap();
+        let second = encrypt(&kms, &admin, &rotated, b"second", &[]).unwrap();
+        let external = kms
+            .create_key(
+                &admin,
+                &keyward_kms::api::CreateKeyRequest {
+                    origin: Some("EXTERNAL".into()),
+                    policy: Some(admin_policy("")),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .key_metadata
+            .key_id;
+        kms.import_key_material(
+            &admin,
+            &keyward_kms::api::ImportKeyMaterialRequest {
+                expiration_model: Some("KEY_MATERIAL_EXPIRES".into()),
+                valid_to: Some(valid_to),
+                key_material_description: Some("from the HSM".into()),
+                ..import_request(&kms, &admin, &external, &[9u8; 32])
+            },
+        )
+        .unwrap();
+        let third = encrypt(&kms, &admin, &external, b"third", &[]).unwrap();
+        let blobs = [first, second, third].map(|r| r.ciphertext_blob);
+        (rotated, external, blobs)
+    };
     back_to_format(dir.path(), 3);
     let kms = open(dir.path());
     let admin = caller(ADMIN, &[ALLOW_ALL]);
@@ -581,6 +634,42 @@ fn a_store_of_format_3_is_migrated_when_opened_its_tags_and_schedules_moved_to_r
         .unwrap();
     assert!(status.key_rotation_enabled);
     assert_eq!(status.rotation_period_in_days, Some(90));
+    // Every version's material, and the imported material's state, came through.
+    for (blob, plain) in blobs.iter().zip([&b"first"[..], b"second", b"third"]) {
+        assert_eq!(
+            decrypt(&kms, &admin, blob, &[]).unwrap().plaintext.expose(),
+            plain
+        );
+    }
+    let described = kms
+        .describe_key(
+            &admin,
+            &keyward_kms::api::DescribeKeyRequest::new(&external),
+        )
+        .unwrap()
+        .key_metadata;
+    assert_eq!(
+        described.expiration_model.as_deref(),
+        Some("KEY_MATERIAL_EXPIRES")
+    );
+    let seconds =
+        |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert_eq!(described.valid_to.map(seconds), Some(seconds(valid_to)));
+    let rotations = kms
+        .list_key_rotations(
+            &admin,
+            &keyward_kms::api::ListKeyRotationsRequest {
+                key_id: external.clone(),
+                include_key_material: Some("ALL_KEY_MATERIAL".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .rotations;
+    assert_eq!(
+        rotations[0].key_material_description.as_deref(),
+        Some("from the HSM")
+    );
     drop(kms);
     let db = Connection::open(dir.path().join("keys.db")).unwrap();
     let version: i64 = db
@@ -591,10 +680,24 @@ fn a_store_of_format_3_is_migrated_when_opened_its_tags_and_schedules_moved_to_r
         db.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
             .unwrap()
     };
+    // Three keys' two schedules each; versions: one, two (rotated), one (imported).
     assert_eq!(
-        (count("tags"), count("schedules"), count("key_versions")),
-        (1, 2, 1)
+        (
+            count("tags"),
+            count("schedules"),
+            count("key_versions"),
+            count("imports")
+        ),
+        (1, 6, 4, 1)
     );
+    let rotated_versions: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM key_versions WHERE key_id = ?1",
+            [&rotated],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rotated_versions, 2);
     let metadata: String = db
         .query_row("SELECT metadata FROM keys WHERE id = ?1", [&key], |r| {
             r.get(0)
@@ -643,4 +746,127 @@ fn a_store_of_format_2_is_migrated_when_opened_and_loses_no_grant() {
     drop(db);
     // And again, from the migrated store.
     assert_eq!(grant_ids(&open(dir.path()), &key), ids);
+}
+
+/// The row of `name` of `key` in `table` (record, tag), if there is one.
+fn part_row(db: &Connection, table: &str, key: &str, name: &str) -> Option<(String, Vec<u8>)> {
+    db.query_row(
+        &format!("SELECT record, tag FROM {table} WHERE key_id = ?1 AND name = ?2"),
+        [key, name],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .ok()
+}
+
+/// Puts `row` (or no row) in place of the row of `name` of `key` in `table`.
+fn put_part_row(
+    db: &Connection,
+    table: &str,
+    key: &str,
+    name: &str,
+    row: Option<&(String, Vec<u8>)>,
+) {
+    db.execute(
+        &format!("DELETE FROM {table} WHERE key_id = ?1 AND name = ?2"),
+        [key, name],
+    )
+    .unwrap();
+    if let Some((record, tag)) = row {
+        db.execute(
+            &format!("INSERT INTO {table} (key_id, name, record, tag) VALUES (?1, ?2, ?3, ?4)"),
+            rusqlite::params![key, name, record, tag],
+        )
+        .unwrap();
+    }
+}
+
+/// A part's row put back as it was before a change, each with its own valid tag (a version of
+/// material after DeleteImportedKeyMaterial, a tag after UntagResource, the deletion schedule
+/// after CancelKeyDeletion), or the imported material's state deleted, is refused at start:
+/// the key's head names each version's state and binds its tags, schedules and import state.
+/// With every row as the service left it, the key opens, and the imported material's expiry
+/// (from its sealed version, not from a row's word for it) still holds after a restart.
+#[test]
+fn a_row_put_back_as_it_was_before_a_change_or_an_import_state_deleted_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Fixture::over(
+        Box::new(SqliteStore::open(&dir.path().join("keys.db")).unwrap()),
+        RootKey::load_or_create(&dir.path().join("root.key")).unwrap(),
+        Arc::new(ManualClock::new(start())),
+    );
+    let (kms, admin) = (&fixture.kms, &fixture.admin);
+    let expires = start() + std::time::Duration::from_secs(86_400);
+    let import = |key: &str| keyward_kms::api::ImportKeyMaterialRequest {
+        expiration_model: Some("KEY_MATERIAL_EXPIRES".into()),
+        valid_to: Some(expires),
+        ..import_request(kms, admin, key, &[7u8; 32])
+    };
+    let deleted = fixture.key(Kind::External, "");
+    kms.import_key_material(admin, &import(&deleted)).unwrap();
+    let expiring = fixture.key(Kind::External, "");
+    kms.import_key_material(admin, &import(&expiring)).unwrap();
+    let other = fixture.symmetric("");
+    kms.tag_resource(admin, &tag(&other, "team", "payments"))
+        .unwrap();
+    let db = Connection::open(dir.path().join("keys.db")).unwrap();
+    let tagged = part_row(&db, "tags", &other, "team").unwrap();
+    kms.untag_resource(
+        admin,
+        &keyward_kms::api::UntagResourceRequest {
+            key_id: other.clone(),
+            tag_keys: vec!["team".into()],
+        },
+    )
+    .unwrap();
+    kms.schedule_key_deletion(
+        admin,
+        &keyward_kms::api::ScheduleKeyDeletionRequest {
+            key_id: other.clone(),
+            pending_window_in_days: Some(7),
+        },
+    )
+    .unwrap();
+    let with_material = part_row(&db, "key_versions", &deleted, "1").unwrap();
+    let scheduled = part_row(&db, "schedules", &other, "deletion").unwrap();
+    kms.delete_imported_key_material(
+        admin,
+        &keyward_kms::api::DeleteImportedKeyMaterialRequest::new(&deleted),
+    )
+    .unwrap();
+    kms.cancel_key_deletion(
+        admin,
+        &keyward_kms::api::CancelKeyDeletionRequest {
+            key_id: other.clone(),
+        },
+    )
+    .unwrap();
+    drop(fixture);
+    let import_state = part_row(&db, "imports", &expiring, "import").unwrap();
+    for (table, key, name, put_back) in [
+        ("key_versions", &deleted, "1", Some(&with_material)),
+        ("tags", &other, "team", Some(&tagged)),
+        ("schedules", &other, "deletion", Some(&scheduled)),
+        ("imports", &expiring, "import", None),
+    ] {
+        let now = part_row(&db, table, key, name);
+        assert_ne!(now.as_ref(), put_back, "{table} {name}");
+        put_part_row(&db, table, key, name, put_back);
+        let error = try_open(dir.path()).map(|_| ()).unwrap_err();
+        assert!(error.to_string().contains(key.as_str()), "{table}: {error}");
+        put_part_row(&db, table, key, name, now.as_ref());
+    }
+    assert!(part_row(&db, "imports", &expiring, "import") == Some(import_state));
+    // As the service left them: they open, and the material expires when it was to.
+    let later = Fixture::over(
+        Box::new(SqliteStore::open(&dir.path().join("keys.db")).unwrap()),
+        RootKey::load_or_create(&dir.path().join("root.key")).unwrap(),
+        Arc::new(ManualClock::new(
+            start() + std::time::Duration::from_secs(3 * 86_400),
+        )),
+    );
+    assert_eq!(
+        later.describe(&expiring).key_state,
+        keyward_kms::api::KeyState::PendingImport
+    );
+    assert!(encrypt(&later.kms, &later.admin, &expiring, b"x", &[]).is_err());
 }

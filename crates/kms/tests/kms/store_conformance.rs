@@ -67,6 +67,9 @@ fn conformance(open: &dyn Fn() -> Box<dyn Store>) {
             Change::PutPart(part(PartKind::Tag, "k1", "team", "payments")),
             Change::PutPart(part(PartKind::Schedule, "k1", "rotation", "{}")),
             Change::PutPart(part(PartKind::Tag, "k2", "team", "orders")),
+            Change::PutPart(part(PartKind::Version, "k1", "1", "b25l")),
+            Change::PutPart(part(PartKind::Version, "k1", "2", "dHdv")),
+            Change::PutPart(part(PartKind::Import, "k1", "import", "{}")),
         ])
         .unwrap();
     store
@@ -95,6 +98,9 @@ fn conformance(open: &dyn Fn() -> Box<dyn Store>) {
                 part(PartKind::Tag, "k1", "team", "payments"),
                 part(PartKind::Tag, "k2", "team", "orders"),
                 part(PartKind::Schedule, "k1", "rotation", "{}"),
+                part(PartKind::Version, "k1", "1", "b25l"),
+                part(PartKind::Version, "k1", "2", "dHdv"),
+                part(PartKind::Import, "k1", "import", "{}"),
             ],
         }
     );
@@ -113,6 +119,12 @@ fn conformance(open: &dyn Fn() -> Box<dyn Store>) {
                 key_id: "k1".into(),
                 name: "team".into(),
             },
+            Change::DeletePart {
+                kind: PartKind::Version,
+                key_id: "k1".into(),
+                name: "2".into(),
+            },
+            Change::PutPart(part(PartKind::Import, "k1", "import", "{\"m\":1}")),
         ])
         .unwrap();
     assert_eq!(
@@ -120,6 +132,8 @@ fn conformance(open: &dyn Fn() -> Box<dyn Store>) {
         [
             part(PartKind::Tag, "k1", "team", "billing"),
             part(PartKind::Schedule, "k1", "rotation", "{}"),
+            part(PartKind::Version, "k1", "1", "b25l"),
+            part(PartKind::Import, "k1", "import", "{\"m\":1}"),
         ]
     );
     // Rows replaced in place: a grant keeps its place, a key and an alias their rows.
