@@ -100,6 +100,8 @@ fn main() {
         )
         .unwrap()
     });
+    // A service over a shared store serves nothing until it follows the store's notices.
+    kms.follow().unwrap();
     let admin = Arc::new(Caller::new(ADMIN, &[ALLOW_ALL]).unwrap());
     let policy = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{ADMIN}"}},"Action":"kms:*","Resource":"*"}}]}}"#
