@@ -278,11 +278,7 @@ impl AuthorizationDetails {
     /// ROLE/SESSION`), when the details list it.
     pub fn role_of(&self, session: &str) -> Option<&str> {
         let arn = keyward_policy::arn::Arn::parse(session)?;
-        let role_name = arn
-            .resource
-            .strip_prefix("assumed-role/")?
-            .split('/')
-            .next()?;
+        let role_name = arn.session_role_name()?;
         self.details
             .role_detail_list
             .iter()

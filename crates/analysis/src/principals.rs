@@ -437,13 +437,7 @@ fn account_predicate(account: &Glob) -> Predicate {
 
 /// The role ARN of a session ARN (`arn:aws:sts::A:assumed-role/R/S` → `arn:aws:iam::A:role/R`).
 pub(crate) fn session_role(arn: &str) -> Option<String> {
-    let parsed = keyward_policy::arn::Arn::parse(arn)?;
-    let rest = parsed.resource.strip_prefix("assumed-role/")?;
-    let (role, _) = rest.split_once('/')?;
-    Some(format!(
-        "arn:{}:iam::{}:role/{role}",
-        parsed.partition, parsed.account
-    ))
+    keyward_policy::arn::Arn::parse(arn)?.session_role_arn()
 }
 
 /// Every predicate on a service principal's name.

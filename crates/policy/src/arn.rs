@@ -47,6 +47,31 @@ pub struct Arn<'a> {
 }
 
 impl<'a> Arn<'a> {
+    /// For a role session's ARN (`arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION`), its
+    /// role's name; `None` for any other ARN, a session name missing included. The one place
+    /// that says what a session's role is ([`Arn::session_role_arn`]).
+    pub fn session_role_name(&self) -> Option<&'a str> {
+        if self.service != "sts" {
+            return None;
+        }
+        let (role, session) = self
+            .resource
+            .strip_prefix("assumed-role/")?
+            .split_once('/')?;
+        (!role.is_empty() && !session.is_empty()).then_some(role)
+    }
+
+    /// For a role session's ARN, its role's ARN without a path
+    /// (`arn:aws:sts::A:assumed-role/R/S` is a session of `arn:aws:iam::A:role/R`); `None` for
+    /// any other ARN.
+    pub fn session_role_arn(&self) -> Option<String> {
+        let role = self.session_role_name()?;
+        Some(format!(
+            "arn:{}:iam::{}:role/{role}",
+            self.partition, self.account
+        ))
+    }
+
     /// Split `text` into its six parts; `None` when it is not `arn:` plus five more parts.
     pub fn parse(text: &'a str) -> Option<Self> {
         let rest = text.strip_prefix("arn:")?;
@@ -185,6 +210,29 @@ mod tests {
         ArnPattern::new(pattern)
             .map(|p| p.matches_text(arn))
             .unwrap_or(false)
+    }
+
+    #[test]
+    fn a_sessions_role_is_named_only_for_a_whole_session_arn() {
+        let role = |arn: &str| Arn::parse(arn).and_then(|a| a.session_role_arn());
+        assert_eq!(
+            role("arn:aws:sts::111122223333:assumed-role/App/worker-1").as_deref(),
+            Some("arn:aws:iam::111122223333:role/App")
+        );
+        assert_eq!(
+            role("arn:aws-cn:sts::111122223333:assumed-role/App/s").as_deref(),
+            Some("arn:aws-cn:iam::111122223333:role/App")
+        );
+        for not_a_session in [
+            "arn:aws:sts::111122223333:assumed-role/App",
+            "arn:aws:sts::111122223333:assumed-role/App/",
+            "arn:aws:sts::111122223333:assumed-role//s",
+            "arn:aws:iam::111122223333:assumed-role/App/s",
+            "arn:aws:sts::111122223333:federated-user/Bob",
+            "arn:aws:iam::111122223333:role/App",
+        ] {
+            assert_eq!(role(not_a_session), None, "{not_a_session}");
+        }
     }
 
     #[test]

@@ -686,16 +686,7 @@ fn with_facts_of(request: &Value, from: &Value) -> Value {
 /// The role of a role session's ARN (`arn:aws:sts::A:assumed-role/R/S` is a session of
 /// `arn:aws:iam::A:role/R`).
 fn session_role(arn: &str) -> Option<String> {
-    let parsed = keyward_policy::arn::Arn::parse(arn)?;
-    let role = parsed
-        .resource
-        .strip_prefix("assumed-role/")?
-        .split('/')
-        .next()?;
-    Some(format!(
-        "arn:{}:iam::{}:role/{role}",
-        parsed.partition, parsed.account
-    ))
+    keyward_policy::arn::Arn::parse(arn)?.session_role_arn()
 }
 
 /// `text` with each statement of `drop` made one that applies to nothing (indices kept).
