@@ -240,10 +240,6 @@ impl Writer {
         self.0.expose_mut().extend_from_slice(bytes);
     }
 
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-
     fn bytes(&mut self, bytes: &[u8]) {
         let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
         self.push(&len.to_be_bytes());
@@ -256,6 +252,13 @@ impl Writer {
 
     fn u64(&mut self, value: u64) {
         self.push(&value.to_be_bytes());
+    }
+
+    /// A key's spec, usage and origin, as every sealed form begins.
+    fn identity(&mut self, key: &CryptoKey) {
+        self.bytes(key.spec().as_str().as_bytes());
+        self.bytes(key.usage().as_str().as_bytes());
+        self.bytes(key.origin().as_str().as_bytes());
     }
 }
 
@@ -295,6 +298,18 @@ impl<'a> Reader<'a> {
 
     fn text(&mut self) -> Result<&'a str, CryptoError> {
         std::str::from_utf8(self.bytes()?).map_err(|_| corrupt())
+    }
+
+    /// What [`Writer::identity`] wrote: the key's spec, usage and origin.
+    fn identity(&mut self) -> Result<(KeySpec, KeyUsage, Origin), CryptoError> {
+        let spec = KeySpec::parse(self.text()?).map_err(|_| corrupt())?;
+        let usage = KeyUsage::parse(self.text()?).map_err(|_| corrupt())?;
+        let origin = match self.text()? {
+            "AWS_KMS" => Origin::AwsKms,
+            "EXTERNAL" => Origin::External,
+            _ => return Err(corrupt()),
+        };
+        Ok((spec, usage, origin))
     }
 }
 
@@ -495,9 +510,7 @@ impl CryptoKey {
     /// state changed, is found, and so is `attached` changed.
     pub fn seal_head(&self, root: &RootKey, attached: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let mut w = Writer(Secret::new(Vec::with_capacity(192)));
-        w.bytes(self.spec().as_str().as_bytes());
-        w.bytes(self.usage().as_str().as_bytes());
-        w.bytes(self.origin().as_str().as_bytes());
+        w.identity(self);
         fn heads<M>(w: &mut Writer, versions: &[Version<M>]) -> Result<(), CryptoError> {
             w.u32(u32::try_from(versions.len()).map_err(|_| corrupt())?);
             for v in versions {
@@ -572,13 +585,7 @@ impl CryptoKey {
         let mut r = Reader {
             rest: plain.expose(),
         };
-        let spec = KeySpec::parse(r.text()?).map_err(|_| corrupt())?;
-        let usage = KeyUsage::parse(r.text()?).map_err(|_| corrupt())?;
-        let origin = match r.text()? {
-            "AWS_KMS" => Origin::AwsKms,
-            "EXTERNAL" => Origin::External,
-            _ => return Err(corrupt()),
-        };
+        let (spec, usage, origin) = r.identity()?;
         let count = r.u32()?;
         if usize::try_from(count).unwrap_or(usize::MAX) > MAX_VERSIONS
             || versions.len() != usize::try_from(count).unwrap_or(usize::MAX)
@@ -661,9 +668,7 @@ impl CryptoKey {
     /// The key, every version of its material included, sealed under `root`.
     pub fn seal(&self, root: &RootKey) -> Result<Vec<u8>, CryptoError> {
         let mut w = Writer(Secret::new(Vec::with_capacity(256)));
-        w.bytes(self.spec().as_str().as_bytes());
-        w.bytes(self.usage().as_str().as_bytes());
-        w.bytes(self.origin().as_str().as_bytes());
+        w.identity(self);
         match &self.material {
             Material::Symmetric(versions) => {
                 w.u32(u32::try_from(versions.len()).map_err(|_| corrupt())?);
@@ -684,64 +689,22 @@ impl CryptoKey {
                 }
             }
         }
-        let mut nonce = [0u8; NONCE_LEN];
-        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| CryptoError::Internal("random nonce"))?;
-        let tag_len = AES_256_GCM.tag_len();
-        // Room for the tag up front: sealing in place must not reallocate a buffer holding
-        // the plaintext (a zeroizing one, in case sealing fails half-way).
-        let mut body = Secret::new(Vec::with_capacity(w.len() + tag_len));
-        body.expose_mut().extend_from_slice(w.0.expose());
-        root.key
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(RootKey::aad(MAGIC, self.id())),
-                body.expose_mut(),
-            )
-            .map_err(|_| CryptoError::Internal("sealing key material"))?;
-        let mut out = Vec::with_capacity(MAGIC.len() + NONCE_LEN + body.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(body.expose());
-        Ok(out)
+        seal_bytes(root, MAGIC, self.id(), &w.0)
     }
 
     /// Opens a key sealed by [`CryptoKey::seal`] for key `id` under `root`. A wrong root key,
     /// another key's sealed bytes or any change is [`CryptoError::SealedKeyCorrupt`].
     pub fn unseal(id: &str, sealed: &[u8], root: &RootKey) -> Result<Self, CryptoError> {
-        let (format, magic, body) = match sealed.strip_prefix(MAGIC.as_slice()) {
-            Some(body) => (2, MAGIC, body),
-            None => (
-                1,
-                MAGIC_V1,
-                sealed
-                    .strip_prefix(MAGIC_V1.as_slice())
-                    .ok_or_else(corrupt)?,
-            ),
+        let (format, magic) = if sealed.starts_with(MAGIC) {
+            (2, MAGIC)
+        } else {
+            (1, MAGIC_V1)
         };
-        if body.len() < NONCE_LEN {
-            return Err(corrupt());
-        }
-        let (nonce, ciphertext) = body.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| corrupt())?;
-        let mut buffer = Secret::from_slice(ciphertext);
-        let plain_len = root
-            .key
-            .open_in_place(
-                nonce,
-                Aad::from(RootKey::aad(magic, id)),
-                buffer.expose_mut(),
-            )
-            .map_err(|_| corrupt())?
-            .len();
-        let plain = buffer.expose().get(..plain_len).ok_or_else(corrupt)?;
-        let mut r = Reader { rest: plain };
-        let spec = KeySpec::parse(r.text()?).map_err(|_| corrupt())?;
-        let usage = KeyUsage::parse(r.text()?).map_err(|_| corrupt())?;
-        let origin = match r.text()? {
-            "AWS_KMS" => Origin::AwsKms,
-            "EXTERNAL" => Origin::External,
-            _ => return Err(corrupt()),
+        let plain = open_bytes(root, magic, id, sealed)?;
+        let mut r = Reader {
+            rest: plain.expose(),
         };
+        let (spec, usage, origin) = r.identity()?;
         let count = r.u32()?;
         if usize::try_from(count).unwrap_or(usize::MAX) > MAX_VERSIONS {
             return Err(corrupt());
