@@ -23,6 +23,8 @@ pub(crate) struct KeyEntry {
     pub(crate) policy: Arc<CompiledPolicy>,
     pub(crate) grants: KeyGrants,
     pub(crate) grant_set: Arc<GrantSet>,
+    /// Its grants' stored rows as its head binds them.
+    pub(crate) grant_binding: crate::grant_binding::GrantBinding,
     /// Alias names pointing at the key (`kms:ResourceAliases`).
     pub(crate) aliases: Vec<String>,
     /// The keys the key contributes to a request's context, typed once

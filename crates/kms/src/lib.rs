@@ -51,6 +51,7 @@ mod entry;
 mod error;
 mod follow;
 mod gate;
+mod grant_binding;
 mod housekeeping;
 mod key_id;
 mod key_state;

@@ -6,12 +6,13 @@ use crate::caller::Caller;
 use crate::clock::Clock;
 use crate::entry::{KeyEntry, State};
 use crate::error::{KmsError, OpenError};
+use crate::grant_binding::{GrantBinding, GrantDelta};
 use crate::operations::multi_region::{Followups, RegionLinks};
 use crate::quotas::{Admission, QuotaConfig, RequestQuotas};
 use crate::record::{GrantRecord, KeyMetadataRecord};
 use crate::store::{
     AliasRecord, Change, GrantRow, KeyRecord, KeyRows, PartKind, PartRow, Store, StoreEvent,
-    bound_parts,
+    head_binding,
 };
 use keyward_api::{ErrorCode, Request};
 use keyward_authz::{CompiledPolicy, PolicySource, PolicyText, compile_policy};
@@ -230,7 +231,7 @@ impl Kms {
         let records = root.record_key();
         let (snapshot, versions) = store.load_versioned()?;
         let mut state = State::default();
-        let mut grants_of: HashMap<String, Vec<GrantRecord>> = HashMap::new();
+        let mut grants_of: HashMap<String, Vec<(GrantRecord, [u8; 32])>> = HashMap::new();
         for row in snapshot.grants {
             let what = || format!("grant {} of key {}", row.grant_id, row.key_id);
             if !records.verify(&row.fields(&config.region), &row.tag) {
@@ -247,7 +248,8 @@ impl Kms {
                     why: format!("the row holds grant {}", grant.id),
                 });
             }
-            grants_of.entry(row.key_id).or_default().push(grant);
+            let term = GrantBinding::term(&records, &row, &config.region);
+            grants_of.entry(row.key_id).or_default().push((grant, term));
         }
         let mut parts_of: HashMap<String, Vec<PartRow>> = HashMap::new();
         for row in snapshot.parts {
@@ -360,11 +362,22 @@ impl Kms {
                 // In a shared store, only if no other instance wrote the key since this one
                 // read it (another may have moved it, then changed it, already).
                 let mut changes = self.key_guards([Some(&*entry)]);
-                changes.extend(self.key_rows(&entry)?);
+                // Every grant's row written again (those the row held, and the others), the
+                // key's head binding them as written.
+                let mut grant_rows = Vec::new();
+                let mut binding = GrantBinding::default();
                 for grant in entry.grants.grants() {
-                    changes.push(self.grant_row(id, grant)?);
+                    let (change, delta) = self.grant_put(id, grant)?;
+                    grant_rows.push(change);
+                    binding.apply(&delta);
                 }
-                self.persist(&changes)?;
+                let before = std::mem::replace(&mut entry.grant_binding, binding);
+                changes.extend(self.key_rows(&entry)?);
+                changes.extend(grant_rows);
+                if let Err(e) = self.persist(&changes) {
+                    entry.grant_binding = before;
+                    return Err(e);
+                }
                 if self.store.shared() {
                     entry.version = entry.version.map(|v| v + 1);
                 }
@@ -509,15 +522,21 @@ impl Kms {
         )
     }
 
-    /// The stored form of a key, tagged.
+    /// The stored form of a key, tagged, its head binding its grant rows as they are.
     pub(crate) fn key_change(&self, entry: &KeyEntry) -> Result<Change, KmsError> {
+        self.key_change_binding(entry, &entry.grant_binding.digest())
+    }
+
+    /// The stored form of a key, tagged, its head binding grant rows of digest `grants`.
+    fn key_change_binding(&self, entry: &KeyEntry, grants: &[u8; 32]) -> Result<Change, KmsError> {
         let metadata = serde_json::to_string(&entry.meta)
             .map_err(|e| KmsError::Internal(format!("writing key {}: {e}", entry.meta.id)))?;
         let parts = self.parts_of(entry)?;
-        let bound = bound_parts(
+        let bound = head_binding(
             parts
                 .iter()
                 .map(|(kind, name, record)| (*kind, name.as_str(), record.as_str())),
+            grants,
         );
         let sealed = entry.crypto.seal_head(&self.root, &bound)?;
         let mut record = KeyRecord {
@@ -606,6 +625,19 @@ impl Kms {
         record
     }
 
+    /// A grant's row, tagged, and what it does to the key's grant binding.
+    fn grant_put(&self, key_id: &str, grant: &Grant) -> Result<(Change, GrantDelta), KmsError> {
+        let change = self.grant_row(key_id, grant)?;
+        let Change::PutGrant(row) = &change else {
+            return Err(KmsError::Internal("a grant's row is a grant row".into()));
+        };
+        let delta = GrantDelta::Put(
+            row.grant_id.clone(),
+            GrantBinding::term(&self.records, row, &self.config.region),
+        );
+        Ok((change, delta))
+    }
+
     /// A grant's row, tagged.
     pub(crate) fn grant_row(&self, key_id: &str, grant: &Grant) -> Result<Change, KmsError> {
         let record = serde_json::to_string(&GrantRecord::of(grant))
@@ -621,16 +653,17 @@ impl Kms {
     }
 
     /// The rows a change of `entry` wrote, from what it was: a row per version of its
-    /// material, tag, schedule or import state added, changed or removed, and a row per grant;
-    /// its key's row when its metadata changed or any of those parts did (the head in it
-    /// names each version's state and binds the other parts).
+    /// material, tag, schedule, import state or grant added, changed or removed; its key's row
+    /// when its metadata changed or any of those did (the head in it names each version's
+    /// state and binds the other parts and the grants). With them, what the grants' rows
+    /// written do to the key's grant binding, to apply once they are stored.
     fn changed_rows(
         &self,
         entry: &KeyEntry,
         meta_before: &KeyMetadataRecord,
         materials_before: &[keyward_crypto::MaterialInfo],
         grants_before: &[Grant],
-    ) -> Result<Vec<Change>, KmsError> {
+    ) -> Result<(Vec<Change>, Vec<GrantDelta>), KmsError> {
         let mut parts = Vec::new();
         let materials_after = entry.crypto.materials();
         // A version's row when it is new or its state changed (which of them is current is
@@ -685,31 +718,36 @@ impl Kms {
                 });
             }
         }
-        let mut changes = Vec::new();
-        // The key's own row when what it holds changed, or any part its head binds.
-        let row_of = |meta: &KeyMetadataRecord| serde_json::to_string(meta).ok();
-        if row_of(&entry.meta) != row_of(meta_before) || !parts.is_empty() {
-            changes.push(self.key_change(entry)?);
-        }
-        changes.append(&mut parts);
+        let mut deltas = Vec::new();
         let before: HashMap<&str, &Grant> =
             grants_before.iter().map(|g| (g.id.as_str(), g)).collect();
         let after = entry.grants.grants();
         for grant in after {
             if before.get(grant.id.as_str()) != Some(&grant) {
-                changes.push(self.grant_row(&entry.meta.id, grant)?);
+                let (change, delta) = self.grant_put(&entry.meta.id, grant)?;
+                parts.push(change);
+                deltas.push(delta);
             }
         }
         let kept: std::collections::HashSet<&str> = after.iter().map(|g| g.id.as_str()).collect();
         for grant in grants_before {
             if !kept.contains(grant.id.as_str()) {
-                changes.push(Change::DeleteGrant {
+                parts.push(Change::DeleteGrant {
                     key_id: entry.meta.id.clone(),
                     grant_id: grant.id.clone(),
                 });
+                deltas.push(GrantDelta::Delete(grant.id.clone()));
             }
         }
-        Ok(changes)
+        let mut changes = Vec::new();
+        // The key's own row when what it holds changed, or any row its head binds.
+        let row_of = |meta: &KeyMetadataRecord| serde_json::to_string(meta).ok();
+        if row_of(&entry.meta) != row_of(meta_before) || !parts.is_empty() {
+            let grants = entry.grant_binding.digest_after(&deltas);
+            changes.push(self.key_change_binding(entry, &grants)?);
+        }
+        changes.append(&mut parts);
+        Ok((changes, deltas))
     }
 
     /// The store this service keeps its rows in.
@@ -741,7 +779,10 @@ impl Kms {
                     row.grant_id, grant.id
                 )));
             }
-            grants.push(grant);
+            grants.push((
+                grant,
+                GrantBinding::term(&self.records, row, &self.config.region),
+            ));
         }
         for part in &rows.parts {
             if !self
@@ -863,7 +904,7 @@ impl Kms {
         let materials_before = entry.crypto.materials();
         let sealed_before = entry.crypto.seal(&self.root)?;
         let result = change(entry).and_then(|r| {
-            let mut changes = self.changed_rows(
+            let (mut changes, deltas) = self.changed_rows(
                 entry,
                 &meta_before,
                 &materials_before,
@@ -884,6 +925,9 @@ impl Kms {
                 match entry.held.take() {
                     Some(lock) => lock.apply(&PendingAudit::with(&changes))?,
                     None => self.persist(&changes)?,
+                }
+                for delta in &deltas {
+                    entry.grant_binding.apply(delta);
                 }
                 // The store moved the key's version once, past the one guarded.
                 if self.store.shared() {
@@ -913,7 +957,7 @@ impl Kms {
 /// material whole (rows to write).
 fn load_key(
     record: &KeyRecord,
-    rows: Vec<GrantRecord>,
+    rows: Vec<(GrantRecord, [u8; 32])>,
     parts: &[PartRow],
     records: &RecordKey,
     root: &RootKey,
@@ -947,7 +991,9 @@ fn load_key(
         });
     }
 
-    let mut stored = rows;
+    // The grants' rows as the head binds them (those a row written before holds have none).
+    let binding = GrantBinding::of(rows.iter().map(|(g, term)| (g.id.clone(), *term)));
+    let mut stored: Vec<GrantRecord> = rows.into_iter().map(|(g, _)| g).collect();
     for grant in in_row {
         if !stored.iter().any(|g| g.id == grant.id) {
             stored.push(grant);
@@ -971,10 +1017,11 @@ fn load_key(
             .collect::<Result<Vec<(u32, Vec<u8>)>, OpenError>>()?;
         let versions: Vec<(u32, &[u8])> =
             versions.iter().map(|(n, v)| (*n, v.as_slice())).collect();
-        let bound = bound_parts(
+        let bound = head_binding(
             parts
                 .iter()
                 .map(|p| (p.kind, p.name.as_str(), p.record.as_str())),
+            &binding.digest(),
         );
         CryptoKey::unseal_parts(&record.id, &record.sealed, &versions, &bound, root)
     } else {
@@ -1029,6 +1076,7 @@ fn load_key(
         crypto,
         policy: Arc::new(policy),
         grant_set: Arc::default(),
+        grant_binding: binding,
         grants,
         aliases: Vec::new(),
         context: Arc::default(),

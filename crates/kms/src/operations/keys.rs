@@ -238,6 +238,7 @@ pub(crate) fn new_entry(
         policy,
         grants,
         grant_set: Arc::default(),
+        grant_binding: Default::default(),
         aliases: Vec::new(),
         context: Arc::default(),
         import: None,

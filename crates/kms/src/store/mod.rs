@@ -85,7 +85,7 @@ pub struct KeyRecord {
     /// The key's metadata as JSON (ARN, state, spec, usage, policy, ...).
     pub metadata: String,
     /// The key's head, sealed under the root key: what names each version of its material in
-    /// its state and binds the key's other parts but its grants ([`bound_parts`],
+    /// its state and binds the key's other parts and its grants ([`head_binding`],
     /// [`keyward_crypto::CryptoKey::seal_head`]; in a row written before, the material whole,
     /// [`keyward_crypto::CryptoKey::seal`]).
     pub sealed: Vec<u8>,
@@ -162,11 +162,15 @@ impl PartKind {
     }
 }
 
-/// What a key's head binds of its parts beside its versions ([`keyward_crypto::CryptoKey::seal_head`]):
+/// What a key's head binds beside its versions ([`keyward_crypto::CryptoKey::seal_head`]):
 /// every tag, schedule and import state, as (kind, name, record), in one order whatever order
-/// they come in, each field length-prefixed. The versions are named by the head itself; a part
+/// they come in, each field length-prefixed, then the digest of its grant rows
+/// ([`grant_rows_digest`]). The versions are named by the head itself. A part's or a grant's
 /// row dropped, added, changed or put back as it was before then no longer matches the head.
-pub fn bound_parts<'a>(parts: impl IntoIterator<Item = (PartKind, &'a str, &'a str)>) -> Vec<u8> {
+pub fn head_binding<'a>(
+    parts: impl IntoIterator<Item = (PartKind, &'a str, &'a str)>,
+    grants_digest: &[u8; 32],
+) -> Vec<u8> {
     let mut parts: Vec<(PartKind, &str, &str)> = parts
         .into_iter()
         .filter(|(kind, _, _)| *kind != PartKind::Version)
@@ -179,7 +183,24 @@ pub fn bound_parts<'a>(parts: impl IntoIterator<Item = (PartKind, &'a str, &'a s
             out.extend_from_slice(field.as_bytes());
         }
     }
+    out.extend_from_slice(grants_digest);
     out
+}
+
+/// The digest of a key's grant rows of `region` as its head binds them: the sum of a keyed
+/// term of each row, which the store never holds (see `grant_binding`).
+pub fn grant_rows_digest(
+    records: &keyward_crypto::RecordKey,
+    region: &str,
+    rows: &[GrantRow],
+) -> [u8; 32] {
+    crate::grant_binding::GrantBinding::of(rows.iter().map(|row| {
+        (
+            row.grant_id.clone(),
+            crate::grant_binding::GrantBinding::term(records, row, region),
+        )
+    }))
+    .digest()
 }
 
 /// A part of a key in a row of its own, in its kind's table (a tag, a rotation or deletion

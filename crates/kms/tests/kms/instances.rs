@@ -20,7 +20,7 @@ use keyward_kms::audit::NoAudit;
 use keyward_kms::clock::SystemClock;
 use keyward_kms::store::{
     AliasRecord, Change, KeyLock, KeyRecord, KeyRows, PartKind, PostgresStore, Snapshot, Store,
-    StoreError, StoreEvent, bound_parts,
+    StoreError, StoreEvent, grant_rows_digest, head_binding,
 };
 use keyward_kms::{Caller, Kms, KmsConfig, KmsError};
 use std::collections::HashMap;
@@ -698,10 +698,11 @@ fn a_row_of_the_earlier_format_read_after_start_is_refused_and_left_as_it_is() {
         .map(|p| (p.name.parse().unwrap(), STANDARD.decode(&p.record).unwrap()))
         .collect();
     let versions: Vec<(u32, &[u8])> = versions.iter().map(|(n, v)| (*n, &v[..])).collect();
-    let bound = bound_parts(
+    let bound = head_binding(
         rows.parts
             .iter()
             .map(|p| (p.kind, p.name.as_str(), p.record.as_str())),
+        &grant_rows_digest(&root_key.record_key(), "us-east-1", &rows.grants),
     );
     let whole = keyward_crypto::CryptoKey::unseal_parts(
         &key,

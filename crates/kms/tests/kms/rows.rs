@@ -13,7 +13,8 @@ use keyward_kms::api::{
 use keyward_kms::audit::NoAudit;
 use keyward_kms::clock::{ManualClock, SystemClock};
 use keyward_kms::store::{
-    Change, KeyRecord, MemoryStore, PartKind, Snapshot, SqliteStore, Store, StoreError, bound_parts,
+    Change, GrantRow, KeyRecord, MemoryStore, PartKind, Snapshot, SqliteStore, Store, StoreError,
+    grant_rows_digest, head_binding,
 };
 use keyward_kms::{Kms, KmsConfig, OpenError};
 use rusqlite::Connection;
@@ -80,14 +81,15 @@ fn a_change_writes_only_the_rows_it_changes() {
             .unwrap();
     }
     let last = |writes: &Mutex<Vec<Vec<Change>>>| writes.lock().unwrap().last().cloned().unwrap();
-    // The twenty-first grant: its row alone, whatever the key already has.
+    // The twenty-first grant: its row and the key's (whose head binds its grants), whatever
+    // the key already has: no other grant's row.
     let grant_id = kms
         .create_grant(admin, &grant(&key, APP, &["Decrypt"]))
         .unwrap()
         .grant_id;
     let write = last(&writes);
-    assert_eq!(kinds(&write), ["grant"]);
-    let Change::PutGrant(row) = &write[0] else {
+    assert_eq!(kinds(&write), ["key", "grant"]);
+    let Change::PutGrant(row) = &write[1] else {
         unreachable!()
     };
     assert_eq!(
@@ -103,9 +105,9 @@ fn a_change_writes_only_the_rows_it_changes() {
         },
     )
     .unwrap();
-    assert_eq!(kinds(&last(&writes)), ["-grant"]);
-    // A tag: its row, and the key's (whose head binds its tags, schedules and import state,
-    // so that one of their rows put back as it was is found); a schedule likewise; no
+    assert_eq!(kinds(&last(&writes)), ["key", "-grant"]);
+    // A tag: its row, and the key's (whose head binds its tags, schedules, import state and
+    // grants, so that one of their rows put back as it was is found); a schedule likewise; no
     // version's row, no grant's.
     kms.tag_resource(admin, &tag(&key, "team", "payments"))
         .unwrap();
@@ -493,7 +495,24 @@ fn back_to_format(dir: &Path, format: i64) {
             let sql = format!("SELECT name, record FROM {table} WHERE key_id = ?1");
             parts.extend(rows(&sql, &id).into_iter().map(|(n, r)| (kind, n, r)));
         }
-        let bound = bound_parts(parts.iter().map(|(k, n, r)| (*k, n.as_str(), r.as_str())));
+        let grants: Vec<GrantRow> = db
+            .prepare("SELECT grant_id, record, tag FROM grants WHERE key_id = ?1")
+            .unwrap()
+            .query_map([&id], |r| {
+                Ok(GrantRow {
+                    key_id: id.clone(),
+                    grant_id: r.get(0)?,
+                    record: r.get(1)?,
+                    tag: r.get(2)?,
+                })
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let bound = head_binding(
+            parts.iter().map(|(k, n, r)| (*k, n.as_str(), r.as_str())),
+            &grant_rows_digest(&records, "us-east-1", &grants),
+        );
         let crypto =
             keyward_crypto::CryptoKey::unseal_parts(&id, &sealed, &versions, &bound, &root)
                 .unwrap();
@@ -869,4 +888,62 @@ fn a_row_put_back_as_it_was_before_a_change_or_an_import_state_deleted_is_refuse
         keyward_kms::api::KeyState::PendingImport
     );
     assert!(encrypt(&later.kms, &later.admin, &expiring, b"x", &[]).is_err());
+}
+
+/// A grant's row put back after RevokeGrant (its own tag still valid), or a grant's row
+/// deleted, is refused at start: the key's head binds its grants' rows (their sum of keyed
+/// terms, which the store never holds). Put as the service left them, the key opens and the
+/// revoked grant allows nothing.
+#[test]
+fn a_revoked_grants_row_put_back_or_a_grants_row_deleted_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, ids) = key_with_grants(dir.path(), 3);
+    let db = Connection::open(dir.path().join("keys.db")).unwrap();
+    let row_of = |grant_id: &str| -> (i64, String, Vec<u8>) {
+        db.query_row(
+            "SELECT stored, record, tag FROM grants WHERE key_id = ?1 AND grant_id = ?2",
+            [&key, grant_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+    };
+    let put_back = |grant_id: &str, (stored, record, tag): &(i64, String, Vec<u8>)| {
+        db.execute(
+            "INSERT INTO grants (key_id, grant_id, stored, record, tag) VALUES (?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![key, grant_id, stored, record, tag],
+        )
+        .unwrap();
+    };
+    let delete = |grant_id: &str| {
+        db.execute(
+            "DELETE FROM grants WHERE key_id = ?1 AND grant_id = ?2",
+            [&key, grant_id],
+        )
+        .unwrap();
+    };
+    let revoked = row_of(&ids[0]);
+    let admin = caller(ADMIN, &[ALLOW_ALL]);
+    open(dir.path())
+        .revoke_grant(
+            &admin,
+            &RevokeGrantRequest {
+                key_id: key.clone(),
+                grant_id: ids[0].clone(),
+                ..RevokeGrantRequest::default()
+            },
+        )
+        .unwrap();
+    put_back(&ids[0], &revoked);
+    let error = try_open(dir.path()).map(|_| ()).unwrap_err();
+    assert!(error.to_string().contains(&key), "{error}");
+    delete(&ids[0]);
+    let kept = row_of(&ids[1]);
+    delete(&ids[1]);
+    let error = try_open(dir.path()).map(|_| ()).unwrap_err();
+    assert!(error.to_string().contains(&key), "{error}");
+    put_back(&ids[1], &kept);
+    let kms = open(dir.path());
+    assert_eq!(grant_ids(&kms, &key), ids[1..]);
+    let grantee = caller(&format!("{APP}0"), &[]);
+    assert!(encrypt(&kms, &grantee, &key, b"payload", &[]).is_err());
 }
