@@ -20,7 +20,9 @@ const TERM_DOMAIN: &[u8] = b"keyward grant set term v1";
 pub(crate) type Term = [u8; 32];
 
 /// A key's grant rows as its head binds them: each row's term by grant ID, and their sum.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The terms are as secret as the record key (whoever knows them could look for another set
+/// of rows of the same sum): never printed, and zeroized when dropped.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub(crate) struct GrantBinding {
     terms: HashMap<String, Term>,
     /// The sum of the terms modulo 2^256, as four 64-bit limbs, least significant first.
@@ -37,15 +39,34 @@ pub(crate) enum GrantDelta {
     Delete(String),
 }
 
+impl std::fmt::Debug for GrantBinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrantBinding")
+            .field("grants", &self.terms.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for GrantBinding {
+    fn drop(&mut self) {
+        use zeroize::Zeroize as _;
+        for term in self.terms.values_mut() {
+            term.zeroize();
+        }
+        self.sum.zeroize();
+    }
+}
+
 impl GrantBinding {
     /// The term of a grant's row of `region`.
     pub(crate) fn term(records: &RecordKey, row: &GrantRow, region: &str) -> Term {
         let [kind, region, key_id, grant_id, record] = row.fields(region);
-        let tag = records.tag(&[TERM_DOMAIN, kind, region, key_id, grant_id, record]);
+        let mut tag = records.tag(&[TERM_DOMAIN, kind, region, key_id, grant_id, record]);
         let mut term = [0u8; 32];
-        for (out, byte) in term.iter_mut().zip(tag) {
-            *out = byte;
+        for (out, byte) in term.iter_mut().zip(&tag) {
+            *out = *byte;
         }
+        zeroize::Zeroize::zeroize(&mut tag);
         term
     }
 
@@ -56,6 +77,11 @@ impl GrantBinding {
             binding.apply(&GrantDelta::Put(grant_id, term));
         }
         binding
+    }
+
+    /// How many grant rows it binds.
+    pub(crate) fn len(&self) -> usize {
+        self.terms.len()
     }
 
     /// What the head binds: the sum, 32 bytes.
@@ -201,5 +227,15 @@ mod tests {
         let mut back = wrapped.clone();
         back.apply(&GrantDelta::Delete("y".into()));
         assert_eq!(back.digest(), max);
+    }
+
+    /// Printing a binding shows how many rows it binds, never a term or the sum.
+    #[test]
+    fn a_binding_prints_no_term() {
+        let binding = GrantBinding::of([("g".into(), [0xab; 32])]);
+        let printed = format!("{binding:?}");
+        assert!(!printed.to_lowercase().contains("ab"), "{printed}");
+        assert!(!printed.contains("171"), "{printed}");
+        assert!(printed.contains("grants: 1"), "{printed}");
     }
 }

@@ -372,9 +372,12 @@ impl Kms {
                     binding.apply(&delta);
                 }
                 let before = std::mem::replace(&mut entry.grant_binding, binding);
-                changes.extend(self.key_rows(&entry)?);
-                changes.extend(grant_rows);
-                if let Err(e) = self.persist(&changes) {
+                let written = self.key_rows(&entry).and_then(|rows| {
+                    changes.extend(rows);
+                    changes.extend(grant_rows);
+                    self.persist(&changes)
+                });
+                if let Err(e) = written {
                     entry.grant_binding = before;
                     return Err(e);
                 }
@@ -904,6 +907,8 @@ impl Kms {
         let materials_before = entry.crypto.materials();
         let sealed_before = entry.crypto.seal(&self.root)?;
         let result = change(entry).and_then(|r| {
+            // When imported material expires, from the material as the change left it.
+            entry.refresh_expiry();
             let (mut changes, deltas) = self.changed_rows(
                 entry,
                 &meta_before,
@@ -993,6 +998,11 @@ fn load_key(
 
     // The grants' rows as the head binds them (those a row written before holds have none).
     let binding = GrantBinding::of(rows.iter().map(|(g, term)| (g.id.clone(), *term)));
+    if binding.len() != rows.len() {
+        return Err(OpenError::Tampered {
+            what: format!("key {} (two rows of one grant)", record.id),
+        });
+    }
     let mut stored: Vec<GrantRecord> = rows.into_iter().map(|(g, _)| g).collect();
     for grant in in_row {
         if !stored.iter().any(|g| g.id == grant.id) {
@@ -1017,10 +1027,13 @@ fn load_key(
             .collect::<Result<Vec<(u32, Vec<u8>)>, OpenError>>()?;
         let versions: Vec<(u32, &[u8])> =
             versions.iter().map(|(n, v)| (*n, v.as_slice())).collect();
+        // The parts as this version writes them (the rows, tagged, hold the same values),
+        // so that a row written by an earlier version in another form still matches.
+        let written = meta.parts().map_err(&unreadable)?;
         let bound = head_binding(
-            parts
+            written
                 .iter()
-                .map(|p| (p.kind, p.name.as_str(), p.record.as_str())),
+                .map(|(kind, name, record)| (*kind, name.as_str(), record.as_str())),
             &binding.digest(),
         );
         CryptoKey::unseal_parts(&record.id, &record.sealed, &versions, &bound, root)

@@ -558,6 +558,12 @@ fn a_change_the_store_refuses_is_undone_material_included() {
     // ...material included: a ciphertext made now still decrypts after a restart, which it
     // would not if it used a version of the material that was never stored.
     let blob = encrypt(&f, &k).unwrap();
+    // Changes that hold after the refused ones: what the key's head binds (its grants, its
+    // tags) is what the store holds, so the key opens after a restart with them.
+    f.kms
+        .create_grant(&f.admin, &grant(&k, USER, &["Decrypt"]))
+        .unwrap();
+    f.kms.tag_resource(&f.admin, &tag(&k, "a", "b")).unwrap();
     drop(f);
     let f = Fixture::over(
         Box::new(SqliteStore::open(&db).unwrap()),
@@ -565,6 +571,16 @@ fn a_change_the_store_refuses_is_undone_material_included() {
         clock,
     );
     assert_eq!(decrypt(&f, &blob).unwrap(), SECRET);
+    let grants = f.kms.list_grants(&f.admin, &grants_of(&k)).unwrap();
+    assert_eq!(grants.grants.len(), 1);
+    assert_eq!(
+        f.kms
+            .list_resource_tags(&f.admin, &ListResourceTagsRequest::new(&k))
+            .unwrap()
+            .tags
+            .len(),
+        1
+    );
 }
 
 fn material_of_decrypt(f: &Fixture, blob: &[u8]) -> Option<String> {
