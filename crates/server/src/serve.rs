@@ -126,6 +126,9 @@ struct Shared {
     unauthenticated: Unauthenticated,
     /// High-water mark of buffered body bytes (for tests and the figures).
     buffered_peak: AtomicUsize,
+    /// Per Region, how many audit records the database's audit table refused when it was
+    /// last said on stderr ([`report_audit_table_failures`]).
+    audit_failures_said: Mutex<BTreeMap<String, u64>>,
 }
 
 /// The connections that have not yet sent a request that authenticates, by age, each with the
@@ -238,6 +241,7 @@ impl Server {
                 cpu_heavy: Arc::new(Semaphore::new(limits.max_cpu_heavy.max(1))),
                 unauthenticated: Unauthenticated::default(),
                 buffered_peak: AtomicUsize::new(0),
+                audit_failures_said: Mutex::new(BTreeMap::new()),
                 limits,
             }),
         })
@@ -581,8 +585,30 @@ async fn respond(
             format!("Credential should be scoped to a valid region, not '{region}'. "),
         )
     })?;
-    let output = call(shared, kms, &identity, remote, input).await?;
-    Ok(Bytes::from_owner(output.to_body()?))
+    let output = call(shared, kms, &identity, remote, input).await;
+    report_audit_table_failures(shared, &region, kms);
+    Ok(Bytes::from_owner(output?.to_body()?))
+}
+
+/// Says on stderr that audit records could not be written to the database's audit table
+/// (`audit = "postgres"`; each is still in the audit log file): at the first, then each time
+/// their count doubles, so that a table that stays broken does not flood the log.
+fn report_audit_table_failures(shared: &Shared, region: &str, kms: &Kms) {
+    let failures = kms.audit_table_failures();
+    if failures == 0 || !failures.is_power_of_two() {
+        return;
+    }
+    let Ok(mut said) = shared.audit_failures_said.lock() else {
+        return;
+    };
+    let before = said.entry(region.to_owned()).or_insert(0);
+    if failures > *before {
+        *before = failures;
+        eprintln!(
+            "keyward serve: {failures} audit record(s) of Region {region} could not be written to \
+             the database's audit table so far; each is in the audit log file"
+        );
+    }
 }
 
 async fn call(

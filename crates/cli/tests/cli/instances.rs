@@ -61,7 +61,10 @@ impl Database {
             eprintln!("SKIPPED: no PostgreSQL (KEYWARD_TEST_POSTGRES unset; see .ci/postgres)");
             return None;
         };
-        let name = format!("keyward_instances_{}", std::process::id());
+        // One database per test, whatever tests run at once in this process.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("keyward_instances_{}_{n}", std::process::id());
         admin_sql(&admin, &format!("CREATE DATABASE {name}"));
         Some(Self { admin, name })
     }
@@ -215,4 +218,48 @@ fn two_serve_processes_on_one_database_agree_and_survive_one_killed() {
         "{}",
         &trail[..trail.len().min(400)]
     );
+}
+
+/// `audit = "postgres"`: a call whose record the database's audit table refuses still
+/// answers, its record is in the audit log file, and stderr says so (once for the first, not
+/// for every call after).
+#[test]
+fn an_audit_record_the_table_refuses_is_said_on_stderr_and_kept_in_the_file() {
+    let Some(database) = Database::create() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "region = \"us-east-1\"\naccount = \"111122223333\"\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nstore = \"{}\"\naudit = \"postgres\"\n\n[[principals]]\narn = \"{}\"\naccess_key_id = \"{}\"\nsecret_access_key = \"{}\"\nidentity_policies = ['{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":\"kms:*\",\"Resource\":\"*\"}}]}}']\n",
+        dir.path().display(),
+        database.url(),
+        ADMIN.0,
+        ADMIN.1,
+        ADMIN.2,
+    );
+    let path = dir.path().join("keyward.toml");
+    std::fs::write(&path, config).unwrap();
+    let mut server = crate::serve::start(dir.path(), &["--config", path.to_str().unwrap()]);
+    let addr = server.addr();
+    assert_eq!(crate::serve::list_keys(addr, ADMIN.1, ADMIN.2).0, 200);
+    admin_sql(&database.url(), "ALTER TABLE audit RENAME TO audit_moved");
+    for _ in 0..3 {
+        assert_eq!(crate::serve::list_keys(addr, ADMIN.1, ADMIN.2).0, 200);
+    }
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut server.child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let said: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("audit table"))
+        .collect();
+    // The first failure, then the second (a doubling); not the third.
+    assert_eq!(said.len(), 2, "{stderr}");
+    assert!(
+        said[0].contains("1 audit record(s) of Region us-east-1"),
+        "{stderr}"
+    );
+    let trail = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    assert_eq!(trail.matches("\"ListKeys\"").count(), 4, "{trail}");
 }

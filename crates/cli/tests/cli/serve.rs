@@ -12,13 +12,13 @@ fn example_config() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/server/keyward.toml")
 }
 
-struct Running {
-    child: Child,
+pub(crate) struct Running {
+    pub(crate) child: Child,
     stdout: BufReader<std::process::ChildStdout>,
     first_line: String,
 }
 
-fn start(dir: &Path, args: &[&str]) -> Running {
+pub(crate) fn start(dir: &Path, args: &[&str]) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
         .arg("serve")
         .args(args)
@@ -54,7 +54,7 @@ fn start_example(dir: &Path, data: &Path) -> Running {
 }
 
 impl Running {
-    fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         self.first_line
             .trim_end()
             .strip_prefix("listening on http://")
@@ -89,7 +89,7 @@ impl Drop for Running {
 }
 
 /// A signed `ListKeys`, by AWS's own signer; the HTTP status and body.
-fn list_keys(addr: SocketAddr, key: &str, secret: &str) -> (u16, String) {
+pub(crate) fn list_keys(addr: SocketAddr, key: &str, secret: &str) -> (u16, String) {
     use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
     let headers = [
         ("host".to_owned(), addr.to_string()),
