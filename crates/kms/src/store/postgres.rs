@@ -291,9 +291,7 @@ impl PostgresStore {
     /// Whether the database holds any key, of any Region (served here or not): rows that
     /// only the root key that sealed them opens.
     pub fn holds_keys(&self) -> Result<bool, StoreError> {
-        let (pool, shown) = (self.pool.clone(), self.shown.clone());
-        run(&self.handle()?, &self.shown, async move {
-            let client = PostgresStore::client(&pool, &shown).await?;
+        self.on_connection(|client, _| async move {
             Ok(client
                 .query_one("SELECT EXISTS (SELECT 1 FROM keys)", &[])
                 .await
@@ -308,6 +306,21 @@ impl PostgresStore {
             .as_ref()
             .map(|r| r.handle().clone())
             .ok_or_else(|| unanswered(&self.shown))
+    }
+
+    /// Runs `work` on a connection from the pool, with this store's Region, on the store's
+    /// runtime, and waits for its answer ([`run`]).
+    fn on_connection<T, F, Fut>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(deadpool_postgres::Client, String) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, StoreError>> + Send + 'static,
+    {
+        let (pool, shown, region) = (self.pool.clone(), self.shown.clone(), self.region.clone());
+        run(&self.handle()?, &self.shown, async move {
+            let client = PostgresStore::client(&pool, &shown).await?;
+            work(client, region).await
+        })
     }
 
     async fn client(pool: &Pool, shown: &str) -> Result<deadpool_postgres::Client, StoreError> {
@@ -339,6 +352,25 @@ fn run<T: Send + 'static>(
         .recv_timeout(ANSWER_TIMEOUT)
         .map_err(|_| unanswered(shown))?
 }
+
+/// A read-only transaction that sees one snapshot of every table (`what` names the read in
+/// an error).
+async fn snapshot<'a>(
+    client: &'a mut deadpool_postgres::Client,
+    what: &'static str,
+) -> Result<deadpool_postgres::Transaction<'a>, StoreError> {
+    client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(database_error(what))
+}
+
+/// Every alias of a Region, in the order a snapshot lists them.
+const ALIASES_OF_REGION: &str = "SELECT account, name, key_id, created, updated, tag FROM aliases
+     WHERE region = $1 ORDER BY account, name";
 
 /// Brings the schema to [`SCHEMA`], in one transaction under the migrations' lock; refuses a
 /// newer one.
@@ -416,22 +448,10 @@ impl Store for PostgresStore {
     }
 
     fn load_key(&self, id: &str) -> Result<Option<KeyRows>, StoreError> {
-        let (pool, shown, region, id) = (
-            self.pool.clone(),
-            self.shown.clone(),
-            self.region.clone(),
-            id.to_owned(),
-        );
-        run(&self.handle()?, &self.shown, async move {
-            let mut client = PostgresStore::client(&pool, &shown).await?;
+        let id = id.to_owned();
+        self.on_connection(move |mut client, region| async move {
             // One snapshot of the key and its grants.
-            let tx = client
-                .build_transaction()
-                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await
-                .map_err(database_error("reading a key"))?;
+            let tx = snapshot(&mut client, "reading a key").await?;
             let rows = read_key(&*tx, &region, &id).await?;
             tx.commit().await.map_err(database_error("reading a key"))?;
             Ok(rows)
@@ -443,17 +463,9 @@ impl Store for PostgresStore {
     }
 
     fn load_versioned(&self) -> Result<(Snapshot, HashMap<String, u64>), StoreError> {
-        let (pool, shown, region) = (self.pool.clone(), self.shown.clone(), self.region.clone());
-        run(&self.handle()?, &self.shown, async move {
-            let mut client = PostgresStore::client(&pool, &shown).await?;
+        self.on_connection(|mut client, region| async move {
             // One snapshot of every table.
-            let tx = client
-                .build_transaction()
-                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await
-                .map_err(database_error("reading keys"))?;
+            let tx = snapshot(&mut client, "reading keys").await?;
             let mut versions = HashMap::new();
             let keys = tx
                 .query(
@@ -492,13 +504,9 @@ impl Store for PostgresStore {
                 })
                 .collect();
             let aliases = alias_rows(
-                tx.query(
-                    "SELECT account, name, key_id, created, updated, tag FROM aliases
-                     WHERE region = $1 ORDER BY account, name",
-                    &[&region],
-                )
-                .await
-                .map_err(database_error("reading aliases"))?,
+                tx.query(ALIASES_OF_REGION, &[&region])
+                    .await
+                    .map_err(database_error("reading aliases"))?,
             );
             let mut parts = Vec::new();
             for kind in [
@@ -535,10 +543,8 @@ impl Store for PostgresStore {
     }
 
     fn key_version(&self, id: &str) -> Result<Option<u64>, StoreError> {
-        let (pool, shown, region) = (self.pool.clone(), self.shown.clone(), self.region.clone());
         let id = id.to_owned();
-        run(&self.handle()?, &self.shown, async move {
-            let client = PostgresStore::client(&pool, &shown).await?;
+        self.on_connection(move |client, region| async move {
             Ok(client
                 .query_opt(
                     "SELECT version FROM keys WHERE region = $1 AND id = $2",
@@ -551,10 +557,8 @@ impl Store for PostgresStore {
     }
 
     fn load_alias(&self, account: &str, name: &str) -> Result<Option<AliasRecord>, StoreError> {
-        let (pool, shown, region) = (self.pool.clone(), self.shown.clone(), self.region.clone());
         let (account, name) = (account.to_owned(), name.to_owned());
-        run(&self.handle()?, &self.shown, async move {
-            let client = PostgresStore::client(&pool, &shown).await?;
+        self.on_connection(move |client, region| async move {
             let rows = client
                 .query(
                     "SELECT account, name, key_id, created, updated, tag FROM aliases
@@ -568,15 +572,9 @@ impl Store for PostgresStore {
     }
 
     fn load_aliases(&self) -> Result<Vec<AliasRecord>, StoreError> {
-        let (pool, shown, region) = (self.pool.clone(), self.shown.clone(), self.region.clone());
-        run(&self.handle()?, &self.shown, async move {
-            let client = PostgresStore::client(&pool, &shown).await?;
+        self.on_connection(|client, region| async move {
             let rows = client
-                .query(
-                    "SELECT account, name, key_id, created, updated, tag FROM aliases
-                     WHERE region = $1 ORDER BY account, name",
-                    &[&region],
-                )
+                .query(ALIASES_OF_REGION, &[&region])
                 .await
                 .map_err(database_error("reading aliases"))?;
             Ok(alias_rows(rows))
@@ -584,10 +582,8 @@ impl Store for PostgresStore {
     }
 
     fn grant_owner(&self, grant_id: &str) -> Result<Option<String>, StoreError> {
-        let (pool, shown, region) = (self.pool.clone(), self.shown.clone(), self.region.clone());
         let grant_id = grant_id.to_owned();
-        run(&self.handle()?, &self.shown, async move {
-            let client = PostgresStore::client(&pool, &shown).await?;
+        self.on_connection(move |client, region| async move {
             Ok(client
                 .query_opt(
                     "SELECT key_id FROM grants WHERE region = $1 AND grant_id = $2 LIMIT 1",
@@ -600,10 +596,8 @@ impl Store for PostgresStore {
     }
 
     fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
-        let (pool, shown, region) = (self.pool.clone(), self.shown.clone(), self.region.clone());
         let changes = changes.to_vec();
-        run(&self.handle()?, &self.shown, async move {
-            let mut client = PostgresStore::client(&pool, &shown).await?;
+        self.on_connection(move |mut client, region| async move {
             let tx = client
                 .transaction()
                 .await
