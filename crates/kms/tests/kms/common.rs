@@ -116,18 +116,7 @@ impl Fixture {
     /// A key of any spec, usage and origin created by the admin under
     /// [`admin_policy`]`(statements)`.
     pub(crate) fn key_of(&self, spec: &str, usage: &str, origin: &str, statements: &str) -> String {
-        let request = CreateKeyRequest {
-            key_spec: Some(spec.into()),
-            key_usage: Some(usage.into()),
-            origin: Some(origin.into()),
-            policy: Some(admin_policy(statements)),
-            ..CreateKeyRequest::default()
-        };
-        self.kms
-            .create_key(&self.admin, &request)
-            .unwrap()
-            .key_metadata
-            .key_id
+        create_key_of(&self.kms, &self.admin, (spec, usage, origin), statements)
     }
 
     /// The key's metadata, as the admin sees it.
@@ -182,6 +171,27 @@ pub(crate) fn admin_policy(statements: &str) -> String {
 
 /// A key with the default key policy (which delegates to the caller's account), created by
 /// `caller` in its account.
+/// A key of (spec, usage, origin) created through `kms` by `caller` under
+/// [`admin_policy`]`(statements)`.
+pub(crate) fn create_key_of(
+    kms: &Kms,
+    caller: &Caller,
+    (spec, usage, origin): (&str, &str, &str),
+    statements: &str,
+) -> String {
+    let request = CreateKeyRequest {
+        key_spec: Some(spec.into()),
+        key_usage: Some(usage.into()),
+        origin: Some(origin.into()),
+        policy: Some(admin_policy(statements)),
+        ..CreateKeyRequest::default()
+    };
+    kms.create_key(caller, &request)
+        .unwrap()
+        .key_metadata
+        .key_id
+}
+
 pub(crate) fn default_key(kms: &Kms, caller: &Caller) -> KeyMetadata {
     kms.create_key(caller, &CreateKeyRequest::default())
         .unwrap()

@@ -769,18 +769,7 @@ fn material_rotated_imported_or_deleted_through_one_instance_is_used_so_through_
     time_until(|| decrypt(&b, &admin, &second, &[]).is_ok());
     // A change through B, on the key as A left it.
     put_policy(&b, &admin, &key, true);
-    let external = a
-        .create_key(
-            &admin,
-            &keyward_kms::api::CreateKeyRequest {
-                origin: Some("EXTERNAL".into()),
-                policy: Some(admin_policy("")),
-                ..Default::default()
-            },
-        )
-        .unwrap()
-        .key_metadata
-        .key_id;
+    let external = create_key_of(&a, &admin, Kind::External.spec_usage_origin(), "");
     a.import_key_material(
         &admin,
         &keyward_kms::api::ImportKeyMaterialRequest {

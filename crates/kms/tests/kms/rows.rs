@@ -608,18 +608,7 @@ fn a_store_of_format_3_is_migrated_when_opened_its_tags_and_schedules_moved_to_r
         kms.rotate_key_on_demand(&admin, &RotateKeyOnDemandRequest::new(&rotated))
             .unwrap();
         let second = encrypt(&kms, &admin, &rotated, b"second", &[]).unwrap();
-        let external = kms
-            .create_key(
-                &admin,
-                &keyward_kms::api::CreateKeyRequest {
-                    origin: Some("EXTERNAL".into()),
-                    policy: Some(admin_policy("")),
-                    ..Default::default()
-                },
-            )
-            .unwrap()
-            .key_metadata
-            .key_id;
+        let external = create_key_of(&kms, &admin, Kind::External.spec_usage_origin(), "");
         kms.import_key_material(
             &admin,
             &keyward_kms::api::ImportKeyMaterialRequest {
