@@ -114,7 +114,8 @@ impl KeyEntry {
     }
 
     /// Sets `valid_to` to the earliest expiry of the imported material present (what the
-    /// clock next has to delete), after an import, a deletion or an expiry.
+    /// clock next has to delete): when a key is read, and after every change
+    /// ([`crate::Kms`]'s `commit_key`), an import, a deletion or an expiry included.
     pub(crate) fn refresh_expiry(&mut self) {
         self.meta.valid_to = self
             .crypto

@@ -130,7 +130,6 @@ impl Kms {
                 }
                 if e.meta.valid_to.is_some_and(|at| at <= now) {
                     e.crypto.delete_expired_material(from_epoch_seconds(now));
-                    e.refresh_expiry();
                 }
                 Ok(())
             });

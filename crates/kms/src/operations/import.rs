@@ -232,7 +232,6 @@ fn import(
             .insert(material_id.clone(), description.clone());
     }
     entry.meta.expiration_model = Some(model(r).to_owned());
-    entry.refresh_expiry();
     Ok(ImportKeyMaterialResponse {
         key_id: entry.meta.arn.clone(),
         key_material_id: material_id,
@@ -250,7 +249,6 @@ operation! {
     validate |entry, _| check_external(entry);
     perform |_, entry, r| {
         let deleted = entry.crypto.delete_imported_material(r.key_material_id.as_deref())?;
-        entry.refresh_expiry();
         if !entry.crypto.has_material() {
             entry.meta.expiration_model = None;
         }
