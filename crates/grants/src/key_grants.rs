@@ -368,7 +368,7 @@ fn at_least_as_strict(
             Some(GrantConstraint::EncryptionContextEquals(p)),
             Some(GrantConstraint::EncryptionContextEquals(c)),
         ) => {
-            if p.len() == c.len() && p.iter().all(|pair| holds(c, pair)) {
+            if same_pairs(p, c) {
                 Ok(())
             } else {
                 Err("under an EncryptionContextEquals parent the child must have the same EncryptionContextEquals".into())
@@ -383,11 +383,15 @@ fn at_least_as_strict(
     }
 }
 
-/// The same pairs, keys without case, in any order.
+/// The same pairs, keys without case, in any order: each side's pairs all held by the other
+/// (one direction is not enough when one side names a key twice in different cases:
+/// `{Dept: x, dept: x}` against `{dept: x, team: y}`).
 fn same_pairs(a: &[(String, String)], b: &[(String, String)]) -> bool {
-    a.len() == b.len()
-        && a.iter()
+    let within = |a: &[(String, String)], b: &[(String, String)]| {
+        a.iter()
             .all(|(k, v)| b.iter().any(|(bk, bv)| same_key(bk, k) && bv == v))
+    };
+    within(a, b) && within(b, a)
 }
 
 fn same_constraint(a: Option<&GrantConstraint>, b: Option<&GrantConstraint>) -> bool {

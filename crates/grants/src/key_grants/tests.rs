@@ -758,3 +758,25 @@ fn a_token_is_bound_to_its_key() {
         Err(KeyGrantsError::InvalidGrantToken)
     );
 }
+
+/// An EncryptionContextEquals parent that names one key twice in different cases admits only
+/// a child of the same pairs: a child that matches each parent pair with one of its own and
+/// adds another (`{dept: x, team: Finance}` under `{Dept: x, dept: x}`, as long) would allow a
+/// context the parent refuses. Found by the property `a_child_grant_never_allows_what_its_
+/// parent_would_not`.
+#[test]
+fn an_equals_child_must_hold_no_pair_its_parent_does_not() {
+    let equals = parent(
+        &["Decrypt", "CreateGrant"],
+        Some(GrantConstraint::EncryptionContextEquals(pairs(&[
+            ("Dept", "x"),
+            ("dept", "x"),
+        ]))),
+    );
+    let mut r = request(&["Decrypt"]);
+    r.encryption_context_equals = Some(pairs(&[("dept", "x"), ("team", "Finance")]));
+    let mut s = key_grants();
+    assert_eq!(code(s.create_under(&equals, &r)), "AccessDeniedException");
+    r.encryption_context_equals = Some(pairs(&[("dept", "x"), ("Dept", "x")]));
+    assert_eq!(code(s.create_under(&equals, &r)), "ok");
+}
