@@ -9,7 +9,7 @@
 
 use crate::AnalysisError;
 use crate::mentions::{Mentions, StatementKeys};
-use crate::scp::{Says, says};
+use crate::scp::{Says, says, says_on};
 use keyward_authz::{PolicySource, Reason, Request, Source};
 use keyward_conditions::{CompiledPolicy, KeyTest};
 use keyward_policy::catalog::ActionId;
@@ -55,17 +55,20 @@ impl Boundary {
         reasons: &[Reason],
         key_policy: &CompiledPolicy,
     ) -> Option<String> {
-        let allowed = match says(&self.policy, request) {
-            Says::Denies(statement) => {
-                return Some(format!(
-                    "denied by {statement} of the permissions boundary {}",
-                    self.name
-                ));
-            }
-            Says::Allows => true,
-            Says::Nothing => false,
-        };
-        if allowed || allowed_to_own_arn(request, reasons, key_policy) {
+        if let Says::Denies(statement) = says(&self.policy, request) {
+            return Some(format!(
+                "denied by {statement} of the permissions boundary {}",
+                self.name
+            ));
+        }
+        // Each resource on its own. An alias operation's alias has no resource-based policy:
+        // the boundary must allow it there. The key: the boundary, or the key policy's allow
+        // to the caller's own ARN.
+        let allows =
+            |resource: &str| matches!(says_on(&self.policy, request, resource), Says::Allows);
+        let alias_allowed = request.target_key.is_none() || allows(&request.resource);
+        let key = request.target_key.as_deref().unwrap_or(&request.resource);
+        if alias_allowed && (allows(key) || allowed_to_own_arn(request, reasons, key_policy)) {
             return None;
         }
         Some(format!(

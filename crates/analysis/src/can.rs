@@ -5,7 +5,7 @@
 
 use crate::AnalysisError;
 use crate::checks::{allows_nothing, decide, retarget};
-use crate::diff::{AliasOperations, Finding, compare};
+use crate::diff::{Finding, compare};
 use crate::principals::session_role;
 use crate::scp::{NamedPolicy, ServiceControlPolicies};
 use crate::space::CallerPolicies;
@@ -101,7 +101,7 @@ pub fn can_governed(
         (set, scps, &callers),
         key,
         &named,
-        (false, AliasOperations::Outside),
+        false,
     )?;
     let mut paths = Vec::new();
     for mut finding in report.findings {
@@ -144,6 +144,13 @@ pub fn can_governed(
             "resource": key.arn,
             "key": crate::witness::key_json(key),
         });
+        if crate::aliases::is_alias_operation(action)
+            && let Value::Object(members) = &mut plain
+        {
+            // An alias operation names an alias, and the key as its target.
+            members.insert("resource".into(), crate::aliases::plain_alias(key)?.into());
+            members.insert("target_key".into(), key.arn.clone().into());
+        }
         if let (Some(texts), Value::Object(members)) = (&set.identity_policies, &mut plain) {
             let parsed = texts
                 .iter()

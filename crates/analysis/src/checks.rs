@@ -6,7 +6,7 @@
 //! witness request that `authz` confirms.
 
 use crate::AnalysisError;
-use crate::diff::{DiffReport, Finding, diff, diff_actions_on_key};
+use crate::diff::{DiffReport, Finding, diff};
 use crate::glob::Glob;
 use crate::space::{KeyFacts, PolicySet};
 use keyward_policy::catalog::ActionId;
@@ -185,9 +185,7 @@ pub fn check_no_public_access(
         identity_policies: policy.identity_policies.clone(),
         grants: Vec::new(),
     };
-    // Alias operations are never allowed across accounts, so never to the public: the actions
-    // on the key are the whole answer.
-    let mut findings = diff_actions_on_key(&organizations, policy, key)?.findings;
+    let mut findings = diff(&organizations, policy, key)?.findings;
     findings.retain(|f| f.public);
     Ok(CheckReport::of(
         findings,
@@ -242,11 +240,8 @@ pub(crate) fn retarget(
 
 /// Everything `policy` allows: its diff with a policy that allows nothing (the same identity
 /// policies, no grants).
-/// What `policy` allows on the key's actions: the actions `CheckAccessNotGranted` is asked
-/// about are actions on a key (`actions` refuses any other), so the alias operations are
-/// outside the question.
 fn against_nothing(policy: &PolicySet, key: &KeyFacts) -> Result<DiffReport, AnalysisError> {
-    diff_actions_on_key(&allows_nothing(policy), policy, key)
+    diff(&allows_nothing(policy), policy, key)
 }
 
 /// A key policy that allows nothing, with `policy`'s identity policies and no grants.
@@ -258,9 +253,10 @@ pub(crate) fn allows_nothing(policy: &PolicySet) -> PolicySet {
     }
 }
 
-/// The key actions `patterns` name (every key action when there are none).
+/// The actions involving a key that `patterns` name (every one when there are none): the
+/// actions on a key and the alias operations.
 fn actions(patterns: &[String]) -> Result<Vec<ActionId>, AnalysisError> {
-    let on_keys = ActionId::on_a_key;
+    let on_keys = ActionId::involving_a_key;
     if patterns.is_empty() {
         return Ok(on_keys().collect());
     }
@@ -272,7 +268,7 @@ fn actions(patterns: &[String]) -> Result<Vec<ActionId>, AnalysisError> {
             .collect();
         if named.is_empty() {
             return Err(AnalysisError::Input(format!(
-                "{pattern} names no KMS action on a key"
+                "{pattern} names no KMS action on a key or an alias"
             )));
         }
         out.extend(

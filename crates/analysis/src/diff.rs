@@ -76,41 +76,17 @@ pub struct DiffReport {
     pub result: &'static str,
     /// Each kind of new access.
     pub findings: Vec<Finding>,
-    /// What the comparison left undecided beside a `FAIL` (which it does not change): the
-    /// alias operations when the two sides might decide them differently. Without findings,
-    /// such a comparison is refused instead.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub not_decided: Vec<String>,
     /// How many points (caller, group of actions, condition-key cells, encryption context)
     /// were decided under each side.
     #[serde(skip)]
     pub regions: usize,
 }
 
-/// Every kind of request `new` allows and `old` does not, on the key `key`. The alias
-/// operations (`kms:CreateAlias`, `kms:UpdateAlias`, `kms:DeleteAlias`, on an alias and its
-/// key) are outside the analysis: when the two sides might decide them differently (the
-/// key-policy statements that match them, or the identity policies, differ), the answer is
-/// an [`AnalysisError::Unsupported`] that says so, never a PASS that leaves them out.
+/// Every kind of request `new` allows and `old` does not, on the key `key`: the actions on the
+/// key, and the alias operations (`kms:CreateAlias`, `kms:UpdateAlias`, `kms:DeleteAlias`) on
+/// the aliases of the key's account and Region that name it.
 pub fn diff(old: &PolicySet, new: &PolicySet, key: &KeyFacts) -> Result<DiffReport, AnalysisError> {
     diff_naming(old, new, key, &[])
-}
-
-/// [`diff`] over the actions on a key alone: the alias operations are left out rather than
-/// refused when the two sides might decide them differently. For callers that ask about the
-/// actions on a key (and the oracle tests, whose brute force enumerates those).
-pub fn diff_actions_on_key(
-    old: &PolicySet,
-    new: &PolicySet,
-    key: &KeyFacts,
-) -> Result<DiffReport, AnalysisError> {
-    compare(
-        (old, None, &[]),
-        (new, None, &[]),
-        key,
-        &[],
-        (false, AliasOperations::Outside),
-    )
 }
 
 /// [`diff`], with `named` principals (ARNs) told apart from the others as if a policy named
@@ -121,26 +97,7 @@ pub(crate) fn diff_naming(
     key: &KeyFacts,
     named: &[&str],
 ) -> Result<DiffReport, AnalysisError> {
-    compare(
-        (old, None, &[]),
-        (new, None, &[]),
-        key,
-        named,
-        (false, AliasOperations::MustNotChange),
-    )
-}
-
-/// What a comparison does about the alias operations (`kms:CreateAlias`, `kms:UpdateAlias`,
-/// `kms:DeleteAlias`), which act on an alias and its key and which the analysis does not
-/// decide.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AliasOperations {
-    /// The question is whether one side allows anything the other does not: refuse, naming
-    /// them, unless the two sides decide them alike (the statements that read them, and the
-    /// identity policies, are the same), rather than answer without them.
-    MustNotChange,
-    /// The question is about the actions on a key alone (who-can's rows, `can`).
-    Outside,
+    compare((old, None, &[]), (new, None, &[]), key, named, false)
 }
 
 /// One side of a comparison: its policies, its SCPs, and the callers with identity policies
@@ -151,43 +108,6 @@ pub(crate) type SideInputs<'a> = (
     &'a [CallerPolicies],
 );
 
-/// Why the two sides might decide an alias operation differently, if they might: the
-/// key-policy statements whose action clause matches one (compared as JSON values, layout and
-/// position aside), the identity policies, the callers' own policies or the SCPs differ. When
-/// they are all the same, every alias request is decided alike on both sides, and the
-/// comparison of the actions on the key is the whole answer.
-fn alias_operations_change(
-    (old, old_scps, old_callers): (&Side, Option<&ServiceControlPolicies>, &[CallerPolicies]),
-    (new, new_scps, new_callers): (&Side, Option<&ServiceControlPolicies>, &[CallerPolicies]),
-) -> Option<String> {
-    let (old_statements, new_statements) = (old.alias_statements(), new.alias_statements());
-    if old_statements != new_statements {
-        let only_in = |a: &[(String, Value)], b: &[(String, Value)]| -> Vec<String> {
-            a.iter()
-                .filter(|s| !b.contains(s))
-                .map(|(name, _)| name.clone())
-                .collect()
-        };
-        let mut named = only_in(&old_statements, &new_statements);
-        for name in only_in(&new_statements, &old_statements) {
-            if !named.contains(&name) {
-                named.push(name);
-            }
-        }
-        return Some(format!(
-            "the key-policy statements that allow or deny them differ ({})",
-            named.join(", ")
-        ));
-    }
-    if old.set.identity_policies != new.set.identity_policies || old_callers != new_callers {
-        return Some("the identity policies differ".to_owned());
-    }
-    if old_scps != new_scps {
-        return Some("the SCPs differ".to_owned());
-    }
-    None
-}
-
 /// [`diff_naming`] with each side's SCPs; with `only_named`, about the named principals (and
 /// their roles' sessions) alone: no other caller is decided or reported. A side's callers
 /// with identity policies of their own are decided with them instead of the side's.
@@ -196,7 +116,7 @@ pub(crate) fn compare(
     (new, new_scps, new_callers): SideInputs<'_>,
     key: &KeyFacts,
     named: &[&str],
-    (only_named, alias_operations): (bool, AliasOperations),
+    only_named: bool,
 ) -> Result<DiffReport, AnalysisError> {
     let mut mentions = Mentions::default();
     for arn in named {
@@ -204,13 +124,6 @@ pub(crate) fn compare(
     }
     let old_side = Side::governed(old, old_scps, old_callers, &mut mentions)?;
     let new_side = Side::governed(new, new_scps, new_callers, &mut mentions)?;
-    let alias_change = match alias_operations {
-        AliasOperations::MustNotChange => alias_operations_change(
-            (&old_side, old_scps, old_callers),
-            (&new_side, new_scps, new_callers),
-        ),
-        AliasOperations::Outside => None,
-    };
     let mut space = Space::new(key, &[&old_side, &new_side], mentions)?;
     if only_named {
         space.only = Some(named.iter().map(|&a| a.to_owned()).collect());
@@ -234,24 +147,9 @@ pub(crate) fn compare(
         findings.push(finding(&draft, &space, (&new_side, new), (&old_side, old))?);
     }
     findings.sort_by(|a, b| (&a.principal, &a.actions).cmp(&(&b.principal, &b.actions)));
-    let mut not_decided = Vec::new();
-    if let Some(why) = alias_change {
-        let alias =
-            "kms:CreateAlias, kms:UpdateAlias and kms:DeleteAlias are not decided by the analysis";
-        if findings.is_empty() {
-            // A PASS that left them out could be a false "no new access".
-            return Err(AnalysisError::Unsupported(format!(
-                "{alias}, and {why}: whether the change grants them is not known"
-            )));
-        }
-        not_decided.push(format!(
-            "{alias}, and {why}: the findings are of the actions on the key, and may not list every alias operation the change grants"
-        ));
-    }
     Ok(DiffReport {
         result: if findings.is_empty() { "PASS" } else { "FAIL" },
         findings,
-        not_decided,
         regions,
     })
 }
@@ -421,6 +319,13 @@ fn drafts(space: &Space, added: BTreeMap<(usize, usize), BTreeSet<Cell>>) -> Vec
             }
         };
         for (condition, example) in shapes {
+            // An alias operation's condition says which aliases: its drafts never join an
+            // action on the key's.
+            let condition = match group.alias.and_then(|a| space.aliases.get(a)) {
+                Some(alias) if condition == "always" => alias.words.clone(),
+                Some(alias) => format!("{} and {condition}", alias.words),
+                None => condition,
+            };
             if let Some(draft) = index
                 .get(&(caller_index, condition.clone()))
                 .and_then(|&i| out.get_mut(i))

@@ -19,6 +19,8 @@ pub(crate) enum Class {
     Digit,
     /// A character of an IAM name: letters, digits and `+=,.@_-` (a path adds `/`).
     NameNotSlash,
+    /// A character of a KMS alias name after `alias/`: letters, digits and `/_-`.
+    AliasName,
 }
 
 impl Class {
@@ -28,6 +30,7 @@ impl Class {
             Self::NotColon => c != ':',
             Self::Digit => c.is_ascii_digit(),
             Self::NameNotSlash => c.is_ascii_alphanumeric() || "+=,.@_-".contains(c),
+            Self::AliasName => c.is_ascii_alphanumeric() || "/_-".contains(c),
         }
     }
 }
@@ -109,6 +112,38 @@ impl Glob {
         }
         items.extend(like_items(parts.next()?, Class::Any));
         Some(Self { items, fold: false })
+    }
+
+    /// A policy's `Resource` pattern as `authz` matches it (`ArnPattern::resource`): an ARN
+    /// pattern matched part by part, or one that stops before the resource part with a part
+    /// ending in `*`, whose `*` then spans the rest of the ARN, colons included. `None` when
+    /// `pattern` is neither (it matches no ARN).
+    pub(crate) fn resource(pattern: &str) -> Option<Self> {
+        let rest = pattern.strip_prefix("arn:")?;
+        if rest.matches(':').count() >= 4 {
+            return Self::arn(pattern);
+        }
+        let parts: Vec<&str> = rest.split(':').collect();
+        let (last, before) = parts.split_last()?;
+        if !last.ends_with('*') {
+            return None;
+        }
+        let mut items: Vec<Item> = "arn:".chars().map(Item::Char).collect();
+        for part in before {
+            items.extend(like_items(part, Class::NotColon));
+            items.push(Item::Char(':'));
+        }
+        items.extend(like_items(last, Class::Any));
+        Some(Self { items, fold: false })
+    }
+
+    /// The ARNs of the aliases under `prefix` (`arn:PARTITION:kms:REGION:ACCOUNT:alias/`): the
+    /// prefix, then one or more characters of an alias name.
+    pub(crate) fn alias_arns(prefix: &str) -> Self {
+        let mut items: Vec<Item> = prefix.chars().map(Item::Char).collect();
+        items.push(Item::One(Class::AliasName));
+        items.push(Item::Star(Class::AliasName));
+        Self { items, fold: false }
     }
 
     /// A pattern from its items.
@@ -669,6 +704,8 @@ fn alphabet(globs: &[&Glob]) -> Vec<char> {
         &['7', '3', '5', '0', '1', '2', '4', '6', '8', '9'][..],
         &['x', 'q', 'z', 'j', 'k', 'v', 'w', 'y', 'X', 'Q', 'Z'][..],
         &['/'][..],
+        // An IAM name's character that no alias name has.
+        &['+', '=', ',', '.', '@'][..],
         &[':'][..],
         &['#', '!', '~', '%', '&'][..],
     ] {

@@ -50,6 +50,7 @@
 
 #![warn(missing_docs)]
 
+mod aliases;
 mod authorization;
 mod boundary;
 mod can;
@@ -76,7 +77,7 @@ pub use checks::{
     Access, CheckReason, CheckReport, check_access_not_granted, check_no_new_access,
     check_no_public_access,
 };
-pub use diff::{DiffReport, Explanations, Finding, StatementRef, diff, diff_actions_on_key};
+pub use diff::{DiffReport, Explanations, Finding, StatementRef, diff};
 pub use inputs::{KeyReadError, ReadError, read_aliases, read_grants, read_key, read_tags};
 pub use principals::PrincipalKind;
 pub use reach::{Reach, ReachQuestion, ReachWitness, Reached, reach};

@@ -49,6 +49,10 @@ pub(crate) struct Mentions {
     pub(crate) services: BTreeSet<String>,
     /// Encryption-context keys named by grant constraints, with their values.
     pub(crate) grant_context: Vec<(String, String)>,
+    /// The `Resource` and `NotResource` patterns, as written, of the statements whose action
+    /// clause matches an alias operation: what tells one alias from another
+    /// ([`crate::aliases`]). With each, whether it has a policy variable in its resource part.
+    pub(crate) alias_resources: BTreeSet<(String, bool)>,
 }
 
 /// The keys each statement of a policy mentions in its `Condition` (folded names).
@@ -115,6 +119,19 @@ impl Mentions {
                 for value in &entry.values {
                     self.add_principal(entry.principal_type.value, &value.value);
                 }
+            }
+        }
+        if let Some(resource) = &statement.resource
+            && crate::aliases::names_an_alias_operation(&statement.action.value)
+        {
+            for pattern in &resource.value.patterns {
+                let templated = variables
+                    && matches!(
+                        keyward_policy::compile::ResourcePattern::new(&pattern.value, true),
+                        Ok(keyward_policy::compile::ResourcePattern::Templated { .. })
+                    );
+                self.alias_resources
+                    .insert((pattern.value.clone(), templated));
             }
         }
         let mut keys = BTreeSet::new();

@@ -73,18 +73,7 @@ impl DiffReport {
             "defaultConfiguration": {"level": "error"},
             "properties": {"tags": ["security", "kms"], "precision": "very-high", "security-severity": "7.5"},
         }]);
-        let mut log = sarif_log(rules, results);
-        // What was not decided beside the findings: the run's properties.
-        if !self.not_decided.is_empty()
-            && let Some(run) = log.get_mut("runs").and_then(|r| r.get_mut(0))
-            && let Some(run) = run.as_object_mut()
-        {
-            run.insert(
-                "properties".into(),
-                json!({"not_decided": self.not_decided}),
-            );
-        }
-        log
+        sarif_log(rules, results)
     }
 }
 

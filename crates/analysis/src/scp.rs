@@ -134,9 +134,24 @@ pub(crate) enum Says {
 }
 
 /// What `policy` says of `request`: its statements for the action whose resource covers the
-/// key (or the alias's target) and whose condition holds.
+/// key and whose condition holds. An alias operation acts on two resources, the alias and its
+/// key: a `Deny` of either refuses it, and it is allowed only where both are.
 pub(crate) fn says(policy: &CompiledPolicy, request: &Request) -> Says {
-    let resource = request.target_key.as_deref().unwrap_or(&request.resource);
+    let Some(key) = request.target_key.as_deref() else {
+        return says_on(policy, request, &request.resource);
+    };
+    match (
+        says_on(policy, request, &request.resource),
+        says_on(policy, request, key),
+    ) {
+        (Says::Denies(statement), _) | (_, Says::Denies(statement)) => Says::Denies(statement),
+        (Says::Allows, Says::Allows) => Says::Allows,
+        _ => Says::Nothing,
+    }
+}
+
+/// What `policy` says of `request` on `resource`.
+pub(crate) fn says_on(policy: &CompiledPolicy, request: &Request, resource: &str) -> Says {
     let mut allowed = false;
     for s in policy.statements_for(request.action) {
         if !policy.covers_resource(s, resource, &request.context)
@@ -275,11 +290,19 @@ impl Guardrails {
         if !self.govern(request) {
             return None;
         }
+        // Each resource of the request on its own: an alias operation's alias, then its key.
+        std::iter::once(request.resource.as_str())
+            .chain(request.target_key.as_deref())
+            .find_map(|resource| self.scp_refusal_on(request, resource))
+    }
+
+    /// Why the SCPs refuse `request` on `resource`, which they govern.
+    fn scp_refusal_on(&self, request: &Request, resource: &str) -> Option<String> {
         let mut missing = None;
         for (depth, level) in self.levels.iter().enumerate() {
             let mut allowed = false;
             for scp in level {
-                match says(&scp.policy, request) {
+                match says_on(&scp.policy, request, resource) {
                     Says::Denies(statement) => {
                         return Some(format!(
                             "denied by {statement} of the service control policy {}",
@@ -431,6 +454,30 @@ mod tests {
         let g = guardrails(vec![vec![named(NO_DECRYPT)]]);
         assert!(g.refusal(&request(user, "kms:Encrypt")).is_some());
         assert_eq!(g.levels_without_allow(), vec![1]);
+    }
+
+    #[test]
+    fn scp_on_an_alias_operation_reads_the_alias_and_the_key_each_on_its_own() {
+        let user = "arn:aws:iam::111122223333:user/alice";
+        let alias_op = |alias: &str| {
+            let mut r = request(user, "kms:CreateAlias");
+            r.resource = format!("arn:aws:kms:us-east-1:111122223333:alias/{alias}");
+            r.target_key = Some(KEY.to_owned());
+            r
+        };
+        let no_prod = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"kms:CreateAlias","Resource":"arn:aws:kms:*:*:alias/prod-*"}]}"#;
+        let g = guardrails(vec![vec![named(FULL), named(no_prod)]]);
+        assert!(g.refusal(&alias_op("prod-x")).is_some());
+        assert!(g.refusal(&alias_op("dev-x")).is_none());
+        // One SCP allows the aliases, another the keys: each resource is allowed by the level.
+        let aliases_only = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:*:*:alias/*"}]}"#;
+        let keys_only = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:*:*:key/*"}]}"#;
+        let g = guardrails(vec![vec![named(aliases_only), named(keys_only)]]);
+        assert!(g.refusal(&alias_op("dev-x")).is_none());
+        // With the keys alone allowed, the alias is not: refused.
+        let g = guardrails(vec![vec![named(keys_only)]]);
+        let why = g.refusal(&alias_op("dev-x")).unwrap();
+        assert!(why.contains("not allowed"), "{why}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! apart, that decision is the region's.
 
 use crate::AnalysisError;
+use crate::aliases::AliasCell;
 use crate::boundary::Boundary;
 use crate::classes::{self, Bits, Classes, Conditions, of_the_context};
 use crate::domain::{Domain, Value, context_domain, domain, predicate};
@@ -146,38 +147,6 @@ pub(crate) struct Side {
 }
 
 impl Side {
-    /// The key-policy statements an alias operation's decision reads (their action clause
-    /// matches `kms:CreateAlias`, `kms:UpdateAlias` or `kms:DeleteAlias`): each named by its
-    /// Sid or position, as a JSON value (so layout and key order aside), sorted by value.
-    pub(crate) fn alias_statements(&self) -> Vec<(String, serde_json::Value)> {
-        let alias_actions: Vec<ActionId> = ActionId::all()
-            .filter(|a| a.info().resource == ResourceScope::AliasAndKey)
-            .collect();
-        let mut out: Vec<(String, serde_json::Value)> = self
-            .key_policy
-            .statements()
-            .iter()
-            .filter(|s| alias_actions.iter().any(|a| s.actions.matches_kms(*a)))
-            .map(|s| {
-                let name = s
-                    .sid
-                    .clone()
-                    .unwrap_or_else(|| format!("statement {}", s.index + 1));
-                let value = self
-                    .set
-                    .key_policy
-                    .get(s.span.start..s.span.end)
-                    .and_then(|text| serde_json::from_str(text).ok())
-                    // A statement that cannot be read back is compared by its place: never
-                    // equal to another side's.
-                    .unwrap_or_else(|| serde_json::json!({"unreadable": s.index}));
-                (name, value)
-            })
-            .collect();
-        out.sort_by_key(|(_, value)| value.to_string());
-        out
-    }
-
     /// A side whose callers are also governed by `scps`, and whose `callers` have identity
     /// policies of their own.
     pub(crate) fn governed(
@@ -535,6 +504,8 @@ pub(crate) struct ActionGroup {
     traits: (AllowPlacement, CrossAccount, bool),
     /// The statements and grants that can apply, on each side.
     signatures: Vec<Signature>,
+    /// For alias operations: the cell of aliases its requests name ([`Space::aliases`]).
+    pub(crate) alias: Option<usize>,
 }
 
 /// The request space of a comparison.
@@ -549,6 +520,8 @@ pub(crate) struct Space {
     /// each of its cells.
     pub(crate) context: Vec<Domain>,
     pub(crate) groups: Vec<ActionGroup>,
+    /// The cells of the aliases an alias operation may name.
+    pub(crate) aliases: Vec<AliasCell>,
     pub(crate) mentions: Mentions,
     /// When set, the only callers decided: these principals, and the sessions of these roles.
     pub(crate) only: Option<BTreeSet<String>>,
@@ -621,8 +594,15 @@ impl Space {
             .map(|a| a.partition.to_owned())
             .ok_or_else(|| AnalysisError::Input(format!("{} is not a key ARN", key.arn)))?;
         let candidates = principals::candidates(&mentions, &partition)?;
+        let aliases = crate::aliases::cells(&mentions, key)?;
         let mut groups: Vec<ActionGroup> = Vec::new();
-        for action in ActionId::on_a_key() {
+        for action in ActionId::all() {
+            // An action on a key is one group; an alias operation one per cell of aliases.
+            let cells: Vec<Option<usize>> = match action.info().resource {
+                ResourceScope::Key => vec![None],
+                ResourceScope::AliasAndKey => (0..aliases.len()).map(Some).collect(),
+                ResourceScope::NoResource => continue,
+            };
             let signature: Vec<Signature> = sides.iter().map(|s| s.signature(action)).collect();
             // The keys the applicable statements read that a request for the action can carry
             // (any other is absent from every such request).
@@ -650,20 +630,24 @@ impl Space {
                 info.cross_account,
                 Grant::constraint_applies_to(action),
             );
-            match groups.iter_mut().find(|g| {
-                g.signatures == signature
-                    && g.keys == keys
-                    && g.context == context
-                    && g.traits == traits
-            }) {
-                Some(group) => group.actions.push(action),
-                None => groups.push(ActionGroup {
-                    actions: vec![action],
-                    keys,
-                    context,
-                    traits,
-                    signatures: signature,
-                }),
+            for alias in cells {
+                match groups.iter_mut().find(|g| {
+                    g.alias == alias
+                        && g.signatures == signature
+                        && g.keys == keys
+                        && g.context == context
+                        && g.traits == traits
+                }) {
+                    Some(group) => group.actions.push(action),
+                    None => groups.push(ActionGroup {
+                        actions: vec![action],
+                        keys: keys.clone(),
+                        context,
+                        traits,
+                        signatures: signature.clone(),
+                        alias,
+                    }),
+                }
             }
         }
         let mut domains = BTreeMap::new();
@@ -696,6 +680,7 @@ impl Space {
             domains,
             context,
             groups,
+            aliases,
             mentions,
             only: None,
             actions: None,
@@ -1021,6 +1006,27 @@ impl Space {
         domains: &[&Domain],
     ) {
         request.action = region.action;
+        // An alias operation names an alias of its group's cell, and the key as its target.
+        match self
+            .groups
+            .get(region.group)
+            .and_then(|g| g.alias)
+            .and_then(|a| self.aliases.get(a))
+        {
+            Some(alias) => {
+                if request.resource != alias.arn {
+                    request.resource.clone_from(&alias.arn);
+                }
+                if request.target_key.is_none() {
+                    request.target_key = Some(self.key.arn.clone());
+                }
+            }
+            None => {
+                if request.target_key.take().is_some() {
+                    request.resource.clone_from(&self.key.arn);
+                }
+            }
+        }
         request.context.clear();
         request.context.with_layer(Arc::clone(&base.layer));
         let mut pairs = 0;

@@ -12,7 +12,7 @@
 
 use crate::AnalysisError;
 use crate::authorization::{AuthorizationDetails, IdentityPolicy};
-use crate::diff::{AliasOperations, Finding, compare};
+use crate::diff::{Finding, compare};
 use crate::mentions::{Mentions, account_of};
 use crate::principals::PrincipalKind;
 use crate::scp::{NamedPolicy, ServiceControlPolicies};
@@ -140,7 +140,7 @@ pub fn who_can_reporting(
         }
     }
     let wanted: Vec<ActionId> = if inputs.actions.is_empty() {
-        ActionId::on_a_key().collect()
+        ActionId::involving_a_key().collect()
     } else {
         inputs.actions.clone()
     };
@@ -289,7 +289,7 @@ fn member_rows(
                     (&stripped_set, None, &stripped),
                     &ctx.inputs.key,
                     &named,
-                    (true, AliasOperations::Outside),
+                    true,
                 )
             })
         });
@@ -298,7 +298,7 @@ fn member_rows(
             (&set, ctx.scps, &full),
             &ctx.inputs.key,
             &named,
-            (true, AliasOperations::Outside),
+            true,
         );
         let shadowed = shadowed.map(|h| {
             h.join()
@@ -393,7 +393,7 @@ fn class_rows(ctx: &Context<'_>) -> Result<Vec<WhoCanRow>, AnalysisError> {
             (new, class_scps.filter(|_| !shadowed), &[]),
             &ctx.inputs.key,
             &[],
-            (false, AliasOperations::Outside),
+            false,
         )
         .map(|report| {
             report
@@ -465,8 +465,8 @@ fn relevant<'p>(
                     PolicyKind::IdentityPolicy,
                 )
                 .map_err(|d| AnalysisError::Policy(format!("identity policy {}: {d}", p.source)))?;
-                let known =
-                    ActionId::on_a_key().any(|a| compiled.statements_for(a).next().is_some());
+                let known = ActionId::involving_a_key()
+                    .any(|a| compiled.statements_for(a).next().is_some());
                 applies.insert(&p.text, known);
                 known
             }

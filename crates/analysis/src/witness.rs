@@ -47,7 +47,11 @@ pub(crate) fn witness(
         out.insert("principal_role_arn".into(), role.clone().into());
     }
     out.insert("action".into(), request.action.qualified_name().into());
-    out.insert("resource".into(), key.arn.clone().into());
+    out.insert("resource".into(), request.resource.clone().into());
+    if let Some(target) = &request.target_key {
+        // An alias operation: its resource is the alias, and this the key it names.
+        out.insert("target_key".into(), target.clone().into());
+    }
     out.insert("key".into(), key_json(key));
     if !request.encryption_context.is_empty() {
         let pairs: Map<String, Value> = request

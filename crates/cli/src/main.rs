@@ -154,7 +154,7 @@ enum Command {
     Can {
         /// A user, role or role-session ARN, or an account's root.
         principal: String,
-        /// A KMS action on a key (`kms:Decrypt`).
+        /// A KMS action on a key (`kms:Decrypt`) or an alias operation (`kms:CreateAlias`).
         action: String,
         #[command(flatten)]
         account: AccountOptions,
@@ -169,7 +169,8 @@ enum Command {
     WhoCan {
         #[command(flatten)]
         account: AccountOptions,
-        /// A KMS action to ask about (repeatable; by default every action on a key).
+        /// A KMS action to ask about (repeatable; by default every action on a key and every
+        /// alias operation).
         #[arg(long = "action")]
         actions: Vec<String>,
         /// Output format: text, json (a contract), or dot (a Graphviz graph).

@@ -1,6 +1,6 @@
 //! The corpus the tests read: every key policy under `fixtures/`.
 
-use keyward_analysis::{AnalysisError, DiffReport, KeyFacts, PolicySet, diff_actions_on_key};
+use keyward_analysis::{AnalysisError, DiffReport, KeyFacts, PolicySet, diff};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -84,8 +84,7 @@ pub(crate) fn assumed(policy: &Value) -> PolicySet {
     }
 }
 
-/// The diff over the actions on a key (what the brute force enumerates): the alias
-/// operations, which `diff` refuses when they might differ, left out.
+/// The diff of the key every test analyses.
 pub(crate) fn compare(old: &PolicySet, new: &PolicySet) -> Result<DiffReport, AnalysisError> {
-    diff_actions_on_key(old, new, &KeyFacts::symmetric(KEY))
+    diff(old, new, &KeyFacts::symmetric(KEY))
 }

@@ -493,6 +493,8 @@ struct Constants {
     conditions: Vec<(String, String, Vec<String>)>,
     /// Encryption-context pair keys and values (from conditions and grants).
     context: Vec<(String, Vec<String>)>,
+    /// Alias names (after `alias/`) from the resource patterns that name aliases, filled.
+    aliases: BTreeSet<String>,
 }
 
 fn texts(value: &Value) -> Vec<String> {
@@ -544,6 +546,25 @@ impl Constants {
             one => vec![one.clone()],
         };
         for statement in statements {
+            for clause in ["Resource", "NotResource"] {
+                for pattern in statement.get(clause).map(texts).unwrap_or_default() {
+                    let Some((_, name)) = pattern.split_once(":alias/") else {
+                        continue;
+                    };
+                    for filled in [
+                        name.replace('*', "").replace('?', "z"),
+                        name.replace('*', "zz").replace('?', "z"),
+                    ] {
+                        if !filled.is_empty()
+                            && filled
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c))
+                        {
+                            self.aliases.insert(filled);
+                        }
+                    }
+                }
+            }
             for clause in ["Principal", "NotPrincipal"] {
                 if let Some(p) = statement.get(clause) {
                     for (kind, values) in p.as_object().into_iter().flatten() {
@@ -841,13 +862,25 @@ fn brute_force(pair: &Pair) -> Result<Option<Truth>, String> {
         }
     }
     let callers = constants.callers();
-    let actions: Vec<ActionId> = ActionId::all()
-        .filter(|a| a.info().resource == ResourceScope::Key)
+    let actions: Vec<ActionId> = ActionId::involving_a_key().collect();
+    // The aliases an alias operation may name: those the policies write, and a fresh one.
+    let mut aliases: Vec<String> = constants
+        .aliases
+        .iter()
+        .map(|name| format!("arn:aws:kms:us-east-1:111122223333:alias/{name}"))
         .collect();
+    aliases.push("arn:aws:kms:us-east-1:111122223333:alias/oracle-fresh".into());
+    let resources = |action: ActionId| -> Vec<(&str, Option<&str>)> {
+        if action.info().resource == ResourceScope::AliasAndKey {
+            aliases.iter().map(|a| (a.as_str(), Some(KEY))).collect()
+        } else {
+            vec![(KEY, None)]
+        }
+    };
     // The size of the universe, before any request is made.
     let mut total = 0usize;
     for &action in &actions {
-        let mut n = callers.len();
+        let mut n = callers.len().saturating_mul(resources(action).len());
         for (key, values) in &keys {
             if action.sets_key(key) {
                 n = n.saturating_mul(values.len());
@@ -902,13 +935,18 @@ fn brute_force(pair: &Pair) -> Result<Option<Truth>, String> {
                             || folded.starts_with("aws:principaltag/"))
                             && values[i].is_some()
                     });
-                for context in contexts_here.iter().filter(|_| !impossible) {
+                let points = contexts_here
+                    .iter()
+                    .filter(|_| !impossible)
+                    .flat_map(|c| resources(action).into_iter().map(move |r| (c, r)));
+                for (context, (resource, target_key)) in points {
                     let pairs: Vec<(&str, &str)> = context
                         .iter()
                         .map(|(k, v)| (k.as_str(), v.as_str()))
                         .collect();
-                    let mut request =
-                        Request::new(caller, action, KEY, &pairs).map_err(|e| e.to_string())?;
+                    let mut request = Request::new(caller, action, resource, &pairs)
+                        .map_err(|e| e.to_string())?;
+                    request.target_key = target_key.map(str::to_owned);
                     insert_key(&mut request.context, &attributes);
                     insert_principal_kind(&mut request.context, &principal);
                     for ((key, values), &i) in keys_here.iter().zip(&odometer) {
@@ -931,8 +969,10 @@ fn brute_force(pair: &Pair) -> Result<Option<Truth>, String> {
                     if allowed(&sides[1]) && !allowed(&sides[0]) {
                         truth.actions.insert(action.qualified_name().to_owned());
                         if truth.example.is_none() {
-                            truth.example =
-                                Some(format!("{caller} {} {context:?}", action.qualified_name()));
+                            truth.example = Some(format!(
+                                "{caller} {} {resource} {context:?}",
+                                action.qualified_name()
+                            ));
                         }
                         // One request per action is enough to know it is gained.
                         break 'points;

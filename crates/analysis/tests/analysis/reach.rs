@@ -33,10 +33,18 @@ fn by_diff(set: &PolicySet) -> Result<Places, AnalysisError> {
         grants: Vec::new(),
     };
     let mut out = Places::new();
+    // `reach` answers about the actions on a key unless asked about others.
     for f in compare(&nothing, set)?.findings {
-        out.entry(place(&f.principal, f.kind, f.public))
-            .or_default()
-            .extend(f.actions);
+        let on_a_key = f
+            .actions
+            .into_iter()
+            .filter(|a| keyward_policy::catalog::kms_action(a).is_some_and(|a| a.is_on_a_key()));
+        let actions: Vec<String> = on_a_key.collect();
+        if !actions.is_empty() {
+            out.entry(place(&f.principal, f.kind, f.public))
+                .or_default()
+                .extend(actions);
+        }
     }
     Ok(out)
 }

@@ -180,15 +180,22 @@ fn compile_scps(levels: &[Vec<NamedPolicy>]) -> Vec<Vec<CompiledPolicy>> {
         .collect()
 }
 
-/// The SCPs, evaluated here: at every level some SCP allows, and none denies.
+/// The SCPs, evaluated here: on each resource of the request (an alias operation's alias and
+/// its key), at every level some SCP allows, and none denies.
 fn scps_allow(levels: &[Vec<CompiledPolicy>], request: &Request) -> bool {
+    std::iter::once(request.resource.as_str())
+        .chain(request.target_key.as_deref())
+        .all(|resource| scps_allow_on(levels, request, resource))
+}
+
+fn scps_allow_on(levels: &[Vec<CompiledPolicy>], request: &Request, resource: &str) -> bool {
     let mut every_level = true;
     for level in levels {
         let mut allowed = false;
         for policy in level {
             for s in policy.statements() {
                 let applies = s.actions.matches_kms(request.action)
-                    && policy.covers_resource(s, &request.resource, &request.context)
+                    && policy.covers_resource(s, resource, &request.context)
                     && policy
                         .condition(s)
                         .is_none_or(|c| c.evaluate(&request.context));
@@ -213,31 +220,45 @@ fn boundary_allows(
     key_policy: &CompiledPolicy,
     request: &Request,
 ) -> bool {
-    let applies = |policy: &CompiledPolicy, s: &keyward_policy::compile::CompiledStatement| {
-        s.actions.matches_kms(request.action)
-            && policy.covers_resource(s, &request.resource, &request.context)
-            && policy
-                .condition(s)
-                .is_none_or(|c| c.evaluate(&request.context))
-    };
-    let mut allowed = false;
-    for s in boundary.statements() {
-        if applies(boundary, s) {
-            if s.effect == Effect::Deny {
-                return false;
+    let applies =
+        |policy: &CompiledPolicy, s: &keyward_policy::compile::CompiledStatement, on: &str| {
+            s.actions.matches_kms(request.action)
+                && policy.covers_resource(s, on, &request.context)
+                && policy
+                    .condition(s)
+                    .is_none_or(|c| c.evaluate(&request.context))
+        };
+    // Each resource on its own: an alias operation's alias (no resource-based policy there),
+    // then the key.
+    let key = request.target_key.as_deref().unwrap_or(&request.resource);
+    let alias = request
+        .target_key
+        .as_ref()
+        .map(|_| request.resource.as_str());
+    for on in alias.into_iter().chain([key]) {
+        let mut allowed = false;
+        for s in boundary.statements() {
+            if applies(boundary, s, on) {
+                if s.effect == Effect::Deny {
+                    return false;
+                }
+                allowed = true;
             }
-            allowed = true;
+        }
+        let own_arn = on == key
+            && request.principal_account.as_deref() == Some(ACCOUNT)
+            && key_policy.statements().iter().any(|s| {
+                s.effect == Effect::Allow
+                    && s.principals
+                        .as_ref()
+                        .is_some_and(|p| !p.is_negated() && p.names_identity(&request.principal))
+                    && applies(key_policy, s, on)
+            });
+        if !(allowed || own_arn) {
+            return false;
         }
     }
-    let own_arn = request.principal_account.as_deref() == Some(ACCOUNT)
-        && key_policy.statements().iter().any(|s| {
-            s.effect == Effect::Allow
-                && s.principals
-                    .as_ref()
-                    .is_some_and(|p| !p.is_negated() && p.names_identity(&request.principal))
-                && applies(key_policy, s)
-        });
-    allowed || own_arn
+    true
 }
 
 /// Every request of the universe for `caller` and `action`: each context key the action
@@ -292,10 +313,31 @@ fn universe(caller: &Caller, action: ActionId, key: &KeyAttributes<'_>, arn: &st
     } else {
         vec![Vec::new()]
     };
+    // An alias operation names an alias and its key: aliases each pattern of the fixture
+    // tells apart (`alias/signing-*`, the SCP's `alias/prod-*`), and one neither names.
+    let resources: Vec<(String, Option<&str>)> =
+        if action.info().resource == ResourceScope::AliasAndKey {
+            ["signing-1", "prod-1", "team-1"]
+                .iter()
+                .map(|name| {
+                    (
+                        format!("arn:aws:kms:us-east-1:{ACCOUNT}:alias/{name}"),
+                        Some(arn),
+                    )
+                })
+                .collect()
+        } else {
+            vec![(arn.to_owned(), None)]
+        };
     let mut out = Vec::new();
-    for pairs in &contexts_of_pairs {
-        for context in &contexts {
-            let mut request = Request::new(&caller.arn, action, arn, pairs).unwrap();
+    for ((pairs, context), (resource, target_key)) in contexts_of_pairs
+        .iter()
+        .flat_map(|p| contexts.iter().map(move |c| (p, c)))
+        .flat_map(|pc| resources.iter().map(move |r| (pc, r)))
+    {
+        {
+            let mut request = Request::new(&caller.arn, action, resource, pairs).unwrap();
+            request.target_key = target_key.map(str::to_owned);
             if let (Some(role), Some(account)) = (&caller.role, &caller.account) {
                 request.principal_role_arn = Some(role.clone());
                 insert_caller(&mut request.context, role, account);
@@ -347,9 +389,7 @@ fn brute_force(f: &Fixture) -> BTreeMap<String, BTreeSet<String>> {
         text: f.inputs.key_policy.clone(),
         offset: None,
     };
-    let actions: Vec<ActionId> = ActionId::all()
-        .filter(|a| a.info().resource == ResourceScope::Key)
-        .collect();
+    let actions: Vec<ActionId> = ActionId::involving_a_key().collect();
     let scps = compile_scps(&f.inputs.scp_levels);
     let compiled_key = CompiledPolicy::new(&f.inputs.key_policy, PolicyKind::KeyPolicy).unwrap();
     let all = callers(&f.details);

@@ -48,10 +48,10 @@ pub(crate) fn run(args: &CanArgs) -> Outcome {
 /// named in places.
 fn answer(args: &CanArgs) -> Result<(CanReport, Vec<String>, String), Vec<String>> {
     let action = kms_action(&args.action)
-        .filter(|a| a.is_on_a_key())
+        .filter(|a| a.involves_a_key())
         .ok_or_else(|| {
             vec![format!(
-                "keyward: error: {} is not a KMS action on a key",
+                "keyward: error: {} is not a KMS action on a key or an alias",
                 args.action
             )]
         })?;

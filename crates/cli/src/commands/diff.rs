@@ -202,13 +202,8 @@ fn print(args: &DiffArgs, added: &DiffReport, removed: Option<&DiffReport>) {
     match args.format {
         DiffFormat::Json => {
             let mut value = json!({ "result": added.result, "findings": added.findings });
-            if let Some(map) = value.as_object_mut() {
-                if !added.not_decided.is_empty() {
-                    map.insert("not_decided".into(), json!(added.not_decided));
-                }
-                if let Some(removed) = removed {
-                    map.insert("removed".into(), json!(removed.findings));
-                }
+            if let (Some(map), Some(removed)) = (value.as_object_mut(), removed) {
+                map.insert("removed".into(), json!(removed.findings));
             }
             crate::out::println(&format!("{value:#}"));
         }
@@ -243,9 +238,6 @@ fn text(out: &mut String, report: &DiffReport, allowing: &str, denying: &str, wh
         "{label}: {what}: {allowing} allows {n} kind{} of request that {denying} does not\n",
         if n == 1 { "" } else { "s" }
     ));
-    for note in &report.not_decided {
-        out.push_str(&format!("not decided: {note}\n"));
-    }
     for (i, finding) in report.findings.iter().enumerate() {
         finding_text(out, i + 1, finding, allowing, denying);
     }

@@ -53,10 +53,10 @@ fn answer(args: &WhoCanArgs) -> Result<WhoCanReport, Vec<String>> {
     let mut actions: Vec<ActionId> = Vec::new();
     for name in &args.actions {
         let action = kms_action(name)
-            .filter(|a| a.is_on_a_key())
+            .filter(|a| a.involves_a_key())
             .ok_or_else(|| {
                 vec![format!(
-                    "keyward: error: {name} is not a KMS action on a key"
+                    "keyward: error: {name} is not a KMS action on a key or an alias"
                 )]
             })?;
         if !actions.contains(&action) {

@@ -174,3 +174,73 @@ fn what_the_analysis_cannot_answer_is_an_error_that_says_why() {
         stderr(&o)
     );
 }
+
+#[test]
+fn an_alias_operation_is_answered_per_alias_with_a_witness_authorize_allows() {
+    // The who-can account: role app-012 has KmsSignVerify2, which allows the alias operations
+    // on `alias/signing-*` and on the account's keys; the SCP ProtectKeys denies them on
+    // `alias/prod-*`.
+    let ask = |role: &str| {
+        let principal = format!("arn:aws:iam::111122223333:role/{role}");
+        let o = run_in(
+            &fixtures("who-can"),
+            &[
+                "can",
+                &principal,
+                "kms:CreateAlias",
+                "--key-policy",
+                "key-policy.json",
+                "--authorization-details",
+                "authorization-details.json",
+                "--describe-key",
+                "describe-key.json",
+                "--scp",
+                "scp-root.json",
+                "--scp",
+                "scp-account.json",
+                "--format",
+                "json",
+            ],
+            "",
+        );
+        let answer: Value = serde_json::from_str(&stdout(&o))
+            .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&o), stderr(&o)));
+        (o.status.code(), answer)
+    };
+    let (code, answer) = ask("app-012");
+    assert_eq!(code, Some(0), "{answer:#}");
+    assert_eq!(answer["answer"], "ALLOWED WHEN");
+    let path = &answer["paths"][0];
+    assert_eq!(
+        path["condition"],
+        "the alias is arn:aws:kms:us-east-1:111122223333:alias/signing-* but not arn:aws:kms:*:*:alias/prod-*"
+    );
+    let witness = &path["witness"];
+    assert_eq!(
+        witness["resource"],
+        "arn:aws:kms:us-east-1:111122223333:alias/signing-example"
+    );
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures("who-can").join("key-policy.json")).unwrap(),
+    )
+    .unwrap();
+    let mut request = witness.clone();
+    request["key_policy"] = saved["Policy"].clone();
+    let o = run_in(
+        &fixtures("who-can"),
+        &["authorize", "--format", "json"],
+        &request.to_string(),
+    );
+    let decision: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(decision["decision"], "Allow", "{decision:#}");
+    // Without such a policy: denied, and the denial names the alias it needs.
+    let (code, answer) = ask("app-001");
+    assert_eq!(code, Some(1), "{answer:#}");
+    assert_eq!(answer["answer"], "DENIED");
+    assert!(
+        answer["denial"]
+            .as_str()
+            .is_some_and(|d| d.contains("on the alias arn:aws:kms:us-east-1:111122223333:alias/")),
+        "{answer:#}"
+    );
+}

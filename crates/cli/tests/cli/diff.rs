@@ -197,9 +197,9 @@ fn without_a_key_or_a_delegating_policy_the_key_must_be_named() {
 }
 
 #[test]
-fn a_change_to_the_alias_operations_alone_is_an_error_not_a_pass() {
-    // Bob may now create, update and delete aliases of the key: the analysis does not decide
-    // alias operations, so `diff` must not say PASS.
+fn a_change_to_the_alias_operations_alone_is_found_with_its_witness() {
+    // Bob may now create, update and delete aliases of the key (his identity policies, not
+    // given, are assumed to allow it): a FAIL that names the statement, never a PASS.
     let dir = scratch("diff-alias-operations-alone");
     let admin = r#"{"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/Admin"}, "Action": "kms:*", "Resource": "*"}"#;
     let bob = r#"{"Sid": "BobAliases", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/Bob"}, "Action": ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"], "Resource": "*"}"#;
@@ -210,17 +210,37 @@ fn a_change_to_the_alias_operations_alone_is_an_error_not_a_pass() {
     let key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     let o = run_in(
         &dir,
-        &["diff", "--resource", key, "old.json", "new.json"],
+        &[
+            "diff",
+            "--resource",
+            key,
+            "--format",
+            "json",
+            "old.json",
+            "new.json",
+        ],
         "",
     );
-    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
-    assert!(stderr(&o).contains("kms:CreateAlias"), "{}", stderr(&o));
-    assert!(stderr(&o).contains("BobAliases"), "{}", stderr(&o));
-    assert!(!stdout(&o).contains("PASS"), "{}", stdout(&o));
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{report:#}");
+    let f = &findings[0];
+    assert_eq!(f["principal"], "arn:aws:iam::111122223333:user/Bob");
+    assert_eq!(
+        f["actions"],
+        serde_json::json!(["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"])
+    );
+    assert_eq!(f["statements"][0]["sid"], "BobAliases", "{f:#}");
+    assert_eq!(f["witness"]["target_key"], key);
+    assert_eq!(
+        f["witness"]["resource"],
+        "arn:aws:kms:us-east-1:111122223333:alias/example"
+    );
 }
 
 #[test]
-fn a_fail_that_left_alias_operations_undecided_says_so_in_text_and_json() {
+fn alias_operations_a_delegation_adds_are_findings_of_their_own_in_text_and_json() {
     let run = |extra: &[&str]| {
         let mut args = vec![
             "old.json",
@@ -234,17 +254,31 @@ fn a_fail_that_left_alias_operations_undecided_says_so_in_text_and_json() {
     let o = run(&[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("not decided: kms:CreateAlias"),
+        stdout(&o).contains("kms:CreateAlias, kms:DeleteAlias, kms:UpdateAlias"),
         "{}",
         stdout(&o)
     );
     let o = run(&["--format", "json"]);
     let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(report["result"], "FAIL");
+    assert!(report.get("not_decided").is_none(), "{report:#}");
+    let alias = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["actions"][0] == "kms:CreateAlias")
+        .expect("a finding of the alias operations");
+    assert_eq!(alias["condition"], "any alias");
+    let witness = &alias["witness"];
     assert!(
-        report["not_decided"][0]
+        witness["resource"]
             .as_str()
-            .is_some_and(|n| n.contains("EnableIAMUserPermissions")),
-        "{report:#}"
+            .is_some_and(|r| r.contains(":alias/")),
+        "{witness:#}"
+    );
+    assert!(
+        witness["target_key"]
+            .as_str()
+            .is_some_and(|k| k.contains(":key/"))
     );
 }

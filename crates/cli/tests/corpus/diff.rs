@@ -114,12 +114,6 @@ fn run(case: &Path) -> Result<(), Failed> {
 /// The report as the expectation's lines.
 fn lines(report: &DiffReport) -> Vec<String> {
     let mut out = vec![report.result.to_owned()];
-    out.extend(
-        report
-            .not_decided
-            .iter()
-            .map(|note| format!("not decided: {note}")),
-    );
     for f in &report.findings {
         let kind = serde_json::to_value(f.kind)
             .ok()

@@ -152,6 +152,21 @@ impl ActionId {
         self.info().resource == ResourceScope::Key
     }
 
+    /// Every action that involves a key: the actions on a key and the alias operations, which
+    /// act on an alias and on the key it names (resource scope [`ResourceScope::Key`] or
+    /// [`ResourceScope::AliasAndKey`]), in catalog order.
+    pub fn involving_a_key() -> impl Iterator<Item = ActionId> {
+        Self::all().filter(|a| a.involves_a_key())
+    }
+
+    /// Whether the action involves a key ([`ActionId::involving_a_key`]).
+    pub fn involves_a_key(self) -> bool {
+        matches!(
+            self.info().resource,
+            ResourceScope::Key | ResourceScope::AliasAndKey
+        )
+    }
+
     /// The action named exactly `name` (`Decrypt`, without `kms:`). A `const fn`, so that code
     /// naming an action it performs finds it when it is compiled:
     /// `const DECRYPT: Option<ActionId> = ActionId::named("Decrypt");`.

@@ -313,4 +313,10 @@ fn the_actions_on_a_key_leave_out_alias_operations_and_actions_without_a_resourc
         assert!(!on_a_key.contains(&other), "{other}");
     }
     assert!(ActionId::on_a_key().all(ActionId::is_on_a_key));
+    let involving: Vec<&str> = ActionId::involving_a_key().map(|a| a.info().name).collect();
+    for alias in ["CreateAlias", "UpdateAlias", "DeleteAlias"] {
+        assert!(involving.contains(&alias), "{alias}");
+    }
+    assert_eq!(involving.len(), on_a_key.len() + 3);
+    assert!(!involving.contains(&"CreateKey") && !involving.contains(&"ListAliases"));
 }
