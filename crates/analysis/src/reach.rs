@@ -214,18 +214,121 @@ impl Reach {
                     action.qualified_name()
                 ))
             })?;
+        let region = Region {
+            action,
+            ..region.clone()
+        };
+        self.witness_at(reached, &region, group)
+    }
+
+    /// Two witnesses of one principal of `reached`: calling one of `first`, and one of
+    /// `second`, with the same principal facts (the `aws:Principal*` keys a policy reads of
+    /// it: its tags, its organization). The second carries the first's facts. `None` when no
+    /// principal of `reached` is allowed both: every point of each is decided, so this is
+    /// exact, not a search of the first points alone.
+    pub fn witnesses_together(
+        &self,
+        reached: &Reached,
+        first: &[ActionId],
+        second: &[ActionId],
+    ) -> Result<Option<(ReachWitness, ReachWitness)>, AnalysisError> {
+        let wanted: Vec<ActionId> = first.iter().chain(second).copied().collect();
+        let found = self.space.points_of(
+            &[&self.side],
+            0,
+            (reached.caller, &wanted),
+            |caller, request| self.side.allows(caller, request),
+        )?;
+        // Each side's points as the facts they fix, once per distinct facts.
+        let mut sides: [Vec<FactsAt>; 2] = [Vec::new(), Vec::new()];
+        for ((_, g), points) in &found.points {
+            let Some(group) = self.space.groups.get(*g) else {
+                continue;
+            };
+            let domains = self.space.domains_of(group);
+            let facts_at: Vec<(usize, String)> = domains
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (i, d.key.to_ascii_lowercase()))
+                .filter(|(_, k)| k.starts_with("aws:principal"))
+                .collect();
+            for (side, actions) in sides.iter_mut().zip([first, second]) {
+                let Some(&action) = group.actions.iter().find(|a| actions.contains(a)) else {
+                    continue;
+                };
+                for point in points {
+                    let facts: Vec<(String, usize)> = facts_at
+                        .iter()
+                        .filter_map(|(i, k)| point.get(*i).map(|v| (k.clone(), *v)))
+                        .collect();
+                    if !side.iter().any(|f| f.facts == facts) {
+                        side.push(FactsAt {
+                            facts,
+                            region: Region {
+                                group: *g,
+                                action,
+                                caller: reached.caller,
+                                values: point.clone(),
+                            },
+                        });
+                    }
+                }
+            }
+        }
+        let [firsts, seconds] = &sides;
+        let Some((a, b)) = firsts
+            .iter()
+            .find_map(|a| seconds.iter().find(|b| a.agrees_with(b)).map(|b| (a, b)))
+        else {
+            return Ok(None);
+        };
+        let group = |r: &Region| {
+            self.space
+                .groups
+                .get(r.group)
+                .ok_or_else(|| AnalysisError::Bug("a group the engine lost".into()))
+        };
+        let first = self.witness_at(reached, &a.region, group(&a.region)?)?;
+        let mut second = self.witness_at(reached, &b.region, group(&b.region)?)?;
+        // The first's facts that the second's policies do not read, so that both are one
+        // principal's.
+        let facts = principal_facts(&first.request);
+        if let Value::Object(members) = &mut second.request
+            && !facts.is_empty()
+        {
+            let context = members
+                .entry("context")
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+            if let Value::Object(context) = context {
+                for (k, v) in facts {
+                    context.entry(k).or_insert(v);
+                }
+            }
+        }
+        let second = self.confirm(&second.request)?.ok_or_else(|| {
+            AnalysisError::Bug(format!(
+                "a witness with the facts of another is not allowed: {}",
+                second.request
+            ))
+        })?;
+        Ok(Some((first, second)))
+    }
+
+    /// The witness of `reached` at `region` of `group`, confirmed by `authz`.
+    fn witness_at(
+        &self,
+        reached: &Reached,
+        region: &Region,
+        group: &crate::space::ActionGroup,
+    ) -> Result<ReachWitness, AnalysisError> {
         let caller = self
             .space
             .candidates
             .get(reached.caller)
             .ok_or_else(|| AnalysisError::Bug("a reached caller the engine lost".into()))?;
-        let region = Region {
-            action,
-            ..region.clone()
-        };
         let request = self
             .space
-            .request(&region, caller, &self.space.domains_of(group))?;
+            .request(region, caller, &self.space.domains_of(group))?;
         let assumed = self.side.set.identity_policies.is_none();
         let mut request_json = witness::witness(
             &request,
@@ -262,5 +365,33 @@ impl Reach {
             via,
             explanation: decision.explanation,
         })
+    }
+}
+
+/// A point of one side of [`Reach::witnesses_together`], with the principal facts it fixes.
+struct FactsAt {
+    /// Folded key and value index, for each principal fact its group reads.
+    facts: Vec<(String, usize)>,
+    region: Region,
+}
+
+impl FactsAt {
+    /// Whether one principal can have both: they agree on every fact both read.
+    fn agrees_with(&self, other: &Self) -> bool {
+        self.facts
+            .iter()
+            .all(|(k, v)| other.facts.iter().all(|(ok, ov)| ok != k || ov == v))
+    }
+}
+
+/// A witness's principal facts: its `context` keys that start with `aws:Principal`.
+fn principal_facts(request: &Value) -> Vec<(String, Value)> {
+    match request.get("context") {
+        Some(Value::Object(keys)) => keys
+            .iter()
+            .filter(|(k, _)| k.to_ascii_lowercase().starts_with("aws:principal"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        _ => Vec::new(),
     }
 }

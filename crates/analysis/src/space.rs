@@ -723,7 +723,7 @@ impl Space {
         must_allow: usize,
         wanted: impl FnMut(&Candidate, &Request) -> bool,
     ) -> Result<Points, AnalysisError> {
-        self.walk(sides, must_allow, false, wanted)
+        self.walk(sides, must_allow, (false, None), wanted)
     }
 
     /// As [`Space::points`], but only whether each (caller, group) has a point `wanted` picks,
@@ -735,14 +735,28 @@ impl Space {
         must_allow: usize,
         wanted: impl FnMut(&Candidate, &Request) -> bool,
     ) -> Result<Points, AnalysisError> {
-        self.walk(sides, must_allow, true, wanted)
+        self.walk(sides, must_allow, (true, None), wanted)
     }
 
+    /// As [`Space::points`], for the one caller `caller` (by index) and the groups with one of
+    /// `actions` alone.
+    pub(crate) fn points_of(
+        &self,
+        sides: &[&Side],
+        must_allow: usize,
+        (caller, actions): (usize, &[ActionId]),
+        wanted: impl FnMut(&Candidate, &Request) -> bool,
+    ) -> Result<Points, AnalysisError> {
+        self.walk(sides, must_allow, (false, Some((caller, actions))), wanted)
+    }
+
+    /// The walk of [`Space::points`]: with `first_only`, each caller and group's first point
+    /// alone; with `focus`, one caller (by index) and the groups with one of its actions.
     fn walk(
         &self,
         sides: &[&Side],
         must_allow: usize,
-        first_only: bool,
+        (first_only, focus): (bool, Option<(usize, &[ActionId])>),
         mut wanted: impl FnMut(&Candidate, &Request) -> bool,
     ) -> Result<Points, AnalysisError> {
         let mut out = Points::default();
@@ -819,6 +833,11 @@ impl Space {
             {
                 continue;
             }
+            if let Some((_, actions)) = focus
+                && !group.actions.iter().any(|a| actions.contains(a))
+            {
+                continue;
+            }
             let group_mask = conditions.mask(&group.signatures);
             let mut classes: Vec<Classes> = group
                 .keys
@@ -883,6 +902,9 @@ impl Space {
                 .zip(&covering)
                 .enumerate()
             {
+                if focus.is_some_and(|(caller, _)| caller != p) {
+                    continue;
+                }
                 if let Some(only) = &self.only
                     && !only.contains(&candidate.arn)
                     && !candidate

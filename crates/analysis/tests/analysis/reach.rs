@@ -240,3 +240,74 @@ fn an_account_named_only_in_a_caller_account_condition_is_not_public() {
             .any(|r| r.public)
     );
 }
+
+/// A key policy whose administrators have the tag `team` in `admins` (a JSON value) and
+/// whose users have it equal to `users`.
+fn tagged_duties(admins: &str, users: &str) -> PolicySet {
+    PolicySet {
+        key_policy: format!(
+            r#"{{"Version": "2012-10-17", "Statement": [
+            {{"Sid": "Administrators", "Effect": "Allow", "Principal": {{"AWS": "*"}},
+              "Action": "kms:PutKeyPolicy", "Resource": "*",
+              "Condition": {{"StringEquals": {{"aws:PrincipalAccount": "111122223333",
+                                              "aws:PrincipalTag/team": {admins}}}}}}},
+            {{"Sid": "Users", "Effect": "Allow", "Principal": {{"AWS": "*"}},
+              "Action": "kms:Decrypt", "Resource": "*",
+              "Condition": {{"StringEquals": {{"aws:PrincipalAccount": "111122223333",
+                                              "aws:PrincipalTag/team": "{users}"}}}}}}]}}"#
+        ),
+        identity_policies: Some(Vec::new()),
+        grants: Vec::new(),
+    }
+}
+
+#[test]
+fn witnesses_together_find_one_principal_for_both_wherever_its_facts_allow_both() {
+    let put = kms_action("kms:PutKeyPolicy").unwrap();
+    let decrypt = kms_action("kms:Decrypt").unwrap();
+    let question = ReachQuestion {
+        actions: vec![put, decrypt],
+        ..ReachQuestion::default()
+    };
+    for admins in [
+        r#"["ops", "admins"]"#,
+        r#"["admins", "ops"]"#,
+        r#""admins""#,
+    ] {
+        let set = tagged_duties(admins, "admins");
+        let found = reach(&set, &KeyFacts::symmetric(KEY), &question).unwrap();
+        let users = found
+            .reached
+            .iter()
+            .find(|r| r.principal == "arn:aws:iam::111122223333:user/*")
+            .unwrap();
+        let (admin, user) = found
+            .witnesses_together(users, &[put], &[decrypt])
+            .unwrap()
+            .expect("a principal tagged admins does both");
+        for (w, action) in [(&admin, "kms:PutKeyPolicy"), (&user, "kms:Decrypt")] {
+            assert_eq!(w.request["action"], action);
+            assert_eq!(
+                w.request["context"]["aws:PrincipalTag/team"], "admins",
+                "{admins}: {}",
+                w.request
+            );
+        }
+    }
+    // Told apart by the tag: administrators are ops, users are admins. No principal does both,
+    // though each is reached.
+    let set = tagged_duties(r#""ops""#, "admins");
+    let found = reach(&set, &KeyFacts::symmetric(KEY), &question).unwrap();
+    let users = found
+        .reached
+        .iter()
+        .find(|r| r.principal == "arn:aws:iam::111122223333:user/*")
+        .unwrap();
+    assert_eq!(users.actions, [decrypt, put]);
+    assert!(
+        found
+            .witnesses_together(users, &[put], &[decrypt])
+            .unwrap()
+            .is_none()
+    );
+}

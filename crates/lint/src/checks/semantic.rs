@@ -874,15 +874,27 @@ fn separation_by_analysis(
             continue;
         };
         // One principal: the use is allowed with the administrator's own facts (its tags,
-        // its organization), when the policy tells principals apart by them.
-        let witness = if principal_facts(&as_admin.request) == principal_facts(&as_user.request) {
-            as_user
-        } else {
-            match found.confirm(&with_facts_of(&as_user.request, &as_admin.request)) {
-                Ok(Some(witness)) => witness,
-                _ => continue,
-            }
-        };
+        // its organization), when the policy tells principals apart by them. When the first
+        // points found disagree, every point is asked: some principal may still do both.
+        let (as_admin, witness) =
+            if principal_facts(&as_admin.request) == principal_facts(&as_user.request) {
+                (as_admin, as_user)
+            } else if let Ok(Some(witness)) =
+                found.confirm(&with_facts_of(&as_user.request, &as_admin.request))
+            {
+                (as_admin, witness)
+            } else {
+                let administering: Vec<ActionId> = administers.iter().collect();
+                let using: Vec<ActionId> = used.iter().collect();
+                match found.witnesses_together(reached, &administering, &using) {
+                    Ok(Some(both)) => both,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        not_analysed(document, &e, "separation of duties", out);
+                        continue;
+                    }
+                }
+            };
         let Some(statement) = as_admin
             .statements
             .first()
