@@ -19,17 +19,37 @@ pub(crate) fn is_alias_operation(action: ActionId) -> bool {
     action.info().resource == ResourceScope::AliasAndKey
 }
 
-/// Whether an `Action` or `NotAction` clause matches an alias operation.
+/// The alias operations' names, `kms:` and all.
+const ALIAS_OPERATIONS: [&str; 3] = ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"];
+
+/// Whether an `Action` or `NotAction` clause matches an alias operation. Read for every
+/// statement of every policy: a literal pattern is compared, only a wildcard one is matched.
 pub(crate) fn names_an_alias_operation(clause: &ActionClause) -> bool {
-    ActionId::all()
-        .filter(|a| is_alias_operation(*a))
-        .any(|action| {
-            let named = clause
-                .patterns
-                .iter()
-                .any(|p| Glob::like(&p.value, true).is_match(action.qualified_name()));
-            named != clause.negated
-        })
+    let mut named = [false; ALIAS_OPERATIONS.len()];
+    for pattern in &clause.patterns {
+        let pattern = pattern.value.as_str();
+        let prefix_star = pattern
+            .strip_suffix('*')
+            .filter(|head| !head.contains(['*', '?']));
+        if let Some(head) = prefix_star {
+            // `kms:*`, `kms:Create*`, `*`: a prefix, compared without case.
+            for (hit, name) in named.iter_mut().zip(ALIAS_OPERATIONS) {
+                *hit |= name
+                    .get(..head.len())
+                    .is_some_and(|start| start.eq_ignore_ascii_case(head));
+            }
+        } else if pattern.contains(['*', '?']) {
+            let glob = Glob::like(pattern, true);
+            for (hit, name) in named.iter_mut().zip(ALIAS_OPERATIONS) {
+                *hit |= glob.is_match(name);
+            }
+        } else {
+            for (hit, name) in named.iter_mut().zip(ALIAS_OPERATIONS) {
+                *hit |= pattern.eq_ignore_ascii_case(name);
+            }
+        }
+    }
+    named.iter().any(|hit| *hit != clause.negated)
 }
 
 /// One cell of the key's Region's aliases: an alias that stands for it, and the cell in words.
@@ -50,10 +70,8 @@ pub(crate) fn cells(mentions: &Mentions, key: &KeyFacts) -> Result<Vec<AliasCell
     let shape = Glob::alias_arns(&prefix);
     let mut written: Vec<&str> = Vec::new();
     let mut predicates: Vec<Predicate> = Vec::new();
+    // `*` is not among them: it tells no aliases apart.
     for (pattern, templated) in &mentions.alias_resources {
-        if pattern == "*" {
-            continue;
-        }
         if *templated {
             // A variable in the resource part: refused when any alias could match it, which
             // the pattern with each variable widened to `*` tells.
@@ -339,6 +357,53 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(cells(&kept, &KeyFacts::symmetric(KEY)).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_alias_operations_names_are_the_catalogs() {
+        let catalog: Vec<&str> = ActionId::all()
+            .filter(|a| is_alias_operation(*a))
+            .map(ActionId::qualified_name)
+            .collect();
+        assert_eq!(catalog.len(), ALIAS_OPERATIONS.len());
+        assert!(ALIAS_OPERATIONS.iter().all(|a| catalog.contains(a)));
+    }
+
+    #[test]
+    fn an_action_clause_names_an_alias_operation_as_iam_matches_it() {
+        let clause = |negated: bool, patterns: &[&str]| ActionClause {
+            negated,
+            patterns: patterns
+                .iter()
+                .map(|p| keyward_policy::Spanned {
+                    value: (*p).to_owned(),
+                    span: keyward_policy::Span::default(),
+                })
+                .collect(),
+        };
+        assert!(names_an_alias_operation(&clause(false, &["kms:*"])));
+        assert!(names_an_alias_operation(&clause(
+            false,
+            &["KMS:createalias"]
+        )));
+        assert!(names_an_alias_operation(&clause(false, &["kms:*Alias"])));
+        assert!(names_an_alias_operation(&clause(false, &["*"])));
+        assert!(names_an_alias_operation(&clause(false, &["kms:update*"])));
+        assert!(!names_an_alias_operation(&clause(
+            false,
+            &["kms:Get*", "s3:*"]
+        )));
+        assert!(!names_an_alias_operation(&clause(
+            false,
+            &["kms:Decrypt", "kms:List*"]
+        )));
+        // NotAction: it names them unless it lists all three.
+        assert!(names_an_alias_operation(&clause(true, &["kms:Decrypt"])));
+        assert!(names_an_alias_operation(&clause(
+            true,
+            &["kms:CreateAlias"]
+        )));
+        assert!(!names_an_alias_operation(&clause(true, &["kms:*Alias"])));
     }
 
     #[test]

@@ -776,7 +776,7 @@ mod tests {
             let Ok(new) = Side::governed(&set(new), None, &[], &mut mentions) else {
                 continue;
             };
-            let Ok(space) = Space::new(&key, &[&old, &new], mentions) else {
+            let Ok(space) = Space::new(&key, &[&old, &new], mentions, None) else {
                 continue;
             };
             let conditions = Conditions::new(&[&old, &new]);

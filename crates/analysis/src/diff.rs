@@ -124,7 +124,7 @@ pub(crate) fn compare(
     }
     let old_side = Side::governed(old, old_scps, old_callers, &mut mentions)?;
     let new_side = Side::governed(new, new_scps, new_callers, &mut mentions)?;
-    let mut space = Space::new(key, &[&old_side, &new_side], mentions)?;
+    let mut space = Space::new(key, &[&old_side, &new_side], mentions, None)?;
     if only_named {
         space.only = Some(named.iter().map(|&a| a.to_owned()).collect());
     }

@@ -124,8 +124,9 @@ impl Mentions {
         if let Some(resource) = &statement.resource
             && crate::aliases::names_an_alias_operation(&statement.action.value)
         {
-            for pattern in &resource.value.patterns {
+            for pattern in resource.value.patterns.iter().filter(|p| p.value != "*") {
                 let templated = variables
+                    && pattern.value.contains("${")
                     && matches!(
                         keyward_policy::compile::ResourcePattern::new(&pattern.value, true),
                         Ok(keyward_policy::compile::ResourcePattern::Templated { .. })

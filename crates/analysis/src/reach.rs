@@ -95,13 +95,12 @@ pub fn reach(
 ) -> Result<Reach, AnalysisError> {
     let mut mentions = Mentions::default();
     let side = Side::governed(set, None, &[], &mut mentions)?;
-    let mut space = Space::new(key, &[&side], mentions)?;
     let asked: Vec<ActionId> = if question.actions.is_empty() {
         ActionId::on_a_key().collect()
     } else {
         question.actions.clone()
     };
-    space.actions = Some(asked.clone());
+    let mut space = Space::new(key, &[&side], mentions, Some(&asked))?;
     space.set_direct_actions(&question.direct_actions);
     space.strangers_outside_organizations = question.strangers_outside_organizations;
     let found = space.first_points(&[&side], 0, |caller, request| side.allows(caller, request))?;

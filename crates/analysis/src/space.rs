@@ -525,8 +525,6 @@ pub(crate) struct Space {
     pub(crate) mentions: Mentions,
     /// When set, the only callers decided: these principals, and the sessions of these roles.
     pub(crate) only: Option<BTreeSet<String>>,
-    /// When set, the only actions decided: a group with none of them is skipped.
-    pub(crate) actions: Option<Vec<ActionId>>,
     /// Actions only ever called directly, never through an AWS service: the keys a service
     /// sets ([`VIA_SERVICE_KEYS`]) are absent from their requests. Groups are split so that
     /// none mixes them with other actions ([`Space::set_direct_actions`]).
@@ -581,10 +579,12 @@ pub(crate) struct Points {
 }
 
 impl Space {
+    /// The space of every action involving the key, or of the `asked` ones alone.
     pub(crate) fn new(
         key: &KeyFacts,
         sides: &[&Side],
         mentions: Mentions,
+        asked: Option<&[ActionId]>,
     ) -> Result<Self, AnalysisError> {
         let mut mentions = mentions;
         if let Some(account) = crate::mentions::account_of(&key.arn) {
@@ -594,13 +594,26 @@ impl Space {
             .map(|a| a.partition.to_owned())
             .ok_or_else(|| AnalysisError::Input(format!("{} is not a key ARN", key.arn)))?;
         let candidates = principals::candidates(&mentions, &partition)?;
-        let aliases = crate::aliases::cells(&mentions, key)?;
+        let asked: ActionSet = match asked {
+            Some(asked) => asked
+                .iter()
+                .copied()
+                .fold(ActionSet::EMPTY, ActionSet::with),
+            None => ActionSet::all(),
+        };
+        // The aliases are cut only when an alias operation is asked about.
+        let aliases = if asked.iter().any(crate::aliases::is_alias_operation) {
+            crate::aliases::cells(&mentions, key)?
+        } else {
+            Vec::new()
+        };
+        let alias_cells: Vec<Option<usize>> = (0..aliases.len()).map(Some).collect();
         let mut groups: Vec<ActionGroup> = Vec::new();
-        for action in ActionId::all() {
+        for action in asked.iter() {
             // An action on a key is one group; an alias operation one per cell of aliases.
-            let cells: Vec<Option<usize>> = match action.info().resource {
-                ResourceScope::Key => vec![None],
-                ResourceScope::AliasAndKey => (0..aliases.len()).map(Some).collect(),
+            let cells: &[Option<usize>] = match action.info().resource {
+                ResourceScope::Key => &[None],
+                ResourceScope::AliasAndKey => &alias_cells,
                 ResourceScope::NoResource => continue,
             };
             let signature: Vec<Signature> = sides.iter().map(|s| s.signature(action)).collect();
@@ -630,7 +643,7 @@ impl Space {
                 info.cross_account,
                 Grant::constraint_applies_to(action),
             );
-            for alias in cells {
+            for &alias in cells {
                 match groups.iter_mut().find(|g| {
                     g.alias == alias
                         && g.signatures == signature
@@ -683,7 +696,6 @@ impl Space {
             aliases,
             mentions,
             only: None,
-            actions: None,
             direct: Vec::new(),
             strangers_outside_organizations: false,
         })
@@ -828,11 +840,6 @@ impl Space {
             let Some(&action) = group.actions.first() else {
                 continue;
             };
-            if let Some(actions) = &self.actions
-                && !group.actions.iter().any(|a| actions.contains(a))
-            {
-                continue;
-            }
             if let Some((_, actions)) = focus
                 && !group.actions.iter().any(|a| actions.contains(a))
             {
@@ -946,6 +953,7 @@ impl Space {
                     continue;
                 };
                 let request = request.get_or_insert_with(|| base.request.clone());
+                self.aim(request, g);
                 for (bits, choice) in vectors.iter() {
                     let region = Region {
                         group: g,
@@ -954,7 +962,7 @@ impl Space {
                         values: classes::representative(classes, choice),
                     };
                     out.decided += 1;
-                    self.at_into(request, base, &region, &domains);
+                    self.fill(request, base, &region, &domains);
                     if wanted(candidate, request) {
                         if first_only {
                             out.first.insert((p, g), region);
@@ -1027,11 +1035,16 @@ impl Space {
         region: &Region,
         domains: &[&Domain],
     ) {
-        request.action = region.action;
-        // An alias operation names an alias of its group's cell, and the key as its target.
+        self.aim(request, region.group);
+        self.fill(request, base, region, domains);
+    }
+
+    /// Points `request` at what the requests of group `group` act on: the key, or for an
+    /// alias operation an alias of its group's cell, with the key as its target.
+    fn aim(&self, request: &mut Request, group: usize) {
         match self
             .groups
-            .get(region.group)
+            .get(group)
             .and_then(|g| g.alias)
             .and_then(|a| self.aliases.get(a))
         {
@@ -1049,6 +1062,12 @@ impl Space {
                 }
             }
         }
+    }
+
+    /// [`Space::at_into`] for a request already aimed at the region's group
+    /// ([`Space::aim`]): the action, the context and the encryption context.
+    fn fill(&self, request: &mut Request, base: &Base, region: &Region, domains: &[&Domain]) {
+        request.action = region.action;
         request.context.clear();
         request.context.with_layer(Arc::clone(&base.layer));
         let mut pairs = 0;
