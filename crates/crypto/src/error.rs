@@ -237,6 +237,9 @@ pub enum CryptoError {
         "the stored key material cannot be opened with this root key (wrong root key, or the record was changed)"
     )]
     SealedKeyCorrupt,
+    /// The token of a key in a custom key store refused or failed ([`crate::KeyToken`]).
+    #[error("the key store's token: {0}")]
+    Token(crate::TokenError),
 }
 
 /// The KMS error each [`CryptoError`] is: what the key service answers with. Named after the
@@ -330,6 +333,12 @@ impl CryptoError {
             Self::ExpiredImportToken => ErrorKind::ExpiredImportToken,
             Self::IncorrectKeyMaterial => ErrorKind::IncorrectKeyMaterial,
             Self::Internal(_) | Self::SealedKeyCorrupt => ErrorKind::KmsInternal,
+            // A key store that is not connected, or a key gone from its token, is a state of
+            // the key store (KMS: KMSInvalidStateException); any other failure is KMS's own.
+            Self::Token(crate::TokenError::Disconnected(_) | crate::TokenError::NoKey(_)) => {
+                ErrorKind::KmsInvalidState
+            }
+            Self::Token(_) => ErrorKind::KmsInternal,
         }
     }
 

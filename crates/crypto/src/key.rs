@@ -24,6 +24,8 @@ pub enum Origin {
     AwsKms,
     /// Imported by the key's owner.
     External,
+    /// Generated in, and never out of, a custom key store's token ([`crate::KeyToken`]).
+    AwsCloudHsm,
 }
 
 impl Origin {
@@ -32,12 +34,13 @@ impl Origin {
         match self {
             Self::AwsKms => "AWS_KMS",
             Self::External => "EXTERNAL",
+            Self::AwsCloudHsm => "AWS_CLOUDHSM",
         }
     }
 
     /// The origin an API name names, if it is one this library keys can have.
     pub fn parse(name: &str) -> Option<Self> {
-        [Self::AwsKms, Self::External]
+        [Self::AwsKms, Self::External, Self::AwsCloudHsm]
             .into_iter()
             .find(|origin| origin.as_str() == name)
     }
@@ -234,6 +237,46 @@ impl CryptoKey {
         })
     }
 
+    /// A new symmetric encryption key of origin `AWS_CLOUDHSM` made inside `token`, labelled
+    /// with its ID: its material never leaves the token, which seals and opens its ciphertexts.
+    pub fn in_token(
+        id: impl Into<String>,
+        token: std::sync::Arc<dyn crate::KeyToken>,
+    ) -> Result<Self, CryptoError> {
+        let id = id.into();
+        Self::check_new(&id, KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt)?;
+        token.create_key(&id).map_err(CryptoError::Token)?;
+        Ok(Self::token_key(id, token))
+    }
+
+    /// A key made by [`CryptoKey::in_token`] before, found again in `token` by its label (its
+    /// ID): after a restart. [`CryptoError::Token`] when the token does not hold it.
+    pub fn from_token(
+        id: impl Into<String>,
+        token: std::sync::Arc<dyn crate::KeyToken>,
+    ) -> Result<Self, CryptoError> {
+        let id = id.into();
+        Self::check_new(&id, KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt)?;
+        if !token.has_key(&id).map_err(CryptoError::Token)? {
+            return Err(CryptoError::Token(crate::TokenError::NoKey(id)));
+        }
+        Ok(Self::token_key(id, token))
+    }
+
+    fn token_key(id: String, token: std::sync::Arc<dyn crate::KeyToken>) -> Self {
+        Self {
+            material: Material::Token(crate::token::TokenKey {
+                token,
+                label: id.clone(),
+            }),
+            id,
+            name: None,
+            spec: KeySpec::SymmetricDefault,
+            usage: KeyUsage::EncryptDecrypt,
+            origin: Origin::AwsCloudHsm,
+        }
+    }
+
     /// The key ID given when the key was made; symmetric ciphertexts carry it in their header.
     pub fn id(&self) -> &str {
         &self.id
@@ -295,6 +338,7 @@ impl CryptoKey {
             Material::Symmetric(versions) => pick(versions, version, &self.id),
             Material::Hmac(versions) => pick(versions, version, &self.id),
             Material::Asymmetric(versions) => pick(versions, version, &self.id),
+            Material::Token(_) => None,
         }
     }
 
@@ -320,6 +364,7 @@ impl CryptoKey {
             Material::Symmetric(versions) => all_present(versions),
             Material::Hmac(versions) => all_present(versions),
             Material::Asymmetric(versions) => all_present(versions),
+            Material::Token(_) => true,
         }
     }
 
@@ -447,6 +492,8 @@ impl CryptoKey {
                 let print = fingerprint(spec, pair.public_der());
                 place_imported(versions, print, pair, expires_at)
             }
+            // An EXTERNAL key is never in a token.
+            Material::Token(_) => Err(CryptoError::Internal("material imported into a token")),
         }
     }
 
@@ -594,7 +641,9 @@ impl CryptoKey {
     ) -> Result<Vec<u8>, CryptoError> {
         self.check_operation(operation)?;
         self.check_encryption_algorithm(algorithm)?;
-        if self.spec == KeySpec::SymmetricDefault {
+        if let Material::Token(key) = &self.material {
+            key.seal(&self.id, plaintext, context)
+        } else if self.spec == KeySpec::SymmetricDefault {
             let (version, aes) = self.current_aes()?;
             aes.seal(&self.id, version, plaintext, context)
         } else {
@@ -637,7 +686,9 @@ impl CryptoKey {
         }
         self.check_operation(operation)?;
         self.check_encryption_algorithm(algorithm)?;
-        if self.spec == KeySpec::SymmetricDefault {
+        if let Material::Token(key) = &self.material {
+            key.open(&header?, context)
+        } else if self.spec == KeySpec::SymmetricDefault {
             let header = header?;
             let Material::Symmetric(versions) = &self.material else {
                 return Err(CryptoError::Internal("symmetric material"));

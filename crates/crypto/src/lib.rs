@@ -13,6 +13,8 @@
 //! - [`CryptoError`]: each error with its KMS code and AWS's message.
 //! - [`limits`]: the limits KMS sets on inputs (message, signature, blob lengths) and on a
 //!   key's versions.
+//! - [`KeyToken`]: keys whose material never leaves a token (a custom key store's HSM), and
+//!   [`Pkcs11Token`], such a token over any PKCS#11 module.
 //!
 //! Secrets ([`Secret`], key material) are zeroized when dropped and never shown by `Debug`.
 //!
@@ -48,9 +50,11 @@ mod known_answers;
 pub mod limits;
 mod material;
 mod ml_dsa_mu;
+mod pkcs11;
 mod seal;
 mod secret;
 pub mod spec;
+mod token;
 
 pub use asymmetric::PublicKey;
 pub use blob::ciphertext_key_id;
@@ -63,9 +67,11 @@ pub use key::{
 };
 pub use limits::MAX_MESSAGE_LEN;
 pub use material::{MaterialInfo, MaterialOrigin};
+pub use pkcs11::{KeyProtection, Pkcs11Token};
 pub use seal::{RecordKey, RootKey, RootKeyError};
 pub use secret::Secret;
 pub use spec::{
     DataKeyPairSpec, DataKeySpec, EncryptionAlgorithm, KeyAgreementAlgorithm, KeySpec, KeyUsage,
     MacAlgorithm, MessageType, Operation, SigningAlgorithm, WrappingAlgorithm, WrappingKeySpec,
 };
+pub use token::{KeyToken, TokenError};

@@ -292,6 +292,8 @@ pub(crate) enum Material {
     Symmetric(Vec<Version<AesMaterial>>),
     Hmac(Vec<Version<HmacMaterial>>),
     Asymmetric(Vec<Version<AsymmetricMaterial>>),
+    /// A symmetric key kept in a token: one version, no material here.
+    Token(crate::token::TokenKey),
 }
 
 impl Material {
@@ -307,6 +309,8 @@ impl Material {
             Self::Symmetric(versions) => all(versions, key_id),
             Self::Hmac(versions) => all(versions, key_id),
             Self::Asymmetric(versions) => all(versions, key_id),
+            // Nothing is known of it here, not even a fingerprint.
+            Self::Token(_) => Vec::new(),
         }
     }
 
@@ -338,6 +342,8 @@ impl Material {
             Self::Symmetric(versions) => drop_matching(versions, delete),
             Self::Hmac(versions) => drop_matching(versions, delete),
             Self::Asymmetric(versions) => drop_matching(versions, delete),
+            // Nothing imported: nothing to drop.
+            Self::Token(_) => Vec::new(),
         }
     }
 }

@@ -524,6 +524,8 @@ impl CryptoKey {
             Material::Symmetric(versions) => heads(&mut w, versions)?,
             Material::Hmac(versions) => heads(&mut w, versions)?,
             Material::Asymmetric(versions) => heads(&mut w, versions)?,
+            // Its material is in its token: the head names no version.
+            Material::Token(_) => w.u32(0),
         }
         w.bytes(&digest_of(ATTACHED_DOMAIN, attached));
         seal_bytes(root, MAGIC_HEAD, self.id(), &w.0)
@@ -556,6 +558,7 @@ impl CryptoKey {
             Material::Symmetric(versions) => one(&mut w, versions, number, AesMaterial::raw),
             Material::Hmac(versions) => one(&mut w, versions, number, HmacMaterial::raw),
             Material::Asymmetric(versions) => one(&mut w, versions, number, |m| m.pkcs8().expose()),
+            Material::Token(_) => false,
         };
         if !found {
             return Ok(None);
@@ -661,6 +664,7 @@ impl CryptoKey {
                     AsymmetricMaterial::from_pkcs8(spec, usage, s)
                 })?)
             }
+            Material::Token(_) => return Err(corrupt()),
         };
         Ok(key)
     }
@@ -687,6 +691,11 @@ impl CryptoKey {
                 for v in versions {
                     write_version(&mut w, v, |m| m.pkcs8().expose());
                 }
+            }
+            Material::Token(_) => {
+                return Err(CryptoError::Internal(
+                    "sealing a key whose material is in a token",
+                ));
             }
         }
         seal_bytes(root, MAGIC, self.id(), &w.0)
@@ -735,6 +744,7 @@ impl CryptoKey {
                     })
                     .collect::<Result<_, _>>()?,
             ),
+            Material::Token(_) => return Err(corrupt()),
         };
         if !r.rest.is_empty() {
             return Err(corrupt());

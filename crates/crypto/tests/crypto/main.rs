@@ -13,4 +13,6 @@ mod import;
 mod interop_openssl;
 mod operations;
 mod properties;
+mod softhsm;
+mod token;
 mod wycheproof;

@@ -52,11 +52,14 @@ pub(crate) fn key_kind_of(
         }
     };
     let origin = request.origin.as_deref().unwrap_or("AWS_KMS");
-    let origin = Origin::parse(origin).ok_or_else(|| {
-        KmsError::unsupported(format!(
-            "Origin {origin} is not supported by this implementation"
-        ))
-    })?;
+    // Keys in custom key stores (AWS_CLOUDHSM) are not served yet.
+    let origin = Origin::parse(origin)
+        .filter(|o| *o != Origin::AwsCloudHsm)
+        .ok_or_else(|| {
+            KmsError::unsupported(format!(
+                "Origin {origin} is not supported by this implementation"
+            ))
+        })?;
     Ok((spec, usage, origin))
 }
 
@@ -160,6 +163,11 @@ fn create_key(op: &mut Allowed<'_>, r: &CreateKeyRequest) -> Result<CreateKeyRes
     let crypto = match origin {
         Origin::External => CryptoKey::external(id.clone(), spec, usage)?,
         Origin::AwsKms => CryptoKey::generate(id.clone(), spec, usage)?,
+        Origin::AwsCloudHsm => {
+            return Err(KmsError::unsupported(
+                "Origin AWS_CLOUDHSM is not supported by this implementation",
+            ));
+        }
     };
     let mut entry = new_entry(kms, account, r, crypto, policy_text, policy)?;
     if multi_region {

@@ -1,0 +1,105 @@
+//! SoftHSMv2, a real software HSM from the distribution's packages, for the tests of keys in a
+//! token. Each test runs in a child process of this test binary with a token directory of its
+//! own: SoftHSM reads its configuration (`SOFTHSM2_CONF`) from the environment once, when the
+//! module is initialised, and a process's environment is set before it starts.
+//!
+//! Without SoftHSM (`softhsm2-util` and its module), a test says so and passes, unless
+//! `KEYWARD_REQUIRE_SOFTHSM=1` (CI, which installs it), where it fails.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Where distributions put SoftHSM's PKCS#11 module.
+const MODULES: &[&str] = &[
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/local/lib/softhsm/libsofthsm2.so",
+    "/usr/lib64/pkcs11/libsofthsm2.so",
+];
+
+/// The variable that marks the child process.
+const CHILD: &str = "KEYWARD_SOFTHSM_CHILD";
+
+/// SoftHSM's module: `KEYWARD_PKCS11_MODULE`, or the first of [`MODULES`] present.
+pub(crate) fn module() -> Option<PathBuf> {
+    if let Some(given) = std::env::var_os("KEYWARD_PKCS11_MODULE") {
+        return Some(PathBuf::from(given));
+    }
+    MODULES.iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+/// A token to initialise: its label, user PIN and security officer's PIN.
+pub(crate) struct Token<'a> {
+    pub(crate) label: &'a str,
+    pub(crate) pin: &'a str,
+}
+
+/// In the parent: makes a SoftHSM configuration with `tokens` initialised, runs the test
+/// `name` alone in a child process with it, checks that it passed, and returns `None`. In the
+/// child: returns the module's path, for the test's body to run. `None` too, after saying so,
+/// when SoftHSM is missing and not required.
+pub(crate) fn in_child(name: &str, tokens: &[Token<'_>]) -> Option<PathBuf> {
+    if std::env::var_os(CHILD).is_some() {
+        return Some(module().expect("the parent found the module"));
+    }
+    let available = module().filter(|_| {
+        Command::new("softhsm2-util")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let Some(module) = available else {
+        assert!(
+            std::env::var("KEYWARD_REQUIRE_SOFTHSM").as_deref() != Ok("1"),
+            "KEYWARD_REQUIRE_SOFTHSM=1 and no SoftHSMv2 (softhsm2-util and its module; .ci/run installs the package softhsm2)"
+        );
+        eprintln!("{name}: SoftHSMv2 is not installed; not run");
+        return None;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let conf = configure(dir.path());
+    for token in tokens {
+        let out = Command::new("softhsm2-util")
+            .env("SOFTHSM2_CONF", &conf)
+            .args(["--init-token", "--free", "--label", token.label])
+            .args(["--pin", token.pin, "--so-pin", "so-pin-not-used"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "softhsm2-util --init-token: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads", "1"])
+        .env("SOFTHSM2_CONF", &conf)
+        .env("KEYWARD_PKCS11_MODULE", &module)
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{name} in SoftHSM:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    None
+}
+
+/// A SoftHSM configuration in `dir`, with its tokens there too.
+fn configure(dir: &Path) -> PathBuf {
+    let tokens = dir.join("tokens");
+    std::fs::create_dir(&tokens).unwrap();
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .unwrap();
+    conf
+}
