@@ -24,22 +24,14 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
-const MODULES: &[&str] = &[
-    "/usr/lib/softhsm/libsofthsm2.so",
-    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-    "/usr/local/lib/softhsm/libsofthsm2.so",
-];
 const PIN: &str = "bench-pin";
 
 fn main() {
     let n: usize = std::env::args().nth(1).map_or(2000, |a| a.parse().unwrap());
-    let module = std::env::var("KEYWARD_PKCS11_MODULE").unwrap_or_else(|_| {
-        MODULES
-            .iter()
-            .find(|m| std::path::Path::new(m).exists())
-            .expect("SoftHSMv2's module (the package softhsm2)")
-            .to_string()
-    });
+    let module = keyward_crypto::softhsm_module()
+        .expect("SoftHSMv2's module (the package softhsm2)")
+        .display()
+        .to_string();
     if std::env::var_os("SOFTHSM2_CONF").is_none() {
         let dir = tempfile::tempdir().unwrap();
         let tokens = dir.path().join("tokens");

@@ -38,6 +38,20 @@ error_codes! {
     AccessDenied => "AccessDeniedException", 400;
     /// The alias exists already.
     AlreadyExists => "AlreadyExistsException", 400;
+    /// A custom key store's cluster (for Keyward: its PKCS#11 token) is not reachable.
+    CloudHsmClusterNotActive => "CloudHsmClusterNotActiveException", 400;
+    /// A custom key store's cluster (token) is not found.
+    CloudHsmClusterNotFound => "CloudHsmClusterNotFoundException", 400;
+    /// A custom key store's cluster (token) is another store's already.
+    CloudHsmClusterInUse => "CloudHsmClusterInUseException", 400;
+    /// The custom key store still holds keys.
+    CustomKeyStoreHasCmks => "CustomKeyStoreHasCMKsException", 400;
+    /// The custom key store's connection state does not allow the operation.
+    CustomKeyStoreInvalidState => "CustomKeyStoreInvalidStateException", 400;
+    /// Another custom key store has the name.
+    CustomKeyStoreNameInUse => "CustomKeyStoreNameInUseException", 400;
+    /// No custom key store has the ID or name.
+    CustomKeyStoreNotFound => "CustomKeyStoreNotFoundException", 400;
     /// The key is disabled.
     Disabled => "DisabledException", 400;
     /// `DryRun` was set and the request would have succeeded.

@@ -65,6 +65,12 @@ macro_rules! request_members {
 
 request_members! {
     CreateKeyRequest: ;
+    CreateCustomKeyStoreRequest: ;
+    DescribeCustomKeyStoresRequest: ;
+    ConnectCustomKeyStoreRequest: ;
+    DisconnectCustomKeyStoreRequest: ;
+    UpdateCustomKeyStoreRequest: ;
+    DeleteCustomKeyStoreRequest: ;
     DescribeKeyRequest: key_id grant_tokens;
     ListKeysRequest: ;
     EnableKeyRequest: key_id;

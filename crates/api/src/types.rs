@@ -200,6 +200,12 @@ pub struct KeyMetadata {
     /// Symmetric encryption keys with material: the `KeyMaterialId` of the current material.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_key_material_id: Option<String>,
+    /// A key in a custom key store: the store's ID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_key_store_id: Option<String>,
+    /// A key in a CloudHSM key store: the store's cluster (the token's label).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud_hsm_cluster_id: Option<String>,
 }
 
 /// `MultiRegionConfiguration` of a multi-Region key.
@@ -1505,3 +1511,139 @@ pub struct DeleteImportedKeyMaterialResponse {
 }
 
 key_id_constructor!(DeleteImportedKeyMaterialRequest);
+
+// Custom key stores.
+
+/// CreateCustomKeyStore.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateCustomKeyStoreRequest {
+    /// A name unique in the account and Region.
+    pub custom_key_store_name: String,
+    /// `AWS_CLOUDHSM` (the default) or `EXTERNAL_KEY_STORE`.
+    pub custom_key_store_type: Option<String>,
+    /// A CloudHSM key store's cluster: for Keyward, the PKCS#11 token's label.
+    pub cloud_hsm_cluster_id: Option<String>,
+    /// A CloudHSM key store's trust anchor certificate.
+    pub trust_anchor_certificate: Option<String>,
+    /// A CloudHSM key store's `kmsuser` password: for Keyward, the token's user PIN.
+    pub key_store_password: Option<String>,
+    /// An external key store's proxy URI endpoint.
+    pub xks_proxy_uri_endpoint: Option<String>,
+    /// An external key store's proxy URI path.
+    pub xks_proxy_uri_path: Option<String>,
+    /// An external key store's VPC endpoint service.
+    pub xks_proxy_vpc_endpoint_service_name: Option<String>,
+    /// An external key store's proxy credential.
+    pub xks_proxy_authentication_credential: Option<serde_json::Value>,
+    /// An external key store's connectivity.
+    pub xks_proxy_connectivity: Option<String>,
+}
+
+/// CreateCustomKeyStore's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateCustomKeyStoreResponse {
+    /// The new custom key store's ID.
+    pub custom_key_store_id: String,
+}
+
+/// ConnectCustomKeyStore.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ConnectCustomKeyStoreRequest {
+    /// The custom key store's ID.
+    pub custom_key_store_id: String,
+}
+
+/// DisconnectCustomKeyStore.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DisconnectCustomKeyStoreRequest {
+    /// The custom key store's ID.
+    pub custom_key_store_id: String,
+}
+
+/// DeleteCustomKeyStore.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteCustomKeyStoreRequest {
+    /// The custom key store's ID.
+    pub custom_key_store_id: String,
+}
+
+/// UpdateCustomKeyStore.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateCustomKeyStoreRequest {
+    /// The custom key store's ID.
+    pub custom_key_store_id: String,
+    /// A new name.
+    pub new_custom_key_store_name: Option<String>,
+    /// A new `kmsuser` password (token PIN).
+    pub key_store_password: Option<String>,
+    /// Another cluster (token).
+    pub cloud_hsm_cluster_id: Option<String>,
+    /// An external key store's proxy URI endpoint.
+    pub xks_proxy_uri_endpoint: Option<String>,
+    /// An external key store's proxy URI path.
+    pub xks_proxy_uri_path: Option<String>,
+    /// An external key store's VPC endpoint service.
+    pub xks_proxy_vpc_endpoint_service_name: Option<String>,
+    /// An external key store's proxy credential.
+    pub xks_proxy_authentication_credential: Option<serde_json::Value>,
+    /// An external key store's connectivity.
+    pub xks_proxy_connectivity: Option<String>,
+}
+
+/// DescribeCustomKeyStores.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeCustomKeyStoresRequest {
+    /// Only this custom key store.
+    pub custom_key_store_id: Option<String>,
+    /// Only the custom key store of this name.
+    pub custom_key_store_name: Option<String>,
+    /// 1 to 1000; 100 when absent.
+    pub limit: Option<u32>,
+    /// The `NextMarker` of the previous page.
+    pub marker: Option<String>,
+}
+
+/// One custom key store as DescribeCustomKeyStores lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CustomKeyStoresListEntry {
+    /// Its ID.
+    pub custom_key_store_id: String,
+    /// Its name.
+    pub custom_key_store_name: String,
+    /// `AWS_CLOUDHSM`.
+    pub custom_key_store_type: String,
+    /// Its cluster: the PKCS#11 token's label.
+    pub cloud_hsm_cluster_id: String,
+    /// Its trust anchor certificate, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust_anchor_certificate: Option<String>,
+    /// `CONNECTED`, `CONNECTING`, `DISCONNECTED`, `DISCONNECTING` or `FAILED`.
+    pub connection_state: String,
+    /// Why the last connection failed, when it did (`INVALID_CREDENTIALS`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection_error_code: Option<String>,
+    /// When it was created.
+    #[serde(with = "timestamp")]
+    pub creation_date: SystemTime,
+}
+
+/// DescribeCustomKeyStores's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeCustomKeyStoresResponse {
+    /// The custom key stores, in ID order.
+    pub custom_key_stores: Vec<CustomKeyStoresListEntry>,
+    /// Where the next page starts, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_marker: Option<String>,
+    /// Whether more follow.
+    pub truncated: bool,
+}

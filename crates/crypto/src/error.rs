@@ -238,7 +238,7 @@ pub enum CryptoError {
     )]
     SealedKeyCorrupt,
     /// The token of a key in a custom key store refused or failed ([`crate::KeyToken`]).
-    #[error("the key store's token: {0}")]
+    #[error("{0}")]
     Token(crate::TokenError),
 }
 

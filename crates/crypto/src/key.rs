@@ -246,7 +246,7 @@ impl CryptoKey {
         let id = id.into();
         Self::check_new(&id, KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt)?;
         token.create_key(&id).map_err(CryptoError::Token)?;
-        Ok(Self::token_key(id, token))
+        Ok(Self::attached_to_token(id, token))
     }
 
     /// A key made by [`CryptoKey::in_token`] before, found again in `token` by its label (its
@@ -260,10 +260,14 @@ impl CryptoKey {
         if !token.has_key(&id).map_err(CryptoError::Token)? {
             return Err(CryptoError::Token(crate::TokenError::NoKey(id)));
         }
-        Ok(Self::token_key(id, token))
+        Ok(Self::attached_to_token(id, token))
     }
 
-    fn token_key(id: String, token: std::sync::Arc<dyn crate::KeyToken>) -> Self {
+    /// The key labelled `id` in `token`, not looked for.
+    pub(crate) fn attached_to_token(
+        id: String,
+        token: std::sync::Arc<dyn crate::KeyToken>,
+    ) -> Self {
         Self {
             material: Material::Token(crate::token::TokenKey {
                 token,

@@ -67,7 +67,7 @@ pub use key::{
 };
 pub use limits::MAX_MESSAGE_LEN;
 pub use material::{MaterialInfo, MaterialOrigin};
-pub use pkcs11::{KeyProtection, Pkcs11Token};
+pub use pkcs11::{KeyProtection, Pkcs11Token, softhsm_module};
 pub use seal::{RecordKey, RootKey, RootKeyError};
 pub use secret::Secret;
 pub use spec::{

@@ -307,6 +307,7 @@ impl<'a> Reader<'a> {
         let origin = match self.text()? {
             "AWS_KMS" => Origin::AwsKms,
             "EXTERNAL" => Origin::External,
+            "AWS_CLOUDHSM" => Origin::AwsCloudHsm,
             _ => return Err(corrupt()),
         };
         Ok((spec, usage, origin))
@@ -572,6 +573,36 @@ impl CryptoKey {
         .map(Some)
     }
 
+    /// Opens the head [`CryptoKey::seal_head`] sealed for a key whose material is in a token
+    /// (origin `AWS_CLOUDHSM`, [`CryptoKey::in_token`]): it must name such a key, with no
+    /// version and with `attached` as given. The key is `token`'s key labelled `id`, not
+    /// looked for (its token may be disconnected: its operations say so when it is).
+    pub fn unseal_token_head(
+        id: &str,
+        head: &[u8],
+        attached: &[u8],
+        root: &RootKey,
+        token: std::sync::Arc<dyn crate::KeyToken>,
+    ) -> Result<Self, CryptoError> {
+        let plain = open_bytes(root, MAGIC_HEAD, id, head)?;
+        let mut r = Reader {
+            rest: plain.expose(),
+        };
+        let (spec, usage, origin) = r.identity()?;
+        let count = r.u32()?;
+        let bound: [u8; 32] = r.bytes()?.try_into().map_err(|_| corrupt())?;
+        if origin != Origin::AwsCloudHsm
+            || spec != KeySpec::SymmetricDefault
+            || usage != KeyUsage::EncryptDecrypt
+            || count != 0
+            || !r.rest.is_empty()
+            || bound != digest_of(ATTACHED_DOMAIN, attached)
+        {
+            return Err(corrupt());
+        }
+        Ok(Self::attached_to_token(id.to_owned(), token))
+    }
+
     /// Opens a key sealed in parts for key `id` under `root`: its head and every version the
     /// head names, each found among `versions` by its number, with `attached` as it was given
     /// to [`CryptoKey::seal_head`]. A version missing, one the head does not name, one sealed
@@ -589,6 +620,10 @@ impl CryptoKey {
             rest: plain.expose(),
         };
         let (spec, usage, origin) = r.identity()?;
+        // A key in a token is opened with its token ([`CryptoKey::unseal_token_head`]).
+        if origin == Origin::AwsCloudHsm {
+            return Err(corrupt());
+        }
         let count = r.u32()?;
         if usize::try_from(count).unwrap_or(usize::MAX) > MAX_VERSIONS
             || versions.len() != usize::try_from(count).unwrap_or(usize::MAX)
@@ -714,6 +749,9 @@ impl CryptoKey {
             rest: plain.expose(),
         };
         let (spec, usage, origin) = r.identity()?;
+        if origin == Origin::AwsCloudHsm {
+            return Err(corrupt());
+        }
         let count = r.u32()?;
         if usize::try_from(count).unwrap_or(usize::MAX) > MAX_VERSIONS {
             return Err(corrupt());

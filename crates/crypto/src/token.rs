@@ -33,10 +33,10 @@ pub enum TokenError {
     #[error("the token `{0}` is locked")]
     Locked(String),
     /// The connection was closed ([`KeyToken::disconnect`]).
-    #[error("the token `{0}` is disconnected")]
+    #[error("the key's custom key store is not connected (its token `{0}`)")]
     Disconnected(String),
     /// The token holds no key with the label.
-    #[error("the token holds no key labelled `{0}`")]
+    #[error("the key's custom key store holds no key labelled `{0}` in its token")]
     NoKey(String),
     /// The token already holds a key with the label.
     #[error("the token already holds a key labelled `{0}`")]

@@ -36,6 +36,9 @@ pub struct AuditRecord {
     pub response_elements: Value,
     /// `resources`: the ARNs of the keys the call used (each key's account is its ARN's).
     pub resources: Vec<String>,
+    /// `additionalEventData`, when the call has some: for a key of a custom key store, the
+    /// store's ID (`customKeyStoreId`) and its cluster, the token's label (`clusterId`).
+    pub additional_event_data: Option<Value>,
     /// `errorCode`, for a call that failed.
     pub error_code: Option<&'static str>,
     /// `errorMessage`, for a call that failed.
@@ -203,6 +206,9 @@ impl Serialize for AuditRecord {
             })
             .collect();
         o.serialize_field("resources", &resources)?;
+        if let Some(data) = &self.additional_event_data {
+            o.serialize_field("additionalEventData", data)?;
+        }
         o.serialize_field("errorCode", &self.error_code)?;
         o.serialize_field("errorMessage", &self.error_message)?;
         o.serialize_field("eventID", &Display(self.event_id))?;

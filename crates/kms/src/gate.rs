@@ -428,6 +428,8 @@ pub(crate) struct Call {
     pub(crate) response: Value,
     pub(crate) resources: Vec<String>,
     pub(crate) decisions: Vec<AuditDecision>,
+    /// `additionalEventData` ([`AuditRecord::additional_event_data`]).
+    pub(crate) additional: Option<Value>,
 }
 
 impl Call {
@@ -438,6 +440,7 @@ impl Call {
             response: Value::Null,
             resources: Vec::new(),
             decisions: Vec::new(),
+            additional: None,
         }
     }
 }
@@ -530,6 +533,7 @@ impl Kms {
             response_elements: call.response,
             resources: call.resources,
             decisions: call.decisions,
+            additional_event_data: call.additional,
             ..self.audit_record(
                 caller,
                 &Call::new(call.event, Value::Null),
@@ -572,6 +576,7 @@ impl Kms {
             request_parameters: call.parameters.clone(),
             response_elements: call.response.clone(),
             resources: call.resources.clone(),
+            additional_event_data: call.additional.clone(),
             error_code,
             error_message,
             event_id,
@@ -616,6 +621,12 @@ impl Kms {
         request: &O::Request,
     ) -> Result<Judgement, KmsError> {
         call.resources.push(entry.meta.arn.clone());
+        if let Some(store_id) = &entry.meta.custom_key_store_id {
+            call.additional = Some(serde_json::json!({
+                "customKeyStoreId": store_id,
+                "clusterId": self.key_stores.get(store_id).map(|s| s.config.token_label.as_str()),
+            }));
+        }
         let encryption_context = request.encryption_context();
         let mut context = self.context(caller, Some(entry), named);
         if let Some(pairs) = encryption_context {

@@ -97,6 +97,17 @@ impl Kms {
                 for name in std::mem::take(&mut entry.aliases) {
                     state.aliases.remove(&account, &name);
                 }
+                // A key of a custom key store: its key in the token goes too, as AWS deletes
+                // the key material from the cluster. A store not connected keeps it (nothing
+                // can use it: no KMS key names it any more).
+                if let Some(store) = entry
+                    .meta
+                    .custom_key_store_id
+                    .as_deref()
+                    .and_then(|s| self.key_stores.get(s))
+                {
+                    let _ = keyward_crypto::KeyToken::destroy_key(&*store.token, &id);
+                }
                 slot.mark_removed(&mut entry);
                 state.keys.remove(&id);
                 if let Some(record) = &entry.meta.multi_region

@@ -55,6 +55,7 @@ mod grant_binding;
 mod housekeeping;
 mod key_id;
 mod key_state;
+pub mod key_stores;
 mod managed;
 mod operations;
 mod paging;

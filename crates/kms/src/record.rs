@@ -132,6 +132,9 @@ pub(crate) struct KeyMetadataRecord {
     pub(crate) usage: KeyUsage,
     #[serde(with = "origin_name")]
     pub(crate) origin: Origin,
+    /// A key of origin `AWS_CLOUDHSM`: its custom key store's ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) custom_key_store_id: Option<String>,
     /// When a key pending deletion is destroyed (epoch seconds). The deletion schedule, in a
     /// row of its own ([`KeyMetadataRecord::parts`]); only read from a key's row written
     /// before (store format 3, schema 3), never written there.

@@ -7,6 +7,7 @@ use crate::clock::Clock;
 use crate::entry::{KeyEntry, State};
 use crate::error::{KmsError, OpenError};
 use crate::grant_binding::{GrantBinding, GrantDelta};
+use crate::key_stores::{KeyStoreConfig, KeyStores};
 use crate::operations::multi_region::{Followups, RegionLinks};
 use crate::quotas::{Admission, QuotaConfig, RequestQuotas};
 use crate::record::{GrantRecord, KeyMetadataRecord};
@@ -48,6 +49,8 @@ pub struct KmsConfig {
     /// change's in the change's own transaction (`audit = "postgres"`; a store without an
     /// audit table ignores it). Off unless set.
     pub audit_in_store: bool,
+    /// The custom key stores (PKCS#11 tokens): connected when the service opens.
+    pub key_stores: Vec<KeyStoreConfig>,
 }
 
 /// An instance's name when none is given: the host's name and the process ID
@@ -72,6 +75,7 @@ impl KmsConfig {
             quotas: None,
             instance: default_instance(),
             audit_in_store: false,
+            key_stores: Vec::new(),
         }
     }
 }
@@ -134,6 +138,8 @@ pub struct Kms {
     /// lock of its own ([`crate::entry::KeySlot`]), so calls on different keys never wait
     /// for each other.
     pub(crate) state: RwLock<State>,
+    /// The custom key stores ([`crate::key_stores`]).
+    pub(crate) key_stores: KeyStores,
     quotas: Option<RequestQuotas>,
     /// The other Regions' services, for multi-Region keys ([`crate::Regions`] links them).
     pub(crate) links: Arc<RegionLinks>,
@@ -229,6 +235,13 @@ impl Kms {
     ) -> Result<Self, OpenError> {
         let token_key = root.derive(b"keyward grant tokens v1");
         let records = root.record_key();
+        // The custom key stores first: their keys hold their tokens. A store that does not
+        // connect is FAILED, and says why in DescribeCustomKeyStores.
+        let key_stores =
+            KeyStores::new(&config.key_stores, crate::clock::epoch_seconds(clock.now()));
+        for store in key_stores.all() {
+            let _ = store.connect();
+        }
         let (snapshot, versions) = store.load_versioned()?;
         let mut state = State::default();
         let mut grants_of: HashMap<String, Vec<(GrantRecord, [u8; 32])>> = HashMap::new();
@@ -267,7 +280,13 @@ impl Kms {
         for record in snapshot.keys {
             let rows = grants_of.remove(&record.id).unwrap_or_default();
             let parts = parts_of.remove(&record.id).unwrap_or_default();
-            let (mut entry, in_row) = load_key(&record, rows, &parts, &records, &root, token_key)?;
+            let (mut entry, in_row) = load_key(
+                &record,
+                rows,
+                &parts,
+                (&records, &root, token_key),
+                &key_stores,
+            )?;
             entry.version = Some(versions.get(&record.id).copied().unwrap_or(0));
             // A row of another Region's store (a multi-Region key's copy has the same ID).
             if entry.meta.region != config.region {
@@ -342,6 +361,7 @@ impl Kms {
             next_event,
             token_key,
             state: RwLock::new(state),
+            key_stores,
         };
         kms.move_to_rows(&legacy)?;
         Ok(kms)
@@ -803,9 +823,8 @@ impl Kms {
             &rows.key,
             grants,
             &rows.parts,
-            &self.records,
-            &self.root,
-            self.token_key,
+            (&self.records, &self.root, self.token_key),
+            &self.key_stores,
         )
         .map_err(|e| KmsError::Internal(e.to_string()))?;
         // Rows of the earlier format are moved out when a service opens; read after that, they
@@ -905,7 +924,13 @@ impl Kms {
         let meta_before = entry.meta.clone();
         let grants_before = entry.grants.clone();
         let materials_before = entry.crypto.materials();
-        let sealed_before = entry.crypto.seal(&self.root)?;
+        // A key in a custom key store has no material here, and no change alters it: nothing
+        // to keep, and nothing to put back.
+        let sealed_before = if entry.meta.origin == keyward_crypto::Origin::AwsCloudHsm {
+            None
+        } else {
+            Some(entry.crypto.seal(&self.root)?)
+        };
         let result = change(entry).and_then(|r| {
             // When imported material expires, from the material as the change left it.
             entry.refresh_expiry();
@@ -944,8 +969,10 @@ impl Kms {
         if result.is_err() {
             entry.meta = meta_before;
             entry.grants = grants_before;
-            entry.crypto = CryptoKey::unseal(&entry.meta.id, &sealed_before, &self.root)?
-                .named(&entry.meta.arn);
+            if let Some(sealed) = &sealed_before {
+                entry.crypto =
+                    CryptoKey::unseal(&entry.meta.id, sealed, &self.root)?.named(&entry.meta.arn);
+            }
             entry.refresh_grants();
         }
         entry.refresh_context();
@@ -964,9 +991,8 @@ fn load_key(
     record: &KeyRecord,
     rows: Vec<(GrantRecord, [u8; 32])>,
     parts: &[PartRow],
-    records: &RecordKey,
-    root: &RootKey,
-    token_key: [u8; 32],
+    (records, root, token_key): (&RecordKey, &RootKey, [u8; 32]),
+    key_stores: &KeyStores,
 ) -> Result<(KeyEntry, bool), OpenError> {
     let what = || format!("key {}", record.id);
     if !records.verify(&record.fields(), &record.tag) {
@@ -1036,7 +1062,34 @@ fn load_key(
                 .map(|(kind, name, record)| (*kind, name.as_str(), record.as_str())),
             &binding.digest(),
         );
-        CryptoKey::unseal_parts(&record.id, &record.sealed, &versions, &bound, root)
+        if meta.origin == keyward_crypto::Origin::AwsCloudHsm {
+            // Its material is in its custom key store's token, which it holds.
+            let store_id = meta.custom_key_store_id.as_deref().ok_or_else(|| {
+                unreadable("a key of origin AWS_CLOUDHSM that names no custom key store".into())
+            })?;
+            let store = key_stores.get(store_id).ok_or_else(|| {
+                unreadable(format!(
+                    "its custom key store {store_id} is not in the configuration's [[key_stores]]"
+                ))
+            })?;
+            if !versions.is_empty() {
+                return Err(OpenError::Tampered {
+                    what: format!(
+                        "key {} (a key in a custom key store with rows of material)",
+                        record.id
+                    ),
+                });
+            }
+            CryptoKey::unseal_token_head(
+                &record.id,
+                &record.sealed,
+                &bound,
+                root,
+                Arc::clone(&store.token) as Arc<dyn keyward_crypto::KeyToken>,
+            )
+        } else {
+            CryptoKey::unseal_parts(&record.id, &record.sealed, &versions, &bound, root)
+        }
     } else {
         // A row written before each version had a row of its own: the whole key in it, and
         // so no row of a version or of the imported material's state (which came with them).

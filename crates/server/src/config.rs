@@ -6,6 +6,8 @@ use crate::seed::Seed;
 pub use keyward_kms::Enforcement;
 use keyward_kms::api::{Operation, Quota};
 use keyward_kms::default_instance;
+pub use keyward_kms::key_stores::KeyStoreConfig;
+use keyward_kms::key_stores::Secret;
 pub use keyward_kms::quotas::{Fault, QuotaConfig};
 use keyward_kms::store::StoreLocation;
 use std::collections::BTreeMap;
@@ -111,6 +113,8 @@ pub struct ServerConfig {
     pub quotas: Option<QuotaConfig>,
     /// `seed` (or `--seed`): keys created at start, idempotently.
     pub seed: Option<Seed>,
+    /// `[[key_stores]]`: custom key stores, each a PKCS#11 token.
+    pub key_stores: Vec<KeyStoreConfig>,
 }
 
 /// Flags of `keyward serve`, which override the file.
@@ -162,6 +166,21 @@ struct FileConfig {
     seed: Option<toml::Spanned<String>>,
     #[serde(default)]
     principals: Vec<FilePrincipal>,
+    #[serde(default)]
+    key_stores: Vec<FileKeyStore>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileKeyStore {
+    id: toml::Spanned<String>,
+    name: toml::Spanned<String>,
+    module: toml::Spanned<String>,
+    token_label: toml::Spanned<String>,
+    pin_env: Option<toml::Spanned<String>>,
+    pin_file: Option<toml::Spanned<String>>,
+    /// Refused with its own message: a PIN is never written in the file.
+    pin: Option<toml::Spanned<String>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -264,6 +283,7 @@ impl ServerConfig {
                 .as_deref()
                 .map(|path| Seed::load(path, DEFAULT_ACCOUNT))
                 .transpose()?,
+            key_stores: Vec::new(),
         })
     }
 
@@ -511,6 +531,7 @@ impl ServerConfig {
                 via_service,
             });
         }
+        let key_stores = key_stores(&raw.key_stores, &at, folder)?;
         Ok(Self {
             region,
             regions,
@@ -526,8 +547,127 @@ impl ServerConfig {
             enforcement,
             quotas,
             seed,
+            key_stores,
         })
     }
+}
+
+/// `[[key_stores]]`, checked: an ID of AWS's shape and a name, each unique; the module and the
+/// token's label; the PIN from the environment or a file, never from the file itself.
+fn key_stores(
+    raw: &[FileKeyStore],
+    at: &Locator<'_>,
+    folder: &Path,
+) -> Result<Vec<KeyStoreConfig>, ConfigError> {
+    let mut out: Vec<KeyStoreConfig> = Vec::with_capacity(raw.len());
+    for (i, k) in raw.iter().enumerate() {
+        let field = |name: &str| format!("key_stores[{i}].{name}");
+        let id = k.id.get_ref();
+        if !keyward_kms::key_stores::is_key_store_id(id) {
+            return Err(at.error(
+                &k.id,
+                &field("id"),
+                format!("'{id}' is not a custom key store ID (cks- and 17 hexadecimal digits)"),
+            ));
+        }
+        if out.iter().any(|o| o.id == *id) {
+            return Err(at.error(&k.id, &field("id"), format!("'{id}' is given twice")));
+        }
+        let name = k.name.get_ref();
+        if name.is_empty() || name.len() > 256 {
+            return Err(at.error(&k.name, &field("name"), "must have 1 to 256 characters"));
+        }
+        if out.iter().any(|o| o.name == *name) {
+            return Err(at.error(
+                &k.name,
+                &field("name"),
+                format!("'{name}' is another store's name"),
+            ));
+        }
+        let module = k.module.get_ref();
+        if module.is_empty() {
+            return Err(at.error(&k.module, &field("module"), "must not be empty"));
+        }
+        // A bare file name is the loader's to find; a path is the config folder's.
+        let module = if module.contains('/') {
+            folder.join(module)
+        } else {
+            PathBuf::from(module)
+        };
+        let label = k.token_label.get_ref();
+        if label.is_empty() || label.len() > 32 {
+            return Err(at.error(
+                &k.token_label,
+                &field("token_label"),
+                "must have 1 to 32 bytes (a PKCS#11 token label)",
+            ));
+        }
+        if let Some(pin) = &k.pin {
+            return Err(at.error(
+                pin,
+                &field("pin"),
+                "a PIN is never written in the config file: give pin_env (an environment variable) or pin_file",
+            ));
+        }
+        let pin = match (&k.pin_env, &k.pin_file) {
+            (Some(env), None) => {
+                let variable = env.get_ref();
+                match std::env::var(variable) {
+                    Ok(pin) if !pin.is_empty() => Secret::new(pin.into_bytes()),
+                    _ => {
+                        return Err(at.error(
+                            env,
+                            &field("pin_env"),
+                            format!("the environment variable {variable} is not set"),
+                        ));
+                    }
+                }
+            }
+            (None, Some(file)) => {
+                let path = folder.join(file.get_ref());
+                let text = std::fs::read(&path).map_err(|e| {
+                    at.error(
+                        file,
+                        &field("pin_file"),
+                        format!("cannot read {}: {e}", path.display()),
+                    )
+                })?;
+                let text = Secret::new(text);
+                // The file's last line break is not the PIN's.
+                let bytes = text.expose();
+                let end = bytes
+                    .iter()
+                    .rposition(|b| !matches!(b, b'\n' | b'\r'))
+                    .map_or(0, |i| i + 1);
+                if end == 0 {
+                    return Err(at.error(
+                        file,
+                        &field("pin_file"),
+                        format!("{} is empty", path.display()),
+                    ));
+                }
+                Secret::from_slice(bytes.get(..end).unwrap_or_default())
+            }
+            (Some(env), Some(_)) => {
+                return Err(at.error(env, &field("pin_env"), "give pin_env or pin_file, not both"));
+            }
+            (None, None) => {
+                return Err(at.error(
+                    &k.id,
+                    &field("pin_env"),
+                    "the token's PIN is needed: give pin_env (an environment variable) or pin_file",
+                ));
+            }
+        };
+        out.push(KeyStoreConfig {
+            id: id.clone(),
+            name: name.clone(),
+            module,
+            token_label: label.clone(),
+            pin,
+        });
+    }
+    Ok(out)
 }
 
 /// `[quotas]`, checked: every rate positive, `fault_rate` between 0 and 1, known faults, and
@@ -765,6 +905,82 @@ secret_access_key = "alicesecretalicesecretalicesecret000000"
             Path::new("/etc/kw"),
             &Overrides::default(),
         )
+    }
+
+    /// A `[[key_stores]]` entry with `extra` lines.
+    fn with_store(extra: &str) -> String {
+        format!(
+            "{GOOD}\n[[key_stores]]\nid = \"cks-1234567890abcdef0\"\nname = \"hsm-1\"\nmodule = \"libsofthsm2.so\"\ntoken_label = \"keyward\"\n{extra}\n"
+        )
+    }
+
+    #[test]
+    fn a_key_store_takes_its_pin_from_a_file_or_the_environment_never_the_file_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("hsm.pin"), "1234-secret\n").unwrap();
+        let c = ServerConfig::parse(
+            &with_store("pin_file = \"hsm.pin\""),
+            "k.toml",
+            dir.path(),
+            &Overrides::default(),
+        )
+        .unwrap();
+        let store = &c.key_stores[0];
+        assert_eq!(store.pin.expose(), b"1234-secret");
+        assert_eq!(
+            store.module,
+            Path::new("libsofthsm2.so"),
+            "a bare name stays the loader's"
+        );
+        assert!(
+            !format!("{c:?}").contains("1234-secret"),
+            "the PIN is never shown"
+        );
+        // A variable every environment has stands for one that holds the PIN.
+        let c = parse(&with_store("pin_env = \"PATH\"")).unwrap();
+        assert!(!c.key_stores[0].pin.is_empty());
+        let problem = |extra: &str| {
+            let e = parse(&with_store(extra)).unwrap_err();
+            (e.field, e.problem, e.position.is_some())
+        };
+        let (field, why, located) = problem("pin = \"1234\"");
+        assert_eq!(field, "key_stores[0].pin");
+        assert!(why.contains("never written"), "{why}");
+        assert!(located);
+        let (field, why, _) = problem("pin_env = \"KEYWARD_TEST_NO_SUCH_VARIABLE\"");
+        assert_eq!(field, "key_stores[0].pin_env");
+        assert!(why.contains("KEYWARD_TEST_NO_SUCH_VARIABLE"), "{why}");
+        let (field, _, _) = problem("pin_env = \"PATH\"\npin_file = \"hsm.pin\"");
+        assert_eq!(field, "key_stores[0].pin_env");
+        let (field, why, _) = problem("");
+        assert_eq!(field, "key_stores[0].pin_env");
+        assert!(why.contains("pin_file"), "{why}");
+        let (field, why, _) = problem("pin_file = \"missing.pin\"");
+        assert_eq!(field, "key_stores[0].pin_file");
+        assert!(why.contains("missing.pin"), "{why}");
+    }
+
+    #[test]
+    fn a_key_store_needs_an_aws_shaped_id_and_a_name_each_unique() {
+        let bad_id = with_store("pin_env = \"PATH\"").replace("cks-1234567890abcdef0", "cks-12");
+        let e = parse(&bad_id).unwrap_err();
+        assert_eq!(e.field, "key_stores[0].id");
+        let entry = "\n[[key_stores]]\nid = \"cks-1234567890abcdef0\"\nname = \"hsm-2\"\nmodule = \"m.so\"\ntoken_label = \"t\"\npin_env = \"PATH\"\n";
+        let twice = format!("{}{entry}", with_store("pin_env = \"PATH\""));
+        let e = parse(&twice).unwrap_err();
+        assert_eq!(e.field, "key_stores[1].id");
+        let same_name = twice
+            .replacen("cks-1234567890abcdef0", "cks-0fedcba9876543210", 2)
+            .replacen("cks-0fedcba9876543210", "cks-1234567890abcdef0", 1)
+            .replace("hsm-2", "hsm-1");
+        let e = parse(&same_name).unwrap_err();
+        assert_eq!(e.field, "key_stores[1].name");
+        let long_label = with_store("pin_env = \"PATH\"")
+            .replace("\"keyward\"", &format!("\"{}\"", "x".repeat(33)));
+        assert_eq!(
+            parse(&long_label).unwrap_err().field,
+            "key_stores[0].token_label"
+        );
     }
 
     #[test]

@@ -202,6 +202,7 @@ impl Server {
             quotas: config.quotas.clone(),
             instance: config.instance.clone(),
             audit_in_store: config.audit_in_store,
+            key_stores: config.key_stores.clone(),
             ..KmsConfig::new(config.region.clone(), config.account.clone())
         };
         let regions = Regions::open_with(

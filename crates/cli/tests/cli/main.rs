@@ -15,6 +15,7 @@ mod commands;
 mod common;
 mod diff;
 mod instances;
+mod key_stores;
 mod lint;
 mod serve;
 mod who_can;

@@ -9,24 +9,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Where distributions put SoftHSM's PKCS#11 module.
-const MODULES: &[&str] = &[
-    "/usr/lib/softhsm/libsofthsm2.so",
-    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-    "/usr/local/lib/softhsm/libsofthsm2.so",
-    "/usr/lib64/pkcs11/libsofthsm2.so",
-];
-
 /// The variable that marks the child process.
 const CHILD: &str = "KEYWARD_SOFTHSM_CHILD";
 
-/// SoftHSM's module: `KEYWARD_PKCS11_MODULE`, or the first of [`MODULES`] present.
+/// SoftHSM's module ([`keyward_crypto::softhsm_module`]).
 pub(crate) fn module() -> Option<PathBuf> {
-    if let Some(given) = std::env::var_os("KEYWARD_PKCS11_MODULE") {
-        return Some(PathBuf::from(given));
-    }
-    MODULES.iter().map(PathBuf::from).find(|p| p.exists())
+    keyward_crypto::softhsm_module()
 }
 
 /// A token to initialise: its label, user PIN and security officer's PIN.

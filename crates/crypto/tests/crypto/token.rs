@@ -122,10 +122,29 @@ fn the_key_never_leaves_the_token() {
     // Asked for its value, the token refuses.
     assert!(token.key_value(KEY_ID).unwrap().is_none());
     // Nor does Keyward hold it: the key has no material to seal, and no version to rotate.
-    let key = CryptoKey::from_token(KEY_ID, token).unwrap();
+    let key = CryptoKey::from_token(KEY_ID, Arc::clone(&token) as Arc<dyn KeyToken>).unwrap();
     assert!(key.materials().is_empty());
     let root = keyward_crypto::RootKey::generate().unwrap();
     assert!(key.seal(&root).is_err());
+    // Its head (what the key service stores to bind the key's other rows) names no version,
+    // and opens only as a key of a token, with what was attached.
+    let head = key.seal_head(&root, b"attached").unwrap();
+    let dyn_token = || Arc::clone(&token) as Arc<dyn KeyToken>;
+    let back =
+        CryptoKey::unseal_token_head(KEY_ID, &head, b"attached", &root, dyn_token()).unwrap();
+    assert_eq!(back.origin(), Origin::AwsCloudHsm);
+    assert!(CryptoKey::unseal_token_head(KEY_ID, &head, b"changed", &root, dyn_token()).is_err());
+    assert!(
+        CryptoKey::unseal_token_head("another-key", &head, b"attached", &root, dyn_token())
+            .is_err()
+    );
+    assert!(CryptoKey::unseal_parts(KEY_ID, &head, &[], b"attached", &root).is_err());
+    let soft =
+        CryptoKey::generate("soft", KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt).unwrap();
+    let soft_head = soft.seal_head(&root, b"attached").unwrap();
+    assert!(
+        CryptoKey::unseal_token_head("soft", &soft_head, b"attached", &root, dyn_token()).is_err()
+    );
     let mut key = key;
     assert!(key.rotate().is_err());
     // A second key of the same label is refused.

@@ -52,35 +52,55 @@ pub(crate) fn key_kind_of(
         }
     };
     let origin = request.origin.as_deref().unwrap_or("AWS_KMS");
-    // Keys in custom key stores (AWS_CLOUDHSM) are not served yet.
-    let origin = Origin::parse(origin)
-        .filter(|o| *o != Origin::AwsCloudHsm)
-        .ok_or_else(|| {
-            KmsError::unsupported(format!(
-                "Origin {origin} is not supported by this implementation"
-            ))
-        })?;
+    let origin = Origin::parse(origin).ok_or_else(|| {
+        KmsError::unsupported(format!(
+            "Origin {origin} is not supported by this implementation"
+        ))
+    })?;
     Ok((spec, usage, origin))
 }
 
 /// What CreateKey refuses before anything else: the capabilities Keyward does not offer, then
 /// the key's kind, the description and the tags.
 pub(crate) fn check_create_key(r: &CreateKeyRequest) -> Result<(), KmsError> {
-    for (present, member, what) in [
-        (
-            r.custom_key_store_id.is_some(),
-            "CustomKeyStoreId",
-            "custom key stores",
-        ),
-        (r.xks_key_id.is_some(), "XksKeyId", "external key stores"),
-    ] {
-        if present {
-            return Err(KmsError::unsupported(format!(
-                "{member}: {what} are not supported by Keyward."
-            )));
-        }
+    if r.xks_key_id.is_some() {
+        return Err(KmsError::unsupported(
+            "XksKeyId: external key stores are not supported by Keyward.",
+        ));
     }
-    key_kind_of(r)?;
+    let (spec, _, origin) = key_kind_of(r)?;
+    // A key in a custom key store: Origin AWS_CLOUDHSM and the store's ID go together, and
+    // such a key is a symmetric encryption key of one Region.
+    match (origin, r.custom_key_store_id.as_deref()) {
+        (Origin::AwsCloudHsm, None) => {
+            return Err(KmsError::validation(
+                "CustomKeyStoreId is required when Origin is AWS_CLOUDHSM.",
+            ));
+        }
+        (Origin::AwsCloudHsm, Some(_)) => {
+            if spec != keyward_crypto::KeySpec::SymmetricDefault
+                || r.key_usage
+                    .as_deref()
+                    .is_some_and(|u| u != "ENCRYPT_DECRYPT")
+            {
+                return Err(KmsError::unsupported(format!(
+                    "KeySpec {} is not supported in a custom key store: only symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) are.",
+                    spec.as_str()
+                )));
+            }
+            if r.multi_region == Some(true) {
+                return Err(KmsError::unsupported(
+                    "You cannot create a multi-Region key in a custom key store.",
+                ));
+            }
+        }
+        (_, Some(_)) => {
+            return Err(KmsError::validation(
+                "Origin must be AWS_CLOUDHSM when CustomKeyStoreId is given.",
+            ));
+        }
+        (_, None) => {}
+    }
     if r.description
         .as_ref()
         .is_some_and(|d| d.len() > MAX_DESCRIPTION)
@@ -127,10 +147,31 @@ operation! {
         "description": r.description,
         "bypassPolicyLockoutSafetyCheck": r.bypass_policy_lockout_safety_check,
         "tags": audited_tags(&r.tags),
+        "customKeyStoreId": r.custom_key_store_id,
     });
     check |r| check_create_key(r);
     context |r, keys| create_key_context(r, keys);
     perform |op, r| create_key(op, r)
+}
+
+/// A new key made in the token of the custom key store `r` names, which must be connected
+/// (AWS: `CustomKeyStoreNotFoundException`, `CustomKeyStoreInvalidStateException`).
+fn in_key_store(kms: &Kms, r: &CreateKeyRequest, id: &str) -> Result<CryptoKey, KmsError> {
+    let store_id = r.custom_key_store_id.as_deref().unwrap_or_default();
+    let store = super::custom_key_stores::store(kms, store_id)?;
+    if store.state() != crate::key_stores::ConnectionState::Connected {
+        return Err(KmsError::refused(
+            keyward_api::ErrorCode::CustomKeyStoreInvalidState,
+            format!(
+                "Custom key store {store_id} is {}: keys are created only in a CONNECTED custom key store.",
+                store.state().as_str()
+            ),
+        ));
+    }
+    Ok(CryptoKey::in_token(
+        id.to_owned(),
+        Arc::clone(&store.token) as Arc<dyn keyward_crypto::KeyToken>,
+    )?)
 }
 
 fn create_key(op: &mut Allowed<'_>, r: &CreateKeyRequest) -> Result<CreateKeyResponse, KmsError> {
@@ -164,9 +205,16 @@ fn create_key(op: &mut Allowed<'_>, r: &CreateKeyRequest) -> Result<CreateKeyRes
         Origin::External => CryptoKey::external(id.clone(), spec, usage)?,
         Origin::AwsKms => CryptoKey::generate(id.clone(), spec, usage)?,
         Origin::AwsCloudHsm => {
-            return Err(KmsError::unsupported(
-                "Origin AWS_CLOUDHSM is not supported by this implementation",
-            ));
+            let crypto = in_key_store(kms, r, &id)?;
+            op.call.additional = Some(json!({
+                "customKeyStoreId": r.custom_key_store_id,
+                "clusterId": r
+                    .custom_key_store_id
+                    .as_deref()
+                    .and_then(|s| kms.key_stores.get(s))
+                    .map(|s| s.config.token_label.as_str()),
+            }));
+            crypto
         }
     };
     let mut entry = new_entry(kms, account, r, crypto, policy_text, policy)?;
@@ -179,7 +227,7 @@ fn create_key(op: &mut Allowed<'_>, r: &CreateKeyRequest) -> Result<CreateKeyRes
     }
     let mut state = kms.write()?;
     kms.store_new_key(&mut entry)?;
-    let key_metadata = metadata(&entry);
+    let key_metadata = metadata(kms, &entry);
     let arn = entry.meta.arn.clone();
     state.insert(entry);
     op.call.resources.push(arn);
@@ -212,6 +260,9 @@ pub(crate) fn new_entry(
         spec,
         usage,
         origin,
+        custom_key_store_id: (origin == Origin::AwsCloudHsm)
+            .then(|| request.custom_key_store_id.clone())
+            .flatten(),
         deletion_date: None,
         pending_window_days: None,
         tags: request
@@ -287,7 +338,7 @@ operation! {
     /// DescribeKey.
     DescribeKey(DescribeKeyRequest) -> DescribeKeyResponse, via Read, action "DescribeKey", state Any;
     audit |r| json!({"keyId": r.key_id});
-    perform |_, entry, _| Ok(DescribeKeyResponse { key_metadata: metadata(entry) })
+    perform |op, entry, _| Ok(DescribeKeyResponse { key_metadata: metadata(op.kms, entry) })
 }
 
 operation! {

@@ -5,6 +5,7 @@
 
 mod agreement;
 pub(crate) mod aliases;
+pub(crate) mod custom_key_stores;
 mod encryption;
 mod grants;
 mod import;
@@ -26,6 +27,7 @@ use keyward_crypto::spec::SPEC_TABLE;
 
 use agreement::*;
 use aliases::*;
+use custom_key_stores::*;
 use encryption::*;
 use grants::*;
 use import::*;
@@ -171,8 +173,8 @@ impl Algorithms {
     }
 }
 
-/// `KeyMetadata` of a key.
-pub(crate) fn metadata(entry: &KeyEntry) -> KeyMetadata {
+/// `KeyMetadata` of a key of `kms`.
+pub(crate) fn metadata(kms: &Kms, entry: &KeyEntry) -> KeyMetadata {
     use crate::clock::from_epoch_seconds;
     let m = &entry.meta;
     let algorithms = Algorithms::of(entry);
@@ -221,6 +223,12 @@ pub(crate) fn metadata(entry: &KeyEntry) -> KeyMetadata {
         expiration_model: m.expiration_model.clone(),
         valid_to: m.valid_to.map(from_epoch_seconds),
         current_key_material_id: entry.current_material_id(),
+        custom_key_store_id: m.custom_key_store_id.clone(),
+        cloud_hsm_cluster_id: m
+            .custom_key_store_id
+            .as_deref()
+            .and_then(|id| kms.key_stores.get(id))
+            .map(|store| store.config.token_label.clone()),
     }
 }
 

@@ -395,7 +395,7 @@ impl Kms {
         entry.meta.rotations.clone_from(&primary.rotations);
         entry.refresh_context();
         self.store_new_key(&mut entry)?;
-        let replica_key_metadata = metadata(&entry);
+        let replica_key_metadata = metadata(self, &entry);
         let replica_tags = entry
             .meta
             .tags

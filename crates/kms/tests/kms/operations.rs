@@ -19,9 +19,11 @@ use crate::common::{
     grants_of, import_request, parameters_for_import, tag,
 };
 use keyward_kms::api::{
-    CancelKeyDeletionRequest, CreateGrantRequest, CreateKeyRequest, DeleteAliasRequest,
-    DeleteImportedKeyMaterialRequest, DeriveSharedSecretRequest, DescribeKeyRequest,
-    DisableKeyRequest, DisableKeyRotationRequest, EnableKeyRequest, EnableKeyRotationRequest,
+    CancelKeyDeletionRequest, ConnectCustomKeyStoreRequest, CreateCustomKeyStoreRequest,
+    CreateGrantRequest, CreateKeyRequest, DeleteAliasRequest, DeleteCustomKeyStoreRequest,
+    DeleteImportedKeyMaterialRequest, DeriveSharedSecretRequest, DescribeCustomKeyStoresRequest,
+    DescribeKeyRequest, DisableKeyRequest, DisableKeyRotationRequest,
+    DisconnectCustomKeyStoreRequest, EnableKeyRequest, EnableKeyRotationRequest, ErrorCode,
     GenerateDataKeyPairRequest, GenerateDataKeyPairWithoutPlaintextRequest, GenerateDataKeyRequest,
     GenerateDataKeyWithoutPlaintextRequest, GenerateMacRequest, GenerateRandomRequest,
     GetKeyPolicyRequest, GetKeyRotationStatusRequest, GetPublicKeyRequest,
@@ -29,7 +31,7 @@ use keyward_kms::api::{
     ListKeysRequest, ListResourceTagsRequest, ListRetirableGrantsRequest, Operation,
     PutKeyPolicyRequest, ReEncryptRequest, RevokeGrantRequest, RotateKeyOnDemandRequest,
     ScheduleKeyDeletionRequest, SignRequest, UntagResourceRequest, UpdateAliasRequest,
-    UpdateKeyDescriptionRequest, VerifyMacRequest, VerifyRequest,
+    UpdateCustomKeyStoreRequest, UpdateKeyDescriptionRequest, VerifyMacRequest, VerifyRequest,
 };
 use keyward_kms::{Caller, KmsError};
 
@@ -667,6 +669,116 @@ fn ops() -> Vec<Op> {
                 },
             )
         },
+        // The custom key store operations, on a service with none: allowed, each answers as
+        // it does after its authorization (no such store; the configuration's stores only).
+        Op {
+            scope: Scope::NoKey,
+            ..op(
+                "DescribeCustomKeyStores",
+                &["kms:DescribeCustomKeyStores"],
+                Symmetric,
+                &[],
+                |c, u| {
+                    let r = c.f.kms.describe_custom_key_stores(
+                        u,
+                        &DescribeCustomKeyStoresRequest::default(),
+                    )?;
+                    assert!(r.custom_key_stores.is_empty());
+                    Ok(())
+                },
+            )
+        },
+        Op {
+            scope: Scope::NoKey,
+            ..op(
+                "ConnectCustomKeyStore",
+                &["kms:ConnectCustomKeyStore"],
+                Symmetric,
+                &[],
+                |c, u| {
+                    past_authorization(c.f.kms.connect_custom_key_store(
+                        u,
+                        &ConnectCustomKeyStoreRequest {
+                            custom_key_store_id: NO_STORE.into(),
+                        },
+                    ))
+                },
+            )
+        },
+        Op {
+            scope: Scope::NoKey,
+            ..op(
+                "DisconnectCustomKeyStore",
+                &["kms:DisconnectCustomKeyStore"],
+                Symmetric,
+                &[],
+                |c, u| {
+                    past_authorization(c.f.kms.disconnect_custom_key_store(
+                        u,
+                        &DisconnectCustomKeyStoreRequest {
+                            custom_key_store_id: NO_STORE.into(),
+                        },
+                    ))
+                },
+            )
+        },
+        Op {
+            scope: Scope::NoKey,
+            ..op(
+                "UpdateCustomKeyStore",
+                &["kms:UpdateCustomKeyStore"],
+                Symmetric,
+                &[],
+                |c, u| {
+                    past_authorization(c.f.kms.update_custom_key_store(
+                        u,
+                        &UpdateCustomKeyStoreRequest {
+                            custom_key_store_id: NO_STORE.into(),
+                            ..UpdateCustomKeyStoreRequest::default()
+                        },
+                    ))
+                },
+            )
+        },
+        Op {
+            scope: Scope::NoKey,
+            ..op(
+                "DeleteCustomKeyStore",
+                &["kms:DeleteCustomKeyStore"],
+                Symmetric,
+                &[],
+                |c, u| {
+                    past_authorization(c.f.kms.delete_custom_key_store(
+                        u,
+                        &DeleteCustomKeyStoreRequest {
+                            custom_key_store_id: NO_STORE.into(),
+                        },
+                    ))
+                },
+            )
+        },
+        Op {
+            scope: Scope::NoKey,
+            ..op(
+                "CreateCustomKeyStore",
+                &["kms:CreateCustomKeyStore"],
+                Symmetric,
+                &[],
+                |c, u| {
+                    let refused = c.f.kms.create_custom_key_store(
+                        u,
+                        &CreateCustomKeyStoreRequest {
+                            custom_key_store_name: "hsm".into(),
+                            ..CreateCustomKeyStoreRequest::default()
+                        },
+                    );
+                    match refused {
+                        Err(e) if e.code() == ErrorCode::UnsupportedOperation => Ok(()),
+                        other => other.map(drop),
+                    }
+                },
+            )
+        },
         Op {
             scope: Scope::NoKey,
             ..op(
@@ -688,6 +800,18 @@ fn ops() -> Vec<Op> {
             )
         },
     ]
+}
+
+/// A custom key store no service of these tests has.
+const NO_STORE: &str = "cks-1234567890abcdef0";
+
+/// A custom key store operation on [`NO_STORE`] once authorized: `CustomKeyStoreNotFoundException`
+/// (a denial comes first, as `AccessDeniedException`).
+fn past_authorization<T>(result: Result<T, KmsError>) -> Result<(), KmsError> {
+    match result {
+        Err(e) if e.code() == ErrorCode::CustomKeyStoreNotFound => Ok(()),
+        other => other.map(drop),
+    }
 }
 
 fn actions_json(actions: &[&str]) -> String {
@@ -1060,6 +1184,12 @@ fn the_table_names_every_operation() {
         "GetParametersForImport",
         "ImportKeyMaterial",
         "DeleteImportedKeyMaterial",
+        "CreateCustomKeyStore",
+        "DescribeCustomKeyStores",
+        "ConnectCustomKeyStore",
+        "DisconnectCustomKeyStore",
+        "UpdateCustomKeyStore",
+        "DeleteCustomKeyStore",
     ] {
         assert!(
             names.contains(&operation),

@@ -239,7 +239,7 @@ fn bad_input_gets_a_clear_error() {
             &signed_request(s.addr, ADMIN, operation, body, SystemTime::now(), |_| {}),
         )
     };
-    let cases: [(&str, &[u8], &str, &str); 8] = [
+    let cases: [(&str, &[u8], &str, &str); 10] = [
         (
             "ListKeys",
             b"{not json",
@@ -283,10 +283,22 @@ fn bad_input_gets_a_clear_error() {
             "NumberOfBytes is required.",
         ),
         (
-            "CreateCustomKeyStore",
+            "GetKeyLastUsage",
             br#"{}"#,
             "UnsupportedOperationException",
-            "CreateCustomKeyStore is not supported",
+            "GetKeyLastUsage is not supported",
+        ),
+        (
+            "CreateCustomKeyStore",
+            br#"{"CustomKeyStoreName": "hsm"}"#,
+            "UnsupportedOperationException",
+            "custom key stores are defined in the configuration",
+        ),
+        (
+            "ConnectCustomKeyStore",
+            br#"{"CustomKeyStoreId": "cks-1234567890abcdef0"}"#,
+            "CustomKeyStoreNotFoundException",
+            "Custom key store cks-1234567890abcdef0 does not exist.",
         ),
     ];
     for (operation, body, code, message) in cases {
