@@ -383,6 +383,16 @@ impl KeyToken for Pkcs11Token {
         })
     }
 
+    fn random(&self, len: usize) -> Result<Secret, TokenError> {
+        self.with_session(|session| {
+            let mut out = Secret::new(vec![0; len]);
+            session
+                .generate_random_slice(out.expose_mut())
+                .map_err(call)?;
+            Ok(out)
+        })
+    }
+
     fn disconnect(&self) {
         let sessions = match self.idle.lock() {
             Ok(mut idle) => idle.take(),

@@ -84,6 +84,9 @@ pub trait KeyToken: Send + Sync + std::fmt::Debug {
     /// Destroys the key labelled `label` (its KMS key was deleted).
     fn destroy_key(&self, label: &str) -> Result<(), TokenError>;
 
+    /// `len` random bytes from the token's generator (GenerateRandom in a key store).
+    fn random(&self, len: usize) -> Result<Secret, TokenError>;
+
     /// Closes the connection: every later call is [`TokenError::Disconnected`].
     fn disconnect(&self);
 }

@@ -252,6 +252,10 @@ impl KeyToken for StoreToken {
         self.connected()?.destroy_key(label)
     }
 
+    fn random(&self, len: usize) -> Result<Secret, TokenError> {
+        self.connected()?.random(len)
+    }
+
     fn disconnect(&self) {
         if let Some(token) = self.inner.write().ok().and_then(|mut t| t.take()) {
             token.disconnect();

@@ -236,6 +236,19 @@ fn a_disconnected_token_refuses_every_operation_with_kmsinvalidstate() {
 }
 
 #[test]
+fn the_token_draws_random_bytes() {
+    let Some(module) = in_child("token::the_token_draws_random_bytes", TOKENS) else {
+        return;
+    };
+    let token = connect(&module, "keyward", PIN).unwrap();
+    let (a, b) = (token.random(1024).unwrap(), token.random(1024).unwrap());
+    assert_eq!((a.len(), b.len()), (1024, 1024));
+    assert_ne!(a, b);
+    token.disconnect();
+    assert!(matches!(token.random(8), Err(TokenError::Disconnected(_))));
+}
+
+#[test]
 fn many_threads_share_one_token() {
     let Some(module) = in_child("token::many_threads_share_one_token", TOKENS) else {
         return;

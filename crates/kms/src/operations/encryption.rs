@@ -362,11 +362,6 @@ operation! {
 /// GenerateRandom's shape, checked before it is authorized, with AWS's two messages (one per
 /// bound).
 fn check_random(r: &GenerateRandomRequest) -> Result<(), KmsError> {
-    if r.custom_key_store_id.is_some() {
-        return Err(KmsError::unsupported(
-            "CustomKeyStoreId is not supported by Keyward.",
-        ));
-    }
     refuse_recipient(&r.recipient)?;
     let Some(count) = r.number_of_bytes else {
         return Err(KmsError::validation("NumberOfBytes is required."));
@@ -386,10 +381,24 @@ fn check_random(r: &GenerateRandomRequest) -> Result<(), KmsError> {
 operation! {
     /// GenerateRandom: no key; identity policies alone decide (`kms:GenerateRandom` on `*`).
     GenerateRandom(GenerateRandomRequest) -> GenerateRandomResponse, via NoKey, action "GenerateRandom", state Any;
-    audit |r| json!({"numberOfBytes": r.number_of_bytes});
+    audit |r| json!({"numberOfBytes": r.number_of_bytes, "customKeyStoreId": r.custom_key_store_id});
     check |r| check_random(r);
-    perform |_, r| {
+    perform |op, r| {
         let count = u64::from(r.number_of_bytes.unwrap_or_default());
-        Ok(GenerateRandomResponse { plaintext: secret(keyward_crypto::generate_random(count)?) })
+        let Some(store_id) = &r.custom_key_store_id else {
+            return Ok(GenerateRandomResponse { plaintext: secret(keyward_crypto::generate_random(count)?) });
+        };
+        // From the key store's token, which must be connected (AWS's rule).
+        let store = super::custom_key_stores::store(op.kms, store_id)?;
+        if store.state() != crate::key_stores::ConnectionState::Connected {
+            return Err(KmsError::refused(
+                keyward_api::ErrorCode::CustomKeyStoreInvalidState,
+                format!("Custom key store {store_id} is {}: GenerateRandom needs a CONNECTED custom key store.", store.state().as_str()),
+            ));
+        }
+        let len = usize::try_from(count).map_err(|_| KmsError::Internal("a random length".into()))?;
+        let bytes = keyward_crypto::KeyToken::random(&*store.token, len)
+            .map_err(keyward_crypto::CryptoError::Token)?;
+        Ok(GenerateRandomResponse { plaintext: secret(bytes) })
     }
 }

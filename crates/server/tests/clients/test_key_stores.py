@@ -130,6 +130,18 @@ class FirstRun(unittest.TestCase):
             code(lambda: k.create_key(Origin="AWS_CLOUDHSM", CustomKeyStoreId="cks-00000000000000000")),
             "CustomKeyStoreNotFoundException",
         )
+        # Random bytes from the store's token.
+        random = k.generate_random(NumberOfBytes=32, CustomKeyStoreId=STORE)["Plaintext"]
+        self.assertEqual(len(random), 32)
+        self.assertNotEqual(random, k.generate_random(NumberOfBytes=32, CustomKeyStoreId=STORE)["Plaintext"])
+        self.assertEqual(
+            code(lambda: k.generate_random(NumberOfBytes=32, CustomKeyStoreId=OTHER)),
+            "CustomKeyStoreInvalidStateException",
+        )
+        self.assertEqual(
+            code(lambda: k.generate_random(NumberOfBytes=32, CustomKeyStoreId="cks-00000000000000000")),
+            "CustomKeyStoreNotFoundException",
+        )
         # The audit record of a call on the key names the store.
         with open(AUDIT) as f:
             records = [json.loads(line) for line in f]
