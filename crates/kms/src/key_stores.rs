@@ -5,7 +5,7 @@
 //! ConnectCustomKeyStore and DisconnectCustomKeyStore move it between the connection states
 //! AWS names, and a key of a store that is not connected answers as AWS does.
 //!
-//! Every key of a store holds the store's [`StoreToken`], which stands for the token whether
+//! Every key of a store holds the store's `StoreToken`, which stands for the token whether
 //! or not it is connected: connecting swaps the token in, disconnecting takes it out, and the
 //! keys need not change.
 
@@ -54,7 +54,8 @@ pub enum ConnectionState {
     Connected,
     /// Not connected.
     Disconnected,
-    /// The last connection attempt failed ([`KeyStore::error_code`] says why).
+    /// The last connection attempt failed (DescribeCustomKeyStores's `ConnectionErrorCode`
+    /// says why).
     Failed,
 }
 
