@@ -81,33 +81,46 @@ fn is(error: &Error, rv: RvError) -> bool {
 }
 
 impl Pkcs11Token {
-    /// Loads `module`, finds the token labelled `label` and logs in as its user with `pin`.
-    pub fn connect(module: &Path, label: &str, pin: &Secret) -> Result<Self, TokenError> {
-        let shown = module.display().to_string();
+    /// Loads `module` and initialises it (once per process: a second initialisation is the
+    /// first's).
+    fn module(module: &Path) -> Result<Pkcs11, TokenError> {
+        let shown = || module.display().to_string();
         let context = Pkcs11::new(module).map_err(|e| TokenError::Module {
-            module: shown.clone(),
+            module: shown(),
             reason: e.to_string(),
         })?;
         match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-            Ok(()) => {}
-            // Another connection of this process initialised the module already.
-            Err(e) if is(&e, RvError::CryptokiAlreadyInitialized) => {}
-            Err(e) => {
-                return Err(TokenError::Module {
-                    module: shown,
-                    reason: e.to_string(),
-                });
-            }
+            Ok(()) => Ok(context),
+            Err(e) if is(&e, RvError::CryptokiAlreadyInitialized) => Ok(context),
+            Err(e) => Err(TokenError::Module {
+                module: shown(),
+                reason: e.to_string(),
+            }),
         }
-        let mut found = None;
+    }
+
+    /// The slot of the token labelled `label`, if `context` has one.
+    fn slot_of(context: &Pkcs11, label: &str) -> Result<Option<Slot>, TokenError> {
         for slot in context.get_slots_with_token().map_err(call)? {
             let info = context.get_token_info(slot).map_err(call)?;
             if info.label().trim_end() == label {
-                found = Some(slot);
-                break;
+                return Ok(Some(slot));
             }
         }
-        let slot = found.ok_or_else(|| TokenError::NoToken(label.to_owned()))?;
+        Ok(None)
+    }
+
+    /// Whether `module` has a token labelled `label` (nothing is logged in).
+    pub fn has_token(module: &Path, label: &str) -> Result<bool, TokenError> {
+        let context = Self::module(module)?;
+        Ok(Self::slot_of(&context, label)?.is_some())
+    }
+
+    /// Loads `module`, finds the token labelled `label` and logs in as its user with `pin`.
+    pub fn connect(module: &Path, label: &str, pin: &Secret) -> Result<Self, TokenError> {
+        let context = Self::module(module)?;
+        let slot =
+            Self::slot_of(&context, label)?.ok_or_else(|| TokenError::NoToken(label.to_owned()))?;
         let session = context.open_rw_session(slot).map_err(call)?;
         let pin = auth_pin(pin)?;
         match session.login(UserType::User, Some(&pin)) {

@@ -622,10 +622,7 @@ impl Kms {
     ) -> Result<Judgement, KmsError> {
         call.resources.push(entry.meta.arn.clone());
         if let Some(store_id) = &entry.meta.custom_key_store_id {
-            call.additional = Some(serde_json::json!({
-                "customKeyStoreId": store_id,
-                "clusterId": self.key_stores.get(store_id).map(|s| s.config.token_label.as_str()),
-            }));
+            call.additional = Some(self.key_stores.event_data(store_id));
         }
         let encryption_context = request.encryption_context();
         let mut context = self.context(caller, Some(entry), named);

@@ -87,30 +87,63 @@ struct Connection {
     error: Option<&'static str>,
 }
 
+/// Where a custom key store comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// The configuration's `[[key_stores]]`: calls do not change it.
+    Configuration,
+    /// CreateCustomKeyStore: stored, with its trust anchor certificate.
+    Registered {
+        /// `TrustAnchorCertificate`, as given.
+        trust_anchor: String,
+    },
+}
+
 /// One custom key store of the service.
 #[derive(Debug)]
 pub(crate) struct KeyStore {
     pub(crate) config: KeyStoreConfig,
-    /// When the service first knew it (epoch seconds).
+    pub(crate) origin: Origin,
+    /// When it was created, or when the service first knew it (epoch seconds).
     pub(crate) created: u64,
     connection: Mutex<Connection>,
     pub(crate) token: Arc<StoreToken>,
 }
 
 impl KeyStore {
-    fn new(config: KeyStoreConfig, created: u64) -> Self {
+    pub(crate) fn new(config: KeyStoreConfig, origin: Origin, created: u64) -> Self {
         let token = Arc::new(StoreToken {
             label: config.token_label.clone(),
             inner: RwLock::new(None),
         });
         Self {
             config,
+            origin,
             created,
             connection: Mutex::new(Connection {
                 state: ConnectionState::Disconnected,
                 error: None,
             }),
             token,
+        }
+    }
+
+    /// The same store with `config` (UpdateCustomKeyStore): its connection and its token, which
+    /// its keys hold, carried over.
+    pub(crate) fn with_config(&self, config: KeyStoreConfig) -> Self {
+        let connection = self.connection.lock().map_or(
+            Connection {
+                state: ConnectionState::Failed,
+                error: None,
+            },
+            |c| *c,
+        );
+        Self {
+            config,
+            origin: self.origin.clone(),
+            created: self.created,
+            connection: Mutex::new(connection),
+            token: Arc::clone(&self.token),
         }
     }
 
@@ -174,31 +207,98 @@ impl KeyStore {
     }
 }
 
-/// The custom key stores of a service, as the configuration defines them.
+/// A store registered at run time, as its row keeps it (the PIN sealed under the root key,
+/// bound to the store's ID).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct KeyStoreRecord {
+    pub(crate) name: String,
+    pub(crate) token_label: String,
+    pub(crate) trust_anchor: String,
+    pub(crate) created: u64,
+    /// Whether it is to be connected when the service opens (it was when last changed).
+    pub(crate) connected: bool,
+    /// The PIN, sealed: base64 of a ciphertext of the PIN key ([`pin_key`]).
+    pub(crate) pin: String,
+}
+
+/// The key that seals registered stores' PINs: derived from the root key, never stored.
+pub(crate) fn pin_key(
+    root: &keyward_crypto::RootKey,
+) -> Result<keyward_crypto::CryptoKey, keyward_crypto::CryptoError> {
+    keyward_crypto::CryptoKey::from_material(
+        "keyward-key-store-pins",
+        keyward_crypto::KeySpec::SymmetricDefault,
+        keyward_crypto::KeyUsage::EncryptDecrypt,
+        Secret::from_slice(&root.derive(b"keyward key store PINs v1")),
+    )
+}
+
+/// The encryption context a store's PIN is sealed with: its ID.
+pub(crate) fn pin_context(id: &str) -> keyward_crypto::EncryptionContext {
+    keyward_crypto::EncryptionContext::new().with("customKeyStoreId", id)
+}
+
+/// The most custom key stores of an account and Region (AWS's quota, not adjustable).
+pub(crate) const MAX_KEY_STORES: usize = 10;
+
+/// The custom key stores of a service: the configuration's, then those registered at run time.
 #[derive(Debug, Default)]
 pub(crate) struct KeyStores {
-    stores: Vec<KeyStore>,
+    stores: RwLock<Vec<Arc<KeyStore>>>,
 }
 
 impl KeyStores {
     /// The stores of `configs`, not connected yet.
     pub(crate) fn new(configs: &[KeyStoreConfig], now: u64) -> Self {
         Self {
-            stores: configs
-                .iter()
-                .map(|c| KeyStore::new(c.clone(), now))
-                .collect(),
+            stores: RwLock::new(
+                configs
+                    .iter()
+                    .map(|c| Arc::new(KeyStore::new(c.clone(), Origin::Configuration, now)))
+                    .collect(),
+            ),
         }
     }
 
-    /// Every store, in the configuration's order.
-    pub(crate) fn all(&self) -> &[KeyStore] {
-        &self.stores
+    /// Every store.
+    pub(crate) fn all(&self) -> Vec<Arc<KeyStore>> {
+        self.stores.read().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// The store with ID `id`.
-    pub(crate) fn get(&self, id: &str) -> Option<&KeyStore> {
-        self.stores.iter().find(|s| s.config.id == id)
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<KeyStore>> {
+        self.stores
+            .read()
+            .ok()?
+            .iter()
+            .find(|s| s.config.id == id)
+            .cloned()
+    }
+
+    /// Adds `store`, or puts it in the place of the store of its ID.
+    pub(crate) fn put(&self, store: Arc<KeyStore>) {
+        if let Ok(mut stores) = self.stores.write() {
+            match stores.iter_mut().find(|s| s.config.id == store.config.id) {
+                Some(slot) => *slot = store,
+                None => stores.push(store),
+            }
+        }
+    }
+
+    /// What the audit record of a call on a key of store `id` adds (CloudTrail's
+    /// `additionalEventData` of a CloudHSM key store's key).
+    pub(crate) fn event_data(&self, id: &str) -> serde_json::Value {
+        serde_json::json!({
+            "customKeyStoreId": id,
+            "clusterId": self.get(id).map(|s| s.config.token_label.clone()),
+        })
+    }
+
+    /// Removes the store with ID `id`.
+    pub(crate) fn remove(&self, id: &str) {
+        if let Ok(mut stores) = self.stores.write() {
+            stores.retain(|s| s.config.id != id);
+        }
     }
 }
 
@@ -292,6 +392,7 @@ mod tests {
                 token_label: "keyward".into(),
                 pin: Secret::from_slice(b"1234"),
             },
+            Origin::Configuration,
             0,
         );
         assert_eq!(store.state(), ConnectionState::Disconnected);

@@ -7,7 +7,7 @@ use crate::clock::Clock;
 use crate::entry::{KeyEntry, State};
 use crate::error::{KmsError, OpenError};
 use crate::grant_binding::{GrantBinding, GrantDelta};
-use crate::key_stores::{KeyStoreConfig, KeyStores};
+use crate::key_stores::{KeyStoreConfig, KeyStoreRecord, KeyStores};
 use crate::operations::multi_region::{Followups, RegionLinks};
 use crate::quotas::{Admission, QuotaConfig, RequestQuotas};
 use crate::record::{GrantRecord, KeyMetadataRecord};
@@ -51,6 +51,8 @@ pub struct KmsConfig {
     pub audit_in_store: bool,
     /// The custom key stores (PKCS#11 tokens): connected when the service opens.
     pub key_stores: Vec<KeyStoreConfig>,
+    /// The PKCS#11 module of the stores CreateCustomKeyStore registers; none: it refuses.
+    pub pkcs11_module: Option<std::path::PathBuf>,
 }
 
 /// An instance's name when none is given: the host's name and the process ID
@@ -76,6 +78,7 @@ impl KmsConfig {
             instance: default_instance(),
             audit_in_store: false,
             key_stores: Vec::new(),
+            pkcs11_module: None,
         }
     }
 }
@@ -239,10 +242,33 @@ impl Kms {
         // connect is FAILED, and says why in DescribeCustomKeyStores.
         let key_stores =
             KeyStores::new(&config.key_stores, crate::clock::epoch_seconds(clock.now()));
-        for store in key_stores.all() {
-            let _ = store.connect();
-        }
         let (snapshot, versions) = store.load_versioned()?;
+        // Then those registered at run time, each row checked and its PIN opened.
+        for row in &snapshot.key_stores {
+            let what = || format!("custom key store {}", row.id);
+            if !records.verify(&row.fields(&config.region), &row.tag) {
+                return Err(OpenError::Tampered { what: what() });
+            }
+            let registered = registered_store(row, &config, &root, &key_stores)
+                .map_err(|why| OpenError::Record { what: what(), why })?;
+            key_stores.put(Arc::new(registered));
+        }
+        for (store, connect) in key_stores.all().iter().map(|s| {
+            let connect = match &s.origin {
+                crate::key_stores::Origin::Configuration => true,
+                crate::key_stores::Origin::Registered { .. } => snapshot
+                    .key_stores
+                    .iter()
+                    .find(|r| r.id == s.config.id)
+                    .and_then(|r| serde_json::from_str::<KeyStoreRecord>(&r.record).ok())
+                    .is_some_and(|r| r.connected),
+            };
+            (s, connect)
+        }) {
+            if connect {
+                let _ = store.connect();
+            }
+        }
         let mut state = State::default();
         let mut grants_of: HashMap<String, Vec<(GrantRecord, [u8; 32])>> = HashMap::new();
         for row in snapshot.grants {
@@ -980,6 +1006,86 @@ impl Kms {
             self.next_event.fetch_min(at, Ordering::Relaxed);
         }
         result
+    }
+}
+
+/// A custom key store registered at run time, from its row (its tag checked by the caller).
+fn registered_store(
+    row: &crate::store::KeyStoreRow,
+    config: &KmsConfig,
+    root: &RootKey,
+    known: &KeyStores,
+) -> Result<crate::key_stores::KeyStore, String> {
+    use base64::Engine as _;
+    let record: KeyStoreRecord = serde_json::from_str(&row.record).map_err(|e| e.to_string())?;
+    if known.get(&row.id).is_some() {
+        return Err("the configuration's [[key_stores]] has a store of this ID too".into());
+    }
+    let module = config.pkcs11_module.clone().ok_or(
+        "it was registered with CreateCustomKeyStore, and the configuration names no pkcs11_module",
+    )?;
+    let sealed = base64::engine::general_purpose::STANDARD
+        .decode(&record.pin)
+        .map_err(|e| format!("its PIN: {e}"))?;
+    let pin = crate::key_stores::pin_key(root)
+        .and_then(|key| {
+            key.decrypt(
+                &sealed,
+                &crate::key_stores::pin_context(&row.id),
+                keyward_crypto::EncryptionAlgorithm::SymmetricDefault,
+            )
+        })
+        .map_err(|e| format!("its PIN does not open with this root key: {e}"))?;
+    Ok(crate::key_stores::KeyStore::new(
+        KeyStoreConfig {
+            id: row.id.clone(),
+            name: record.name,
+            module,
+            token_label: record.token_label,
+            pin,
+        },
+        crate::key_stores::Origin::Registered {
+            trust_anchor: record.trust_anchor,
+        },
+        record.created,
+    ))
+}
+
+impl Kms {
+    /// The row of a store registered at run time, `connected` or not, its PIN sealed and the
+    /// row tagged.
+    pub(crate) fn key_store_row(
+        &self,
+        store: &crate::key_stores::KeyStore,
+        connected: bool,
+    ) -> Result<crate::store::KeyStoreRow, KmsError> {
+        use base64::Engine as _;
+        let crate::key_stores::Origin::Registered { trust_anchor } = &store.origin else {
+            return Err(KmsError::Internal(
+                "a store of the configuration has no row".into(),
+            ));
+        };
+        let sealed = crate::key_stores::pin_key(&self.root)?.encrypt(
+            store.config.pin.expose(),
+            &crate::key_stores::pin_context(&store.config.id),
+            keyward_crypto::EncryptionAlgorithm::SymmetricDefault,
+        )?;
+        let record = KeyStoreRecord {
+            name: store.config.name.clone(),
+            token_label: store.config.token_label.clone(),
+            trust_anchor: trust_anchor.clone(),
+            created: store.created,
+            connected,
+            pin: base64::engine::general_purpose::STANDARD.encode(sealed),
+        };
+        let mut row = crate::store::KeyStoreRow {
+            id: store.config.id.clone(),
+            record: serde_json::to_string(&record)
+                .map_err(|e| KmsError::Internal(e.to_string()))?,
+            tag: Vec::new(),
+        };
+        row.tag = self.records.tag(&row.fields(&self.config.region));
+        Ok(row)
     }
 }
 

@@ -115,6 +115,9 @@ pub struct ServerConfig {
     pub seed: Option<Seed>,
     /// `[[key_stores]]`: custom key stores, each a PKCS#11 token.
     pub key_stores: Vec<KeyStoreConfig>,
+    /// `pkcs11_module`: the PKCS#11 module of the stores CreateCustomKeyStore registers; by
+    /// default the one every `[[key_stores]]` entry names, when they name one.
+    pub pkcs11_module: Option<PathBuf>,
 }
 
 /// Flags of `keyward serve`, which override the file.
@@ -168,6 +171,7 @@ struct FileConfig {
     principals: Vec<FilePrincipal>,
     #[serde(default)]
     key_stores: Vec<FileKeyStore>,
+    pkcs11_module: Option<toml::Spanned<String>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -284,6 +288,7 @@ impl ServerConfig {
                 .map(|path| Seed::load(path, DEFAULT_ACCOUNT))
                 .transpose()?,
             key_stores: Vec::new(),
+            pkcs11_module: None,
         })
     }
 
@@ -532,6 +537,19 @@ impl ServerConfig {
             });
         }
         let key_stores = key_stores(&raw.key_stores, &at, folder)?;
+        let pkcs11_module = match &raw.pkcs11_module {
+            Some(m) if m.get_ref().is_empty() => {
+                return Err(at.error(m, "pkcs11_module", "must not be empty"));
+            }
+            Some(m) => Some(module_path(m.get_ref(), folder)),
+            // The one module every store names, when they name one.
+            None => match key_stores.split_first() {
+                Some((first, rest)) if rest.iter().all(|k| k.module == first.module) => {
+                    Some(first.module.clone())
+                }
+                _ => None,
+            },
+        };
         Ok(Self {
             region,
             regions,
@@ -548,7 +566,18 @@ impl ServerConfig {
             quotas,
             seed,
             key_stores,
+            pkcs11_module,
         })
+    }
+}
+
+/// A PKCS#11 module as the config names it: a bare file name is the loader's to find; a path
+/// is relative to the config file's folder.
+fn module_path(module: &str, folder: &Path) -> PathBuf {
+    if module.contains('/') {
+        folder.join(module)
+    } else {
+        PathBuf::from(module)
     }
 }
 
@@ -588,12 +617,7 @@ fn key_stores(
         if module.is_empty() {
             return Err(at.error(&k.module, &field("module"), "must not be empty"));
         }
-        // A bare file name is the loader's to find; a path is the config folder's.
-        let module = if module.contains('/') {
-            folder.join(module)
-        } else {
-            PathBuf::from(module)
-        };
+        let module = module_path(module, folder);
         let label = k.token_label.get_ref();
         if label.is_empty() || label.len() > 32 {
             return Err(at.error(
@@ -958,6 +982,33 @@ secret_access_key = "alicesecretalicesecretalicesecret000000"
         let (field, why, _) = problem("pin_file = \"missing.pin\"");
         assert_eq!(field, "key_stores[0].pin_file");
         assert!(why.contains("missing.pin"), "{why}");
+    }
+
+    #[test]
+    fn the_module_of_registered_stores_is_named_or_the_one_every_store_names() {
+        assert_eq!(parse(GOOD).unwrap().pkcs11_module, None);
+        let one = parse(&with_store("pin_env = \"PATH\"")).unwrap();
+        assert_eq!(
+            one.pkcs11_module.as_deref(),
+            Some(Path::new("libsofthsm2.so"))
+        );
+        let named = format!(
+            "pkcs11_module = \"lib/other.so\"\n{}",
+            with_store("pin_env = \"PATH\"")
+        );
+        assert_eq!(
+            parse(&named).unwrap().pkcs11_module.as_deref(),
+            Some(Path::new("/etc/kw/lib/other.so"))
+        );
+        let two = format!(
+            "{}\n[[key_stores]]\nid = \"cks-0fedcba9876543210\"\nname = \"hsm-2\"\nmodule = \"other.so\"\ntoken_label = \"t\"\npin_env = \"PATH\"\n",
+            with_store("pin_env = \"PATH\"")
+        );
+        assert_eq!(
+            parse(&two).unwrap().pkcs11_module,
+            None,
+            "two modules: none chosen"
+        );
     }
 
     #[test]

@@ -203,6 +203,7 @@ impl Server {
             instance: config.instance.clone(),
             audit_in_store: config.audit_in_store,
             key_stores: config.key_stores.clone(),
+            pkcs11_module: config.pkcs11_module.clone(),
             ..KmsConfig::new(config.region.clone(), config.account.clone())
         };
         let regions = Regions::open_with(

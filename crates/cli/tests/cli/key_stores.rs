@@ -2,8 +2,9 @@
 //! (`crates/server/tests/clients/test_key_stores.py`): the lifecycle and every cryptographic
 //! operation on a key made in the token; a second token whose PIN the config gets wrong,
 //! refused; a store disconnected in the middle of a stream of calls; an audit record that names
-//! the store; and, after the server is stopped and started again, the keys found again in the
-//! token.
+//! the store; stores registered, updated and deleted at run time; and, after the server is
+//! stopped and started again, the keys (and the registered store, its PIN sealed in the store)
+//! found again.
 //!
 //! SoftHSM reads its configuration from the environment, which the server process gets
 //! (`SOFTHSM2_CONF`), with the PIN (`pin_env`). Needs SoftHSMv2 and the clients' venv; without
@@ -35,8 +36,9 @@ fn python() -> Option<PathBuf> {
     found
 }
 
-/// A SoftHSM configuration in `dir` with the tokens `keyward` (PIN [`PIN`]) and `other` (a
-/// PIN of its own); `None` when SoftHSM is missing and not required.
+/// A SoftHSM configuration in `dir` with the tokens `keyward` (PIN [`PIN`]), `other` (a PIN
+/// of its own), and `third` and `fourth` for the stores the suite registers; `None` when
+/// SoftHSM is missing and not required.
 fn softhsm(dir: &Path) -> Option<(PathBuf, PathBuf)> {
     let module = keyward_crypto::softhsm_module().filter(|_| {
         Command::new("softhsm2-util")
@@ -63,7 +65,12 @@ fn softhsm(dir: &Path) -> Option<(PathBuf, PathBuf)> {
         ),
     )
     .unwrap();
-    for (label, pin) in [("keyward", PIN), ("other", "the-other-pin")] {
+    for (label, pin) in [
+        ("keyward", PIN),
+        ("other", "the-other-pin"),
+        ("third", "third-pin-1234"),
+        ("fourth", "fourth-pin-123"),
+    ] {
         let out = Command::new("softhsm2-util")
             .env("SOFTHSM2_CONF", &conf)
             .args(["--init-token", "--free", "--label", label, "--pin", pin])

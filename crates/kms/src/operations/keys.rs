@@ -206,14 +206,10 @@ fn create_key(op: &mut Allowed<'_>, r: &CreateKeyRequest) -> Result<CreateKeyRes
         Origin::AwsKms => CryptoKey::generate(id.clone(), spec, usage)?,
         Origin::AwsCloudHsm => {
             let crypto = in_key_store(kms, r, &id)?;
-            op.call.additional = Some(json!({
-                "customKeyStoreId": r.custom_key_store_id,
-                "clusterId": r
-                    .custom_key_store_id
-                    .as_deref()
-                    .and_then(|s| kms.key_stores.get(s))
-                    .map(|s| s.config.token_label.as_str()),
-            }));
+            op.call.additional = Some(
+                kms.key_stores
+                    .event_data(r.custom_key_store_id.as_deref().unwrap_or_default()),
+            );
             crypto
         }
     };

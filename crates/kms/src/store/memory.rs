@@ -12,6 +12,7 @@ struct Tables {
     stored: u64,
     aliases: BTreeMap<(String, String), super::AliasRecord>,
     parts: BTreeMap<(super::PartKind, String, String), super::PartRow>,
+    key_stores: BTreeMap<String, super::KeyStoreRow>,
 }
 
 /// Keys and aliases in memory; nothing survives the process.
@@ -37,6 +38,7 @@ impl Store for MemoryStore {
             },
             aliases: tables.aliases.values().cloned().collect(),
             parts: tables.parts.values().cloned().collect(),
+            key_stores: tables.key_stores.values().cloned().collect(),
         })
     }
 
@@ -76,6 +78,12 @@ impl Store for MemoryStore {
                 }
                 // One instance: nothing else writes; no audit table.
                 Change::Guard { .. } | Change::AliasGuard { .. } | Change::Audit { .. } => {}
+                Change::PutKeyStore(k) => {
+                    tables.key_stores.insert(k.id.clone(), k.clone());
+                }
+                Change::DeleteKeyStore(id) => {
+                    tables.key_stores.remove(id);
+                }
                 Change::PutAlias(a) => {
                     tables
                         .aliases

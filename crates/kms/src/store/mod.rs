@@ -233,6 +233,31 @@ impl PartRow {
     }
 }
 
+/// A custom key store registered at run time (CreateCustomKeyStore), in a row of its own:
+/// its ID and its record (JSON: name, token label, trust anchor, creation time, and the PIN
+/// sealed under the root key), tagged over them and the Region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyStoreRow {
+    /// `cks-...`.
+    pub id: String,
+    /// The store, as JSON.
+    pub record: String,
+    /// HMAC over the other fields and the Region ([`KeyStoreRow::fields`]).
+    pub tag: Vec<u8>,
+}
+
+impl KeyStoreRow {
+    /// What the tag covers, for a row of `region`.
+    pub fn fields<'a>(&'a self, region: &'a str) -> [&'a [u8]; 4] {
+        [
+            b"key store",
+            region.as_bytes(),
+            self.id.as_bytes(),
+            self.record.as_bytes(),
+        ]
+    }
+}
+
 /// An alias as stored: alias names are per account (and Region).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AliasRecord {
@@ -302,6 +327,10 @@ pub enum Change {
         /// The grant ID.
         grant_id: String,
     },
+    /// Stores the custom key store, replacing any of the same ID.
+    PutKeyStore(KeyStoreRow),
+    /// Deletes the custom key store with this ID.
+    DeleteKeyStore(String),
     /// Stores the alias, replacing any alias of the same account and name.
     PutAlias(AliasRecord),
     /// Deletes the alias of `account` named `name`.
@@ -385,6 +414,8 @@ pub struct Snapshot {
     pub aliases: Vec<AliasRecord>,
     /// Every key's parts (tags, schedules), by kind, key and name.
     pub parts: Vec<PartRow>,
+    /// The custom key stores registered at run time, by ID.
+    pub key_stores: Vec<KeyStoreRow>,
 }
 
 /// A storage failure, with its cause.

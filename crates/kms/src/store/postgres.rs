@@ -17,7 +17,8 @@
 //! each store listens on a session of its own ([`Store::changes`]), so that every instance can
 //! read the rows again within moments of the commit.
 use super::{
-    AliasRecord, Change, GrantRow, KeyRecord, PartKind, PartRow, Snapshot, Store, StoreError,
+    AliasRecord, Change, GrantRow, KeyRecord, KeyStoreRow, PartKind, PartRow, Snapshot, Store,
+    StoreError,
 };
 use super::{KeyLock, KeyRows, StoreEvent};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -29,7 +30,7 @@ use std::time::Duration;
 use tokio_postgres::{AsyncMessage, GenericClient, NoTls};
 
 /// The schema version this store writes.
-pub(super) const SCHEMA: i32 = 4;
+pub(super) const SCHEMA: i32 = 5;
 
 /// The migrations, in order: step `n` takes the schema from version `n` to `n + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -107,6 +108,14 @@ const MIGRATIONS: &[&str] = &[
         record TEXT NOT NULL,
         tag BYTEA NOT NULL,
         PRIMARY KEY (region, key_id, name)
+    );",
+    // 5: the custom key stores registered at run time (CreateCustomKeyStore).
+    "CREATE TABLE key_stores (
+        region TEXT NOT NULL,
+        id TEXT NOT NULL,
+        record TEXT NOT NULL,
+        tag BYTEA NOT NULL,
+        PRIMARY KEY (region, id)
     );",
 ];
 
@@ -529,6 +538,20 @@ impl Store for PostgresStore {
                     .map_err(database_error("reading a key's parts"))?,
                 ));
             }
+            let key_stores = tx
+                .query(
+                    "SELECT id, record, tag FROM key_stores WHERE region = $1 ORDER BY id",
+                    &[&region],
+                )
+                .await
+                .map_err(database_error("reading the custom key stores"))?
+                .into_iter()
+                .map(|row| KeyStoreRow {
+                    id: row.get(0),
+                    record: row.get(1),
+                    tag: row.get(2),
+                })
+                .collect();
             tx.commit().await.map_err(database_error("reading keys"))?;
             Ok((
                 Snapshot {
@@ -536,6 +559,7 @@ impl Store for PostgresStore {
                     grants,
                     aliases,
                     parts,
+                    key_stores,
                 },
                 versions,
             ))
@@ -686,7 +710,12 @@ async fn apply_in<C: GenericClient + Sync>(
             Change::DeleteAlias { account, name } => {
                 aliases.insert((account, name));
             }
-            Change::Guard { .. } | Change::AliasGuard { .. } | Change::Audit { .. } => {}
+            // Another instance reads the stores when it starts (not announced).
+            Change::Guard { .. }
+            | Change::AliasGuard { .. }
+            | Change::Audit { .. }
+            | Change::PutKeyStore(_)
+            | Change::DeleteKeyStore(_) => {}
         }
     }
     for (id, deleted) in keys {
@@ -1004,6 +1033,21 @@ async fn apply_one<C: GenericClient + Sync>(
             tx.execute(
                 "DELETE FROM aliases WHERE region = $1 AND account = $2 AND name = $3",
                 &[&region, account, name],
+            )
+            .await
+        }
+        Change::PutKeyStore(k) => {
+            tx.execute(
+                "INSERT INTO key_stores (region, id, record, tag) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (region, id) DO UPDATE SET record = excluded.record, tag = excluded.tag",
+                &[&region, &k.id, &k.record, &k.tag],
+            )
+            .await
+        }
+        Change::DeleteKeyStore(id) => {
+            tx.execute(
+                "DELETE FROM key_stores WHERE region = $1 AND id = $2",
+                &[&region, id],
             )
             .await
         }

@@ -8,18 +8,20 @@
 //! an earlier format that this one extends is migrated, in one transaction, when opened.
 
 use super::{
-    AliasRecord, Change, GrantRow, KeyRecord, PartKind, PartRow, Snapshot, Store, StoreError,
+    AliasRecord, Change, GrantRow, KeyRecord, KeyStoreRow, PartKind, PartRow, Snapshot, Store,
+    StoreError,
 };
 use rusqlite::{Connection, params};
 use std::path::Path;
 use std::sync::Mutex;
 
-/// The format this store writes: 4 gives each tag, each schedule (rotation, deletion) and each
+/// The format this store writes: 5 adds the custom key stores registered at run time
+/// (`key_stores`); 4 gives each tag, each schedule (rotation, deletion) and each
 /// version of material of a key a row of its own (`tags`, `schedules`, `key_versions`); 3 did
 /// so for grants (`grants`). Format 2 added
 /// the integrity tag of every row and made alias names per account; format 1, before it, had
 /// neither.
-pub(super) const FORMAT: i64 = 4;
+pub(super) const FORMAT: i64 = 5;
 
 /// The tables of a key's parts (format 4).
 const PART_TABLES: &str = "CREATE TABLE tags (
@@ -64,6 +66,13 @@ fn part_table(kind: PartKind) -> &'static str {
 /// The grants table (format 3). `stored` numbers rows in the order they were first written
 /// (a row updated keeps its number; a `VACUUM`, which may renumber `rowid`s, leaves it), so
 /// reading in its order gives a key's grants in creation order.
+/// The custom key stores registered at run time (format 5).
+const KEY_STORES_TABLE: &str = "CREATE TABLE key_stores (
+    id TEXT PRIMARY KEY,
+    record TEXT NOT NULL,
+    tag BLOB NOT NULL
+);";
+
 const GRANTS_TABLE: &str = "CREATE TABLE grants (
     key_id TEXT NOT NULL,
     grant_id TEXT NOT NULL,
@@ -190,11 +199,21 @@ impl SqliteStore {
                      );
                      {GRANTS_TABLE}
                      {PART_TABLES}
+                     {KEY_STORES_TABLE}
                      PRAGMA user_version = {FORMAT};
                      COMMIT;"
                 ))
                 .map_err(error(&shown))?,
             (FORMAT, _) => {}
+            // Format 4 has no table of custom key stores.
+            (4, true) => connection
+                .execute_batch(&format!(
+                    "BEGIN;
+                     {KEY_STORES_TABLE}
+                     PRAGMA user_version = {FORMAT};
+                     COMMIT;"
+                ))
+                .map_err(error(&shown))?,
             // Format 3 keeps a key's tags and schedules in its metadata and its material in its
             // row: their tables are added here, and the service moves them into rows when it
             // opens.
@@ -202,6 +221,7 @@ impl SqliteStore {
                 .execute_batch(&format!(
                     "BEGIN;
                      {PART_TABLES}
+                     {KEY_STORES_TABLE}
                      PRAGMA user_version = {FORMAT};
                      COMMIT;"
                 ))
@@ -214,6 +234,7 @@ impl SqliteStore {
                     "BEGIN;
                      {GRANTS_TABLE}
                      {PART_TABLES}
+                     {KEY_STORES_TABLE}
                      PRAGMA user_version = {FORMAT};
                      COMMIT;"
                 ))
@@ -344,11 +365,29 @@ impl Store for SqliteStore {
                 parts.push(row.map_err(error("reading a key's parts"))?);
             }
         }
+        let mut key_stores = Vec::new();
+        let mut statement = connection
+            .prepare("SELECT id, record, tag FROM key_stores ORDER BY id")
+            .map_err(error("reading the custom key stores"))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok(KeyStoreRow {
+                    id: row.get(0)?,
+                    record: row.get(1)?,
+                    tag: row.get(2)?,
+                })
+            })
+            .map_err(error("reading the custom key stores"))?;
+        for row in rows {
+            key_stores.push(row.map_err(error("reading the custom key stores"))?);
+        }
+        drop(statement);
         Ok(Snapshot {
             keys,
             grants,
             aliases,
             parts,
+            key_stores,
         })
     }
 
@@ -403,6 +442,14 @@ impl Store for SqliteStore {
                     "DELETE FROM grants WHERE key_id = ?1 AND grant_id = ?2",
                     params![key_id, grant_id],
                 ),
+                Change::PutKeyStore(k) => tx.execute(
+                    "INSERT INTO key_stores (id, record, tag) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(id) DO UPDATE SET record = excluded.record, tag = excluded.tag",
+                    params![k.id, k.record, k.tag],
+                ),
+                Change::DeleteKeyStore(id) => {
+                    tx.execute("DELETE FROM key_stores WHERE id = ?1", params![id])
+                }
                 Change::PutAlias(a) => tx.execute(
                     "INSERT INTO aliases (account, name, key_id, created, updated, tag)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)

@@ -765,10 +765,14 @@ fn ops() -> Vec<Op> {
                 Symmetric,
                 &[],
                 |c, u| {
+                    // No pkcs11_module in this service's configuration: refused once allowed.
                     let refused = c.f.kms.create_custom_key_store(
                         u,
                         &CreateCustomKeyStoreRequest {
                             custom_key_store_name: "hsm".into(),
+                            cloud_hsm_cluster_id: Some("token".into()),
+                            key_store_password: Some("a-pin-1234".into()),
+                            trust_anchor_certificate: Some("certificate".into()),
                             ..CreateCustomKeyStoreRequest::default()
                         },
                     );

@@ -60,6 +60,8 @@ fn kinds(write: &[Change]) -> Vec<&'static str> {
                 PartKind::Import => "import",
             },
             Change::DeletePart { .. } => "-part",
+            Change::PutKeyStore(_) => "key-store",
+            Change::DeleteKeyStore(_) => "-key-store",
         })
         .collect()
 }
@@ -230,7 +232,7 @@ fn grants_are_rows_of_their_own_and_come_back_in_creation_order() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     drop(db);
     let kms = open(dir.path());
     assert_eq!(grant_ids(&kms, &key), ids, "creation order after a restart");
@@ -573,7 +575,8 @@ fn back_to_format(dir: &Path, format: i64) {
         .unwrap();
     }
     db.execute_batch(
-        "DROP TABLE tags; DROP TABLE schedules; DROP TABLE key_versions; DROP TABLE imports;",
+        "DROP TABLE tags; DROP TABLE schedules; DROP TABLE key_versions; DROP TABLE imports;
+         DROP TABLE key_stores;",
     )
     .unwrap();
     if format == 2 {
@@ -683,7 +686,7 @@ fn a_store_of_format_3_is_migrated_when_opened_its_tags_and_schedules_moved_to_r
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     let count = |table: &str| -> i64 {
         db.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
             .unwrap()
@@ -740,7 +743,7 @@ fn a_store_of_format_2_is_migrated_when_opened_and_loses_no_grant() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     let rows: i64 = db
         .query_row("SELECT COUNT(*) FROM grants", [], |r| r.get(0))
         .unwrap();
@@ -935,4 +938,41 @@ fn a_revoked_grants_row_put_back_or_a_grants_row_deleted_is_refused_at_start() {
     assert_eq!(grant_ids(&kms, &key), ids[1..]);
     let grantee = caller(&format!("{APP}0"), &[]);
     assert!(encrypt(&kms, &grantee, &key, b"payload", &[]).is_err());
+}
+
+/// A registered custom key store's row is tagged over its ID, record and Region: one changed,
+/// or put in by hand, stops the service from opening, as any row does; one whose store needs
+/// a PKCS#11 module the configuration does not name is refused, naming what to set.
+#[test]
+fn a_key_store_row_changed_or_without_its_module_stops_the_service_from_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path()));
+    let db = Connection::open(dir.path().join("keys.db")).unwrap();
+    let records = RootKey::load_or_create(&dir.path().join("root.key"))
+        .unwrap()
+        .record_key();
+    let mut row = keyward_kms::store::KeyStoreRow {
+        id: "cks-1234567890abcdef0".into(),
+        record: r#"{"name":"hsm","token_label":"t","trust_anchor":"c","created":1,"connected":false,"pin":"AAAA"}"#.into(),
+        tag: vec![0; 32],
+    };
+    db.execute(
+        "INSERT INTO key_stores (id, record, tag) VALUES (?1, ?2, ?3)",
+        rusqlite::params![row.id, row.record, row.tag],
+    )
+    .unwrap();
+    let error = try_open(dir.path()).err().unwrap();
+    assert!(
+        matches!(&error, OpenError::Tampered { what } if what.contains("custom key store")),
+        "{error}"
+    );
+    // Tagged as the service tags it: read, and refused for the module it needs.
+    row.tag = records.tag(&row.fields("us-east-1"));
+    db.execute(
+        "UPDATE key_stores SET tag = ?1 WHERE id = ?2",
+        rusqlite::params![row.tag, row.id],
+    )
+    .unwrap();
+    let error = try_open(dir.path()).err().unwrap().to_string();
+    assert!(error.contains("pkcs11_module"), "{error}");
 }

@@ -3,7 +3,8 @@
 //! runs against the SQLite store and against PostgreSQL (a real server: `.ci/postgres`).
 
 use keyward_kms::store::{
-    AliasRecord, Change, GrantRow, KeyRecord, PartKind, PartRow, Snapshot, SqliteStore, Store,
+    AliasRecord, Change, GrantRow, KeyRecord, KeyStoreRow, PartKind, PartRow, Snapshot,
+    SqliteStore, Store,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -102,6 +103,7 @@ fn conformance(open: &dyn Fn() -> Box<dyn Store>) {
                 part(PartKind::Version, "k1", "2", "dHdv"),
                 part(PartKind::Import, "k1", "import", "{}"),
             ],
+            key_stores: Vec::new(),
         }
     );
     // A part replaced in place, one deleted: each in its kind's table.
@@ -195,8 +197,40 @@ fn conformance(open: &dyn Fn() -> Box<dyn Store>) {
             aliases: Vec::new(),
             // k1's went with it.
             parts: Vec::new(),
+            key_stores: Vec::new(),
         }
     );
+    // Custom key stores registered at run time: put, replaced, deleted, read back by ID.
+    let store = open();
+    store
+        .apply(&[
+            Change::PutKeyStore(key_store("cks-bbbbbbbbbbbbbbbbb", "{\"n\":1}")),
+            Change::PutKeyStore(key_store("cks-aaaaaaaaaaaaaaaaa", "{\"n\":2}")),
+            Change::PutKeyStore(key_store("cks-ccccccccccccccccc", "{\"n\":3}")),
+        ])
+        .unwrap();
+    store
+        .apply(&[
+            Change::PutKeyStore(key_store("cks-bbbbbbbbbbbbbbbbb", "{\"n\":4}")),
+            Change::DeleteKeyStore("cks-ccccccccccccccccc".into()),
+        ])
+        .unwrap();
+    drop(store);
+    assert_eq!(
+        open().load().unwrap().key_stores,
+        vec![
+            key_store("cks-aaaaaaaaaaaaaaaaa", "{\"n\":2}"),
+            key_store("cks-bbbbbbbbbbbbbbbbb", "{\"n\":4}"),
+        ]
+    );
+}
+
+fn key_store(id: &str, record: &str) -> KeyStoreRow {
+    KeyStoreRow {
+        id: id.into(),
+        record: record.into(),
+        tag: vec![4; 32],
+    }
 }
 
 #[test]

@@ -64,11 +64,8 @@ class FirstRun(unittest.TestCase):
             "CustomKeyStoreInvalidStateException",
         )
         # The stores are the configuration's: not created, changed or deleted by calls.
+        # The configuration's stores are changed in the configuration, not by calls.
         loose = kms("admin", validate=False)
-        self.assertEqual(
-            code(lambda: loose.create_custom_key_store(CustomKeyStoreName="x", CloudHsmClusterId="c", KeyStorePassword="p", TrustAnchorCertificate="t")),
-            "UnsupportedOperationException",
-        )
         self.assertEqual(
             code(lambda: loose.create_custom_key_store(CustomKeyStoreName="x", CustomKeyStoreType="EXTERNAL_KEY_STORE")),
             "UnsupportedOperationException",
@@ -80,6 +77,11 @@ class FirstRun(unittest.TestCase):
         self.assertEqual(
             code(lambda: k.delete_custom_key_store(CustomKeyStoreId=STORE)),
             "CustomKeyStoreInvalidStateException",
+        )
+        k.disconnect_custom_key_store(CustomKeyStoreId=OTHER)
+        self.assertEqual(
+            code(lambda: k.delete_custom_key_store(CustomKeyStoreId=OTHER)),
+            "UnsupportedOperationException",
         )
         self.assertEqual(
             code(lambda: k.connect_custom_key_store(CustomKeyStoreId="cks-00000000000000000")),
@@ -195,6 +197,55 @@ class FirstRun(unittest.TestCase):
         self.assertEqual(k.decrypt(CiphertextBlob=blob)["Plaintext"], b"again")
 
 
+    def test_4_a_store_registered_at_run_time(self):
+        # botocore checks a cluster ID's AWS shape (cluster-...); here it is a token's label.
+        k = kms("admin", validate=False)
+        create = lambda **extra: k.create_custom_key_store(
+            CustomKeyStoreName=extra.pop("name", "hsm-3"),
+            CloudHsmClusterId=extra.pop("cluster", "third"),
+            KeyStorePassword=extra.pop("password", "third-pin-1234"),
+            TrustAnchorCertificate="-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+        )
+        self.assertEqual(code(lambda: create(name="hsm-1")), "CustomKeyStoreNameInUseException")
+        self.assertEqual(code(lambda: create(cluster="keyward")), "CloudHsmClusterInUseException")
+        self.assertEqual(code(lambda: create(cluster="no-such-token")), "CloudHsmClusterNotFoundException")
+        third = create()["CustomKeyStoreId"]
+        self.assertRegex(third, r"^cks-[0-9a-f]{17}$")
+        found = stores(k)[third]
+        self.assertEqual((found["ConnectionState"], found["CloudHsmClusterId"]), ("DISCONNECTED", "third"))
+        self.assertIn("BEGIN CERTIFICATE", found["TrustAnchorCertificate"])
+        k.connect_custom_key_store(CustomKeyStoreId=third)
+        self.assertEqual(stores(k)[third]["ConnectionState"], "CONNECTED")
+        key = k.create_key(Origin="AWS_CLOUDHSM", CustomKeyStoreId=third)["KeyMetadata"]["KeyId"]
+        blob = k.encrypt(KeyId=key, Plaintext=b"registered", EncryptionContext=CONTEXT)["CiphertextBlob"]
+        # The name changes in any state; the token and PIN only while disconnected.
+        k.update_custom_key_store(CustomKeyStoreId=third, NewCustomKeyStoreName="hsm-3-renamed")
+        self.assertEqual(
+            code(lambda: k.update_custom_key_store(CustomKeyStoreId=third, KeyStorePassword="another-pin-1")),
+            "CustomKeyStoreInvalidStateException",
+        )
+        self.assertEqual(code(lambda: k.delete_custom_key_store(CustomKeyStoreId=third)), "CustomKeyStoreInvalidStateException")
+        k.disconnect_custom_key_store(CustomKeyStoreId=third)
+        self.assertEqual(code(lambda: k.delete_custom_key_store(CustomKeyStoreId=third)), "CustomKeyStoreHasCMKsException")
+        # A wrong PIN: the connection fails, and says why.
+        k.update_custom_key_store(CustomKeyStoreId=third, KeyStorePassword="wrong-pin-123")
+        k.connect_custom_key_store(CustomKeyStoreId=third)
+        self.assertEqual(stores(k)[third]["ConnectionErrorCode"], "INVALID_CREDENTIALS")
+        k.disconnect_custom_key_store(CustomKeyStoreId=third)
+        k.update_custom_key_store(CustomKeyStoreId=third, KeyStorePassword="third-pin-1234")
+        k.connect_custom_key_store(CustomKeyStoreId=third)
+        self.assertEqual(k.decrypt(CiphertextBlob=blob, EncryptionContext=CONTEXT)["Plaintext"], b"registered")
+        # An empty store is deleted once disconnected.
+        fourth = create(name="hsm-4", cluster="fourth", password="fourth-pin-123")["CustomKeyStoreId"]
+        k.delete_custom_key_store(CustomKeyStoreId=fourth)
+        self.assertNotIn(fourth, stores(k))
+        with open(STATE) as f:
+            state = json.load(f)
+        state.update({"third": third, "third_key": key, "third_blob": blob.hex()})
+        with open(STATE, "w") as f:
+            json.dump(state, f)
+
+
 @unittest.skipUnless(PHASE == "after_restart", "the server started again")
 class AfterRestart(unittest.TestCase):
     def test_the_keys_are_found_again_in_the_token(self):
@@ -208,6 +259,11 @@ class AfterRestart(unittest.TestCase):
         self.assertEqual(out["Plaintext"], b"payroll")
         blob = k.encrypt(KeyId=state["key"], Plaintext=b"after")["CiphertextBlob"]
         self.assertEqual(k.decrypt(CiphertextBlob=blob)["Plaintext"], b"after")
+        # The registered store: stored with its name, PIN and state, connected again.
+        third = stores(k)[state["third"]]
+        self.assertEqual((third["CustomKeyStoreName"], third["ConnectionState"]), ("hsm-3-renamed", "CONNECTED"))
+        out = k.decrypt(CiphertextBlob=bytes.fromhex(state["third_blob"]), EncryptionContext=CONTEXT)
+        self.assertEqual(out["Plaintext"], b"registered")
 
 
 if __name__ == "__main__":

@@ -291,8 +291,8 @@ fn bad_input_gets_a_clear_error() {
         (
             "CreateCustomKeyStore",
             br#"{"CustomKeyStoreName": "hsm"}"#,
-            "UnsupportedOperationException",
-            "custom key stores are defined in the configuration",
+            "ValidationException",
+            "A CloudHSM key store needs CloudHsmClusterId, KeyStorePassword and TrustAnchorCertificate.",
         ),
         (
             "ConnectCustomKeyStore",
