@@ -52,6 +52,8 @@ pub fn is_key_store_id(id: &str) -> bool {
 pub enum ConnectionState {
     /// Connected: its keys are usable.
     Connected,
+    /// Logging in to its token.
+    Connecting,
     /// Not connected.
     Disconnected,
     /// The last connection attempt failed (DescribeCustomKeyStores's `ConnectionErrorCode`
@@ -64,6 +66,7 @@ impl ConnectionState {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Connected => "CONNECTED",
+            Self::Connecting => "CONNECTING",
             Self::Disconnected => "DISCONNECTED",
             Self::Failed => "FAILED",
         }
@@ -162,6 +165,13 @@ impl KeyStore {
     /// Connects to the token: [`ConnectionState::Connected`], or [`ConnectionState::Failed`]
     /// with the reason (the error is returned too, for the operator's log).
     pub(crate) fn connect(&self) -> Result<(), TokenError> {
+        // CONNECTING while the token is logged in to (a slow HSM takes its time).
+        if let Ok(mut connection) = self.connection.lock() {
+            *connection = Connection {
+                state: ConnectionState::Connecting,
+                error: None,
+            };
+        }
         let outcome = Pkcs11Token::connect(
             &self.config.module,
             &self.config.token_label,

@@ -205,7 +205,7 @@ operation! {
     perform |op, r| {
         let store = store(op.kms, &r.custom_key_store_id)?;
         match store.state() {
-            ConnectionState::Connected => {}
+            ConnectionState::Connected | ConnectionState::Connecting => {}
             ConnectionState::Failed => {
                 return Err(invalid_state(format!(
                     "Custom key store {} is FAILED: disconnect it (DisconnectCustomKeyStore), then connect it.",
