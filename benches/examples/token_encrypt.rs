@@ -28,30 +28,13 @@ const PIN: &str = "bench-pin";
 
 fn main() {
     let n: usize = std::env::args().nth(1).map_or(2000, |a| a.parse().unwrap());
-    let module = keyward_crypto::softhsm_module()
-        .expect("SoftHSMv2's module (the package softhsm2)")
+    let module = keyward_crypto::softhsm::available()
+        .expect("SoftHSMv2 (the package softhsm2)")
         .display()
         .to_string();
     if std::env::var_os("SOFTHSM2_CONF").is_none() {
         let dir = tempfile::tempdir().unwrap();
-        let tokens = dir.path().join("tokens");
-        std::fs::create_dir(&tokens).unwrap();
-        let conf = dir.path().join("softhsm2.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "directories.tokendir = {}\nobjectstore.backend = file\n",
-                tokens.display()
-            ),
-        )
-        .unwrap();
-        let init = Command::new("softhsm2-util")
-            .env("SOFTHSM2_CONF", &conf)
-            .args(["--init-token", "--free", "--label", "bench", "--pin", PIN])
-            .args(["--so-pin", "bench-so-pin"])
-            .output()
-            .unwrap();
-        assert!(init.status.success(), "{init:?}");
+        let conf = keyward_crypto::softhsm::configure(dir.path(), &[("bench", PIN)]).unwrap();
         let status = Command::new(std::env::current_exe().unwrap())
             .arg(n.to_string())
             .env("SOFTHSM2_CONF", &conf)

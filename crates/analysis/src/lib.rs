@@ -80,7 +80,7 @@ pub use checks::{
 pub use diff::{DiffReport, Explanations, Finding, StatementRef, diff};
 pub use inputs::{KeyReadError, ReadError, read_aliases, read_grants, read_key, read_tags};
 pub use principals::PrincipalKind;
-pub use reach::{Reach, ReachQuestion, ReachWitness, Reached, reach};
+pub use reach::{Reach, ReachQuestion, ReachWitness, Reached, principal_facts, reach};
 pub use sarif::sarif_log;
 pub use scp::{NamedPolicy, ServiceControlPolicies, read_scp_level};
 pub use space::{KeyFacts, PolicySet};

@@ -383,14 +383,16 @@ impl FactsAt {
     }
 }
 
-/// A witness's principal facts: its `context` keys that start with `aws:Principal`.
-fn principal_facts(request: &Value) -> Vec<(String, Value)> {
+/// The facts about the principal in a witness (a request in the `keyward authorize` format):
+/// its `context` keys that start with `aws:Principal` (its tags, its organization). Two
+/// witnesses of one principal agree on them.
+pub fn principal_facts(request: &Value) -> std::collections::BTreeMap<String, Value> {
     match request.get("context") {
         Some(Value::Object(keys)) => keys
             .iter()
             .filter(|(k, _)| k.to_ascii_lowercase().starts_with("aws:principal"))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
-        _ => Vec::new(),
+        _ => std::collections::BTreeMap::new(),
     }
 }

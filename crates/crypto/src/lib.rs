@@ -53,6 +53,8 @@ mod ml_dsa_mu;
 mod pkcs11;
 mod seal;
 mod secret;
+#[cfg(feature = "softhsm-fixture")]
+pub mod softhsm;
 pub mod spec;
 mod token;
 
@@ -67,7 +69,7 @@ pub use key::{
 };
 pub use limits::MAX_MESSAGE_LEN;
 pub use material::{MaterialInfo, MaterialOrigin};
-pub use pkcs11::{KeyProtection, Pkcs11Token, softhsm_module};
+pub use pkcs11::{KeyProtection, Pkcs11Token};
 pub use seal::{RecordKey, RootKey, RootKeyError};
 pub use secret::Secret;
 pub use spec::{

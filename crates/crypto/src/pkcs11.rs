@@ -17,27 +17,6 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
-/// Where distributions put SoftHSMv2's PKCS#11 module.
-const SOFTHSM_MODULES: &[&str] = &[
-    "/usr/lib/softhsm/libsofthsm2.so",
-    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-    "/usr/local/lib/softhsm/libsofthsm2.so",
-    "/usr/lib64/pkcs11/libsofthsm2.so",
-];
-
-/// SoftHSMv2's module on this machine, for tests and examples: the path in
-/// `KEYWARD_PKCS11_MODULE`, else the first of the places distributions install it that exists.
-pub fn softhsm_module() -> Option<std::path::PathBuf> {
-    if let Some(given) = std::env::var_os("KEYWARD_PKCS11_MODULE") {
-        return Some(given.into());
-    }
-    SOFTHSM_MODULES
-        .iter()
-        .map(std::path::PathBuf::from)
-        .find(|p| p.exists())
-}
-
 /// The most sessions kept open for reuse; a call beyond them opens one of its own.
 const MAX_IDLE_SESSIONS: usize = 8;
 

@@ -11,9 +11,8 @@
 //! either the test says so and passes, unless `.ci/run` requires them
 //! (`KEYWARD_REQUIRE_SOFTHSM=1`, `KEYWARD_REQUIRE_CLIENTS=1`), when it fails.
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 const ADMIN: (&str, &str, &str) = (
     "arn:aws:iam::111122223333:user/admin",
@@ -40,13 +39,7 @@ fn python() -> Option<PathBuf> {
 /// of its own), and `third` and `fourth` for the stores the suite registers; `None` when
 /// SoftHSM is missing and not required.
 fn softhsm(dir: &Path) -> Option<(PathBuf, PathBuf)> {
-    let module = keyward_crypto::softhsm_module().filter(|_| {
-        Command::new("softhsm2-util")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    let Some(module) = module else {
+    let Some(module) = keyward_crypto::softhsm::available() else {
         assert!(
             std::env::var("KEYWARD_REQUIRE_SOFTHSM").as_deref() != Ok("1"),
             "KEYWARD_REQUIRE_SOFTHSM=1 and no SoftHSMv2 (.ci/run installs the package softhsm2)"
@@ -54,37 +47,22 @@ fn softhsm(dir: &Path) -> Option<(PathBuf, PathBuf)> {
         eprintln!("SKIPPED: no SoftHSMv2 (the package softhsm2)");
         return None;
     };
-    let tokens = dir.join("tokens");
-    std::fs::create_dir(&tokens).unwrap();
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
+    let conf = keyward_crypto::softhsm::configure(
+        dir,
+        &[
+            ("keyward", PIN),
+            ("other", "the-other-pin"),
+            ("third", "third-pin-1234"),
+            ("fourth", "fourth-pin-123"),
+        ],
     )
     .unwrap();
-    for (label, pin) in [
-        ("keyward", PIN),
-        ("other", "the-other-pin"),
-        ("third", "third-pin-1234"),
-        ("fourth", "fourth-pin-123"),
-    ] {
-        let out = Command::new("softhsm2-util")
-            .env("SOFTHSM2_CONF", &conf)
-            .args(["--init-token", "--free", "--label", label, "--pin", pin])
-            .args(["--so-pin", "so-pin-not-used"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-    }
     Some((module, conf))
 }
 
 /// `keyward serve` with the two stores: `hsm-1` on the token `keyward` (its PIN from the
 /// environment), `hsm-2` on the token `other` with a PIN file that holds the wrong PIN.
-fn serve(dir: &Path, module: &Path, conf: &Path) -> (Child, String) {
+fn serve(dir: &Path, module: &Path, conf: &Path) -> crate::serve::Running {
     std::fs::write(dir.join("wrong.pin"), "not-the-other-pin\n").unwrap();
     let config = format!(
         r#"region = "us-east-1"
@@ -120,24 +98,14 @@ pin_file = "wrong.pin"
     );
     let path = dir.join("keyward.toml");
     std::fs::write(&path, config).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
-        .args(["serve", "--config", path.to_str().unwrap()])
-        .env("SOFTHSM2_CONF", conf)
-        .env("KEYWARD_TEST_HSM_PIN", PIN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let endpoint = first
-        .trim_end()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("keyward serve did not start: {first:?}"))
-        .to_owned();
-    (child, endpoint)
+    crate::serve::start_with_env(
+        dir,
+        &["--config", path.to_str().unwrap()],
+        &[
+            ("SOFTHSM2_CONF", conf.as_os_str()),
+            ("KEYWARD_TEST_HSM_PIN", std::ffi::OsStr::new(PIN)),
+        ],
+    )
 }
 
 /// Runs the suite's tests of `phase` against `endpoint`.
@@ -183,16 +151,21 @@ fn keys_in_softhsm_through_serve_with_boto3_and_across_a_restart() {
     let Some(python) = python() else {
         return;
     };
-    let (mut server, endpoint) = serve(dir.path(), &module, &conf);
-    suite(&python, &endpoint, dir.path(), "first");
+    let server = serve(dir.path(), &module, &conf);
+    suite(
+        &python,
+        &format!("http://{}", server.addr()),
+        dir.path(),
+        "first",
+    );
     // Stopped as an operator stops it, then started again on the same data and tokens.
-    let _ = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status();
-    let status = server.wait().unwrap();
-    assert!(status.success(), "{status:?}");
-    let (mut server, endpoint) = serve(dir.path(), &module, &conf);
-    suite(&python, &endpoint, dir.path(), "after_restart");
-    let _ = server.kill();
-    let _ = server.wait();
+    assert_eq!(server.stop("TERM"), 0);
+    let server = serve(dir.path(), &module, &conf);
+    suite(
+        &python,
+        &format!("http://{}", server.addr()),
+        dir.path(),
+        "after_restart",
+    );
+    assert_eq!(server.stop("TERM"), 0);
 }

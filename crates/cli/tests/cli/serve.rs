@@ -19,9 +19,19 @@ pub(crate) struct Running {
 }
 
 pub(crate) fn start(dir: &Path, args: &[&str]) -> Running {
+    start_with_env(dir, args, &[])
+}
+
+/// [`start`], with `env` set in the server's environment.
+pub(crate) fn start_with_env(
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
         .arg("serve")
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -64,7 +74,7 @@ impl Running {
     }
 
     /// Sends `signal` and waits for the exit status.
-    fn stop(mut self, signal: &str) -> i32 {
+    pub(crate) fn stop(mut self, signal: &str) -> i32 {
         let status = Command::new("kill")
             .args([&format!("-{signal}"), &self.child.id().to_string()])
             .status()

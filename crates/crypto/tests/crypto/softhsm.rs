@@ -6,16 +6,11 @@
 //! Without SoftHSM (`softhsm2-util` and its module), a test says so and passes, unless
 //! `KEYWARD_REQUIRE_SOFTHSM=1` (CI, which installs it), where it fails.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 /// The variable that marks the child process.
 const CHILD: &str = "KEYWARD_SOFTHSM_CHILD";
-
-/// SoftHSM's module ([`keyward_crypto::softhsm_module`]).
-pub(crate) fn module() -> Option<PathBuf> {
-    keyward_crypto::softhsm_module()
-}
 
 /// A token to initialise: its label, user PIN and security officer's PIN.
 pub(crate) struct Token<'a> {
@@ -29,15 +24,9 @@ pub(crate) struct Token<'a> {
 /// when SoftHSM is missing and not required.
 pub(crate) fn in_child(name: &str, tokens: &[Token<'_>]) -> Option<PathBuf> {
     if std::env::var_os(CHILD).is_some() {
-        return Some(module().expect("the parent found the module"));
+        return Some(keyward_crypto::softhsm::module().expect("the parent found the module"));
     }
-    let available = module().filter(|_| {
-        Command::new("softhsm2-util")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    let Some(module) = available else {
+    let Some(module) = keyward_crypto::softhsm::available() else {
         assert!(
             std::env::var("KEYWARD_REQUIRE_SOFTHSM").as_deref() != Ok("1"),
             "KEYWARD_REQUIRE_SOFTHSM=1 and no SoftHSMv2 (softhsm2-util and its module; .ci/run installs the package softhsm2)"
@@ -46,20 +35,8 @@ pub(crate) fn in_child(name: &str, tokens: &[Token<'_>]) -> Option<PathBuf> {
         return None;
     };
     let dir = tempfile::tempdir().unwrap();
-    let conf = configure(dir.path());
-    for token in tokens {
-        let out = Command::new("softhsm2-util")
-            .env("SOFTHSM2_CONF", &conf)
-            .args(["--init-token", "--free", "--label", token.label])
-            .args(["--pin", token.pin, "--so-pin", "so-pin-not-used"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "softhsm2-util --init-token: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let tokens: Vec<(&str, &str)> = tokens.iter().map(|t| (t.label, t.pin)).collect();
+    let conf = keyward_crypto::softhsm::configure(dir.path(), &tokens).unwrap();
     let out = Command::new(std::env::current_exe().unwrap())
         .args([name, "--exact", "--nocapture", "--test-threads", "1"])
         .env("SOFTHSM2_CONF", &conf)
@@ -74,20 +51,4 @@ pub(crate) fn in_child(name: &str, tokens: &[Token<'_>]) -> Option<PathBuf> {
         String::from_utf8_lossy(&out.stderr)
     );
     None
-}
-
-/// A SoftHSM configuration in `dir`, with its tokens there too.
-fn configure(dir: &Path) -> PathBuf {
-    let tokens = dir.join("tokens");
-    std::fs::create_dir(&tokens).unwrap();
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .unwrap();
-    conf
 }

@@ -10,7 +10,7 @@ use super::catalog::statement_actions;
 use super::hygiene::{beside_root_delegation, only_accounts, principal_entries, through_a_service};
 use crate::{LintOptions, Raw};
 use keyward_analysis::{
-    KeyFacts, PolicySet, PrincipalKind, Reach, ReachQuestion, ReachWitness, reach,
+    KeyFacts, PolicySet, PrincipalKind, Reach, ReachQuestion, ReachWitness, principal_facts, reach,
 };
 use keyward_policy::catalog::{ActionId, ActionSet, kms_action};
 use keyward_policy::model::{PrincipalType, PrincipalValue, Statement};
@@ -651,19 +651,6 @@ fn lockout(
             found.callers
         ),
     ));
-}
-
-/// The keys of a witness's context that are facts about the principal (its tags, its
-/// organization): two witnesses of one principal must agree on them.
-fn principal_facts(request: &Value) -> BTreeMap<String, Value> {
-    match request.get("context") {
-        Some(Value::Object(keys)) => keys
-            .iter()
-            .filter(|(k, _)| k.to_ascii_lowercase().starts_with("aws:principal"))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        _ => BTreeMap::new(),
-    }
 }
 
 /// `request` with the principal facts of `from`.
