@@ -84,7 +84,9 @@ impl Drop for Database {
     }
 }
 
-fn python() -> Option<PathBuf> {
+/// The clients' venv's python (`KEYWARD_CLIENTS_VENV`), or `None` after saying so when it
+/// is not required.
+pub(crate) fn python() -> Option<PathBuf> {
     let found = std::env::var_os("KEYWARD_CLIENTS_VENV")
         .map(|v| PathBuf::from(v).join("bin").join("python"))
         .filter(|p| p.exists());

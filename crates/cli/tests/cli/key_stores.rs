@@ -21,20 +21,6 @@ const ADMIN: (&str, &str, &str) = (
 );
 const PIN: &str = "keyward-hsm-pin";
 
-fn python() -> Option<PathBuf> {
-    let found = std::env::var_os("KEYWARD_CLIENTS_VENV")
-        .map(|v| PathBuf::from(v).join("bin").join("python"))
-        .filter(|p| p.exists());
-    if found.is_none() {
-        assert!(
-            std::env::var("KEYWARD_REQUIRE_CLIENTS").as_deref() != Ok("1"),
-            "KEYWARD_REQUIRE_CLIENTS=1 but no python in KEYWARD_CLIENTS_VENV (.ci/run installs it)"
-        );
-        eprintln!("SKIPPED: set KEYWARD_CLIENTS_VENV to a venv with boto3 (see .ci/run)");
-    }
-    found
-}
-
 /// A SoftHSM configuration in `dir` with the tokens `keyward` (PIN [`PIN`]), `other` (a PIN
 /// of its own), and `third` and `fourth` for the stores the suite registers; `None` when
 /// SoftHSM is missing and not required.
@@ -148,7 +134,7 @@ fn keys_in_softhsm_through_serve_with_boto3_and_across_a_restart() {
     let Some((module, conf)) = softhsm(dir.path()) else {
         return;
     };
-    let Some(python) = python() else {
+    let Some(python) = crate::instances::python() else {
         return;
     };
     let server = serve(dir.path(), &module, &conf);
