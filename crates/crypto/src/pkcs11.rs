@@ -149,13 +149,20 @@ impl Pkcs11Token {
             None => self.context.open_rw_session(self.slot).map_err(call)?,
         };
         let out = work(&session);
-        if let Ok(mut idle) = self.idle.lock()
-            && let Some(sessions) = idle.as_mut()
-            && sessions.len() < MAX_IDLE_SESSIONS
-        {
-            sessions.push(session);
+        let Ok(mut idle) = self.idle.lock() else {
+            return out;
+        };
+        match idle.as_mut() {
+            // Disconnected while the call ran (its session logged out under it): a failure
+            // is the disconnection's, whatever the token answered.
+            None => out.map_err(|_| TokenError::Disconnected(self.label.clone())),
+            Some(sessions) => {
+                if sessions.len() < MAX_IDLE_SESSIONS {
+                    sessions.push(session);
+                }
+                out
+            }
         }
-        out
     }
 
     /// The handle of the key labelled `label`, found once and remembered.
