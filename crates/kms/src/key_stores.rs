@@ -109,7 +109,8 @@ pub(crate) struct KeyStore {
     pub(crate) origin: Origin,
     /// When it was created, or when the service first knew it (epoch seconds).
     pub(crate) created: u64,
-    connection: Mutex<Connection>,
+    /// Shared with the store's updated selves ([`KeyStore::with_config`]): one state.
+    connection: Arc<Mutex<Connection>>,
     pub(crate) token: Arc<StoreToken>,
 }
 
@@ -123,29 +124,22 @@ impl KeyStore {
             config,
             origin,
             created,
-            connection: Mutex::new(Connection {
+            connection: Arc::new(Mutex::new(Connection {
                 state: ConnectionState::Disconnected,
                 error: None,
-            }),
+            })),
             token,
         }
     }
 
-    /// The same store with `config` (UpdateCustomKeyStore): its connection and its token, which
-    /// its keys hold, carried over.
+    /// The same store with `config` (UpdateCustomKeyStore): its connection state and its
+    /// token, which its keys hold, shared.
     pub(crate) fn with_config(&self, config: KeyStoreConfig) -> Self {
-        let connection = self.connection.lock().map_or(
-            Connection {
-                state: ConnectionState::Failed,
-                error: None,
-            },
-            |c| *c,
-        );
         Self {
             config,
             origin: self.origin.clone(),
             created: self.created,
-            connection: Mutex::new(connection),
+            connection: Arc::clone(&self.connection),
             token: Arc::clone(&self.token),
         }
     }
