@@ -10,7 +10,7 @@ import unittest
 
 from botocore.exceptions import ClientError
 
-from common import kms
+from common import allow, arn, kms, policy
 
 STORE = "cks-1234567890abcdef0"
 OTHER = "cks-0fedcba9876543210"
@@ -132,6 +132,16 @@ class FirstRun(unittest.TestCase):
             code(lambda: k.create_key(Origin="AWS_CLOUDHSM", CustomKeyStoreId="cks-00000000000000000")),
             "CustomKeyStoreNotFoundException",
         )
+        # kms:KeyOrigin is AWS_CLOUDHSM for a policy to test: a Deny on it stops this key only.
+        deny = policy(
+            allow(arn("admin"), "kms:*"),
+            {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "kms:Encrypt", "Resource": "*",
+             "Condition": {"StringEquals": {"kms:KeyOrigin": "AWS_CLOUDHSM"}}},
+        )
+        guarded = k.create_key(Origin="AWS_CLOUDHSM", CustomKeyStoreId=STORE, Policy=deny)["KeyMetadata"]["KeyId"]
+        self.assertEqual(code(lambda: k.encrypt(KeyId=guarded, Plaintext=b"x")), "AccessDeniedException")
+        plain_key = k.create_key(Policy=deny)["KeyMetadata"]["KeyId"]
+        k.encrypt(KeyId=plain_key, Plaintext=b"x")
         # Random bytes from the store's token.
         random = k.generate_random(NumberOfBytes=32, CustomKeyStoreId=STORE)["Plaintext"]
         self.assertEqual(len(random), 32)
