@@ -845,6 +845,15 @@ impl Kms {
                 )));
             }
         }
+        // A key of a custom key store another instance registered: that store read first.
+        if let Ok(meta) = serde_json::from_str::<KeyMetadataRecord>(&rows.key.metadata)
+            && meta
+                .custom_key_store_id
+                .as_deref()
+                .is_some_and(|id| self.key_stores.get(id).is_none())
+        {
+            self.refresh_key_stores()?;
+        }
         let (mut entry, in_row) = load_key(
             &rows.key,
             grants,
@@ -1052,6 +1061,64 @@ fn registered_store(
 }
 
 impl Kms {
+    /// In a store shared by several instances: reads the registered custom key stores again,
+    /// so that one another instance registered, changed or deleted is as it is there (each
+    /// row's tag checked; a new store connected if its row says so). A store of one instance
+    /// has nothing to read.
+    pub(crate) fn refresh_key_stores(&self) -> Result<(), KmsError> {
+        if !self.store.shared() {
+            return Ok(());
+        }
+        let rows = self.store.load_key_stores()?;
+        for row in &rows {
+            if !self
+                .records
+                .verify(&row.fields(&self.config.region), &row.tag)
+            {
+                return Err(KmsError::Internal(format!(
+                    "the stored row of custom key store {} does not match its integrity tag",
+                    row.id
+                )));
+            }
+            let connected =
+                serde_json::from_str::<KeyStoreRecord>(&row.record).is_ok_and(|r| r.connected);
+            let known = self.key_stores.get(&row.id);
+            if known
+                .as_ref()
+                .is_some_and(|k| k.origin == crate::key_stores::Origin::Configuration)
+            {
+                continue;
+            }
+            let read = registered_store(row, &self.config, &self.root, &KeyStores::default())
+                .map_err(|why| KmsError::Internal(format!("custom key store {}: {why}", row.id)))?;
+            match known {
+                Some(store) => {
+                    if store.config != read.config {
+                        self.key_stores
+                            .put(Arc::new(store.with_config(read.config)));
+                    }
+                }
+                None => {
+                    let store = Arc::new(read);
+                    self.key_stores.put(Arc::clone(&store));
+                    if connected {
+                        let _ = store.connect();
+                    }
+                }
+            }
+        }
+        // Registered stores another instance deleted.
+        for store in self.key_stores.all() {
+            if matches!(store.origin, crate::key_stores::Origin::Registered { .. })
+                && !rows.iter().any(|r| r.id == store.config.id)
+            {
+                store.disconnect();
+                self.key_stores.remove(&store.config.id);
+            }
+        }
+        Ok(())
+    }
+
     /// The row of a store registered at run time, `connected` or not, its PIN sealed and the
     /// row tagged.
     pub(crate) fn key_store_row(

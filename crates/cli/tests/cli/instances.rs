@@ -109,13 +109,25 @@ struct Instance {
 impl Instance {
     /// Starts `keyward serve` with its config in `dir`, on `database`, named `name`.
     fn start(dir: &Path, database: &str, name: &str) -> Self {
+        Self::start_with(dir, database, name, "", &[])
+    }
+
+    /// [`Instance::start`], with `extra` top-level settings in its config and `env` in its
+    /// environment.
+    fn start_with(
+        dir: &Path,
+        database: &str,
+        name: &str,
+        extra: &str,
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Self {
         let principal = |(arn, key, secret): (&str, &str, &str), policies: &str| {
             format!(
                 "[[principals]]\narn = \"{arn}\"\naccess_key_id = \"{key}\"\nsecret_access_key = \"{secret}\"\n{policies}\n"
             )
         };
         let config = format!(
-            "region = \"us-east-1\"\naccount = \"111122223333\"\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nstore = \"{database}\"\ninstance = \"{name}\"\n\n{}{}{}",
+            "region = \"us-east-1\"\naccount = \"111122223333\"\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nstore = \"{database}\"\ninstance = \"{name}\"\n{extra}\n\n{}{}{}",
             dir.display(),
             principal(
                 ADMIN,
@@ -131,6 +143,7 @@ impl Instance {
         std::fs::write(&path, config).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
             .args(["serve", "--config", path.to_str().unwrap()])
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -264,4 +277,36 @@ fn an_audit_record_the_table_refuses_is_said_on_stderr_and_kept_in_the_file() {
     );
     let trail = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
     assert_eq!(trail.matches("\"ListKeys\"").count(), 4, "{trail}");
+}
+
+/// A custom key store registered through instance A is seen through B (its row read again on
+/// a miss), and a key made in it through A serves through B
+/// (`crates/server/tests/clients/test_key_store_instances.py`). Needs PostgreSQL, the clients
+/// and SoftHSMv2.
+#[test]
+fn a_key_store_registered_through_one_instance_serves_through_the_other() {
+    let Some(database) = Database::create() else {
+        return;
+    };
+    let Some(python) = python() else {
+        return;
+    };
+    let Some(module) = keyward_crypto::softhsm::available() else {
+        assert!(
+            std::env::var("KEYWARD_REQUIRE_SOFTHSM").as_deref() != Ok("1"),
+            "KEYWARD_REQUIRE_SOFTHSM=1 and no SoftHSMv2 (.ci/run installs the package softhsm2)"
+        );
+        eprintln!("SKIPPED: no SoftHSMv2 (the package softhsm2)");
+        return;
+    };
+    let hsm = tempfile::tempdir().unwrap();
+    let conf =
+        keyward_crypto::softhsm::configure(hsm.path(), &[("shared", "shared-pin-123")]).unwrap();
+    let extra = format!("pkcs11_module = \"{}\"", module.display());
+    let env = [("SOFTHSM2_CONF", conf.as_os_str())];
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Instance::start_with(dir_a.path(), &database.url(), "a", &extra, &env);
+    std::fs::copy(dir_a.path().join("root.key"), dir_b.path().join("root.key")).unwrap();
+    let b = Instance::start_with(dir_b.path(), &database.url(), "b", &extra, &env);
+    run_suite(&python, "test_key_store_instances", &a, &b);
 }

@@ -23,6 +23,11 @@ use std::sync::Arc;
 
 /// The store with ID `id`, or AWS's `CustomKeyStoreNotFoundException`.
 pub(crate) fn store(kms: &Kms, id: &str) -> Result<Arc<KeyStore>, KmsError> {
+    if let Some(found) = kms.key_stores.get(id) {
+        return Ok(found);
+    }
+    // Registered through another instance sharing the store, perhaps.
+    kms.refresh_key_stores()?;
     kms.key_stores.get(id).ok_or_else(|| {
         KmsError::refused(
             ErrorCode::CustomKeyStoreNotFound,
@@ -169,6 +174,7 @@ operation! {
         Ok(())
     };
     perform |op, r| {
+        op.kms.refresh_key_stores()?;
         let mut stores = op.kms.key_stores.all();
         if let Some(id) = &r.custom_key_store_id {
             stores = vec![store(op.kms, id)?];

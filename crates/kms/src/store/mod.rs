@@ -551,6 +551,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
                 version: 0,
             }))
     }
+    /// The custom key stores registered at run time, as they are now.
+    fn load_key_stores(&self) -> Result<Vec<KeyStoreRow>, StoreError> {
+        Ok(self.load()?.key_stores)
+    }
     /// As [`Store::load`], with each key's version (none in a store of one instance), read
     /// in one snapshot.
     fn load_versioned(

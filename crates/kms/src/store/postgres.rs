@@ -595,6 +595,25 @@ impl Store for PostgresStore {
         })
     }
 
+    fn load_key_stores(&self) -> Result<Vec<KeyStoreRow>, StoreError> {
+        self.on_connection(|client, region| async move {
+            Ok(client
+                .query(
+                    "SELECT id, record, tag FROM key_stores WHERE region = $1 ORDER BY id",
+                    &[&region],
+                )
+                .await
+                .map_err(database_error("reading the custom key stores"))?
+                .into_iter()
+                .map(|row| KeyStoreRow {
+                    id: row.get(0),
+                    record: row.get(1),
+                    tag: row.get(2),
+                })
+                .collect())
+        })
+    }
+
     fn load_aliases(&self) -> Result<Vec<AliasRecord>, StoreError> {
         self.on_connection(|client, region| async move {
             let rows = client
