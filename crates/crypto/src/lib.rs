@@ -16,6 +16,27 @@
 //! - [`KeyToken`]: keys whose material never leaves a token (a custom key store's HSM), and
 //!   [`Pkcs11Token`], such a token over any PKCS#11 module.
 //!
+//! A key in a token (a custom key store's HSM), over any PKCS#11 module:
+//!
+//! ```no_run
+//! use keyward_crypto::*;
+//! use std::sync::Arc;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let pin = Secret::from_slice(b"user-pin");
+//! let token = Pkcs11Token::connect("/usr/lib/softhsm/libsofthsm2.so".as_ref(), "keyward", &pin)?;
+//! // Sensitive and never extractable: the token says so, and refuses its value.
+//! let token = Arc::new(token);
+//! let key = CryptoKey::in_token("0b6e7f2a-6a44-4c8e-9a1b-5d3c2e1f0a99", token.clone())?;
+//! assert!(!token.key_protection(key.id())?.extractable);
+//! assert!(token.key_value(key.id())?.is_none());
+//! let blob = key.encrypt(b"secret", &EncryptionContext::new(), EncryptionAlgorithm::SymmetricDefault)?;
+//! // After a restart, the same key by its label:
+//! let again = CryptoKey::from_token(key.id(), token)?;
+//! assert_eq!(again.decrypt(&blob, &EncryptionContext::new(), EncryptionAlgorithm::SymmetricDefault)?.expose(), b"secret");
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Secrets ([`Secret`], key material) are zeroized when dropped and never shown by `Debug`.
 //!
 //! ```

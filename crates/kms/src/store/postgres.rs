@@ -378,6 +378,21 @@ async fn snapshot<'a>(
 }
 
 /// Every alias of a Region, in the order a snapshot lists them.
+/// The Region's custom key stores registered at run time, by ID.
+const KEY_STORES_OF_REGION: &str =
+    "SELECT id, record, tag FROM key_stores WHERE region = $1 ORDER BY id";
+
+/// Rows of [`KEY_STORES_OF_REGION`] as the store's rows.
+fn key_store_rows(rows: Vec<tokio_postgres::Row>) -> Vec<KeyStoreRow> {
+    rows.into_iter()
+        .map(|row| KeyStoreRow {
+            id: row.get(0),
+            record: row.get(1),
+            tag: row.get(2),
+        })
+        .collect()
+}
+
 const ALIASES_OF_REGION: &str = "SELECT account, name, key_id, created, updated, tag FROM aliases
      WHERE region = $1 ORDER BY account, name";
 
@@ -538,20 +553,11 @@ impl Store for PostgresStore {
                     .map_err(database_error("reading a key's parts"))?,
                 ));
             }
-            let key_stores = tx
-                .query(
-                    "SELECT id, record, tag FROM key_stores WHERE region = $1 ORDER BY id",
-                    &[&region],
-                )
-                .await
-                .map_err(database_error("reading the custom key stores"))?
-                .into_iter()
-                .map(|row| KeyStoreRow {
-                    id: row.get(0),
-                    record: row.get(1),
-                    tag: row.get(2),
-                })
-                .collect();
+            let key_stores = key_store_rows(
+                tx.query(KEY_STORES_OF_REGION, &[&region])
+                    .await
+                    .map_err(database_error("reading the custom key stores"))?,
+            );
             tx.commit().await.map_err(database_error("reading keys"))?;
             Ok((
                 Snapshot {
@@ -597,20 +603,12 @@ impl Store for PostgresStore {
 
     fn load_key_stores(&self) -> Result<Vec<KeyStoreRow>, StoreError> {
         self.on_connection(|client, region| async move {
-            Ok(client
-                .query(
-                    "SELECT id, record, tag FROM key_stores WHERE region = $1 ORDER BY id",
-                    &[&region],
-                )
-                .await
-                .map_err(database_error("reading the custom key stores"))?
-                .into_iter()
-                .map(|row| KeyStoreRow {
-                    id: row.get(0),
-                    record: row.get(1),
-                    tag: row.get(2),
-                })
-                .collect())
+            Ok(key_store_rows(
+                client
+                    .query(KEY_STORES_OF_REGION, &[&region])
+                    .await
+                    .map_err(database_error("reading the custom key stores"))?,
+            ))
         })
     }
 
