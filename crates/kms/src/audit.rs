@@ -219,24 +219,32 @@ impl Serialize for AuditRecord {
     }
 }
 
-/// Event IDs: UUIDs (version 4 layout) from a random per-process prefix and a counter, so
-/// that each call costs an atomic increment rather than a call to the system's random source.
-/// They are unique, not secret.
+/// Event IDs (and a server's request IDs): UUIDs (version 4 layout) from a random
+/// per-process prefix and a counter, so that each costs an atomic increment rather than a call
+/// to the system's random source. They are unique, not secret.
 #[derive(Debug)]
-pub(crate) struct EventIds {
+pub struct EventIds {
     prefix: [u8; 16],
     next: AtomicU64,
 }
 
+impl Default for EventIds {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl EventIds {
-    pub(crate) fn new() -> Self {
+    /// A new source, with a prefix of its own.
+    pub fn new() -> Self {
         Self {
             prefix: *uuid::Uuid::new_v4().as_bytes(),
             next: AtomicU64::new(0),
         }
     }
 
-    pub(crate) fn next(&self) -> uuid::Uuid {
+    /// The next ID: never one this source gave before.
+    pub fn next(&self) -> uuid::Uuid {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let mut bytes = self.prefix;
         let (_, low) = bytes.split_at_mut(8);

@@ -129,6 +129,9 @@ struct Shared {
     /// Per Region, how many audit records the database's audit table refused when it was
     /// last said on stderr ([`report_audit_table_failures`]).
     audit_failures_said: Mutex<BTreeMap<String, u64>>,
+    /// The `x-amzn-RequestId` of every answer: a counter under a random per-process prefix,
+    /// not a call to the system's random source each.
+    request_ids: keyward_kms::audit::EventIds,
 }
 
 /// The connections that have not yet sent a request that authenticates, by age, each with the
@@ -244,6 +247,7 @@ impl Server {
                 unauthenticated: Unauthenticated::default(),
                 buffered_peak: AtomicUsize::new(0),
                 audit_failures_said: Mutex::new(BTreeMap::new()),
+                request_ids: keyward_kms::audit::EventIds::new(),
                 limits,
             }),
         })
@@ -435,7 +439,7 @@ async fn handle(
     remote: SocketAddr,
     request: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = shared.request_ids.next().to_string();
     let (status, body, close) = match respond(shared, connection, remote, request).await {
         Ok(body) => (StatusCode::OK, body, false),
         Err(e) => {
