@@ -11,7 +11,7 @@
 use crate::config::ServerConfig;
 use crate::sigv4::{self, AuthError, Authorization};
 use aws_lc_rs::hmac;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use hyper::HeaderMap;
 use keyward_kms::Caller;
 use std::collections::HashMap;
@@ -160,9 +160,9 @@ impl Authenticator {
                     header.get(..header.len().min(200)).unwrap_or("")
                 ))
             })?;
-        let signed_at = NaiveDateTime::parse_from_str(amz_date, "%Y%m%dT%H%M%SZ")
-            .map(|t| t.and_utc())
-            .map_err(|_| {
+        let signed_at = sigv4::amz_date_seconds(amz_date)
+            .and_then(|seconds| DateTime::<Utc>::from_timestamp(seconds, 0))
+            .ok_or_else(|| {
                 AuthError::Incomplete(format!(
                     "Date must be in ISO-8601 'basic format'. Got '{amz_date}'. See http://en.wikipedia.org/wiki/ISO_8601"
                 ))
