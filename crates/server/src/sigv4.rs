@@ -539,6 +539,13 @@ mod tests {
         }
     }
 
+    /// A leap second (`...T235960Z`), which no SDK writes: chrono's parser takes it, this
+    /// refuses it (fail closed: the request is refused as not ISO 8601).
+    #[test]
+    fn a_leap_second_is_refused() {
+        assert_eq!(amz_date_seconds("20161231T235960Z"), None);
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2_000))]
         /// Any 16 characters of the shape, in range or not: the same answer as chrono's
