@@ -118,6 +118,22 @@ pub(crate) fn start_blob(
     Ok(blob)
 }
 
+/// The authenticated data of a blob whose header is `header`: the header, then the canonical
+/// encoding of `context`.
+pub(crate) fn authenticated_data(header: &[u8], context: &crate::EncryptionContext) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(header.len() + 4 + 64);
+    aad.extend_from_slice(header);
+    context.write_canonical(&mut aad);
+    aad
+}
+
+/// A fresh random AES-GCM nonce for a new blob.
+pub(crate) fn fresh_nonce() -> Result<[u8; NONCE_LEN], CryptoError> {
+    let mut nonce = [0u8; NONCE_LEN];
+    aws_lc_rs::rand::fill(&mut nonce).map_err(|_| CryptoError::Internal("nonce"))?;
+    Ok(nonce)
+}
+
 /// Reads the key ID a ciphertext names, checking its header; how Decrypt without a KeyId finds
 /// the key.
 pub fn ciphertext_key_id(blob: &[u8]) -> Result<&str, CryptoError> {

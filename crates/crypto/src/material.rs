@@ -186,11 +186,8 @@ impl AesMaterial {
         context: &crate::EncryptionContext,
     ) -> Result<Vec<u8>, CryptoError> {
         let mut out = blob::start_blob(key_id, version, plaintext.len())?;
-        let mut nonce = [0u8; NONCE_LEN];
-        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| CryptoError::Internal("nonce"))?;
-        let mut aad = Vec::with_capacity(out.len() + 4 + 64);
-        aad.extend_from_slice(&out);
-        context.write_canonical(&mut aad);
+        let nonce = blob::fresh_nonce()?;
+        let aad = blob::authenticated_data(&out, context);
         out.extend_from_slice(&nonce);
         let body_start = out.len();
         out.extend_from_slice(plaintext);
@@ -215,9 +212,7 @@ impl AesMaterial {
         header: &BlobHeader<'_>,
         context: &crate::EncryptionContext,
     ) -> Result<Secret, CryptoError> {
-        let mut aad = Vec::with_capacity(header.header.len() + 4 + 64);
-        aad.extend_from_slice(header.header);
-        context.write_canonical(&mut aad);
+        let aad = blob::authenticated_data(header.header, context);
         self.open_raw(*header.nonce, &aad, header.sealed)
     }
 }

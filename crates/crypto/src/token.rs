@@ -110,11 +110,8 @@ impl TokenKey {
         context: &EncryptionContext,
     ) -> Result<Vec<u8>, CryptoError> {
         let mut out = blob::start_blob(key_id, TOKEN_VERSION, plaintext.len())?;
-        let mut nonce = [0u8; NONCE_LEN];
-        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| CryptoError::Internal("nonce"))?;
-        let mut aad = Vec::with_capacity(out.len() + 4 + 64);
-        aad.extend_from_slice(&out);
-        context.write_canonical(&mut aad);
+        let nonce = blob::fresh_nonce()?;
+        let aad = blob::authenticated_data(&out, context);
         let sealed = self
             .token
             .seal(&self.label, &nonce, &aad, plaintext)
@@ -136,9 +133,7 @@ impl TokenKey {
         if header.material_version != TOKEN_VERSION {
             return Err(CryptoError::InvalidCiphertext);
         }
-        let mut aad = Vec::with_capacity(header.header.len() + 4 + 64);
-        aad.extend_from_slice(header.header);
-        context.write_canonical(&mut aad);
+        let aad = blob::authenticated_data(header.header, context);
         self.token
             .open(&self.label, header.nonce, &aad, header.sealed)
             .map_err(CryptoError::Token)?
