@@ -9,7 +9,7 @@
 
 use crate::AnalysisError;
 use crate::mentions::{Mentions, StatementKeys};
-use crate::scp::{Says, says, says_on};
+use crate::scp::{Says, says_on};
 use keyward_authz::{PolicySource, Reason, Request, Source};
 use keyward_conditions::{CompiledPolicy, KeyTest};
 use keyward_policy::catalog::ActionId;
@@ -55,20 +55,27 @@ impl Boundary {
         reasons: &[Reason],
         key_policy: &CompiledPolicy,
     ) -> Option<String> {
-        if let Says::Denies(statement) = says(&self.policy, request) {
-            return Some(format!(
-                "denied by {statement} of the permissions boundary {}",
-                self.name
-            ));
-        }
-        // Each resource on its own. An alias operation's alias has no resource-based policy:
-        // the boundary must allow it there. The key: the boundary, or the key policy's allow
-        // to the caller's own ARN.
-        let allows =
-            |resource: &str| matches!(says_on(&self.policy, request, resource), Says::Allows);
-        let alias_allowed = request.target_key.is_none() || allows(&request.resource);
+        // Each resource on its own, each read once: an alias operation's alias, then the key.
         let key = request.target_key.as_deref().unwrap_or(&request.resource);
-        if alias_allowed && (allows(key) || allowed_to_own_arn(request, reasons, key_policy)) {
+        let on_alias = request
+            .target_key
+            .as_ref()
+            .map(|_| says_on(&self.policy, request, &request.resource));
+        let on_key = says_on(&self.policy, request, key);
+        for said in on_alias.iter().chain([&on_key]) {
+            if let Says::Denies(statement) = said {
+                return Some(format!(
+                    "denied by {statement} of the permissions boundary {}",
+                    self.name
+                ));
+            }
+        }
+        // The alias has no resource-based policy: the boundary must allow it there. The key:
+        // the boundary, or the key policy's allow to the caller's own ARN.
+        let alias_allowed = on_alias.is_none_or(|s| matches!(s, Says::Allows));
+        if alias_allowed
+            && (matches!(on_key, Says::Allows) || allowed_to_own_arn(request, reasons, key_policy))
+        {
             return None;
         }
         Some(format!(
