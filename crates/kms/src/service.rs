@@ -243,31 +243,24 @@ impl Kms {
         let key_stores =
             KeyStores::new(&config.key_stores, crate::clock::epoch_seconds(clock.now()));
         let (snapshot, versions) = store.load_versioned()?;
-        // Then those registered at run time, each row checked and its PIN opened.
+        // Then those registered at run time, each row checked and its PIN opened. The
+        // configuration's stores connect, and the registered ones their rows say were.
+        let mut to_connect = key_stores.all();
         for row in &snapshot.key_stores {
             let what = || format!("custom key store {}", row.id);
             if !records.verify(&row.fields(&config.region), &row.tag) {
                 return Err(OpenError::Tampered { what: what() });
             }
-            let registered = registered_store(row, &config, &root, &key_stores)
+            let (registered, connected) = registered_store(row, &config, &root, &key_stores)
                 .map_err(|why| OpenError::Record { what: what(), why })?;
-            key_stores.put(Arc::new(registered));
-        }
-        for (store, connect) in key_stores.all().iter().map(|s| {
-            let connect = match &s.origin {
-                crate::key_stores::Origin::Configuration => true,
-                crate::key_stores::Origin::Registered { .. } => snapshot
-                    .key_stores
-                    .iter()
-                    .find(|r| r.id == s.config.id)
-                    .and_then(|r| serde_json::from_str::<KeyStoreRecord>(&r.record).ok())
-                    .is_some_and(|r| r.connected),
-            };
-            (s, connect)
-        }) {
-            if connect {
-                let _ = store.connect();
+            let registered = Arc::new(registered);
+            key_stores.put(Arc::clone(&registered));
+            if connected {
+                to_connect.push(registered);
             }
+        }
+        for store in to_connect {
+            let _ = store.connect();
         }
         let mut state = State::default();
         let mut grants_of: HashMap<String, Vec<(GrantRecord, [u8; 32])>> = HashMap::new();
@@ -1018,13 +1011,14 @@ impl Kms {
     }
 }
 
-/// A custom key store registered at run time, from its row (its tag checked by the caller).
+/// A custom key store registered at run time, from its row (its tag checked by the caller),
+/// and whether it is to be connected.
 fn registered_store(
     row: &crate::store::KeyStoreRow,
     config: &KmsConfig,
     root: &RootKey,
     known: &KeyStores,
-) -> Result<crate::key_stores::KeyStore, String> {
+) -> Result<(crate::key_stores::KeyStore, bool), String> {
     use base64::Engine as _;
     let record: KeyStoreRecord = serde_json::from_str(&row.record).map_err(|e| e.to_string())?;
     if known.get(&row.id).is_some() {
@@ -1045,7 +1039,7 @@ fn registered_store(
             )
         })
         .map_err(|e| format!("its PIN does not open with this root key: {e}"))?;
-    Ok(crate::key_stores::KeyStore::new(
+    let store = crate::key_stores::KeyStore::new(
         KeyStoreConfig {
             id: row.id.clone(),
             name: record.name,
@@ -1057,7 +1051,8 @@ fn registered_store(
             trust_anchor: record.trust_anchor,
         },
         record.created,
-    ))
+    );
+    Ok((store, record.connected))
 }
 
 impl Kms {
@@ -1080,8 +1075,6 @@ impl Kms {
                     row.id
                 )));
             }
-            let connected =
-                serde_json::from_str::<KeyStoreRecord>(&row.record).is_ok_and(|r| r.connected);
             let known = self.key_stores.get(&row.id);
             if known
                 .as_ref()
@@ -1089,8 +1082,10 @@ impl Kms {
             {
                 continue;
             }
-            let read = registered_store(row, &self.config, &self.root, &KeyStores::default())
-                .map_err(|why| KmsError::Internal(format!("custom key store {}: {why}", row.id)))?;
+            let (read, connected) =
+                registered_store(row, &self.config, &self.root, &KeyStores::default()).map_err(
+                    |why| KmsError::Internal(format!("custom key store {}: {why}", row.id)),
+                )?;
             match known {
                 Some(store) => {
                     if store.config != read.config {
