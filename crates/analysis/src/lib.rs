@@ -80,7 +80,9 @@ pub use checks::{
 pub use diff::{DiffReport, Explanations, Finding, StatementRef, diff};
 pub use inputs::{KeyReadError, ReadError, read_aliases, read_grants, read_key, read_tags};
 pub use principals::PrincipalKind;
-pub use reach::{Reach, ReachQuestion, ReachWitness, Reached, principal_facts, reach};
+pub use reach::{
+    Reach, ReachQuestion, ReachWitness, Reached, principal_facts, reach, reach_parsed,
+};
 pub use sarif::sarif_log;
 pub use scp::{NamedPolicy, ServiceControlPolicies, read_scp_level};
 pub use space::{KeyFacts, PolicySet};

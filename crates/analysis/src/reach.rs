@@ -12,6 +12,7 @@ use crate::space::{KeyFacts, PolicySet, Region, Side, Space};
 use crate::witness;
 use keyward_authz::Verdict;
 use keyward_policy::catalog::ActionId;
+use keyward_policy::{PolicyDocument, PolicyKind, parse_and_validate};
 use serde_json::Value;
 
 /// What a reach asks.
@@ -93,8 +94,23 @@ pub fn reach(
     key: &KeyFacts,
     question: &ReachQuestion,
 ) -> Result<Reach, AnalysisError> {
+    let key_document = parse_and_validate(&set.key_policy, PolicyKind::KeyPolicy)
+        .map_err(|d| AnalysisError::Policy(format!("key policy: {d}")))?;
+    reach_parsed(set, key_document, key, question)
+}
+
+/// As [`reach`], with `set`'s key policy already parsed and validated as a key policy
+/// ([`parse_and_validate`]): a caller that has done so for its own checks (the linter) does
+/// not do it again here. `key_document` must be `set.key_policy` parsed: the answers are
+/// about it, and the witnesses carry `set.key_policy`'s text.
+pub fn reach_parsed(
+    set: &PolicySet,
+    key_document: PolicyDocument,
+    key: &KeyFacts,
+    question: &ReachQuestion,
+) -> Result<Reach, AnalysisError> {
     let mut mentions = Mentions::default();
-    let side = Side::governed(set, None, &[], &mut mentions)?;
+    let side = Side::with_key_document(set, key_document, None, &[], &mut mentions)?;
     let asked: Vec<ActionId> = if question.actions.is_empty() {
         ActionId::on_a_key().collect()
     } else {

@@ -13,9 +13,7 @@ use crate::glob::{self, Glob, Predicate};
 use crate::mentions::{KeyTests, Mentions, StatementKeys};
 use crate::principals::{self, Candidate, PRINCIPAL_KEYS, PrincipalKind};
 use crate::scp::{Guardrails, NamedPolicy, ServiceControlPolicies};
-use keyward_authz::{
-    Authorizer, Covering, KeyAttributes, PolicySource, PolicyText, Request, Verdict,
-};
+use keyward_authz::{Authorizer, Covering, KeyAttributes, Request, Verdict};
 use keyward_conditions::condition::equal_ignoring_case;
 use keyward_conditions::{CompiledPolicy, KeyTest};
 use keyward_grants::Grant;
@@ -24,6 +22,7 @@ use keyward_policy::catalog::{
     self, ActionId, ActionSet, AllowPlacement, CrossAccount, ResourceScope,
 };
 use keyward_policy::{PolicyDocument, PolicyKind, parse_and_validate};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
 
@@ -100,6 +99,32 @@ pub struct PolicySet {
 /// The identity policy assumed for a caller when none is given.
 pub(crate) const ASSUMED_IDENTITY_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"AssumedByTheAnalysis","Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#;
 
+/// The identity policy `text`, the `i`th of its set, parsed, validated and compiled. The
+/// [`ASSUMED_IDENTITY_POLICY`] is compiled once for the process.
+fn identity_policy(
+    text: &str,
+    i: usize,
+) -> Result<(Cow<'static, PolicyDocument>, CompiledPolicy), AnalysisError> {
+    static ASSUMED: OnceLock<Result<(PolicyDocument, CompiledPolicy), AnalysisError>> =
+        OnceLock::new();
+    let compile = |text: &str| {
+        let document = parse_and_validate(text, PolicyKind::IdentityPolicy)
+            .map_err(|d| AnalysisError::Policy(format!("identity policy {i}: {d}")))?;
+        let policy = CompiledPolicy::from_document(&document, PolicyKind::IdentityPolicy)
+            .map_err(|d| AnalysisError::Policy(format!("identity policy {i}: {d}")))?;
+        Ok((document, policy))
+    };
+    if i == 0 && text == ASSUMED_IDENTITY_POLICY {
+        let (document, policy) = ASSUMED
+            .get_or_init(|| compile(ASSUMED_IDENTITY_POLICY))
+            .as_ref()
+            .map_err(Clone::clone)?;
+        return Ok((Cow::Borrowed(document), policy.clone()));
+    }
+    let (document, policy) = compile(text)?;
+    Ok((Cow::Owned(document), policy))
+}
+
 /// Principals with identity policies of their own, which stand, for them, for the side's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CallerPolicies {
@@ -157,6 +182,19 @@ impl Side {
     ) -> Result<Self, AnalysisError> {
         let key_document = parse_and_validate(&set.key_policy, PolicyKind::KeyPolicy)
             .map_err(|d| AnalysisError::Policy(format!("key policy: {d}")))?;
+        Self::with_key_document(set, key_document, scps, callers, mentions)
+    }
+
+    /// As [`governed`](Self::governed), with `set`'s key policy already parsed and validated
+    /// as a key policy ([`parse_and_validate`]), which its caller has done once for its own
+    /// checks.
+    pub(crate) fn with_key_document(
+        set: &PolicySet,
+        key_document: PolicyDocument,
+        scps: Option<&ServiceControlPolicies>,
+        callers: &[CallerPolicies],
+        mentions: &mut Mentions,
+    ) -> Result<Self, AnalysisError> {
         let key_policy = Arc::new(
             CompiledPolicy::from_document(&key_document, PolicyKind::KeyPolicy)
                 .map_err(|d| AnalysisError::Policy(format!("key policy: {d}")))?,
@@ -182,22 +220,11 @@ impl Side {
                     set_places.push(place);
                     continue;
                 }
-                let document = parse_and_validate(text, PolicyKind::IdentityPolicy)
-                    .map_err(|d| AnalysisError::Policy(format!("identity policy {i}: {d}")))?;
+                let (document, policy) = identity_policy(text, i)?;
                 identity_keys.push(mentions.add_policy(&document)?);
                 compiled.insert((*text, i), identity.len());
                 set_places.push(identity.len());
-                // Numbered within its set: a reason names the caller's own policy.
-                identity.push(
-                    keyward_authz::compile_policy(
-                        PolicySource::IdentityPolicy(i),
-                        &PolicyText {
-                            text: (*text).to_owned(),
-                            offset: None,
-                        },
-                    )
-                    .map_err(|e| AnalysisError::Policy(e.to_string()))?,
-                );
+                identity.push(policy);
             }
             places.push(set_places);
         }

@@ -406,6 +406,7 @@ impl Authorizer {
                     arn: &request.principal,
                     role,
                     account: member.unwrap_or_default(),
+                    root: matches!(request.caller(), Some(Principal::Root { .. })),
                 };
                 self.grants.for_each_applying(
                     caller,

@@ -16,6 +16,21 @@ pub struct Caller<'a> {
     pub role: Option<&'a str>,
     /// The caller's account.
     pub account: &'a str,
+    /// Whether the caller is its account's root user, which an account grant names directly.
+    /// The request has parsed the caller already ([`Caller::of`] parses it when it has not).
+    pub root: bool,
+}
+
+impl<'a> Caller<'a> {
+    /// The caller `arn`, parsed here to tell whether it is a root user.
+    pub fn of(arn: &'a str, role: Option<&'a str>, account: &'a str) -> Self {
+        Self {
+            arn,
+            role,
+            account,
+            root: Principal::parse_caller(arn).is_ok_and(|p| matches!(p, Principal::Root { .. })),
+        }
+    }
 }
 
 /// A grant that applies, and whether it names the caller or only its account (then the
@@ -110,9 +125,6 @@ impl GrantSet {
                 }
             }
         };
-        // The root user is its account: an account grant names it directly.
-        let root =
-            Principal::parse_caller(caller.arn).is_ok_and(|p| matches!(p, Principal::Root { .. }));
         visit(
             Self::candidates(&self.by_grantee, caller.arn, action),
             GranteeMatch::Caller,
@@ -123,7 +135,8 @@ impl GrantSet {
                 GranteeMatch::Caller,
             );
         }
-        let account = if root {
+        // The root user is its account: an account grant names it directly.
+        let account = if caller.root {
             GranteeMatch::Caller
         } else {
             GranteeMatch::Account

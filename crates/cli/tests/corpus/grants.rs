@@ -232,11 +232,11 @@ fn run_resolution(file: &Path, case: &Resolution) -> Result<(), Failed> {
         })
         .collect::<Result<Vec<_>, String>>()?;
     let set = GrantSet::new(grants);
-    let caller = Caller {
-        arn: &case.caller.arn,
-        role: case.caller.role.as_deref(),
-        account: &case.caller.account,
-    };
+    let caller = Caller::of(
+        &case.caller.arn,
+        case.caller.role.as_deref(),
+        &case.caller.account,
+    );
     let action = kms_action(&format!("kms:{}", case.operation))
         .ok_or_else(|| format!("kms:{} is not a KMS action", case.operation))?;
     let context: Vec<(String, String)> = case.encryption_context.clone().into_iter().collect();

@@ -58,11 +58,7 @@ fn ids(set: &GrantSet, applying: &[Applying]) -> Vec<String> {
 fn the_caller_its_role_and_its_account_are_found() {
     let s = set();
     let decrypt = kms_action("kms:Decrypt").unwrap();
-    let session = Caller {
-        arn: SESSION,
-        role: Some(APP),
-        account: "111122223333",
-    };
+    let session = Caller::of(SESSION, Some(APP), "111122223333");
     let found = s.applying(session, decrypt, &pairs(&[("dept", "finance")]));
     assert_eq!(ids(&s, &found), ["g-session", "g-finance", "g-account"]);
     assert_eq!(found.last().map(|a| a.grantee), Some(GranteeMatch::Account));
@@ -77,11 +73,7 @@ fn the_caller_its_role_and_its_account_are_found() {
 #[test]
 fn the_root_user_is_its_account() {
     let s = set();
-    let root = Caller {
-        arn: "arn:aws:iam::111122223333:root",
-        role: None,
-        account: "111122223333",
-    };
+    let root = Caller::of("arn:aws:iam::111122223333:root", None, "111122223333");
     let found = s.applying(root, kms_action("kms:Decrypt").unwrap(), &[]);
     assert_eq!(
         found,
@@ -95,20 +87,12 @@ fn the_root_user_is_its_account() {
 #[test]
 fn other_callers_and_operations_find_nothing() {
     let s = set();
-    let app = Caller {
-        arn: APP,
-        role: None,
-        account: "111122223333",
-    };
+    let app = Caller::of(APP, None, "111122223333");
     assert!(
         s.applying(app, kms_action("kms:Sign").unwrap(), &[])
             .is_empty()
     );
-    let other_account = Caller {
-        arn: "arn:aws:iam::444455556666:role/App",
-        role: None,
-        account: "444455556666",
-    };
+    let other_account = Caller::of("arn:aws:iam::444455556666:role/App", None, "444455556666");
     assert!(
         s.applying(other_account, kms_action("kms:Decrypt").unwrap(), &[])
             .is_empty()
@@ -118,11 +102,7 @@ fn other_callers_and_operations_find_nothing() {
 #[test]
 fn every_grant_that_does_not_apply_says_why() {
     let s = set();
-    let app = Caller {
-        arn: APP,
-        role: None,
-        account: "111122223333",
-    };
+    let app = Caller::of(APP, None, "111122223333");
     let why: Vec<Option<String>> = s
         .explain(
             app,
@@ -161,21 +141,9 @@ fn every_grant_that_does_not_apply_says_why() {
 fn resolution_agrees_with_checking_every_grant() {
     let s = set();
     for caller in [
-        Caller {
-            arn: APP,
-            role: None,
-            account: "111122223333",
-        },
-        Caller {
-            arn: SESSION,
-            role: Some(APP),
-            account: "111122223333",
-        },
-        Caller {
-            arn: "arn:aws:iam::111122223333:user/bob",
-            role: None,
-            account: "111122223333",
-        },
+        Caller::of(APP, None, "111122223333"),
+        Caller::of(SESSION, Some(APP), "111122223333"),
+        Caller::of("arn:aws:iam::111122223333:user/bob", None, "111122223333"),
     ] {
         for op in ["Decrypt", "Encrypt", "DescribeKey"] {
             for ctx in [vec![], pairs(&[("dept", "finance")])] {

@@ -115,7 +115,7 @@ proptest! {
         let root = Retirer { arn: "arn:aws:iam::111122223333:root", role: None, account: "111122223333", identity_allows_retire: false };
         prop_assert!(key_grants.retire(RetireTarget::GrantId(&id), root).is_ok());
         let after = GrantSet::new(key_grants.grants().to_vec());
-        let caller = Caller { arn: "arn:aws:iam::111122223333:role/App", role: None, account: "111122223333" };
+        let caller = Caller::of("arn:aws:iam::111122223333:role/App", None, "111122223333");
         for (op, ctx) in &probes {
             let action = kms_action(&format!("kms:{op}")).unwrap();
             let ids = |set: &GrantSet| -> Vec<String> {

@@ -11,6 +11,7 @@ use super::hygiene::{beside_root_delegation, only_accounts, principal_entries, t
 use crate::{LintOptions, Raw};
 use keyward_analysis::{
     KeyFacts, PolicySet, PrincipalKind, Reach, ReachQuestion, ReachWitness, principal_facts, reach,
+    reach_parsed,
 };
 use keyward_policy::catalog::{ActionId, ActionSet, kms_action};
 use keyward_policy::model::{PrincipalType, PrincipalValue, Statement};
@@ -343,7 +344,7 @@ pub(crate) fn semantic(
         direct_actions: put.into_iter().collect(),
         ..ReachQuestion::default()
     };
-    let found = match reach(&assumed, &key, &question) {
+    let found = match reach_parsed(&assumed, document.clone(), &key, &question) {
         Ok(found) => found,
         Err(e) => {
             not_analysed(
@@ -620,7 +621,7 @@ fn lockout(
         direct_actions: vec![put],
         ..ReachQuestion::default()
     };
-    let found = match reach(assumed, key, &question) {
+    let found = match reach_parsed(assumed, document.clone(), key, &question) {
         Ok(found) if can(&found) => return,
         Ok(found) => found,
         Err(e) => {
