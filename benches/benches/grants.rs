@@ -45,11 +45,11 @@ fn grants() -> Vec<Grant> {
 fn resolution(c: &mut Criterion) {
     let set = GrantSet::new(grants());
     let decrypt = kms_action("kms:Decrypt").unwrap();
-    let caller = Caller {
-        arn: "arn:aws:sts::111122223333:assumed-role/worker-7/job",
-        role: Some("arn:aws:iam::111122223333:role/worker-7"),
-        account: "111122223333",
-    };
+    let caller = Caller::of(
+        "arn:aws:sts::111122223333:assumed-role/worker-7/job",
+        Some("arn:aws:iam::111122223333:role/worker-7"),
+        "111122223333",
+    );
     let context = vec![("job".to_owned(), "job-45007".to_owned())];
     assert_eq!(set.applying(caller, decrypt, &context).len(), 1);
     let mut group = c.benchmark_group("grants");
