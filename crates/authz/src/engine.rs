@@ -21,6 +21,7 @@ use keyward_conditions::CompiledPolicy;
 use keyward_grants::resolver::{Caller as GrantCaller, GrantSet};
 use keyward_grants::{Grant, GranteeMatch};
 use keyward_policy::Effect;
+use keyward_policy::arn::LazyArn;
 use keyward_policy::catalog::{AllowPlacement, CrossAccount, ResourceScope};
 use keyward_policy::compile::{CompiledStatement, PrincipalSet};
 use keyward_policy::principal::Principal;
@@ -296,7 +297,9 @@ impl Authorizer {
             _ => true,
         };
         // The key the action is authorized on: the resource, or an alias's target key.
-        let key_resource = request.target_key.as_deref().unwrap_or(&request.resource);
+        // Each parsed once, when a statement's pattern first needs it.
+        let key_resource = LazyArn::new(request.target_key.as_deref().unwrap_or(&request.resource));
+        let alias_resource = LazyArn::new(&request.resource);
         if let Some(policy) = &self.key_policy {
             let cover = |s: &CompiledStatement| {
                 s.principals.as_ref().map_or(Coverage::None, |p| {
@@ -307,7 +310,7 @@ impl Authorizer {
                 policy,
                 PolicySource::KeyPolicy,
                 request,
-                key_resource,
+                &key_resource,
                 trace.as_deref_mut(),
                 cover,
                 |s, cover, reason| {
@@ -327,7 +330,7 @@ impl Authorizer {
                 policy,
                 source,
                 request,
-                key_resource,
+                &key_resource,
                 trace.as_deref_mut(),
                 |_| Coverage::Direct,
                 |s, _, reason| {
@@ -345,7 +348,7 @@ impl Authorizer {
                     policy,
                     source,
                     request,
-                    &request.resource,
+                    &alias_resource,
                     trace.as_deref_mut(),
                     |_| Coverage::Direct,
                     |s, _, reason| {
@@ -406,7 +409,7 @@ impl Authorizer {
                     arn: &request.principal,
                     role,
                     account: member.unwrap_or_default(),
-                    root: matches!(request.caller(), Some(Principal::Root { .. })),
+                    root: found.caller_is_root,
                 };
                 self.grants.for_each_applying(
                     caller,
@@ -455,7 +458,7 @@ fn for_each_statement(
     policy: &CompiledPolicy,
     source: PolicySource,
     request: &Request,
-    resource: &str,
+    resource: &LazyArn<'_>,
     trace: Option<&mut Vec<TraceEntry>>,
     cover: impl Fn(&CompiledStatement) -> Coverage,
     mut record: impl FnMut(&CompiledStatement, Coverage, &dyn Fn() -> Reason),
@@ -467,7 +470,7 @@ fn for_each_statement(
         if !s.actions.matches_kms(request.action) {
             return (Some(Miss::Action), Coverage::None);
         }
-        if !policy.covers_resource(s, resource, &request.context) {
+        if !policy.covers(s, resource, &request.context) {
             return (Some(Miss::Resource), Coverage::None);
         }
         let covered = cover(s);

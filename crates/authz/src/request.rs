@@ -294,7 +294,9 @@ pub struct Request {
     pub encryption_context: Vec<(String, String)>,
     /// The request context, derived keys included.
     pub context: RequestContext,
-    /// `principal` parsed once ([`Request::caller`]); leave it at its default.
+    /// `principal` parsed once ([`Request::caller`]): [`Request::new`] and [`Request::parse`]
+    /// fill it in; a request built field by field gives its caller's
+    /// ([`ParsedCaller::of`]), or the default, with which every decision parses `principal`.
     pub parsed_caller: ParsedCaller,
 }
 
@@ -403,6 +405,7 @@ impl Request {
         })?;
         let caller = Principal::parse_caller(&raw.principal)
             .map_err(|e| field("principal", e.to_string()))?;
+        let parsed_caller = ParsedCaller::of(&raw.principal, &caller);
         let (account, role) = caller_parts(&caller);
         let principal_account = raw.principal_account.or(account);
         let principal_role_arn = raw.principal_role_arn.or(role);
@@ -516,7 +519,7 @@ impl Request {
             grant_tokens: raw.grant_tokens,
             encryption_context,
             context: RequestContext::new(),
-            parsed_caller: Default::default(),
+            parsed_caller,
         };
         request.context = request.derive_context(&raw.key, key_scoped, raw.context)?;
         Ok(request)

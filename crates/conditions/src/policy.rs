@@ -35,7 +35,7 @@
 use crate::condition::{CompiledCondition, compile_conditions};
 use crate::context::RequestContext;
 use crate::variables::Template;
-use keyward_policy::arn::Arn;
+use keyward_policy::arn::LazyArn;
 use keyward_policy::catalog::ActionId;
 use keyward_policy::compile::{CompiledStatement, ResourcePattern, StatementMatchers};
 use keyward_policy::wildcard::Case;
@@ -121,7 +121,8 @@ impl CompiledPolicy {
 
     /// Whether statement `s`'s `Resource`/`NotResource` covers `resource`, policy variables
     /// resolved against `context` (a variable with no value matches no resource). No
-    /// allocation for patterns without variables.
+    /// allocation for patterns without variables. A caller that asks about several statements
+    /// parses the resource once with [`covers`](Self::covers).
     #[inline]
     pub fn covers_resource(
         &self,
@@ -129,9 +130,23 @@ impl CompiledPolicy {
         resource: &str,
         context: &RequestContext,
     ) -> bool {
-        // Parsed at the first pattern that needs it: `"Resource": "*"` never does.
-        let mut parsed: Option<Option<Arn<'_>>> = None;
-        let templates = self.resource_templates.get(s.index);
+        self.covers(s, &LazyArn::new(resource), context)
+    }
+
+    /// As [`covers_resource`](Self::covers_resource), with the resource parsed at most once
+    /// for every statement asked about: at the first pattern that needs it (`"Resource": "*"`
+    /// never does).
+    #[inline]
+    pub fn covers(
+        &self,
+        s: &CompiledStatement,
+        resource: &LazyArn<'_>,
+        context: &RequestContext,
+    ) -> bool {
+        // `"Resource": "*"`, the most common, without looking further.
+        if let [ResourcePattern::Any] = s.resources.patterns() {
+            return !s.resources.is_negated();
+        }
         let any = s
             .resources
             .patterns()
@@ -139,22 +154,18 @@ impl CompiledPolicy {
             .enumerate()
             .any(|(i, p)| match p {
                 ResourcePattern::Any => true,
-                ResourcePattern::Arn(pattern) => parsed
-                    .get_or_insert_with(|| Arn::parse(resource))
-                    .as_ref()
-                    .is_some_and(|a| pattern.matches(a)),
-                ResourcePattern::Templated { head, .. } => parsed
-                    .get_or_insert_with(|| Arn::parse(resource))
-                    .as_ref()
-                    .is_some_and(|a| {
-                        head.matches(a)
-                            && templates
-                                .and_then(|t| t.get(i))
-                                .and_then(Option::as_ref)
-                                .is_some_and(|t| {
-                                    t.matches_pattern(a.resource, context, Case::Sensitive)
-                                })
-                    }),
+                ResourcePattern::Arn(pattern) => resource.arn().is_some_and(|a| pattern.matches(a)),
+                ResourcePattern::Templated { head, .. } => resource.arn().is_some_and(|a| {
+                    head.matches(a)
+                        && self
+                            .resource_templates
+                            .get(s.index)
+                            .and_then(|t| t.get(i))
+                            .and_then(Option::as_ref)
+                            .is_some_and(|t| {
+                                t.matches_pattern(a.resource, context, Case::Sensitive)
+                            })
+                }),
             });
         any != s.resources.is_negated()
     }

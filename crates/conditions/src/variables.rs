@@ -10,6 +10,12 @@
 use crate::context::{ContextKey, ContextValue, RequestContext};
 use keyward_policy::wildcard::{Case, PatternChar, match_pattern};
 
+/// How many characters of a resolved pattern are kept on the stack ([`Template::pattern`]).
+pub const PATTERN_INLINE: usize = 256;
+
+/// A resolved template as a wildcard pattern ([`Template::pattern`]).
+pub type ResolvedPattern = smallvec::SmallVec<[PatternChar; PATTERN_INLINE]>;
+
 /// One piece of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Part {
@@ -186,9 +192,11 @@ impl Template {
     }
 
     /// The resolved template as a wildcard pattern in which only the policy's own `*` and `?`
-    /// are wildcards; `None` when a variable has no value.
-    pub fn pattern(&self, context: &RequestContext) -> Option<Vec<PatternChar>> {
-        let mut out = Vec::new();
+    /// are wildcards; `None` when a variable has no value. Kept on the stack up to
+    /// [`PATTERN_INLINE`] characters (every ARN a policy names in practice): a decision that
+    /// resolves a template allocates nothing.
+    pub fn pattern(&self, context: &RequestContext) -> Option<ResolvedPattern> {
+        let mut out = ResolvedPattern::new();
         for part in self.parts.iter() {
             let wildcards = matches!(
                 part,
@@ -292,7 +300,7 @@ mod tests {
         let pattern = t.pattern(&context()).unwrap_or_default();
         use PatternChar::*;
         assert_eq!(
-            pattern,
+            pattern[..],
             [
                 Literal('*'),
                 Literal('-'),

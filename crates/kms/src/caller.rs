@@ -6,7 +6,7 @@ use keyward_authz::{
     insert_principal_kind,
 };
 use keyward_conditions::{ContextValue, RequestContext};
-use keyward_policy::principal::Principal;
+use keyward_policy::principal::{ParsedCaller, Principal};
 use std::sync::Arc;
 
 /// Why a caller could not be made.
@@ -46,6 +46,8 @@ pub struct Caller {
     arn: String,
     account: String,
     role_arn: Option<String>,
+    /// `arn` parsed, shared with every request the caller makes.
+    parsed: ParsedCaller,
     identity: Arc<[CompiledPolicy]>,
     via_service: Option<String>,
     /// Keys the caller brings (session tags, source IP, anything else), as given.
@@ -106,6 +108,7 @@ impl Caller {
             _ => "IAMUser",
         };
         let mut caller = Self {
+            parsed: ParsedCaller::of(arn, &principal),
             audit_arn: arn.into(),
             audit_account: account.as_str().into(),
             arn: arn.to_owned(),
@@ -180,6 +183,11 @@ impl Caller {
         self.context.insert(key, value);
         self.relayer();
         self
+    }
+
+    /// The caller's ARN parsed, for the requests it makes.
+    pub(crate) fn parsed(&self) -> &ParsedCaller {
+        &self.parsed
     }
 
     /// The caller's ARN.

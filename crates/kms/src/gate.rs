@@ -799,7 +799,7 @@ impl Kms {
                 .map(|pairs| pairs.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default(),
             context,
-            parsed_caller: Default::default(),
+            parsed_caller: caller.parsed().clone(),
         }
     }
 

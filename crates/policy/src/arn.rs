@@ -46,6 +46,35 @@ pub struct Arn<'a> {
     after_prefix: &'a str,
 }
 
+/// A resource ARN parsed the first time a pattern needs it, and then never again: one per
+/// request resource, shared by every statement that reads it. A request whose statements all
+/// say `"Resource": "*"` never parses it. No allocation.
+#[derive(Debug)]
+pub struct LazyArn<'a> {
+    text: &'a str,
+    parsed: std::cell::OnceCell<Option<Arn<'a>>>,
+}
+
+impl<'a> LazyArn<'a> {
+    /// `text`, not parsed yet.
+    pub fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            parsed: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The text as given.
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
+    /// The ARN, parsed on the first call; `None` when the text is not an ARN.
+    pub fn arn(&self) -> Option<&Arn<'a>> {
+        self.parsed.get_or_init(|| Arn::parse(self.text)).as_ref()
+    }
+}
+
 impl<'a> Arn<'a> {
     /// For a role session's ARN (`arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION`), its
     /// role's name; `None` for any other ARN, a session name missing included. The one place

@@ -7,6 +7,7 @@
 use crate::arn::Arn;
 use crate::model::PrincipalType;
 use std::fmt;
+use std::sync::Arc;
 
 /// A parsed principal. Borrowed from the text it was parsed from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -535,10 +536,10 @@ mod tests {
 /// A caller parsed once and kept with the text it was parsed from: [`ParsedCaller::get`] gives
 /// the principal again without parsing, for as long as it is asked about the same text (any
 /// other text is parsed afresh, never mistaken for the first). Cloning keeps what was parsed.
-/// The default keeps nothing, so every `get` parses: a request decided once (the gate's) does
-/// not pay for a copy it would not use.
+/// The default keeps nothing, so every `get` parses. The text is shared: a caller made once
+/// (the key service's) gives every request its parse for the cost of a count.
 #[derive(Debug, Clone, Default)]
-pub struct ParsedCaller(Option<(String, Shape)>);
+pub struct ParsedCaller(Option<(Arc<str>, Shape)>);
 
 /// Which principal, and where each of its parts is in the text (byte ranges).
 #[derive(Debug, Clone, Copy)]
@@ -565,14 +566,14 @@ enum Kind {
 impl ParsedCaller {
     /// The cache of `principal`, which `text` was parsed into.
     pub fn of(text: &str, principal: &Principal<'_>) -> Self {
-        Self(Shape::of(principal, text).map(|s| (text.to_owned(), s)))
+        Self(Shape::of(principal, text).map(|s| (Arc::from(text), s)))
     }
 
     /// The caller `text` names (as [`Principal::parse_caller`]), without parsing when it is
     /// the text this was made from.
     pub fn get<'a>(&self, text: &'a str) -> Option<Principal<'a>> {
         if let Some((parsed, shape)) = &self.0
-            && parsed == text
+            && **parsed == *text
         {
             return shape.resolve(text);
         }
