@@ -33,11 +33,14 @@
 pub mod decision;
 pub mod engine;
 mod explain;
+mod json_out;
+mod library;
 pub mod request;
 
 pub use decision::{AllowBasis, Decision, Failure, Judgement, Reason, Source, TraceEntry, Verdict};
 pub use engine::{Authorizer, Covering};
 pub use keyward_conditions::CompiledPolicy;
+pub use library::PolicyLibrary;
 pub use request::{
     KeyAttributes, PolicySource, PolicyText, Request, RequestError, compile_policy, insert_caller,
     insert_caller_and_key, insert_key, insert_principal_kind,

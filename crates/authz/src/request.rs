@@ -1,6 +1,7 @@
 //! The authorization request of `keyward authorize` (`crates/authz/REQUEST.md`): parsed,
 //! checked, and turned into the pieces a decision needs, with the derived context keys.
 
+use crate::library::{PolicyLibrary, PolicyRef};
 use keyward_conditions::{CompiledPolicy, ContextValue, RequestContext};
 use keyward_grants::{Grant, GrantConstraint};
 use keyward_policy::catalog::{self, ActionId, ResourceScope};
@@ -307,14 +308,48 @@ fn field(field: &'static str, message: impl Into<String>) -> RequestError {
     }
 }
 
-/// A policy given as an object (verbatim text) or as a JSON string holding the document.
-fn policy_text(raw: &RawValue, request_text: &str) -> Result<PolicyText, RequestError> {
+/// A policy given as an object (verbatim text), as a JSON string holding the document, or as
+/// a reference to a document of `library` (`{"ref": "NAME"}`). `what` names the field in
+/// errors.
+fn policy_text(
+    raw: &RawValue,
+    request_text: &str,
+    library: Option<&PolicyLibrary>,
+    what: &'static str,
+) -> Result<PolicyText, RequestError> {
     let text = raw.get();
     if text.starts_with('"') {
-        let inner: String =
-            serde_json::from_str(text).map_err(|e| field("key_policy", e.to_string()))?;
+        let inner: String = serde_json::from_str(text).map_err(|e| field(what, e.to_string()))?;
         return Ok(PolicyText {
             text: inner,
+            offset: None,
+        });
+    }
+    // A reference is an object whose only member is `ref`; a policy document, whose first
+    // member is another, is not looked at further.
+    if PolicyRef::may_be(text)
+        && let Ok(reference) = serde_json::from_str::<PolicyRef>(text)
+    {
+        let Some(library) = library else {
+            return Err(field(
+                what,
+                format!(
+                    "{{\"ref\": \"{}\"}} names a policy of a --policies file, and none was given",
+                    reference.name
+                ),
+            ));
+        };
+        let Some(document) = library.get(&reference.name) else {
+            return Err(field(
+                what,
+                format!(
+                    "no policy named \"{}\" in the --policies file",
+                    reference.name
+                ),
+            ));
+        };
+        return Ok(PolicyText {
+            text: document.to_owned(),
             offset: None,
         });
     }
@@ -389,6 +424,13 @@ impl Request {
 
     /// Parse and check a request.
     pub fn parse(text: &str) -> Result<Self, RequestError> {
+        Self::parse_with(text, None)
+    }
+
+    /// Parse and check a request whose policies may refer to documents of `library` by name
+    /// (`"key_policy": {"ref": "payroll"}`). Without a library, a reference is an error that
+    /// says so.
+    pub fn parse_with(text: &str, library: Option<&PolicyLibrary>) -> Result<Self, RequestError> {
         let raw: RawRequest<'_> = serde_json::from_str(text).map_err(|e| {
             let message = strip_position(&e.to_string());
             // serde_json stops after an unknown key's closing quote; point at its opening one.
@@ -472,7 +514,7 @@ impl Request {
             ));
         }
         let key_policy = match raw.key_policy {
-            Some(p) => Some(policy_text(p, text)?),
+            Some(p) => Some(policy_text(p, text, library, "key_policy")?),
             None if key_scoped => {
                 return Err(field(
                     "key_policy",
@@ -490,7 +532,7 @@ impl Request {
         let identity_policies = raw
             .identity_policies
             .iter()
-            .map(|p| policy_text(p, text))
+            .map(|p| policy_text(p, text, library, "identity_policies"))
             .collect::<Result<Vec<_>, _>>()?;
         let grants = raw
             .grants
@@ -648,7 +690,7 @@ fn key_start(text: &str, line: usize, column: usize) -> Option<usize> {
 }
 
 /// serde_json appends " at line L column C"; the position is reported separately.
-fn strip_position(message: &str) -> String {
+pub(crate) fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message.get(..i).unwrap_or(message).to_owned(),
         None => message.to_owned(),

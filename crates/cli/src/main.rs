@@ -47,6 +47,10 @@ enum Command {
         /// line number). Exit 0 when every line was evaluated, 2 when some could not be.
         #[arg(long)]
         batch: bool,
+        /// A JSON object of named policy documents: a request's `"key_policy": {"ref": NAME}`
+        /// (and each such entry of `identity_policies`) stands for the document NAME.
+        #[arg(long, value_name = "FILE")]
+        policies: Option<String>,
     },
     /// Lint policies: validation errors, KMS catalog checks, security checks decided by the
     /// engine, hygiene. Exit 0 when no finding is at or above --min-severity, 1 when some is, 2
@@ -573,7 +577,8 @@ fn main() -> ExitCode {
             file,
             format,
             batch,
-        } => commands::authorize::run(&file, format == Format::Json, batch),
+            policies,
+        } => commands::authorize::run(&file, format == Format::Json, batch, policies.as_deref()),
     };
     ExitCode::from(outcome as u8)
 }

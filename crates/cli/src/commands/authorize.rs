@@ -1,14 +1,18 @@
 //! `keyward authorize`: decide requests in the contract's format.
 
+mod batch;
+
 use super::Outcome;
 use crate::input;
-use keyward_authz::{Authorizer, Request, RequestError, Verdict};
-use std::collections::HashMap;
-use std::io::Write;
-use std::sync::Arc;
+use keyward_authz::{Authorizer, PolicyLibrary, Request, RequestError, Verdict};
 
-/// Decide the request in `path` (or each line of it, with `batch`).
-pub(crate) fn run(path: &str, json: bool, batch: bool) -> Outcome {
+/// Decide the request in `path` (or each line of it, with `batch`), its policies referring
+/// to the documents of the `policies` file by name where they say `{"ref": NAME}`.
+pub(crate) fn run(path: &str, json: bool, batch: bool, policies: Option<&str>) -> Outcome {
+    let library = match policies.map(read_library).transpose() {
+        Ok(library) => library,
+        Err(()) => return Outcome::Error,
+    };
     // Requests (and batches of millions of them) are not policies: no size limit.
     let input = match input::read_limited(path, None) {
         Ok(input) => input,
@@ -18,10 +22,10 @@ pub(crate) fn run(path: &str, json: bool, batch: bool) -> Outcome {
         }
     };
     if batch {
-        return run_batch(&input.name, &input.text);
+        return batch::run(&input.name, &input.text, library.as_ref());
     }
-    let decided =
-        Request::parse(&input.text).and_then(|r| Authorizer::for_request(&r).map(|a| a.decide(&r)));
+    let decided = Request::parse_with(&input.text, library.as_ref())
+        .and_then(|r| Authorizer::for_request(&r).map(|a| a.decide(&r)));
     match decided {
         Err(error) => {
             report(&error, &input.name, &input.text);
@@ -48,72 +52,9 @@ fn report(error: &RequestError, name: &str, text: &str) {
     }
 }
 
-/// Prepared authorizers of a batch, by the policies and grants they were built from: requests
-/// that share a key's policies (the usual batch) compile them once.
-struct AuthorizerCache {
-    entries: HashMap<String, Arc<Authorizer>>,
-}
-
-impl AuthorizerCache {
-    const CAPACITY: usize = 1024;
-
-    fn get(&mut self, request: &Request) -> Result<Arc<Authorizer>, RequestError> {
-        let mut key = String::new();
-        if let Some(p) = &request.key_policy {
-            key.push_str(&p.text);
-        }
-        for p in &request.identity_policies {
-            key.push('\u{0}');
-            key.push_str(&p.text);
-        }
-        key.push('\u{0}');
-        key.push_str(&format!("{:?}", request.grants));
-        if let Some(found) = self.entries.get(&key) {
-            return Ok(Arc::clone(found));
-        }
-        let authorizer = Arc::new(Authorizer::for_request(request)?);
-        if self.entries.len() >= Self::CAPACITY {
-            self.entries.clear();
-        }
-        self.entries.insert(key, Arc::clone(&authorizer));
-        Ok(authorizer)
-    }
-}
-
-/// One request per line; blank lines are skipped. Each result carries its 1-based line number.
-fn run_batch(name: &str, text: &str) -> Outcome {
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut outcome = Outcome::Success;
-    let mut cache = AuthorizerCache {
-        entries: HashMap::new(),
-    };
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let number = i + 1;
-        let result = Request::parse(line).and_then(|r| cache.get(&r).map(|a| a.decide(&r)));
-        let value = match result {
-            Ok(decision) => {
-                let mut value = decision.to_json();
-                if let Some(object) = value.as_object_mut() {
-                    object.insert("line".into(), number.into());
-                }
-                value
-            }
-            Err(error) => {
-                outcome = Outcome::Error;
-                let messages = error.render(name, line, number);
-                serde_json::json!({ "line": number, "error": messages.join("\n") })
-            }
-        };
-        if writeln!(out, "{value}").is_err() {
-            return Outcome::Error;
-        }
-    }
-    if out.flush().is_err() {
-        return Outcome::Error;
-    }
-    outcome
+/// The named policies of `--policies FILE`, or the error shown (file:line:column).
+fn read_library(path: &str) -> Result<PolicyLibrary, ()> {
+    let input =
+        input::read_limited(path, None).map_err(|message| crate::out::eprintln(&message))?;
+    PolicyLibrary::parse(&input.text).map_err(|error| report(&error, &input.name, &input.text))
 }

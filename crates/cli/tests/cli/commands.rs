@@ -367,3 +367,115 @@ fn authorize_batch_answers_each_line_with_its_number() {
     let ok = authorize(&["--batch", "-"], Some(&format!("{direct_role}\n")));
     assert_eq!(ok.status.code(), Some(0));
 }
+
+/// More lines than one chunk of the parallel batch: every result comes back once, in input
+/// order, each the same bytes as deciding its line alone with `--format json` (plus its line
+/// number), and a policy set that recurs on both threads is one authorizer.
+#[test]
+fn authorize_batch_keeps_input_order_across_threads() {
+    let line = |topic_file: &str, case: &str| {
+        let v: serde_json::Value = serde_json::from_str(&request(topic_file, case)).unwrap();
+        v.to_string()
+    };
+    let allow = line("principals/named-role", "direct-role");
+    let deny = line(
+        "delegation/account-principal",
+        "delegation-without-identity-allow",
+    );
+    let dir = fixtures("requests");
+    let single = |text: &str| {
+        let o = authorize(&dir, &["--format", "json", "-"], Some(text));
+        serde_json::from_str::<serde_json::Value>(stdout(&o).trim()).unwrap()
+    };
+    let (allowed, denied) = (single(&allow), single(&deny));
+    // Every seventh line denied, every 1000th blank: 5,000 lines, three chunks.
+    let mut input = String::new();
+    let mut expected = Vec::new();
+    for n in 1..=5000usize {
+        if n % 1000 == 0 {
+            input.push('\n');
+            continue;
+        }
+        let (text, result) = if n % 7 == 0 {
+            (&deny, &denied)
+        } else {
+            (&allow, &allowed)
+        };
+        input.push_str(text);
+        input.push('\n');
+        let mut result = result.clone();
+        result["line"] = n.into();
+        expected.push(result.to_string());
+    }
+    let o = authorize(&dir, &["--batch", "-"], Some(&input));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let got: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
+    assert_eq!(got.len(), expected.len());
+    for (g, e) in got.iter().zip(&expected) {
+        assert_eq!(g, e);
+    }
+}
+
+/// `--policies FILE`: a line's `{"ref": NAME}` stands for the named document, and the answer
+/// is the one the embedded document gives; a name the file lacks, a reference without the
+/// flag, and a file that is not a JSON object are errors that say so.
+#[test]
+fn authorize_batch_reads_named_policies() {
+    let embedded: serde_json::Value = serde_json::from_str(&request(
+        "delegation/account-principal",
+        "delegation-with-identity-allow",
+    ))
+    .unwrap();
+    let dir = scratch("authorize-policies");
+    let library = serde_json::json!({
+        "payroll": embedded["key_policy"],
+        "app": embedded["identity_policies"][0],
+    });
+    std::fs::write(dir.join("policies.json"), library.to_string()).unwrap();
+    let mut referring = embedded.clone();
+    referring["key_policy"] = serde_json::json!({"ref": "payroll"});
+    referring["identity_policies"] = serde_json::json!([{"ref": "app"}]);
+    let mut unknown = referring.clone();
+    unknown["key_policy"] = serde_json::json!({"ref": "nope"});
+    let input = format!("{embedded}\n{referring}\n{unknown}\n");
+    let o = authorize(
+        &dir,
+        &["--batch", "--policies", "policies.json", "-"],
+        Some(&input),
+    );
+    assert_eq!(o.status.code(), Some(2), "the third line cannot be decided");
+    let results: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results[0]["decision"], "Allow", "{}", results[0]);
+    let mut second = results[1].clone();
+    second["line"] = 1.into();
+    assert_eq!(
+        second, results[0],
+        "a reference decides as the document does"
+    );
+    let error = results[2]["error"].as_str().unwrap();
+    assert!(
+        error.contains("no policy named \"nope\" in the --policies file"),
+        "{error}"
+    );
+    // Without the flag, the reference is an error that names the flag.
+    let o = authorize(&dir, &["--batch", "-"], Some(&format!("{referring}\n")));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stdout(&o).contains("--policies file, and none was given"),
+        "{}",
+        stdout(&o)
+    );
+    // A library that is not an object of documents: file:line:column, nothing decided.
+    std::fs::write(dir.join("bad.json"), "{\n  \"payroll\": [1]\n}\n").unwrap();
+    let o = authorize(
+        &dir,
+        &["--batch", "--policies", "bad.json", "-"],
+        Some(&input),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stdout(&o).is_empty());
+    assert!(stderr(&o).contains("bad.json"), "{}", stderr(&o));
+}

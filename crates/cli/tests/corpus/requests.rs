@@ -144,6 +144,27 @@ impl Case {
                         decision.verdict.as_str()
                     ));
                 }
+                // The batch writes each decision straight to its output: the same bytes as the
+                // contract's JSON object with the line number among its keys.
+                let mut written = Vec::new();
+                let mut object = decision.to_json();
+                if let Some(o) = object.as_object_mut() {
+                    o.insert("line".into(), 7.into());
+                }
+                if decision.write_json(&mut written, Some(7)).is_err()
+                    || written != object.to_string().into_bytes()
+                {
+                    broken.push(format!(
+                        "the batch writes {} where the contract's JSON is {object}",
+                        String::from_utf8_lossy(&written)
+                    ));
+                }
+                let mut unnumbered = Vec::new();
+                if decision.write_json(&mut unnumbered, None).is_err()
+                    || unnumbered != decision.to_json().to_string().into_bytes()
+                {
+                    broken.push("written without a line, the JSON differs".to_owned());
+                }
                 if !broken.is_empty() {
                     return Err(Failed::from(format!(
                         "{}: case {:?}: {}\n{}",

@@ -442,7 +442,9 @@ pub fn global_condition_keys() -> &'static [ConditionKeyInfo] {
 
 /// Condition keys by folded name, and the template keys by folded prefix.
 struct KeyIndex {
-    exact: std::collections::HashMap<String, &'static ConditionKeyInfo>,
+    /// Hashed with foldhash: looked up for every key of every request context.
+    exact:
+        std::collections::HashMap<String, &'static ConditionKeyInfo, foldhash::fast::RandomState>,
     templates: Vec<(String, &'static ConditionKeyInfo)>,
 }
 
@@ -450,7 +452,7 @@ fn key_index() -> &'static KeyIndex {
     static INDEX: std::sync::OnceLock<KeyIndex> = std::sync::OnceLock::new();
     INDEX.get_or_init(|| {
         let mut index = KeyIndex {
-            exact: std::collections::HashMap::new(),
+            exact: std::collections::HashMap::default(),
             templates: Vec::new(),
         };
         for info in keys::KMS_KEYS.iter().chain(keys::GLOBAL_KEYS) {
