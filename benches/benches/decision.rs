@@ -49,6 +49,10 @@ fn decisions(c: &mut Criterion) {
             b.iter(|| Request::parse(black_box(&text)).unwrap())
         });
     }
+    // Item 2 of issue 23: building case (b)'s request context, beside the decision on it.
+    group.bench_function("request-context/b-console-4-statements", |b| {
+        b.iter(decision::context_b)
+    });
     group.finish();
 }
 

@@ -125,6 +125,34 @@ pub mod decision {
         })
         .to_string()
     }
+
+    /// The request context of case (b), built as `Request::parse` derives it: the caller's
+    /// keys (a session, read through its role), the key's, the two encryption-context pairs
+    /// and the request's three context keys (`kms:ViaService`, `aws:PrincipalOrgID`,
+    /// `aws:SourceIp`).
+    pub fn context_b() -> keyward_conditions::RequestContext {
+        let mut ctx = keyward_conditions::RequestContext::new();
+        let tags = std::collections::BTreeMap::new();
+        keyward_authz::insert_caller_and_key(
+            &mut ctx,
+            "arn:aws:iam::111122223333:role/PaymentsApp",
+            "111122223333",
+            Some(&keyward_authz::KeyAttributes {
+                spec: "SYMMETRIC_DEFAULT",
+                usage: "ENCRYPT_DECRYPT",
+                origin: "AWS_KMS",
+                multi_region: false,
+                multi_region_key_type: None,
+                aliases: &[],
+                tags: &tags,
+            }),
+        );
+        ctx.insert_encryption_context([("service", "payments"), ("tenant", "t-42")]);
+        ctx.insert_single("kms:ViaService", "dynamodb.eu-west-1.amazonaws.com");
+        ctx.insert_single("aws:PrincipalOrgID", "o-a1b2c3d4e5");
+        ctx.insert_single("aws:SourceIp", "203.0.113.7");
+        ctx
+    }
 }
 
 /// The pair of the `analysis` benchmark and the `diff_latency` example: the corpus case

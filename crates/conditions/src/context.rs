@@ -177,6 +177,9 @@ struct Entry {
     value: ContextValue,
 }
 
+/// The room a context makes for its entries at its first key.
+const ENTRIES_AT_FIRST: usize = 16;
+
 /// The prefix of an encryption context pair's condition key.
 const EC_PREFIX: &str = "kms:EncryptionContext:";
 
@@ -203,17 +206,21 @@ impl RequestContext {
     /// Set `key` to `value`, replacing a value whose key differs only in case. A single value
     /// for a key the catalog types as multivalued becomes a set of one.
     pub fn insert(&mut self, key: &str, value: ContextValue) {
-        let value = match (value, catalog::condition_key(key)) {
-            (ContextValue::Single(s), Some(info)) if info.is_multivalued() => {
+        let value = match value {
+            ContextValue::Single(s) if catalog::is_multivalued(key) => {
                 ContextValue::Multi(Box::new([s]))
             }
-            (value, _) => value,
+            value => value,
         };
         let entry = Entry {
             name: ContextKey::new(key),
             key: key.into(),
             value,
         };
+        if self.entries.capacity() == 0 {
+            // A request's context holds a dozen keys or so: one allocation, not four growths.
+            self.entries.reserve(ENTRIES_AT_FIRST);
+        }
         match self.entries.binary_search_by(|e| e.name.cmp(&entry.name)) {
             Ok(i) => {
                 if let Some(slot) = self.entries.get_mut(i) {

@@ -446,6 +446,10 @@ struct KeyIndex {
     exact:
         std::collections::HashMap<String, &'static ConditionKeyInfo, foldhash::fast::RandomState>,
     templates: Vec<(String, &'static ConditionKeyInfo)>,
+    /// The multivalued keys' folded names, and the multivalued templates' folded prefixes:
+    /// what [`is_multivalued`] compares a key with, without hashing it.
+    multivalued: Vec<String>,
+    multivalued_templates: Vec<String>,
 }
 
 fn key_index() -> &'static KeyIndex {
@@ -454,11 +458,23 @@ fn key_index() -> &'static KeyIndex {
         let mut index = KeyIndex {
             exact: std::collections::HashMap::default(),
             templates: Vec::new(),
+            multivalued: Vec::new(),
+            multivalued_templates: Vec::new(),
         };
         for info in keys::KMS_KEYS.iter().chain(keys::GLOBAL_KEYS) {
             match info.template_prefix() {
-                Some(prefix) => index.templates.push((prefix.to_ascii_lowercase(), info)),
+                Some(prefix) => {
+                    if info.is_multivalued() {
+                        index
+                            .multivalued_templates
+                            .push(prefix.to_ascii_lowercase());
+                    }
+                    index.templates.push((prefix.to_ascii_lowercase(), info));
+                }
                 None => {
+                    if info.is_multivalued() {
+                        index.multivalued.push(info.name.to_ascii_lowercase());
+                    }
                     index.exact.insert(info.name.to_ascii_lowercase(), info);
                 }
             }
@@ -487,6 +503,22 @@ pub fn condition_key(key: &str) -> Option<&'static ConditionKeyInfo> {
         .iter()
         .find(|(prefix, _)| extends_ignoring_case(key, prefix))
         .map(|(_, info)| *info)
+}
+
+/// Whether the catalog types `key` (any case) as multivalued: what
+/// [`condition_key`]`(key).is_some_and(|k| k.is_multivalued())` says, by comparing `key` with
+/// the few multivalued names and template prefixes rather than looking it up. Asked for every
+/// key a request context sets.
+pub fn is_multivalued(key: &str) -> bool {
+    let index = key_index();
+    index
+        .multivalued
+        .iter()
+        .any(|name| name.len() == key.len() && key.eq_ignore_ascii_case(name))
+        || index
+            .multivalued_templates
+            .iter()
+            .any(|prefix| extends_ignoring_case(key, prefix))
 }
 
 /// Whether KMS refuses `key` in a key policy (`aws:ResourceTag/*`, `kms:ResourceAliases`, ...).

@@ -320,3 +320,44 @@ fn the_actions_on_a_key_leave_out_alias_operations_and_actions_without_a_resourc
     assert_eq!(involving.len(), on_a_key.len() + 3);
     assert!(!involving.contains(&"CreateKey") && !involving.contains(&"ListAliases"));
 }
+
+/// `is_multivalued` (which compares names) says what the catalog lookup says, for every key
+/// of the catalog in any case, every template with a suffix, and keys the catalog lacks.
+#[test]
+fn is_multivalued_agrees_with_the_catalog() {
+    let mut names: Vec<String> = Vec::new();
+    for info in super::keys::KMS_KEYS.iter().chain(super::keys::GLOBAL_KEYS) {
+        match info.template_prefix() {
+            Some(prefix) => {
+                names.push(format!("{prefix}Dept"));
+                names.push(format!("{}X", prefix.to_ascii_uppercase()));
+                names.push(prefix.to_owned());
+            }
+            None => {
+                names.push(info.name.to_owned());
+                names.push(info.name.to_ascii_uppercase());
+                names.push(format!("{}s", info.name));
+            }
+        }
+    }
+    names.extend(
+        [
+            "",
+            "kms:",
+            "aws:",
+            "nothing:atall",
+            "kms:EncryptionContextKeysX",
+        ]
+        .map(String::from),
+    );
+    let mut multivalued = 0;
+    for name in &names {
+        let looked_up = super::condition_key(name).is_some_and(|k| k.is_multivalued());
+        assert_eq!(super::is_multivalued(name), looked_up, "{name}");
+        multivalued += usize::from(looked_up);
+    }
+    assert!(
+        multivalued >= 4,
+        "the catalog has multivalued keys: {multivalued}"
+    );
+}
