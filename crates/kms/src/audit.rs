@@ -271,17 +271,86 @@ pub trait AuditSink: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// JSON Lines appended to a file, one line per record, written per record.
+/// When audit records reach the disk: the durability contract of `audit_sync`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditSync {
+    /// Each record is written and synced to the disk (`fdatasync`) before the call it records
+    /// answers: nothing answered is ever lost, at a disk sync per call.
+    PerRequest,
+    /// Records are written and synced by a dedicated writer, together, at most `interval` after
+    /// they were taken: a crash (of the process or the machine) loses at most the records of
+    /// the last `interval`. The default, with 10 ms.
+    Batched {
+        /// The longest a record waits to be written and synced.
+        interval: std::time::Duration,
+    },
+    /// Records are written by the writer every `interval`, and never synced before the
+    /// service stops: the operating system decides when they reach the disk, and a crash of
+    /// the machine may lose any number of them.
+    None {
+        /// The longest a record waits to be written.
+        interval: std::time::Duration,
+    },
+}
+
+impl Default for AuditSync {
+    fn default() -> Self {
+        Self::Batched {
+            interval: std::time::Duration::from_millis(10),
+        }
+    }
+}
+
+/// The most bytes of records the writer holds before writing them without waiting for its
+/// interval: a burst never grows the buffer without bound.
+const WRITE_AT_BYTES: usize = 1 << 20;
+
+/// JSON Lines appended to a file, one line per record, written as its [`AuditSync`] says:
+/// per record, or by a dedicated writer thread in batches.
 #[derive(Debug)]
 pub struct JsonLinesFile {
-    file: Mutex<std::fs::File>,
-    failures: AtomicU64,
+    file: Arc<Mutex<std::fs::File>>,
+    failures: Arc<AtomicU64>,
+    /// The batching writer (none for [`AuditSync::PerRequest`]).
+    writer: Option<Writer>,
+}
+
+/// The batching writer: records waiting, and the thread that writes them.
+#[derive(Debug)]
+struct Writer {
+    shared: Arc<WriterShared>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+#[derive(Debug, Default)]
+struct WriterShared {
+    state: Mutex<Pending>,
+    /// Wakes the writer (a flush, a full buffer, the stop) and the flushes it completes.
+    wake: std::sync::Condvar,
+    done: std::sync::Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Pending {
+    buffer: Vec<u8>,
+    records: u64,
+    /// Flushes asked for and flushes done: a flush waits until its ticket is done.
+    flushes_asked: u64,
+    flushes_done: u64,
+    stop: bool,
 }
 
 impl JsonLinesFile {
+    /// Opens (or creates) `path` for appending, with the default [`AuditSync`]: see
+    /// [`open_with`](Self::open_with).
+    pub fn open(path: &Path) -> std::io::Result<Self> {
+        Self::open_with(path, AuditSync::default())
+    }
+
     /// Opens (or creates) `path` for appending: readable by its owner only (`0600`, also for
     /// a file an earlier run left with a wider mode), and never through a symbolic link.
-    pub fn open(path: &Path) -> std::io::Result<Self> {
+    /// Records are written as `sync` says.
+    pub fn open_with(path: &Path, sync: AuditSync) -> std::io::Result<Self> {
         let mut options = std::fs::OpenOptions::new();
         options.create(true).append(true);
         #[cfg(unix)]
@@ -301,10 +370,156 @@ impl JsonLinesFile {
                 file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
             }
         }
+        let file = Arc::new(Mutex::new(file));
+        let failures = Arc::new(AtomicU64::new(0));
+        let writer = match sync {
+            AuditSync::PerRequest => None,
+            AuditSync::Batched { interval } => Some(Writer::start(
+                Arc::clone(&file),
+                Arc::clone(&failures),
+                interval,
+                true,
+            )?),
+            AuditSync::None { interval } => Some(Writer::start(
+                Arc::clone(&file),
+                Arc::clone(&failures),
+                interval,
+                false,
+            )?),
+        };
         Ok(Self {
-            file: Mutex::new(file),
-            failures: AtomicU64::new(0),
+            file,
+            failures,
+            writer,
         })
+    }
+}
+
+impl Writer {
+    fn start(
+        file: Arc<Mutex<std::fs::File>>,
+        failures: Arc<AtomicU64>,
+        interval: std::time::Duration,
+        sync_each_batch: bool,
+    ) -> std::io::Result<Self> {
+        let shared = Arc::new(WriterShared::default());
+        let thread = std::thread::Builder::new()
+            .name("keyward-audit".into())
+            .spawn({
+                let shared = Arc::clone(&shared);
+                move || write_batches(&shared, &file, &failures, interval, sync_each_batch)
+            })?;
+        Ok(Self {
+            shared,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    fn take(&self, line: &[u8]) {
+        let Ok(mut pending) = self.shared.state.lock() else {
+            return;
+        };
+        let idle = pending.buffer.is_empty();
+        pending.buffer.extend_from_slice(line);
+        pending.records += 1;
+        // The first record wakes the idle writer, which then gathers for its interval; a full
+        // buffer wakes it to write at once.
+        if idle || pending.buffer.len() >= WRITE_AT_BYTES {
+            self.shared.wake.notify_one();
+        }
+    }
+
+    /// Waits until everything taken so far is written and synced.
+    fn flush(&self) -> std::io::Result<()> {
+        let poisoned = || std::io::Error::other("audit writer lock poisoned");
+        let mut pending = self.shared.state.lock().map_err(|_| poisoned())?;
+        pending.flushes_asked += 1;
+        let ticket = pending.flushes_asked;
+        self.shared.wake.notify_one();
+        while pending.flushes_done < ticket && !pending.stop {
+            pending = self.shared.done.wait(pending).map_err(|_| poisoned())?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether `pending` asks the writer to act now rather than at its interval.
+fn urgent(pending: &Pending) -> bool {
+    pending.stop
+        || pending.flushes_asked > pending.flushes_done
+        || pending.buffer.len() >= WRITE_AT_BYTES
+}
+
+/// The writer thread. Idle, it sleeps until a record comes; then it waits `interval` for the
+/// records that follow (or less, for a flush, a full buffer or the stop), writes them at once,
+/// and syncs them when `sync_each_batch` (or a flush, or the stop) asks.
+fn write_batches(
+    shared: &WriterShared,
+    file: &Mutex<std::fs::File>,
+    failures: &AtomicU64,
+    interval: std::time::Duration,
+    sync_each_batch: bool,
+) {
+    let mut spare: Vec<u8> = Vec::new();
+    loop {
+        let Ok(mut pending) = shared.state.lock() else {
+            return;
+        };
+        while pending.buffer.is_empty() && !urgent(&pending) {
+            pending = match shared.wake.wait(pending) {
+                Ok(pending) => pending,
+                Err(_) => return,
+            };
+        }
+        if !urgent(&pending) {
+            pending = match shared.wake.wait_timeout(pending, interval) {
+                Ok((pending, _)) => pending,
+                Err(_) => return,
+            };
+        }
+        std::mem::swap(&mut pending.buffer, &mut spare);
+        let records = std::mem::take(&mut pending.records);
+        let ticket = pending.flushes_asked;
+        let flush = ticket > pending.flushes_done;
+        let stop = pending.stop;
+        drop(pending);
+        if !spare.is_empty() || flush || stop {
+            let sync = sync_each_batch || flush || stop;
+            let written = file.lock().map_err(|_| ()).and_then(|mut f| {
+                f.write_all(&spare).map_err(|_| ())?;
+                if sync {
+                    f.sync_data().map_err(|_| ())?;
+                }
+                Ok(())
+            });
+            if written.is_err() {
+                failures.fetch_add(records, Ordering::Relaxed);
+            }
+            spare.clear();
+        }
+        let Ok(mut pending) = shared.state.lock() else {
+            return;
+        };
+        pending.flushes_done = pending.flushes_done.max(ticket);
+        shared.done.notify_all();
+        if stop && pending.buffer.is_empty() {
+            return;
+        }
+    }
+}
+
+impl Drop for JsonLinesFile {
+    /// Stops the writer once everything taken is written and synced.
+    fn drop(&mut self) {
+        if let Some(writer) = &self.writer {
+            if let Ok(mut pending) = writer.shared.state.lock() {
+                pending.stop = true;
+                writer.shared.wake.notify_one();
+            }
+            if let Some(thread) = writer.thread.lock().ok().and_then(|mut t| t.take()) {
+                let _ = thread.join();
+            }
+        }
     }
 }
 
@@ -314,11 +529,18 @@ impl AuditSink for JsonLinesFile {
             line.push(b'\n');
             line
         });
-        let written = line.map_err(|_| ()).and_then(|line| {
-            self.file
-                .lock()
-                .map_err(|_| ())
-                .and_then(|mut f| f.write_all(&line).map_err(|_| ()))
+        let Ok(line) = line else {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        if let Some(writer) = &self.writer {
+            writer.take(&line);
+            return;
+        }
+        // Per request: written and synced before the call answers.
+        let written = self.file.lock().map_err(|_| ()).and_then(|mut f| {
+            f.write_all(&line).map_err(|_| ())?;
+            f.sync_data().map_err(|_| ())
         });
         if written.is_err() {
             self.failures.fetch_add(1, Ordering::Relaxed);
@@ -330,6 +552,9 @@ impl AuditSink for JsonLinesFile {
     }
 
     fn flush(&self) -> std::io::Result<()> {
+        if let Some(writer) = &self.writer {
+            writer.flush()?;
+        }
         self.file
             .lock()
             .map_err(|_| std::io::Error::other("audit file lock poisoned"))?
@@ -411,6 +636,123 @@ mod tests {
         reason = "tests: a failure panics with the value shown"
     )]
     use super::*;
+
+    fn record(name: &'static str) -> AuditRecord {
+        AuditRecord {
+            event_time: SystemTime::UNIX_EPOCH,
+            event_name: name,
+            region: "us-east-1".into(),
+            identity: UserIdentity {
+                kind: "Root",
+                arn: "arn:aws:iam::111122223333:root".into(),
+                account_id: "111122223333".into(),
+            },
+            source_ip: None,
+            request_parameters: Value::Null,
+            response_elements: Value::Null,
+            resources: Vec::new(),
+            additional_event_data: None,
+            error_code: None,
+            error_message: None,
+            event_id: uuid::Uuid::nil(),
+            decisions: Vec::new(),
+            instance: "test".into(),
+        }
+    }
+
+    fn names_in(path: &Path) -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["eventName"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    /// `per-request`: the record is in the file when `record` returns (before the call
+    /// answers).
+    #[test]
+    fn audit_sync_per_request_writes_before_the_call_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let sink = JsonLinesFile::open_with(&path, AuditSync::PerRequest).unwrap();
+        for name in ["Encrypt", "Decrypt", "Sign"] {
+            sink.record(record(name));
+            assert_eq!(names_in(&path).last().map(String::as_str), Some(name));
+        }
+        assert_eq!(sink.failures(), 0);
+    }
+
+    /// `batched`: records wait for the writer (not written by `record`), reach the file within
+    /// the interval without anyone asking, in order; a flush writes at once.
+    #[test]
+    fn audit_sync_batched_writes_within_the_interval_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let interval = std::time::Duration::from_millis(300);
+        let sink = JsonLinesFile::open_with(&path, AuditSync::Batched { interval }).unwrap();
+        let names: Vec<&'static str> = vec!["CreateKey", "Encrypt", "Decrypt", "Encrypt"];
+        let start = std::time::Instant::now();
+        for name in &names {
+            sink.record(record(name));
+        }
+        if start.elapsed() < interval / 2 {
+            assert!(names_in(&path).is_empty(), "written per record");
+        }
+        let deadline = std::time::Instant::now() + interval * 20;
+        while names_in(&path).len() < names.len() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "not written within the interval"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(names_in(&path), names);
+        // A flush does not wait for the interval.
+        let long = JsonLinesFile::open_with(
+            &path,
+            AuditSync::Batched {
+                interval: std::time::Duration::from_secs(600),
+            },
+        )
+        .unwrap();
+        long.record(record("Sign"));
+        long.flush().unwrap();
+        assert_eq!(names_in(&path).last().map(String::as_str), Some("Sign"));
+    }
+
+    /// `none`: written by the writer too; whatever is taken is in the file once the sink is
+    /// dropped (the service stopping), and many threads' records are all there.
+    #[test]
+    fn audit_sync_none_loses_nothing_at_a_clean_stop() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let sink = Arc::new(
+            JsonLinesFile::open_with(
+                &path,
+                AuditSync::None {
+                    interval: std::time::Duration::from_secs(600),
+                },
+            )
+            .unwrap(),
+        );
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                let sink = Arc::clone(&sink);
+                scope.spawn(move || {
+                    for _ in 0..500 {
+                        sink.record(record("Encrypt"));
+                    }
+                });
+            }
+        });
+        drop(sink);
+        assert_eq!(names_in(&path).len(), 2000);
+    }
 
     /// A sink shared behind an `Arc` (as the service holds it) must pass `flush` through:
     /// the default `flush` did nothing, so the audit log was never synced at stop.

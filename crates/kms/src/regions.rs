@@ -83,8 +83,9 @@ impl Regions {
         if let Some(parent) = audit_log.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(io(parent))?;
         }
-        let audit: Arc<dyn AuditSink> =
-            Arc::new(JsonLinesFile::open(audit_log).map_err(io(audit_log))?);
+        let audit: Arc<dyn AuditSink> = Arc::new(
+            JsonLinesFile::open_with(audit_log, config.audit_sync).map_err(io(audit_log))?,
+        );
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let links = Arc::new(RegionLinks::default());
         let mut by_name = BTreeMap::new();

@@ -53,6 +53,9 @@ pub struct KmsConfig {
     pub key_stores: Vec<KeyStoreConfig>,
     /// The PKCS#11 module of the stores CreateCustomKeyStore registers; none: it refuses.
     pub pkcs11_module: Option<std::path::PathBuf>,
+    /// When the audit log's records reach the disk (`audit_sync`): batched every 10 ms unless
+    /// set.
+    pub audit_sync: crate::audit::AuditSync,
 }
 
 /// An instance's name when none is given: the host's name and the process ID
@@ -79,6 +82,7 @@ impl KmsConfig {
             audit_in_store: false,
             key_stores: Vec::new(),
             pkcs11_module: None,
+            audit_sync: crate::audit::AuditSync::default(),
         }
     }
 }
@@ -489,7 +493,8 @@ impl Kms {
         if let Some(parent) = audit_log.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(io(parent))?;
         }
-        let audit = crate::audit::JsonLinesFile::open(audit_log).map_err(io(audit_log))?;
+        let audit = crate::audit::JsonLinesFile::open_with(audit_log, config.audit_sync)
+            .map_err(io(audit_log))?;
         Self::open(
             config,
             Box::new(store),

@@ -5,6 +5,7 @@
 use crate::seed::Seed;
 pub use keyward_kms::Enforcement;
 use keyward_kms::api::{Operation, Quota};
+pub use keyward_kms::audit::AuditSync;
 use keyward_kms::default_instance;
 pub use keyward_kms::key_stores::KeyStoreConfig;
 use keyward_kms::key_stores::Secret;
@@ -102,6 +103,9 @@ pub struct ServerConfig {
     /// a change's in the change's own transaction (needs a PostgreSQL `store`). `"file"`, the
     /// default: the audit log file only.
     pub audit_in_store: bool,
+    /// `audit_sync` (with the added `audit_sync_interval_ms`): when the audit log's records
+    /// reach the disk. `"batched"` every 10 ms unless set.
+    pub audit_sync: AuditSync,
     /// Who may call the server; never empty.
     pub principals: Vec<PrincipalConfig>,
     /// True when the admin identity was generated (no config file): it is printed once.
@@ -162,6 +166,8 @@ struct FileConfig {
     data_dir: Option<toml::Spanned<String>>,
     audit_log: Option<toml::Spanned<String>>,
     audit: Option<toml::Spanned<String>>,
+    audit_sync: Option<toml::Spanned<String>>,
+    audit_sync_interval_ms: Option<toml::Spanned<u64>>,
     store: Option<toml::Spanned<String>>,
     instance: Option<toml::Spanned<String>>,
     enforcement: Option<toml::Spanned<String>>,
@@ -275,6 +281,7 @@ impl ServerConfig {
             listen: listen_flag(overrides)?.unwrap_or(default_listen()),
             audit_log: data_dir.join("audit.jsonl"),
             audit_in_store: false,
+            audit_sync: AuditSync::default(),
             data_dir,
             store: store_flag(overrides)?.unwrap_or_default(),
             instance: default_instance(),
@@ -428,6 +435,7 @@ impl ServerConfig {
                 }
             },
         };
+        let audit_sync = audit_sync(&raw, &at)?;
         let enforcement = match &raw.enforcement {
             None => Enforcement::Enforce,
             Some(e) => Enforcement::parse(e.get_ref()).ok_or_else(|| {
@@ -558,6 +566,7 @@ impl ServerConfig {
             data_dir,
             audit_log,
             audit_in_store,
+            audit_sync,
             store,
             instance,
             principals,
@@ -569,6 +578,43 @@ impl ServerConfig {
             pkcs11_module,
         })
     }
+}
+
+/// `audit_sync` and `audit_sync_interval_ms` (1 to 1000; 10 unless set), checked.
+fn audit_sync(raw: &FileConfig, at: &Locator<'_>) -> Result<AuditSync, ConfigError> {
+    let interval = match &raw.audit_sync_interval_ms {
+        None => std::time::Duration::from_millis(10),
+        Some(ms) if (1..=1000).contains(ms.get_ref()) => {
+            std::time::Duration::from_millis(*ms.get_ref())
+        }
+        Some(ms) => {
+            return Err(at.error(
+                ms,
+                "audit_sync_interval_ms",
+                "must be between 1 and 1000 (milliseconds)",
+            ));
+        }
+    };
+    let sync = match raw.audit_sync.as_ref().map(|s| (s, s.get_ref().as_str())) {
+        None | Some((_, "batched")) => AuditSync::Batched { interval },
+        Some((_, "per-request")) => AuditSync::PerRequest,
+        Some((_, "none")) => AuditSync::None { interval },
+        Some((s, other)) => {
+            return Err(at.error(
+                s,
+                "audit_sync",
+                format!("'{other}' is none of \"per-request\", \"batched\" and \"none\""),
+            ));
+        }
+    };
+    if let (AuditSync::PerRequest, Some(ms)) = (sync, &raw.audit_sync_interval_ms) {
+        return Err(at.error(
+            ms,
+            "audit_sync_interval_ms",
+            "applies to \"batched\" and \"none\": \"per-request\" syncs every record",
+        ));
+    }
+    Ok(sync)
 }
 
 /// A PKCS#11 module as the config names it: a bare file name is the loader's to find; a path
@@ -1288,6 +1334,40 @@ secret_access_key = "alicesecretalicesecretalicesecret000000"
         let e = parse(&format!("regions = [\"us-east-1\", \"Mars\"]\n{GOOD}")).unwrap_err();
         assert_eq!(e.field, "regions[1]");
         assert_eq!(e.position, Some((1, 25)));
+    }
+
+    #[test]
+    fn audit_sync_is_per_request_batched_or_none_with_an_interval() {
+        let ms = std::time::Duration::from_millis;
+        assert_eq!(
+            parse(GOOD).unwrap().audit_sync,
+            AuditSync::Batched { interval: ms(10) },
+            "batched every 10 ms by default"
+        );
+        let with = |lines: &str| parse(&format!("{lines}\n{GOOD}"));
+        assert_eq!(
+            with("audit_sync = \"per-request\"").unwrap().audit_sync,
+            AuditSync::PerRequest
+        );
+        assert_eq!(
+            with("audit_sync = \"none\"\naudit_sync_interval_ms = 250")
+                .unwrap()
+                .audit_sync,
+            AuditSync::None { interval: ms(250) }
+        );
+        assert_eq!(
+            with("audit_sync_interval_ms = 1").unwrap().audit_sync,
+            AuditSync::Batched { interval: ms(1) }
+        );
+        let e = with("audit_sync = \"always\"").unwrap_err();
+        assert_eq!(e.field, "audit_sync");
+        assert!(e.to_string().contains(":1:"), "{e}");
+        for bad in ["0", "1001"] {
+            let e = with(&format!("audit_sync_interval_ms = {bad}")).unwrap_err();
+            assert_eq!(e.field, "audit_sync_interval_ms", "{bad}");
+        }
+        let e = with("audit_sync = \"per-request\"\naudit_sync_interval_ms = 5").unwrap_err();
+        assert_eq!(e.field, "audit_sync_interval_ms");
     }
 
     #[test]

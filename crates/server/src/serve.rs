@@ -207,6 +207,7 @@ impl Server {
             audit_in_store: config.audit_in_store,
             key_stores: config.key_stores.clone(),
             pkcs11_module: config.pkcs11_module.clone(),
+            audit_sync: config.audit_sync,
             ..KmsConfig::new(config.region.clone(), config.account.clone())
         };
         let regions = Regions::open_with(

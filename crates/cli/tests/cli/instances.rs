@@ -245,7 +245,7 @@ fn an_audit_record_the_table_refuses_is_said_on_stderr_and_kept_in_the_file() {
     };
     let dir = tempfile::tempdir().unwrap();
     let config = format!(
-        "region = \"us-east-1\"\naccount = \"111122223333\"\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nstore = \"{}\"\naudit = \"postgres\"\n\n[[principals]]\narn = \"{}\"\naccess_key_id = \"{}\"\nsecret_access_key = \"{}\"\nidentity_policies = ['{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":\"kms:*\",\"Resource\":\"*\"}}]}}']\n",
+        "region = \"us-east-1\"\naccount = \"111122223333\"\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nstore = \"{}\"\naudit = \"postgres\"\naudit_sync = \"per-request\"\n\n[[principals]]\narn = \"{}\"\naccess_key_id = \"{}\"\nsecret_access_key = \"{}\"\nidentity_policies = ['{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":\"kms:*\",\"Resource\":\"*\"}}]}}']\n",
         dir.path().display(),
         database.url(),
         ADMIN.0,
@@ -261,6 +261,8 @@ fn an_audit_record_the_table_refuses_is_said_on_stderr_and_kept_in_the_file() {
     for _ in 0..3 {
         assert_eq!(crate::serve::list_keys(addr, ADMIN.1, ADMIN.2).0, 200);
     }
+    // Killed, not stopped: with `audit_sync = "per-request"` every answered call's record is
+    // in the file all the same.
     let _ = server.child.kill();
     let _ = server.child.wait();
     let mut stderr = String::new();

@@ -700,6 +700,8 @@ fn open_in_keeps_store_root_key_and_a_json_lines_audit_trail_in_one_directory() 
             .expose(),
         b"never in the trail"
     );
+    // The trail is written by its batching writer: flushed, as the server does at stop.
+    kms.flush().unwrap();
     let trail = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
     let records: Vec<serde_json::Value> = trail
         .lines()

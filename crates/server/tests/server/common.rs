@@ -53,14 +53,23 @@ pub(crate) const DAVE: Creds = Creds {
 };
 
 /// The config file of the tests, with its data directory and more top-level `settings` (TOML
-/// lines such as `enforcement = "report"`; none for the usual server).
+/// lines such as `enforcement = "report"`; none for the usual server). The tests read the audit
+/// trail as soon as a call answers, so its records are synced per request unless `settings`
+/// says otherwise (the default, batched, writes them within 10 ms: see
+/// `audit_sync_batched_writes_within_the_interval_in_order`).
 pub(crate) fn config_text_with(data_dir: &Path, settings: &str) -> String {
+    let sync = if settings.contains("audit_sync") {
+        ""
+    } else {
+        "audit_sync = \"per-request\""
+    };
     format!(
         r#"
 region = "{REGION}"
 account = "{ACCOUNT}"
 listen = "127.0.0.1:0"
 data_dir = "{dir}"
+{sync}
 {settings}
 
 [[principals]]
