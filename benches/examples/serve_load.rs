@@ -2,11 +2,12 @@
 //! several keep-alive connections; requests per second and latency percentiles.
 //!
 //! ```text
-//! cargo run --release -p keyward-benches --example serve_load -- [SECONDS] [CONNECTIONS] [SERVER_THREADS] [STORE]
+//! cargo run --release -p keyward-benches --example serve_load -- [SECONDS] [CONNECTIONS] [SERVER_THREADS] [STORE] [AUDIT_SYNC]
 //! ```
 //!
 //! `STORE` is the config's `store`: `sqlite` (the default) or a `postgres://` URL of an empty
-//! database.
+//! database. `AUDIT_SYNC` is the config's `audit_sync`: `batched` (the default),
+//! `per-request` or `none`.
 //!
 //! The server runs in this process (its own runtime, `SERVER_THREADS` workers, default 2) over
 //! a temporary data directory with the real SQLite store and JSON Lines audit trail. Each
@@ -35,13 +36,18 @@ fn main() {
     let connections: usize = args.get(2).map_or(4, |a| a.parse().unwrap());
     let threads: usize = args.get(3).map_or(2, |a| a.parse().unwrap());
     let store = args.get(4).map_or("sqlite", String::as_str);
+    let audit_sync = args.get(5).map_or("batched", String::as_str);
     assert!(
         seconds < 14 * 60,
         "signed requests are valid for 15 minutes"
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let server = Running::start(&config_text(dir.path(), store, "load"), threads);
+    let config = format!(
+        "audit_sync = \"{audit_sync}\"\n{}",
+        config_text(dir.path(), store, "load")
+    );
+    let server = Running::start(&config, threads);
     let addr = server.addr;
 
     let key = call(addr, "CreateKey", b"{}")["KeyMetadata"]["KeyId"]
