@@ -55,30 +55,20 @@ impl Serialize for DecisionJson<'_> {
         if let Some(message) = &d.message {
             map.serialize_entry("message", message)?;
         }
-        map.serialize_entry("reasons", &ReasonSeq(&d.reasons))?;
-        map.serialize_entry("trace", &TraceSeq(&d.trace))?;
+        map.serialize_entry("reasons", &Seq(&d.reasons, ReasonJson))?;
+        map.serialize_entry("trace", &Seq(&d.trace, TraceJson))?;
         map.end()
     }
 }
 
-struct ReasonSeq<'a>(&'a [Reason]);
-struct TraceSeq<'a>(&'a [TraceEntry]);
+/// A slice written as a JSON array, each element through its wrapper.
+struct Seq<'a, T, W>(&'a [T], fn(&'a T) -> W);
 
-impl Serialize for ReasonSeq<'_> {
+impl<'a, T, W: Serialize> Serialize for Seq<'a, T, W> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for r in self.0 {
-            seq.serialize_element(&ReasonJson(r))?;
-        }
-        seq.end()
-    }
-}
-
-impl Serialize for TraceSeq<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for t in self.0 {
-            seq.serialize_element(&TraceJson(t))?;
+        for item in self.0 {
+            seq.serialize_element(&(self.1)(item))?;
         }
         seq.end()
     }

@@ -372,21 +372,16 @@ impl JsonLinesFile {
         }
         let file = Arc::new(Mutex::new(file));
         let failures = Arc::new(AtomicU64::new(0));
-        let writer = match sync {
+        let batches = match sync {
             AuditSync::PerRequest => None,
-            AuditSync::Batched { interval } => Some(Writer::start(
-                Arc::clone(&file),
-                Arc::clone(&failures),
-                interval,
-                true,
-            )?),
-            AuditSync::None { interval } => Some(Writer::start(
-                Arc::clone(&file),
-                Arc::clone(&failures),
-                interval,
-                false,
-            )?),
+            AuditSync::Batched { interval } => Some((interval, true)),
+            AuditSync::None { interval } => Some((interval, false)),
         };
+        let writer = batches
+            .map(|(interval, synced)| {
+                Writer::start(Arc::clone(&file), Arc::clone(&failures), interval, synced)
+            })
+            .transpose()?;
         Ok(Self {
             file,
             failures,
