@@ -40,26 +40,27 @@ pub enum CallerError {
 }
 
 /// A caller of the key service. Build it once per principal (its identity policies are
-/// compiled here) and reuse it: cloning is cheap.
+/// compiled here) and reuse it: cloning is cheap (counts, no copies), and a request's source
+/// address ([`Caller::with_source_ip`]) rebuilds nothing.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    arn: String,
-    account: String,
-    role_arn: Option<String>,
+    arn: Arc<str>,
+    account: Arc<str>,
+    role_arn: Option<Arc<str>>,
     /// `arn` parsed, shared with every request the caller makes.
     parsed: ParsedCaller,
     identity: Arc<[CompiledPolicy]>,
-    via_service: Option<String>,
-    /// Keys the caller brings (session tags, source IP, anything else), as given.
-    context: RequestContext,
-    /// Every key the caller contributes to a request, typed once: `context`, then
+    via_service: Option<Arc<str>>,
+    /// Keys the caller brings (session tags, anything else), as given.
+    context: Arc<RequestContext>,
+    /// Every key the caller contributes to every request, typed once: `context`, then
     /// `kms:ViaService`, then the principal keys (which nothing the caller adds can replace).
     layer: Arc<RequestContext>,
+    /// The address this request came from (`aws:SourceIp`), set per request above the layer
+    /// ([`Caller::with_source_ip`]).
+    request_ip: Option<Arc<str>>,
     /// For the audit record.
-    pub(crate) audit_arn: Arc<str>,
-    pub(crate) audit_account: Arc<str>,
     pub(crate) identity_kind: &'static str,
-    pub(crate) source_ip: Option<String>,
 }
 
 impl Caller {
@@ -109,17 +110,15 @@ impl Caller {
         };
         let mut caller = Self {
             parsed: ParsedCaller::of(arn, &principal),
-            audit_arn: arn.into(),
-            audit_account: account.as_str().into(),
-            arn: arn.to_owned(),
-            account,
-            role_arn,
+            arn: arn.into(),
+            account: account.into(),
+            role_arn: role_arn.map(Into::into),
             identity: identity.into(),
             via_service: None,
-            context: RequestContext::new(),
+            context: Arc::default(),
             layer: Arc::default(),
+            request_ip: None,
             identity_kind,
-            source_ip: None,
         };
         caller.relayer();
         Ok(caller)
@@ -127,7 +126,7 @@ impl Caller {
 
     /// Rebuilds the caller's context layer after a change.
     fn relayer(&mut self) {
-        let mut layer = self.context.clone();
+        let mut layer = RequestContext::clone(&self.context);
         if let Some(service) = &self.via_service {
             layer.insert_single("kms:ViaService", service);
         }
@@ -136,38 +135,52 @@ impl Caller {
             self.role_arn.as_deref().unwrap_or(&self.arn),
             &self.account,
         );
-        if let Ok(principal) = Principal::parse_caller(&self.arn) {
+        if let Some(principal) = self.parsed.get(&self.arn) {
             insert_principal_kind(&mut layer, &principal);
         }
-        self.source_ip = layer
-            .get("aws:SourceIp")
-            .and_then(|v| v.scalars().first())
-            .map(|s| s.text().to_owned());
         self.layer = Arc::new(layer);
+    }
+
+    /// `sourceIPAddress` of the audit record: the request's address, or an `aws:SourceIp` the
+    /// caller was given as a context key.
+    pub(crate) fn source_ip(&self) -> Option<String> {
+        match &self.request_ip {
+            Some(ip) => Some(ip.to_string()),
+            None => self
+                .layer
+                .get("aws:SourceIp")
+                .and_then(|v| v.scalars().first())
+                .map(|s| s.text().to_owned()),
+        }
     }
 
     /// A session tag (`aws:PrincipalTag/<key>`).
     #[must_use]
     pub fn with_tag(mut self, key: &str, value: &str) -> Self {
-        self.context
-            .insert_single(&format!("aws:PrincipalTag/{key}"), value);
+        Arc::make_mut(&mut self.context).insert_single(&format!("aws:PrincipalTag/{key}"), value);
         self.relayer();
         self
     }
 
-    /// The address the request came from (`aws:SourceIp`).
+    /// The address the request came from (`aws:SourceIp`). Set on the request, above the
+    /// caller's shared layer, which it does not rebuild: a server gives each request its
+    /// client's address for the cost of one string.
     #[must_use]
     pub fn with_source_ip(mut self, ip: &str) -> Self {
-        self.context.insert_single("aws:SourceIp", ip);
-        self.relayer();
+        self.request_ip = Some(ip.into());
         self
+    }
+
+    /// The address set by [`with_source_ip`](Self::with_source_ip), if any.
+    pub(crate) fn request_ip(&self) -> Option<&str> {
+        self.request_ip.as_deref()
     }
 
     /// The AWS service calling on the principal's behalf (`kms:ViaService`, e.g.
     /// `s3.us-east-1.amazonaws.com`).
     #[must_use]
     pub fn via_service(mut self, service: &str) -> Self {
-        self.via_service = Some(service.to_owned());
+        self.via_service = Some(service.into());
         self.relayer();
         self
     }
@@ -180,7 +193,7 @@ impl Caller {
     /// Any other request-context key (`aws:PrincipalOrgID`, `aws:SecureTransport`, ...).
     #[must_use]
     pub fn with_context(mut self, key: &str, value: ContextValue) -> Self {
-        self.context.insert(key, value);
+        Arc::make_mut(&mut self.context).insert(key, value);
         self.relayer();
         self
     }
@@ -203,6 +216,11 @@ impl Caller {
     /// The role of an assumed-role session.
     pub fn role_arn(&self) -> Option<&str> {
         self.role_arn.as_deref()
+    }
+
+    /// The caller's ARN and account, shared, for the audit record.
+    pub(crate) fn audit_names(&self) -> (Arc<str>, Arc<str>) {
+        (Arc::clone(&self.arn), Arc::clone(&self.account))
     }
 
     pub(crate) fn identity(&self) -> &Arc<[CompiledPolicy]> {

@@ -567,12 +567,15 @@ impl Kms {
             event_time: self.clock.now(),
             event_name: call.event,
             region: Arc::clone(&self.region),
-            identity: UserIdentity {
-                kind: caller.identity_kind,
-                arn: Arc::clone(&caller.audit_arn),
-                account_id: Arc::clone(&caller.audit_account),
+            identity: {
+                let (arn, account_id) = caller.audit_names();
+                UserIdentity {
+                    kind: caller.identity_kind,
+                    arn,
+                    account_id,
+                }
             },
-            source_ip: caller.source_ip.clone(),
+            source_ip: caller.source_ip(),
             request_parameters: call.parameters.clone(),
             response_elements: call.response.clone(),
             resources: call.resources.clone(),
@@ -763,6 +766,10 @@ impl Kms {
         ctx.with_layer(Arc::clone(caller.layer()));
         if let Some(entry) = entry {
             ctx.with_layer(Arc::clone(&entry.context));
+        }
+        // The request's own address, above both layers, as if the caller had brought it.
+        if let Some(ip) = caller.request_ip() {
+            ctx.insert_single("aws:SourceIp", ip);
         }
         if let Some(alias) = &named.alias {
             ctx.insert_single("kms:RequestAlias", alias);

@@ -771,3 +771,64 @@ fn the_principal_type_and_is_aws_service_keys_come_from_the_caller() {
     let user = caller(&format!("arn:aws:iam::{ACCOUNT}:user/alice"), &[ALLOW_ALL]);
     assert_eq!(code(encrypt(&f, &user, &key, &[])), DENIED);
 }
+
+/// A request's source address (`with_source_ip`, as `keyward serve` sets it from the
+/// connection) is the `aws:SourceIp` its policies read and its audit record's
+/// `sourceIPAddress`; it overrides one the caller was given as a context key; and a caller
+/// without one is denied by a `NotIpAddress` Deny, whose missing key holds.
+#[test]
+fn the_source_address_of_a_request_is_aws_source_ip() {
+    let f = fixture();
+    let key = f.symmetric(
+        r#"{"Sid":"OnlyFromTheOffice","Effect":"Deny","Principal":"*","Action":"kms:Encrypt","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"203.0.113.0/24"}}}"#,
+    );
+    let from = |ip: &str| f.admin.clone().with_source_ip(ip);
+    assert_eq!(
+        code(common::encrypt(
+            &f.kms,
+            &from("203.0.113.7"),
+            &key,
+            b"x",
+            &[]
+        )),
+        "ok"
+    );
+    let records = f.audit.records();
+    assert_eq!(records.last().unwrap()["sourceIPAddress"], "203.0.113.7");
+    assert_eq!(
+        code(common::encrypt(
+            &f.kms,
+            &from("198.51.100.1"),
+            &key,
+            b"x",
+            &[]
+        )),
+        DENIED
+    );
+    assert_eq!(
+        code(common::encrypt(&f.kms, &f.admin, &key, b"x", &[])),
+        DENIED
+    );
+    // Given as a context key, then overridden by the request's address.
+    let given = f.admin.clone().with_context(
+        "aws:SourceIp",
+        keyward_conditions::ContextValue::single("198.51.100.1"),
+    );
+    assert_eq!(
+        code(common::encrypt(&f.kms, &given, &key, b"x", &[])),
+        DENIED
+    );
+    assert_eq!(
+        f.audit.records().last().unwrap()["sourceIPAddress"],
+        "198.51.100.1"
+    );
+    let overridden = given.with_source_ip("203.0.113.9");
+    assert_eq!(
+        code(common::encrypt(&f.kms, &overridden, &key, b"x", &[])),
+        "ok"
+    );
+    assert_eq!(
+        f.audit.records().last().unwrap()["sourceIPAddress"],
+        "203.0.113.9"
+    );
+}
