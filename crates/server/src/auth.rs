@@ -227,7 +227,8 @@ impl Authenticator {
         head: &CheckedHead<'_>,
         request: &SignedRequest<'_>,
     ) -> Result<Arc<Identity>, AuthError> {
-        let canonical = sigv4::canonical_request(
+        // Hashed as it is written: no canonical request or string to sign is copied out.
+        let canonical = sigv4::canonical_request_digest(
             request.method,
             request.path,
             request.query,
@@ -235,10 +236,11 @@ impl Authenticator {
             head.auth.signed_headers,
             request.body,
         )?;
-        let to_sign = sigv4::string_to_sign(head.amz_date, head.auth.scope, &canonical);
-        let expected = sigv4::signature(
+        let expected = sigv4::signature_of_digest(
             &head.identity.signing_key(head.auth.date, head.auth.region),
-            &to_sign,
+            head.amz_date,
+            head.auth.scope,
+            &canonical,
         );
         let mut given = [0u8; 32];
         if hex::decode_to_slice(head.auth.signature, &mut given).is_err() {

@@ -172,6 +172,25 @@ fn shorten(text: &str) -> &str {
     text.get(..end).unwrap_or(text)
 }
 
+/// Where a canonical request is written: a `String` (to read it, as the tests and the
+/// documentation do) or a SHA-256 context (to verify a request, hashed as it is written, with
+/// no copy of it made).
+trait Sink {
+    fn push_str(&mut self, text: &str);
+}
+
+impl Sink for String {
+    fn push_str(&mut self, text: &str) {
+        String::push_str(self, text);
+    }
+}
+
+impl Sink for digest::Context {
+    fn push_str(&mut self, text: &str) {
+        self.update(text.as_bytes());
+    }
+}
+
 /// The canonical request: method, URI, query, the signed headers (names lower-case, values
 /// trimmed with inner runs of spaces made one, repeated headers joined by commas), the signed
 /// header list and the hex SHA-256 of the payload. A header listed as signed but absent makes
@@ -185,12 +204,63 @@ pub fn canonical_request(
     payload: &[u8],
 ) -> Result<String, AuthError> {
     let mut out = String::with_capacity(256 + signed_headers.len() * 16);
+    write_canonical_request(
+        method,
+        path,
+        query,
+        headers,
+        signed_headers,
+        payload,
+        &mut out,
+    )?;
+    Ok(out)
+}
+
+/// The SHA-256 of [`canonical_request`], hashed as it is written: what a signature covers.
+pub fn canonical_request_digest(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    signed_headers: &str,
+    payload: &[u8],
+) -> Result<digest::Digest, AuthError> {
+    let mut context = digest::Context::new(&digest::SHA256);
+    write_canonical_request(
+        method,
+        path,
+        query,
+        headers,
+        signed_headers,
+        payload,
+        &mut context,
+    )?;
+    Ok(context.finish())
+}
+
+/// A SHA-256 digest in lower-case hex, on the stack.
+fn hex_digest(digest: &digest::Digest) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    // 32 bytes always fit 64 hex digits.
+    let _ = hex::encode_to_slice(digest.as_ref(), &mut out);
+    out
+}
+
+fn write_canonical_request(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    signed_headers: &str,
+    payload: &[u8],
+    out: &mut impl Sink,
+) -> Result<(), AuthError> {
     out.push_str(method);
-    out.push('\n');
-    canonical_uri(path, &mut out);
-    out.push('\n');
-    canonical_query(query, &mut out);
-    out.push('\n');
+    out.push_str("\n");
+    canonical_uri(path, out);
+    out.push_str("\n");
+    canonical_query(query, out);
+    out.push_str("\n");
     let mut previous: Option<&str> = None;
     for name in signed_headers.split(';') {
         // The list must be lower-case and sorted, as every signer writes it.
@@ -206,60 +276,59 @@ pub fn canonical_request(
             return Err(AuthError::Mismatch);
         }
         out.push_str(name);
-        out.push(':');
+        out.push_str(":");
         let mut first = true;
         for value in values {
             if !first {
-                out.push(',');
+                out.push_str(",");
             }
             first = false;
             let text = value.to_str().map_err(|_| AuthError::Mismatch)?;
-            push_trimmed(text, &mut out);
+            push_trimmed(text, out);
         }
-        out.push('\n');
+        out.push_str("\n");
     }
-    out.push('\n');
+    out.push_str("\n");
     out.push_str(signed_headers);
-    out.push('\n');
-    out.push_str(&hex::encode(digest::digest(&digest::SHA256, payload)));
-    Ok(out)
+    out.push_str("\n");
+    let payload_hash = hex_digest(&digest::digest(&digest::SHA256, payload));
+    out.push_str(std::str::from_utf8(&payload_hash).map_err(|_| AuthError::Mismatch)?);
+    Ok(())
 }
 
 /// A header value trimmed, with each run of spaces made one space.
-fn push_trimmed(value: &str, out: &mut String) {
-    let mut space = false;
-    for c in value.trim().chars() {
-        if c == ' ' {
-            space = true;
-            continue;
+fn push_trimmed(value: &str, out: &mut impl Sink) {
+    let mut first = true;
+    for word in value.trim().split(' ').filter(|w| !w.is_empty()) {
+        if !first {
+            out.push_str(" ");
         }
-        if space {
-            out.push(' ');
-            space = false;
-        }
-        out.push(c);
+        first = false;
+        out.push_str(word);
     }
 }
 
 /// The path, each segment percent-encoded again (services other than S3 sign the encoded path
 /// encoded once more).
-fn canonical_uri(path: &str, out: &mut String) {
+fn canonical_uri(path: &str, out: &mut impl Sink) {
     if path.is_empty() || path == "/" {
-        out.push('/');
+        out.push_str("/");
         return;
     }
     let mut first = true;
     for segment in path.split('/') {
         if !first {
-            out.push('/');
+            out.push_str("/");
         }
         first = false;
-        out.extend(utf8_percent_encode(segment, UNRESERVED));
+        for piece in utf8_percent_encode(segment, UNRESERVED) {
+            out.push_str(piece);
+        }
     }
 }
 
 /// Query parameters decoded, encoded the SigV4 way, sorted by name then value.
-fn canonical_query(query: &str, out: &mut String) {
+fn canonical_query(query: &str, out: &mut impl Sink) {
     if query.is_empty() {
         return;
     }
@@ -278,23 +347,41 @@ fn canonical_query(query: &str, out: &mut String) {
     pairs.sort();
     for (i, (name, value)) in pairs.iter().enumerate() {
         if i > 0 {
-            out.push('&');
+            out.push_str("&");
         }
         out.push_str(name);
-        out.push('=');
+        out.push_str("=");
         out.push_str(value);
     }
 }
 
 /// The string to sign.
 pub fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
+    let digest = digest::digest(&digest::SHA256, canonical_request.as_bytes());
+    let hex = hex_digest(&digest);
     format!(
         "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-        hex::encode(digest::digest(
-            &digest::SHA256,
-            canonical_request.as_bytes()
-        ))
+        std::str::from_utf8(&hex).unwrap_or_default()
     )
+}
+
+/// The signature of the string to sign made of `amz_date`, `scope` and the canonical request's
+/// digest, under `key`: [`signature`] of [`string_to_sign`], written straight into the HMAC.
+pub fn signature_of_digest(
+    key: &hmac::Key,
+    amz_date: &str,
+    scope: &str,
+    canonical_digest: &digest::Digest,
+) -> [u8; 32] {
+    let mut context = hmac::Context::with_key(key);
+    for part in [ALGORITHM, "\n", amz_date, "\n", scope, "\n"] {
+        context.update(part.as_bytes());
+    }
+    context.update(&hex_digest(canonical_digest));
+    let tag = context.sign();
+    let mut out = [0u8; 32];
+    out.copy_from_slice(tag.as_ref().get(..32).unwrap_or(&[0u8; 32]));
+    out
 }
 
 /// The signing key: `HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request")`.
@@ -408,6 +495,25 @@ mod tests {
         );
         assert_eq!(
             hex::encode(signature(&key, &to_sign)),
+            "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
+        );
+        // The verifying path hashes the canonical request as it writes it: the same signature.
+        let digest = canonical_request_digest(
+            "GET",
+            "/",
+            "Action=ListUsers&Version=2010-05-08",
+            &headers,
+            "content-type;host;x-amz-date",
+            b"",
+        )
+        .unwrap();
+        assert_eq!(
+            hex::encode(signature_of_digest(
+                &key,
+                "20150830T123600Z",
+                "20150830/us-east-1/iam/aws4_request",
+                &digest
+            )),
             "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
         );
     }
@@ -544,6 +650,35 @@ mod tests {
     #[test]
     fn a_leap_second_is_refused() {
         assert_eq!(amz_date_seconds("20161231T235960Z"), None);
+    }
+
+    proptest::proptest! {
+        /// The streamed digest and signature are the written-out ones, whatever the path,
+        /// query, header values (spaces, tabs, repeats) and payload.
+        #[test]
+        fn the_streamed_signature_is_the_written_one(
+            path in "(/[a-zA-Z0-9 %._~-]{0,8}){0,3}",
+            query in "([a-z]{1,3}=[a-zA-Z0-9 %]{0,4}&?){0,3}",
+            values in proptest::collection::vec("[ \t]{0,2}[a-zA-Z0-9 ,;\t]{0,12}[ ]{0,2}", 1..3),
+            payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+        ) {
+            let mut headers = HeaderMap::new();
+            for v in &values {
+                headers.append("x-amz-meta", HeaderValue::from_str(v).unwrap());
+            }
+            headers.insert("host", HeaderValue::from_static("kms.us-east-1.amazonaws.com"));
+            let signed = "host;x-amz-meta";
+            let written = canonical_request("POST", &path, &query, &headers, signed, &payload).unwrap();
+            let streamed = canonical_request_digest("POST", &path, &query, &headers, signed, &payload).unwrap();
+            let whole = digest::digest(&digest::SHA256, written.as_bytes());
+            proptest::prop_assert_eq!(whole.as_ref(), streamed.as_ref());
+            let key = signing_key("secret", "20261202", "us-east-1", "kms");
+            let scope = "20261202/us-east-1/kms/aws4_request";
+            proptest::prop_assert_eq!(
+                signature(&key, &string_to_sign("20261202T000000Z", scope, &written)),
+                signature_of_digest(&key, "20261202T000000Z", scope, &streamed)
+            );
+        }
     }
 
     proptest::proptest! {
