@@ -118,7 +118,9 @@ pub(super) fn run(name: &str, text: &str, library: Option<&PolicyLibrary>) -> Ou
     let cache = AuthorizerCache::default();
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
-    let (sender, receiver) = mpsc::channel::<Done>();
+    // Bounded: a slow reader of the output holds the workers back rather than letting
+    // decided chunks pile up in memory.
+    let (sender, receiver) = mpsc::sync_channel::<Done>(workers * 2);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let sender = sender.clone();
@@ -152,7 +154,9 @@ pub(super) fn run(name: &str, text: &str, library: Option<&PolicyLibrary>) -> Ou
             });
         }
         drop(sender);
-        let outcome = write_in_order(&receiver, chunks.len());
+        // The receiver is dropped when writing ends, failed or not: a worker waiting to hand
+        // over a chunk then stops instead of waiting for ever.
+        let outcome = write_in_order(receiver, chunks.len());
         if outcome == Outcome::Error {
             stop.store(true, Ordering::Relaxed);
         }
@@ -161,7 +165,7 @@ pub(super) fn run(name: &str, text: &str, library: Option<&PolicyLibrary>) -> Ou
 }
 
 /// Writes each chunk's output as soon as every chunk before it has been written.
-fn write_in_order(receiver: &mpsc::Receiver<Done>, chunks: usize) -> Outcome {
+fn write_in_order(receiver: mpsc::Receiver<Done>, chunks: usize) -> Outcome {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut waiting: BTreeMap<usize, Done> = BTreeMap::new();
