@@ -355,14 +355,24 @@ fn canonical_query(query: &str, out: &mut impl Sink) {
     }
 }
 
+/// The string to sign, piece by piece: the algorithm, the date, the scope and the canonical
+/// request's digest in hex, a newline between each. The one place its shape is written.
+fn string_to_sign_parts<'a>(amz_date: &'a str, scope: &'a str, hex: &'a str) -> [&'a str; 7] {
+    [ALGORITHM, "\n", amz_date, "\n", scope, "\n", hex]
+}
+
 /// The string to sign.
 pub fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
-    let digest = digest::digest(&digest::SHA256, canonical_request.as_bytes());
-    let hex = hex_digest(&digest);
-    format!(
-        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-        std::str::from_utf8(&hex).unwrap_or_default()
+    let hex = hex_digest(&digest::digest(
+        &digest::SHA256,
+        canonical_request.as_bytes(),
+    ));
+    string_to_sign_parts(
+        amz_date,
+        scope,
+        std::str::from_utf8(&hex).unwrap_or_default(),
     )
+    .concat()
 }
 
 /// The signature of the string to sign made of `amz_date`, `scope` and the canonical request's
@@ -373,12 +383,20 @@ pub fn signature_of_digest(
     scope: &str,
     canonical_digest: &digest::Digest,
 ) -> [u8; 32] {
+    let hex = hex_digest(canonical_digest);
     let mut context = hmac::Context::with_key(key);
-    for part in [ALGORITHM, "\n", amz_date, "\n", scope, "\n"] {
+    for part in string_to_sign_parts(
+        amz_date,
+        scope,
+        std::str::from_utf8(&hex).unwrap_or_default(),
+    ) {
         context.update(part.as_bytes());
     }
-    context.update(&hex_digest(canonical_digest));
-    let tag = context.sign();
+    tag_bytes(&context.sign())
+}
+
+/// An HMAC-SHA256 tag as its 32 bytes.
+fn tag_bytes(tag: &hmac::Tag) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(tag.as_ref().get(..32).unwrap_or(&[0u8; 32]));
     out
@@ -399,10 +417,7 @@ pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> hma
 
 /// The signature of `string_to_sign` under `key`.
 pub fn signature(key: &hmac::Key, string_to_sign: &str) -> [u8; 32] {
-    let tag = hmac::sign(key, string_to_sign.as_bytes());
-    let mut out = [0u8; 32];
-    out.copy_from_slice(tag.as_ref().get(..32).unwrap_or(&[0u8; 32]));
-    out
+    tag_bytes(&hmac::sign(key, string_to_sign.as_bytes()))
 }
 
 /// `X-Amz-Date` (`YYYYMMDDTHHMMSSZ`: ISO 8601 basic format, UTC) as seconds since the Unix
