@@ -410,9 +410,10 @@ impl Writer {
         })
     }
 
-    fn take(&self, line: &[u8]) {
+    /// Hands `line` to the writer; `false` when it cannot be (its lock poisoned).
+    fn take(&self, line: &[u8]) -> bool {
         let Ok(mut pending) = self.shared.state.lock() else {
-            return;
+            return false;
         };
         let idle = pending.buffer.is_empty();
         pending.buffer.extend_from_slice(line);
@@ -422,6 +423,7 @@ impl Writer {
         if idle || pending.buffer.len() >= WRITE_AT_BYTES {
             self.shared.wake.notify_one();
         }
+        true
     }
 
     /// Waits until everything taken so far is written and synced.
@@ -529,7 +531,9 @@ impl AuditSink for JsonLinesFile {
             return;
         };
         if let Some(writer) = &self.writer {
-            writer.take(&line);
+            if !writer.take(&line) {
+                self.failures.fetch_add(1, Ordering::Relaxed);
+            }
             return;
         }
         // Per request: written and synced before the call answers.
