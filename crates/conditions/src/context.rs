@@ -1,12 +1,15 @@
 //! The request context: the condition keys a request carries, typed when a condition reads them.
 //!
-//! Key names compare case-insensitively (they are stored folded to ASCII lowercase, and the
-//! compiled conditions look them up the same way). A value is single or multivalued; each
+//! Key names compare without ASCII case: a context keeps each name as given, with a hash that
+//! folds case, in a sorted index; the compiled conditions look names up by that hash and then
+//! compare without case. Short names and values (up to 24 bytes) are held inline, so building
+//! a context costs about one allocation per long string. A value is single or multivalued; each
 //! scalar is read as a number, an instant, an address, a boolean or base64 the first time a
 //! condition asks for that reading, and never again.
 
 use crate::value;
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use keyward_policy::catalog;
 use rust_decimal::Decimal;
 use std::net::IpAddr;
@@ -16,7 +19,9 @@ use std::sync::{Arc, OnceLock};
 /// for one (most values are only ever compared as text) and kept.
 #[derive(Debug, Clone)]
 pub struct Scalar {
-    text: Box<str>,
+    /// Up to 24 bytes inline: most request values (accounts, key specs, tags, addresses) are
+    /// stored without an allocation.
+    text: CompactString,
     readings: OnceLock<Readings>,
 }
 
@@ -66,7 +71,7 @@ impl Scalar {
     /// A value; its typed readings are made when first asked for.
     pub fn new(text: &str) -> Self {
         Self {
-            text: text.into(),
+            text: CompactString::new(text),
             readings: OnceLock::new(),
         }
     }
@@ -147,21 +152,56 @@ impl ContextValue {
 
 /// A condition key name prepared for lookup: folded to ASCII lowercase (key names compare
 /// without case) and hashed, once, when a policy is compiled or a context built.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// It also keeps the name as written, so that a lookup first compares bytes (a policy and a
+/// request mostly spell a key alike) and folds case only when they differ. Two keys are equal
+/// when their folded names are, however they were written.
+#[derive(Debug, Clone)]
 pub struct ContextKey {
     hash: u64,
     folded: Box<str>,
+    written: Box<str>,
+}
+
+impl PartialEq for ContextKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.folded == other.folded
+    }
+}
+
+impl Eq for ContextKey {}
+
+impl std::hash::Hash for ContextKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.folded.hash(state);
+    }
+}
+
+impl PartialOrd for ContextKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ContextKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.hash, &self.folded).cmp(&(other.hash, &other.folded))
+    }
 }
 
 impl ContextKey {
     /// Prepare `name` (any case).
     pub fn new(name: &str) -> Self {
-        let folded: Box<str> = name.to_ascii_lowercase().into();
-        // FNV-1a: short keys, no allocation, stable across runs.
-        let hash = folded.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
-        Self { hash, folded }
+        Self {
+            hash: folded_hash(name),
+            folded: name.to_ascii_lowercase().into(),
+            written: name.into(),
+        }
+    }
+
+    /// Whether `name` is this key, compared without ASCII case: bytes first, then folded.
+    fn names(&self, name: &str) -> bool {
+        *name == *self.written || name.eq_ignore_ascii_case(&self.folded)
     }
 
     /// The name folded to ASCII lowercase.
@@ -170,11 +210,77 @@ impl ContextKey {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The hash of `name` as compared without ASCII case, read eight bytes at a time with no
+/// copy. Setting bit 5 of every byte folds an ASCII capital to its small letter and leaves a
+/// small letter as it is, so two names equal but for ASCII case hash alike; other bytes it
+/// may merge (`@` and `` ` ``), which costs a string comparison, never a wrong answer. Fixed,
+/// not seeded: the same in every process.
+fn folded_hash(name: &str) -> u64 {
+    const FOLD: u64 = 0x2020_2020_2020_2020;
+    const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
+    let bytes = name.as_bytes();
+    let mut hash = (bytes.len() as u64).wrapping_mul(MIX);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        hash = (hash ^ (u64::from_le_bytes(word) | FOLD)).wrapping_mul(MIX);
+        hash ^= hash >> 29;
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut word = [0u8; 8];
+        if let Some(head) = word.get_mut(..rest.len()) {
+            head.copy_from_slice(rest);
+        }
+        hash = (hash ^ (u64::from_le_bytes(word) | FOLD)).wrapping_mul(MIX);
+        hash ^= hash >> 29;
+    }
+    hash
+}
+
+/// The order of entries: by the hash of the folded name, then by the folded name, compared
+/// as it is folded.
+fn name_order(a_hash: u64, a: &str, b_hash: u64, b: &str) -> std::cmp::Ordering {
+    a_hash.cmp(&b_hash).then_with(|| {
+        a.bytes()
+            .map(|c| c.to_ascii_lowercase())
+            .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+    })
+}
+
+/// A key about to be set: the name as given, its folded hash, its value.
 struct Entry {
-    name: ContextKey,
-    key: Box<str>,
+    hash: u64,
+    key: CompactString,
     value: ContextValue,
+}
+
+impl Entry {
+    fn new(key: CompactString, value: ContextValue) -> Self {
+        Self {
+            hash: folded_hash(&key),
+            key,
+            value,
+        }
+    }
+}
+
+/// A key of a context in its sorted index: the name as given (up to 24 bytes inline), its
+/// folded hash and where its value is. The folded name is not kept: a lookup compares without
+/// ASCII case. Forty bytes, so that keeping the index sorted moves little; the values, larger,
+/// stay where they were first put.
+#[derive(Debug, Clone)]
+struct Name {
+    hash: u64,
+    key: CompactString,
+    slot: usize,
+}
+
+impl Name {
+    fn order(&self, hash: u64, key: &str) -> std::cmp::Ordering {
+        name_order(self.hash, &self.key, hash, key)
+    }
 }
 
 /// The room a context makes for its entries at its first key.
@@ -189,13 +295,30 @@ const EC_PREFIX: &str = "kms:EncryptionContext:";
 /// not change from one request to the next (the caller's, the key's) are stored once in a
 /// layer, and each request only adds its own keys on top. A key set in an upper layer (or in
 /// the context itself) hides the same key, in any case, below it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct RequestContext {
-    /// Sorted by name (hash, then folded text).
-    entries: Vec<Entry>,
+    /// The keys, sorted by name (folded hash, then folded text).
+    names: Vec<Name>,
+    /// The values, each where its key's [`Name::slot`] says, in the order keys were first set.
+    values: Vec<ContextValue>,
     /// Shared lower layers, the last added highest.
     layers: Vec<Arc<RequestContext>>,
 }
+
+/// Two contexts are equal when they set the same keys, spelled the same, to the same values,
+/// on equal layers, whatever order the keys were set in.
+impl PartialEq for RequestContext {
+    fn eq(&self, other: &Self) -> bool {
+        self.names.len() == other.names.len()
+            && self
+                .own_entries()
+                .zip(other.own_entries())
+                .all(|((a, x), (b, y))| a.key == b.key && x == y)
+            && self.layers == other.layers
+    }
+}
+
+impl Eq for RequestContext {}
 
 impl RequestContext {
     /// An empty context: every key is missing.
@@ -212,22 +335,43 @@ impl RequestContext {
             }
             value => value,
         };
-        let entry = Entry {
-            name: ContextKey::new(key),
-            key: key.into(),
-            value,
-        };
-        if self.entries.capacity() == 0 {
+        self.set(Entry::new(CompactString::new(key), value));
+    }
+
+    /// Set one key, replacing one whose name differs only in case.
+    fn set(&mut self, entry: Entry) {
+        if self.names.capacity() == 0 {
             // A request's context holds a dozen keys or so: one allocation, not four growths.
-            self.entries.reserve(ENTRIES_AT_FIRST);
+            self.names.reserve(ENTRIES_AT_FIRST);
+            self.values.reserve(ENTRIES_AT_FIRST);
         }
-        match self.entries.binary_search_by(|e| e.name.cmp(&entry.name)) {
-            Ok(i) => {
-                if let Some(slot) = self.entries.get_mut(i) {
-                    *slot = entry;
-                }
+        match self
+            .names
+            .binary_search_by(|n| n.order(entry.hash, &entry.key))
+        {
+            Ok(i) => self.replace(i, entry),
+            Err(i) => {
+                let slot = self.values.len();
+                self.values.push(entry.value);
+                self.names.insert(
+                    i,
+                    Name {
+                        hash: entry.hash,
+                        key: entry.key,
+                        slot,
+                    },
+                );
             }
-            Err(i) => self.entries.insert(i, entry),
+        }
+    }
+
+    /// Replace the key at `index` in the sorted names (same name, any case) with `entry`.
+    fn replace(&mut self, index: usize, entry: Entry) {
+        if let Some(name) = self.names.get_mut(index) {
+            name.key = entry.key;
+            if let Some(value) = self.values.get_mut(name.slot) {
+                *value = entry.value;
+            }
         }
     }
 
@@ -250,15 +394,14 @@ impl RequestContext {
         &mut self,
         pairs: impl IntoIterator<Item = (&'p str, &'p str)>,
     ) {
-        let mut named: Vec<(ContextKey, Box<str>, &'p str)> = pairs
+        let mut named: Vec<(u64, CompactString, &'p str)> = pairs
             .into_iter()
             .map(|(k, v)| {
                 // Concatenated rather than formatted: this runs for every pair of every request.
-                let mut key = String::with_capacity(EC_PREFIX.len() + k.len());
+                let mut key = CompactString::with_capacity(EC_PREFIX.len() + k.len());
                 key.push_str(EC_PREFIX);
                 key.push_str(k);
-                let key = key.into_boxed_str();
-                (ContextKey::new(&key), key, v)
+                (folded_hash(&key), key, v)
             })
             .collect();
         if named.is_empty() {
@@ -270,52 +413,59 @@ impl RequestContext {
                 .map(|(_, key, _)| Scalar::new(key.get(EC_PREFIX.len()..).unwrap_or("")))
                 .collect(),
         );
-        named.sort_by(|a, b| a.0.cmp(&b.0));
-        // Group the readings of each condition key (the sort keeps a key's variants together).
-        let mut groups: Vec<(ContextKey, Box<str>, Vec<Scalar>)> = Vec::with_capacity(named.len());
-        for (name, key, value) in named {
-            match groups.last_mut() {
-                Some((last, _, readings)) if *last == name => readings.push(Scalar::new(value)),
-                _ => groups.push((name, key, vec![Scalar::new(value)])),
-            }
+        // Stable: a key's variants stay in the order given.
+        named.sort_by(|a, b| name_order(a.0, &a.1, b.0, &b.1));
+        // Group the readings of each condition key (the sort keeps a key's variants together):
+        // a key given once keeps its single value, one given in several cases gets them all.
+        let mut added: Vec<Entry> = Vec::with_capacity(named.len() + 1);
+        let mut pairs = named.into_iter().peekable();
+        while let Some((hash, key, value)) = pairs.next() {
+            let same =
+                |next: &(u64, CompactString, &str)| name_order(hash, &key, next.0, &next.1).is_eq();
+            let value = if pairs.peek().is_some_and(same) {
+                let mut variants = vec![Scalar::new(value)];
+                while let Some((_, _, next)) = pairs.next_if(same) {
+                    variants.push(Scalar::new(next));
+                }
+                ContextValue::Variants(variants.into())
+            } else {
+                ContextValue::Single(Scalar::new(value))
+            };
+            added.push(Entry { hash, key, value });
         }
-        let mut added: Vec<Entry> = groups
-            .into_iter()
-            .map(|(name, key, mut readings)| Entry {
-                name,
-                key,
-                value: match readings.pop() {
-                    Some(only) if readings.is_empty() => ContextValue::Single(only),
-                    Some(last) => {
-                        readings.push(last);
-                        ContextValue::Variants(readings.into())
-                    }
-                    None => ContextValue::Multi(Box::new([])),
-                },
-            })
-            .collect();
-        added.push(Entry {
-            name: ContextKey::new("kms:EncryptionContextKeys"),
-            key: "kms:EncryptionContextKeys".into(),
-            value: keys,
-        });
+        added.push(Entry::new(
+            CompactString::const_new("kms:EncryptionContextKeys"),
+            keys,
+        ));
         self.merge(added);
     }
 
-    /// Adds `entries` (replacing same-named ones already here) with one sort.
+    /// Adds `entries`, whose names are distinct, replacing same-named keys already here, with
+    /// one sort: `n log n` for many entries, where inserting each would be `n²`.
     fn merge(&mut self, entries: Vec<Entry>) {
-        let mut all = std::mem::take(&mut self.entries);
-        all.extend(entries);
-        // Stable: for equal names the later (added) entry comes last and wins.
-        all.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut merged: Vec<Entry> = Vec::with_capacity(all.len());
-        for entry in all {
-            match merged.last_mut() {
-                Some(last) if last.name == entry.name => *last = entry,
-                _ => merged.push(entry),
+        let known = self.names.len();
+        self.names.reserve(entries.len());
+        self.values.reserve(entries.len());
+        for entry in entries {
+            let existing = self.names.get(..known).and_then(|sorted| {
+                sorted
+                    .binary_search_by(|n| n.order(entry.hash, &entry.key))
+                    .ok()
+            });
+            match existing {
+                Some(i) => self.replace(i, entry),
+                None => {
+                    self.names.push(Name {
+                        hash: entry.hash,
+                        key: entry.key,
+                        slot: self.values.len(),
+                    });
+                    self.values.push(entry.value);
+                }
             }
         }
-        self.entries = merged;
+        self.names
+            .sort_by(|a, b| name_order(a.hash, &a.key, b.hash, &b.key));
     }
 
     /// Whether `key` is set (any case).
@@ -338,18 +488,37 @@ impl RequestContext {
 
     /// `key` in this context's own entries, not its layers.
     fn own(&self, key: &ContextKey) -> Option<&ContextValue> {
-        let start = self.entries.partition_point(|e| e.name.hash < key.hash);
-        self.entries
-            .get(start..)?
+        let found = self.candidates(key.hash).find(|n| key.names(&n.key))?;
+        self.values.get(found.slot)
+    }
+
+    /// The names whose folded hash is `hash`.
+    fn candidates(&self, hash: u64) -> impl Iterator<Item = &Name> {
+        let start = self.names.partition_point(|n| n.hash < hash);
+        self.names
+            .get(start..)
+            .unwrap_or_default()
             .iter()
-            .take_while(|e| e.name.hash == key.hash)
-            .find(|e| e.name.folded == key.folded)
-            .map(|e| &e.value)
+            .take_while(move |n| n.hash == hash)
+    }
+
+    /// The value of the key named `name` (any case) whose folded hash is `hash`.
+    fn own_named(&self, hash: u64, name: &str) -> Option<&ContextValue> {
+        let found = self
+            .candidates(hash)
+            .find(|n| n.key.eq_ignore_ascii_case(name))?;
+        self.values.get(found.slot)
+    }
+
+    /// Whether this context or a layer sets the key named `name` (any case).
+    fn sets(&self, hash: u64, name: &str) -> bool {
+        self.own_named(hash, name).is_some() || self.layers.iter().any(|l| l.sets(hash, name))
     }
 
     /// Empties the context (its own keys and its layers), keeping its buffers for reuse.
     pub fn clear(&mut self) {
-        self.entries.clear();
+        self.names.clear();
+        self.values.clear();
         self.layers.clear();
     }
 
@@ -360,34 +529,43 @@ impl RequestContext {
     }
 
     /// Every visible entry: this context's own, then each layer's that nothing above hides.
-    fn visible(&self) -> Vec<&Entry> {
-        let mut out: Vec<&Entry> = self.entries.iter().collect();
+    fn visible(&self) -> Vec<(&Name, &ContextValue)> {
+        let mut out: Vec<(&Name, &ContextValue)> = self.own_entries().collect();
         for (depth, layer) in self.layers.iter().enumerate().rev() {
-            for entry in layer.visible() {
-                let hidden = self.own(&entry.name).is_some()
+            for (name, value) in layer.visible() {
+                let hidden = self.own_named(name.hash, &name.key).is_some()
                     || self
                         .layers
                         .iter()
                         .skip(depth + 1)
-                        .any(|upper| upper.lookup(&entry.name).is_some());
+                        .any(|upper| upper.sets(name.hash, &name.key));
                 if !hidden {
-                    out.push(entry);
+                    out.push((name, value));
                 }
             }
         }
         out
     }
 
+    /// This context's own keys and values, in name order.
+    fn own_entries(&self) -> impl Iterator<Item = (&Name, &ContextValue)> {
+        self.names
+            .iter()
+            .filter_map(|n| Some((n, self.values.get(n.slot)?)))
+    }
+
     /// The keys as given and their values (layers included, hidden keys not), in an
     /// unspecified but stable order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
-        self.visible().into_iter().map(|e| (&*e.key, &e.value))
+        self.visible()
+            .into_iter()
+            .map(|(name, value)| (name.key.as_str(), value))
     }
 
     /// The number of keys set, layers included.
     pub fn len(&self) -> usize {
         if self.layers.is_empty() {
-            self.entries.len()
+            self.names.len()
         } else {
             self.visible().len()
         }
@@ -395,7 +573,7 @@ impl RequestContext {
 
     /// Whether no key is set.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty() && self.layers.iter().all(|l| l.is_empty())
+        self.names.is_empty() && self.layers.iter().all(|l| l.is_empty())
     }
 }
 
@@ -429,6 +607,106 @@ mod tests {
             ctx.len(),
             1,
             "a key differing only in case replaces the first"
+        );
+    }
+
+    proptest::proptest! {
+        /// Names equal but for ASCII case hash alike, are found by each other, and are one key
+        /// of a context; a name differing in any other way is another key.
+        #[test]
+        fn a_name_in_any_ascii_case_is_the_same_key(
+            name in "[ -~\u{e9}\u{130}]{0,40}",
+            flips in proptest::collection::vec(proptest::bool::ANY, 40),
+        ) {
+            let recased: String = name
+                .chars()
+                .zip(flips.iter().chain(std::iter::repeat(&false)))
+                .map(|(c, flip)| {
+                    if *flip && c.is_ascii_lowercase() {
+                        c.to_ascii_uppercase()
+                    } else if *flip {
+                        c.to_ascii_lowercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            proptest::prop_assert_eq!(folded_hash(&name), folded_hash(&recased));
+            proptest::prop_assert_eq!(ContextKey::new(&name), ContextKey::new(&recased));
+            let mut ctx = RequestContext::new();
+            ctx.insert_single(&name, "v1");
+            proptest::prop_assert!(ctx.lookup(&ContextKey::new(&recased)).is_some());
+            ctx.insert_single(&recased, "v2");
+            proptest::prop_assert_eq!(ctx.len(), 1);
+            let other = format!("{name}x");
+            proptest::prop_assert!(ctx.lookup(&ContextKey::new(&other)).is_none());
+        }
+    }
+
+    /// Keys and values over the 24 bytes held inline, and text beyond ASCII, are kept whole.
+    #[test]
+    fn long_and_non_ascii_keys_and_values_are_kept_whole() {
+        let long_key = "kms:EncryptionContext:a-rather-long-context-key-name";
+        let long_value = "dynamodb.eu-west-1.amazonaws.com/ünïcödé/value";
+        let mut ctx = RequestContext::new();
+        ctx.insert_single(long_key, long_value);
+        ctx.insert_single("aws:PrincipalTag/équipe", "bleu");
+        assert_eq!(
+            ctx.get(&long_key.to_ascii_uppercase())
+                .map(|v| v.scalars()[0].text()),
+            Some(long_value)
+        );
+        assert_eq!(
+            ctx.get("AWS:principaltag/équipe")
+                .map(|v| v.scalars()[0].text()),
+            Some("bleu")
+        );
+        assert!(
+            ctx.get("aws:principaltag/ÉQUIPE").is_none(),
+            "only ASCII folds"
+        );
+        let keys: Vec<&str> = ctx.iter().map(|(k, _)| k).collect();
+        assert!(keys.contains(&long_key) && keys.contains(&"aws:PrincipalTag/équipe"));
+    }
+
+    /// Contexts setting the same keys to the same values are equal whatever the order they were
+    /// set in; a different spelling or value makes them differ.
+    #[test]
+    fn contexts_are_equal_whatever_order_keys_were_set_in() {
+        let mut one = RequestContext::new();
+        one.insert_single("aws:SourceIp", "10.0.0.1");
+        one.insert_single("kms:ViaService", "s3.us-east-1.amazonaws.com");
+        one.insert_encryption_context([("app", "x")]);
+        let mut two = RequestContext::new();
+        two.insert_encryption_context([("app", "x")]);
+        two.insert_single("kms:ViaService", "s3.us-east-1.amazonaws.com");
+        two.insert_single("aws:SourceIp", "10.0.0.9");
+        assert_ne!(one, two);
+        two.insert_single("aws:SourceIp", "10.0.0.1");
+        assert_eq!(one, two);
+        two.insert_single("AWS:SourceIp", "10.0.0.1");
+        assert_ne!(one, two, "the name as given is part of the context");
+    }
+
+    /// An encryption context replaces a key set before it under the same name, in any case,
+    /// and keeps the keys set before that it does not name.
+    #[test]
+    fn an_encryption_context_replaces_and_keeps_earlier_keys() {
+        let mut ctx = RequestContext::new();
+        ctx.insert_single("KMS:ENCRYPTIONCONTEXT:APP", "old");
+        ctx.insert_single("aws:SourceIp", "10.0.0.1");
+        ctx.insert_encryption_context([("app", "new"), ("tenant", "t")]);
+        assert_eq!(ctx.len(), 4);
+        assert_eq!(
+            ctx.get("kms:encryptioncontext:app")
+                .map(|v| v.scalars()[0].text()),
+            Some("new")
+        );
+        let names: Vec<&str> = ctx.iter().map(|(k, _)| k).collect();
+        assert!(names.contains(&"kms:EncryptionContext:app"), "{names:?}");
+        assert_eq!(
+            ctx.get("aws:sourceip").map(|v| v.scalars()[0].text()),
+            Some("10.0.0.1")
         );
     }
 
