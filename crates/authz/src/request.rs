@@ -184,9 +184,9 @@ pub fn insert_caller_and_key(
 
 /// The caller's half of [`insert_caller_and_key`].
 pub fn insert_caller(ctx: &mut RequestContext, principal_arn: &str, account: &str) {
-    ctx.insert_single("aws:PrincipalArn", principal_arn);
-    ctx.insert_single("aws:PrincipalAccount", account);
-    ctx.insert_single("kms:CallerAccount", account);
+    ctx.insert_static("aws:PrincipalArn", ContextValue::single(principal_arn));
+    ctx.insert_static("aws:PrincipalAccount", ContextValue::single(account));
+    ctx.insert_static("kms:CallerAccount", ContextValue::single(account));
 }
 
 /// The keys AWS sets from the kind of principal that calls (IAM User Guide, global condition
@@ -205,39 +205,45 @@ pub fn insert_principal_kind(ctx: &mut RequestContext, caller: &Principal<'_>) {
         _ => None,
     };
     if let Some(principal_type) = principal_type {
-        ctx.insert_single("aws:PrincipalType", principal_type);
+        ctx.insert_static("aws:PrincipalType", ContextValue::single(principal_type));
     }
     match caller {
         Principal::Service { name } => {
-            ctx.insert_single("aws:PrincipalIsAWSService", "true");
-            ctx.insert_single("aws:PrincipalServiceName", name);
+            ctx.insert_static("aws:PrincipalIsAWSService", ContextValue::single("true"));
+            ctx.insert_static("aws:PrincipalServiceName", ContextValue::single(name));
         }
-        _ => ctx.insert_single("aws:PrincipalIsAWSService", "false"),
+        _ => ctx.insert_static("aws:PrincipalIsAWSService", ContextValue::single("false")),
     }
 }
+
+/// The prefix of a key tag's condition key.
+const RESOURCE_TAG: &str = "aws:ResourceTag/";
 
 /// The key's half of [`insert_caller_and_key`].
 pub fn insert_key(ctx: &mut RequestContext, key: &KeyAttributes<'_>) {
     for name in ["kms:KeySpec", "kms:CustomerMasterKeySpec"] {
-        ctx.insert_single(name, key.spec);
+        ctx.insert_static(name, ContextValue::single(key.spec));
     }
     for name in ["kms:KeyUsage", "kms:CustomerMasterKeyUsage"] {
-        ctx.insert_single(name, key.usage);
+        ctx.insert_static(name, ContextValue::single(key.usage));
     }
-    ctx.insert_single("kms:KeyOrigin", key.origin);
-    ctx.insert_single(
+    ctx.insert_static("kms:KeyOrigin", ContextValue::single(key.origin));
+    ctx.insert_static(
         "kms:MultiRegion",
-        if key.multi_region { "true" } else { "false" },
+        ContextValue::single(if key.multi_region { "true" } else { "false" }),
     );
     if let Some(key_type) = key.multi_region_key_type {
-        ctx.insert_single("kms:MultiRegionKeyType", key_type);
+        ctx.insert_static("kms:MultiRegionKeyType", ContextValue::single(key_type));
     }
-    ctx.insert_multi(
+    ctx.insert_static(
         "kms:ResourceAliases",
-        key.aliases.iter().map(String::as_str),
+        ContextValue::multi(key.aliases.iter().map(String::as_str)),
     );
     for (k, v) in key.tags {
-        ctx.insert_single(&format!("aws:ResourceTag/{k}"), v);
+        let mut name = String::with_capacity(RESOURCE_TAG.len() + k.len());
+        name.push_str(RESOURCE_TAG);
+        name.push_str(k);
+        ctx.insert_owned(name, ContextValue::single(v));
     }
 }
 
@@ -597,7 +603,7 @@ impl Request {
                 key_scoped.then_some(&attributes),
             ),
             None => {
-                ctx.insert_single("aws:PrincipalArn", principal_arn);
+                ctx.insert_static("aws:PrincipalArn", ContextValue::single(principal_arn));
                 if key_scoped {
                     insert_key(&mut ctx, &attributes);
                 }
@@ -609,24 +615,33 @@ impl Request {
                 .map(|(k, v)| (k.as_str(), v.as_str())),
         );
         for (name, value) in given {
-            let text = |v: &Value| match v {
-                Value::String(s) => Ok(s.clone()),
-                Value::Number(_) | Value::Bool(_) => Ok(v.to_string()),
-                _ => Err(field(
-                    "context",
-                    format!(
-                        "\"{name}\": a value is a string, a number, a boolean or an array of those"
-                    ),
-                )),
-            };
+            /// A context value's text: a string as it is, a number or a boolean as JSON.
+            fn text<'v>(
+                name: &str,
+                v: &'v Value,
+            ) -> Result<std::borrow::Cow<'v, str>, RequestError> {
+                match v {
+                    Value::String(s) => Ok(std::borrow::Cow::Borrowed(s.as_str())),
+                    Value::Number(_) | Value::Bool(_) => Ok(std::borrow::Cow::Owned(v.to_string())),
+                    _ => Err(field(
+                        "context",
+                        format!(
+                            "\"{name}\": a value is a string, a number, a boolean or an array of those"
+                        ),
+                    )),
+                }
+            }
             let value = match &value {
                 Value::Array(items) => {
-                    let texts = items.iter().map(text).collect::<Result<Vec<_>, _>>()?;
-                    ContextValue::multi(texts.iter().map(String::as_str))
+                    let texts = items
+                        .iter()
+                        .map(|v| text(&name, v))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    ContextValue::multi(texts.iter().map(|t| &**t))
                 }
-                other => ContextValue::single(&text(other)?),
+                other => ContextValue::single(&text(&name, other)?),
             };
-            ctx.insert(&name, value);
+            ctx.insert_owned(name, value);
         }
         Ok(ctx)
     }

@@ -264,6 +264,34 @@ impl Entry {
             value,
         }
     }
+
+    /// A key as [`RequestContext::insert`] sets it: a single value for a key the catalog types
+    /// as multivalued becomes a set of one.
+    fn typed(key: CompactString, value: ContextValue) -> Self {
+        let hash = folded_hash(&key);
+        let value = match value {
+            ContextValue::Single(s) if is_multivalued(hash, &key) => {
+                ContextValue::Multi(Box::new([s]))
+            }
+            value => value,
+        };
+        Self { hash, key, value }
+    }
+}
+
+/// Whether the catalog types the key `name`, whose folded hash is `hash`, as multivalued: a
+/// scan of the few multivalued keys' hashes, asking the catalog only when one is equal (or
+/// when it has multivalued templates, which a hash cannot test).
+fn is_multivalued(hash: u64, name: &str) -> bool {
+    static HASHES: OnceLock<(Vec<u64>, bool)> = OnceLock::new();
+    let (hashes, templates) = HASHES.get_or_init(|| {
+        let (names, templates) = catalog::multivalued_keys();
+        (
+            names.iter().map(|n| folded_hash(n)).collect(),
+            !templates.is_empty(),
+        )
+    });
+    (*templates || hashes.contains(&hash)) && catalog::is_multivalued(name)
 }
 
 /// A key of a context in its sorted index: the name as given (up to 24 bytes inline), its
@@ -329,13 +357,18 @@ impl RequestContext {
     /// Set `key` to `value`, replacing a value whose key differs only in case. A single value
     /// for a key the catalog types as multivalued becomes a set of one.
     pub fn insert(&mut self, key: &str, value: ContextValue) {
-        let value = match value {
-            ContextValue::Single(s) if catalog::is_multivalued(key) => {
-                ContextValue::Multi(Box::new([s]))
-            }
-            value => value,
-        };
-        self.set(Entry::new(CompactString::new(key), value));
+        self.set(Entry::typed(CompactString::new(key), value));
+    }
+
+    /// [`insert`](Self::insert) for a name built for it: its buffer is kept, not copied.
+    pub fn insert_owned(&mut self, key: String, value: ContextValue) {
+        self.set(Entry::typed(CompactString::from(key), value));
+    }
+
+    /// [`insert`](Self::insert) for a name the program spells: it is kept by reference, not
+    /// copied.
+    pub fn insert_static(&mut self, key: &'static str, value: ContextValue) {
+        self.set(Entry::typed(CompactString::const_new(key), value));
     }
 
     /// Set one key, replacing one whose name differs only in case.
@@ -443,6 +476,15 @@ impl RequestContext {
     /// Adds `entries`, whose names are distinct, replacing same-named keys already here, with
     /// one sort: `n log n` for many entries, where inserting each would be `n²`.
     fn merge(&mut self, entries: Vec<Entry>) {
+        /// Up to this many, each entry is put in place (moving a few 40-byte names) rather
+        /// than all sorted again.
+        const ONE_BY_ONE: usize = 8;
+        if entries.len() <= ONE_BY_ONE {
+            for entry in entries {
+                self.set(entry);
+            }
+            return;
+        }
         let known = self.names.len();
         self.names.reserve(entries.len());
         self.values.reserve(entries.len());
@@ -707,6 +749,32 @@ mod tests {
         assert_eq!(
             ctx.get("aws:sourceip").map(|v| v.scalars()[0].text()),
             Some("10.0.0.1")
+        );
+    }
+
+    /// A name inserted by reference or with its buffer is the same key as one inserted by
+    /// copy: typed by the catalog, replaced in any case, found in any case.
+    #[test]
+    fn static_and_owned_names_are_keys_like_any_other() {
+        let mut ctx = RequestContext::new();
+        ctx.insert_static("kms:ResourceAliases", ContextValue::single("alias/app"));
+        ctx.insert_owned(
+            "aws:ResourceTag/CostCenter-with-a-long-name".to_owned(),
+            ContextValue::single("42"),
+        );
+        assert!(
+            ctx.get("KMS:RESOURCEALIASES")
+                .is_some_and(ContextValue::is_multi)
+        );
+        ctx.insert(
+            "aws:resourcetag/costcenter-WITH-a-long-name",
+            ContextValue::single("43"),
+        );
+        assert_eq!(ctx.len(), 2);
+        assert_eq!(
+            ctx.get("aws:ResourceTag/CostCenter-with-a-long-name")
+                .map(|v| v.scalars()[0].text()),
+            Some("43")
         );
     }
 

@@ -521,6 +521,14 @@ pub fn is_multivalued(key: &str) -> bool {
             .any(|prefix| extends_ignoring_case(key, prefix))
 }
 
+/// The keys [`is_multivalued`] says yes to: the multivalued keys' names folded to ASCII
+/// lowercase, and the folded prefixes of the multivalued templates (none today). For a caller
+/// that prepares its own quick test (a request context hashes these names once).
+pub fn multivalued_keys() -> (&'static [String], &'static [String]) {
+    let index = key_index();
+    (&index.multivalued, &index.multivalued_templates)
+}
+
 /// Whether KMS refuses `key` in a key policy (`aws:ResourceTag/*`, `kms:ResourceAliases`, ...).
 pub fn forbidden_in_key_policy(key: &str) -> bool {
     keys::FORBIDDEN_IN_KEY_POLICY.iter().any(|forbidden| {
