@@ -12,32 +12,56 @@ use serde_json::{Map, Value, json};
 
 /// `statement 'Sid' (#1) of the key policy`, `statement #0 of identity policy 2`, `grant g-1`.
 fn describe(source: &Source, statement: Option<usize>, sid: Option<&str>) -> String {
+    let mut out = String::with_capacity(48);
+    describe_into(&mut out, source, statement, sid);
+    out
+}
+
+/// [`describe`], appended to `out`: pieces pushed, not formatted (a batch explains millions).
+fn describe_into(out: &mut String, source: &Source, statement: Option<usize>, sid: Option<&str>) {
+    let mut numbers = itoa::Buffer::new();
     match source {
-        Source::Grant(id) => format!("grant {id}"),
+        Source::Grant(id) => {
+            out.push_str("grant ");
+            out.push_str(id);
+        }
         Source::Policy(policy) => {
-            let which = match policy {
-                PolicySource::KeyPolicy => "the key policy".to_owned(),
-                PolicySource::IdentityPolicy(i) => format!("identity policy {i}"),
-            };
-            let n = statement.unwrap_or(0);
+            let n = numbers.format(statement.unwrap_or(0));
             match sid {
-                Some(sid) => format!("statement '{sid}' (#{n}) of {which}"),
-                None => format!("statement #{n} of {which}"),
+                Some(sid) => {
+                    out.push_str("statement '");
+                    out.push_str(sid);
+                    out.push_str("' (#");
+                    out.push_str(n);
+                    out.push_str(") of ");
+                }
+                None => {
+                    out.push_str("statement #");
+                    out.push_str(n);
+                    out.push_str(" of ");
+                }
+            }
+            match policy {
+                PolicySource::KeyPolicy => out.push_str("the key policy"),
+                PolicySource::IdentityPolicy(i) => {
+                    out.push_str("identity policy ");
+                    out.push_str(numbers.format(*i));
+                }
             }
         }
     }
 }
 
-fn describe_reason(r: &Reason) -> String {
-    describe(&r.source, r.statement, r.sid.as_deref())
-}
-
+/// The reasons described, separated by commas.
 fn list(reasons: &[Reason]) -> String {
-    reasons
-        .iter()
-        .map(describe_reason)
-        .collect::<Vec<_>>()
-        .join(", ")
+    let mut out = String::with_capacity(64 * reasons.len());
+    for (i, r) in reasons.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        describe_into(&mut out, &r.source, r.statement, r.sid.as_deref());
+    }
+    out
 }
 
 /// Near misses: allowing statements and grants that covered everything but a condition or a

@@ -1,109 +1,153 @@
-//! A decision written straight to a writer in the contract's JSON form: the same bytes as
+//! A decision written straight into a buffer in the contract's JSON form: the same bytes as
 //! [`Decision::to_json`] prints (keys in the same, sorted, order), with no intermediate
 //! `serde_json::Value`. For `keyward authorize --batch`, which writes millions of them.
+//!
+//! The keys and the punctuation are this schema's, written as they are. Each string value is
+//! checked for a byte JSON escapes (a quote, a backslash, a control character); one with none
+//! is copied as it is, and one with some is escaped by `serde_json`, so the escaping is
+//! `serde_json`'s in every case. Numbers are written by `itoa`, as `serde_json` writes them.
 
 use crate::decision::{Decision, Failure, Reason, Source, TraceEntry};
+use crate::request::PolicySource;
 use keyward_conditions::{Actual, KeyOutcome};
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 impl Decision {
-    /// Writes [`to_json`](Self::to_json)'s object to `out`, with `"line": line` among its keys
-    /// when given (the batch's line number), byte for byte what printing `to_json` with that
-    /// key inserted gives.
-    pub fn write_json(
-        &self,
-        out: &mut impl std::io::Write,
-        line: Option<usize>,
-    ) -> serde_json::Result<()> {
-        serde_json::to_writer(
-            out,
-            &DecisionJson {
-                decision: self,
-                line,
-            },
-        )
-    }
-}
-
-struct DecisionJson<'a> {
-    decision: &'a Decision,
-    line: Option<usize>,
-}
-
-struct ReasonJson<'a>(&'a Reason);
-struct TraceJson<'a>(&'a TraceEntry);
-struct ConditionJson<'a>(&'a KeyOutcome);
-struct ActualJson<'a>(&'a Actual);
-struct SourceJson<'a>(&'a Source);
-
-impl Serialize for SourceJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self.0)
-    }
-}
-
-impl Serialize for DecisionJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // Keys in sorted order, as `serde_json::Map` keeps them.
-        let d = self.decision;
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry("decision", d.verdict.as_str())?;
-        map.serialize_entry("explanation", &d.explanation)?;
-        if let Some(line) = self.line {
-            map.serialize_entry("line", &line)?;
+    /// Appends [`to_json`](Self::to_json)'s object to `out`, with `"line": line` among its
+    /// keys when given (the batch's line number), byte for byte what printing `to_json` with
+    /// that key inserted gives.
+    pub fn write_json(&self, out: &mut Vec<u8>, line: Option<usize>) -> std::io::Result<()> {
+        let mut json = JsonOut { out };
+        json.raw("{\"decision\":");
+        json.string(self.verdict.as_str())?;
+        json.raw(",\"explanation\":");
+        json.string(&self.explanation)?;
+        if let Some(line) = line {
+            json.raw(",\"line\":");
+            json.number(line);
         }
-        if let Some(message) = &d.message {
-            map.serialize_entry("message", message)?;
+        if let Some(message) = &self.message {
+            json.raw(",\"message\":");
+            json.string(message)?;
         }
-        map.serialize_entry("reasons", &Seq(&d.reasons, ReasonJson))?;
-        map.serialize_entry("trace", &Seq(&d.trace, TraceJson))?;
-        map.end()
+        json.raw(",\"reasons\":[");
+        for (i, reason) in self.reasons.iter().enumerate() {
+            if i > 0 {
+                json.raw(",");
+            }
+            json.reason(reason)?;
+        }
+        json.raw("],\"trace\":[");
+        for (i, entry) in self.trace.iter().enumerate() {
+            if i > 0 {
+                json.raw(",");
+            }
+            json.trace(entry)?;
+        }
+        json.raw("]}");
+        Ok(())
     }
 }
 
-/// A slice written as a JSON array, each element through its wrapper.
-struct Seq<'a, T, W>(&'a [T], fn(&'a T) -> W);
-
-impl<'a, T, W: Serialize> Serialize for Seq<'a, T, W> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for item in self.0 {
-            seq.serialize_element(&(self.1)(item))?;
-        }
-        seq.end()
-    }
+/// The buffer a decision is written into.
+struct JsonOut<'a> {
+    out: &'a mut Vec<u8>,
 }
 
-impl Serialize for ReasonJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let r = self.0;
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry("effect", r.effect.as_str())?;
+impl JsonOut<'_> {
+    /// Bytes of the schema (keys, punctuation), which need no escaping.
+    fn raw(&mut self, text: &str) {
+        self.out.extend_from_slice(text.as_bytes());
+    }
+
+    /// A string value, quoted and escaped as `serde_json` escapes it.
+    fn string(&mut self, text: &str) -> std::io::Result<()> {
+        if needs_escape(text.as_bytes()) {
+            serde_json::to_writer(&mut *self.out, text)?;
+        } else {
+            self.out.push(b'"');
+            self.out.extend_from_slice(text.as_bytes());
+            self.out.push(b'"');
+        }
+        Ok(())
+    }
+
+    /// An array of string values.
+    fn strings(&mut self, texts: &[String]) -> std::io::Result<()> {
+        self.raw("[");
+        for (i, text) in texts.iter().enumerate() {
+            if i > 0 {
+                self.raw(",");
+            }
+            self.string(text)?;
+        }
+        self.raw("]");
+        Ok(())
+    }
+
+    /// A non-negative integer.
+    fn number(&mut self, n: usize) {
+        self.raw(itoa::Buffer::new().format(n));
+    }
+
+    /// A boolean.
+    fn boolean(&mut self, b: bool) {
+        self.raw(if b { "true" } else { "false" });
+    }
+
+    /// Where a reason or trace entry comes from, as [`Source`]'s `Display` spells it.
+    fn source(&mut self, source: &Source) -> std::io::Result<()> {
+        match source {
+            Source::Policy(PolicySource::KeyPolicy) => self.raw("\"key_policy\""),
+            Source::Policy(PolicySource::IdentityPolicy(i)) => {
+                self.raw("\"identity_policy:");
+                self.number(*i);
+                self.raw("\"");
+            }
+            Source::Grant(id) if !needs_escape(id.as_bytes()) => {
+                self.raw("\"grant:");
+                self.raw(id);
+                self.raw("\"");
+            }
+            Source::Grant(_) => self.string(&source.to_string())?,
+        }
+        Ok(())
+    }
+
+    fn reason(&mut self, r: &Reason) -> std::io::Result<()> {
+        self.raw("{\"effect\":");
+        self.string(r.effect.as_str())?;
         if let Some(sid) = &r.sid {
-            map.serialize_entry("sid", sid)?;
+            self.raw(",\"sid\":");
+            self.string(sid)?;
         }
-        map.serialize_entry("source", &SourceJson(&r.source))?;
+        self.raw(",\"source\":");
+        self.source(&r.source)?;
         if let Some(n) = r.statement {
-            map.serialize_entry("statement", &n)?;
+            self.raw(",\"statement\":");
+            self.number(n);
         }
-        map.end()
+        self.raw("}");
+        Ok(())
     }
-}
 
-impl Serialize for TraceJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let t = self.0;
-        let mut map = s.serialize_map(None)?;
+    /// A trace entry's keys, in sorted order; each after the first follows a comma.
+    fn trace(&mut self, t: &TraceEntry) -> std::io::Result<()> {
+        self.raw("{");
         if let Some(Failure::Condition(outcome)) = &t.failure {
-            map.serialize_entry("condition", &ConditionJson(outcome))?;
+            self.raw("\"condition\":");
+            self.condition(outcome)?;
+            self.raw(",");
         }
         if t.delegates {
-            map.serialize_entry("delegates", &true)?;
+            self.raw("\"delegates\":true,");
         }
         if let Some(Failure::Grant(why)) = &t.failure {
-            map.serialize_entry("detail", why)?;
+            self.raw("\"detail\":");
+            self.string(why)?;
+            self.raw(",");
         }
-        map.serialize_entry("effect", t.effect.as_str())?;
+        self.raw("\"effect\":");
+        self.string(t.effect.as_str())?;
         let failed = t.failure.as_ref().map(|f| match f {
             Failure::Action => "action",
             Failure::Resource => "resource",
@@ -113,51 +157,87 @@ impl Serialize for TraceJson<'_> {
             Failure::Condition(_) => "condition",
         });
         if let Some(failed) = failed {
-            map.serialize_entry("failed", failed)?;
+            self.raw(",\"failed\":");
+            self.string(failed)?;
         }
-        map.serialize_entry("matched", &t.failure.is_none())?;
+        self.raw(",\"matched\":");
+        self.boolean(t.failure.is_none());
         // A grant's name is `name`; a statement's Sid is `sid`.
-        if let Some(sid) = &t.sid
-            && t.statement.is_none()
-        {
-            map.serialize_entry("name", sid)?;
+        if let Some(sid) = &t.sid {
+            self.raw(if t.statement.is_none() {
+                ",\"name\":"
+            } else {
+                ",\"sid\":"
+            });
+            self.string(sid)?;
         }
-        if let Some(sid) = &t.sid
-            && t.statement.is_some()
-        {
-            map.serialize_entry("sid", sid)?;
-        }
-        map.serialize_entry("source", &SourceJson(&t.source))?;
+        self.raw(",\"source\":");
+        self.source(&t.source)?;
         if let Some(n) = t.statement {
-            map.serialize_entry("statement", &n)?;
+            self.raw(",\"statement\":");
+            self.number(n);
         }
-        map.end()
+        self.raw("}");
+        Ok(())
     }
-}
 
-impl Serialize for ConditionJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let o = self.0;
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry("actual", &ActualJson(&o.actual))?;
-        map.serialize_entry("expected", &o.expected)?;
-        map.serialize_entry("key", &o.key)?;
-        map.serialize_entry("operator", &o.operator.to_string())?;
-        map.end()
-    }
-}
-
-impl Serialize for ActualJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            Actual::Missing => s.serialize_str("missing"),
-            Actual::Single(v) => s.serialize_str(v),
-            Actual::Multi(values) => values.serialize(s),
+    fn condition(&mut self, o: &KeyOutcome) -> std::io::Result<()> {
+        self.raw("{\"actual\":");
+        match &o.actual {
+            Actual::Missing => self.raw("\"missing\""),
+            Actual::Single(v) => self.string(v)?,
+            Actual::Multi(values) => self.strings(values)?,
             Actual::Variants(values) => {
-                let mut map = s.serialize_map(Some(1))?;
-                map.serialize_entry("variants", values)?;
-                map.end()
+                self.raw("{\"variants\":");
+                self.strings(values)?;
+                self.raw("}");
             }
         }
+        self.raw(",\"expected\":");
+        self.strings(&o.expected)?;
+        self.raw(",\"key\":");
+        self.string(&o.key)?;
+        self.raw(",\"operator\":");
+        self.string(&o.operator.to_string())?;
+        self.raw("}");
+        Ok(())
+    }
+}
+
+/// Whether JSON escapes some byte of `text`: a quote, a backslash or a control character
+/// (below 0x20). Read sixteen bytes at a time without a branch per byte, so that the compiler
+/// can test them together.
+fn needs_escape(text: &[u8]) -> bool {
+    fn escaped(b: u8) -> bool {
+        b < 0x20 || b == b'"' || b == b'\\'
+    }
+    let mut chunks = text.chunks_exact(16);
+    for chunk in &mut chunks {
+        if chunk.iter().fold(false, |any, &b| any | escaped(b)) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| escaped(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every byte JSON escapes is found wherever it is in the text, and nothing else is.
+    #[test]
+    fn a_byte_to_escape_is_found_anywhere() {
+        for len in [0, 1, 15, 16, 17, 40] {
+            let clean = "a".repeat(len);
+            assert!(!needs_escape(clean.as_bytes()), "{len}");
+            for at in 0..len {
+                for bad in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                    let mut text = clean.clone().into_bytes();
+                    text[at] = bad;
+                    assert!(needs_escape(&text), "{len} {at} {bad}");
+                }
+            }
+        }
+        assert!(!needs_escape("ünïcödé / <tag> \u{7f} '".as_bytes()));
     }
 }

@@ -259,6 +259,36 @@ proptest! {
         }
     }
 
+    /// The batch's direct JSON writer gives the bytes `to_json` prints, with or without a line
+    /// number, whatever a Sid or a grant ID holds: quotes, backslashes, control characters,
+    /// text beyond ASCII.
+    #[test]
+    fn written_json_is_to_json_byte_for_byte(
+        s in scenario(),
+        // What a key policy may hold (tab, line feed, carriage return, U+0020 to U+00FF).
+        sids in vec("[\"\\\\\t\n\ra-z é\u{7f}]{0,12}", 8),
+        // A grant ID is not a policy: anything.
+        ids in vec("[\"\\\\\u{0}-\u{1f}a-z é✓]{0,12}", 8),
+        line in any::<Option<usize>>(),
+    ) {
+        let mut s = s;
+        for (statement, sid) in s.key_statements.iter_mut().zip(&sids) {
+            statement["Sid"] = json!(sid);
+        }
+        for (grant, id) in s.grants.iter_mut().zip(&ids) {
+            grant["grant_id"] = json!(format!("g-{id}"));
+        }
+        let request = Request::parse(&s.request()).unwrap();
+        let decision = Authorizer::for_request(&request).unwrap().decide(&request);
+        let mut expected = decision.to_json();
+        if let Some(line) = line {
+            expected["line"] = json!(line);
+        }
+        let mut written = Vec::new();
+        decision.write_json(&mut written, line).unwrap();
+        prop_assert_eq!(String::from_utf8(written).unwrap(), expected.to_string());
+    }
+
     /// `covering` says which key-policy statements and grants can decide a caller's
     /// requests: one it leaves out never takes part in a decision, and removing every one it
     /// leaves out never changes the verdict.

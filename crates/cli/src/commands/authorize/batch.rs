@@ -220,6 +220,7 @@ fn decide_chunk(
                     &mut *out,
                     &serde_json::json!({ "line": number, "error": messages.join("\n") }),
                 )
+                .map_err(std::io::Error::from)
             }
         };
         // Writing into memory cannot fail; a decision that could not be written is an error.
