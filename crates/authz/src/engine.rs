@@ -298,8 +298,11 @@ impl Authorizer {
         };
         // The key the action is authorized on: the resource, or an alias's target key.
         // Each parsed once, when a statement's pattern first needs it.
-        let key_resource = LazyArn::new(request.target_key.as_deref().unwrap_or(&request.resource));
-        let alias_resource = LazyArn::new(&request.resource);
+        let alias_resource = LazyArn::with_kept(&request.resource, &request.parsed_resource);
+        let key_resource = match request.target_key.as_deref() {
+            Some(target) => LazyArn::new(target),
+            None => LazyArn::with_kept(&request.resource, &request.parsed_resource),
+        };
         if let Some(policy) = &self.key_policy {
             let cover = |s: &CompiledStatement| {
                 s.principals.as_ref().map_or(Coverage::None, |p| {

@@ -4,6 +4,7 @@
 use crate::library::{PolicyLibrary, PolicyRef};
 use keyward_conditions::{CompiledPolicy, ContextValue, RequestContext};
 use keyward_grants::{Grant, GrantConstraint};
+use keyward_policy::arn::ParsedArn;
 use keyward_policy::catalog::{self, ActionId, ResourceScope};
 use keyward_policy::principal::{ParsedCaller, Principal};
 use keyward_policy::{Diagnostics, PolicyKind, Span};
@@ -305,6 +306,11 @@ pub struct Request {
     /// fill it in; a request built field by field gives its caller's
     /// ([`ParsedCaller::of`]), or the default, with which every decision parses `principal`.
     pub parsed_caller: ParsedCaller,
+    /// `resource` parsed once, for the decisions' resource patterns: [`Request::new`] and
+    /// [`Request::parse`] fill it in; a request built field by field gives
+    /// [`ParsedArn::of`] its resource, or the default, with which every decision that reads
+    /// the resource parses it.
+    pub parsed_resource: ParsedArn,
 }
 
 fn field(field: &'static str, message: impl Into<String>) -> RequestError {
@@ -414,6 +420,7 @@ impl Request {
             resource_account: keyward_policy::arn::Arn::parse(resource)
                 .map(|a| a.account.to_owned())
                 .filter(|a| !a.is_empty()),
+            parsed_resource: ParsedArn::of(resource),
             target_key: None,
             key_policy: None,
             identity_policies: Vec::new(),
@@ -477,9 +484,11 @@ impl Request {
                 ));
             }
         };
+        let parsed_resource = ParsedArn::of(&resource);
         let resource_account = match raw.resource_account {
             Some(a) => Some(a),
-            None => keyward_policy::arn::Arn::parse(&resource)
+            None => parsed_resource
+                .get(&resource)
                 .map(|a| a.account.to_owned())
                 .filter(|a| !a.is_empty()),
         };
@@ -568,6 +577,7 @@ impl Request {
             encryption_context,
             context: RequestContext::new(),
             parsed_caller,
+            parsed_resource,
         };
         request.context = request.derive_context(&raw.key, key_scoped, raw.context)?;
         Ok(request)

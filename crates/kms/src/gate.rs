@@ -788,8 +788,9 @@ impl Kms {
         encryption_context: Option<&EncryptionContext>,
         context: RequestContext,
     ) -> Request {
-        let resource_account =
-            keyward_policy::arn::Arn::parse(&resource).map(|a| a.account.to_owned());
+        // Parsed once, here: the decisions take the resource's parts from what is kept.
+        let parsed_resource = keyward_policy::arn::ParsedArn::of(&resource);
+        let resource_account = parsed_resource.get(&resource).map(|a| a.account.to_owned());
         Request {
             principal: caller.arn().to_owned(),
             principal_account: Some(caller.account().to_owned()),
@@ -807,6 +808,7 @@ impl Kms {
                 .unwrap_or_default(),
             context,
             parsed_caller: caller.parsed().clone(),
+            parsed_resource,
         }
     }
 

@@ -52,6 +52,8 @@ pub struct Arn<'a> {
 #[derive(Debug)]
 pub struct LazyArn<'a> {
     text: &'a str,
+    /// Where the text's parts are, when a request parsed it before.
+    kept: Option<&'a ParsedArn>,
     parsed: std::cell::OnceCell<Option<Arn<'a>>>,
 }
 
@@ -60,6 +62,17 @@ impl<'a> LazyArn<'a> {
     pub fn new(text: &'a str) -> Self {
         Self {
             text,
+            kept: None,
+            parsed: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// `text`, with what an earlier parse kept: when a pattern first needs the ARN, it is
+    /// taken from `kept` if `kept` was made from this very text, and parsed otherwise.
+    pub fn with_kept(text: &'a str, kept: &'a ParsedArn) -> Self {
+        Self {
+            text,
+            kept: Some(kept),
             parsed: std::cell::OnceCell::new(),
         }
     }
@@ -69,10 +82,61 @@ impl<'a> LazyArn<'a> {
         self.text
     }
 
-    /// The ARN, parsed on the first call; `None` when the text is not an ARN.
+    /// The ARN, parsed (or taken from what was kept) on the first call; `None` when the text
+    /// is not an ARN.
     pub fn arn(&self) -> Option<&Arn<'a>> {
-        self.parsed.get_or_init(|| Arn::parse(self.text)).as_ref()
+        self.parsed
+            .get_or_init(|| match self.kept {
+                Some(kept) => kept.get(self.text),
+                None => Arn::parse(self.text),
+            })
+            .as_ref()
     }
+}
+
+/// An ARN parsed once and kept: the text it was made from and where the colons between its
+/// parts are. It gives the ARN again without parsing, for as long as it is asked about the
+/// same text (any other text is parsed afresh, never mistaken for the first). The default
+/// keeps nothing, so every `get` parses. A request keeps its resource's so that its decisions
+/// do not parse it ([`LazyArn::with_kept`]).
+#[derive(Debug, Clone, Default)]
+pub struct ParsedArn(Option<(std::sync::Arc<str>, [usize; 4])>);
+
+impl ParsedArn {
+    /// `text` parsed; nothing is kept when it is not an ARN.
+    pub fn of(text: &str) -> Self {
+        Self(colons(text).map(|at| (std::sync::Arc::from(text), at)))
+    }
+
+    /// The ARN `text` is (as [`Arn::parse`]), without parsing when it is the text this was
+    /// made from.
+    pub fn get<'a>(&self, text: &'a str) -> Option<Arn<'a>> {
+        match &self.0 {
+            Some((kept, at)) if **kept == *text => Arn::from_colons(text, *at),
+            _ => Arn::parse(text),
+        }
+    }
+}
+
+/// The offsets, in the text after `arn:`, of the four colons that end the partition, the
+/// service, the region and the account; `None` when `text` is not `arn:` plus five parts.
+fn colons(text: &str) -> Option<[usize; 4]> {
+    let rest = text.strip_prefix("arn:")?;
+    // The first four colons after `arn:`, in one pass over the bytes.
+    let mut colons = [0usize; 4];
+    let mut found = 0;
+    for (i, b) in rest.bytes().enumerate() {
+        if b == b':' {
+            if let Some(slot) = colons.get_mut(found) {
+                *slot = i;
+            }
+            found += 1;
+            if found == colons.len() {
+                break;
+            }
+        }
+    }
+    (found == colons.len()).then_some(colons)
 }
 
 impl<'a> Arn<'a> {
@@ -103,25 +167,12 @@ impl<'a> Arn<'a> {
 
     /// Split `text` into its six parts; `None` when it is not `arn:` plus five more parts.
     pub fn parse(text: &'a str) -> Option<Self> {
+        Self::from_colons(text, colons(text)?)
+    }
+
+    /// `text` split at the colons [`colons`] found in it.
+    fn from_colons(text: &'a str, [a, b, c, d]: [usize; 4]) -> Option<Self> {
         let rest = text.strip_prefix("arn:")?;
-        // The first four colons after `arn:`, in one pass over the bytes.
-        let mut colons = [0usize; 4];
-        let mut found = 0;
-        for (i, b) in rest.bytes().enumerate() {
-            if b == b':' {
-                if let Some(slot) = colons.get_mut(found) {
-                    *slot = i;
-                }
-                found += 1;
-                if found == colons.len() {
-                    break;
-                }
-            }
-        }
-        if found < colons.len() {
-            return None;
-        }
-        let [a, b, c, d] = colons;
         Some(Self {
             partition: rest.get(..a)?,
             service: rest.get(a + 1..b)?,
@@ -239,6 +290,22 @@ mod tests {
         ArnPattern::new(pattern)
             .map(|p| p.matches_text(arn))
             .unwrap_or(false)
+    }
+
+    proptest::proptest! {
+        /// What a kept parse gives is what parsing gives, for the text it was made from and
+        /// for any other text, which is parsed afresh, never read with the first one's colons.
+        #[test]
+        fn a_kept_parse_is_the_parse_of_the_text_asked_about(
+            kept in "(arn:)?[a-z:/-]{0,30}",
+            asked in "(arn:)?[a-z:/-]{0,30}",
+        ) {
+            let parsed = ParsedArn::of(&kept);
+            proptest::prop_assert_eq!(parsed.get(&kept), Arn::parse(&kept));
+            proptest::prop_assert_eq!(parsed.get(&asked), Arn::parse(&asked));
+            let lazy = LazyArn::with_kept(&asked, &parsed);
+            proptest::prop_assert_eq!(lazy.arn().cloned(), Arn::parse(&asked));
+        }
     }
 
     #[test]

@@ -368,3 +368,24 @@ fn covering_names_the_caller_its_role_its_account_and_everyone() {
     assert_eq!(covering.key_policy, vec![true, true, true, false, false]);
     assert_eq!(covering.grants, vec![true, false]);
 }
+
+/// A request keeps its resource's parse for its decisions; a resource changed afterwards is
+/// parsed afresh, so a statement for one key never allows another through a stale parse.
+#[test]
+fn a_resource_changed_after_parsing_is_decided_as_changed() {
+    let text = json!({
+        "principal": "arn:aws:iam::111122223333:role/App",
+        "action": "kms:Decrypt",
+        "resource": KEY,
+        "key_policy": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/App"}, "Action": "kms:Decrypt", "Resource": KEY}
+        ]}
+    })
+    .to_string();
+    let request = Request::parse(&text).unwrap();
+    let authorizer = Authorizer::for_request(&request).unwrap();
+    assert_eq!(authorizer.verdict(&request), Verdict::Allow);
+    let mut other = request.clone();
+    other.resource = KEY.replace("1234abcd", "99999999");
+    assert_eq!(authorizer.verdict(&other), Verdict::ImplicitDeny);
+}

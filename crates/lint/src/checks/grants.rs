@@ -202,6 +202,7 @@ fn given(
             encryption_context: pairs.clone(),
             context,
             parsed_caller: Default::default(),
+            parsed_resource: Default::default(),
         };
         if with.verdict(&request) == Verdict::Allow && without.verdict(&request) != Verdict::Allow {
             given = given.with(action);
