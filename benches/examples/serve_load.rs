@@ -28,7 +28,6 @@ mod http;
 
 use http::{Running, call, config_text, load, report, signed};
 use keyward_benches as _;
-use std::net::SocketAddr;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -63,7 +62,7 @@ fn main() {
     // The baseline, in the same run: the same Encrypt without its signature, which the server
     // parses, refuses (MissingAuthenticationTokenException) and answers, so the difference is
     // SigV4, the policy decision, the encryption and the audit record.
-    let unsigned = request_bytes(addr, &body);
+    let unsigned = http::unsigned(addr, "Encrypt", &body);
     let baseline = load(addr, &unsigned, seconds, connections, 400);
     report(
         "baseline: unsigned Encrypt, refused",
@@ -95,15 +94,4 @@ fn main() {
         signed_run.latencies.len() + 1,
         "one audit record per signed request (and the CreateKey); none for the refused ones"
     );
-}
-
-/// An unsigned request: what `signed` sends, without `x-amz-date` and `authorization`.
-fn request_bytes(addr: SocketAddr, body: &[u8]) -> Vec<u8> {
-    let mut out = format!(
-        "POST / HTTP/1.1\r\ncontent-length: {}\r\nhost: {addr}\r\ncontent-type: application/x-amz-json-1.1\r\nx-amz-target: TrentService.Encrypt\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    out.extend_from_slice(body);
-    out
 }

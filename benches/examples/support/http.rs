@@ -134,6 +134,17 @@ pub(crate) fn signed(addr: SocketAddr, operation: &str, body: &[u8]) -> Vec<u8> 
     bytes
 }
 
+/// An unsigned request: what [`signed`] sends, without `x-amz-date` and `authorization`.
+pub(crate) fn unsigned(addr: SocketAddr, operation: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "POST / HTTP/1.1\r\ncontent-length: {}\r\nhost: {addr}\r\ncontent-type: application/x-amz-json-1.1\r\nx-amz-target: TrentService.{operation}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
 /// Reads one response from a keep-alive connection; its status and body.
 pub(crate) fn read_reply(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> (u16, Vec<u8>) {
     buffer.clear();

@@ -1,0 +1,75 @@
+//! N Encrypt requests, one after another on one keep-alive connection, to a `keyward serve`
+//! in this process: a steady workload for counting one whole server request's instructions
+//! with `valgrind --tool=callgrind --separate-threads=yes` (runs of N and 1; the server's
+//! threads, every thread but the first, which is this client, summed; the difference over
+//! N - 1 is one request: HTTP, SigV4, the decision, AES-GCM, the audit record).
+//!
+//! ```text
+//! serve_requests [N] [signed|unsigned] [AUDIT_SYNC]
+//! ```
+//!
+//! `unsigned` sends the same Encrypt without its signature, which the server parses, refuses
+//! (MissingAuthenticationTokenException) and answers: the floor `serve_load` compares with.
+//! The server runs on one worker thread over a temporary data directory (SQLite store, JSON
+//! Lines audit trail; `AUDIT_SYNC` as the config's `audit_sync`, default `batched`).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests: a failure panics with the value shown"
+)]
+
+#[path = "support/http.rs"]
+mod http;
+
+use http::{Running, call, config_text, read_reply, signed};
+use keyward_benches as _;
+use std::io::Write;
+use std::net::TcpStream;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let n: usize = args.get(1).map_or(1000, |a| a.parse().unwrap());
+    let kind = args.get(2).map_or("signed", String::as_str);
+    let audit_sync = args.get(3).map_or("batched", String::as_str);
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "audit_sync = \"{audit_sync}\"\n{}",
+        config_text(dir.path(), "sqlite", "requests")
+    );
+    let server = Running::start(&config, 1);
+    let addr = server.addr;
+    let key = call(addr, "CreateKey", b"{}")["KeyMetadata"]["KeyId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = serde_json::to_vec(&serde_json::json!({
+        "KeyId": key,
+        "Plaintext": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiYw==",
+        "EncryptionContext": {"app": "load"},
+    }))
+    .unwrap();
+    let (request, expected) = match kind {
+        "signed" => (signed(addr, "Encrypt", &body), 200),
+        "unsigned" => (http::unsigned(addr, "Encrypt", &body), 400),
+        other => panic!("signed or unsigned, not {other}"),
+    };
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_nodelay(true).unwrap();
+    let mut buffer = Vec::with_capacity(8192);
+    let started = std::time::Instant::now();
+    for _ in 0..n {
+        stream.write_all(&request).unwrap();
+        let (status, reply) = read_reply(&mut stream, &mut buffer);
+        assert_eq!(status, expected, "{}", String::from_utf8_lossy(&reply));
+    }
+    let elapsed = started.elapsed();
+    drop(stream);
+    server.stop();
+    println!(
+        "{n} {kind} Encrypt requests in {elapsed:.3?}: {:.1} us each, one at a time",
+        elapsed.as_secs_f64() * 1e6 / n.max(1) as f64
+    );
+}
