@@ -1,8 +1,10 @@
 //! N Encrypt requests, one after another on one keep-alive connection, to a `keyward serve`
 //! in this process: a steady workload for counting one whole server request's instructions
-//! with `valgrind --tool=callgrind --separate-threads=yes` (runs of N and 1; the server's
-//! threads, every thread but the first, which is this client, summed; the difference over
-//! N - 1 is one request: HTTP, SigV4, the decision, AES-GCM, the audit record).
+//! with `valgrind --tool=callgrind --separate-threads=yes` (runs of N and 1; the third thread
+//! and every later one summed: the runtime's worker, the audit writer, the blocking pool; the
+//! first is this client, the second the accept loop and the start-up, whose random-source
+//! seeding varies from run to run). The difference over N - 1 is one request: HTTP, SigV4,
+//! the decision, AES-GCM, the audit record. `benches/instructions.sh` does this.
 //!
 //! ```text
 //! serve_requests [N] [signed|unsigned] [AUDIT_SYNC]
