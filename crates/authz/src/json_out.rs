@@ -1,8 +1,9 @@
-//! A decision written straight into a buffer in the contract's JSON form: the same bytes as
-//! [`Decision::to_json`] prints (keys in the same, sorted, order), with no intermediate
-//! `serde_json::Value`. For `keyward authorize --batch`, which writes millions of them.
+//! JSON written straight into a buffer by its schema ([`JsonOut`]), and a decision written so
+//! in the contract's JSON form: the same bytes as [`Decision::to_json`] prints (keys in the
+//! same, sorted, order), with no intermediate `serde_json::Value`. For `keyward authorize
+//! --batch`, which writes millions of them, and the key service's audit records.
 //!
-//! The keys and the punctuation are this schema's, written as they are. Each string value is
+//! The keys and the punctuation are the schema's, written as they are. Each string value is
 //! checked for a byte JSON escapes (a quote, a backslash, a control character); one with none
 //! is copied as it is, and one with some is escaped by `serde_json`, so the escaping is
 //! `serde_json`'s in every case. Numbers are written by `itoa`, as `serde_json` writes them.
@@ -16,7 +17,7 @@ impl Decision {
     /// keys when given (the batch's line number), byte for byte what printing `to_json` with
     /// that key inserted gives.
     pub fn write_json(&self, out: &mut Vec<u8>, line: Option<usize>) -> std::io::Result<()> {
-        let mut json = JsonOut { out };
+        let mut json = JsonOut::new(out);
         json.raw("{\"decision\":");
         json.string(self.verdict.as_str())?;
         json.raw(",\"explanation\":");
@@ -48,19 +49,30 @@ impl Decision {
     }
 }
 
-/// The buffer a decision is written into.
-struct JsonOut<'a> {
+/// A buffer that JSON is written into by its schema: the caller writes the keys and the
+/// punctuation ([`raw`](Self::raw)), and the values through the methods, which write them as
+/// `serde_json` does.
+#[derive(Debug)]
+pub struct JsonOut<'a> {
     out: &'a mut Vec<u8>,
 }
 
-impl JsonOut<'_> {
-    /// Bytes of the schema (keys, punctuation), which need no escaping.
-    fn raw(&mut self, text: &str) {
+impl<'a> JsonOut<'a> {
+    /// Writes at the end of `out`.
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        Self { out }
+    }
+
+    /// Bytes of the schema (keys, punctuation), which the caller knows need no escaping.
+    pub fn raw(&mut self, text: &str) {
         self.out.extend_from_slice(text.as_bytes());
     }
 
     /// A string value, quoted and escaped as `serde_json` escapes it.
-    fn string(&mut self, text: &str) -> std::io::Result<()> {
+    ///
+    /// # Errors
+    /// Never for a buffer in memory: `serde_json`'s, passed on.
+    pub fn string(&mut self, text: &str) -> std::io::Result<()> {
         if needs_escape(text.as_bytes()) {
             serde_json::to_writer(&mut *self.out, text)?;
         } else {
@@ -68,6 +80,29 @@ impl JsonOut<'_> {
             self.out.extend_from_slice(text.as_bytes());
             self.out.push(b'"');
         }
+        Ok(())
+    }
+
+    /// A string value or `null`.
+    ///
+    /// # Errors
+    /// As [`string`](Self::string).
+    pub fn optional_string(&mut self, text: Option<&str>) -> std::io::Result<()> {
+        match text {
+            Some(text) => self.string(text),
+            None => {
+                self.raw("null");
+                Ok(())
+            }
+        }
+    }
+
+    /// Any value `serde_json` writes (a `serde_json::Value`, say), as it writes it.
+    ///
+    /// # Errors
+    /// `serde_json`'s: a value that cannot be written as JSON.
+    pub fn value(&mut self, value: &impl serde::Serialize) -> std::io::Result<()> {
+        serde_json::to_writer(&mut *self.out, value)?;
         Ok(())
     }
 
@@ -85,17 +120,28 @@ impl JsonOut<'_> {
     }
 
     /// A non-negative integer.
-    fn number(&mut self, n: usize) {
+    pub fn number(&mut self, n: usize) {
         self.raw(itoa::Buffer::new().format(n));
     }
 
+    /// A non-negative integer or `null`.
+    pub fn optional_number(&mut self, n: Option<usize>) {
+        match n {
+            Some(n) => self.number(n),
+            None => self.raw("null"),
+        }
+    }
+
     /// A boolean.
-    fn boolean(&mut self, b: bool) {
+    pub fn boolean(&mut self, b: bool) {
         self.raw(if b { "true" } else { "false" });
     }
 
     /// Where a reason or trace entry comes from, as [`Source`]'s `Display` spells it.
-    fn source(&mut self, source: &Source) -> std::io::Result<()> {
+    ///
+    /// # Errors
+    /// As [`string`](Self::string).
+    pub fn source(&mut self, source: &Source) -> std::io::Result<()> {
         match source {
             Source::Policy(PolicySource::KeyPolicy) => self.raw("\"key_policy\""),
             Source::Policy(PolicySource::IdentityPolicy(i)) => {

@@ -39,6 +39,7 @@ pub mod request;
 
 pub use decision::{AllowBasis, Decision, Failure, Judgement, Reason, Source, TraceEntry, Verdict};
 pub use engine::{Authorizer, Covering};
+pub use json_out::JsonOut;
 pub use keyward_conditions::CompiledPolicy;
 pub use library::PolicyLibrary;
 pub use request::{

@@ -6,7 +6,7 @@
 //! the JSON Lines sink serializes it (the CloudTrail field names are the serde names).
 
 use crate::clock::rfc3339;
-use keyward_authz::{Reason, Verdict};
+use keyward_authz::{JsonOut, Reason, Verdict};
 use keyward_policy::catalog::ActionId;
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 use serde_json::Value;
@@ -101,6 +101,110 @@ impl AuditRecord {
     /// The record as a JSON value.
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// Appends the record's JSON to `out`: the bytes `serde_json` writes for it (its
+    /// `Serialize`, which [`to_json`](Self::to_json) uses), written by the schema, keys as
+    /// they are and clean strings copied (`keyward_authz::JsonOut`). The audit trail writes
+    /// one per call.
+    ///
+    /// # Errors
+    /// `serde_json`'s, for a request parameter it cannot write; never for the record's own
+    /// fields.
+    pub fn write_json(&self, out: &mut Vec<u8>) -> std::io::Result<()> {
+        let mut json = JsonOut::new(out);
+        json.raw("{\"eventVersion\":\"1.08\",\"eventTime\":");
+        json.string(&rfc3339(self.event_time))?;
+        json.raw(",\"eventSource\":\"kms.amazonaws.com\",\"eventName\":");
+        json.string(self.event_name)?;
+        json.raw(",\"awsRegion\":");
+        json.string(&self.region)?;
+        json.raw(",\"userIdentity\":{\"type\":");
+        json.string(self.identity.kind)?;
+        json.raw(",\"arn\":");
+        json.string(&self.identity.arn)?;
+        json.raw(",\"accountId\":");
+        json.string(&self.identity.account_id)?;
+        json.raw("},\"sourceIPAddress\":");
+        json.optional_string(self.source_ip.as_deref())?;
+        json.raw(",\"requestParameters\":");
+        json.value(&self.request_parameters)?;
+        json.raw(",\"responseElements\":");
+        json.value(&self.response_elements)?;
+        json.raw(",\"resources\":[");
+        for (i, arn) in self.resources.iter().enumerate() {
+            json.raw(if i == 0 { "{\"ARN\":" } else { ",{\"ARN\":" });
+            json.string(arn)?;
+            json.raw(",\"accountId\":");
+            json.string(keyward_policy::arn::Arn::parse(arn).map_or("", |a| a.account))?;
+            json.raw(",\"type\":\"AWS::KMS::Key\"}");
+        }
+        json.raw("]");
+        if let Some(data) = &self.additional_event_data {
+            json.raw(",\"additionalEventData\":");
+            json.value(data)?;
+        }
+        json.raw(",\"errorCode\":");
+        json.optional_string(self.error_code)?;
+        json.raw(",\"errorMessage\":");
+        json.optional_string(self.error_message.as_deref())?;
+        json.raw(",\"eventID\":");
+        json.string(
+            self.event_id
+                .hyphenated()
+                .encode_lower(&mut uuid::Uuid::encode_buffer()),
+        )?;
+        json.raw(",\"readOnly\":");
+        json.boolean(self.read_only());
+        json.raw(",\"eventType\":\"AwsApiCall\",\"keyward\":{\"decisions\":[");
+        for (i, decision) in self.decisions.iter().enumerate() {
+            if i > 0 {
+                json.raw(",");
+            }
+            decision.write_json(&mut json)?;
+        }
+        json.raw("],\"instance\":");
+        json.string(&self.instance)?;
+        json.raw("}}");
+        Ok(())
+    }
+}
+
+impl AuditDecision {
+    /// The decision's object in [`AuditRecord::write_json`].
+    fn write_json(&self, json: &mut JsonOut<'_>) -> std::io::Result<()> {
+        json.raw("{\"action\":");
+        json.string(self.action.qualified_name())?;
+        json.raw(",\"resource\":");
+        json.string(&self.resource)?;
+        json.raw(",\"verdict\":");
+        json.string(self.verdict.as_str())?;
+        json.raw(",\"reasons\":[");
+        for (i, r) in self.reasons.iter().enumerate() {
+            json.raw(if i == 0 {
+                "{\"effect\":"
+            } else {
+                ",{\"effect\":"
+            });
+            json.string(r.effect.as_str())?;
+            json.raw(",\"source\":");
+            json.source(&r.source)?;
+            json.raw(",\"statement\":");
+            json.optional_number(r.statement);
+            json.raw(",\"sid\":");
+            json.optional_string(r.sid.as_deref())?;
+            json.raw("}");
+        }
+        json.raw("],\"enforced\":");
+        json.boolean(self.denial.as_ref().is_none_or(|d| d.enforced));
+        if let Some(denial) = &self.denial {
+            json.raw(",\"message\":");
+            json.string(&denial.message)?;
+            json.raw(",\"explanation\":");
+            json.string(&denial.explanation)?;
+        }
+        json.raw("}");
+        Ok(())
     }
 }
 
@@ -522,7 +626,8 @@ impl Drop for JsonLinesFile {
 
 impl AuditSink for JsonLinesFile {
     fn record(&self, record: AuditRecord) {
-        let line = serde_json::to_vec(&record).map(|mut line| {
+        let mut line = Vec::with_capacity(1024);
+        let line = record.write_json(&mut line).map(|()| {
             line.push(b'\n');
             line
         });
@@ -656,6 +761,68 @@ mod tests {
             event_id: uuid::Uuid::nil(),
             decisions: Vec::new(),
             instance: "test".into(),
+        }
+    }
+
+    proptest::proptest! {
+        /// The record written by its schema is, byte for byte, what `serde_json` writes for
+        /// it, whatever its strings hold (quotes, backslashes, control characters, text beyond
+        /// ASCII) and whichever of its optional parts it has.
+        #[test]
+        fn a_record_written_by_its_schema_is_what_serde_json_writes(
+            texts in proptest::collection::vec("[\"\\\\\u{0}-\u{1f}a-z:/ é✓-]{0,16}", 8),
+            flags in proptest::collection::vec(proptest::bool::ANY, 8),
+            statement in proptest::option::of(0usize..40),
+            seconds in 0u64..4_000_000_000,
+        ) {
+            use keyward_authz::{PolicySource, Source};
+            use keyward_policy::Effect;
+            let text = |i: usize| texts[i].clone();
+            let mut r = record(if flags[0] { "Encrypt" } else { "ListKeys" });
+            r.event_time = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+            r.region = text(0).into();
+            r.identity.arn = text(1).into();
+            r.source_ip = flags[1].then(|| text(2));
+            r.request_parameters = serde_json::json!({"keyId": text(3), "encryptionContext": {text(4): text(5)}});
+            r.response_elements = if flags[2] { serde_json::json!({"keyId": text(6)}) } else { Value::Null };
+            r.resources = vec![
+                "arn:aws:kms:us-east-1:111122223333:key/k".to_owned(),
+                text(7),
+            ];
+            r.additional_event_data = flags[3].then(|| serde_json::json!({"customKeyStoreId": text(0)}));
+            r.error_code = flags[4].then_some("AccessDeniedException");
+            r.error_message = flags[4].then(|| text(1));
+            r.event_id = uuid::Uuid::from_u128(u128::from(seconds) * 0x0123_4567_89ab_cdef);
+            r.decisions = vec![AuditDecision {
+                action: keyward_policy::catalog::kms_action("kms:Encrypt").unwrap(),
+                resource: text(3),
+                verdict: if flags[5] { Verdict::Allow } else { Verdict::ImplicitDeny },
+                reasons: vec![
+                    Reason {
+                        effect: Effect::Allow,
+                        source: Source::Policy(PolicySource::IdentityPolicy(2)),
+                        statement,
+                        sid: flags[6].then(|| text(4)),
+                    },
+                    Reason {
+                        effect: Effect::Deny,
+                        source: Source::Grant(text(5)),
+                        statement: None,
+                        sid: None,
+                    },
+                ],
+                denial: flags[7].then(|| DenialRecord {
+                    message: text(6),
+                    explanation: text(7),
+                    enforced: flags[0],
+                }),
+            }];
+            let mut written = Vec::new();
+            r.write_json(&mut written).unwrap();
+            proptest::prop_assert_eq!(
+                String::from_utf8(written).unwrap(),
+                String::from_utf8(serde_json::to_vec(&r).unwrap()).unwrap()
+            );
         }
     }
 
