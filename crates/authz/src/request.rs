@@ -408,19 +408,21 @@ impl Request {
         let arn = principal_role_arn.as_deref().unwrap_or(principal);
         match &principal_account {
             Some(account) => insert_caller(&mut context, arn, account),
-            None => context.insert_single("aws:PrincipalArn", arn),
+            None => context.insert_static("aws:PrincipalArn", ContextValue::single(arn)),
         }
         context.insert_encryption_context(encryption_context.iter().copied());
+        let parsed_resource = ParsedArn::of(resource);
         Ok(Self {
             principal: principal.to_owned(),
             principal_account,
             principal_role_arn,
             action,
             resource: resource.to_owned(),
-            resource_account: keyward_policy::arn::Arn::parse(resource)
+            resource_account: parsed_resource
+                .get(resource)
                 .map(|a| a.account.to_owned())
                 .filter(|a| !a.is_empty()),
-            parsed_resource: ParsedArn::of(resource),
+            parsed_resource,
             target_key: None,
             key_policy: None,
             identity_policies: Vec::new(),
