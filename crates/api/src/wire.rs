@@ -243,7 +243,25 @@ fn drop_nulls(value: &mut Value) {
 /// `SerializationException` for a body that is not a JSON object or a member of the wrong
 /// type (naming the member as AWS's messages spell it, `keyId`), `ValidationException` for a
 /// required member that is missing or null.
+///
+/// A body that is an object and holds no `null` anywhere (not even inside a string) is read
+/// straight into `T`, with no `serde_json::Value` between: without nulls, dropping them changes
+/// nothing, so that reading gives what the general one gives. Any failure there (a duplicate
+/// member, a wrong type) is left to the general reading, which gives AWS's error.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'{')
+        && memchr::memmem::find(body, b"null").is_none()
+        && let Ok(parsed) = serde_json::from_slice::<T>(body)
+    {
+        return Ok(parsed);
+    }
+    parse_through_value(body)
+}
+
+/// The general reading of [`parse`]: the body read into a `serde_json::Value`, its nulls
+/// dropped, then into `T`, with AWS's errors.
+fn parse_through_value<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(serde_json::Map::new())
     } else {
@@ -353,6 +371,79 @@ fn expected_text(expected: &str) -> &str {
         "a sequence" => "a list",
         other if other.starts_with("struct ") => "a structure",
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod straight_reading_tests {
+    #![allow(
+        clippy::unwrap_used,
+        reason = "tests: a failure is a panic with the value shown"
+    )]
+    use super::{parse, parse_through_value};
+    use crate::{EncryptRequest, ImportKeyMaterialRequest};
+    use proptest::prelude::*;
+
+    /// One member of a generated body: its JSON text, well or badly typed, null sometimes.
+    fn member() -> impl Strategy<Value = String> {
+        let text = "[a-zA-Z0-9 /:é\"\\\\\u{1}-]{0,12}";
+        prop_oneof![
+            text.prop_map(|t| format!("\"KeyId\":{}", serde_json::json!(t))),
+            Just("\"KeyId\":5".to_owned()),
+            prop_oneof![Just("AAECAw=="), Just("!!"), Just("")]
+                .prop_map(|b| format!("\"Plaintext\":\"{b}\"")),
+            proptest::collection::btree_map(text, text, 0..3)
+                .prop_map(|m| { format!("\"EncryptionContext\":{}", serde_json::json!(m)) }),
+            Just("\"EncryptionContext\":{\"a\":null}".to_owned()),
+            Just("\"EncryptionContext\":\"x\"".to_owned()),
+            proptest::collection::vec(text, 0..3)
+                .prop_map(|v| format!("\"GrantTokens\":{}", serde_json::json!(v))),
+            Just("\"GrantTokens\":null".to_owned()),
+            Just("\"DryRun\":true".to_owned()),
+            Just("\"DryRun\":\"yes\"".to_owned()),
+            Just("\"EncryptionAlgorithm\":null".to_owned()),
+            Just("\"Unknown\":[1,{\"b\":null}]".to_owned()),
+            Just("\"ImportToken\":\"AAEC\"".to_owned()),
+            Just("\"EncryptedKeyMaterial\":\"AAEC\"".to_owned()),
+            Just("\"ValidTo\":1700000000".to_owned()),
+            Just("\"ValidTo\":1700000000.5".to_owned()),
+            Just("\"ValidTo\":\"2024-01-01T00:00:00Z\"".to_owned()),
+            Just("\"ValidTo\":null".to_owned()),
+        ]
+    }
+
+    proptest! {
+        /// Reading a body straight into its type gives what reading it through a JSON value
+        /// gives, answer or error, for bodies with and without nulls, duplicates, wrong types
+        /// and unknown members.
+        #[test]
+        fn the_straight_reading_agrees_with_the_general_one(
+            members in proptest::collection::vec(member(), 0..7),
+            wrap in 0..3u8,
+        ) {
+            let object = format!("{{{}}}", members.join(","));
+            let body = match wrap {
+                0 => object,
+                1 => format!("  \n{object}  "),
+                _ => format!("[{object}]"),
+            };
+            let straight = parse::<EncryptRequest>(body.as_bytes());
+            let general = parse_through_value::<EncryptRequest>(body.as_bytes());
+            prop_assert_eq!(&straight, &general, "{}", body);
+            let straight = parse::<ImportKeyMaterialRequest>(body.as_bytes());
+            let general = parse_through_value::<ImportKeyMaterialRequest>(body.as_bytes());
+            prop_assert_eq!(&straight, &general, "{}", body);
+        }
+    }
+
+    /// A duplicate member, which the straight reading refuses, is read as the general reading
+    /// reads it (the last one wins).
+    #[test]
+    fn a_duplicate_member_is_read_as_before() {
+        let body = br#"{"KeyId":"a","Plaintext":"AAEC","KeyId":"b"}"#;
+        let parsed = parse::<EncryptRequest>(body).unwrap();
+        assert_eq!(parsed.key_id, "b");
+        assert_eq!(parsed, parse_through_value::<EncryptRequest>(body).unwrap());
     }
 }
 
