@@ -26,7 +26,7 @@
 #[path = "support/http.rs"]
 mod http;
 
-use http::{Running, call, config_text, load, report, signed};
+use http::{load, report, signed};
 use keyward_benches as _;
 
 fn main() {
@@ -42,23 +42,8 @@ fn main() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let config = format!(
-        "audit_sync = \"{audit_sync}\"\n{}",
-        config_text(dir.path(), store, "load")
-    );
-    let server = Running::start(&config, threads);
+    let (server, body) = http::encrypt_workload(dir.path(), store, audit_sync, threads, "load");
     let addr = server.addr;
-
-    let key = call(addr, "CreateKey", b"{}")["KeyMetadata"]["KeyId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let body = serde_json::to_vec(&serde_json::json!({
-        "KeyId": key,
-        "Plaintext": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiYw==",
-        "EncryptionContext": {"app": "load"},
-    }))
-    .unwrap();
     // The baseline, in the same run: the same Encrypt without its signature, which the server
     // parses, refuses (MissingAuthenticationTokenException) and answers, so the difference is
     // SigV4, the policy decision, the encryption and the audit record.

@@ -26,7 +26,7 @@
 #[path = "support/http.rs"]
 mod http;
 
-use http::{Running, call, config_text, read_reply, signed};
+use http::{read_reply, signed};
 use keyward_benches as _;
 use std::io::Write;
 use std::net::TcpStream;
@@ -37,22 +37,8 @@ fn main() {
     let kind = args.get(2).map_or("signed", String::as_str);
     let audit_sync = args.get(3).map_or("batched", String::as_str);
     let dir = tempfile::tempdir().unwrap();
-    let config = format!(
-        "audit_sync = \"{audit_sync}\"\n{}",
-        config_text(dir.path(), "sqlite", "requests")
-    );
-    let server = Running::start(&config, 1);
+    let (server, body) = http::encrypt_workload(dir.path(), "sqlite", audit_sync, 1, "requests");
     let addr = server.addr;
-    let key = call(addr, "CreateKey", b"{}")["KeyMetadata"]["KeyId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let body = serde_json::to_vec(&serde_json::json!({
-        "KeyId": key,
-        "Plaintext": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiYw==",
-        "EncryptionContext": {"app": "load"},
-    }))
-    .unwrap();
     let (request, expected) = match kind {
         "signed" => (signed(addr, "Encrypt", &body), 200),
         "unsigned" => (http::unsigned(addr, "Encrypt", &body), 400),

@@ -88,6 +88,33 @@ impl Drop for Running {
     }
 }
 
+/// A server of `threads` workers over `dir` with `store` and `audit_sync`, and the body of
+/// the load examples' Encrypt (100 bytes, a one-pair encryption context) on a key it created.
+pub(crate) fn encrypt_workload(
+    dir: &std::path::Path,
+    store: &str,
+    audit_sync: &str,
+    threads: usize,
+    instance: &str,
+) -> (Running, Vec<u8>) {
+    let config = format!(
+        "audit_sync = \"{audit_sync}\"\n{}",
+        config_text(dir, store, instance)
+    );
+    let server = Running::start(&config, threads);
+    let key = call(server.addr, "CreateKey", b"{}")["KeyMetadata"]["KeyId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = serde_json::to_vec(&serde_json::json!({
+        "KeyId": key,
+        "Plaintext": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiYw==",
+        "EncryptionContext": {"app": "load"},
+    }))
+    .unwrap();
+    (server, body)
+}
+
 /// A request of `operation` with `body`, signed by the admin with AWS's own signer.
 pub(crate) fn signed(addr: SocketAddr, operation: &str, body: &[u8]) -> Vec<u8> {
     use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
