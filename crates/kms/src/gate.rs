@@ -788,9 +788,11 @@ impl Kms {
         encryption_context: Option<&EncryptionContext>,
         context: RequestContext,
     ) -> Request {
-        // Parsed once, here: the decisions take the resource's parts from what is kept.
-        let parsed_resource = keyward_policy::arn::ParsedArn::of(&resource);
-        let resource_account = parsed_resource.get(&resource).map(|a| a.account.to_owned());
+        // Nothing of the parse is kept: most key policies say `"Resource": "*"`, so a kept
+        // parse would be an allocation per call for nothing; a statement that reads the
+        // resource parses it once per decision.
+        let resource_account =
+            keyward_policy::arn::Arn::parse(&resource).map(|a| a.account.to_owned());
         Request {
             principal: caller.arn().to_owned(),
             principal_account: Some(caller.account().to_owned()),
@@ -808,7 +810,7 @@ impl Kms {
                 .unwrap_or_default(),
             context,
             parsed_caller: caller.parsed().clone(),
-            parsed_resource,
+            parsed_resource: keyward_policy::arn::ParsedArn::default(),
         }
     }
 
