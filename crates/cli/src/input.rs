@@ -30,13 +30,22 @@ impl Input {
     }
 }
 
-/// Reads at most one byte more than `limit` (everything without a limit).
+/// Reads at most one byte more than `limit` (everything without a limit), into a buffer made
+/// ready for `size` bytes (a file's length, read from its metadata), so that a batch of
+/// millions of lines is not copied at every doubling of the buffer. The size is a hint: a file
+/// that grows while it is read is still read to its end (within the limit).
 fn read_bounded(
     reader: impl Read,
     name: &str,
     limit: Option<usize>,
+    size: u64,
 ) -> Result<(Vec<u8>, Option<u64>), String> {
+    let expected = usize::try_from(size)
+        .unwrap_or(usize::MAX)
+        .min(limit.unwrap_or(usize::MAX));
     let mut bytes = Vec::new();
+    // A size the allocator refuses is no error: the read grows the buffer as it goes.
+    let _ = bytes.try_reserve_exact(expected.saturating_add(1));
     reader
         .take(limit.map_or(u64::MAX, |l| l as u64 + 1))
         .read_to_end(&mut bytes)
@@ -82,7 +91,7 @@ pub(crate) fn read_document(argument: &str) -> Result<Input, String> {
 /// over `limit` is not read (its size is checked first).
 pub(crate) fn read_limited(path: &str, limit: Option<usize>) -> Result<Input, String> {
     let (bytes, too_large, name) = if path == "-" {
-        let (bytes, too_large) = read_bounded(std::io::stdin().lock(), "standard input", limit)?;
+        let (bytes, too_large) = read_bounded(std::io::stdin().lock(), "standard input", limit, 0)?;
         (bytes, too_large, "<stdin>".to_owned())
     } else {
         let file = std::fs::File::open(path)
@@ -102,7 +111,7 @@ pub(crate) fn read_limited(path: &str, limit: Option<usize>) -> Result<Input, St
                 too_large: Some(metadata.len()),
             });
         }
-        let (bytes, too_large) = read_bounded(file, path, limit)?;
+        let (bytes, too_large) = read_bounded(file, path, limit, metadata.len())?;
         (bytes, too_large, path.to_owned())
     };
     let text = String::from_utf8(bytes).map_err(|e| {
@@ -256,5 +265,30 @@ mod tests {
             let error = read("/dev/zero").unwrap_err();
             assert!(error.contains("not a regular file"), "{error}");
         }
+    }
+
+    /// A file is read into a buffer of its size, not one grown by doubling (which copies a
+    /// batch of millions of lines again at every step); a hint that is too small (a pipe's
+    /// zero) still reads everything.
+    #[test]
+    fn a_file_is_read_into_a_buffer_of_its_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("batch.jsonl");
+        let text = "{\"action\":\"kms:Decrypt\"}\n".repeat(40_000);
+        std::fs::write(&path, &text).unwrap();
+        let input = read_limited(&path.to_string_lossy(), None).unwrap();
+        assert_eq!(input.text, text);
+        assert!(
+            input.text.capacity() <= text.len() + 1,
+            "{} for {} bytes",
+            input.text.capacity(),
+            text.len()
+        );
+        let (bytes, too_large) =
+            read_bounded(std::io::Cursor::new(text.as_bytes()), "pipe", None, 0).unwrap();
+        assert_eq!((bytes.as_slice(), too_large), (text.as_bytes(), None));
+        let (bytes, too_large) =
+            read_bounded(std::io::Cursor::new(text.as_bytes()), "pipe", Some(10), 0).unwrap();
+        assert_eq!((bytes.len(), too_large), (0, Some(11)));
     }
 }
