@@ -5,7 +5,7 @@
 //! grants share one compiled authorizer, across threads.
 
 use super::Outcome;
-use keyward_authz::{Authorizer, PolicyLibrary, Request, RequestError};
+use keyward_authz::{Authorizer, Decision, PolicyLibrary, Request, RequestError};
 use keyward_grants::Grant;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -17,6 +17,11 @@ use std::sync::{Arc, RwLock, mpsc};
 /// starts early and memory stays small.
 const CHUNK_LINES: usize = 2048;
 
+/// Bytes of output a chunk's buffer starts with, per line: a decision with its reasons and trace
+/// is about a kilobyte, so most chunks are written without the buffer growing (and copying
+/// itself) on the way. Buffers are used again once written out ([`BufferPool`]).
+const OUTPUT_BYTES_PER_LINE: usize = 1024;
+
 /// The most authorizers kept; past it the cache starts again (a batch over more distinct
 /// policy sets than this recompiles, but never grows without bound).
 const CACHE_CAPACITY: usize = 4096;
@@ -26,7 +31,7 @@ const CACHE_CAPACITY: usize = 4096;
 #[derive(Default)]
 struct AuthorizerCache {
     /// By a hash of the policy texts and grant IDs; each bucket compares in full.
-    entries: RwLock<HashMap<u64, Vec<CacheEntry>>>,
+    entries: RwLock<HashMap<u64, Vec<Arc<CacheEntry>>>>,
     hasher: foldhash::fast::RandomState,
 }
 
@@ -34,7 +39,7 @@ struct CacheEntry {
     key_policy: Option<String>,
     identity: Vec<String>,
     grants: Vec<Grant>,
-    authorizer: Arc<Authorizer>,
+    authorizer: Authorizer,
 }
 
 impl CacheEntry {
@@ -63,30 +68,30 @@ impl AuthorizerCache {
         h.finish()
     }
 
-    fn get(&self, request: &Request) -> Result<Arc<Authorizer>, RequestError> {
+    fn get(&self, request: &Request) -> Result<Arc<CacheEntry>, RequestError> {
         let hash = self.hash(request);
-        let found = |entries: &HashMap<u64, Vec<CacheEntry>>| {
+        let found = |entries: &HashMap<u64, Vec<Arc<CacheEntry>>>| {
             entries
                 .get(&hash)
                 .and_then(|bucket| bucket.iter().find(|e| e.is_for(request)))
-                .map(|e| Arc::clone(&e.authorizer))
+                .map(Arc::clone)
         };
-        if let Some(authorizer) = self.entries.read().ok().as_deref().and_then(found) {
-            return Ok(authorizer);
+        if let Some(entry) = self.entries.read().ok().as_deref().and_then(found) {
+            return Ok(entry);
         }
         // Compiled under the write lock, so two threads never compile the same set.
         let mut entries = self
             .entries
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(authorizer) = found(&entries) {
-            return Ok(authorizer);
+        if let Some(entry) = found(&entries) {
+            return Ok(entry);
         }
-        let authorizer = Arc::new(Authorizer::for_request(request)?);
+        let authorizer = Authorizer::for_request(request)?;
         if entries.len() >= CACHE_CAPACITY {
             entries.clear();
         }
-        entries.entry(hash).or_default().push(CacheEntry {
+        let entry = Arc::new(CacheEntry {
             key_policy: request.key_policy.as_ref().map(|p| p.text.clone()),
             identity: request
                 .identity_policies
@@ -94,9 +99,63 @@ impl AuthorizerCache {
                 .map(|p| p.text.clone())
                 .collect(),
             grants: request.grants.clone(),
-            authorizer: Arc::clone(&authorizer),
+            authorizer,
         });
-        Ok(authorizer)
+        entries.entry(hash).or_default().push(Arc::clone(&entry));
+        Ok(entry)
+    }
+}
+
+/// How many authorizers a worker keeps at hand.
+const RECENT: usize = 4;
+
+/// The few authorizers a worker used last, newest first, in front of the shared cache. A line
+/// whose policies are those of a line shortly before it (most lines of most batches) finds its
+/// authorizer by comparing texts, without hashing them, and without the shared cache's lock and
+/// reference counts, which the workers would otherwise contend for on every line.
+#[derive(Default)]
+struct RecentAuthorizers(Vec<Arc<CacheEntry>>);
+
+impl RecentAuthorizers {
+    /// `request` decided by the authorizer of its policies and grants: one at hand, or the
+    /// shared cache's (compiled there if it is new).
+    fn decide(
+        &mut self,
+        cache: &AuthorizerCache,
+        request: &Request,
+    ) -> Result<Decision, RequestError> {
+        let hit = self.0.iter().position(|e| e.is_for(request));
+        let entry = match hit.and_then(|at| self.0.get(at)) {
+            Some(entry) => entry,
+            None => {
+                let entry = cache.get(request)?;
+                self.0.truncate(RECENT - 1);
+                &*self.0.insert_mut(0, entry)
+            }
+        };
+        Ok(entry.authorizer.decide(request))
+    }
+}
+
+/// Output buffers written out and emptied, for the next chunks: a batch of millions of lines
+/// allocates a buffer per worker and a few more, not one per chunk, and a buffer that has grown
+/// to fit long decisions stays grown.
+#[derive(Default)]
+struct BufferPool(std::sync::Mutex<Vec<Vec<u8>>>);
+
+impl BufferPool {
+    /// An empty buffer with room for `lines` lines, used before if one is free.
+    fn take(&self, lines: usize) -> Vec<u8> {
+        let reused = self.0.lock().ok().and_then(|mut free| free.pop());
+        reused.unwrap_or_else(|| Vec::with_capacity(lines.saturating_mul(OUTPUT_BYTES_PER_LINE)))
+    }
+
+    /// A buffer written out, kept (emptied) for another chunk.
+    fn give_back(&self, mut buffer: Vec<u8>) {
+        buffer.clear();
+        if let Ok(mut free) = self.0.lock() {
+            free.push(buffer);
+        }
     }
 }
 
@@ -116,6 +175,7 @@ pub(super) fn run(name: &str, text: &str, library: Option<&PolicyLibrary>) -> Ou
         .min(chunks.len())
         .max(1);
     let cache = AuthorizerCache::default();
+    let buffers = BufferPool::default();
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     // Bounded: a slow reader of the output holds the workers back rather than letting
@@ -124,20 +184,22 @@ pub(super) fn run(name: &str, text: &str, library: Option<&PolicyLibrary>) -> Ou
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let sender = sender.clone();
-            let (cache, next, stop, chunks) = (&cache, &next, &stop, &chunks);
+            let (cache, buffers, next, stop, chunks) = (&cache, &buffers, &next, &stop, &chunks);
             scope.spawn(move || {
+                let mut recent = RecentAuthorizers::default();
                 while !stop.load(Ordering::Relaxed) {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(chunk) = chunks.get(index) else {
                         return;
                     };
-                    let mut output = Vec::with_capacity(chunk.len() * 256);
+                    let mut output = buffers.take(chunk.len());
                     let failed = decide_chunk(
                         name,
                         chunk,
                         index * CHUNK_LINES,
                         library,
                         cache,
+                        &mut recent,
                         &mut output,
                     );
                     if sender
@@ -156,7 +218,7 @@ pub(super) fn run(name: &str, text: &str, library: Option<&PolicyLibrary>) -> Ou
         drop(sender);
         // The receiver is dropped when writing ends, failed or not: a worker waiting to hand
         // over a chunk then stops instead of waiting for ever.
-        let outcome = write_in_order(receiver, chunks.len());
+        let outcome = write_in_order(receiver, chunks.len(), &buffers);
         if outcome == Outcome::Error {
             stop.store(true, Ordering::Relaxed);
         }
@@ -165,7 +227,7 @@ pub(super) fn run(name: &str, text: &str, library: Option<&PolicyLibrary>) -> Ou
 }
 
 /// Writes each chunk's output as soon as every chunk before it has been written.
-fn write_in_order(receiver: mpsc::Receiver<Done>, chunks: usize) -> Outcome {
+fn write_in_order(receiver: mpsc::Receiver<Done>, chunks: usize, buffers: &BufferPool) -> Outcome {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut waiting: BTreeMap<usize, Done> = BTreeMap::new();
@@ -184,6 +246,7 @@ fn write_in_order(receiver: mpsc::Receiver<Done>, chunks: usize) -> Outcome {
             if out.write_all(&done.output).is_err() {
                 return Outcome::Error;
             }
+            buffers.give_back(done.output);
             written += 1;
         }
     }
@@ -201,6 +264,7 @@ fn decide_chunk(
     first: usize,
     library: Option<&PolicyLibrary>,
     cache: &AuthorizerCache,
+    recent: &mut RecentAuthorizers,
     out: &mut Vec<u8>,
 ) -> bool {
     let mut failed = false;
@@ -209,8 +273,7 @@ fn decide_chunk(
             continue;
         }
         let number = first + i + 1;
-        let result =
-            Request::parse_with(line, library).and_then(|r| cache.get(&r).map(|a| a.decide(&r)));
+        let result = Request::parse_with(line, library).and_then(|r| recent.decide(cache, &r));
         let written = match result {
             Ok(decision) => decision.write_json(&mut *out, Some(number)),
             Err(error) => {
@@ -230,4 +293,82 @@ fn decide_chunk(
         out.push(b'\n');
     }
     failed
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        reason = "tests: a failure panics with the value shown"
+    )]
+    use super::*;
+
+    /// A buffer given back is handed out again, emptied, with the room it had grown to; a new
+    /// one has room for its chunk's lines.
+    #[test]
+    fn an_output_buffer_is_used_again_empty_and_grown() {
+        let pool = BufferPool::default();
+        let mut first = pool.take(2);
+        assert!(first.capacity() >= 2 * OUTPUT_BYTES_PER_LINE);
+        first.extend_from_slice(&vec![b'x'; 10 * OUTPUT_BYTES_PER_LINE]);
+        let grown = first.capacity();
+        pool.give_back(first);
+        let again = pool.take(2);
+        assert!(again.is_empty());
+        assert_eq!(again.capacity(), grown);
+        assert!(pool.take(1).capacity() >= OUTPUT_BYTES_PER_LINE);
+    }
+
+    fn request(sid: &str) -> Request {
+        let line = serde_json::json!({
+            "principal": "arn:aws:iam::111122223333:role/App",
+            "action": "kms:Decrypt",
+            "resource": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "key_policy": {"Version": "2012-10-17", "Statement": [{
+                "Sid": sid, "Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",
+                "Principal": {"AWS": "arn:aws:iam::111122223333:role/App"}
+            }]}
+        });
+        Request::parse_with(&line.to_string(), None).unwrap()
+    }
+
+    fn shared_entries(cache: &AuthorizerCache) -> usize {
+        cache.entries.read().unwrap().values().map(Vec::len).sum()
+    }
+
+    /// A worker's recent authorizers answer a repeated policy set without the shared cache,
+    /// decide as a fresh authorizer does, keep at most [`RECENT`] sets, and send a set they
+    /// have dropped back to the shared cache.
+    #[test]
+    fn recent_authorizers_answer_repeats_and_keep_a_few() {
+        let cache = AuthorizerCache::default();
+        let mut recent = RecentAuthorizers::default();
+        let first = request("S0");
+        let fresh = Authorizer::for_request(&first).unwrap().decide(&first);
+        assert_eq!(recent.decide(&cache, &first).unwrap(), fresh);
+        assert_eq!(shared_entries(&cache), 1);
+        cache.entries.write().unwrap().clear();
+        assert_eq!(recent.decide(&cache, &first).unwrap(), fresh);
+        assert_eq!(
+            shared_entries(&cache),
+            0,
+            "a repeat went to the shared cache"
+        );
+        for i in 1..=RECENT {
+            let other = request(&format!("S{i}"));
+            let decision = recent.decide(&cache, &other).unwrap();
+            assert_eq!(
+                decision.reasons[0].sid.as_deref(),
+                Some(format!("S{i}").as_str())
+            );
+        }
+        assert_eq!(recent.0.len(), RECENT);
+        assert_eq!(shared_entries(&cache), RECENT);
+        assert_eq!(recent.decide(&cache, &first).unwrap(), fresh);
+        assert_eq!(
+            shared_entries(&cache),
+            RECENT + 1,
+            "the dropped set was not asked for"
+        );
+    }
 }
