@@ -18,9 +18,11 @@ impl Decision {
     /// that key inserted gives.
     pub fn write_json(&self, out: &mut Vec<u8>, line: Option<usize>) -> std::io::Result<()> {
         let mut json = JsonOut::new(out);
-        json.raw("{\"decision\":");
-        json.string(self.verdict.as_str())?;
-        json.raw(",\"explanation\":");
+        // The verdict, effects and failure kinds are the program's own words, with nothing
+        // to escape: written as the schema is.
+        json.raw("{\"decision\":\"");
+        json.raw(self.verdict.as_str());
+        json.raw("\",\"explanation\":");
         json.string(&self.explanation)?;
         if let Some(line) = line {
             json.raw(",\"line\":");
@@ -160,8 +162,9 @@ impl<'a> JsonOut<'a> {
     }
 
     fn reason(&mut self, r: &Reason) -> std::io::Result<()> {
-        self.raw("{\"effect\":");
-        self.string(r.effect.as_str())?;
+        self.raw("{\"effect\":\"");
+        self.raw(r.effect.as_str());
+        self.raw("\"");
         if let Some(sid) = &r.sid {
             self.raw(",\"sid\":");
             self.string(sid)?;
@@ -192,8 +195,9 @@ impl<'a> JsonOut<'a> {
             self.string(why)?;
             self.raw(",");
         }
-        self.raw("\"effect\":");
-        self.string(t.effect.as_str())?;
+        self.raw("\"effect\":\"");
+        self.raw(t.effect.as_str());
+        self.raw("\"");
         let failed = t.failure.as_ref().map(|f| match f {
             Failure::Action => "action",
             Failure::Resource => "resource",
@@ -203,8 +207,9 @@ impl<'a> JsonOut<'a> {
             Failure::Condition(_) => "condition",
         });
         if let Some(failed) = failed {
-            self.raw(",\"failed\":");
-            self.string(failed)?;
+            self.raw(",\"failed\":\"");
+            self.raw(failed);
+            self.raw("\"");
         }
         self.raw(",\"matched\":");
         self.boolean(t.failure.is_none());
@@ -243,9 +248,17 @@ impl<'a> JsonOut<'a> {
         self.strings(&o.expected)?;
         self.raw(",\"key\":");
         self.string(&o.key)?;
-        self.raw(",\"operator\":");
-        self.string(&o.operator.to_string())?;
-        self.raw("}");
+        // The operator's name as its `Display` spells it, from its static parts.
+        self.raw(",\"operator\":\"");
+        if let Some(qualifier) = o.operator.qualifier {
+            self.raw(qualifier.as_str());
+            self.raw(":");
+        }
+        self.raw(o.operator.kind.as_str());
+        if o.operator.if_exists {
+            self.raw("IfExists");
+        }
+        self.raw("\"}");
         Ok(())
     }
 }
@@ -257,17 +270,31 @@ fn needs_escape(text: &[u8]) -> bool {
     fn escaped(b: u8) -> bool {
         b < 0x20 || b == b'"' || b == b'\\'
     }
-    let mut chunks = text.chunks_exact(16);
-    for chunk in &mut chunks {
-        if chunk.iter().fold(false, |any, &b| any | escaped(b)) {
+    fn any_escaped(block: &[u8; 16]) -> bool {
+        block.iter().fold(false, |any, &b| any | escaped(b))
+    }
+    let (blocks, rest) = text.as_chunks::<16>();
+    for block in blocks {
+        if any_escaped(block) {
             return true;
         }
     }
-    chunks.remainder().iter().any(|&b| escaped(b))
+    // The last few bytes (most strings written are shorter than a block) are tested as one
+    // more block, padded with spaces, which JSON writes as they are.
+    let mut last = [b' '; 16];
+    if let Some(into) = last.get_mut(..rest.len()) {
+        into.copy_from_slice(rest);
+    }
+    any_escaped(&last)
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        reason = "tests: a failure panics with the value shown"
+    )]
     use super::*;
 
     /// Every byte JSON escapes is found wherever it is in the text, and nothing else is.
@@ -285,5 +312,59 @@ mod tests {
             }
         }
         assert!(!needs_escape("ünïcödé / <tag> \u{7f} '".as_bytes()));
+    }
+
+    /// A failed condition's operator is written as its `Display` spells it, for every base
+    /// operator with and without a set qualifier and `IfExists`: the bytes `to_json` prints.
+    #[test]
+    fn every_condition_operator_is_written_as_to_json_prints_it() {
+        use crate::decision::Verdict;
+        use keyward_policy::operator::{ConditionOperator, OperatorKind, SetQualifier};
+        use keyward_policy::{Effect, Span};
+        for kind in OperatorKind::ALL {
+            for qualifier in [
+                None,
+                Some(SetQualifier::ForAllValues),
+                Some(SetQualifier::ForAnyValue),
+            ] {
+                for if_exists in [false, true] {
+                    let operator = ConditionOperator {
+                        qualifier,
+                        kind,
+                        if_exists,
+                    };
+                    let outcome = KeyOutcome {
+                        operator,
+                        key: "kms:EncryptionContext:tenant".to_owned(),
+                        operator_span: Span::new(0, 0),
+                        key_span: Span::new(0, 0),
+                        expected: vec!["t-1".to_owned()],
+                        actual: Actual::Single("t-2".to_owned()),
+                        holds: false,
+                    };
+                    let decision = Decision {
+                        verdict: Verdict::ImplicitDeny,
+                        reasons: Vec::new(),
+                        trace: vec![TraceEntry {
+                            source: Source::Policy(PolicySource::KeyPolicy),
+                            statement: Some(0),
+                            sid: None,
+                            effect: Effect::Allow,
+                            failure: Some(Failure::Condition(Box::new(outcome))),
+                            delegates: false,
+                        }],
+                        explanation: "Denied.".to_owned(),
+                        message: None,
+                    };
+                    let mut written = Vec::new();
+                    decision.write_json(&mut written, None).unwrap();
+                    assert_eq!(
+                        String::from_utf8(written).unwrap(),
+                        decision.to_json().to_string(),
+                        "{operator}"
+                    );
+                }
+            }
+        }
     }
 }
