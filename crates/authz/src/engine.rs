@@ -272,6 +272,14 @@ impl Authorizer {
         request: &Request,
         trace: &mut Vec<TraceEntry>,
     ) -> (Verdict, Option<AllowBasis>, Findings) {
+        // One entry per statement and grant considered at most: room made once.
+        let statements = self.key_policy.as_ref().map_or(0, |p| p.statements().len())
+            + self
+                .identity
+                .iter()
+                .map(|p| p.statements().len())
+                .sum::<usize>();
+        trace.reserve(statements + self.grants.grants().len());
         let findings = self.find(request, true, Some(trace));
         let (verdict, basis) = outcome(&findings, request);
         (verdict, basis, findings)

@@ -113,6 +113,9 @@ impl CompiledCondition {
 
 impl KeyTest {
     /// This test's outcome in `context`.
+    ///
+    /// The texts are copied with `String::from`: `to_string` on a `Box<str>` would go through
+    /// the formatting machinery, a cost that showed in every explained decision.
     pub fn explain(&self, context: &RequestContext) -> KeyOutcome {
         let actual = match context.lookup(&self.name) {
             None => Actual::Missing,
@@ -128,15 +131,15 @@ impl KeyTest {
             Values::String(values) => values
                 .iter()
                 .map(|v| match v {
-                    StringValue::Plain { text, .. } => text.to_string(),
+                    StringValue::Plain { text, .. } => String::from(&**text),
                     StringValue::Template(t) => describe_template(t, context),
                 })
                 .collect(),
-            _ => self.written.iter().map(|w| w.to_string()).collect(),
+            _ => self.written.iter().map(|w| String::from(&**w)).collect(),
         };
         KeyOutcome {
             operator: self.operator,
-            key: self.key.to_string(),
+            key: String::from(&*self.key),
             operator_span: self.operator_span,
             key_span: self.key_span,
             expected,
