@@ -11,6 +11,7 @@
 use crate::decision::{Decision, Failure, Reason, Source, TraceEntry};
 use crate::request::PolicySource;
 use keyward_conditions::{Actual, KeyOutcome};
+use keyward_policy::Effect;
 
 impl Decision {
     /// Appends [`to_json`](Self::to_json)'s object to `out`, with `"line": line` among its
@@ -162,18 +163,34 @@ impl<'a> JsonOut<'a> {
     }
 
     fn reason(&mut self, r: &Reason) -> std::io::Result<()> {
-        self.raw("{\"effect\":\"");
-        self.raw(r.effect.as_str());
-        self.raw("\"");
+        self.raw(match r.effect {
+            Effect::Allow => "{\"effect\":\"Allow\"",
+            Effect::Deny => "{\"effect\":\"Deny\"",
+        });
         if let Some(sid) = &r.sid {
             self.raw(",\"sid\":");
             self.string(sid)?;
         }
-        self.raw(",\"source\":");
-        self.source(&r.source)?;
-        if let Some(n) = r.statement {
-            self.raw(",\"statement\":");
+        self.source_and_statement(&r.source, r.statement)
+    }
+
+    /// The `source` and `statement` keys that end a reason or trace entry, and its closing
+    /// brace: for a key-policy statement (most of them), the keys in one piece.
+    fn source_and_statement(
+        &mut self,
+        source: &Source,
+        statement: Option<usize>,
+    ) -> std::io::Result<()> {
+        if let (Source::Policy(PolicySource::KeyPolicy), Some(n)) = (source, statement) {
+            self.raw(",\"source\":\"key_policy\",\"statement\":");
             self.number(n);
+        } else {
+            self.raw(",\"source\":");
+            self.source(source)?;
+            if let Some(n) = statement {
+                self.raw(",\"statement\":");
+                self.number(n);
+            }
         }
         self.raw("}");
         Ok(())
@@ -195,24 +212,19 @@ impl<'a> JsonOut<'a> {
             self.string(why)?;
             self.raw(",");
         }
-        self.raw("\"effect\":\"");
-        self.raw(t.effect.as_str());
-        self.raw("\"");
-        let failed = t.failure.as_ref().map(|f| match f {
-            Failure::Action => "action",
-            Failure::Resource => "resource",
-            Failure::Principal => "principal",
-            Failure::Grantee => "grantee",
-            Failure::Grant(_) => "grant",
-            Failure::Condition(_) => "condition",
+        self.raw(match t.effect {
+            Effect::Allow => "\"effect\":\"Allow\"",
+            Effect::Deny => "\"effect\":\"Deny\"",
         });
-        if let Some(failed) = failed {
-            self.raw(",\"failed\":\"");
-            self.raw(failed);
-            self.raw("\"");
-        }
-        self.raw(",\"matched\":");
-        self.boolean(t.failure.is_none());
+        self.raw(match &t.failure {
+            None => ",\"matched\":true",
+            Some(Failure::Action) => ",\"failed\":\"action\",\"matched\":false",
+            Some(Failure::Resource) => ",\"failed\":\"resource\",\"matched\":false",
+            Some(Failure::Principal) => ",\"failed\":\"principal\",\"matched\":false",
+            Some(Failure::Grantee) => ",\"failed\":\"grantee\",\"matched\":false",
+            Some(Failure::Grant(_)) => ",\"failed\":\"grant\",\"matched\":false",
+            Some(Failure::Condition(_)) => ",\"failed\":\"condition\",\"matched\":false",
+        });
         // A grant's name is `name`; a statement's Sid is `sid`.
         if let Some(sid) = &t.sid {
             self.raw(if t.statement.is_none() {
@@ -222,14 +234,7 @@ impl<'a> JsonOut<'a> {
             });
             self.string(sid)?;
         }
-        self.raw(",\"source\":");
-        self.source(&t.source)?;
-        if let Some(n) = t.statement {
-            self.raw(",\"statement\":");
-            self.number(n);
-        }
-        self.raw("}");
-        Ok(())
+        self.source_and_statement(&t.source, t.statement)
     }
 
     fn condition(&mut self, o: &KeyOutcome) -> std::io::Result<()> {
@@ -274,18 +279,18 @@ fn needs_escape(text: &[u8]) -> bool {
         block.iter().fold(false, |any, &b| any | escaped(b))
     }
     let (blocks, rest) = text.as_chunks::<16>();
-    for block in blocks {
-        if any_escaped(block) {
-            return true;
-        }
+    if blocks.iter().any(any_escaped) {
+        return true;
     }
-    // The last few bytes (most strings written are shorter than a block) are tested as one
-    // more block, padded with spaces, which JSON writes as they are.
-    let mut last = [b' '; 16];
-    if let Some(into) = last.get_mut(..rest.len()) {
-        into.copy_from_slice(rest);
+    if rest.is_empty() {
+        return false;
     }
-    any_escaped(&last)
+    // The last bytes: the last sixteen tested as one block (overlapping bytes already tested,
+    // which is harmless), or one at a time in a string shorter than a block.
+    match text.last_chunk::<16>() {
+        Some(last) => any_escaped(last),
+        None => rest.iter().any(|&b| escaped(b)),
+    }
 }
 
 #[cfg(test)]
