@@ -113,38 +113,88 @@ impl CompiledCondition {
 
 impl KeyTest {
     /// This test's outcome in `context`.
-    ///
-    /// The texts are copied with `String::from`: `to_string` on a `Box<str>` would go through
-    /// the formatting machinery, a cost that showed in every explained decision.
     pub fn explain(&self, context: &RequestContext) -> KeyOutcome {
-        let actual = match context.lookup(&self.name) {
-            None => Actual::Missing,
-            Some(crate::ContextValue::Single(s)) => Actual::Single(s.text().to_owned()),
-            Some(crate::ContextValue::Multi(values)) => {
-                Actual::Multi(values.iter().map(|s| s.text().to_owned()).collect())
-            }
-            Some(crate::ContextValue::Variants(values)) => {
-                Actual::Variants(values.iter().map(|s| s.text().to_owned()).collect())
-            }
-        };
-        let expected = match &self.values {
-            Values::String(values) => values
-                .iter()
-                .map(|v| match v {
-                    StringValue::Plain { text, .. } => String::from(&**text),
-                    StringValue::Template(t) => describe_template(t, context),
-                })
-                .collect(),
-            _ => self.written.iter().map(|w| String::from(&**w)).collect(),
-        };
-        KeyOutcome {
+        let mut outcome = KeyOutcome {
             operator: self.operator,
-            key: String::from(&*self.key),
+            key: String::new(),
             operator_span: self.operator_span,
             key_span: self.key_span,
-            expected,
-            actual,
-            holds: self.holds(context),
+            expected: Vec::new(),
+            actual: Actual::Missing,
+            holds: false,
+        };
+        self.explain_into(context, &mut outcome);
+        outcome
+    }
+
+    /// [`explain`](Self::explain), written over an earlier outcome: its strings and lists are
+    /// used again, so that explaining the same test request after request (a batch) allocates
+    /// only when a text outgrows the one before it.
+    pub fn explain_into(&self, context: &RequestContext, outcome: &mut KeyOutcome) {
+        outcome.operator = self.operator;
+        outcome.operator_span = self.operator_span;
+        outcome.key_span = self.key_span;
+        set_text(&mut outcome.key, &self.key);
+        match &self.values {
+            Values::String(values) => {
+                set_texts(&mut outcome.expected, values, |v, into| match v {
+                    StringValue::Plain { text, .. } => set_text(into, text),
+                    StringValue::Template(t) => *into = describe_template(t, context),
+                });
+            }
+            _ => set_texts(&mut outcome.expected, &self.written, |w, into| {
+                set_text(into, w);
+            }),
+        }
+        let texts = |values: &[crate::context::Scalar], into: &mut Vec<String>| {
+            set_texts(into, values, |v, into| set_text(into, v.text()));
+        };
+        match (context.lookup(&self.name), &mut outcome.actual) {
+            (None, actual) => *actual = Actual::Missing,
+            (Some(crate::ContextValue::Single(v)), Actual::Single(text)) => {
+                set_text(text, v.text())
+            }
+            (Some(crate::ContextValue::Single(v)), actual) => {
+                *actual = Actual::Single(v.text().to_owned());
+            }
+            (Some(crate::ContextValue::Multi(values)), Actual::Multi(into))
+            | (Some(crate::ContextValue::Variants(values)), Actual::Variants(into)) => {
+                texts(values, into);
+            }
+            (Some(crate::ContextValue::Multi(values)), actual) => {
+                let mut into = Vec::new();
+                texts(values, &mut into);
+                *actual = Actual::Multi(into);
+            }
+            (Some(crate::ContextValue::Variants(values)), actual) => {
+                let mut into = Vec::new();
+                texts(values, &mut into);
+                *actual = Actual::Variants(into);
+            }
+        }
+        outcome.holds = self.holds(context);
+    }
+}
+
+/// `text` written over `into`, in its buffer when it fits. (Not `to_string`, which on a
+/// `Box<str>` goes through the formatting machinery.)
+fn set_text(into: &mut String, text: &str) {
+    into.clear();
+    into.push_str(text);
+}
+
+/// One string per item of `items`, written over `into`'s strings by `set`: as many as there
+/// are items, reusing the strings already there.
+fn set_texts<T>(into: &mut Vec<String>, items: &[T], mut set: impl FnMut(&T, &mut String)) {
+    into.truncate(items.len());
+    for (i, item) in items.iter().enumerate() {
+        match into.get_mut(i) {
+            Some(text) => set(item, text),
+            None => {
+                let mut text = String::new();
+                set(item, &mut text);
+                into.push(text);
+            }
         }
     }
 }

@@ -181,6 +181,52 @@ proptest! {
             }
         }
     }
+
+    /// An outcome written over another (`explain_into`, reusing its strings) is the outcome
+    /// explained afresh, whatever the two tests and contexts: a missing, single, set or
+    /// several-variant value over any other, more or fewer expected values, templates.
+    #[test]
+    fn an_outcome_explained_over_another_is_the_fresh_one(
+        operators in vec(("(ForAllValues:|ForAnyValue:)?", 0usize..27), 1..3),
+        keys in vec("(aws|kms):[A-Za-z/:]{1,12}|kms:EncryptionContext:[a-zA-Z]{1,3}", 1..4),
+        values in vec(vec("\\PC{0,12}|\\$\\{aws:[a-z]{0,10}(, '[a-z]*')?\\}", 1..4), 1..4),
+        context in vec(("(aws|kms):[A-Za-z/:]{1,12}|kms:EncryptionContext:[a-zA-Z]{1,3}", vec("\\PC{0,12}", 0..3), any::<bool>()), 0..6),
+    ) {
+        let mut block = serde_json::Map::new();
+        for (i, (qualifier, kind)) in operators.iter().enumerate() {
+            let base = keyward_policy::operator::OperatorKind::ALL[*kind].as_str();
+            let mut tests = serde_json::Map::new();
+            for (j, key) in keys.iter().enumerate() {
+                tests.insert(key.clone(), json!(values[(i + j) % values.len()]));
+            }
+            block.insert(format!("{qualifier}{base}"), serde_json::Value::Object(tests));
+        }
+        let mut ctx = RequestContext::new();
+        for (key, texts, multi) in &context {
+            if *multi {
+                ctx.insert_multi(key, texts.iter().map(String::as_str));
+            } else {
+                ctx.insert_single(key, texts.first().map_or("", String::as_str));
+            }
+        }
+        let contexts = [RequestContext::new(), ctx];
+        let text = serde_json::Value::Object(block).to_string();
+        let parsed = parse_condition_block(&text).unwrap();
+        let Ok(condition) = CompiledCondition::new(&parsed, true) else {
+            return Ok(());
+        };
+        for before in condition.tests() {
+            for after in condition.tests() {
+                for first in &contexts {
+                    for second in &contexts {
+                        let mut outcome = before.explain(first);
+                        after.explain_into(second, &mut outcome);
+                        prop_assert_eq!(outcome, after.explain(second));
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[test]
