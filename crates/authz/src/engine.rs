@@ -15,7 +15,8 @@
 //!    account), and only the operations KMS allows across accounts can succeed; a grant alone
 //!    suffices across accounts.
 
-use crate::decision::{AllowBasis, Failure, Judgement, Reason, Source, TraceEntry, Verdict};
+use crate::decision::{AllowBasis, Judgement, Reason, Verdict};
+use crate::overwrite::{Found, Miss, ReasonWriter, SourceRef, TraceWriter};
 use crate::request::{PolicySource, PolicyText, Request, RequestError, compile_policy};
 use keyward_conditions::CompiledPolicy;
 use keyward_grants::resolver::{Caller as GrantCaller, GrantSet};
@@ -124,9 +125,9 @@ enum Path {
 
 /// What the sources said, gathered in one pass: how many statements or grants took each path,
 /// and which (only when the decision is to be explained, so the fast path allocates nothing).
-pub(crate) struct Findings {
+pub(crate) struct Findings<'a> {
     counts: [u32; 7],
-    reasons: Option<[Vec<Reason>; 7]>,
+    reasons: Option<[Vec<Found<'a>>; 7]>,
     /// Whether the caller is its account's root user (read once from the request).
     caller_is_root: bool,
     /// Whether the caller and the key are in the same account (read once from the request; a
@@ -134,7 +135,7 @@ pub(crate) struct Findings {
     same_account: bool,
 }
 
-impl Findings {
+impl<'a> Findings<'a> {
     fn new(explain: bool) -> Self {
         Self {
             counts: [0; 7],
@@ -144,12 +145,12 @@ impl Findings {
         }
     }
 
-    fn record(&mut self, path: Path, reason: impl FnOnce() -> Reason) {
+    fn record(&mut self, path: Path, found: Found<'a>) {
         if let Some(count) = self.counts.get_mut(path as usize) {
             *count += 1;
         }
         if let Some(list) = self.reasons.as_mut().and_then(|r| r.get_mut(path as usize)) {
-            list.push(reason());
+            list.push(found);
         }
     }
 
@@ -157,7 +158,7 @@ impl Findings {
         self.counts.get(path as usize).is_some_and(|&c| c > 0)
     }
 
-    fn reasons(&self, path: Path) -> &[Reason] {
+    fn reasons(&self, path: Path) -> &[Found<'a>] {
         self.reasons
             .as_ref()
             .and_then(|r| r.get(path as usize))
@@ -261,36 +262,32 @@ impl Authorizer {
         Judgement {
             verdict,
             basis,
-            reasons: FindingsView::of(&findings).deciding_reasons(verdict, basis, request),
+            reasons: {
+                let mut reasons = Vec::new();
+                FindingsView::of(&findings).deciding_reasons(verdict, basis, request, &mut reasons);
+                reasons
+            },
         }
     }
 
     /// Every statement and grant considered for `request`, in `trace`, and the verdict with what
     /// the sources said: what the explanation ([`Authorizer::decide`]) puts into words.
-    pub(crate) fn trace(
-        &self,
+    pub(crate) fn trace<'s>(
+        &'s self,
         request: &Request,
-        trace: &mut Vec<TraceEntry>,
-    ) -> (Verdict, Option<AllowBasis>, Findings) {
-        // One entry per statement and grant considered at most: room made once.
-        let statements = self.key_policy.as_ref().map_or(0, |p| p.statements().len())
-            + self
-                .identity
-                .iter()
-                .map(|p| p.statements().len())
-                .sum::<usize>();
-        trace.reserve(statements + self.grants.grants().len());
+        trace: &mut TraceWriter<'_>,
+    ) -> (Verdict, Option<AllowBasis>, Findings<'s>) {
         let findings = self.find(request, true, Some(trace));
         let (verdict, basis) = outcome(&findings, request);
         (verdict, basis, findings)
     }
 
-    fn find(
-        &self,
+    fn find<'s>(
+        &'s self,
         request: &Request,
         explain: bool,
-        mut trace: Option<&mut Vec<TraceEntry>>,
-    ) -> Findings {
+        mut trace: Option<&mut TraceWriter<'_>>,
+    ) -> Findings<'s> {
         let mut found = Findings::new(explain);
         let caller = request.caller();
         found.caller_is_root = matches!(caller, Some(Principal::Root { .. }));
@@ -374,36 +371,29 @@ impl Authorizer {
             }
         }
         let role = request.principal_role_arn.as_deref();
-        let mut check = |grant: &Grant, trace: Option<&mut Vec<TraceEntry>>| {
+        let mut check = |grant: &'s Grant, trace: Option<&mut TraceWriter<'_>>| {
             let matched = grant.grantee_match(&request.principal, role, member.unwrap_or_default());
-            let failure = match matched {
-                GranteeMatch::Other => Some(Failure::Grantee),
+            let miss = match matched {
+                GranteeMatch::Other => Some(Miss::Grantee),
                 _ => grant
                     .refusal(request.action, &request.encryption_context)
-                    .map(Failure::Grant),
+                    .map(Miss::Grant),
             };
-            if failure.is_none() {
+            let applies = miss.is_none();
+            if applies {
                 let path = if matched == GranteeMatch::Caller {
                     Path::GrantDirect
                 } else {
                     Path::GrantAccount
                 };
-                found.record(path, || Reason {
-                    effect: Effect::Allow,
-                    source: Source::Grant(grant.id.clone()),
-                    statement: None,
-                    sid: None,
-                });
+                found.record(path, grant_found(grant, None));
             }
             if let Some(trace) = trace {
-                trace.push(TraceEntry {
-                    source: Source::Grant(grant.id.clone()),
-                    statement: None,
-                    sid: grant.name.clone(),
-                    effect: Effect::Allow,
-                    delegates: failure.is_none() && matched == GranteeMatch::Account,
-                    failure,
-                });
+                trace.push(
+                    grant_found(grant, grant.name.as_deref()),
+                    miss,
+                    applies && matched == GranteeMatch::Account,
+                );
             }
         };
         match trace {
@@ -432,18 +422,9 @@ impl Authorizer {
                         } else {
                             Path::GrantAccount
                         };
-                        found.record(path, || Reason {
-                            effect: Effect::Allow,
-                            source: Source::Grant(
-                                self.grants
-                                    .grants()
-                                    .get(a.index)
-                                    .map(|g| g.id.clone())
-                                    .unwrap_or_default(),
-                            ),
-                            statement: None,
-                            sid: None,
-                        });
+                        if let Some(grant) = self.grants.grants().get(a.index) {
+                            found.record(path, grant_found(grant, None));
+                        }
                     },
                 );
             }
@@ -452,9 +433,19 @@ impl Authorizer {
     }
 }
 
+/// A grant as found: its ID, and in a trace its name.
+fn grant_found<'a>(grant: &'a Grant, name: Option<&'a str>) -> Found<'a> {
+    Found {
+        effect: Effect::Allow,
+        source: SourceRef::Grant(&grant.id),
+        statement: None,
+        sid: name,
+    }
+}
+
 /// What failed first, without detail.
 #[derive(Clone, Copy)]
-enum Miss {
+enum FirstMiss {
     Action,
     Resource,
     Principal,
@@ -465,67 +456,57 @@ enum Miss {
 /// tracing; otherwise only those whose action clause covers the action, from the compiled
 /// index): action, resource, principal (`cover`), then condition. `record` receives each
 /// statement that applies.
-fn for_each_statement(
-    policy: &CompiledPolicy,
+fn for_each_statement<'a>(
+    policy: &'a CompiledPolicy,
     source: PolicySource,
     request: &Request,
     resource: &LazyArn<'_>,
-    trace: Option<&mut Vec<TraceEntry>>,
+    trace: Option<&mut TraceWriter<'_>>,
     cover: impl Fn(&CompiledStatement) -> Coverage,
-    mut record: impl FnMut(&CompiledStatement, Coverage, &dyn Fn() -> Reason),
+    mut record: impl FnMut(&CompiledStatement, Coverage, Found<'a>),
 ) {
-    let source = Source::Policy(source);
-    let condition = |s: &CompiledStatement| policy.condition(s);
+    let condition = |s: &'a CompiledStatement| policy.condition(s);
+    let found = |s: &'a CompiledStatement| Found {
+        effect: s.effect,
+        source: SourceRef::Policy(source),
+        statement: Some(s.index),
+        sid: s.sid.as_deref(),
+    };
     // The first failing element, cheaply: a condition failure is the failing test's index.
-    let mut check = |s: &CompiledStatement| -> (Option<Miss>, Coverage) {
+    let mut check = |s: &'a CompiledStatement| -> (Option<FirstMiss>, Coverage) {
         if !s.actions.matches_kms(request.action) {
-            return (Some(Miss::Action), Coverage::None);
+            return (Some(FirstMiss::Action), Coverage::None);
         }
         if !policy.covers(s, resource, &request.context) {
-            return (Some(Miss::Resource), Coverage::None);
+            return (Some(FirstMiss::Resource), Coverage::None);
         }
         let covered = cover(s);
         if covered == Coverage::None {
-            return (Some(Miss::Principal), covered);
+            return (Some(FirstMiss::Principal), covered);
         }
         if let Some(i) =
             condition(s).and_then(|c| c.tests().iter().position(|t| !t.holds(&request.context)))
         {
-            return (Some(Miss::Condition(i)), covered);
+            return (Some(FirstMiss::Condition(i)), covered);
         }
-        let reason = || Reason {
-            effect: s.effect,
-            source: source.clone(),
-            statement: Some(s.index),
-            sid: s.sid.clone(),
-        };
-        record(s, covered, &reason);
+        record(s, covered, found(s));
         (None, covered)
     };
     match trace {
         Some(trace) => {
             for s in policy.statements() {
-                let (miss, covered) = check(s);
-                let failure = miss.map(|m| match m {
-                    Miss::Action => Failure::Action,
-                    Miss::Resource => Failure::Resource,
-                    Miss::Principal => Failure::Principal,
-                    Miss::Condition(i) => condition(s)
+                let (first, covered) = check(s);
+                let miss = first.map(|m| match m {
+                    FirstMiss::Action => Miss::Action,
+                    FirstMiss::Resource => Miss::Resource,
+                    FirstMiss::Principal => Miss::Principal,
+                    FirstMiss::Condition(i) => condition(s)
                         .and_then(|c| c.tests().get(i))
-                        .map_or(Failure::Principal, |t| {
-                            Failure::Condition(Box::new(t.explain(&request.context)))
-                        }),
+                        .map_or(Miss::Principal, |t| Miss::Condition(t, &request.context)),
                 });
-                trace.push(TraceEntry {
-                    source: source.clone(),
-                    statement: Some(s.index),
-                    sid: s.sid.clone(),
-                    effect: s.effect,
-                    delegates: failure.is_none()
-                        && s.effect == Effect::Allow
-                        && covered == Coverage::Account,
-                    failure,
-                });
+                let delegates =
+                    miss.is_none() && s.effect == Effect::Allow && covered == Coverage::Account;
+                trace.push(found(s), miss, delegates);
             }
         }
         None => {
@@ -537,21 +518,21 @@ fn for_each_statement(
 }
 
 /// The reasons each path gathered, for the explanation.
-pub(crate) struct FindingsView<'a> {
-    pub denies: &'a [Reason],
-    pub key_direct: &'a [Reason],
-    pub key_account: &'a [Reason],
-    pub identity_allows: &'a [Reason],
-    pub grants_direct: &'a [Reason],
-    pub grants_account: &'a [Reason],
-    pub alias_allows: &'a [Reason],
+pub(crate) struct FindingsView<'f, 'a> {
+    pub denies: &'f [Found<'a>],
+    pub key_direct: &'f [Found<'a>],
+    pub key_account: &'f [Found<'a>],
+    pub identity_allows: &'f [Found<'a>],
+    pub grants_direct: &'f [Found<'a>],
+    pub grants_account: &'f [Found<'a>],
+    pub alias_allows: &'f [Found<'a>],
     pub caller_is_root: bool,
     /// Whether the caller and the key are in the same account (true for a service principal).
     pub same_account: bool,
 }
 
-impl<'a> FindingsView<'a> {
-    pub(crate) fn of(f: &'a Findings) -> Self {
+impl<'f, 'a> FindingsView<'f, 'a> {
+    pub(crate) fn of(f: &'f Findings<'a>) -> Self {
         Self {
             denies: f.reasons(Path::Deny),
             key_direct: f.reasons(Path::KeyDirect),
@@ -565,60 +546,60 @@ impl<'a> FindingsView<'a> {
         }
     }
 
-    /// The statements and grants that decided `verdict`: the denies of an explicit deny, the
-    /// allows on the path that allowed, nothing for an implicit deny. A statement that decides
-    /// on more than one side (an IAM statement covering both an alias and its key) is named
-    /// once.
+    /// The statements and grants that decided `verdict`, written over `reasons`: the denies of
+    /// an explicit deny, the allows on the path that allowed, nothing for an implicit deny. A
+    /// statement that decides on more than one side (an IAM statement covering both an alias
+    /// and its key) is named once.
     pub(crate) fn deciding_reasons(
         &self,
         verdict: Verdict,
         basis: Option<AllowBasis>,
         request: &Request,
-    ) -> Vec<Reason> {
+        reasons: &mut Vec<Reason>,
+    ) {
         let cross = action_is_key_scoped(request) && !self.same_account;
-        let mut reasons = match verdict {
-            Verdict::ExplicitDeny => self.denies.to_vec(),
-            Verdict::ImplicitDeny => Vec::new(),
+        let mut out = ReasonWriter::over(reasons);
+        match verdict {
+            Verdict::ExplicitDeny => out.add(self.denies),
+            Verdict::ImplicitDeny => {}
             Verdict::Allow => match basis.unwrap_or(AllowBasis::KeyPolicy) {
                 AllowBasis::RetireByGrant | AllowBasis::GrantToCaller => {
-                    self.grants_direct.to_vec()
+                    out.add(self.grants_direct);
                 }
-                AllowBasis::RetireByAccount | AllowBasis::NoKey => self.identity_allows.to_vec(),
+                AllowBasis::RetireByAccount | AllowBasis::NoKey => out.add(self.identity_allows),
                 AllowBasis::Alias => {
-                    let mut r = self.alias_key_side();
-                    r.extend_from_slice(self.alias_allows);
-                    r
+                    let (first, then) = self.alias_key_side();
+                    out.add(first);
+                    out.add(then);
+                    out.add(self.alias_allows);
                 }
                 AllowBasis::KeyPolicy => {
-                    let mut r = self.key_direct.to_vec();
+                    out.add(self.key_direct);
                     if cross {
-                        r.extend_from_slice(self.identity_allows);
+                        out.add(self.identity_allows);
                     }
-                    r
                 }
-                AllowBasis::Delegated => [self.key_account, self.identity_allows].concat(),
-                AllowBasis::GrantToAccount => [self.grants_account, self.identity_allows].concat(),
+                AllowBasis::Delegated => {
+                    out.add(self.key_account);
+                    out.add(self.identity_allows);
+                }
+                AllowBasis::GrantToAccount => {
+                    out.add(self.grants_account);
+                    out.add(self.identity_allows);
+                }
             },
-        };
-        if reasons.len() > 1 {
-            let mut seen: Vec<(Source, Option<usize>)> = Vec::with_capacity(reasons.len());
-            reasons.retain(|r| {
-                let id = (r.source.clone(), r.statement);
-                let fresh = !seen.contains(&id);
-                seen.push(id);
-                fresh
-            });
         }
-        reasons
+        out.finish();
     }
 
-    /// What allows the key side of an alias operation: the key-policy statements naming the
-    /// caller, or else the delegating statements with the identity-policy allows.
-    pub(crate) fn alias_key_side(&self) -> Vec<Reason> {
+    /// What allows the key side of an alias operation, in two parts: the key-policy
+    /// statements naming the caller, or else the delegating statements and the identity-policy
+    /// allows.
+    pub(crate) fn alias_key_side(&self) -> (&'f [Found<'a>], &'f [Found<'a>]) {
         if self.key_direct.is_empty() {
-            [self.key_account, self.identity_allows].concat()
+            (self.key_account, self.identity_allows)
         } else {
-            self.key_direct.to_vec()
+            (self.key_direct, &[])
         }
     }
 }
@@ -630,7 +611,7 @@ pub(crate) fn action_is_key_scoped(request: &Request) -> bool {
 }
 
 /// The verdict and, for an allow, the path that allowed.
-fn outcome(f: &Findings, request: &Request) -> (Verdict, Option<AllowBasis>) {
+fn outcome(f: &Findings<'_>, request: &Request) -> (Verdict, Option<AllowBasis>) {
     if f.any(Path::Deny) {
         return (Verdict::ExplicitDeny, None);
     }

@@ -2,30 +2,30 @@
 //! would send, and the contract's JSON form. The engine decides (verdict, deciding reasons,
 //! trace); this module only writes them down.
 
-use crate::decision::{AllowBasis, Decision, Failure, Reason, Source, TraceEntry, Verdict};
+use crate::decision::{AllowBasis, Decision, Failure, Source, TraceEntry, Verdict};
 use crate::engine::{Authorizer, FindingsView, action_is_key_scoped};
+use crate::overwrite::{Found, SourceRef, TraceWriter};
 use crate::request::{PolicySource, Request};
 use keyward_conditions::Actual;
 use keyward_policy::Effect;
 use keyward_policy::catalog::CrossAccount;
 use serde_json::{Map, Value, json};
 
-/// `statement 'Sid' (#1) of the key policy`, `statement #0 of identity policy 2`, `grant g-1`.
-fn describe(source: &Source, statement: Option<usize>, sid: Option<&str>) -> String {
-    let mut out = String::with_capacity(48);
-    describe_into(&mut out, source, statement, sid);
-    out
-}
-
-/// [`describe`], appended to `out`: pieces pushed, not formatted (a batch explains millions).
-fn describe_into(out: &mut String, source: &Source, statement: Option<usize>, sid: Option<&str>) {
+/// `statement 'Sid' (#1) of the key policy`, `statement #0 of identity policy 2`, `grant g-1`,
+/// appended to `out`: pieces pushed, not formatted (a batch explains millions).
+fn describe_into(
+    out: &mut String,
+    source: SourceRef<'_>,
+    statement: Option<usize>,
+    sid: Option<&str>,
+) {
     let mut numbers = itoa::Buffer::new();
     match source {
-        Source::Grant(id) => {
+        SourceRef::Grant(id) => {
             out.push_str("grant ");
             out.push_str(id);
         }
-        Source::Policy(policy) => {
+        SourceRef::Policy(policy) => {
             let n = numbers.format(statement.unwrap_or(0));
             match sid {
                 Some(sid) => {
@@ -45,23 +45,57 @@ fn describe_into(out: &mut String, source: &Source, statement: Option<usize>, si
                 PolicySource::KeyPolicy => out.push_str("the key policy"),
                 PolicySource::IdentityPolicy(i) => {
                     out.push_str("identity policy ");
-                    out.push_str(numbers.format(*i));
+                    out.push_str(numbers.format(i));
                 }
             }
         }
     }
 }
 
-/// The reasons described, separated by commas.
-fn list(reasons: &[Reason]) -> String {
-    let mut out = String::with_capacity(64 * reasons.len());
-    for (i, r) in reasons.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        describe_into(&mut out, &r.source, r.statement, r.sid.as_deref());
+/// A part of an explanation: text, or statements and grants described one after another,
+/// separated by commas (two lists read as one).
+#[derive(Clone, Copy)]
+enum Piece<'p, 'a> {
+    Text(&'p str),
+    Found(&'p [Found<'a>], &'p [Found<'a>]),
+}
+
+impl<'p> From<&'p str> for Piece<'p, '_> {
+    fn from(text: &'p str) -> Self {
+        Self::Text(text)
     }
-    out
+}
+
+/// The statements and grants described, separated by commas.
+fn list<'p, 'a>(found: &'p [Found<'a>]) -> Piece<'p, 'a> {
+    Piece::Found(found, &[])
+}
+
+/// The pieces written over `out`: explanations are put together so rather than by
+/// `format!`, whose machinery cost more than the rest of a decision in words, and into the
+/// buffer of the decision before (a batch explains millions).
+fn write_words(out: &mut String, pieces: &[Piece<'_, '_>]) {
+    out.clear();
+    for piece in pieces {
+        match *piece {
+            Piece::Text(text) => out.push_str(text),
+            Piece::Found(first, then) => {
+                for (i, f) in first.iter().chain(then).enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    describe_into(out, f.source, f.statement, f.sid);
+                }
+            }
+        }
+    }
+}
+
+/// `words!(out; piece, ...)`: [`write_words`] of the pieces, each text or [`Piece`].
+macro_rules! words {
+    ($out:expr; $($piece:expr),+ $(,)?) => {
+        write_words($out, &[$(Piece::from($piece)),+])
+    };
 }
 
 /// Near misses: allowing statements and grants that covered everything but a condition or a
@@ -71,7 +105,13 @@ fn near_misses(trace: &[TraceEntry]) -> Vec<String> {
         .iter()
         .filter(|t| t.effect == Effect::Allow)
         .filter_map(|t| {
-            let what = describe(&t.source, t.statement, t.sid.as_deref());
+            let mut what = String::with_capacity(48);
+            describe_into(
+                &mut what,
+                SourceRef::of(&t.source),
+                t.statement,
+                t.sid.as_deref(),
+            );
             match &t.failure {
                 Some(Failure::Condition(outcome)) => {
                     Some(format!("{what} matched except its condition {outcome}"))
@@ -88,125 +128,137 @@ fn near_misses(trace: &[TraceEntry]) -> Vec<String> {
 impl Authorizer {
     /// The full decision: verdict, reasons, trace, explanation and AWS-style message.
     pub fn decide(&self, request: &Request) -> Decision {
-        let mut trace = Vec::new();
-        let (verdict, basis, findings) = self.trace(request, &mut trace);
-        let f = FindingsView::of(&findings);
-        let reasons = f.deciding_reasons(verdict, basis, request);
-        let (explanation, message) = in_words(verdict, basis, &f, &trace, request);
-        Decision {
-            verdict,
-            reasons,
-            trace,
-            explanation,
-            message,
-        }
+        let mut decision = Decision {
+            verdict: Verdict::ImplicitDeny,
+            reasons: Vec::new(),
+            trace: Vec::new(),
+            explanation: String::new(),
+            message: None,
+        };
+        self.decide_into(request, &mut decision);
+        decision
     }
-}
 
-/// The pieces joined into one string of their exact length: explanations are put together so
-/// rather than by `format!`, whose machinery costs more than the rest of a decision in words (a
-/// batch explains millions).
-fn words(pieces: &[&str]) -> String {
-    let mut out = String::with_capacity(pieces.iter().map(|p| p.len()).sum());
-    for piece in pieces {
-        out.push_str(piece);
+    /// [`decide`](Self::decide), written over an earlier decision: its trace entries, reasons
+    /// and texts are used again, so that deciding request after request (a batch of millions)
+    /// allocates only when a decision outgrows the one before it. The result is the decision
+    /// `decide` gives, whatever `decision` held.
+    pub fn decide_into(&self, request: &Request, decision: &mut Decision) {
+        let mut trace = TraceWriter::over(&mut decision.trace);
+        let (verdict, basis, findings) = self.trace(request, &mut trace);
+        trace.finish();
+        let f = FindingsView::of(&findings);
+        decision.verdict = verdict;
+        f.deciding_reasons(verdict, basis, request, &mut decision.reasons);
+        in_words(
+            verdict,
+            basis,
+            &f,
+            &decision.trace,
+            request,
+            &mut decision.explanation,
+            &mut decision.message,
+        );
     }
-    out
 }
 
 /// The explanation of a decision and, for a denial, the AccessDeniedException message.
 fn in_words(
     verdict: Verdict,
     basis: Option<AllowBasis>,
-    f: &FindingsView<'_>,
+    f: &FindingsView<'_, '_>,
     trace: &[TraceEntry],
     request: &Request,
-) -> (String, Option<String>) {
+    explanation: &mut String,
+    message: &mut Option<String>,
+) {
     let action = request.action.qualified_name();
     let who = request.principal.as_str();
     let account = request.member_account().unwrap_or("");
     let key_account = request.resource_account.as_deref().unwrap_or(account);
     let key_scoped = action_is_key_scoped(request);
     let cross = key_scoped && !f.same_account;
-    let message = |tail: &[&str]| {
-        let mut text = words(&[
+    // The AccessDeniedException message of a denial, ending in `tail`.
+    let mut deny_message = |tail: &[&str]| {
+        let text = message.get_or_insert_with(String::new);
+        text.clear();
+        for piece in [
             "User: ",
             who,
             " is not authorized to perform: ",
             action,
             " on resource: ",
-            &request.resource,
+            request.resource.as_str(),
             " ",
-        ]);
-        for piece in tail {
+        ]
+        .iter()
+        .chain(tail)
+        {
             text.push_str(piece);
         }
-        Some(text)
     };
     match verdict {
         Verdict::ExplicitDeny => {
             let in_key_policy = f
                 .denies
                 .iter()
-                .any(|r| r.source == Source::Policy(PolicySource::KeyPolicy));
+                .any(|r| r.source == SourceRef::Policy(PolicySource::KeyPolicy));
             let kind = if in_key_policy {
                 "a resource-based policy"
             } else {
                 "an identity-based policy"
             };
-            (
-                words(&[
-                    "Denied explicitly: ",
-                    &list(f.denies),
-                    " denies ",
-                    action,
-                    " for ",
-                    who,
-                    ". An explicit deny overrides every allow and every grant.",
-                ]),
-                message(&["with an explicit deny in ", kind]),
-            )
+            words!(explanation;
+                "Denied explicitly: ",
+                list(f.denies),
+                " denies ",
+                action,
+                " for ",
+                who,
+                ". An explicit deny overrides every allow and every grant.",
+            );
+            deny_message(&["with an explicit deny in ", kind]);
         }
         Verdict::Allow => {
-            let text = match basis.unwrap_or(AllowBasis::KeyPolicy) {
-                AllowBasis::RetireByGrant => words(&[
+            match basis.unwrap_or(AllowBasis::KeyPolicy) {
+                AllowBasis::RetireByGrant => words!(explanation;
                     "Allowed: ",
-                    &list(f.grants_direct),
+                    list(f.grants_direct),
                     " gives RetireGrant to ",
                     who,
                     ".",
-                ]),
-                AllowBasis::RetireByAccount => words(&[
+                ),
+                AllowBasis::RetireByAccount => words!(explanation;
                     "Allowed: ",
                     action,
                     " by the account that created the grant: ",
-                    &identity_or_root(f),
+                    identity_or_root(f),
                     " allows it (a key-policy statement for kms:RetireGrant has no effect).",
-                ]),
+                ),
                 AllowBasis::Alias => {
-                    let key_side = f.alias_key_side();
+                    let (key_first, key_then) = f.alias_key_side();
                     let alias_side = if f.alias_allows.is_empty() {
                         identity_or_root(f)
                     } else {
                         list(f.alias_allows)
                     };
-                    words(&[
+                    words!(explanation;
                         "Allowed: ",
-                        &alias_side,
+                        alias_side,
                         " allows ",
                         action,
                         " on the alias ",
-                        &request.resource,
+                        request.resource.as_str(),
                         ", and ",
-                        &list(&key_side),
+                        Piece::Found(key_first, key_then),
                         " allows it on the key ",
                         request.target_key.as_deref().unwrap_or_default(),
                         ".",
-                    ])
+                    );
                 }
-                AllowBasis::NoKey => words(&[
+                AllowBasis::NoKey => words!(explanation;
                     "Allowed: ",
-                    &list(f.identity_allows),
+                    list(f.identity_allows),
                     " allows ",
                     action,
                     " for ",
@@ -214,62 +266,62 @@ fn in_words(
                     "; ",
                     action,
                     " has no key resource, so identity policies alone decide.",
-                ]),
-                AllowBasis::KeyPolicy if cross => words(&[
+                ),
+                AllowBasis::KeyPolicy if cross => words!(explanation;
                     "Allowed: ",
-                    &list(f.key_direct),
+                    list(f.key_direct),
                     " allows ",
                     action,
                     " for ",
                     who,
                     ", and across accounts ",
-                    &identity_or_root(f),
+                    identity_or_root(f),
                     " allows it in account ",
                     account,
                     ".",
-                ]),
-                AllowBasis::KeyPolicy => words(&[
+                ),
+                AllowBasis::KeyPolicy => words!(explanation;
                     "Allowed: ",
-                    &list(f.key_direct),
+                    list(f.key_direct),
                     " allows ",
                     action,
                     " for ",
                     who,
                     ".",
-                ]),
-                AllowBasis::Delegated => words(&[
+                ),
+                AllowBasis::Delegated => words!(explanation;
                     "Allowed: ",
-                    &list(f.key_account),
+                    list(f.key_account),
                     " delegates ",
                     action,
                     " to account ",
                     account,
                     ", and ",
-                    &identity_or_root(f),
+                    identity_or_root(f),
                     " allows it.",
-                ]),
-                AllowBasis::GrantToCaller => words(&[
+                ),
+                AllowBasis::GrantToCaller => words!(explanation;
                     "Allowed: ",
-                    &list(f.grants_direct),
+                    list(f.grants_direct),
                     " gives ",
                     action,
                     " to ",
                     who,
                     "; grants allow without a key-policy or IAM statement.",
-                ]),
-                AllowBasis::GrantToAccount => words(&[
+                ),
+                AllowBasis::GrantToAccount => words!(explanation;
                     "Allowed: ",
-                    &list(f.grants_account),
+                    list(f.grants_account),
                     " gives ",
                     action,
                     " to account ",
                     account,
                     ", and ",
-                    &identity_or_root(f),
+                    identity_or_root(f),
                     " allows it.",
-                ]),
-            };
-            (text, None)
+                ),
+            }
+            *message = None;
         }
         Verdict::ImplicitDeny => {
             let key_side = !f.key_direct.is_empty() || !f.key_account.is_empty();
@@ -277,131 +329,112 @@ fn in_words(
             let alias_allowed = !f.alias_allows.is_empty() || f.caller_is_root;
             let retire = request.action.info().allow_in
                 == keyward_policy::catalog::AllowPlacement::GrantOnly;
-            let (mut text, policy_kind) = if retire {
-                (
-                    words(&[
-                        "Denied: ",
-                        action,
-                        " is authorized by the grant, not the key policy: the caller needs a grant that gives it RetireGrant, or an identity policy of the account that created the grant (the key's account); neither applies. A grant's retiring principal may also retire it (checked against the grant itself).",
-                    ]),
-                    "identity-based",
-                )
+            let policy_kind = if retire {
+                words!(explanation;
+                    "Denied: ",
+                    action,
+                    " is authorized by the grant, not the key policy: the caller needs a grant that gives it RetireGrant, or an identity policy of the account that created the grant (the key's account); neither applies. A grant's retiring principal may also retire it (checked against the grant itself).",
+                );
+                "identity-based"
             } else if alias_operation && !alias_allowed {
-                (
-                    words(&[
-                        "Denied: ",
-                        action,
-                        " needs an identity policy allowing it on the alias ",
-                        &request.resource,
-                        ", and none does.",
-                    ]),
-                    "identity-based",
-                )
+                words!(explanation;
+                    "Denied: ",
+                    action,
+                    " needs an identity policy allowing it on the alias ",
+                    request.resource.as_str(),
+                    ", and none does.",
+                );
+                "identity-based"
             } else if !key_scoped {
-                (
-                    words(&[
-                        "Denied: no identity policy allows ",
-                        action,
-                        ". It has no key resource, so only identity policies decide.",
-                    ]),
-                    "identity-based",
-                )
+                words!(explanation;
+                    "Denied: no identity policy allows ",
+                    action,
+                    ". It has no key resource, so only identity policies decide.",
+                );
+                "identity-based"
             } else if cross && key_side && request.action.info().cross_account != CrossAccount::Yes
             {
-                (
-                    words(&[
-                        "Denied: ",
-                        action,
-                        " cannot be used across accounts (the caller is in account ",
-                        account,
-                        ", the key in account ",
-                        key_account,
-                        "); permissions for it in another account have no effect.",
-                    ]),
-                    "resource-based",
-                )
+                words!(explanation;
+                    "Denied: ",
+                    action,
+                    " cannot be used across accounts (the caller is in account ",
+                    account,
+                    ", the key in account ",
+                    key_account,
+                    "); permissions for it in another account have no effect.",
+                );
+                "resource-based"
             } else if cross && key_side {
                 let allowing = list(if f.key_direct.is_empty() {
                     f.key_account
                 } else {
                     f.key_direct
                 });
-                (
-                    words(&[
-                        "Denied: the key policy allows ",
-                        action,
-                        " (",
-                        &allowing,
-                        "), but the caller is in account ",
-                        account,
-                        " and the key in account ",
-                        key_account,
-                        ": across accounts an identity policy in account ",
-                        account,
-                        " must allow it too, and none does.",
-                    ]),
-                    "identity-based",
-                )
+                words!(explanation;
+                    "Denied: the key policy allows ",
+                    action,
+                    " (",
+                    allowing,
+                    "), but the caller is in account ",
+                    account,
+                    " and the key in account ",
+                    key_account,
+                    ": across accounts an identity policy in account ",
+                    account,
+                    " must allow it too, and none does.",
+                );
+                "identity-based"
             } else if !f.key_account.is_empty() {
-                (
-                    words(&[
-                        "Denied: ",
-                        &list(f.key_account),
-                        " delegates ",
-                        action,
-                        " to account ",
-                        account,
-                        ", but no identity policy allows it.",
-                    ]),
-                    "identity-based",
-                )
+                words!(explanation;
+                    "Denied: ",
+                    list(f.key_account),
+                    " delegates ",
+                    action,
+                    " to account ",
+                    account,
+                    ", but no identity policy allows it.",
+                );
+                "identity-based"
             } else if request.member_account().is_none() {
-                (
-                    words(&[
-                        "Denied: the key policy does not name the service principal ",
-                        who,
-                        " for ",
-                        action,
-                        "; a service is in no account, so no account principal covers it.",
-                    ]),
-                    "resource-based",
-                )
+                words!(explanation;
+                    "Denied: the key policy does not name the service principal ",
+                    who,
+                    " for ",
+                    action,
+                    "; a service is in no account, so no account principal covers it.",
+                );
+                "resource-based"
             } else {
-                (
-                    words(&[
-                        "Denied: the key policy does not allow ",
-                        who,
-                        " to perform ",
-                        action,
-                        " and does not delegate it to account ",
-                        account,
-                        ", so identity policies are not consulted; no grant gives it either.",
-                    ]),
-                    "resource-based",
-                )
+                words!(explanation;
+                    "Denied: the key policy does not allow ",
+                    who,
+                    " to perform ",
+                    action,
+                    " and does not delegate it to account ",
+                    account,
+                    ", so identity policies are not consulted; no grant gives it either.",
+                );
+                "resource-based"
             };
             for miss in near_misses(trace) {
-                text.push_str(" Note: ");
-                text.push_str(&miss);
-                text.push('.');
+                explanation.push_str(" Note: ");
+                explanation.push_str(&miss);
+                explanation.push('.');
             }
-            (
-                text,
-                message(&[
-                    "because no ",
-                    policy_kind,
-                    " policy allows the ",
-                    action,
-                    " action",
-                ]),
-            )
+            deny_message(&[
+                "because no ",
+                policy_kind,
+                " policy allows the ",
+                action,
+                " action",
+            ]);
         }
     }
 }
 
-fn identity_or_root(f: &FindingsView<'_>) -> String {
+fn identity_or_root<'p, 'a>(f: &FindingsView<'p, 'a>) -> Piece<'p, 'a> {
     if f.identity_allows.is_empty() {
-        "the account's root user (whom IAM policies do not restrict)".to_owned()
+        Piece::Text("the account's root user (whom IAM policies do not restrict)")
     } else {
         list(f.identity_allows)
     }

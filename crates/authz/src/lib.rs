@@ -35,6 +35,7 @@ pub mod engine;
 mod explain;
 mod json_out;
 mod library;
+mod overwrite;
 pub mod request;
 
 pub use decision::{AllowBasis, Decision, Failure, Judgement, Reason, Source, TraceEntry, Verdict};

@@ -289,6 +289,19 @@ proptest! {
         prop_assert_eq!(String::from_utf8(written).unwrap(), expected.to_string());
     }
 
+    /// A decision written over another (`decide_into`, reusing its entries and texts) is the
+    /// decision made afresh, whatever the one before: longer or shorter traces and reason
+    /// lists, conditions explained over other conditions or none, grants over statements.
+    #[test]
+    fn a_decision_written_over_another_is_the_fresh_one(before in scenario(), after in scenario()) {
+        let first = Request::parse(&before.request()).unwrap();
+        let second = Request::parse(&after.request()).unwrap();
+        let mut decision = Authorizer::for_request(&first).unwrap().decide(&first);
+        let authorizer = Authorizer::for_request(&second).unwrap();
+        authorizer.decide_into(&second, &mut decision);
+        prop_assert_eq!(decision, authorizer.decide(&second));
+    }
+
     /// `covering` says which key-policy statements and grants can decide a caller's
     /// requests: one it leaves out never takes part in a decision, and removing every one it
     /// leaves out never changes the verdict.

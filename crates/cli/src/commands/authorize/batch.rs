@@ -114,26 +114,38 @@ const RECENT: usize = 4;
 /// authorizer by comparing texts, without hashing them, and without the shared cache's lock and
 /// reference counts, which the workers would otherwise contend for on every line.
 #[derive(Default)]
-struct RecentAuthorizers(Vec<Arc<CacheEntry>>);
+struct RecentAuthorizers {
+    entries: Vec<Arc<CacheEntry>>,
+    /// The worker's last decision, written over by its next (`decide_into`): its trace
+    /// entries, reasons and texts are used again rather than allocated for every line.
+    decision: Option<Decision>,
+}
 
 impl RecentAuthorizers {
-    /// `request` decided by the authorizer of its policies and grants: one at hand, or the
-    /// shared cache's (compiled there if it is new).
+    /// `request` decided by the authorizer of its policies and grants (one at hand, or the
+    /// shared cache's, compiled there if it is new), written over the last decision.
     fn decide(
         &mut self,
         cache: &AuthorizerCache,
         request: &Request,
-    ) -> Result<Decision, RequestError> {
-        let hit = self.0.iter().position(|e| e.is_for(request));
-        let entry = match hit.and_then(|at| self.0.get(at)) {
+    ) -> Result<&Decision, RequestError> {
+        let hit = self.entries.iter().position(|e| e.is_for(request));
+        let entry = match hit.and_then(|at| self.entries.get(at)) {
             Some(entry) => entry,
             None => {
                 let entry = cache.get(request)?;
-                self.0.truncate(RECENT - 1);
-                &*self.0.insert_mut(0, entry)
+                self.entries.truncate(RECENT - 1);
+                &*self.entries.insert_mut(0, entry)
             }
         };
-        Ok(entry.authorizer.decide(request))
+        let decision = match self.decision.take() {
+            Some(mut decision) => {
+                entry.authorizer.decide_into(request, &mut decision);
+                decision
+            }
+            None => entry.authorizer.decide(request),
+        };
+        Ok(self.decision.insert(decision))
     }
 }
 
@@ -345,10 +357,10 @@ mod tests {
         let mut recent = RecentAuthorizers::default();
         let first = request("S0");
         let fresh = Authorizer::for_request(&first).unwrap().decide(&first);
-        assert_eq!(recent.decide(&cache, &first).unwrap(), fresh);
+        assert_eq!(recent.decide(&cache, &first).unwrap(), &fresh);
         assert_eq!(shared_entries(&cache), 1);
         cache.entries.write().unwrap().clear();
-        assert_eq!(recent.decide(&cache, &first).unwrap(), fresh);
+        assert_eq!(recent.decide(&cache, &first).unwrap(), &fresh);
         assert_eq!(
             shared_entries(&cache),
             0,
@@ -362,9 +374,9 @@ mod tests {
                 Some(format!("S{i}").as_str())
             );
         }
-        assert_eq!(recent.0.len(), RECENT);
+        assert_eq!(recent.entries.len(), RECENT);
         assert_eq!(shared_entries(&cache), RECENT);
-        assert_eq!(recent.decide(&cache, &first).unwrap(), fresh);
+        assert_eq!(recent.decide(&cache, &first).unwrap(), &fresh);
         assert_eq!(
             shared_entries(&cache),
             RECENT + 1,
