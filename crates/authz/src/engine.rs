@@ -661,3 +661,46 @@ fn outcome(f: &Findings<'_>, request: &Request) -> (Verdict, Option<AllowBasis>)
         None => (Verdict::ImplicitDeny, None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests: a failure panics with the value shown")]
+    use super::*;
+    use serde_json::json;
+
+    /// Many statements apply, allows and denies interleaved: every deny is a reason, in the
+    /// policy's order, and the explanation names each.
+    #[test]
+    fn many_applying_statements_are_all_reasons_in_order() {
+        let statements: Vec<_> = (0..12)
+            .map(|i| {
+                json!({
+                    "Sid": format!("S{i}"),
+                    "Effect": if i % 2 == 0 { "Allow" } else { "Deny" },
+                    "Principal": {"AWS": "arn:aws:iam::111122223333:role/App"},
+                    "Action": "kms:Decrypt",
+                    "Resource": "*"
+                })
+            })
+            .collect();
+        let text = json!({
+            "principal": "arn:aws:iam::111122223333:role/App",
+            "action": "kms:Decrypt",
+            "resource": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "key_policy": {"Version": "2012-10-17", "Statement": statements}
+        })
+        .to_string();
+        let request = Request::parse(&text).unwrap();
+        let decision = Authorizer::for_request(&request).unwrap().decide(&request);
+        assert_eq!(decision.verdict, Verdict::ExplicitDeny);
+        let sids: Vec<_> = decision.reasons.iter().filter_map(|r| r.sid.clone()).collect();
+        let denies: Vec<_> = (0..12)
+            .filter(|i| i % 2 == 1)
+            .map(|i| format!("S{i}"))
+            .collect();
+        assert_eq!(sids, denies);
+        for sid in &denies {
+            assert!(decision.explanation.contains(&format!("'{sid}'")), "{sid}");
+        }
+    }
+}
