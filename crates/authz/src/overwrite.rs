@@ -150,7 +150,8 @@ pub(crate) enum Miss<'a> {
     Grantee,
     /// A grant whose constraints refuse, and why.
     Grant(String),
-    /// A condition test that fails, explained in the request's context.
+    /// A condition test that fails (the engine has just evaluated it), explained in the
+    /// request's context.
     Condition(&'a KeyTest, &'a RequestContext),
 }
 
@@ -192,7 +193,7 @@ impl<'t> TraceWriter<'t> {
                 (Some(Miss::Grantee), _) => Some(Failure::Grantee),
                 (Some(Miss::Grant(why)), _) => Some(Failure::Grant(why)),
                 (Some(Miss::Condition(test, context)), Some(Failure::Condition(mut outcome))) => {
-                    test.explain_into(context, &mut outcome);
+                    test.explain_failed_into(context, &mut outcome);
                     Some(Failure::Condition(outcome))
                 }
                 (Some(Miss::Condition(test, context)), _) => {

@@ -131,6 +131,20 @@ impl KeyTest {
     /// used again, so that explaining the same test request after request (a batch) allocates
     /// only when a text outgrows the one before it.
     pub fn explain_into(&self, context: &RequestContext, outcome: &mut KeyOutcome) {
+        self.describe_into(context, outcome);
+        outcome.holds = self.holds(context);
+    }
+
+    /// [`explain_into`](Self::explain_into) for a test the caller has just seen fail in
+    /// `context` (a trace's first failing test): the outcome says it fails without the test
+    /// being evaluated again.
+    pub fn explain_failed_into(&self, context: &RequestContext, outcome: &mut KeyOutcome) {
+        self.describe_into(context, outcome);
+        outcome.holds = false;
+    }
+
+    /// Everything of the outcome but whether the test holds.
+    fn describe_into(&self, context: &RequestContext, outcome: &mut KeyOutcome) {
         outcome.operator = self.operator;
         outcome.operator_span = self.operator_span;
         outcome.key_span = self.key_span;
@@ -172,7 +186,6 @@ impl KeyTest {
                 *actual = Actual::Variants(into);
             }
         }
-        outcome.holds = self.holds(context);
     }
 }
 

@@ -182,8 +182,8 @@ proptest! {
         }
     }
 
-    /// An outcome written over another (`explain_into`, reusing its strings) is the outcome
-    /// explained afresh, whatever the two tests and contexts: a missing, single, set or
+    /// An outcome written over another (`explain_into`, and `explain_failed_into` for a test
+    /// that fails; both reuse its strings) is the outcome explained afresh, whatever the two tests and contexts: a missing, single, set or
     /// several-variant value over any other, more or fewer expected values, templates.
     #[test]
     fn an_outcome_explained_over_another_is_the_fresh_one(
@@ -221,7 +221,12 @@ proptest! {
                     for second in &contexts {
                         let mut outcome = before.explain(first);
                         after.explain_into(second, &mut outcome);
-                        prop_assert_eq!(outcome, after.explain(second));
+                        prop_assert_eq!(&outcome, &after.explain(second));
+                        if !after.holds(second) {
+                            let mut outcome = before.explain(first);
+                            after.explain_failed_into(second, &mut outcome);
+                            prop_assert_eq!(outcome, after.explain(second));
+                        }
                     }
                 }
             }
