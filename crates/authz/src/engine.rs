@@ -133,6 +133,8 @@ pub(crate) struct Findings<'a> {
     /// Whether the caller and the key are in the same account (read once from the request; a
     /// service principal is in no account, so for it: true).
     same_account: bool,
+    /// Whether the caller is a service principal, in no account (read once from the request).
+    caller_is_service: bool,
 }
 
 impl<'a> Findings<'a> {
@@ -142,6 +144,7 @@ impl<'a> Findings<'a> {
             reasons: explain.then(Default::default),
             caller_is_root: false,
             same_account: true,
+            caller_is_service: false,
         }
     }
 
@@ -219,10 +222,7 @@ impl Authorizer {
     /// decision applies; an analysis leaves the others out.
     pub fn covering(&self, request: &Request) -> Covering {
         let caller = request.caller();
-        let member = match caller {
-            Some(Principal::Service { .. }) => None,
-            _ => request.principal_account.as_deref(),
-        };
+        let member = request.member_account_for(matches!(caller, Some(Principal::Service { .. })));
         let key_policy = self.key_policy.as_ref().map_or_else(Vec::new, |policy| {
             policy
                 .statements()
@@ -293,10 +293,8 @@ impl Authorizer {
         found.caller_is_root = matches!(caller, Some(Principal::Root { .. }));
         // The account the caller is a member of: none for a service principal
         // ([`Request::member_account`], without parsing the caller again).
-        let member = match caller {
-            Some(Principal::Service { .. }) => None,
-            _ => request.principal_account.as_deref(),
-        };
+        found.caller_is_service = matches!(caller, Some(Principal::Service { .. }));
+        let member = request.member_account_for(found.caller_is_service);
         found.same_account = match (request.resource_account.as_deref(), member) {
             (Some(key), Some(caller)) => key == caller,
             _ => true,
@@ -529,6 +527,8 @@ pub(crate) struct FindingsView<'f, 'a> {
     pub caller_is_root: bool,
     /// Whether the caller and the key are in the same account (true for a service principal).
     pub same_account: bool,
+    /// Whether the caller is a service principal (in no account).
+    pub caller_is_service: bool,
 }
 
 impl<'f, 'a> FindingsView<'f, 'a> {
@@ -543,6 +543,7 @@ impl<'f, 'a> FindingsView<'f, 'a> {
             alias_allows: f.reasons(Path::AliasAllow),
             caller_is_root: f.caller_is_root,
             same_account: f.same_account,
+            caller_is_service: f.caller_is_service,
         }
     }
 
@@ -664,7 +665,10 @@ fn outcome(f: &Findings<'_>, request: &Request) -> (Verdict, Option<AllowBasis>)
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, reason = "tests: a failure panics with the value shown")]
+    #![allow(
+        clippy::unwrap_used,
+        reason = "tests: a failure panics with the value shown"
+    )]
     use super::*;
     use serde_json::json;
 
@@ -693,7 +697,11 @@ mod tests {
         let request = Request::parse(&text).unwrap();
         let decision = Authorizer::for_request(&request).unwrap().decide(&request);
         assert_eq!(decision.verdict, Verdict::ExplicitDeny);
-        let sids: Vec<_> = decision.reasons.iter().filter_map(|r| r.sid.clone()).collect();
+        let sids: Vec<_> = decision
+            .reasons
+            .iter()
+            .filter_map(|r| r.sid.clone())
+            .collect();
         let denies: Vec<_> = (0..12)
             .filter(|i| i % 2 == 1)
             .map(|i| format!("S{i}"))

@@ -174,7 +174,8 @@ fn in_words(
 ) {
     let action = request.action.qualified_name();
     let who = request.principal.as_str();
-    let account = request.member_account().unwrap_or("");
+    let member = request.member_account_for(f.caller_is_service);
+    let account = member.unwrap_or("");
     let key_account = request.resource_account.as_deref().unwrap_or(account);
     let key_scoped = action_is_key_scoped(request);
     let cross = key_scoped && !f.same_account;
@@ -395,7 +396,7 @@ fn in_words(
                     ", but no identity policy allows it.",
                 );
                 "identity-based"
-            } else if request.member_account().is_none() {
+            } else if member.is_none() {
                 words!(explanation;
                     "Denied: the key policy does not name the service principal ",
                     who,

@@ -668,9 +668,16 @@ impl Request {
     /// principal (a service is not an identity in an account, whatever `principal_account`
     /// says: the account principal neither delegates to it nor denies it).
     pub fn member_account(&self) -> Option<&str> {
-        match self.caller() {
-            Some(Principal::Service { .. }) => None,
-            _ => self.principal_account.as_deref(),
+        self.member_account_for(matches!(self.caller(), Some(Principal::Service { .. })))
+    }
+
+    /// [`member_account`](Self::member_account), told whether the caller is a service
+    /// principal (by a decision that has read the caller already, so as not to read it again).
+    pub(crate) fn member_account_for(&self, caller_is_service: bool) -> Option<&str> {
+        if caller_is_service {
+            None
+        } else {
+            self.principal_account.as_deref()
         }
     }
 
