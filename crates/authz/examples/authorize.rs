@@ -10,10 +10,7 @@ const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56e
 const APP: &str = "arn:aws:sts::111122223333:assumed-role/App/worker-1";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let key_policy = PolicyText {
-        text: KEY_POLICY.to_owned(),
-        offset: None,
-    };
+    let key_policy = PolicyText::new(KEY_POLICY.to_owned());
     // Compiled once; share it (it is Send + Sync) and answer any number of requests.
     let authorizer = Authorizer::new(Some(&key_policy), &[], Vec::new())?;
     let decrypt = kms_action("kms:Decrypt").ok_or("kms:Decrypt is in the catalog")?;

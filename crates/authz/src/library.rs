@@ -12,7 +12,8 @@ use std::collections::HashMap;
 /// the document, as a request may give one).
 #[derive(Debug, Clone, Default)]
 pub struct PolicyLibrary {
-    policies: HashMap<String, String>,
+    /// By name: the document's number (its place among the library's documents) and text.
+    policies: HashMap<String, (usize, String)>,
 }
 
 /// A reference to a named policy: an object whose only member is `ref`.
@@ -59,14 +60,23 @@ impl PolicyLibrary {
                     ),
                 });
             };
-            policies.insert(name, text);
+            let number = policies.len();
+            policies.insert(name, (number, text));
         }
         Ok(Self { policies })
     }
 
     /// The document named `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.policies.get(name).map(String::as_str)
+        self.document(name).map(|(_, text)| text)
+    }
+
+    /// The document named `name` and its number in this library: two references to the same
+    /// number are the same text (a cache can compare numbers rather than texts).
+    pub fn document(&self, name: &str) -> Option<(usize, &str)> {
+        self.policies
+            .get(name)
+            .map(|(number, text)| (*number, text.as_str()))
     }
 
     /// How many documents it holds.
@@ -110,6 +120,21 @@ mod tests {
         for bad in [r#"{"n": 1}"#, r#"{"n": [1]}"#, "[]", "{"] {
             assert!(PolicyLibrary::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Each document has its own number, and a reference carries it with the text.
+    #[test]
+    fn documents_are_numbered_and_references_carry_the_number() {
+        let library = PolicyLibrary::parse(&format!(r#"{{"a": {DOC}, "b": {DOC}}}"#)).unwrap();
+        let (a, text) = library.document("a").unwrap();
+        let (b, _) = library.document("b").unwrap();
+        assert_ne!(a, b);
+        assert_eq!(text, DOC);
+        assert_eq!(library.document("c"), None);
+        let request = Request::parse_with(&line(r#"{"ref":"b"}"#), Some(&library)).unwrap();
+        assert_eq!(request.key_policy.unwrap().library_document, Some(b));
+        let inline = Request::parse_with(&line(DOC), Some(&library)).unwrap();
+        assert_eq!(inline.key_policy.unwrap().library_document, None);
     }
 
     #[test]

@@ -255,6 +255,21 @@ pub struct PolicyText {
     pub text: String,
     /// Its offset in the request text, when written there as an object.
     pub offset: Option<usize>,
+    /// When it was taken from a `--policies` library (`{"ref": NAME}`): the document's
+    /// number there ([`PolicyLibrary::document`]). Two policies with the same number, from
+    /// the same library, are the same text.
+    pub library_document: Option<usize>,
+}
+
+impl PolicyText {
+    /// A policy given on its own: not written inside a request, nor taken from a library.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            offset: None,
+            library_document: None,
+        }
+    }
 }
 
 /// Check and compile `policy` as the policy `source` of a request: the compiled policy, or the
@@ -335,6 +350,7 @@ fn policy_text(
         return Ok(PolicyText {
             text: inner,
             offset: None,
+            library_document: None,
         });
     }
     // A reference is an object whose only member is `ref`; a policy document, whose first
@@ -351,7 +367,7 @@ fn policy_text(
                 ),
             ));
         };
-        let Some(document) = library.get(&reference.name) else {
+        let Some((number, document)) = library.document(&reference.name) else {
             return Err(field(
                 what,
                 format!(
@@ -363,6 +379,7 @@ fn policy_text(
         return Ok(PolicyText {
             text: document.to_owned(),
             offset: None,
+            library_document: Some(number),
         });
     }
     // The raw value borrows from the request text: its offset is the distance between them.
@@ -370,6 +387,7 @@ fn policy_text(
     Ok(PolicyText {
         text: text.to_owned(),
         offset: offset.filter(|o| *o <= request_text.len()),
+        library_document: None,
     })
 }
 

@@ -91,10 +91,7 @@ impl Caller {
             .map(|(i, text)| {
                 compile_policy(
                     PolicySource::IdentityPolicy(i),
-                    &PolicyText {
-                        text: (*text).to_owned(),
-                        offset: None,
-                    },
+                    &PolicyText::new((*text).to_owned()),
                 )
                 .map_err(|e| CallerError::IdentityPolicy {
                     arn: arn.to_owned(),

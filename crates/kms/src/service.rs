@@ -214,14 +214,8 @@ pub(crate) fn default_policy(partition: &str, account: &str) -> String {
 
 /// Compiles a key policy, or the `MalformedPolicyDocumentException` KMS sends.
 pub(crate) fn compile_key_policy(text: &str) -> Result<CompiledPolicy, KmsError> {
-    compile_policy(
-        PolicySource::KeyPolicy,
-        &PolicyText {
-            text: text.to_owned(),
-            offset: None,
-        },
-    )
-    .map_err(|e| KmsError::refused(ErrorCode::MalformedPolicyDocument, e.to_string()))
+    compile_policy(PolicySource::KeyPolicy, &PolicyText::new(text.to_owned()))
+        .map_err(|e| KmsError::refused(ErrorCode::MalformedPolicyDocument, e.to_string()))
 }
 
 /// The kind of key `meta` describes, for its grant rules; `None` for a spec and usage that

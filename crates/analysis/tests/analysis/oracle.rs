@@ -782,16 +782,13 @@ fn derived(key: &str) -> bool {
 }
 
 fn authorizer(set: &PolicySet, identity: bool) -> Result<Authorizer, String> {
-    let key = PolicyText {
-        text: set.key_policy.clone(),
-        offset: None,
-    };
+    let key = PolicyText::new(set.key_policy.clone());
     let texts: Vec<PolicyText> = if identity {
         set.identity_policies
             .clone()
             .unwrap_or_else(|| vec![ALLOW_ALL.to_owned()])
             .into_iter()
-            .map(|text| PolicyText { text, offset: None })
+            .map(PolicyText::new)
             .collect()
     } else {
         Vec::new()

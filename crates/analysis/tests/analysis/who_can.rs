@@ -385,10 +385,7 @@ fn brute_force(f: &Fixture) -> BTreeMap<String, BTreeSet<String>> {
         aliases: &key.aliases,
         tags: &key.tags,
     };
-    let key_policy = PolicyText {
-        text: f.inputs.key_policy.clone(),
-        offset: None,
-    };
+    let key_policy = PolicyText::new(f.inputs.key_policy.clone());
     let actions: Vec<ActionId> = ActionId::involving_a_key().collect();
     let scps = compile_scps(&f.inputs.scp_levels);
     let compiled_key = CompiledPolicy::new(&f.inputs.key_policy, PolicyKind::KeyPolicy).unwrap();
@@ -397,10 +394,7 @@ fn brute_force(f: &Fixture) -> BTreeMap<String, BTreeSet<String>> {
         let identity: Vec<PolicyText> = caller
             .policies
             .iter()
-            .map(|t| PolicyText {
-                text: t.clone(),
-                offset: None,
-            })
+            .map(|t| PolicyText::new(t.clone()))
             .collect();
         let authorizer =
             Authorizer::new(Some(&key_policy), &identity, f.inputs.grants.clone()).unwrap();

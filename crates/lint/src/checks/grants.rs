@@ -156,10 +156,7 @@ fn given(
     key_arn: &str,
     own: &str,
 ) -> ActionSet {
-    let policy = || PolicyText {
-        text: text.to_owned(),
-        offset: None,
-    };
+    let policy = || PolicyText::new(text.to_owned());
     let (Ok(with), Ok(without)) = (
         Authorizer::new(Some(&policy()), &[], vec![grant.clone()]),
         Authorizer::new(Some(&policy()), &[], Vec::new()),

@@ -5,7 +5,7 @@
 //! grants share one compiled authorizer, across threads.
 
 use super::Outcome;
-use keyward_authz::{Authorizer, Decision, PolicyLibrary, Request, RequestError};
+use keyward_authz::{Authorizer, Decision, PolicyLibrary, PolicyText, Request, RequestError};
 use keyward_grants::Grant;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -36,23 +36,33 @@ struct AuthorizerCache {
 }
 
 struct CacheEntry {
-    key_policy: Option<String>,
-    identity: Vec<String>,
+    key_policy: Option<PolicyText>,
+    identity: Vec<PolicyText>,
     grants: Vec<Grant>,
     authorizer: Authorizer,
 }
 
 impl CacheEntry {
     fn is_for(&self, request: &Request) -> bool {
-        self.key_policy.as_deref() == request.key_policy.as_ref().map(|p| p.text.as_str())
+        let key_policy = match (&self.key_policy, &request.key_policy) {
+            (Some(a), Some(b)) => same_policy(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        key_policy
             && self.identity.len() == request.identity_policies.len()
             && self
                 .identity
                 .iter()
                 .zip(&request.identity_policies)
-                .all(|(a, b)| *a == b.text)
+                .all(|(a, b)| same_policy(a, b))
             && self.grants == request.grants
     }
+}
+
+/// Whether two policies of the batch are the same text: at once when both name the same
+/// document of the `--policies` library (a batch has one), by comparing texts otherwise.
+fn same_policy(a: &PolicyText, b: &PolicyText) -> bool {
+    (a.library_document.is_some() && a.library_document == b.library_document) || a.text == b.text
 }
 
 impl AuthorizerCache {
@@ -92,12 +102,8 @@ impl AuthorizerCache {
             entries.clear();
         }
         let entry = Arc::new(CacheEntry {
-            key_policy: request.key_policy.as_ref().map(|p| p.text.clone()),
-            identity: request
-                .identity_policies
-                .iter()
-                .map(|p| p.text.clone())
-                .collect(),
+            key_policy: request.key_policy.clone(),
+            identity: request.identity_policies.clone(),
             grants: request.grants.clone(),
             authorizer,
         });
@@ -382,5 +388,25 @@ mod tests {
             RECENT + 1,
             "the dropped set was not asked for"
         );
+    }
+
+    /// Two policies are the same when they name the same library document, or else when
+    /// their texts are equal (a document and the same text written inline, two documents with
+    /// one text); different texts never are.
+    #[test]
+    fn policies_are_the_same_by_library_document_or_by_text() {
+        let policy = |text: &str, document: Option<usize>| PolicyText {
+            library_document: document,
+            ..PolicyText::new(text)
+        };
+        assert!(same_policy(&policy("{}", Some(0)), &policy("{}", Some(0))));
+        assert!(same_policy(&policy("{}", Some(0)), &policy("{}", Some(1))));
+        assert!(same_policy(&policy("{}", Some(0)), &policy("{}", None)));
+        assert!(same_policy(&policy("{}", None), &policy("{}", None)));
+        assert!(!same_policy(
+            &policy("{}", Some(0)),
+            &policy("{ }", Some(1))
+        ));
+        assert!(!same_policy(&policy("{}", None), &policy("{ }", None)));
     }
 }
