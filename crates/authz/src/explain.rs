@@ -76,6 +76,11 @@ fn list<'p, 'a>(found: &'p [Found<'a>]) -> Piece<'p, 'a> {
 /// buffer of the decision before (a batch explains millions).
 fn write_words(out: &mut String, pieces: &[Piece<'_, '_>]) {
     out.clear();
+    append_words(out, pieces);
+}
+
+/// The pieces appended to `out`.
+fn append_words(out: &mut String, pieces: &[Piece<'_, '_>]) {
     for piece in pieces {
         match *piece {
             Piece::Text(text) => out.push_str(text),
@@ -268,28 +273,28 @@ fn in_words(
                     action,
                     " has no key resource, so identity policies alone decide.",
                 ),
-                AllowBasis::KeyPolicy if cross => words!(explanation;
-                    "Allowed: ",
-                    list(f.key_direct),
-                    " allows ",
-                    action,
-                    " for ",
-                    who,
-                    ", and across accounts ",
-                    identity_or_root(f),
-                    " allows it in account ",
-                    account,
-                    ".",
-                ),
-                AllowBasis::KeyPolicy => words!(explanation;
-                    "Allowed: ",
-                    list(f.key_direct),
-                    " allows ",
-                    action,
-                    " for ",
-                    who,
-                    ".",
-                ),
+                AllowBasis::KeyPolicy => {
+                    words!(explanation;
+                        "Allowed: ",
+                        list(f.key_direct),
+                        " allows ",
+                        action,
+                        " for ",
+                        who,
+                    );
+                    if cross {
+                        append_words(
+                            explanation,
+                            &[
+                                Piece::Text(", and across accounts "),
+                                identity_or_root(f),
+                                Piece::Text(" allows it in account "),
+                                Piece::Text(account),
+                            ],
+                        );
+                    }
+                    explanation.push('.');
+                }
                 AllowBasis::Delegated => words!(explanation;
                     "Allowed: ",
                     list(f.key_account),

@@ -96,6 +96,19 @@ fn single(key: &str, value: &str) -> RequestContext {
     crate::common::ctx(&[(key, value)])
 }
 
+/// A context of generated keys, each with one value or a set.
+fn context_of(context: &[(String, Vec<String>, bool)]) -> RequestContext {
+    let mut ctx = RequestContext::new();
+    for (key, texts, multi) in context {
+        if *multi {
+            ctx.insert_multi(key, texts.iter().map(String::as_str));
+        } else {
+            ctx.insert_single(key, texts.first().map_or("", String::as_str));
+        }
+    }
+    ctx
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -163,14 +176,7 @@ proptest! {
             }
             block.insert(format!("{qualifier}{base}{suffix}"), serde_json::Value::Object(tests));
         }
-        let mut ctx = RequestContext::new();
-        for (key, texts, multi) in &context {
-            if *multi {
-                ctx.insert_multi(key, texts.iter().map(String::as_str));
-            } else {
-                ctx.insert_single(key, texts.first().map_or("", String::as_str));
-            }
-        }
+        let ctx = context_of(&context);
         let text = serde_json::Value::Object(block).to_string();
         let parsed = parse_condition_block(&text).unwrap();
         for variables in [true, false] {
@@ -201,14 +207,7 @@ proptest! {
             }
             block.insert(format!("{qualifier}{base}"), serde_json::Value::Object(tests));
         }
-        let mut ctx = RequestContext::new();
-        for (key, texts, multi) in &context {
-            if *multi {
-                ctx.insert_multi(key, texts.iter().map(String::as_str));
-            } else {
-                ctx.insert_single(key, texts.first().map_or("", String::as_str));
-            }
-        }
+        let ctx = context_of(&context);
         let contexts = [RequestContext::new(), ctx];
         let text = serde_json::Value::Object(block).to_string();
         let parsed = parse_condition_block(&text).unwrap();
