@@ -295,17 +295,6 @@ fn in_words(
                     }
                     explanation.push('.');
                 }
-                AllowBasis::Delegated => words!(explanation;
-                    "Allowed: ",
-                    list(f.key_account),
-                    " delegates ",
-                    action,
-                    " to account ",
-                    account,
-                    ", and ",
-                    identity_or_root(f),
-                    " allows it.",
-                ),
                 AllowBasis::GrantToCaller => words!(explanation;
                     "Allowed: ",
                     list(f.grants_direct),
@@ -315,17 +304,26 @@ fn in_words(
                     who,
                     "; grants allow without a key-policy or IAM statement.",
                 ),
-                AllowBasis::GrantToAccount => words!(explanation;
-                    "Allowed: ",
-                    list(f.grants_account),
-                    " gives ",
-                    action,
-                    " to account ",
-                    account,
-                    ", and ",
-                    identity_or_root(f),
-                    " allows it.",
-                ),
+                // The account's side and an identity policy: the key policy delegates, or a
+                // grant gives the operation to the account.
+                basis @ (AllowBasis::Delegated | AllowBasis::GrantToAccount) => {
+                    let (account_side, gives) = if basis == AllowBasis::Delegated {
+                        (f.key_account, " delegates ")
+                    } else {
+                        (f.grants_account, " gives ")
+                    };
+                    words!(explanation;
+                        "Allowed: ",
+                        list(account_side),
+                        gives,
+                        action,
+                        " to account ",
+                        account,
+                        ", and ",
+                        identity_or_root(f),
+                        " allows it.",
+                    );
+                }
             }
             *message = None;
         }
