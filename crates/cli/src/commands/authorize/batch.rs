@@ -1,8 +1,9 @@
 //! `keyward authorize --batch`: one request per line in, one result per line out, in input
 //! order, on every core. Lines are cut into chunks that worker threads take in turn; each
 //! result is written straight into its chunk's buffer (no intermediate JSON value), and the
-//! buffers are written out in order as they complete. Requests that share their policies and
-//! grants share one compiled authorizer, across threads.
+//! buffers are written out in order as they complete, then used again. Requests that share
+//! their policies and grants share one compiled authorizer, across threads, and each worker
+//! writes a line's decision over its last one.
 
 use super::Outcome;
 use keyward_authz::{Authorizer, Decision, PolicyLibrary, PolicyText, Request, RequestError};
@@ -112,22 +113,23 @@ impl AuthorizerCache {
     }
 }
 
-/// How many authorizers a worker keeps at hand.
+/// How many authorizers a worker keeps at hand ([`Worker`]).
 const RECENT: usize = 4;
 
-/// The few authorizers a worker used last, newest first, in front of the shared cache. A line
-/// whose policies are those of a line shortly before it (most lines of most batches) finds its
-/// authorizer by comparing texts, without hashing them, and without the shared cache's lock and
-/// reference counts, which the workers would otherwise contend for on every line.
+/// What a worker keeps from line to line.
 #[derive(Default)]
-struct RecentAuthorizers {
+struct Worker {
+    /// The last few authorizers it took from the shared cache, newest first. A line whose
+    /// policies are those of a line shortly before it (most lines of most batches) finds its
+    /// authorizer here by comparing texts, without hashing them, and without the shared cache's
+    /// lock and reference counts, which the workers would otherwise contend for on every line.
     entries: Vec<Arc<CacheEntry>>,
     /// The worker's last decision, written over by its next (`decide_into`): its trace
     /// entries, reasons and texts are used again rather than allocated for every line.
     decision: Option<Decision>,
 }
 
-impl RecentAuthorizers {
+impl Worker {
     /// `request` decided by the authorizer of its policies and grants (one at hand, or the
     /// shared cache's, compiled there if it is new), written over the last decision.
     fn decide(
@@ -204,7 +206,7 @@ pub(super) fn run(name: &str, text: &str, library: Option<&PolicyLibrary>) -> Ou
             let sender = sender.clone();
             let (cache, buffers, next, stop, chunks) = (&cache, &buffers, &next, &stop, &chunks);
             scope.spawn(move || {
-                let mut recent = RecentAuthorizers::default();
+                let mut worker = Worker::default();
                 while !stop.load(Ordering::Relaxed) {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(chunk) = chunks.get(index) else {
@@ -217,7 +219,7 @@ pub(super) fn run(name: &str, text: &str, library: Option<&PolicyLibrary>) -> Ou
                         index * CHUNK_LINES,
                         library,
                         cache,
-                        &mut recent,
+                        &mut worker,
                         &mut output,
                     );
                     if sender
@@ -282,7 +284,7 @@ fn decide_chunk(
     first: usize,
     library: Option<&PolicyLibrary>,
     cache: &AuthorizerCache,
-    recent: &mut RecentAuthorizers,
+    worker: &mut Worker,
     out: &mut Vec<u8>,
 ) -> bool {
     let mut failed = false;
@@ -291,7 +293,7 @@ fn decide_chunk(
             continue;
         }
         let number = first + i + 1;
-        let result = Request::parse_with(line, library).and_then(|r| recent.decide(cache, &r));
+        let result = Request::parse_with(line, library).and_then(|r| worker.decide(cache, &r));
         let written = match result {
             Ok(decision) => decision.write_json(&mut *out, Some(number)),
             Err(error) => {
@@ -360,13 +362,13 @@ mod tests {
     #[test]
     fn recent_authorizers_answer_repeats_and_keep_a_few() {
         let cache = AuthorizerCache::default();
-        let mut recent = RecentAuthorizers::default();
+        let mut worker = Worker::default();
         let first = request("S0");
         let fresh = Authorizer::for_request(&first).unwrap().decide(&first);
-        assert_eq!(recent.decide(&cache, &first).unwrap(), &fresh);
+        assert_eq!(worker.decide(&cache, &first).unwrap(), &fresh);
         assert_eq!(shared_entries(&cache), 1);
         cache.entries.write().unwrap().clear();
-        assert_eq!(recent.decide(&cache, &first).unwrap(), &fresh);
+        assert_eq!(worker.decide(&cache, &first).unwrap(), &fresh);
         assert_eq!(
             shared_entries(&cache),
             0,
@@ -374,15 +376,15 @@ mod tests {
         );
         for i in 1..=RECENT {
             let other = request(&format!("S{i}"));
-            let decision = recent.decide(&cache, &other).unwrap();
+            let decision = worker.decide(&cache, &other).unwrap();
             assert_eq!(
                 decision.reasons[0].sid.as_deref(),
                 Some(format!("S{i}").as_str())
             );
         }
-        assert_eq!(recent.entries.len(), RECENT);
+        assert_eq!(worker.entries.len(), RECENT);
         assert_eq!(shared_entries(&cache), RECENT);
-        assert_eq!(recent.decide(&cache, &first).unwrap(), &fresh);
+        assert_eq!(worker.decide(&cache, &first).unwrap(), &fresh);
         assert_eq!(
             shared_entries(&cache),
             RECENT + 1,
