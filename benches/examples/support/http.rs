@@ -117,6 +117,23 @@ pub(crate) fn encrypt_workload(
 
 /// A request of `operation` with `body`, signed by the admin with AWS's own signer.
 pub(crate) fn signed(addr: SocketAddr, operation: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!("POST / HTTP/1.1\r\ncontent-length: {}\r\n", body.len());
+    for (k, v) in signed_headers(addr, operation, body) {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+/// The headers of [`signed`]'s request but its `content-length`: `host`, `content-type`,
+/// `x-amz-target` and the signer's (`x-amz-date`, `authorization`).
+pub(crate) fn signed_headers(
+    addr: SocketAddr,
+    operation: &str,
+    body: &[u8],
+) -> Vec<(String, String)> {
     use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
     let headers = [
         ("host".to_owned(), addr.to_string()),
@@ -147,18 +164,15 @@ pub(crate) fn signed(addr: SocketAddr, operation: &str, body: &[u8]) -> Vec<u8> 
     )
     .unwrap();
     let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-    let mut out = format!("POST / HTTP/1.1\r\ncontent-length: {}\r\n", body.len());
-    for (k, v) in headers
+    headers
         .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .chain(instructions.headers())
-    {
-        out.push_str(&format!("{k}: {v}\r\n"));
-    }
-    out.push_str("\r\n");
-    let mut bytes = out.into_bytes();
-    bytes.extend_from_slice(body);
-    bytes
+        .cloned()
+        .chain(
+            instructions
+                .headers()
+                .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        )
+        .collect()
 }
 
 /// An unsigned request: what [`signed`] sends, without `x-amz-date` and `authorization`.
