@@ -409,11 +409,100 @@ impl Default for AuditSync {
 /// interval: a burst never grows the buffer without bound.
 const WRITE_AT_BYTES: usize = 1 << 20;
 
+/// Whole pages of the trail made durable but still cached: once this many bytes of them have
+/// gathered, their page cache is given back (see [`AuditFile`]).
+const RELEASE_AT_BYTES: u64 = 256 * 1024;
+
+/// The audit file and where its end is. A trail is written once and read by other tools, not
+/// by this process: after a sync, the whole pages made durable are given back to the
+/// operating system (`posix_fadvise(POSIX_FADV_DONTNEED)`, Linux only, advisory), so a long
+/// trail neither fills the page cache nor makes every write land in memory never used before;
+/// the page still being appended to stays. Nothing unsynced is ever dropped: the kernel keeps
+/// dirty pages whatever the advice says.
+#[derive(Debug)]
+struct AuditFile {
+    file: std::fs::File,
+    /// The file's length as this process has written it.
+    end: u64,
+    /// The cache of the file below this offset (a page boundary) has been given back.
+    released: u64,
+}
+
+impl AuditFile {
+    fn new(file: std::fs::File) -> std::io::Result<Self> {
+        let end = file.metadata()?.len();
+        Ok(Self {
+            file,
+            end,
+            released: whole_pages(end),
+        })
+    }
+
+    /// Appends `bytes`.
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(bytes)?;
+        self.end = self.end.saturating_add(bytes.len() as u64);
+        Ok(())
+    }
+
+    /// Makes what was appended durable (`fdatasync`; `fsync` when `metadata`), then gives
+    /// back the cache of what is now synced, once there is [`RELEASE_AT_BYTES`] of it.
+    fn sync(&mut self, metadata: bool) -> std::io::Result<()> {
+        if metadata {
+            self.file.sync_all()?;
+        } else {
+            self.file.sync_data()?;
+        }
+        if let Some((offset, len)) = release_range(self.released, self.end) {
+            release_cache(&self.file, offset, len);
+            self.released = offset.saturating_add(len);
+        }
+        Ok(())
+    }
+}
+
+/// `offset` rounded down to a page boundary of this machine.
+fn whole_pages(offset: u64) -> u64 {
+    let page = page_size();
+    offset / page * page
+}
+
+#[cfg(target_os = "linux")]
+fn page_size() -> u64 {
+    rustix::param::page_size() as u64
+}
+
+#[cfg(not(target_os = "linux"))]
+fn page_size() -> u64 {
+    4096
+}
+
+/// The range whose cache to give back after a sync, when the cache was given back below
+/// `released` and the file is `end` long: the whole pages between, once they are
+/// [`RELEASE_AT_BYTES`] or more (never the page still being appended to).
+fn release_range(released: u64, end: u64) -> Option<(u64, u64)> {
+    let upto = whole_pages(end);
+    let len = upto.checked_sub(released)?;
+    (len >= RELEASE_AT_BYTES).then_some((released, len))
+}
+
+/// Advises the kernel that the synced bytes `offset..offset + len` of `file` will not be read
+/// again. Advisory: an error is ignored, and the trail is the same either way.
+#[cfg(target_os = "linux")]
+fn release_cache(file: &std::fs::File, offset: u64, len: u64) {
+    if let Some(len) = std::num::NonZeroU64::new(len) {
+        let _ = rustix::fs::fadvise(file, offset, Some(len), rustix::fs::Advice::DontNeed);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn release_cache(_: &std::fs::File, _: u64, _: u64) {}
+
 /// JSON Lines appended to a file, one line per record, written as its [`AuditSync`] says:
 /// per record, or by a dedicated writer thread in batches.
 #[derive(Debug)]
 pub struct JsonLinesFile {
-    file: Arc<Mutex<std::fs::File>>,
+    file: Arc<Mutex<AuditFile>>,
     failures: Arc<AtomicU64>,
     /// The batching writer (none for [`AuditSync::PerRequest`]).
     writer: Option<Writer>,
@@ -474,7 +563,7 @@ impl JsonLinesFile {
                 file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
             }
         }
-        let file = Arc::new(Mutex::new(file));
+        let file = Arc::new(Mutex::new(AuditFile::new(file)?));
         let failures = Arc::new(AtomicU64::new(0));
         let batches = match sync {
             AuditSync::PerRequest => None,
@@ -496,7 +585,7 @@ impl JsonLinesFile {
 
 impl Writer {
     fn start(
-        file: Arc<Mutex<std::fs::File>>,
+        file: Arc<Mutex<AuditFile>>,
         failures: Arc<AtomicU64>,
         interval: std::time::Duration,
         sync_each_batch: bool,
@@ -556,7 +645,7 @@ fn urgent(pending: &Pending) -> bool {
 /// and syncs them when `sync_each_batch` (or a flush, or the stop) asks.
 fn write_batches(
     shared: &WriterShared,
-    file: &Mutex<std::fs::File>,
+    file: &Mutex<AuditFile>,
     failures: &AtomicU64,
     interval: std::time::Duration,
     sync_each_batch: bool,
@@ -587,9 +676,9 @@ fn write_batches(
         if !spare.is_empty() || flush || stop {
             let sync = sync_each_batch || flush || stop;
             let written = file.lock().map_err(|_| ()).and_then(|mut f| {
-                f.write_all(&spare).map_err(|_| ())?;
+                f.append(&spare).map_err(|_| ())?;
                 if sync {
-                    f.sync_data().map_err(|_| ())?;
+                    f.sync(false).map_err(|_| ())?;
                 }
                 Ok(())
             });
@@ -643,8 +732,8 @@ impl AuditSink for JsonLinesFile {
         }
         // Per request: written and synced before the call answers.
         let written = self.file.lock().map_err(|_| ()).and_then(|mut f| {
-            f.write_all(&line).map_err(|_| ())?;
-            f.sync_data().map_err(|_| ())
+            f.append(&line).map_err(|_| ())?;
+            f.sync(false).map_err(|_| ())
         });
         if written.is_err() {
             self.failures.fetch_add(1, Ordering::Relaxed);
@@ -662,7 +751,7 @@ impl AuditSink for JsonLinesFile {
         self.file
             .lock()
             .map_err(|_| std::io::Error::other("audit file lock poisoned"))?
-            .sync_all()
+            .sync(true)
     }
 }
 
@@ -961,6 +1050,70 @@ mod tests {
         std::os::unix::fs::symlink(dir.path().join("elsewhere"), &link).unwrap();
         assert!(JsonLinesFile::open(&link).is_err());
         assert!(!dir.path().join("elsewhere").exists());
+    }
+
+    /// What a sync gives back: the whole pages synced since the last time, once they reach
+    /// the threshold; never the page still being appended to, never anything twice.
+    #[test]
+    fn the_cache_given_back_is_whole_synced_pages_past_the_threshold() {
+        let page = page_size();
+        let at = RELEASE_AT_BYTES;
+        assert_eq!(release_range(0, 0), None);
+        assert_eq!(release_range(0, at - 1), None, "below the threshold");
+        assert_eq!(release_range(0, at), Some((0, at)));
+        assert_eq!(
+            release_range(0, at + page / 2),
+            Some((0, at)),
+            "the partial page being appended to stays"
+        );
+        assert_eq!(release_range(at, at + page), None, "given back already");
+        assert_eq!(release_range(at, 2 * at + 3), Some((at, at)));
+        assert_eq!(release_range(2 * at, at), None, "an end behind the release");
+    }
+
+    /// A trail written in batches and synced leaves almost none of itself in the page cache
+    /// (measured with util-linux's `fincore`), and every record is in the file. Written where
+    /// the test binary is (the target directory, on a disk file system: tmpfs keeps its pages
+    /// whatever the advice).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn audit_sync_batched_gives_back_the_cache_of_what_it_synced() {
+        let here = std::env::current_exe().unwrap();
+        let dir = tempfile::tempdir_in(here.parent().unwrap()).unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let sink = JsonLinesFile::open_with(
+            &path,
+            AuditSync::Batched {
+                interval: std::time::Duration::from_millis(1),
+            },
+        )
+        .unwrap();
+        let mut big = record("Encrypt");
+        big.request_parameters = serde_json::json!({"keyId": "k".repeat(4000)});
+        for _ in 0..1000 {
+            sink.record(big.clone());
+            std::thread::sleep(std::time::Duration::from_micros(50));
+        }
+        sink.flush().unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        assert!(size > 4_000_000, "{size} bytes written");
+        let output = std::process::Command::new("fincore")
+            .args(["--bytes", "--noheadings", "--output", "RES"])
+            .arg(&path)
+            .output()
+            .expect("util-linux's fincore runs");
+        assert!(output.status.success(), "{output:?}");
+        let resident: u64 = String::from_utf8(output.stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(
+            resident <= RELEASE_AT_BYTES + page_size(),
+            "{resident} of {size} bytes still cached"
+        );
+        drop(sink);
+        assert_eq!(names_in(&path).len(), 1000);
     }
 
     #[test]
