@@ -281,9 +281,48 @@ fn parse_through_value<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> 
 
 /// Writes a response body (zeroized when dropped: it may hold a plaintext).
 pub fn to_body<T: Serialize>(output: &T) -> Result<Zeroizing<Vec<u8>>, ApiError> {
-    serde_json::to_vec(output)
-        .map(Zeroizing::new)
-        .map_err(|e| ApiError::new(ErrorCode::KmsInternal, e.to_string()))
+    let mut body = SecretBuffer::with_capacity(BODY_CAPACITY);
+    serde_json::to_writer(&mut body, output)
+        .map_err(|e| ApiError::new(ErrorCode::KmsInternal, e.to_string()))?;
+    Ok(body.0)
+}
+
+/// What a response body starts with room for: most answers fit, a large plaintext moves a few
+/// times.
+const BODY_CAPACITY: usize = 1024;
+
+/// A body being written that may hold a secret (a plaintext, a data key, in base64). It grows
+/// by moving into a buffer twice as large and zeroizing the one it leaves, so no copy of what it
+/// held stays behind in freed memory, as a `Vec` growing in place of itself would leave.
+struct SecretBuffer(Zeroizing<Vec<u8>>);
+
+impl SecretBuffer {
+    fn with_capacity(capacity: usize) -> Self {
+        Self(Zeroizing::new(Vec::with_capacity(capacity)))
+    }
+}
+
+impl std::io::Write for SecretBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let needed = self
+            .0
+            .len()
+            .checked_add(bytes.len())
+            .ok_or_else(|| std::io::Error::other("a response body beyond memory"))?;
+        if needed > self.0.capacity() {
+            let mut larger = Self::with_capacity(needed.max(self.0.capacity().saturating_mul(2)));
+            larger.0.extend_from_slice(&self.0);
+            // The smaller buffer is zeroized as it drops.
+            *self = larger;
+        }
+        // Within the capacity: no reallocation.
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn serialization(message: String) -> ApiError {
@@ -456,6 +495,32 @@ mod tests {
     )]
     use super::*;
     use std::collections::BTreeMap;
+
+    /// A body of any size, a secret in it or not, is what `serde_json` writes; past its first
+    /// buffer it moves into one at least twice as large (a copy per doubling, not per write).
+    #[test]
+    fn a_body_is_serde_jsons_bytes_whatever_it_outgrows() {
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Output {
+            key_id: String,
+            plaintext: SecretBytes,
+        }
+        for size in [0, 10, 700, 768, 769, 5000, 70_000] {
+            let output = Output {
+                key_id: "arn:aws:kms:us-east-1:111122223333:key/k".into(),
+                plaintext: SecretBytes::new((0..size).map(|i| (i % 251) as u8).collect()),
+            };
+            let body = to_body(&output).unwrap();
+            assert_eq!(*body, serde_json::to_vec(&output).unwrap(), "{size} bytes");
+        }
+        let mut buffer = SecretBuffer::with_capacity(4);
+        std::io::Write::write_all(&mut buffer, b"abcde").unwrap();
+        assert!(buffer.0.capacity() >= 8, "{}", buffer.0.capacity());
+        std::io::Write::write_all(&mut buffer, &[b'x'; 100]).unwrap();
+        assert_eq!(buffer.0.len(), 105);
+        assert_eq!(&buffer.0[..5], b"abcde");
+    }
 
     #[derive(Debug, Deserialize)]
     #[serde(rename_all = "PascalCase")]
