@@ -67,12 +67,11 @@ pub(crate) fn is_key_id(id: &str) -> bool {
     if let Some(rest) = id.strip_prefix("mrk-") {
         return rest.len() == 32 && hex(rest);
     }
-    let groups: Vec<&str> = id.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && hex(g))
+    let mut groups = id.split('-');
+    [8, 4, 4, 4, 12]
+        .iter()
+        .all(|&n| groups.next().is_some_and(|g| g.len() == n && hex(g)))
+        && groups.next().is_none()
 }
 
 /// `NotFoundException: Invalid keyId '<id>'`, as AWS words it for a malformed ID.
@@ -159,6 +158,10 @@ mod tests {
             "fake-key-id",
             "key/1234abcd-12ab-34cd-56ef-1234567890ab",
             "1234abcd-12ab-34cd-56ef-1234567890ag",
+            "1234abcd-12ab-34cd-56ef-1234567890ab-00",
+            "1234abcd-12ab-34cd-56ef-1234567890ab-",
+            "1234abcd-12ab-34cd-56ef",
+            "1234abcd-12ab-34cd-56ef1234567890ab",
             "",
         ] {
             assert!(!is_key_id(not), "{not}");
