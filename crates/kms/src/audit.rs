@@ -445,19 +445,28 @@ impl AuditFile {
         Ok(())
     }
 
-    /// Makes what was appended durable (`fdatasync`; `fsync` when `metadata`), then gives
-    /// back the cache of what is now synced, once there is [`RELEASE_AT_BYTES`] of it.
-    fn sync(&mut self, metadata: bool) -> std::io::Result<()> {
-        if metadata {
-            self.file.sync_all()?;
-        } else {
-            self.file.sync_data()?;
-        }
+    /// Makes what was appended durable (`fdatasync`), then gives back the cache of what is
+    /// synced.
+    fn sync_data(&mut self) -> std::io::Result<()> {
+        self.file.sync_data()?;
+        self.release_synced();
+        Ok(())
+    }
+
+    /// The same with the file's metadata (`fsync`).
+    fn sync_all(&mut self) -> std::io::Result<()> {
+        self.file.sync_all()?;
+        self.release_synced();
+        Ok(())
+    }
+
+    /// Gives back the cache of the synced whole pages, once there is [`RELEASE_AT_BYTES`] of
+    /// them.
+    fn release_synced(&mut self) {
         if let Some((offset, len)) = release_range(self.released, self.end) {
             release_cache(&self.file, offset, len);
             self.released = offset.saturating_add(len);
         }
-        Ok(())
     }
 }
 
@@ -678,7 +687,7 @@ fn write_batches(
             let written = file.lock().map_err(|_| ()).and_then(|mut f| {
                 f.append(&spare).map_err(|_| ())?;
                 if sync {
-                    f.sync(false).map_err(|_| ())?;
+                    f.sync_data().map_err(|_| ())?;
                 }
                 Ok(())
             });
@@ -734,7 +743,7 @@ impl AuditSink for JsonLinesFile {
         // Per request: written and synced before the call answers.
         let written = self.file.lock().map_err(|_| ()).and_then(|mut f| {
             f.append(&line).map_err(|_| ())?;
-            f.sync(false).map_err(|_| ())
+            f.sync_data().map_err(|_| ())
         });
         if written.is_err() {
             self.failures.fetch_add(1, Ordering::Relaxed);
@@ -752,7 +761,7 @@ impl AuditSink for JsonLinesFile {
         self.file
             .lock()
             .map_err(|_| std::io::Error::other("audit file lock poisoned"))?
-            .sync(true)
+            .sync_all()
     }
 }
 
