@@ -388,12 +388,18 @@ fn authorize_batch_keeps_input_order_across_threads() {
         serde_json::from_str::<serde_json::Value>(stdout(&o).trim()).unwrap()
     };
     let (allowed, denied) = (single(&allow), single(&deny));
-    // Every seventh line denied, every 1000th blank: 5,000 lines, three chunks.
+    // Every seventh line denied, every 1000th blank, every 997th not JSON: 5,000 lines, three
+    // chunks, blanks and errors inside a worker's stages of parsed lines.
     let mut input = String::new();
     let mut expected = Vec::new();
     for n in 1..=5000usize {
         if n % 1000 == 0 {
             input.push('\n');
+            continue;
+        }
+        if n % 997 == 0 {
+            input.push_str("{not json\n");
+            expected.push(format!("error at <stdin>:{n}:"));
             continue;
         }
         let (text, result) = if n % 7 == 0 {
@@ -408,11 +414,27 @@ fn authorize_batch_keeps_input_order_across_threads() {
         expected.push(result.to_string());
     }
     let o = authorize(&dir, &["--batch", "-"], Some(&input));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "some lines are errors: {}",
+        stderr(&o)
+    );
     let got: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
     assert_eq!(got.len(), expected.len());
     for (g, e) in got.iter().zip(&expected) {
-        assert_eq!(g, e);
+        if let Some(at) = e.strip_prefix("error at ") {
+            let v: serde_json::Value = serde_json::from_str(g).unwrap();
+            let n: u64 = at
+                .trim_start_matches("<stdin>:")
+                .trim_end_matches(':')
+                .parse()
+                .unwrap();
+            assert_eq!(v["line"].as_u64(), Some(n), "{g}");
+            assert!(v["error"].as_str().unwrap().contains(at), "{g}");
+        } else {
+            assert_eq!(g, e);
+        }
     }
 }
 
