@@ -311,10 +311,18 @@ fn decide_chunk(
                     )
                 }),
         );
-        for (number, line, request) in parsed.drain(..) {
-            let result = request.and_then(|r| worker.decide(cache, &r));
-            failed |= !write_result(name, line, number, result, out);
+        // Read in place, then dropped together: a request is not moved again.
+        for (number, line, request) in &parsed {
+            let written = match request {
+                Ok(request) => match worker.decide(cache, request) {
+                    Ok(decision) => write_result(name, line, *number, Ok(decision), out),
+                    Err(error) => write_result(name, line, *number, Err(&error), out),
+                },
+                Err(error) => write_result(name, line, *number, Err(error), out),
+            };
+            failed |= !written;
         }
+        parsed.clear();
     }
     failed
 }
@@ -325,7 +333,7 @@ fn write_result(
     name: &str,
     line: &str,
     number: usize,
-    result: Result<&Decision, RequestError>,
+    result: Result<&Decision, &RequestError>,
     out: &mut Vec<u8>,
 ) -> bool {
     let mut decided = true;
