@@ -1,9 +1,10 @@
 //! `keyward authorize --batch`: one request per line in, one result per line out, in input
-//! order, on every core. Lines are cut into chunks that worker threads take in turn; each
-//! result is written straight into its chunk's buffer (no intermediate JSON value), and the
-//! buffers are written out in order as they complete, then used again. Requests that share
-//! their policies and grants share one compiled authorizer, across threads, and each worker
-//! writes a line's decision over its last one.
+//! order, on every core. Lines are cut into chunks that worker threads take in turn; a worker
+//! parses a few lines at a time, then decides them, and writes each result straight into its
+//! chunk's buffer (no intermediate JSON value); the buffers are written out in order as they
+//! complete, then used again. Requests that share their policies and grants share one
+//! compiled authorizer, across threads, and each worker writes a line's decision over its last
+//! one.
 
 use super::Outcome;
 use keyward_authz::{Authorizer, Decision, PolicyLibrary, PolicyText, Request, RequestError};
