@@ -19,9 +19,9 @@ use std::sync::{Arc, RwLock, mpsc};
 /// starts early and memory stays small.
 const CHUNK_LINES: usize = 2048;
 
-/// Lines a worker parses before it decides them (see `decide_chunk`). Measured against one line
-/// at a time (`benches/README.md`): 16 took 4–10% less time on the three bench files; 8 and 64
-/// did no better than 16.
+/// Lines a worker parses before it decides them (see `decide_chunk`). Against one line at a
+/// time (`benches/README.md`): simulated first-level cache misses 912 a line against 1,130
+/// (stages of 4, 8 and 32 within 2% of 16), and less time in most measured runs.
 const STAGE_LINES: usize = 16;
 
 /// Bytes of output a chunk's buffer starts with, per line: a decision with its reasons and trace
