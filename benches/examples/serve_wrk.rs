@@ -5,7 +5,8 @@
 //! cargo run --release -p keyward-benches --example serve_wrk -- [SECONDS] [SERVER_THREADS] [AUDIT_SYNC] [WRK_THREADS] [CONNECTIONS]
 //! ```
 //!
-//! The server runs in this process (its own runtime, `SERVER_THREADS` workers, default 2) over
+//! The server runs in this process (its own runtime, `SERVER_THREADS` workers, default 2; 0 for
+//! a current-thread runtime) over
 //! a temporary data directory with the SQLite store and the JSON Lines audit trail, as in
 //! `serve_load`. The load comes from `wrk` (on `PATH`; Debian's package `wrk`), started twice:
 //! first with the Encrypt unsigned, which the server parses and refuses (the floor), then with

@@ -22,7 +22,8 @@ pub(crate) fn config_text(data_dir: &std::path::Path, store: &str, instance: &st
     )
 }
 
-/// A server in this process, on its own runtime of `threads` workers.
+/// A server in this process, on its own runtime of `threads` workers (0: a current-thread
+/// runtime, the whole server on one thread).
 pub(crate) struct Running {
     pub(crate) addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -43,11 +44,18 @@ impl Running {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(threads)
-                .enable_all()
-                .build()
-                .unwrap();
+            let runtime = if threads == 0 {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+            } else {
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(threads)
+                    .enable_all()
+                    .build()
+                    .unwrap()
+            };
             runtime.block_on(async move {
                 let server = Server::bind(&config, Limits::default()).await.unwrap();
                 addr_tx.send(server.local_addr().unwrap()).unwrap();
