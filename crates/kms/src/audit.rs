@@ -413,16 +413,12 @@ const WRITE_AT_BYTES: usize = 1 << 20;
 /// gathered, their page cache is given back (see [`AuditFile`]).
 const RELEASE_AT_BYTES: u64 = 256 * 1024;
 
-/// The trail's last bytes, kept cached whatever was synced: a log shipper tailing the file reads
-/// what it has not read yet from memory, unless it falls this far behind.
-const KEEP_CACHED_BYTES: u64 = 1024 * 1024;
-
 /// The audit file and where its end is. A trail is written once and read by other tools, not
 /// by this process: after a sync, the whole pages made durable are given back to the
 /// operating system (`posix_fadvise(POSIX_FADV_DONTNEED)`, Linux only, advisory), so a long
 /// trail neither fills the page cache nor makes every write land in memory never used before;
-/// the last [`KEEP_CACHED_BYTES`] stay, for readers tailing the file. Nothing unsynced is ever
-/// dropped: the kernel keeps dirty pages whatever the advice says.
+/// the page still being appended to stays. Nothing unsynced is ever dropped: the kernel keeps
+/// dirty pages whatever the advice says.
 #[derive(Debug)]
 struct AuditFile {
     file: std::fs::File,
@@ -491,11 +487,10 @@ fn page_size() -> u64 {
 }
 
 /// The range whose cache to give back after a sync, when the cache was given back below
-/// `released` and the file is `end` long: the whole pages between, but the last
-/// [`KEEP_CACHED_BYTES`], once they are [`RELEASE_AT_BYTES`] or more (never the page still being
-/// appended to).
+/// `released` and the file is `end` long: the whole pages between, once they are
+/// [`RELEASE_AT_BYTES`] or more (never the page still being appended to).
 fn release_range(released: u64, end: u64) -> Option<(u64, u64)> {
-    let upto = whole_pages(end.saturating_sub(KEEP_CACHED_BYTES));
+    let upto = whole_pages(end);
     let len = upto.checked_sub(released)?;
     (len >= RELEASE_AT_BYTES).then_some((released, len))
 }
@@ -1067,32 +1062,26 @@ mod tests {
         assert!(!dir.path().join("elsewhere").exists());
     }
 
-    /// What a sync gives back: the whole pages synced since the last time, but the trail's
-    /// last MiB, once they reach the threshold; never the page still being appended to, never
-    /// anything twice.
+    /// What a sync gives back: the whole pages synced since the last time, once they reach
+    /// the threshold; never the page still being appended to, never anything twice.
     #[test]
     fn the_cache_given_back_is_whole_synced_pages_past_the_threshold() {
         let page = page_size();
-        let (at, keep) = (RELEASE_AT_BYTES, KEEP_CACHED_BYTES);
+        let at = RELEASE_AT_BYTES;
         assert_eq!(release_range(0, 0), None);
-        assert_eq!(release_range(0, keep), None, "the last MiB stays");
-        assert_eq!(release_range(0, keep + at - 1), None, "below the threshold");
-        assert_eq!(release_range(0, keep + at), Some((0, at)));
+        assert_eq!(release_range(0, at - 1), None, "below the threshold");
+        assert_eq!(release_range(0, at), Some((0, at)));
         assert_eq!(
-            release_range(0, keep + at + page / 2),
+            release_range(0, at + page / 2),
             Some((0, at)),
-            "a partial page stays"
+            "the partial page being appended to stays"
         );
-        assert_eq!(
-            release_range(at, keep + at + page),
-            None,
-            "given back already"
-        );
-        assert_eq!(release_range(at, keep + 2 * at + 3), Some((at, at)));
+        assert_eq!(release_range(at, at + page), None, "given back already");
+        assert_eq!(release_range(at, 2 * at + 3), Some((at, at)));
         assert_eq!(release_range(2 * at, at), None, "an end behind the release");
     }
 
-    /// A trail written in batches and synced leaves only its last MiB or so in the page cache
+    /// A trail written in batches and synced leaves almost none of itself in the page cache
     /// (measured with util-linux's `fincore`), and every record is in the file. Written where
     /// the test binary is (the target directory, on a disk file system: tmpfs keeps its pages
     /// whatever the advice).
@@ -1129,11 +1118,8 @@ mod tests {
             .trim()
             .parse()
             .unwrap();
-        // The kept MiB, less than a threshold not yet given back, the page being appended to,
-        // and a few pages the kernel may hold a moment longer (its per-CPU page batches).
-        let slack = 64 * page_size();
         assert!(
-            resident <= KEEP_CACHED_BYTES + RELEASE_AT_BYTES + slack,
+            resident <= RELEASE_AT_BYTES + page_size(),
             "{resident} of {size} bytes still cached"
         );
         drop(sink);
