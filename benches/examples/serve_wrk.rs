@@ -62,14 +62,20 @@ fn main() {
     let addr = server.addr;
     let body = std::str::from_utf8(&body).unwrap();
 
-    let unsigned_headers = vec![
-        ("Host".to_owned(), addr.to_string()),
-        (
-            "content-type".to_owned(),
-            "application/x-amz-json-1.1".to_owned(),
-        ),
-        ("x-amz-target".to_owned(), "TrentService.Encrypt".to_owned()),
-    ];
+    // wrk adds a `Host` of its own unless one is given under that exact name.
+    let for_wrk = |headers: Vec<(String, String)>| -> Vec<(String, String)> {
+        headers
+            .into_iter()
+            .map(|(k, v)| {
+                if k == "host" {
+                    ("Host".to_owned(), v)
+                } else {
+                    (k, v)
+                }
+            })
+            .collect()
+    };
+    let unsigned_headers = for_wrk(http::unsigned_headers(addr, "Encrypt"));
     let floor_script = dir.path().join("unsigned.lua");
     std::fs::write(&floor_script, script(&unsigned_headers, body)).unwrap();
     let floor = wrk(&floor_script, addr, seconds, wrk_threads, connections);
@@ -79,17 +85,7 @@ fn main() {
     );
     report("baseline: unsigned Encrypt, refused", &floor);
 
-    let signed_headers: Vec<(String, String)> =
-        http::signed_headers(addr, "Encrypt", body.as_bytes())
-            .into_iter()
-            .map(|(k, v)| {
-                if k == "host" {
-                    ("Host".to_owned(), v)
-                } else {
-                    (k, v)
-                }
-            })
-            .collect();
+    let signed_headers = for_wrk(http::signed_headers(addr, "Encrypt", body.as_bytes()));
     let signed_script = dir.path().join("signed.lua");
     std::fs::write(&signed_script, script(&signed_headers, body)).unwrap();
     let signed = wrk(&signed_script, addr, seconds, wrk_threads, connections);

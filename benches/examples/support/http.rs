@@ -143,17 +143,7 @@ pub(crate) fn signed_headers(
     body: &[u8],
 ) -> Vec<(String, String)> {
     use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-    let headers = [
-        ("host".to_owned(), addr.to_string()),
-        (
-            "content-type".to_owned(),
-            "application/x-amz-json-1.1".to_owned(),
-        ),
-        (
-            "x-amz-target".to_owned(),
-            format!("TrentService.{operation}"),
-        ),
-    ];
+    let headers = unsigned_headers(addr, operation);
     let identity = aws_credential_types::Credentials::new(KEY, SECRET, None, None, "load").into();
     let params = aws_sigv4::sign::v4::SigningParams::builder()
         .identity(&identity)
@@ -185,13 +175,30 @@ pub(crate) fn signed_headers(
 
 /// An unsigned request: what [`signed`] sends, without `x-amz-date` and `authorization`.
 pub(crate) fn unsigned(addr: SocketAddr, operation: &str, body: &[u8]) -> Vec<u8> {
-    let mut out = format!(
-        "POST / HTTP/1.1\r\ncontent-length: {}\r\nhost: {addr}\r\ncontent-type: application/x-amz-json-1.1\r\nx-amz-target: TrentService.{operation}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    out.extend_from_slice(body);
-    out
+    let mut out = format!("POST / HTTP/1.1\r\ncontent-length: {}\r\n", body.len());
+    for (k, v) in unsigned_headers(addr, operation) {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+/// The headers of [`unsigned`]'s request but its `content-length`: `host`, `content-type` and
+/// `x-amz-target`, which [`signed_headers`] signs.
+pub(crate) fn unsigned_headers(addr: SocketAddr, operation: &str) -> Vec<(String, String)> {
+    vec![
+        ("host".to_owned(), addr.to_string()),
+        (
+            "content-type".to_owned(),
+            "application/x-amz-json-1.1".to_owned(),
+        ),
+        (
+            "x-amz-target".to_owned(),
+            format!("TrentService.{operation}"),
+        ),
+    ]
 }
 
 /// Reads one response from a keep-alive connection; its status and body.
