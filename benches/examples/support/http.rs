@@ -125,14 +125,7 @@ pub(crate) fn encrypt_workload(
 
 /// A request of `operation` with `body`, signed by the admin with AWS's own signer.
 pub(crate) fn signed(addr: SocketAddr, operation: &str, body: &[u8]) -> Vec<u8> {
-    let mut out = format!("POST / HTTP/1.1\r\ncontent-length: {}\r\n", body.len());
-    for (k, v) in signed_headers(addr, operation, body) {
-        out.push_str(&format!("{k}: {v}\r\n"));
-    }
-    out.push_str("\r\n");
-    let mut bytes = out.into_bytes();
-    bytes.extend_from_slice(body);
-    bytes
+    raw_request(&signed_headers(addr, operation, body), body)
 }
 
 /// The headers of [`signed`]'s request but its `content-length`: `host`, `content-type`,
@@ -175,8 +168,13 @@ pub(crate) fn signed_headers(
 
 /// An unsigned request: what [`signed`] sends, without `x-amz-date` and `authorization`.
 pub(crate) fn unsigned(addr: SocketAddr, operation: &str, body: &[u8]) -> Vec<u8> {
+    raw_request(&unsigned_headers(addr, operation), body)
+}
+
+/// `POST /` with its `content-length`, `headers` and `body`, as bytes on the wire.
+fn raw_request(headers: &[(String, String)], body: &[u8]) -> Vec<u8> {
     let mut out = format!("POST / HTTP/1.1\r\ncontent-length: {}\r\n", body.len());
-    for (k, v) in unsigned_headers(addr, operation) {
+    for (k, v) in headers {
         out.push_str(&format!("{k}: {v}\r\n"));
     }
     out.push_str("\r\n");
