@@ -373,13 +373,21 @@ pub trait AuditSink: Send + Sync + std::fmt::Debug {
     fn flush(&self) -> std::io::Result<()> {
         Ok(())
     }
+    /// Whether `record` waits for a disk: each record made durable before it returns
+    /// ([`AuditSync::PerRequest`]). A server calls such a sink where blocking is allowed, not
+    /// on its async workers.
+    fn waits_for_disk(&self) -> bool {
+        false
+    }
 }
 
 /// When audit records reach the disk: the durability contract of `audit_sync`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditSync {
     /// Each record is written and synced to the disk (`fdatasync`) before the call it records
-    /// answers: nothing answered is ever lost, at a disk sync per call.
+    /// answers: nothing answered is ever lost. The writer syncs the records of the calls
+    /// waiting at once together (group commit): a sync per call when calls come one at a
+    /// time, fewer when they overlap.
     PerRequest,
     /// Records are written and synced by a dedicated writer, together, at most `interval` after
     /// they were taken: a crash (of the process or the machine) loses at most the records of
@@ -430,6 +438,9 @@ struct AuditFile {
     end: u64,
     /// The cache of the file below this offset (a page boundary) has been given back.
     released: u64,
+    /// How many times the file was synced (what the tests of group commit count).
+    #[cfg(test)]
+    syncs: u64,
 }
 
 impl AuditFile {
@@ -439,6 +450,8 @@ impl AuditFile {
             file,
             end,
             released: whole_pages(end),
+            #[cfg(test)]
+            syncs: 0,
         })
     }
 
@@ -453,6 +466,10 @@ impl AuditFile {
     /// synced.
     fn sync_data(&mut self) -> std::io::Result<()> {
         self.file.sync_data()?;
+        #[cfg(test)]
+        {
+            self.syncs += 1;
+        }
         self.release_synced();
         Ok(())
     }
@@ -511,14 +528,17 @@ fn release_cache(file: &std::fs::File, offset: u64, len: u64) {
 #[cfg(not(target_os = "linux"))]
 fn release_cache(_: &std::fs::File, _: u64, _: u64) {}
 
-/// JSON Lines appended to a file, one line per record, written as its [`AuditSync`] says:
-/// per record, or by a dedicated writer thread in batches.
+/// JSON Lines appended to a file, one line per record, by a dedicated writer thread, as its
+/// [`AuditSync`] says: synced before `record` returns, or in batches.
 #[derive(Debug)]
 pub struct JsonLinesFile {
     file: Arc<Mutex<AuditFile>>,
     failures: Arc<AtomicU64>,
-    /// The batching writer (none for [`AuditSync::PerRequest`]).
-    writer: Option<Writer>,
+    writer: Writer,
+    /// [`AuditSync::PerRequest`]: `record` waits until the writer has synced its record. The
+    /// calls waiting together share a sync (group commit): the records taken while the
+    /// writer syncs are written and synced at once by its next round.
+    waits_for_sync: bool,
 }
 
 /// The batching writer: records waiting, and the thread that writes them.
@@ -578,20 +598,18 @@ impl JsonLinesFile {
         }
         let file = Arc::new(Mutex::new(AuditFile::new(file)?));
         let failures = Arc::new(AtomicU64::new(0));
-        let batches = match sync {
-            AuditSync::PerRequest => None,
-            AuditSync::Batched { interval } => Some((interval, true)),
-            AuditSync::None { interval } => Some((interval, false)),
+        // Per request, each record asks for its sync at once: the interval is never waited.
+        let (interval, synced) = match sync {
+            AuditSync::PerRequest => (std::time::Duration::ZERO, true),
+            AuditSync::Batched { interval } => (interval, true),
+            AuditSync::None { interval } => (interval, false),
         };
-        let writer = batches
-            .map(|(interval, synced)| {
-                Writer::start(Arc::clone(&file), Arc::clone(&failures), interval, synced)
-            })
-            .transpose()?;
+        let writer = Writer::start(Arc::clone(&file), Arc::clone(&failures), interval, synced)?;
         Ok(Self {
             file,
             failures,
             writer,
+            waits_for_sync: sync == AuditSync::PerRequest,
         })
     }
 }
@@ -616,14 +634,20 @@ impl Writer {
         })
     }
 
-    /// Hands `line` to the writer; `false` when it cannot be (its lock poisoned).
-    fn take(&self, line: &[u8]) -> bool {
+    /// Hands `line` to the writer, and with `synced` waits until the writer has written and
+    /// synced it; `false` when it cannot be (the writer's lock poisoned).
+    fn take(&self, line: &[u8], synced: bool) -> bool {
         let Ok(mut pending) = self.shared.state.lock() else {
             return false;
         };
         let idle = pending.buffer.is_empty();
         pending.buffer.extend_from_slice(line);
         pending.records += 1;
+        if synced {
+            // The line and its flush ticket are taken under one lock: the round that writes
+            // the line completes the ticket.
+            return Self::wait_flushed(&self.shared, pending).is_ok();
+        }
         // The first record wakes the idle writer, which then gathers for its interval; a full
         // buffer wakes it to write at once.
         if idle || pending.buffer.len() >= WRITE_AT_BYTES {
@@ -634,13 +658,28 @@ impl Writer {
 
     /// Waits until everything taken so far is written and synced.
     fn flush(&self) -> std::io::Result<()> {
-        let poisoned = || std::io::Error::other("audit writer lock poisoned");
-        let mut pending = self.shared.state.lock().map_err(|_| poisoned())?;
+        let pending = self
+            .shared
+            .state
+            .lock()
+            .map_err(|_| std::io::Error::other("audit writer lock poisoned"))?;
+        Self::wait_flushed(&self.shared, pending)
+    }
+
+    /// Asks the writer for a flush under `pending`'s lock, and waits until it is done: until
+    /// everything taken before it is written and synced.
+    fn wait_flushed(
+        shared: &WriterShared,
+        mut pending: std::sync::MutexGuard<'_, Pending>,
+    ) -> std::io::Result<()> {
         pending.flushes_asked += 1;
         let ticket = pending.flushes_asked;
-        self.shared.wake.notify_one();
+        shared.wake.notify_one();
         while pending.flushes_done < ticket && !pending.stop {
-            pending = self.shared.done.wait(pending).map_err(|_| poisoned())?;
+            pending = shared
+                .done
+                .wait(pending)
+                .map_err(|_| std::io::Error::other("audit writer lock poisoned"))?;
         }
         Ok(())
     }
@@ -714,14 +753,13 @@ fn write_batches(
 impl Drop for JsonLinesFile {
     /// Stops the writer once everything taken is written and synced.
     fn drop(&mut self) {
-        if let Some(writer) = &self.writer {
-            if let Ok(mut pending) = writer.shared.state.lock() {
-                pending.stop = true;
-                writer.shared.wake.notify_one();
-            }
-            if let Some(thread) = writer.thread.lock().ok().and_then(|mut t| t.take()) {
-                let _ = thread.join();
-            }
+        let writer = &self.writer;
+        if let Ok(mut pending) = writer.shared.state.lock() {
+            pending.stop = true;
+            writer.shared.wake.notify_one();
+        }
+        if let Some(thread) = writer.thread.lock().ok().and_then(|mut t| t.take()) {
+            let _ = thread.join();
         }
     }
 }
@@ -738,18 +776,7 @@ impl AuditSink for JsonLinesFile {
             self.failures.fetch_add(1, Ordering::Relaxed);
             return;
         };
-        if let Some(writer) = &self.writer {
-            if !writer.take(&line) {
-                self.failures.fetch_add(1, Ordering::Relaxed);
-            }
-            return;
-        }
-        // Per request: written and synced before the call answers.
-        let written = self.file.lock().map_err(|_| ()).and_then(|mut f| {
-            f.append(&line).map_err(|_| ())?;
-            f.sync_data().map_err(|_| ())
-        });
-        if written.is_err() {
+        if !self.writer.take(&line, self.waits_for_sync) {
             self.failures.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -759,13 +786,15 @@ impl AuditSink for JsonLinesFile {
     }
 
     fn flush(&self) -> std::io::Result<()> {
-        if let Some(writer) = &self.writer {
-            writer.flush()?;
-        }
+        self.writer.flush()?;
         self.file
             .lock()
             .map_err(|_| std::io::Error::other("audit file lock poisoned"))?
             .sync_all()
+    }
+
+    fn waits_for_disk(&self) -> bool {
+        self.waits_for_sync
     }
 }
 
@@ -832,6 +861,10 @@ impl<T: AuditSink + ?Sized> AuditSink for Arc<T> {
 
     fn flush(&self) -> std::io::Result<()> {
         (**self).flush()
+    }
+
+    fn waits_for_disk(&self) -> bool {
+        (**self).waits_for_disk()
     }
 }
 
@@ -953,6 +986,52 @@ mod tests {
             sink.record(record(name));
             assert_eq!(names_in(&path).last().map(String::as_str), Some(name));
         }
+        assert_eq!(sink.failures(), 0);
+    }
+
+    /// `per-request`: the calls waiting together share a sync (group commit). While the writer
+    /// is busy with one call's record (here held at the file's lock), three other calls' records
+    /// wait in its buffer, none of them answered; its next round writes and syncs the three at
+    /// once, and each call returns once its record is synced: two syncs for four records.
+    #[test]
+    fn audit_sync_per_request_calls_waiting_together_share_a_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let sink = Arc::new(JsonLinesFile::open_with(&path, AuditSync::PerRequest).unwrap());
+        let state = |check: &dyn Fn(&Pending) -> bool| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while !check(&sink.writer.shared.state.lock().unwrap()) {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the writer never got there"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        };
+        let held = sink.file.lock().unwrap();
+        let call = |name: &'static str| {
+            let sink = Arc::clone(&sink);
+            std::thread::spawn(move || sink.record(record(name)))
+        };
+        let first = call("CreateKey");
+        // The writer has taken the first record and waits for the file.
+        state(&|p| p.flushes_asked == 1 && p.buffer.is_empty());
+        let others: Vec<_> = ["Encrypt", "Decrypt", "Sign"].map(call).into();
+        state(&|p| p.flushes_asked == 4 && p.records == 3);
+        assert!(!first.is_finished() && others.iter().all(|t| !t.is_finished()));
+        assert!(
+            names_in(&path).is_empty(),
+            "written before the writer could"
+        );
+        drop(held);
+        first.join().unwrap();
+        for other in others {
+            other.join().unwrap();
+        }
+        let names = names_in(&path);
+        assert_eq!(names.len(), 4, "{names:?}");
+        assert_eq!(names[0], "CreateKey");
+        assert_eq!(sink.file.lock().unwrap().syncs, 2);
         assert_eq!(sink.failures(), 0);
     }
 

@@ -16,11 +16,14 @@ pub(crate) const DAY: u64 = 86_400;
 
 impl Kms {
     /// Whether a call that changes nothing by itself may still write: its audit record goes
-    /// to the store's table, something is due (its housekeeping runs first), or it names an
-    /// AWS managed key's alias (which the call may create).
+    /// to the store's table or is synced to the disk before the call answers, something is
+    /// due (its housekeeping runs first), or it names an AWS managed key's alias (which the
+    /// call may create).
     pub(crate) fn may_write_reading(&self, key_id: Option<&str>) -> bool {
-        // With the audit table, every call writes its record to the database.
+        // With the audit table, every call writes its record to the database; per request,
+        // every call waits for its record's sync.
         self.config.audit_in_store
+            || self.audit.waits_for_disk()
             || self.next_event.load(Ordering::Relaxed) <= epoch_seconds(self.clock.now())
             || key_id.is_some_and(|k| k.contains("alias/aws/"))
     }

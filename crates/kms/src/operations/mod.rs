@@ -70,7 +70,8 @@ macro_rules! kms_methods {
             /// key. A server runs such a call where blocking is allowed, not on its async
             /// workers (a store write waits for a disk, or for a database). So may a call
             /// on a shared store that names a key or alias not held here, or carries grant
-            /// tokens: it may read the store.
+            /// tokens: it may read the store; and so does every call whose audit record is
+            /// synced before it answers (`audit_sync = "per-request"`: it waits for a disk).
             pub fn may_write(&self, request: &Request) -> bool {
                 let ciphertext = match request {
                     Request::Decrypt(input) => Some(input.ciphertext_blob.as_slice()),

@@ -169,8 +169,6 @@ pub(crate) fn admin_policy(statements: &str) -> String {
     )
 }
 
-/// A key with the default key policy (which delegates to the caller's account), created by
-/// `caller` in its account.
 /// A key of (spec, usage, origin) created through `kms` by `caller` under
 /// [`admin_policy`]`(statements)`.
 pub(crate) fn create_key_of(

@@ -878,3 +878,40 @@ fn a_read_may_write_when_a_rotation_is_due_or_it_names_a_managed_key() {
     f.kms.handle(&f.admin, &encrypt_request).unwrap();
     assert!(!f.kms.may_write(&encrypt_request), "rotated: nothing due");
 }
+
+/// `audit_sync = "per-request"`: every call waits for its record's sync before it answers, so
+/// a server runs every call where blocking is allowed (its async workers never wait for a
+/// disk); batched or unsynced records leave a read on the workers.
+#[test]
+fn a_read_audited_per_request_waits_for_a_disk_and_runs_where_blocking_is_allowed() {
+    use keyward_kms::api::{EncryptRequest, Request};
+    use keyward_kms::audit::{AuditSink, AuditSync, JsonLinesFile};
+    let dir = tempfile::tempdir().unwrap();
+    let interval = std::time::Duration::from_millis(10);
+    for (sync, waits) in [
+        (AuditSync::PerRequest, true),
+        (AuditSync::Batched { interval }, false),
+        (AuditSync::None { interval }, false),
+    ] {
+        let path = dir.path().join(format!("{sync:?}.jsonl"));
+        let audit: Arc<dyn AuditSink> = Arc::new(JsonLinesFile::open_with(&path, sync).unwrap());
+        assert_eq!(audit.waits_for_disk(), waits, "{sync:?}");
+        let kms = keyward_kms::Kms::open(
+            common::config(),
+            Box::new(keyward_kms::store::MemoryStore::new()),
+            RootKey::generate().unwrap(),
+            audit,
+            Arc::new(ManualClock::new(start())),
+        )
+        .unwrap();
+        let admin = caller(common::ADMIN, &[common::ALLOW_ALL]);
+        let kind = ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "AWS_KMS");
+        let key = common::create_key_of(&kms, &admin, kind, "");
+        let encrypt_request = Request::Encrypt(EncryptRequest {
+            key_id: key,
+            plaintext: b"payload".to_vec().into(),
+            ..EncryptRequest::default()
+        });
+        assert_eq!(kms.may_write(&encrypt_request), waits, "{sync:?}");
+    }
+}
