@@ -94,16 +94,7 @@ pub(crate) fn read_limited(path: &str, limit: Option<usize>) -> Result<Input, St
         let (bytes, too_large) = read_bounded(std::io::stdin().lock(), "standard input", limit, 0)?;
         (bytes, too_large, "<stdin>".to_owned())
     } else {
-        let file = std::fs::File::open(path)
-            .map_err(|e| format!("keyward: error: cannot read {path}: {e}"))?;
-        let metadata = file
-            .metadata()
-            .map_err(|e| format!("keyward: error: cannot read {path}: {e}"))?;
-        if !metadata.is_file() {
-            return Err(format!(
-                "keyward: error: {path}: not a regular file; policies are read from files"
-            ));
-        }
+        let (file, metadata) = open_file(path)?;
         if limit.is_some_and(|l| metadata.len() > l as u64) {
             return Ok(Input {
                 name: path.to_owned(),
@@ -123,6 +114,31 @@ pub(crate) fn read_limited(path: &str, limit: Option<usize>) -> Result<Input, St
         text,
         too_large,
     })
+}
+
+/// The regular file at `path`, opened, and its metadata; or the error that names it.
+fn open_file(path: &str) -> Result<(std::fs::File, std::fs::Metadata), String> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| format!("keyward: error: cannot read {path}: {e}"))?;
+    let metadata = file
+        .metadata()
+        .map_err(|e| format!("keyward: error: cannot read {path}: {e}"))?;
+    if !metadata.is_file() {
+        return Err(format!(
+            "keyward: error: {path}: not a regular file; policies are read from files"
+        ));
+    }
+    Ok((file, metadata))
+}
+
+/// `path` (standard input for `-`) opened to be read as it goes, with how messages name it
+/// (`<stdin>` for `-`): the same files [`read_limited`] reads, with no size limit.
+pub(crate) fn open_stream(path: &str) -> Result<(Box<dyn Read + Send>, String), String> {
+    if path == "-" {
+        return Ok((Box::new(std::io::stdin()), "<stdin>".to_owned()));
+    }
+    let (file, _) = open_file(path)?;
+    Ok((Box::new(file), path.to_owned()))
 }
 
 /// Every `*.json` regular file under `root`, and every `*.yaml`, `*.yml` or `*.template` that

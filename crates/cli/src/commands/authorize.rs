@@ -1,6 +1,7 @@
 //! `keyward authorize`: decide requests in the contract's format.
 
 mod batch;
+mod line_blocks;
 
 use super::Outcome;
 use crate::input;
@@ -13,7 +14,19 @@ pub(crate) fn run(path: &str, json: bool, batch: bool, policies: Option<&str>) -
         Ok(library) => library,
         Err(()) => return Outcome::Error,
     };
-    // Requests (and batches of millions of them) are not policies: no size limit.
+    if batch {
+        // Read as it goes: a batch of millions of lines is never held whole.
+        return match input::open_stream(path) {
+            Ok((reader, name)) => {
+                batch::run(&name, reader, library.as_ref(), std::io::stdout().lock())
+            }
+            Err(message) => {
+                crate::out::eprintln(&message);
+                Outcome::Error
+            }
+        };
+    }
+    // Requests are not policies: no size limit.
     let input = match input::read_limited(path, None) {
         Ok(input) => input,
         Err(message) => {
@@ -21,9 +34,6 @@ pub(crate) fn run(path: &str, json: bool, batch: bool, policies: Option<&str>) -
             return Outcome::Error;
         }
     };
-    if batch {
-        return batch::run(&input.name, &input.text, library.as_ref());
-    }
     let decided = Request::parse_with(&input.text, library.as_ref())
         .and_then(|r| Authorizer::for_request(&r).map(|a| a.decide(&r)));
     match decided {

@@ -420,6 +420,15 @@ fn authorize_batch_keeps_input_order_across_threads() {
         "some lines are errors: {}",
         stderr(&o)
     );
+    // Read from a file the blocks are full ones, not a pipe's pieces: the same bytes.
+    let file_dir = scratch("authorize-batch-order");
+    std::fs::write(file_dir.join("batch.jsonl"), &input).unwrap();
+    let from_file = authorize(&file_dir, &["--batch", "batch.jsonl"], None);
+    assert_eq!(from_file.status.code(), Some(2));
+    assert_eq!(
+        stdout(&from_file).replace("batch.jsonl:", "<stdin>:"),
+        stdout(&o)
+    );
     let got: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
     assert_eq!(got.len(), expected.len());
     for (g, e) in got.iter().zip(&expected) {
@@ -436,6 +445,86 @@ fn authorize_batch_keeps_input_order_across_threads() {
             assert_eq!(g, e);
         }
     }
+}
+
+/// A batch line that is not UTF-8 text is that line's error (naming the line and the offset
+/// of the bad byte); the lines around it are decided, and the status says a line could not be.
+#[test]
+fn authorize_batch_answers_a_line_not_utf8_with_its_error() {
+    let allow =
+        serde_json::from_str::<serde_json::Value>(&request("principals/named-role", "direct-role"))
+            .unwrap()
+            .to_string();
+    let dir = scratch("authorize-batch-not-utf8");
+    let mut input = format!("{allow}\n").into_bytes();
+    input.extend_from_slice(b"{\"action\": \"caf\xe9\"}\n");
+    input.extend_from_slice(format!("{allow}\n").as_bytes());
+    std::fs::write(dir.join("latin1.jsonl"), input).unwrap();
+    let o = run_in(
+        &fixtures("requests"),
+        &[
+            "authorize",
+            "--batch",
+            dir.join("latin1.jsonl").to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let results: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), 3, "{}", stdout(&o));
+    assert_eq!(results[0]["decision"], "Allow");
+    assert_eq!(results[1]["line"], 2);
+    let error = results[1]["error"].as_str().unwrap();
+    assert!(
+        error.ends_with(
+            "latin1.jsonl:2: error: not UTF-8 text (invalid byte at offset 15 of the line)"
+        ),
+        "{error}"
+    );
+    assert_eq!(
+        (results[2]["line"].as_u64(), results[2]["decision"].as_str()),
+        (Some(3), Some("Allow"))
+    );
+}
+
+/// A batch is read as it goes: the result of a line fed through a pipe comes out while the
+/// pipe is still open, before the input ends.
+#[test]
+fn authorize_batch_answers_a_line_before_its_input_ends() {
+    use std::io::{BufRead, Write};
+    let allow =
+        serde_json::from_str::<serde_json::Value>(&request("principals/named-role", "direct-role"))
+            .unwrap()
+            .to_string();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(["authorize", "--batch", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(format!("{allow}\n").as_bytes()).unwrap();
+    input.flush().unwrap();
+    let output = child.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut first = String::new();
+        let _ = std::io::BufReader::new(output).read_line(&mut first);
+        let _ = sender.send(first);
+    });
+    let first = receiver.recv_timeout(std::time::Duration::from_secs(30));
+    drop(input);
+    let status = child.wait().unwrap();
+    let first = first.expect("no result while the input was open");
+    let result: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(
+        (result["line"].as_u64(), result["decision"].as_str()),
+        (Some(1), Some("Allow"))
+    );
+    assert_eq!(status.code(), Some(0));
 }
 
 /// `--policies FILE`: a line's `{"ref": NAME}` stands for the named document, and the answer

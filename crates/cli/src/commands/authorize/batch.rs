@@ -1,33 +1,26 @@
 //! `keyward authorize --batch`: one request per line in, one result per line out, in input
-//! order, on every core. Lines are cut into chunks that worker threads take in turn; a worker
-//! parses a few lines at a time, then decides them, and writes each result straight into its
-//! chunk's buffer (no intermediate JSON value); the buffers are written out in order as they
-//! complete, then used again. Requests that share their policies and grants share one
-//! compiled authorizer, across threads, and each worker writes a line's decision over its last
-//! one.
+//! order, on every core. The input is read as it goes, in blocks of whole lines
+//! ([`LineBlocks`]) that worker threads take in turn; a worker parses a few lines at a time,
+//! then decides them, and writes each result straight into its block's output buffer (no
+//! intermediate JSON value); the outputs are written in order as they complete. Input and
+//! output buffers are used again. Requests that share their policies and grants share one
+//! compiled authorizer, across threads, and each worker writes a line's decision over its
+//! last one.
 
 use super::Outcome;
+use super::line_blocks::{BLOCK_BYTES, Block, LineBlocks};
 use keyward_authz::{Authorizer, Decision, PolicyLibrary, PolicyText, Request, RequestError};
 use keyward_grants::Grant;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock, mpsc};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock, mpsc};
 
-/// Lines per chunk: enough to keep a worker busy between hand-offs, few enough that output
-/// starts early and memory stays small.
-const CHUNK_LINES: usize = 2048;
-
-/// Lines a worker parses before it decides them (see `decide_chunk`). Against one line at a
+/// Lines a worker parses before it decides them (see `decide_block`). Against one line at a
 /// time (`benches/README.md`): simulated first-level cache misses 912 a line against 1,130
 /// (stages of 4, 8 and 32 within 2% of 16), and less time in most measured runs.
 const STAGE_LINES: usize = 16;
-
-/// Bytes of output a chunk's buffer starts with, per line: a decision with its reasons and trace
-/// is about a kilobyte, so most chunks are written without the buffer growing (and copying
-/// itself) on the way. Buffers are used again once written out ([`BufferPool`]).
-const OUTPUT_BYTES_PER_LINE: usize = 1024;
 
 /// The most authorizers kept; past it the cache starts again (a batch over more distinct
 /// policy sets than this recompiles, but never grows without bound).
@@ -163,20 +156,20 @@ impl Worker {
     }
 }
 
-/// Output buffers written out and emptied, for the next chunks: a batch of millions of lines
-/// allocates a buffer per worker and a few more, not one per chunk, and a buffer that has grown
-/// to fit long decisions stays grown.
+/// Buffers done with, for the next blocks: a batch of millions of lines allocates a few input
+/// and output buffers per worker, not one per block, and a buffer that has grown (a long line,
+/// long decisions) stays grown.
 #[derive(Default)]
-struct BufferPool(std::sync::Mutex<Vec<Vec<u8>>>);
+struct BufferPool(Mutex<Vec<Vec<u8>>>);
 
 impl BufferPool {
-    /// An empty buffer with room for `lines` lines, used before if one is free.
-    fn take(&self, lines: usize) -> Vec<u8> {
+    /// An empty buffer, used before if one is free, or new with room for `capacity` bytes.
+    fn take(&self, capacity: usize) -> Vec<u8> {
         let reused = self.0.lock().ok().and_then(|mut free| free.pop());
-        reused.unwrap_or_else(|| Vec::with_capacity(lines.saturating_mul(OUTPUT_BYTES_PER_LINE)))
+        reused.unwrap_or_else(|| Vec::with_capacity(capacity))
     }
 
-    /// A buffer written out, kept (emptied) for another chunk.
+    /// A buffer done with, kept (emptied) for another block.
     fn give_back(&self, mut buffer: Vec<u8>) {
         buffer.clear();
         if let Ok(mut free) = self.0.lock() {
@@ -185,49 +178,48 @@ impl BufferPool {
     }
 }
 
-/// One chunk decided: its output, and whether some line could not be.
+/// One block decided: its output, and whether some line could not be.
 struct Done {
     index: usize,
     output: Vec<u8>,
     failed: bool,
 }
 
-/// Decides every line of `text` (blank lines skipped) and writes the results in input order.
-pub(super) fn run(name: &str, text: &str, library: Option<&PolicyLibrary>) -> Outcome {
-    let lines: Vec<&str> = text.lines().collect();
-    let chunks: Vec<&[&str]> = lines.chunks(CHUNK_LINES).collect();
-    let workers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(chunks.len())
-        .max(1);
+/// Decides every line read from `input` (blank lines skipped; `name` is how messages name it)
+/// and writes the results to `output` in input order. A read that fails ends the batch with an
+/// error once the results of the blocks read before it are written.
+pub(super) fn run(
+    name: &str,
+    input: impl std::io::Read + Send,
+    library: Option<&PolicyLibrary>,
+    output: impl Write,
+) -> Outcome {
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let blocks = Mutex::new(LineBlocks::new(input));
+    let read_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
     let cache = AuthorizerCache::default();
-    let buffers = BufferPool::default();
-    let next = AtomicUsize::new(0);
+    let inputs = BufferPool::default();
+    let outputs = BufferPool::default();
     let stop = AtomicBool::new(false);
     // Bounded: a slow reader of the output holds the workers back rather than letting
-    // decided chunks pile up in memory.
+    // decided blocks pile up in memory.
     let (sender, receiver) = mpsc::sync_channel::<Done>(workers * 2);
-    std::thread::scope(|scope| {
+    let outcome = std::thread::scope(|scope| {
         for _ in 0..workers {
             let sender = sender.clone();
-            let (cache, buffers, next, stop, chunks) = (&cache, &buffers, &next, &stop, &chunks);
+            let (blocks, read_error, cache, inputs, outputs, stop) =
+                (&blocks, &read_error, &cache, &inputs, &outputs, &stop);
             scope.spawn(move || {
                 let mut worker = Worker::default();
                 while !stop.load(Ordering::Relaxed) {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(chunk) = chunks.get(index) else {
+                    let Some(block) = next_block(blocks, inputs, read_error, stop) else {
                         return;
                     };
-                    let mut output = buffers.take(chunk.len());
-                    let failed = decide_chunk(
-                        name,
-                        chunk,
-                        index * CHUNK_LINES,
-                        library,
-                        cache,
-                        &mut worker,
-                        &mut output,
-                    );
+                    let mut output = outputs.take(BLOCK_BYTES);
+                    let failed =
+                        decide_block(name, &block, library, cache, &mut worker, &mut output);
+                    let index = block.index;
+                    inputs.give_back(block.into_buffer());
                     if sender
                         .send(Done {
                             index,
@@ -243,26 +235,71 @@ pub(super) fn run(name: &str, text: &str, library: Option<&PolicyLibrary>) -> Ou
         }
         drop(sender);
         // The receiver is dropped when writing ends, failed or not: a worker waiting to hand
-        // over a chunk then stops instead of waiting for ever.
-        let outcome = write_in_order(receiver, chunks.len(), &buffers);
+        // over a block then stops instead of waiting for ever.
+        let outcome = write_in_order(receiver, &outputs, output);
         if outcome == Outcome::Error {
             stop.store(true, Ordering::Relaxed);
         }
         outcome
-    })
+    });
+    match read_error.into_inner().ok().flatten() {
+        Some(error) => {
+            crate::out::eprintln(&format!("keyward: error: cannot read {name}: {error}"));
+            Outcome::Error
+        }
+        None => outcome,
+    }
 }
 
-/// Writes each chunk's output as soon as every chunk before it has been written.
-fn write_in_order(receiver: mpsc::Receiver<Done>, chunks: usize, buffers: &BufferPool) -> Outcome {
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+/// The next block of the input, read into a buffer of `inputs`; `None` at the end of the
+/// input, or after a failed read, which is kept in `read_error` and stops every worker.
+fn next_block<R: std::io::Read>(
+    blocks: &Mutex<LineBlocks<R>>,
+    inputs: &BufferPool,
+    read_error: &Mutex<Option<std::io::Error>>,
+    stop: &AtomicBool,
+) -> Option<Block> {
+    let buffer = inputs.take(BLOCK_BYTES);
+    let mut blocks = blocks.lock().ok()?;
+    match blocks.next_block(buffer) {
+        Ok(block) => block,
+        Err(error) => {
+            stop.store(true, Ordering::Relaxed);
+            if let Ok(mut kept) = read_error.lock() {
+                kept.get_or_insert(error);
+            }
+            None
+        }
+    }
+}
+
+/// Writes each block's output as soon as every block before it has been written; an error
+/// when one never came (a worker stopped: a failed read, or no output to write to).
+fn write_in_order(
+    receiver: mpsc::Receiver<Done>,
+    outputs: &BufferPool,
+    output: impl Write,
+) -> Outcome {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, output);
     let mut waiting: BTreeMap<usize, Done> = BTreeMap::new();
     let mut written = 0;
     let mut outcome = Outcome::Success;
-    while written < chunks {
-        let Ok(done) = receiver.recv() else {
-            // A worker stopped early: nothing more will come.
-            return Outcome::Error;
+    loop {
+        let done = match receiver.try_recv() {
+            Ok(done) => done,
+            // Nothing decided yet: what is written goes out before waiting (a reader at the
+            // other end of a pipe sees each result as soon as the ones before it).
+            Err(mpsc::TryRecvError::Empty) => {
+                if out.flush().is_err() {
+                    return Outcome::Error;
+                }
+                match receiver.recv() {
+                    Ok(done) => done,
+                    Err(mpsc::RecvError) => break,
+                }
+            }
+            // Every worker has stopped and dropped its sender.
+            Err(mpsc::TryRecvError::Disconnected) => break,
         };
         waiting.insert(done.index, done);
         while let Some(done) = waiting.remove(&written) {
@@ -272,87 +309,85 @@ fn write_in_order(receiver: mpsc::Receiver<Done>, chunks: usize, buffers: &Buffe
             if out.write_all(&done.output).is_err() {
                 return Outcome::Error;
             }
-            buffers.give_back(done.output);
+            outputs.give_back(done.output);
             written += 1;
         }
     }
-    if out.flush().is_err() {
+    if out.flush().is_err() || !waiting.is_empty() {
         return Outcome::Error;
     }
     outcome
 }
 
-/// Decides the lines of one chunk (the first is line `first + 1` of the input) into `out`;
-/// `true` when some line could not be decided. The lines go in stages of [`STAGE_LINES`]: a
-/// stage's lines are all parsed, then each is decided and written, so that each kind of work
-/// runs several times over while its code is in the instruction cache.
-fn decide_chunk(
+/// Decides the lines of `block` into `out`; `true` when some line could not be decided. The
+/// lines go in stages of [`STAGE_LINES`]: a stage's lines are all parsed, then each is decided
+/// and written, so that each kind of work runs several times over while its code is in the
+/// instruction cache.
+fn decide_block(
     name: &str,
-    lines: &[&str],
-    first: usize,
+    block: &Block,
     library: Option<&PolicyLibrary>,
     cache: &AuthorizerCache,
     worker: &mut Worker,
     out: &mut Vec<u8>,
 ) -> bool {
     let mut failed = false;
+    let mut lines = block
+        .lines()
+        .filter(|(_, line)| !line.is_ok_and(|line| line.trim().is_empty()));
     let mut parsed = Vec::with_capacity(STAGE_LINES);
-    for (stage, stage_lines) in lines.chunks(STAGE_LINES).enumerate() {
-        let stage_first = first + stage * STAGE_LINES;
-        parsed.extend(
-            stage_lines
-                .iter()
-                .enumerate()
-                .filter(|(_, line)| !line.trim().is_empty())
-                .map(|(i, line)| {
-                    (
-                        stage_first + i + 1,
-                        *line,
-                        Request::parse_with(line, library),
-                    )
-                }),
-        );
+    loop {
+        parsed.extend(lines.by_ref().take(STAGE_LINES).map(|(number, line)| {
+            let parsed = line.map(|line| (line, Request::parse_with(line, library)));
+            (number, parsed)
+        }));
+        if parsed.is_empty() {
+            return failed;
+        }
         // Read in place, then dropped together: a request is not moved again.
-        for (number, line, request) in &parsed {
-            let written = match request {
-                Ok(request) => match worker.decide(cache, request) {
-                    Ok(decision) => write_result(name, line, *number, Ok(decision), out),
-                    Err(error) => write_result(name, line, *number, Err(&error), out),
+        for (number, line) in &parsed {
+            let number = *number;
+            let written = match line {
+                Ok((line, Ok(request))) => match worker.decide(cache, request) {
+                    Ok(decision) => write_decision(decision, number, out),
+                    Err(error) => write_error(number, &error.render(name, line, number), out),
                 },
-                Err(error) => write_result(name, line, *number, Err(error), out),
+                Ok((line, Err(error))) => {
+                    write_error(number, &error.render(name, line, number), out)
+                }
+                Err(error) => write_error(number, &[not_utf8(name, number, error)], out),
             };
             failed |= !written;
         }
         parsed.clear();
     }
-    failed
 }
 
-/// Writes line `number`'s decision, or its error, and the newline after it, into `out`;
-/// `false` when it is an error (or could not be written).
-fn write_result(
-    name: &str,
-    line: &str,
-    number: usize,
-    result: Result<&Decision, &RequestError>,
-    out: &mut Vec<u8>,
-) -> bool {
-    let mut decided = true;
-    let written = match result {
-        Ok(decision) => decision.write_json(&mut *out, Some(number)),
-        Err(error) => {
-            decided = false;
-            let messages = error.render(name, line, number);
-            serde_json::to_writer(
-                &mut *out,
-                &serde_json::json!({ "line": number, "error": messages.join("\n") }),
-            )
-            .map_err(std::io::Error::from)
-        }
-    };
+/// The error of a line that is not UTF-8 text.
+fn not_utf8(name: &str, number: usize, error: &std::str::Utf8Error) -> String {
+    format!(
+        "{name}:{number}: error: not UTF-8 text (invalid byte at offset {} of the line)",
+        error.valid_up_to()
+    )
+}
+
+/// Writes line `number`'s decision and the newline after it into `out`; `false` when it could
+/// not be written (writing into memory cannot fail otherwise).
+fn write_decision(decision: &Decision, number: usize, out: &mut Vec<u8>) -> bool {
+    let written = decision.write_json(&mut *out, Some(number));
     out.push(b'\n');
-    // Writing into memory cannot fail; a decision that could not be written is an error.
-    decided && written.is_ok()
+    written.is_ok()
+}
+
+/// Writes line `number`'s error (`messages`, one a line) and the newline after it into `out`:
+/// always `false`, the line was not decided.
+fn write_error(number: usize, messages: &[String], out: &mut Vec<u8>) -> bool {
+    let _ = serde_json::to_writer(
+        &mut *out,
+        &serde_json::json!({ "line": number, "error": messages.join("\n") }),
+    );
+    out.push(b'\n');
+    false
 }
 
 #[cfg(test)]
@@ -364,19 +399,43 @@ mod tests {
     use super::*;
 
     /// A buffer given back is handed out again, emptied, with the room it had grown to; a new
-    /// one has room for its chunk's lines.
+    /// one has the room asked for.
     #[test]
-    fn an_output_buffer_is_used_again_empty_and_grown() {
+    fn a_buffer_is_used_again_empty_and_grown() {
         let pool = BufferPool::default();
-        let mut first = pool.take(2);
-        assert!(first.capacity() >= 2 * OUTPUT_BYTES_PER_LINE);
-        first.extend_from_slice(&vec![b'x'; 10 * OUTPUT_BYTES_PER_LINE]);
+        let mut first = pool.take(64);
+        assert!(first.capacity() >= 64);
+        first.extend_from_slice(&[b'x'; 1000]);
         let grown = first.capacity();
         pool.give_back(first);
-        let again = pool.take(2);
+        let again = pool.take(64);
         assert!(again.is_empty());
         assert_eq!(again.capacity(), grown);
-        assert!(pool.take(1).capacity() >= OUTPUT_BYTES_PER_LINE);
+        assert!(pool.take(64).capacity() >= 64);
+    }
+
+    /// A read that fails partway: the results of the lines read before it are written, in
+    /// order, and the batch ends with an error.
+    #[test]
+    fn a_failed_read_ends_the_batch_after_the_lines_read_before_it() {
+        struct Failing;
+        impl std::io::Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk gone"))
+            }
+        }
+        let lines = "{not json\n\n{\"also\": \"not a request\"}\n";
+        let input = std::io::Read::chain(lines.as_bytes(), Failing);
+        let mut output = Vec::new();
+        assert_eq!(run("batch.jsonl", input, None, &mut output), Outcome::Error);
+        let results: Vec<serde_json::Value> = String::from_utf8(output)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let numbers: Vec<_> = results.iter().map(|r| r["line"].as_u64()).collect();
+        assert_eq!(numbers, [Some(1), Some(3)]);
+        assert!(results.iter().all(|r| r["error"].is_string()));
     }
 
     fn request(sid: &str) -> Request {
