@@ -77,6 +77,8 @@ pub(crate) struct LineBlocks<R> {
     next_index: usize,
     next_line: usize,
     ended: bool,
+    /// A read failed: what it would have given is lost, so nothing after it is read.
+    failed: bool,
 }
 
 impl<R: Read> LineBlocks<R> {
@@ -87,6 +89,7 @@ impl<R: Read> LineBlocks<R> {
             next_index: 0,
             next_line: 1,
             ended: false,
+            failed: false,
         }
     }
 
@@ -95,7 +98,12 @@ impl<R: Read> LineBlocks<R> {
     /// [`BLOCK_BYTES`] are read, or once a read brings less than it was asked for (a pipe with
     /// nothing more for now) and some line is whole; at the end of the input the last line
     /// needs no newline.
+    /// After a failed read every call fails: the lines after it are never given as though
+    /// nothing were missing.
     pub(crate) fn next_block(&mut self, mut buffer: Vec<u8>) -> std::io::Result<Option<Block>> {
+        if self.failed {
+            return Err(std::io::Error::other("an earlier read of the input failed"));
+        }
         // The buffer stays initialized from one block to the next: only what grows is zeroed.
         if buffer.len() < BLOCK_BYTES {
             buffer.resize(BLOCK_BYTES, 0);
@@ -125,7 +133,10 @@ impl<R: Read> LineBlocks<R> {
             let read = match self.reader.read(room) {
                 Ok(read) => read,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.failed = true;
+                    return Err(e);
+                }
             };
             len += read;
             if read == 0 {
@@ -281,16 +292,24 @@ mod tests {
         );
     }
 
-    /// A failed read is the caller's error, not an end.
+    /// A failed read is the caller's error, not an end, and so is every read after it.
     #[test]
     fn a_read_error_is_returned() {
-        struct Failing;
-        impl Read for Failing {
-            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        // The failure comes once, in the middle of a line; the input goes on after it.
+        struct FailingOnce(bool);
+        impl Read for FailingOnce {
+            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+                if std::mem::replace(&mut self.0, true) {
+                    return (&b" line\nnext\n"[..]).read(out);
+                }
                 Err(std::io::Error::other("disk gone"))
             }
         }
-        let error = LineBlocks::new(Failing).next_block(Vec::new()).unwrap_err();
+        let mut blocks = LineBlocks::new(Read::chain(&b"partial"[..], FailingOnce(false)));
+        let error = blocks.next_block(Vec::new()).unwrap_err();
         assert_eq!(error.to_string(), "disk gone");
+        // The rest of the input is never given as though nothing were missing.
+        assert!(blocks.next_block(Vec::new()).is_err());
+        assert!(blocks.next_block(Vec::new()).is_err());
     }
 }
