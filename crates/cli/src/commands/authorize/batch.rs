@@ -163,7 +163,8 @@ impl Worker {
 struct BufferPool(Mutex<Vec<Vec<u8>>>);
 
 impl BufferPool {
-    /// An empty buffer, used before if one is free, or new with room for `capacity` bytes.
+    /// A buffer used before if one is free (empty, unless it was [kept](Self::keep) as it
+    /// was), or a new empty one with room for `capacity` bytes.
     fn take(&self, capacity: usize) -> Vec<u8> {
         let reused = self.0.lock().ok().and_then(|mut free| free.pop());
         reused.unwrap_or_else(|| Vec::with_capacity(capacity))
@@ -172,6 +173,12 @@ impl BufferPool {
     /// A buffer done with, kept (emptied) for another block.
     fn give_back(&self, mut buffer: Vec<u8>) {
         buffer.clear();
+        self.keep(buffer);
+    }
+
+    /// A buffer done with, kept as it is: an input buffer, whose bytes the next block's
+    /// reading overwrites (emptied, it would be zeroed again before every read).
+    fn keep(&self, buffer: Vec<u8>) {
         if let Ok(mut free) = self.0.lock() {
             free.push(buffer);
         }
@@ -219,7 +226,7 @@ pub(super) fn run(
                     let failed =
                         decide_block(name, &block, library, cache, &mut worker, &mut output);
                     let index = block.index;
-                    inputs.give_back(block.into_buffer());
+                    inputs.keep(block.into_buffer());
                     if sender
                         .send(Done {
                             index,
@@ -399,7 +406,7 @@ mod tests {
     use super::*;
 
     /// A buffer given back is handed out again, emptied, with the room it had grown to; a new
-    /// one has the room asked for.
+    /// one has the room asked for; a kept one comes back as it was.
     #[test]
     fn a_buffer_is_used_again_empty_and_grown() {
         let pool = BufferPool::default();
@@ -412,6 +419,9 @@ mod tests {
         assert!(again.is_empty());
         assert_eq!(again.capacity(), grown);
         assert!(pool.take(64).capacity() >= 64);
+        // An input buffer is kept whole: read into again without being zeroed first.
+        pool.keep(vec![7; 100]);
+        assert_eq!(pool.take(64), vec![7; 100]);
     }
 
     /// A read that fails partway: the results of the lines read before it are written, in
