@@ -192,6 +192,12 @@ fn request(topic_file: &str, case: &str) -> String {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The request of `case` as one line of a batch.
+fn request_line(topic_file: &str, case: &str) -> String {
+    let request: serde_json::Value = serde_json::from_str(&request(topic_file, case)).unwrap();
+    request.to_string()
+}
+
 /// A scratch directory named `name` holding each case of `cases` (`(TOPIC_FILE, CASE)`) as
 /// `CASE.json`.
 fn requests(name: &str, cases: &[(&str, &str)]) -> PathBuf {
@@ -327,10 +333,7 @@ fn authorize_reads_standard_input_and_points_into_embedded_policies() {
 
 #[test]
 fn authorize_batch_answers_each_line_with_its_number() {
-    let line = |topic_file: &str, case: &str| {
-        let v: serde_json::Value = serde_json::from_str(&request(topic_file, case)).unwrap();
-        v.to_string()
-    };
+    let line = request_line;
     let direct_role = line("principals/named-role", "direct-role");
     let input = format!(
         "{}\n\n{}\n{}\n",
@@ -373,10 +376,7 @@ fn authorize_batch_answers_each_line_with_its_number() {
 /// number), and a policy set that recurs on both threads is one authorizer.
 #[test]
 fn authorize_batch_keeps_input_order_across_threads() {
-    let line = |topic_file: &str, case: &str| {
-        let v: serde_json::Value = serde_json::from_str(&request(topic_file, case)).unwrap();
-        v.to_string()
-    };
+    let line = request_line;
     let allow = line("principals/named-role", "direct-role");
     let deny = line(
         "delegation/account-principal",
@@ -451,10 +451,7 @@ fn authorize_batch_keeps_input_order_across_threads() {
 /// of the bad byte); the lines around it are decided, and the status says a line could not be.
 #[test]
 fn authorize_batch_answers_a_line_not_utf8_with_its_error() {
-    let allow =
-        serde_json::from_str::<serde_json::Value>(&request("principals/named-role", "direct-role"))
-            .unwrap()
-            .to_string();
+    let allow = request_line("principals/named-role", "direct-role");
     let dir = scratch("authorize-batch-not-utf8");
     let mut input = format!("{allow}\n").into_bytes();
     input.extend_from_slice(b"{\"action\": \"caf\xe9\"}\n");
@@ -495,10 +492,7 @@ fn authorize_batch_answers_a_line_not_utf8_with_its_error() {
 #[test]
 fn authorize_batch_answers_a_line_before_its_input_ends() {
     use std::io::{BufRead, Write};
-    let allow =
-        serde_json::from_str::<serde_json::Value>(&request("principals/named-role", "direct-role"))
-            .unwrap()
-            .to_string();
+    let allow = request_line("principals/named-role", "direct-role");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
         .args(["authorize", "--batch", "-"])
         .stdin(std::process::Stdio::piped())

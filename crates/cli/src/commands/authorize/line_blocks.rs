@@ -98,6 +98,7 @@ impl<R: Read> LineBlocks<R> {
     /// [`BLOCK_BYTES`] are read, or once a read brings less than it was asked for (a pipe with
     /// nothing more for now) and some line is whole; at the end of the input the last line
     /// needs no newline.
+    ///
     /// After a failed read every call fails: the lines after it are never given as though
     /// nothing were missing.
     pub(crate) fn next_block(&mut self, mut buffer: Vec<u8>) -> std::io::Result<Option<Block>> {
