@@ -658,11 +658,7 @@ impl Writer {
 
     /// Waits until everything taken so far is written and synced.
     fn flush(&self) -> std::io::Result<()> {
-        let pending = self
-            .shared
-            .state
-            .lock()
-            .map_err(|_| std::io::Error::other("audit writer lock poisoned"))?;
+        let pending = self.shared.state.lock().map_err(|_| writer_poisoned())?;
         Self::wait_flushed(&self.shared, pending)
     }
 
@@ -676,13 +672,15 @@ impl Writer {
         let ticket = pending.flushes_asked;
         shared.wake.notify_one();
         while pending.flushes_done < ticket && !pending.stop {
-            pending = shared
-                .done
-                .wait(pending)
-                .map_err(|_| std::io::Error::other("audit writer lock poisoned"))?;
+            pending = shared.done.wait(pending).map_err(|_| writer_poisoned())?;
         }
         Ok(())
     }
+}
+
+/// The error of a flush whose writer's lock is poisoned (a thread panicked holding it).
+fn writer_poisoned() -> std::io::Error {
+    std::io::Error::other("audit writer lock poisoned")
 }
 
 /// Whether `pending` asks the writer to act now rather than at its interval.
