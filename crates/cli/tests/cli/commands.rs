@@ -487,6 +487,55 @@ fn authorize_batch_answers_a_line_not_utf8_with_its_error() {
     );
 }
 
+/// A batch line over 8 MiB (the longest a batch keeps) is that line's error, naming its
+/// length and the limit, without being held; the lines around it are decided. Fed through a
+/// pipe in pieces as well as from a file.
+#[test]
+fn authorize_batch_answers_a_line_over_the_limit_with_its_error() {
+    let allow = request_line("principals/named-role", "direct-role");
+    let long = 8 * 1024 * 1024 + 5;
+    let mut input = format!("{allow}\n").into_bytes();
+    input.extend(std::iter::repeat_n(b' ', long));
+    input.extend_from_slice(format!("\n{allow}\n").as_bytes());
+    let dir = scratch("authorize-batch-long-line");
+    std::fs::write(dir.join("long.jsonl"), &input).unwrap();
+    let from_file = run_in(
+        &fixtures("requests"),
+        &[
+            "authorize",
+            "--batch",
+            dir.join("long.jsonl").to_str().unwrap(),
+        ],
+        "",
+    );
+    let from_pipe = run_in(
+        &fixtures("requests"),
+        &["authorize", "--batch", "-"],
+        std::str::from_utf8(&input).unwrap(),
+    );
+    for o in [&from_file, &from_pipe] {
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
+        let results: Vec<serde_json::Value> = stdout(o)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(results.len(), 3, "{}", stderr(o));
+        assert_eq!(results[0]["decision"], "Allow");
+        assert_eq!(results[1]["line"], 2);
+        let error = results[1]["error"].as_str().unwrap();
+        assert!(
+            error.ends_with(&format!(
+                ":2: error: a line of {long} bytes, over the 8388608 bytes a line may have (not read)"
+            )),
+            "{error}"
+        );
+        assert_eq!(
+            (results[2]["line"].as_u64(), results[2]["decision"].as_str()),
+            (Some(3), Some("Allow"))
+        );
+    }
+}
+
 /// A batch is read as it goes: the result of a line fed through a pipe comes out while the
 /// pipe is still open, before the input ends.
 #[test]

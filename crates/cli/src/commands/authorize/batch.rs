@@ -362,20 +362,14 @@ fn decide_block(
                 Ok((line, Err(error))) => {
                     write_error(number, &error.render(name, line, number), out)
                 }
-                Err(error) => write_error(number, &[not_utf8(name, number, error)], out),
+                Err(error) => {
+                    write_error(number, &[format!("{name}:{number}: error: {error}")], out)
+                }
             };
             failed |= !written;
         }
         parsed.clear();
     }
-}
-
-/// The error of a line that is not UTF-8 text.
-fn not_utf8(name: &str, number: usize, error: &std::str::Utf8Error) -> String {
-    format!(
-        "{name}:{number}: error: not UTF-8 text (invalid byte at offset {} of the line)",
-        error.valid_up_to()
-    )
 }
 
 /// Writes line `number`'s decision and the newline after it into `out`; `false` when it could
