@@ -37,4 +37,4 @@ pub use members::RequestMembers;
 pub use operation::{Operation, Request, Response, UNSUPPORTED};
 pub use quota::Quota;
 pub use types::*;
-pub use wire::SecretBytes;
+pub use wire::{SecretBytes, SecretText};

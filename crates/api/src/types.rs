@@ -4,7 +4,7 @@
 //! ([`crate::wire::timestamp`]), absent members left out of answers. Grouped as the key
 //! service groups its operations (`crates/kms/src/operations/`).
 
-use crate::wire::{SecretBytes, blob, timestamp};
+use crate::wire::{SecretBytes, SecretText, blob, timestamp};
 use serde::{Deserialize, Serialize};
 use std::time::SystemTime;
 
@@ -1527,7 +1527,7 @@ pub struct CreateCustomKeyStoreRequest {
     /// A CloudHSM key store's trust anchor certificate.
     pub trust_anchor_certificate: Option<String>,
     /// A CloudHSM key store's `kmsuser` password: for Keyward, the token's user PIN.
-    pub key_store_password: Option<String>,
+    pub key_store_password: Option<SecretText>,
     /// An external key store's proxy URI endpoint.
     pub xks_proxy_uri_endpoint: Option<String>,
     /// An external key store's proxy URI path.
@@ -1581,7 +1581,7 @@ pub struct UpdateCustomKeyStoreRequest {
     /// A new name.
     pub new_custom_key_store_name: Option<String>,
     /// A new `kmsuser` password (token PIN).
-    pub key_store_password: Option<String>,
+    pub key_store_password: Option<SecretText>,
     /// Another cluster (token).
     pub cloud_hsm_cluster_id: Option<String>,
     /// An external key store's proxy URI endpoint.

@@ -67,6 +67,37 @@ impl<'de> Deserialize<'de> for SecretBytes {
     }
 }
 
+/// Text that must not outlive its use: a password or PIN a request carries
+/// (`KeyStorePassword`). Zeroized when dropped; `Debug` shows only its length, so printing
+/// the request that holds it does not print it.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretText(Zeroizing<String>);
+
+impl SecretText {
+    /// The text.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for SecretText {
+    fn from(text: &str) -> Self {
+        Self(Zeroizing::new(text.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretText(<{} bytes>)", self.0.len())
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(|text| Self(Zeroizing::new(text)))
+    }
+}
+
 struct Base64Visitor;
 
 impl serde::de::Visitor<'_> for Base64Visitor {
@@ -693,6 +724,31 @@ mod tests {
         assert_eq!(
             format!("{:?}", SecretBytes::from(&b"key"[..])),
             "SecretBytes(<3 bytes>)"
+        );
+    }
+
+    /// A key store's password is read as the text sent, through either reading of a body
+    /// (straight, and through a value when a `null` is in it), and a request printed with
+    /// `Debug` shows only its length.
+    #[test]
+    fn a_key_store_password_is_read_and_never_printed() {
+        for body in [
+            r#"{"CustomKeyStoreName":"s","KeyStorePassword":"pin-1234567"}"#,
+            r#"{"CustomKeyStoreName":"s","KeyStorePassword":"pin-1234567","XksProxyUriPath":null}"#,
+        ] {
+            let request: crate::CreateCustomKeyStoreRequest = parse(body.as_bytes()).unwrap();
+            let password = request.key_store_password.as_ref().unwrap();
+            assert_eq!(password.expose(), "pin-1234567");
+            let printed = format!("{request:?}");
+            assert!(!printed.contains("pin-1234567"), "{printed}");
+            assert!(printed.contains("SecretText(<11 bytes>)"), "{printed}");
+        }
+        let update: crate::UpdateCustomKeyStoreRequest =
+            parse(br#"{"CustomKeyStoreId":"cks-1","KeyStorePassword":"pin-7654321"}"#).unwrap();
+        assert!(!format!("{update:?}").contains("pin-7654321"));
+        assert_eq!(
+            update.key_store_password.as_ref().map(SecretText::expose),
+            Some("pin-7654321")
         );
     }
 }

@@ -14,7 +14,7 @@ use crate::store::Change;
 use keyward_api::{
     ConnectCustomKeyStoreRequest, CreateCustomKeyStoreRequest, CreateCustomKeyStoreResponse,
     CustomKeyStoresListEntry, DeleteCustomKeyStoreRequest, DescribeCustomKeyStoresRequest,
-    DescribeCustomKeyStoresResponse, DisconnectCustomKeyStoreRequest, Empty, ErrorCode,
+    DescribeCustomKeyStoresResponse, DisconnectCustomKeyStoreRequest, Empty, ErrorCode, SecretText,
     UpdateCustomKeyStoreRequest,
 };
 use keyward_crypto::Secret;
@@ -276,7 +276,7 @@ operation! {
         }
         let (Some(label), Some(password), Some(anchor)) = (
             r.cloud_hsm_cluster_id.as_deref(),
-            r.key_store_password.as_deref(),
+            r.key_store_password.as_ref().map(SecretText::expose),
             r.trust_anchor_certificate.as_deref(),
         ) else {
             return Err(KmsError::validation(
@@ -357,7 +357,7 @@ operation! {
                 config.token_label = label.clone();
             }
             if let Some(password) = &r.key_store_password {
-                config.pin = pin(password)?;
+                config.pin = pin(password.expose())?;
             }
         }
         let updated = store.with_config(config);
