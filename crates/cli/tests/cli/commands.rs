@@ -3,7 +3,7 @@
 
 use crate::common::{fixtures, run_in, scratch, stderr, stdout};
 use crate::scenario::Scenario;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 /// `keyward ARGS` in `fixtures/policies`, fed `stdin`.
@@ -447,6 +447,33 @@ fn authorize_batch_keeps_input_order_across_threads() {
     }
 }
 
+/// `keyward authorize --batch` over the file at `path`, run among the request fixtures.
+fn authorize_batch_file(path: &Path) -> Output {
+    let path = path.to_str().unwrap();
+    run_in(&fixtures("requests"), &["authorize", "--batch", path], "")
+}
+
+/// The error of line 2 in a batch's output of three lines whose first and third are allowed
+/// (decided around the error), after checking that the status says a line could not be.
+fn error_between_two_allows(o: &Output) -> String {
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
+    let results: Vec<serde_json::Value> = stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), 3, "{}", stdout(o));
+    assert_eq!(
+        (results[0]["line"].as_u64(), results[0]["decision"].as_str()),
+        (Some(1), Some("Allow"))
+    );
+    assert_eq!(
+        (results[2]["line"].as_u64(), results[2]["decision"].as_str()),
+        (Some(3), Some("Allow"))
+    );
+    assert_eq!(results[1]["line"], 2);
+    results[1]["error"].as_str().unwrap().to_owned()
+}
+
 /// A batch line that is not UTF-8 text is that line's error (naming the line and the offset
 /// of the bad byte); the lines around it are decided, and the status says a line could not be.
 #[test]
@@ -457,33 +484,12 @@ fn authorize_batch_answers_a_line_not_utf8_with_its_error() {
     input.extend_from_slice(b"{\"action\": \"caf\xe9\"}\n");
     input.extend_from_slice(format!("{allow}\n").as_bytes());
     std::fs::write(dir.join("latin1.jsonl"), input).unwrap();
-    let o = run_in(
-        &fixtures("requests"),
-        &[
-            "authorize",
-            "--batch",
-            dir.join("latin1.jsonl").to_str().unwrap(),
-        ],
-        "",
-    );
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    let results: Vec<serde_json::Value> = stdout(&o)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(results.len(), 3, "{}", stdout(&o));
-    assert_eq!(results[0]["decision"], "Allow");
-    assert_eq!(results[1]["line"], 2);
-    let error = results[1]["error"].as_str().unwrap();
+    let error = error_between_two_allows(&authorize_batch_file(&dir.join("latin1.jsonl")));
     assert!(
         error.ends_with(
             "latin1.jsonl:2: error: not UTF-8 text (invalid byte at offset 15 of the line)"
         ),
         "{error}"
-    );
-    assert_eq!(
-        (results[2]["line"].as_u64(), results[2]["decision"].as_str()),
-        (Some(3), Some("Allow"))
     );
 }
 
@@ -499,39 +505,19 @@ fn authorize_batch_answers_a_line_over_the_limit_with_its_error() {
     input.extend_from_slice(format!("\n{allow}\n").as_bytes());
     let dir = scratch("authorize-batch-long-line");
     std::fs::write(dir.join("long.jsonl"), &input).unwrap();
-    let from_file = run_in(
-        &fixtures("requests"),
-        &[
-            "authorize",
-            "--batch",
-            dir.join("long.jsonl").to_str().unwrap(),
-        ],
-        "",
-    );
+    let from_file = authorize_batch_file(&dir.join("long.jsonl"));
     let from_pipe = run_in(
         &fixtures("requests"),
         &["authorize", "--batch", "-"],
         std::str::from_utf8(&input).unwrap(),
     );
     for o in [&from_file, &from_pipe] {
-        assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
-        let results: Vec<serde_json::Value> = stdout(o)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        assert_eq!(results.len(), 3, "{}", stderr(o));
-        assert_eq!(results[0]["decision"], "Allow");
-        assert_eq!(results[1]["line"], 2);
-        let error = results[1]["error"].as_str().unwrap();
+        let error = error_between_two_allows(o);
         assert!(
             error.ends_with(&format!(
                 ":2: error: a line of {long} bytes, over the 8388608 bytes a line may have (not read)"
             )),
             "{error}"
-        );
-        assert_eq!(
-            (results[2]["line"].as_u64(), results[2]["decision"].as_str()),
-            (Some(3), Some("Allow"))
         );
     }
 }
