@@ -308,6 +308,7 @@ impl<R: Read> LineBlocks<R> {
         }
     }
 }
+
 #[cfg(test)]
 mod tests {
     #![allow(
